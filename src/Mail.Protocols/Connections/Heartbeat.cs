@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+
+namespace Mail.Protocols.Connections;
+
+/// <summary>
+/// One timer for all connections of a listener: once a tick it checks every connection's deadline and
+/// times out the expired ones. Reads need no per-read CancellationTokenSource, and tests drive time with a
+/// fake <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class Heartbeat : IDisposable
+{
+    private readonly ConcurrentDictionary<MailConnection, byte> _connections = new();
+    private readonly ITimer _timer;
+
+    /// <summary>Starts a heartbeat that ticks every <paramref name="interval"/> (one second if null).</summary>
+    public Heartbeat(TimeProvider timeProvider, TimeSpan? interval = null)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        TimeProvider = timeProvider;
+        var period = interval ?? TimeSpan.FromSeconds(1);
+        _timer = timeProvider.CreateTimer(static s => ((Heartbeat)s!).Tick(), this, period, period);
+    }
+
+    /// <summary>The clock the deadlines are read from.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    internal void Register(MailConnection connection) => _connections.TryAdd(connection, 0);
+
+    internal void Unregister(MailConnection connection) => _connections.TryRemove(connection, out _);
+
+    /// <summary>Checks every registered connection now (the timer calls this).</summary>
+    public void Tick()
+    {
+        var now = TimeProvider.GetTimestamp();
+        foreach (var connection in _connections.Keys)
+        {
+            connection.CheckDeadline(now);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,0 +1,232 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+
+namespace Mail.Protocols.Connections;
+
+/// <summary>
+/// One client connection as a protocol engine sees it: a duplex pipe that can be upgraded to TLS, the
+/// peer's address, a deadline checked by the <see cref="Heartbeat"/>, and shutdown and abort signals.
+/// </summary>
+/// <remarks>
+/// The engine's session is the only reader and writer of <see cref="Transport"/>. When a deadline expires
+/// or shutdown is requested, the pending read is cancelled (<see cref="PipeReader.CancelPendingRead"/>)
+/// and the engine looks at <see cref="TimedOut"/> or <see cref="IsShutdownRequested"/> to decide what to say.
+/// </remarks>
+public sealed class MailConnection : IAsyncDisposable
+{
+    private static long s_nextId;
+    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true);
+    private static readonly StreamPipeWriterOptions s_writerOptions = new(minimumBufferSize: 8192, leaveOpen: true);
+
+    private readonly Stream? _stream;
+    private readonly Socket? _socket;
+    private readonly MailTlsOptions? _tls;
+    private readonly Heartbeat? _heartbeat;
+    private readonly CancellationTokenSource _aborted = new();
+    private SslStream? _ssl;
+    private long _deadline = long.MaxValue;
+    private TimeoutReason _deadlineReason;
+    private volatile int _timedOut;
+    private volatile bool _shutdownRequested;
+    private int _disposed;
+
+    /// <summary>Creates a connection over a stream (a socket's NetworkStream, typically); TLS can be started on it.</summary>
+    public MailConnection(Stream stream, EndPoint? remoteEndPoint, EndPoint? localEndPoint, MailTlsOptions? tls = null, Heartbeat? heartbeat = null, Socket? socket = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _stream = stream;
+        _socket = socket;
+        _tls = tls;
+        _heartbeat = heartbeat;
+        RemoteEndPoint = remoteEndPoint;
+        LocalEndPoint = localEndPoint;
+        Transport = new DuplexPipe(PipeReader.Create(stream, s_readerOptions), PipeWriter.Create(stream, s_writerOptions));
+        heartbeat?.Register(this);
+    }
+
+    /// <summary>Creates a connection over a pipe (in-process hosting and tests); TLS cannot be started on it.</summary>
+    public MailConnection(IDuplexPipe transport, EndPoint? remoteEndPoint = null, EndPoint? localEndPoint = null, Heartbeat? heartbeat = null, bool isSecure = false)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        Transport = transport;
+        _heartbeat = heartbeat;
+        RemoteEndPoint = remoteEndPoint;
+        LocalEndPoint = localEndPoint;
+        IsSecure = isSecure;
+        heartbeat?.Register(this);
+    }
+
+    /// <summary>A short id for logs, unique in the process.</summary>
+    public string Id { get; } = Interlocked.Increment(ref s_nextId).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The pipe to read commands from and write replies to; replaced by <see cref="StartTlsAsync"/>.</summary>
+    public IDuplexPipe Transport { get; private set; }
+
+    /// <summary>The client's address.</summary>
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The address the client connected to.</summary>
+    public EndPoint? LocalEndPoint { get; }
+
+    /// <summary>Whether the connection is encrypted (implicit TLS or after STARTTLS).</summary>
+    public bool IsSecure { get; private set; }
+
+    /// <summary>The negotiated TLS protocol and cipher, for trace headers (null before TLS).</summary>
+    public string? TlsDescription => _ssl is null ? null : $"{_ssl.SslProtocol} {_ssl.NegotiatedCipherSuite}";
+
+    /// <summary>Whether <see cref="StartTlsAsync"/> can be used: a stream transport with a certificate, not yet encrypted.</summary>
+    public bool CanStartTls => _stream is not null && _tls is not null && !IsSecure;
+
+    /// <summary>Signalled when the connection is aborted (deadline past a graceful shutdown, dispose).</summary>
+    public CancellationToken Aborted => _aborted.Token;
+
+    /// <summary>Whether the server asked the session to finish (graceful shutdown).</summary>
+    public bool IsShutdownRequested => _shutdownRequested;
+
+    /// <summary>Why the deadline expired, or <see cref="TimeoutReason.None"/>.</summary>
+    public TimeoutReason TimedOut => (TimeoutReason)_timedOut;
+
+    /// <summary>The clock deadlines use.</summary>
+    public TimeProvider TimeProvider => _heartbeat?.TimeProvider ?? TimeProvider.System;
+
+    /// <summary>Arms the deadline: if it passes before <see cref="ClearTimeout"/> or the next call, the pending read is cancelled.</summary>
+    public void SetTimeout(TimeSpan timeout, TimeoutReason reason)
+    {
+        if (_heartbeat is null || timeout == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+        var ticks = (long)(timeout.TotalSeconds * _heartbeat.TimeProvider.TimestampFrequency);
+        _deadlineReason = reason;
+        Volatile.Write(ref _deadline, _heartbeat.TimeProvider.GetTimestamp() + ticks);
+    }
+
+    /// <summary>Disarms the deadline.</summary>
+    public void ClearTimeout() => Volatile.Write(ref _deadline, long.MaxValue);
+
+    internal void CheckDeadline(long now)
+    {
+        if (now >= Volatile.Read(ref _deadline) && _timedOut == 0)
+        {
+            _timedOut = (int)_deadlineReason;
+            Transport.Input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Asks the session to finish at its next command boundary: wakes a pending read.</summary>
+    public void RequestShutdown()
+    {
+        _shutdownRequested = true;
+        Transport.Input.CancelPendingRead();
+    }
+
+    /// <summary>
+    /// Replaces the transport with TLS. The caller must already have consumed (and so discarded) every
+    /// byte of the plaintext input and flushed its last plaintext reply. Returns false, with the
+    /// connection unusable, if the handshake fails or times out.
+    /// </summary>
+    public async ValueTask<bool> StartTlsAsync(CancellationToken cancellationToken = default)
+    {
+        if (_stream is null || _tls is null)
+        {
+            throw new InvalidOperationException("This connection cannot start TLS.");
+        }
+        if (IsSecure)
+        {
+            throw new InvalidOperationException("TLS is already active.");
+        }
+
+        await Transport.Input.CompleteAsync().ConfigureAwait(false);
+        await Transport.Output.CompleteAsync().ConfigureAwait(false);
+
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: true);
+        using var handshake = new CancellationTokenSource(_tls.HandshakeTimeout, TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(handshake.Token, cancellationToken, _aborted.Token);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(_tls.CreateServerOptions(), linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or SocketException)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            Transport = new ClosedPipe();
+            return false;
+        }
+
+        _ssl = ssl;
+        IsSecure = true;
+        Transport = new DuplexPipe(PipeReader.Create(ssl, s_readerOptions), PipeWriter.Create(ssl, s_writerOptions));
+        return true;
+    }
+
+    /// <summary>Closes the connection at once, without a reply.</summary>
+    public void Abort()
+    {
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        try
+        {
+            _socket?.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+        Transport.Input.CancelPendingRead();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _heartbeat?.Unregister(this);
+        try
+        {
+            await Transport.Output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        await Transport.Input.CompleteAsync().ConfigureAwait(false);
+        if (_ssl is not null)
+        {
+            await _ssl.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_stream is not null)
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        _socket?.Dispose();
+        _aborted.Dispose();
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+
+    // What the transport becomes after a failed handshake: reads see the end, writes go nowhere.
+    private sealed class ClosedPipe : IDuplexPipe
+    {
+        public ClosedPipe()
+        {
+            var pipe = new Pipe();
+            pipe.Writer.Complete();
+            Input = pipe.Reader;
+            Output = PipeWriter.Create(Stream.Null);
+        }
+
+        public PipeReader Input { get; }
+        public PipeWriter Output { get; }
+    }
+}

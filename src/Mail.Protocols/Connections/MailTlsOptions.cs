@@ -1,0 +1,37 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Mail.Protocols.Connections;
+
+/// <summary>TLS settings shared by implicit-TLS endpoints and STARTTLS/STLS.</summary>
+public sealed class MailTlsOptions
+{
+    /// <summary>Creates options with a server certificate (it must have a private key).</summary>
+    public MailTlsOptions(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        if (!certificate.HasPrivateKey)
+        {
+            throw new ArgumentException("The server certificate needs its private key.", nameof(certificate));
+        }
+        Certificate = certificate;
+    }
+
+    /// <summary>The server certificate.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>Allowed protocol versions. Defaults to <see cref="SslProtocols.None"/>: the operating system's choice (TLS 1.2 and 1.3 here).</summary>
+    public SslProtocols EnabledProtocols { get; set; } = SslProtocols.None;
+
+    /// <summary>How long a handshake may take. Defaults to 30 seconds.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    internal SslServerAuthenticationOptions CreateServerOptions() => new()
+    {
+        ServerCertificate = Certificate,
+        EnabledSslProtocols = EnabledProtocols,
+        ClientCertificateRequired = false,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+    };
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using Mail.Protocols.Users;
+
+namespace Mail.Protocols.Policy;
+
+/// <summary>
+/// The default policy: mail for local domains goes to the user who owns the address (postmaster@ of every
+/// local domain to <see cref="RecipientPolicyOptions.PostmasterLogin"/>); mail for other domains is relayed
+/// only for authenticated or trusted clients. Authenticated clients may use only their own addresses in
+/// MAIL FROM unless <see cref="RecipientPolicyOptions.AllowAnySenderWhenAuthenticated"/> is set.
+/// </summary>
+public sealed class DefaultRecipientPolicy : IRecipientPolicy
+{
+    private readonly RecipientPolicyOptions _options;
+    private readonly IUserDirectory _users;
+
+    /// <summary>Creates the policy.</summary>
+    public DefaultRecipientPolicy(RecipientPolicyOptions options, IUserDirectory users)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(users);
+        _options = options;
+        _users = users;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RecipientDecision> EvaluateRecipientAsync(PolicyContext context, string address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(address);
+        var at = address.LastIndexOf('@');
+        if (at <= 0 || at == address.Length - 1)
+        {
+            // RFC 5321 §4.1.1.3: only "postmaster" may be used without a domain.
+            if (string.Equals(address, "postmaster", StringComparison.OrdinalIgnoreCase) && _options.PostmasterLogin is { } pm)
+            {
+                return RecipientDecision.Local(pm);
+            }
+            return RecipientDecision.Reject(501, "5.1.3", "Bad recipient address syntax");
+        }
+
+        var domain = address[(at + 1)..];
+        if (IsLocalDomain(domain))
+        {
+            var user = await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false);
+            if (user is not null)
+            {
+                return RecipientDecision.Local(user.Login);
+            }
+            if (string.Equals(address[..at], "postmaster", StringComparison.OrdinalIgnoreCase) && _options.PostmasterLogin is { } postmaster)
+            {
+                return RecipientDecision.Local(postmaster);
+            }
+            return RecipientDecision.Reject(550, "5.1.1", "Recipient address rejected: user unknown");
+        }
+
+        if (context.AuthenticatedUser is not null || IsTrusted(context.RemoteEndPoint))
+        {
+            return RecipientDecision.Relay;
+        }
+        return RecipientDecision.Reject(554, "5.7.1", "Relay access denied");
+    }
+
+    /// <inheritdoc />
+    public ValueTask<PolicyDecision> EvaluateSenderAsync(PolicyContext context, string reversePath, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(reversePath);
+        if (context.AuthenticatedUser is { } user && !_options.AllowAnySenderWhenAuthenticated
+            && reversePath.Length > 0 && !user.OwnsAddress(reversePath))
+        {
+            return ValueTask.FromResult(PolicyDecision.Reject(553, "5.7.1", "Sender address not owned by the authenticated user"));
+        }
+        return ValueTask.FromResult(PolicyDecision.Accept);
+    }
+
+    /// <summary>Whether <paramref name="domain"/> is one of the local domains (case-insensitive).</summary>
+    public bool IsLocalDomain(string domain) => _options.LocalDomains.Contains(domain);
+
+    private bool IsTrusted(IPEndPoint? remote)
+    {
+        if (remote is null)
+        {
+            return false;
+        }
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        foreach (var network in _options.TrustedNetworks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
+
+/// <summary>Settings of <see cref="DefaultRecipientPolicy"/>.</summary>
+public sealed class RecipientPolicyOptions
+{
+    /// <summary>The domains whose mail is delivered locally. Compared case-insensitively.</summary>
+    public ISet<string> LocalDomains { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Networks whose clients may relay without authenticating. Empty by default: nobody relays unauthenticated.</summary>
+    public IList<IPNetwork> TrustedNetworks { get; } = [];
+
+    /// <summary>The login that receives postmaster@ of every local domain (RFC 5321 §4.5.1). Null: postmaster is handled like any address.</summary>
+    public string? PostmasterLogin { get; set; }
+
+    /// <summary>Let authenticated clients use any MAIL FROM address. Defaults to false: only their own addresses.</summary>
+    public bool AllowAnySenderWhenAuthenticated { get; set; }
+}

@@ -1,0 +1,115 @@
+namespace Mail.Protocols.Storage;
+
+/// <summary>A folder of a user's mailbox tree.</summary>
+/// <param name="Name">The full hierarchical name, INBOX spelled <c>INBOX</c>.</param>
+/// <param name="SpecialUse">Its special-use role, if any.</param>
+/// <param name="HasChildren">Whether folders exist below it.</param>
+public sealed record FolderInfo(string Name, SpecialUse SpecialUse, bool HasChildren);
+
+/// <summary>The counters of a folder, as IMAP SELECT/STATUS and POP3 STAT report them.</summary>
+/// <param name="Name">The folder's full name.</param>
+/// <param name="UidValidity">UIDVALIDITY: changes only if UIDs of this folder can no longer be trusted.</param>
+/// <param name="UidNext">The UID the next appended message will get (at least).</param>
+/// <param name="HighestModSeq">The highest MODSEQ of any message or expunge in the folder (RFC 7162).</param>
+/// <param name="Messages">Number of messages.</param>
+/// <param name="Unseen">Number of messages without <see cref="MessageFlags.Seen"/>.</param>
+/// <param name="Size">Total size of the messages in octets.</param>
+public sealed record FolderStatus(string Name, uint UidValidity, uint UidNext, ulong HighestModSeq, int Messages, int Unseen, long Size);
+
+/// <summary>What a store keeps about one message, besides its content and summary.</summary>
+/// <param name="Uid">The message's UID in its folder.</param>
+/// <param name="Flags">System flags.</param>
+/// <param name="Keywords">Keywords, empty when none.</param>
+/// <param name="InternalDate">The internal date (delivery or APPEND time).</param>
+/// <param name="Size">Size of the content in octets (RFC822.SIZE).</param>
+/// <param name="ModSeq">The MODSEQ of the message's last change.</param>
+public sealed record MessageInfo(uint Uid, MessageFlags Flags, IReadOnlyCollection<string> Keywords, DateTimeOffset InternalDate, long Size, ulong ModSeq);
+
+/// <summary>Optional attributes of an appended message.</summary>
+/// <param name="Flags">Initial flags.</param>
+/// <param name="Keywords">Initial keywords.</param>
+/// <param name="InternalDate">The internal date; null means now.</param>
+public sealed record AppendOptions(MessageFlags Flags = MessageFlags.None, IReadOnlyCollection<string>? Keywords = null, DateTimeOffset? InternalDate = null);
+
+/// <summary>The result of an append (RFC 4315 APPENDUID).</summary>
+/// <param name="UidValidity">The target folder's UIDVALIDITY.</param>
+/// <param name="Uid">The UID given to the message.</param>
+/// <param name="Size">The stored size in octets.</param>
+public sealed record AppendResult(uint UidValidity, uint Uid, long Size);
+
+/// <summary>The result of a copy or move (RFC 4315 COPYUID).</summary>
+/// <param name="UidValidity">The target folder's UIDVALIDITY.</param>
+/// <param name="SourceUids">The source UIDs copied, in ascending order.</param>
+/// <param name="TargetUids">The new UIDs, in the same order as <paramref name="SourceUids"/>.</param>
+public sealed record CopyResult(uint UidValidity, IReadOnlyList<uint> SourceUids, IReadOnlyList<uint> TargetUids);
+
+/// <summary>The result of a flag update.</summary>
+/// <param name="Updated">The messages as they are after the change (only those that exist).</param>
+/// <param name="Modified">UIDs left unchanged because their MODSEQ was above UNCHANGEDSINCE.</param>
+public sealed record FlagUpdateResult(IReadOnlyList<MessageInfo> Updated, IReadOnlyList<uint> Modified);
+
+/// <summary>The kinds of change a store publishes.</summary>
+public enum MailboxChangeKind
+{
+    /// <summary>A message was added (append, delivery, copy or move target).</summary>
+    MessageAdded,
+    /// <summary>A message's flags or keywords changed.</summary>
+    FlagsChanged,
+    /// <summary>A message was removed.</summary>
+    MessageExpunged,
+    /// <summary>A folder was created.</summary>
+    FolderCreated,
+    /// <summary>A folder was deleted.</summary>
+    FolderDeleted,
+    /// <summary>A folder was renamed; <see cref="MailboxChange.NewFolderName"/> has the new name.</summary>
+    FolderRenamed,
+}
+
+/// <summary>One change to a user's mailboxes.</summary>
+/// <param name="Kind">What changed.</param>
+/// <param name="User">The user whose mailbox changed.</param>
+/// <param name="Folder">The folder.</param>
+/// <param name="Message">The message after the change (null for expunges and folder changes, where <paramref name="Uid"/> says which).</param>
+/// <param name="Uid">The message UID, 0 for folder changes.</param>
+/// <param name="ModSeq">The folder's HIGHESTMODSEQ after the change.</param>
+/// <param name="NewFolderName">For <see cref="MailboxChangeKind.FolderRenamed"/>, the new name.</param>
+public sealed record MailboxChange(MailboxChangeKind Kind, string User, string Folder, MessageInfo? Message, uint Uid, ulong ModSeq, string? NewFolderName = null);
+
+/// <summary>Why a store operation failed.</summary>
+public enum MailboxStoreError
+{
+    /// <summary>The folder does not exist.</summary>
+    FolderNotFound,
+    /// <summary>The folder already exists.</summary>
+    FolderExists,
+    /// <summary>The message is not in the folder.</summary>
+    MessageNotFound,
+    /// <summary>The operation is not allowed (for example deleting INBOX).</summary>
+    NotAllowed,
+    /// <summary>The folder name is not valid for this store.</summary>
+    InvalidName,
+    /// <summary>The user is over quota or the storage is full; a temporary condition (SMTP 452 4.3.1).</summary>
+    InsufficientStorage,
+    /// <summary>The backend failed; retry later.</summary>
+    Unavailable,
+}
+
+/// <summary>A store operation failed for a reason the protocols report to the client.</summary>
+public sealed class MailboxStoreException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public MailboxStoreException(MailboxStoreError error, string message, Exception? innerException = null)
+        : base(message, innerException) => Error = error;
+
+    /// <summary>Creates an exception with <see cref="MailboxStoreError.Unavailable"/>.</summary>
+    public MailboxStoreException() : this(MailboxStoreError.Unavailable, "The mailbox store is unavailable.") { }
+
+    /// <summary>Creates an exception with <see cref="MailboxStoreError.Unavailable"/>.</summary>
+    public MailboxStoreException(string message) : this(MailboxStoreError.Unavailable, message) { }
+
+    /// <summary>Creates an exception with <see cref="MailboxStoreError.Unavailable"/>.</summary>
+    public MailboxStoreException(string message, Exception innerException) : this(MailboxStoreError.Unavailable, message, innerException) { }
+
+    /// <summary>Why it failed.</summary>
+    public MailboxStoreError Error { get; }
+}

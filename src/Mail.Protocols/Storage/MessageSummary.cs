@@ -1,0 +1,100 @@
+namespace Mail.Protocols.Storage;
+
+/// <summary>
+/// The parsed MIME facts IMAP needs (ENVELOPE, BODYSTRUCTURE, section offsets), computed once when a
+/// message is stored with <see cref="MessageSummaryParser"/> and kept beside it.
+/// </summary>
+/// <param name="Envelope">The envelope of the top-level message.</param>
+/// <param name="Body">The body structure, with byte offsets into the message content.</param>
+public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Body);
+
+/// <summary>An address of an IMAP ENVELOPE (RFC 3501 §7.4.2). A group start has <see cref="Host"/> null and the group name in <see cref="Mailbox"/>; a group end has both null.</summary>
+/// <param name="Name">The display name, decoded.</param>
+/// <param name="Route">The obsolete source route, normally null.</param>
+/// <param name="Mailbox">The local part.</param>
+/// <param name="Host">The domain.</param>
+public sealed record EnvelopeAddress(string? Name, string? Route, string? Mailbox, string? Host);
+
+/// <summary>The ENVELOPE fields of a message (RFC 3501 §7.4.2); Sender and Reply-To default to From.</summary>
+/// <param name="Date">The Date header as sent.</param>
+/// <param name="Subject">The Subject header as sent (encoded words kept).</param>
+/// <param name="From">From addresses.</param>
+/// <param name="Sender">Sender addresses.</param>
+/// <param name="ReplyTo">Reply-To addresses.</param>
+/// <param name="To">To addresses.</param>
+/// <param name="Cc">Cc addresses.</param>
+/// <param name="Bcc">Bcc addresses.</param>
+/// <param name="InReplyTo">The In-Reply-To header.</param>
+/// <param name="MessageId">The Message-ID header.</param>
+public sealed record MessageEnvelope(
+    string? Date,
+    string? Subject,
+    IReadOnlyList<EnvelopeAddress> From,
+    IReadOnlyList<EnvelopeAddress> Sender,
+    IReadOnlyList<EnvelopeAddress> ReplyTo,
+    IReadOnlyList<EnvelopeAddress> To,
+    IReadOnlyList<EnvelopeAddress> Cc,
+    IReadOnlyList<EnvelopeAddress> Bcc,
+    string? InReplyTo,
+    string? MessageId);
+
+/// <summary>One MIME part of a body structure, with where it lies in the message content.</summary>
+public sealed record BodyPartSummary
+{
+    /// <summary>The media type, for example <c>text</c> or <c>multipart</c>.</summary>
+    public required string MediaType { get; init; }
+
+    /// <summary>The media subtype, for example <c>plain</c> or <c>mixed</c>.</summary>
+    public required string MediaSubtype { get; init; }
+
+    /// <summary>Content-Type parameters (charset, boundary, name, …).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Parameters { get; init; } = [];
+
+    /// <summary>Content-ID.</summary>
+    public string? ContentId { get; init; }
+
+    /// <summary>Content-Description.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>Content-Transfer-Encoding (7bit when absent, for non-multipart parts).</summary>
+    public string? TransferEncoding { get; init; }
+
+    /// <summary>Content-MD5.</summary>
+    public string? Md5 { get; init; }
+
+    /// <summary>The Content-Disposition value (inline, attachment), if present.</summary>
+    public string? Disposition { get; init; }
+
+    /// <summary>Content-Disposition parameters.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> DispositionParameters { get; init; } = [];
+
+    /// <summary>Content-Language values.</summary>
+    public IReadOnlyList<string> Languages { get; init; } = [];
+
+    /// <summary>Content-Location.</summary>
+    public string? Location { get; init; }
+
+    /// <summary>Offset of the part's first header line in the message content.</summary>
+    public long HeaderOffset { get; init; }
+
+    /// <summary>Offset of the part's body (after the blank line ending its headers).</summary>
+    public long BodyOffset { get; init; }
+
+    /// <summary>Offset just past the part's body.</summary>
+    public long EndOffset { get; init; }
+
+    /// <summary>The body's size in octets (BODYSTRUCTURE body-fld-octets).</summary>
+    public long BodySize => EndOffset - BodyOffset;
+
+    /// <summary>Number of lines of the body (for text/* and message/rfc822 parts).</summary>
+    public int Lines { get; init; }
+
+    /// <summary>Sub-parts of a multipart.</summary>
+    public IReadOnlyList<BodyPartSummary> Children { get; init; } = [];
+
+    /// <summary>For message/rfc822 parts: the embedded message's envelope.</summary>
+    public MessageEnvelope? MessageEnvelope { get; init; }
+
+    /// <summary>For message/rfc822 parts: the embedded message's body structure.</summary>
+    public BodyPartSummary? Message { get; init; }
+}
