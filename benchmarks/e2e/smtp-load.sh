@@ -10,20 +10,21 @@ usage() {
     cat <<'EOF'
 Usage: benchmarks/e2e/smtp-load.sh [--quick] [--keepalive] [--runs N]
 
-  --quick      small message counts (200 x 1 KiB, 50 x 100 KiB): a smoke test, not a measurement
+  --quick      small message counts (200 x 1 KiB, 50 x 100 KiB) and one run per case: a smoke
+               test, not a measurement
   --keepalive  reuse each connection for many messages (smtp-source -d); the default opens a new
                connection per message, as smtp-source does by default
-  --runs N     measure each case N times on the same server processes and report the medians
-               (default 1)
+  --runs N     measure each case N times, each time on fresh server processes, and report the
+               medians (default 3, or 1 with --quick)
 
 Environment: SMTP_SOURCE (default /usr/sbin/smtp-source), MSGS_1K and MSGS_100K (message counts
-per run, override the defaults of 6000 and 3000).
+per run, override the defaults of 10000 and 5000).
 EOF
 }
 
 quick=0
 keepalive=0
-runs=1
+runs=""
 while (($#)); do
     case "$1" in
         --quick) quick=1 ;;
@@ -39,6 +40,8 @@ while (($#)); do
     shift
 done
 
+if [[ -z $runs ]]; then runs=$((quick ? 1 : 3)); fi
+
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 smtp_source=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 peer_project=$repo/benchmarks/Peers/SmtpServerPeer
@@ -49,8 +52,8 @@ if ((quick)); then
     count_1k=${MSGS_1K:-200}
     count_100k=${MSGS_100K:-50}
 else
-    count_1k=${MSGS_1K:-6000}
-    count_100k=${MSGS_100K:-3000}
+    count_1k=${MSGS_1K:-10000}
+    count_100k=${MSGS_100K:-5000}
 fi
 concurrencies=(1 50)
 sizes=(1024 102400)
@@ -227,36 +230,33 @@ size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) Ki
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# results[server,conc,size] = "msgs/s cpu_ms_per_msg" (medians) or "FAILED"
+# result[server,conc,size] = "msgs/s cpu_ms_per_msg" (medians over the runs) or "FAILED"
 declare -A result=()
 details=()
 failures=0
-case_index=0
+turn=0
 
 for conc in "${concurrencies[@]}"; do
     for size in "${sizes[@]}"; do
         if ((size <= 1024)); then count=$count_1k; else count=$count_100k; fi
         warmup=$((count / 5 > 50 ? count / 5 : 50))
         label=$(size_label "$size")
-
-        # Fresh processes per case, so what one case stored does not weigh on the next.
-        for name in "${servers[@]}"; do "start_$name"; done
-        log "case: $conc connection(s), $label, $count messages (warm-up $warmup)"
-        for name in "${servers[@]}"; do
-            run_load "${server_port[$name]}" "$conc" "$warmup" "$size" "$work/warmup.out" >/dev/null ||
-                log "$name: warm-up failed: $(cat "$work/warmup.out.err")"
-        done
-
-        # Alternate which server goes first from case to case.
-        order=("${servers[@]}")
-        if ((case_index % 2 == 1 && ${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
-        case_index=$((case_index + 1))
+        log "case: $conc connection(s), $label, $count messages x $runs run(s) (warm-up $warmup)"
 
         declare -A rates=() cpus=() failed=()
         for ((run = 1; run <= runs; run++)); do
+            # Alternate which server goes first, run to run.
+            order=("${servers[@]}")
+            if ((turn % 2 == 1 && ${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
+            turn=$((turn + 1))
             for name in "${order[@]}"; do
+                # One server at a time, in a fresh process: every run starts from the same state and
+                # the other server's background work (JIT, GC) does not share the CPU with it.
+                "start_$name"
                 pid=${server_pid[$name]}
                 port=${server_port[$name]}
+                run_load "$port" "$conc" "$warmup" "$size" "$work/warmup.out" >/dev/null ||
+                    log "$name: warm-up failed: $(tr '\n' ' ' <"$work/warmup.out.err")"
                 stored_before=0
                 if [[ $name == peer ]]; then stored_before=$(peer_messages); fi
                 cpu_before=$(cpu_ticks "$pid")
@@ -273,6 +273,7 @@ for conc in "${concurrencies[@]}"; do
                     stored=$(($(peer_messages) - stored_before))
                     ((stored == count)) || problem="the peer stored $stored of $count messages"
                 fi
+                stop_server "$name"
                 if [[ -n $problem ]]; then
                     log "$name FAILED ($conc conn, $label, run $run): $problem"
                     failed[$name]=1
@@ -297,8 +298,6 @@ for conc in "${concurrencies[@]}"; do
             fi
         done
         unset rates cpus failed
-
-        for name in "${servers[@]}"; do stop_server "$name"; done
     done
 done
 
@@ -319,8 +318,8 @@ if ((keepalive)); then mode="connections reused for many messages (smtp-source -
     echo "- When: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $commit"
     echo "- Machine: $(nproc) cores, $(uname -sr), .NET SDK $(dotnet --version), smtp-source from postfix $postfix_version"
     echo "- Load: smtp-source on the same machine, HELO + MAIL + RCPT + DATA, $mode;"
-    echo "  payload -l bytes plus smtp-source's headers; each case on fresh server processes after a warm-up;"
-    echo "  $runs measured run(s) per case (medians shown)$( ((quick)) && echo "; --quick: too short to quote")"
+    echo "  payload -l bytes plus smtp-source's headers; $runs run(s) per case (medians shown), each on a fresh"
+    echo "  server process after a warm-up of $((count_1k / 5 > 50 ? count_1k / 5 : 50))/$((count_100k / 5 > 50 ? count_100k / 5 : 50)) messages, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")"
     echo "- CPU = the server process's utime+stime from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- msg/s ratio > 1 means ours is faster; CPU/msg ratio < 1 means ours spends less CPU per message."
     [[ -n $ours_note ]] && echo "- $ours_note"

@@ -1,0 +1,62 @@
+using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp.Protocol;
+using Mail.Protocols.Smtp.Telemetry;
+using Mail.Protocols.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.Smtp.Delivery;
+
+/// <summary>
+/// Stores an accepted message: one copy in the INBOX of each local recipient's user, one queue entry for all
+/// recipients in other domains. Runs before the server answers 250, so "accepted" means "stored".
+/// </summary>
+internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger)
+{
+    public const string Inbox = "INBOX";
+
+    /// <summary>Delivers; returns null on success or the reason to refuse the message (temporarily).</summary>
+    public async ValueTask<SmtpRejectReason?> DeliverAsync(QueueEnvelope envelope, IReadOnlyList<(QueueRecipient Recipient, string? LocalUser)> recipients,
+        Stream content, string queueId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var delivered = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            List<QueueRecipient>? relay = null;
+            foreach (var (recipient, localUser) in recipients)
+            {
+                if (localUser is null)
+                {
+                    (relay ??= []).Add(recipient);
+                    continue;
+                }
+                // Two addresses of one user get one copy.
+                if (delivered.Add(localUser))
+                {
+                    content.Position = 0;
+                    await store.AppendAsync(localUser, Inbox, content, null, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            if (relay is not null)
+            {
+                content.Position = 0;
+                await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
+            }
+            return null;
+        }
+        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.InsufficientStorage)
+        {
+            SmtpLog.StorageFailed(logger, queueId, ex);
+            return SmtpRejectReason.StorageFull;
+        }
+        catch (IOException ex) when ((ex.HResult & 0xFFFF) == 28 /* ENOSPC */)
+        {
+            SmtpLog.StorageFailed(logger, queueId, ex);
+            return SmtpRejectReason.StorageFull;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SmtpLog.StorageFailed(logger, queueId, ex);
+            return SmtpRejectReason.StorageError;
+        }
+    }
+}

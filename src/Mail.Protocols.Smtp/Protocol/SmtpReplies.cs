@@ -1,0 +1,87 @@
+namespace Mail.Protocols.Smtp.Protocol;
+
+/// <summary>Why the server refuses something; each maps to exactly one reply in <see cref="SmtpReplies.For"/>.</summary>
+internal enum SmtpRejectReason
+{
+    LineTooLong,
+    UnknownCommand,
+    SyntaxError,
+    NeedHelo,
+    NeedMail,
+    NeedRecipient,
+    NestedMail,
+    BadSenderSyntax,
+    BadRecipientSyntax,
+    AddressTooLong,
+    NeedsSmtpUtf8,
+    UnknownParameter,
+    BadParameter,
+    MessageTooLarge,
+    TooManyRecipients,
+    AuthRequired,
+    TlsRequired,
+    EncryptionRequiredForMechanism,
+    AlreadyAuthenticated,
+    UnknownMechanism,
+    AuthCancelled,
+    AuthMalformed,
+    AuthFailed,
+    AuthNotAvailable,
+    TlsNotAvailable,
+    TlsAlreadyActive,
+    BareLineEnding,
+    StorageFull,
+    StorageError,
+    NotImplemented,
+    BdatAfterData,
+    InsufficientAuthForRelay,
+}
+
+internal static class SmtpReplies
+{
+    public static ReadOnlySpan<byte> Ok => "250 2.0.0 OK\r\n"u8;
+    public static ReadOnlySpan<byte> SenderOk => "250 2.1.0 Sender ok\r\n"u8;
+    public static ReadOnlySpan<byte> RecipientOk => "250 2.1.5 Recipient ok\r\n"u8;
+    public static ReadOnlySpan<byte> StartMailInput => "354 Enter mail, end with \".\" on a line by itself\r\n"u8;
+    public static ReadOnlySpan<byte> ReadyToStartTls => "220 2.0.0 Ready to start TLS\r\n"u8;
+    public static ReadOnlySpan<byte> AuthSucceeded => "235 2.7.0 Authentication successful\r\n"u8;
+    public static ReadOnlySpan<byte> VrfyAmbiguous => "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"u8;
+    public static ReadOnlySpan<byte> Help => "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH; see RFC 5321\r\n"u8;
+    public static ReadOnlySpan<byte> MessageAcceptedSuffix => " Message accepted for delivery\r\n"u8;
+
+    public static ReadOnlySpan<byte> For(SmtpRejectReason reason) => reason switch
+    {
+        SmtpRejectReason.LineTooLong => "500 5.5.6 Line too long\r\n"u8,
+        SmtpRejectReason.UnknownCommand => "500 5.5.2 Syntax error, command unrecognized\r\n"u8,
+        SmtpRejectReason.SyntaxError => "501 5.5.4 Syntax error in parameters or arguments\r\n"u8,
+        SmtpRejectReason.NeedHelo => "503 5.5.1 Error: send HELO/EHLO first\r\n"u8,
+        SmtpRejectReason.NeedMail => "503 5.5.1 Error: need MAIL command\r\n"u8,
+        SmtpRejectReason.NeedRecipient => "503 5.5.1 Error: need RCPT command\r\n"u8,
+        SmtpRejectReason.NestedMail => "503 5.5.1 Error: nested MAIL command\r\n"u8,
+        SmtpRejectReason.BadSenderSyntax => "501 5.1.7 Bad sender address syntax\r\n"u8,
+        SmtpRejectReason.BadRecipientSyntax => "501 5.1.3 Bad recipient address syntax\r\n"u8,
+        SmtpRejectReason.AddressTooLong => "501 5.5.4 Address too long\r\n"u8,
+        SmtpRejectReason.NeedsSmtpUtf8 => "553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n"u8,
+        SmtpRejectReason.UnknownParameter => "555 5.5.4 Unsupported MAIL FROM or RCPT TO parameter\r\n"u8,
+        SmtpRejectReason.BadParameter => "501 5.5.4 Invalid parameter value\r\n"u8,
+        SmtpRejectReason.MessageTooLarge => "552 5.3.4 Message size exceeds fixed maximum message size\r\n"u8,
+        SmtpRejectReason.TooManyRecipients => "452 4.5.3 Too many recipients\r\n"u8,
+        SmtpRejectReason.AuthRequired => "530 5.7.0 Authentication required\r\n"u8,
+        SmtpRejectReason.TlsRequired => "530 5.7.0 Must issue a STARTTLS command first\r\n"u8,
+        SmtpRejectReason.EncryptionRequiredForMechanism => "538 5.7.11 Encryption required for requested authentication mechanism\r\n"u8,
+        SmtpRejectReason.AlreadyAuthenticated => "503 5.5.1 Already authenticated\r\n"u8,
+        SmtpRejectReason.UnknownMechanism => "504 5.5.4 Unrecognized authentication type\r\n"u8,
+        SmtpRejectReason.AuthCancelled => "501 5.0.0 Authentication cancelled\r\n"u8,
+        SmtpRejectReason.AuthMalformed => "501 5.5.2 Cannot decode authentication response\r\n"u8,
+        SmtpRejectReason.AuthFailed => "535 5.7.8 Authentication credentials invalid\r\n"u8,
+        SmtpRejectReason.AuthNotAvailable => "503 5.5.1 AUTH not available\r\n"u8,
+        SmtpRejectReason.TlsNotAvailable => "454 4.7.0 TLS not available\r\n"u8,
+        SmtpRejectReason.TlsAlreadyActive => "503 5.5.1 TLS already active\r\n"u8,
+        SmtpRejectReason.BareLineEnding => "550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)\r\n"u8,
+        SmtpRejectReason.StorageFull => "452 4.3.1 Insufficient system storage\r\n"u8,
+        SmtpRejectReason.StorageError => "451 4.3.0 Local error in processing, try again later\r\n"u8,
+        SmtpRejectReason.NotImplemented => "502 5.5.1 Command not implemented\r\n"u8,
+        SmtpRejectReason.BdatAfterData => "503 5.5.1 Error: mixing DATA and BDAT\r\n"u8,
+        _ => "554 5.7.1 Access denied\r\n"u8,
+    };
+}

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Mail.Protocols.Connections;
+using Mail.Protocols.Smtp.Data;
+using Mail.Protocols.Smtp.Delivery;
+using Mail.Protocols.Smtp.Protocol;
+using Mail.Protocols.Smtp.Telemetry;
+using MimeKit.Utils;
+
+namespace Mail.Protocols.Smtp.Session;
+
+// DATA and BDAT: the message streams from the pipe through the unstuffer (or the chunk counter) into a
+// spool, never into one big buffer; it is stored only once it is complete, then the reply is sent.
+internal sealed partial class SmtpSession
+{
+    private async ValueTask<bool> DataAsync(bool noArguments)
+    {
+        if (!noArguments)
+        {
+            Reject(SmtpRejectReason.SyntaxError);
+            return true;
+        }
+        if (CheckReadyForData() is { } reason)
+        {
+            Reject(reason);
+            return true;
+        }
+        var transaction = _transaction!;
+        if (transaction.UsedBdat)
+        {
+            Reject(SmtpRejectReason.BdatAfterData);
+            return true;
+        }
+        Write(SmtpReplies.StartMailInput);
+        await FlushAsync().ConfigureAwait(false);
+        BeginMessage(transaction);
+        var spool = transaction.Spool!;
+
+        var unstuffer = new DotUnstuffer(Options.BareLineEndings == BareLineEndingPolicy.Normalize);
+        var done = false;
+        while (!done)
+        {
+            var result = await ReadDataAsync().ConfigureAwait(false);
+            if (result is not { } read)
+            {
+                return false;
+            }
+            var buffer = read.Buffer;
+            long used = 0;
+            foreach (var segment in buffer)
+            {
+                done = unstuffer.Process(segment.Span, spool, out var consumed);
+                used += consumed;
+                if (done)
+                {
+                    break;
+                }
+            }
+            CheckSize(transaction);
+            if (done)
+            {
+                _input.AdvanceTo(buffer.GetPosition(used));
+            }
+            else
+            {
+                _input.AdvanceTo(buffer.End);
+                if (read.IsCompleted)
+                {
+                    SmtpLog.ClosedMidData(_logger, _connection.Id);
+                    ResetTransaction();
+                    return false;
+                }
+            }
+        }
+
+        if (!transaction.TooLarge && unstuffer.SawBareLineEnding && Options.BareLineEndings == BareLineEndingPolicy.Reject)
+        {
+            SmtpLog.BareLineEnding(_logger, _connection.Id);
+            ResetTransaction();
+            Reject(SmtpRejectReason.BareLineEnding);
+            return true;
+        }
+        await FinishMessageAsync(transaction).ConfigureAwait(false);
+        return true;
+    }
+
+    private async ValueTask<bool> BdatAsync(byte[] arguments)
+    {
+        // bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF (RFC 3030 §2)
+        var args = arguments.AsSpan();
+        var space = args.IndexOf((byte)' ');
+        var sizeText = space < 0 ? args : args[..space];
+        var last = space >= 0 && Ascii.EqualsIgnoreCase(args[(space + 1)..].Trim((byte)' '), "LAST"u8);
+        if (!Utf8Parser.TryParse(sizeText, out long chunkSize, out var used) || used != sizeText.Length || chunkSize < 0
+            || (space >= 0 && !last))
+        {
+            // Without a valid size the chunk's end is unknown: the rest is read as commands, as RFC 3030 allows.
+            Reject(SmtpRejectReason.SyntaxError);
+            return true;
+        }
+
+        var refusal = CheckReadyForData();
+        var transaction = _transaction;
+        if (refusal is null && transaction is not null && transaction.Spool is null)
+        {
+            BeginMessage(transaction);
+            transaction.UsedBdat = true;
+        }
+        var spool = refusal is null ? transaction!.Spool! : null;
+
+        // The chunk is read in full even when it is refused, so the command stream stays in step.
+        var remaining = chunkSize;
+        while (remaining > 0)
+        {
+            var result = await ReadDataAsync().ConfigureAwait(false);
+            if (result is not { } read)
+            {
+                return false;
+            }
+            var buffer = read.Buffer;
+            var take = Math.Min(remaining, buffer.Length);
+            var chunk = buffer.Slice(0, take);
+            if (spool is not null)
+            {
+                foreach (var segment in chunk)
+                {
+                    spool.Append(segment.Span);
+                }
+                CheckSize(transaction!);
+            }
+            remaining -= take;
+            _input.AdvanceTo(chunk.End);
+            if (remaining > 0 && read.IsCompleted)
+            {
+                SmtpLog.ClosedMidData(_logger, _connection.Id);
+                ResetTransaction();
+                return false;
+            }
+        }
+
+        if (refusal is { } reason)
+        {
+            Reject(reason);
+            return true;
+        }
+        if (!last)
+        {
+            WriteLine(string.Create(CultureInfo.InvariantCulture, $"250 2.0.0 {chunkSize} octets received"));
+            Success();
+            return true;
+        }
+        await FinishMessageAsync(transaction!).ConfigureAwait(false);
+        return true;
+    }
+
+    private SmtpRejectReason? CheckReadyForData() =>
+        _heloName is null ? SmtpRejectReason.NeedHelo
+        : _transaction is null ? SmtpRejectReason.NeedMail
+        : _transaction.Recipients.Count == 0 ? SmtpRejectReason.NeedRecipient
+        : null;
+
+    private async ValueTask<ReadResult?> ReadDataAsync()
+    {
+        while (true)
+        {
+            if (!_input.TryRead(out var result))
+            {
+                _connection.SetTimeout(Options.DataTimeout, TimeoutReason.Data);
+                result = await _input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
+                _connection.ClearTimeout();
+            }
+            if (!result.IsCanceled)
+            {
+                return result;
+            }
+            if (_connection.TimedOut != TimeoutReason.None)
+            {
+                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                ResetTransaction();
+                WriteLine($"421 4.4.2 {Options.ServerName} Error: timeout exceeded");
+                return null;
+            }
+            // A shutdown request during DATA waits for the message to finish (graceful).
+        }
+    }
+
+    private void BeginMessage(Transaction transaction)
+    {
+        transaction.QueueId = QueueIds.Next();
+        transaction.Spool = new MessageSpool();
+        var header = BuildReceivedHeader(transaction);
+        transaction.Spool.Append(header);
+        transaction.HeaderOctets = header.Length;
+    }
+
+    private void CheckSize(Transaction transaction)
+    {
+        var spool = transaction.Spool!;
+        if (!spool.Discarding && spool.Length - transaction.HeaderOctets > Options.MaxMessageSize)
+        {
+            transaction.TooLarge = true;
+            spool.Discarding = true;
+        }
+    }
+
+    private async ValueTask FinishMessageAsync(Transaction transaction)
+    {
+        _transaction = null;
+        using (transaction)
+        {
+            if (transaction.TooLarge)
+            {
+                SmtpLog.MessageTooLarge(_logger, _connection.Id);
+                Reject(SmtpRejectReason.MessageTooLarge);
+                return;
+            }
+            var spool = transaction.Spool!;
+            var envelope = transaction.ToEnvelope(_connection.TimeProvider.GetUtcNow());
+            spool.Position = 0;
+            if (await Options.Hooks.OnMessageAsync(SessionInfo, envelope, spool, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+            {
+                RejectWith(hookReply);
+                return;
+            }
+            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, _connection.Aborted).ConfigureAwait(false);
+            if (outcome is { } failure)
+            {
+                Reject(failure);
+                return;
+            }
+            var size = spool.Length - transaction.HeaderOctets;
+            SmtpMetrics.MessageReceived(size);
+            SmtpLog.MessageAccepted(_logger, _connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
+            Write("250 2.0.0 "u8);
+            WriteAscii(transaction.QueueId!);
+            Write(SmtpReplies.MessageAcceptedSuffix);
+            Success();
+        }
+    }
+
+    // RFC 5321 §4.4 trace header; "with" keywords from RFC 3848 and RFC 6531.
+    private byte[] BuildReceivedHeader(Transaction transaction)
+    {
+        var remote = _connection.RemoteEndPoint as IPEndPoint;
+        var address = remote is null ? "unknown" : remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4().ToString() : remote.Address.ToString();
+        var literal = remote?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "IPv6:" + address : address;
+        var protocol = (transaction.SmtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP")
+            + (_connection.IsSecure ? "S" : "") + (_user is not null ? "A" : "");
+        if (!_esmtp && !transaction.SmtpUtf8)
+        {
+            protocol = _connection.IsSecure ? "ESMTPS" : "SMTP";
+        }
+        var builder = new StringBuilder(256);
+        builder.Append(CultureInfo.InvariantCulture, $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n");
+        builder.Append(CultureInfo.InvariantCulture, $"\tby {Options.ServerName} (Mail.Protocols) with {protocol} id {transaction.QueueId}");
+        if (transaction.Recipients.Count == 1)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"\r\n\tfor <{HeaderText(transaction.Recipients[0].Recipient.Address)}>");
+        }
+        builder.Append(CultureInfo.InvariantCulture, $";\r\n\t{DateUtils.FormatDate(_connection.TimeProvider.GetLocalNow())}\r\n");
+        return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+
+    // Client-supplied names go into a header: no line breaks, no parentheses that would unbalance the comment.
+    private static string HeaderText(string text) => text.Replace('\r', '?').Replace('\n', '?').Replace('(', '?').Replace(')', '?');
+}

@@ -1,0 +1,37 @@
+using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp.Data;
+
+namespace Mail.Protocols.Smtp.Session;
+
+/// <summary>The state of one mail transaction: from MAIL FROM to the end of the data or RSET.</summary>
+internal sealed class Transaction : IDisposable
+{
+    public Transaction(string reversePath) => ReversePath = reversePath;
+
+    public string ReversePath { get; }
+    public long DeclaredSize { get; set; }
+    public MessageBodyType Body { get; set; }
+    public bool SmtpUtf8 { get; set; }
+    public string? EnvelopeId { get; set; }
+    public DsnReturn Return { get; set; }
+
+    /// <summary>Accepted recipients with where each goes (a local login, or null to relay).</summary>
+    public List<(QueueRecipient Recipient, string? LocalUser)> Recipients { get; } = [];
+
+    /// <summary>Set once BDAT has started; DATA is then refused.</summary>
+    public MessageSpool? Spool { get; set; }
+    public string? QueueId { get; set; }
+    public long ReceivedOctets { get; set; }
+    public long HeaderOctets { get; set; }
+    public bool TooLarge { get; set; }
+    public bool UsedBdat { get; set; }
+
+    public QueueEnvelope ToEnvelope(DateTimeOffset receivedAt) =>
+        new(ReversePath, [.. Recipients.Select(r => r.Recipient)], receivedAt, EnvelopeId, Return, Body, SmtpUtf8);
+
+    public void Dispose()
+    {
+        Spool?.Dispose();
+        Spool = null;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Net;
+using Mail.Protocols.Queue;
+using Mail.Protocols.Users;
+
+namespace Mail.Protocols.Smtp;
+
+/// <summary>An SMTP reply a hook sends instead of the default one.</summary>
+/// <param name="Code">The reply code (4xx refuses temporarily, 5xx permanently).</param>
+/// <param name="EnhancedCode">The RFC 3463 code, for example <c>5.7.1</c>.</param>
+/// <param name="Text">One line of ASCII text.</param>
+public sealed record SmtpReply(int Code, string EnhancedCode, string Text);
+
+/// <summary>What hooks know about the session.</summary>
+/// <param name="ConnectionId">The connection's id in logs.</param>
+/// <param name="RemoteEndPoint">The client.</param>
+/// <param name="Role">The endpoint's role.</param>
+/// <param name="HeloName">The name the client gave in HELO/EHLO.</param>
+/// <param name="IsSecure">Whether TLS is active.</param>
+/// <param name="AuthenticatedUser">The authenticated user, if any.</param>
+public sealed record SmtpSessionInfo(string ConnectionId, EndPoint? RemoteEndPoint, SmtpRole Role, string? HeloName, bool IsSecure, MailUser? AuthenticatedUser);
+
+/// <summary>
+/// Accept/reject points an application can use: at MAIL FROM, at each RCPT TO (after the recipient
+/// policy accepted it), and at the end of the data (before anything is stored). Return null to accept,
+/// or a reply to refuse. Override what you need; the defaults accept.
+/// </summary>
+public class SmtpHooks
+{
+    /// <summary>Hooks that accept everything the policy accepted.</summary>
+    public static SmtpHooks None { get; } = new();
+
+    /// <summary>Called for MAIL FROM; <paramref name="reversePath"/> is empty for the null path.</summary>
+    public virtual ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionInfo session, string reversePath, CancellationToken cancellationToken) => default;
+
+    /// <summary>Called for each RCPT TO the policy accepted.</summary>
+    public virtual ValueTask<SmtpReply?> OnRecipientAsync(SmtpSessionInfo session, string address, CancellationToken cancellationToken) => default;
+
+    /// <summary>Called once the whole message is received and before it is stored. <paramref name="content"/> is seekable and positioned at the start.</summary>
+    public virtual ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken) => default;
+}

@@ -1,0 +1,128 @@
+using Mail.Protocols.Connections;
+using Mail.Protocols.Sasl;
+
+namespace Mail.Protocols.Smtp;
+
+/// <summary>What the SMTP server does with a bare CR or LF inside message data (RFC 5321 §2.3.8).</summary>
+public enum BareLineEndingPolicy
+{
+    /// <summary>Refuse the message with <c>550 5.6.0</c> once its data has ended (the default; closes the "SMTP smuggling" class of attacks).</summary>
+    Reject,
+    /// <summary>Accept the message, turning each bare CR or LF into CRLF.</summary>
+    Normalize,
+}
+
+/// <summary>How VRFY and EXPN are answered. None of the modes lets an unauthenticated client enumerate users.</summary>
+public enum VerifyPolicy
+{
+    /// <summary>VRFY answers <c>252 2.5.2</c> ("cannot verify, will attempt delivery") for everyone; EXPN answers 502 (the default).</summary>
+    Ambiguous,
+    /// <summary>VRFY and EXPN answer <c>502 5.5.1</c>.</summary>
+    Disabled,
+    /// <summary>VRFY tells authenticated clients whether a local address exists (250/550); others get 252.</summary>
+    AuthenticatedOnly,
+}
+
+/// <summary>The role of an SMTP endpoint.</summary>
+public enum SmtpRole
+{
+    /// <summary>Port 25 style: accepts mail for local domains from anyone; relays only for authenticated or trusted clients.</summary>
+    Mx,
+    /// <summary>Port 587/465 style (RFC 6409): AUTH is required before MAIL.</summary>
+    Submission,
+}
+
+/// <summary>Settings of the SMTP server. Every limit has a safe default.</summary>
+public sealed class SmtpServerOptions
+{
+    private int _maxCommandLineLength = 2048;
+    private long _maxMessageSize = 50 * 1024 * 1024;
+    private int _maxRecipients = 100;
+    private int _maxErrors = 10;
+
+    /// <summary>The host name in the greeting, EHLO reply and Received headers. Defaults to the machine name.</summary>
+    public string ServerName { get; set; } = Environment.MachineName;
+
+    /// <summary>
+    /// Longest command line in octets, without CRLF. Defaults to 2,048: RFC 5321 §4.5.3.1.4's 512 octets plus
+    /// room for the parameters of SIZE, DSN, SMTPUTF8 and AUTH. Longer lines get <c>500 5.5.6</c>.
+    /// </summary>
+    public int MaxCommandLineLength
+    {
+        get => _maxCommandLineLength;
+        set => _maxCommandLineLength = value >= 512 ? value : throw new ArgumentOutOfRangeException(nameof(value), "RFC 5321 requires at least 512.");
+    }
+
+    /// <summary>Largest message in octets, declared with SIZE and enforced on the bytes received. Defaults to 50 MiB.</summary>
+    public long MaxMessageSize
+    {
+        get => _maxMessageSize;
+        set => _maxMessageSize = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>Recipients per message; more get <c>452 4.5.3</c>. Defaults to 100, the minimum RFC 5321 §4.5.3.1.8 requires a server to accept.</summary>
+    public int MaxRecipients
+    {
+        get => _maxRecipients;
+        set => _maxRecipients = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>Errors in a row after which the server answers <c>421 4.7.0</c> and closes. Defaults to 10.</summary>
+    public int MaxErrors
+    {
+        get => _maxErrors;
+        set => _maxErrors = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>How long the server waits for a command. Defaults to 5 minutes (RFC 5321 §4.5.3.2.7).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long the server waits for more message data. Defaults to 3 minutes (RFC 5321 §4.5.3.2.5 asks clients to wait that long).</summary>
+    public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Pause before answering a failed AUTH, to slow password guessing. Defaults to 2 seconds.</summary>
+    public TimeSpan FailedAuthDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Offer AUTH on unencrypted connections. Defaults to false: AUTH appears only after STARTTLS or on implicit TLS.</summary>
+    public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
+    public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
+
+    /// <summary>What to do with bare CR or LF in DATA. Defaults to <see cref="BareLineEndingPolicy.Reject"/>.</summary>
+    public BareLineEndingPolicy BareLineEndings { get; set; } = BareLineEndingPolicy.Reject;
+
+    /// <summary>How VRFY and EXPN are answered. Defaults to <see cref="VerifyPolicy.Ambiguous"/>.</summary>
+    public VerifyPolicy Verify { get; set; } = VerifyPolicy.Ambiguous;
+
+    /// <summary>TLS settings for STARTTLS and implicit-TLS endpoints; null disables both.</summary>
+    public MailTlsOptions? Tls { get; set; }
+
+    /// <summary>Connection limits per listener.</summary>
+    public ConnectionLimits Limits { get; } = new();
+
+    /// <summary>How long <see cref="SmtpServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Accept/reject hooks for MAIL, RCPT and end of data.</summary>
+    public SmtpHooks Hooks { get; set; } = SmtpHooks.None;
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ServerName) || ServerName.Any(c => c <= ' ' || c > '~'))
+        {
+            throw new InvalidOperationException("ServerName must be a non-empty ASCII host name.");
+        }
+        if (IdleTimeout <= TimeSpan.Zero || DataTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("Timeouts must be positive.");
+        }
+        foreach (var mechanism in AuthMechanisms)
+        {
+            if (!SaslMechanisms.All.Contains(mechanism, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"Unknown SASL mechanism '{mechanism}'.");
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Mail.Protocols.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.Smtp.Telemetry;
+
+// SMTP events, ids 1000–1999. Client data never appears here except addresses' counts and codes.
+internal static partial class SmtpLog
+{
+    [LoggerMessage(1001, LogLevel.Information, "{ConnectionId}: message {QueueId} accepted, {Size} octets, {Recipients} recipient(s)")]
+    public static partial void MessageAccepted(ILogger logger, string connectionId, string queueId, long size, int recipients);
+
+    [LoggerMessage(1002, LogLevel.Information, "{ConnectionId}: connection closed during message data; nothing stored")]
+    public static partial void ClosedMidData(ILogger logger, string connectionId);
+
+    [LoggerMessage(1003, LogLevel.Debug, "{ConnectionId}: connection closed in the middle of a command or transaction")]
+    public static partial void ClosedMidCommand(ILogger logger, string connectionId);
+
+    [LoggerMessage(1004, LogLevel.Information, "{ConnectionId}: {Reason} timeout")]
+    public static partial void Timeout(ILogger logger, string connectionId, TimeoutReason reason);
+
+    [LoggerMessage(1005, LogLevel.Warning, "{ConnectionId}: too many errors, closing")]
+    public static partial void TooManyErrors(ILogger logger, string connectionId);
+
+    [LoggerMessage(1006, LogLevel.Information, "{ConnectionId}: message over the size limit refused")]
+    public static partial void MessageTooLarge(ILogger logger, string connectionId);
+
+    [LoggerMessage(1007, LogLevel.Information, "{ConnectionId}: message with bare CR or LF refused")]
+    public static partial void BareLineEnding(ILogger logger, string connectionId);
+
+    [LoggerMessage(1008, LogLevel.Error, "Storing message {QueueId} failed")]
+    public static partial void StorageFailed(ILogger logger, string queueId, Exception exception);
+
+    [LoggerMessage(1009, LogLevel.Information, "{ConnectionId}: authenticated as {Login} with {Mechanism}")]
+    public static partial void Authenticated(ILogger logger, string connectionId, string login, string mechanism);
+
+    [LoggerMessage(1010, LogLevel.Warning, "{ConnectionId}: authentication with {Mechanism} failed: {Reason}")]
+    public static partial void AuthenticationFailed(ILogger logger, string connectionId, string mechanism, string reason);
+
+    [LoggerMessage(1011, LogLevel.Debug, "{ConnectionId}: recipient refused with {Code}")]
+    public static partial void RecipientRejected(ILogger logger, string connectionId, int code);
+
+    [LoggerMessage(1012, LogLevel.Information, "{ConnectionId}: connection lost: {Reason}")]
+    public static partial void ConnectionLost(ILogger logger, string connectionId, string reason);
+}
