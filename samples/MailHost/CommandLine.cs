@@ -1,0 +1,109 @@
+using System.Globalization;
+using Mail.Protocols.InMemory;
+
+namespace MailHostSample;
+
+/// <summary>The sample's command-line options, parsed into <see cref="MailHostOptions"/>.</summary>
+internal sealed class CommandLine
+{
+    public const string Usage = """
+        usage: MailHost [options]            (a port of 0 disables that endpoint)
+          --smtp PORT              SMTP, MX role (default 2525)
+          --submission PORT        submission with STARTTLS, AUTH required (default 2587)
+          --smtps PORT             submission over implicit TLS (default 2465)
+          --pop3 PORT              POP3 (default 1110; engine not in this build yet)
+          --pop3s PORT             POP3 over implicit TLS (default 1995; not in this build yet)
+          --imap PORT              IMAP (default 1143; not in this build yet)
+          --imaps PORT             IMAP over implicit TLS (default 1993; not in this build yet)
+          --domain NAME            a local domain, repeatable (default example.test)
+          --user ADDRESS:PASSWORD  a user, repeatable (default alice@example.test:alice)
+          --users-file FILE        users, one ADDRESS:PASSWORD per line
+          --postmaster ADDRESS     who receives postmaster@ mail (default: the first user)
+          --allow-plaintext-auth   offer AUTH without TLS
+          --tls-cert FILE.pfx      server certificate (default: a generated self-signed one)
+          --tls-cert-password PW   password of the .pfx
+          --bind ADDRESS           address to listen on (default 127.0.0.1)
+          --quiet                  log warnings only
+          --help                   this text
+        """;
+
+    public MailHostOptions Options { get; } = new();
+    public string? CertificatePath { get; private set; }
+    public string? CertificatePassword { get; private set; }
+    public bool ShowHelp { get; private set; }
+    public bool Quiet { get; private set; }
+    public List<(string Name, int Port)> PendingEngines { get; } = [];
+
+    public static CommandLine Parse(string[] args)
+    {
+        var result = new CommandLine();
+        var pending = new Dictionary<string, int> { ["pop3"] = 1110, ["pop3s"] = 1995, ["imap"] = 1143, ["imaps"] = 1993 };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{arg} needs a value");
+            switch (arg)
+            {
+                case "--smtp": result.Options.SmtpPort = Port(Value()); break;
+                case "--submission": result.Options.SubmissionPort = Port(Value()); break;
+                case "--smtps": result.Options.SmtpsPort = Port(Value()); break;
+                case "--pop3" or "--pop3s" or "--imap" or "--imaps":
+                    var port = Port(Value());
+                    if (port is null)
+                    {
+                        pending.Remove(arg[2..]);
+                    }
+                    else
+                    {
+                        pending[arg[2..]] = port.Value;
+                    }
+                    break;
+                case "--domain": result.Options.Domains.Add(Value()); break;
+                case "--user": result.Options.Users.Add(User(Value())); break;
+                case "--users-file":
+                    foreach (var line in File.ReadLines(Value()))
+                    {
+                        if (!string.IsNullOrWhiteSpace(line) && !line.TrimStart().StartsWith('#'))
+                        {
+                            result.Options.Users.Add(User(line.Trim()));
+                        }
+                    }
+                    break;
+                case "--postmaster": result.Options.PostmasterLogin = Value(); break;
+                case "--allow-plaintext-auth": result.Options.AllowPlaintextAuth = true; break;
+                case "--tls-cert": result.CertificatePath = Value(); break;
+                case "--tls-cert-password": result.CertificatePassword = Value(); break;
+                case "--bind": result.Options.BindAddress = System.Net.IPAddress.Parse(Value()); break;
+                case "--quiet": result.Quiet = true; break;
+                case "--help" or "-h": result.ShowHelp = true; break;
+                default: throw new FormatException($"unknown option {arg}");
+            }
+        }
+        if (result.Options.Domains.Count == 0)
+        {
+            result.Options.Domains.Add("example.test");
+        }
+        if (result.Options.Users.Count == 0)
+        {
+            result.Options.Users.Add(("alice@example.test", "alice"));
+        }
+        result.PendingEngines.AddRange(pending.Select(p => (p.Key, p.Value)));
+        return result;
+    }
+
+    // 0 disables an endpoint.
+    private static int? Port(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
+            ? port == 0 ? null : port
+            : throw new FormatException($"invalid port '{text}'");
+
+    private static (string, string) User(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0 || colon == text.Length - 1 || !text[..colon].Contains('@', StringComparison.Ordinal))
+        {
+            throw new FormatException($"a user is ADDRESS:PASSWORD, got '{text}'");
+        }
+        return (text[..colon], text[(colon + 1)..]);
+    }
+}

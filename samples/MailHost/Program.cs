@@ -1,0 +1,65 @@
+// samples/MailHost: runs the in-memory reference host from the command line.
+// `dotnet run --project samples/MailHost -- --help` lists the options.
+using System.Security.Cryptography.X509Certificates;
+using Mail.Protocols.InMemory;
+using MailHostSample;
+using Microsoft.Extensions.Logging;
+
+CommandLine parsed;
+try
+{
+    parsed = CommandLine.Parse(args);
+}
+catch (FormatException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    Console.Error.WriteLine(CommandLine.Usage);
+    return 2;
+}
+if (parsed.ShowHelp)
+{
+    Console.WriteLine(CommandLine.Usage);
+    return 0;
+}
+
+using var loggerFactory = LoggerFactory.Create(builder =>
+{
+    builder.AddSimpleConsole(o => o.SingleLine = true);
+    builder.SetMinimumLevel(parsed.Quiet ? LogLevel.Warning : LogLevel.Information);
+});
+
+var options = parsed.Options;
+options.LoggerFactory = loggerFactory;
+if (parsed.CertificatePath is { } certificatePath)
+{
+    options.Certificate = X509CertificateLoader.LoadPkcs12FromFile(certificatePath, parsed.CertificatePassword);
+}
+
+await using var host = new MailHost(options);
+await host.StartAsync();
+
+Console.WriteLine("Mail.Protocols MailHost (in-memory store) is running:");
+foreach (var (name, endpoint) in host.EndPoints)
+{
+    Console.WriteLine($"  {name,-11} {endpoint}");
+}
+foreach (var (name, port) in parsed.PendingEngines)
+{
+    Console.WriteLine($"  {name,-11} port {port} requested; this engine is not part of this build yet");
+}
+Console.WriteLine($"  domains     {string.Join(", ", options.Domains)}");
+Console.WriteLine($"  users       {options.Users.Count} ({string.Join(", ", options.Users.Take(5).Select(u => u.Address))}{(options.Users.Count > 5 ? ", ..." : "")})");
+Console.WriteLine($"  plaintext AUTH {(options.AllowPlaintextAuth ? "allowed" : "only after STARTTLS")}; certificate {host.Certificate.Subject}");
+Console.WriteLine("Press Ctrl+C to stop.");
+
+var stop = new TaskCompletionSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.TrySetResult();
+};
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+await stop.Task;
+Console.WriteLine("Stopping (sessions get 10 seconds to finish)...");
+await host.StopAsync(TimeSpan.FromSeconds(10));
+return 0;

@@ -1,0 +1,151 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Mail.Protocols.Connections;
+using Mail.Protocols.Policy;
+using Mail.Protocols.Smtp;
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.InMemory;
+
+/// <summary>Settings of <see cref="MailHost"/>. A port of null disables that endpoint; 0 picks a free port.</summary>
+public sealed class MailHostOptions
+{
+    /// <summary>The address every endpoint binds to. Defaults to 127.0.0.1.</summary>
+    public IPAddress BindAddress { get; set; } = IPAddress.Loopback;
+
+    /// <summary>SMTP with the MX role (port 25 style). Defaults to 2525.</summary>
+    public int? SmtpPort { get; set; } = 2525;
+
+    /// <summary>Submission with STARTTLS and AUTH required (port 587 style). Defaults to 2587.</summary>
+    public int? SubmissionPort { get; set; } = 2587;
+
+    /// <summary>Submission over implicit TLS (port 465 style, RFC 8314). Defaults to 2465.</summary>
+    public int? SmtpsPort { get; set; } = 2465;
+
+    /// <summary>The local domains. When empty, <c>example.test</c> is used.</summary>
+    public IList<string> Domains { get; } = [];
+
+    /// <summary>Users as (address, password); the address is the login.</summary>
+    public IList<(string Address, string Password)> Users { get; } = [];
+
+    /// <summary>The login receiving postmaster@ of every local domain. Defaults to the first user.</summary>
+    public string? PostmasterLogin { get; set; }
+
+    /// <summary>Offer AUTH without TLS. Defaults to false.</summary>
+    public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>The server certificate; when null a self-signed one for localhost and the machine name is generated.</summary>
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>Host name for greetings and Received headers. Defaults to the machine name.</summary>
+    public string ServerName { get; set; } = Environment.MachineName;
+
+    /// <summary>Further SMTP settings (limits, timeouts, hooks); the host fills in TLS and plaintext AUTH.</summary>
+    public SmtpServerOptions Smtp { get; set; } = new();
+
+    /// <summary>The clock.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where logs go; none by default.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+}
+
+/// <summary>
+/// Runs the mail servers together over the in-memory backends: SMTP (MX, submission, implicit-TLS
+/// submission) delivering into <see cref="Store"/> and <see cref="Queue"/>. The reference host for samples and tests.
+/// </summary>
+public sealed class MailHost : IAsyncDisposable
+{
+    private readonly MailHostOptions _options;
+    private readonly SmtpServer _smtp;
+    private readonly List<(string Name, SmtpEndpoint Endpoint)> _smtpEndpoints = [];
+
+    /// <summary>Creates the host and its backends; call <see cref="StartAsync"/> to listen.</summary>
+    public MailHost(MailHostOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        Store = new InMemoryMailboxStore(options.TimeProvider);
+        Queue = new InMemoryMessageQueue(options.TimeProvider);
+        Users = new InMemoryUserDirectory();
+        foreach (var (address, password) in options.Users)
+        {
+            Users.AddUser(address, password);
+        }
+
+        var policyOptions = new RecipientPolicyOptions
+        {
+            PostmasterLogin = options.PostmasterLogin ?? (options.Users.Count > 0 ? options.Users[0].Address : null),
+        };
+        foreach (var domain in options.Domains.Count > 0 ? options.Domains : ["example.test"])
+        {
+            policyOptions.LocalDomains.Add(domain);
+        }
+        Policy = new DefaultRecipientPolicy(policyOptions, Users);
+
+        Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
+        var smtpOptions = options.Smtp;
+        smtpOptions.ServerName = options.ServerName;
+        smtpOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
+        smtpOptions.Tls ??= new MailTlsOptions(Certificate);
+
+        Add("smtp", options.SmtpPort, SmtpRole.Mx, implicitTls: false);
+        Add("submission", options.SubmissionPort, SmtpRole.Submission, implicitTls: false);
+        Add("smtps", options.SmtpsPort, SmtpRole.Submission, implicitTls: true);
+        _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory);
+    }
+
+    private void Add(string name, int? port, SmtpRole role, bool implicitTls)
+    {
+        if (port is { } p)
+        {
+            _smtpEndpoints.Add((name, new SmtpEndpoint(new IPEndPoint(_options.BindAddress, p), role, implicitTls)));
+        }
+    }
+
+    /// <summary>The mailboxes.</summary>
+    public InMemoryMailboxStore Store { get; }
+
+    /// <summary>The outbound queue (messages for other domains wait here).</summary>
+    public InMemoryMessageQueue Queue { get; }
+
+    /// <summary>The users.</summary>
+    public InMemoryUserDirectory Users { get; }
+
+    /// <summary>The recipient and relay policy.</summary>
+    public DefaultRecipientPolicy Policy { get; }
+
+    /// <summary>The TLS certificate in use.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The SMTP server.</summary>
+    public SmtpServer Smtp => _smtp;
+
+    /// <summary>Bound endpoints by name ("smtp", "submission", "smtps"), after <see cref="StartAsync"/>.</summary>
+    public IReadOnlyDictionary<string, IPEndPoint> EndPoints { get; private set; } = new Dictionary<string, IPEndPoint>();
+
+    /// <summary>Starts every server.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
+        for (var i = 0; i < _smtpEndpoints.Count; i++)
+        {
+            bound[_smtpEndpoints[i].Name] = _smtp.BoundEndPoints[i];
+        }
+        EndPoints = bound;
+    }
+
+    /// <summary>Stops every server gracefully within <paramref name="gracePeriod"/>.</summary>
+    public Task StopAsync(TimeSpan? gracePeriod = null) => _smtp.StopAsync(gracePeriod);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _smtp.DisposeAsync().ConfigureAwait(false);
+        if (_options.Certificate is null)
+        {
+            Certificate.Dispose();
+        }
+    }
+}
