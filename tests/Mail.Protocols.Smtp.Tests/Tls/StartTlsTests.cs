@@ -1,0 +1,94 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using Mail.Protocols.InMemory;
+
+namespace Mail.Protocols.Smtp.Tests.Tls;
+
+/// <summary>STARTTLS over a real loopback socket with a raw client, so the exact bytes on the wire are under test control.</summary>
+public class StartTlsTests
+{
+    private static async Task<MailHost> StartHostAsync()
+    {
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, ServerName = "mx.example.test" };
+        options.Domains.Add("example.test");
+        options.Users.Add(("alice@example.test", "alice"));
+        var host = new MailHost(options);
+        await host.StartAsync();
+        return host;
+    }
+
+    private static async Task<string> ReadReplyAsync(StreamReader reader)
+    {
+        while (true)
+        {
+            var line = await reader.ReadLineAsync() ?? throw new IOException("closed");
+            if (line.Length < 4 || line[3] != '-')
+            {
+                return line;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Pipelined_command_after_starttls_is_discarded()
+    {
+        await using var host = await StartHostAsync();
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(host.EndPoints["smtp"]);
+        var network = tcp.GetStream();
+        var plain = new StreamReader(network, Encoding.ASCII);
+        Assert.StartsWith("220 ", await ReadReplyAsync(plain));
+        await network.WriteAsync("EHLO client.example.org\r\n"u8.ToArray());
+        Assert.Equal("250 HELP", await ReadReplyAsync(plain));
+
+        // The attack: a MAIL command injected in the same packet as STARTTLS.
+        await network.WriteAsync("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n"u8.ToArray());
+        Assert.Equal("220 2.0.0 Ready to start TLS", await ReadReplyAsync(plain));
+
+        await using var tls = new SslStream(network, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("localhost");
+        var reader = new StreamReader(tls, Encoding.ASCII);
+        async Task<string> Command(string line)
+        {
+            await tls.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+            return await ReadReplyAsync(reader);
+        }
+
+        // After TLS the session starts over: EHLO is needed and the injected MAIL never ran.
+        Assert.Equal("503 5.5.1 Error: send HELO/EHLO first", await Command("RCPT TO:<alice@example.test>"));
+        Assert.Equal("250 HELP", await Command("EHLO client.example.org"));
+        Assert.Equal("503 5.5.1 Error: need MAIL command", await Command("RCPT TO:<alice@example.test>"));
+        Assert.Equal("250 2.1.0 Sender ok", await Command("MAIL FROM:<bob@example.org>"));
+        Assert.Equal("250 2.1.5 Recipient ok", await Command("RCPT TO:<alice@example.test>"));
+        Assert.StartsWith("354 ", await Command("DATA"));
+        Assert.StartsWith("250 2.0.0 ", await Command("Subject: over tls\r\n\r\nhi\r\n."));
+        var stored = Assert.Single(await host.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+        await using var content = await host.Store.OpenContentAsync("alice@example.test", "INBOX", stored.Uid);
+        var text = await new StreamReader(content).ReadToEndAsync();
+        Assert.Contains("with ESMTPS id", text);
+        Assert.DoesNotContain("injected", text);
+    }
+
+    [Fact]
+    public async Task Auth_is_offered_only_after_starttls()
+    {
+        await using var host = await StartHostAsync();
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(host.EndPoints["smtp"]);
+        var network = tcp.GetStream();
+        var plain = new StreamReader(network, Encoding.ASCII);
+        await ReadReplyAsync(plain);
+        await network.WriteAsync("EHLO c\r\n"u8.ToArray());
+        var ehlo = new List<string>();
+        string line;
+        do
+        {
+            line = (await plain.ReadLineAsync())!;
+            ehlo.Add(line);
+        }
+        while (line[3] == '-');
+        Assert.Contains("250-STARTTLS", ehlo);
+        Assert.DoesNotContain(ehlo, l => l.StartsWith("250-AUTH", StringComparison.Ordinal));
+    }
+}

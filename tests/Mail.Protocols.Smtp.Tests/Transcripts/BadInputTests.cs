@@ -1,0 +1,253 @@
+using System.Text;
+
+namespace Mail.Protocols.Smtp.Tests.Transcripts;
+
+/// <summary>Every bad-input case of the SMTP issue, over in-memory pipes with exact replies.</summary>
+public class BadInputTests
+{
+    private const string Alice = "alice@example.test";
+
+    private static async Task<int> InboxCountAsync(SmtpTestHarness h, string user = Alice) =>
+        (await h.Store.ListMessagesAsync(user, "INBOX")).Count;
+
+    [Fact]
+    public async Task Command_line_of_10000_bytes_gets_500_5_5_6_and_the_session_continues()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        Assert.Equal("500 5.5.6 Line too long", await h.CommandAsync("MAIL FROM:<" + new string('a', 10_000) + "@example.org>"));
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP"));
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<bob@example.org>"));
+    }
+
+    [Fact]
+    public async Task Command_line_at_the_limit_is_accepted_and_one_more_octet_is_refused()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        var max = h.Options.MaxCommandLineLength;
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP " + new string('x', max - 5)));
+        Assert.Equal("500 5.5.6 Line too long", await h.CommandAsync("NOOP " + new string('x', max - 4)));
+    }
+
+    [Fact]
+    public async Task Rcpt_before_mail_and_data_before_rcpt_get_503_5_5_1()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        Assert.Equal("503 5.5.1 Error: need MAIL command", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+        Assert.Equal("503 5.5.1 Error: need MAIL command", await h.CommandAsync("DATA"));
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<bob@example.org>"));
+        Assert.Equal("503 5.5.1 Error: need RCPT command", await h.CommandAsync("DATA"));
+        Assert.Equal("503 5.5.1 Error: nested MAIL command", await h.CommandAsync("MAIL FROM:<bob@example.org>"));
+    }
+
+    [Fact]
+    public async Task Unknown_command_gets_500_5_5_2()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        Assert.Equal("500 5.5.2 Syntax error, command unrecognized", await h.CommandAsync("XYZZY plugh"));
+        Assert.Equal("500 5.5.2 Syntax error, command unrecognized", await h.CommandAsync("MAILFROM:<a@b>"));
+    }
+
+    [Fact]
+    public async Task Declared_size_over_the_limit_gets_552_5_3_4()
+    {
+        await using var h = new SmtpTestHarness(o => o.MaxMessageSize = 1000);
+        await h.StartAsync();
+        Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size", await h.CommandAsync("MAIL FROM:<bob@example.org> SIZE=1001"));
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<bob@example.org> SIZE=1000"));
+    }
+
+    [Fact]
+    public async Task Message_over_size_is_drained_then_refused_with_552_and_nothing_is_stored()
+    {
+        await using var h = new SmtpTestHarness(o => o.MaxMessageSize = 1000);
+        await h.StartAsync();
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<bob@example.org>"));
+        Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+        Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
+        var body = new StringBuilder("Subject: big\r\n\r\n");
+        for (var i = 0; i < 100; i++)
+        {
+            body.Append("0123456789012345678901234567890123456789\r\n");
+        }
+        Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size", await h.CommandAsync(body + "."));
+        Assert.Equal(0, await InboxCountAsync(h));
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP"));
+    }
+
+    [Fact]
+    public async Task More_recipients_than_allowed_get_452_4_5_3()
+    {
+        await using var h = new SmtpTestHarness(o => o.MaxRecipients = 2);
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<carol@example.org>");
+        Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+        Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<bob@example.test>"));
+        Assert.Equal("452 4.5.3 Too many recipients", await h.CommandAsync("RCPT TO:<postmaster@example.test>"));
+    }
+
+    [Fact]
+    public async Task Unauthenticated_relay_attempt_gets_554_5_7_1_and_nothing_is_queued()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<spammer@example.org>");
+        Assert.Equal("554 5.7.1 Relay access denied", await h.CommandAsync("RCPT TO:<victim@elsewhere.example>"));
+        Assert.Equal("503 5.5.1 Error: need RCPT command", await h.CommandAsync("DATA"));
+        Assert.Equal(0, await h.Queue.CountAsync());
+    }
+
+    [Fact]
+    public async Task Auth_without_tls_gets_538_and_submission_without_auth_gets_530()
+    {
+        await using var h = new SmtpTestHarness(role: SmtpRole.Submission);
+        await h.StartAsync();
+        Assert.Equal("538 5.7.11 Encryption required for requested authentication mechanism", await h.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0alice"u8.ToArray())));
+        Assert.Equal("530 5.7.0 Authentication required", await h.CommandAsync("MAIL FROM:<alice@example.test>"));
+    }
+
+    [Fact]
+    public async Task Wrong_password_gets_535_only_after_the_delay_and_no_access()
+    {
+        await using var h = new SmtpTestHarness(o =>
+        {
+            o.AllowPlaintextAuth = true;
+            o.FailedAuthDelay = TimeSpan.FromSeconds(2);
+        }, SmtpRole.Submission);
+        await h.StartAsync();
+        await h.SendAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0wrong"u8.ToArray()) + "\r\n");
+        var reply = h.ReadReplyAsync();
+        await Task.Delay(200);
+        Assert.False(reply.IsCompleted, "the 535 must wait for the failed-auth delay");
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await reply);
+        Assert.Equal("530 5.7.0 Authentication required", await h.CommandAsync("MAIL FROM:<alice@example.test>"));
+        Assert.Equal("235 2.7.0 Authentication successful", await h.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0alice"u8.ToArray())));
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<alice@example.test>"));
+    }
+
+    [Fact]
+    public async Task Connection_dropped_mid_data_stores_nothing()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
+        await h.SendAsync("Subject: half\r\n\r\nthis message never ends\r\n");
+        await h.CloseClientAsync();
+        Assert.True(await h.EndedAsync());
+        Assert.Equal(0, await InboxCountAsync(h));
+    }
+
+    [Fact]
+    public async Task Idle_client_is_disconnected_with_421_after_the_timeout()
+    {
+        await using var h = new SmtpTestHarness(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
+        await h.StartAsync();
+        await Task.Delay(100);
+        h.Time.Advance(TimeSpan.FromMinutes(4));
+        Assert.False(h.Session.IsCompleted);
+        h.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(2));
+        Assert.Equal("421 4.4.2 mx.example.test Error: timeout exceeded", await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+        Assert.Null(await h.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task Ten_errors_in_a_row_get_421_and_close()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        for (var i = 0; i < 9; i++)
+        {
+            Assert.StartsWith("500 5.5.2", await h.CommandAsync("BOGUS"));
+        }
+        await h.SendAsync("BOGUS\r\n");
+        Assert.StartsWith("500 5.5.2", await h.ReadLineAsync());
+        Assert.Equal("421 4.7.0 mx.example.test Error: too many errors", await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+    }
+
+    [Fact]
+    public async Task A_good_command_resets_the_error_count()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 9; i++)
+            {
+                Assert.StartsWith("500 5.5.2", await h.CommandAsync("BOGUS"));
+            }
+            Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP"));
+        }
+    }
+
+    [Fact]
+    public async Task Data_with_lf_dot_lf_does_not_end_message_and_bare_lf_is_refused()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
+        // A smuggling attempt: "\n.\n" must not end the data, and the whole message is refused.
+        await h.SendAsync("Subject: x\r\n\r\nhello\n.\nMAIL FROM:<evil@example.org>\r\n.\r\n");
+        Assert.Equal("550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)", await h.ReadLineAsync());
+        Assert.Equal(0, await InboxCountAsync(h));
+        Assert.Equal("503 5.5.1 Error: need MAIL command", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+    }
+
+    [Fact]
+    public async Task Bare_lf_is_converted_when_the_policy_normalizes()
+    {
+        await using var h = new SmtpTestHarness(o => o.BareLineEndings = BareLineEndingPolicy.Normalize);
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: x\n\nline\n."));
+        var content = await ReadOnlyMessageAsync(h);
+        Assert.EndsWith("Subject: x\r\n\r\nline\r\n", content);
+    }
+
+    [Fact]
+    public async Task Bad_addresses_get_501_and_non_ascii_without_smtputf8_gets_553()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        Assert.Equal("501 5.1.7 Bad sender address syntax", await h.CommandAsync("MAIL FROM:<no-at-sign>"));
+        Assert.Equal("501 5.5.4 Syntax error in parameters or arguments", await h.CommandAsync("MAIL FROM:bob@example.org"));
+        Assert.Equal("553 5.6.7 Non-ASCII address requires SMTPUTF8", await h.CommandAsync("MAIL FROM:<jörg@example.org>"));
+        Assert.Equal("555 5.5.4 Unsupported MAIL FROM or RCPT TO parameter", await h.CommandAsync("MAIL FROM:<bob@example.org> FOO=BAR"));
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<jörg@example.org> SMTPUTF8"));
+        Assert.Equal("501 5.1.3 Bad recipient address syntax", await h.CommandAsync("RCPT TO:<>"));
+        Assert.Equal("550 5.1.1 Recipient address rejected: user unknown", await h.CommandAsync("RCPT TO:<nobody@example.test>"));
+    }
+
+    [Fact]
+    public async Task Commands_before_helo_are_refused_and_vrfy_expn_verb_do_not_enumerate()
+    {
+        await using var h = new SmtpTestHarness();
+        Assert.StartsWith("220 ", await h.ReadReplyAsync());
+        Assert.Equal("503 5.5.1 Error: send HELO/EHLO first", await h.CommandAsync("MAIL FROM:<bob@example.org>"));
+        Assert.Equal("252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery", await h.CommandAsync("VRFY alice"));
+        Assert.Equal("252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery", await h.CommandAsync("VRFY nobody"));
+        Assert.Equal("502 5.5.1 Command not implemented", await h.CommandAsync("EXPN staff"));
+        Assert.Equal("502 5.5.1 Command not implemented", await h.CommandAsync("VERB"));
+        Assert.Equal("454 4.7.0 TLS not available", await h.CommandAsync("STARTTLS"));
+    }
+
+    internal static async Task<string> ReadOnlyMessageAsync(SmtpTestHarness h, string user = Alice)
+    {
+        var messages = await h.Store.ListMessagesAsync(user, "INBOX");
+        var message = Assert.Single(messages);
+        await using var stream = await h.Store.OpenContentAsync(user, "INBOX", message.Uid);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+}
