@@ -1,0 +1,144 @@
+using System.Buffers;
+using BenchmarkDotNet.Attributes;
+using Mail.Protocols.Smtp.Data;
+using Mail.Protocols.Smtp.Protocol;
+using Mail.Protocols.Text;
+
+namespace Mail.Protocols.Benchmarks;
+
+/// <summary>The command path: line framing, verb recognition and path parsing. Steady state allocates only the address string.</summary>
+[MemoryDiagnoser]
+public class SmtpParserBenchmarks
+{
+    private static readonly byte[] s_batch = "EHLO client.example.org\r\nMAIL FROM:<sender@example.org> SIZE=1024 BODY=8BITMIME\r\nRCPT TO:<alice@example.test> NOTIFY=FAILURE,DELAY\r\nDATA\r\nNOOP\r\nRSET\r\n"u8.ToArray();
+    private static readonly byte[] s_mail = "MAIL FROM:<sender@example.org> SIZE=1024 BODY=8BITMIME"u8.ToArray();
+    private ReadOnlySequence<byte> _multiSegment;
+
+    [GlobalSetup]
+    public void Setup() => _multiSegment = Segments.Split(s_batch, 7);
+
+    [Benchmark(Description = "frame+verb, 6 pipelined lines, one segment")]
+    public int FrameAndVerbs() => FrameAndVerbs(new ReadOnlySequence<byte>(s_batch));
+
+    [Benchmark(Description = "frame+verb, 6 pipelined lines, 7-byte segments")]
+    public int FrameAndVerbsMultiSegment() => FrameAndVerbs(_multiSegment);
+
+    [Benchmark(Description = "verb only (no allocation)")]
+    public int VerbOnly() => (int)SmtpVerbs.Parse(s_mail, out _);
+
+    [Benchmark(Description = "MAIL FROM path and parameters")]
+    public int MailFrom()
+    {
+        SmtpVerbs.Parse(s_mail, out var args);
+        SmtpSyntax.TryParsePathArgument(args, "FROM:"u8, true, false, out var address, out var parameters);
+        var n = address.Length;
+        while (!parameters.IsEmpty && SmtpSyntax.TryReadParameter(ref parameters, out var k, out _))
+        {
+            n += k.Length;
+        }
+        return n;
+    }
+
+    private static int FrameAndVerbs(ReadOnlySequence<byte> input)
+    {
+        var reader = new SequenceReader<byte>(input);
+        var lines = new LineReader();
+        Span<byte> copy = stackalloc byte[512];
+        var n = 0;
+        while (lines.TryReadLine(ref reader, 2048, out var line) == LineReadStatus.Line)
+        {
+            line.CopyTo(copy);
+            n += (int)SmtpVerbs.Parse(copy[..(int)line.Length], out _);
+        }
+        return n;
+    }
+}
+
+/// <summary>DATA: dot-unstuffing into the spool, 100 KiB of 78-column text. The spool's pooled chunks make steady state allocation-free.</summary>
+[MemoryDiagnoser]
+public class DotUnstufferBenchmarks
+{
+    private byte[] _data = [];
+
+    [GlobalSetup]
+    public void Setup() => _data = Segments.Message(100 * 1024);
+
+    [Benchmark(Description = "unstuff 100 KiB")]
+    public long Unstuff()
+    {
+        using var spool = new MessageSpool();
+        var unstuffer = new DotUnstuffer(false);
+        unstuffer.Process(_data, spool, out _);
+        return spool.Length;
+    }
+}
+
+internal static class Segments
+{
+    public static ReadOnlySequence<byte> Split(byte[] data, int size)
+    {
+        Segment? first = null, last = null;
+        for (var i = 0; i < data.Length; i += size)
+        {
+            var chunk = data.AsMemory(i, Math.Min(size, data.Length - i));
+            if (first is null)
+            {
+                first = last = new Segment(chunk, 0);
+            }
+            else
+            {
+                last = last!.Append(chunk);
+            }
+        }
+        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
+
+    public static byte[] Message(int size)
+    {
+        var line = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod temp\r\n"u8;
+        var data = new byte[size + 5];
+        for (var i = 0; i < size; i += line.Length)
+        {
+            line[..Math.Min(line.Length, size - i)].CopyTo(data.AsSpan(i));
+        }
+        data[64 * 80] = (byte)'.'; // one stuffed dot
+        "\r\n.\r\n"u8.CopyTo(data.AsSpan(size));
+        return data;
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+}
+
+internal static class SmokeRun
+{
+    public static void Run()
+    {
+        var parser = new SmtpParserBenchmarks();
+        parser.Setup();
+        if (parser.FrameAndVerbs() != parser.FrameAndVerbsMultiSegment() || parser.VerbOnly() != (int)SmtpVerb.Mail || parser.MailFrom() == 0)
+        {
+            throw new InvalidOperationException("parser benchmark smoke run failed");
+        }
+        var data = new DotUnstufferBenchmarks();
+        data.Setup();
+        if (data.Unstuff() <= 0)
+        {
+            throw new InvalidOperationException("unstuffer benchmark smoke run failed");
+        }
+        Console.WriteLine("benchmark smoke run ok");
+    }
+}
