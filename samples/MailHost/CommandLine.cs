@@ -23,6 +23,9 @@ internal sealed class CommandLine
           --tls-cert FILE.pfx      server certificate (default: a generated self-signed one)
           --tls-cert-password PW   password of the .pfx
           --bind ADDRESS           address to listen on (default 127.0.0.1)
+          --max-connections N      concurrent connections per listener (default 1000)
+          --max-connections-per-address N
+                                   concurrent connections from one IP address (default 50)
           --quiet                  log warnings only
           --help                   this text
         """;
@@ -74,6 +77,8 @@ internal sealed class CommandLine
                 case "--tls-cert": result.CertificatePath = Value(); break;
                 case "--tls-cert-password": result.CertificatePassword = Value(); break;
                 case "--bind": result.Options.BindAddress = System.Net.IPAddress.Parse(Value()); break;
+                case "--max-connections": result.Options.Smtp.Limits.MaxConnections = Count(Value()); break;
+                case "--max-connections-per-address": result.Options.Smtp.Limits.MaxConnectionsPerAddress = Count(Value()); break;
                 case "--quiet": result.Quiet = true; break;
                 case "--help" or "-h": result.ShowHelp = true; break;
                 default: throw new FormatException($"unknown option {arg}");
@@ -96,6 +101,9 @@ internal sealed class CommandLine
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
             ? port == 0 ? null : port
             : throw new FormatException($"invalid port '{text}'");
+
+    private static int Count(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new FormatException($"invalid count '{text}'");
 
     private static (string, string) User(string text)
     {
