@@ -93,31 +93,48 @@ internal struct DotUnstuffer
                     }
                     break;
 
-                default: // Text: copy up to the next CR or LF in one piece
-                    var rest = input[i..];
-                    var stop = rest.IndexOfAny((byte)'\r', (byte)'\n');
-                    if (stop < 0)
-                    {
-                        output.Append(rest);
-                        i = input.Length;
-                        break;
-                    }
-                    output.Append(rest[..stop]);
-                    i += stop + 1;
-                    if (rest[stop] == (byte)'\r')
-                    {
-                        _state = State.Cr;
-                    }
-                    else
-                    {
-                        BareLineEnding(output, (byte)'\n');
-                        _state = State.LineStart;
-                    }
+                default: // Text
+                    i = CopyText(input, i, output);
                     break;
             }
         }
         consumed = input.Length;
         return false;
+    }
+
+    // Copies ordinary lines in one piece: runs of "text CRLF" whose next line does not start with a dot
+    // need no state changes, so the scan only stops at a dot after CRLF, a bare CR or LF, or the end of
+    // the input. Returns the new input index and leaves the state for the octet it stopped at.
+    private int CopyText(ReadOnlySpan<byte> input, int start, MessageSpool output)
+    {
+        var rest = input[start..];
+        var pos = 0;
+        while (true)
+        {
+            var stop = rest[pos..].IndexOfAny((byte)'\r', (byte)'\n');
+            if (stop < 0)
+            {
+                output.Append(rest);
+                return input.Length;
+            }
+            stop += pos;
+            if (rest[stop] == (byte)'\r' && stop + 2 < rest.Length && rest[stop + 1] == (byte)'\n' && rest[stop + 2] != (byte)'.')
+            {
+                pos = stop + 2;
+                continue;
+            }
+            output.Append(rest[..stop]);
+            if (rest[stop] == (byte)'\r')
+            {
+                _state = State.Cr;
+            }
+            else
+            {
+                BareLineEnding(output, (byte)'\n');
+                _state = State.LineStart;
+            }
+            return start + stop + 1;
+        }
     }
 
     private void BareLineEnding(MessageSpool output, byte octet)

@@ -195,15 +195,36 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users) : SaslMechanism
 public static class ScramCredentials
 {
     /// <summary>Derives the stored credential for <paramref name="password"/> with a random salt.</summary>
-    /// <param name="password">The password (normalized to Unicode NFKC as an approximation of SASLprep).</param>
+    /// <param name="password">The password; it is prepared with <see cref="SaslPrep"/> as RFC 5802 requires.</param>
     /// <param name="iterations">PBKDF2 iterations; RFC 7677 asks for at least 4096.</param>
     public static ScramCredential FromPassword(string password, int iterations = 4096)
     {
         ArgumentNullException.ThrowIfNull(password);
         var salt = RandomNumberGenerator.GetBytes(16);
-        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password.Normalize(NormalizationForm.FormKC)), salt, iterations, HashAlgorithmName.SHA256, 32);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(SaslPrep(password)), salt, iterations, HashAlgorithmName.SHA256, 32);
         var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
         var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
         return new ScramCredential(salt, iterations, SHA256.HashData(clientKey), serverKey);
+    }
+
+    /// <summary>
+    /// The mapping and normalization steps of SASLprep (RFC 4013 §2.1–2.2): characters "commonly mapped to
+    /// nothing" (RFC 3454 B.1) are removed, non-ASCII spaces (C.1.2) become U+0020, then NFKC. Prohibited
+    /// and bidirectional checks are not applied: a stored credential only needs to match what clients derive.
+    /// </summary>
+    public static string SaslPrep(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is '\u00AD' or '\u034F' or '\u1806' or (>= '\u180B' and <= '\u180D') or (>= '\u200B' and <= '\u200D') or '\u2060'
+                or (>= '\uFE00' and <= '\uFE0F') or '\uFEFF')
+            {
+                continue;
+            }
+            builder.Append(c is '\u00A0' or '\u1680' or (>= '\u2000' and <= '\u200A') or '\u202F' or '\u205F' or '\u3000' ? ' ' : c);
+        }
+        return builder.ToString().Normalize(NormalizationForm.FormKC);
     }
 }

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Mail.Protocols.InMemory;
+
+namespace Mail.Protocols.Smtp.Tests.Scripts;
+
+/// <summary>Debian's swaks (installed by .ci/run) against the host: the README's first-run command.</summary>
+public class SwaksTests
+{
+    private static async Task<(int Exit, string Output)> SwaksAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("swaks") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task Swaks_delivers_to_alice_on_mx_and_with_starttls_cram_md5_on_submission()
+    {
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = null };
+        options.Domains.Add("example.test");
+        options.Users.Add(("alice@example.test", "alice"));
+        await using var host = new MailHost(options);
+        await host.StartAsync();
+
+        var mx = await SwaksAsync("--server", $"127.0.0.1:{host.EndPoints["smtp"].Port}", "--to", "alice@example.test", "--from", "bob@example.org");
+        Assert.True(mx.Exit == 0, mx.Output);
+        Assert.Matches(@"<-  250 2\.0\.0 \S+ Message accepted for delivery", mx.Output);
+
+        var submission = await SwaksAsync("--server", $"127.0.0.1:{host.EndPoints["submission"].Port}", "--tls",
+            "--auth", "CRAM-MD5", "--auth-user", "alice@example.test", "--auth-password", "alice",
+            "--to", "alice@example.test", "--from", "alice@example.test");
+        Assert.True(submission.Exit == 0, submission.Output);
+        Assert.Contains("235 2.7.0 Authentication successful", submission.Output);
+
+        Assert.Equal(2, (await host.Store.ListMessagesAsync("alice@example.test", "INBOX")).Count);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Net;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Policy;
+
+namespace Mail.Protocols.Tests;
+
+public class DefaultRecipientPolicyTests
+{
+    private static (DefaultRecipientPolicy Policy, Mail.Protocols.Users.MailUser Alice) Create(Action<RecipientPolicyOptions>? configure = null)
+    {
+        var users = new InMemoryUserDirectory();
+        var alice = users.AddUser("alice@example.test", "pw", "a.smith@example.test");
+        var options = new RecipientPolicyOptions { PostmasterLogin = "alice@example.test" };
+        options.LocalDomains.Add("example.test");
+        configure?.Invoke(options);
+        return (new DefaultRecipientPolicy(options, users), alice);
+    }
+
+    private static readonly PolicyContext s_anonymous = new(new IPEndPoint(IPAddress.Parse("198.51.100.7"), 1234), null, false, false);
+
+    [Fact]
+    public async Task Local_addresses_route_to_their_user_and_unknown_ones_are_refused()
+    {
+        var (policy, _) = Create();
+        Assert.Equal("alice@example.test", (await policy.EvaluateRecipientAsync(s_anonymous, "A.Smith@EXAMPLE.test")).LocalUser);
+        Assert.Equal("alice@example.test", (await policy.EvaluateRecipientAsync(s_anonymous, "postmaster@example.test")).LocalUser);
+        Assert.Equal("alice@example.test", (await policy.EvaluateRecipientAsync(s_anonymous, "Postmaster")).LocalUser);
+        var unknown = await policy.EvaluateRecipientAsync(s_anonymous, "nobody@example.test");
+        Assert.Equal(550, unknown.Rejection!.Code);
+    }
+
+    [Fact]
+    public async Task Relay_only_for_authenticated_or_trusted_clients()
+    {
+        var (policy, alice) = Create(o => o.TrustedNetworks.Add(IPNetwork.Parse("10.0.0.0/8")));
+        var denied = await policy.EvaluateRecipientAsync(s_anonymous, "someone@elsewhere.test");
+        Assert.Equal(RecipientRoute.Rejected, denied.Route);
+        Assert.Equal((554, "5.7.1"), (denied.Rejection!.Code, denied.Rejection.EnhancedCode));
+        Assert.Equal(RecipientRoute.Relay, (await policy.EvaluateRecipientAsync(s_anonymous with { AuthenticatedUser = alice }, "someone@elsewhere.test")).Route);
+        var trusted = s_anonymous with { RemoteEndPoint = new IPEndPoint(IPAddress.Parse("::ffff:10.1.2.3"), 1) };
+        Assert.Equal(RecipientRoute.Relay, (await policy.EvaluateRecipientAsync(trusted, "someone@elsewhere.test")).Route);
+    }
+
+    [Fact]
+    public async Task Authenticated_senders_may_use_only_their_own_addresses_unless_allowed()
+    {
+        var (policy, alice) = Create();
+        var context = s_anonymous with { AuthenticatedUser = alice };
+        Assert.Null((await policy.EvaluateSenderAsync(context, "a.smith@example.test")).Rejection);
+        Assert.Null((await policy.EvaluateSenderAsync(context, "")).Rejection);
+        Assert.Equal(553, (await policy.EvaluateSenderAsync(context, "ceo@example.test")).Rejection!.Code);
+        Assert.Null((await policy.EvaluateSenderAsync(s_anonymous, "ceo@example.test")).Rejection);
+        var (lenient, bob) = Create(o => o.AllowAnySenderWhenAuthenticated = true);
+        Assert.Null((await lenient.EvaluateSenderAsync(s_anonymous with { AuthenticatedUser = bob }, "ceo@example.test")).Rejection);
+    }
+}
