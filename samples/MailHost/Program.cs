@@ -38,6 +38,10 @@ if (parsed.CertificatePath is { } certificatePath)
 await using var host = new MailHost(options);
 await host.StartAsync();
 
+// Show each delivery as it lands in a mailbox, so a first run shows the whole path.
+var deliveries = new DeliveryPrinter(parsed.Quiet);
+var subscriptions = options.Users.Select(u => host.Store.Subscribe(u.Address, deliveries)).ToList();
+
 Console.WriteLine("Mail.Protocols MailHost (in-memory store) is running:");
 foreach (var (name, endpoint) in host.EndPoints)
 {
@@ -62,4 +66,5 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
 await stop.Task;
 Console.WriteLine("Stopping (sessions get 10 seconds to finish)...");
 await host.StopAsync(TimeSpan.FromSeconds(10));
+subscriptions.ForEach(s => s.Dispose());
 return 0;

@@ -1,3 +1,38 @@
-// Built only from the packages in tests/LocalFeed: if this compiles and runs, the packages work.
-Console.WriteLine($"Mail.Protocols consumer: core assembly {typeof(Mail.Protocols.Storage.IMailboxStore).Assembly.GetName().Version}");
-return 0;
+// Built only from the packages in tests/LocalFeed: embeds the host, sends one message over a socket,
+// and reads it back from the store, as a user's first program would.
+using System.Net.Sockets;
+using System.Text;
+using Mail.Protocols.InMemory;
+
+var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null };
+options.Domains.Add("example.test");
+options.Users.Add(("alice@example.test", "alice"));
+await using var host = new MailHost(options);
+await host.StartAsync();
+
+using var client = new TcpClient();
+await client.ConnectAsync(host.EndPoints["smtp"]);
+var stream = client.GetStream();
+var reader = new StreamReader(stream, Encoding.ASCII);
+async Task<string> Say(string line)
+{
+    await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+    string reply;
+    do
+    {
+        reply = await reader.ReadLineAsync() ?? throw new IOException("closed");
+    }
+    while (reply[3] == '-');
+    return reply;
+}
+await reader.ReadLineAsync();
+await Say("EHLO consumer");
+await Say("MAIL FROM:<consumer@example.org>");
+await Say("RCPT TO:<alice@example.test>");
+await Say("DATA");
+var accepted = await Say("Subject: from the package consumer\r\n\r\nhello\r\n.");
+await Say("QUIT");
+
+var inbox = await host.Store.ListMessagesAsync("alice@example.test", "INBOX");
+Console.WriteLine($"package consumer: {accepted}; alice has {inbox.Count} message(s)");
+return accepted.StartsWith("250 ", StringComparison.Ordinal) && inbox.Count == 1 ? 0 : 1;

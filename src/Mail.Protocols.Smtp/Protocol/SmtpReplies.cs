@@ -34,6 +34,7 @@ internal enum SmtpRejectReason
     StorageError,
     NotImplemented,
     BdatAfterData,
+    RecipientAfterData,
     InsufficientAuthForRelay,
 }
 
@@ -82,6 +83,7 @@ internal static class SmtpReplies
         SmtpRejectReason.StorageError => "451 4.3.0 Local error in processing, try again later\r\n"u8,
         SmtpRejectReason.NotImplemented => "502 5.5.1 Command not implemented\r\n"u8,
         SmtpRejectReason.BdatAfterData => "503 5.5.1 Error: mixing DATA and BDAT\r\n"u8,
+        SmtpRejectReason.RecipientAfterData => "503 5.5.1 Error: RCPT after message data has started\r\n"u8,
         _ => "554 5.7.1 Access denied\r\n"u8,
     };
 }

@@ -248,12 +248,10 @@ internal sealed partial class SmtpSession
         var remote = _connection.RemoteEndPoint as IPEndPoint;
         var address = remote is null ? "unknown" : remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4().ToString() : remote.Address.ToString();
         var literal = remote?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "IPv6:" + address : address;
-        var protocol = (transaction.SmtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP")
-            + (_connection.IsSecure ? "S" : "") + (_user is not null ? "A" : "");
-        if (!_esmtp && !transaction.SmtpUtf8)
-        {
-            protocol = _connection.IsSecure ? "ESMTPS" : "SMTP";
-        }
+        // HELO sessions are plain "SMTP"; the S and A suffixes exist only for the ESMTP forms.
+        var protocol = transaction.SmtpUtf8 || _esmtp
+            ? (transaction.SmtpUtf8 ? "UTF8SMTP" : "ESMTP") + (_connection.IsSecure ? "S" : "") + (_user is not null ? "A" : "")
+            : "SMTP";
         var builder = new StringBuilder(256);
         builder.Append(CultureInfo.InvariantCulture, $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n");
         builder.Append(CultureInfo.InvariantCulture, $"\tby {Options.ServerName} (Mail.Protocols) with {protocol} id {transaction.QueueId}");

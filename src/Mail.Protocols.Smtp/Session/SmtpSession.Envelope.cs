@@ -157,7 +157,7 @@ internal sealed partial class SmtpSession
         }
         if (transaction.Spool is not null)
         {
-            Reject(SmtpRejectReason.BdatAfterData);
+            Reject(SmtpRejectReason.RecipientAfterData);
             return true;
         }
         var arguments = command.Span[argumentsStart..];

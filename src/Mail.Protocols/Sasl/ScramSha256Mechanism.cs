@@ -61,7 +61,7 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users) : SaslMechanism
         {
             return SaslStep.Malformed("SCRAM client-first-message is malformed");
         }
-        var login = DecodeSaslName(saslName);
+        var login = DecodeSaslName(saslName) is { } decoded ? ScramCredentials.SaslPrep(decoded) : null;
         if (login is null)
         {
             return SaslStep.Malformed("SCRAM user name is malformed");

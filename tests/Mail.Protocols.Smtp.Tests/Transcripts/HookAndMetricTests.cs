@@ -1,0 +1,58 @@
+using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+
+namespace Mail.Protocols.Smtp.Tests.Transcripts;
+
+public class HookAndMetricTests
+{
+    private sealed class Hooks : SmtpHooks
+    {
+        public override ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionInfo session, string reversePath, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(reversePath.EndsWith("@blocked.example", StringComparison.Ordinal) ? new SmtpReply(550, "5.7.1", "Sender blocked by local policy") : null);
+
+        public override ValueTask<SmtpReply?> OnRecipientAsync(SmtpSessionInfo session, string address, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(address.StartsWith("bob@", StringComparison.Ordinal) && session.HeloName == "greylisted.example" ? new SmtpReply(450, "4.7.1", "Try again later") : null);
+
+        public override async ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+        {
+            var text = await new StreamReader(content).ReadToEndAsync(cancellationToken);
+            return text.Contains("VIRUS", StringComparison.Ordinal) ? new SmtpReply(554, "5.7.0", "Message rejected: content") : null;
+        }
+    }
+
+    [Fact]
+    public async Task Hooks_refuse_at_mail_rcpt_and_end_of_data_with_their_own_replies()
+    {
+        await using var h = new SmtpTestHarness(o => o.Hooks = new Hooks());
+        await h.StartAsync("greylisted.example");
+        Assert.Equal("550 5.7.1 Sender blocked by local policy", await h.CommandAsync("MAIL FROM:<x@blocked.example>"));
+        Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<x@example.org>"));
+        Assert.Equal("450 4.7.1 Try again later", await h.CommandAsync("RCPT TO:<bob@example.test>"));
+        Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+        await h.CommandAsync("DATA");
+        Assert.Equal("554 5.7.0 Message rejected: content", await h.CommandAsync("Subject: x\r\n\r\nVIRUS\r\n."));
+        Assert.Empty(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+        await h.CommandAsync("MAIL FROM:<x@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: x\r\n\r\nclean\r\n."));
+        Assert.Single(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+    }
+
+    [Fact]
+    public async Task Accepted_messages_and_refusals_are_counted()
+    {
+        using var messages = new MetricCollector<long>(null, SmtpMetrics.MeterName, "mail.smtp.messages.received");
+        using var errors = new MetricCollector<long>(null, SmtpMetrics.MeterName, "mail.smtp.errors");
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<x@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        await h.CommandAsync("Subject: counted\r\n\r\nhi\r\n.");
+        await h.CommandAsync("FROB");
+        Assert.Contains(messages.GetMeasurementSnapshot(), m => m.Value == 1);
+        Assert.Contains(errors.GetMeasurementSnapshot(), m => (string?)m.Tags["error.type"] == "UnknownCommand");
+    }
+}
