@@ -139,6 +139,10 @@ internal static class SmokeRun
         {
             throw new InvalidOperationException("unstuffer benchmark smoke run failed");
         }
+        var session = new SmtpSessionBenchmarks();
+        session.Setup();
+        session.Transaction().GetAwaiter().GetResult();
+        session.Cleanup();
         Console.WriteLine("benchmark smoke run ok");
     }
 }

@@ -259,7 +259,8 @@ turn=0
 for conc in "${concurrencies[@]}"; do
     for size in "${sizes[@]}"; do
         if ((size <= 1024)); then count=$count_1k; else count=$count_100k; fi
-        warmup=$((count / 5 > 50 ? count / 5 : 50))
+        # A warm-up as long as the run: both runtimes reach tier-1 code before anything is measured.
+        warmup=$count
         label=$(size_label "$size")
         log "case: $conc connection(s), $label, $count messages x $runs run(s) (warm-up $warmup)"
 
@@ -341,7 +342,7 @@ if ((keepalive)); then mode="connections reused for many messages (smtp-source -
     echo "- Machine: $(nproc) cores, $(uname -sr), .NET SDK $(dotnet --version), smtp-source from postfix $postfix_version"
     echo "- Load: smtp-source on the same machine, HELO + MAIL + RCPT + DATA, $mode;"
     echo "  payload -l bytes plus smtp-source's headers; $runs run(s) per case (medians shown), each on a fresh"
-    echo "  server process after a warm-up of $((count_1k / 5 > 50 ? count_1k / 5 : 50))/$((count_100k / 5 > 50 ? count_100k / 5 : 50)) messages, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")"
+    echo "  server process after a warm-up of $count_1k/$count_100k messages, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")"
     echo "- Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews msg/s more than CPU/msg)"
     echo "- CPU = the server process's utime+stime from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- msg/s ratio > 1 means ours is faster; CPU/msg ratio < 1 means ours spends less CPU per message."

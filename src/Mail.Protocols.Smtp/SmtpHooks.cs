@@ -8,7 +8,23 @@ namespace Mail.Protocols.Smtp;
 /// <param name="Code">The reply code (4xx refuses temporarily, 5xx permanently).</param>
 /// <param name="EnhancedCode">The RFC 3463 code, for example <c>5.7.1</c>.</param>
 /// <param name="Text">One line of ASCII text.</param>
-public sealed record SmtpReply(int Code, string EnhancedCode, string Text);
+/// <exception cref="ArgumentException">The code is not 4xx or 5xx, or the enhanced code does not agree with it (RFC 2034).</exception>
+public sealed record SmtpReply(int Code, string EnhancedCode, string Text)
+{
+    /// <summary>The reply code: 4xx refuses temporarily, 5xx permanently (a hook cannot claim success).</summary>
+    public int Code { get; init; } = Code is >= 400 and <= 599 ? Code : throw new ArgumentOutOfRangeException(nameof(Code), "A hook reply must be 4xx or 5xx.");
+
+    /// <summary>The enhanced status code, its class agreeing with <see cref="Code"/>.</summary>
+    public string EnhancedCode { get; init; } = IsEnhancedCode(EnhancedCode, Code) ? EnhancedCode
+        : throw new ArgumentException("The enhanced status code must look like 5.7.1 and agree with the reply code.", nameof(EnhancedCode));
+
+    private static bool IsEnhancedCode(string? code, int reply)
+    {
+        var parts = code?.Split('.');
+        return parts is { Length: 3 } && parts[0] == (reply / 100).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit));
+    }
+}
 
 /// <summary>What hooks know about the session.</summary>
 /// <param name="ConnectionId">The connection's id in logs.</param>

@@ -4,6 +4,7 @@ using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Delivery;
+using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Session;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Telemetry;
@@ -115,6 +116,7 @@ public sealed class SmtpServer : IAsyncDisposable
 internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices services, ILogger logger)
 {
     public SmtpServerOptions Options { get; } = options;
+    public ServerReplies Replies { get; } = new(options);
     public IRecipientPolicy Policy { get; } = services.Policy;
     public IUserDirectory Users { get; } = services.Users;
     public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger);

@@ -39,6 +39,7 @@ public sealed class SmtpServerOptions
     private long _maxMessageSize = 50 * 1024 * 1024;
     private int _maxRecipients = 100;
     private int _maxErrors = 10;
+    private int _maxAuthFailures = 5;
 
     /// <summary>The host name in the greeting, EHLO reply and Received headers. Defaults to the machine name.</summary>
     public string ServerName { get; set; } = Environment.MachineName;
@@ -82,6 +83,17 @@ public sealed class SmtpServerOptions
 
     /// <summary>Pause before answering a failed AUTH, to slow password guessing. Defaults to 2 seconds.</summary>
     public TimeSpan FailedAuthDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Failed AUTH attempts after which the session is closed with <c>421 4.7.0</c>, however many good
+    /// commands come between them. Defaults to 5: enough for a client such as MailKit that tries each
+    /// offered mechanism once with a wrong password, too few for guessing.
+    /// </summary>
+    public int MaxAuthFailures
+    {
+        get => _maxAuthFailures;
+        set => _maxAuthFailures = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
 
     /// <summary>Offer AUTH on unencrypted connections. Defaults to false: AUTH appears only after STARTTLS or on implicit TLS.</summary>
     public bool AllowPlaintextAuth { get; set; }

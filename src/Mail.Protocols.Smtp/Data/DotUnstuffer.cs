@@ -131,7 +131,8 @@ internal struct DotUnstuffer
             else
             {
                 BareLineEnding(output, (byte)'\n');
-                _state = State.LineStart;
+                // Not a line start: only CRLF "." CRLF may end the data, so "\n.\r\n" cannot (SMTP smuggling).
+                _state = State.Text;
             }
             return start + stop + 1;
         }

@@ -16,7 +16,8 @@ internal sealed class MessageSpool : Stream
     private long _length;
     private long _position;
 
-    public MessageSpool(long memoryThreshold = 4 * 1024 * 1024) => _memoryThreshold = memoryThreshold;
+    // 1 MiB in memory per message: 1,000 concurrent sessions cost at most about 1 GiB before spilling to disk.
+    public MessageSpool(long memoryThreshold = 1024 * 1024) => _memoryThreshold = memoryThreshold;
 
     public override bool CanRead => true;
     public override bool CanSeek => true;
@@ -44,8 +45,15 @@ internal sealed class MessageSpool : Stream
         }
         if (_file is not null)
         {
-            _file.Seek(0, SeekOrigin.End);
-            _file.Write(data);
+            try
+            {
+                _file.Seek(0, SeekOrigin.End);
+                _file.Write(data);
+            }
+            catch (IOException ex)
+            {
+                throw StorageFailure(ex);
+            }
             _length += data.Length;
             return;
         }
@@ -67,15 +75,30 @@ internal sealed class MessageSpool : Stream
     private void SpillToFile()
     {
         var path = Path.Combine(Path.GetTempPath(), "mailprotocols-" + Guid.NewGuid().ToString("N") + ".spool");
-        _file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
-        for (var i = 0; i < _chunks.Count; i++)
+        try
         {
-            var n = (int)Math.Min(ChunkSize, _length - ((long)i * ChunkSize));
-            _file.Write(_chunks[i], 0, n);
-            ArrayPool<byte>.Shared.Return(_chunks[i]);
+            _file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
+            for (var i = 0; i < _chunks.Count; i++)
+            {
+                var n = (int)Math.Min(ChunkSize, _length - ((long)i * ChunkSize));
+                _file.Write(_chunks[i], 0, n);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw StorageFailure(ex);
+        }
+        foreach (var chunk in _chunks)
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         _chunks.Clear();
     }
+
+    // Disk trouble while spooling is a storage condition for the client (452/451), not a broken connection.
+    private static Storage.MailboxStoreException StorageFailure(Exception ex) =>
+        new((ex.HResult & 0xFFFF) == 28 ? Storage.MailboxStoreError.InsufficientStorage : Storage.MailboxStoreError.Unavailable,
+            "The message spool could not be written.", ex);
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 

@@ -35,6 +35,9 @@ internal enum SmtpRejectReason
     NotImplemented,
     BdatAfterData,
     RecipientAfterData,
+    DataAfterBinaryMime,
+    AuthDuringTransaction,
+    BadHeloName,
     InsufficientAuthForRelay,
 }
 
@@ -83,6 +86,9 @@ internal static class SmtpReplies
         SmtpRejectReason.StorageError => "451 4.3.0 Local error in processing, try again later\r\n"u8,
         SmtpRejectReason.NotImplemented => "502 5.5.1 Command not implemented\r\n"u8,
         SmtpRejectReason.BdatAfterData => "503 5.5.1 Error: mixing DATA and BDAT\r\n"u8,
+        SmtpRejectReason.DataAfterBinaryMime => "503 5.5.1 Error: BODY=BINARYMIME requires BDAT\r\n"u8,
+        SmtpRejectReason.AuthDuringTransaction => "503 5.5.1 Error: AUTH not allowed during a mail transaction\r\n"u8,
+        SmtpRejectReason.BadHeloName => "501 5.5.4 Invalid HELO/EHLO name\r\n"u8,
         SmtpRejectReason.RecipientAfterData => "503 5.5.1 Error: RCPT after message data has started\r\n"u8,
         _ => "554 5.7.1 Access denied\r\n"u8,
     };

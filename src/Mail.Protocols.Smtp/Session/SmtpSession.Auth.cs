@@ -28,7 +28,7 @@ internal sealed partial class SmtpSession
         }
         if (_transaction is not null)
         {
-            Reject(SmtpRejectReason.NestedMail);
+            Reject(SmtpRejectReason.AuthDuringTransaction);
             return true;
         }
         if (!AuthAllowed)
@@ -82,10 +82,16 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.AuthMalformed);
                 return true;
             }
-            // Slow down guessing: the reply waits (the session's other work waits with it).
+            // Slow down guessing: the reply waits (the session's other work waits with it), and a few
+            // failures end the session however many good commands come between them.
             await FlushAsync().ConfigureAwait(false);
             await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
             Reject(SmtpRejectReason.AuthFailed);
+            if (++_authFailures >= Options.MaxAuthFailures)
+            {
+                Write(_server.Replies.TooManyAuthFailures);
+                return false;
+            }
             return true;
         }
         if (step.Data is { } serverFinal)
@@ -127,7 +133,7 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.AuthCancelled);
                 return (null, true);
             }
-            if (!TryDecodeBase64(Encoding.ASCII.GetString(text), out var response))
+            if (!TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))
             {
                 Reject(SmtpRejectReason.AuthMalformed);
                 return (null, true);
@@ -140,6 +146,7 @@ internal sealed partial class SmtpSession
         }
     }
 
+    // RFC 4954 §4: characters outside the base64 alphabet are rejected, not skipped (Convert would skip spaces).
     private static bool TryDecodeBase64(string text, out byte[] data)
     {
         data = [];
@@ -147,7 +154,19 @@ internal sealed partial class SmtpSession
         {
             return true;
         }
-        var buffer = new byte[(text.Length * 3 / 4) + 3];
+        if (text.Length % 4 != 0)
+        {
+            return false;
+        }
+        var padding = text.EndsWith("==", StringComparison.Ordinal) ? 2 : text.EndsWith('=') ? 1 : 0;
+        for (var i = 0; i < text.Length - padding; i++)
+        {
+            if (!char.IsAsciiLetterOrDigit(text[i]) && text[i] is not ('+' or '/'))
+            {
+                return false;
+            }
+        }
+        var buffer = new byte[text.Length / 4 * 3];
         if (!Convert.TryFromBase64String(text, buffer, out var written))
         {
             return false;
@@ -165,7 +184,9 @@ internal sealed partial class SmtpSession
         }
         if (!_connection.CanStartTls)
         {
-            Reject(_connection.IsSecure ? SmtpRejectReason.TlsAlreadyActive : SmtpRejectReason.TlsNotAvailable);
+            Reject(_connection.IsSecure ? SmtpRejectReason.TlsAlreadyActive
+                : Options.Tls is null ? SmtpRejectReason.NotImplemented
+                : SmtpRejectReason.TlsNotAvailable);
             return true;
         }
         Write(SmtpReplies.ReadyToStartTls);

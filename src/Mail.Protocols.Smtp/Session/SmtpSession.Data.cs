@@ -35,6 +35,12 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.BdatAfterData);
             return true;
         }
+        if (transaction.Body == Queue.MessageBodyType.BinaryMime)
+        {
+            // RFC 3030 §3: DATA after BODY=BINARYMIME gets 503.
+            Reject(SmtpRejectReason.DataAfterBinaryMime);
+            return true;
+        }
         Write(SmtpReplies.StartMailInput);
         await FlushAsync().ConfigureAwait(false);
         BeginMessage(transaction);
@@ -42,6 +48,7 @@ internal sealed partial class SmtpSession
 
         var unstuffer = new DotUnstuffer(Options.BareLineEndings == BareLineEndingPolicy.Normalize);
         var done = false;
+        _inMessageData = true;
         while (!done)
         {
             var result = await ReadDataAsync().ConfigureAwait(false);
@@ -77,6 +84,7 @@ internal sealed partial class SmtpSession
             }
         }
 
+        _inMessageData = false;
         if (!transaction.TooLarge && unstuffer.SawBareLineEnding && Options.BareLineEndings == BareLineEndingPolicy.Reject)
         {
             SmtpLog.BareLineEnding(_logger, _connection.Id);
@@ -95,15 +103,15 @@ internal sealed partial class SmtpSession
         var space = args.IndexOf((byte)' ');
         var sizeText = space < 0 ? args : args[..space];
         var last = space >= 0 && Ascii.EqualsIgnoreCase(args[(space + 1)..].Trim((byte)' '), "LAST"u8);
-        if (!Utf8Parser.TryParse(sizeText, out long chunkSize, out var used) || used != sizeText.Length || chunkSize < 0
-            || (space >= 0 && !last))
+        if (!Utf8Parser.TryParse(sizeText, out long chunkSize, out var used) || used != sizeText.Length || chunkSize < 0)
         {
             // Without a valid size the chunk's end is unknown: the rest is read as commands, as RFC 3030 allows.
             Reject(SmtpRejectReason.SyntaxError);
             return true;
         }
+        var badMarker = space >= 0 && !last;
 
-        var refusal = CheckReadyForData();
+        var refusal = badMarker ? SmtpRejectReason.SyntaxError : CheckReadyForData();
         var transaction = _transaction;
         if (refusal is null && transaction is not null && transaction.Spool is null)
         {
@@ -114,6 +122,7 @@ internal sealed partial class SmtpSession
 
         // The chunk is read in full even when it is refused, so the command stream stays in step.
         var remaining = chunkSize;
+        _inMessageData = true;
         while (remaining > 0)
         {
             var result = await ReadDataAsync().ConfigureAwait(false);
@@ -129,6 +138,10 @@ internal sealed partial class SmtpSession
                 foreach (var segment in chunk)
                 {
                     spool.Append(segment.Span);
+                    if (transaction!.Body != Queue.MessageBodyType.BinaryMime)
+                    {
+                        transaction.BareLineEndings.Scan(segment.Span);
+                    }
                 }
                 CheckSize(transaction!);
             }
@@ -142,6 +155,7 @@ internal sealed partial class SmtpSession
             }
         }
 
+        _inMessageData = false;
         if (refusal is { } reason)
         {
             Reject(reason);
@@ -153,7 +167,14 @@ internal sealed partial class SmtpSession
             Success();
             return true;
         }
-        await FinishMessageAsync(transaction!).ConfigureAwait(false);
+        if (!transaction!.TooLarge && transaction.BareLineEndings.Finish() && Options.BareLineEndings == BareLineEndingPolicy.Reject)
+        {
+            SmtpLog.BareLineEnding(_logger, _connection.Id);
+            ResetTransaction();
+            Reject(SmtpRejectReason.BareLineEnding);
+            return true;
+        }
+        await FinishMessageAsync(transaction).ConfigureAwait(false);
         return true;
     }
 
@@ -181,7 +202,7 @@ internal sealed partial class SmtpSession
             {
                 SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
                 ResetTransaction();
-                WriteLine($"421 4.4.2 {Options.ServerName} Error: timeout exceeded");
+                Write(_server.Replies.Timeout);
                 return null;
             }
             // A shutdown request during DATA waits for the message to finish (graceful).

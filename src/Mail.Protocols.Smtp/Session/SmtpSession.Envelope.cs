@@ -208,7 +208,8 @@ internal sealed partial class SmtpSession
         }
         if (transaction.Recipients.Count >= Options.MaxRecipients)
         {
-            Reject(SmtpRejectReason.TooManyRecipients);
+            // RFC 5321 §4.5.3.1.10: the client goes on with the recipients accepted so far; not an error.
+            Reject(SmtpRejectReason.TooManyRecipients, countsAsError: false);
             return true;
         }
 

@@ -28,6 +28,9 @@ internal sealed partial class SmtpSession
     private PipeWriter _output;
     private LineReader _lineReader;
     private bool _mustWaitForInput;
+    private bool _lineDeadlineArmed;
+    private bool _inMessageData;
+    private int _authFailures;
     private int _errors;
 
     private string? _heloName;
@@ -59,17 +62,30 @@ internal sealed partial class SmtpSession
         {
             if (_connection.IsShutdownRequested)
             {
-                WriteLine($"421 4.3.2 {Options.ServerName} Service shutting down");
+                Write(_server.Replies.ShuttingDown);
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
-            WriteLine($"220 {Options.ServerName} ESMTP");
+            Write(_server.Replies.Greeting);
             while (await ReadCommandAsync().ConfigureAwait(false) is { } command)
             {
                 bool keepGoing;
                 try
                 {
                     keepGoing = await ExecuteAsync(command).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not (IOException or OperationCanceledException or ObjectDisposedException))
+                {
+                    // A failing policy, hook or backend costs this command, not the connection. Inside
+                    // message data the position in the stream is unknown, so the session ends after the reply.
+                    SmtpLog.CommandFailed(_logger, _connection.Id, ex);
+                    Reject(ex is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage }
+                        ? SmtpRejectReason.StorageFull : SmtpRejectReason.StorageError);
+                    keepGoing = !_inMessageData;
+                    if (_inMessageData)
+                    {
+                        ResetTransaction();
+                    }
                 }
                 finally
                 {
@@ -82,7 +98,7 @@ internal sealed partial class SmtpSession
                 if (_errors >= Options.MaxErrors)
                 {
                     SmtpLog.TooManyErrors(_logger, _connection.Id);
-                    WriteLine($"421 4.7.0 {Options.ServerName} Error: too many errors");
+                    Write(_server.Replies.TooManyErrors);
                     break;
                 }
             }
@@ -132,6 +148,21 @@ internal sealed partial class SmtpSession
     /// </summary>
     private async ValueTask<(LineReadStatus Status, CommandLine Line)> ReadLineAsync(int maxLength, bool allowShutdown)
     {
+        // One deadline for the whole line, not one per read: a client dripping a byte at a time cannot
+        // hold the session open longer than IdleTimeout per command.
+        _lineDeadlineArmed = false;
+        try
+        {
+            return await ReadLineCoreAsync(maxLength, allowShutdown).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connection.ClearTimeout();
+        }
+    }
+
+    private async ValueTask<(LineReadStatus Status, CommandLine Line)> ReadLineCoreAsync(int maxLength, bool allowShutdown)
+    {
         while (true)
         {
             ReadResult result;
@@ -140,12 +171,15 @@ internal sealed partial class SmtpSession
                 await FlushAsync().ConfigureAwait(false);
                 if (allowShutdown && _connection.IsShutdownRequested && _transaction is null)
                 {
-                    WriteLine($"421 4.3.2 {Options.ServerName} Service shutting down");
+                    Write(_server.Replies.ShuttingDown);
                     return (LineReadStatus.NeedMoreData, default);
                 }
-                _connection.SetTimeout(Options.IdleTimeout, TimeoutReason.Idle);
+                if (!_lineDeadlineArmed)
+                {
+                    _connection.SetTimeout(Options.IdleTimeout, TimeoutReason.Idle);
+                    _lineDeadlineArmed = true;
+                }
                 result = await _input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
-                _connection.ClearTimeout();
                 _mustWaitForInput = false;
             }
             if (result.IsCanceled)
@@ -153,12 +187,12 @@ internal sealed partial class SmtpSession
                 if (_connection.TimedOut != TimeoutReason.None)
                 {
                     SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
-                    WriteLine($"421 4.4.2 {Options.ServerName} Error: timeout exceeded");
+                    Write(_server.Replies.Timeout);
                     return (LineReadStatus.NeedMoreData, default);
                 }
                 if (allowShutdown && _connection.IsShutdownRequested && _transaction is null)
                 {
-                    WriteLine($"421 4.3.2 {Options.ServerName} Service shutting down");
+                    Write(_server.Replies.ShuttingDown);
                     return (LineReadStatus.NeedMoreData, default);
                 }
                 continue;
@@ -197,7 +231,7 @@ internal sealed partial class SmtpSession
     {
         if (command.IsEmpty)
         {
-            return ValueTask.FromResult(_errors < Options.MaxErrors);
+            return ValueTask.FromResult(true); // the caller sees the error count and sends 421
         }
         var verb = SmtpVerbs.Parse(command.Span, out var arguments);
         SmtpMetrics.Command(verb);
@@ -232,7 +266,7 @@ internal sealed partial class SmtpSession
                 Success();
                 break;
             case SmtpVerb.Quit:
-                WriteLine($"221 2.0.0 {Options.ServerName} closing connection");
+                Write(_server.Replies.Closing);
                 return ValueTask.FromResult(false);
             case SmtpVerb.Help:
                 Write(SmtpReplies.Help);
@@ -258,43 +292,40 @@ internal sealed partial class SmtpSession
     private void Ehlo(ReadOnlySpan<byte> arguments, bool extended)
     {
         var name = arguments.Trim((byte)' ');
-        if (name.IsEmpty || name.IndexOf((byte)' ') >= 0 && !extended)
+        var space = name.IndexOf((byte)' ');
+        if (space >= 0)
+        {
+            name = name[..space]; // EHLO may be followed by junk some clients send; the name is the first word
+        }
+        if (name.IsEmpty)
         {
             WriteLine(extended ? "501 5.5.4 Syntax: EHLO hostname" : "501 5.5.4 Syntax: HELO hostname");
             _errors++;
             return;
         }
+        // The name goes into the Received header: printable ASCII only, one header-safe word, bounded.
+        if (name.Length > SmtpSyntax.MaxDomain || name.ContainsAnyExceptInRange((byte)'!', (byte)'~'))
+        {
+            Reject(SmtpRejectReason.BadHeloName);
+            return;
+        }
         // RFC 5321 §4.1.4: EHLO/HELO resets any transaction.
         ResetTransaction();
-        _heloName = Encoding.UTF8.GetString(name.IndexOf((byte)' ') is var sp and >= 0 ? name[..sp] : name);
+        _heloName = Encoding.ASCII.GetString(name);
         _esmtp = extended;
         Success();
         var remote = (_connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
         if (!extended)
         {
-            WriteLine($"250 {Options.ServerName}");
+            Write(_server.Replies.Helo);
             return;
         }
-        var builder = new StringBuilder(256);
-        builder.Append(CultureInfo.InvariantCulture, $"250-{Options.ServerName} greets {Sanitize(_heloName)} [{remote}]\r\n");
-        builder.Append("250-PIPELINING\r\n");
-        builder.Append(CultureInfo.InvariantCulture, $"250-SIZE {Options.MaxMessageSize}\r\n");
-        builder.Append("250-8BITMIME\r\n");
-        builder.Append("250-BINARYMIME\r\n");
-        builder.Append("250-CHUNKING\r\n");
-        builder.Append("250-ENHANCEDSTATUSCODES\r\n");
-        builder.Append("250-DSN\r\n");
-        builder.Append("250-SMTPUTF8\r\n");
-        if (_connection.CanStartTls)
-        {
-            builder.Append("250-STARTTLS\r\n");
-        }
-        if (AuthAllowed && _user is null && Options.AuthMechanisms.Count > 0)
-        {
-            builder.Append("250-AUTH ").AppendJoin(' ', Options.AuthMechanisms).Append("\r\n");
-        }
-        builder.Append("250 HELP\r\n");
-        WriteAscii(builder.ToString());
+        Write(_server.Replies.EhloPrefix);
+        WriteAscii(Sanitize(_heloName));
+        Write(" ["u8);
+        WriteAscii(remote);
+        Write("]\r\n"u8);
+        Write(_server.Replies.EhloExtensions(_connection.CanStartTls, AuthAllowed && _user is null));
     }
 
     private bool AuthAllowed => _connection.IsSecure || Options.AllowPlaintextAuth;
@@ -309,9 +340,12 @@ internal sealed partial class SmtpSession
 
     private void Success() => _errors = 0;
 
-    private void Reject(SmtpRejectReason reason)
+    private void Reject(SmtpRejectReason reason, bool countsAsError = true)
     {
-        _errors++;
+        if (countsAsError)
+        {
+            _errors++;
+        }
         SmtpMetrics.Rejected(reason);
         Write(SmtpReplies.For(reason));
     }
@@ -343,7 +377,16 @@ internal sealed partial class SmtpSession
     {
         if (_output.UnflushedBytes > 0)
         {
-            await _output.FlushAsync(_connection.Aborted).ConfigureAwait(false);
+            // A client that sends but never reads must not hold the session: the write gets a deadline too.
+            _connection.SetWriteTimeout(Options.IdleTimeout);
+            try
+            {
+                await _output.FlushAsync(_connection.Aborted).ConfigureAwait(false);
+            }
+            finally
+            {
+                _connection.ClearWriteTimeout();
+            }
         }
     }
 

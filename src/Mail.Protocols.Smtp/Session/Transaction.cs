@@ -26,6 +26,9 @@ internal sealed class Transaction : IDisposable
     public bool TooLarge { get; set; }
     public bool UsedBdat { get; set; }
 
+    /// <summary>Bare CR/LF detection across BDAT chunks (DATA has its own in the unstuffer).</summary>
+    public BareLineEndingScanner BareLineEndings;
+
     public QueueEnvelope ToEnvelope(DateTimeOffset receivedAt) =>
         new(ReversePath, [.. Recipients.Select(r => r.Recipient)], receivedAt, EnvelopeId, Return, Body, SmtpUtf8);
 

@@ -39,6 +39,9 @@ internal static partial class SmtpLog
     [LoggerMessage(1011, LogLevel.Debug, "{ConnectionId}: recipient refused with {Code}")]
     public static partial void RecipientRejected(ILogger logger, string connectionId, int code);
 
+    [LoggerMessage(1014, LogLevel.Error, "{ConnectionId}: command failed; answered 451")]
+    public static partial void CommandFailed(ILogger logger, string connectionId, Exception exception);
+
     [LoggerMessage(1012, LogLevel.Information, "{ConnectionId}: connection lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, string connectionId, string reason);
 }

@@ -27,6 +27,7 @@ public sealed class MailConnection : IAsyncDisposable
     private readonly CancellationTokenSource _aborted = new();
     private SslStream? _ssl;
     private long _deadline = long.MaxValue;
+    private long _writeDeadline = long.MaxValue;
     private TimeoutReason _deadlineReason;
     private volatile int _timedOut;
     private volatile bool _shutdownRequested;
@@ -106,8 +107,31 @@ public sealed class MailConnection : IAsyncDisposable
     /// <summary>Disarms the deadline.</summary>
     public void ClearTimeout() => Volatile.Write(ref _deadline, long.MaxValue);
 
+    /// <summary>
+    /// Arms the write deadline: if a flush is still pending when it passes, the client is not reading and
+    /// the connection is aborted (<see cref="TimedOut"/> becomes <see cref="TimeoutReason.Write"/>).
+    /// </summary>
+    public void SetWriteTimeout(TimeSpan timeout)
+    {
+        if (_heartbeat is null || timeout == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+        var ticks = (long)(timeout.TotalSeconds * _heartbeat.TimeProvider.TimestampFrequency);
+        Volatile.Write(ref _writeDeadline, _heartbeat.TimeProvider.GetTimestamp() + ticks);
+    }
+
+    /// <summary>Disarms the write deadline.</summary>
+    public void ClearWriteTimeout() => Volatile.Write(ref _writeDeadline, long.MaxValue);
+
     internal void CheckDeadline(long now)
     {
+        if (now >= Volatile.Read(ref _writeDeadline) && _timedOut == 0)
+        {
+            _timedOut = (int)TimeoutReason.Write;
+            Abort();
+            return;
+        }
         if (now >= Volatile.Read(ref _deadline) && _timedOut == 0)
         {
             _timedOut = (int)_deadlineReason;

@@ -13,4 +13,6 @@ public enum TimeoutReason
     TlsHandshake,
     /// <summary>A SASL exchange.</summary>
     Auth,
+    /// <summary>Writing to a client that does not read: the connection is aborted.</summary>
+    Write,
 }

@@ -90,13 +90,26 @@ public class DotUnstufferTests
     [Theory]
     [InlineData("a\nb\r\n.\r\n")]
     [InlineData("a\rb\r\n.\r\n")]
-    [InlineData("a\r\n.\n.\r\n")]
-    public void Bare_line_endings_are_noticed_and_lf_dot_lf_never_ends_data(string input)
+    [InlineData("a\r\n.\n.\nb\r\n.\r\n")]
+    [InlineData("x\n.\r\nMAIL FROM:<spoof@example.org>\r\n.\r\n")]
+    [InlineData("x\r.\r\nMAIL FROM:<spoof@example.org>\r\n.\r\n")]
+    [InlineData("x\r\n.\n\r\n.\r\n")]
+    public void Bare_line_endings_are_noticed_and_only_crlf_dot_crlf_ends_data(string input)
     {
-        var (done, _, consumed, bare) = Run(input, []);
-        Assert.True(done);
-        Assert.True(bare);
-        Assert.Equal(input.Length, consumed);
+        foreach (var normalize in new[] { false, true })
+        {
+            var (done, _, consumed, bare) = Run(input + "NOOP\r\n", [], normalize);
+            Assert.True(done);
+            Assert.True(bare);
+            Assert.Equal(input.Length, consumed);
+        }
+    }
+
+    [Fact]
+    public void Smuggled_terminator_after_a_bare_lf_stays_inside_the_message()
+    {
+        var (_, output, _, _) = Run("x\n.\r\nMAIL FROM:<spoof@example.org>\r\n.\r\n", []);
+        Assert.Contains("MAIL FROM:<spoof@example.org>", output);
     }
 
     [Fact]

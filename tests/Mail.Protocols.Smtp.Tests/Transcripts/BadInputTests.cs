@@ -158,6 +158,21 @@ public class BadInputTests
     }
 
     [Fact]
+    public async Task Client_dripping_a_command_byte_by_byte_is_cut_off_after_the_command_timeout()
+    {
+        await using var h = new SmtpTestHarness(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
+        await h.StartAsync();
+        await h.SendAsync("MAIL FROM:<a");
+        await Task.Delay(100);
+        h.Time.Advance(TimeSpan.FromMinutes(3));
+        await h.SendAsync("b@example.org");
+        await Task.Delay(100);
+        h.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(2));
+        Assert.Equal("421 4.4.2 mx.example.test Error: timeout exceeded", await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+    }
+
+    [Fact]
     public async Task Ten_errors_in_a_row_get_421_and_close()
     {
         await using var h = new SmtpTestHarness();
@@ -203,6 +218,21 @@ public class BadInputTests
     }
 
     [Fact]
+    public async Task Bare_lf_before_dot_crlf_does_not_end_data_so_a_smuggled_message_is_never_run()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        await h.SendAsync("Subject: x\r\n\r\nhi\n.\r\nMAIL FROM:<spoof@example.org>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n");
+        Assert.Equal("550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)", await h.ReadLineAsync());
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP"));
+        Assert.Empty(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+        Assert.Empty(await h.Store.ListMessagesAsync("bob@example.test", "INBOX"));
+    }
+
+    [Fact]
     public async Task Bare_lf_is_converted_when_the_policy_normalizes()
     {
         await using var h = new SmtpTestHarness(o => o.BareLineEndings = BareLineEndingPolicy.Normalize);
@@ -210,7 +240,7 @@ public class BadInputTests
         await h.CommandAsync("MAIL FROM:<bob@example.org>");
         await h.CommandAsync("RCPT TO:<alice@example.test>");
         await h.CommandAsync("DATA");
-        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: x\n\nline\n."));
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: x\n\nline\r\n."));
         var content = await ReadOnlyMessageAsync(h);
         Assert.EndsWith("Subject: x\r\n\r\nline\r\n", content);
     }
@@ -239,7 +269,108 @@ public class BadInputTests
         Assert.Equal("252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery", await h.CommandAsync("VRFY nobody"));
         Assert.Equal("502 5.5.1 Command not implemented", await h.CommandAsync("EXPN staff"));
         Assert.Equal("502 5.5.1 Command not implemented", await h.CommandAsync("VERB"));
-        Assert.Equal("454 4.7.0 TLS not available", await h.CommandAsync("STARTTLS"));
+        Assert.Equal("502 5.5.1 Command not implemented", await h.CommandAsync("STARTTLS")); // no TLS configured
+    }
+
+    [Fact]
+    public async Task Data_after_binarymime_gets_503_and_bdat_then_works()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org> BODY=BINARYMIME");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        Assert.Equal("503 5.5.1 Error: BODY=BINARYMIME requires BDAT", await h.CommandAsync("DATA"));
+        await h.SendAsync("BDAT 5 LAST\r\na\0\nb\r");
+        Assert.StartsWith("250 2.0.0 ", await h.ReadReplyAsync());
+        Assert.EndsWith("a\0\nb\r", await ReadOnlyMessageAsync(h));
+    }
+
+    [Fact]
+    public async Task Bdat_of_a_7bit_message_with_a_bare_lf_split_across_chunks_is_refused()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.SendAsync("BDAT 4\r\nab\r\r");
+        Assert.Equal("250 2.0.0 4 octets received", await h.ReadReplyAsync());
+        await h.SendAsync("BDAT 3 LAST\r\nx\r\n");
+        Assert.Equal("550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)", await h.ReadReplyAsync());
+        Assert.Empty(await h.Store.ListMessagesAsync(Alice, "INBOX"));
+    }
+
+    [Fact]
+    public async Task Bdat_with_a_bad_end_marker_is_read_and_refused_and_the_stream_stays_in_step()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.SendAsync("BDAT 6 FIRST\r\nNOOP\r\n");
+        Assert.Equal("501 5.5.4 Syntax error in parameters or arguments", await h.ReadReplyAsync());
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("RSET"));
+    }
+
+    [Fact]
+    public async Task Helo_names_that_are_not_one_printable_ascii_word_are_refused()
+    {
+        await using var h = new SmtpTestHarness();
+        Assert.StartsWith("220 ", await h.ReadReplyAsync());
+        Assert.Equal("501 5.5.4 Invalid HELO/EHLO name", await h.CommandAsync("EHLO caf\u00e9.example"));
+        Assert.Equal("501 5.5.4 Invalid HELO/EHLO name", await h.CommandAsync("HELO " + new string('a', 256)));
+        Assert.Equal("501 5.5.4 Syntax: EHLO hostname", await h.CommandAsync("EHLO"));
+        Assert.Equal("250 HELP", await h.CommandAsync("EHLO [192.0.2.1]"));
+    }
+
+    [Fact]
+    public async Task Recipients_over_the_limit_do_not_end_the_session_and_the_message_goes_to_those_accepted()
+    {
+        await using var h = new SmtpTestHarness(o => o.MaxRecipients = 1);
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+        for (var i = 0; i < 15; i++)
+        {
+            Assert.Equal("452 4.5.3 Too many recipients", await h.CommandAsync("RCPT TO:<bob@example.test>"));
+        }
+        await h.CommandAsync("DATA");
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: x\r\n\r\nhi\r\n."));
+        Assert.Single(await h.Store.ListMessagesAsync(Alice, "INBOX"));
+    }
+
+    [Fact]
+    public async Task Client_that_never_reads_its_replies_is_disconnected_by_the_write_timeout()
+    {
+        await using var h = new SmtpTestHarness(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
+        Assert.StartsWith("220 ", await h.ReadReplyAsync());
+        var flood = string.Concat(Enumerable.Repeat("HELP\r\n", 5000)); // ~500 KB of replies, never read
+        _ = h.SendAsync(flood);
+        await Task.Delay(500);
+        Assert.False(h.Session.IsCompleted);
+        h.Time.Advance(TimeSpan.FromMinutes(6));
+        Assert.True(await h.EndedAsync());
+        Assert.Equal(Mail.Protocols.Connections.TimeoutReason.Write, h.Connection.TimedOut);
+    }
+
+    [Fact]
+    public async Task Repeated_failed_auth_attempts_close_the_session_and_malformed_base64_is_refused()
+    {
+        await using var h = new SmtpTestHarness(o =>
+        {
+            o.AllowPlaintextAuth = true;
+            o.FailedAuthDelay = TimeSpan.Zero;
+            o.MaxAuthFailures = 3;
+        }, SmtpRole.Submission);
+        await h.StartAsync();
+        Assert.Equal("501 5.5.2 Cannot decode authentication response", await h.CommandAsync("AUTH PLAIN AGFs aWNl"));
+        var wrong = Convert.ToBase64String("\0alice@example.test\0wrong"u8.ToArray());
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await h.CommandAsync("AUTH PLAIN " + wrong));
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP"));
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await h.CommandAsync("AUTH PLAIN " + wrong));
+        await h.SendAsync("AUTH PLAIN " + wrong + "\r\n");
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await h.ReadLineAsync());
+        Assert.Equal("421 4.7.0 mx.example.test Error: too many authentication failures", await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
     }
 
     internal static async Task<string> ReadOnlyMessageAsync(SmtpTestHarness h, string user = Alice)

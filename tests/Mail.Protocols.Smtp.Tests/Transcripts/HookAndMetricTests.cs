@@ -40,6 +40,25 @@ public class HookAndMetricTests
         Assert.Single(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
     }
 
+    private sealed class ThrowingHooks : SmtpHooks
+    {
+        public override ValueTask<SmtpReply?> OnRecipientAsync(SmtpSessionInfo session, string address, CancellationToken cancellationToken) =>
+            address.StartsWith("bob@", StringComparison.Ordinal) ? throw new InvalidOperationException("backend down") : default;
+    }
+
+    [Fact]
+    public async Task A_hook_that_throws_costs_the_command_451_not_the_connection()
+    {
+        await using var h = new SmtpTestHarness(o => o.Hooks = new ThrowingHooks());
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<x@example.org>");
+        Assert.Equal("451 4.3.0 Local error in processing, try again later", await h.CommandAsync("RCPT TO:<bob@example.test>"));
+        // The transaction survives: recipients already accepted stay, and more can follow.
+        Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<alice@example.test>"));
+        await h.CommandAsync("DATA");
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: x\r\n\r\nhi\r\n."));
+    }
+
     [Fact]
     public async Task Accepted_messages_and_refusals_are_counted()
     {
