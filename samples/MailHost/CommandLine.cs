@@ -11,8 +11,8 @@ internal sealed class CommandLine
           --smtp PORT              SMTP, MX role (default 2525)
           --submission PORT        submission with STARTTLS, AUTH required (default 2587)
           --smtps PORT             submission over implicit TLS (default 2465)
-          --pop3 PORT              POP3 (default 1110; engine not in this build yet)
-          --pop3s PORT             POP3 over implicit TLS (default 1995; not in this build yet)
+          --pop3 PORT              POP3 with STLS (default 1110)
+          --pop3s PORT             POP3 over implicit TLS (default 1995)
           --imap PORT              IMAP (default 1143; not in this build yet)
           --imaps PORT             IMAP over implicit TLS (default 1993; not in this build yet)
           --domain NAME            a local domain, repeatable (default example.test)
@@ -40,7 +40,7 @@ internal sealed class CommandLine
     public static CommandLine Parse(string[] args)
     {
         var result = new CommandLine();
-        var pending = new Dictionary<string, int> { ["pop3"] = 1110, ["pop3s"] = 1995, ["imap"] = 1143, ["imaps"] = 1993 };
+        var pending = new Dictionary<string, int> { ["imap"] = 1143, ["imaps"] = 1993 };
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -50,7 +50,9 @@ internal sealed class CommandLine
                 case "--smtp": result.Options.SmtpPort = Port(Value()); break;
                 case "--submission": result.Options.SubmissionPort = Port(Value()); break;
                 case "--smtps": result.Options.SmtpsPort = Port(Value()); break;
-                case "--pop3" or "--pop3s" or "--imap" or "--imaps":
+                case "--pop3": result.Options.Pop3Port = Port(Value()); break;
+                case "--pop3s": result.Options.Pop3sPort = Port(Value()); break;
+                case "--imap" or "--imaps":
                     var port = Port(Value());
                     if (port is null)
                     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
+using Mail.Protocols.Pop3;
 using Mail.Protocols.Smtp;
 using Microsoft.Extensions.Logging;
 
@@ -21,6 +22,12 @@ public sealed class MailHostOptions
 
     /// <summary>Submission over implicit TLS (port 465 style, RFC 8314). Defaults to 2465.</summary>
     public int? SmtpsPort { get; set; } = 2465;
+
+    /// <summary>POP3 (port 110 style, STLS offered). Defaults to 1110.</summary>
+    public int? Pop3Port { get; set; } = 1110;
+
+    /// <summary>POP3 over implicit TLS (port 995 style). Defaults to 1995.</summary>
+    public int? Pop3sPort { get; set; } = 1995;
 
     /// <summary>The local domains. When empty, <c>example.test</c> is used.</summary>
     public IList<string> Domains { get; } = [];
@@ -43,6 +50,9 @@ public sealed class MailHostOptions
     /// <summary>Further SMTP settings (limits, timeouts, hooks); the host fills in TLS and plaintext AUTH.</summary>
     public SmtpServerOptions Smtp { get; set; } = new();
 
+    /// <summary>Further POP3 settings; the host fills in TLS and plaintext AUTH, and enables APOP.</summary>
+    public Pop3ServerOptions Pop3 { get; set; } = new() { EnableApop = true };
+
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -52,13 +62,16 @@ public sealed class MailHostOptions
 
 /// <summary>
 /// Runs the mail servers together over the in-memory backends: SMTP (MX, submission, implicit-TLS
-/// submission) delivering into <see cref="Store"/> and <see cref="Queue"/>. The reference host for samples and tests.
+/// submission) delivering into <see cref="Store"/> and <see cref="Queue"/>, and POP3 (plain with STLS,
+/// implicit TLS) serving the same store. The reference host for samples and tests.
 /// </summary>
 public sealed class MailHost : IAsyncDisposable
 {
     private readonly MailHostOptions _options;
     private readonly SmtpServer _smtp;
+    private readonly Pop3Server _pop3;
     private readonly List<(string Name, SmtpEndpoint Endpoint)> _smtpEndpoints = [];
+    private readonly List<(string Name, Pop3Endpoint Endpoint)> _pop3Endpoints = [];
 
     /// <summary>Creates the host and its backends; call <see cref="StartAsync"/> to listen.</summary>
     public MailHost(MailHostOptions options)
@@ -93,6 +106,20 @@ public sealed class MailHost : IAsyncDisposable
         Add("submission", options.SubmissionPort, SmtpRole.Submission, implicitTls: false);
         Add("smtps", options.SmtpsPort, SmtpRole.Submission, implicitTls: true);
         _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory);
+
+        var pop3Options = options.Pop3;
+        pop3Options.ServerName = options.ServerName;
+        pop3Options.AllowPlaintextAuth = options.AllowPlaintextAuth;
+        pop3Options.Tls ??= smtpOptions.Tls;
+        if (options.Pop3Port is { } pop3)
+        {
+            _pop3Endpoints.Add(("pop3", new Pop3Endpoint(new IPEndPoint(options.BindAddress, pop3))));
+        }
+        if (options.Pop3sPort is { } pop3s)
+        {
+            _pop3Endpoints.Add(("pop3s", new Pop3Endpoint(new IPEndPoint(options.BindAddress, pop3s), ImplicitTls: true)));
+        }
+        _pop3 = new Pop3Server(pop3Options, new Pop3Services(Store, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory);
     }
 
     private void Add(string name, int? port, SmtpRole role, bool implicitTls)
@@ -121,28 +148,37 @@ public sealed class MailHost : IAsyncDisposable
     /// <summary>The SMTP server.</summary>
     public SmtpServer Smtp => _smtp;
 
-    /// <summary>Bound endpoints by name ("smtp", "submission", "smtps"), after <see cref="StartAsync"/>.</summary>
+    /// <summary>The POP3 server.</summary>
+    public Pop3Server Pop3 => _pop3;
+
+    /// <summary>Bound endpoints by name ("smtp", "submission", "smtps", "pop3", "pop3s"), after <see cref="StartAsync"/>.</summary>
     public IReadOnlyDictionary<string, IPEndPoint> EndPoints { get; private set; } = new Dictionary<string, IPEndPoint>();
 
     /// <summary>Starts every server.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _pop3.StartAsync(cancellationToken).ConfigureAwait(false);
         var bound = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
         for (var i = 0; i < _smtpEndpoints.Count; i++)
         {
             bound[_smtpEndpoints[i].Name] = _smtp.BoundEndPoints[i];
         }
+        for (var i = 0; i < _pop3Endpoints.Count; i++)
+        {
+            bound[_pop3Endpoints[i].Name] = _pop3.BoundEndPoints[i];
+        }
         EndPoints = bound;
     }
 
     /// <summary>Stops every server gracefully within <paramref name="gracePeriod"/>.</summary>
-    public Task StopAsync(TimeSpan? gracePeriod = null) => _smtp.StopAsync(gracePeriod);
+    public Task StopAsync(TimeSpan? gracePeriod = null) => Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod));
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await _smtp.DisposeAsync().ConfigureAwait(false);
+        await _pop3.DisposeAsync().ConfigureAwait(false);
         if (_options.Certificate is null)
         {
             Certificate.Dispose();

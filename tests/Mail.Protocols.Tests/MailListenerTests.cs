@@ -75,6 +75,22 @@ public class MailListenerTests
     }
 
     [Fact]
+    public async Task Listens_on_ipv4_and_ipv6_endpoints_at_once()
+    {
+        var handler = new HoldingHandler();
+        await using var listener = new MailListener(
+            [new ListenEndpoint(new IPEndPoint(IPAddress.Loopback, 0)), new ListenEndpoint(new IPEndPoint(IPAddress.IPv6Loopback, 0))], handler);
+        await listener.StartAsync();
+        Assert.Equal(2, listener.BoundEndPoints.Count);
+        foreach (var endpoint in listener.BoundEndPoints)
+        {
+            using var client = new TcpClient(endpoint.AddressFamily);
+            await client.ConnectAsync(endpoint);
+            Assert.Equal("HELLO", await FirstLineAsync(client));
+        }
+    }
+
+    [Fact]
     public async Task Stop_asks_sessions_to_finish_then_closes_them()
     {
         var handler = new HoldingHandler();

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.InMemory;
 
-var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null };
+var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
 options.Domains.Add("example.test");
 options.Users.Add(("alice@example.test", "alice"));
 await using var host = new MailHost(options);

@@ -10,7 +10,7 @@ public class StartTlsTests
 {
     private static async Task<MailHost> StartHostAsync()
     {
-        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, ServerName = "mx.example.test" };
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.example.test" };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         var host = new MailHost(options);

@@ -1,0 +1,77 @@
+using Mail.Protocols.Connections;
+using Mail.Protocols.Sasl;
+
+namespace Mail.Protocols.Pop3;
+
+/// <summary>Settings of the POP3 server. Every limit has a safe default.</summary>
+public sealed class Pop3ServerOptions
+{
+    private int _maxErrors = 10;
+    private int _maxAuthFailures = 5;
+
+    /// <summary>The host name in the greeting and the APOP timestamp. Defaults to the machine name.</summary>
+    public string ServerName { get; set; } = Environment.MachineName;
+
+    /// <summary>Longest command line in octets, without CRLF: 253, RFC 2449 §4's 255 including CRLF. Longer lines get -ERR.</summary>
+    public int MaxCommandLineLength { get; } = 253;
+
+    /// <summary>How long the server waits for a command: RFC 1939 §3 asks for at least 10 minutes (the default).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Pause before answering a failed login, to slow password guessing. Defaults to 2 seconds.</summary>
+    public TimeSpan FailedAuthDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Failed logins after which the session is closed. Defaults to 5.</summary>
+    public int MaxAuthFailures
+    {
+        get => _maxAuthFailures;
+        set => _maxAuthFailures = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>Errors in a row after which the session is closed. Defaults to 10.</summary>
+    public int MaxErrors
+    {
+        get => _maxErrors;
+        set => _maxErrors = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>Allow USER/PASS and PLAIN/LOGIN on unencrypted connections. Defaults to false.</summary>
+    public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>Offer APOP (a timestamp in the greeting; needs the directory's shared secret). Defaults to false.</summary>
+    public bool EnableApop { get; set; }
+
+    /// <summary>The SASL mechanisms offered. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
+    public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
+
+    /// <summary>The LOGIN-DELAY advertised in CAPA (RFC 2449 §6.5), in seconds; null: not advertised. The server does not enforce it.</summary>
+    public int? LoginDelaySeconds { get; set; }
+
+    /// <summary>TLS settings for STLS and implicit-TLS endpoints; null disables both.</summary>
+    public MailTlsOptions? Tls { get; set; }
+
+    /// <summary>Connection limits per listener.</summary>
+    public ConnectionLimits Limits { get; } = new();
+
+    /// <summary>How long <see cref="Pop3Server.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ServerName) || ServerName.Any(c => c <= ' ' || c > '~'))
+        {
+            throw new InvalidOperationException("ServerName must be a non-empty ASCII host name.");
+        }
+        if (IdleTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("IdleTimeout must be positive.");
+        }
+        foreach (var mechanism in AuthMechanisms)
+        {
+            if (!SaslMechanisms.All.Contains(mechanism, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"Unknown SASL mechanism '{mechanism}'.");
+            }
+        }
+    }
+}

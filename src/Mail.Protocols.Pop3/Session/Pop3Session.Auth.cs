@@ -1,0 +1,284 @@
+using System.Security.Cryptography;
+using System.Text;
+using Mail.Protocols.Pop3.Telemetry;
+using Mail.Protocols.Sasl;
+using Mail.Protocols.Telemetry;
+using Mail.Protocols.Users;
+
+namespace Mail.Protocols.Pop3.Session;
+
+// AUTHORIZATION state: USER/PASS, APOP, AUTH (RFC 5034) and STLS (RFC 2595).
+internal sealed partial class Pop3Session
+{
+    // RFC 5034 §4: AUTH responses may be long; the same bound as SMTP AUTH lines.
+    private const int MaxAuthLineLength = 12288;
+
+    private void User(ReadOnlySpan<byte> arguments)
+    {
+        if (!PlaintextAllowed)
+        {
+            Error("-ERR [AUTH] Plaintext authentication requires STLS\r\n"u8);
+            return;
+        }
+        if (arguments.IsEmpty)
+        {
+            Error("-ERR Syntax: USER name\r\n"u8);
+            return;
+        }
+        // The same answer whether or not the user exists: no enumeration.
+        _pendingUser = DecodeText(arguments);
+        _channel.Write("+OK\r\n"u8);
+        Success();
+    }
+
+    private async ValueTask<bool> PassAsync(string password)
+    {
+        if (!PlaintextAllowed)
+        {
+            Error("-ERR [AUTH] Plaintext authentication requires STLS\r\n"u8);
+            return true;
+        }
+        if (_pendingUser is not { } login)
+        {
+            Error("-ERR USER first\r\n"u8);
+            return true;
+        }
+        _pendingUser = null;
+        var user = await _server.Users.FindByLoginAsync(login, _connection.Aborted).ConfigureAwait(false);
+        if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, _connection.Aborted).ConfigureAwait(false))
+        {
+            return await FailLoginAsync("USER/PASS").ConfigureAwait(false);
+        }
+        return await LoginAsync(user, "USER/PASS").ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> ApopAsync(string arguments)
+    {
+        var parts = arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (_apopTimestamp is null)
+        {
+            Error("-ERR APOP not enabled\r\n"u8);
+            return true;
+        }
+        if (parts.Length != 2 || parts[1].Length != 32)
+        {
+            Error("-ERR Syntax: APOP name digest\r\n"u8);
+            return true;
+        }
+        var user = await _server.Users.FindByLoginAsync(parts[0], _connection.Aborted).ConfigureAwait(false);
+        var secret = user is null ? null : await _server.Users.GetSharedSecretAsync(user, _connection.Aborted).ConfigureAwait(false);
+        if (user is null || secret is null)
+        {
+            return await FailLoginAsync("APOP").ConfigureAwait(false);
+        }
+#pragma warning disable CA5351 // MD5 is what RFC 1939 §7 specifies for APOP.
+        var expected = MD5.HashData(Encoding.UTF8.GetBytes(_apopTimestamp + secret));
+#pragma warning restore CA5351
+        byte[] given;
+        try
+        {
+            given = Convert.FromHexString(parts[1]);
+        }
+        catch (FormatException)
+        {
+            return await FailLoginAsync("APOP").ConfigureAwait(false);
+        }
+        return CryptographicOperations.FixedTimeEquals(expected, given)
+            ? await LoginAsync(user, "APOP").ConfigureAwait(false)
+            : await FailLoginAsync("APOP").ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> AuthAsync(string arguments)
+    {
+        var parts = arguments.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0)
+        {
+            // Common practice: AUTH alone lists the mechanisms.
+            _channel.WriteAscii("+OK\r\n" + string.Concat(OfferedMechanisms().Select(m => m + "\r\n")) + ".\r\n");
+            Success();
+            return true;
+        }
+        var name = parts[0];
+        if (!Options.AuthMechanisms.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            Error("-ERR [AUTH] Unsupported authentication mechanism\r\n"u8);
+            return true;
+        }
+        if (!PlaintextAllowed && SaslMechanisms.IsPlaintext(name))
+        {
+            Error("-ERR [AUTH] Plaintext authentication requires STLS\r\n"u8);
+            return true;
+        }
+        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider)!;
+        byte[]? initial = null;
+        if (parts.Length == 2)
+        {
+            if (parts[1] == "=")
+            {
+                initial = [];
+            }
+            else if (!TryDecodeBase64(parts[1], out initial))
+            {
+                Error("-ERR Invalid base64\r\n"u8);
+                return true;
+            }
+        }
+
+        var step = await mechanism.StartAsync(initial, _connection.Aborted).ConfigureAwait(false);
+        while (step.Kind == SaslStepKind.Challenge)
+        {
+            var (response, keepGoing) = await ChallengeAsync(step.Data!).ConfigureAwait(false);
+            if (response is null)
+            {
+                return keepGoing;
+            }
+            step = await mechanism.StepAsync(response, _connection.Aborted).ConfigureAwait(false);
+        }
+        if (step.Kind == SaslStepKind.Failure)
+        {
+            Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, step.Error ?? "failed");
+            if (step.IsMalformed)
+            {
+                Error("-ERR Malformed authentication exchange\r\n"u8);
+                return true;
+            }
+            return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
+        }
+        if (step.Data is { } serverFinal)
+        {
+            // Server data with success is sent as one more challenge, answered with an empty line.
+            var (response, keepGoing) = await ChallengeAsync(serverFinal).ConfigureAwait(false);
+            if (response is null)
+            {
+                return keepGoing;
+            }
+        }
+        return await LoginAsync(step.User!, mechanism.Name).ConfigureAwait(false);
+    }
+
+    private async ValueTask<(byte[]? Response, bool KeepGoing)> ChallengeAsync(byte[] challenge)
+    {
+        _channel.Write("+ "u8);
+        _channel.WriteAscii(Convert.ToBase64String(challenge));
+        _channel.Write("\r\n"u8);
+        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false).ConfigureAwait(false);
+        if (outcome == Connections.LineReadOutcome.TooLong)
+        {
+            Error("-ERR Line too long\r\n"u8);
+            return (null, true);
+        }
+        if (outcome != Connections.LineReadOutcome.Line)
+        {
+            return (null, false);
+        }
+        var text = Encoding.Latin1.GetString(_channel.Line);
+        if (text == "*")
+        {
+            Error("-ERR Authentication cancelled\r\n"u8);
+            return (null, true);
+        }
+        if (!TryDecodeBase64(text, out var response))
+        {
+            Error("-ERR Invalid base64\r\n"u8);
+            return (null, true);
+        }
+        return (response, true);
+    }
+
+    // Strict: characters outside the base64 alphabet are refused, not skipped.
+    private static bool TryDecodeBase64(string text, out byte[] data)
+    {
+        data = [];
+        if (text.Length == 0)
+        {
+            return true;
+        }
+        if (text.Length % 4 != 0 || text.AsSpan().TrimEnd('=').ContainsAnyExcept(Base64Alphabet))
+        {
+            return false;
+        }
+        var buffer = new byte[text.Length / 4 * 3];
+        if (!Convert.TryFromBase64String(text, buffer, out var written))
+        {
+            return false;
+        }
+        data = buffer[..written];
+        return true;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> Base64Alphabet =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+
+    private async ValueTask<bool> FailLoginAsync(string method)
+    {
+        Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
+        await _channel.FlushAsync().ConfigureAwait(false);
+        await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
+        Error("-ERR [AUTH] Authentication failed\r\n"u8);
+        if (++_authFailures >= Options.MaxAuthFailures)
+        {
+            _channel.Write("-ERR [SYS/PERM] Too many authentication failures, closing\r\n"u8);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Takes the maildrop lock and lists the INBOX: the session enters TRANSACTION.</summary>
+    private async ValueTask<bool> LoginAsync(MailUser user, string method)
+    {
+        var maildropLock = _server.Locks.TryAcquire(user.Login);
+        if (maildropLock is null)
+        {
+            Pop3Log.MaildropInUse(_logger, _connection.Id, user.Login);
+            Error("-ERR [IN-USE] Mailbox is locked by another POP3 session\r\n"u8);
+            return true;
+        }
+        try
+        {
+            var status = await _server.Store.GetStatusAsync(user.Login, Inbox, _connection.Aborted).ConfigureAwait(false);
+            _messages = await _server.Store.ListMessagesAsync(user.Login, Inbox, _connection.Aborted).ConfigureAwait(false);
+            _uidValidity = status.UidValidity;
+        }
+        catch
+        {
+            maildropLock.Dispose();
+            throw;
+        }
+        _deleted = new bool[_messages.Count];
+        _lock = maildropLock;
+        _user = user;
+        Pop3Log.LoggedIn(_logger, _connection.Id, user.Login, method, _messages.Count);
+        _channel.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
+        Success();
+        return true;
+    }
+
+    private async ValueTask<bool> StartTlsAsync(bool noArguments)
+    {
+        if (!noArguments)
+        {
+            Error("-ERR Syntax: STLS\r\n"u8);
+            return true;
+        }
+        if (!_connection.CanStartTls)
+        {
+            Error(_connection.IsSecure ? "-ERR TLS already active\r\n"u8 : "-ERR STLS not available\r\n"u8);
+            return true;
+        }
+        _channel.Write("+OK Begin TLS negotiation\r\n"u8);
+        var discarded = await _channel.StartTlsAsync().ConfigureAwait(false);
+        if (discarded is null)
+        {
+            return false;
+        }
+        if (discarded > 0)
+        {
+            // Plaintext pipelined after STLS is never executed (RFC 2595 §4; the CVE-2011-0411 class).
+            CoreMetrics.PipelinedPlaintextDiscarded("pop3", discarded.Value);
+            Pop3Log.PipelinedPlaintextDiscarded(_logger, _connection.Id, discarded.Value);
+        }
+        _pendingUser = null;
+        _utf8 = false;
+        return true;
+    }
+}

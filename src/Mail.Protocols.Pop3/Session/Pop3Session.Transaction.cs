@@ -1,0 +1,218 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using Mail.Protocols.Pop3.Data;
+using Mail.Protocols.Pop3.Protocol;
+using Mail.Protocols.Pop3.Telemetry;
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Pop3.Session;
+
+// TRANSACTION state (RFC 1939 §5) and UPDATE (§6).
+internal sealed partial class Pop3Session
+{
+    private const int ChunkSize = 32 * 1024;
+
+    private ValueTask<bool> ExecuteTransactionAsync(Pop3Verb verb, ReadOnlySpan<byte> arguments)
+    {
+        switch (verb)
+        {
+            case Pop3Verb.Stat:
+                long size = 0;
+                var count = 0;
+                for (var i = 0; i < _messages.Count; i++)
+                {
+                    if (!_deleted[i])
+                    {
+                        count++;
+                        size += _messages[i].Size;
+                    }
+                }
+                _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK {count} {size}\r\n"));
+                Success();
+                break;
+            case Pop3Verb.List:
+            case Pop3Verb.Uidl:
+                Listing(arguments, uidl: verb == Pop3Verb.Uidl);
+                break;
+            case Pop3Verb.Retr:
+                if (TryMessage(arguments, out var retr))
+                {
+                    return SendMessageAsync(retr, null);
+                }
+                break;
+            case Pop3Verb.Top:
+                var space = arguments.IndexOf((byte)' ');
+                if (space < 0 || !Utf8Parser.TryParse(arguments[(space + 1)..], out long lines, out var used) || used != arguments.Length - space - 1 || lines < 0)
+                {
+                    Error("-ERR Syntax: TOP msg n\r\n"u8);
+                    break;
+                }
+                if (TryMessage(arguments[..space], out var top))
+                {
+                    return SendMessageAsync(top, lines);
+                }
+                break;
+            case Pop3Verb.Dele:
+                if (TryMessage(arguments, out var dele))
+                {
+                    _deleted[dele] = true;
+                    _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK message {dele + 1} deleted\r\n"));
+                    Success();
+                }
+                break;
+            case Pop3Verb.Rset:
+                Array.Clear(_deleted);
+                _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK maildrop has {_messages.Count} message(s)\r\n"));
+                Success();
+                break;
+            case Pop3Verb.Noop:
+                _channel.Write("+OK\r\n"u8);
+                Success();
+                break;
+            case Pop3Verb.Capa:
+                Capabilities();
+                break;
+            case Pop3Verb.Quit:
+                return UpdateAsync();
+            case Pop3Verb.User or Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth or Pop3Verb.Stls or Pop3Verb.Utf8:
+                Error("-ERR Already logged in\r\n"u8);
+                break;
+            default:
+                Error("-ERR Unknown command\r\n"u8);
+                break;
+        }
+        return ValueTask.FromResult(true);
+    }
+
+    // Parses a message number and checks it names a message that is not deleted.
+    private bool TryMessage(ReadOnlySpan<byte> argument, out int index)
+    {
+        index = -1;
+        if (!Utf8Parser.TryParse(argument, out int number, out var used) || used != argument.Length)
+        {
+            Error("-ERR Invalid message number\r\n"u8);
+            return false;
+        }
+        if (number < 1 || number > _messages.Count)
+        {
+            Error("-ERR No such message\r\n"u8);
+            return false;
+        }
+        if (_deleted[number - 1])
+        {
+            Error("-ERR Message already deleted\r\n"u8);
+            return false;
+        }
+        index = number - 1;
+        return true;
+    }
+
+    private void Listing(ReadOnlySpan<byte> arguments, bool uidl)
+    {
+        if (!arguments.IsEmpty)
+        {
+            if (TryMessage(arguments, out var index))
+            {
+                _channel.WriteAscii($"+OK {index + 1} {ListValue(index, uidl)}\r\n");
+                Success();
+            }
+            return;
+        }
+        _channel.Write("+OK\r\n"u8);
+        for (var i = 0; i < _messages.Count; i++)
+        {
+            if (!_deleted[i])
+            {
+                _channel.WriteAscii($"{i + 1} {ListValue(i, uidl)}\r\n");
+            }
+        }
+        _channel.Write(".\r\n"u8);
+        Success();
+    }
+
+    // UIDL: stable across sessions while UIDVALIDITY holds (RFC 1939 §7: 1–70 characters in 0x21–0x7E).
+    private string ListValue(int index, bool uidl) =>
+        uidl
+            ? string.Create(CultureInfo.InvariantCulture, $"{_uidValidity:x8}.{_messages[index].Uid:x8}")
+            : _messages[index].Size.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>RETR (bodyLines null) or TOP: streams the content from the store with dot-stuffing.</summary>
+    private async ValueTask<bool> SendMessageAsync(int index, long? bodyLines)
+    {
+        var message = _messages[index];
+        Stream content;
+        try
+        {
+            content = await _server.Store.OpenContentAsync(_user!.Login, Inbox, message.Uid, _connection.Aborted).ConfigureAwait(false);
+        }
+        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.MessageNotFound)
+        {
+            Error("-ERR [SYS/TEMP] Message was removed by another session\r\n"u8);
+            return true;
+        }
+        await using (content.ConfigureAwait(false))
+        {
+            _channel.WriteAscii(bodyLines is null
+                ? string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n")
+                : "+OK\r\n");
+            var stuffer = new DotStuffer(bodyLines);
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+            try
+            {
+                int read;
+                while ((read = await content.ReadAsync(buffer.AsMemory(0, ChunkSize), _connection.Aborted).ConfigureAwait(false)) > 0)
+                {
+                    var more = stuffer.Write(buffer.AsSpan(0, read), _channel.Output);
+                    // Send as we go: memory stays bounded however large the message is, while small
+                    // pipelined RETRs still share writes.
+                    if (_channel.Output.UnflushedBytes > 64 * 1024)
+                    {
+                        await _channel.FlushAsync().ConfigureAwait(false);
+                    }
+                    if (!more)
+                    {
+                        break;
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            stuffer.Finish(_channel.Output);
+        }
+        Pop3Metrics.MessageSent(message.Size);
+        Success();
+        return true;
+    }
+
+    /// <summary>QUIT in TRANSACTION: the UPDATE state removes the messages marked deleted.</summary>
+    private async ValueTask<bool> UpdateAsync()
+    {
+        var uids = new List<uint>();
+        for (var i = 0; i < _messages.Count; i++)
+        {
+            if (_deleted[i])
+            {
+                uids.Add(_messages[i].Uid);
+            }
+        }
+        if (uids.Count > 0)
+        {
+            try
+            {
+                await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, _connection.Aborted).ConfigureAwait(false);
+            }
+            catch (MailboxStoreException ex)
+            {
+                Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+                _channel.Write("-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8);
+                return false;
+            }
+        }
+        Pop3Log.Updated(_logger, _connection.Id, uids.Count);
+        _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK {Options.ServerName} POP3 server signing off ({uids.Count} message(s) deleted)\r\n"));
+        return false;
+    }
+}

@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Text;
+using Mail.Protocols.Connections;
+using Mail.Protocols.Pop3.Protocol;
+using Mail.Protocols.Pop3.Telemetry;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.Pop3.Session;
+
+/// <summary>
+/// One POP3 conversation (RFC 1939): AUTHORIZATION until a login succeeds, then TRANSACTION over the
+/// INBOX as it was at login, then UPDATE on QUIT, where deletions are committed. A dropped connection
+/// commits nothing.
+/// </summary>
+internal sealed partial class Pop3Session
+{
+    private const string Inbox = "INBOX";
+    private readonly Pop3ServerContext _server;
+    private readonly MailConnection _connection;
+    private readonly SessionChannel _channel;
+    private readonly ILogger _logger;
+    private readonly string? _apopTimestamp;
+    private int _errors;
+    private int _authFailures;
+    private bool _utf8;
+    private string? _pendingUser;
+
+    // TRANSACTION state: the maildrop as listed at login.
+    private MailUser? _user;
+    private IDisposable? _lock;
+    private IReadOnlyList<MessageInfo> _messages = [];
+    private bool[] _deleted = [];
+    private uint _uidValidity;
+
+    public Pop3Session(Pop3ServerContext server, MailConnection connection)
+    {
+        _server = server;
+        _connection = connection;
+        _channel = new SessionChannel(connection) { WriteTimeout = server.Options.IdleTimeout };
+        _logger = server.Logger;
+        if (server.Options.EnableApop)
+        {
+            // RFC 1939 §7: a unique msg-id style timestamp per greeting.
+            _apopTimestamp = string.Create(CultureInfo.InvariantCulture,
+                $"<{Environment.ProcessId}.{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}.{connection.TimeProvider.GetUtcNow().ToUnixTimeSeconds()}@{server.Options.ServerName}>");
+        }
+    }
+
+    private Pop3ServerOptions Options => _server.Options;
+
+    private bool InTransaction => _user is not null;
+
+    public async Task RunAsync()
+    {
+        Pop3Metrics.SessionStarted();
+        try
+        {
+            if (_connection.IsShutdownRequested)
+            {
+                _channel.Write(Pop3Replies.ShuttingDown);
+                await _channel.FlushAsync().ConfigureAwait(false);
+                return;
+            }
+            _channel.WriteLine(_apopTimestamp is null ? $"+OK {Options.ServerName} POP3 ready" : $"+OK {Options.ServerName} POP3 ready {_apopTimestamp}");
+            while (true)
+            {
+                var outcome = await _channel.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout).ConfigureAwait(false);
+                if (outcome == LineReadOutcome.TooLong)
+                {
+                    Error("-ERR Line too long\r\n"u8);
+                }
+                else if (outcome == LineReadOutcome.Line)
+                {
+                    bool keepGoing;
+                    try
+                    {
+                        keepGoing = await ExecuteAsync().ConfigureAwait(false);
+                    }
+                    catch (MailboxStoreException ex)
+                    {
+                        Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+                        Error("-ERR [SYS/TEMP] Mailbox temporarily unavailable\r\n"u8);
+                        keepGoing = true;
+                    }
+                    if (!keepGoing)
+                    {
+                        break;
+                    }
+                }
+                else
+                {
+                    // RFC 1939 §3: an idle session is closed without a response and without removing messages.
+                    if (outcome == LineReadOutcome.ShutdownRequested)
+                    {
+                        _channel.Write(Pop3Replies.ShuttingDown);
+                    }
+                    else if (outcome == LineReadOutcome.TimedOut)
+                    {
+                        Pop3Log.Timeout(_logger, _connection.Id);
+                    }
+                    break;
+                }
+                if (_errors >= Options.MaxErrors)
+                {
+                    _channel.Write("-ERR [SYS/PERM] Too many errors, closing\r\n"u8);
+                    break;
+                }
+            }
+            await _channel.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            Pop3Log.ConnectionLost(_logger, _connection.Id, ex.Message);
+        }
+        finally
+        {
+            _lock?.Dispose();
+            Pop3Metrics.SessionEnded();
+        }
+    }
+
+    private ValueTask<bool> ExecuteAsync()
+    {
+        var line = _channel.Line;
+        var verb = Pop3Verbs.Parse(line, out var arguments);
+        Pop3Metrics.Command(verb);
+        if (InTransaction)
+        {
+            return ExecuteTransactionAsync(verb, arguments);
+        }
+        switch (verb)
+        {
+            case Pop3Verb.Capa:
+                Capabilities();
+                return ValueTask.FromResult(true);
+            case Pop3Verb.User:
+                User(arguments);
+                return ValueTask.FromResult(true);
+            case Pop3Verb.Pass:
+                return PassAsync(DecodeText(arguments));
+            case Pop3Verb.Apop:
+                return ApopAsync(DecodeText(arguments));
+            case Pop3Verb.Auth:
+                return AuthAsync(Encoding.ASCII.GetString(arguments));
+            case Pop3Verb.Stls:
+                return StartTlsAsync(arguments.IsEmpty);
+            case Pop3Verb.Utf8:
+                // RFC 6856 §2: enables UTF-8 user names and passwords; the content is sent as stored.
+                _utf8 = true;
+                _channel.Write("+OK UTF8 enabled\r\n"u8);
+                Success();
+                return ValueTask.FromResult(true);
+            case Pop3Verb.Noop:
+                Error("-ERR Not logged in\r\n"u8);
+                return ValueTask.FromResult(true);
+            case Pop3Verb.Quit:
+                _channel.WriteLine($"+OK {Options.ServerName} POP3 server signing off");
+                return ValueTask.FromResult(false);
+            case Pop3Verb.Stat or Pop3Verb.List or Pop3Verb.Retr or Pop3Verb.Dele or Pop3Verb.Rset or Pop3Verb.Top or Pop3Verb.Uidl:
+                Error("-ERR Not logged in\r\n"u8);
+                return ValueTask.FromResult(true);
+            default:
+                Error("-ERR Unknown command\r\n"u8);
+                return ValueTask.FromResult(true);
+        }
+    }
+
+    private string DecodeText(ReadOnlySpan<byte> text) =>
+        _utf8 ? Encoding.UTF8.GetString(text) : Encoding.Latin1.GetString(text);
+
+    private void Capabilities()
+    {
+        var builder = new StringBuilder("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
+        if (!InTransaction)
+        {
+            if (PlaintextAllowed)
+            {
+                builder.Append("USER\r\n");
+            }
+            var mechanisms = OfferedMechanisms().ToList();
+            if (mechanisms.Count > 0)
+            {
+                builder.Append("SASL ").AppendJoin(' ', mechanisms).Append("\r\n");
+            }
+            if (_connection.CanStartTls)
+            {
+                builder.Append("STLS\r\n");
+            }
+            builder.Append("UTF8 USER\r\n");
+        }
+        builder.Append("EXPIRE NEVER\r\n");
+        if (Options.LoginDelaySeconds is { } delay)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"LOGIN-DELAY {delay}\r\n");
+        }
+        builder.Append("IMPLEMENTATION Mail.Protocols\r\n.\r\n");
+        _channel.WriteAscii(builder.ToString());
+        Success();
+    }
+
+    private bool PlaintextAllowed => _connection.IsSecure || Options.AllowPlaintextAuth;
+
+    private IEnumerable<string> OfferedMechanisms() =>
+        Options.AuthMechanisms.Where(m => PlaintextAllowed || !Sasl.SaslMechanisms.IsPlaintext(m));
+
+    private void Success() => _errors = 0;
+
+    private void Error(ReadOnlySpan<byte> reply)
+    {
+        _errors++;
+        _channel.Write(reply);
+    }
+}

@@ -1,0 +1,193 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Mail.Protocols.Text;
+
+namespace Mail.Protocols.Connections;
+
+/// <summary>What <see cref="SessionChannel.ReadLineAsync"/> found.</summary>
+public enum LineReadOutcome
+{
+    /// <summary>A line is in <see cref="SessionChannel.Line"/>.</summary>
+    Line,
+    /// <summary>A line longer than the limit was dropped; answer with the protocol's error and read on.</summary>
+    TooLong,
+    /// <summary>The client closed the connection (or it was aborted).</summary>
+    Closed,
+    /// <summary>The command deadline passed (<see cref="MailConnection.TimedOut"/> says which).</summary>
+    TimedOut,
+    /// <summary>The server is shutting down; say goodbye and end the session.</summary>
+    ShutdownRequested,
+}
+
+/// <summary>
+/// The line-oriented half every text protocol session shares: reads bounded command lines from the
+/// connection's pipe under one deadline per line, buffers replies and flushes them only when no complete
+/// command is waiting (so pipelined batches are answered in one write), and swaps to TLS with the
+/// pipelined plaintext dropped. The session that owns it is its only user.
+/// </summary>
+public sealed class SessionChannel
+{
+    private readonly MailConnection _connection;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private LineReader _lineReader;
+    private bool _mustWaitForInput;
+    private byte[] _line = new byte[256];
+    private int _lineLength;
+
+    /// <summary>Creates the channel over a connection's current transport.</summary>
+    public SessionChannel(MailConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+        _input = connection.Transport.Input;
+        _output = connection.Transport.Output;
+    }
+
+    /// <summary>The last line read (valid until the next read).</summary>
+    public ReadOnlySpan<byte> Line => _line.AsSpan(0, _lineLength);
+
+    /// <summary>The reader for message data and literals (after the line that announced them).</summary>
+    public PipeReader Input => _input;
+
+    /// <summary>The writer replies go into; see <see cref="FlushAsync"/>.</summary>
+    public PipeWriter Output => _output;
+
+    /// <summary>How long a flush may wait for a client that does not read. Defaults to 5 minutes.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Appends octets to the pending reply.</summary>
+    public void Write(ReadOnlySpan<byte> data) => _output.Write(data);
+
+    /// <summary>Appends ASCII text (non-ASCII characters become '?').</summary>
+    public void WriteAscii(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var span = _output.GetSpan(text.Length);
+        _output.Advance(Encoding.ASCII.GetBytes(text, span));
+    }
+
+    /// <summary>Appends ASCII text and CRLF.</summary>
+    public void WriteLine(string text)
+    {
+        WriteAscii(text);
+        _output.Write("\r\n"u8);
+    }
+
+    /// <summary>Sends what is pending, under the write deadline.</summary>
+    public async ValueTask FlushAsync()
+    {
+        if (_output.UnflushedBytes == 0)
+        {
+            return;
+        }
+        _connection.SetWriteTimeout(WriteTimeout);
+        try
+        {
+            await _output.FlushAsync(_connection.Aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connection.ClearWriteTimeout();
+        }
+    }
+
+    /// <summary>
+    /// Reads one line of at most <paramref name="maxLength"/> octets. Pending replies are flushed first if no
+    /// complete line is already buffered. The whole line must arrive within <paramref name="timeout"/>.
+    /// </summary>
+    public async ValueTask<LineReadOutcome> ReadLineAsync(int maxLength, TimeSpan timeout, bool allowShutdown = true)
+    {
+        var armed = false;
+        try
+        {
+            while (true)
+            {
+                ReadResult result;
+                if (_mustWaitForInput || !_input.TryRead(out result))
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                    if (allowShutdown && _connection.IsShutdownRequested)
+                    {
+                        return LineReadOutcome.ShutdownRequested;
+                    }
+                    if (!armed)
+                    {
+                        _connection.SetTimeout(timeout, TimeoutReason.Idle);
+                        armed = true;
+                    }
+                    result = await _input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
+                    _mustWaitForInput = false;
+                }
+                if (result.IsCanceled)
+                {
+                    if (_connection.TimedOut != TimeoutReason.None)
+                    {
+                        return LineReadOutcome.TimedOut;
+                    }
+                    if (allowShutdown && _connection.IsShutdownRequested)
+                    {
+                        return LineReadOutcome.ShutdownRequested;
+                    }
+                    continue;
+                }
+
+                var buffer = result.Buffer;
+                var reader = new SequenceReader<byte>(buffer);
+                switch (_lineReader.TryReadLine(ref reader, maxLength, out var line))
+                {
+                    case LineReadStatus.Line:
+                        if (line.Length > _line.Length)
+                        {
+                            _line = new byte[Math.Max(line.Length, _line.Length * 2)];
+                        }
+                        line.CopyTo(_line);
+                        _lineLength = (int)line.Length;
+                        _input.AdvanceTo(reader.Position);
+                        return LineReadOutcome.Line;
+                    case LineReadStatus.TooLong:
+                        _input.AdvanceTo(reader.Position);
+                        return LineReadOutcome.TooLong;
+                    default:
+                        _input.AdvanceTo(reader.Position, buffer.End);
+                        if (result.IsCompleted)
+                        {
+                            return LineReadOutcome.Closed;
+                        }
+                        _mustWaitForInput = true;
+                        continue;
+                }
+            }
+        }
+        finally
+        {
+            _connection.ClearTimeout();
+        }
+    }
+
+    /// <summary>
+    /// Switches to TLS after the protocol's "go ahead" reply was written: flushes it, drops any plaintext the
+    /// client pipelined after the command (returning how many octets), then runs the handshake. Returns null if
+    /// the handshake failed (end the session without a reply).
+    /// </summary>
+    public async ValueTask<long?> StartTlsAsync()
+    {
+        await FlushAsync().ConfigureAwait(false);
+        long discarded = 0;
+        if (_input.TryRead(out var pending))
+        {
+            discarded = pending.Buffer.Length;
+            _input.AdvanceTo(pending.Buffer.End);
+        }
+        if (!await _connection.StartTlsAsync(_connection.Aborted).ConfigureAwait(false))
+        {
+            return null;
+        }
+        _input = _connection.Transport.Input;
+        _output = _connection.Transport.Output;
+        _lineReader = default;
+        _mustWaitForInput = false;
+        return discarded;
+    }
+}

@@ -1,0 +1,127 @@
+using System.IO.Pipelines;
+using System.Text;
+using Mail.Protocols.Connections;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Storage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mail.Protocols.Pop3.Tests.Transcripts;
+
+/// <summary>POP3 sessions over in-memory pipes against one shared store, with a FakeTimeProvider.</summary>
+internal sealed class Pop3TestHarness : IAsyncDisposable
+{
+    private readonly List<Client> _clients = [];
+    private readonly Heartbeat _heartbeat;
+
+    public Pop3TestHarness(Action<Pop3ServerOptions>? configure = null)
+    {
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        Store = new InMemoryMailboxStore(Time);
+        Users = new InMemoryUserDirectory();
+        Users.AddUser("alice@example.test", "alice");
+        Options = new Pop3ServerOptions { ServerName = "pop.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromSeconds(2) };
+        configure?.Invoke(Options);
+        Server = new Pop3Server(Options, new Pop3Services(Store, Users), [], Time);
+        _heartbeat = new Heartbeat(Time);
+    }
+
+    public FakeTimeProvider Time { get; }
+    public InMemoryMailboxStore Store { get; }
+    public InMemoryUserDirectory Users { get; }
+    public Pop3ServerOptions Options { get; }
+    public Pop3Server Server { get; }
+
+    public async Task<uint> DeliverAsync(string text, string user = "alice@example.test") =>
+        (await Store.AppendAsync(user, "INBOX", new MemoryStream(Encoding.ASCII.GetBytes(text)))).Uid;
+
+    public Client Connect()
+    {
+        var client = new Client(this);
+        _clients.Add(client);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+        _heartbeat.Dispose();
+    }
+
+    internal sealed class Client : IAsyncDisposable
+    {
+        private readonly Pipe _toServer = new();
+        private readonly Pipe _toClient = new();
+        private readonly MailConnection _connection;
+        private readonly StreamReader _replies;
+
+        public Client(Pop3TestHarness harness)
+        {
+            _connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
+            _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
+            Session = Task.Run(async () =>
+            {
+                try
+                {
+                    await harness.Server.RunSessionAsync(_connection);
+                }
+                finally
+                {
+                    await _connection.DisposeAsync();
+                }
+            });
+        }
+
+        public Task Session { get; }
+
+        public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text));
+
+        public async Task<string?> ReadLineAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            return await _replies.ReadLineAsync(timeout.Token);
+        }
+
+        public async Task<string> CommandAsync(string command)
+        {
+            await SendAsync(command + "\r\n");
+            return await ReadLineAsync() ?? throw new InvalidOperationException("closed");
+        }
+
+        /// <summary>Reads a multi-line body after its +OK line, up to the "." line (not included).</summary>
+        public async Task<List<string>> ReadBodyAsync()
+        {
+            var lines = new List<string>();
+            while (await ReadLineAsync() is { } line && line != ".")
+            {
+                lines.Add(line);
+            }
+            return lines;
+        }
+
+        public async Task LoginAsync(string user = "alice@example.test", string password = "alice")
+        {
+            Assert.StartsWith("+OK", await ReadLineAsync());
+            Assert.Equal("+OK", await CommandAsync("USER " + user));
+            Assert.StartsWith("+OK", await CommandAsync("PASS " + password));
+        }
+
+        public async Task CloseAsync() => await _toServer.Writer.CompleteAsync();
+
+        public async Task<bool> EndedAsync() => await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(30))) == Session;
+
+        public async ValueTask DisposeAsync()
+        {
+            await _toServer.Writer.CompleteAsync();
+            await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+}

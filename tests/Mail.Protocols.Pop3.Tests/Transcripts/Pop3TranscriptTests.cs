@@ -1,0 +1,270 @@
+namespace Mail.Protocols.Pop3.Tests.Transcripts;
+
+/// <summary>RFC 1939 transcripts and every bad-input case of the POP3 issue, over in-memory pipes.</summary>
+public class Pop3TranscriptTests
+{
+    private const string Alice = "alice@example.test";
+    private const string First = "Subject: one\r\n\r\nfirst\r\n.dot line\r\n";
+    private const string Second = "Subject: two\r\nX-Extra: yes\r\n\r\nl1\r\nl2\r\nl3\r\n";
+
+    [Fact]
+    public async Task A_whole_session_stat_list_uidl_retr_top_dele_quit()
+    {
+        await using var h = new Pop3TestHarness();
+        var uid1 = await h.DeliverAsync(First);
+        await h.DeliverAsync(Second);
+        var c = h.Connect();
+        Assert.Equal("+OK pop.example.test POP3 ready", await c.ReadLineAsync());
+        Assert.Equal("+OK", await c.CommandAsync("USER alice@example.test"));
+        Assert.Equal("+OK alice@example.test has 2 message(s)", await c.CommandAsync("PASS alice"));
+        Assert.Equal($"+OK 2 {First.Length + Second.Length}", await c.CommandAsync("STAT"));
+        Assert.Equal("+OK", await c.CommandAsync("LIST"));
+        Assert.Equal([$"1 {First.Length}", $"2 {Second.Length}"], await c.ReadBodyAsync());
+        Assert.Equal($"+OK 2 {Second.Length}", await c.CommandAsync("LIST 2"));
+        Assert.Equal("+OK", await c.CommandAsync("UIDL"));
+        var uidls = await c.ReadBodyAsync();
+        Assert.Equal(2, uidls.Count);
+        Assert.Matches(@"^1 [0-9a-f]{8}\.[0-9a-f]{8}$", uidls[0]);
+        Assert.EndsWith($".{uid1:x8}", uidls[0]);
+        Assert.Equal($"+OK {First.Length} octets", await c.CommandAsync("RETR 1"));
+        Assert.Equal(["Subject: one", "", "first", "..dot line"], await c.ReadBodyAsync()); // dot-stuffed
+        Assert.Equal("+OK", await c.CommandAsync("TOP 2 1"));
+        Assert.Equal(["Subject: two", "X-Extra: yes", "", "l1"], await c.ReadBodyAsync());
+        Assert.Equal("+OK", await c.CommandAsync("TOP 2 0"));
+        Assert.Equal(["Subject: two", "X-Extra: yes", ""], await c.ReadBodyAsync());
+        Assert.Equal("+OK message 1 deleted", await c.CommandAsync("DELE 1"));
+        Assert.Equal($"+OK 1 {Second.Length}", await c.CommandAsync("STAT"));
+        Assert.Equal("+OK pop.example.test POP3 server signing off (1 message(s) deleted)", await c.CommandAsync("QUIT"));
+        Assert.True(await c.EndedAsync());
+        var left = Assert.Single(await h.Store.ListMessagesAsync(Alice, "INBOX"));
+        Assert.NotEqual(uid1, left.Uid);
+    }
+
+    [Fact]
+    public async Task Wrong_password_gets_auth_error_after_the_delay_and_no_access()
+    {
+        await using var h = new Pop3TestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("+OK", await c.CommandAsync("USER alice@example.test"));
+        await c.SendAsync("PASS wrong\r\n");
+        var reply = c.ReadLineAsync();
+        await Task.Delay(200);
+        Assert.False(reply.IsCompleted, "-ERR must wait for the failed-login delay");
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal("-ERR [AUTH] Authentication failed", await reply);
+        Assert.Equal("-ERR Not logged in", await c.CommandAsync("STAT"));
+        Assert.Equal("-ERR USER first", await c.CommandAsync("PASS alice"));
+    }
+
+    [Fact]
+    public async Task Transaction_commands_before_login_are_refused()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        foreach (var command in new[] { "STAT", "LIST", "RETR 1", "DELE 1", "TOP 1 1", "UIDL", "RSET", "NOOP" })
+        {
+            Assert.Equal("-ERR Not logged in", await c.CommandAsync(command));
+        }
+        Assert.Single(await h.Store.ListMessagesAsync(Alice, "INBOX"));
+    }
+
+    [Fact]
+    public async Task Retr_of_a_deleted_or_out_of_range_message_is_refused()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.Equal("-ERR No such message", await c.CommandAsync("RETR 2"));
+        Assert.Equal("-ERR No such message", await c.CommandAsync("RETR 0"));
+        Assert.Equal("-ERR Invalid message number", await c.CommandAsync("RETR x"));
+        Assert.Equal("+OK message 1 deleted", await c.CommandAsync("DELE 1"));
+        Assert.Equal("-ERR Message already deleted", await c.CommandAsync("RETR 1"));
+        Assert.Equal("-ERR Message already deleted", await c.CommandAsync("DELE 1"));
+        Assert.Equal("+OK maildrop has 1 message(s)", await c.CommandAsync("RSET"));
+        Assert.StartsWith("+OK", await c.CommandAsync("RETR 1"));
+    }
+
+    [Fact]
+    public async Task Line_of_10000_bytes_gets_err_and_the_session_continues()
+    {
+        await using var h = new Pop3TestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("-ERR Line too long", await c.CommandAsync("USER " + new string('a', 10_000)));
+        Assert.Equal("+OK", await c.CommandAsync("USER alice@example.test"));
+        Assert.StartsWith("+OK", await c.CommandAsync("PASS alice"));
+    }
+
+    [Fact]
+    public async Task Dele_then_connection_drop_deletes_nothing()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.Equal("+OK message 1 deleted", await c.CommandAsync("DELE 1"));
+        await c.CloseAsync();
+        Assert.True(await c.EndedAsync());
+        Assert.Single(await h.Store.ListMessagesAsync(Alice, "INBOX"));
+        // and the maildrop lock was released
+        var again = h.Connect();
+        await again.LoginAsync();
+    }
+
+    [Fact]
+    public async Task Second_concurrent_login_gets_in_use_and_the_first_session_goes_on()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var first = h.Connect();
+        await first.LoginAsync();
+        var second = h.Connect();
+        await second.ReadLineAsync();
+        await second.CommandAsync("USER alice@example.test");
+        Assert.Equal("-ERR [IN-USE] Mailbox is locked by another POP3 session", await second.CommandAsync("PASS alice"));
+        Assert.StartsWith("+OK 1 ", await first.CommandAsync("STAT"));
+        Assert.StartsWith("+OK", await first.CommandAsync("QUIT"));
+        Assert.True(await first.EndedAsync());
+        await second.CommandAsync("USER alice@example.test");
+        Assert.StartsWith("+OK alice@example.test has 1", await second.CommandAsync("PASS alice"));
+    }
+
+    [Fact]
+    public async Task New_deliveries_show_up_at_the_next_session_only()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.LoginAsync();
+        await h.DeliverAsync(Second);
+        Assert.StartsWith("+OK 1 ", await c.CommandAsync("STAT"));
+        await c.CommandAsync("QUIT");
+        var next = h.Connect();
+        await next.LoginAsync();
+        Assert.StartsWith("+OK 2 ", await next.CommandAsync("STAT"));
+    }
+
+    [Fact]
+    public async Task Idle_session_is_closed_after_ten_minutes_without_deleting()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.LoginAsync();
+        await c.CommandAsync("DELE 1");
+        await Task.Delay(100);
+        h.Time.Advance(TimeSpan.FromMinutes(9));
+        Assert.False(c.Session.IsCompleted);
+        h.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(2));
+        Assert.True(await c.EndedAsync());
+        Assert.Null(await c.ReadLineAsync()); // RFC 1939 §3: closed without a response
+        Assert.Single(await h.Store.ListMessagesAsync(Alice, "INBOX"));
+    }
+
+    [Fact]
+    public async Task Pipelined_commands_are_answered_in_order()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        await h.DeliverAsync(Second);
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        await c.SendAsync("USER alice@example.test\r\nPASS alice\r\nSTAT\r\nRETR 2\r\nDELE 1\r\nNOOP\r\nQUIT\r\n");
+        Assert.Equal("+OK", await c.ReadLineAsync());
+        Assert.StartsWith("+OK alice@example.test has 2", await c.ReadLineAsync());
+        Assert.StartsWith("+OK 2 ", await c.ReadLineAsync());
+        Assert.StartsWith("+OK", await c.ReadLineAsync());
+        Assert.Equal(["Subject: two", "X-Extra: yes", "", "l1", "l2", "l3"], await c.ReadBodyAsync());
+        Assert.Equal("+OK message 1 deleted", await c.ReadLineAsync());
+        Assert.Equal("+OK", await c.ReadLineAsync());
+        Assert.StartsWith("+OK pop.example.test POP3 server signing off (1", await c.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task Capa_lists_the_extensions_and_hides_user_without_tls_unless_allowed()
+    {
+        await using var h = new Pop3TestHarness(o => o.LoginDelaySeconds = 60);
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("+OK Capability list follows", await c.CommandAsync("CAPA"));
+        var capa = await c.ReadBodyAsync();
+        foreach (var expected in new[] { "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", "UTF8 USER", "EXPIRE NEVER", "LOGIN-DELAY 60", "IMPLEMENTATION Mail.Protocols" })
+        {
+            Assert.Contains(expected, capa);
+        }
+        Assert.Contains(capa, l => l.StartsWith("SASL ", StringComparison.Ordinal) && l.Contains("SCRAM-SHA-256", StringComparison.Ordinal));
+
+        await using var strict = new Pop3TestHarness(o => o.AllowPlaintextAuth = false);
+        var s = strict.Connect();
+        await s.ReadLineAsync();
+        await s.CommandAsync("CAPA");
+        var strictCapa = await s.ReadBodyAsync();
+        Assert.DoesNotContain("USER", strictCapa);
+        Assert.Contains(strictCapa, l => l.StartsWith("SASL ", StringComparison.Ordinal) && !l.Contains("PLAIN", StringComparison.Ordinal));
+        Assert.Equal("-ERR [AUTH] Plaintext authentication requires STLS", await s.CommandAsync("USER alice@example.test"));
+        Assert.Equal("-ERR [AUTH] Plaintext authentication requires STLS", await s.CommandAsync("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZQ=="));
+    }
+
+    [Fact]
+    public async Task Auth_plain_with_initial_response_and_cram_md5_log_in()
+    {
+        await using var h = new Pop3TestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.StartsWith("+OK alice@example.test", await c.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0alice"u8.ToArray())));
+        await c.CommandAsync("QUIT");
+
+        var d = h.Connect();
+        await d.ReadLineAsync();
+        var challenge = await d.CommandAsync("AUTH CRAM-MD5");
+        Assert.StartsWith("+ ", challenge);
+        var bytes = Convert.FromBase64String(challenge[2..]);
+#pragma warning disable CA5351
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.HMACMD5.HashData("alice"u8, bytes));
+#pragma warning restore CA5351
+        Assert.StartsWith("+OK", await d.CommandAsync(Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("alice@example.test " + digest))));
+        Assert.Equal("-ERR Already logged in", await d.CommandAsync("USER x"));
+    }
+
+    [Fact]
+    public async Task Apop_logs_in_with_the_digest_of_the_greeting_timestamp()
+    {
+        await using var h = new Pop3TestHarness(o => o.EnableApop = true);
+        var c = h.Connect();
+        var greeting = await c.ReadLineAsync();
+        var timestamp = System.Text.RegularExpressions.Regex.Match(greeting!, "<[^>]+>").Value;
+        Assert.NotEmpty(timestamp);
+#pragma warning disable CA5351
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.ASCII.GetBytes(timestamp + "alice")));
+#pragma warning restore CA5351
+        Assert.Equal("-ERR [AUTH] Authentication failed", await Task.Run(async () =>
+        {
+            var reply = c.CommandAsync("APOP alice@example.test " + new string('0', 32));
+            await Task.Delay(100);
+            h.Time.Advance(TimeSpan.FromSeconds(2));
+            return await reply;
+        }));
+        Assert.StartsWith("+OK alice@example.test has 0", await c.CommandAsync("APOP alice@example.test " + digest));
+    }
+
+    [Fact]
+    public async Task Stls_without_tls_configured_is_refused_and_unknown_commands_count_toward_closing()
+    {
+        await using var h = new Pop3TestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("-ERR STLS not available", await c.CommandAsync("STLS"));
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal("-ERR Unknown command", await c.CommandAsync("XYZZY"));
+        }
+        await c.SendAsync("XYZZY\r\n");
+        Assert.Equal("-ERR Unknown command", await c.ReadLineAsync());
+        Assert.Equal("-ERR [SYS/PERM] Too many errors, closing", await c.ReadLineAsync());
+        Assert.True(await c.EndedAsync());
+    }
+}
