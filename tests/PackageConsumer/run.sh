@@ -10,8 +10,10 @@ for project in src/*/*.csproj; do
   dotnet pack "$project" -c Release -p:Version="$version" -o tests/LocalFeed --nologo -v quiet
 done
 for package in tests/LocalFeed/*.nupkg; do
-  unzip -l "$package" | grep -q 'README.md' || { echo "$package has no README" >&2; exit 1; }
-  unzip -l "$package" | grep -qE 'lib/net10.0/.*\.xml' || { echo "$package has no XML docs" >&2; exit 1; }
+  # Listed into a variable first: `unzip | grep -q` can fail with SIGPIPE under pipefail.
+  listing=$(unzip -l "$package")
+  grep -q 'README.md' <<<"$listing" || { echo "$package has no README" >&2; exit 1; }
+  grep -qE 'lib/net10.0/.*\.xml' <<<"$listing" || { echo "$package has no XML docs" >&2; exit 1; }
 done
 ls tests/LocalFeed/*.snupkg >/dev/null
 cache=$(mktemp -d)
