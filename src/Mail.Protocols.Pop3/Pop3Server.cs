@@ -5,7 +5,6 @@ using Mail.Protocols.Pop3.Session;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mail.Protocols.Pop3;
 
@@ -24,44 +23,30 @@ public sealed record Pop3Services(IMailboxStore Store, IUserDirectory Users);
 /// user at a time (the maildrop lock, per server instance); deletions are committed at QUIT through the
 /// store, whose notifications tell every other session (IMAP included).
 /// </summary>
-public sealed class Pop3Server : IAsyncDisposable
+public sealed class Pop3Server : ProtocolServer
 {
     private readonly Pop3ServerContext _context;
-    private readonly IReadOnlyList<Pop3Endpoint> _endpoints;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILoggerFactory _loggerFactory;
-    private MailListener? _listener;
 
-    /// <summary>Creates a server; call <see cref="StartAsync"/> to listen.</summary>
+    /// <summary>Creates a server; call <see cref="ProtocolServer.StartAsync"/> to listen.</summary>
     public Pop3Server(Pop3ServerOptions options, Pop3Services services, IEnumerable<Pop3Endpoint> endpoints, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+        : base("pop3", Endpoints(endpoints), Validated(options).Limits, options.Tls, options.ShutdownGracePeriod,
+            "-ERR [SYS/TEMP] Too many connections, try again later\r\n"u8.ToArray(), timeProvider, loggerFactory)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(endpoints);
-        options.Validate();
-        _endpoints = [.. endpoints];
-        if (options.Tls is null && _endpoints.Any(e => e.ImplicitTls))
-        {
-            throw new ArgumentException("An implicit-TLS endpoint needs Pop3ServerOptions.Tls.", nameof(endpoints));
-        }
-        _timeProvider = timeProvider ?? TimeProvider.System;
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
-        _context = new Pop3ServerContext(options, services, _loggerFactory.CreateLogger("Mail.Protocols.Pop3"));
+        _context = new Pop3ServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Pop3"));
     }
 
-    /// <summary>The bound addresses, in the order of the endpoints (after <see cref="StartAsync"/>).</summary>
-    public IReadOnlyList<IPEndPoint> BoundEndPoints => _listener?.BoundEndPoints ?? [];
-
-    /// <summary>Binds the endpoints and starts accepting connections.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    private static Pop3ServerOptions Validated(Pop3ServerOptions options)
     {
-        if (_listener is not null)
-        {
-            throw new InvalidOperationException("The server was already started.");
-        }
-        _listener = new MailListener(_endpoints.Select(e => new ListenEndpoint(e.EndPoint, e.ImplicitTls, "pop3")), new Handler(_context),
-            _context.Options.Limits, _context.Options.Tls, _timeProvider, _loggerFactory);
-        await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options;
+    }
+
+    private static List<ListenEndpoint> Endpoints(IEnumerable<Pop3Endpoint> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.Select(e => new ListenEndpoint(e.EndPoint, e.ImplicitTls, "pop3")).ToList();
     }
 
     /// <summary>Runs one session over a connection the caller accepted (in-process hosting, tests).</summary>
@@ -71,27 +56,8 @@ public sealed class Pop3Server : IAsyncDisposable
         return new Pop3Session(_context, connection).RunAsync();
     }
 
-    /// <summary>Stops accepting; sessions get <c>-ERR [SYS/TEMP]</c> at their next command (nothing is deleted) within the grace period, then are aborted.</summary>
-    public Task StopAsync(TimeSpan? gracePeriod = null) =>
-        _listener?.StopAsync(gracePeriod ?? _context.Options.ShutdownGracePeriod) ?? Task.CompletedTask;
-
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private sealed class Handler(Pop3ServerContext context) : IConnectionHandler
-    {
-        public string Protocol => "pop3";
-
-        public ReadOnlyMemory<byte> TooManyConnectionsReply { get; } = "-ERR [SYS/TEMP] Too many connections, try again later\r\n"u8.ToArray();
-
-        public Task RunSessionAsync(MailConnection connection, ListenEndpoint endpoint) => new Pop3Session(context, connection).RunAsync();
-    }
+    protected override Task RunSessionAsync(MailConnection connection, ListenEndpoint endpoint) => new Pop3Session(_context, connection).RunAsync();
 }
 
 /// <summary>What every session of one server shares.</summary>

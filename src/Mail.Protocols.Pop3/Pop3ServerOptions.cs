@@ -7,7 +7,7 @@ namespace Mail.Protocols.Pop3;
 public sealed class Pop3ServerOptions
 {
     private int _maxErrors = 10;
-    private int _maxAuthFailures = 5;
+    private int _maxAuthFailures = 10;
 
     /// <summary>The host name in the greeting and the APOP timestamp. Defaults to the machine name.</summary>
     public string ServerName { get; set; } = Environment.MachineName;
@@ -21,7 +21,7 @@ public sealed class Pop3ServerOptions
     /// <summary>Pause before answering a failed login, to slow password guessing. Defaults to 2 seconds.</summary>
     public TimeSpan FailedAuthDelay { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Failed logins after which the session is closed. Defaults to 5.</summary>
+    /// <summary>Failed logins after which the session is closed. Defaults to 10: a client such as MailKit tries APOP, each SASL mechanism and USER/PASS (six attempts) before it gives up on one wrong password.</summary>
     public int MaxAuthFailures
     {
         get => _maxAuthFailures;
@@ -53,7 +53,7 @@ public sealed class Pop3ServerOptions
     /// <summary>Connection limits per listener.</summary>
     public ConnectionLimits Limits { get; } = new();
 
-    /// <summary>How long <see cref="Pop3Server.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
+    /// <summary>How long <see cref="Connections.ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     internal void Validate()

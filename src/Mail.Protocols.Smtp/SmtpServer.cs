@@ -10,7 +10,6 @@ using Mail.Protocols.Storage;
 using Mail.Protocols.Telemetry;
 using Mail.Protocols.Users;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mail.Protocols.Smtp;
 
@@ -31,45 +30,31 @@ public sealed record SmtpServices(IMailboxStore Store, IMessageQueue Queue, IUse
 /// The SMTP server: listens on its endpoints and runs one session per connection, delivering accepted
 /// messages into the <see cref="IMailboxStore"/> (local recipients) or the <see cref="IMessageQueue"/>.
 /// </summary>
-public sealed class SmtpServer : IAsyncDisposable
+public sealed class SmtpServer : ProtocolServer
 {
     private readonly SmtpServerContext _context;
-    private readonly IReadOnlyList<SmtpEndpoint> _endpoints;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILoggerFactory _loggerFactory;
-    private MailListener? _listener;
 
-    /// <summary>Creates a server; call <see cref="StartAsync"/> to listen.</summary>
+    /// <summary>Creates a server; call <see cref="ProtocolServer.StartAsync"/> to listen.</summary>
     public SmtpServer(SmtpServerOptions options, SmtpServices services, IEnumerable<SmtpEndpoint> endpoints, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+        : base("smtp", Endpoints(endpoints), Validated(options).Limits, options.Tls, options.ShutdownGracePeriod,
+            Encoding.ASCII.GetBytes($"421 4.7.0 {options.ServerName} Too many connections, try again later\r\n"), timeProvider, loggerFactory)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(endpoints);
-        options.Validate();
-        _endpoints = [.. endpoints];
-        if (options.Tls is null && _endpoints.Any(e => e.ImplicitTls))
-        {
-            throw new ArgumentException("An implicit-TLS endpoint needs SmtpServerOptions.Tls.", nameof(endpoints));
-        }
-        _timeProvider = timeProvider ?? TimeProvider.System;
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
-        _context = new SmtpServerContext(options, services, _loggerFactory.CreateLogger("Mail.Protocols.Smtp"));
+        _context = new SmtpServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Smtp"));
     }
 
-    /// <summary>The bound addresses, in the order of the endpoints (after <see cref="StartAsync"/>).</summary>
-    public IReadOnlyList<IPEndPoint> BoundEndPoints => _listener?.BoundEndPoints ?? [];
-
-    /// <summary>Binds the endpoints and starts accepting connections.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    private static SmtpServerOptions Validated(SmtpServerOptions options)
     {
-        if (_listener is not null)
-        {
-            throw new InvalidOperationException("The server was already started.");
-        }
-        var listenEndpoints = _endpoints.Select(e => new ListenEndpoint(e.EndPoint, e.ImplicitTls, e.Role.ToString())).ToList();
-        var handler = new Handler(_context, _endpoints);
-        _listener = new MailListener(listenEndpoints, handler, _context.Options.Limits, _context.Options.Tls, _timeProvider, _loggerFactory);
-        await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options;
+    }
+
+    // The role travels in the listen endpoint's name.
+    private static List<ListenEndpoint> Endpoints(IEnumerable<SmtpEndpoint> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.Select(e => new ListenEndpoint(e.EndPoint, e.ImplicitTls, e.Role.ToString())).ToList();
     }
 
     /// <summary>
@@ -82,34 +67,9 @@ public sealed class SmtpServer : IAsyncDisposable
         return new SmtpSession(_context, connection, role).RunAsync();
     }
 
-    /// <summary>Stops accepting, lets sessions finish their transaction (they get 421 at the next command) within the grace period, then aborts.</summary>
-    public Task StopAsync(TimeSpan? gracePeriod = null) =>
-        _listener?.StopAsync(gracePeriod ?? _context.Options.ShutdownGracePeriod) ?? Task.CompletedTask;
-
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private sealed class Handler(SmtpServerContext context, IReadOnlyList<SmtpEndpoint> endpoints) : IConnectionHandler
-    {
-        private readonly byte[] _tooMany = Encoding.ASCII.GetBytes($"421 4.7.0 {context.Options.ServerName} Too many connections, try again later\r\n");
-
-        public string Protocol => "smtp";
-
-        public ReadOnlyMemory<byte> TooManyConnectionsReply => _tooMany;
-
-        public Task RunSessionAsync(MailConnection connection, ListenEndpoint endpoint)
-        {
-            var role = Enum.Parse<SmtpRole>(endpoint.Name!);
-            _ = endpoints;
-            return new SmtpSession(context, connection, role).RunAsync();
-        }
-    }
+    protected override Task RunSessionAsync(MailConnection connection, ListenEndpoint endpoint) =>
+        new SmtpSession(_context, connection, Enum.Parse<SmtpRole>(endpoint.Name!)).RunAsync();
 }
 
 /// <summary>What every session of one server shares.</summary>

@@ -113,7 +113,7 @@ public sealed class SmtpServerOptions
     /// <summary>Connection limits per listener.</summary>
     public ConnectionLimits Limits { get; } = new();
 
-    /// <summary>How long <see cref="SmtpServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
+    /// <summary>How long <see cref="Connections.ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Accept/reject hooks for MAIL, RCPT and end of data.</summary>

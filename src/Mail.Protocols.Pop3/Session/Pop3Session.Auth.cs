@@ -13,6 +13,8 @@ internal sealed partial class Pop3Session
     // RFC 5034 §4: AUTH responses may be long; the same bound as SMTP AUTH lines.
     private const int MaxAuthLineLength = 12288;
 
+    private bool _challengeKeepGoing = true;
+
     private void User(ReadOnlySpan<byte> arguments)
     {
         if (!PlaintextAllowed)
@@ -117,22 +119,17 @@ internal sealed partial class Pop3Session
             {
                 initial = [];
             }
-            else if (!TryDecodeBase64(parts[1], out initial))
+            else if (!SaslExchange.TryDecodeBase64(parts[1], out initial))
             {
                 Error("-ERR Invalid base64\r\n"u8);
                 return true;
             }
         }
 
-        var step = await mechanism.StartAsync(initial, _connection.Aborted).ConfigureAwait(false);
-        while (step.Kind == SaslStepKind.Challenge)
+        var result = await SaslExchange.RunAsync(mechanism, initial, ChallengeAsync, _connection.Aborted).ConfigureAwait(false);
+        if (result is not { } step)
         {
-            var (response, keepGoing) = await ChallengeAsync(step.Data!).ConfigureAwait(false);
-            if (response is null)
-            {
-                return keepGoing;
-            }
-            step = await mechanism.StepAsync(response, _connection.Aborted).ConfigureAwait(false);
+            return _challengeKeepGoing;
         }
         if (step.Kind == SaslStepKind.Failure)
         {
@@ -144,82 +141,54 @@ internal sealed partial class Pop3Session
             }
             return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
         }
-        if (step.Data is { } serverFinal)
-        {
-            // Server data with success is sent as one more challenge, answered with an empty line.
-            var (response, keepGoing) = await ChallengeAsync(serverFinal).ConfigureAwait(false);
-            if (response is null)
-            {
-                return keepGoing;
-            }
-        }
         return await LoginAsync(step.User!, mechanism.Name).ConfigureAwait(false);
     }
 
-    private async ValueTask<(byte[]? Response, bool KeepGoing)> ChallengeAsync(byte[] challenge)
+    // Sends a "+ " challenge and reads the answer; null when the exchange ended (the reply is written and
+    // _challengeKeepGoing says whether the session goes on).
+    private async ValueTask<byte[]?> ChallengeAsync(byte[] challenge)
     {
         _channel.Write("+ "u8);
         _channel.WriteAscii(Convert.ToBase64String(challenge));
         _channel.Write("\r\n"u8);
         var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false).ConfigureAwait(false);
+        _challengeKeepGoing = true;
         if (outcome == Connections.LineReadOutcome.TooLong)
         {
             Error("-ERR Line too long\r\n"u8);
-            return (null, true);
+            return null;
         }
         if (outcome != Connections.LineReadOutcome.Line)
         {
-            return (null, false);
+            _challengeKeepGoing = false;
+            return null;
         }
         var text = Encoding.Latin1.GetString(_channel.Line);
         if (text == "*")
         {
             Error("-ERR Authentication cancelled\r\n"u8);
-            return (null, true);
+            return null;
         }
-        if (!TryDecodeBase64(text, out var response))
+        if (!SaslExchange.TryDecodeBase64(text, out var response))
         {
             Error("-ERR Invalid base64\r\n"u8);
-            return (null, true);
+            return null;
         }
-        return (response, true);
+        return response;
     }
-
-    // Strict: characters outside the base64 alphabet are refused, not skipped.
-    private static bool TryDecodeBase64(string text, out byte[] data)
-    {
-        data = [];
-        if (text.Length == 0)
-        {
-            return true;
-        }
-        if (text.Length % 4 != 0 || text.AsSpan().TrimEnd('=').ContainsAnyExcept(Base64Alphabet))
-        {
-            return false;
-        }
-        var buffer = new byte[text.Length / 4 * 3];
-        if (!Convert.TryFromBase64String(text, buffer, out var written))
-        {
-            return false;
-        }
-        data = buffer[..written];
-        return true;
-    }
-
-    private static readonly System.Buffers.SearchValues<char> Base64Alphabet =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
     private async ValueTask<bool> FailLoginAsync(string method)
     {
         Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
         await _channel.FlushAsync().ConfigureAwait(false);
         await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
-        Error("-ERR [AUTH] Authentication failed\r\n"u8);
         if (++_authFailures >= Options.MaxAuthFailures)
         {
-            _channel.Write("-ERR [SYS/PERM] Too many authentication failures, closing\r\n"u8);
+            // One reply per command: the last failure says it closes.
+            _channel.Write("-ERR [AUTH] Authentication failed, closing\r\n"u8);
             return false;
         }
+        Error("-ERR [AUTH] Authentication failed\r\n"u8);
         return true;
     }
 

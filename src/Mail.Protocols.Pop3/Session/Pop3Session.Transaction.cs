@@ -211,6 +211,8 @@ internal sealed partial class Pop3Session
                 return false;
             }
         }
+        // Release the maildrop before the final +OK, so a client that reconnects at once is not told IN-USE.
+        _lock?.Dispose();
         Pop3Log.Updated(_logger, _connection.Id, uids.Count);
         _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK {Options.ServerName} POP3 server signing off ({uids.Count} message(s) deleted)\r\n"));
         return false;

@@ -104,8 +104,7 @@ internal sealed partial class Pop3Session
                 }
                 if (_errors >= Options.MaxErrors)
                 {
-                    _channel.Write("-ERR [SYS/PERM] Too many errors, closing\r\n"u8);
-                    break;
+                    break; // Error() already answered with the closing line
                 }
             }
             await _channel.FlushAsync().ConfigureAwait(false);
@@ -167,8 +166,16 @@ internal sealed partial class Pop3Session
         }
     }
 
-    private string DecodeText(ReadOnlySpan<byte> text) =>
-        _utf8 ? Encoding.UTF8.GetString(text) : Encoding.Latin1.GetString(text);
+    // Names and passwords: UTF-8 when they are valid UTF-8 (clients send it, CAPA says "UTF8 USER"),
+    // otherwise Latin-1, unless the UTF8 command asked for UTF-8 only.
+    private string DecodeText(ReadOnlySpan<byte> text)
+    {
+        if (_utf8 || System.Text.Unicode.Utf8.IsValid(text))
+        {
+            return Encoding.UTF8.GetString(text);
+        }
+        return Encoding.Latin1.GetString(text);
+    }
 
     private void Capabilities()
     {
@@ -207,9 +214,9 @@ internal sealed partial class Pop3Session
 
     private void Success() => _errors = 0;
 
+    // One reply per command: the error that reaches the limit is answered with the closing line instead.
     private void Error(ReadOnlySpan<byte> reply)
     {
-        _errors++;
-        _channel.Write(reply);
+        _channel.Write(++_errors >= Options.MaxErrors ? "-ERR [SYS/PERM] Too many errors, closing\r\n"u8 : reply);
     }
 }

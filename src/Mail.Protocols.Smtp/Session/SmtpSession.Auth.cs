@@ -14,6 +14,8 @@ internal sealed partial class SmtpSession
     // RFC 4954 §4: a server must accept AUTH lines of 12,288 octets.
     private const int MaxAuthLineLength = 12288;
 
+    private bool _challengeKeepGoing = true;
+
     private async ValueTask<bool> AuthAsync(string arguments)
     {
         if (_heloName is null || !_esmtp)
@@ -57,22 +59,17 @@ internal sealed partial class SmtpSession
             {
                 initial = [];
             }
-            else if (!TryDecodeBase64(parts[1], out initial))
+            else if (!SaslExchange.TryDecodeBase64(parts[1], out initial))
             {
                 Reject(SmtpRejectReason.AuthMalformed);
                 return true;
             }
         }
 
-        var step = await mechanism.StartAsync(initial, _connection.Aborted).ConfigureAwait(false);
-        while (step.Kind == SaslStepKind.Challenge)
+        var result = await SaslExchange.RunAsync(mechanism, initial, ChallengeAsync, _connection.Aborted).ConfigureAwait(false);
+        if (result is not { } step)
         {
-            var (response, keepGoing) = await ChallengeAsync(step.Data!).ConfigureAwait(false);
-            if (response is null)
-            {
-                return keepGoing;
-            }
-            step = await mechanism.StepAsync(response, _connection.Aborted).ConfigureAwait(false);
+            return _challengeKeepGoing;
         }
         if (step.Kind == SaslStepKind.Failure)
         {
@@ -94,15 +91,6 @@ internal sealed partial class SmtpSession
             }
             return true;
         }
-        if (step.Data is { } serverFinal)
-        {
-            // RFC 4954 §4: additional data with success goes in a 334 the client answers with an empty line.
-            var (response, keepGoing) = await ChallengeAsync(serverFinal).ConfigureAwait(false);
-            if (response is null)
-            {
-                return keepGoing;
-            }
-        }
         _user = step.User;
         SmtpLog.Authenticated(_logger, _connection.Id, _user!.Login, mechanism.Name);
         Write(SmtpReplies.AuthSucceeded);
@@ -110,69 +98,43 @@ internal sealed partial class SmtpSession
         return true;
     }
 
-    /// <summary>Sends a 334 challenge and reads the answer. A null response means the exchange ended (the reply is written).</summary>
-    private async ValueTask<(byte[]? Response, bool KeepGoing)> ChallengeAsync(byte[] challenge)
+    /// <summary>Sends a 334 challenge and reads the answer; null when the exchange ended (the reply is written and
+    /// <see cref="_challengeKeepGoing"/> says whether the session goes on).</summary>
+    private async ValueTask<byte[]?> ChallengeAsync(byte[] challenge)
     {
         Write("334 "u8);
         WriteAscii(Convert.ToBase64String(challenge));
         Write("\r\n"u8);
         var (status, line) = await ReadLineAsync(MaxAuthLineLength, allowShutdown: false).ConfigureAwait(false);
+        _challengeKeepGoing = true;
         try
         {
             switch (status)
             {
                 case LineReadStatus.TooLong:
                     Reject(SmtpRejectReason.LineTooLong);
-                    return (null, true);
+                    return null;
                 case LineReadStatus.NeedMoreData:
-                    return (null, false);
+                    _challengeKeepGoing = false;
+                    return null;
             }
             var text = line.Span;
             if (text.SequenceEqual("*"u8))
             {
                 Reject(SmtpRejectReason.AuthCancelled);
-                return (null, true);
+                return null;
             }
-            if (!TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))
+            if (!SaslExchange.TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))
             {
                 Reject(SmtpRejectReason.AuthMalformed);
-                return (null, true);
+                return null;
             }
-            return (response, true);
+            return response;
         }
         finally
         {
             line.Return();
         }
-    }
-
-    // RFC 4954 §4: characters outside the base64 alphabet are rejected, not skipped (Convert would skip spaces).
-    private static bool TryDecodeBase64(string text, out byte[] data)
-    {
-        data = [];
-        if (text.Length == 0)
-        {
-            return true;
-        }
-        if (text.Length % 4 != 0)
-        {
-            return false;
-        }
-        var padding = text.EndsWith("==", StringComparison.Ordinal) ? 2 : text.EndsWith('=') ? 1 : 0;
-        for (var i = 0; i < text.Length - padding; i++)
-        {
-            if (!char.IsAsciiLetterOrDigit(text[i]) && text[i] is not ('+' or '/'))
-            {
-                return false;
-            }
-        }
-        var buffer = new byte[text.Length / 4 * 3];
-        if (!Convert.TryFromBase64String(text, buffer, out var written))
-        {
-            return false;
-        }
-        data = buffer[..written];
-        return true;
     }
 
     private async ValueTask<bool> StartTlsAsync(bool noArguments)

@@ -1,0 +1,74 @@
+using System.Buffers;
+
+namespace Mail.Protocols.Sasl;
+
+/// <summary>
+/// Drives one SASL exchange the way SMTP AUTH, POP3 AUTH and IMAP AUTHENTICATE all need it: start with the
+/// optional initial response, send challenges and feed back the answers until success or failure, and on a
+/// success that carries final server data (SCRAM) send that as one more challenge whose answer must be empty.
+/// The protocol supplies only how a challenge is sent and its answer read.
+/// </summary>
+public static class SaslExchange
+{
+    /// <summary>How the protocol sends a challenge and reads the answer: null when the exchange was cancelled or broken off (the protocol has already replied).</summary>
+    public delegate ValueTask<byte[]?> ChallengeHandler(byte[] challenge);
+
+    /// <summary>
+    /// Runs the exchange. Returns the final step (success or failure), or null when <paramref name="challenge"/>
+    /// returned null (cancelled, malformed line or connection gone).
+    /// </summary>
+    public static async ValueTask<SaslStep?> RunAsync(SaslMechanism mechanism, byte[]? initialResponse, ChallengeHandler challenge, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mechanism);
+        ArgumentNullException.ThrowIfNull(challenge);
+        var step = await mechanism.StartAsync(initialResponse, cancellationToken).ConfigureAwait(false);
+        while (step.Kind == SaslStepKind.Challenge)
+        {
+            var response = await challenge(step.Data!).ConfigureAwait(false);
+            if (response is null)
+            {
+                return null;
+            }
+            step = await mechanism.StepAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+        if (step.Kind == SaslStepKind.Success && step.Data is { } serverFinal)
+        {
+            var response = await challenge(serverFinal).ConfigureAwait(false);
+            if (response is null)
+            {
+                return null;
+            }
+            if (response.Length != 0)
+            {
+                return SaslStep.Malformed("the answer to the server's final data must be empty");
+            }
+        }
+        return step;
+    }
+
+    private static readonly SearchValues<char> s_alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+
+    /// <summary>
+    /// Decodes base64 strictly, as RFC 4954 §4 and RFC 5034 §4 ask: any character outside the alphabet (spaces
+    /// included, which <see cref="Convert"/> would skip) or misplaced padding fails. "" decodes to no octets.
+    /// </summary>
+    public static bool TryDecodeBase64(ReadOnlySpan<char> text, out byte[] data)
+    {
+        data = [];
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+        if (text.Length % 4 != 0 || text.TrimEnd('=').ContainsAnyExcept(s_alphabet) || text.Length - text.TrimEnd('=').Length > 2)
+        {
+            return false;
+        }
+        var buffer = new byte[text.Length / 4 * 3];
+        if (!Convert.TryFromBase64Chars(text, buffer, out var written))
+        {
+            return false;
+        }
+        data = buffer[..written];
+        return true;
+    }
+}
