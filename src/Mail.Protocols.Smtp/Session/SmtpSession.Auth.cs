@@ -1,10 +1,9 @@
-using System.Buffers;
 using System.Text;
+using Mail.Protocols.Connections;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Telemetry;
-using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Smtp.Session;
 
@@ -105,36 +104,36 @@ internal sealed partial class SmtpSession
         Write("334 "u8);
         WriteAscii(Convert.ToBase64String(challenge));
         Write("\r\n"u8);
-        var (status, line) = await ReadLineAsync(MaxAuthLineLength, allowShutdown: false).ConfigureAwait(false);
+        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false).ConfigureAwait(false);
         _challengeKeepGoing = true;
-        try
+        switch (outcome)
         {
-            switch (status)
-            {
-                case LineReadStatus.TooLong:
-                    Reject(SmtpRejectReason.LineTooLong);
-                    return null;
-                case LineReadStatus.NeedMoreData:
-                    _challengeKeepGoing = false;
-                    return null;
-            }
-            var text = line.Span;
-            if (text.SequenceEqual("*"u8))
-            {
-                Reject(SmtpRejectReason.AuthCancelled);
+            case LineReadOutcome.Line:
+                break;
+            case LineReadOutcome.TooLong:
+                Reject(SmtpRejectReason.LineTooLong);
                 return null;
-            }
-            if (!SaslExchange.TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))
-            {
-                Reject(SmtpRejectReason.AuthMalformed);
+            case LineReadOutcome.TimedOut:
+                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                Write(_server.Replies.Timeout);
+                _challengeKeepGoing = false;
                 return null;
-            }
-            return response;
+            default:
+                _challengeKeepGoing = false;
+                return null;
         }
-        finally
+        var text = _channel.Line;
+        if (text.SequenceEqual("*"u8))
         {
-            line.Return();
+            Reject(SmtpRejectReason.AuthCancelled);
+            return null;
         }
+        if (!SaslExchange.TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))
+        {
+            Reject(SmtpRejectReason.AuthMalformed);
+            return null;
+        }
+        return response;
     }
 
     private async ValueTask<bool> StartTlsAsync(bool noArguments)
@@ -152,27 +151,18 @@ internal sealed partial class SmtpSession
             return true;
         }
         Write(SmtpReplies.ReadyToStartTls);
-        await FlushAsync().ConfigureAwait(false);
-
         // Anything the client sent after STARTTLS arrived in plaintext and must not be executed after the
-        // handshake (the CVE-2011-0411 command-injection class): drop it.
-        if (_input.TryRead(out var pending))
-        {
-            if (!pending.Buffer.IsEmpty)
-            {
-                CoreMetrics.PipelinedPlaintextDiscarded("smtp", pending.Buffer.Length);
-                _server.LogDiscarded(_connection.Id, pending.Buffer.Length);
-            }
-            _input.AdvanceTo(pending.Buffer.End);
-        }
-        if (!await _connection.StartTlsAsync(_connection.Aborted).ConfigureAwait(false))
+        // handshake (the CVE-2011-0411 command-injection class): the channel drops it.
+        var discarded = await _channel.StartTlsAsync().ConfigureAwait(false);
+        if (discarded is null)
         {
             return false;
         }
-        _input = _connection.Transport.Input;
-        _output = _connection.Transport.Output;
-        _lineReader = default;
-        _mustWaitForInput = false;
+        if (discarded > 0)
+        {
+            CoreMetrics.PipelinedPlaintextDiscarded("smtp", discarded.Value);
+            _server.LogDiscarded(_connection.Id, discarded.Value);
+        }
         // RFC 3207 §4.2: forget everything learned before TLS, the client starts with EHLO again.
         _heloName = null;
         _esmtp = false;

@@ -70,11 +70,11 @@ internal sealed partial class SmtpSession
             CheckSize(transaction);
             if (done)
             {
-                _input.AdvanceTo(buffer.GetPosition(used));
+                _channel.Input.AdvanceTo(buffer.GetPosition(used));
             }
             else
             {
-                _input.AdvanceTo(buffer.End);
+                _channel.Input.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
                 {
                     SmtpLog.ClosedMidData(_logger, _connection.Id);
@@ -146,7 +146,7 @@ internal sealed partial class SmtpSession
                 CheckSize(transaction!);
             }
             remaining -= take;
-            _input.AdvanceTo(chunk.End);
+            _channel.Input.AdvanceTo(chunk.End);
             if (remaining > 0 && read.IsCompleted)
             {
                 SmtpLog.ClosedMidData(_logger, _connection.Id);
@@ -188,10 +188,10 @@ internal sealed partial class SmtpSession
     {
         while (true)
         {
-            if (!_input.TryRead(out var result))
+            if (!_channel.Input.TryRead(out var result))
             {
                 _connection.SetTimeout(Options.DataTimeout, TimeoutReason.Data);
-                result = await _input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
+                result = await _channel.Input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
                 _connection.ClearTimeout();
             }
             if (!result.IsCanceled)

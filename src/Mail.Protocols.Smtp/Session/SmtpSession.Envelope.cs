@@ -11,7 +11,7 @@ namespace Mail.Protocols.Smtp.Session;
 // MAIL FROM, RCPT TO and VRFY: the envelope half of a transaction.
 internal sealed partial class SmtpSession
 {
-    private async ValueTask<bool> MailAsync(int argumentsStart, CommandLine command)
+    private async ValueTask<bool> MailAsync(int argumentsStart)
     {
         if (_heloName is null)
         {
@@ -30,7 +30,7 @@ internal sealed partial class SmtpSession
         }
 
         // Everything is parsed from the pooled line before the first await.
-        var arguments = command.Span[argumentsStart..];
+        var arguments = _channel.Line[argumentsStart..];
         var status = SmtpSyntax.TryParsePathArgument(arguments, "FROM:"u8, allowNull: true, allowUtf8: true, out var reversePath, out var parameters);
         var smtpUtf8 = false;
         if (status == SmtpPathStatus.Ok)
@@ -148,7 +148,7 @@ internal sealed partial class SmtpSession
         return null;
     }
 
-    private async ValueTask<bool> RcptAsync(int argumentsStart, CommandLine command)
+    private async ValueTask<bool> RcptAsync(int argumentsStart)
     {
         if (_transaction is not { } transaction)
         {
@@ -160,7 +160,7 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.RecipientAfterData);
             return true;
         }
-        var arguments = command.Span[argumentsStart..];
+        var arguments = _channel.Line[argumentsStart..];
         var status = SmtpSyntax.TryParsePathArgument(arguments, "TO:"u8, allowNull: false, allowUtf8: transaction.SmtpUtf8, out var address, out var parameters);
         if (status != SmtpPathStatus.Ok)
         {
@@ -262,9 +262,9 @@ internal sealed partial class SmtpSession
         return notify != DsnNotify.Unspecified && (notify == DsnNotify.Never || (notify & DsnNotify.Never) == 0);
     }
 
-    private async ValueTask<bool> VrfyAsync(int argumentsStart, CommandLine command)
+    private async ValueTask<bool> VrfyAsync(int argumentsStart)
     {
-        if (command.Span.Length <= argumentsStart)
+        if (_channel.Line.Length <= argumentsStart)
         {
             Reject(SmtpRejectReason.SyntaxError);
             return true;
@@ -275,7 +275,7 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.NotImplemented);
                 return true;
             case VerifyPolicy.AuthenticatedOnly when _user is not null:
-                var text = Encoding.UTF8.GetString(command.Span[argumentsStart..]).Trim().Trim('<', '>');
+                var text = Encoding.UTF8.GetString(_channel.Line[argumentsStart..]).Trim().Trim('<', '>');
                 var found = await _server.Users.FindByAddressAsync(text, _connection.Aborted).ConfigureAwait(false);
                 WriteLine(found is null ? "550 5.1.1 User unknown" : $"250 2.1.5 <{Sanitize(text)}>");
                 return true;

@@ -1,21 +1,18 @@
-using System.Buffers;
 using System.Globalization;
-using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
-using Mail.Protocols.Text;
 using Mail.Protocols.Users;
 using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Smtp.Session;
 
 /// <summary>
-/// One SMTP conversation. A single read loop parses one command line at a time from the connection's
-/// PipeReader, executes it, and writes replies into the PipeWriter; output is flushed only when no further
+/// One SMTP conversation. A single read loop takes one command line at a time from the
+/// <see cref="SessionChannel"/>, executes it and writes the reply; the channel flushes only when no further
 /// complete command is buffered, so a PIPELINING batch gets its replies in one write.
 /// </summary>
 internal sealed partial class SmtpSession
@@ -24,11 +21,7 @@ internal sealed partial class SmtpSession
     private readonly MailConnection _connection;
     private readonly SmtpRole _role;
     private readonly ILogger _logger;
-    private PipeReader _input;
-    private PipeWriter _output;
-    private LineReader _lineReader;
-    private bool _mustWaitForInput;
-    private bool _lineDeadlineArmed;
+    private readonly SessionChannel _channel;
     private bool _inMessageData;
     private int _authFailures;
     private int _errors;
@@ -44,8 +37,7 @@ internal sealed partial class SmtpSession
         _connection = connection;
         _role = role;
         _logger = server.Logger;
-        _input = connection.Transport.Input;
-        _output = connection.Transport.Output;
+        _channel = new SessionChannel(connection) { WriteTimeout = server.Options.IdleTimeout };
     }
 
     private SmtpServerOptions Options => _server.Options;
@@ -67,34 +59,8 @@ internal sealed partial class SmtpSession
                 return;
             }
             Write(_server.Replies.Greeting);
-            while (await ReadCommandAsync().ConfigureAwait(false) is { } command)
+            while (await ReadAndExecuteAsync().ConfigureAwait(false))
             {
-                bool keepGoing;
-                try
-                {
-                    keepGoing = await ExecuteAsync(command).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not (IOException or OperationCanceledException or ObjectDisposedException))
-                {
-                    // A failing policy, hook or backend costs this command, not the connection. Inside
-                    // message data the position in the stream is unknown, so the session ends after the reply.
-                    SmtpLog.CommandFailed(_logger, _connection.Id, ex);
-                    Reject(ex is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage }
-                        ? SmtpRejectReason.StorageFull : SmtpRejectReason.StorageError);
-                    keepGoing = !_inMessageData;
-                    if (_inMessageData)
-                    {
-                        ResetTransaction();
-                    }
-                }
-                finally
-                {
-                    command.Return();
-                }
-                if (!keepGoing)
-                {
-                    break;
-                }
                 if (_errors >= Options.MaxErrors)
                 {
                     SmtpLog.TooManyErrors(_logger, _connection.Id);
@@ -116,124 +82,58 @@ internal sealed partial class SmtpSession
         }
     }
 
-    /// <summary>
-    /// Reads the next command line. Returns null when the session must end (client closed, timeout or
-    /// shutdown; the farewell reply is already written). An over-long line is answered here and skipped.
-    /// </summary>
-    private async ValueTask<CommandLine?> ReadCommandAsync()
+    /// <summary>Reads the next command line and executes it. Returns false when the session must end
+    /// (client closed, timeout or shutdown; the farewell reply is written).</summary>
+    private async ValueTask<bool> ReadAndExecuteAsync()
     {
-        while (true)
+        // A shutdown waits for a transaction in progress to finish.
+        var outcome = await _channel.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout, allowShutdown: _transaction is null).ConfigureAwait(false);
+        switch (outcome)
         {
-            var (status, line) = await ReadLineAsync(Options.MaxCommandLineLength, allowShutdown: true).ConfigureAwait(false);
-            switch (status)
-            {
-                case LineReadStatus.Line:
-                    return line;
-                case LineReadStatus.TooLong:
-                    Reject(SmtpRejectReason.LineTooLong);
-                    if (_errors >= Options.MaxErrors)
-                    {
-                        return CommandLine.Empty; // the caller sends 421
-                    }
-                    continue;
-                default:
-                    return null;
-            }
+            case LineReadOutcome.Line:
+                break;
+            case LineReadOutcome.TooLong:
+                Reject(SmtpRejectReason.LineTooLong);
+                return true;
+            case LineReadOutcome.TimedOut:
+                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                Write(_server.Replies.Timeout);
+                return false;
+            case LineReadOutcome.ShutdownRequested:
+                Write(_server.Replies.ShuttingDown);
+                return false;
+            default:
+                if (_transaction is not null)
+                {
+                    SmtpLog.ClosedMidCommand(_logger, _connection.Id);
+                }
+                return false;
         }
-    }
-
-    /// <summary>
-    /// Reads one line of at most <paramref name="maxLength"/> octets. <see cref="LineReadStatus.NeedMoreData"/>
-    /// means the session must end (closed, timed out or shut down; any farewell is written).
-    /// </summary>
-    private async ValueTask<(LineReadStatus Status, CommandLine Line)> ReadLineAsync(int maxLength, bool allowShutdown)
-    {
-        // One deadline for the whole line, not one per read: a client dripping a byte at a time cannot
-        // hold the session open longer than IdleTimeout per command.
-        _lineDeadlineArmed = false;
         try
         {
-            return await ReadLineCoreAsync(maxLength, allowShutdown).ConfigureAwait(false);
+            return await ExecuteAsync().ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ex is not (IOException or OperationCanceledException or ObjectDisposedException))
         {
-            _connection.ClearTimeout();
-        }
-    }
-
-    private async ValueTask<(LineReadStatus Status, CommandLine Line)> ReadLineCoreAsync(int maxLength, bool allowShutdown)
-    {
-        while (true)
-        {
-            ReadResult result;
-            if (_mustWaitForInput || !_input.TryRead(out result))
+            // A failing policy, hook or backend costs this command, not the connection. Inside
+            // message data the position in the stream is unknown, so the session ends after the reply.
+            SmtpLog.CommandFailed(_logger, _connection.Id, ex);
+            Reject(ex is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage }
+                ? SmtpRejectReason.StorageFull : SmtpRejectReason.StorageError);
+            if (_inMessageData)
             {
-                await FlushAsync().ConfigureAwait(false);
-                if (allowShutdown && _connection.IsShutdownRequested && _transaction is null)
-                {
-                    Write(_server.Replies.ShuttingDown);
-                    return (LineReadStatus.NeedMoreData, default);
-                }
-                if (!_lineDeadlineArmed)
-                {
-                    _connection.SetTimeout(Options.IdleTimeout, TimeoutReason.Idle);
-                    _lineDeadlineArmed = true;
-                }
-                result = await _input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
-                _mustWaitForInput = false;
+                ResetTransaction();
+                return false;
             }
-            if (result.IsCanceled)
-            {
-                if (_connection.TimedOut != TimeoutReason.None)
-                {
-                    SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
-                    Write(_server.Replies.Timeout);
-                    return (LineReadStatus.NeedMoreData, default);
-                }
-                if (allowShutdown && _connection.IsShutdownRequested && _transaction is null)
-                {
-                    Write(_server.Replies.ShuttingDown);
-                    return (LineReadStatus.NeedMoreData, default);
-                }
-                continue;
-            }
-
-            var buffer = result.Buffer;
-            var reader = new SequenceReader<byte>(buffer);
-            var status = _lineReader.TryReadLine(ref reader, maxLength, out var line);
-            switch (status)
-            {
-                case LineReadStatus.Line:
-                    var command = CommandLine.Create(line);
-                    _input.AdvanceTo(reader.Position);
-                    return (status, command);
-                case LineReadStatus.TooLong:
-                    _input.AdvanceTo(reader.Position);
-                    return (status, default);
-                default:
-                    _input.AdvanceTo(reader.Position, buffer.End);
-                    if (result.IsCompleted)
-                    {
-                        if (!buffer.IsEmpty || _transaction is not null)
-                        {
-                            SmtpLog.ClosedMidCommand(_logger, _connection.Id);
-                        }
-                        return (LineReadStatus.NeedMoreData, default);
-                    }
-                    _mustWaitForInput = true;
-                    continue;
-            }
+            return true;
         }
     }
 
     /// <summary>Executes one command. Returns false to end the session.</summary>
-    private ValueTask<bool> ExecuteAsync(CommandLine command)
+    private ValueTask<bool> ExecuteAsync()
     {
-        if (command.IsEmpty)
-        {
-            return ValueTask.FromResult(true); // the caller sees the error count and sends 421
-        }
-        var verb = SmtpVerbs.Parse(command.Span, out var arguments);
+        var line = _channel.Line;
+        var verb = SmtpVerbs.Parse(line, out var arguments);
         SmtpMetrics.Command(verb);
         switch (verb)
         {
@@ -244,9 +144,9 @@ internal sealed partial class SmtpSession
                 Ehlo(arguments, extended: false);
                 break;
             case SmtpVerb.Mail:
-                return MailAsync(command.Span.Length - arguments.Length, command);
+                return MailAsync(line.Length - arguments.Length);
             case SmtpVerb.Rcpt:
-                return RcptAsync(command.Span.Length - arguments.Length, command);
+                return RcptAsync(line.Length - arguments.Length);
             case SmtpVerb.Data:
                 return DataAsync(arguments.IsEmpty);
             case SmtpVerb.Bdat:
@@ -273,7 +173,7 @@ internal sealed partial class SmtpSession
                 Success();
                 break;
             case SmtpVerb.Vrfy:
-                return VrfyAsync(command.Span.Length - arguments.Length, command);
+                return VrfyAsync(line.Length - arguments.Length);
             case SmtpVerb.Expn:
             case SmtpVerb.Verb:
                 Reject(SmtpRejectReason.NotImplemented);
@@ -358,37 +258,13 @@ internal sealed partial class SmtpSession
 
     private void RejectWith(SmtpReply reply) => RejectWith(new PolicyRejection(reply.Code, reply.EnhancedCode, reply.Text));
 
-    private void Write(ReadOnlySpan<byte> reply) => _output.Write(reply);
+    private void Write(ReadOnlySpan<byte> reply) => _channel.Write(reply);
 
-    private void WriteLine(string line)
-    {
-        WriteAscii(line);
-        Write("\r\n"u8);
-    }
+    private void WriteLine(string line) => _channel.WriteLine(line);
 
-    private void WriteAscii(string text)
-    {
-        var span = _output.GetSpan(text.Length);
-        var n = Encoding.ASCII.GetBytes(text, span);
-        _output.Advance(n);
-    }
+    private void WriteAscii(string text) => _channel.WriteAscii(text);
 
-    private async ValueTask FlushAsync()
-    {
-        if (_output.UnflushedBytes > 0)
-        {
-            // A client that sends but never reads must not hold the session: the write gets a deadline too.
-            _connection.SetWriteTimeout(Options.IdleTimeout);
-            try
-            {
-                await _output.FlushAsync(_connection.Aborted).ConfigureAwait(false);
-            }
-            finally
-            {
-                _connection.ClearWriteTimeout();
-            }
-        }
-    }
+    private ValueTask FlushAsync() => _channel.FlushAsync();
 
     // Reply text must stay on one line of printable ASCII.
     private static string Sanitize(string text)
@@ -407,40 +283,5 @@ internal sealed partial class SmtpSession
             }
         }
         return text;
-    }
-
-    /// <summary>A command line copied out of the pipe so the pipe can advance while the command runs.</summary>
-    private readonly struct CommandLine
-    {
-        private readonly byte[]? _buffer;
-        private readonly int _length;
-
-        private CommandLine(byte[] buffer, int length)
-        {
-            _buffer = buffer;
-            _length = length;
-        }
-
-        public static CommandLine Empty => default;
-
-        public bool IsEmpty => _buffer is null;
-
-        public ReadOnlySpan<byte> Span => _buffer is null ? default : _buffer.AsSpan(0, _length);
-
-        public static CommandLine Create(in ReadOnlySequence<byte> line)
-        {
-            // Pooled: a steady stream of commands allocates nothing here. Returned in ExecuteAsync's caller.
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(16, (int)line.Length));
-            line.CopyTo(buffer);
-            return new CommandLine(buffer, (int)line.Length);
-        }
-
-        public void Return()
-        {
-            if (_buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-            }
-        }
     }
 }
