@@ -68,6 +68,9 @@ internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services 
     public IUserDirectory Users { get; } = services.Users;
     public ILogger Logger { get; } = logger;
     public MaildropLocks Locks { get; } = new();
+
+    // When each user last logged in, for LOGIN-DELAY (RFC 2449 §6.5).
+    public ConcurrentDictionary<string, long> LastLogins { get; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>One POP3 session per user at a time (RFC 1939 §8: the maildrop is locked while in TRANSACTION).</summary>

@@ -44,7 +44,8 @@ public sealed class Pop3ServerOptions
     /// <summary>The SASL mechanisms offered. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
     public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
 
-    /// <summary>The LOGIN-DELAY advertised in CAPA (RFC 2449 §6.5), in seconds; null: not advertised. The server does not enforce it.</summary>
+    /// <summary>LOGIN-DELAY (RFC 2449 §6.5) in seconds: advertised in CAPA and enforced, a user's next login within
+    /// that time after a successful one gets <c>-ERR [LOGIN-DELAY]</c>. Null (the default): no delay.</summary>
     public int? LoginDelaySeconds { get; set; }
 
     /// <summary>TLS settings for STLS and implicit-TLS endpoints; null disables both.</summary>

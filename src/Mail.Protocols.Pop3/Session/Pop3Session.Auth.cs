@@ -195,6 +195,11 @@ internal sealed partial class Pop3Session
     /// <summary>Takes the maildrop lock and lists the INBOX: the session enters TRANSACTION.</summary>
     private async ValueTask<bool> LoginAsync(MailUser user, string method)
     {
+        if (Options.LoginDelaySeconds is { } delay && !LoginDelayElapsed(user.Login, delay))
+        {
+            Error("-ERR [LOGIN-DELAY] Too soon after the last login, try again later\r\n"u8);
+            return true;
+        }
         var maildropLock = _server.Locks.TryAcquire(user.Login);
         if (maildropLock is null)
         {
@@ -220,6 +225,33 @@ internal sealed partial class Pop3Session
         _channel.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
         Success();
         return true;
+    }
+
+    // LOGIN-DELAY (RFC 2449 §6.5): at most one successful login per user every `delay` seconds.
+    private bool LoginDelayElapsed(string login, int delay)
+    {
+        var clock = _connection.TimeProvider;
+        var now = clock.GetTimestamp();
+        var minimum = (long)(delay * (double)clock.TimestampFrequency);
+        while (true)
+        {
+            if (!_server.LastLogins.TryGetValue(login, out var last))
+            {
+                if (_server.LastLogins.TryAdd(login, now))
+                {
+                    return true;
+                }
+                continue;
+            }
+            if (now - last < minimum)
+            {
+                return false;
+            }
+            if (_server.LastLogins.TryUpdate(login, now, last))
+            {
+                return true;
+            }
+        }
     }
 
     private async ValueTask<bool> StartTlsAsync(bool noArguments)

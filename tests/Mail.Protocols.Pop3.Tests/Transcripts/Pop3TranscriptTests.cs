@@ -210,6 +210,22 @@ public class Pop3TranscriptTests
     }
 
     [Fact]
+    public async Task Login_sooner_than_login_delay_gets_the_login_delay_code()
+    {
+        await using var h = new Pop3TestHarness(o => o.LoginDelaySeconds = 60);
+        var first = h.Connect();
+        await first.LoginAsync();
+        await first.CommandAsync("QUIT");
+        var second = h.Connect();
+        await second.ReadLineAsync();
+        await second.CommandAsync("USER alice@example.test");
+        Assert.Equal("-ERR [LOGIN-DELAY] Too soon after the last login, try again later", await second.CommandAsync("PASS alice"));
+        h.Time.Advance(TimeSpan.FromSeconds(61));
+        await second.CommandAsync("USER alice@example.test");
+        Assert.StartsWith("+OK alice@example.test has", await second.CommandAsync("PASS alice"));
+    }
+
+    [Fact]
     public async Task Auth_plain_with_initial_response_and_cram_md5_log_in()
     {
         await using var h = new Pop3TestHarness();
