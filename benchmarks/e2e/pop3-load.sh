@@ -129,6 +129,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'log "error: line $LINENO exited with status $?"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -257,6 +258,10 @@ service pop3 {
   service_count = 1000
   process_min_avail = $(nproc)
 }
+# Room for every login and pop3 process Dovecot may run (it warns otherwise).
+service auth {
+  client_limit = 2048
+}
 EOF
     fi
 }
@@ -266,7 +271,7 @@ start_dovecot() {
     local port i
     port=$(free_port)
     write_dovecot_conf "$port"
-    server_log[dovecot]=$work/dovecot.log
+    server_log[dovecot]=$work/dovecot-stdout.log
     "$dovecot" -F -c "$work/dovecot/dovecot.conf" >>"${server_log[dovecot]}" 2>&1 &
     server_pid[dovecot]=$!
     server_port[dovecot]=$port
@@ -287,9 +292,10 @@ start_dovecot() {
 # and each session in a child process; once the master reaps one, its time moves into the master's
 # cutime/cstime, so the sum only grows. Our server is one process with no children.
 tree_cpu_ticks() {
-    awk -v root="$1" '
-        FNR == 1 {
-            pid = FILENAME; sub("^/proc/", "", pid); sub("/stat$", "", pid)
+    # Processes come and go while this reads them (the machine is shared): cat skips the ones gone.
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
+        {
+            pid = $1
             line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
             ppid[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
         }
@@ -300,7 +306,7 @@ tree_cpu_ticks() {
                 if (q == root) sum += ticks[p]
             }
             print sum + 0
-        }' /proc/[0-9]*/stat 2>/dev/null
+        }'
 }
 
 # Memory of a process tree: the sum of VmRSS (for Dovecot's many processes this counts shared
@@ -453,7 +459,7 @@ log_problems() {
     grep -v -e '^Mail.Protocols MailHost' -e '^  ' -e '^Press Ctrl+C' -e '^Stopping (sessions' \
         -e 'master: Warning: Killed with signal 15' "$1" | grep . || true
 }
-for file in "$work/ours.log" "$work/dovecot/dovecot.log" "$work/dovecot.log"; do
+for file in "$work/ours.log" "$work/dovecot/dovecot.log" "$work/dovecot-stdout.log"; do
     [[ -f $file ]] || continue
     lines=$(log_problems "$file" | wc -l)
     if ((lines > 0)); then

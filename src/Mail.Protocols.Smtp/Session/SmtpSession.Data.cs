@@ -85,14 +85,7 @@ internal sealed partial class SmtpSession
         }
 
         _inMessageData = false;
-        if (!transaction.TooLarge && unstuffer.SawBareLineEnding && Options.BareLineEndings == BareLineEndingPolicy.Reject)
-        {
-            SmtpLog.BareLineEnding(_logger, _connection.Id);
-            ResetTransaction();
-            Reject(SmtpRejectReason.BareLineEnding);
-            return true;
-        }
-        await FinishMessageAsync(transaction).ConfigureAwait(false);
+        await FinishMessageAsync(transaction, unstuffer.SawBareLineEnding).ConfigureAwait(false);
         return true;
     }
 
@@ -167,14 +160,7 @@ internal sealed partial class SmtpSession
             Success();
             return true;
         }
-        if (!transaction!.TooLarge && transaction.BareLineEndings.Finish() && Options.BareLineEndings == BareLineEndingPolicy.Reject)
-        {
-            SmtpLog.BareLineEnding(_logger, _connection.Id);
-            ResetTransaction();
-            Reject(SmtpRejectReason.BareLineEnding);
-            return true;
-        }
-        await FinishMessageAsync(transaction).ConfigureAwait(false);
+        await FinishMessageAsync(transaction!, transaction!.BareLineEndings.Finish()).ConfigureAwait(false);
         return true;
     }
 
@@ -228,7 +214,8 @@ internal sealed partial class SmtpSession
         }
     }
 
-    private async ValueTask FinishMessageAsync(Transaction transaction)
+    // The end of the data (DATA's terminator or BDAT LAST): refuse, or store and answer 250.
+    private async ValueTask FinishMessageAsync(Transaction transaction, bool sawBareLineEnding)
     {
         _transaction = null;
         using (transaction)
@@ -237,6 +224,12 @@ internal sealed partial class SmtpSession
             {
                 SmtpLog.MessageTooLarge(_logger, _connection.Id);
                 Reject(SmtpRejectReason.MessageTooLarge);
+                return;
+            }
+            if (sawBareLineEnding && Options.BareLineEndings == BareLineEndingPolicy.Reject)
+            {
+                SmtpLog.BareLineEnding(_logger, _connection.Id);
+                Reject(SmtpRejectReason.BareLineEnding);
                 return;
             }
             var spool = transaction.Spool!;
