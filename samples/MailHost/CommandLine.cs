@@ -23,7 +23,7 @@ internal sealed class CommandLine
           --tls-cert FILE.pfx      server certificate (default: a generated self-signed one)
           --tls-cert-password PW   password of the .pfx
           --bind ADDRESS           address to listen on (default 127.0.0.1)
-          --max-connections N      concurrent connections per listener (default 1000)
+          --max-connections N      concurrent connections per listener, SMTP and POP3 (default 1000)
           --max-connections-per-address N
                                    concurrent connections from one IP address (default 50)
           --quiet                  log warnings only
@@ -79,8 +79,12 @@ internal sealed class CommandLine
                 case "--tls-cert": result.CertificatePath = Value(); break;
                 case "--tls-cert-password": result.CertificatePassword = Value(); break;
                 case "--bind": result.Options.BindAddress = System.Net.IPAddress.Parse(Value()); break;
-                case "--max-connections": result.Options.Smtp.Limits.MaxConnections = Count(Value()); break;
-                case "--max-connections-per-address": result.Options.Smtp.Limits.MaxConnectionsPerAddress = Count(Value()); break;
+                case "--max-connections":
+                    result.Options.Smtp.Limits.MaxConnections = result.Options.Pop3.Limits.MaxConnections = Count(Value());
+                    break;
+                case "--max-connections-per-address":
+                    result.Options.Smtp.Limits.MaxConnectionsPerAddress = result.Options.Pop3.Limits.MaxConnectionsPerAddress = Count(Value());
+                    break;
                 case "--quiet": result.Quiet = true; break;
                 case "--help" or "-h": result.ShowHelp = true; break;
                 default: throw new FormatException($"unknown option {arg}");

@@ -238,23 +238,10 @@ internal static class Wire
 {
     public static CancellationToken Timeout(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
-    public static string Preview(byte[] bytes, int max = 400) =>
-        Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, max)).Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n\n", StringComparison.Ordinal);
+    public static string Preview(byte[] bytes, int max = 400) => ByteAssert.Preview(bytes, max);
 
     /// <summary>Asserts equality, reporting the first differing offset instead of dumping whole messages.</summary>
-    public static void AssertSameBytes(byte[] expected, byte[] actual, string context = "")
-    {
-        var common = Math.Min(expected.Length, actual.Length);
-        var first = expected.AsSpan(0, common).CommonPrefixLength(actual.AsSpan(0, common));
-        if (first == common && expected.Length == actual.Length)
-        {
-            return;
-        }
-        var from = Math.Max(0, first - 40);
-        Assert.Fail($"{context}Bytes differ at offset {first} (expected length {expected.Length}, actual {actual.Length}).\n"
-            + $"Expected: {Preview(expected[from..Math.Min(expected.Length, first + 80)])}\n"
-            + $"Actual:   {Preview(actual[from..Math.Min(actual.Length, first + 80)])}");
-    }
+    public static void AssertSameBytes(byte[] expected, byte[] actual, string context = "") => ByteAssert.AssertSameBytes(expected, actual, context);
 
     public static int Count(string text, string value)
     {
@@ -264,78 +251,5 @@ internal static class Wire
             count++;
         }
         return count;
-    }
-}
-
-/// <summary>Records a MailKit conversation: the transcript (for failure messages) and each client write.</summary>
-internal sealed class TranscriptLogger : IProtocolLogger
-{
-    private const int MaxTranscript = 512 * 1024;
-    private const int MaxChunk = 4096;
-    private readonly Lock _lock = new();
-    private readonly StringBuilder _transcript = new();
-    private readonly List<string> _clientWrites = [];
-
-    public IAuthenticationSecretDetector? AuthenticationSecretDetector { get; set; }
-
-    public string Transcript
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _transcript.ToString();
-            }
-        }
-    }
-
-    /// <summary>Each write the client made, decoded as UTF-8 and cut to 4 KiB.</summary>
-    public IReadOnlyList<string> ClientWrites
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _clientWrites];
-            }
-        }
-    }
-
-    public void LogConnect(Uri uri) => Append("* connected to " + uri + "\n");
-
-    public void LogClient(byte[] buffer, int offset, int count)
-    {
-        var text = Decode(buffer, offset, count);
-        lock (_lock)
-        {
-            _clientWrites.Add(text);
-        }
-        Append(Prefix("C: ", text));
-    }
-
-    public void LogServer(byte[] buffer, int offset, int count) => Append(Prefix("S: ", Decode(buffer, offset, count)));
-
-    private static string Decode(byte[] buffer, int offset, int count)
-    {
-        var text = Encoding.UTF8.GetString(buffer, offset, Math.Min(count, MaxChunk));
-        return count > MaxChunk ? text + $"\r\n[... {count - MaxChunk} more octets]\r\n" : text;
-    }
-
-    private static string Prefix(string prefix, string text) =>
-        string.Concat(text.Split("\r\n").Where(l => l.Length > 0).Select(l => prefix + l + "\n"));
-
-    private void Append(string text)
-    {
-        lock (_lock)
-        {
-            if (_transcript.Length < MaxTranscript)
-            {
-                _transcript.Append(text);
-            }
-        }
-    }
-
-    public void Dispose()
-    {
     }
 }
