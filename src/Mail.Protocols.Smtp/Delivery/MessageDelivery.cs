@@ -20,7 +20,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
     {
         try
         {
-            var delivered = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            HashSet<string>? delivered = recipients.Count > 1 ? new(StringComparer.OrdinalIgnoreCase) : null;
             List<QueueRecipient>? relay = null;
             foreach (var (recipient, localUser) in recipients)
             {
@@ -30,7 +30,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                     continue;
                 }
                 // Two addresses of one user get one copy.
-                if (delivered.Add(localUser))
+                if (delivered?.Add(localUser) ?? true)
                 {
                     content.Position = 0;
                     await store.AppendAsync(localUser, Inbox, content, null, cancellationToken).ConfigureAwait(false);

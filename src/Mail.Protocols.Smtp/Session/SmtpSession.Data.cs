@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
@@ -17,6 +18,7 @@ namespace Mail.Protocols.Smtp.Session;
 // spool, never into one big buffer; it is stored only once it is complete, then the reply is sent.
 internal sealed partial class SmtpSession
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DataAsync(bool noArguments)
     {
         if (!noArguments)
@@ -170,6 +172,7 @@ internal sealed partial class SmtpSession
         : _transaction.Recipients.Count == 0 ? SmtpRejectReason.NeedRecipient
         : null;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult?> ReadDataAsync()
     {
         while (true)
@@ -199,9 +202,7 @@ internal sealed partial class SmtpSession
     {
         transaction.QueueId = QueueIds.Next();
         transaction.Spool = new MessageSpool();
-        var header = BuildReceivedHeader(transaction);
-        transaction.Spool.Append(header);
-        transaction.HeaderOctets = header.Length;
+        transaction.HeaderOctets = WriteReceivedHeader(transaction, transaction.Spool);
     }
 
     private void CheckSize(Transaction transaction)
@@ -215,6 +216,7 @@ internal sealed partial class SmtpSession
     }
 
     // The end of the data (DATA's terminator or BDAT LAST): refuse, or store and answer 250.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FinishMessageAsync(Transaction transaction, bool sawBareLineEnding)
     {
         _transaction = null;
@@ -235,7 +237,7 @@ internal sealed partial class SmtpSession
             var spool = transaction.Spool!;
             var envelope = transaction.ToEnvelope(_connection.TimeProvider.GetUtcNow());
             spool.Position = 0;
-            if (await Options.Hooks.OnMessageAsync(SessionInfo, envelope, spool, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+            if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
                 RejectWith(hookReply);
                 return;
@@ -256,25 +258,37 @@ internal sealed partial class SmtpSession
         }
     }
 
-    // RFC 5321 §4.4 trace header; "with" keywords from RFC 3848 and RFC 6531.
-    private byte[] BuildReceivedHeader(Transaction transaction)
+    // RFC 5321 §4.4 trace header; "with" keywords from RFC 3848 and RFC 6531. Returns the octets written.
+    private int WriteReceivedHeader(Transaction transaction, MessageSpool spool)
     {
+        // HELO sessions are plain "SMTP"; the S and A suffixes exist only for the ESMTP forms.
+        var protocol = !transaction.SmtpUtf8 && !_esmtp
+            ? "SMTP"
+            : s_withKeywords[(transaction.SmtpUtf8 ? 4 : 0) | (_connection.IsSecure ? 2 : 0) | (_user is not null ? 1 : 0)];
+        var forClause = transaction.Recipients.Count == 1 ? "\r\n\tfor <" + HeaderText(transaction.Recipients[0].Recipient.Address) + ">" : "";
+        var header = string.Concat([ReceivedPrefix(), protocol, " id ", transaction.QueueId, forClause, ";\r\n\t",
+            DateUtils.FormatDate(_connection.TimeProvider.GetLocalNow()), "\r\n"]);
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(header.Length));
+        var length = Encoding.UTF8.GetBytes(header, buffer);
+        spool.Append(buffer.AsSpan(0, length));
+        ArrayPool<byte>.Shared.Return(buffer);
+        return length;
+    }
+
+    private static readonly string[] s_withKeywords = ["ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA", "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA"];
+
+    // "Received: from <helo> ([<ip>])\r\n\tby <host> (Mail.Protocols) with ": fixed for a session until the next HELO/EHLO.
+    private string ReceivedPrefix()
+    {
+        if (_receivedPrefix is { } cached && ReferenceEquals(_receivedPrefixHelo, _heloName))
+        {
+            return cached;
+        }
         var remote = _connection.RemoteEndPoint as IPEndPoint;
         var address = remote is null ? "unknown" : remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4().ToString() : remote.Address.ToString();
         var literal = remote?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "IPv6:" + address : address;
-        // HELO sessions are plain "SMTP"; the S and A suffixes exist only for the ESMTP forms.
-        var protocol = transaction.SmtpUtf8 || _esmtp
-            ? (transaction.SmtpUtf8 ? "UTF8SMTP" : "ESMTP") + (_connection.IsSecure ? "S" : "") + (_user is not null ? "A" : "")
-            : "SMTP";
-        var builder = new StringBuilder(256);
-        builder.Append(CultureInfo.InvariantCulture, $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n");
-        builder.Append(CultureInfo.InvariantCulture, $"\tby {Options.ServerName} (Mail.Protocols) with {protocol} id {transaction.QueueId}");
-        if (transaction.Recipients.Count == 1)
-        {
-            builder.Append(CultureInfo.InvariantCulture, $"\r\n\tfor <{HeaderText(transaction.Recipients[0].Recipient.Address)}>");
-        }
-        builder.Append(CultureInfo.InvariantCulture, $";\r\n\t{DateUtils.FormatDate(_connection.TimeProvider.GetLocalNow())}\r\n");
-        return Encoding.UTF8.GetBytes(builder.ToString());
+        _receivedPrefixHelo = _heloName;
+        return _receivedPrefix = $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ";
     }
 
     // Client-supplied names go into a header: no line breaks, no parentheses that would unbalance the comment.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
@@ -11,6 +12,7 @@ namespace Mail.Protocols.Smtp.Session;
 // MAIL FROM, RCPT TO and VRFY: the envelope half of a transaction.
 internal sealed partial class SmtpSession
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> MailAsync(int argumentsStart)
     {
         if (_heloName is null)
@@ -59,7 +61,7 @@ internal sealed partial class SmtpSession
                 RejectWith(rejection);
                 return true;
             }
-            if (await Options.Hooks.OnMailFromAsync(SessionInfo, reversePath, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+            if (Hooks is { } hooks && await hooks.OnMailFromAsync(SessionInfo, reversePath, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
                 RejectWith(hookReply);
                 return true;
@@ -148,6 +150,7 @@ internal sealed partial class SmtpSession
         return null;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RcptAsync(int argumentsStart)
     {
         if (_transaction is not { } transaction)
@@ -220,7 +223,7 @@ internal sealed partial class SmtpSession
             RejectWith(decision.Rejection!);
             return true;
         }
-        if (await Options.Hooks.OnRecipientAsync(SessionInfo, address, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+        if (Hooks is { } hooks && await hooks.OnRecipientAsync(SessionInfo, address, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
         {
             RejectWith(hookReply);
             return true;

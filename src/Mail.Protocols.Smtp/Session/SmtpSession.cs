@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -30,6 +31,10 @@ internal sealed partial class SmtpSession
     private bool _esmtp;
     private MailUser? _user;
     private Transaction? _transaction;
+    private PolicyContext? _policyContext;
+    private SmtpSessionInfo? _sessionInfo;
+    private string? _receivedPrefix;
+    private string? _receivedPrefixHelo;
 
     public SmtpSession(SmtpServerContext server, MailConnection connection, SmtpRole role)
     {
@@ -42,9 +47,19 @@ internal sealed partial class SmtpSession
 
     private SmtpServerOptions Options => _server.Options;
 
-    private PolicyContext PolicyContext => new(_connection.RemoteEndPoint as IPEndPoint, _user, _role == SmtpRole.Submission, _connection.IsSecure);
+    // Built once per state (they change only with HELO, AUTH and STARTTLS), not once per command.
+    private PolicyContext PolicyContext =>
+        _policyContext is { } c && c.AuthenticatedUser == _user && c.IsSecure == _connection.IsSecure
+            ? c
+            : _policyContext = new(_connection.RemoteEndPoint as IPEndPoint, _user, _role == SmtpRole.Submission, _connection.IsSecure);
 
-    private SmtpSessionInfo SessionInfo => new(_connection.Id, _connection.RemoteEndPoint, _role, _heloName, _connection.IsSecure, _user);
+    private SmtpSessionInfo SessionInfo =>
+        _sessionInfo is { } i && i.AuthenticatedUser == _user && i.IsSecure == _connection.IsSecure && ReferenceEquals(i.HeloName, _heloName)
+            ? i
+            : _sessionInfo = new(_connection.Id, _connection.RemoteEndPoint, _role, _heloName, _connection.IsSecure, _user);
+
+    // The application's hooks, or null when none are set (the calls are skipped).
+    private SmtpHooks? Hooks => ReferenceEquals(Options.Hooks, SmtpHooks.None) ? null : Options.Hooks;
 
     public async Task RunAsync()
     {
@@ -84,6 +99,7 @@ internal sealed partial class SmtpSession
 
     /// <summary>Reads the next command line and executes it. Returns false when the session must end
     /// (client closed, timeout or shutdown; the farewell reply is written).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadAndExecuteAsync()
     {
         // A shutdown waits for a transaction in progress to finish.

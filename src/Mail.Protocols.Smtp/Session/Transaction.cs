@@ -29,8 +29,15 @@ internal sealed class Transaction : IDisposable
     /// <summary>Bare CR/LF detection across BDAT chunks (DATA has its own in the unstuffer).</summary>
     public BareLineEndingScanner BareLineEndings;
 
-    public QueueEnvelope ToEnvelope(DateTimeOffset receivedAt) =>
-        new(ReversePath, [.. Recipients.Select(r => r.Recipient)], receivedAt, EnvelopeId, Return, Body, SmtpUtf8);
+    public QueueEnvelope ToEnvelope(DateTimeOffset receivedAt)
+    {
+        var recipients = new QueueRecipient[Recipients.Count];
+        for (var i = 0; i < recipients.Length; i++)
+        {
+            recipients[i] = Recipients[i].Recipient;
+        }
+        return new(ReversePath, recipients, receivedAt, EnvelopeId, Return, Body, SmtpUtf8);
+    }
 
     public void Dispose()
     {

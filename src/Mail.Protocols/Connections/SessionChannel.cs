@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Mail.Protocols.Text;
 
@@ -76,6 +77,8 @@ public sealed class SessionChannel
     }
 
     /// <summary>Sends what is pending, under the write deadline.</summary>
+    // Pooled state machines: a session suspends here once per command, and would otherwise allocate each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync()
     {
         if (_output.UnflushedBytes == 0)
@@ -97,6 +100,7 @@ public sealed class SessionChannel
     /// Reads one line of at most <paramref name="maxLength"/> octets. Pending replies are flushed first if no
     /// complete line is already buffered. The whole line must arrive within <paramref name="timeout"/>.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<LineReadOutcome> ReadLineAsync(int maxLength, TimeSpan timeout, bool allowShutdown = true)
     {
         var armed = false;
