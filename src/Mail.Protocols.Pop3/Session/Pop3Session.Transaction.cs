@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
-using Mail.Protocols.Pop3.Data;
+using Mail.Protocols.Text;
 using Mail.Protocols.Pop3.Protocol;
 using Mail.Protocols.Pop3.Telemetry;
 using Mail.Protocols.Storage;

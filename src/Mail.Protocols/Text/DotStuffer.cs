@@ -1,20 +1,21 @@
 using System.Buffers;
 
-namespace Mail.Protocols.Pop3.Data;
+namespace Mail.Protocols.Text;
 
 /// <summary>
-/// Writes message content as a POP3 multi-line response body (RFC 1939 §3): a line that starts with "."
-/// gets another "." in front; for TOP the output stops after the headers, the blank line and the requested
-/// number of body lines. Fed chunk by chunk straight from the store's stream, so no message is buffered whole.
+/// Writes message content in the dot-stuffed form SMTP DATA (RFC 5321 §4.5.2) and POP3 multi-line responses
+/// (RFC 1939 §3) use: a line that starts with "." gets another "." in front. With a line count it stops after
+/// the headers, the blank line and that many body lines (POP3 TOP). Fed chunk by chunk from a stream, so no
+/// message is ever buffered whole.
 /// </summary>
-internal struct DotStuffer
+public struct DotStuffer
 {
     private bool _midLine;
     private bool _lineHasContent;
     private bool _inHeaders;
     private long _bodyLinesLeft;
 
-    /// <summary>Starts a stuffer: <paramref name="bodyLines"/> null copies the whole message (RETR), a number stops after that many body lines (TOP).</summary>
+    /// <summary>Starts a stuffer: <paramref name="bodyLines"/> null copies the whole message, a number stops after that many body lines (TOP).</summary>
     public DotStuffer(long? bodyLines)
     {
         _midLine = false;
@@ -23,7 +24,7 @@ internal struct DotStuffer
         _bodyLinesLeft = bodyLines ?? -1;
     }
 
-    /// <summary>Writes <paramref name="data"/>; returns false once TOP has written all it wants.</summary>
+    /// <summary>Writes <paramref name="data"/> to <paramref name="output"/>; returns false once a TOP-style line limit is reached.</summary>
     public bool Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (_bodyLinesLeft < 0)

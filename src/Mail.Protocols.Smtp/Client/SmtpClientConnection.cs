@@ -1,0 +1,475 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using Mail.Protocols.Queue;
+using Mail.Protocols.Text;
+
+namespace Mail.Protocols.Smtp.Client;
+
+/// <summary>A reply from the server: its code and text lines.</summary>
+/// <param name="Code">The three-digit reply code.</param>
+/// <param name="Lines">The text of each line, without the code.</param>
+public sealed record SmtpServerReply(int Code, IReadOnlyList<string> Lines)
+{
+    /// <summary>2xx.</summary>
+    public bool IsSuccess => Code is >= 200 and < 300;
+
+    /// <summary>5xx: a permanent failure.</summary>
+    public bool IsPermanentFailure => Code >= 500;
+
+    /// <summary>The reply as one line, for logs and DSNs ("550 5.1.1 unknown user").</summary>
+    public override string ToString() => $"{Code} {string.Join(' ', Lines)}";
+}
+
+/// <summary>What the server said about one recipient.</summary>
+/// <param name="Recipient">The recipient.</param>
+/// <param name="Reply">The reply to its RCPT (or to DATA, for an accepted recipient whose message was then refused).</param>
+public sealed record SmtpRecipientResult(QueueRecipient Recipient, SmtpServerReply Reply);
+
+/// <summary>A connection or protocol failure before any recipient could be tried.</summary>
+public sealed class SmtpClientException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public SmtpClientException(string message, SmtpServerReply? reply = null, Exception? innerException = null)
+        : base(message, innerException) => Reply = reply;
+
+    /// <summary>Creates the exception.</summary>
+    public SmtpClientException() : this("SMTP client failure") { }
+
+    /// <summary>Creates the exception.</summary>
+    public SmtpClientException(string message) : this(message, null, null) { }
+
+    /// <summary>Creates the exception.</summary>
+    public SmtpClientException(string message, Exception innerException) : this(message, null, innerException) { }
+
+    /// <summary>The server's reply, when there was one.</summary>
+    public SmtpServerReply? Reply { get; }
+
+    /// <summary>Whether the failure is permanent (a 5xx greeting or EHLO/HELO refusal).</summary>
+    public bool IsPermanent => Reply?.IsPermanentFailure ?? false;
+}
+
+/// <summary>
+/// The sending side of RFC 5321 over one connection: greeting, EHLO (HELO when refused), opportunistic or
+/// required STARTTLS, then any number of messages with PIPELINING, SIZE, 8BITMIME/BINARYMIME, SMTPUTF8, DSN
+/// parameters and CHUNKING where the server offers them, each with a result per recipient.
+/// </summary>
+public sealed class SmtpClientConnection : IAsyncDisposable
+{
+    private const int MaxReplyLine = 4096;
+    private const int MaxReplyLines = 200;
+    private readonly SmtpClientOptions _options;
+    private readonly Stream _network;
+    private readonly string _host;
+    private SslStream? _tls;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private LineReader _lineReader;
+    private readonly HashSet<string> _extensions = new(StringComparer.OrdinalIgnoreCase);
+
+    private SmtpClientConnection(Stream network, string host, SmtpClientOptions options)
+    {
+        _network = network;
+        _host = host;
+        _options = options;
+        (_input, _output) = Pipes(network);
+    }
+
+    /// <summary>The greeting.</summary>
+    public SmtpServerReply? Greeting { get; private set; }
+
+    /// <summary>Whether the connection is encrypted.</summary>
+    public bool IsSecure => _tls is not null;
+
+    /// <summary>The server's SIZE limit, if it declared one.</summary>
+    public long? MaxSize { get; private set; }
+
+    /// <summary>Whether the server offers an extension (EHLO keyword, e.g. "PIPELINING").</summary>
+    public bool Supports(string extension) => _extensions.Contains(extension);
+
+    /// <summary>Connects, reads the greeting, says EHLO (or HELO) and starts TLS as the policy asks.</summary>
+    /// <param name="endPoint">The server's address.</param>
+    /// <param name="host">The server's name (for TLS).</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="cancellationToken">Cancels the whole exchange.</param>
+    /// <exception cref="SmtpClientException">The server refused us (4xx/5xx greeting or EHLO) or TLS was required and failed.</exception>
+    public static async Task<SmtpClientConnection> ConnectAsync(IPEndPoint endPoint, string host, SmtpClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        options ??= new SmtpClientOptions();
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var connection = new SmtpClientConnection(new NetworkStream(socket, ownsSocket: true), host, options);
+        try
+        {
+            await connection.HandshakeAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    {
+        Greeting = await ReadReplyAsync(_options.GreetingTimeout, cancellationToken).ConfigureAwait(false);
+        if (Greeting.Code != 220)
+        {
+            throw new SmtpClientException($"{_host} greeted with {Greeting}", Greeting);
+        }
+        await HelloAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.StartTls != StartTlsPolicy.Never && Supports("STARTTLS"))
+        {
+            var reply = await CommandAsync("STARTTLS", _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            if (reply.Code == 220)
+            {
+                await StartTlsAsync(cancellationToken).ConfigureAwait(false);
+                await HelloAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (_options.StartTls == StartTlsPolicy.Required && !IsSecure)
+        {
+            throw new SmtpClientException($"{_host} does not offer STARTTLS and TLS is required", new SmtpServerReply(530, ["5.7.10 TLS required by policy"]));
+        }
+    }
+
+    private async Task HelloAsync(CancellationToken cancellationToken)
+    {
+        _extensions.Clear();
+        MaxSize = null;
+        var reply = await CommandAsync("EHLO " + _options.LocalName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (reply.IsSuccess)
+        {
+            foreach (var line in reply.Lines.Skip(1))
+            {
+                var parts = line.Split(' ', 2);
+                _extensions.Add(parts[0]);
+                if (parts[0].Equals("SIZE", StringComparison.OrdinalIgnoreCase) && parts.Length == 2
+                    && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size > 0)
+                {
+                    MaxSize = size;
+                }
+            }
+            return;
+        }
+        // RFC 5321 §3.2: a server that does not know EHLO gets HELO.
+        reply = await CommandAsync("HELO " + _options.LocalName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (!reply.IsSuccess)
+        {
+            throw new SmtpClientException($"{_host} refused HELO: {reply}", reply);
+        }
+    }
+
+    private async Task StartTlsAsync(CancellationToken cancellationToken)
+    {
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
+        var tls = new SslStream(_network, leaveInnerStreamOpen: true);
+        var authentication = new SslClientAuthenticationOptions
+        {
+            TargetHost = _host,
+            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        if (!_options.ValidateCertificate)
+        {
+            // Opportunistic TLS (RFC 7435): encrypt against passive listeners even when the certificate cannot be checked.
+#pragma warning disable CA5359
+            authentication.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.CommandTimeout);
+        await tls.AuthenticateAsClientAsync(authentication, timeout.Token).ConfigureAwait(false);
+        _tls = tls;
+        (_input, _output) = Pipes(tls);
+        _lineReader = default;
+    }
+
+    private static (PipeReader, PipeWriter) Pipes(Stream stream) =>
+        (PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true)));
+
+    /// <summary>
+    /// Sends one message. Recipients the server refuses, or all of them when the message itself is refused, come
+    /// back with the refusal; a message the server cannot take at all (size, SMTPUTF8, BINARYMIME) is refused
+    /// here, without sending it, with the reply a server would give.
+    /// </summary>
+    public async Task<IReadOnlyList<SmtpRecipientResult>> SendAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(content);
+        long? size = content.CanSeek ? content.Length - content.Position : null;
+        if (CannotSend(envelope, size) is { } refusal)
+        {
+            return [.. envelope.Recipients.Select(r => new SmtpRecipientResult(r, refusal))];
+        }
+
+        var dsn = Supports("DSN");
+        var mail = new StringBuilder("MAIL FROM:<").Append(envelope.ReversePath).Append('>');
+        if (size is { } known && Supports("SIZE"))
+        {
+            mail.Append(CultureInfo.InvariantCulture, $" SIZE={known}");
+        }
+        if (envelope.Body == MessageBodyType.EightBitMime && Supports("8BITMIME"))
+        {
+            mail.Append(" BODY=8BITMIME");
+        }
+        else if (envelope.Body == MessageBodyType.BinaryMime)
+        {
+            mail.Append(" BODY=BINARYMIME");
+        }
+        if (envelope.SmtpUtf8)
+        {
+            mail.Append(" SMTPUTF8");
+        }
+        if (dsn && envelope.Return != DsnReturn.Unspecified)
+        {
+            mail.Append(envelope.Return == DsnReturn.Full ? " RET=FULL" : " RET=HDRS");
+        }
+        if (dsn && envelope.EnvelopeId is { } envid)
+        {
+            mail.Append(" ENVID=").Append(envid);
+        }
+        var commands = new List<string> { mail.ToString() };
+        foreach (var recipient in envelope.Recipients)
+        {
+            var rcpt = new StringBuilder("RCPT TO:<").Append(recipient.Address).Append('>');
+            if (dsn && recipient.Notify != DsnNotify.Unspecified)
+            {
+                rcpt.Append(" NOTIFY=").Append(NotifyValue(recipient.Notify));
+            }
+            if (dsn && recipient.OriginalRecipient is { } orcpt)
+            {
+                rcpt.Append(" ORCPT=").Append(orcpt);
+            }
+            commands.Add(rcpt.ToString());
+        }
+
+        // RFC 2920: with PIPELINING the envelope goes in one write and the replies are read in order.
+        var replies = new List<SmtpServerReply>(commands.Count);
+        if (Supports("PIPELINING"))
+        {
+            foreach (var command in commands)
+            {
+                WriteLine(command);
+            }
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var _ in commands)
+            {
+                replies.Add(await ReadReplyAsync(_options.CommandTimeout, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        else
+        {
+            foreach (var command in commands)
+            {
+                var reply = await CommandAsync(command, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                replies.Add(reply);
+                if (replies.Count == 1 && !reply.IsSuccess)
+                {
+                    break;
+                }
+            }
+        }
+
+        var mailReply = replies[0];
+        if (!mailReply.IsSuccess)
+        {
+            await ResetAsync(cancellationToken).ConfigureAwait(false);
+            return [.. envelope.Recipients.Select(r => new SmtpRecipientResult(r, mailReply))];
+        }
+        var results = envelope.Recipients.Select((r, i) => new SmtpRecipientResult(r, replies[i + 1])).ToList();
+        if (!results.Any(r => r.Reply.IsSuccess))
+        {
+            await ResetAsync(cancellationToken).ConfigureAwait(false);
+            return results;
+        }
+
+        var dataReply = Supports("CHUNKING") && size is not null
+            ? await SendChunkAsync(content, size.Value, cancellationToken).ConfigureAwait(false)
+            : await SendDataAsync(content, cancellationToken).ConfigureAwait(false);
+        // Accepted recipients share the fate of the message.
+        return [.. results.Select(r => r.Reply.IsSuccess ? r with { Reply = dataReply } : r)];
+    }
+
+    private SmtpServerReply? CannotSend(QueueEnvelope envelope, long? size)
+    {
+        if (envelope.SmtpUtf8 && !Supports("SMTPUTF8"))
+        {
+            return new SmtpServerReply(553, [$"5.6.7 {_host} does not support SMTPUTF8, which this message needs"]);
+        }
+        if (envelope.Body == MessageBodyType.BinaryMime && !(Supports("BINARYMIME") && Supports("CHUNKING") && size is not null))
+        {
+            return new SmtpServerReply(554, [$"5.6.3 {_host} does not accept binary content"]);
+        }
+        if (size is { } known && MaxSize is { } max && known > max)
+        {
+            return new SmtpServerReply(552, [$"5.3.4 message of {known} octets exceeds {_host}'s limit of {max}"]);
+        }
+        return null;
+    }
+
+    private static string NotifyValue(DsnNotify notify) =>
+        notify.HasFlag(DsnNotify.Never) ? "NEVER"
+            : string.Join(',', new[] { (DsnNotify.Success, "SUCCESS"), (DsnNotify.Failure, "FAILURE"), (DsnNotify.Delay, "DELAY") }
+                .Where(p => notify.HasFlag(p.Item1)).Select(p => p.Item2));
+
+    private async Task<SmtpServerReply> SendDataAsync(Stream content, CancellationToken cancellationToken)
+    {
+        var start = await CommandAsync("DATA", _options.DataInitiationTimeout, cancellationToken).ConfigureAwait(false);
+        if (start.Code != 354)
+        {
+            return start;
+        }
+        var stuffer = new DotStuffer(null);
+        await CopyAsync(content, (chunk, writer) => stuffer.Write(chunk, writer), cancellationToken).ConfigureAwait(false);
+        stuffer.Finish(_output);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadReplyAsync(_options.DataTerminationTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    // RFC 3030: the whole message as one BDAT ... LAST chunk; no dot-stuffing.
+    private async Task<SmtpServerReply> SendChunkAsync(Stream content, long size, CancellationToken cancellationToken)
+    {
+        WriteLine(string.Create(CultureInfo.InvariantCulture, $"BDAT {size} LAST"));
+        await CopyAsync(content, static (chunk, writer) => writer.Write(chunk), cancellationToken).ConfigureAwait(false);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadReplyAsync(_options.DataTerminationTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    private delegate void ChunkWriter(ReadOnlySpan<byte> chunk, IBufferWriter<byte> writer);
+
+    private async Task CopyAsync(Stream content, ChunkWriter write, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(32 * 1024);
+        try
+        {
+            int read;
+            while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                write(buffer.AsSpan(0, read), _output);
+                if (_output.UnflushedBytes > 64 * 1024)
+                {
+                    await FlushAsync(cancellationToken, _options.DataBlockTimeout).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task ResetAsync(CancellationToken cancellationToken) =>
+        await CommandAsync("RSET", _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Says QUIT and waits for the reply (errors are ignored: the message work is done).</summary>
+    public async Task QuitAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await CommandAsync("QUIT", _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SmtpClientException or OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task<SmtpServerReply> CommandAsync(string command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        WriteLine(command);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadReplyAsync(timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void WriteLine(string line)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(line);
+        var span = _output.GetSpan(bytes + 2);
+        Encoding.UTF8.GetBytes(line, span);
+        span[bytes] = (byte)'\r';
+        span[bytes + 1] = (byte)'\n';
+        _output.Advance(bytes + 2);
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout ?? _options.CommandTimeout);
+        await _output.FlushAsync(deadline.Token).ConfigureAwait(false);
+    }
+
+    // Reads a possibly multi-line reply ("250-..." lines then "250 ..."), bounded in length and count.
+    private async Task<SmtpServerReply> ReadReplyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var lines = new List<string>();
+        while (true)
+        {
+            var result = await _input.ReadAsync(deadline.Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            while (true)
+            {
+                var status = _lineReader.TryReadLine(ref reader, MaxReplyLine, out var line);
+                if (status == LineReadStatus.NeedMoreData)
+                {
+                    break;
+                }
+                if (status == LineReadStatus.TooLong || line.Length < 3 || lines.Count >= MaxReplyLines)
+                {
+                    throw new SmtpClientException($"{_host} sent a malformed reply");
+                }
+                var text = Encoding.UTF8.GetString(line);
+                if (!int.TryParse(text.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) || code is < 200 or > 599)
+                {
+                    throw new SmtpClientException($"{_host} sent a malformed reply");
+                }
+                lines.Add(text.Length > 4 ? text[4..] : "");
+                if (text.Length == 3 || text[3] == ' ')
+                {
+                    _input.AdvanceTo(reader.Position);
+                    return new SmtpServerReply(code, lines);
+                }
+            }
+            _input.AdvanceTo(reader.Position, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw new SmtpClientException($"{_host} closed the connection");
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _input.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+        }
+        if (_tls is not null)
+        {
+            await _tls.DisposeAsync().ConfigureAwait(false);
+        }
+        await _network.DisposeAsync().ConfigureAwait(false);
+    }
+}
