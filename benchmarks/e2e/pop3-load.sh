@@ -69,6 +69,8 @@ mail_gid=65534
 
 log() { printf '[pop3-load] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ ! -x $dovecot ]]; then
     die "$dovecot not found. It comes with Debian's dovecot-pop3d package; install it without starting
@@ -92,59 +94,14 @@ chmod 711 "$work"
 # Servers this script started: name -> pid / port / log.
 declare -A server_pid=() server_port=() server_log=()
 
-# True while the process exists and is not a zombie.
-alive() {
-    local state
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [[ -n $state && $state != Z ]]
-}
 
-# Stops one process this script started: SIGTERM, then SIGKILL after 10 s.
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    if alive "$pid"; then
-        log "pid $pid ignored SIGTERM; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
-stop_server() {
-    local name=$1
-    [[ -n ${server_pid[$name]:-} ]] || return 0
-    stop_pid "${server_pid[$name]}"
-    unset "server_pid[$name]"
-}
 
-cleanup() {
-    local name
-    for name in "${!server_pid[@]}"; do
-        stop_server "$name"
-    done
-    rm -rf "$work"
-}
 trap cleanup EXIT
 trap 'log "error: line $LINENO exited with status $?"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A loopback port with no socket on it at all (not even TIME-WAIT), below the ephemeral range.
-free_port() {
-    local port i
-    for ((i = 0; i < 200; i++)); do
-        port=$((20000 + RANDOM % 10000))
-        if [[ -z $(ss -Htan "sport = :$port" 2>/dev/null) ]]; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
 
 # One polite session: connect, read a greeting that starts with $2, send $3, read the reply.
 hello() {
@@ -368,7 +325,6 @@ octets_each=$((($(cat "$work/dovecot/home/user01/Maildir/cur/"* | wc -c) + \
 chown -R "$mail_uid:$mail_gid" "$work/dovecot/home"
 log "each message is $octets_each octets on the wire (the $message_size sent plus our Received header)"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 servers=(ours dovecot)
 # result[server,clients] = "sessions/s MB/s cpu_ms_per_session" (medians over the runs) or "FAILED"
@@ -468,7 +424,6 @@ for file in "$work/ours.log" "$work/dovecot/dovecot.log" "$work/dovecot-stdout.l
 done
 
 # Report.
-fmt_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
 stamp=$(date +%Y-%m-%d-%H%M%S)
 mkdir -p "$results_dir"
