@@ -1,0 +1,265 @@
+using System.Net;
+using System.Net.Sockets;
+using Mail.Protocols.Dns;
+using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MimeKit;
+
+namespace Mail.Protocols.Smtp.Delivery;
+
+/// <summary>Settings of <see cref="DeliveryAgent"/>; the schedule defaults are the classic sendmail ones.</summary>
+public sealed class DeliveryAgentOptions
+{
+    /// <summary>This host's name (DSN Reporting-MTA, EHLO). Defaults to the machine name.</summary>
+    public string ServerName { get; set; } = Environment.MachineName;
+
+    /// <summary>Time between attempts. Defaults to 15 minutes.</summary>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Age after which the sender gets one delay notice. Defaults to 4 hours.</summary>
+    public TimeSpan DelayNoticeAfter { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary>Age after which delivery is given up and the message returned. Defaults to 5 days.</summary>
+    public TimeSpan GiveUpAfter { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>How long a leased entry stays hidden from other workers. Defaults to 15 minutes.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Entries leased per round. Defaults to 20.</summary>
+    public int BatchSize { get; set; } = 20;
+
+    /// <summary>The port of remote exchangers. Defaults to 25.</summary>
+    public int Port { get; set; } = 25;
+
+    /// <summary>Send everything through this relay instead of looking up MX records (host and port). Null by default.</summary>
+    public DnsEndPoint? SmartHost { get; set; }
+
+    /// <summary>SMTP client settings (STARTTLS policy, timeouts).</summary>
+    public SmtpClientOptions Client { get; set; } = new();
+}
+
+/// <summary>
+/// Delivers queued messages to other domains: leases due entries, looks up each domain's exchangers, sends over
+/// SMTP, records the result per recipient, and retries, warns the sender and finally returns the message on the
+/// configured schedule. Notifications go out through <paramref name="submitNotification"/> with a null reverse
+/// path, so they can never loop.
+/// </summary>
+/// <param name="queue">The outbound queue.</param>
+/// <param name="dns">The resolver.</param>
+/// <param name="submitNotification">Accepts a DSN (envelope and content) into the normal mail path.</param>
+/// <param name="options">Settings.</param>
+/// <param name="timeProvider">The clock the schedule follows.</param>
+/// <param name="logger">Where to log.</param>
+public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<QueueEnvelope, Stream, CancellationToken, ValueTask> submitNotification,
+    DeliveryAgentOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+{
+    private readonly DeliveryAgentOptions _options = options ?? new DeliveryAgentOptions();
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
+    /// <summary>Leases the entries that are due and attempts each once. Returns how many were attempted.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        var leases = await queue.LeaseAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+        foreach (var lease in leases)
+        {
+            await AttemptAsync(lease, cancellationToken).ConfigureAwait(false);
+        }
+        return leases.Count;
+    }
+
+    private async Task AttemptAsync(QueueLease lease, CancellationToken cancellationToken)
+    {
+        var statuses = lease.Recipients.ToList();
+        var now = _time.GetUtcNow();
+        var pendingByDomain = statuses
+            .Select((status, index) => (status, index))
+            .Where(p => p.status.State is RecipientState.Pending or RecipientState.DelayNotified)
+            .GroupBy(p => Domain(p.status.Recipient.Address), StringComparer.OrdinalIgnoreCase);
+        var newlyFailed = new List<RecipientStatus>();
+        var newlyDelivered = new List<RecipientStatus>();
+        foreach (var group in pendingByDomain)
+        {
+            var recipients = group.Select(p => p.status.Recipient).ToList();
+            var outcome = await DeliverToDomainAsync(lease, group.Key, recipients, cancellationToken).ConfigureAwait(false);
+            foreach (var (status, index) in group)
+            {
+                var (reply, host) = outcome[status.Recipient];
+                var state = reply.IsSuccess ? RecipientState.Delivered : reply.IsPermanentFailure ? RecipientState.Failed : status.State;
+                statuses[index] = status with { State = state, LastReply = reply.ToString(), RemoteHost = host, LastAttempt = now };
+                (state == RecipientState.Failed ? newlyFailed : state == RecipientState.Delivered ? newlyDelivered : null)?.Add(statuses[index]);
+            }
+        }
+
+        var envelope = lease.Envelope;
+        await NotifyAsync(lease, newlyFailed, DsnAction.Failed, DsnNotify.Failure, cancellationToken).ConfigureAwait(false);
+        await NotifyAsync(lease, newlyDelivered, DsnAction.Delivered, DsnNotify.Success, cancellationToken).ConfigureAwait(false);
+
+        var pending = statuses.Where(s => s.State is RecipientState.Pending or RecipientState.DelayNotified).ToList();
+        if (pending.Count == 0)
+        {
+            await queue.CompleteAsync(lease, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var age = now - envelope.ReceivedAt;
+        if (age >= _options.GiveUpAfter)
+        {
+            // RFC 3463 4.4.7: the message is too old; what was temporary becomes final.
+            var expired = new List<RecipientStatus>();
+            for (var i = 0; i < statuses.Count; i++)
+            {
+                if (statuses[i].State is RecipientState.Pending or RecipientState.DelayNotified)
+                {
+                    statuses[i] = statuses[i] with { State = RecipientState.Failed, LastReply = $"{statuses[i].LastReply} (5.4.7 delivery time expired)" };
+                    expired.Add(statuses[i]);
+                }
+            }
+            await NotifyAsync(lease, expired, DsnAction.Failed, DsnNotify.Failure, cancellationToken).ConfigureAwait(false);
+            await queue.GiveUpAsync(lease, statuses, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (age >= _options.DelayNoticeAfter)
+        {
+            var toWarn = new List<RecipientStatus>();
+            for (var i = 0; i < statuses.Count; i++)
+            {
+                if (statuses[i].State == RecipientState.Pending)
+                {
+                    statuses[i] = statuses[i] with { State = RecipientState.DelayNotified };
+                    toWarn.Add(statuses[i]);
+                }
+            }
+            await NotifyAsync(lease, toWarn, DsnAction.Delayed, DsnNotify.Delay, cancellationToken, envelope.ReceivedAt + _options.GiveUpAfter).ConfigureAwait(false);
+        }
+        await queue.RescheduleAsync(lease, statuses, now + _options.RetryInterval, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..];
+
+    // Tries the domain's exchangers in order and returns a reply (real or synthesized) per recipient.
+    private async Task<Dictionary<QueueRecipient, (SmtpServerReply Reply, string? Host)>> DeliverToDomainAsync(
+        QueueLease lease, string domain, List<QueueRecipient> recipients, CancellationToken cancellationToken)
+    {
+        Dictionary<QueueRecipient, (SmtpServerReply, string?)> All(SmtpServerReply reply, string? host) =>
+            recipients.ToDictionary(r => r, _ => (reply, host));
+
+        List<(string Host, int Port)> exchangers;
+        if (_options.SmartHost is { } smart)
+        {
+            exchangers = [(smart.Host, smart.Port)];
+        }
+        else
+        {
+            var mx = await dns.LookupMxAsync(domain, cancellationToken).ConfigureAwait(false);
+            switch (mx.Status)
+            {
+                case DnsLookupStatus.NullMx:
+                    return All(new SmtpServerReply(556, [$"5.1.10 {domain} does not accept mail (null MX)"]), null);
+                case DnsLookupStatus.NoSuchDomain:
+                    return All(new SmtpServerReply(550, [$"5.1.2 {domain}: no such domain"]), null);
+                case DnsLookupStatus.TemporaryFailure:
+                    return All(new SmtpServerReply(451, [$"4.4.3 DNS lookup for {domain} failed: {mx.Error}"]), null);
+                case DnsLookupStatus.NoRecords:
+                    exchangers = [(domain, _options.Port)]; // RFC 5321 §5.1: the implicit MX
+                    break;
+                default:
+                    exchangers = [.. mx.Hosts.Select(h => (h.Host, _options.Port))];
+                    break;
+            }
+        }
+
+        var last = new SmtpServerReply(451, [$"4.4.1 no exchanger of {domain} could be reached"]);
+        string? lastHost = null;
+        foreach (var (host, port) in exchangers)
+        {
+            var addresses = await dns.LookupAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            if (addresses.Status != DnsLookupStatus.Found)
+            {
+                last = new SmtpServerReply(451, [$"4.4.3 {host}: {addresses.Status}"]);
+                lastHost = host;
+                continue;
+            }
+            foreach (var address in addresses.Addresses)
+            {
+                try
+                {
+                    var client = await SmtpClientConnection.ConnectAsync(new IPEndPoint(address, port), host,
+                        WithLocalName(_options.Client), cancellationToken).ConfigureAwait(false);
+                    await using (client.ConfigureAwait(false))
+                    {
+                        var content = await queue.OpenContentAsync(lease.QueueId, cancellationToken).ConfigureAwait(false);
+                        await using (content.ConfigureAwait(false))
+                        {
+                            var results = await client.SendAsync(lease.Envelope with { Recipients = recipients }, content, cancellationToken).ConfigureAwait(false);
+                            await client.QuitAsync(cancellationToken).ConfigureAwait(false);
+                            DeliveryLog.Attempted(_logger, lease.QueueId, host, results.Count(r => r.Reply.IsSuccess), results.Count);
+                            return results.ToDictionary(r => r.Recipient, r => (r.Reply, (string?)host));
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is SocketException or IOException or SmtpClientException or OperationCanceledException or System.Security.Authentication.AuthenticationException
+                    && !cancellationToken.IsCancellationRequested)
+                {
+                    // A 4xx greeting, a refused connection or a timeout: the next address, then the next exchanger.
+                    last = (ex as SmtpClientException)?.Reply is { } reply && !reply.IsSuccess
+                        ? new SmtpServerReply(451, [$"4.4.2 {host} said: {reply}"])
+                        : new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]);
+                    lastHost = host;
+                    DeliveryLog.ConnectFailed(_logger, lease.QueueId, host, ex.Message);
+                }
+            }
+        }
+        return All(last, lastHost);
+    }
+
+    private SmtpClientOptions WithLocalName(SmtpClientOptions client)
+    {
+        client.LocalName = _options.ServerName;
+        return client;
+    }
+
+    // Sends one DSN for these recipients, if the sender can receive one and asked for it (RFC 3461 §4.1).
+    private async Task NotifyAsync(QueueLease lease, List<RecipientStatus> recipients, DsnAction action, DsnNotify flag, CancellationToken cancellationToken, DateTimeOffset? retryUntil = null)
+    {
+        var envelope = lease.Envelope;
+        // No DSN for a null reverse path: notifications about notifications would loop.
+        if (envelope.ReversePath.Length == 0)
+        {
+            return;
+        }
+        var wanted = recipients.Where(r => r.Recipient.Notify == DsnNotify.Unspecified
+            ? flag != DsnNotify.Success // the default is DELAY and FAILURE
+            : r.Recipient.Notify.HasFlag(flag)).ToList();
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+        MimeMessage dsn;
+        var original = await queue.OpenContentAsync(lease.QueueId, cancellationToken).ConfigureAwait(false);
+        await using (original.ConfigureAwait(false))
+        {
+            dsn = DeliveryStatusNotification.Build(_options.ServerName, envelope, wanted, action, original, retryUntil);
+        }
+        using var content = new MemoryStream();
+        await dsn.WriteToAsync(FormatOptions.Default, content, cancellationToken).ConfigureAwait(false);
+        content.Position = 0;
+        var dsnEnvelope = new QueueEnvelope("", [new QueueRecipient(envelope.ReversePath, DsnNotify.Never)], _time.GetUtcNow());
+        await submitNotification(dsnEnvelope, content, cancellationToken).ConfigureAwait(false);
+        DeliveryLog.Notified(_logger, lease.QueueId, action.ToString(), envelope.ReversePath);
+    }
+}
+
+internal static partial class DeliveryLog
+{
+    [LoggerMessage(4001, LogLevel.Information, "{QueueId}: {Host} accepted {Accepted} of {Total} recipient(s)")]
+    public static partial void Attempted(ILogger logger, string queueId, string host, int accepted, int total);
+
+    [LoggerMessage(4002, LogLevel.Information, "{QueueId}: {Host} unreachable: {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, string queueId, string host, string reason);
+
+    [LoggerMessage(4003, LogLevel.Information, "{QueueId}: {Action} notification sent to {Sender}")]
+    public static partial void Notified(ILogger logger, string queueId, string action, string sender);
+}

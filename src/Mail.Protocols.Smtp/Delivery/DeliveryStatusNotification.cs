@@ -1,0 +1,130 @@
+using System.Text.RegularExpressions;
+using Mail.Protocols.Queue;
+using MimeKit;
+using MimeKit.Utils;
+
+namespace Mail.Protocols.Smtp.Delivery;
+
+/// <summary>What a delivery status notification reports about a recipient (RFC 3464 Action).</summary>
+public enum DsnAction
+{
+    /// <summary>Delivery failed permanently.</summary>
+    Failed,
+    /// <summary>Delivery is delayed and will be retried.</summary>
+    Delayed,
+    /// <summary>Delivered.</summary>
+    Delivered,
+}
+
+/// <summary>Builds delivery status notifications (RFC 3464, RFC 6522 multipart/report) with MimeKit.</summary>
+public static partial class DeliveryStatusNotification
+{
+    /// <summary>
+    /// Builds the notification for <paramref name="recipients"/> of a queued message. The original comes back
+    /// whole unless the sender asked for headers only (RET=HDRS) or the notice is only a delay.
+    /// </summary>
+    /// <param name="reportingMta">This host's name.</param>
+    /// <param name="envelope">The original envelope.</param>
+    /// <param name="recipients">The recipients to report, with their last reply.</param>
+    /// <param name="action">What happened to them.</param>
+    /// <param name="original">The original message content (read from its start).</param>
+    /// <param name="retryUntil">For delays: when delivery will be given up.</param>
+    public static MimeMessage Build(string reportingMta, QueueEnvelope envelope, IReadOnlyList<RecipientStatus> recipients, DsnAction action, Stream original, DateTimeOffset? retryUntil = null)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(recipients);
+        ArgumentNullException.ThrowIfNull(original);
+        var message = new MimeMessage();
+        message.From.Add(new MailboxAddress("Mail Delivery System", "MAILER-DAEMON@" + reportingMta));
+        message.To.Add(MailboxAddress.Parse(envelope.ReversePath));
+        message.Subject = action switch
+        {
+            DsnAction.Failed => "Undelivered Mail Returned to Sender",
+            DsnAction.Delayed => "Delayed Mail (still being retried)",
+            _ => "Successful Mail Delivery Report",
+        };
+        message.Headers.Add("Auto-Submitted", "auto-replied");
+
+        var report = new MultipartReport("delivery-status");
+        var list = string.Join("\n", recipients.Select(r => $"  <{r.Recipient.Address}>: {r.LastReply ?? "no reply"}"));
+        report.Add(new TextPart("plain")
+        {
+            Text = action switch
+            {
+                DsnAction.Failed => $"This is the mail system at {reportingMta}.\n\nYour message could not be delivered to these recipients; it was given up permanently:\n\n{list}\n",
+                DsnAction.Delayed => $"This is the mail system at {reportingMta}.\n\nYour message has not been delivered yet to these recipients. Delivery will be tried again until {retryUntil:R}; you do not need to send it again:\n\n{list}\n",
+                _ => $"This is the mail system at {reportingMta}.\n\nYour message was delivered to these recipients:\n\n{list}\n",
+            },
+        });
+
+        var status = new MessageDeliveryStatus();
+        var perMessage = new HeaderList { { "Reporting-MTA", "dns; " + reportingMta } };
+        if (envelope.EnvelopeId is { } envid)
+        {
+            perMessage.Add("Original-Envelope-Id", envid);
+        }
+        perMessage.Add("Arrival-Date", DateUtils.FormatDate(envelope.ReceivedAt));
+        status.StatusGroups.Add(perMessage);
+        foreach (var recipient in recipients)
+        {
+            var group = new HeaderList();
+            if (recipient.Recipient.OriginalRecipient is { } orcpt)
+            {
+                group.Add("Original-Recipient", orcpt.Replace(";", "; ", StringComparison.Ordinal));
+            }
+            group.Add("Final-Recipient", "rfc822; " + recipient.Recipient.Address);
+            group.Add("Action", action switch { DsnAction.Failed => "failed", DsnAction.Delayed => "delayed", _ => "delivered" });
+            group.Add("Status", StatusCode(recipient.LastReply, action));
+            if (recipient.RemoteHost is { } remote)
+            {
+                group.Add("Remote-MTA", "dns; " + remote);
+            }
+            if (recipient.LastReply is { } reply)
+            {
+                group.Add("Diagnostic-Code", "smtp; " + reply);
+            }
+            if (recipient.LastAttempt is { } attempt)
+            {
+                group.Add("Last-Attempt-Date", DateUtils.FormatDate(attempt));
+            }
+            if (action == DsnAction.Delayed && retryUntil is { } until)
+            {
+                group.Add("Will-Retry-Until", DateUtils.FormatDate(until));
+            }
+            status.StatusGroups.Add(group);
+        }
+        report.Add(status);
+
+        original.Position = 0;
+        var parsed = MimeMessage.Load(original);
+        if (envelope.Return == DsnReturn.Headers || action != DsnAction.Failed)
+        {
+            var headersOnly = new MimeMessage();
+            headersOnly.Headers.Clear();
+            foreach (var header in parsed.Headers)
+            {
+                headersOnly.Headers.Add(header);
+            }
+            report.Add(new TextRfc822Headers { Message = headersOnly });
+        }
+        else
+        {
+            report.Add(new MessagePart { Message = parsed });
+        }
+        message.Body = report;
+        return message;
+    }
+
+    // The RFC 3463 code from the reply ("550 5.1.1 ..."), or the class's generic one.
+    private static string StatusCode(string? reply, DsnAction action)
+    {
+        if (reply is not null && EnhancedCode().Match(reply) is { Success: true } match)
+        {
+            return match.Value;
+        }
+        return action switch { DsnAction.Failed => "5.0.0", DsnAction.Delayed => "4.0.0", _ => "2.0.0" };
+    }
+
+    [GeneratedRegex(@"\b[245]\.\d{1,3}\.\d{1,3}\b", RegexOptions.CultureInvariant)]
+    private static partial Regex EnhancedCode();
+}

@@ -1,0 +1,211 @@
+using System.Net;
+using System.Text;
+using Mail.Protocols.Dns;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp.Delivery;
+using Mail.Protocols.Smtp.Dns;
+using Mail.Protocols.Smtp.Tests.Dns;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mail.Protocols.Smtp.Tests.Delivery;
+
+/// <summary>
+/// The delivery agent end to end: a queue on "host A", the dnsmasq zone for mx.test (mail.mx.test = 127.0.0.2,
+/// backup.mx.test = 127.0.0.3), and a real MailHost as the remote exchanger.
+/// </summary>
+public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixture>
+{
+    private static readonly byte[] s_message = Encoding.ASCII.GetBytes("From: alice@example.test\r\nTo: bob@mx.test\r\nSubject: across domains\r\nMessage-ID: <x1@example.test>\r\n\r\nHello from A.\r\n");
+
+    private static async Task<MailHost> RemoteAsync(string address, Action<MailHostOptions>? configure = null, int port = 0)
+    {
+        var options = new MailHostOptions
+        {
+            BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
+            ServerName = "mail.mx.test",
+        };
+        options.Domains.Add("mx.test");
+        options.Users.Add(("bob@mx.test", "bob"));
+        configure?.Invoke(options);
+        var host = new MailHost(options);
+        await host.StartAsync();
+        return host;
+    }
+
+    private DnsClientResolver Resolver()
+    {
+        var options = new DnsResolverOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 0, UseCache = false };
+        options.NameServers.Add(dns.Server.EndPoint);
+        return new DnsClientResolver(options);
+    }
+
+    private sealed class Notifications
+    {
+        public List<(QueueEnvelope Envelope, string Content)> Sent { get; } = [];
+
+        public ValueTask SubmitAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+        {
+            Sent.Add((envelope, new StreamReader(content, Encoding.UTF8).ReadToEnd()));
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static async Task EnqueueAsync(IMessageQueue queue, DateTimeOffset at, string reversePath = "alice@example.test", params string[] recipients) =>
+        await queue.EnqueueAsync(new QueueEnvelope(reversePath, [.. (recipients.Length == 0 ? ["bob@mx.test"] : recipients).Select(r => new QueueRecipient(r))], at), new MemoryStream(s_message));
+
+    [Fact]
+    public async Task Message_is_relayed_to_the_mx_found_in_dns_and_arrives_with_one_more_received_header()
+    {
+        await using var remote = await RemoteAsync("127.0.0.2");
+        var queue = new InMemoryMessageQueue();
+        await EnqueueAsync(queue, DateTimeOffset.UtcNow);
+        var notifications = new Notifications();
+        var agent = new DeliveryAgent(queue, Resolver(), notifications.SubmitAsync, new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port, ServerName = "a.example.test" });
+
+        Assert.Equal(1, await agent.RunOnceAsync());
+        Assert.Equal(0, await queue.CountAsync());
+        Assert.Empty(notifications.Sent);
+        var stored = Assert.Single(await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+        await using var content = await remote.Store.OpenContentAsync("bob@mx.test", "INBOX", stored.Uid);
+        var text = await new StreamReader(content).ReadToEndAsync();
+        Assert.StartsWith("Received: from a.example.test", text);
+        Assert.EndsWith(Encoding.ASCII.GetString(s_message), text);
+    }
+
+    [Fact]
+    public async Task Unreachable_primary_mx_falls_back_to_the_backup()
+    {
+        await using var backup = await RemoteAsync("127.0.0.3");
+        var queue = new InMemoryMessageQueue();
+        await EnqueueAsync(queue, DateTimeOffset.UtcNow);
+        // Nothing listens on 127.0.0.2 at the backup's port: the connection is refused and the next MX is tried.
+        var agent = new DeliveryAgent(queue, Resolver(), new Notifications().SubmitAsync, new DeliveryAgentOptions { Port = backup.EndPoints["smtp"].Port });
+        await agent.RunOnceAsync();
+        Assert.Single(await backup.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+        Assert.Equal(0, await queue.CountAsync());
+    }
+
+    [Fact]
+    public async Task Remote_550_for_one_of_two_recipients_delivers_one_and_returns_a_dsn_for_the_other()
+    {
+        await using var remote = await RemoteAsync("127.0.0.2");
+        var queue = new InMemoryMessageQueue();
+        await EnqueueAsync(queue, DateTimeOffset.UtcNow, "alice@example.test", "bob@mx.test", "nobody@mx.test");
+        var notifications = new Notifications();
+        var agent = new DeliveryAgent(queue, Resolver(), notifications.SubmitAsync, new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port, ServerName = "a.example.test" });
+        await agent.RunOnceAsync();
+
+        Assert.Single(await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+        Assert.Equal(0, await queue.CountAsync());
+        var (envelope, dsn) = Assert.Single(notifications.Sent);
+        Assert.Equal("", envelope.ReversePath); // a DSN has the null reverse path
+        Assert.Equal("alice@example.test", Assert.Single(envelope.Recipients).Address);
+        Assert.Contains("multipart/report", dsn);
+        Assert.Contains("report-type=delivery-status", dsn);
+        Assert.Contains("Final-Recipient: rfc822; nobody@mx.test", dsn);
+        Assert.Contains("Action: failed", dsn);
+        Assert.Contains("Status: 5.1.1", dsn);
+        Assert.Contains("Remote-MTA: dns; mail.mx.test", dsn);
+        Assert.DoesNotContain("Final-Recipient: rfc822; bob@mx.test", dsn);
+        Assert.Contains("Subject: across domains", dsn); // the original comes back
+    }
+
+    [Fact]
+    public async Task Null_mx_bounces_at_once_and_a_null_sender_gets_no_dsn()
+    {
+        var queue = new InMemoryMessageQueue();
+        await EnqueueAsync(queue, DateTimeOffset.UtcNow, "alice@example.test", "someone@nullmx.test");
+        await EnqueueAsync(queue, DateTimeOffset.UtcNow, "", "someone@nullmx.test");
+        var notifications = new Notifications();
+        var agent = new DeliveryAgent(queue, Resolver(), notifications.SubmitAsync);
+        Assert.Equal(2, await agent.RunOnceAsync());
+        Assert.Equal(0, await queue.CountAsync());
+        var (_, dsn) = Assert.Single(notifications.Sent);
+        Assert.Contains("Status: 5.1.10", dsn);
+        Assert.Contains("null MX", dsn);
+    }
+
+    private sealed class FailingResolver : IDnsResolver
+    {
+        public int Lookups;
+
+        public ValueTask<MxLookupResult> LookupMxAsync(string domain, CancellationToken cancellationToken = default)
+        {
+            Lookups++;
+            return ValueTask.FromResult(new MxLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
+        }
+
+        public ValueTask<AddressLookupResult> LookupAddressesAsync(string host, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new AddressLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
+    }
+
+    [Fact]
+    public async Task Dns_failure_retries_every_15_minutes_warns_after_4_hours_and_bounces_after_5_days()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow());
+        var resolver = new FailingResolver();
+        var notifications = new Notifications();
+        var agent = new DeliveryAgent(queue, resolver, notifications.SubmitAsync, new DeliveryAgentOptions { ServerName = "a.example.test" }, time);
+
+        Assert.Equal(1, await agent.RunOnceAsync());
+        Assert.Equal(1, await queue.CountAsync());
+        Assert.Empty(notifications.Sent); // never bounce on a DNS hiccup
+        time.Advance(TimeSpan.FromMinutes(14));
+        Assert.Equal(0, await agent.RunOnceAsync()); // not due yet
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await agent.RunOnceAsync());
+        Assert.Equal(2, resolver.Lookups);
+
+        time.Advance(TimeSpan.FromHours(4));
+        await agent.RunOnceAsync();
+        var (_, delay) = Assert.Single(notifications.Sent);
+        Assert.Contains("Action: delayed", delay);
+        Assert.Contains("Will-Retry-Until: Fri, 04 Dec 2026 12:00:00 +0000", delay);
+        Assert.Contains("text/rfc822-headers", delay);
+        time.Advance(TimeSpan.FromMinutes(15));
+        await agent.RunOnceAsync();
+        Assert.Single(notifications.Sent); // one delay notice only
+
+        time.Advance(TimeSpan.FromDays(5));
+        await agent.RunOnceAsync();
+        Assert.Equal(0, await queue.CountAsync());
+        Assert.Equal(2, notifications.Sent.Count);
+        var bounce = notifications.Sent[1].Content;
+        Assert.Contains("Action: failed", bounce);
+        Assert.Contains("5.4.7", bounce);
+        Assert.Contains("Hello from A.", bounce);
+    }
+
+    [Fact]
+    public async Task Remote_451_is_retried_later_and_delivered_on_a_later_attempt()
+    {
+        var hook = new GreylistHooks();
+        await using var remote = await RemoteAsync("127.0.0.2", o => o.Smtp.Hooks = hook);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow());
+        var notifications = new Notifications();
+        var agent = new DeliveryAgent(queue, Resolver(), notifications.SubmitAsync, new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port }, time);
+
+        await agent.RunOnceAsync();
+        Assert.Equal(1, await queue.CountAsync());
+        Assert.Empty(await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+        time.Advance(TimeSpan.FromMinutes(15));
+        await agent.RunOnceAsync();
+        Assert.Equal(0, await queue.CountAsync());
+        Assert.Single(await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+        Assert.Empty(notifications.Sent);
+    }
+
+    // Refuses the first attempt with 451, like greylisting.
+    private sealed class GreylistHooks : SmtpHooks
+    {
+        private int _attempts;
+
+        public override ValueTask<SmtpReply?> OnRecipientAsync(SmtpSessionInfo session, string address, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Interlocked.Increment(ref _attempts) == 1 ? new SmtpReply(451, "4.7.1", "Greylisted, try again later") : null);
+    }
+}
