@@ -23,6 +23,10 @@ internal sealed class CommandLine
           --tls-cert FILE.pfx      server certificate (default: a generated self-signed one)
           --tls-cert-password PW   password of the .pfx
           --bind ADDRESS           address to listen on (default 127.0.0.1)
+          --dns SERVER[:PORT]      name server for outbound delivery (default: the system's)
+          --smart-host HOST[:PORT] send all outbound mail through this relay instead of MX lookups
+          --relay-port PORT        port of remote exchangers (default 25; for test setups)
+          --no-delivery            keep outbound mail in the queue instead of delivering it
           --max-connections N      concurrent connections per listener, SMTP and POP3 (default 1000)
           --max-connections-per-address N
                                    concurrent connections from one IP address (default 50)
@@ -35,11 +39,13 @@ internal sealed class CommandLine
     public string? CertificatePassword { get; private set; }
     public bool ShowHelp { get; private set; }
     public bool Quiet { get; private set; }
+    public bool NoDelivery { get; private set; }
     public List<(string Name, int Port)> PendingEngines { get; } = [];
 
     public static CommandLine Parse(string[] args)
     {
         var result = new CommandLine();
+        result.Options.Delivery = new Mail.Protocols.Smtp.Delivery.DeliveryAgentOptions();
         var pending = new Dictionary<string, int> { ["imap"] = 1143, ["imaps"] = 1993 };
         for (var i = 0; i < args.Length; i++)
         {
@@ -85,6 +91,17 @@ internal sealed class CommandLine
                 case "--max-connections-per-address":
                     result.Options.Smtp.Limits.MaxConnectionsPerAddress = result.Options.Pop3.Limits.MaxConnectionsPerAddress = Count(Value());
                     break;
+                case "--dns":
+                    var dns = new Mail.Protocols.Smtp.Dns.DnsResolverOptions();
+                    dns.NameServers.Add(EndPoint(Value(), 53));
+                    result.Options.DnsResolver = new Mail.Protocols.Smtp.Dns.DnsClientResolver(dns);
+                    break;
+                case "--smart-host":
+                    var (host, smartPort) = HostPort(Value(), 25);
+                    result.Options.Delivery!.SmartHost = new System.Net.DnsEndPoint(host, smartPort);
+                    break;
+                case "--relay-port": result.Options.Delivery!.Port = Port(Value()) ?? 25; break;
+                case "--no-delivery": result.NoDelivery = true; break;
                 case "--quiet": result.Quiet = true; break;
                 case "--help" or "-h": result.ShowHelp = true; break;
                 default: throw new FormatException($"unknown option {arg}");
@@ -99,7 +116,27 @@ internal sealed class CommandLine
             result.Options.Users.Add(("alice@example.test", "alice"));
         }
         result.PendingEngines.AddRange(pending.Select(p => (p.Key, p.Value)));
+        if (result.NoDelivery)
+        {
+            result.Options.Delivery = null;
+        }
         return result;
+    }
+
+    private static (string Host, int Port) HostPort(string text, int defaultPort)
+    {
+        var colon = text.LastIndexOf(':');
+        return colon > 0 && !text.EndsWith(']') && text.Count(c => c == ':') == 1
+            ? (text[..colon], Port(text[(colon + 1)..]) ?? defaultPort)
+            : (text.Trim('[', ']'), defaultPort);
+    }
+
+    private static System.Net.IPEndPoint EndPoint(string text, int defaultPort)
+    {
+        var (host, port) = HostPort(text, defaultPort);
+        return System.Net.IPAddress.TryParse(host, out var address)
+            ? new System.Net.IPEndPoint(address, port)
+            : throw new FormatException($"a name server is an IP address[:port], got '{text}'");
     }
 
     // 0 disables an endpoint.

@@ -54,6 +54,9 @@ foreach (var (name, port) in parsed.PendingEngines)
 Console.WriteLine($"  domains     {string.Join(", ", options.Domains)}");
 Console.WriteLine($"  users       {options.Users.Count} ({string.Join(", ", options.Users.Take(5).Select(u => u.Address))}{(options.Users.Count > 5 ? ", ..." : "")})");
 Console.WriteLine($"  plaintext AUTH {(options.AllowPlaintextAuth ? "allowed" : "only after STARTTLS")}; certificate {host.Certificate.Subject}");
+Console.WriteLine(options.Delivery is null ? "  outbound    kept in the queue (--no-delivery)"
+    : options.Delivery.SmartHost is { } smart ? $"  outbound    through {smart.Host}:{smart.Port}"
+    : $"  outbound    delivered by MX lookup, port {options.Delivery.Port}");
 Console.WriteLine("Press Ctrl+C to stop.");
 
 var stop = new TaskCompletionSource();

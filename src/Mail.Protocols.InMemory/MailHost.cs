@@ -3,7 +3,10 @@ using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Pop3;
+using Mail.Protocols.Dns;
 using Mail.Protocols.Smtp;
+using Mail.Protocols.Smtp.Delivery;
+using Mail.Protocols.Smtp.Dns;
 using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.InMemory;
@@ -53,6 +56,18 @@ public sealed class MailHostOptions
     /// <summary>Further POP3 settings; the host fills in TLS and plaintext AUTH, and enables APOP.</summary>
     public Pop3ServerOptions Pop3 { get; set; } = new() { EnableApop = true };
 
+    /// <summary>
+    /// Outbound delivery settings. Null (the default): messages for other domains stay in <see cref="MailHost.Queue"/>;
+    /// set, a <see cref="DeliveryAgent"/> delivers them and returns DSNs.
+    /// </summary>
+    public DeliveryAgentOptions? Delivery { get; set; }
+
+    /// <summary>The resolver for outbound delivery; null uses the system's DNS servers.</summary>
+    public IDnsResolver? DnsResolver { get; set; }
+
+    /// <summary>How often the delivery agent looks for due messages. Defaults to 30 seconds.</summary>
+    public TimeSpan DeliveryPollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -72,6 +87,8 @@ public sealed class MailHost : IAsyncDisposable
     private readonly Pop3Server _pop3;
     private readonly List<(string Name, SmtpEndpoint Endpoint)> _smtpEndpoints = [];
     private readonly List<(string Name, Pop3Endpoint Endpoint)> _pop3Endpoints = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _delivery = Task.CompletedTask;
 
     /// <summary>Creates the host and its backends; call <see cref="StartAsync"/> to listen.</summary>
     public MailHost(MailHostOptions options)
@@ -159,6 +176,14 @@ public sealed class MailHost : IAsyncDisposable
     {
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         await _pop3.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.Delivery is { } delivery)
+        {
+            delivery.ServerName = _options.ServerName;
+            var submitter = new MailSubmitter(Store, Queue, Policy);
+            var agent = new DeliveryAgent(Queue, _options.DnsResolver ?? new DnsClientResolver(), submitter.SubmitAsync, delivery, _options.TimeProvider,
+                _options.LoggerFactory?.CreateLogger("Mail.Protocols.Delivery"));
+            _delivery = Task.Run(() => agent.RunAsync(_options.DeliveryPollInterval, _stopping.Token), CancellationToken.None);
+        }
         var bound = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
         for (var i = 0; i < _smtpEndpoints.Count; i++)
         {
@@ -172,13 +197,20 @@ public sealed class MailHost : IAsyncDisposable
     }
 
     /// <summary>Stops every server gracefully within <paramref name="gracePeriod"/>.</summary>
-    public Task StopAsync(TimeSpan? gracePeriod = null) => Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod));
+    public async Task StopAsync(TimeSpan? gracePeriod = null)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod), _delivery).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _delivery.ConfigureAwait(false);
         await _smtp.DisposeAsync().ConfigureAwait(false);
         await _pop3.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
         if (_options.Certificate is null)
         {
             Certificate.Dispose();

@@ -59,6 +59,33 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
+    /// <summary>Runs <see cref="RunOnceAsync"/> every <paramref name="pollInterval"/> until cancelled; a failing round is logged and retried.</summary>
+    public async Task RunAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(pollInterval, _time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    // Work through everything due before waiting again.
+                    while (await RunOnceAsync(cancellationToken).ConfigureAwait(false) > 0)
+                    {
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    DeliveryLog.RoundFailed(_logger, ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>Leases the entries that are due and attempts each once. Returns how many were attempted.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken = default)
     {
@@ -259,6 +286,9 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(4002, LogLevel.Information, "{QueueId}: {Host} unreachable: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string queueId, string host, string reason);
+
+    [LoggerMessage(4004, LogLevel.Error, "A delivery round failed")]
+    public static partial void RoundFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(4003, LogLevel.Information, "{QueueId}: {Action} notification sent to {Sender}")]
     public static partial void Notified(ILogger logger, string queueId, string action, string sender);
