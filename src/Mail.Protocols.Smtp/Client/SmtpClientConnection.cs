@@ -70,6 +70,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private PipeWriter _output;
     private LineReader _lineReader;
     private readonly HashSet<string> _extensions = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _authMechanisms = new(StringComparer.OrdinalIgnoreCase);
 
     private SmtpClientConnection(Stream network, string host, SmtpClientOptions options)
     {
@@ -146,11 +147,52 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         {
             throw new SmtpClientException($"{_host} does not offer STARTTLS and TLS is required", new SmtpServerReply(530, ["5.7.10 TLS required by policy"]));
         }
+        if (_options.Credentials is { } credentials)
+        {
+            await AuthenticateAsync(credentials, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // AUTH PLAIN with an initial response (RFC 4954, RFC 4616), LOGIN when PLAIN is not offered.
+    private async Task AuthenticateAsync(NetworkCredential credentials, CancellationToken cancellationToken)
+    {
+        if (!IsSecure && !_options.AllowPlaintextAuth)
+        {
+            throw new SmtpClientException($"refusing to send credentials to {_host} without TLS", new SmtpServerReply(454, ["4.7.0 TLS needed to authenticate"]));
+        }
+        var mechanisms = _extensions.Contains("AUTH") ? _authMechanisms : [];
+        SmtpServerReply reply;
+        if (mechanisms.Contains("PLAIN"))
+        {
+            var plain = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{credentials.UserName}\0{credentials.Password}"));
+            reply = await CommandAsync("AUTH PLAIN " + plain, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        else if (mechanisms.Contains("LOGIN"))
+        {
+            reply = await CommandAsync("AUTH LOGIN", _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            if (reply.Code == 334)
+            {
+                reply = await CommandAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.UserName)), _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            if (reply.Code == 334)
+            {
+                reply = await CommandAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.Password)), _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            throw new SmtpClientException($"{_host} offers no AUTH mechanism this client can use", new SmtpServerReply(454, ["4.7.0 no usable AUTH mechanism"]));
+        }
+        if (reply.Code != 235)
+        {
+            throw new SmtpClientException($"{_host} refused the login: {reply}", reply);
+        }
     }
 
     private async Task HelloAsync(CancellationToken cancellationToken)
     {
         _extensions.Clear();
+        _authMechanisms.Clear();
         MaxSize = null;
         var reply = await CommandAsync("EHLO " + _options.LocalName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
@@ -159,6 +201,10 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             {
                 var parts = line.Split(' ', 2);
                 _extensions.Add(parts[0]);
+                if (parts[0].Equals("AUTH", StringComparison.OrdinalIgnoreCase) && parts.Length == 2)
+                {
+                    _authMechanisms.UnionWith(parts[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                }
                 if (parts[0].Equals("SIZE", StringComparison.OrdinalIgnoreCase) && parts.Length == 2
                     && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size > 0)
                 {

@@ -23,6 +23,12 @@ public sealed class SmtpClientOptions
     /// <summary>Validate the server certificate (name and chain). Defaults to false: opportunistic TLS encrypts without authenticating, as RFC 7435 describes.</summary>
     public bool ValidateCertificate { get; set; }
 
+    /// <summary>Credentials for AUTH (a smart host that wants a login); null: no AUTH.</summary>
+    public System.Net.NetworkCredential? Credentials { get; set; }
+
+    /// <summary>Allow AUTH on an unencrypted connection. Defaults to false: credentials are only sent over TLS.</summary>
+    public bool AllowPlaintextAuth { get; set; }
+
     /// <summary>Time to wait for the greeting: 5 minutes (RFC 5321 §4.5.3.2.1).</summary>
     public TimeSpan GreetingTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -36,6 +36,9 @@ public sealed class DeliveryAgentOptions
     /// <summary>Send everything through this relay instead of looking up MX records (host and port). Null by default.</summary>
     public DnsEndPoint? SmartHost { get; set; }
 
+    /// <summary>The login for <see cref="SmartHost"/>, if it wants one (sent only over TLS unless the client options allow otherwise).</summary>
+    public NetworkCredential? SmartHostCredentials { get; set; }
+
     /// <summary>SMTP client settings (STARTTLS policy, timeouts).</summary>
     public SmtpClientOptions Client { get; set; } = new();
 }
@@ -202,7 +205,9 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         string? lastHost = null;
         foreach (var (host, port) in exchangers)
         {
-            var addresses = await dns.LookupAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+                ? new AddressLookupResult(DnsLookupStatus.Found, [literal])
+                : await dns.LookupAddressesAsync(host, cancellationToken).ConfigureAwait(false);
             if (addresses.Status != DnsLookupStatus.Found)
             {
                 last = new SmtpServerReply(451, [$"4.4.3 {host}: {addresses.Status}"]);
@@ -214,7 +219,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                 try
                 {
                     var client = await SmtpClientConnection.ConnectAsync(new IPEndPoint(address, port), host,
-                        WithLocalName(_options.Client), cancellationToken).ConfigureAwait(false);
+                        ClientOptions(), cancellationToken).ConfigureAwait(false);
                     await using (client.ConfigureAwait(false))
                     {
                         var content = await queue.OpenContentAsync(lease.QueueId, cancellationToken).ConfigureAwait(false);
@@ -242,10 +247,23 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         return All(last, lastHost);
     }
 
-    private SmtpClientOptions WithLocalName(SmtpClientOptions client)
+    // The configured client settings with this host's name, and the smart host's login when relaying through it.
+    private SmtpClientOptions ClientOptions()
     {
-        client.LocalName = _options.ServerName;
-        return client;
+        var client = _options.Client;
+        return new SmtpClientOptions
+        {
+            LocalName = _options.ServerName,
+            StartTls = client.StartTls,
+            ValidateCertificate = client.ValidateCertificate,
+            Credentials = _options.SmartHost is not null ? _options.SmartHostCredentials ?? client.Credentials : null,
+            AllowPlaintextAuth = client.AllowPlaintextAuth,
+            GreetingTimeout = client.GreetingTimeout,
+            CommandTimeout = client.CommandTimeout,
+            DataInitiationTimeout = client.DataInitiationTimeout,
+            DataBlockTimeout = client.DataBlockTimeout,
+            DataTerminationTimeout = client.DataTerminationTimeout,
+        };
     }
 
     // Sends one DSN for these recipients, if the sender can receive one and asked for it (RFC 3461 §4.1).

@@ -180,6 +180,66 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
     }
 
     [Fact]
+    public async Task Exchangers_unreachable_past_the_give_up_time_bounce_with_the_original_message()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow());
+        var notifications = new Notifications();
+        // mx.test's exchangers resolve, but nothing listens on this port at 127.0.0.2 or 127.0.0.3.
+        var agent = new DeliveryAgent(queue, Resolver(), notifications.SubmitAsync, new DeliveryAgentOptions { Port = 9, ServerName = "a.example.test" }, time);
+        await agent.RunOnceAsync();
+        Assert.Equal(1, await queue.CountAsync());
+        Assert.Empty(notifications.Sent);
+        time.Advance(TimeSpan.FromDays(5));
+        await agent.RunOnceAsync();
+        Assert.Equal(0, await queue.CountAsync());
+        var bounce = Assert.Single(notifications.Sent).Content; // the delay notice was overtaken by the give-up
+        Assert.Contains("Action: failed", bounce);
+        Assert.Contains("Status: 4.4.1", bounce);
+        Assert.Contains("5.4.7 delivery time expired", bounce);
+        Assert.Contains("message/rfc822", bounce);
+        Assert.Contains("Message-ID: <x1@example.test>", bounce);
+    }
+
+    [Theory]
+    [InlineData("alice", true)]
+    [InlineData("wrong", false)]
+    public async Task Smart_host_gets_everything_over_starttls_with_a_login(string password, bool accepted)
+    {
+        // The smart host is a MailHost submission port: STARTTLS, then AUTH before MAIL.
+        var relayOptions = new MailHostOptions { SmtpPort = null, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+        relayOptions.Domains.Add("relay.test");
+        relayOptions.Users.Add(("alice@example.test", "alice"));
+        relayOptions.Smtp.FailedAuthDelay = TimeSpan.Zero;
+        relayOptions.Smtp.Limits.MaxConnectionsPerAddress = 100;
+        await using var relay = new MailHost(relayOptions);
+        await relay.StartAsync();
+        var queue = new InMemoryMessageQueue();
+        await EnqueueAsync(queue, DateTimeOffset.UtcNow, "alice@example.test", "someone@elsewhere.test");
+        var notifications = new Notifications();
+        var agent = new DeliveryAgent(queue, new FailingResolver(), notifications.SubmitAsync, new DeliveryAgentOptions
+        {
+            SmartHost = new DnsEndPoint("127.0.0.1", relay.EndPoints["submission"].Port),
+            SmartHostCredentials = new NetworkCredential("alice@example.test", password),
+        });
+        await agent.RunOnceAsync();
+        Assert.Empty(notifications.Sent);
+        if (accepted)
+        {
+            Assert.Equal(0, await queue.CountAsync());
+            var relayed = Assert.Single(await relay.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1)));
+            Assert.Equal("someone@elsewhere.test", Assert.Single(relayed.Envelope.Recipients).Address);
+        }
+        else
+        {
+            // A refused login is the relay's problem, not the recipient's: kept for a retry, never bounced.
+            Assert.Equal(1, await queue.CountAsync());
+            Assert.Equal(0, await relay.Queue.CountAsync());
+        }
+    }
+
+    [Fact]
     public async Task Remote_451_is_retried_later_and_delivered_on_a_later_attempt()
     {
         var hook = new GreylistHooks();
