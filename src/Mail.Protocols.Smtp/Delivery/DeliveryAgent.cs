@@ -30,6 +30,12 @@ public sealed class DeliveryAgentOptions
     /// <summary>Entries leased per round. Defaults to 20.</summary>
     public int BatchSize { get; set; } = 20;
 
+    /// <summary>Entries delivered at the same time. Defaults to 10.</summary>
+    public int MaxConcurrency { get; set; } = 10;
+
+    /// <summary>Connections at the same time to one destination domain. Defaults to 2, to be gentle with small servers.</summary>
+    public int MaxConcurrencyPerDomain { get; set; } = 2;
+
     /// <summary>The port of remote exchangers. Defaults to 25.</summary>
     public int Port { get; set; } = 25;
 
@@ -61,6 +67,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     private readonly DeliveryAgentOptions _options = options ?? new DeliveryAgentOptions();
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _domainGates = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Runs <see cref="RunOnceAsync"/> every <paramref name="pollInterval"/> until cancelled; a failing round is logged and retried.</summary>
     public async Task RunAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
@@ -94,14 +101,32 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     {
         ArgumentNullException.ThrowIfNull(queue);
         var leases = await queue.LeaseAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
-        foreach (var lease in leases)
+        var pool = new ConnectionPool();
+        await using (pool.ConfigureAwait(false))
         {
-            await AttemptAsync(lease, cancellationToken).ConfigureAwait(false);
+            using var gate = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrency));
+            await Task.WhenAll(leases.Select(async lease =>
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await AttemptAsync(lease, pool, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // This entry's lease runs out and it is tried again; the others go on.
+                    DeliveryLog.AttemptFailed(_logger, lease.QueueId, ex);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
         }
         return leases.Count;
     }
 
-    private async Task AttemptAsync(QueueLease lease, CancellationToken cancellationToken)
+    private async Task AttemptAsync(QueueLease lease, ConnectionPool pool, CancellationToken cancellationToken)
     {
         var statuses = lease.Recipients.ToList();
         var now = _time.GetUtcNow();
@@ -114,7 +139,17 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         foreach (var group in pendingByDomain)
         {
             var recipients = group.Select(p => p.status.Recipient).ToList();
-            var outcome = await DeliverToDomainAsync(lease, group.Key, recipients, cancellationToken).ConfigureAwait(false);
+            var domainGate = _domainGates.GetOrAdd(group.Key, _ => new SemaphoreSlim(Math.Max(1, _options.MaxConcurrencyPerDomain)));
+            await domainGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Dictionary<QueueRecipient, (SmtpServerReply Reply, string? Host)> outcome;
+            try
+            {
+                outcome = await DeliverToDomainAsync(lease, group.Key, recipients, pool, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                domainGate.Release();
+            }
             foreach (var (status, index) in group)
             {
                 var (reply, host) = outcome[status.Recipient];
@@ -171,7 +206,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
 
     // Tries the domain's exchangers in order and returns a reply (real or synthesized) per recipient.
     private async Task<Dictionary<QueueRecipient, (SmtpServerReply Reply, string? Host)>> DeliverToDomainAsync(
-        QueueLease lease, string domain, List<QueueRecipient> recipients, CancellationToken cancellationToken)
+        QueueLease lease, string domain, List<QueueRecipient> recipients, ConnectionPool pool, CancellationToken cancellationToken)
     {
         Dictionary<QueueRecipient, (SmtpServerReply, string?)> All(SmtpServerReply reply, string? host) =>
             recipients.ToDictionary(r => r, _ => (reply, host));
@@ -216,31 +251,44 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             }
             foreach (var address in addresses.Addresses)
             {
-                try
+                var endPoint = new IPEndPoint(address, port);
+                // A connection left open by an earlier message of this round is tried first (one session, several
+                // transactions); if it has gone stale, a fresh one follows.
+                for (var reuse = pool.TryTake(endPoint); ; reuse = null)
                 {
-                    var client = await SmtpClientConnection.ConnectAsync(new IPEndPoint(address, port), host,
-                        ClientOptions(), cancellationToken).ConfigureAwait(false);
-                    await using (client.ConfigureAwait(false))
+                    SmtpClientConnection? client = reuse;
+                    try
                     {
+                        client ??= await SmtpClientConnection.ConnectAsync(endPoint, host, ClientOptions(), cancellationToken).ConfigureAwait(false);
+                        IReadOnlyList<SmtpRecipientResult> results;
                         var content = await queue.OpenContentAsync(lease.QueueId, cancellationToken).ConfigureAwait(false);
                         await using (content.ConfigureAwait(false))
                         {
-                            var results = await client.SendAsync(lease.Envelope with { Recipients = recipients }, content, cancellationToken).ConfigureAwait(false);
-                            await client.QuitAsync(cancellationToken).ConfigureAwait(false);
-                            DeliveryLog.Attempted(_logger, lease.QueueId, host, results.Count(r => r.Reply.IsSuccess), results.Count);
-                            return results.ToDictionary(r => r.Recipient, r => (r.Reply, (string?)host));
+                            results = await client.SendAsync(lease.Envelope with { Recipients = recipients }, content, cancellationToken).ConfigureAwait(false);
                         }
+                        pool.Return(endPoint, client);
+                        DeliveryLog.Attempted(_logger, lease.QueueId, host, results.Count(r => r.Reply.IsSuccess), results.Count);
+                        return results.ToDictionary(r => r.Recipient, r => (r.Reply, (string?)host));
                     }
-                }
-                catch (Exception ex) when (ex is SocketException or IOException or SmtpClientException or OperationCanceledException or System.Security.Authentication.AuthenticationException
-                    && !cancellationToken.IsCancellationRequested)
-                {
-                    // A 4xx greeting, a refused connection or a timeout: the next address, then the next exchanger.
-                    last = (ex as SmtpClientException)?.Reply is { } reply && !reply.IsSuccess
-                        ? new SmtpServerReply(451, [$"4.4.2 {host} said: {reply}"])
-                        : new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]);
-                    lastHost = host;
-                    DeliveryLog.ConnectFailed(_logger, lease.QueueId, host, ex.Message);
+                    catch (Exception ex) when (ex is SocketException or IOException or SmtpClientException or OperationCanceledException or System.Security.Authentication.AuthenticationException
+                        && !cancellationToken.IsCancellationRequested)
+                    {
+                        if (client is not null)
+                        {
+                            await client.DisposeAsync().ConfigureAwait(false);
+                        }
+                        if (reuse is not null)
+                        {
+                            continue; // the kept connection died; try a new one
+                        }
+                        // A 4xx greeting, a refused connection or a timeout: the next address, then the next exchanger.
+                        last = (ex as SmtpClientException)?.Reply is { } reply && !reply.IsSuccess
+                            ? new SmtpServerReply(451, [$"4.4.2 {host} said: {reply}"])
+                            : new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]);
+                        lastHost = host;
+                        DeliveryLog.ConnectFailed(_logger, lease.QueueId, host, ex.Message);
+                        break;
+                    }
                 }
             }
         }
@@ -297,8 +345,34 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     }
 }
 
+/// <summary>Connections kept open for the rest of a delivery round, by remote address; closed with QUIT at its end.</summary>
+internal sealed class ConnectionPool : IAsyncDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPEndPoint, System.Collections.Concurrent.ConcurrentBag<SmtpClientConnection>> _idle = new();
+
+    public SmtpClientConnection? TryTake(IPEndPoint endPoint) =>
+        _idle.TryGetValue(endPoint, out var bag) && bag.TryTake(out var connection) ? connection : null;
+
+    public void Return(IPEndPoint endPoint, SmtpClientConnection connection) => _idle.GetOrAdd(endPoint, _ => []).Add(connection);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var bag in _idle.Values)
+        {
+            while (bag.TryTake(out var connection))
+            {
+                await connection.QuitAsync().ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}
+
 internal static partial class DeliveryLog
 {
+    [LoggerMessage(4005, LogLevel.Warning, "{QueueId}: delivery attempt failed; the entry is retried when its lease runs out")]
+    public static partial void AttemptFailed(ILogger logger, string queueId, Exception exception);
+
     [LoggerMessage(4001, LogLevel.Information, "{QueueId}: {Host} accepted {Accepted} of {Total} recipient(s)")]
     public static partial void Attempted(ILogger logger, string queueId, string host, int accepted, int total);
 

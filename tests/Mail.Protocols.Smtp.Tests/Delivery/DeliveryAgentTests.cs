@@ -240,6 +240,74 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
     }
 
     [Fact]
+    public async Task Messages_to_one_exchanger_share_one_connection_within_a_round()
+    {
+        var sessions = new SessionRecorder();
+        await using var remote = await RemoteAsync("127.0.0.2", o => o.Smtp.Hooks = sessions);
+        var queue = new InMemoryMessageQueue();
+        for (var i = 0; i < 3; i++)
+        {
+            await EnqueueAsync(queue, DateTimeOffset.UtcNow);
+        }
+        var agent = new DeliveryAgent(queue, Resolver(), new Notifications().SubmitAsync,
+            new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port, MaxConcurrency = 1 });
+        Assert.Equal(3, await agent.RunOnceAsync());
+        Assert.Equal(3, (await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX")).Count);
+        Assert.Single(sessions.ConnectionIds.Distinct());
+    }
+
+    [Fact]
+    public async Task Many_messages_are_delivered_concurrently_within_the_per_domain_limit()
+    {
+        await using var remote = await RemoteAsync("127.0.0.2");
+        var queue = new InMemoryMessageQueue();
+        for (var i = 0; i < 12; i++)
+        {
+            await EnqueueAsync(queue, DateTimeOffset.UtcNow);
+        }
+        var agent = new DeliveryAgent(queue, Resolver(), new Notifications().SubmitAsync,
+            new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port, MaxConcurrency = 6, MaxConcurrencyPerDomain = 2 });
+        Assert.Equal(12, await agent.RunOnceAsync());
+        Assert.Equal(12, (await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX")).Count);
+        Assert.Equal(0, await queue.CountAsync());
+    }
+
+    [Fact]
+    public async Task Stopping_mid_delivery_loses_nothing_and_the_entry_is_retried_after_its_lease()
+    {
+        // An exchanger that accepts connections and never greets.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Parse("127.0.0.2"), 0);
+        silent.Start();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow());
+        var options = new DeliveryAgentOptions { Port = ((IPEndPoint)silent.LocalEndpoint).Port, LeaseDuration = TimeSpan.FromMinutes(15) };
+        var agent = new DeliveryAgent(queue, Resolver(), new Notifications().SubmitAsync, options, time);
+        using var stop = new CancellationTokenSource();
+        var running = agent.RunOnceAsync(stop.Token);
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+
+        Assert.Equal(1, await queue.CountAsync()); // still there
+        Assert.Empty(await queue.LeaseAsync(10, TimeSpan.FromMinutes(1))); // hidden while the lease lasts
+        time.Advance(TimeSpan.FromMinutes(16));
+        var again = Assert.Single(await queue.LeaseAsync(10, TimeSpan.FromMinutes(1)));
+        Assert.Equal("bob@mx.test", Assert.Single(again.Recipients).Recipient.Address);
+    }
+
+    private sealed class SessionRecorder : SmtpHooks
+    {
+        public System.Collections.Concurrent.ConcurrentBag<string> ConnectionIds { get; } = [];
+
+        public override ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionInfo session, string reversePath, CancellationToken cancellationToken)
+        {
+            ConnectionIds.Add(session.ConnectionId);
+            return default;
+        }
+    }
+
+    [Fact]
     public async Task Remote_451_is_retried_later_and_delivered_on_a_later_attempt()
     {
         var hook = new GreylistHooks();
