@@ -97,14 +97,7 @@ public sealed partial class MailKitInteropTests
         Assert.Contains("C: AUTH " + mechanism, log.Transcript, StringComparison.Ordinal);
         Assert.Contains("S: 235 2.7.0 Authentication successful", log.Transcript, StringComparison.Ordinal);
 
-        var message = Build.TextMessage("alice@example.test", ["bob@example.test"], "Submitted with " + mechanism, TrickyAsciiBody);
-        var expected = Wire.Bytes(message);
-        var response = await client.SendAsync(message, ct);
-        await client.DisconnectAsync(true, ct);
-
-        Assert.Matches(AcceptedResponse(), response);
-        var received = await AssertSingleDeliveryAsync(host, "bob@example.test", expected, log);
-        Assert.Contains(" with ESMTPSA id ", received, StringComparison.Ordinal);
+        await SubmitToBobAndAssertDeliveredAsync(client, host, log, "Submitted with " + mechanism, ct);
     }
 
     [Fact]
@@ -124,14 +117,7 @@ public sealed partial class MailKitInteropTests
         await client.AuthenticateAsync("alice@example.test", "alice", ct);
         Assert.Contains("C: AUTH SCRAM-SHA-256", log.Transcript, StringComparison.Ordinal);
 
-        var message = Build.TextMessage("alice@example.test", ["bob@example.test"], "Over implicit TLS", TrickyAsciiBody);
-        var expected = Wire.Bytes(message);
-        var response = await client.SendAsync(message, ct);
-        await client.DisconnectAsync(true, ct);
-
-        Assert.Matches(AcceptedResponse(), response);
-        var received = await AssertSingleDeliveryAsync(host, "bob@example.test", expected, log);
-        Assert.Contains(" with ESMTPSA id ", received, StringComparison.Ordinal);
+        await SubmitToBobAndAssertDeliveredAsync(client, host, log, "Over implicit TLS", ct);
     }
 
     [Fact]
@@ -496,5 +482,18 @@ public sealed partial class MailKitInteropTests
         Assert.Equal("far@elsewhere.test", Assert.Single(lease.Envelope.Recipients).Address);
         Assert.Equal(DsnNotify.Unspecified, lease.Envelope.Recipients[0].Notify);
         Assert.Null(lease.Envelope.EnvelopeId);
+    }
+
+    // Sends a tricky ASCII message from alice to bob over an authenticated session and checks it arrived intact.
+    private static async Task SubmitToBobAndAssertDeliveredAsync(SmtpClient client, InteropHost host, TranscriptLogger log, string subject, CancellationToken ct)
+    {
+        var message = Build.TextMessage("alice@example.test", ["bob@example.test"], subject, TrickyAsciiBody);
+        var expected = Wire.Bytes(message);
+        var response = await client.SendAsync(message, ct);
+        await client.DisconnectAsync(true, ct);
+
+        Assert.Matches(AcceptedResponse(), response);
+        var received = await AssertSingleDeliveryAsync(host, "bob@example.test", expected, log);
+        Assert.Contains(" with ESMTPSA id ", received, StringComparison.Ordinal);
     }
 }
