@@ -270,7 +270,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         {
             mail.Append(CultureInfo.InvariantCulture, $" SIZE={known}");
         }
-        if (envelope.Body == MessageBodyType.EightBitMime && Supports("8BITMIME"))
+        if (envelope.Body == MessageBodyType.EightBitMime)
         {
             mail.Append(" BODY=8BITMIME");
         }
@@ -357,6 +357,11 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         if (envelope.SmtpUtf8 && !Supports("SMTPUTF8"))
         {
             return new SmtpServerReply(553, [$"5.6.7 {_host} does not support SMTPUTF8, which this message needs"]);
+        }
+        // RFC 6152 §3: 8-bit content goes only to a server that announced 8BITMIME (we do not downgrade it).
+        if (envelope.Body == MessageBodyType.EightBitMime && !Supports("8BITMIME"))
+        {
+            return new SmtpServerReply(554, [$"5.6.3 {_host} does not accept 8-bit content (no 8BITMIME)"]);
         }
         if (envelope.Body == MessageBodyType.BinaryMime && !(Supports("BINARYMIME") && Supports("CHUNKING") && size is not null))
         {
