@@ -3,6 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Pop3;
+using Mail.Protocols.Queue;
+using Mail.Protocols.Storage;
 using Mail.Protocols.Dns;
 using Mail.Protocols.Smtp;
 using Mail.Protocols.Smtp.Delivery;
@@ -68,6 +70,13 @@ public sealed class MailHostOptions
     /// <summary>How often the delivery agent looks for due messages. Defaults to 30 seconds.</summary>
     public TimeSpan DeliveryPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The mailbox store; null (the default) uses a new <see cref="InMemoryMailboxStore"/>.
+    /// Set it to run the host on a durable or custom backend (for example a Maildir store).</summary>
+    public IMailboxStore? Store { get; set; }
+
+    /// <summary>The outbound queue; null (the default) uses a new <see cref="InMemoryMessageQueue"/>.</summary>
+    public IMessageQueue? Queue { get; set; }
+
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -76,7 +85,8 @@ public sealed class MailHostOptions
 }
 
 /// <summary>
-/// Runs the mail servers together over the in-memory backends: SMTP (MX, submission, implicit-TLS
+/// Runs the mail servers together, over the in-memory backends unless <see cref="MailHostOptions.Store"/> and
+/// <see cref="MailHostOptions.Queue"/> name others: SMTP (MX, submission, implicit-TLS
 /// submission) delivering into <see cref="Store"/> and <see cref="Queue"/>, and POP3 (plain with STLS,
 /// implicit TLS) serving the same store. The reference host for samples and tests.
 /// </summary>
@@ -95,8 +105,8 @@ public sealed class MailHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        Store = new InMemoryMailboxStore(options.TimeProvider);
-        Queue = new InMemoryMessageQueue(options.TimeProvider);
+        Store = options.Store ?? new InMemoryMailboxStore(options.TimeProvider);
+        Queue = options.Queue ?? new InMemoryMessageQueue(options.TimeProvider);
         Users = new InMemoryUserDirectory();
         foreach (var (address, password) in options.Users)
         {
@@ -148,10 +158,10 @@ public sealed class MailHost : IAsyncDisposable
     }
 
     /// <summary>The mailboxes.</summary>
-    public InMemoryMailboxStore Store { get; }
+    public IMailboxStore Store { get; }
 
     /// <summary>The outbound queue (messages for other domains wait here).</summary>
-    public InMemoryMessageQueue Queue { get; }
+    public IMessageQueue Queue { get; }
 
     /// <summary>The users.</summary>
     public InMemoryUserDirectory Users { get; }
