@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+
+namespace Mail.Protocols.Maildir.Durability;
+
+/// <summary>
+/// The few file-system steps a crash-safe write needs: flush a file to the disk, make a rename durable by
+/// syncing its directory, and tell "the disk is full" apart from other I/O errors.
+/// </summary>
+internal static partial class DurableIO
+{
+    private const int ENOSPC = 28;
+    private const int EDQUOT = 122;
+
+    /// <summary>Whether an exception means the file system or the user's quota is full.</summary>
+    public static bool IsDiskFull(Exception exception) =>
+        exception is IOException { HResult: var hr } && (hr & 0xFFFF) is ENOSPC or EDQUOT;
+
+    /// <summary>
+    /// Makes the entries of a directory (a rename or unlink inside it) durable. A rename is atomic without
+    /// this, but only this makes it survive a power loss. A no-op on Windows, where NTFS journals metadata.
+    /// </summary>
+    public static void SyncDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var fd = Native.Open(path, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory '{path}' to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        try
+        {
+            if (Native.FSync(fd) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"fsync of directory '{path}' failed (errno {errno}).", errno);
+            }
+        }
+        finally
+        {
+            _ = Native.Close(fd);
+        }
+    }
+
+    /// <summary>Writes a small file atomically: to a temporary name beside it, flushed, then renamed over the target.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool sync)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: sync);
+        }
+        File.Move(temporary, path, overwrite: true);
+        if (sync)
+        {
+            SyncDirectory(Path.GetDirectoryName(path)!);
+        }
+    }
+
+    private static partial class Native
+    {
+        static Native() => NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, Resolve);
+
+        private static IntPtr Resolve(string name, System.Reflection.Assembly assembly, DllImportSearchPath? path) =>
+            name != "libc" ? IntPtr.Zero
+            : OperatingSystem.IsLinux() ? NativeLibrary.Load("libc.so.6")
+            : OperatingSystem.IsMacOS() ? NativeLibrary.Load("/usr/lib/libSystem.dylib")
+            : IntPtr.Zero;
+
+        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Open(string path, int flags);
+
+        [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        public static partial int FSync(int fd);
+
+        [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+        public static partial int Close(int fd);
+    }
+}

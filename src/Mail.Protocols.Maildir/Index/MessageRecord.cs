@@ -1,0 +1,32 @@
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Maildir.Index;
+
+/// <summary>What the store knows about one message file: its UID and MODSEQ from the index, its flags, and where the file is now.</summary>
+internal sealed class MessageRecord(uint uid, string baseName, DateTimeOffset internalDate, long size)
+{
+    public uint Uid { get; } = uid;
+
+    /// <summary>The unique part of the file name, stable across flag changes and moves between new/ and cur/.</summary>
+    public string BaseName { get; } = baseName;
+
+    public DateTimeOffset InternalDate { get; } = internalDate;
+    public long Size { get; } = size;
+    public MessageFlags Flags { get; set; }
+    public string[] Keywords { get; set; } = [];
+
+    /// <summary>Maildir's P (passed/forwarded) flag, which IMAP has no system flag for; kept so renames do not drop it.</summary>
+    public bool Passed { get; set; }
+
+    public ulong ModSeq { get; set; }
+
+    /// <summary>The current file name (with its info part) and whether it is in new/ rather than cur/; known after a scan.</summary>
+    public string? FileName { get; set; }
+    public bool InNew { get; set; }
+
+    public MessageSummary? Summary { get; set; }
+
+    public string PathIn(string folderDirectory) => Path.Combine(folderDirectory, InNew ? "new" : "cur", FileName ?? BaseName);
+
+    public MessageInfo Info => new(Uid, Flags, Keywords, InternalDate, Size, ModSeq);
+}

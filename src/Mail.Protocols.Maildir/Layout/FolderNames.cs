@@ -1,0 +1,81 @@
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Maildir.Layout;
+
+/// <summary>
+/// Maps folder names ("Archive/2026", '/' between levels) to Maildir++ directories (".Archive.2026" under the
+/// user's Maildir, each level in modified UTF-7) and back. INBOX is the Maildir itself.
+/// </summary>
+internal static class FolderNames
+{
+    public const string Inbox = "INBOX";
+    public const char Separator = '/';
+
+    public static bool IsInbox(string folder) => string.Equals(folder, Inbox, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The canonical name: INBOX spelled in capitals, everything else as given.</summary>
+    public static string Normalize(string folder) => IsInbox(folder) ? Inbox : folder;
+
+    /// <summary>The directory name under the user's Maildir ("" for INBOX). Throws for names the layout cannot hold.</summary>
+    public static string ToDirectoryName(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (IsInbox(folder))
+        {
+            return "";
+        }
+        if (folder.Length is 0 or > 255 || folder.Any(char.IsControl))
+        {
+            throw Invalid(folder, "it is empty, too long or has control characters");
+        }
+        var levels = folder.Split(Separator);
+        foreach (var level in levels)
+        {
+            if (level.Length == 0)
+            {
+                throw Invalid(folder, "it has an empty level");
+            }
+            // Maildir++ separates levels with '.', so a dot inside a level cannot be stored unambiguously.
+            if (level.Contains('.', StringComparison.Ordinal))
+            {
+                throw Invalid(folder, "Maildir++ folder names cannot contain '.'");
+            }
+        }
+        return "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
+    }
+
+    /// <summary>The folder name of a Maildir++ directory, or null if the directory is not a folder.</summary>
+    public static string? FromDirectoryName(string directoryName)
+    {
+        if (directoryName.Length < 2 || directoryName[0] != '.' || directoryName == "..")
+        {
+            return null;
+        }
+        var levels = directoryName[1..].Split('.');
+        var decoded = new string[levels.Length];
+        for (var i = 0; i < levels.Length; i++)
+        {
+            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level || level.Contains(Separator, StringComparison.Ordinal))
+            {
+                return null;
+            }
+            decoded[i] = level;
+        }
+        return string.Join(Separator, decoded);
+    }
+
+    /// <summary>The directory of a user's Maildir: the login in lower case, refused if it could escape the root.</summary>
+    public static string UserDirectoryName(string user)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(user);
+        var name = user.ToLowerInvariant();
+        if (name is "." or ".." || name[0] == '.' || name.Any(c => c is '/' or '\\' || char.IsControl(c)) || name.Length > 255)
+        {
+            throw new MailboxStoreException(MailboxStoreError.InvalidName, "The user name cannot be used as a Maildir directory.");
+        }
+        return name;
+    }
+
+    private static MailboxStoreException Invalid(string folder, string why) =>
+        new(MailboxStoreError.InvalidName, $"Invalid folder name '{folder}': {why}.");
+}

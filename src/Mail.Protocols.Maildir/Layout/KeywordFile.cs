@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using Mail.Protocols.Maildir.Durability;
+
+namespace Mail.Protocols.Maildir.Layout;
+
+/// <summary>
+/// The folder's keyword numbering in the "dovecot-keywords" format ("0 $Forwarded" per line), shared with
+/// Dovecot: keyword n is the letter 'a'+n in file names. Keywords past the 26 letters live only in the index.
+/// </summary>
+internal sealed class KeywordFile
+{
+    public const string FileName = "dovecot-keywords";
+    private readonly string _path;
+    private readonly string?[] _byLetter = new string?[26];
+    private DateTime _loadedWriteTime;
+
+    public KeywordFile(string folderDirectory)
+    {
+        _path = Path.Combine(folderDirectory, FileName);
+        Reload();
+    }
+
+    /// <summary>Re-reads the file when another program changed it.</summary>
+    public void Reload()
+    {
+        var writeTime = File.Exists(_path) ? File.GetLastWriteTimeUtc(_path) : DateTime.MinValue;
+        if (writeTime == _loadedWriteTime)
+        {
+            return;
+        }
+        Array.Clear(_byLetter);
+        if (writeTime != DateTime.MinValue)
+        {
+            foreach (var line in File.ReadAllLines(_path))
+            {
+                var space = line.IndexOf(' ', StringComparison.Ordinal);
+                if (space > 0 && int.TryParse(line.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 26 && space + 1 < line.Length)
+                {
+                    _byLetter[n] = line[(space + 1)..];
+                }
+            }
+        }
+        _loadedWriteTime = writeTime;
+    }
+
+    /// <summary>The keywords named by the letters of a file name; unknown letters are skipped.</summary>
+    public IEnumerable<string> KeywordsOf(string letters)
+    {
+        foreach (var letter in letters)
+        {
+            if (_byLetter[letter - 'a'] is { } keyword)
+            {
+                yield return keyword;
+            }
+        }
+    }
+
+    /// <summary>The letters for keywords, numbering new ones (and saving the file) while letters are free.</summary>
+    public string LettersOf(IEnumerable<string> keywords, bool sync)
+    {
+        var letters = new StringBuilder();
+        var changed = false;
+        foreach (var keyword in keywords)
+        {
+            var index = Array.FindIndex(_byLetter, k => string.Equals(k, keyword, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+            {
+                index = Array.IndexOf(_byLetter, null);
+                if (index < 0)
+                {
+                    continue;
+                }
+                _byLetter[index] = keyword;
+                changed = true;
+            }
+            letters.Append((char)('a' + index));
+        }
+        if (changed)
+        {
+            var text = new StringBuilder();
+            for (var i = 0; i < _byLetter.Length; i++)
+            {
+                if (_byLetter[i] is { } keyword)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"{i} {keyword}\n");
+                }
+            }
+            DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync);
+            _loadedWriteTime = File.GetLastWriteTimeUtc(_path);
+        }
+        return letters.ToString();
+    }
+
+    /// <summary>Whether a keyword has a letter (and so is visible to other Maildir programs).</summary>
+    public bool HasLetter(string keyword) => Array.Exists(_byLetter, k => string.Equals(k, keyword, StringComparison.OrdinalIgnoreCase));
+}

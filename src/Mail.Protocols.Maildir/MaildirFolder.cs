@@ -1,0 +1,301 @@
+using Mail.Protocols.Maildir.Durability;
+using Mail.Protocols.Maildir.Index;
+using Mail.Protocols.Maildir.Layout;
+using Mail.Protocols.Maildir.Telemetry;
+using Mail.Protocols.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.Maildir;
+
+/// <summary>
+/// One open folder: its Maildir directory (cur/, new/, tmp/), its index and keyword file, and the
+/// reconciliation that keeps the index true to the files when other programs add, remove or re-flag them.
+/// Not thread-safe: the store calls it under the user's lock.
+/// </summary>
+internal sealed class MaildirFolder : IDisposable
+{
+    // A directory whose mtime is this close to the time it was scanned may change again within the same
+    // timestamp, so the next access scans it again (the trick Dovecot uses for its uidlist too).
+    private static readonly TimeSpan s_dirtyWindow = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_staleTemporary = TimeSpan.FromHours(36);
+    private readonly MaildirStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly Action<MailboxChange> _publish;
+    private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
+    private readonly KeywordFile _keywords;
+    private DateTime _newMtime, _curMtime, _scannedAt;
+
+    private MaildirFolder(string user, string name, string directory, FolderIndex index, MaildirStoreOptions options, ILogger logger, Action<MailboxChange> publish)
+    {
+        User = user;
+        Name = name;
+        Directory = directory;
+        Index = index;
+        _options = options;
+        _logger = logger;
+        _publish = publish;
+        _keywords = new KeywordFile(directory);
+    }
+
+    public string User { get; }
+    public string Name { get; }
+    public string Directory { get; }
+    public FolderIndex Index { get; }
+
+    private string NewDirectory => Path.Combine(Directory, "new");
+    private string CurDirectory => Path.Combine(Directory, "cur");
+    public string TmpDirectory => Path.Combine(Directory, "tmp");
+
+    /// <summary>Whether a Maildir exists at <paramref name="directory"/>.</summary>
+    public static bool Exists(string directory) => System.IO.Directory.Exists(Path.Combine(directory, "cur"));
+
+    /// <summary>Creates the cur/new/tmp directories (and the Maildir++ "maildirfolder" marker for subfolders).</summary>
+    public static void Create(string directory, bool isSubfolder, bool sync)
+    {
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+        {
+            System.IO.Directory.CreateDirectory(Path.Combine(directory, sub));
+        }
+        if (isSubfolder)
+        {
+            File.WriteAllBytes(Path.Combine(directory, "maildirfolder"), []);
+        }
+        if (sync)
+        {
+            DurableIO.SyncDirectory(directory);
+            DurableIO.SyncDirectory(Path.GetDirectoryName(directory)!);
+        }
+    }
+
+    /// <summary>Opens a folder: loads its index, removes stale temporary files and reconciles with the files present.</summary>
+    public static MaildirFolder Open(string user, string name, string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity,
+        MaildirStoreOptions options, ILogger logger, Action<MailboxChange> publish)
+    {
+        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, logger);
+        var folder = new MaildirFolder(user, name, directory, index, options, logger, publish);
+        folder.RemoveStaleTemporaryFiles();
+        // Messages already there when the index is new (or rebuilt) keep their order, without notifications.
+        folder.Reconcile(notify: false);
+        return folder;
+    }
+
+    private void RemoveStaleTemporaryFiles()
+    {
+        var removed = 0;
+        var cutoff = DateTime.UtcNow - s_staleTemporary;
+        foreach (var file in new DirectoryInfo(TmpDirectory).EnumerateFiles())
+        {
+            if (file.LastWriteTimeUtc < cutoff)
+            {
+                file.Delete();
+                removed++;
+            }
+        }
+        if (removed > 0)
+        {
+            MaildirLog.StaleTemporaryFilesRemoved(_logger, TmpDirectory, removed);
+        }
+    }
+
+    /// <summary>Scans the directories again if they changed since the last scan.</summary>
+    public void Refresh()
+    {
+        var newMtime = System.IO.Directory.GetLastWriteTimeUtc(NewDirectory);
+        var curMtime = System.IO.Directory.GetLastWriteTimeUtc(CurDirectory);
+        var latest = newMtime > curMtime ? newMtime : curMtime;
+        if (newMtime != _newMtime || curMtime != _curMtime || _scannedAt - latest < s_dirtyWindow)
+        {
+            Reconcile(notify: true);
+        }
+    }
+
+    /// <summary>
+    /// Brings the index in line with the files: a file without a UID gets one (in delivery order), a UID
+    /// whose file is gone is expunged, and flags changed in a file name (by Dovecot, mutt, …) are taken over.
+    /// </summary>
+    public void Reconcile(bool notify)
+    {
+        _scannedAt = DateTime.UtcNow;
+        _newMtime = System.IO.Directory.GetLastWriteTimeUtc(NewDirectory);
+        _curMtime = System.IO.Directory.GetLastWriteTimeUtc(CurDirectory);
+        _keywords.Reload();
+        var present = new Dictionary<string, (MaildirFileName Name, string FileName, bool InNew)>(Index.ByBase.Count, StringComparer.Ordinal);
+        foreach (var inNew in new[] { true, false })
+        {
+            var directory = inNew ? NewDirectory : CurDirectory;
+            foreach (var path in System.IO.Directory.EnumerateFiles(directory))
+            {
+                var fileName = Path.GetFileName(path);
+                if (!MaildirFileName.TryParse(fileName, out var name))
+                {
+                    if (_warned.Add(path))
+                    {
+                        MaildirLog.MalformedFileName(_logger, path);
+                    }
+                    continue;
+                }
+                // A file caught between new/ and cur/ by another program's rename counts once, as in cur/.
+                present[name.BaseName] = (name, fileName, inNew);
+            }
+        }
+
+        var removed = 0;
+        foreach (var record in Index.ByBase.Values.Where(r => !present.ContainsKey(r.BaseName)).ToList())
+        {
+            var modSeq = Index.Remove(record);
+            removed++;
+            if (notify)
+            {
+                _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, User, Name, null, record.Uid, modSeq));
+            }
+        }
+
+        var added = new List<(string BaseName, FileInfo File)>();
+        foreach (var (baseName, found) in present)
+        {
+            if (!Index.ByBase.TryGetValue(baseName, out var record))
+            {
+                added.Add((baseName, new FileInfo(Path.Combine(found.InNew ? NewDirectory : CurDirectory, found.FileName))));
+                continue;
+            }
+            record.FileName = found.FileName;
+            record.InNew = found.InNew;
+            var keywords = KeywordsFromName(found.Name, record.Keywords);
+            if (record.Flags != found.Name.Flags || record.Passed != found.Name.Passed || !SameKeywords(record.Keywords, keywords))
+            {
+                record.Flags = found.Name.Flags;
+                record.Passed = found.Name.Passed;
+                record.Keywords = keywords;
+                Index.FlagsChanged(record);
+                if (notify)
+                {
+                    _publish(new MailboxChange(MailboxChangeKind.FlagsChanged, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+                }
+            }
+        }
+
+        // New files get UIDs in the order they arrived.
+        foreach (var (baseName, file) in added.OrderBy(a => a.File.LastWriteTimeUtc).ThenBy(a => a.BaseName, StringComparer.Ordinal))
+        {
+            var found = present[baseName];
+            long size;
+            DateTimeOffset date;
+            try
+            {
+                size = found.Name.SizeFromName() ?? file.Length;
+                date = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // gone again already
+            }
+            var record = Index.Add(baseName, date, size, found.Name.Flags, found.Name.Passed, KeywordsFromName(found.Name, []));
+            record.FileName = found.FileName;
+            record.InNew = found.InNew;
+            if (notify)
+            {
+                _publish(new MailboxChange(MailboxChangeKind.MessageAdded, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+            }
+        }
+        Index.Commit();
+        if ((added.Count > 0 || removed > 0) && notify)
+        {
+            MaildirLog.ExternalChanges(_logger, User, Name, added.Count, removed);
+        }
+    }
+
+    // Keywords with a letter come from the file name; those past the 26 letters only the index knows.
+    private string[] KeywordsFromName(MaildirFileName name, string[] indexed) =>
+        [.. _keywords.KeywordsOf(name.KeywordLetters).Concat(indexed.Where(k => !_keywords.HasLetter(k))).Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    private static bool SameKeywords(string[] a, string[] b) => a.Length == b.Length && a.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(b);
+
+    /// <summary>
+    /// Moves a complete message file into the folder (new/ when it has no flags, cur/ with its info otherwise)
+    /// and gives it a UID. The file must be on the same file system (tmp/ of this or another folder, or a
+    /// message of another folder being moved).
+    /// </summary>
+    public MessageRecord Deliver(string sourcePath, string baseName, long size, DateTimeOffset internalDate, MessageFlags flags, bool passed, string[] keywords)
+    {
+        var letters = _keywords.LettersOf(keywords, _options.Fsync);
+        var name = new MaildirFileName(baseName, flags, letters, passed);
+        var toNew = flags == MessageFlags.None && letters.Length == 0 && !passed;
+        var fileName = toNew ? baseName : name.ToCurName();
+        var target = Path.Combine(toNew ? NewDirectory : CurDirectory, fileName);
+        File.Move(sourcePath, target);
+        MessageRecord record;
+        try
+        {
+            if (_options.Fsync)
+            {
+                DurableIO.SyncDirectory(Path.GetDirectoryName(target)!);
+            }
+            record = Index.Add(baseName, internalDate, size, flags, passed, keywords);
+            record.FileName = fileName;
+            record.InNew = toNew;
+            Index.Commit();
+        }
+        catch
+        {
+            // Not recorded, so not delivered: take the file back out rather than leave a message nobody was told about.
+            if (Index.ByBase.Remove(baseName, out var unrecorded))
+            {
+                Index.ByUid.Remove(unrecorded.Uid);
+            }
+            File.Move(target, sourcePath);
+            throw;
+        }
+        _publish(new MailboxChange(MailboxChangeKind.MessageAdded, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+        return record;
+    }
+
+    /// <summary>Renames the file to carry new flags and records them; false if the file vanished (the caller refreshes).</summary>
+    public bool SetFlags(MessageRecord record, MessageFlags flags, string[] keywords)
+    {
+        var letters = _keywords.LettersOf(keywords, _options.Fsync);
+        var fileName = new MaildirFileName(record.BaseName, flags, letters, record.Passed).ToCurName();
+        var source = record.PathIn(Directory);
+        var target = Path.Combine(CurDirectory, fileName);
+        if (source != target)
+        {
+            try
+            {
+                File.Move(source, target);
+            }
+            catch (FileNotFoundException)
+            {
+                return false;
+            }
+        }
+        record.FileName = fileName;
+        record.InNew = false;
+        record.Flags = flags;
+        record.Keywords = keywords;
+        Index.FlagsChanged(record);
+        _publish(new MailboxChange(MailboxChangeKind.FlagsChanged, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+        return true;
+    }
+
+    /// <summary>Deletes a message's file and records the expunge.</summary>
+    public void Remove(MessageRecord record, bool deleteFile = true)
+    {
+        if (deleteFile)
+        {
+            File.Delete(record.PathIn(Directory));
+        }
+        var modSeq = Index.Remove(record);
+        _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, User, Name, null, record.Uid, modSeq));
+    }
+
+    /// <summary>Makes recorded changes durable: the renames in cur/ and the index lines.</summary>
+    public void Commit()
+    {
+        if (_options.Fsync)
+        {
+            DurableIO.SyncDirectory(CurDirectory);
+        }
+        Index.Commit();
+    }
+
+    public void Dispose() => Index.Dispose();
+}

@@ -1,0 +1,315 @@
+using Mail.Protocols.Maildir.Durability;
+using Mail.Protocols.Maildir.Index;
+using Mail.Protocols.Maildir.Layout;
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Maildir;
+
+// Message operations: status and listing, append, content and summary, flags, copy, move and expunge.
+public sealed partial class MaildirMailboxStore
+{
+    /// <inheritdoc />
+    public ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            var unseen = 0;
+            long size = 0;
+            foreach (var m in f.Index.ByUid.Values)
+            {
+                if ((m.Flags & MessageFlags.Seen) == 0)
+                {
+                    unseen++;
+                }
+                size += m.Size;
+            }
+            var index = f.Index;
+            return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            IReadOnlyList<MessageInfo> list = [.. f.Index.ByUid.Values.Select(m => m.Info)];
+            return ValueTask.FromResult(list);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var keywords = ValidKeywords(options?.Keywords);
+        var mailbox = Get(user);
+        string temporary;
+        lock (mailbox.Gate)
+        {
+            temporary = Path.Combine(mailbox.Folder(folder).TmpDirectory, MaildirFileName.NewTemporaryName(_hostName, _options.TimeProvider.GetUtcNow()));
+        }
+        var internalDate = options?.InternalDate ?? _options.TimeProvider.GetUtcNow();
+        long size;
+        try
+        {
+            // The Maildir way: write the whole message under tmp/ and flush it before it gets a name anywhere else.
+            var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+            await using (file.ConfigureAwait(false))
+            {
+                await content.CopyToAsync(file, 64 * 1024, cancellationToken).ConfigureAwait(false);
+                size = file.Length;
+                file.Flush(flushToDisk: _options.Fsync);
+            }
+            // Dovecot and mutt take a Maildir message's internal date from the file's mtime.
+            File.SetLastWriteTimeUtc(temporary, internalDate.UtcDateTime);
+            lock (mailbox.Gate)
+            {
+                var f = mailbox.Folder(folder);
+                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), size);
+                var record = f.Deliver(temporary, baseName, size, internalDate, options?.Flags ?? MessageFlags.None, passed: false, keywords);
+                return new AppendResult(f.Index.UidValidity, record.Uid, size);
+            }
+        }
+        catch (Exception ex)
+        {
+            TryDelete(temporary);
+            if (DurableIO.IsDiskFull(ex))
+            {
+                throw new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex);
+            }
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Left for the stale tmp/ clean-up; it is not visible as a message.
+        }
+    }
+
+    // Keywords are IMAP atoms; they are stored space-separated in the index, so anything else is refused.
+    private static string[] ValidKeywords(IReadOnlyCollection<string>? keywords)
+    {
+        if (keywords is null || keywords.Count == 0)
+        {
+            return [];
+        }
+        foreach (var keyword in keywords)
+        {
+            if (string.IsNullOrEmpty(keyword) || keyword.Any(c => c <= ' ' || c >= 0x7F || c is '(' or ')' or '{' or '%' or '*' or '"' or '\\' or ']'))
+            {
+                throw new MailboxStoreException(MailboxStoreError.InvalidName, $"'{keyword}' is not a valid keyword.");
+            }
+        }
+        return [.. keywords.Distinct(StringComparer.OrdinalIgnoreCase)];
+    }
+
+    private static MessageRecord Find(MaildirFolder folder, uint uid) =>
+        folder.Index.ByUid.TryGetValue(uid, out var m) ? m : throw new MailboxStoreException(MailboxStoreError.MessageNotFound, $"No message with UID {uid}.");
+
+    /// <inheritdoc />
+    public ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        for (var attempt = 0; ; attempt++)
+        {
+            string path;
+            lock (mailbox.Gate)
+            {
+                var f = mailbox.Folder(folder);
+                if (attempt > 0)
+                {
+                    f.Reconcile(notify: true);
+                }
+                path = Find(f, uid).PathIn(f.Directory);
+            }
+            try
+            {
+                return ValueTask.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 16 * 1024));
+            }
+            catch (FileNotFoundException) when (attempt == 0)
+            {
+                // Renamed (new flags) or removed by another program since the last scan: look again.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            if (Find(mailbox.Folder(folder), uid).Summary is { } cached)
+            {
+                return cached;
+            }
+        }
+        MessageSummary summary;
+        var stream = await OpenContentAsync(user, folder, uid, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            summary = MessageSummaryParser.Parse(stream, cancellationToken);
+        }
+        lock (mailbox.Gate)
+        {
+            if (mailbox.Folder(folder).Index.ByUid.TryGetValue(uid, out var record))
+            {
+                record.Summary = summary;
+            }
+        }
+        return summary;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        ArgumentNullException.ThrowIfNull(change);
+        var keywords = ValidKeywords(change.Keywords);
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            var updated = new List<MessageInfo>();
+            var modified = new List<uint>();
+            foreach (var uid in uids.Distinct().Order())
+            {
+                if (!f.Index.ByUid.TryGetValue(uid, out var m))
+                {
+                    continue;
+                }
+                if (unchangedSince is { } since && m.ModSeq > since)
+                {
+                    modified.Add(uid);
+                    continue;
+                }
+                var (flags, newKeywords) = change.Mode switch
+                {
+                    FlagChangeMode.Add => (m.Flags | change.Flags, m.Keywords.Union(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
+                    FlagChangeMode.Remove => (m.Flags & ~change.Flags, m.Keywords.Except(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
+                    _ => (change.Flags, keywords),
+                };
+                if (flags != m.Flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(m.Keywords))
+                {
+                    if (!f.SetFlags(m, flags, newKeywords))
+                    {
+                        // Another program renamed or removed it: take its state from the directory and try once more.
+                        f.Reconcile(notify: true);
+                        if (!f.Index.ByUid.TryGetValue(uid, out m) || !f.SetFlags(m, flags, newKeywords))
+                        {
+                            continue;
+                        }
+                    }
+                }
+                updated.Add(m.Info);
+            }
+            f.Commit();
+            return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: false));
+
+    /// <inheritdoc />
+    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: true));
+
+    private CopyResult Transfer(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            var source = mailbox.Folder(folder);
+            var target = mailbox.Folder(targetFolder);
+            source.Refresh();
+            move &= !ReferenceEquals(source, target);
+            var from = new List<uint>();
+            var to = new List<uint>();
+            foreach (var uid in uids.Distinct().Order())
+            {
+                if (!source.Index.ByUid.TryGetValue(uid, out var m))
+                {
+                    continue;
+                }
+                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), m.Size);
+                var path = m.PathIn(source.Directory);
+                string staged;
+                try
+                {
+                    if (move)
+                    {
+                        // A rename keeps the one copy of the content: a crash leaves it in one folder or the other.
+                        staged = path;
+                    }
+                    else
+                    {
+                        staged = Path.Combine(target.TmpDirectory, baseName);
+                        File.Copy(path, staged);
+                        using (var copy = new FileStream(staged, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                        {
+                            copy.Flush(flushToDisk: _options.Fsync);
+                        }
+                        File.SetLastWriteTimeUtc(staged, m.InternalDate.UtcDateTime);
+                    }
+                    var copied = target.Deliver(staged, baseName, m.Size, m.InternalDate, m.Flags, m.Passed, m.Keywords);
+                    copied.Summary = m.Summary;
+                    from.Add(uid);
+                    to.Add(copied.Uid);
+                }
+                catch (FileNotFoundException)
+                {
+                    continue; // removed by another program meanwhile
+                }
+                catch (IOException ex) when (DurableIO.IsDiskFull(ex))
+                {
+                    throw new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex);
+                }
+                if (move)
+                {
+                    source.Remove(m, deleteFile: false);
+                }
+            }
+            source.Commit();
+            return new CopyResult(target.Index.UidValidity, from, to);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            var remove = uids is null
+                ? f.Index.ByUid.Values.Where(m => (m.Flags & MessageFlags.Deleted) != 0).ToList()
+                : [.. uids.Distinct().Order().Where(f.Index.ByUid.ContainsKey).Select(uid => f.Index.ByUid[uid])];
+            foreach (var m in remove)
+            {
+                f.Remove(m);
+            }
+            f.Commit();
+            IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
+            return ValueTask.FromResult(result);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Mail.Protocols.Maildir.Layout;
+using Mail.Protocols.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Mail.Protocols.Maildir;
+
+/// <summary>
+/// An <see cref="IMailboxStore"/> on Maildir++: <c>ROOT/user/</c> is the user's INBOX (cur/, new/, tmp/) and
+/// <c>ROOT/user/.Archive.2026/</c> the folder "Archive/2026", the layout Dovecot, Courier, mutt and mbsync
+/// read and write. Flags live in file names (<c>:2,FS</c>), keywords in the folder's "dovecot-keywords"
+/// numbering, and UIDs, MODSEQs and internal dates in a per-folder journal ("mailprotocols.index").
+/// See docs/maildir.md for the format and the durability guarantees.
+/// </summary>
+/// <remarks>
+/// Messages are written to tmp/, flushed, renamed into new/ and recorded in the index before an append
+/// completes, so a crash leaves either no message or a whole one. Other programs may add, remove and re-flag
+/// files at any time: each folder is re-scanned when its directories change, and what changed is published
+/// as notifications. The index of one user is written by one process at a time: the store holds a lock file
+/// in the user's Maildir while it has it open, and another process using the same user fails with
+/// <see cref="MailboxStoreError.Unavailable"/>.
+/// </remarks>
+public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
+{
+    private const string LockFileName = "mailprotocols.lock";
+    private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.OrdinalIgnoreCase);
+    private readonly MaildirStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _root;
+    private readonly string _hostName;
+    private uint _lastUidValidity;
+    private bool _disposed;
+
+    /// <summary>Creates a store on <see cref="MaildirStoreOptions.RootPath"/> (created if missing).</summary>
+    public MaildirMailboxStore(MaildirStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.RootPath);
+        _options = options;
+        _logger = options.LoggerFactory?.CreateLogger("Mail.Protocols.Maildir") ?? NullLogger.Instance;
+        _root = Path.GetFullPath(options.RootPath);
+        _hostName = MaildirFileName.SafeHostName(options.HostName);
+        Directory.CreateDirectory(_root);
+    }
+
+    /// <summary>Creates a store on <paramref name="rootPath"/> with default options.</summary>
+    public MaildirMailboxStore(string rootPath) : this(new MaildirStoreOptions { RootPath = rootPath }) { }
+
+    /// <inheritdoc />
+    public char HierarchySeparator => FolderNames.Separator;
+
+    /// <summary>The directory of a user's Maildir (their INBOX).</summary>
+    public string GetUserDirectory(string user) => Path.Combine(_root, FolderNames.UserDirectoryName(user));
+
+    // UIDVALIDITY values come from the clock and never repeat within the process, so a folder re-created
+    // (or an index rebuilt) gets a value no client can have cached for it.
+    private uint NewUidValidity()
+    {
+        var now = (uint)_options.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
+        while (true)
+        {
+            var last = _lastUidValidity;
+            var next = Math.Max(now, last + 1);
+            if (Interlocked.CompareExchange(ref _lastUidValidity, next, last) == last)
+            {
+                return next;
+            }
+        }
+    }
+
+    private UserMailbox Get(string user)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_users.TryGetValue(user, out var mailbox))
+        {
+            return mailbox;
+        }
+        var directory = GetUserDirectory(user);
+        // Created once under a lock: a second UserMailbox would collide with the first one's lock file.
+        lock (_users)
+        {
+            return _users.GetOrAdd(user, u => new UserMailbox(u, directory, this));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            var names = new List<string> { FolderNames.Inbox };
+            foreach (var directory in Directory.EnumerateDirectories(mailbox.Directory))
+            {
+                if (FolderNames.FromDirectoryName(Path.GetFileName(directory)) is { } name && MaildirFolder.Exists(directory))
+                {
+                    names.Add(name);
+                }
+            }
+            names.Sort((a, b) => a == FolderNames.Inbox ? -1 : b == FolderNames.Inbox ? 1 : string.CompareOrdinal(a, b));
+            IReadOnlyList<FolderInfo> result = [.. names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse,
+                names.Any(other => other.StartsWith(n + FolderNames.Separator, StringComparison.Ordinal))))];
+            return ValueTask.FromResult(result);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<FolderInfo> CreateFolderAsync(string user, string folder, SpecialUse specialUse = SpecialUse.None, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        var name = FolderNames.Normalize(folder);
+        var directory = mailbox.DirectoryOf(name);
+        lock (mailbox.Gate)
+        {
+            if (MaildirFolder.Exists(directory))
+            {
+                throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{folder}' already exists.");
+            }
+            var levels = name.Split(FolderNames.Separator);
+            for (var i = 1; i < levels.Length; i++)
+            {
+                var parent = string.Join(FolderNames.Separator, levels[..i]);
+                if (!MaildirFolder.Exists(mailbox.DirectoryOf(parent)))
+                {
+                    MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options.Fsync);
+                    mailbox.Folder(parent);
+                }
+            }
+            MaildirFolder.Create(directory, isSubfolder: true, _options.Fsync);
+            mailbox.Folder(name, specialUse);
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
+            return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask RenameFolderAsync(string user, string folder, string newName, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        var from = FolderNames.Normalize(folder);
+        var to = FolderNames.Normalize(newName);
+        var target = mailbox.DirectoryOf(to);
+        lock (mailbox.Gate)
+        {
+            var source = mailbox.Folder(from);
+            if (MaildirFolder.Exists(target))
+            {
+                throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{newName}' already exists.");
+            }
+            if (from == FolderNames.Inbox)
+            {
+                // RFC 3501 §6.3.5: the messages move to the new folder (with new UIDs there), INBOX stays, empty.
+                MaildirFolder.Create(target, isSubfolder: true, _options.Fsync);
+                foreach (var sub in new[] { "new", "cur" })
+                {
+                    foreach (var file in Directory.EnumerateFiles(Path.Combine(source.Directory, sub)))
+                    {
+                        File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
+                    }
+                }
+                source.Reconcile(notify: true);
+                mailbox.Folder(to);
+            }
+            else
+            {
+                var prefix = Path.GetFileName(source.Directory);
+                var moves = Directory.EnumerateDirectories(mailbox.Directory)
+                    .Select(Path.GetFileName)
+                    .Where(d => d == prefix || d!.StartsWith(prefix + ".", StringComparison.Ordinal))
+                    .ToList();
+                foreach (var directoryName in moves)
+                {
+                    mailbox.Close(Path.Combine(mailbox.Directory, directoryName!));
+                    Directory.Move(Path.Combine(mailbox.Directory, directoryName!), target + directoryName![prefix.Length..]);
+                }
+            }
+            if (_options.Fsync)
+            {
+                Durability.DurableIO.SyncDirectory(mailbox.Directory);
+            }
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteFolderAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        var name = FolderNames.Normalize(folder);
+        if (name == FolderNames.Inbox)
+        {
+            throw new MailboxStoreException(MailboxStoreError.NotAllowed, "INBOX cannot be deleted.");
+        }
+        lock (mailbox.Gate)
+        {
+            var open = mailbox.Folder(name);
+            mailbox.Close(open.Directory);
+            Directory.Delete(open.Directory, recursive: true);
+            if (_options.Fsync)
+            {
+                Durability.DurableIO.SyncDirectory(mailbox.Directory);
+            }
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public IDisposable Subscribe(string user, IMailboxObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var mailbox = Get(user);
+        lock (mailbox.Gate)
+        {
+            mailbox.Observers = mailbox.Observers.Add(observer);
+        }
+        return new Subscription(mailbox, observer);
+    }
+
+    /// <summary>Closes every index and releases the users' lock files.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        foreach (var mailbox in _users.Values)
+        {
+            mailbox.Dispose();
+        }
+        _users.Clear();
+    }
+
+    private sealed class Subscription(UserMailbox mailbox, IMailboxObserver observer) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                lock (mailbox.Gate)
+                {
+                    mailbox.Observers = mailbox.Observers.Remove(observer);
+                }
+            }
+        }
+    }
+
+    /// <summary>One user's Maildir: its lock file, its open folders and observers. Everything under <see cref="Gate"/>.</summary>
+    private sealed class UserMailbox : IDisposable
+    {
+        private readonly MaildirMailboxStore _store;
+        private readonly Dictionary<string, MaildirFolder> _open = new(StringComparer.Ordinal);
+        private readonly FileStream _lock;
+
+        public UserMailbox(string user, string directory, MaildirMailboxStore store)
+        {
+            User = user;
+            Directory = directory;
+            _store = store;
+            if (!MaildirFolder.Exists(directory))
+            {
+                MaildirFolder.Create(directory, isSubfolder: false, store._options.Fsync);
+            }
+            try
+            {
+                // One writer per user's index: the kernel drops this lock when the process dies, even by kill -9.
+                _lock = new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+            }
+            catch (IOException ex)
+            {
+                throw new MailboxStoreException(MailboxStoreError.Unavailable, $"The Maildir of {user} is in use by another process.", ex);
+            }
+        }
+
+        public Lock Gate { get; } = new();
+        public string User { get; }
+        public string Directory { get; }
+        public ImmutableList<IMailboxObserver> Observers { get; set; } = [];
+
+        public string DirectoryOf(string folder)
+        {
+            var name = FolderNames.ToDirectoryName(folder);
+            return name.Length == 0 ? Directory : Path.Combine(Directory, name);
+        }
+
+        /// <summary>The open folder, opening it first if needed; throws FolderNotFound if its Maildir does not exist.</summary>
+        public MaildirFolder Folder(string folder, SpecialUse specialUseIfNew = SpecialUse.None)
+        {
+            var name = FolderNames.Normalize(folder);
+            var directory = DirectoryOf(name);
+            if (_open.TryGetValue(directory, out var open))
+            {
+                if (MaildirFolder.Exists(directory))
+                {
+                    return open;
+                }
+                Close(directory); // deleted by another program
+            }
+            if (!MaildirFolder.Exists(directory))
+            {
+                throw new MailboxStoreException(MailboxStoreError.FolderNotFound, $"Folder '{folder}' does not exist.");
+            }
+            var opened = MaildirFolder.Open(User, name, directory, specialUseIfNew, _store.NewUidValidity, _store._options, _store._logger, Publish);
+            _open[directory] = opened;
+            return opened;
+        }
+
+        public void Close(string directory)
+        {
+            if (_open.Remove(directory, out var folder))
+            {
+                folder.Dispose();
+            }
+        }
+
+        public void Publish(MailboxChange change)
+        {
+            foreach (var observer in Observers)
+            {
+                observer.OnChange(change);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (Gate)
+            {
+                foreach (var folder in _open.Values)
+                {
+                    folder.Dispose();
+                }
+                _open.Clear();
+                _lock.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.Maildir;
+
+/// <summary>Settings of <see cref="MaildirMailboxStore"/>.</summary>
+public sealed class MaildirStoreOptions
+{
+    /// <summary>The directory holding one Maildir per user (<c>ROOT/alice@example.test/</c>). Required.</summary>
+    public string RootPath { get; set; } = "";
+
+    /// <summary>
+    /// Flush message files, directory entries and the index to the disk before an operation completes.
+    /// Defaults to true: an accepted message survives a crash or power loss. Turn off only for tests or caches.
+    /// </summary>
+    public bool Fsync { get; set; } = true;
+
+    /// <summary>The host name in new message file names. Defaults to the machine name.</summary>
+    public string HostName { get; set; } = Environment.MachineName;
+
+    /// <summary>The clock for internal dates and UIDVALIDITY values.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where warnings about damaged indexes and foreign files go; none by default.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+}
