@@ -30,6 +30,12 @@ internal sealed class CommandLine
           --max-connections N      concurrent connections per listener, SMTP and POP3 (default 1000)
           --max-connections-per-address N
                                    concurrent connections from one IP address (default 50)
+          --store memory|maildir:PATH
+                                   where mailboxes live (default memory; maildir: one Maildir++ per user under PATH)
+          --queue memory|dir:PATH  where outbound mail waits (default memory; dir: a crash-safe queue directory)
+          --no-fsync               with maildir/dir: skip flushing to the disk (faster, loses mail on power loss)
+          --lease-seconds N        how long the delivery agent holds a queue entry (default 900)
+          --poll-seconds N         how often the delivery agent looks for due mail (default 30)
           --quiet                  log warnings only
           --help                   this text
         """;
@@ -40,6 +46,9 @@ internal sealed class CommandLine
     public bool ShowHelp { get; private set; }
     public bool Quiet { get; private set; }
     public bool NoDelivery { get; private set; }
+    public string Store { get; private set; } = "memory";
+    public string Queue { get; private set; } = "memory";
+    public bool Fsync { get; private set; } = true;
     public List<(string Name, int Port)> PendingEngines { get; } = [];
 
     public static CommandLine Parse(string[] args)
@@ -102,6 +111,11 @@ internal sealed class CommandLine
                     break;
                 case "--relay-port": result.Options.Delivery!.Port = Port(Value()) ?? 25; break;
                 case "--no-delivery": result.NoDelivery = true; break;
+                case "--store": result.Store = Backend(Value(), "maildir:"); break;
+                case "--queue": result.Queue = Backend(Value(), "dir:"); break;
+                case "--no-fsync": result.Fsync = false; break;
+                case "--lease-seconds": result.Options.Delivery!.LeaseDuration = TimeSpan.FromSeconds(Count(Value())); break;
+                case "--poll-seconds": result.Options.DeliveryPollInterval = TimeSpan.FromSeconds(Count(Value())); break;
                 case "--quiet": result.Quiet = true; break;
                 case "--help" or "-h": result.ShowHelp = true; break;
                 default: throw new FormatException($"unknown option {arg}");
@@ -122,6 +136,12 @@ internal sealed class CommandLine
         }
         return result;
     }
+
+    // "memory", or PREFIX followed by a path.
+    private static string Backend(string text, string prefix) =>
+        text == "memory" || text.StartsWith(prefix, StringComparison.Ordinal) && text.Length > prefix.Length
+            ? text
+            : throw new FormatException($"expected memory or {prefix}PATH, got '{text}'");
 
     private static (string Host, int Port) HostPort(string text, int defaultPort)
     {

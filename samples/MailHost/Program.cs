@@ -2,6 +2,8 @@
 // `dotnet run --project samples/MailHost -- --help` lists the options.
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.InMemory;
+using Mail.Protocols.Maildir;
+using Mail.Protocols.Maildir.Queue;
 using MailHostSample;
 using Microsoft.Extensions.Logging;
 
@@ -35,6 +37,16 @@ if (parsed.CertificatePath is { } certificatePath)
     options.Certificate = X509CertificateLoader.LoadPkcs12FromFile(certificatePath, parsed.CertificatePassword);
 }
 
+// Durable backends when asked for: Maildir++ mailboxes and a queue directory that survive restarts and crashes.
+using var maildir = parsed.Store.StartsWith("maildir:", StringComparison.Ordinal)
+    ? new MaildirMailboxStore(new MaildirStoreOptions { RootPath = parsed.Store["maildir:".Length..], Fsync = parsed.Fsync, LoggerFactory = loggerFactory })
+    : null;
+using var queue = parsed.Queue.StartsWith("dir:", StringComparison.Ordinal)
+    ? new FileMessageQueue(new FileMessageQueueOptions { Path = parsed.Queue["dir:".Length..], Fsync = parsed.Fsync, LoggerFactory = loggerFactory })
+    : null;
+options.Store = maildir;
+options.Queue = queue;
+
 await using var host = new MailHost(options);
 await host.StartAsync();
 
@@ -42,7 +54,7 @@ await host.StartAsync();
 var deliveries = new DeliveryPrinter(parsed.Quiet);
 var subscriptions = options.Users.Select(u => host.Store.Subscribe(u.Address, deliveries)).ToList();
 
-Console.WriteLine("Mail.Protocols MailHost (in-memory store) is running:");
+Console.WriteLine($"Mail.Protocols MailHost is running (store {parsed.Store}, queue {parsed.Queue}):");
 foreach (var (name, endpoint) in host.EndPoints)
 {
     Console.WriteLine($"  {name,-11} {endpoint}");
