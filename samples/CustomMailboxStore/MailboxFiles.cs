@@ -1,0 +1,133 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Mail.Protocols.Storage;
+
+namespace CustomMailboxStore;
+
+// What FileMailboxStore keeps on disk, and the few file operations everything else is built from.
+//
+//   <root>/.tmp/                          appends are written here first (a user directory never starts with '.')
+//   <root>/<user>/folders.json            the user's folders: name, special use, directory
+//   <root>/<user>/<uidvalidity>/index.json    one folder: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, its messages
+//   <root>/<user>/<uidvalidity>/<uid>.eml     one message, exactly as received
+
+/// <summary>folders.json: every folder of one user. Folder names live only here, so they need no escaping.</summary>
+internal sealed class FolderList
+{
+    /// <summary>The UIDVALIDITY the next new folder gets. Persisted, so a re-created folder never gets an old value.</summary>
+    public uint NextUidValidity { get; set; }
+
+    public List<FolderEntry> Folders { get; set; } = [];
+}
+
+/// <summary>A folder's name and where its files are. Renaming a folder changes only <see cref="Name"/>.</summary>
+internal sealed record FolderEntry(string Name, SpecialUse SpecialUse, string Directory);
+
+/// <summary>index.json: the counters and messages of one folder, in ascending UID order.</summary>
+internal sealed class FolderIndex
+{
+    public uint UidValidity { get; set; }
+    public uint UidNext { get; set; } = 1;
+    public ulong HighestModSeq { get; set; } = 1;
+    public List<MessageEntry> Messages { get; set; } = [];
+}
+
+/// <summary>One message of index.json; its content is <see cref="File"/> in the folder's directory.</summary>
+internal sealed record MessageEntry(uint Uid, MessageFlags Flags, string[] Keywords, DateTimeOffset InternalDate, ulong ModSeq, long Size, string File)
+{
+    public MessageInfo ToInfo() => new(Uid, Flags, Keywords, InternalDate, Size, ModSeq);
+}
+
+internal static class MailboxFiles
+{
+    public const string FolderListFile = "folders.json";
+    public const string IndexFile = "index.json";
+
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true, // the files are meant to be looked at
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static T Read<T>(string path) =>
+        JsonSerializer.Deserialize<T>(File.ReadAllBytes(path), s_json) ?? throw new JsonException($"{path} is empty.");
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> all at once: write a temp file, flush it to the disk, rename it over
+    /// the old one. A crash or a full disk leaves the old file intact, never half of the new one.
+    /// </summary>
+    public static void WriteAtomically<T>(string path, T value)
+    {
+        var temp = path + ".tmp"; // a fixed name is safe: callers hold the user's lock
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                JsonSerializer.Serialize(file, value, s_json);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Copies a message file and flushes the copy, so an index that names it never outlives its content.</summary>
+    public static void CopyDurably(string source, string destination)
+    {
+        using var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        using var to = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None);
+        from.CopyTo(to);
+        to.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Cleanup of a file or directory the indexes no longer name: a failure leaves garbage, not an error.</summary>
+    public static void DeleteQuietly(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>Disk full: ENOSPC (28) on Linux and macOS, ERROR_DISK_FULL (112) on Windows.</summary>
+    public static bool IsDiskFull(Exception ex) => ex is IOException && (ex.HResult & 0xFFFF) is 28 or 112;
+
+    /// <summary>Turns a file-system failure into the error the protocols understand: SMTP answers 452 to the first, 451 to the second.</summary>
+    public static MailboxStoreException ToStoreError(Exception ex) => IsDiskFull(ex)
+        ? new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex)
+        : new MailboxStoreException(MailboxStoreError.Unavailable, $"The mailbox files could not be read or written: {ex.Message}", ex);
+
+    /// <summary>
+    /// Maps a login to a directory name. Logins are compared case-insensitively (as in the in-memory store),
+    /// so the name is lower-cased; every byte outside a small safe set becomes %XX, so '/', '\', control
+    /// characters and non-ASCII letters cannot escape the root or collide. A leading '.' is encoded too, which
+    /// rules out "." and ".." and keeps user directories apart from ".tmp".
+    /// </summary>
+    public static string UserDirectoryName(string user)
+    {
+        var name = new StringBuilder();
+        foreach (var b in Encoding.UTF8.GetBytes(user.ToLowerInvariant()))
+        {
+            var safe = b is >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'@' or (byte)'-' or (byte)'_' or (byte)'+'
+                || (b == (byte)'.' && name.Length > 0);
+            name.Append(safe ? $"{(char)b}" : $"%{b:X2}");
+        }
+        // Most file systems allow 255 bytes per name.
+        return name.Length <= 255 ? name.ToString() : throw new MailboxStoreException(MailboxStoreError.InvalidName, "The user name is too long.");
+    }
+}
