@@ -183,7 +183,7 @@ internal sealed class MaildirFolder : IDisposable
             try
             {
                 size = found.Name.SizeFromName() ?? file.Length;
-                date = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero);
+                date = DateTimeOffset.FromUnixTimeSeconds(new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero).ToUnixTimeSeconds());
             }
             catch (FileNotFoundException)
             {

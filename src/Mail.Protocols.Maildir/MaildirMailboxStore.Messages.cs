@@ -55,7 +55,8 @@ public sealed partial class MaildirMailboxStore
         {
             temporary = Path.Combine(mailbox.Folder(folder).TmpDirectory, MaildirFileName.NewTemporaryName(_hostName, _options.TimeProvider.GetUtcNow()));
         }
-        var internalDate = options?.InternalDate ?? _options.TimeProvider.GetUtcNow();
+        // IMAP's INTERNALDATE has whole seconds, and so do many file systems' mtimes: keep what survives a restart.
+        var internalDate = DateTimeOffset.FromUnixTimeSeconds((options?.InternalDate ?? _options.TimeProvider.GetUtcNow()).ToUnixTimeSeconds());
         long size;
         try
         {

@@ -1,0 +1,204 @@
+using System.Text;
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Maildir.Tests.Store;
+
+/// <summary>What the Maildir store adds to the contract: files other programs can read, persistence, and living with other programs.</summary>
+public sealed class MaildirStoreTests : IDisposable
+{
+    private readonly StoreFixture _f = new();
+    private static readonly string User = StoreFixture.User;
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public async Task Messages_are_maildir_files_with_flags_in_their_names_and_keywords_in_dovecot_keywords()
+    {
+        var plain = await _f.AppendAsync("plain");
+        var flagged = await _f.AppendAsync("flagged", new AppendOptions(MessageFlags.Seen | MessageFlags.Flagged, ["$Forwarded", "Work"]));
+        var newFile = Assert.Single(Directory.GetFiles(Path.Combine(_f.Inbox, "new")));
+        Assert.DoesNotContain(':', Path.GetFileName(newFile));
+        Assert.EndsWith($",S={new FileInfo(newFile).Length}", newFile, StringComparison.Ordinal);
+        var curFile = Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(_f.Inbox, "cur"))));
+        Assert.EndsWith(":2,FSab", curFile, StringComparison.Ordinal);
+        Assert.Equal("0 $Forwarded\n1 Work\n", await File.ReadAllTextAsync(Path.Combine(_f.Inbox, "dovecot-keywords")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_f.Inbox, "tmp")));
+
+        // A flag change renames the file (and moves it out of new/).
+        await _f.Store.UpdateFlagsAsync(User, "INBOX", [plain.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Answered | MessageFlags.Deleted));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_f.Inbox, "new")));
+        Assert.Contains(Directory.GetFiles(Path.Combine(_f.Inbox, "cur")), p => p.EndsWith(":2,RT", StringComparison.Ordinal));
+        Assert.True(flagged.Uid > plain.Uid);
+    }
+
+    [Fact]
+    public async Task A_restart_keeps_uids_uidvalidity_flags_keywords_modseqs_and_internal_dates()
+    {
+        var date = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        await _f.AppendAsync("one", new AppendOptions(InternalDate: date));
+        var two = await _f.AppendAsync("two");
+        await _f.Store.UpdateFlagsAsync(User, "INBOX", [two.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen, ["$Label1"]));
+        await _f.Store.CreateFolderAsync(User, "Archive", SpecialUse.Archive);
+        var before = await _f.Store.ListMessagesAsync(User, "INBOX");
+        var status = await _f.Store.GetStatusAsync(User, "INBOX");
+
+        var store = _f.Restart();
+        Assert.Equal(before, await store.ListMessagesAsync(User, "INBOX"), new MessageInfoComparer());
+        var after = await store.GetStatusAsync(User, "INBOX");
+        Assert.Equal(status, after);
+        Assert.Equal(date, (await store.ListMessagesAsync(User, "INBOX"))[0].InternalDate);
+        Assert.Contains(await store.ListFoldersAsync(User), f => f.Name == "Archive" && f.SpecialUse == SpecialUse.Archive);
+        var three = await store.AppendAsync(User, "INBOX", StoreFixture.Message("three"));
+        Assert.Equal(status.UidNext, three.Uid);
+    }
+
+    [Fact]
+    public async Task A_message_another_program_drops_into_new_appears_with_a_new_uid_and_a_notification()
+    {
+        var first = await _f.AppendAsync("ours");
+        var changes = new ChangeLog();
+        using var subscription = _f.Store.Subscribe(User, changes);
+        await Task.Delay(20);
+        // Another MDA: write to tmp/, rename into new/.
+        var bytes = Encoding.ASCII.GetBytes("From: mda@example.org\r\nSubject: dropped\r\n\r\nhi\r\n");
+        var tmp = Path.Combine(_f.Inbox, "tmp", "1700000000.M1P99.other");
+        await File.WriteAllBytesAsync(tmp, bytes);
+        File.Move(tmp, Path.Combine(_f.Inbox, "new", "1700000000.M1P99.other"));
+
+        var list = await _f.Store.ListMessagesAsync(User, "INBOX");
+        Assert.Equal(2, list.Count);
+        var dropped = list[1];
+        Assert.True(dropped.Uid > first.Uid);
+        Assert.Equal(bytes.Length, dropped.Size);
+        var added = Assert.Single(changes.Changes);
+        Assert.Equal(MailboxChangeKind.MessageAdded, added.Kind);
+        Assert.Equal(dropped.Uid, added.Uid);
+        await using var content = await _f.Store.OpenContentAsync(User, "INBOX", dropped.Uid);
+        var copy = new MemoryStream();
+        await content.CopyToAsync(copy);
+        Assert.Equal(bytes, copy.ToArray());
+    }
+
+    [Fact]
+    public async Task Files_deleted_or_reflagged_by_another_program_become_expunges_and_flag_changes()
+    {
+        var a = await _f.AppendAsync("a");
+        var b = await _f.AppendAsync("b");
+        var changes = new ChangeLog();
+        using var subscription = _f.Store.Subscribe(User, changes);
+        var files = Directory.GetFiles(Path.Combine(_f.Inbox, "new")).Order(StringComparer.Ordinal).ToArray();
+        var fileOfA = files.Single(p => File.ReadAllText(p).Contains("Subject: a\r\n", StringComparison.Ordinal));
+        var fileOfB = files.Single(p => p != fileOfA);
+        File.Delete(fileOfA);
+        // mutt marks b read: new/ -> cur/ with ":2,S".
+        File.Move(fileOfB, Path.Combine(_f.Inbox, "cur", Path.GetFileName(fileOfB) + ":2,S"));
+
+        var remaining = Assert.Single(await _f.Store.ListMessagesAsync(User, "INBOX"));
+        Assert.Equal(b.Uid, remaining.Uid);
+        Assert.Equal(MessageFlags.Seen, remaining.Flags);
+        Assert.Contains(changes.Changes, c => c.Kind == MailboxChangeKind.MessageExpunged && c.Uid == a.Uid);
+        Assert.Contains(changes.Changes, c => c.Kind == MailboxChangeKind.FlagsChanged && c.Uid == b.Uid);
+        // The store still finds b's content under its new name.
+        await using var content = await _f.Store.OpenContentAsync(User, "INBOX", b.Uid);
+        Assert.True(content.Length > 0);
+    }
+
+    [Fact]
+    public async Task An_unreadable_index_is_rebuilt_from_the_maildir_with_a_warning_and_a_new_uidvalidity()
+    {
+        await _f.AppendAsync("a");
+        await _f.AppendAsync("b", new AppendOptions(MessageFlags.Seen));
+        var before = await _f.Store.GetStatusAsync(User, "INBOX");
+        _f.Store.Dispose();
+        await File.WriteAllBytesAsync(Path.Combine(_f.Inbox, "mailprotocols.index"), [0x00, 0xFF, 0x13, 0x37, (byte)'\n', (byte)'x']);
+        await Task.Delay(1100); // a new UIDVALIDITY comes from the clock
+
+        var store = _f.Open();
+        using var _ = store;
+        var after = await store.GetStatusAsync(User, "INBOX");
+        Assert.NotEqual(before.UidValidity, after.UidValidity);
+        Assert.Equal(2, after.Messages);
+        Assert.Equal(1, after.Unseen);
+        Assert.True(_f.Logged(5001));
+        Assert.StartsWith("mailprotocols-index 1 ", await File.ReadAllTextAsync(Path.Combine(_f.Inbox, "mailprotocols.index")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_damaged_index_tail_keeps_uidvalidity_and_the_uids_before_it_and_never_reuses_a_uid()
+    {
+        var a = await _f.AppendAsync("a");
+        var b = await _f.AppendAsync("b");
+        var before = await _f.Store.GetStatusAsync(User, "INBOX");
+        _f.Store.Dispose();
+        // Cut the index in the middle of b's line and add garbage, as a torn write plus junk would.
+        var path = Path.Combine(_f.Inbox, "mailprotocols.index");
+        var text = await File.ReadAllTextAsync(path);
+        var cut = text.LastIndexOf("\nA ", StringComparison.Ordinal) + 5;
+        await File.WriteAllTextAsync(path, text[..cut] + "#garbage\nmore garbage\n");
+
+        var store = _f.Open();
+        using var _ = store;
+        var after = await store.GetStatusAsync(User, "INBOX");
+        Assert.Equal(before.UidValidity, after.UidValidity);
+        var list = await store.ListMessagesAsync(User, "INBOX");
+        Assert.Equal(a.Uid, list[0].Uid);
+        // b lost its index line: it gets a UID past every UID the lost lines could have given.
+        Assert.Equal(2, list.Count);
+        Assert.True(list[1].Uid > b.Uid);
+        Assert.True(_f.Logged(5002));
+        var next = await store.AppendAsync(User, "INBOX", StoreFixture.Message("c"));
+        Assert.True(next.Uid > list[1].Uid);
+    }
+
+    [Fact]
+    public async Task Files_with_malformed_names_are_ignored_with_a_warning()
+    {
+        await _f.AppendAsync("a");
+        await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "cur", "has space:2,S"), "x");
+        await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "cur", "1700000000.M1P1.host:1,experimental"), "x");
+        await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "new", ".hidden"), "x");
+        await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "new", "tab\tname"), "x");
+
+        var list = await _f.Store.ListMessagesAsync(User, "INBOX");
+        Assert.Single(list);
+        Assert.True(_f.Logged(5003));
+        // Still healthy afterwards, also across a restart.
+        await _f.AppendAsync("b");
+        Assert.Equal(2, (await _f.Restart().ListMessagesAsync(User, "INBOX")).Count);
+    }
+
+    [Fact]
+    public async Task A_second_store_on_the_same_user_is_refused_while_the_first_holds_it()
+    {
+        await _f.AppendAsync("a");
+        using var second = _f.Open();
+        var error = await Assert.ThrowsAsync<MailboxStoreException>(async () => await second.ListMessagesAsync(User, "INBOX"));
+        Assert.Equal(MailboxStoreError.Unavailable, error.Error);
+        // Another user of the same root is fine.
+        Assert.Empty(await second.ListMessagesAsync("bob@example.test", "INBOX"));
+    }
+
+    [Fact]
+    public async Task Folder_names_are_maildir_plus_plus_directories_in_modified_utf7()
+    {
+        await _f.Store.CreateFolderAsync(User, "Entwürfe/Alt & Neu");
+        Assert.True(Directory.Exists(Path.Combine(_f.Inbox, ".Entw&APw-rfe", "cur")));
+        Assert.True(Directory.Exists(Path.Combine(_f.Inbox, ".Entw&APw-rfe.Alt &- Neu", "cur")));
+        Assert.True(File.Exists(Path.Combine(_f.Inbox, ".Entw&APw-rfe.Alt &- Neu", "maildirfolder")));
+        var names = (await _f.Restart().ListFoldersAsync(User)).Select(f => f.Name).ToList();
+        Assert.Equal(["INBOX", "Entwürfe", "Entwürfe/Alt & Neu"], names);
+        var dot = await Assert.ThrowsAsync<MailboxStoreException>(async () => await _f.Store.CreateFolderAsync(User, "Mr. Smith"));
+        Assert.Equal(MailboxStoreError.InvalidName, dot.Error);
+        var escape = await Assert.ThrowsAsync<MailboxStoreException>(async () => await _f.Store.ListMessagesAsync("../etc", "INBOX"));
+        Assert.Equal(MailboxStoreError.InvalidName, escape.Error);
+    }
+
+    private sealed class MessageInfoComparer : IEqualityComparer<MessageInfo>
+    {
+        public bool Equals(MessageInfo? x, MessageInfo? y) =>
+            x is not null && y is not null && x.Uid == y.Uid && x.Flags == y.Flags && x.Keywords.SequenceEqual(y.Keywords)
+            && x.InternalDate == y.InternalDate && x.Size == y.Size && x.ModSeq == y.ModSeq;
+
+        public int GetHashCode(MessageInfo obj) => (int)obj.Uid;
+    }
+}

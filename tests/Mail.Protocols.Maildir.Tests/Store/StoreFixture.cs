@@ -1,0 +1,76 @@
+using System.Text;
+using Mail.Protocols.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace Mail.Protocols.Maildir.Tests.Store;
+
+/// <summary>A Maildir store on a temporary directory with a log that tests can read, reopened on demand (a restart).</summary>
+public sealed class StoreFixture : IDisposable
+{
+    public const string User = "alice@example.test";
+    private readonly TempDirectory _directory = new();
+
+    public StoreFixture() => Store = Open();
+
+    public MaildirMailboxStore Store { get; private set; }
+    public FakeLogger Log { get; } = new();
+    public string Root => _directory.Path;
+    public string Inbox => Path.Combine(Root, User);
+
+    public MaildirMailboxStore Open() =>
+        new(new MaildirStoreOptions { RootPath = _directory.Path, HostName = "test.host", LoggerFactory = new SingleLoggerFactory(Log) });
+
+    /// <summary>Disposes the store and opens a new one on the same directory, as a process restart would.</summary>
+    public MaildirMailboxStore Restart()
+    {
+        Store.Dispose();
+        return Store = Open();
+    }
+
+    public static MemoryStream Message(string subject, string body = "body\r\n") =>
+        new(Encoding.UTF8.GetBytes($"From: bob@example.org\r\nTo: {User}\r\nSubject: {subject}\r\n\r\n{body}"));
+
+    public async Task<AppendResult> AppendAsync(string subject, AppendOptions? options = null, string folder = "INBOX") =>
+        await Store.AppendAsync(User, folder, Message(subject), options);
+
+    public bool Logged(int eventId) => Log.Collector.GetSnapshot().Any(r => r.Id.Id == eventId);
+
+    public void Dispose()
+    {
+        Store.Dispose();
+        _directory.Dispose();
+    }
+
+    private sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => logger;
+        public void AddProvider(ILoggerProvider provider) { }
+        public void Dispose() { }
+    }
+}
+
+/// <summary>Collects store notifications.</summary>
+public sealed class ChangeLog : IMailboxObserver
+{
+    private readonly List<MailboxChange> _changes = [];
+
+    public IReadOnlyList<MailboxChange> Changes
+    {
+        get
+        {
+            lock (_changes)
+            {
+                return [.. _changes];
+            }
+        }
+    }
+
+    public void OnChange(MailboxChange change)
+    {
+        lock (_changes)
+        {
+            _changes.Add(change);
+        }
+    }
+}
