@@ -104,8 +104,8 @@ internal static class MailboxFiles
         }
     }
 
-    /// <summary>Disk full: ENOSPC (28) on Linux and macOS, ERROR_DISK_FULL (112) on Windows.</summary>
-    public static bool IsDiskFull(Exception ex) => ex is IOException && (ex.HResult & 0xFFFF) is 28 or 112;
+    /// <summary>Disk or quota full: ENOSPC (28) on Unix, EDQUOT (122) on Linux, ERROR_DISK_FULL (112) on Windows.</summary>
+    public static bool IsDiskFull(Exception ex) => ex is IOException && (ex.HResult & 0xFFFF) is 28 or 122 or 112;
 
     /// <summary>Turns a file-system failure into the error the protocols understand: SMTP answers 452 to the first, 451 to the second.</summary>
     public static MailboxStoreException ToStoreError(Exception ex) => IsDiskFull(ex)
