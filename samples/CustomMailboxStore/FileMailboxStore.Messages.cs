@@ -51,7 +51,7 @@ public sealed partial class FileMailboxStore
                 }
                 catch
                 {
-                    File.Delete(path);
+                    DeleteQuietly(path);
                     throw;
                 }
                 Publish(state, new MailboxChange(MailboxChangeKind.MessageAdded, state.User, entry.Name, message.ToInfo(), uid, index.HighestModSeq));
@@ -60,7 +60,7 @@ public sealed partial class FileMailboxStore
         }
         finally
         {
-            File.Delete(temp); // no-op after the rename
+            DeleteQuietly(temp); // nothing left to delete after the rename
         }
     }
 

@@ -71,7 +71,7 @@ internal static class MailboxFiles
         }
         catch
         {
-            File.Delete(temp);
+            DeleteQuietly(temp);
             throw;
         }
     }
