@@ -1,5 +1,6 @@
 // samples/MailHost: runs the in-memory reference host from the command line.
 // `dotnet run --project samples/MailHost -- --help` lists the options.
+using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Maildir;
@@ -71,15 +72,18 @@ Console.WriteLine(options.Delivery is null ? "  outbound    kept in the queue (-
     : $"  outbound    delivered by MX lookup, port {options.Delivery.Port}");
 Console.WriteLine("Press Ctrl+C to stop.");
 
+// Ctrl+C or a service manager's SIGTERM stop gracefully (ProcessExit would let the runtime exit before the sessions end).
 var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.TrySetResult();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 await stop.Task;
 Console.WriteLine("Stopping (sessions get 10 seconds to finish)...");
 await host.StopAsync(TimeSpan.FromSeconds(10));
 subscriptions.ForEach(s => s.Dispose());
 return 0;
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.TrySetResult();
+}
