@@ -1,0 +1,106 @@
+using System.Net;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace Mail.Protocols.Maildir.Tests.Crash;
+
+/// <summary>
+/// kill -9 of a host in the middle of relaying its queue to a remote server, then a restart: every queued
+/// message reaches the remote server. SMTP gives at-least-once: a message the remote accepted just before
+/// the kill, whose queue entry was not yet completed, is sent again after the restart (SMTP has no way to
+/// ask the receiver to drop a duplicate), so duplicates are bounded by the deliveries in flight.
+/// </summary>
+public sealed class DeliveryCrashTests : IDisposable
+{
+    private const int Messages = 30;
+    private const int InFlight = 2; // DeliveryAgentOptions.MaxConcurrencyPerDomain: all mail goes to one relay
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    private sealed class SlowHooks : SmtpHooks
+    {
+        // Slow enough that the kill lands while deliveries are under way.
+        public override async ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+        {
+            await Task.Delay(150, cancellationToken);
+            return null;
+        }
+    }
+
+    [Fact]
+    public async Task Kill_9_while_relaying_then_restart_delivers_every_queued_message_at_least_once_with_duplicates_only_from_deliveries_in_flight()
+    {
+        var remoteOptions = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.remote.test" };
+        remoteOptions.Domains.Add("remote.test");
+        remoteOptions.Users.Add(("bob@remote.test", "bob"));
+        remoteOptions.Smtp.Hooks = new SlowHooks();
+        await using var remote = new MailHost(remoteOptions);
+        await remote.StartAsync();
+        var relay = $"127.0.0.1:{remote.EndPoints["smtp"].Port}";
+        string[] arguments = ["--smart-host", relay, "--lease-seconds", "5", "--poll-seconds", "1"];
+        var mail = _directory.Combine("mail");
+        var queue = _directory.Combine("queue");
+
+        var ids = Enumerable.Range(0, Messages).Select(i => $"{i}@crash.example.test").ToList();
+        using (var host = await ChildHost.StartAsync(mail, queue, arguments))
+        {
+            using (var client = new SmtpClient())
+            {
+                await client.ConnectAsync("127.0.0.1", host.SubmissionPort, SecureSocketOptions.None);
+                await client.AuthenticateAsync("alice@example.test", "alice");
+                foreach (var id in ids)
+                {
+                    var message = new MimeMessage();
+                    message.From.Add(MailboxAddress.Parse("alice@example.test"));
+                    message.To.Add(MailboxAddress.Parse("bob@remote.test"));
+                    message.MessageId = id;
+                    message.Subject = id;
+                    message.Body = new TextPart("plain") { Text = $"message {id}\r\n" };
+                    await client.SendAsync(message);
+                }
+                await client.DisconnectAsync(true);
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await remote.Store.ListMessagesAsync("bob@remote.test", "INBOX")).Count < 8)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "nothing was relayed:\n" + host.Output);
+                await Task.Delay(20);
+            }
+            host.KillHard();
+        }
+        var beforeRestart = (await ReceivedAsync(remote)).Count;
+        Assert.True(beforeRestart < Messages, "the kill came too late to test anything");
+
+        using (var restarted = await ChildHost.StartAsync(mail, queue, arguments))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (Directory.EnumerateFiles(Path.Combine(queue, "env")).Any() || !ids.All((await ReceivedAsync(remote)).Contains))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the restarted host did not deliver everything:\n" + restarted.Output);
+                await Task.Delay(100);
+            }
+        }
+
+        var received = await ReceivedAsync(remote);
+        Assert.All(ids, id => Assert.Contains(id, received));
+        var duplicates = received.Count - received.Distinct().Count();
+        Assert.InRange(duplicates, 0, InFlight);
+        Assert.Equal(Messages + duplicates, received.Count);
+    }
+
+    private static async Task<List<string>> ReceivedAsync(MailHost remote)
+    {
+        var ids = new List<string>();
+        foreach (var info in await remote.Store.ListMessagesAsync("bob@remote.test", "INBOX"))
+        {
+            await using var content = await remote.Store.OpenContentAsync("bob@remote.test", "INBOX", info.Uid);
+            ids.Add((await MimeMessage.LoadAsync(content)).MessageId ?? "");
+        }
+        return ids;
+    }
+}
