@@ -1,10 +1,13 @@
 // Built only from the packages in tests/LocalFeed: embeds the host, sends one message over a socket,
-// and reads it back from the store, as a user's first program would.
+// and reads it back from the store, as a user's first program would, with mailboxes in a Maildir.
 using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.InMemory;
+using Mail.Protocols.Maildir;
 
-var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+var root = Path.Combine(Path.GetTempPath(), "package-consumer-" + Guid.NewGuid().ToString("N"));
+using var store = new MaildirMailboxStore(root);
+var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
 options.Domains.Add("example.test");
 options.Users.Add(("alice@example.test", "alice"));
 await using var host = new MailHost(options);
@@ -34,5 +37,7 @@ var accepted = await Say("Subject: from the package consumer\r\n\r\nhello\r\n.")
 await Say("QUIT");
 
 var inbox = await host.Store.ListMessagesAsync("alice@example.test", "INBOX");
-Console.WriteLine($"package consumer: {accepted}; alice has {inbox.Count} message(s)");
-return accepted.StartsWith("250 ", StringComparison.Ordinal) && inbox.Count == 1 ? 0 : 1;
+var files = Directory.GetFiles(Path.Combine(store.GetUserDirectory("alice@example.test"), "new")).Length;
+Console.WriteLine($"package consumer: {accepted}; alice has {inbox.Count} message(s), {files} file(s) in her Maildir's new/");
+Directory.Delete(root, recursive: true);
+return accepted.StartsWith("250 ", StringComparison.Ordinal) && inbox.Count == 1 && files == 1 ? 0 : 1;
