@@ -35,12 +35,14 @@ internal sealed class MaildirFolder : IDisposable
         _logger = logger;
         _publish = publish;
         _keywords = new KeywordFile(directory);
+        Summaries = new SummaryCache(directory, index.UidValidity);
     }
 
     public string User { get; }
     public string Name { get; }
     public string Directory { get; }
     public FolderIndex Index { get; }
+    public SummaryCache Summaries { get; }
 
     private string NewDirectory => Path.Combine(Directory, "new");
     private string CurDirectory => Path.Combine(Directory, "cur");

@@ -154,9 +154,15 @@ public sealed partial class MaildirMailboxStore
         var mailbox = Get(user);
         lock (mailbox.Gate)
         {
-            if (Find(mailbox.Folder(folder), uid).Summary is { } cached)
+            var f = mailbox.Folder(folder);
+            var record = Find(f, uid);
+            if (record.Summary is { } cached)
             {
                 return cached;
+            }
+            if (f.Summaries.TryGet(uid, f.Index.ByUid, out var stored))
+            {
+                return record.Summary = stored;
             }
         }
         MessageSummary summary;
@@ -167,9 +173,11 @@ public sealed partial class MaildirMailboxStore
         }
         lock (mailbox.Gate)
         {
-            if (mailbox.Folder(folder).Index.ByUid.TryGetValue(uid, out var record))
+            var f = mailbox.Folder(folder);
+            if (f.Index.ByUid.TryGetValue(uid, out var record))
             {
                 record.Summary = summary;
+                f.Summaries.Add(uid, summary);
             }
         }
         return summary;

@@ -193,6 +193,25 @@ public sealed class MaildirStoreTests : IDisposable
         Assert.Equal(MailboxStoreError.InvalidName, escape.Error);
     }
 
+    [Fact]
+    public async Task Summaries_are_kept_beside_the_index_and_survive_a_restart()
+    {
+        var a = await _f.AppendAsync("cached subject");
+        var first = await _f.Store.GetSummaryAsync(User, "INBOX", a.Uid);
+        Assert.Equal("cached subject", first.Envelope.Subject);
+        Assert.Contains($"\n{a.Uid} ", await File.ReadAllTextAsync(Path.Combine(_f.Inbox, "mailprotocols.summaries")), StringComparison.Ordinal);
+
+        var store = _f.Restart();
+        // Rewrite the file in place: only a summary read from the cache still shows the old subject.
+        var file = Directory.GetFiles(Path.Combine(_f.Inbox, "new")).Single();
+        var modified = File.GetLastWriteTimeUtc(file);
+        await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(file)).Replace("cached subject", "changed subject", StringComparison.Ordinal));
+        File.SetLastWriteTimeUtc(file, modified);
+        var second = await store.GetSummaryAsync(User, "INBOX", a.Uid);
+        Assert.Equal("cached subject", second.Envelope.Subject);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(first), System.Text.Json.JsonSerializer.Serialize(second));
+    }
+
     private sealed class MessageInfoComparer : IEqualityComparer<MessageInfo>
     {
         public bool Equals(MessageInfo? x, MessageInfo? y) =>

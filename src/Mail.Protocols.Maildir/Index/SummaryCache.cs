@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Maildir.Index;
+
+/// <summary>
+/// The MIME summaries (envelope, body structure, offsets) of a folder's messages, computed once and kept in
+/// "mailprotocols.summaries" beside the index so a restart does not parse every message again for IMAP.
+/// One line per message, <c>UID JSON</c>, after a header naming the folder's UIDVALIDITY; a cache only, so it
+/// is not flushed to the disk, a damaged line is skipped and a file for another UIDVALIDITY is started afresh.
+/// </summary>
+internal sealed class SummaryCache(string directory, uint uidValidity)
+{
+    public const string FileName = "mailprotocols.summaries";
+    private const string Magic = "mailprotocols-summaries 1";
+    private readonly string _path = Path.Combine(directory, FileName);
+    private Dictionary<uint, MessageSummary>? _summaries;
+
+    public bool TryGet(uint uid, IReadOnlyDictionary<uint, MessageRecord> live, out MessageSummary summary)
+    {
+        Load(live);
+        return _summaries!.TryGetValue(uid, out summary!);
+    }
+
+    public void Add(uint uid, MessageSummary summary)
+    {
+        if (_summaries is null || !_summaries.TryAdd(uid, summary))
+        {
+            return;
+        }
+        File.AppendAllText(_path, Line(uid, summary));
+    }
+
+    private static string Line(uint uid, MessageSummary summary) =>
+        string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary)}\n");
+
+    // Reads the file once; drops summaries of expunged messages by rewriting it when they are the majority.
+    private void Load(IReadOnlyDictionary<uint, MessageRecord> live)
+    {
+        if (_summaries is not null)
+        {
+            return;
+        }
+        _summaries = [];
+        var header = $"{Magic} {uidValidity}";
+        var lines = File.Exists(_path) ? File.ReadAllLines(_path) : [];
+        if (lines.Length == 0 || lines[0] != header)
+        {
+            File.WriteAllText(_path, header + "\n");
+            return;
+        }
+        var dead = 0;
+        foreach (var line in lines.AsSpan(1))
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (space <= 0 || !uint.TryParse(line.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
+            {
+                continue;
+            }
+            if (!live.ContainsKey(uid))
+            {
+                dead++;
+                continue;
+            }
+            try
+            {
+                if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1)) is { Envelope: not null, Body: not null } summary)
+                {
+                    _summaries[uid] = summary;
+                }
+            }
+            catch (JsonException)
+            {
+                // A torn or damaged line: that message is parsed again when asked for.
+            }
+        }
+        if (dead > 64 && dead > _summaries.Count)
+        {
+            var text = new StringBuilder(header).Append('\n');
+            foreach (var (uid, summary) in _summaries)
+            {
+                text.Append(Line(uid, summary));
+            }
+            Durability.DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync: false);
+        }
+    }
+}
