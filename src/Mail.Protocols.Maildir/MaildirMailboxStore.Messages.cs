@@ -12,22 +12,29 @@ public sealed partial class MaildirMailboxStore
     public ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var f = mailbox.Folder(folder);
-            f.Refresh();
-            var unseen = 0;
-            long size = 0;
-            foreach (var m in f.Index.ByUid.Values)
+            lock (mailbox.Gate)
             {
-                if ((m.Flags & MessageFlags.Seen) == 0)
+                var f = mailbox.Folder(folder);
+                f.Refresh();
+                var unseen = 0;
+                long size = 0;
+                foreach (var m in f.Index.ByUid.Values)
                 {
-                    unseen++;
+                    if ((m.Flags & MessageFlags.Seen) == 0)
+                    {
+                        unseen++;
+                    }
+                    size += m.Size;
                 }
-                size += m.Size;
+                var index = f.Index;
+                return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size));
             }
-            var index = f.Index;
-            return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -35,12 +42,19 @@ public sealed partial class MaildirMailboxStore
     public ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var f = mailbox.Folder(folder);
-            f.Refresh();
-            IReadOnlyList<MessageInfo> list = [.. f.Index.ByUid.Values.Select(m => m.Info)];
-            return ValueTask.FromResult(list);
+            lock (mailbox.Gate)
+            {
+                var f = mailbox.Folder(folder);
+                f.Refresh();
+                IReadOnlyList<MessageInfo> list = [.. f.Index.ByUid.Values.Select(m => m.Info)];
+                return ValueTask.FromResult(list);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -58,6 +72,7 @@ public sealed partial class MaildirMailboxStore
         // IMAP's INTERNALDATE has whole seconds, and so do many file systems' mtimes: keep what survives a restart.
         var internalDate = DateTimeOffset.FromUnixTimeSeconds((options?.InternalDate ?? _options.TimeProvider.GetUtcNow()).ToUnixTimeSeconds());
         long size;
+        var written = false;
         try
         {
             // The Maildir way: write the whole message under tmp/ and flush it before it gets a name anywhere else.
@@ -68,6 +83,7 @@ public sealed partial class MaildirMailboxStore
                 size = file.Length;
                 file.Flush(flushToDisk: _options.Fsync);
             }
+            written = true;
             // Dovecot and mutt take a Maildir message's internal date from the file's mtime.
             File.SetLastWriteTimeUtc(temporary, internalDate.UtcDateTime);
             lock (mailbox.Gate)
@@ -81,10 +97,11 @@ public sealed partial class MaildirMailboxStore
         catch (Exception ex)
         {
             TryDelete(temporary);
-            if (DurableIO.IsDiskFull(ex))
+            if (DurableIO.IsDiskFull(ex) || written && ex is IOException or UnauthorizedAccessException)
             {
-                throw new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex);
+                throw Unavailable(ex);
             }
+            // Anything else while copying may be the caller's stream failing: it is theirs to see as it is.
             throw;
         }
     }
@@ -145,6 +162,12 @@ public sealed partial class MaildirMailboxStore
             {
                 // Renamed (new flags) or removed by another program since the last scan: look again.
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw ex is FileNotFoundException
+                    ? new MailboxStoreException(MailboxStoreError.MessageNotFound, $"The file of UID {uid} is gone.", ex)
+                    : Unavailable(ex);
+            }
         }
     }
 
@@ -152,18 +175,25 @@ public sealed partial class MaildirMailboxStore
     public async ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var f = mailbox.Folder(folder);
-            var record = Find(f, uid);
-            if (record.Summary is { } cached)
+            lock (mailbox.Gate)
             {
-                return cached;
+                var f = mailbox.Folder(folder);
+                var record = Find(f, uid);
+                if (record.Summary is { } cached)
+                {
+                    return cached;
+                }
+                if (f.Summaries.TryGet(uid, f.Index.ByUid, out var stored))
+                {
+                    return record.Summary = stored;
+                }
             }
-            if (f.Summaries.TryGet(uid, f.Index.ByUid, out var stored))
-            {
-                return record.Summary = stored;
-            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
         MessageSummary summary;
         var stream = await OpenContentAsync(user, folder, uid, cancellationToken).ConfigureAwait(false);
@@ -171,14 +201,21 @@ public sealed partial class MaildirMailboxStore
         {
             summary = MessageSummaryParser.Parse(stream, cancellationToken);
         }
-        lock (mailbox.Gate)
+        try
         {
-            var f = mailbox.Folder(folder);
-            if (f.Index.ByUid.TryGetValue(uid, out var record))
+            lock (mailbox.Gate)
             {
-                record.Summary = summary;
-                f.Summaries.Add(uid, summary);
+                var f = mailbox.Folder(folder);
+                if (f.Index.ByUid.TryGetValue(uid, out var record))
+                {
+                    record.Summary = summary;
+                    f.Summaries.Add(uid, summary);
+                }
             }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
         return summary;
     }
@@ -190,45 +227,52 @@ public sealed partial class MaildirMailboxStore
         ArgumentNullException.ThrowIfNull(change);
         var keywords = ValidKeywords(change.Keywords);
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var f = mailbox.Folder(folder);
-            f.Refresh();
-            var updated = new List<MessageInfo>();
-            var modified = new List<uint>();
-            foreach (var uid in uids.Distinct().Order())
+            lock (mailbox.Gate)
             {
-                if (!f.Index.ByUid.TryGetValue(uid, out var m))
+                var f = mailbox.Folder(folder);
+                f.Refresh();
+                var updated = new List<MessageInfo>();
+                var modified = new List<uint>();
+                foreach (var uid in uids.Distinct().Order())
                 {
-                    continue;
-                }
-                if (unchangedSince is { } since && m.ModSeq > since)
-                {
-                    modified.Add(uid);
-                    continue;
-                }
-                var (flags, newKeywords) = change.Mode switch
-                {
-                    FlagChangeMode.Add => (m.Flags | change.Flags, m.Keywords.Union(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                    FlagChangeMode.Remove => (m.Flags & ~change.Flags, m.Keywords.Except(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                    _ => (change.Flags, keywords),
-                };
-                if (flags != m.Flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(m.Keywords))
-                {
-                    if (!f.SetFlags(m, flags, newKeywords))
+                    if (!f.Index.ByUid.TryGetValue(uid, out var m))
                     {
-                        // Another program renamed or removed it: take its state from the directory and try once more.
-                        f.Reconcile(notify: true);
-                        if (!f.Index.ByUid.TryGetValue(uid, out m) || !f.SetFlags(m, flags, newKeywords))
+                        continue;
+                    }
+                    if (unchangedSince is { } since && m.ModSeq > since)
+                    {
+                        modified.Add(uid);
+                        continue;
+                    }
+                    var (flags, newKeywords) = change.Mode switch
+                    {
+                        FlagChangeMode.Add => (m.Flags | change.Flags, m.Keywords.Union(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
+                        FlagChangeMode.Remove => (m.Flags & ~change.Flags, m.Keywords.Except(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
+                        _ => (change.Flags, keywords),
+                    };
+                    if (flags != m.Flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(m.Keywords))
+                    {
+                        if (!f.SetFlags(m, flags, newKeywords))
                         {
-                            continue;
+                            // Another program renamed or removed it: take its state from the directory and try once more.
+                            f.Reconcile(notify: true);
+                            if (!f.Index.ByUid.TryGetValue(uid, out m) || !f.SetFlags(m, flags, newKeywords))
+                            {
+                                continue;
+                            }
                         }
                     }
+                    updated.Add(m.Info);
                 }
-                updated.Add(m.Info);
+                f.Commit();
+                return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
             }
-            f.Commit();
-            return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -244,60 +288,67 @@ public sealed partial class MaildirMailboxStore
     {
         ArgumentNullException.ThrowIfNull(uids);
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var source = mailbox.Folder(folder);
-            var target = mailbox.Folder(targetFolder);
-            source.Refresh();
-            move &= !ReferenceEquals(source, target);
-            var from = new List<uint>();
-            var to = new List<uint>();
-            foreach (var uid in uids.Distinct().Order())
+            lock (mailbox.Gate)
             {
-                if (!source.Index.ByUid.TryGetValue(uid, out var m))
+                var source = mailbox.Folder(folder);
+                var target = mailbox.Folder(targetFolder);
+                source.Refresh();
+                move &= !ReferenceEquals(source, target);
+                var from = new List<uint>();
+                var to = new List<uint>();
+                foreach (var uid in uids.Distinct().Order())
                 {
-                    continue;
-                }
-                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), m.Size);
-                var path = m.PathIn(source.Directory);
-                string staged;
-                try
-                {
+                    if (!source.Index.ByUid.TryGetValue(uid, out var m))
+                    {
+                        continue;
+                    }
+                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), m.Size);
+                    var path = m.PathIn(source.Directory);
+                    string staged;
+                    try
+                    {
+                        if (move)
+                        {
+                            // A rename keeps the one copy of the content: a crash leaves it in one folder or the other.
+                            staged = path;
+                        }
+                        else
+                        {
+                            staged = Path.Combine(target.TmpDirectory, baseName);
+                            File.Copy(path, staged);
+                            using (var copy = new FileStream(staged, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                            {
+                                copy.Flush(flushToDisk: _options.Fsync);
+                            }
+                            File.SetLastWriteTimeUtc(staged, m.InternalDate.UtcDateTime);
+                        }
+                        var copied = target.Deliver(staged, baseName, m.Size, m.InternalDate, m.Flags, m.Passed, m.Keywords);
+                        copied.Summary = m.Summary;
+                        from.Add(uid);
+                        to.Add(copied.Uid);
+                    }
+                    catch (FileNotFoundException)
+                    {
+                        continue; // removed by another program meanwhile
+                    }
+                    catch (IOException ex) when (DurableIO.IsDiskFull(ex))
+                    {
+                        throw new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex);
+                    }
                     if (move)
                     {
-                        // A rename keeps the one copy of the content: a crash leaves it in one folder or the other.
-                        staged = path;
+                        source.Remove(m, deleteFile: false);
                     }
-                    else
-                    {
-                        staged = Path.Combine(target.TmpDirectory, baseName);
-                        File.Copy(path, staged);
-                        using (var copy = new FileStream(staged, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
-                        {
-                            copy.Flush(flushToDisk: _options.Fsync);
-                        }
-                        File.SetLastWriteTimeUtc(staged, m.InternalDate.UtcDateTime);
-                    }
-                    var copied = target.Deliver(staged, baseName, m.Size, m.InternalDate, m.Flags, m.Passed, m.Keywords);
-                    copied.Summary = m.Summary;
-                    from.Add(uid);
-                    to.Add(copied.Uid);
                 }
-                catch (FileNotFoundException)
-                {
-                    continue; // removed by another program meanwhile
-                }
-                catch (IOException ex) when (DurableIO.IsDiskFull(ex))
-                {
-                    throw new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex);
-                }
-                if (move)
-                {
-                    source.Remove(m, deleteFile: false);
-                }
+                source.Commit();
+                return new CopyResult(target.Index.UidValidity, from, to);
             }
-            source.Commit();
-            return new CopyResult(target.Index.UidValidity, from, to);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -305,20 +356,27 @@ public sealed partial class MaildirMailboxStore
     public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var f = mailbox.Folder(folder);
-            f.Refresh();
-            var remove = uids is null
-                ? f.Index.ByUid.Values.Where(m => (m.Flags & MessageFlags.Deleted) != 0).ToList()
-                : [.. uids.Distinct().Order().Where(f.Index.ByUid.ContainsKey).Select(uid => f.Index.ByUid[uid])];
-            foreach (var m in remove)
+            lock (mailbox.Gate)
             {
-                f.Remove(m);
+                var f = mailbox.Folder(folder);
+                f.Refresh();
+                var remove = uids is null
+                    ? f.Index.ByUid.Values.Where(m => (m.Flags & MessageFlags.Deleted) != 0).ToList()
+                    : [.. uids.Distinct().Order().Where(f.Index.ByUid.ContainsKey).Select(uid => f.Index.ByUid[uid])];
+                foreach (var m in remove)
+                {
+                    f.Remove(m);
+                }
+                f.Commit();
+                IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
+                return ValueTask.FromResult(result);
             }
-            f.Commit();
-            IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
-            return ValueTask.FromResult(result);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Mail.Protocols.Maildir.Durability;
 using Mail.Protocols.Maildir.Layout;
 using Mail.Protocols.Storage;
 using Microsoft.Extensions.Logging;
@@ -70,6 +71,13 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         }
     }
 
+    // File-system trouble other than a full disk is the store being unavailable, which every engine reports
+    // as a temporary failure (SMTP 451, POP3 -ERR [SYS/TEMP]) instead of losing the session.
+    private static MailboxStoreException Unavailable(Exception ex) =>
+        ex is MailboxStoreException store ? store
+        : DurableIO.IsDiskFull(ex) ? new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex)
+        : new MailboxStoreException(MailboxStoreError.Unavailable, "The Maildir could not be read or written.", ex);
+
     private UserMailbox Get(string user)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -89,20 +97,27 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     public ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        lock (mailbox.Gate)
+        try
         {
-            var names = new List<string> { FolderNames.Inbox };
-            foreach (var directory in Directory.EnumerateDirectories(mailbox.Directory))
+            lock (mailbox.Gate)
             {
-                if (FolderNames.FromDirectoryName(Path.GetFileName(directory)) is { } name && MaildirFolder.Exists(directory))
+                var names = new List<string> { FolderNames.Inbox };
+                foreach (var directory in Directory.EnumerateDirectories(mailbox.Directory))
                 {
-                    names.Add(name);
+                    if (FolderNames.FromDirectoryName(Path.GetFileName(directory)) is { } name && MaildirFolder.Exists(directory))
+                    {
+                        names.Add(name);
+                    }
                 }
+                names.Sort((a, b) => a == FolderNames.Inbox ? -1 : b == FolderNames.Inbox ? 1 : string.CompareOrdinal(a, b));
+                IReadOnlyList<FolderInfo> result = [.. names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse,
+                    names.Any(other => other.StartsWith(n + FolderNames.Separator, StringComparison.Ordinal))))];
+                return ValueTask.FromResult(result);
             }
-            names.Sort((a, b) => a == FolderNames.Inbox ? -1 : b == FolderNames.Inbox ? 1 : string.CompareOrdinal(a, b));
-            IReadOnlyList<FolderInfo> result = [.. names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse,
-                names.Any(other => other.StartsWith(n + FolderNames.Separator, StringComparison.Ordinal))))];
-            return ValueTask.FromResult(result);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -112,26 +127,33 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         var mailbox = Get(user);
         var name = FolderNames.Normalize(folder);
         var directory = mailbox.DirectoryOf(name);
-        lock (mailbox.Gate)
+        try
         {
-            if (MaildirFolder.Exists(directory))
+            lock (mailbox.Gate)
             {
-                throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{folder}' already exists.");
-            }
-            var levels = name.Split(FolderNames.Separator);
-            for (var i = 1; i < levels.Length; i++)
-            {
-                var parent = string.Join(FolderNames.Separator, levels[..i]);
-                if (!MaildirFolder.Exists(mailbox.DirectoryOf(parent)))
+                if (MaildirFolder.Exists(directory))
                 {
-                    MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options.Fsync);
-                    mailbox.Folder(parent);
+                    throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{folder}' already exists.");
                 }
+                var levels = name.Split(FolderNames.Separator);
+                for (var i = 1; i < levels.Length; i++)
+                {
+                    var parent = string.Join(FolderNames.Separator, levels[..i]);
+                    if (!MaildirFolder.Exists(mailbox.DirectoryOf(parent)))
+                    {
+                        MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options.Fsync);
+                        mailbox.Folder(parent);
+                    }
+                }
+                MaildirFolder.Create(directory, isSubfolder: true, _options.Fsync);
+                mailbox.Folder(name, specialUse);
+                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
+                return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
             }
-            MaildirFolder.Create(directory, isSubfolder: true, _options.Fsync);
-            mailbox.Folder(name, specialUse);
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
-            return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -142,45 +164,58 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         var from = FolderNames.Normalize(folder);
         var to = FolderNames.Normalize(newName);
         var target = mailbox.DirectoryOf(to);
-        lock (mailbox.Gate)
+        try
         {
-            var source = mailbox.Folder(from);
-            if (MaildirFolder.Exists(target))
+            lock (mailbox.Gate)
             {
-                throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{newName}' already exists.");
-            }
-            if (from == FolderNames.Inbox)
-            {
-                // RFC 3501 §6.3.5: the messages move to the new folder (with new UIDs there), INBOX stays, empty.
-                MaildirFolder.Create(target, isSubfolder: true, _options.Fsync);
-                foreach (var sub in new[] { "new", "cur" })
+                var source = mailbox.Folder(from);
+                if (MaildirFolder.Exists(target))
                 {
-                    foreach (var file in Directory.EnumerateFiles(Path.Combine(source.Directory, sub)))
+                    throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{newName}' already exists.");
+                }
+                if (from == FolderNames.Inbox)
+                {
+                    // RFC 3501 §6.3.5: the messages move to the new folder (with new UIDs there), INBOX stays, empty.
+                    MaildirFolder.Create(target, isSubfolder: true, _options.Fsync);
+                    // The file names' keyword letters mean what INBOX's numbering says; the new folder takes it along.
+                    var keywords = Path.Combine(source.Directory, KeywordFile.FileName);
+                    if (File.Exists(keywords))
                     {
-                        File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
+                        File.Copy(keywords, Path.Combine(target, KeywordFile.FileName));
+                    }
+                    foreach (var sub in new[] { "new", "cur" })
+                    {
+                        foreach (var file in Directory.EnumerateFiles(Path.Combine(source.Directory, sub)))
+                        {
+                            File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
+                        }
+                    }
+                    source.Reconcile(notify: true);
+                    mailbox.Folder(to);
+                }
+                else
+                {
+                    var prefix = Path.GetFileName(source.Directory);
+                    var moves = Directory.EnumerateDirectories(mailbox.Directory)
+                        .Select(Path.GetFileName)
+                        .Where(d => d == prefix || d!.StartsWith(prefix + ".", StringComparison.Ordinal))
+                        .ToList();
+                    foreach (var directoryName in moves)
+                    {
+                        mailbox.Close(Path.Combine(mailbox.Directory, directoryName!));
+                        Directory.Move(Path.Combine(mailbox.Directory, directoryName!), target + directoryName![prefix.Length..]);
                     }
                 }
-                source.Reconcile(notify: true);
-                mailbox.Folder(to);
-            }
-            else
-            {
-                var prefix = Path.GetFileName(source.Directory);
-                var moves = Directory.EnumerateDirectories(mailbox.Directory)
-                    .Select(Path.GetFileName)
-                    .Where(d => d == prefix || d!.StartsWith(prefix + ".", StringComparison.Ordinal))
-                    .ToList();
-                foreach (var directoryName in moves)
+                if (_options.Fsync)
                 {
-                    mailbox.Close(Path.Combine(mailbox.Directory, directoryName!));
-                    Directory.Move(Path.Combine(mailbox.Directory, directoryName!), target + directoryName![prefix.Length..]);
+                    DurableIO.SyncDirectory(mailbox.Directory);
                 }
+                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
             }
-            if (_options.Fsync)
-            {
-                Durability.DurableIO.SyncDirectory(mailbox.Directory);
-            }
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
         return ValueTask.CompletedTask;
     }
@@ -194,16 +229,23 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         {
             throw new MailboxStoreException(MailboxStoreError.NotAllowed, "INBOX cannot be deleted.");
         }
-        lock (mailbox.Gate)
+        try
         {
-            var open = mailbox.Folder(name);
-            mailbox.Close(open.Directory);
-            Directory.Delete(open.Directory, recursive: true);
-            if (_options.Fsync)
+            lock (mailbox.Gate)
             {
-                Durability.DurableIO.SyncDirectory(mailbox.Directory);
+                var open = mailbox.Folder(name);
+                mailbox.Close(open.Directory);
+                Directory.Delete(open.Directory, recursive: true);
+                if (_options.Fsync)
+                {
+                    DurableIO.SyncDirectory(mailbox.Directory);
+                }
+                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
             }
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
         }
         return ValueTask.CompletedTask;
     }
