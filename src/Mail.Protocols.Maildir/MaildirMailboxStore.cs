@@ -32,6 +32,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     private readonly string _root;
     private readonly string _hostName;
     private uint _lastUidValidity;
+    private readonly ITimer? _poll;
     private bool _disposed;
 
     /// <summary>Creates a store on <see cref="MaildirStoreOptions.RootPath"/> (created if missing).</summary>
@@ -44,6 +45,34 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         _root = Path.GetFullPath(options.RootPath);
         _hostName = MaildirFileName.SafeHostName(options.HostName);
         Directory.CreateDirectory(_root);
+        if (options.ExternalChangePollInterval is { } interval)
+        {
+            _poll = options.TimeProvider.CreateTimer(_ => PollExternalChanges(), null, interval, interval);
+        }
+    }
+
+    // Users with subscribers get changes by other programs pushed to them; the others find them at their next call.
+    private void PollExternalChanges()
+    {
+        foreach (var mailbox in _users.Values)
+        {
+            if (mailbox.Observers.IsEmpty || !mailbox.Gate.TryEnter())
+            {
+                continue; // a busy user refreshes on its own next call anyway
+            }
+            try
+            {
+                mailbox.RefreshOpenFolders();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MailboxStoreException or ObjectDisposedException)
+            {
+                // Reported to the next caller that touches the folder.
+            }
+            finally
+            {
+                mailbox.Gate.Exit();
+            }
+        }
     }
 
     /// <summary>Creates a store on <paramref name="rootPath"/> with default options.</summary>
@@ -266,6 +295,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _poll?.Dispose();
         foreach (var mailbox in _users.Values)
         {
             mailbox.Dispose();
@@ -347,6 +377,17 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             var opened = MaildirFolder.Open(User, name, directory, specialUseIfNew, _store.NewUidValidity, _store._options, _store._logger, Publish);
             _open[directory] = opened;
             return opened;
+        }
+
+        public void RefreshOpenFolders()
+        {
+            foreach (var (directory, folder) in _open.ToList())
+            {
+                if (MaildirFolder.Exists(directory))
+                {
+                    folder.Refresh();
+                }
+            }
         }
 
         public void Close(string directory)

@@ -17,6 +17,14 @@ public sealed class MaildirStoreOptions
     /// <summary>The host name in new message file names. Defaults to the machine name.</summary>
     public string HostName { get; set; } = Environment.MachineName;
 
+    /// <summary>
+    /// How often the open folders of users with subscribers are checked for changes made by other programs
+    /// (a message another MDA delivered, a file Dovecot re-flagged), so that subscribers such as IMAP IDLE
+    /// sessions hear of them without asking. A check costs two directory stats per folder when nothing changed.
+    /// Defaults to 2 seconds; null turns it off (changes are then found at the next store call).
+    /// </summary>
+    public TimeSpan? ExternalChangePollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The clock for internal dates and UIDVALIDITY values.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -80,6 +80,25 @@ public sealed class MaildirStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Subscribers_hear_of_a_message_another_program_delivers_without_calling_the_store()
+    {
+        await _f.AppendAsync("ours");
+        var changes = new ChangeLog();
+        using var subscription = _f.Store.Subscribe(User, changes);
+        var name = "1700000001.M2P99.other";
+        await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "tmp", name), "Subject: pushed\r\n\r\nhi\r\n");
+        File.Move(Path.Combine(_f.Inbox, "tmp", name), Path.Combine(_f.Inbox, "new", name));
+        // The store polls subscribed users' open folders (every 2 s by default): an IMAP IDLE session learns of it.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!changes.Changes.Any(c => c.Kind == MailboxChangeKind.MessageAdded))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no notification for the external delivery");
+            await Task.Delay(50);
+        }
+        Assert.Equal(2u, changes.Changes.Single(c => c.Kind == MailboxChangeKind.MessageAdded).Uid);
+    }
+
+    [Fact]
     public async Task Files_deleted_or_reflagged_by_another_program_become_expunges_and_flag_changes()
     {
         var a = await _f.AppendAsync("a");
