@@ -65,8 +65,10 @@ public sealed class CrashSafetyTests : IDisposable
                     // The server died under us: this message was not acknowledged.
                 }
             })).ToArray();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
             while (accepted.Count < 120)
             {
+                Assert.True(DateTime.UtcNow < deadline && senders.Any(t => !t.IsCompleted), "the burst did not get going:\n" + host.Output);
                 await Task.Delay(10);
             }
             host.KillHard();

@@ -42,7 +42,8 @@ public sealed class DeliveryCrashTests : IDisposable
         await using var remote = new MailHost(remoteOptions);
         await remote.StartAsync();
         var relay = $"127.0.0.1:{remote.EndPoints["smtp"].Port}";
-        string[] arguments = ["--smart-host", relay, "--lease-seconds", "5", "--poll-seconds", "1"];
+        // A lease comfortably longer than a round (20 messages, two at a time, 150 ms each), so only the kill causes re-sends.
+        string[] arguments = ["--smart-host", relay, "--lease-seconds", "10", "--poll-seconds", "1"];
         var mail = _directory.Combine("mail");
         var queue = _directory.Combine("queue");
 
