@@ -27,7 +27,7 @@ public sealed class DeliveryCrashTests : IDisposable
         // Slow enough that the kill lands while deliveries are under way.
         public override async ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
         {
-            await Task.Delay(150, cancellationToken);
+            await Task.Delay(100, cancellationToken);
             return null;
         }
     }
@@ -42,8 +42,9 @@ public sealed class DeliveryCrashTests : IDisposable
         await using var remote = new MailHost(remoteOptions);
         await remote.StartAsync();
         var relay = $"127.0.0.1:{remote.EndPoints["smtp"].Port}";
-        // A lease comfortably longer than a round (20 messages, two at a time, 150 ms each), so only the kill causes re-sends.
-        string[] arguments = ["--smart-host", relay, "--lease-seconds", "10", "--poll-seconds", "1"];
+        // A lease far longer than a delivery round (20 messages, two at a time, 100 ms each), so only the kill
+        // causes re-sends; the restarted host waits that long before it takes the dead host's entries over.
+        string[] arguments = ["--smart-host", relay, "--lease-seconds", "20", "--poll-seconds", "1"];
         var mail = _directory.Combine("mail");
         var queue = _directory.Combine("queue");
 
@@ -79,7 +80,7 @@ public sealed class DeliveryCrashTests : IDisposable
 
         using (var restarted = await ChildHost.StartAsync(mail, queue, arguments))
         {
-            var deadline = DateTime.UtcNow.AddSeconds(90);
+            var deadline = DateTime.UtcNow.AddSeconds(120);
             while (Directory.EnumerateFiles(Path.Combine(queue, "env")).Any() || !ids.All((await ReceivedAsync(remote)).Contains))
             {
                 Assert.True(DateTime.UtcNow < deadline, "the restarted host did not deliver everything:\n" + restarted.Output);

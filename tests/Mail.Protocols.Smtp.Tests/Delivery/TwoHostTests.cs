@@ -59,8 +59,9 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
             await smtp.DisconnectAsync(true);
         }
 
-        // The agent polls every 100 ms; give it up to 20 s on a busy machine.
-        for (var i = 0; i < 200 && (await b.Store.ListMessagesAsync("bob@mx.test", "INBOX")).Count == 0; i++)
+        // The agent polls every 100 ms; give it up to 20 s on a busy machine. B stores the message before A hears
+        // the 250 and completes its queue entry, so wait for both.
+        for (var i = 0; i < 200 && ((await b.Store.ListMessagesAsync("bob@mx.test", "INBOX")).Count == 0 || await a.Queue.CountAsync() != 0); i++)
         {
             await Task.Delay(100);
         }
