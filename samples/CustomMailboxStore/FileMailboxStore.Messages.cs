@@ -85,7 +85,6 @@ public sealed partial class FileMailboxStore
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
-        var keywords = Keywords(change.Keywords);
         return RunAsync(user, (state, list) =>
         {
             var (entry, directory, index) = Open(state, list, folder);
@@ -103,13 +102,7 @@ public sealed partial class FileMailboxStore
                     modified.Add(uid);
                     continue;
                 }
-                var (flags, newKeywords) = change.Mode switch
-                {
-                    FlagChangeMode.Add => (m.Flags | change.Flags, m.Keywords.Union(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                    FlagChangeMode.Remove => (m.Flags & ~change.Flags, m.Keywords.Except(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                    _ => (change.Flags, keywords),
-                };
-                if (flags != m.Flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(m.Keywords))
+                if (change.TryApply(m.Flags, m.Keywords, out var flags, out var newKeywords))
                 {
                     m = index.Messages[i] = m with { Flags = flags, Keywords = newKeywords, ModSeq = ++index.HighestModSeq };
                     changes.Add(new MailboxChange(MailboxChangeKind.FlagsChanged, state.User, entry.Name, m.ToInfo(), uid, index.HighestModSeq));

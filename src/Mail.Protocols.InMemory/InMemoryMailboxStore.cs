@@ -262,14 +262,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                     modified.Add(uid);
                     continue;
                 }
-                var keywords = Keywords(change.Keywords);
-                var (flags, newKeywords) = change.Mode switch
-                {
-                    FlagChangeMode.Add => (m.Flags | change.Flags, m.Keywords.Union(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                    FlagChangeMode.Remove => (m.Flags & ~change.Flags, m.Keywords.Except(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                    _ => (change.Flags, keywords),
-                };
-                if (flags != m.Flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(m.Keywords))
+                if (change.TryApply(m.Flags, m.Keywords, out var flags, out var newKeywords))
                 {
                     m.Flags = flags;
                     m.Keywords = newKeywords;

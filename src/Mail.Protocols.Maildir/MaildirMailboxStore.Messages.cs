@@ -225,7 +225,7 @@ public sealed partial class MaildirMailboxStore
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
-        var keywords = ValidKeywords(change.Keywords);
+        _ = ValidKeywords(change.Keywords);
         var mailbox = Get(user);
         try
         {
@@ -246,13 +246,7 @@ public sealed partial class MaildirMailboxStore
                         modified.Add(uid);
                         continue;
                     }
-                    var (flags, newKeywords) = change.Mode switch
-                    {
-                        FlagChangeMode.Add => (m.Flags | change.Flags, m.Keywords.Union(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                        FlagChangeMode.Remove => (m.Flags & ~change.Flags, m.Keywords.Except(keywords, StringComparer.OrdinalIgnoreCase).ToArray()),
-                        _ => (change.Flags, keywords),
-                    };
-                    if (flags != m.Flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(m.Keywords))
+                    if (change.TryApply(m.Flags, m.Keywords, out var flags, out var newKeywords))
                     {
                         if (!f.SetFlags(m, flags, newKeywords))
                         {

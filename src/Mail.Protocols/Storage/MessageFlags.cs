@@ -54,4 +54,22 @@ public enum FlagChangeMode
 /// <param name="Mode">Replace, add or remove.</param>
 /// <param name="Flags">The system flags.</param>
 /// <param name="Keywords">The keywords (IMAP atoms such as <c>$Forwarded</c>); null means none.</param>
-public sealed record FlagChange(FlagChangeMode Mode, MessageFlags Flags, IReadOnlyCollection<string>? Keywords = null);
+public sealed record FlagChange(FlagChangeMode Mode, MessageFlags Flags, IReadOnlyCollection<string>? Keywords = null)
+{
+    /// <summary>
+    /// Applies the change to a message's flags and keywords (keywords compare case-insensitively, as IMAP's
+    /// do). Returns false when the message would stay as it is, so a store neither rewrites it nor raises its MODSEQ.
+    /// </summary>
+    public bool TryApply(MessageFlags flags, IReadOnlyCollection<string> keywords, out MessageFlags newFlags, out string[] newKeywords)
+    {
+        ArgumentNullException.ThrowIfNull(keywords);
+        string[] given = Keywords is null ? [] : [.. Keywords.Distinct(StringComparer.OrdinalIgnoreCase)];
+        (newFlags, newKeywords) = Mode switch
+        {
+            FlagChangeMode.Add => (flags | Flags, keywords.Union(given, StringComparer.OrdinalIgnoreCase).ToArray()),
+            FlagChangeMode.Remove => (flags & ~Flags, keywords.Except(given, StringComparer.OrdinalIgnoreCase).ToArray()),
+            _ => (Flags, given),
+        };
+        return newFlags != flags || !newKeywords.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(keywords);
+    }
+}
