@@ -14,7 +14,7 @@ namespace Mail.Protocols.Maildir.Tests.Interop;
 /// its own under a temporary directory (nothing of /etc/dovecot is read), listening only on a free 127.0.0.1
 /// port, and serving the Maildirs under <see cref="MailRoot"/> with the layout <see cref="MaildirMailboxStore"/>
 /// uses: <c>MailRoot/&lt;lower-cased login&gt;/</c> is the INBOX, subfolders are Maildir++ ".A.B" directories.
-/// Tests give each scenario its own user (<see cref="AddUser"/>), so one server serves every test of the class.
+/// Each test claims its own user (<see cref="ClaimUser"/>), so one server serves every test of the class.
 /// </summary>
 /// <remarks>
 /// <para>Dovecot's imap process refuses to touch mail as root ("Mail access not allowed for root"), and its
@@ -27,7 +27,7 @@ namespace Mail.Protocols.Maildir.Tests.Interop;
 /// as nobody), hence group root. When the tests do not run as root, Dovecot runs entirely as the current user.</para>
 /// <para>Dovecot stores appended messages with LF line ends by default (<c>mail_save_crlf = no</c>); this
 /// fixture sets <c>mail_save_crlf = yes</c>, so a message APPENDed over IMAP is stored with the CRLF octets the
-/// client sent. A user added with <c>saveCrlf: false</c> gets Dovecot's default back (a userdb override).</para>
+/// client sent. A user claimed with <c>saveCrlf: false</c> gets Dovecot's default back (a userdb override).</para>
 /// </remarks>
 public sealed class DovecotFixture : IAsyncLifetime
 {
