@@ -184,7 +184,8 @@ internal sealed class MaildirFolder : IDisposable
             DateTimeOffset date;
             try
             {
-                size = found.Name.SizeFromName() ?? file.Length;
+                // Another program's file may have LF line ends; it is counted (and served) with CRLF.
+                size = found.Name.WireSizeFromName() ?? LineEnds.WireSize(file.FullName);
                 date = DateTimeOffset.FromUnixTimeSeconds(new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero).ToUnixTimeSeconds());
             }
             catch (FileNotFoundException)

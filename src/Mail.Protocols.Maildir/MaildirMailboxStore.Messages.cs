@@ -145,6 +145,7 @@ public sealed partial class MaildirMailboxStore
         for (var attempt = 0; ; attempt++)
         {
             string path;
+            long size;
             lock (mailbox.Gate)
             {
                 var f = mailbox.Folder(folder);
@@ -152,11 +153,20 @@ public sealed partial class MaildirMailboxStore
                 {
                     f.Reconcile(notify: true);
                 }
-                path = Find(f, uid).PathIn(f.Directory);
+                var record = Find(f, uid);
+                path = record.PathIn(f.Directory);
+                size = record.Size;
             }
             try
             {
-                return ValueTask.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 16 * 1024));
+                var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 16 * 1024);
+                if (file.Length == size)
+                {
+                    return ValueTask.FromResult<Stream>(file);
+                }
+                // Shorter than its size as served: a file with LF line ends, served with CRLF.
+                file.Dispose();
+                return ValueTask.FromResult<Stream>(LineEnds.ReadAsCrlf(path, size));
             }
             catch (FileNotFoundException) when (attempt == 0)
             {

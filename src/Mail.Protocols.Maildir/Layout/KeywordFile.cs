@@ -21,11 +21,11 @@ internal sealed class KeywordFile
         Reload();
     }
 
-    /// <summary>Re-reads the file when another program changed it.</summary>
-    public void Reload()
+    /// <summary>Re-reads the file when another program changed it (or always, with <paramref name="force"/>).</summary>
+    public void Reload(bool force = false)
     {
         var writeTime = File.Exists(_path) ? File.GetLastWriteTimeUtc(_path) : DateTime.MinValue;
-        if (writeTime == _loadedWriteTime)
+        if (writeTime == _loadedWriteTime && !force)
         {
             return;
         }
@@ -57,25 +57,18 @@ internal sealed class KeywordFile
     }
 
     /// <summary>The letters for keywords, numbering new ones (and saving the file) while letters are free.</summary>
-    public string LettersOf(IEnumerable<string> keywords, bool sync)
+    public string LettersOf(IReadOnlyCollection<string> keywords, bool sync)
     {
-        var letters = new StringBuilder();
-        var changed = false;
-        foreach (var keyword in keywords)
+        Reload();
+        if (keywords.All(HasLetter))
         {
-            var index = Array.FindIndex(_byLetter, k => string.Equals(k, keyword, StringComparison.OrdinalIgnoreCase));
-            if (index < 0)
-            {
-                index = Array.IndexOf(_byLetter, null);
-                if (index < 0)
-                {
-                    continue;
-                }
-                _byLetter[index] = keyword;
-                changed = true;
-            }
-            letters.Append((char)('a' + index));
+            return Letters(keywords);
         }
+        // A new keyword: number it against the file as it is now, under Dovecot's lock for it, so a number
+        // Dovecot (or mutt) just gave another keyword is not handed out twice.
+        using var dotlock = DotLock.Acquire(_path);
+        Reload(force: true);
+        var letters = Letters(keywords, allocate: true, out var changed);
         if (changed)
         {
             var text = new StringBuilder();
@@ -88,6 +81,30 @@ internal sealed class KeywordFile
             }
             DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync);
             _loadedWriteTime = File.GetLastWriteTimeUtc(_path);
+        }
+        return letters;
+    }
+
+    private string Letters(IEnumerable<string> keywords) => Letters(keywords, allocate: false, out _);
+
+    private string Letters(IEnumerable<string> keywords, bool allocate, out bool changed)
+    {
+        var letters = new StringBuilder();
+        changed = false;
+        foreach (var keyword in keywords)
+        {
+            var index = Array.FindIndex(_byLetter, k => string.Equals(k, keyword, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+            {
+                index = allocate ? Array.IndexOf(_byLetter, null) : -1;
+                if (index < 0)
+                {
+                    continue;
+                }
+                _byLetter[index] = keyword;
+                changed = true;
+            }
+            letters.Append((char)('a' + index));
         }
         return letters.ToString();
     }

@@ -71,10 +71,18 @@ internal readonly record struct MaildirFileName(string BaseName, MessageFlags Fl
         return true;
     }
 
-    /// <summary>The size in the ",S=" field of a base name, if there is one.</summary>
-    public long? SizeFromName()
+    /// <summary>
+    /// The size of the message as served, with CRLF line ends: the ",W=" field (Dovecot writes it for files stored
+    /// with LF line ends), if there is one.
+    /// </summary>
+    public long? WireSizeFromName() => SizeField(",W=");
+
+    /// <summary>The size in the ",S=" field of a base name (the file's size), if there is one.</summary>
+    public long? SizeFromName() => SizeField(",S=");
+
+    private long? SizeField(string key)
     {
-        var at = BaseName.IndexOf(",S=", StringComparison.Ordinal);
+        var at = BaseName.IndexOf(key, StringComparison.Ordinal);
         if (at < 0)
         {
             return null;

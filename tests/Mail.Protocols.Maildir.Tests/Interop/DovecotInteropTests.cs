@@ -242,16 +242,12 @@ public sealed class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<
     }
 
     /// <summary>
-    /// KNOWN STORE BUG, pinned down as it behaves today: when this test fails, the bug is fixed; turn the
-    /// assertions marked "today" round (the correct outcome is in each comment) and drop the "Known_bug" prefix.
-    /// Dovecot numbers a new keyword in dovecot-keywords ("0 Junk") and names its file ":2,a". Our store, which
-    /// had loaded the (then absent) keyword file before, appends a message with "$Forwarded" without reading the
-    /// file again (AppendAsync does not refresh the folder, and KeywordFile.LettersOf allocates a letter from its
-    /// cached table): it takes letter a as well and rewrites the file as "0 $Forwarded". Dovecot's message is now
-    /// $Forwarded instead of Junk, for Dovecot and for us.
+    /// Dovecot numbers a new keyword in dovecot-keywords ("0 Junk") and names its file ":2,a" after our store had
+    /// read the (then absent) keyword file. Our next append with another keyword must number it against the file as
+    /// it is now (under Dovecot's dotlock), not against what it read before: "1 $Forwarded", letter b.
     /// </summary>
     [Fact]
-    public async Task Known_bug_our_append_reuses_the_keyword_letter_dovecot_just_assigned()
+    public async Task A_keyword_numbered_by_dovecot_meanwhile_keeps_its_letter_when_our_append_adds_another()
     {
         var ct = Timeout();
         await using var scenario = await Scenario.StartAsync(dovecot, ct);
@@ -274,35 +270,34 @@ public sealed class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<
         await scenario.AppendAsync(ours, new AppendOptions(Keywords: ["$Forwarded"]), ct);
         var cur = Directory.GetFiles(Path.Combine(scenario.UserDirectory, "cur")).Select(Path.GetFileName).ToArray();
 
-        // Correct: "0 Junk\n1 $Forwarded\n", our file ":2,b". Today: Dovecot's line is overwritten and both files say "a".
-        Assert.Equal("0 $Forwarded\n", await File.ReadAllTextAsync(keywordFile, ct));
-        Assert.Equal(2, cur.Count(f => f!.EndsWith(":2,a", StringComparison.Ordinal)));
+        Assert.Equal("0 Junk\n1 $Forwarded\n", await File.ReadAllTextAsync(keywordFile, ct));
+        Assert.Single(cur, f => f!.EndsWith(":2,a", StringComparison.Ordinal));
+        Assert.Single(cur, f => f!.EndsWith(":2,b", StringComparison.Ordinal));
+        Assert.False(File.Exists(keywordFile + ".lock"));
 
-        // Correct: m2 has Junk, m3 $Forwarded. Today: both $Forwarded, for Dovecot and for our store.
         await AssertDovecotFlagsAsync(scenario, new()
         {
             ["<m1@example.org>"] = (MailKit.MessageFlags.None, []),
-            ["<m2@example.org>"] = (MailKit.MessageFlags.None, ["$Forwarded"]),
+            ["<m2@example.org>"] = (MailKit.MessageFlags.None, ["Junk"]),
             ["<m3@example.org>"] = (MailKit.MessageFlags.None, ["$Forwarded"]),
         }, ct);
         var list = await scenario.Store.ListMessagesAsync(scenario.Login, "INBOX", ct);
         Assert.Equal(3, list.Count);
         Assert.Empty(list[0].Keywords);
+        // UID order: our append got its UID before our store came across Dovecot's file, which comes last.
         Assert.Equal(new[] { "$Forwarded" }, list[1].Keywords);
-        Assert.Equal(new[] { "$Forwarded" }, list[2].Keywords);
-        Assert.DoesNotContain(list, m => m.Keywords.Contains("Junk"));
+        Assert.Equal(new[] { "Junk" }, list[2].Keywords);
+        ByteAssert.AssertSameBytes(byDovecot, await ContentAsync(scenario.Store, scenario.Login, list[2].Uid, ct), "Dovecot's message through our store. ");
     }
 
     /// <summary>
-    /// KNOWN STORE BUG, pinned down as it behaves today (see the test above for what to do once it fails).
     /// With Dovecot's default <c>mail_save_crlf = no</c> (and with most MTAs and LDAs that write Maildir) message
     /// files have LF line ends; Dovecot records both sizes in the name (",S=physical,W=virtual") and turns LF into
-    /// CRLF whenever it serves a message. Our store serves the file as it is: OpenContentAsync returns bare LF
-    /// lines and MessageInfo.Size is the S= (LF) size, so our POP3 server sends bare LFs (RFC 1939 wants CRLF)
-    /// and counts octets Dovecot's RFC822.SIZE does not agree with.
+    /// CRLF whenever it serves a message. Our store does the same: its size is the CRLF size, its content has
+    /// CRLF line ends, so POP3's LIST and RETR agree with Dovecot's RFC822.SIZE and BODY[].
     /// </summary>
     [Fact]
-    public async Task Known_bug_lf_only_message_files_are_served_with_bare_lf_line_ends()
+    public async Task Lf_only_message_files_are_served_with_crlf_and_counted_as_dovecot_counts_them()
     {
         var ct = Timeout();
         await using var scenario = await Scenario.StartAsync(dovecot, ct, saveCrlf: false);
@@ -326,22 +321,20 @@ public sealed class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<
         Assert.EndsWith($",S={lf.Length},W={sent.Length}:2,", file, StringComparison.Ordinal);
         ByteAssert.AssertSameBytes(lf, await File.ReadAllBytesAsync(file, ct), "The file Dovecot wrote. ");
 
-        // Correct: Size == sent.Length and the content == sent (CRLF). Today: the LF file as it is.
         var info = Assert.Single(await scenario.Store.ListMessagesAsync(scenario.Login, "INBOX", ct));
-        Assert.Equal(lf.Length, info.Size);
-        ByteAssert.AssertSameBytes(lf, await ContentAsync(scenario.Store, scenario.Login, info.Uid, ct), "Our store's content. ");
+        Assert.Equal(sent.Length, info.Size);
+        ByteAssert.AssertSameBytes(sent, await ContentAsync(scenario.Store, scenario.Login, info.Uid, ct), "Our store's content. ");
 
-        // Correct: LIST says sent.Length octets and RETR sends CRLF lines. Today: the LF size and bare LFs on the wire.
         var popLog = new TranscriptLogger();
         using var pop = new Pop3Client(popLog);
         pop.Timeout = 60_000;
         await pop.ConnectAsync(IPAddress.Loopback.ToString(), scenario.Host.EndPoints["pop3"].Port, SecureSocketOptions.None, ct);
         await pop.AuthenticateAsync(new SaslMechanismPlain(scenario.Login, scenario.Password), ct);
-        Assert.Equal(lf.Length, await pop.GetMessageSizeAsync(0, ct));
+        Assert.Equal(sent.Length, await pop.GetMessageSizeAsync(0, ct));
         var retrieved = await ReadAllAsync(await pop.GetStreamAsync(0, cancellationToken: ct), ct);
         await pop.DisconnectAsync(true, ct);
-        ByteAssert.AssertSameBytes(lf, retrieved, "POP3 RETR (MailKit keeps line ends as received). ");
-        Assert.Contains($"+OK {lf.Length} octets", popLog.Transcript, StringComparison.Ordinal);
+        ByteAssert.AssertSameBytes(sent, retrieved, "POP3 RETR (MailKit keeps line ends as received). ");
+        Assert.Contains($"+OK {sent.Length} octets", popLog.Transcript, StringComparison.Ordinal);
     }
 
     [Fact]

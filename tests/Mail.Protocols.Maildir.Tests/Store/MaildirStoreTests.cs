@@ -80,6 +80,24 @@ public sealed class MaildirStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_with_lf_line_ends_from_another_mda_is_counted_and_served_with_crlf()
+    {
+        // procmail and friends write LF files with no size in the name.
+        Assert.Empty(await _f.Store.ListMessagesAsync(User, "INBOX"));
+        await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "new", "1700000002.M3P7.mda"), "From: x@example.org\nSubject: lf\n\nline one\r\nline two\n");
+        var expected = Encoding.ASCII.GetBytes("From: x@example.org\r\nSubject: lf\r\n\r\nline one\r\nline two\r\n");
+        var info = Assert.Single(await _f.Store.ListMessagesAsync(User, "INBOX"));
+        Assert.Equal(expected.Length, info.Size);
+        Assert.Equal(expected.Length, (await _f.Store.GetStatusAsync(User, "INBOX")).Size);
+        await using var content = await _f.Store.OpenContentAsync(User, "INBOX", info.Uid);
+        Assert.True(content.CanSeek);
+        var copy = new MemoryStream();
+        await content.CopyToAsync(copy);
+        Assert.Equal(expected, copy.ToArray());
+        Assert.Equal("lf", (await _f.Store.GetSummaryAsync(User, "INBOX", info.Uid)).Envelope.Subject);
+    }
+
+    [Fact]
     public async Task Subscribers_hear_of_a_message_another_program_delivers_without_calling_the_store()
     {
         await _f.AppendAsync("ours");
