@@ -146,6 +146,7 @@ public sealed partial class MaildirMailboxStore
         {
             string path;
             long size;
+            long? physicalSize;
             lock (mailbox.Gate)
             {
                 var f = mailbox.Folder(folder);
@@ -156,11 +157,14 @@ public sealed partial class MaildirMailboxStore
                 var record = Find(f, uid);
                 path = record.PathIn(f.Directory);
                 size = record.Size;
+                physicalSize = MaildirFileName.TryParse(record.FileName ?? record.BaseName, out var name) ? name.SizeFromName() : null;
             }
             try
             {
-                var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 16 * 1024);
-                if (file.Length == size)
+                // Unbuffered: readers (POP3 RETR, IMAP FETCH) read in large chunks of their own.
+                var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+                // The size in the name (",S=") spares a stat; without one, ask the file.
+                if ((physicalSize ?? file.Length) == size)
                 {
                     return ValueTask.FromResult<Stream>(file);
                 }
