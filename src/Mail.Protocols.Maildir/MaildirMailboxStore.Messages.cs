@@ -76,10 +76,9 @@ public sealed partial class MaildirMailboxStore
         try
         {
             // The Maildir way: write the whole message under tmp/ and flush it before it gets a name anywhere else.
-            var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None);
-            await using (file.ConfigureAwait(false))
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
-                await content.CopyToAsync(file, 64 * 1024, cancellationToken).ConfigureAwait(false);
+                await DurableIO.CopyToFileAsync(content, file, cancellationToken).ConfigureAwait(false);
                 size = file.Length;
                 file.Flush(flushToDisk: _options.Fsync);
             }
@@ -138,6 +137,9 @@ public sealed partial class MaildirMailboxStore
     private static MessageRecord Find(MaildirFolder folder, uint uid) =>
         folder.Index.ByUid.TryGetValue(uid, out var m) ? m : throw new MailboxStoreException(MailboxStoreError.MessageNotFound, $"No message with UID {uid}.");
 
+    // Messages up to this size are read whole when opened; larger ones are streamed from the file.
+    private const long InMemoryReadLimit = 256 * 1024;
+
     /// <inheritdoc />
     public ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
     {
@@ -166,7 +168,18 @@ public sealed partial class MaildirMailboxStore
                 // The size in the name (",S=") spares a stat; without one, ask the file.
                 if ((physicalSize ?? file.Length) == size)
                 {
-                    return ValueTask.FromResult<Stream>(file);
+                    if (size > InMemoryReadLimit)
+                    {
+                        return ValueTask.FromResult<Stream>(file);
+                    }
+                    // Most messages are small: one read now costs less than the thread-pool hand-off .NET makes
+                    // for every asynchronous read of a regular file.
+                    using (file)
+                    {
+                        var bytes = new byte[size];
+                        file.ReadExactly(bytes);
+                        return ValueTask.FromResult<Stream>(new MemoryStream(bytes, writable: false));
+                    }
                 }
                 // Shorter than its size as served: a file with LF line ends, served with CRLF.
                 file.Dispose();

@@ -82,10 +82,9 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
         var tmpState = System.IO.Path.Combine(_tmp, id + ".json");
         try
         {
-            var file = new FileStream(tmpContent, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
-            await using (file.ConfigureAwait(false))
+            using (var file = new FileStream(tmpContent, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
             {
-                await content.CopyToAsync(file, 64 * 1024, cancellationToken).ConfigureAwait(false);
+                await DurableIO.CopyToFileAsync(content, file, cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: _options.Fsync);
             }
             var entry = new QueueEntryFile(envelope, [.. envelope.Recipients.Select(r => new RecipientStatus(r, RecipientState.Pending))], 0, now, null, DateTimeOffset.MinValue);
