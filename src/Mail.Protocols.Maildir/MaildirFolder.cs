@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Mail.Protocols.Maildir.Durability;
 using Mail.Protocols.Maildir.Index;
 using Mail.Protocols.Maildir.Layout;
@@ -115,6 +116,7 @@ internal sealed class MaildirFolder : IDisposable
     /// Brings the index in line with the files: a file without a UID gets one (in delivery order), a UID
     /// whose file is gone is expunged, and flags changed in a file name (by Dovecot, mutt, …) are taken over.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
     public void Reconcile(bool notify)
     {
         _scannedAt = DateTime.UtcNow;
@@ -162,7 +164,8 @@ internal sealed class MaildirFolder : IDisposable
             }
             record.FileName = found.FileName;
             record.InNew = found.InNew;
-            var keywords = KeywordsFromName(found.Name, record.Keywords);
+            // Most files carry no keyword letters and their record no keywords: nothing to work out then.
+            var keywords = found.Name.KeywordLetters.Length == 0 && record.Keywords.Length == 0 ? record.Keywords : KeywordsFromName(found.Name, record.Keywords);
             if (record.Flags != found.Name.Flags || record.Passed != found.Name.Passed || !SameKeywords(record.Keywords, keywords))
             {
                 record.Flags = found.Name.Flags;
@@ -211,7 +214,8 @@ internal sealed class MaildirFolder : IDisposable
     private string[] KeywordsFromName(MaildirFileName name, string[] indexed) =>
         [.. _keywords.KeywordsOf(name.KeywordLetters).Concat(indexed.Where(k => !_keywords.HasLetter(k))).Distinct(StringComparer.OrdinalIgnoreCase)];
 
-    private static bool SameKeywords(string[] a, string[] b) => a.Length == b.Length && a.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(b);
+    private static bool SameKeywords(string[] a, string[] b) =>
+        ReferenceEquals(a, b) || a.Length == b.Length && a.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(b);
 
     /// <summary>
     /// Moves a complete message file into the folder (new/ when it has no flags, cur/ with its info otherwise)

@@ -163,23 +163,29 @@ public sealed partial class MaildirMailboxStore
             }
             try
             {
+                if (physicalSize == size && size <= InMemoryReadLimit)
+                {
+                    // Most messages are small: one read now costs less than the thread-pool hand-off .NET makes
+                    // for every asynchronous read of a regular file.
+                    using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    var bytes = new byte[size];
+                    var read = 0;
+                    int n;
+                    while (read < bytes.Length && (n = RandomAccess.Read(handle, bytes.AsSpan(read), read)) > 0)
+                    {
+                        read += n;
+                    }
+                    if (read == bytes.Length)
+                    {
+                        return ValueTask.FromResult<Stream>(new MemoryStream(bytes, writable: false));
+                    }
+                }
                 // Unbuffered: readers (POP3 RETR, IMAP FETCH) read in large chunks of their own.
                 var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
                 // The size in the name (",S=") spares a stat; without one, ask the file.
                 if ((physicalSize ?? file.Length) == size)
                 {
-                    if (size > InMemoryReadLimit)
-                    {
-                        return ValueTask.FromResult<Stream>(file);
-                    }
-                    // Most messages are small: one read now costs less than the thread-pool hand-off .NET makes
-                    // for every asynchronous read of a regular file.
-                    using (file)
-                    {
-                        var bytes = new byte[size];
-                        file.ReadExactly(bytes);
-                        return ValueTask.FromResult<Stream>(new MemoryStream(bytes, writable: false));
-                    }
+                    return ValueTask.FromResult<Stream>(file);
                 }
                 // Shorter than its size as served: a file with LF line ends, served with CRLF.
                 file.Dispose();

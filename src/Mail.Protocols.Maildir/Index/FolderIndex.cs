@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Text;
 using Mail.Protocols.Maildir.Durability;
@@ -51,12 +52,12 @@ internal sealed class FolderIndex : IDisposable
     public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, ILogger logger)
     {
         var path = Path.Combine(directory, FileName);
-        var existing = File.Exists(path) ? File.ReadAllBytes(path) : null;
+        var existed = File.Exists(path);
         var journal = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
         var index = new FolderIndex(path, sync, journal);
-        if (existing is null || !index.Replay(existing, logger))
+        if (!existed || !index.Replay(logger))
         {
-            if (existing is not null)
+            if (existed)
             {
                 MaildirLog.IndexRebuilt(logger, path);
             }
@@ -67,37 +68,58 @@ internal sealed class FolderIndex : IDisposable
     }
 
     // Replays the journal. False when even the header is unusable: the UIDs cannot be trusted at all.
-    private bool Replay(byte[] content, ILogger logger)
+    // Line by line, so a large index costs small short-lived strings rather than one huge one.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
+    private bool Replay(ILogger logger)
     {
-        var text = Encoding.UTF8.GetString(content);
-        var lines = text.Split('\n');
-        // The last element is what follows the final newline: empty, or a line torn by a crash.
-        var complete = lines.Length - 1;
-        if (complete < 1 || !ParseHeader(lines[0]))
+        using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
+        // A last line without its newline was torn by a crash.
+        var torn = file.Length > 0 && LastByte(file) != '\n';
+        using var reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, 64 * 1024);
+        if (reader.ReadLine() is not { } header || !ParseHeader(header))
         {
             return false;
         }
-        for (var i = 1; i < complete; i++)
+        var lineNumber = 1;
+        var line = reader.ReadLine();
+        while (line is not null)
         {
-            if (!Apply(lines[i]))
+            var next = reader.ReadLine();
+            lineNumber++;
+            if (next is null && torn)
             {
-                // Every line after a damaged one may have given out a UID: skip past all of them.
-                var lost = (uint)(complete - i + 1);
+                // The torn line may have given out a UID that was never reported; skip past it.
+                UidNext++;
+                HighestModSeq++;
+                NeedsCompaction = true;
+                return true;
+            }
+            if (!Apply(line))
+            {
+                // Every line from the damaged one on may have given out a UID: skip past all of them.
+                uint lost = 2;
+                while (reader.ReadLine() is not null)
+                {
+                    lost++;
+                }
                 UidNext += lost;
                 HighestModSeq += lost;
                 NeedsCompaction = true;
-                MaildirLog.IndexDamaged(logger, _path, i + 1);
+                MaildirLog.IndexDamaged(logger, _path, lineNumber);
                 return true;
             }
             _records++;
-        }
-        if (lines[^1].Length > 0)
-        {
-            UidNext++;
-            HighestModSeq++;
-            NeedsCompaction = true;
+            line = next;
         }
         return true;
+    }
+
+    private static int LastByte(FileStream file)
+    {
+        file.Seek(-1, SeekOrigin.End);
+        var last = file.ReadByte();
+        file.Seek(0, SeekOrigin.Begin);
+        return last;
     }
 
     private bool ParseHeader(string line)
@@ -113,73 +135,84 @@ internal sealed class FolderIndex : IDisposable
         return true;
     }
 
-    private bool Apply(string line)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
+    private bool Apply(ReadOnlySpan<char> line)
     {
-        var f = line.Split(' ');
-        try
+        // Up to eight fixed fields; the ninth range holds the keywords, space-separated, if any.
+        Span<Range> f = stackalloc Range[9];
+        var count = line.Split(f, ' ');
+        if (count == 0 || line[f[0]].Length != 1)
         {
-            switch (f[0])
-            {
-                case "N" when f.Length == 3:
-                    UidNext = Math.Max(UidNext, U32(f[1]));
-                    HighestModSeq = Math.Max(HighestModSeq, U64(f[2]));
-                    return true;
-                case "A" when f.Length >= 8:
-                    var uid = U32(f[1]);
-                    if (uid == 0 || uid < UidNext && ByUid.ContainsKey(uid) || f[7].Length == 0)
-                    {
-                        return false;
-                    }
-                    var record = new MessageRecord(uid, f[7], DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(f[3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)), U64Size(f[4]))
-                    {
-                        ModSeq = U64(f[2]),
-                        Flags = (MessageFlags)U32(f[5]),
-                        Passed = f[6] == "1",
-                        Keywords = f[8..],
-                    };
-                    if (ByBase.Remove(record.BaseName, out var stale))
-                    {
-                        ByUid.Remove(stale.Uid);
-                    }
-                    ByUid[uid] = record;
-                    ByBase[record.BaseName] = record;
-                    UidNext = Math.Max(UidNext, uid + 1);
-                    HighestModSeq = Math.Max(HighestModSeq, record.ModSeq);
-                    return true;
-                case "F" when f.Length >= 5:
-                    if (ByUid.TryGetValue(U32(f[1]), out var changed))
-                    {
-                        changed.ModSeq = U64(f[2]);
-                        changed.Flags = (MessageFlags)U32(f[3]);
-                        changed.Passed = f[4] == "1";
-                        changed.Keywords = f[5..];
-                        HighestModSeq = Math.Max(HighestModSeq, changed.ModSeq);
-                    }
-                    return true;
-                case "X" when f.Length == 3:
-                    if (ByUid.Remove(U32(f[1]), out var removed))
-                    {
-                        ByBase.Remove(removed.BaseName);
-                    }
-                    HighestModSeq = Math.Max(HighestModSeq, U64(f[2]));
-                    return true;
-                default:
+            return false;
+        }
+        var kind = line[f[0]][0];
+        switch (kind)
+        {
+            case 'N' when count == 3:
+                if (!TryU32(line[f[1]], out var uidNext) || !TryU64(line[f[2]], out var nModSeq))
+                {
                     return false;
-            }
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-        catch (OverflowException)
-        {
-            return false;
+                }
+                UidNext = Math.Max(UidNext, uidNext);
+                HighestModSeq = Math.Max(HighestModSeq, nModSeq);
+                return true;
+            case 'A' when count >= 8:
+                if (!TryU32(line[f[1]], out var uid) || uid == 0 || ByUid.ContainsKey(uid) || !TryU64(line[f[2]], out var modSeq)
+                    || !long.TryParse(line[f[3]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var dateMs)
+                    || !long.TryParse(line[f[4]], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+                    || !TryU32(line[f[5]], out var flags) || line[f[7]].IsEmpty)
+                {
+                    return false;
+                }
+                var record = new MessageRecord(uid, line[f[7]].ToString(), DateTimeOffset.FromUnixTimeMilliseconds(dateMs), size)
+                {
+                    ModSeq = modSeq,
+                    Flags = (MessageFlags)flags,
+                    Passed = line[f[6]] is "1",
+                    Keywords = count == 9 ? line[f[8]].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [],
+                };
+                if (ByBase.Remove(record.BaseName, out var stale))
+                {
+                    ByUid.Remove(stale.Uid);
+                }
+                ByUid[uid] = record;
+                ByBase[record.BaseName] = record;
+                UidNext = Math.Max(UidNext, uid + 1);
+                HighestModSeq = Math.Max(HighestModSeq, record.ModSeq);
+                return true;
+            case 'F' when count >= 5:
+                if (!TryU32(line[f[1]], out var changedUid) || !TryU64(line[f[2]], out var changedModSeq) || !TryU32(line[f[3]], out var newFlags))
+                {
+                    return false;
+                }
+                if (ByUid.TryGetValue(changedUid, out var changed))
+                {
+                    changed.ModSeq = changedModSeq;
+                    changed.Flags = (MessageFlags)newFlags;
+                    changed.Passed = line[f[4]] is "1";
+                    // F lines have five fixed fields, so keywords start at the sixth range.
+                    changed.Keywords = count > 5 ? line[f[5].Start..].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+                }
+                HighestModSeq = Math.Max(HighestModSeq, changedModSeq);
+                return true;
+            case 'X' when count == 3:
+                if (!TryU32(line[f[1]], out var removedUid) || !TryU64(line[f[2]], out var removedModSeq))
+                {
+                    return false;
+                }
+                if (ByUid.Remove(removedUid, out var removed))
+                {
+                    ByBase.Remove(removed.BaseName);
+                }
+                HighestModSeq = Math.Max(HighestModSeq, removedModSeq);
+                return true;
+            default:
+                return false;
         }
     }
 
-    private static uint U32(string s) => uint.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
-    private static ulong U64(string s) => ulong.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
-    private static long U64Size(string s) => long.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
+    private static bool TryU32(ReadOnlySpan<char> s, out uint value) => uint.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    private static bool TryU64(ReadOnlySpan<char> s, out ulong value) => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
     private void Reset(uint uidValidity, SpecialUse specialUse)
     {

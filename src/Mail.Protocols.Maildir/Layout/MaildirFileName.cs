@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Text;
 using Mail.Protocols.Storage;
@@ -33,10 +34,11 @@ internal readonly record struct MaildirFileName(string BaseName, MessageFlags Fl
     /// Parses a file name found in new/ or cur/. Returns false for names this store will not touch: dot files,
     /// names with white space or control characters, an info part other than ":2,".
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
     public static bool TryParse(string fileName, out MaildirFileName name)
     {
         name = default;
-        if (fileName.Length == 0 || fileName[0] == '.' || fileName.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        if (fileName.Length == 0 || fileName[0] == '.' || HasSpaceOrControl(fileName))
         {
             return false;
         }
@@ -76,6 +78,20 @@ internal readonly record struct MaildirFileName(string BaseName, MessageFlags Fl
     /// with LF line ends), if there is one.
     /// </summary>
     public long? WireSizeFromName() => SizeField(",W=");
+
+    // Called for every file of every scan, so a plain loop rather than LINQ.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
+    private static bool HasSpaceOrControl(string name)
+    {
+        foreach (var c in name)
+        {
+            if (c <= ' ' || char.IsControl(c) || (c > '~' && char.IsWhiteSpace(c)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>The size in the ",S=" field of a base name (the file's size), if there is one.</summary>
     public long? SizeFromName() => SizeField(",S=");
