@@ -310,9 +310,6 @@ internal sealed class FolderIndex : IDisposable
         }
     }
 
-    /// <summary>Forgets changes recorded but not committed (the operation failed before its commit).</summary>
-    public void DiscardPending() => _pending.Clear();
-
     // A snapshot of the current state replaces the journal atomically.
     private void Compact()
     {
@@ -327,11 +324,18 @@ internal sealed class FolderIndex : IDisposable
         snapshot.Append(_pending);
         _pending.Clear();
         _journal.Dispose();
-        DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(snapshot.ToString()), _sync);
-        _journal = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
-        _journal.Seek(0, SeekOrigin.End);
-        _records = ByUid.Count + 1;
-        NeedsCompaction = false;
+        try
+        {
+            DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(snapshot.ToString()), _sync);
+            _records = ByUid.Count + 1;
+            NeedsCompaction = false;
+        }
+        finally
+        {
+            // The new snapshot, or (if writing it failed, say on a full disk) the old journal, still to be compacted.
+            _journal = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
+            _journal.Seek(0, SeekOrigin.End);
+        }
     }
 
     public void Dispose() => _journal.Dispose();
