@@ -30,37 +30,29 @@ MSGS (messages per measured run, default 2000), STRACE_MSGS (messages of the str
 EOF
 }
 
-quick=0
-runs=""
+script_name=maildir-delivery
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$repo/benchmarks/e2e/lib.sh"
+
 keepalive=0
 fsync=1
 use_strace=1
-head=0
-while (($#)); do
+# The options of this script alone (parse_options takes --quick and --runs).
+script_option() {
     case "$1" in
-        --quick) quick=1 ;;
         --keepalive) keepalive=1 ;;
         --no-fsync) fsync=0 ;;
         --no-strace) use_strace=0 ;;
         --head) head=1 ;;
-        --runs)
-            [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
-            runs=$2
-            shift
-            ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
+        *) return 1 ;;
     esac
-    shift
-done
+}
+parse_options "$@"
 
-if [[ -z $runs ]]; then runs=$((quick ? 1 : 3)); fi
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 smtp_source=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 dovecot=${DOVECOT:-/usr/sbin/dovecot}
 ours_project=$repo/samples/MailHost
-results_dir=$repo/benchmarks/e2e/results
 
 if ((quick)); then count=${MSGS:-50}; else count=${MSGS:-2000}; fi
 strace_count=${STRACE_MSGS:-200}
@@ -74,11 +66,6 @@ warmup_user=warmup@example.test
 mail_uid=65534
 mail_gid=65534
 
-log() { printf '[maildir-delivery] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-# shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
 if [[ ! -x $smtp_source ]]; then
     die "$smtp_source not found. It comes with Debian's postfix package (see benchmarks/e2e/README.md)"
 fi
@@ -88,60 +75,18 @@ that exits 101 in /usr/sbin, then DEBIAN_FRONTEND=noninteractive apt-get install
 fi
 [[ -f $ours_project/MailHost.csproj ]] || die "samples/MailHost/MailHost.csproj not found"
 command -v dotnet >/dev/null || die "dotnet not found"
-{ getent passwd dovenull && getent passwd dovecot; } >/dev/null ||
-    die "the users dovecot and dovenull are missing (the dovecot-core package creates them)"
+require_dovecot_users
 if ((use_strace)) && ! command -v strace >/dev/null; then
     log "strace not found: skipping the system-call count"
     use_strace=0
 fi
 
-clk_tck=$(getconf CLK_TCK)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-work=$(mktemp -d "${TMPDIR:-/tmp}/maildir-delivery.XXXXXX")
-# Dovecot's mail processes run as nobody and must reach the mail directories below $work.
-chmod 711 "$work"
-
-# Servers this script started: name -> pid / port / log.
-declare -A server_pid=() server_port=() server_log=()
+begin_run
 strace_pid=""
-
 trap 'if [[ -n $strace_pid ]]; then stop_pid "$strace_pid"; fi; cleanup' EXIT
 trap 'log "error: line $LINENO exited with status $?"' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# One polite session: connect, read a greeting that starts with $2, send $3, read the reply.
-hello() {
-    (
-        exec 3<>"/dev/tcp/127.0.0.1/$1"
-        IFS= read -r -t 10 line <&3 && [[ $line == "$2"* ]] || exit 1
-        printf '%s\r\n' "$3" >&3
-        IFS= read -r -t 10 line <&3 || true
-    ) 2>/dev/null
-}
-
-# Waits until the server greets on its port and the probe's connection is gone (so that it does not
-# count against a per-address connection limit once the load starts).
-wait_listening() {
-    local name=$1 i j
-    for ((i = 0; i < 300; i++)); do
-        if ! alive "${server_pid[$name]}"; then
-            log "$name exited before listening; its output:"
-            cat "${server_log[$name]}" "$work/dovecot/dovecot.log" >&2 2>/dev/null || true
-            die "$name did not start"
-        fi
-        if hello "${server_port[$name]}" 220 QUIT; then
-            for ((j = 0; j < 100; j++)); do
-                [[ -z $(ss -Htn state established "sport = :${server_port[$name]}" 2>/dev/null) ]] && break
-                sleep 0.05
-            done
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat "${server_log[$name]}" "$work/dovecot/dovecot.log" >&2 2>/dev/null || true
-    die "$name did not greet on 127.0.0.1:${server_port[$name]} within 30 s"
-}
+# Dovecot's mail processes run as nobody and must reach the mail directories below $work.
+chmod 711 "$work"
 
 # Our server: SMTP only, the two users, mailboxes in the Maildir++ store under $1.
 start_ours() {
@@ -150,62 +95,25 @@ start_ours() {
     read -ra extra <<<"${OURS_EXTRA_ARGS:-}"
     ((fsync)) || extra+=(--no-fsync)
     server_port[ours]=$(free_port)
-    server_log[ours]=$work/ours.log
-    dotnet "$work/ours/MailHost.dll" --smtp "${server_port[ours]}" --submission 0 --smtps 0 \
-        --pop3 0 --pop3s 0 --imap 0 --imaps 0 --domain example.test \
+    start_process ours "$work/ours.log" dotnet "$work/ours/MailHost.dll" --smtp "${server_port[ours]}" \
+        --submission 0 --smtps 0 --pop3 0 --pop3s 0 --imap 0 --imaps 0 --domain example.test \
         --user "$user:alice" --user "$warmup_user:warmup" --quiet \
-        --max-connections-per-address 1000 --store "maildir:$root" "${extra[@]}" >>"${server_log[ours]}" 2>&1 &
-    server_pid[ours]=$!
-    wait_listening ours
+        --max-connections-per-address 1000 --store "maildir:$root" "${extra[@]}"
+    wait_listening ours 220 "an SMTP client"
 }
 
-# Dovecot's config for an LMTP listener on $1 delivering to Maildirs under $2: Debian's built-in
-# defaults otherwise (nothing of /etc/dovecot is read), the info log thrown away as MailHost's
-# --quiet does; warnings and errors go to the log file.
-write_dovecot_conf() {
-    local port=$1 root=$2 dir=$work/dovecot
-    mkdir -p "$dir/run" "$dir/state"
-    printf '%s:{PLAIN}%s:%s:%s::%s::\n' \
-        "$user" alice "$mail_uid" "$mail_gid" "$root/$user" \
-        "$warmup_user" warmup "$mail_uid" "$mail_gid" "$root/$warmup_user" >"$dir/users"
-    cat >"$dir/dovecot.conf" <<EOF
-# Written by benchmarks/e2e/maildir-delivery.sh; nothing of /etc/dovecot is read.
-base_dir = $dir/run
-state_dir = $dir/state
-log_path = $dir/dovecot.log
-info_log_path = /dev/null
-listen = 127.0.0.1
-protocols = lmtp
-ssl = no
-mail_location = maildir:$root/%Lu
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%Lu $dir/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%Lu $dir/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $port
-  }
-}
-EOF
-    if ((!fsync)); then
-        echo "mail_fsync = never" >>"$dir/dovecot.conf"
-    fi
-}
-
+# Dovecot's LMTP server on a new port, delivering to a Maildir per user under $1 (the two users, as
+# nobody): Debian's built-in defaults otherwise, mail_fsync = never with --no-fsync.
 start_dovecot() {
     local root=$1
     server_port[dovecot]=$(free_port)
-    write_dovecot_conf "${server_port[dovecot]}" "$root"
-    server_log[dovecot]=$work/dovecot-stdout.log
-    "$dovecot" -F -c "$work/dovecot/dovecot.conf" >>"${server_log[dovecot]}" 2>&1 &
-    server_pid[dovecot]=$!
-    wait_listening dovecot
+    write_dovecot_conf lmtp "${server_port[dovecot]}" "maildir:$root/%Lu" %Lu
+    if ((!fsync)); then
+        echo "mail_fsync = never" >>"$work/dovecot/dovecot.conf"
+    fi
+    dovecot_user "$user" alice "$root/$user" >"$work/dovecot/users"
+    dovecot_user "$warmup_user" warmup "$root/$warmup_user" >>"$work/dovecot/users"
+    launch_dovecot 220 "an LMTP client"
 }
 
 # A fresh, empty mail root for one server process: Dovecot's mail processes (nobody) create the
@@ -218,27 +126,6 @@ new_root() {
     echo "$root"
 }
 
-# CPU time of a process and all its descendants, in clock ticks: utime + stime + cutime + cstime
-# (fields 14 to 17 of /proc/PID/stat) of every live process in the tree. Dovecot runs the LMTP
-# sessions in child processes (reused: service_count = 0); when the master reaps one, its time moves
-# into the master's cutime/cstime, so the sum only grows. Our server is one process with no children.
-tree_cpu_ticks() {
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
-        {
-            pid = $1
-            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-            ppid[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
-        }
-        END {
-            for (p in ticks) {
-                q = p
-                for (depth = 0; depth < 20 && q != root && q in ppid && q > 1; depth++) q = ppid[q]
-                if (q == root) sum += ticks[p]
-            }
-            print sum + 0
-        }'
-}
-
 # A process and all its descendants.
 tree_pids() {
     local pid
@@ -249,16 +136,10 @@ tree_pids() {
 # Runs smtp-source (-L for LMTP) to $rcpt. Prints "wall_seconds completed_messages"; returns its exit status.
 run_load() {
     local name=$1 conc=$2 n=$3 size=$4 rcpt=$5 out=$6
-    local -a args=(-c -M bench.example.test -s "$conc" -m "$n" -l "$size" -f bench@example.test -t "$rcpt")
+    local -a args=(-M bench.example.test -s "$conc" -m "$n" -l "$size" -f bench@example.test -t "$rcpt")
     ((keepalive)) && args+=(-d)
     [[ $name == dovecot ]] && args+=(-L)
-    local start end status=0 done_count
-    start=$(date +%s.%N)
-    "$smtp_source" "${args[@]}" "127.0.0.1:${server_port[$name]}" >"$out" 2>"$out.err" || status=$?
-    end=$(date +%s.%N)
-    done_count=$(tr '\r' '\n' <"$out" | grep -E '^[0-9]+$' | tail -n 1 || true)
-    echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }') ${done_count:-0}"
-    return "$status"
+    run_smtp_source "${server_port[$name]}" "$out" "${args[@]}"
 }
 
 # Message files of a mailbox (new/ and cur/), files left in tmp/, and the bytes of the message files.
@@ -270,22 +151,10 @@ mailbox_counts() {
     echo "$files $left $bytes"
 }
 
-size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
-
 # Builds.
-if ((head)); then
-    log "exporting HEAD ($(git -C "$repo" rev-parse --short HEAD)) to build it"
-    mkdir -p "$work/src"
-    git -C "$repo" archive --format=tar HEAD | tar -x -C "$work/src"
-    ours_project=$work/src/samples/MailHost
-fi
-log "building samples/MailHost (Release)"
-if ! dotnet build -c Release "$ours_project" -o "$work/ours" -nologo >"$work/build-ours.log" 2>&1; then
-    tail -n 40 "$work/build-ours.log" >&2
-    die "samples/MailHost build failed"
-fi
-dovecot_version=$("$dovecot" --version 2>/dev/null | head -n 1) || die "$dovecot --version failed"
-log "dovecot $dovecot_version; mail directories under $work ($(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
+build_ours
+read_dovecot_version
+log "dovecot $dovecot_version; mail directories under $work ($(filesystem_of "$work"))"
 
 servers=(ours dovecot)
 # result[server,conc,size] = "msgs/s cpu_ms_per_msg" (medians over the runs) or "FAILED"
@@ -302,9 +171,7 @@ for conc in "${concurrencies[@]}"; do
         declare -A rates=() cpus=() failed=()
         for ((run = 1; run <= runs; run++)); do
             # Alternate which server goes first, run to run.
-            order=("${servers[@]}")
-            if ((turn % 2 == 1)); then order=("${servers[1]}" "${servers[0]}"); fi
-            turn=$((turn + 1))
+            next_order
             for name in "${order[@]}"; do
                 # One server at a time, in a fresh process, on an empty mail directory.
                 root=$(new_root)
@@ -342,9 +209,7 @@ for conc in "${concurrencies[@]}"; do
                     notes+=("$name, $conc connection(s), $label, run $run: $problem")
                     continue
                 fi
-                read -r rate cpu_s cpu_ms < <(awk -v n="$count" -v w="$wall" -v b="$cpu_before" \
-                    -v a="$cpu_after" -v hz="$clk_tck" \
-                    'BEGIN { c = (a - b) / hz; printf "%.1f %.2f %.3f\n", n / w, c, c * 1000 / n }')
+                read -r rate cpu_s cpu_ms < <(rate_and_cpu "$count" "$wall" "$cpu_before" "$cpu_after")
                 rates[$name]+="$rate "
                 cpus[$name]+="$cpu_ms "
                 file_bytes[$name,$size]=$((bytes / count))
@@ -356,7 +221,7 @@ for conc in "${concurrencies[@]}"; do
             if [[ -n ${failed[$name]:-} ]]; then
                 result[$name,$conc,$size]=FAILED
             else
-                result[$name,$conc,$size]="$(tr ' ' '\n' <<<"${rates[$name]}" | grep . | median) $(tr ' ' '\n' <<<"${cpus[$name]}" | grep . | median)"
+                result[$name,$conc,$size]="$(median_of "${rates[$name]}") $(median_of "${cpus[$name]}")"
             fi
         done
         unset rates cpus failed
@@ -399,39 +264,15 @@ if ((use_strace)); then
     done
 fi
 
-# Anything either server logged (ours runs with --quiet: warnings and errors only; Dovecot's info
-# lines go to /dev/null, the rest to its log). Left out: MailHost's banner and Dovecot's note that the
-# script stopped it with SIGTERM.
-log_problems() {
-    grep -v -e '^Mail.Protocols MailHost' -e '^  ' -e '^Press Ctrl+C' -e '^Stopping (sessions' \
-        -e 'master: Warning: Killed with signal 15' "$1" | grep . || true
-}
-for file in "$work/ours.log" "$work/dovecot/dovecot.log" "$work/dovecot-stdout.log"; do
-    [[ -f $file ]] || continue
-    lines=$(log_problems "$file" | wc -l)
-    if ((lines > 0)); then
-        notes+=("$(basename "$file") has $lines line(s) of warnings or errors; the first: $(log_problems "$file" | head -n 3 | tr '\n' ' ')")
-    fi
-done
+# Anything either server logged.
+note_log_problems
 
 # Report.
 
-stamp=$(date +%Y-%m-%d-%H%M%S)
-mkdir -p "$results_dir"
-report=$results_dir/maildir-delivery-$stamp.md
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ((head)); then
-    commit+=" (built from a git archive of HEAD)"
-elif [[ -n $(git -C "$repo" status --porcelain -- src samples 2>/dev/null) ]]; then
-    commit+=" (src/ or samples/ modified)"
-fi
-postfix_version=$(dpkg-query -W -f '${Version}' postfix 2>/dev/null || echo unknown)
-lmtpd_version=$(dpkg-query -W -f '${Version}' dovecot-lmtpd 2>/dev/null || echo unknown)
+report=$(new_report_path maildir-delivery)
+postfix_version=$(package_version postfix)
+lmtpd_version=$(package_version dovecot-lmtpd)
 if ((keepalive)); then mode="connections reused for many messages (smtp-source -d)"; else mode="a new connection per message (smtp-source default)"; fi
-fs=$(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }')
-mount_opts=$(findmnt -n -o OPTIONS -T "$work" 2>/dev/null || echo unknown)
-dev=$(df "$work" | awk 'NR == 2 { print $1 }')
-rotational=$(cat "/sys/block/$(basename "$dev" | sed 's/[0-9]*$//')/queue/rotational" 2>/dev/null || echo "?")
 if ((fsync)); then
     sync_note="MailHost with its default (fsync on: the file in tmp/, then new/ after the rename, then the index journal line); Dovecot with its default mail_fsync = optimized (fsync of the file in tmp/, then fdatasync of new/ after the rename and of dovecot-uidlist)"
 else
@@ -441,9 +282,9 @@ fi
 {
     echo "# Delivery into a Maildir: Mail.Protocols (SMTP) vs Dovecot $dovecot_version (LMTP)"
     echo
-    echo "- When: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $commit"
-    echo "- Machine: $(nproc) cores, $(uname -sr), .NET SDK $(dotnet --version), dovecot-lmtpd $lmtpd_version, smtp-source from postfix $postfix_version"
-    echo "- Disk: both Maildirs under $work, $fs ($mount_opts; rotational=$rotational as the guest sees it)"
+    report_when_line
+    report_machine_line "dovecot-lmtpd $lmtpd_version, smtp-source from postfix $postfix_version"
+    echo "- Disk: both Maildirs under $work, $(filesystem_of "$work") ($(mount_options_of "$work"); rotational=$(rotational_of "$work") as the guest sees it)"
     echo "- Durability: $sync_note."
     echo "- Ours: samples/MailHost --store maildir:DIR, SMTP (HELO, MAIL, RCPT, DATA, QUIT), --quiet; the 250 after"
     echo "  DATA comes once the message is in the Maildir. Dovecot: its lmtp service (LHLO, MAIL, RCPT, DATA, QUIT;"
@@ -454,7 +295,7 @@ fi
     echo "  each on a fresh server process and an empty mail directory after a warm-up of $warmup messages to"
     echo "  another mailbox, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")."
     echo "- Checked after every run: the mailbox holds exactly $count message files in new/ and cur/ and none in tmp/."
-    echo "- Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews msg/s)"
+    report_load_line "msg/s"
     echo "- CPU = utime+stime+cutime+cstime of the server's whole process tree from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- Ratios are ours/Dovecot: above 1 for msg/s means we are faster, below 1 for CPU/msg means we spend less."
     echo
@@ -507,9 +348,4 @@ fi
     fi
 } >"$report"
 
-cat "$report"
-log "written to ${report#"$repo"/}"
-if ((failures)); then
-    log "$failures run(s) failed"
-    exit 1
-fi
+show_report "$report"

@@ -22,31 +22,23 @@ OURS_EXTRA_ARGS (more options for MailHost), PYTHON (default python3).
 EOF
 }
 
-quick=0
-runs=""
-head=0
-while (($#)); do
-    case "$1" in
-        --quick) quick=1 ;;
-        --head) head=1 ;;
-        --runs)
-            [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
-            runs=$2
-            shift
-            ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
-if [[ -z $runs ]]; then runs=$((quick ? 1 : 3)); fi
-
+script_name=maildir-pop3
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$repo/benchmarks/e2e/lib.sh"
+
+# The options of this script alone (parse_options takes --quick and --runs).
+script_option() {
+    case "$1" in
+        --head) head=1 ;;
+        *) return 1 ;;
+    esac
+}
+parse_options "$@"
+
 dovecot=${DOVECOT:-/usr/sbin/dovecot}
 python=${PYTHON:-python3}
 ours_project=$repo/samples/MailHost
-results_dir=$repo/benchmarks/e2e/results
 
 if ((quick)); then count=${MESSAGES:-1000}; else count=${MESSAGES:-10000}; fi
 window=${WINDOW:-100}
@@ -59,11 +51,6 @@ mail_uid=65534
 mail_gid=65534
 states=(indexed fresh)
 
-log() { printf '[maildir-pop3] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-# shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
 if [[ ! -x $dovecot || ! -x /usr/lib/dovecot/pop3 ]]; then
     die "Dovecot's POP3 server is missing. Install it without starting the service: put a policy-rc.d
 that exits 101 in /usr/sbin, then DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-pop3d"
@@ -71,22 +58,12 @@ fi
 [[ -f $ours_project/MailHost.csproj ]] || die "samples/MailHost/MailHost.csproj not found"
 command -v dotnet >/dev/null || die "dotnet not found"
 command -v "$python" >/dev/null || die "$python not found"
-{ getent passwd dovenull && getent passwd dovecot; } >/dev/null ||
-    die "the users dovecot and dovenull are missing (the dovecot-core package creates them)"
+require_dovecot_users
 
-clk_tck=$(getconf CLK_TCK)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-work=$(mktemp -d "${TMPDIR:-/tmp}/maildir-pop3.XXXXXX")
+begin_run
+trap 'log "error: line $LINENO exited with status $?"' ERR
 # Dovecot's mail processes run as nobody and must reach the Maildir below $work.
 chmod 711 "$work"
-
-# Servers this script started: name -> pid / port / log.
-declare -A server_pid=() server_port=() server_log=()
-
-trap cleanup EXIT
-trap 'log "error: line $LINENO exited with status $?"' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # The mailbox maker and the POP3 client, the same for both servers.
 cat >"$work/pop3bench.py" <<'PY'
@@ -316,113 +293,28 @@ if __name__ == "__main__":
         sys.exit(1)
 PY
 
-# One polite session: connect, read a greeting that starts with $2, send $3, read the reply.
-hello() {
-    (
-        exec 3<>"/dev/tcp/127.0.0.1/$1"
-        IFS= read -r -t 10 line <&3 && [[ $line == "$2"* ]] || exit 1
-        printf '%s\r\n' "$3" >&3
-        IFS= read -r -t 10 line <&3 || true
-    ) 2>/dev/null
-}
-
-wait_listening() {
-    local name=$1 i
-    for ((i = 0; i < 300; i++)); do
-        if ! alive "${server_pid[$name]}"; then
-            log "$name exited before listening; its output:"
-            cat "${server_log[$name]}" "$work/dovecot/dovecot.log" >&2 2>/dev/null || true
-            die "$name did not start"
-        fi
-        if hello "${server_port[$name]}" +OK QUIT; then return 0; fi
-        sleep 0.1
-    done
-    cat "${server_log[$name]}" "$work/dovecot/dovecot.log" >&2 2>/dev/null || true
-    die "$name did not greet a POP3 client on 127.0.0.1:${server_port[$name]} within 30 s"
-}
-
 # Our server: POP3 only, the two users, mailboxes in the Maildir++ store under $1.
 start_ours() {
     local root=$1
     local -a extra=()
     read -ra extra <<<"${OURS_EXTRA_ARGS:-}"
     server_port[ours]=$(free_port)
-    server_log[ours]=$work/ours.log
-    dotnet "$work/ours/MailHost.dll" --pop3 "${server_port[ours]}" --smtp 0 --submission 0 --smtps 0 \
-        --pop3s 0 --imap 0 --imaps 0 --domain example.test --user "$user:bench" \
-        --user "$warmup_user:warmup" --allow-plaintext-auth --quiet --store "maildir:$root" \
-        "${extra[@]}" >>"${server_log[ours]}" 2>&1 &
-    server_pid[ours]=$!
-    wait_listening ours
+    start_process ours "$work/ours.log" dotnet "$work/ours/MailHost.dll" --pop3 "${server_port[ours]}" \
+        --smtp 0 --submission 0 --smtps 0 --pop3s 0 --imap 0 --imaps 0 --domain example.test \
+        --user "$user:bench" --user "$warmup_user:warmup" --allow-plaintext-auth --quiet \
+        --store "maildir:$root" "${extra[@]}"
+    wait_listening ours +OK "a POP3 client"
 }
 
-# Dovecot's config for a POP3 listener on $1 serving the Maildirs under $2: Debian's built-in defaults
-# otherwise (nothing of /etc/dovecot is read): no TLS, plaintext logins allowed, the info log thrown
-# away as MailHost's --quiet does; warnings and errors go to the log file.
-write_dovecot_conf() {
-    local port=$1 root=$2 dir=$work/dovecot
-    mkdir -p "$dir/run" "$dir/state"
-    printf '%s:{PLAIN}%s:%s:%s::%s::\n' \
-        "$user" bench "$mail_uid" "$mail_gid" "$root/$user" \
-        "$warmup_user" warmup "$mail_uid" "$mail_gid" "$root/$warmup_user" >"$dir/users"
-    cat >"$dir/dovecot.conf" <<EOF
-# Written by benchmarks/e2e/maildir-pop3.sh; nothing of /etc/dovecot is read.
-base_dir = $dir/run
-state_dir = $dir/state
-log_path = $dir/dovecot.log
-info_log_path = /dev/null
-listen = 127.0.0.1
-protocols = pop3
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:$root/%Lu
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%Lu $dir/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%Lu $dir/users
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = $port
-  }
-}
-EOF
-}
-
+# Dovecot's POP3 server on a new port, serving a Maildir per user under $1 (the two users, as nobody):
+# Debian's built-in defaults otherwise.
 start_dovecot() {
     local root=$1
     server_port[dovecot]=$(free_port)
-    write_dovecot_conf "${server_port[dovecot]}" "$root"
-    server_log[dovecot]=$work/dovecot-stdout.log
-    "$dovecot" -F -c "$work/dovecot/dovecot.conf" >>"${server_log[dovecot]}" 2>&1 &
-    server_pid[dovecot]=$!
-    wait_listening dovecot
-}
-
-# CPU time of a process and all its descendants, in clock ticks: utime + stime + cutime + cstime
-# (fields 14 to 17 of /proc/PID/stat) of every live process in the tree. Dovecot runs each login
-# and each session in a child process; once the master reaps one, its time moves into the master's
-# cutime/cstime, so the sum only grows. Our server is one process with no children.
-tree_cpu_ticks() {
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
-        {
-            pid = $1
-            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-            ppid[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
-        }
-        END {
-            for (p in ticks) {
-                q = p
-                for (depth = 0; depth < 20 && q != root && q in ppid && q > 1; depth++) q = ppid[q]
-                if (q == root) sum += ticks[p]
-            }
-            print sum + 0
-        }'
+    write_dovecot_conf pop3 "${server_port[dovecot]}" "maildir:$root/%Lu" %Lu
+    dovecot_user "$user" bench "$root/$user" >"$work/dovecot/users"
+    dovecot_user "$warmup_user" warmup "$root/$warmup_user" >>"$work/dovecot/users"
+    launch_dovecot +OK "a POP3 client"
 }
 
 fetch() {
@@ -430,8 +322,6 @@ fetch() {
     shift 5
     "$python" "$work/pop3bench.py" fetch "${server_port[$name]}" "$login" "$password" "$n" "$window" "$@" >"$out" 2>"$out.err"
 }
-
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2"; }
 
 # Puts a copy of a saved Maildir tree in place as the mail root and writes it out to the disk, so that
 # every run starts from the same files and the copy's writeback does not overlap the measurement.
@@ -444,19 +334,9 @@ restore() {
 message_files() { find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 
 # Builds.
-if ((head)); then
-    log "exporting HEAD ($(git -C "$repo" rev-parse --short HEAD)) to build it"
-    mkdir -p "$work/src"
-    git -C "$repo" archive --format=tar HEAD | tar -x -C "$work/src"
-    ours_project=$work/src/samples/MailHost
-fi
-log "building samples/MailHost (Release)"
-if ! dotnet build -c Release "$ours_project" -o "$work/ours" -nologo >"$work/build-ours.log" 2>&1; then
-    tail -n 40 "$work/build-ours.log" >&2
-    die "samples/MailHost build failed"
-fi
-dovecot_version=$("$dovecot" --version 2>/dev/null | head -n 1) || die "$dovecot --version failed"
-log "dovecot $dovecot_version; Maildir under $work ($(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
+build_ours
+read_dovecot_version
+log "dovecot $dovecot_version; Maildir under $work ($(filesystem_of "$work"))"
 
 # The mailbox, once: the "fresh" state is the message files alone, in new/, as an MDA leaves them.
 log "writing $count messages (and $warmup_count for the warm-up mailbox)"
@@ -496,9 +376,7 @@ for state in "${states[@]}"; do
     log "case: $state Maildir, $count messages x $runs run(s), window $window"
     declare -A secs=() rates=() cpus=() failed=()
     for ((run = 1; run <= runs; run++)); do
-        order=("${servers[@]}")
-        if ((turn % 2 == 1)); then order=("${servers[1]}" "${servers[0]}"); fi
-        turn=$((turn + 1))
+        next_order
         for name in "${order[@]}"; do
             # One server at a time, in a fresh process, on a fresh copy of the state.
             if [[ $state == fresh ]]; then restore "$work/state-fresh"; else restore "$work/state-indexed-$name"; fi
@@ -535,9 +413,7 @@ for state in "${states[@]}"; do
             fi
             read -r seconds bytes client_cpu < <(printf '%s %s %s\n' "$(field seconds "$work/load.out")" \
                 "$(field bytes "$work/load.out")" "$(field client_cpu "$work/load.out")")
-            read -r rate cpu_s cpu_ms < <(awk -v n="$count" -v w="$seconds" -v b="$cpu_before" \
-                -v a="$cpu_after" -v hz="$clk_tck" \
-                'BEGIN { c = (a - b) / hz; printf "%.1f %.2f %.3f\n", n / w, c, c * 1000 / n }')
+            read -r rate cpu_s cpu_ms < <(rate_and_cpu "$count" "$seconds" "$cpu_before" "$cpu_after")
             secs[$name]+="$seconds "
             rates[$name]+="$rate "
             cpus[$name]+="$cpu_ms "
@@ -549,49 +425,27 @@ for state in "${states[@]}"; do
         if [[ -n ${failed[$name]:-} ]]; then
             result[$name,$state]=FAILED
         else
-            result[$name,$state]="$(tr ' ' '\n' <<<"${secs[$name]}" | grep . | median) $(tr ' ' '\n' <<<"${rates[$name]}" | grep . | median) $(tr ' ' '\n' <<<"${cpus[$name]}" | grep . | median)"
+            result[$name,$state]="$(median_of "${secs[$name]}") $(median_of "${rates[$name]}") $(median_of "${cpus[$name]}")"
         fi
     done
     unset secs rates cpus failed
 done
 
-# Anything either server logged (ours runs with --quiet: warnings and errors only; Dovecot's info
-# lines go to /dev/null, the rest to its log). Left out: MailHost's banner and Dovecot's note that the
-# script stopped it with SIGTERM.
-log_problems() {
-    grep -v -e '^Mail.Protocols MailHost' -e '^  ' -e '^Press Ctrl+C' -e '^Stopping (sessions' \
-        -e 'master: Warning: Killed with signal 15' "$1" | grep . || true
-}
-for file in "$work/ours.log" "$work/dovecot/dovecot.log" "$work/dovecot-stdout.log"; do
-    [[ -f $file ]] || continue
-    lines=$(log_problems "$file" | wc -l)
-    if ((lines > 0)); then
-        notes+=("$(basename "$file") has $lines line(s) of warnings or errors; the first: $(log_problems "$file" | head -n 3 | tr '\n' ' ')")
-    fi
-done
+# Anything either server logged.
+note_log_problems
 
 # Report.
 
-stamp=$(date +%Y-%m-%d-%H%M%S)
-mkdir -p "$results_dir"
-report=$results_dir/maildir-pop3-$stamp.md
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ((head)); then
-    commit+=" (built from a git archive of HEAD)"
-elif [[ -n $(git -C "$repo" status --porcelain -- src samples 2>/dev/null) ]]; then
-    commit+=" (src/ or samples/ modified)"
-fi
-pop3d_version=$(dpkg-query -W -f '${Version}' dovecot-pop3d 2>/dev/null || echo unknown)
-fs=$(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }')
-mount_opts=$(findmnt -n -o OPTIONS -T "$work" 2>/dev/null || echo unknown)
+report=$(new_report_path maildir-pop3)
+pop3d_version=$(package_version dovecot-pop3d)
 if ((window > 1)); then pipelining="up to $window RETR commands in flight (PIPELINING)"; else pipelining="one RETR at a time"; fi
 
 {
     echo "# POP3 download of a $count-message Maildir: Mail.Protocols vs Dovecot $dovecot_version"
     echo
-    echo "- When: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $commit"
-    echo "- Machine: $(nproc) cores, $(uname -sr), .NET SDK $(dotnet --version), dovecot-pop3d $pop3d_version, $("$python" --version 2>&1)"
-    echo "- Disk: the Maildir under $work, $fs ($mount_opts); the files are in the page cache (copied just before)."
+    report_when_line
+    report_machine_line "dovecot-pop3d $pop3d_version, $("$python" --version 2>&1)"
+    echo "- Disk: the Maildir under $work, $(filesystem_of "$work") ($(mount_options_of "$work")); the files are in the page cache (copied just before)."
     echo "- Mailbox: $count messages written once in Maildir form, $octets octets ($((octets / count)) on average, 2,048 to 6,143"
     echo "  each, CRLF line ends as our store writes them, names with ,S=SIZE), plus a $warmup_count-message warm-up mailbox."
     echo "- States, each restored with cp -a from a saved copy (and sync -f) before every run, since both servers"
@@ -609,7 +463,7 @@ if ((window > 1)); then pipelining="up to $window RETR commands in flight (PIPEL
     echo "  mail processes as nobody, info log to /dev/null."
     echo "- $runs run(s) per state (medians shown), each on a fresh server process after a full download of the warm-up"
     echo "  mailbox, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")."
-    echo "- Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the times)"
+    report_load_line "the times"
     echo "- Seconds: the client's, from before the connect to the server's close. CPU = utime+stime+cutime+cstime of the"
     echo "  server's whole process tree from /proc/PID/stat over the download (tick ${clk_tck} Hz)."
     echo "- Ratios are ours/Dovecot: below 1 for seconds and CPU means we are faster / spend less, above 1 for msg/s"
@@ -647,9 +501,4 @@ if ((window > 1)); then pipelining="up to $window RETR commands in flight (PIPEL
     fi
 } >"$report"
 
-cat "$report"
-log "written to ${report#"$repo"/}"
-if ((failures)); then
-    log "$failures run(s) failed"
-    exit 1
-fi
+show_report "$report"

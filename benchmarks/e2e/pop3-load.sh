@@ -21,31 +21,24 @@ Environment: SESSIONS_1 and SESSIONS_20 (sessions per run at 1 and 20 clients, d
 EOF
 }
 
-quick=0
-runs=""
-tuned=0
-while (($#)); do
-    case "$1" in
-        --quick) quick=1 ;;
-        --dovecot-tuned) tuned=1 ;;
-        --runs)
-            [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
-            runs=$2
-            shift
-            ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
-if [[ -z $runs ]]; then runs=$((quick ? 1 : 3)); fi
-
+script_name=pop3-load
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$repo/benchmarks/e2e/lib.sh"
+
+tuned=0
+# The options of this script alone (parse_options takes --quick and --runs).
+script_option() {
+    case "$1" in
+        --dovecot-tuned) tuned=1 ;;
+        *) return 1 ;;
+    esac
+}
+parse_options "$@"
+
 dovecot=${DOVECOT:-/usr/sbin/dovecot}
 ours_project=$repo/samples/MailHost
 load_project=$repo/benchmarks/Pop3Load
-results_dir=$repo/benchmarks/e2e/results
 
 concurrencies=(1 20)
 declare -A sessions_for=()
@@ -67,11 +60,6 @@ password=bench
 mail_uid=65534
 mail_gid=65534
 
-log() { printf '[pop3-load] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-# shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
 if [[ ! -x $dovecot ]]; then
     die "$dovecot not found. It comes with Debian's dovecot-pop3d package; install it without starting
 the service: put a policy-rc.d that exits 101 in /usr/sbin, then
@@ -79,87 +67,34 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-pop3d"
 fi
 [[ -f $ours_project/MailHost.csproj ]] || die "samples/MailHost/MailHost.csproj not found"
 command -v dotnet >/dev/null || die "dotnet not found"
-{ getent passwd dovenull && getent passwd dovecot; } >/dev/null ||
-    die "the users dovecot and dovenull are missing (the dovecot-core package creates them)"
+require_dovecot_users
 if ! [[ ${sessions_for[1]} =~ ^[1-9][0-9]*$ && ${sessions_for[20]} =~ ^[1-9][0-9]*$ ]] || ((sessions_for[20] < 20)); then
     die "SESSIONS_1 must be at least 1 and SESSIONS_20 at least 20"
 fi
 
-clk_tck=$(getconf CLK_TCK)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-work=$(mktemp -d "${TMPDIR:-/tmp}/pop3-load.XXXXXX")
+begin_run
+trap 'log "error: line $LINENO exited with status $?"' ERR
 # Dovecot's mail processes run as nobody and must reach the mailboxes below $work.
 chmod 711 "$work"
 
-# Servers this script started: name -> pid / port / log.
-declare -A server_pid=() server_port=() server_log=()
-
-
-
-
-trap cleanup EXIT
-trap 'log "error: line $LINENO exited with status $?"' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-
-# One polite session: connect, read a greeting that starts with $2, send $3, read the reply.
-hello() {
-    (
-        exec 3<>"/dev/tcp/127.0.0.1/$1"
-        IFS= read -r -t 10 line <&3 && [[ $line == "$2"* ]] || exit 1
-        printf '%s\r\n' "$3" >&3
-        IFS= read -r -t 10 line <&3 || true
-    ) 2>/dev/null
-}
-
-# Starts a server: start_server NAME PROBE COMMAND... The command may contain the words @PORT and
-# @PORT2 (two free ports). It counts as started once a POP3 client is greeted on @PORT and, when
-# PROBE is smtp, an SMTP client on @PORT2 too.
-start_server() {
-    local name=$1 probe=$2
-    shift 2
-    local port port2 pid i arg
-    local -a cmd=()
-    port=$(free_port)
-    port2=$(free_port)
-    while ((port2 == port)); do port2=$(free_port); done
-    for arg in "$@"; do
-        arg=${arg//@PORT2/$port2}
-        cmd+=("${arg//@PORT/$port}")
-    done
-    server_log[$name]=$work/$name.log
-    "${cmd[@]}" >>"${server_log[$name]}" 2>&1 &
-    pid=$!
-    server_pid[$name]=$pid
-    server_port[$name]=$port
-    server_port[$name.smtp]=$port2
-    for ((i = 0; i < 300; i++)); do
-        if ! alive "$pid"; then
-            log "$name exited before listening; its output:"
-            cat "${server_log[$name]}" >&2
-            die "$name did not start"
-        fi
-        if hello "$port" +OK QUIT && { [[ $probe != smtp ]] || hello "$port2" 220 QUIT; }; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat "${server_log[$name]}" >&2
-    die "$name did not greet a POP3 client on 127.0.0.1:$port within 30 s"
-}
-
-# Our server with POP3 on @PORT and SMTP (to load the messages) on @PORT2.
+# Our server with POP3 on server_port[ours] and SMTP (to load the messages) on server_port[ours.smtp].
 start_ours() {
     local -a extra=() users=()
-    local n
+    local n port smtp_port
     read -ra extra <<<"${OURS_EXTRA_ARGS:-}"
     for ((n = 1; n <= max_clients; n++)); do
         users+=(--user "$(user_name "$n"):$password")
     done
-    start_server ours smtp dotnet "$work/ours/MailHost.dll" --smtp @PORT2 --submission 0 --smtps 0 \
-        --pop3 @PORT --pop3s 0 --imap 0 --imaps 0 --domain example.test "${users[@]}" \
+    port=$(free_port)
+    smtp_port=$(free_port)
+    while ((smtp_port == port)); do smtp_port=$(free_port); done
+    server_port[ours]=$port
+    server_port[ours.smtp]=$smtp_port
+    start_process ours "$work/ours.log" dotnet "$work/ours/MailHost.dll" --smtp "$smtp_port" --submission 0 \
+        --smtps 0 --pop3 "$port" --pop3s 0 --imap 0 --imaps 0 --domain example.test "${users[@]}" \
         --allow-plaintext-auth --quiet --max-connections-per-address 1000 "${extra[@]}"
+    wait_listening ours +OK "a POP3 client"
+    wait_listening ours 220 "an SMTP client" "$smtp_port"
 }
 
 # Our store is in memory and empty at start: every user gets the messages over SMTP.
@@ -171,42 +106,15 @@ load_ours() {
 
 user_name() { local format=$user_format; printf '%s' "${format//\{n\}/$(printf '%02d' "$1")}"; }
 
-# Dovecot's config for a POP3 listener on $1. Debian's defaults otherwise, except: no TLS, plaintext
-# logins allowed, and the info log (a line per login and per logout) thrown away, as MailHost's
-# --quiet does; warnings and errors go to the log file.
-write_dovecot_conf() {
-    local port=$1 dir=$work/dovecot
-    cat >"$dir/dovecot.conf" <<EOF
-# Written by benchmarks/e2e/pop3-load.sh; nothing of /etc/dovecot is read.
-base_dir = $dir/run
-state_dir = $dir/state
-log_path = $dir/dovecot.log
-info_log_path = /dev/null
-listen = 127.0.0.1
-protocols = pop3
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $dir/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $dir/users
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = $port
-  }
-}
-EOF
+# Dovecot on a new port each time (the port is in its config, written just before the start): one
+# Maildir per user in its home, Debian's process model unless --dovecot-tuned.
+start_dovecot() {
+    server_port[dovecot]=$(free_port)
+    write_dovecot_conf pop3 "${server_port[dovecot]}" "maildir:~/Maildir" %u
     if ((tuned)); then
         # https://doc.dovecot.org/ "high-performance mode" for login processes, and pop3 processes
         # that serve one session after another instead of one each.
-        cat >>"$dir/dovecot.conf" <<EOF
+        cat >>"$work/dovecot/dovecot.conf" <<EOF
 service pop3-login {
   service_count = 0
   process_min_avail = $(nproc)
@@ -221,49 +129,7 @@ service auth {
 }
 EOF
     fi
-}
-
-# Dovecot, on a new port each time: the port is in its config, written just before the start.
-start_dovecot() {
-    local port i
-    port=$(free_port)
-    write_dovecot_conf "$port"
-    server_log[dovecot]=$work/dovecot-stdout.log
-    "$dovecot" -F -c "$work/dovecot/dovecot.conf" >>"${server_log[dovecot]}" 2>&1 &
-    server_pid[dovecot]=$!
-    server_port[dovecot]=$port
-    for ((i = 0; i < 300; i++)); do
-        if ! alive "${server_pid[dovecot]}"; then
-            cat "${server_log[dovecot]}" "$work/dovecot/dovecot.log" >&2 2>/dev/null || true
-            die "dovecot did not start"
-        fi
-        if hello "$port" +OK QUIT; then return 0; fi
-        sleep 0.1
-    done
-    cat "$work/dovecot/dovecot.log" >&2 2>/dev/null || true
-    die "dovecot did not greet a POP3 client on 127.0.0.1:$port within 30 s"
-}
-
-# CPU time of a process and all its descendants, in clock ticks: utime + stime + cutime + cstime
-# (fields 14 to 17 of /proc/PID/stat) of every live process in the tree. Dovecot runs each login
-# and each session in a child process; once the master reaps one, its time moves into the master's
-# cutime/cstime, so the sum only grows. Our server is one process with no children.
-tree_cpu_ticks() {
-    # Processes come and go while this reads them (the machine is shared): cat skips the ones gone.
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
-        {
-            pid = $1
-            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-            ppid[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
-        }
-        END {
-            for (p in ticks) {
-                q = p
-                for (depth = 0; depth < 20 && q != root && q in ppid && q > 1; depth++) q = ppid[q]
-                if (q == root) sum += ticks[p]
-            }
-            print sum + 0
-        }'
+    launch_dovecot +OK "a POP3 client"
 }
 
 # Memory of a process tree: the sum of VmRSS (for Dovecot's many processes this counts shared
@@ -285,27 +151,17 @@ run_load() {
         --time-limit 900 --session-timeout 60 >"$out" 2>"$out.err"
 }
 
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2"; }
-
 # Builds.
-log "building samples/MailHost (Release)"
-if ! dotnet build -c Release "$ours_project" -o "$work/ours" -nologo >"$work/build-ours.log" 2>&1; then
-    tail -n 40 "$work/build-ours.log" >&2
-    die "samples/MailHost build failed"
-fi
-log "building benchmarks/Pop3Load (Release)"
-if ! dotnet build -c Release "$load_project" -o "$work/load" -nologo >"$work/build-load.log" 2>&1; then
-    tail -n 40 "$work/build-load.log" >&2
-    die "benchmarks/Pop3Load build failed"
-fi
-dovecot_version=$("$dovecot" --version 2>/dev/null | head -n 1) || die "$dovecot --version failed"
+build_ours
+build_release benchmarks/Pop3Load "$load_project" load
+read_dovecot_version
 log "dovecot $dovecot_version"
 
 # The messages. Our server gets them over SMTP at every start and prepends a Received header; the
 # Maildirs for Dovecot are downloaded from a first instance of our server, so both serve the same
 # octets (Maildir files have LF line ends; Dovecot sends them with CRLF, as it does with any mail).
 log "preparing $max_clients mailboxes of $message_count x $message_size-octet messages"
-mkdir -p "$work/dovecot/run" "$work/dovecot/state" "$work/dovecot/home"
+mkdir -p "$work/dovecot/home"
 : >"$work/dovecot/users"
 start_ours
 load_ours
@@ -316,7 +172,7 @@ for ((n = 1; n <= max_clients; n++)); do
         --dir "$home/Maildir" --time-limit 120 >"$work/dump.out" 2>&1 ||
         { cat "$work/dump.out" >&2; die "downloading the messages of $user from our server failed"; }
     grep -q "dump messages=$message_count " "$work/dump.out" || { cat "$work/dump.out" >&2; die "our server did not have $message_count messages for $user"; }
-    printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$user" "$password" "$mail_uid" "$mail_gid" "$home" >>"$work/dovecot/users"
+    dovecot_user "$user" "$password" "$home" >>"$work/dovecot/users"
 done
 stop_server ours
 # Octets on the wire: the LF files' bytes plus a CR for each line.
@@ -345,9 +201,7 @@ for clients in "${concurrencies[@]}"; do
 
     declare -A rates=() mbs=() cpus=() failed=()
     for ((run = 1; run <= runs; run++)); do
-        order=("${servers[@]}")
-        if ((turn % 2 == 1)); then order=("${servers[1]}" "${servers[0]}"); fi
-        turn=$((turn + 1))
+        next_order
         for name in "${order[@]}"; do
             # One server at a time, in a fresh process.
             if [[ $name == ours ]]; then
@@ -402,35 +256,19 @@ for clients in "${concurrencies[@]}"; do
         if [[ -n ${failed[$name]:-} ]]; then
             result[$name,$clients]=FAILED
         else
-            result[$name,$clients]="$(tr ' ' '\n' <<<"${rates[$name]}" | grep . | median) $(tr ' ' '\n' <<<"${mbs[$name]}" | grep . | median) $(tr ' ' '\n' <<<"${cpus[$name]}" | grep . | median)"
+            result[$name,$clients]="$(median_of "${rates[$name]}") $(median_of "${mbs[$name]}") $(median_of "${cpus[$name]}")"
         fi
     done
     unset rates mbs cpus failed
 done
 
-# Anything either server logged (ours runs with --quiet: warnings and errors only; Dovecot's info
-# lines go to /dev/null, the rest to its log).
-# What is left out: MailHost's banner and Dovecot's note that the script stopped it with SIGTERM.
-log_problems() {
-    grep -v -e '^Mail.Protocols MailHost' -e '^  ' -e '^Press Ctrl+C' -e '^Stopping (sessions' \
-        -e 'master: Warning: Killed with signal 15' "$1" | grep . || true
-}
-for file in "$work/ours.log" "$work/dovecot/dovecot.log" "$work/dovecot-stdout.log"; do
-    [[ -f $file ]] || continue
-    lines=$(log_problems "$file" | wc -l)
-    if ((lines > 0)); then
-        notes+=("$(basename "$file") has $lines line(s) of warnings or errors; the first: $(log_problems "$file" | head -n 3 | tr '\n' ' ')")
-    fi
-done
+# Anything either server logged.
+note_log_problems
 
 # Report.
 
-stamp=$(date +%Y-%m-%d-%H%M%S)
-mkdir -p "$results_dir"
-report=$results_dir/pop3-$stamp.md
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$repo" status --porcelain -- src samples 2>/dev/null) ]]; then commit+=" (src/ or samples/ modified)"; fi
-dovecot_pkg=$(dpkg-query -W -f '${Version}' dovecot-pop3d 2>/dev/null || echo unknown)
+report=$(new_report_path pop3)
+dovecot_pkg=$(package_version dovecot-pop3d)
 if ((tuned)); then
     shape="tuned: login processes in high-performance mode (service_count = 0) and pop3 processes reused for up to 1,000 sessions, $(nproc) of each kept ready"
 else
@@ -440,8 +278,8 @@ fi
 {
     echo "# POP3 end-to-end load: Mail.Protocols vs Dovecot $dovecot_version"
     echo
-    echo "- When: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $commit"
-    echo "- Machine: $(nproc) cores, $(uname -sr), .NET SDK $(dotnet --version), dovecot-pop3d $dovecot_pkg"
+    report_when_line
+    report_machine_line "dovecot-pop3d $dovecot_pkg"
     echo "- Session: USER + PASS, STAT, LIST, RETR 1..$message_count pipelined in one write, QUIT (the client waits"
     echo "  for the server to close); $message_count messages of $message_size octets as sent, $octets_each on the wire with our"
     echo "  Received header, the same octets in Dovecot's Maildir; every size checked against LIST and every"
@@ -451,7 +289,7 @@ fi
     echo "  order alternating$( ((quick)) && echo "; --quick: too short to quote")"
     echo "- Ours: samples/MailHost, in-memory store, --quiet. Dovecot: $shape;"
     echo "  Maildir on $(df -T "$work" | awk 'NR == 2 { print $2 }'), passwd-file users, info log to /dev/null."
-    echo "- Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews sessions/s more than CPU/session)"
+    report_load_line "sessions/s more than CPU/session"
     echo "- CPU = utime+stime+cutime+cstime of the server's whole process tree from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- MB = 10^6 octets of message content (after undoing dot-stuffing). Ratios are ours/Dovecot: above 1 for"
     echo "  sessions/s and MB/s means we are faster, below 1 for CPU/session means we spend less."
@@ -488,9 +326,4 @@ fi
     fi
 } >"$report"
 
-cat "$report"
-log "written to ${report#"$repo"/}"
-if ((failures)); then
-    log "$failures run(s) failed"
-    exit 1
-fi
+show_report "$report"

@@ -22,31 +22,24 @@ per run, override the defaults of 10000 and 5000), OURS_EXTRA_ARGS (more options
 EOF
 }
 
-quick=0
-keepalive=0
-runs=""
-while (($#)); do
-    case "$1" in
-        --quick) quick=1 ;;
-        --keepalive) keepalive=1 ;;
-        --runs)
-            [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
-            runs=$2
-            shift
-            ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
-if [[ -z $runs ]]; then runs=$((quick ? 1 : 3)); fi
-
+script_name=smtp-load
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$repo/benchmarks/e2e/lib.sh"
+
+keepalive=0
+# The options of this script alone (parse_options takes --quick and --runs).
+script_option() {
+    case "$1" in
+        --keepalive) keepalive=1 ;;
+        *) return 1 ;;
+    esac
+}
+parse_options "$@"
+
 smtp_source=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 peer_project=$repo/benchmarks/Peers/SmtpServerPeer
 ours_project=$repo/samples/MailHost
-results_dir=$repo/benchmarks/e2e/results
 
 if ((quick)); then
     count_1k=${MSGS_1K:-200}
@@ -58,11 +51,6 @@ fi
 concurrencies=(1 50)
 sizes=(1024 102400)
 
-log() { printf '[smtp-load] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-# shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
 if [[ ! -x $smtp_source ]]; then
     die "$smtp_source not found. It comes with Debian's postfix package; install it without starting
 the service: put a policy-rc.d that exits 101 in /usr/sbin, preseed
@@ -71,76 +59,25 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y postfix"
 fi
 command -v dotnet >/dev/null || die "dotnet not found"
 
-clk_tck=$(getconf CLK_TCK)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-load.XXXXXX")
+begin_run
 
-# Servers this script started: name -> pid / port / log.
-declare -A server_pid=() server_port=() server_log=()
-
-
-
-
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-
-# Starts a server: start_server NAME COMMAND... where the command contains the word @PORT.
-start_server() {
-    local name=$1
-    shift
-    local port pid i j arg
-    local -a cmd=()
-    port=$(free_port)
-    for arg in "$@"; do cmd+=("${arg//@PORT/$port}"); done
-    server_log[$name]=$work/$name.log
-    "${cmd[@]}" >"${server_log[$name]}" 2>&1 &
-    pid=$!
-    server_pid[$name]=$pid
-    server_port[$name]=$port
-    for ((i = 0; i < 300; i++)); do
-        if ! alive "$pid"; then
-            log "$name exited before listening; its output:"
-            cat "${server_log[$name]}" >&2
-            die "$name did not start"
-        fi
-        if smtp_hello "$port"; then
-            # Let the server finish closing the probe's connection, so that it does not count
-            # against a per-address connection limit once the load starts.
-            for ((j = 0; j < 100; j++)); do
-                [[ -z $(ss -Htn state established "sport = :$port" 2>/dev/null) ]] && break
-                sleep 0.05
-            done
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat "${server_log[$name]}" >&2
-    die "$name did not greet an SMTP client on 127.0.0.1:$port within 30 s"
-}
-
-# One polite SMTP session: connect, read a 220 banner, QUIT.
-smtp_hello() {
-    (
-        exec 3<>"/dev/tcp/127.0.0.1/$1"
-        IFS= read -r -t 10 line <&3 && [[ $line == 220* ]] || exit 1
-        printf 'QUIT\r\n' >&3
-        IFS= read -r -t 10 line <&3 || true
-    ) 2>/dev/null
-}
-
+# The SmtpServer peer, on a new port each time.
 start_peer() {
-    start_server peer dotnet "$work/peer/SmtpServerPeer.dll" --port @PORT
+    server_port[peer]=$(free_port)
+    start_process peer "$work/peer.log" dotnet "$work/peer/SmtpServerPeer.dll" --port "${server_port[peer]}"
+    wait_listening peer 220 "an SMTP client"
 }
 
+# Our server: SMTP only, the user alice, the in-memory store.
 start_ours() {
     local -a extra=()
     read -ra extra <<<"${OURS_EXTRA_ARGS:-}"
-    start_server ours dotnet "$work/ours/MailHost.dll" --smtp @PORT --submission 0 --smtps 0 \
-        --pop3 0 --pop3s 0 --imap 0 --imaps 0 --domain example.test \
+    server_port[ours]=$(free_port)
+    start_process ours "$work/ours.log" dotnet "$work/ours/MailHost.dll" --smtp "${server_port[ours]}" \
+        --submission 0 --smtps 0 --pop3 0 --pop3s 0 --imap 0 --imaps 0 --domain example.test \
         --user alice@example.test:alice --quiet \
         --max-connections-per-address 1000 "${extra[@]}"
+    wait_listening ours 220 "an SMTP client"
 }
 
 # utime + stime of a process, in clock ticks.
@@ -170,31 +107,17 @@ peer_messages() {
 # Runs smtp-source against a server. Prints "wall_seconds completed_messages"; returns its exit status.
 run_load() {
     local port=$1 conc=$2 count=$3 size=$4 out=$5
-    local -a args=(-c -M bench.example.test -s "$conc" -m "$count" -l "$size"
+    local -a args=(-M bench.example.test -s "$conc" -m "$count" -l "$size"
         -f bench@example.test -t alice@example.test)
     ((keepalive)) && args+=(-d)
-    local start end status=0 done_count
-    start=$(date +%s.%N)
-    "$smtp_source" "${args[@]}" "127.0.0.1:$port" >"$out" 2>"$out.err" || status=$?
-    end=$(date +%s.%N)
-    done_count=$(tr '\r' '\n' <"$out" | grep -E '^[0-9]+$' | tail -n 1 || true)
-    echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }') ${done_count:-0}"
-    return "$status"
+    run_smtp_source "$port" "$out" "${args[@]}"
 }
 
 # Builds.
-log "building the SmtpServer peer (Release)"
-if ! dotnet build -c Release "$peer_project" -o "$work/peer" -nologo >"$work/build-peer.log" 2>&1; then
-    tail -n 40 "$work/build-peer.log" >&2
-    die "peer build failed"
-fi
+build_release "the SmtpServer peer" "$peer_project" peer
 servers=()
 if [[ -f $ours_project/MailHost.csproj ]]; then
-    log "building samples/MailHost (Release)"
-    if ! dotnet build -c Release "$ours_project" -o "$work/ours" -nologo >"$work/build-ours.log" 2>&1; then
-        tail -n 40 "$work/build-ours.log" >&2
-        die "samples/MailHost build failed"
-    fi
+    build_ours
     servers+=(ours)
     ours_note=""
 else
@@ -202,9 +125,6 @@ else
     ours_note="samples/MailHost/MailHost.csproj was absent: our server was not measured."
 fi
 servers+=(peer)
-
-size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
-
 
 # result[server,conc,size] = "msgs/s cpu_ms_per_msg" (medians over the runs) or "FAILED"
 declare -A result=()
@@ -222,10 +142,7 @@ for conc in "${concurrencies[@]}"; do
 
         declare -A rates=() cpus=() failed=()
         for ((run = 1; run <= runs; run++)); do
-            # Alternate which server goes first, run to run.
-            order=("${servers[@]}")
-            if ((turn % 2 == 1 && ${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
-            turn=$((turn + 1))
+            next_order
             for name in "${order[@]}"; do
                 # One server at a time, in a fresh process: every run starts from the same state and
                 # the other server's background work (JIT, GC) does not share the CPU with it.
@@ -260,9 +177,7 @@ for conc in "${concurrencies[@]}"; do
                     details+=("| $name | $conc | $label | $count | FAILED | | | | |")
                     continue
                 fi
-                read -r rate cpu_s cpu_ms < <(awk -v n="$count" -v w="$wall" -v b="$cpu_before" \
-                    -v a="$cpu_after" -v hz="$clk_tck" \
-                    'BEGIN { c = (a - b) / hz; printf "%.1f %.2f %.3f\n", n / w, c, c * 1000 / n }')
+                read -r rate cpu_s cpu_ms < <(rate_and_cpu "$count" "$wall" "$cpu_before" "$cpu_after")
                 rates[$name]+="$rate "
                 cpus[$name]+="$cpu_ms "
                 details+=("| $name | $conc | $label | $count | $wall | $rate | $cpu_s | $cpu_ms | $rss |")
@@ -273,7 +188,7 @@ for conc in "${concurrencies[@]}"; do
             if [[ -n ${failed[$name]:-} ]]; then
                 result[$name,$conc,$size]=FAILED
             else
-                result[$name,$conc,$size]="$(tr ' ' '\n' <<<"${rates[$name]}" | grep . | median) $(tr ' ' '\n' <<<"${cpus[$name]}" | grep . | median)"
+                result[$name,$conc,$size]="$(median_of "${rates[$name]}") $(median_of "${cpus[$name]}")"
             fi
         done
         unset rates cpus failed
@@ -282,23 +197,19 @@ done
 
 # Report.
 
-stamp=$(date +%Y-%m-%d-%H%M%S)
-mkdir -p "$results_dir"
-report=$results_dir/smtp-$stamp.md
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$repo" status --porcelain -- src samples 2>/dev/null) ]]; then commit+=" (src/ or samples/ modified)"; fi
-postfix_version=$(dpkg-query -W -f '${Version}' postfix 2>/dev/null || echo unknown)
+report=$(new_report_path smtp)
+postfix_version=$(package_version postfix)
 if ((keepalive)); then mode="connections reused for many messages (smtp-source -d)"; else mode="a new connection per message (smtp-source default)"; fi
 
 {
     echo "# SMTP end-to-end load: Mail.Protocols vs SmtpServer 11.1.0"
     echo
-    echo "- When: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $commit"
-    echo "- Machine: $(nproc) cores, $(uname -sr), .NET SDK $(dotnet --version), smtp-source from postfix $postfix_version"
+    report_when_line
+    report_machine_line "smtp-source from postfix $postfix_version"
     echo "- Load: smtp-source on the same machine, HELO + MAIL + RCPT + DATA, $mode;"
     echo "  payload -l bytes plus smtp-source's headers; $runs run(s) per case (medians shown), each on a fresh"
     echo "  server process after a warm-up of $count_1k/$count_100k messages, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")"
-    echo "- Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews msg/s more than CPU/msg)"
+    report_load_line "msg/s more than CPU/msg"
     echo "- CPU = the server process's utime+stime from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- msg/s ratio > 1 means ours is faster; CPU/msg ratio < 1 means ours spends less CPU per message."
     [[ -n $ours_note ]] && echo "- $ours_note"
@@ -331,9 +242,4 @@ if ((keepalive)); then mode="connections reused for many messages (smtp-source -
     printf '%s\n' "${details[@]}"
 } >"$report"
 
-cat "$report"
-log "written to ${report#"$repo"/}"
-if ((failures)); then
-    log "$failures run(s) failed"
-    exit 1
-fi
+show_report "$report"
