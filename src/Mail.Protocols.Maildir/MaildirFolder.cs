@@ -183,12 +183,13 @@ internal sealed class MaildirFolder : IDisposable
         foreach (var (baseName, file) in added.OrderBy(a => a.File.LastWriteTimeUtc).ThenBy(a => a.BaseName, StringComparer.Ordinal))
         {
             var found = present[baseName];
-            long size;
+            long size, fileSize;
             DateTimeOffset date;
             try
             {
                 // Another program's file may have LF line ends; it is counted (and served) with CRLF.
                 size = found.Name.WireSizeFromName() ?? LineEnds.WireSize(file.FullName);
+                fileSize = file.Length;
                 date = DateTimeOffset.FromUnixTimeSeconds(new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero).ToUnixTimeSeconds());
             }
             catch (FileNotFoundException)
@@ -198,6 +199,7 @@ internal sealed class MaildirFolder : IDisposable
             var record = Index.Add(baseName, date, size, found.Name.Flags, found.Name.Passed, KeywordsFromName(found.Name, []));
             record.FileName = found.FileName;
             record.InNew = found.InNew;
+            record.FileSize = fileSize;
             if (notify)
             {
                 _publish(new MailboxChange(MailboxChangeKind.MessageAdded, User, Name, record.Info, record.Uid, Index.HighestModSeq));
@@ -222,7 +224,7 @@ internal sealed class MaildirFolder : IDisposable
     /// and gives it a UID. The file must be on the same file system (tmp/ of this or another folder, or a
     /// message of another folder being moved).
     /// </summary>
-    public MessageRecord Deliver(string sourcePath, string baseName, long size, DateTimeOffset internalDate, MessageFlags flags, bool passed, string[] keywords)
+    public MessageRecord Deliver(string sourcePath, string baseName, long size, long fileSize, DateTimeOffset internalDate, MessageFlags flags, bool passed, string[] keywords)
     {
         var letters = _keywords.LettersOf(keywords, _options.Fsync);
         var name = new MaildirFileName(baseName, flags, letters, passed);
@@ -240,6 +242,7 @@ internal sealed class MaildirFolder : IDisposable
             record = Index.Add(baseName, internalDate, size, flags, passed, keywords);
             record.FileName = fileName;
             record.InNew = toNew;
+            record.FileSize = fileSize;
             Index.Commit();
         }
         catch

@@ -89,7 +89,7 @@ public sealed partial class MaildirMailboxStore
             {
                 var f = mailbox.Folder(folder);
                 var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), size);
-                var record = f.Deliver(temporary, baseName, size, internalDate, options?.Flags ?? MessageFlags.None, passed: false, keywords);
+                var record = f.Deliver(temporary, baseName, size, size, internalDate, options?.Flags ?? MessageFlags.None, false, keywords);
                 return new AppendResult(f.Index.UidValidity, record.Uid, size);
             }
         }
@@ -159,7 +159,8 @@ public sealed partial class MaildirMailboxStore
                 var record = Find(f, uid);
                 path = record.PathIn(f.Directory);
                 size = record.Size;
-                physicalSize = MaildirFileName.TryParse(record.FileName ?? record.BaseName, out var name) ? name.SizeFromName() : null;
+                // Known since delivery or discovery; after a restart the ",S=" in the name tells it (once).
+                physicalSize = record.FileSize ??= MaildirFileName.TryParse(record.FileName ?? record.BaseName, out var name) ? name.SizeFromName() : null;
             }
             try
             {
@@ -331,8 +332,18 @@ public sealed partial class MaildirMailboxStore
                     {
                         continue;
                     }
-                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), m.Size);
                     var path = m.PathIn(source.Directory);
+                    long fileSize;
+                    try
+                    {
+                        // The file's own size (",S=" names it), which is less than the message's for a file with LF line ends.
+                        fileSize = m.FileSize ??= new FileInfo(path).Length;
+                    }
+                    catch (FileNotFoundException)
+                    {
+                        continue; // removed by another program meanwhile
+                    }
+                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), fileSize);
                     string staged;
                     try
                     {
@@ -351,7 +362,7 @@ public sealed partial class MaildirMailboxStore
                             }
                             File.SetLastWriteTimeUtc(staged, m.InternalDate.UtcDateTime);
                         }
-                        var copied = target.Deliver(staged, baseName, m.Size, m.InternalDate, m.Flags, m.Passed, m.Keywords);
+                        var copied = target.Deliver(staged, baseName, m.Size, fileSize, m.InternalDate, m.Flags, m.Passed, m.Keywords);
                         copied.Summary = m.Summary;
                         from.Add(uid);
                         to.Add(copied.Uid);

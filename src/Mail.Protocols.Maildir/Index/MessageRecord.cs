@@ -11,7 +11,11 @@ internal sealed class MessageRecord(uint uid, string baseName, DateTimeOffset in
     public string BaseName { get; } = baseName;
 
     public DateTimeOffset InternalDate { get; } = internalDate;
+    /// <summary>The size as served (RFC822.SIZE), with CRLF line ends.</summary>
     public long Size { get; } = size;
+
+    /// <summary>The size of the file, when known: smaller than <see cref="Size"/> for a file with LF line ends.</summary>
+    public long? FileSize { get; set; }
     public MessageFlags Flags { get; set; }
     public string[] Keywords { get; set; } = [];
 

@@ -95,6 +95,24 @@ public sealed class MaildirStoreTests : IDisposable
         await content.CopyToAsync(copy);
         Assert.Equal(expected, copy.ToArray());
         Assert.Equal("lf", (await _f.Store.GetSummaryAsync(User, "INBOX", info.Uid)).Envelope.Subject);
+
+        // Copied and moved, it stays an LF file served with CRLF, in this process and after a restart.
+        await _f.Store.CreateFolderAsync(User, "Copies");
+        await _f.Store.CreateFolderAsync(User, "Moved");
+        var copyUid = (await _f.Store.CopyAsync(User, "INBOX", [info.Uid], "Copies")).TargetUids[0];
+        var moveUid = (await _f.Store.MoveAsync(User, "INBOX", [info.Uid], "Moved")).TargetUids[0];
+        for (var round = 0; round < 2; round++)
+        {
+            var store = round == 0 ? _f.Store : _f.Restart();
+            foreach (var (folder, uid) in new[] { ("Copies", copyUid), ("Moved", moveUid) })
+            {
+                Assert.Equal(expected.Length, Assert.Single(await store.ListMessagesAsync(User, folder)).Size);
+                await using var copied = await store.OpenContentAsync(User, folder, uid);
+                var bytes = new MemoryStream();
+                await copied.CopyToAsync(bytes);
+                Assert.Equal(expected, bytes.ToArray());
+            }
+        }
     }
 
     [Fact]
