@@ -118,7 +118,14 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         // Created once under a lock: a second UserMailbox would collide with the first one's lock file.
         lock (_users)
         {
-            return _users.GetOrAdd(user, u => new UserMailbox(u, directory, this));
+            try
+            {
+                return _users.GetOrAdd(user, u => new UserMailbox(u, directory, this));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw Unavailable(ex);
+            }
         }
     }
 
