@@ -52,7 +52,7 @@ public sealed class FileMailboxStoreEndToEndTests : IDisposable
             var uid = Assert.Single(await host.Store.ListMessagesAsync(Alice, "INBOX", ct)).Uid;
             stored = await ReadAsync(host.Store, uid, ct);
             // The server puts its Received: header in front; everything after it is what MailKit sent.
-            Assert.True(stored.AsSpan().EndsWith(WireBytes(sent)), "The store does not hold what was sent.");
+            Assert.True(stored.AsSpan().EndsWith(MailKitWire.Bytes(sent)), "The store does not hold what was sent.");
 
             var (downloaded, uidl) = await DownloadAsync(host.EndPoints["pop3"], ct);
             ByteAssert.AssertSameBytes(stored, downloaded, "RETR does not return the stored file. ");
@@ -128,16 +128,5 @@ public sealed class FileMailboxStoreEndToEndTests : IDisposable
         using var copy = new MemoryStream();
         await content.CopyToAsync(copy, ct);
         return copy.ToArray();
-    }
-
-    /// <summary>The octets MailKit's SmtpClient sends for <paramref name="message"/>, before dot-stuffing.</summary>
-    private static byte[] WireBytes(MimeMessage message)
-    {
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        format.EnsureNewLine = true;
-        using var stream = new MemoryStream();
-        message.WriteTo(format, stream);
-        return stream.ToArray();
     }
 }

@@ -573,15 +573,7 @@ public sealed class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<
                 + $"Content-Transfer-Encoding: 8bit\r\n\r\n{Utf8Line}\r\n.leading dot\r\n..two dots\r\n.\r\nEnde.\r\n");
 
         /// <summary>The octets MailKit's SmtpClient puts on the wire for <paramref name="message"/> (before dot-stuffing).</summary>
-        public static byte[] SmtpBytes(MimeMessage message)
-        {
-            var format = FormatOptions.Default.Clone();
-            format.NewLineFormat = NewLineFormat.Dos;
-            format.EnsureNewLine = true;
-            using var stream = new MemoryStream();
-            message.WriteTo(format, stream);
-            return stream.ToArray();
-        }
+        public static byte[] SmtpBytes(MimeMessage message) => MailKitWire.Bytes(message);
 
         public static int Count(string text, string value)
         {

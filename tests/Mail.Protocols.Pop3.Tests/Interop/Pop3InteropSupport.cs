@@ -208,15 +208,7 @@ internal static class Messages
     }
 
     /// <summary>The octets MailKit's SmtpClient puts on the wire for <paramref name="message"/> (before dot-stuffing).</summary>
-    public static byte[] SmtpBytes(MimeMessage message)
-    {
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        format.EnsureNewLine = true;
-        using var stream = new MemoryStream();
-        message.WriteTo(format, stream);
-        return stream.ToArray();
-    }
+    public static byte[] SmtpBytes(MimeMessage message) => MailKitWire.Bytes(message);
 
     /// <summary>The header block of <paramref name="message"/> including the empty line that ends it.</summary>
     public static byte[] HeaderBlock(byte[] message)

@@ -111,22 +111,10 @@ internal static class Wire
     public static CancellationToken Timeout(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
     /// <summary>The format MailKit puts on the wire (CRLF, final newline ensured).</summary>
-    public static FormatOptions SmtpFormat(bool international = false)
-    {
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        format.EnsureNewLine = true;
-        format.International = international;
-        return format;
-    }
+    public static FormatOptions SmtpFormat(bool international = false) => MailKitWire.SmtpFormat(international);
 
     /// <summary>The octets of <paramref name="message"/> as MailKit sends them (before dot-stuffing).</summary>
-    public static byte[] Bytes(MimeMessage message, bool international = false)
-    {
-        using var stream = new MemoryStream();
-        message.WriteTo(SmtpFormat(international), stream);
-        return stream.ToArray();
-    }
+    public static byte[] Bytes(MimeMessage message, bool international = false) => MailKitWire.Bytes(message, international);
 
     /// <summary>Splits off the first header field, which must be the server's Received trace header.</summary>
     public static (string Received, byte[] Body) SplitReceived(byte[] stored)
