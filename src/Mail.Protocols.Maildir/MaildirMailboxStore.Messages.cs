@@ -12,50 +12,36 @@ public sealed partial class MaildirMailboxStore
     public ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            var unseen = 0;
+            long size = 0;
+            foreach (var m in f.Index.ByUid.Values)
             {
-                var f = mailbox.Folder(folder);
-                f.Refresh();
-                var unseen = 0;
-                long size = 0;
-                foreach (var m in f.Index.ByUid.Values)
+                if ((m.Flags & MessageFlags.Seen) == 0)
                 {
-                    if ((m.Flags & MessageFlags.Seen) == 0)
-                    {
-                        unseen++;
-                    }
-                    size += m.Size;
+                    unseen++;
                 }
-                var index = f.Index;
-                return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size));
+                size += m.Size;
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
+            var index = f.Index;
+            return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size));
+        });
     }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
-            {
-                var f = mailbox.Folder(folder);
-                f.Refresh();
-                IReadOnlyList<MessageInfo> list = [.. f.Index.ByUid.Values.Select(m => m.Info)];
-                return ValueTask.FromResult(list);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            IReadOnlyList<MessageInfo> list = [.. f.Index.ByUid.Values.Select(m => m.Info)];
+            return ValueTask.FromResult(list);
+        });
     }
 
     /// <inheritdoc />
@@ -261,47 +247,40 @@ public sealed partial class MaildirMailboxStore
         ArgumentNullException.ThrowIfNull(change);
         _ = ValidKeywords(change.Keywords);
         var mailbox = Get(user);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            var updated = new List<MessageInfo>();
+            var modified = new List<uint>();
+            foreach (var uid in uids.Distinct().Order())
             {
-                var f = mailbox.Folder(folder);
-                f.Refresh();
-                var updated = new List<MessageInfo>();
-                var modified = new List<uint>();
-                foreach (var uid in uids.Distinct().Order())
+                if (!f.Index.ByUid.TryGetValue(uid, out var m))
                 {
-                    if (!f.Index.ByUid.TryGetValue(uid, out var m))
+                    continue;
+                }
+                if (unchangedSince is { } since && m.ModSeq > since)
+                {
+                    modified.Add(uid);
+                    continue;
+                }
+                if (change.TryApply(m.Flags, m.Keywords, out var flags, out var newKeywords))
+                {
+                    if (!f.SetFlags(m, flags, newKeywords))
                     {
-                        continue;
-                    }
-                    if (unchangedSince is { } since && m.ModSeq > since)
-                    {
-                        modified.Add(uid);
-                        continue;
-                    }
-                    if (change.TryApply(m.Flags, m.Keywords, out var flags, out var newKeywords))
-                    {
-                        if (!f.SetFlags(m, flags, newKeywords))
+                        // Another program renamed or removed it: take its state from the directory and try once more.
+                        f.Reconcile(notify: true);
+                        if (!f.Index.ByUid.TryGetValue(uid, out m) || !f.SetFlags(m, flags, newKeywords))
                         {
-                            // Another program renamed or removed it: take its state from the directory and try once more.
-                            f.Reconcile(notify: true);
-                            if (!f.Index.ByUid.TryGetValue(uid, out m) || !f.SetFlags(m, flags, newKeywords))
-                            {
-                                continue;
-                            }
+                            continue;
                         }
                     }
-                    updated.Add(m.Info);
                 }
-                f.Commit();
-                return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
+                updated.Add(m.Info);
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
+            f.Commit();
+            return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
+        });
     }
 
     /// <inheritdoc />
@@ -394,27 +373,20 @@ public sealed partial class MaildirMailboxStore
     public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            var f = mailbox.Folder(folder);
+            f.Refresh();
+            var remove = uids is null
+                ? f.Index.ByUid.Values.Where(m => (m.Flags & MessageFlags.Deleted) != 0).ToList()
+                : [.. uids.Distinct().Order().Where(f.Index.ByUid.ContainsKey).Select(uid => f.Index.ByUid[uid])];
+            foreach (var m in remove)
             {
-                var f = mailbox.Folder(folder);
-                f.Refresh();
-                var remove = uids is null
-                    ? f.Index.ByUid.Values.Where(m => (m.Flags & MessageFlags.Deleted) != 0).ToList()
-                    : [.. uids.Distinct().Order().Where(f.Index.ByUid.ContainsKey).Select(uid => f.Index.ByUid[uid])];
-                foreach (var m in remove)
-                {
-                    f.Remove(m);
-                }
-                f.Commit();
-                IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
-                return ValueTask.FromResult(result);
+                f.Remove(m);
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
+            f.Commit();
+            IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
+            return ValueTask.FromResult(result);
+        });
     }
 }

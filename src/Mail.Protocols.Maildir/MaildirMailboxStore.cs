@@ -26,6 +26,7 @@ namespace Mail.Protocols.Maildir;
 public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
 {
     private const string LockFileName = "mailprotocols.lock";
+    private static readonly string[] s_messageDirectories = ["new", "cur"];
     private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly MaildirStoreOptions _options;
     private readonly ILogger _logger;
@@ -107,6 +108,22 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         : DurableIO.IsDiskFull(ex) ? new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex)
         : new MailboxStoreException(MailboxStoreError.Unavailable, "The Maildir could not be read or written.", ex);
 
+    // Runs a store operation under the user's lock, reporting file-system trouble as the store's own error.
+    private static T Locked<T>(UserMailbox mailbox, Func<T> operation)
+    {
+        try
+        {
+            lock (mailbox.Gate)
+            {
+                return operation();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
+        }
+    }
+
     private UserMailbox Get(string user)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -133,28 +150,21 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     public ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            var names = new List<string> { FolderNames.Inbox };
+            foreach (var directory in Directory.EnumerateDirectories(mailbox.Directory))
             {
-                var names = new List<string> { FolderNames.Inbox };
-                foreach (var directory in Directory.EnumerateDirectories(mailbox.Directory))
+                if (FolderNames.FromDirectoryName(Path.GetFileName(directory)) is { } name && MaildirFolder.Exists(directory))
                 {
-                    if (FolderNames.FromDirectoryName(Path.GetFileName(directory)) is { } name && MaildirFolder.Exists(directory))
-                    {
-                        names.Add(name);
-                    }
+                    names.Add(name);
                 }
-                names.Sort((a, b) => a == FolderNames.Inbox ? -1 : b == FolderNames.Inbox ? 1 : string.CompareOrdinal(a, b));
-                IReadOnlyList<FolderInfo> result = [.. names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse,
-                    names.Any(other => other.StartsWith(n + FolderNames.Separator, StringComparison.Ordinal))))];
-                return ValueTask.FromResult(result);
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
+            names.Sort((a, b) => a == FolderNames.Inbox ? -1 : b == FolderNames.Inbox ? 1 : string.CompareOrdinal(a, b));
+            IReadOnlyList<FolderInfo> result = [.. names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse,
+                names.Any(other => other.StartsWith(n + FolderNames.Separator, StringComparison.Ordinal))))];
+            return ValueTask.FromResult(result);
+        });
     }
 
     /// <inheritdoc />
@@ -163,34 +173,27 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         var mailbox = Get(user);
         var name = FolderNames.Normalize(folder);
         var directory = mailbox.DirectoryOf(name);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            if (MaildirFolder.Exists(directory))
             {
-                if (MaildirFolder.Exists(directory))
-                {
-                    throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{folder}' already exists.");
-                }
-                var levels = name.Split(FolderNames.Separator);
-                for (var i = 1; i < levels.Length; i++)
-                {
-                    var parent = string.Join(FolderNames.Separator, levels[..i]);
-                    if (!MaildirFolder.Exists(mailbox.DirectoryOf(parent)))
-                    {
-                        MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options.Fsync);
-                        mailbox.Folder(parent);
-                    }
-                }
-                MaildirFolder.Create(directory, isSubfolder: true, _options.Fsync);
-                mailbox.Folder(name, specialUse);
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
-                return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
+                throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{folder}' already exists.");
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
+            var levels = name.Split(FolderNames.Separator);
+            for (var i = 1; i < levels.Length; i++)
+            {
+                var parent = string.Join(FolderNames.Separator, levels[..i]);
+                if (!MaildirFolder.Exists(mailbox.DirectoryOf(parent)))
+                {
+                    MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options.Fsync);
+                    mailbox.Folder(parent);
+                }
+            }
+            MaildirFolder.Create(directory, isSubfolder: true, _options.Fsync);
+            mailbox.Folder(name, specialUse);
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
+            return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
+        });
     }
 
     /// <inheritdoc />
@@ -200,60 +203,53 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         var from = FolderNames.Normalize(folder);
         var to = FolderNames.Normalize(newName);
         var target = mailbox.DirectoryOf(to);
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            var source = mailbox.Folder(from);
+            if (MaildirFolder.Exists(target))
             {
-                var source = mailbox.Folder(from);
-                if (MaildirFolder.Exists(target))
-                {
-                    throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{newName}' already exists.");
-                }
-                if (from == FolderNames.Inbox)
-                {
-                    // RFC 3501 §6.3.5: the messages move to the new folder (with new UIDs there), INBOX stays, empty.
-                    MaildirFolder.Create(target, isSubfolder: true, _options.Fsync);
-                    // The file names' keyword letters mean what INBOX's numbering says; the new folder takes it along.
-                    var keywords = Path.Combine(source.Directory, KeywordFile.FileName);
-                    if (File.Exists(keywords))
-                    {
-                        File.Copy(keywords, Path.Combine(target, KeywordFile.FileName));
-                    }
-                    foreach (var sub in new[] { "new", "cur" })
-                    {
-                        foreach (var file in Directory.EnumerateFiles(Path.Combine(source.Directory, sub)))
-                        {
-                            File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
-                        }
-                    }
-                    source.Reconcile(notify: true);
-                    mailbox.Folder(to);
-                }
-                else
-                {
-                    var prefix = Path.GetFileName(source.Directory);
-                    var moves = Directory.EnumerateDirectories(mailbox.Directory)
-                        .Select(Path.GetFileName)
-                        .Where(d => d == prefix || d!.StartsWith(prefix + ".", StringComparison.Ordinal))
-                        .ToList();
-                    foreach (var directoryName in moves)
-                    {
-                        mailbox.Close(Path.Combine(mailbox.Directory, directoryName!));
-                        Directory.Move(Path.Combine(mailbox.Directory, directoryName!), target + directoryName![prefix.Length..]);
-                    }
-                }
-                if (_options.Fsync)
-                {
-                    DurableIO.SyncDirectory(mailbox.Directory);
-                }
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
+                throw new MailboxStoreException(MailboxStoreError.FolderExists, $"Folder '{newName}' already exists.");
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
-        return ValueTask.CompletedTask;
+            if (from == FolderNames.Inbox)
+            {
+                // RFC 3501 §6.3.5: the messages move to the new folder (with new UIDs there), INBOX stays, empty.
+                MaildirFolder.Create(target, isSubfolder: true, _options.Fsync);
+                // The file names' keyword letters mean what INBOX's numbering says; the new folder takes it along.
+                var keywords = Path.Combine(source.Directory, KeywordFile.FileName);
+                if (File.Exists(keywords))
+                {
+                    File.Copy(keywords, Path.Combine(target, KeywordFile.FileName));
+                }
+                foreach (var sub in s_messageDirectories)
+                {
+                    foreach (var file in Directory.EnumerateFiles(Path.Combine(source.Directory, sub)))
+                    {
+                        File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
+                    }
+                }
+                source.Reconcile(notify: true);
+                mailbox.Folder(to);
+            }
+            else
+            {
+                var prefix = Path.GetFileName(source.Directory);
+                var moves = Directory.EnumerateDirectories(mailbox.Directory)
+                    .Select(Path.GetFileName)
+                    .Where(d => d == prefix || d!.StartsWith(prefix + ".", StringComparison.Ordinal))
+                    .ToList();
+                foreach (var directoryName in moves)
+                {
+                    mailbox.Close(Path.Combine(mailbox.Directory, directoryName!));
+                    Directory.Move(Path.Combine(mailbox.Directory, directoryName!), target + directoryName![prefix.Length..]);
+                }
+            }
+            if (_options.Fsync)
+            {
+                DurableIO.SyncDirectory(mailbox.Directory);
+            }
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
+            return ValueTask.CompletedTask;
+        });
     }
 
     /// <inheritdoc />
@@ -265,25 +261,18 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         {
             throw new MailboxStoreException(MailboxStoreError.NotAllowed, "INBOX cannot be deleted.");
         }
-        try
+        return Locked(mailbox, () =>
         {
-            lock (mailbox.Gate)
+            var open = mailbox.Folder(name);
+            mailbox.Close(open.Directory);
+            Directory.Delete(open.Directory, recursive: true);
+            if (_options.Fsync)
             {
-                var open = mailbox.Folder(name);
-                mailbox.Close(open.Directory);
-                Directory.Delete(open.Directory, recursive: true);
-                if (_options.Fsync)
-                {
-                    DurableIO.SyncDirectory(mailbox.Directory);
-                }
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
+                DurableIO.SyncDirectory(mailbox.Directory);
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Unavailable(ex);
-        }
-        return ValueTask.CompletedTask;
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
+            return ValueTask.CompletedTask;
+        });
     }
 
     /// <inheritdoc />

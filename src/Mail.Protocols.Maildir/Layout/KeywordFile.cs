@@ -59,6 +59,10 @@ internal sealed class KeywordFile
     /// <summary>The letters for keywords, numbering new ones (and saving the file) while letters are free.</summary>
     public string LettersOf(IReadOnlyCollection<string> keywords, bool sync)
     {
+        if (keywords.Count == 0)
+        {
+            return ""; // most deliveries: no need to look at the file
+        }
         Reload();
         if (keywords.All(HasLetter))
         {
