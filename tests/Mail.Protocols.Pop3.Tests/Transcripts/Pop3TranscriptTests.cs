@@ -51,8 +51,7 @@ public class Pop3TranscriptTests
         var reply = c.ReadLineAsync();
         await Task.Delay(200);
         Assert.False(reply.IsCompleted, "-ERR must wait for the failed-login delay");
-        h.Time.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal("-ERR [AUTH] Authentication failed", await reply);
+        Assert.Equal("-ERR [AUTH] Authentication failed", await h.Time.AdvanceUntilDoneAsync(reply, TimeSpan.FromSeconds(2)));
         Assert.Equal("-ERR Not logged in", await c.CommandAsync("STAT"));
         Assert.Equal("-ERR USER first", await c.CommandAsync("PASS alice"));
     }
@@ -257,13 +256,8 @@ public class Pop3TranscriptTests
 #pragma warning disable CA5351
         var digest = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.ASCII.GetBytes(timestamp + "alice")));
 #pragma warning restore CA5351
-        Assert.Equal("-ERR [AUTH] Authentication failed", await Task.Run(async () =>
-        {
-            var reply = c.CommandAsync("APOP alice@example.test " + new string('0', 32));
-            await Task.Delay(100);
-            h.Time.Advance(TimeSpan.FromSeconds(2));
-            return await reply;
-        }));
+        Assert.Equal("-ERR [AUTH] Authentication failed",
+            await h.Time.AdvanceUntilDoneAsync(c.CommandAsync("APOP alice@example.test " + new string('0', 32)), TimeSpan.FromSeconds(2)));
         Assert.StartsWith("+OK alice@example.test has 0", await c.CommandAsync("APOP alice@example.test " + digest));
     }
 
