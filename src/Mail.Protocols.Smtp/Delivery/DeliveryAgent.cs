@@ -128,12 +128,30 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
 
     private async Task AttemptAsync(QueueLease lease, ConnectionPool pool, CancellationToken cancellationToken)
     {
+        // The slot of the entry's last destination stays taken until the result is recorded in the queue, so at
+        // most MaxConcurrencyPerDomain messages per destination are ever accepted remotely but not yet recorded:
+        // the only ones a crash can send twice. Earlier destinations of a multi-domain entry give their slot back
+        // at once (holding one while waiting for another could deadlock two entries).
+        SemaphoreSlim? heldGate = null;
+        try
+        {
+            await AttemptHoldingLastGateAsync(lease, pool, gate => heldGate = gate, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            heldGate?.Release();
+        }
+    }
+
+    private async Task AttemptHoldingLastGateAsync(QueueLease lease, ConnectionPool pool, Action<SemaphoreSlim> holdGate, CancellationToken cancellationToken)
+    {
         var statuses = lease.Recipients.ToList();
         var now = _time.GetUtcNow();
         var pendingByDomain = statuses
             .Select((status, index) => (status, index))
             .Where(p => p.status.State is RecipientState.Pending or RecipientState.DelayNotified)
-            .GroupBy(p => Domain(p.status.Recipient.Address), StringComparer.OrdinalIgnoreCase);
+            .GroupBy(p => Domain(p.status.Recipient.Address), StringComparer.OrdinalIgnoreCase)
+            .ToList();
         var newlyFailed = new List<RecipientStatus>();
         var newlyDelivered = new List<RecipientStatus>();
         foreach (var group in pendingByDomain)
@@ -142,13 +160,21 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             var domainGate = _domainGates.GetOrAdd(group.Key, _ => new SemaphoreSlim(Math.Max(1, _options.MaxConcurrencyPerDomain)));
             await domainGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             Dictionary<QueueRecipient, (SmtpServerReply Reply, string? Host)> outcome;
+            var last = group == pendingByDomain[^1];
             try
             {
                 outcome = await DeliverToDomainAsync(lease, group.Key, recipients, pool, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                domainGate.Release();
+                if (last)
+                {
+                    holdGate(domainGate);
+                }
+                else
+                {
+                    domainGate.Release();
+                }
             }
             foreach (var (status, index) in group)
             {

@@ -272,6 +272,67 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
         Assert.Equal(0, await queue.CountAsync());
     }
 
+    // A queue whose completions are slow (a busy disk), counting them.
+    private sealed class SlowCompletions(IMessageQueue inner) : IMessageQueue
+    {
+        private int _completed;
+
+        public int Completed => Volatile.Read(ref _completed);
+
+        public async ValueTask CompleteAsync(QueueLease lease, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(150, cancellationToken);
+            await inner.CompleteAsync(lease, cancellationToken);
+            Interlocked.Increment(ref _completed);
+        }
+
+        public ValueTask<string> EnqueueAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken = default) => inner.EnqueueAsync(envelope, content, cancellationToken);
+        public ValueTask<IReadOnlyList<QueueLease>> LeaseAsync(int maxEntries, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => inner.LeaseAsync(maxEntries, leaseDuration, cancellationToken);
+        public ValueTask<Stream> OpenContentAsync(string queueId, CancellationToken cancellationToken = default) => inner.OpenContentAsync(queueId, cancellationToken);
+        public ValueTask RescheduleAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, DateTimeOffset nextAttempt, CancellationToken cancellationToken = default) =>
+            inner.RescheduleAsync(lease, recipients, nextAttempt, cancellationToken);
+        public ValueTask GiveUpAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, CancellationToken cancellationToken = default) => inner.GiveUpAsync(lease, recipients, cancellationToken);
+        public ValueTask<int> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
+    }
+
+    // Records, at each message the exchanger accepts, how many accepted messages the sender has not yet recorded.
+    private sealed class UnrecordedCounter(Func<int> completed) : SmtpHooks
+    {
+        private int _accepted;
+
+        public int Max { get; private set; }
+
+        public override ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+        {
+            var unrecorded = Interlocked.Increment(ref _accepted) - completed();
+            lock (this)
+            {
+                Max = Math.Max(Max, unrecorded);
+            }
+            return ValueTask.FromResult<SmtpReply?>(null);
+        }
+    }
+
+    [Fact]
+    public async Task A_destination_slot_is_held_until_the_result_is_recorded_so_a_crash_can_resend_at_most_the_per_domain_limit()
+    {
+        // What a kill -9 sends twice is what the exchanger accepted and the queue had not yet recorded. With slow
+        // completions, handing the slot on at the remote's 250 would let that grow to MaxConcurrency.
+        var queue = new SlowCompletions(new InMemoryMessageQueue());
+        var counter = new UnrecordedCounter(() => queue.Completed);
+        await using var remote = await RemoteAsync("127.0.0.2", o => o.Smtp.Hooks = counter);
+        for (var i = 0; i < 12; i++)
+        {
+            await EnqueueAsync(queue, DateTimeOffset.UtcNow);
+        }
+        var agent = new DeliveryAgent(queue, Resolver(), new Notifications().SubmitAsync,
+            new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port, MaxConcurrency = 6, MaxConcurrencyPerDomain = 2 });
+
+        Assert.Equal(12, await agent.RunOnceAsync());
+        Assert.Equal(12, queue.Completed);
+        Assert.InRange(counter.Max, 1, 2);
+    }
+
     [Fact]
     public async Task Stopping_mid_delivery_loses_nothing_and_the_entry_is_retried_after_its_lease()
     {
