@@ -158,6 +158,7 @@ internal sealed partial class Pop3Session
                 : "+OK\r\n");
             var stuffer = new DotStuffer(bodyLines);
             var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+            _sendingMessage = true;
             try
             {
                 int read;
@@ -181,6 +182,7 @@ internal sealed partial class Pop3Session
                 ArrayPool<byte>.Shared.Return(buffer);
             }
             stuffer.Finish(_channel.Output);
+            _sendingMessage = false;
         }
         Pop3Metrics.MessageSent(message.Size);
         Success();
@@ -204,7 +206,7 @@ internal sealed partial class Pop3Session
             {
                 await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, _connection.Aborted).ConfigureAwait(false);
             }
-            catch (MailboxStoreException ex)
+            catch (Exception ex) when (IsBackendFailure(ex))
             {
                 Pop3Log.StoreFailed(_logger, _connection.Id, ex);
                 _channel.Write("-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8);

@@ -34,6 +34,9 @@ internal sealed partial class Pop3Session
     private bool[] _deleted = [];
     private uint _uidValidity;
 
+    // Set while a RETR/TOP body is being sent: a failure then cannot be answered with -ERR.
+    private bool _sendingMessage;
+
     public Pop3Session(Pop3ServerContext server, MailConnection connection)
     {
         _server = server;
@@ -78,11 +81,16 @@ internal sealed partial class Pop3Session
                     {
                         keepGoing = await ExecuteAsync().ConfigureAwait(false);
                     }
-                    catch (MailboxStoreException ex)
+                    catch (Exception ex) when (IsBackendFailure(ex))
                     {
                         Pop3Log.StoreFailed(_logger, _connection.Id, ex);
-                        Error("-ERR [SYS/TEMP] Mailbox temporarily unavailable\r\n"u8);
-                        keepGoing = true;
+                        // Part of a message is out: ending the reply with "." would pass a cut-off message
+                        // for a whole one, so the connection closes instead (and commits no deletion).
+                        keepGoing = !_sendingMessage;
+                        if (keepGoing)
+                        {
+                            Error("-ERR [SYS/TEMP] Mailbox temporarily unavailable\r\n"u8);
+                        }
                     }
                     if (!keepGoing)
                     {
@@ -211,6 +219,12 @@ internal sealed partial class Pop3Session
 
     private IEnumerable<string> OfferedMechanisms() =>
         Options.AuthMechanisms.Where(m => PlaintextAllowed || !Sasl.SaslMechanisms.IsPlaintext(m));
+
+    // A store or user directory that fails in any way (its own exception types, a timeout of its own, a bug)
+    // costs the command, not the session; what the connection itself throws ends the session.
+    private bool IsBackendFailure(Exception ex) =>
+        ex is not (IOException or ObjectDisposedException)
+        && !(ex is OperationCanceledException && _connection.Aborted.IsCancellationRequested);
 
     private void Success() => _errors = 0;
 

@@ -20,7 +20,7 @@ internal static partial class Pop3Log
     [LoggerMessage(2005, LogLevel.Information, "{ConnectionId}: idle timeout")]
     public static partial void Timeout(ILogger logger, string connectionId);
 
-    [LoggerMessage(2006, LogLevel.Error, "{ConnectionId}: mailbox store failed")]
+    [LoggerMessage(2006, LogLevel.Error, "{ConnectionId}: the mailbox store or user directory failed")]
     public static partial void StoreFailed(ILogger logger, string connectionId, Exception exception);
 
     [LoggerMessage(2007, LogLevel.Warning, "{ConnectionId}: discarded {Count} octets pipelined after STLS")]

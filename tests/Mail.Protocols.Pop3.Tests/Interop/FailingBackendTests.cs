@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
+using MailKit.Net.Pop3;
+using MailKit.Security;
+
+namespace Mail.Protocols.Pop3.Tests.Interop;
+
+/// <summary>
+/// A third-party store or user directory that throws something other than <see cref="MailboxStoreException"/>
+/// (a driver's own exception, a bug) costs the command, not the session: -ERR [SYS/TEMP], and the same
+/// connection goes on once the backend recovers. A failure in the middle of a RETR closes the connection without
+/// the final ".", so the client never takes a cut-off message for a whole one. Real clients over real sockets.
+/// </summary>
+public sealed class FailingBackendTests
+{
+    private const string Alice = "alice@example.test";
+    private const string Message = "From: bob@example.test\r\nSubject: hello\r\n\r\nline one\r\nline two\r\n";
+
+    private static async Task<(MailHost Host, FaultyMailboxStore Store)> StartAsync()
+    {
+        var store = new FaultyMailboxStore(new InMemoryMailboxStore());
+        var options = new MailHostOptions { SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, Store = store, ServerName = "pop.faulty.test" };
+        options.Domains.Add("example.test");
+        options.Users.Add((Alice, "alice"));
+        options.AllowPlaintextAuth = true;
+        var host = new MailHost(options);
+        await host.StartAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            await store.AppendAsync(Alice, "INBOX", new MemoryStream(Encoding.ASCII.GetBytes(Message)));
+        }
+        return (host, store);
+    }
+
+    [Fact]
+    public async Task Store_throwing_at_login_answers_sys_temp_and_the_same_connection_logs_in_once_it_recovers()
+    {
+        var (host, store) = await StartAsync();
+        await using var _ = host;
+        await using var pop = await RawPop3.ConnectAsync(host.EndPoints["pop3"]);
+        store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync) ? new InvalidOperationException("driver: connection pool exhausted") : null;
+
+        Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
+        Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable", await pop.CommandAsync("PASS alice"));
+        store.Fail = null;
+        // The maildrop lock taken for the failed login was released.
+        Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
+        Assert.Equal("+OK alice@example.test has 2 message(s)", await pop.CommandAsync("PASS alice"));
+        Assert.StartsWith("+OK 2 ", await pop.CommandAsync("STAT"));
+    }
+
+    [Fact]
+    public async Task Store_throwing_on_retr_answers_sys_temp_and_mailkit_goes_on_in_the_same_session()
+    {
+        var (host, store) = await StartAsync();
+        await using var _ = host;
+        using var client = new Pop3Client();
+        await client.ConnectAsync("127.0.0.1", host.EndPoints["pop3"].Port, SecureSocketOptions.None);
+        await client.AuthenticateAsync(Alice, "alice");
+
+        store.Fail = method => method == nameof(IMailboxStore.OpenContentAsync) ? new NotSupportedException("driver bug") : null;
+        var refused = await Assert.ThrowsAsync<Pop3CommandException>(() => client.GetMessageAsync(0));
+        Assert.Equal("[SYS/TEMP] Mailbox temporarily unavailable", refused.StatusText);
+        Assert.True(client.IsConnected);
+
+        store.Fail = null;
+        Assert.Equal("hello", (await client.GetMessageAsync(0)).Subject);
+        await client.DeleteMessageAsync(1);
+        await client.DisconnectAsync(true);
+        Assert.Single(await store.ListMessagesAsync(Alice, "INBOX"));
+    }
+
+    [Fact]
+    public async Task Content_failing_mid_retr_closes_without_the_final_dot_and_deletes_nothing()
+    {
+        var (host, store) = await StartAsync();
+        await using var _ = host;
+        await using (var pop = await RawPop3.ConnectAsync(host.EndPoints["pop3"]))
+        {
+            Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
+            Assert.StartsWith("+OK", await pop.CommandAsync("PASS alice"));
+            Assert.StartsWith("+OK", await pop.CommandAsync("DELE 2"));
+            store.BreakContentAfter = 20; // the read fails once 20 octets of the message are out
+            Assert.StartsWith("+OK ", await pop.CommandAsync("RETR 1"));
+            // Exactly what the store gave before failing, then the close: no terminating ".".
+            Assert.Equal(Message[..20], await pop.ReadToEndAsync());
+        }
+
+        // The server goes on; the message marked deleted in the broken session is still there (no UPDATE state).
+        store.BreakContentAfter = null;
+        using var client = new Pop3Client();
+        await client.ConnectAsync("127.0.0.1", host.EndPoints["pop3"].Port, SecureSocketOptions.None);
+        await client.AuthenticateAsync(Alice, "alice");
+        Assert.Equal(2, client.Count);
+        Assert.Equal("hello", (await client.GetMessageAsync(0)).Subject);
+        await client.DisconnectAsync(true);
+    }
+
+    private sealed class ThrowingDirectory(IUserDirectory inner) : IUserDirectory
+    {
+        public Exception? Fault { get; set; }
+
+        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) =>
+            Fault is { } fault ? throw fault : inner.FindByLoginAsync(login, cancellationToken);
+
+        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
+
+        public ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default) =>
+            inner.VerifyPasswordAsync(user, password, cancellationToken);
+
+        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+
+        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) =>
+            inner.GetScramCredentialAsync(user, cancellationToken);
+    }
+
+    [Fact]
+    public async Task User_directory_throwing_answers_sys_temp_for_user_pass_and_sasl_and_mailkit_then_logs_in()
+    {
+        var users = new InMemoryUserDirectory();
+        users.AddUser(Alice, "alice");
+        var directory = new ThrowingDirectory(users) { Fault = new TimeoutException("directory server did not answer") };
+        var options = new Pop3ServerOptions { ServerName = "pop.faulty.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromMilliseconds(10) };
+        await using var server = new Pop3Server(options, new Pop3Services(new InMemoryMailboxStore(), directory), [new Pop3Endpoint(new IPEndPoint(IPAddress.Loopback, 0))]);
+        await server.StartAsync();
+        var endPoint = server.BoundEndPoints[0];
+
+        await using (var pop = await RawPop3.ConnectAsync(endPoint))
+        {
+            Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
+            Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable", await pop.CommandAsync("PASS alice"));
+            Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable",
+                await pop.CommandAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes("\0" + Alice + "\0alice"))));
+            Assert.StartsWith("+OK", await pop.CommandAsync("CAPA"));
+        }
+
+        directory.Fault = null;
+        using var client = new Pop3Client();
+        await client.ConnectAsync("127.0.0.1", endPoint.Port, SecureSocketOptions.None);
+        await client.AuthenticateAsync(Alice, "alice");
+        Assert.Equal(0, client.Count);
+        await client.DisconnectAsync(true);
+    }
+
+    /// <summary>A line-oriented POP3 client over a socket, for the replies MailKit does not expose.</summary>
+    private sealed class RawPop3 : IAsyncDisposable
+    {
+        private readonly TcpClient _tcp;
+        private readonly NetworkStream _stream;
+        private readonly StreamReader _reader;
+
+        private RawPop3(TcpClient tcp)
+        {
+            _tcp = tcp;
+            _stream = tcp.GetStream();
+            _reader = new StreamReader(_stream, Encoding.Latin1);
+        }
+
+        public static async Task<RawPop3> ConnectAsync(IPEndPoint endPoint)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync(endPoint);
+            var pop = new RawPop3(tcp);
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+            return pop;
+        }
+
+        public async Task<string> ReadLineAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            return await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("closed by the server");
+        }
+
+        public async Task<string> CommandAsync(string command)
+        {
+            await _stream.WriteAsync(Encoding.UTF8.GetBytes(command + "\r\n"));
+            return await ReadLineAsync();
+        }
+
+        /// <summary>Everything until the server closes the connection.</summary>
+        public async Task<string> ReadToEndAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            return await _reader.ReadToEndAsync(timeout.Token);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _tcp.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

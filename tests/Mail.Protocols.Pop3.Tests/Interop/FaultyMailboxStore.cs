@@ -1,0 +1,149 @@
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Pop3.Tests.Interop;
+
+/// <summary>
+/// A store that forwards to another and, when told to, fails the way a third-party backend might: an operation
+/// throws an exception of the backend's own (<see cref="Fail"/>, by method name), or a message's content stream
+/// fails part-way (<see cref="BreakContentAfter"/>).
+/// </summary>
+internal sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
+{
+    public Func<string, Exception?>? Fail { get; set; }
+
+    public int? BreakContentAfter { get; set; }
+
+    private void Check(string method)
+    {
+        if (Fail?.Invoke(method) is { } fault)
+        {
+            throw fault;
+        }
+    }
+
+    public char HierarchySeparator => inner.HierarchySeparator;
+
+    public ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(ListFoldersAsync));
+        return inner.ListFoldersAsync(user, cancellationToken);
+    }
+
+    public ValueTask<FolderInfo> CreateFolderAsync(string user, string folder, SpecialUse specialUse = SpecialUse.None, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(CreateFolderAsync));
+        return inner.CreateFolderAsync(user, folder, specialUse, cancellationToken);
+    }
+
+    public ValueTask RenameFolderAsync(string user, string folder, string newName, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(RenameFolderAsync));
+        return inner.RenameFolderAsync(user, folder, newName, cancellationToken);
+    }
+
+    public ValueTask DeleteFolderAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(DeleteFolderAsync));
+        return inner.DeleteFolderAsync(user, folder, cancellationToken);
+    }
+
+    public ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(GetStatusAsync));
+        return inner.GetStatusAsync(user, folder, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(ListMessagesAsync));
+        return inner.ListMessagesAsync(user, folder, cancellationToken);
+    }
+
+    public ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(AppendAsync));
+        return inner.AppendAsync(user, folder, content, options, cancellationToken);
+    }
+
+    public async ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(OpenContentAsync));
+        var content = await inner.OpenContentAsync(user, folder, uid, cancellationToken);
+        return BreakContentAfter is { } limit ? new BreakingStream(content, limit) : content;
+    }
+
+    public ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(GetSummaryAsync));
+        return inner.GetSummaryAsync(user, folder, uid, cancellationToken);
+    }
+
+    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(UpdateFlagsAsync));
+        return inner.UpdateFlagsAsync(user, folder, uids, change, unchangedSince, cancellationToken);
+    }
+
+    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(CopyAsync));
+        return inner.CopyAsync(user, folder, uids, targetFolder, cancellationToken);
+    }
+
+    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(MoveAsync));
+        return inner.MoveAsync(user, folder, uids, targetFolder, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(ExpungeAsync));
+        return inner.ExpungeAsync(user, folder, uids, cancellationToken);
+    }
+
+    public IDisposable Subscribe(string user, IMailboxObserver observer) => inner.Subscribe(user, observer);
+
+    // Gives out `limit` octets, then fails the way a broken network file system or object store read would.
+    private sealed class BreakingStream(Stream inner, int limit) : Stream
+    {
+        private int _given;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _given; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_given >= limit)
+            {
+                throw new InvalidDataException("backend: object read failed part-way");
+            }
+            var read = inner.Read(buffer[..Math.Min(buffer.Length, limit - _given)]);
+            _given += read;
+            return read;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer, offset, count));
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}
