@@ -27,6 +27,7 @@ internal enum SmtpRejectReason
     AuthMalformed,
     AuthFailed,
     AuthNotAvailable,
+    AuthTemporaryFailure,
     TlsNotAvailable,
     TlsAlreadyActive,
     BareLineEnding,
@@ -79,6 +80,7 @@ internal static class SmtpReplies
         SmtpRejectReason.AuthMalformed => "501 5.5.2 Cannot decode authentication response\r\n"u8,
         SmtpRejectReason.AuthFailed => "535 5.7.8 Authentication credentials invalid\r\n"u8,
         SmtpRejectReason.AuthNotAvailable => "503 5.5.1 AUTH not available\r\n"u8,
+        SmtpRejectReason.AuthTemporaryFailure => "454 4.7.0 Temporary authentication failure\r\n"u8, // RFC 4954 §6
         SmtpRejectReason.TlsNotAvailable => "454 4.7.0 TLS not available\r\n"u8,
         SmtpRejectReason.TlsAlreadyActive => "503 5.5.1 TLS already active\r\n"u8,
         SmtpRejectReason.BareLineEnding => "550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)\r\n"u8,

@@ -14,6 +14,7 @@ internal sealed partial class SmtpSession
     private const int MaxAuthLineLength = 12288;
 
     private bool _challengeKeepGoing = true;
+    private bool _authenticating;
 
     private async ValueTask<bool> AuthAsync(string arguments)
     {
@@ -65,7 +66,10 @@ internal sealed partial class SmtpSession
             }
         }
 
+        // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
+        _authenticating = true;
         var result = await SaslExchange.RunAsync(mechanism, initial, ChallengeAsync, _connection.Aborted).ConfigureAwait(false);
+        _authenticating = false;
         if (result is not { } step)
         {
             return _challengeKeepGoing;

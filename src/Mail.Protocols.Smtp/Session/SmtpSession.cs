@@ -134,8 +134,10 @@ internal sealed partial class SmtpSession
             // A failing policy, hook or backend costs this command, not the connection. Inside
             // message data the position in the stream is unknown, so the session ends after the reply.
             SmtpLog.CommandFailed(_logger, _connection.Id, ex);
-            Reject(ex is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage }
-                ? SmtpRejectReason.StorageFull : SmtpRejectReason.StorageError);
+            Reject(_authenticating ? SmtpRejectReason.AuthTemporaryFailure
+                : ex is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage } ? SmtpRejectReason.StorageFull
+                : SmtpRejectReason.StorageError);
+            _authenticating = false;
             if (_inMessageData)
             {
                 ResetTransaction();

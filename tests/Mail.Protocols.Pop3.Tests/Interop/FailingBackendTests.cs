@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
-using Mail.Protocols.Users;
+using Mail.Protocols.TestSupport.Faults;
 using MailKit.Net.Pop3;
 using MailKit.Security;
 
@@ -100,30 +100,12 @@ public sealed class FailingBackendTests
         await client.DisconnectAsync(true);
     }
 
-    private sealed class ThrowingDirectory(IUserDirectory inner) : IUserDirectory
-    {
-        public Exception? Fault { get; set; }
-
-        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) =>
-            Fault is { } fault ? throw fault : inner.FindByLoginAsync(login, cancellationToken);
-
-        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
-
-        public ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default) =>
-            inner.VerifyPasswordAsync(user, password, cancellationToken);
-
-        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
-
-        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) =>
-            inner.GetScramCredentialAsync(user, cancellationToken);
-    }
-
     [Fact]
     public async Task User_directory_throwing_answers_sys_temp_for_user_pass_and_sasl_and_mailkit_then_logs_in()
     {
         var users = new InMemoryUserDirectory();
         users.AddUser(Alice, "alice");
-        var directory = new ThrowingDirectory(users) { Fault = new TimeoutException("directory server did not answer") };
+        var directory = new FaultyUserDirectory(users) { Fault = new TimeoutException("directory server did not answer") };
         var options = new Pop3ServerOptions { ServerName = "pop.faulty.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromMilliseconds(10) };
         await using var server = new Pop3Server(options, new Pop3Services(new InMemoryMailboxStore(), directory), [new Pop3Endpoint(new IPEndPoint(IPAddress.Loopback, 0))]);
         await server.StartAsync();

@@ -1,13 +1,13 @@
 using Mail.Protocols.Storage;
 
-namespace Mail.Protocols.Pop3.Tests.Interop;
+namespace Mail.Protocols.TestSupport.Faults;
 
 /// <summary>
 /// A store that forwards to another and, when told to, fails the way a third-party backend might: an operation
 /// throws an exception of the backend's own (<see cref="Fail"/>, by method name), or a message's content stream
 /// fails part-way (<see cref="BreakContentAfter"/>).
 /// </summary>
-internal sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
+public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
 {
     public Func<string, Exception?>? Fail { get; set; }
 

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Text;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Policy;
+using Mail.Protocols.TestSupport.Faults;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+
+namespace Mail.Protocols.Smtp.Tests.Interop;
+
+/// <summary>
+/// A user directory or store that throws something of its own (a directory server that does not answer, a
+/// driver's exception) costs the command with a temporary reply, never the session: AUTH answers RFC 4954's
+/// 454 4.7.0, RCPT and the end of DATA 451 4.3.0, and the same connection goes on once the backend recovers.
+/// </summary>
+public sealed class FailingBackendTests
+{
+    private const string Alice = "alice@example.test";
+
+    private sealed class Server : IAsyncDisposable
+    {
+        private readonly SmtpServer _smtp;
+
+        public Server()
+        {
+            var users = new InMemoryUserDirectory();
+            users.AddUser(Alice, "alice");
+            users.AddUser("bob@example.test", "bob");
+            Users = new FaultyUserDirectory(users);
+            Store = new FaultyMailboxStore(new InMemoryMailboxStore());
+            var policy = new RecipientPolicyOptions();
+            policy.LocalDomains.Add("example.test");
+            var options = new SmtpServerOptions { ServerName = "smtp.faulty.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromMilliseconds(10) };
+            _smtp = new SmtpServer(options, new SmtpServices(Store, new InMemoryMessageQueue(), Users, new DefaultRecipientPolicy(policy, Users)),
+                [new SmtpEndpoint(new IPEndPoint(IPAddress.Loopback, 0), SmtpRole.Submission)]);
+        }
+
+        public FaultyUserDirectory Users { get; }
+        public FaultyMailboxStore Store { get; }
+        public IPEndPoint EndPoint => _smtp.BoundEndPoints[0];
+
+        public Task StartAsync() => _smtp.StartAsync();
+
+        public ValueTask DisposeAsync() => _smtp.DisposeAsync();
+    }
+
+    private static string Plain(string login, string password) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{login}\0{password}"));
+
+    [Fact]
+    public async Task Directory_failing_during_auth_gets_454_and_the_same_connection_authenticates_once_it_answers()
+    {
+        await using var server = new Server();
+        await server.StartAsync();
+        var timeout = Wire.Timeout();
+        await using var smtp = await RawSmtpConnection.ConnectAsync(server.EndPoint, timeout);
+        Assert.StartsWith("220 ", await smtp.ReadSingleLineReplyAsync(timeout));
+        await smtp.WriteAsync("EHLO client.test\r\n", timeout);
+        Assert.StartsWith("250", (await smtp.ReadReplyAsync(timeout))[^1]);
+
+        server.Users.Fault = new TimeoutException("directory server did not answer");
+        await smtp.WriteAsync("AUTH PLAIN " + Plain(Alice, "alice") + "\r\n", timeout);
+        Assert.Equal("454 4.7.0 Temporary authentication failure", await smtp.ReadSingleLineReplyAsync(timeout));
+        // Also in the middle of a challenge exchange.
+        await smtp.WriteAsync("AUTH LOGIN\r\n", timeout);
+        Assert.StartsWith("334 ", await smtp.ReadSingleLineReplyAsync(timeout));
+        await smtp.WriteAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(Alice)) + "\r\n", timeout);
+        Assert.StartsWith("334 ", await smtp.ReadSingleLineReplyAsync(timeout));
+        await smtp.WriteAsync(Convert.ToBase64String("alice"u8) + "\r\n", timeout);
+        Assert.Equal("454 4.7.0 Temporary authentication failure", await smtp.ReadSingleLineReplyAsync(timeout));
+
+        server.Users.Fault = null;
+        await smtp.WriteAsync("AUTH PLAIN " + Plain(Alice, "alice") + "\r\n", timeout);
+        Assert.Equal("235 2.7.0 Authentication successful", await smtp.ReadSingleLineReplyAsync(timeout));
+    }
+
+    [Fact]
+    public async Task Directory_failing_at_rcpt_and_store_failing_at_end_of_data_get_451_and_mailkit_then_sends_on_the_same_connection()
+    {
+        await using var server = new Server();
+        await server.StartAsync();
+        var timeout = Wire.Timeout();
+        using var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", server.EndPoint.Port, SecureSocketOptions.None, timeout);
+        await client.AuthenticateAsync(Alice, "alice", timeout);
+        var message = Build.TextMessage(Alice, ["bob@example.test"], "hello", "hello bob");
+
+        server.Users.Fault = new InvalidOperationException("directory: connection reset by peer");
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(message, timeout));
+        Assert.Equal(SmtpErrorCode.RecipientNotAccepted, refused.ErrorCode);
+        Assert.Equal(451, (int)refused.StatusCode);
+        server.Users.Fault = null;
+
+        server.Store.Fail = method => method == nameof(Storage.IMailboxStore.AppendAsync) ? new NotSupportedException("driver bug") : null;
+        refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(message, timeout));
+        Assert.Equal(SmtpErrorCode.MessageNotAccepted, refused.ErrorCode);
+        Assert.Equal(451, (int)refused.StatusCode);
+        Assert.True(client.IsConnected);
+        server.Store.Fail = null;
+
+        await client.SendAsync(message, timeout);
+        await client.DisconnectAsync(true, timeout);
+        Assert.Single(await server.Store.ListMessagesAsync("bob@example.test", "INBOX"));
+    }
+}
