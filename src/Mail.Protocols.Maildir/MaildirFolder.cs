@@ -75,10 +75,20 @@ internal sealed class MaildirFolder : IDisposable
         MaildirStoreOptions options, ILogger logger, Action<MailboxChange> publish)
     {
         var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, logger);
+        // A folder Dovecot served before keeps Dovecot's UIDVALIDITY and UIDs, so clients need not resync.
+        var dovecot = index.IsFirstIndexing ? DovecotUidList.TryRead(directory) : null;
+        if (dovecot is not null)
+        {
+            index.Adopt(dovecot.UidValidity, dovecot.NextUid);
+        }
         var folder = new MaildirFolder(user, name, directory, index, options, logger, publish);
         folder.RemoveStaleTemporaryFiles();
         // Messages already there when the index is new (or rebuilt) keep their order, without notifications.
-        folder.Reconcile(notify: false);
+        folder.Reconcile(notify: false, dovecot?.UidsByBaseName);
+        if (dovecot is not null)
+        {
+            MaildirLog.DovecotUidsAdopted(logger, directory, index.UidValidity, index.ByUid.Count(r => dovecot.UidsByBaseName.ContainsKey(r.Value.BaseName)), index.ByUid.Count);
+        }
         return folder;
     }
 
@@ -117,7 +127,7 @@ internal sealed class MaildirFolder : IDisposable
     /// whose file is gone is expunged, and flags changed in a file name (by Dovecot, mutt, …) are taken over.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
-    public void Reconcile(bool notify)
+    public void Reconcile(bool notify, IReadOnlyDictionary<string, uint>? adoptedUids = null)
     {
         _scannedAt = DateTime.UtcNow;
         _newMtime = System.IO.Directory.GetLastWriteTimeUtc(NewDirectory);
@@ -179,8 +189,11 @@ internal sealed class MaildirFolder : IDisposable
             }
         }
 
-        // New files get UIDs in the order they arrived.
-        foreach (var (baseName, file) in added.OrderBy(a => a.File.LastWriteTimeUtc).ThenBy(a => a.BaseName, StringComparer.Ordinal))
+        // New files get UIDs in the order they arrived; files another server had numbered keep its UIDs, first.
+        uint? AdoptedUid(string baseName) => adoptedUids is not null && adoptedUids.TryGetValue(baseName, out var uid) ? uid : null;
+        foreach (var (baseName, file) in added
+            .OrderBy(a => AdoptedUid(a.BaseName) ?? uint.MaxValue)
+            .ThenBy(a => a.File.LastWriteTimeUtc).ThenBy(a => a.BaseName, StringComparer.Ordinal))
         {
             var found = present[baseName];
             long size, fileSize;
@@ -196,7 +209,7 @@ internal sealed class MaildirFolder : IDisposable
             {
                 continue; // gone again already
             }
-            var record = Index.Add(baseName, date, size, found.Name.Flags, found.Name.Passed, KeywordsFromName(found.Name, []));
+            var record = Index.Add(baseName, date, size, found.Name.Flags, found.Name.Passed, KeywordsFromName(found.Name, []), AdoptedUid(baseName));
             record.FileName = found.FileName;
             record.InNew = found.InNew;
             record.FileSize = fileSize;

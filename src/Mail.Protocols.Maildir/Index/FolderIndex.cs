@@ -30,6 +30,7 @@ internal sealed class FolderIndex : IDisposable
     private readonly StringBuilder _pending = new();
     private FileStream _journal;
     private int _records;
+    private uint _lastAdopted;
 
     private FolderIndex(string path, bool sync, FileStream journal)
     {
@@ -48,13 +49,16 @@ internal sealed class FolderIndex : IDisposable
     /// <summary>True when the journal was damaged or missing and the caller should rewrite it after reconciling with the files.</summary>
     public bool NeedsCompaction { get; private set; }
 
+    /// <summary>True when this store had never indexed the folder (no journal existed), as opposed to one rebuilt after damage.</summary>
+    public bool IsFirstIndexing { get; private set; }
+
     /// <summary>Opens (or creates) the index of the folder in <paramref name="directory"/>.</summary>
     public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, ILogger logger)
     {
         var path = Path.Combine(directory, FileName);
         var existed = File.Exists(path);
         var journal = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
-        var index = new FolderIndex(path, sync, journal);
+        var index = new FolderIndex(path, sync, journal) { IsFirstIndexing = !existed };
         if (!existed || !index.Replay(logger))
         {
             if (existed)
@@ -225,13 +229,42 @@ internal sealed class FolderIndex : IDisposable
         NeedsCompaction = true;
     }
 
+    /// <summary>
+    /// Takes over another server's UIDVALIDITY and next UID for a folder indexed for the first time (see
+    /// <see cref="Layout.DovecotUidList"/>); its messages are then added with their UIDs by <see cref="Add"/>.
+    /// </summary>
+    public void Adopt(uint uidValidity, uint uidNext)
+    {
+        if (!IsFirstIndexing || ByUid.Count > 0)
+        {
+            throw new InvalidOperationException("UIDs can be adopted only into a new, empty index.");
+        }
+        UidValidity = uidValidity;
+        UidNext = Math.Max(1, uidNext);
+        NeedsCompaction = true;
+    }
+
     /// <summary>The next MODSEQ, for a change about to be recorded.</summary>
     public ulong NextModSeq() => ++HighestModSeq;
 
-    /// <summary>Gives a new message its UID and MODSEQ and records it.</summary>
-    public MessageRecord Add(string baseName, DateTimeOffset internalDate, long size, MessageFlags flags, bool passed, string[] keywords)
+    /// <summary>
+    /// Gives a new message its UID (the next one, or <paramref name="adoptedUid"/> when taking over another server's
+    /// UIDs, which must come in ascending order) and MODSEQ, and records it.
+    /// </summary>
+    public MessageRecord Add(string baseName, DateTimeOffset internalDate, long size, MessageFlags flags, bool passed, string[] keywords, uint? adoptedUid = null)
     {
-        var record = new MessageRecord(UidNext++, baseName, internalDate, size)
+        var uid = UidNext;
+        if (adoptedUid is { } adopted)
+        {
+            if (adopted <= _lastAdopted)
+            {
+                throw new ArgumentOutOfRangeException(nameof(adoptedUid), adopted, "Adopted UIDs must be above every UID given.");
+            }
+            uid = adopted;
+            _lastAdopted = adopted;
+        }
+        UidNext = Math.Max(UidNext, uid + 1);
+        var record = new MessageRecord(uid, baseName, internalDate, size)
         {
             Flags = flags,
             Passed = passed,

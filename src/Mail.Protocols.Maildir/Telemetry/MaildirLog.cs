@@ -17,6 +17,9 @@ internal static partial class MaildirLog
     [LoggerMessage(5004, LogLevel.Information, "{Folder} of {User}: {Added} message(s) added and {Removed} removed by another program")]
     public static partial void ExternalChanges(ILogger logger, string user, string folder, int added, int removed);
 
+    [LoggerMessage(5006, LogLevel.Information, "{Path}: first indexed with Dovecot's UIDVALIDITY {UidValidity} from dovecot-uidlist; {Adopted} of {Total} message(s) keep Dovecot's UIDs")]
+    public static partial void DovecotUidsAdopted(ILogger logger, string path, uint uidValidity, int adopted, int total);
+
     [LoggerMessage(5005, LogLevel.Information, "Removed {Count} stale file(s) from {Path}")]
     public static partial void StaleTemporaryFilesRemoved(ILogger logger, string path, int count);
 
