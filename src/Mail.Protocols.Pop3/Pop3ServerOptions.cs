@@ -35,6 +35,14 @@ public sealed class Pop3ServerOptions
         set => _maxErrors = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
     }
 
+    /// <summary>
+    /// How a message's UIDL is made from its folder's UIDVALIDITY and its UID. Defaults to
+    /// <see cref="Pop3UidlFormats.Dovecot"/>, Dovecot's default, so POP3 clients of a Maildir Dovecot served (whose
+    /// UIDs the Maildir store takes over) keep their UIDLs and download nothing twice. A value that is not a UIDL
+    /// (1 to 70 characters 0x21-0x7E) makes the UIDL command fail with -ERR [SYS/TEMP] and a logged error.
+    /// </summary>
+    public Pop3UidlFormat UidlFormat { get; set; } = Pop3UidlFormats.Dovecot;
+
     /// <summary>Allow USER/PASS and PLAIN/LOGIN on unencrypted connections. Defaults to false.</summary>
     public bool AllowPlaintextAuth { get; set; }
 

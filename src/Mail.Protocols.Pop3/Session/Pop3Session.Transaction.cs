@@ -110,6 +110,10 @@ internal sealed partial class Pop3Session
 
     private void Listing(ReadOnlySpan<byte> arguments, bool uidl)
     {
+        if (uidl)
+        {
+            _uidls ??= BuildUidls(); // before any reply line: a bad formatter costs the command, not the framing
+        }
         if (!arguments.IsEmpty)
         {
             if (TryMessage(arguments, out var index))
@@ -131,11 +135,26 @@ internal sealed partial class Pop3Session
         Success();
     }
 
-    // UIDL: stable across sessions while UIDVALIDITY holds (RFC 1939 §7: 1–70 characters in 0x21–0x7E).
     private string ListValue(int index, bool uidl) =>
-        uidl
-            ? string.Create(CultureInfo.InvariantCulture, $"{_uidValidity:x8}.{_messages[index].Uid:x8}")
-            : _messages[index].Size.ToString(CultureInfo.InvariantCulture);
+        uidl ? _uidls![index] : _messages[index].Size.ToString(CultureInfo.InvariantCulture);
+
+    // UIDL: stable across sessions while UIDVALIDITY holds, in the configured format, checked against RFC 1939 §7
+    // (1–70 characters in 0x21–0x7E) once per session.
+    private string[] BuildUidls()
+    {
+        var format = Options.UidlFormat;
+        var uidls = new string[_messages.Count];
+        for (var i = 0; i < uidls.Length; i++)
+        {
+            var uidl = format(_uidValidity, _messages[i].Uid);
+            if (!Pop3UidlFormats.IsValid(uidl))
+            {
+                throw new InvalidOperationException($"Pop3ServerOptions.UidlFormat gave \"{uidl}\", which is not a UIDL (RFC 1939 §7: 1 to 70 characters 0x21-0x7E).");
+            }
+            uidls[i] = uidl;
+        }
+        return uidls;
+    }
 
     /// <summary>RETR (bodyLines null) or TOP: streams the content from the store with dot-stuffing.</summary>
     private async ValueTask<bool> SendMessageAsync(int index, long? bodyLines)

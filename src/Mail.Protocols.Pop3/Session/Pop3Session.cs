@@ -33,6 +33,7 @@ internal sealed partial class Pop3Session
     private IReadOnlyList<MessageInfo> _messages = [];
     private bool[] _deleted = [];
     private uint _uidValidity;
+    private string[]? _uidls;
 
     // Set while a RETR/TOP body is being sent: a failure then cannot be answered with -ERR.
     private bool _sendingMessage;

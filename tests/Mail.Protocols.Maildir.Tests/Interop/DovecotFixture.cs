@@ -10,9 +10,9 @@ using MailKit.Security;
 namespace Mail.Protocols.Maildir.Tests.Interop;
 
 /// <summary>
-/// One Dovecot IMAP server for a test class, started by hand (<c>dovecot -F -c own.conf</c>) with a config of
-/// its own under a temporary directory (nothing of /etc/dovecot is read), listening only on a free 127.0.0.1
-/// port, and serving the Maildirs under <see cref="MailRoot"/> with the layout <see cref="MaildirMailboxStore"/>
+/// One Dovecot IMAP and POP3 server for a test class, started by hand (<c>dovecot -F -c own.conf</c>) with a config
+/// of its own under a temporary directory (nothing of /etc/dovecot is read), listening only on free 127.0.0.1
+/// ports, and serving the Maildirs under <see cref="MailRoot"/> with the layout <see cref="MaildirMailboxStore"/>
 /// uses: <c>MailRoot/&lt;lower-cased login&gt;/</c> is the INBOX, subfolders are Maildir++ ".A.B" directories.
 /// Each test claims its own user (<see cref="ClaimUser"/>), so one server serves every test of the class.
 /// </summary>
@@ -62,6 +62,9 @@ public sealed class DovecotFixture : IAsyncLifetime
     public int Port { get; private set; }
 
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+    /// <summary>Dovecot's POP3 port on 127.0.0.1 (plain, USER/PASS and PLAIN allowed), once started.</summary>
+    public int Pop3Port { get; private set; }
 
     private string ConfigPath => Path.Combine(Directory, "dovecot.conf");
 
@@ -144,10 +147,10 @@ public sealed class DovecotFixture : IAsyncLifetime
         {
             throw new PlatformNotSupportedException("The Dovecot interop tests run on Linux only.");
         }
-        if (!File.Exists(DovecotBinary) || !File.Exists("/usr/lib/dovecot/imap"))
+        if (!File.Exists(DovecotBinary) || !File.Exists("/usr/lib/dovecot/imap") || !File.Exists("/usr/lib/dovecot/pop3"))
         {
-            throw new InvalidOperationException($"{DovecotBinary} or /usr/lib/dovecot/imap not found: install Debian's dovecot-imapd "
-                + "(without starting the service; .ci/run does this).");
+            throw new InvalidOperationException($"{DovecotBinary}, /usr/lib/dovecot/imap or /usr/lib/dovecot/pop3 not found: install Debian's "
+                + "dovecot-imapd and dovecot-pop3d (without starting the services; .ci/run does this).");
         }
         try
         {
@@ -157,6 +160,11 @@ public sealed class DovecotFixture : IAsyncLifetime
             for (var attempt = 1; ; attempt++)
             {
                 Port = FreePort();
+                do
+                {
+                    Pop3Port = FreePort();
+                }
+                while (Pop3Port == Port);
                 WriteConfig();
                 var started = await StartAsync();
                 if (started)
@@ -165,7 +173,7 @@ public sealed class DovecotFixture : IAsyncLifetime
                 }
                 if (attempt == 3 || !ReadLog().Contains("Address already in use", StringComparison.Ordinal))
                 {
-                    throw new InvalidOperationException($"Dovecot exited before listening on 127.0.0.1:{Port}.");
+                    throw new InvalidOperationException($"Dovecot exited before listening on 127.0.0.1:{Port} and {Pop3Port}.");
                 }
             }
         }
@@ -255,7 +263,7 @@ public sealed class DovecotFixture : IAsyncLifetime
             log_path = {{LogPath}}
             info_log_path = {{LogPath}}
             listen = 127.0.0.1
-            protocols = imap
+            protocols = imap pop3
             ssl = no
             disable_plaintext_auth = no
             auth_mechanisms = plain
@@ -283,6 +291,16 @@ public sealed class DovecotFixture : IAsyncLifetime
                 port = {{Port}}
               }
               inet_listener imaps {
+                port = 0
+              }
+            }
+            service pop3-login {
+              {{loginChroot}}
+              inet_listener pop3 {
+                address = 127.0.0.1
+                port = {{Pop3Port}}
+              }
+              inet_listener pop3s {
                 port = 0
               }
             }

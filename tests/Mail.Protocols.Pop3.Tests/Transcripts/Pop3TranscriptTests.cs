@@ -8,6 +8,26 @@ public class Pop3TranscriptTests
     private const string Second = "Subject: two\r\nX-Extra: yes\r\n\r\nl1\r\nl2\r\nl3\r\n";
 
     [Fact]
+    public async Task Uidl_format_is_configurable_and_one_that_gives_no_uidl_fails_the_command_not_the_listing()
+    {
+        string? format = null;
+        await using var h = new Pop3TestHarness(o => o.UidlFormat = (validity, uid) => format ?? $"{validity}.{uid}");
+        var uid1 = await h.DeliverAsync(First);
+        var validity = (await h.Store.GetStatusAsync(Alice, "INBOX")).UidValidity;
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.Equal($"+OK 1 {validity}.{uid1}", await c.CommandAsync("UIDL 1"));
+        Assert.StartsWith("+OK", await c.CommandAsync("QUIT"));
+
+        format = "has a space";
+        var bad = h.Connect();
+        await bad.LoginAsync();
+        Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable", await bad.CommandAsync("UIDL"));
+        Assert.Equal("+OK", await bad.CommandAsync("LIST"));
+        Assert.Equal([$"1 {First.Length}"], await bad.ReadBodyAsync());
+    }
+
+    [Fact]
     public async Task A_whole_session_stat_list_uidl_retr_top_dele_quit()
     {
         await using var h = new Pop3TestHarness();
@@ -24,8 +44,9 @@ public class Pop3TranscriptTests
         Assert.Equal("+OK", await c.CommandAsync("UIDL"));
         var uidls = await c.ReadBodyAsync();
         Assert.Equal(2, uidls.Count);
-        Assert.Matches(@"^1 [0-9a-f]{8}\.[0-9a-f]{8}$", uidls[0]);
-        Assert.EndsWith($".{uid1:x8}", uidls[0]);
+        // Dovecot's default format: UID, then UIDVALIDITY, 8 hex digits each.
+        var validity = (await h.Store.GetStatusAsync(Alice, "INBOX")).UidValidity;
+        Assert.Equal($"1 {uid1:x8}{validity:x8}", uidls[0]);
         Assert.Equal($"+OK {First.Length} octets", await c.CommandAsync("RETR 1"));
         Assert.Equal(["Subject: one", "", "first", "..dot line"], await c.ReadBodyAsync()); // dot-stuffed
         Assert.Equal("+OK", await c.CommandAsync("TOP 2 1"));
