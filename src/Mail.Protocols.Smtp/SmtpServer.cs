@@ -40,7 +40,7 @@ public sealed class SmtpServer : ProtocolServer
             Encoding.ASCII.GetBytes($"421 4.7.0 {options.ServerName} Too many connections, try again later\r\n"), timeProvider, loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(services);
-        _context = new SmtpServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Smtp"));
+        _context = new SmtpServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Smtp"), DuplicateFilter.Create(options, TimeProvider));
     }
 
     private static SmtpServerOptions Validated(SmtpServerOptions options)
@@ -73,13 +73,13 @@ public sealed class SmtpServer : ProtocolServer
 }
 
 /// <summary>What every session of one server shares.</summary>
-internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices services, ILogger logger)
+internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices services, ILogger logger, DuplicateFilter? duplicates)
 {
     public SmtpServerOptions Options { get; } = options;
     public ServerReplies Replies { get; } = new(options);
     public IRecipientPolicy Policy { get; } = services.Policy;
     public IUserDirectory Users { get; } = services.Users;
-    public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger);
+    public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger, duplicates);
     public ILogger Logger { get; } = logger;
 
     public void LogDiscarded(string connectionId, long count) => SmtpLogExtra.PipelinedPlaintextDiscarded(Logger, connectionId, count);

@@ -113,6 +113,17 @@ public sealed class SmtpServerOptions
     /// <summary>Connection limits per listener.</summary>
     public ConnectionLimits Limits { get; } = new();
 
+    /// <summary>
+    /// How long a relayed message delivered to a local user is remembered, so that the same message sent again by
+    /// the hop before us (same topmost Received header and Message-ID, as after that MTA crashed between our 250
+    /// and recording it) is accepted but not stored twice. Defaults to 1 hour; <see cref="TimeSpan.Zero"/> turns it off.
+    /// Kept in memory: a restart forgets.
+    /// </summary>
+    public TimeSpan DuplicateSuppressionWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>At most this many (user, message) pairs are remembered; past it the oldest are forgotten first. Defaults to 100,000 (a few MB).</summary>
+    public int DuplicateSuppressionCapacity { get; set; } = 100_000;
+
     /// <summary>How long <see cref="Connections.ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 

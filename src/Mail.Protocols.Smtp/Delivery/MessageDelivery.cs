@@ -8,15 +8,19 @@ namespace Mail.Protocols.Smtp.Delivery;
 
 /// <summary>
 /// Stores an accepted message: one copy in the INBOX of each local recipient's user, one queue entry for all
-/// recipients in other domains. Runs before the server answers 250, so "accepted" means "stored".
+/// recipients in other domains. Runs before the server answers 250, so "accepted" means "stored". With a
+/// <see cref="DuplicateFilter"/>, a user who already got the same relayed message recently gets no second copy.
 /// </summary>
-internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger)
+internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null)
 {
     public const string Inbox = "INBOX";
 
+    /// <summary>Whether this delivery suppresses duplicates (then callers pass the message's <see cref="DuplicateFilter.Key"/>).</summary>
+    public bool SuppressesDuplicates => duplicates is not null;
+
     /// <summary>Delivers; returns null on success or the reason to refuse the message (temporarily).</summary>
     public async ValueTask<SmtpRejectReason?> DeliverAsync(QueueEnvelope envelope, IReadOnlyList<(QueueRecipient Recipient, string? LocalUser)> recipients,
-        Stream content, string queueId, CancellationToken cancellationToken)
+        Stream content, string queueId, CancellationToken cancellationToken, DuplicateFilter.Key? duplicateKey = null)
     {
         try
         {
@@ -32,8 +36,17 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 // Two addresses of one user get one copy.
                 if (delivered?.Add(localUser) ?? true)
                 {
+                    if (duplicateKey is { } key && duplicates!.Seen(localUser, key))
+                    {
+                        SmtpLog.DuplicateSuppressed(logger, queueId, localUser);
+                        continue;
+                    }
                     content.Position = 0;
                     await store.AppendAsync(localUser, Inbox, content, null, cancellationToken).ConfigureAwait(false);
+                    if (duplicateKey is { } stored)
+                    {
+                        duplicates!.Record(localUser, stored);
+                    }
                 }
             }
             if (relay is not null)

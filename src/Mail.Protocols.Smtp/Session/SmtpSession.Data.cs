@@ -242,7 +242,8 @@ internal sealed partial class SmtpSession
                 RejectWith(hookReply);
                 return;
             }
-            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, _connection.Aborted).ConfigureAwait(false);
+            var duplicateKey = _server.Delivery.SuppressesDuplicates && transaction.HasLocalRecipient ? DuplicateFilter.KeyOf(spool, transaction.HeaderOctets) : null;
+            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, _connection.Aborted, duplicateKey).ConfigureAwait(false);
             if (outcome is { } failure)
             {
                 Reject(failure);

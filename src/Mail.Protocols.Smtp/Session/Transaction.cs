@@ -18,6 +18,22 @@ internal sealed class Transaction : IDisposable
     /// <summary>Accepted recipients with where each goes (a local login, or null to relay).</summary>
     public List<(QueueRecipient Recipient, string? LocalUser)> Recipients { get; } = [];
 
+    /// <summary>Whether any recipient is delivered to a local mailbox.</summary>
+    public bool HasLocalRecipient
+    {
+        get
+        {
+            foreach (var (_, localUser) in Recipients)
+            {
+                if (localUser is not null)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     /// <summary>Set once BDAT has started; DATA is then refused.</summary>
     public MessageSpool? Spool { get; set; }
     public string? QueueId { get; set; }

@@ -74,6 +74,31 @@ public sealed class FailingBackendTests
     }
 
     [Fact]
+    public async Task A_relayed_message_the_store_failed_to_take_is_stored_when_sent_again_and_only_then_suppressed()
+    {
+        await using var server = new Server();
+        await server.StartAsync();
+        var timeout = Wire.Timeout();
+        using var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", server.EndPoint.Port, SecureSocketOptions.None, timeout);
+        await client.AuthenticateAsync(Alice, "alice", timeout);
+        var message = Build.TextMessage(Alice, ["bob@example.test"], "relayed", "hello bob");
+        message.MessageId = "relayed-1@example.org";
+        message.Headers.Insert(0, new MimeKit.Header(MimeKit.HeaderId.Received,
+            "from client.example.org ([192.0.2.7]) by mx.sender.test with ESMTPSA id 4QX9ZB1Y; Sun, 29 Nov 2026 11:58:00 +0000"));
+
+        server.Store.Fail = method => method == nameof(Storage.IMailboxStore.AppendAsync) ? new InvalidOperationException("driver bug") : null;
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(message, timeout));
+        Assert.Equal(451, (int)refused.StatusCode);
+        server.Store.Fail = null;
+        // The failed attempt was not remembered: the retry is stored, and a second retry is the duplicate.
+        await client.SendAsync(message, timeout);
+        await client.SendAsync(message, timeout);
+        await client.DisconnectAsync(true, timeout);
+        Assert.Single(await server.Store.ListMessagesAsync("bob@example.test", "INBOX"));
+    }
+
+    [Fact]
     public async Task Directory_failing_at_rcpt_and_store_failing_at_end_of_data_get_451_and_mailkit_then_sends_on_the_same_connection()
     {
         await using var server = new Server();

@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace Mail.Protocols.Smtp.Delivery;
+
+/// <summary>
+/// Remembers, for a while, which relayed messages each local user already got, so a message a sending MTA sends
+/// again (it crashed after our 250 and before it recorded the delivery, or lost the connection at that moment)
+/// is accepted but not stored twice. SMTP has no way to say "this is a retry", so a message is known by what the
+/// hop before us put in it: its topmost Received header (which names that MTA's queue id and the time it took
+/// the message) together with the Message-ID. Mail without both (a client submitting directly) is never
+/// suppressed. In memory: a restart forgets, so this narrows duplicates; it cannot promise none.
+/// </summary>
+internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvider time)
+{
+    // The header block is read at most this far when looking for the two fields.
+    private const int MaxHeaderOctets = 64 * 1024;
+    private readonly Dictionary<(string User, Key Key), DateTimeOffset> _seen = [];
+    private readonly Queue<((string User, Key Key) Entry, DateTimeOffset Expires)> _expiry = new();
+
+    /// <summary>A message's identity: SHA-256 of its topmost Received header and its Message-ID.</summary>
+    public readonly record struct Key(UInt128 High, UInt128 Low);
+
+    /// <summary>The filter the options ask for, or null when duplicate suppression is off.</summary>
+    public static DuplicateFilter? Create(SmtpServerOptions options, TimeProvider time) =>
+        options.DuplicateSuppressionWindow > TimeSpan.Zero && options.DuplicateSuppressionCapacity > 0
+            ? new DuplicateFilter(options.DuplicateSuppressionWindow, options.DuplicateSuppressionCapacity, time)
+            : null;
+
+    /// <summary>
+    /// The identity of the message in <paramref name="content"/> from <paramref name="offset"/> on (after our own
+    /// Received header), or null when its header block (read up to 64 KiB) has no Received header or no
+    /// Message-ID. A plain scan of the raw header lines: this runs for every message delivered locally.
+    /// </summary>
+    public static Key? KeyOf(Stream content, long offset)
+    {
+        content.Position = offset;
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxHeaderOctets);
+        try
+        {
+            // Read in small steps until the header block's blank line is in: most headers fit the first step.
+            var length = 0;
+            int read;
+            while (length < MaxHeaderOctets && (read = content.Read(buffer, length, Math.Min(8192, MaxHeaderOctets - length))) > 0)
+            {
+                var searchFrom = Math.Max(0, length - 2);
+                length += read;
+                var fresh = buffer.AsSpan(searchFrom, length - searchFrom);
+                if (fresh.IndexOf("\n\r\n"u8) >= 0 || fresh.IndexOf("\n\n"u8) >= 0)
+                {
+                    break;
+                }
+            }
+            var headers = buffer.AsSpan(0, length);
+            ReadOnlySpan<byte> received = default, messageId = default;
+            var position = 0;
+            while (position < headers.Length && (received.IsEmpty || messageId.IsEmpty))
+            {
+                var end = LineEnd(headers, position);
+                if (end < 0 || end == position || headers[position] is (byte)'\r' or (byte)'\n')
+                {
+                    break; // the blank line that ends the header block, or a block cut off by the limit
+                }
+                // A field runs on over the continuation lines that start with white space.
+                while (end < headers.Length && headers[end] is (byte)' ' or (byte)'\t')
+                {
+                    var next = LineEnd(headers, end);
+                    if (next < 0)
+                    {
+                        return null;
+                    }
+                    end = next;
+                }
+                var field = headers[position..end];
+                if (received.IsEmpty && HasName(field, "received:"u8))
+                {
+                    received = field;
+                }
+                else if (messageId.IsEmpty && HasName(field, "message-id:"u8))
+                {
+                    messageId = field;
+                }
+                position = end;
+            }
+            if (received.IsEmpty || messageId.IsEmpty)
+            {
+                return null;
+            }
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(received);
+            sha.AppendData(messageId);
+            Span<byte> hash = stackalloc byte[32];
+            sha.GetHashAndReset(hash);
+            return new Key(
+                new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..])),
+                new UInt128(BitConverter.ToUInt64(hash[16..]), BitConverter.ToUInt64(hash[24..])));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool HasName(ReadOnlySpan<byte> field, ReadOnlySpan<byte> name) =>
+        field.Length >= name.Length && System.Text.Ascii.EqualsIgnoreCase(field[..name.Length], name);
+
+    // The index just past the line that starts at `start` (its LF), or -1 when the line is not complete.
+    private static int LineEnd(ReadOnlySpan<byte> text, int start)
+    {
+        var lf = text[start..].IndexOf((byte)'\n');
+        return lf < 0 ? -1 : start + lf + 1;
+    }
+
+    /// <summary>Whether <paramref name="user"/> got this message within the window.</summary>
+    public bool Seen(string user, Key key)
+    {
+        lock (_seen)
+        {
+            Expire();
+            return _seen.ContainsKey((user, key));
+        }
+    }
+
+    /// <summary>Notes that <paramref name="user"/> got this message (after it was stored).</summary>
+    public void Record(string user, Key key)
+    {
+        lock (_seen)
+        {
+            Expire();
+            var expires = time.GetUtcNow() + window;
+            _seen[(user, key)] = expires;
+            _expiry.Enqueue(((user, key), expires));
+            // Bounded memory: past the capacity the oldest go first, window or not.
+            while (_seen.Count > capacity && _expiry.TryDequeue(out var oldest))
+            {
+                RemoveIfCurrent(oldest.Entry, oldest.Expires);
+            }
+        }
+    }
+
+    private void Expire()
+    {
+        var now = time.GetUtcNow();
+        while (_expiry.TryPeek(out var next) && next.Expires <= now)
+        {
+            _expiry.Dequeue();
+            RemoveIfCurrent(next.Entry, next.Expires);
+        }
+    }
+
+    // A key recorded again later has a newer expiry in the table; only the matching queue item removes it.
+    private void RemoveIfCurrent((string User, Key Key) entry, DateTimeOffset expires)
+    {
+        if (_seen.TryGetValue(entry, out var current) && current == expires)
+        {
+            _seen.Remove(entry);
+        }
+    }
+}
