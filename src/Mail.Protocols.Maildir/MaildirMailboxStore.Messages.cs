@@ -74,7 +74,7 @@ public sealed partial class MaildirMailboxStore
             lock (mailbox.Gate)
             {
                 var f = mailbox.Folder(folder);
-                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), size);
+                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), size, size);
                 var record = f.Deliver(temporary, baseName, size, size, internalDate, options?.Flags ?? MessageFlags.None, false, keywords);
                 return new AppendResult(f.Index.UidValidity, record.Uid, size);
             }
@@ -322,7 +322,7 @@ public sealed partial class MaildirMailboxStore
                     {
                         continue; // removed by another program meanwhile
                     }
-                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), fileSize);
+                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), fileSize, m.Size);
                     string staged;
                     try
                     {

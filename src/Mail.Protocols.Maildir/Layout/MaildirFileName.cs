@@ -15,17 +15,24 @@ internal readonly record struct MaildirFileName(string BaseName, MessageFlags Fl
     private const string InfoPrefix = ":2,";
     private static long s_counter;
 
-    /// <summary>A fresh unique base name with the message size in it (",S=", which Dovecot reads to skip a stat).</summary>
-    public static string NewBaseName(string hostName, DateTimeOffset now, long size)
+    /// <summary>
+    /// A fresh unique base name with the file's size (",S=") and the message's size as served (",W=", which
+    /// differs for a file with LF line ends) in it, as Dovecot names them: a reader (Dovecot, or this store
+    /// indexing the folder afresh) then needs neither a stat nor a read of the file to know either.
+    /// </summary>
+    public static string NewBaseName(string hostName, DateTimeOffset now, long fileSize, long wireSize) =>
+        string.Create(CultureInfo.InvariantCulture, $"{UniquePart(hostName, now)},S={fileSize},W={wireSize}");
+
+    /// <summary>A temporary name in tmp/ for a message being written.</summary>
+    public static string NewTemporaryName(string hostName, DateTimeOffset now) => UniquePart(hostName, now) + ".tmp";
+
+    private static string UniquePart(string hostName, DateTimeOffset now)
     {
         var seconds = now.ToUnixTimeSeconds();
         var micros = (now.UtcTicks % TimeSpan.TicksPerSecond) / 10;
         var counter = Interlocked.Increment(ref s_counter);
-        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.M{micros}P{Environment.ProcessId}Q{counter}.{hostName},S={size}");
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.M{micros}P{Environment.ProcessId}Q{counter}.{hostName}");
     }
-
-    /// <summary>A temporary name in tmp/ for a message being written.</summary>
-    public static string NewTemporaryName(string hostName, DateTimeOffset now) => NewBaseName(hostName, now, 0)[..^4] + ".tmp";
 
     /// <summary>The host part of a name: '/' and ':' cannot appear in it (the Maildir convention escapes them as octal).</summary>
     public static string SafeHostName(string host) => host.Replace("/", @"\057", StringComparison.Ordinal).Replace(":", @"\072", StringComparison.Ordinal);

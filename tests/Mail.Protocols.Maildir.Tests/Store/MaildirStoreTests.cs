@@ -18,7 +18,7 @@ public sealed class MaildirStoreTests : IDisposable
         var flagged = await _f.AppendAsync("flagged", new AppendOptions(MessageFlags.Seen | MessageFlags.Flagged, ["$Forwarded", "Work"]));
         var newFile = Assert.Single(Directory.GetFiles(Path.Combine(_f.Inbox, "new")));
         Assert.DoesNotContain(':', Path.GetFileName(newFile));
-        Assert.EndsWith($",S={new FileInfo(newFile).Length}", newFile, StringComparison.Ordinal);
+        Assert.EndsWith($",S={new FileInfo(newFile).Length},W={new FileInfo(newFile).Length}", newFile, StringComparison.Ordinal);
         var curFile = Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(_f.Inbox, "cur"))));
         Assert.EndsWith(":2,FSab", curFile, StringComparison.Ordinal);
         Assert.Equal("0 $Forwarded\n1 Work\n", await File.ReadAllTextAsync(Path.Combine(_f.Inbox, "dovecot-keywords")));
