@@ -43,6 +43,13 @@ public sealed class Pop3ServerOptions
     /// </summary>
     public Pop3UidlFormat UidlFormat { get; set; } = Pop3UidlFormats.Dovecot;
 
+    /// <summary>
+    /// At QUIT, give \Seen to the messages the session downloaded with RETR and did not delete, as Dovecot does by
+    /// default (its <c>pop3_no_flag_updates = no</c>), so a user who also reads the mailbox over IMAP sees them as
+    /// read. A session that ends without QUIT changes no flag. Defaults to true.
+    /// </summary>
+    public bool MarkRetrievedAsSeen { get; set; } = true;
+
     /// <summary>Allow USER/PASS and PLAIN/LOGIN on unencrypted connections. Defaults to false.</summary>
     public bool AllowPlaintextAuth { get; set; }
 

@@ -219,6 +219,7 @@ internal sealed partial class Pop3Session
             throw;
         }
         _deleted = new bool[_messages.Count];
+        _retrieved = new bool[_messages.Count];
         _lock = maildropLock;
         _user = user;
         Pop3Log.LoggedIn(_logger, _connection.Id, user.Login, method, _messages.Count);

@@ -203,10 +203,47 @@ internal sealed partial class Pop3Session
             stuffer.Finish(_channel.Output);
             _sendingMessage = false;
         }
+        if (bodyLines is null)
+        {
+            _retrieved[index] = true;
+        }
         Pop3Metrics.MessageSent(message.Size);
         Success();
         return true;
     }
+
+    // Messages downloaded with RETR and kept get \Seen, as Dovecot does by default, so a user who also reads the
+    // mailbox over IMAP sees them as read. Only at QUIT, with the deletions: a dropped session changes nothing.
+    private async ValueTask MarkRetrievedSeenAsync()
+    {
+        if (!Options.MarkRetrievedAsSeen)
+        {
+            return;
+        }
+        List<uint>? seen = null;
+        for (var i = 0; i < _messages.Count; i++)
+        {
+            if (_retrieved[i] && !_deleted[i] && (_messages[i].Flags & MessageFlags.Seen) == 0)
+            {
+                (seen ??= []).Add(_messages[i].Uid);
+            }
+        }
+        if (seen is null)
+        {
+            return;
+        }
+        try
+        {
+            await _server.Store.UpdateFlagsAsync(_user!.Login, Inbox, seen, s_addSeen, cancellationToken: _connection.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsBackendFailure(ex))
+        {
+            // The messages stay as they were; only the flag is missing. The deletions still go ahead.
+            Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+        }
+    }
+
+    private static readonly FlagChange s_addSeen = new(FlagChangeMode.Add, MessageFlags.Seen);
 
     /// <summary>QUIT in TRANSACTION: the UPDATE state removes the messages marked deleted.</summary>
     private async ValueTask<bool> UpdateAsync()
@@ -219,6 +256,7 @@ internal sealed partial class Pop3Session
                 uids.Add(_messages[i].Uid);
             }
         }
+        await MarkRetrievedSeenAsync().ConfigureAwait(false);
         if (uids.Count > 0)
         {
             try

@@ -32,6 +32,7 @@ internal sealed partial class Pop3Session
     private IDisposable? _lock;
     private IReadOnlyList<MessageInfo> _messages = [];
     private bool[] _deleted = [];
+    private bool[] _retrieved = [];
     private uint _uidValidity;
     private string[]? _uidls;
 

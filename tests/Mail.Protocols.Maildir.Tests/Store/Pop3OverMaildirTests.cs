@@ -69,7 +69,9 @@ public sealed class Pop3OverMaildirTests : IDisposable
             await pop3.DeleteMessagesAsync([0, 2]);
             await pop3.DisconnectAsync(true);
             keptUidl = uidls[1];
-            Assert.Single(Directory.GetFiles(Path.Combine(store.GetUserDirectory(User), "new")));
+            // The kept message was downloaded: at QUIT it got \Seen, which in a Maildir is a rename into cur/ with S.
+            Assert.Empty(Directory.GetFiles(Path.Combine(store.GetUserDirectory(User), "new")));
+            Assert.EndsWith(":2,S", Assert.Single(Directory.GetFiles(Path.Combine(store.GetUserDirectory(User), "cur"))), StringComparison.Ordinal);
         }
         store.Dispose();
 

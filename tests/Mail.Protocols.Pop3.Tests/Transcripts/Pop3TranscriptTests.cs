@@ -28,6 +28,49 @@ public class Pop3TranscriptTests
     }
 
     [Fact]
+    public async Task Messages_downloaded_with_retr_and_kept_are_marked_seen_at_quit_only()
+    {
+        await using var h = new Pop3TestHarness();
+        var retrieved = await h.DeliverAsync(First);
+        var topped = await h.DeliverAsync(Second);
+        var deleted = await h.DeliverAsync(First);
+        var dropped = h.Connect();
+        await dropped.LoginAsync();
+        Assert.StartsWith("+OK", await dropped.CommandAsync("RETR 1"));
+        await dropped.ReadBodyAsync();
+        await dropped.CloseAsync();
+        Assert.True(await dropped.EndedAsync());
+        Assert.All(await h.Store.ListMessagesAsync(Alice, "INBOX"), m => Assert.Equal(Storage.MessageFlags.None, m.Flags)); // no QUIT, no change
+
+        var c = h.Connect();
+        await c.LoginAsync();
+        foreach (var command in new[] { "RETR 1", "TOP 2 0", "RETR 3" })
+        {
+            Assert.StartsWith("+OK", await c.CommandAsync(command));
+            await c.ReadBodyAsync();
+        }
+        Assert.StartsWith("+OK", await c.CommandAsync("DELE 3"));
+        Assert.StartsWith("+OK", await c.CommandAsync("QUIT"));
+        var flags = (await h.Store.ListMessagesAsync(Alice, "INBOX")).ToDictionary(m => m.Uid, m => m.Flags);
+        Assert.Equal(Storage.MessageFlags.Seen, flags[retrieved]);
+        Assert.Equal(Storage.MessageFlags.None, flags[topped]); // TOP is a peek
+        Assert.False(flags.ContainsKey(deleted));
+    }
+
+    [Fact]
+    public async Task Marking_downloaded_messages_seen_can_be_turned_off()
+    {
+        await using var h = new Pop3TestHarness(o => o.MarkRetrievedAsSeen = false);
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.StartsWith("+OK", await c.CommandAsync("RETR 1"));
+        await c.ReadBodyAsync();
+        Assert.StartsWith("+OK", await c.CommandAsync("QUIT"));
+        Assert.Equal(Storage.MessageFlags.None, Assert.Single(await h.Store.ListMessagesAsync(Alice, "INBOX")).Flags);
+    }
+
+    [Fact]
     public async Task A_whole_session_stat_list_uidl_retr_top_dele_quit()
     {
         await using var h = new Pop3TestHarness();
