@@ -56,7 +56,9 @@ internal sealed class FolderIndex : IDisposable
     public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, ILogger logger)
     {
         var path = Path.Combine(directory, FileName);
-        var existed = File.Exists(path);
+        // An empty journal is one whose first indexing never finished (the first write is a whole snapshot,
+        // renamed into place): nothing was recorded, so it counts as never indexed, not as damaged.
+        var existed = new FileInfo(path) is { Exists: true, Length: > 0 };
         var journal = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
         var index = new FolderIndex(path, sync, journal) { IsFirstIndexing = !existed };
         if (!existed || !index.Replay(logger))
@@ -161,7 +163,7 @@ internal sealed class FolderIndex : IDisposable
                 HighestModSeq = Math.Max(HighestModSeq, nModSeq);
                 return true;
             case 'A' when count >= 8:
-                if (!TryU32(line[f[1]], out var uid) || uid == 0 || ByUid.ContainsKey(uid) || !TryU64(line[f[2]], out var modSeq)
+                if (!TryU32(line[f[1]], out var uid) || uid is 0 or uint.MaxValue || ByUid.ContainsKey(uid) || !TryU64(line[f[2]], out var modSeq)
                     || !long.TryParse(line[f[3]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var dateMs)
                     || !long.TryParse(line[f[4]], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
                     || !TryU32(line[f[5]], out var flags) || line[f[7]].IsEmpty)

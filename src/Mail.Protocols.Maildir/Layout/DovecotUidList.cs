@@ -51,6 +51,10 @@ internal sealed class DovecotUidList
             // A line that does not parse (a torn write) is skipped: its file gets a new UID like any unknown file.
             if (TryParseRecord(line, version, out var uid, out var baseName) && taken.Add(uid))
             {
+                if (uid == uint.MaxValue)
+                {
+                    return null; // no UID could follow it: number the folder afresh (a new UIDVALIDITY)
+                }
                 uids.TryAdd(baseName, uid);
                 nextUid = Math.Max(nextUid, uid + 1);
             }

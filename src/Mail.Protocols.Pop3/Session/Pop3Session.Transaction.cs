@@ -170,39 +170,27 @@ internal sealed partial class Pop3Session
             Error("-ERR [SYS/TEMP] Message was removed by another session\r\n"u8);
             return true;
         }
-        await using (content.ConfigureAwait(false))
+        var complete = false;
+        try
         {
-            _channel.WriteAscii(bodyLines is null
-                ? string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n")
-                : "+OK\r\n");
-            var stuffer = new DotStuffer(bodyLines);
-            var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-            _sendingMessage = true;
-            try
+            await using (content.ConfigureAwait(false))
             {
-                int read;
-                while ((read = await content.ReadAsync(buffer.AsMemory(0, ChunkSize), _connection.Aborted).ConfigureAwait(false)) > 0)
-                {
-                    var more = stuffer.Write(buffer.AsSpan(0, read), _channel.Output);
-                    // Send as we go: memory stays bounded however large the message is, while small
-                    // pipelined RETRs still share writes.
-                    if (_channel.Output.UnflushedBytes > 64 * 1024)
-                    {
-                        await _channel.FlushAsync().ConfigureAwait(false);
-                    }
-                    if (!more)
-                    {
-                        break;
-                    }
-                }
+                _channel.WriteAscii(bodyLines is null
+                    ? string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n")
+                    : "+OK\r\n");
+                // From here on a failure cannot be answered: the session closes (see RunAsync).
+                _sendingMessage = true;
+                await StreamBodyAsync(content, new DotStuffer(bodyLines)).ConfigureAwait(false);
+                complete = true;
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-            stuffer.Finish(_channel.Output);
-            _sendingMessage = false;
         }
+        catch (Exception ex) when (complete && IsBackendFailure(ex))
+        {
+            // The reply went out whole; only closing the store's stream failed. Answering it would give this
+            // command two replies and shift every later one.
+            Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+        }
+        _sendingMessage = false;
         if (bodyLines is null)
         {
             _retrieved[index] = true;
@@ -210,6 +198,35 @@ internal sealed partial class Pop3Session
         Pop3Metrics.MessageSent(message.Size);
         Success();
         return true;
+    }
+
+    // Copies the content through the dot-stuffer, ending the multi-line reply.
+    private async ValueTask StreamBodyAsync(Stream content, DotStuffer stuffer)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            int read;
+            while ((read = await content.ReadAsync(buffer.AsMemory(0, ChunkSize), _connection.Aborted).ConfigureAwait(false)) > 0)
+            {
+                var more = stuffer.Write(buffer.AsSpan(0, read), _channel.Output);
+                // Send as we go: memory stays bounded however large the message is, while small
+                // pipelined RETRs still share writes.
+                if (_channel.Output.UnflushedBytes > 64 * 1024)
+                {
+                    await _channel.FlushAsync().ConfigureAwait(false);
+                }
+                if (!more)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        stuffer.Finish(_channel.Output);
     }
 
     // Messages downloaded with RETR and kept get \Seen, as Dovecot does by default, so a user who also reads the

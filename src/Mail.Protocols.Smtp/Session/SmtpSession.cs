@@ -129,9 +129,11 @@ internal sealed partial class SmtpSession
         {
             return await ExecuteAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not (IOException or OperationCanceledException or ObjectDisposedException))
+        catch (Exception ex) when (ex is not (IOException or ObjectDisposedException)
+            && !(ex is OperationCanceledException && _connection.Aborted.IsCancellationRequested))
         {
-            // A failing policy, hook or backend costs this command, not the connection. Inside
+            // A failing policy, hook or backend costs this command, not the connection (a backend's own
+            // timeout surfacing as a cancellation included); only the connection's own failures end it. Inside
             // message data the position in the stream is unknown, so the session ends after the reply.
             SmtpLog.CommandFailed(_logger, _connection.Id, ex);
             Reject(_authenticating ? SmtpRejectReason.AuthTemporaryFailure

@@ -92,6 +92,28 @@ public sealed class DovecotUidListTests : IDisposable
     }
 
     [Fact]
+    public async Task A_first_indexing_cut_short_leaves_an_empty_index_and_the_next_start_still_takes_dovecots_uids()
+    {
+        MakeMaildir("3 V1275660208 N9\n4 :1700000004.M4P1.dove\n", ("cur", "1700000004.M4P1.dove:2,S"));
+        // What a crash between creating the journal and writing its first snapshot leaves.
+        File.WriteAllBytes(Path.Combine(_f.Inbox, "mailprotocols.index"), []);
+        Assert.Equal(1275660208u, (await _f.Store.GetStatusAsync(User, "INBOX")).UidValidity);
+        Assert.Equal(4u, Assert.Single(await _f.Store.ListMessagesAsync(User, "INBOX")).Uid);
+        Assert.False(_f.Logged(5001)); // not "unreadable index": nothing had been recorded
+    }
+
+    [Fact]
+    public async Task A_listed_uid_no_uid_can_follow_makes_the_folder_numbered_afresh()
+    {
+        MakeMaildir("3 V1275660208 N5\n3 :1700000003.M3P1.dove\n4294967295 :1700000009.M9P1.dove\n",
+            ("cur", "1700000003.M3P1.dove:2,S"), ("cur", "1700000009.M9P1.dove:2,S"), ("new", "1700000010.M10P1.other"));
+        var status = await _f.Store.GetStatusAsync(User, "INBOX");
+        Assert.NotEqual(1275660208u, status.UidValidity);
+        Assert.Equal(new uint[] { 1, 2, 3 }, (await _f.Store.ListMessagesAsync(User, "INBOX")).Select(m => m.Uid));
+        Assert.Equal(4u, status.UidNext);
+    }
+
+    [Fact]
     public async Task A_uidlist_appearing_after_this_store_indexed_the_folder_changes_nothing()
     {
         var first = await _f.AppendAsync("ours");

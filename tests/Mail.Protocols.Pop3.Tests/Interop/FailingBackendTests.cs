@@ -101,6 +101,22 @@ public sealed class FailingBackendTests
     }
 
     [Fact]
+    public async Task A_content_stream_failing_to_close_after_a_whole_retr_adds_no_reply_to_a_pipelined_batch()
+    {
+        var (host, store) = await StartAsync();
+        await using var _ = host;
+        await using var pop = await RawPop3.ConnectAsync(host.EndPoints["pop3"]);
+        Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
+        Assert.StartsWith("+OK", await pop.CommandAsync("PASS alice"));
+        store.BreakContentOnDispose = true;
+        // One write: RETR, NOOP and QUIT pipelined (RFC 2449 PIPELINING); each must get exactly its own reply.
+        Assert.StartsWith($"+OK {Message.Length} octets", await pop.CommandAsync("RETR 1\r\nNOOP\r\nQUIT"));
+        var rest = (await pop.ReadToEndAsync()).Split("\r\n");
+        Assert.Equal([.. Message.Split("\r\n")[..^1], ".", "+OK", rest[^2], ""], rest);
+        Assert.StartsWith("+OK pop.faulty.test POP3 server signing off", rest[^2]);
+    }
+
+    [Fact]
     public async Task User_directory_throwing_answers_sys_temp_for_user_pass_and_sasl_and_mailkit_then_logs_in()
     {
         var users = new InMemoryUserDirectory();

@@ -68,6 +68,11 @@ public sealed class FailingBackendTests
         await smtp.WriteAsync(Convert.ToBase64String("alice"u8) + "\r\n", timeout);
         Assert.Equal("454 4.7.0 Temporary authentication failure", await smtp.ReadSingleLineReplyAsync(timeout));
 
+        // A directory client's own timeout often surfaces as a cancellation (HttpClient's TaskCanceledException).
+        server.Users.Fault = new TaskCanceledException("directory request timed out");
+        await smtp.WriteAsync("AUTH PLAIN " + Plain(Alice, "alice") + "\r\n", timeout);
+        Assert.Equal("454 4.7.0 Temporary authentication failure", await smtp.ReadSingleLineReplyAsync(timeout));
+
         server.Users.Fault = null;
         await smtp.WriteAsync("AUTH PLAIN " + Plain(Alice, "alice") + "\r\n", timeout);
         Assert.Equal("235 2.7.0 Authentication successful", await smtp.ReadSingleLineReplyAsync(timeout));

@@ -13,6 +13,9 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
 
     public int? BreakContentAfter { get; set; }
 
+    /// <summary>When set, closing a content stream throws (after all of it was read).</summary>
+    public bool BreakContentOnDispose { get; set; }
+
     private void Check(string method)
     {
         if (Fail?.Invoke(method) is { } fault)
@@ -69,7 +72,9 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
     {
         Check(nameof(OpenContentAsync));
         var content = await inner.OpenContentAsync(user, folder, uid, cancellationToken);
-        return BreakContentAfter is { } limit ? new BreakingStream(content, limit) : content;
+        return BreakContentAfter is not null || BreakContentOnDispose
+            ? new BreakingStream(content, BreakContentAfter ?? int.MaxValue, BreakContentOnDispose)
+            : content;
     }
 
     public ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
@@ -104,8 +109,9 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
 
     public IDisposable Subscribe(string user, IMailboxObserver observer) => inner.Subscribe(user, observer);
 
-    // Gives out `limit` octets, then fails the way a broken network file system or object store read would.
-    private sealed class BreakingStream(Stream inner, int limit) : Stream
+    // Gives out `limit` octets, then fails the way a broken network file system or object store read would;
+    // optionally its Dispose fails too (a close that reports a deferred error).
+    private sealed class BreakingStream(Stream inner, int limit, bool failOnDispose) : Stream
     {
         private int _given;
 
@@ -144,6 +150,10 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
                 inner.Dispose();
             }
             base.Dispose(disposing);
+            if (disposing && failOnDispose)
+            {
+                throw new InvalidOperationException("backend: closing the object failed");
+            }
         }
     }
 }
