@@ -15,8 +15,12 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
 {
     // The header block is read at most this far when looking for the two fields.
     private const int MaxHeaderOctets = 64 * 1024;
-    private readonly Dictionary<(string User, Key Key), DateTimeOffset> _seen = [];
-    private readonly Queue<((string User, Key Key) Entry, DateTimeOffset Expires)> _expiry = new();
+    private readonly long _windowTicks = (long)(window.TotalSeconds * time.TimestampFrequency);
+    // (lower-cased user, message) → when it stops counting as delivered, in the clock's monotonic ticks.
+    private readonly Dictionary<(string User, Key Key), long> _seen = [];
+    private readonly Queue<((string User, Key Key) Entry, long Expires)> _expiry = new();
+    // Deliveries of a pair in progress: a second one waits for the first's outcome rather than racing it.
+    private readonly Dictionary<(string User, Key Key), TaskCompletionSource> _pending = [];
 
     /// <summary>A message's identity: SHA-256 of its topmost Received header and its Message-ID.</summary>
     public readonly record struct Key(UInt128 High, UInt128 Low);
@@ -111,36 +115,63 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
         return lf < 0 ? -1 : start + lf + 1;
     }
 
-    /// <summary>Whether <paramref name="user"/> got this message within the window.</summary>
-    public bool Seen(string user, Key key)
+    /// <summary>
+    /// Claims the delivery of this message to <paramref name="user"/>: false when the user already got it within
+    /// the window (a duplicate: do not store it), true when the caller should store it and then call
+    /// <see cref="Complete"/>. While another delivery of the same pair is in progress, waits for its outcome, so a
+    /// copy is neither stored twice nor lost when the first attempt fails.
+    /// </summary>
+    public async ValueTask<bool> ClaimAsync(string user, Key key, CancellationToken cancellationToken)
     {
-        lock (_seen)
+        var entry = (user.ToLowerInvariant(), key);
+        while (true)
         {
-            Expire();
-            return _seen.ContainsKey((user, key));
+            Task inProgress;
+            lock (_seen)
+            {
+                Expire();
+                if (_seen.ContainsKey(entry))
+                {
+                    return false;
+                }
+                if (!_pending.TryGetValue(entry, out var other))
+                {
+                    _pending[entry] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    return true;
+                }
+                inProgress = other.Task;
+            }
+            await inProgress.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Notes that <paramref name="user"/> got this message (after it was stored).</summary>
-    public void Record(string user, Key key)
+    /// <summary>Ends a claim: remembers the pair if the message was <paramref name="stored"/>, and wakes waiting claims.</summary>
+    public void Complete(string user, Key key, bool stored)
     {
+        var entry = (user.ToLowerInvariant(), key);
+        TaskCompletionSource? waiting;
         lock (_seen)
         {
-            Expire();
-            var expires = time.GetUtcNow() + window;
-            _seen[(user, key)] = expires;
-            _expiry.Enqueue(((user, key), expires));
-            // Bounded memory: past the capacity the oldest go first, window or not.
-            while (_seen.Count > capacity && _expiry.TryDequeue(out var oldest))
+            _pending.Remove(entry, out waiting);
+            if (stored)
             {
-                RemoveIfCurrent(oldest.Entry, oldest.Expires);
+                Expire();
+                var expires = time.GetTimestamp() + _windowTicks;
+                _seen[entry] = expires;
+                _expiry.Enqueue((entry, expires));
+                // Bounded memory: past the capacity the oldest go first, window or not.
+                while (_seen.Count > capacity && _expiry.TryDequeue(out var oldest))
+                {
+                    RemoveIfCurrent(oldest.Entry, oldest.Expires);
+                }
             }
         }
+        waiting?.SetResult();
     }
 
     private void Expire()
     {
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         while (_expiry.TryPeek(out var next) && next.Expires <= now)
         {
             _expiry.Dequeue();
@@ -149,7 +180,7 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
     }
 
     // A key recorded again later has a newer expiry in the table; only the matching queue item removes it.
-    private void RemoveIfCurrent((string User, Key Key) entry, DateTimeOffset expires)
+    private void RemoveIfCurrent((string User, Key Key) entry, long expires)
     {
         if (_seen.TryGetValue(entry, out var current) && current == expires)
         {

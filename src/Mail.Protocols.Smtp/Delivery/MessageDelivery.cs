@@ -36,16 +36,24 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 // Two addresses of one user get one copy.
                 if (delivered?.Add(localUser) ?? true)
                 {
-                    if (duplicateKey is { } key && duplicates!.Seen(localUser, key))
+                    if (duplicateKey is { } key && !await duplicates!.ClaimAsync(localUser, key, cancellationToken).ConfigureAwait(false))
                     {
                         SmtpLog.DuplicateSuppressed(logger, queueId, localUser);
                         continue;
                     }
-                    content.Position = 0;
-                    await store.AppendAsync(localUser, Inbox, content, null, cancellationToken).ConfigureAwait(false);
-                    if (duplicateKey is { } stored)
+                    var stored = false;
+                    try
                     {
-                        duplicates!.Record(localUser, stored);
+                        content.Position = 0;
+                        await store.AppendAsync(localUser, Inbox, content, null, cancellationToken).ConfigureAwait(false);
+                        stored = true;
+                    }
+                    finally
+                    {
+                        if (duplicateKey is { } claimed)
+                        {
+                            duplicates!.Complete(localUser, claimed, stored);
+                        }
                     }
                 }
             }

@@ -103,6 +103,58 @@ public sealed class FailingBackendTests
         Assert.Single(await server.Store.ListMessagesAsync("bob@example.test", "INBOX"));
     }
 
+    private static MimeKit.MimeMessage RelayedMessage()
+    {
+        var message = Build.TextMessage(Alice, ["bob@example.test"], "relayed", "hello bob");
+        message.MessageId = "relayed-2@example.org";
+        message.Headers.Insert(0, new MimeKit.Header(MimeKit.HeaderId.Received,
+            "from client.example.org ([192.0.2.7]) by mx.sender.test with ESMTPSA id 4QX9ZB1Z; Sun, 29 Nov 2026 11:58:00 +0000"));
+        return message;
+    }
+
+    private static async Task<SmtpClient> ConnectAsync(Server server, CancellationToken timeout)
+    {
+        var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", server.EndPoint.Port, SecureSocketOptions.None, timeout);
+        await client.AuthenticateAsync(Alice, "alice", timeout);
+        return client;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_same_relayed_message_on_two_connections_at_once_is_stored_once_even_if_the_first_store_fails(bool firstFails)
+    {
+        // The previous hop gave up waiting for our 250 and sent again while the first copy was still being stored.
+        await using var server = new Server();
+        await server.StartAsync();
+        var timeout = Wire.Timeout();
+        using var first = await ConnectAsync(server, timeout);
+        using var second = await ConnectAsync(server, timeout);
+        server.Store.AppendDelay = TimeSpan.FromMilliseconds(300);
+        var appends = 0;
+        server.Store.Fail = method => method == nameof(Storage.IMailboxStore.AppendAsync) && Interlocked.Increment(ref appends) == 1 && firstFails
+            ? new InvalidOperationException("driver bug") : null;
+
+        var sends = new[] { first.SendAsync(RelayedMessage(), timeout), second.SendAsync(RelayedMessage(), timeout) };
+        var outcomes = await Task.WhenAll(sends.Select(async send =>
+        {
+            try
+            {
+                await send;
+                return 250;
+            }
+            catch (SmtpCommandException ex)
+            {
+                return (int)ex.StatusCode;
+            }
+        }));
+        // Either way exactly one copy, and never a 250 for a copy that was not stored.
+        Assert.Single(await server.Store.ListMessagesAsync("bob@example.test", "INBOX"));
+        Assert.Equal(firstFails ? new[] { 250, 451 } : new[] { 250, 250 }, outcomes.Order());
+        Assert.Equal(firstFails ? 2 : 1, appends);
+    }
+
     [Fact]
     public async Task Directory_failing_at_rcpt_and_store_failing_at_end_of_data_get_451_and_mailkit_then_sends_on_the_same_connection()
     {

@@ -13,6 +13,9 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
 
     public int? BreakContentAfter { get; set; }
 
+    /// <summary>How long each append waits before it runs (a slow backend).</summary>
+    public TimeSpan AppendDelay { get; set; }
+
     /// <summary>When set, closing a content stream throws (after all of it was read).</summary>
     public bool BreakContentOnDispose { get; set; }
 
@@ -62,10 +65,14 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
         return inner.ListMessagesAsync(user, folder, cancellationToken);
     }
 
-    public ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
+        if (AppendDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(AppendDelay, cancellationToken);
+        }
         Check(nameof(AppendAsync));
-        return inner.AppendAsync(user, folder, content, options, cancellationToken);
+        return await inner.AppendAsync(user, folder, content, options, cancellationToken);
     }
 
     public async ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
