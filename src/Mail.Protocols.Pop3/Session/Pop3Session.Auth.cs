@@ -218,6 +218,10 @@ internal sealed partial class Pop3Session
             maildropLock.Dispose();
             throw;
         }
+        if (Options.LoginDelaySeconds is not null)
+        {
+            _server.LastLogins[user.Login] = _connection.TimeProvider.GetTimestamp();
+        }
         _deleted = new bool[_messages.Count];
         _retrieved = new bool[_messages.Count];
         _lock = maildropLock;
@@ -228,31 +232,14 @@ internal sealed partial class Pop3Session
         return true;
     }
 
-    // LOGIN-DELAY (RFC 2449 §6.5): at most one successful login per user every `delay` seconds.
+    // LOGIN-DELAY (RFC 2449 §6.5): at most one successful login per user every `delay` seconds. Only a login that
+    // succeeded counts (see LoginAsync): one refused as IN-USE or failed by the store does not start the wait.
+    // Check and record need not be atomic: the maildrop lock already keeps a second session of the user out.
     private bool LoginDelayElapsed(string login, int delay)
     {
         var clock = _connection.TimeProvider;
-        var now = clock.GetTimestamp();
-        var minimum = (long)(delay * (double)clock.TimestampFrequency);
-        while (true)
-        {
-            if (!_server.LastLogins.TryGetValue(login, out var last))
-            {
-                if (_server.LastLogins.TryAdd(login, now))
-                {
-                    return true;
-                }
-                continue;
-            }
-            if (now - last < minimum)
-            {
-                return false;
-            }
-            if (_server.LastLogins.TryUpdate(login, now, last))
-            {
-                return true;
-            }
-        }
+        return !_server.LastLogins.TryGetValue(login, out var last)
+            || clock.GetTimestamp() - last >= (long)(delay * (double)clock.TimestampFrequency);
     }
 
     private async ValueTask<bool> StartTlsAsync(bool noArguments)

@@ -289,6 +289,26 @@ public class Pop3TranscriptTests
     }
 
     [Fact]
+    public async Task A_login_refused_as_in_use_does_not_start_the_login_delay()
+    {
+        await using var h = new Pop3TestHarness(o => o.LoginDelaySeconds = 60);
+        var first = h.Connect();
+        await first.LoginAsync();
+        var refused = h.Connect();
+        await refused.ReadLineAsync();
+        await refused.CommandAsync("USER alice@example.test");
+        Assert.StartsWith("-ERR [LOGIN-DELAY]", await refused.CommandAsync("PASS alice")); // the first login counts
+        h.Time.Advance(TimeSpan.FromSeconds(61));
+        await refused.CommandAsync("USER alice@example.test");
+        Assert.StartsWith("-ERR [IN-USE]", await refused.CommandAsync("PASS alice"));
+        await first.CommandAsync("QUIT");
+        Assert.True(await first.EndedAsync());
+        // The IN-USE refusal was not a login: no new wait.
+        await refused.CommandAsync("USER alice@example.test");
+        Assert.StartsWith("+OK alice@example.test has", await refused.CommandAsync("PASS alice"));
+    }
+
+    [Fact]
     public async Task Auth_plain_with_initial_response_and_cram_md5_log_in()
     {
         await using var h = new Pop3TestHarness();
