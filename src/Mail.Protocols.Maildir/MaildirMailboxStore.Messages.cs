@@ -57,14 +57,14 @@ public sealed partial class MaildirMailboxStore
         }
         // IMAP's INTERNALDATE has whole seconds, and so do many file systems' mtimes: keep what survives a restart.
         var internalDate = DateTimeOffset.FromUnixTimeSeconds((options?.InternalDate ?? _options.TimeProvider.GetUtcNow()).ToUnixTimeSeconds());
-        long size;
+        long size, bareLineFeeds;
         var written = false;
         try
         {
             // The Maildir way: write the whole message under tmp/ and flush it before it gets a name anywhere else.
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
-                await DurableIO.CopyToFileAsync(content, file, cancellationToken).ConfigureAwait(false);
+                bareLineFeeds = await DurableIO.CopyToFileAsync(content, file, cancellationToken).ConfigureAwait(false);
                 size = file.Length;
                 file.Flush(flushToDisk: _options.Fsync);
             }
@@ -74,7 +74,9 @@ public sealed partial class MaildirMailboxStore
             lock (mailbox.Gate)
             {
                 var f = mailbox.Folder(folder);
-                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), size, size);
+                // Served as stored (binary MIME must not be touched), so ",W=" (what Dovecot serves: CRLF line ends)
+                // is written only when the two agree, i.e. the content has no bare LF.
+                var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), size, bareLineFeeds == 0 ? size : null);
                 var record = f.Deliver(temporary, baseName, size, size, internalDate, options?.Flags ?? MessageFlags.None, false, keywords);
                 return new AppendResult(f.Index.UidValidity, record.Uid, size);
             }
@@ -322,7 +324,10 @@ public sealed partial class MaildirMailboxStore
                     {
                         continue; // removed by another program meanwhile
                     }
-                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), fileSize, m.Size);
+                    // ",W=" as the source knew it: a served size computed for an LF file, or one its name carried.
+                    var sourceWire = m.Size != fileSize || MaildirFileName.TryParse(m.FileName ?? m.BaseName, out var sourceName) && sourceName.WireSizeFromName() is not null
+                        ? m.Size : (long?)null;
+                    var baseName = MaildirFileName.NewBaseName(_hostName, _options.TimeProvider.GetUtcNow(), fileSize, sourceWire);
                     string staged;
                     try
                     {

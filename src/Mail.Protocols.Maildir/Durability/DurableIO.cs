@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
+
+using Mail.Protocols.Maildir.Layout;
 
 namespace Mail.Protocols.Maildir.Durability;
 
@@ -45,19 +48,38 @@ internal static partial class DurableIO
     }
 
     /// <summary>
-    /// Copies a message into a file. A seekable source (a memory or file spool, as SMTP hands over) is copied
-    /// synchronously: .NET runs asynchronous writes to a regular file on the thread pool, and those hand-offs
-    /// cost far more CPU than writing a page-cache-bound file in place. A network stream is copied asynchronously.
+    /// Copies a message into a file and returns how many bare LFs (not after a CR) it has. A seekable source (a
+    /// memory or file spool, as SMTP hands over) is read synchronously, a network stream asynchronously; the
+    /// file is always written in place: .NET runs asynchronous writes to a regular file on the thread pool, and
+    /// those hand-offs cost far more CPU than writing a page-cache-bound file directly.
     /// </summary>
-    public static async ValueTask CopyToFileAsync(Stream source, FileStream file, CancellationToken cancellationToken)
+    public static async ValueTask<long> CopyToFileAsync(Stream source, FileStream file, CancellationToken cancellationToken)
     {
-        if (source.CanSeek)
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            source.CopyTo(file, 64 * 1024);
-            return;
+            long bareLineFeeds = 0;
+            var endedWithCr = false;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var read = source.CanSeek
+                    ? source.Read(buffer, 0, 64 * 1024)
+                    : await source.ReadAsync(buffer.AsMemory(0, 64 * 1024), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return bareLineFeeds;
+                }
+                var chunk = buffer.AsSpan(0, read);
+                bareLineFeeds += LineEnds.BareLineFeeds(chunk, endedWithCr);
+                endedWithCr = chunk[^1] == '\r';
+                file.Write(chunk);
+            }
         }
-        await source.CopyToAsync(file, 64 * 1024, cancellationToken).ConfigureAwait(false);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Writes a small file atomically: to a temporary name beside it, flushed, then renamed over the target.</summary>

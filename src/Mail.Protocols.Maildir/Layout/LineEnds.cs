@@ -24,9 +24,7 @@ internal static class LineEnds
             {
                 offset += read;
                 var chunk = buffer.AsSpan(0, read);
-                // Bare LFs: every LF, less those right after a CR (the first one may pair with the last chunk's CR).
-                var bare = chunk.Count((byte)'\n') - chunk.Count("\r\n"u8) - (endedWithCr && chunk[0] == '\n' ? 1 : 0);
-                size += read + bare;
+                size += read + BareLineFeeds(chunk, endedWithCr);
                 endedWithCr = chunk[^1] == '\r';
             }
             return size;
@@ -36,6 +34,13 @@ internal static class LineEnds
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// The LFs of <paramref name="chunk"/> not right after a CR; <paramref name="afterCr"/> says whether the chunk
+    /// before it ended with one (so a leading LF pairs with it). Vectorized counts: this runs over whole messages.
+    /// </summary>
+    public static int BareLineFeeds(ReadOnlySpan<byte> chunk, bool afterCr) =>
+        chunk.Count((byte)'\n') - chunk.Count("\r\n"u8) - (afterCr && chunk.Length > 0 && chunk[0] == '\n' ? 1 : 0);
 
     /// <summary>The content of a file with bare LFs turned into CRLF, as a seekable stream.</summary>
     public static MemoryStream ReadAsCrlf(string path, long wireSize)

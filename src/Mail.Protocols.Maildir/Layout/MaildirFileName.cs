@@ -16,12 +16,14 @@ internal readonly record struct MaildirFileName(string BaseName, MessageFlags Fl
     private static long s_counter;
 
     /// <summary>
-    /// A fresh unique base name with the file's size (",S=") and the message's size as served (",W=", which
-    /// differs for a file with LF line ends) in it, as Dovecot names them: a reader (Dovecot, or this store
-    /// indexing the folder afresh) then needs neither a stat nor a read of the file to know either.
+    /// A fresh unique base name with the file's size (",S=") and, when known, the message's size with CRLF line
+    /// ends (",W=", which differs for a file with LF line ends) in it, as Dovecot names them: a reader (Dovecot, or
+    /// this store indexing the folder afresh) then needs neither a stat nor a read of the file to know either.
     /// </summary>
-    public static string NewBaseName(string hostName, DateTimeOffset now, long fileSize, long wireSize) =>
-        string.Create(CultureInfo.InvariantCulture, $"{UniquePart(hostName, now)},S={fileSize},W={wireSize}");
+    public static string NewBaseName(string hostName, DateTimeOffset now, long fileSize, long? wireSize) =>
+        wireSize is { } w
+            ? string.Create(CultureInfo.InvariantCulture, $"{UniquePart(hostName, now)},S={fileSize},W={w}")
+            : string.Create(CultureInfo.InvariantCulture, $"{UniquePart(hostName, now)},S={fileSize}");
 
     /// <summary>A temporary name in tmp/ for a message being written.</summary>
     public static string NewTemporaryName(string hostName, DateTimeOffset now) => UniquePart(hostName, now) + ".tmp";

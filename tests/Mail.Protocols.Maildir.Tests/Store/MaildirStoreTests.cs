@@ -32,6 +32,22 @@ public sealed class MaildirStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Content_with_a_bare_lf_is_stored_and_served_as_given_and_its_name_claims_no_crlf_size()
+    {
+        // Binary MIME (BDAT BODY=BINARYMIME) or an API caller may store bare LFs: served untouched, so the name
+        // carries no ",W=" (the size Dovecot would serve, with CRLF line ends), which would not match.
+        var bytes = "From: bob@example.org\r\nSubject: raw\r\n\r\nline\nanother\r\n"u8.ToArray();
+        var appended = await _f.Store.AppendAsync(User, "INBOX", new MemoryStream(bytes));
+        Assert.Equal(bytes.Length, appended.Size);
+        var name = Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(_f.Inbox, "new"))));
+        Assert.EndsWith($",S={bytes.Length}", name, StringComparison.Ordinal);
+        await using var content = await _f.Store.OpenContentAsync(User, "INBOX", appended.Uid);
+        var served = new MemoryStream();
+        await content.CopyToAsync(served);
+        Assert.Equal(bytes, served.ToArray());
+    }
+
+    [Fact]
     public async Task A_restart_keeps_uids_uidvalidity_flags_keywords_modseqs_and_internal_dates()
     {
         var date = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
