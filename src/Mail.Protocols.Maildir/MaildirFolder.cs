@@ -244,7 +244,7 @@ internal sealed class MaildirFolder : IDisposable
         var toNew = flags == MessageFlags.None && letters.Length == 0 && !passed;
         var fileName = toNew ? baseName : name.ToCurName();
         var target = Path.Combine(toNew ? NewDirectory : CurDirectory, fileName);
-        File.Move(sourcePath, target);
+        DurableIO.Rename(sourcePath, target);
         MessageRecord record;
         try
         {
@@ -265,7 +265,7 @@ internal sealed class MaildirFolder : IDisposable
             {
                 Index.ByUid.Remove(unrecorded.Uid);
             }
-            File.Move(target, sourcePath);
+            DurableIO.Rename(target, sourcePath);
             throw;
         }
         _publish(new MailboxChange(MailboxChangeKind.MessageAdded, User, Name, record.Info, record.Uid, Index.HighestModSeq));
@@ -283,7 +283,7 @@ internal sealed class MaildirFolder : IDisposable
         {
             try
             {
-                File.Move(source, target);
+                DurableIO.Rename(source, target);
             }
             catch (FileNotFoundException)
             {

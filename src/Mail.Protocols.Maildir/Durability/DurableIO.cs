@@ -11,12 +11,36 @@ namespace Mail.Protocols.Maildir.Durability;
 /// </summary>
 internal static partial class DurableIO
 {
+    private const int ENOENT = 2;
     private const int ENOSPC = 28;
     private const int EDQUOT = 122;
 
     /// <summary>Whether an exception means the file system or the user's quota is full.</summary>
     public static bool IsDiskFull(Exception exception) =>
         exception is IOException { HResult: var hr } && (hr & 0xFFFF) is ENOSPC or EDQUOT;
+
+    /// <summary>
+    /// Renames a file within one file system, replacing nothing that matters: Maildir names are unique, so the
+    /// target never exists. It is one rename(2), where <see cref="File.Move(string, string)"/> adds two lstat calls
+    /// and path normalisation to emulate Windows semantics; on a folder whose messages all get a flag at once (a
+    /// POP3 QUIT marking 10,000 downloads seen) that was a third of the CPU. Throws
+    /// <see cref="FileNotFoundException"/> when the source is gone (another program renamed or removed it).
+    /// </summary>
+    public static void Rename(string source, string target)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            File.Move(source, target);
+            return;
+        }
+        if (Native.Rename(source, target) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno == ENOENT
+                ? new FileNotFoundException($"'{source}' is gone.", source)
+                : new IOException($"rename of '{source}' to '{target}' failed (errno {errno}).", errno);
+        }
+    }
 
     /// <summary>
     /// Makes the entries of a directory (a rename or unlink inside it) durable. A rename is atomic without
@@ -116,5 +140,8 @@ internal static partial class DurableIO
 
         [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
         public static partial int Close(int fd);
+
+        [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Rename(string source, string target);
     }
 }
