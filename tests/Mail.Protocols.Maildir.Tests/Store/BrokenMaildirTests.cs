@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
 
@@ -48,7 +46,7 @@ public sealed class BrokenMaildirTests : IDisposable
         await using var host = new MailHost(options);
         await host.StartAsync();
 
-        using (var pop3 = await Dialogue.ConnectAsync(host.EndPoints["pop3"].Port))
+        using (var pop3 = await RawLineClient.ConnectAsync(host.EndPoints["pop3"]))
         {
             Assert.StartsWith("+OK", await pop3.ReadLineAsync());
             Assert.StartsWith("+OK", await pop3.SayAsync($"USER {User}"));
@@ -56,7 +54,7 @@ public sealed class BrokenMaildirTests : IDisposable
             Assert.StartsWith("+OK", await pop3.SayAsync("QUIT"));
         }
 
-        using var smtp = await Dialogue.ConnectAsync(host.EndPoints["smtp"].Port);
+        using var smtp = await RawLineClient.ConnectAsync(host.EndPoints["smtp"]);
         Assert.StartsWith("220", await smtp.ReadLineAsync());
         await smtp.SayAsync("HELO client.example.org");
         Assert.StartsWith("250", await smtp.SayAsync("MAIL FROM:<bob@example.org>"));
@@ -66,44 +64,5 @@ public sealed class BrokenMaildirTests : IDisposable
         Assert.StartsWith("451 4.3.0", reply);
         Assert.StartsWith("250", await smtp.SayAsync("RSET"));
         Assert.StartsWith("221", await smtp.SayAsync("QUIT"));
-    }
-
-    /// <summary>A line-at-a-time client over a raw socket, for exact replies.</summary>
-    private sealed class Dialogue : IDisposable
-    {
-        private readonly TcpClient _client;
-        private readonly StreamReader _reader;
-        private readonly Stream _stream;
-
-        private Dialogue(TcpClient client)
-        {
-            _client = client;
-            _stream = client.GetStream();
-            _reader = new StreamReader(_stream, Encoding.ASCII);
-        }
-
-        public static async Task<Dialogue> ConnectAsync(int port)
-        {
-            var client = new TcpClient();
-            await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
-            return new Dialogue(client);
-        }
-
-        public async Task<string> ReadLineAsync() => await _reader.ReadLineAsync() ?? throw new IOException("closed");
-
-        // Sends a line and returns the last line of the reply (SMTP multi-line replies use "250-").
-        public async Task<string> SayAsync(string line)
-        {
-            await _stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
-            string reply;
-            do
-            {
-                reply = await ReadLineAsync();
-            }
-            while (reply.Length > 3 && reply[3] == '-');
-            return reply;
-        }
-
-        public void Dispose() => _client.Dispose();
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
@@ -36,12 +35,20 @@ public sealed class FailingBackendTests
         return (host, store);
     }
 
+    // A raw POP3 connection with the greeting read.
+    private static async Task<RawLineClient> ConnectRawAsync(IPEndPoint endPoint)
+    {
+        var pop = await RawLineClient.ConnectAsync(endPoint);
+        Assert.StartsWith("+OK", await pop.ReadLineAsync());
+        return pop;
+    }
+
     [Fact]
     public async Task Store_throwing_at_login_answers_sys_temp_and_the_same_connection_logs_in_once_it_recovers()
     {
         var (host, store) = await StartAsync();
         await using var _ = host;
-        await using var pop = await RawPop3.ConnectAsync(host.EndPoints["pop3"]);
+        await using var pop = await ConnectRawAsync(host.EndPoints["pop3"]);
         store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync) ? new InvalidOperationException("driver: connection pool exhausted") : null;
 
         Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
@@ -79,7 +86,7 @@ public sealed class FailingBackendTests
     {
         var (host, store) = await StartAsync();
         await using var _ = host;
-        await using (var pop = await RawPop3.ConnectAsync(host.EndPoints["pop3"]))
+        await using (var pop = await ConnectRawAsync(host.EndPoints["pop3"]))
         {
             Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
             Assert.StartsWith("+OK", await pop.CommandAsync("PASS alice"));
@@ -105,7 +112,7 @@ public sealed class FailingBackendTests
     {
         var (host, store) = await StartAsync();
         await using var _ = host;
-        await using var pop = await RawPop3.ConnectAsync(host.EndPoints["pop3"]);
+        await using var pop = await ConnectRawAsync(host.EndPoints["pop3"]);
         Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
         Assert.StartsWith("+OK", await pop.CommandAsync("PASS alice"));
         store.BreakContentOnDispose = true;
@@ -127,7 +134,7 @@ public sealed class FailingBackendTests
         await server.StartAsync();
         var endPoint = server.BoundEndPoints[0];
 
-        await using (var pop = await RawPop3.ConnectAsync(endPoint))
+        await using (var pop = await ConnectRawAsync(endPoint))
         {
             Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
             Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable", await pop.CommandAsync("PASS alice"));
@@ -142,54 +149,5 @@ public sealed class FailingBackendTests
         await client.AuthenticateAsync(Alice, "alice");
         Assert.Equal(0, client.Count);
         await client.DisconnectAsync(true);
-    }
-
-    /// <summary>A line-oriented POP3 client over a socket, for the replies MailKit does not expose.</summary>
-    private sealed class RawPop3 : IAsyncDisposable
-    {
-        private readonly TcpClient _tcp;
-        private readonly NetworkStream _stream;
-        private readonly StreamReader _reader;
-
-        private RawPop3(TcpClient tcp)
-        {
-            _tcp = tcp;
-            _stream = tcp.GetStream();
-            _reader = new StreamReader(_stream, Encoding.Latin1);
-        }
-
-        public static async Task<RawPop3> ConnectAsync(IPEndPoint endPoint)
-        {
-            var tcp = new TcpClient();
-            await tcp.ConnectAsync(endPoint);
-            var pop = new RawPop3(tcp);
-            Assert.StartsWith("+OK", await pop.ReadLineAsync());
-            return pop;
-        }
-
-        public async Task<string> ReadLineAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            return await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("closed by the server");
-        }
-
-        public async Task<string> CommandAsync(string command)
-        {
-            await _stream.WriteAsync(Encoding.UTF8.GetBytes(command + "\r\n"));
-            return await ReadLineAsync();
-        }
-
-        /// <summary>Everything until the server closes the connection.</summary>
-        public async Task<string> ReadToEndAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            return await _reader.ReadToEndAsync(timeout.Token);
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            _tcp.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }

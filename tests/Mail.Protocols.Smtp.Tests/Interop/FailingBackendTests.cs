@@ -84,13 +84,8 @@ public sealed class FailingBackendTests
         await using var server = new Server();
         await server.StartAsync();
         var timeout = Wire.Timeout();
-        using var client = new SmtpClient();
-        await client.ConnectAsync("127.0.0.1", server.EndPoint.Port, SecureSocketOptions.None, timeout);
-        await client.AuthenticateAsync(Alice, "alice", timeout);
-        var message = Build.TextMessage(Alice, ["bob@example.test"], "relayed", "hello bob");
-        message.MessageId = "relayed-1@example.org";
-        message.Headers.Insert(0, new MimeKit.Header(MimeKit.HeaderId.Received,
-            "from client.example.org ([192.0.2.7]) by mx.sender.test with ESMTPSA id 4QX9ZB1Y; Sun, 29 Nov 2026 11:58:00 +0000"));
+        using var client = await ConnectAsync(server, timeout);
+        var message = RelayedMessage();
 
         server.Store.Fail = method => method == nameof(Storage.IMailboxStore.AppendAsync) ? new InvalidOperationException("driver bug") : null;
         var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(message, timeout));
@@ -161,9 +156,7 @@ public sealed class FailingBackendTests
         await using var server = new Server();
         await server.StartAsync();
         var timeout = Wire.Timeout();
-        using var client = new SmtpClient();
-        await client.ConnectAsync("127.0.0.1", server.EndPoint.Port, SecureSocketOptions.None, timeout);
-        await client.AuthenticateAsync(Alice, "alice", timeout);
+        using var client = await ConnectAsync(server, timeout);
         var message = Build.TextMessage(Alice, ["bob@example.test"], "hello", "hello bob");
 
         server.Users.Fault = new InvalidOperationException("directory: connection reset by peer");
