@@ -213,10 +213,10 @@ internal sealed partial class Pop3Session
             _messages = await _server.Store.ListMessagesAsync(user.Login, Inbox, _connection.Aborted).ConfigureAwait(false);
             _uidValidity = status.UidValidity;
         }
-        catch
+        catch (Exception ex)
         {
             maildropLock.Dispose();
-            throw;
+            throw ex is IOException ? StoreUnavailable(ex) : ex;
         }
         if (Options.LoginDelaySeconds is not null)
         {

@@ -170,6 +170,10 @@ internal sealed partial class Pop3Session
             Error("-ERR [SYS/TEMP] Message was removed by another session\r\n"u8);
             return true;
         }
+        catch (IOException ex)
+        {
+            throw StoreUnavailable(ex);
+        }
         var complete = false;
         try
         {
@@ -253,7 +257,7 @@ internal sealed partial class Pop3Session
         {
             await _server.Store.UpdateFlagsAsync(_user!.Login, Inbox, seen, s_addSeen, cancellationToken: _connection.Aborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsBackendFailure(ex))
+        catch (Exception ex) when (ex is IOException || IsBackendFailure(ex))
         {
             // The messages stay as they were; only the flag is missing. The deletions still go ahead.
             Pop3Log.StoreFailed(_logger, _connection.Id, ex);
@@ -280,7 +284,7 @@ internal sealed partial class Pop3Session
             {
                 await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, _connection.Aborted).ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsBackendFailure(ex))
+            catch (Exception ex) when (ex is IOException || IsBackendFailure(ex))
             {
                 Pop3Log.StoreFailed(_logger, _connection.Id, ex);
                 _channel.Write("-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8);

@@ -228,6 +228,11 @@ internal sealed partial class Pop3Session
         ex is not (IOException or ObjectDisposedException)
         && !(ex is OperationCanceledException && _connection.Aborted.IsCancellationRequested);
 
+    // An IOException from a store call itself (not from the connection) is the store's trouble: reported as
+    // its "unavailable", so the command gets -ERR [SYS/TEMP] instead of the session ending as if the client left.
+    private static MailboxStoreException StoreUnavailable(Exception ex) =>
+        new(MailboxStoreError.Unavailable, "The mailbox store failed.", ex);
+
     private void Success() => _errors = 0;
 
     // One reply per command: the error that reaches the limit is answered with the closing line instead.

@@ -43,13 +43,16 @@ public sealed class FailingBackendTests
         return pop;
     }
 
-    [Fact]
-    public async Task Store_throwing_at_login_answers_sys_temp_and_the_same_connection_logs_in_once_it_recovers()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a file-based store's own I/O error, not to be taken for the connection's
+    public async Task Store_throwing_at_login_answers_sys_temp_and_the_same_connection_logs_in_once_it_recovers(bool ioException)
     {
         var (host, store) = await StartAsync();
         await using var _ = host;
         await using var pop = await ConnectRawAsync(host.EndPoints["pop3"]);
-        store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync) ? new InvalidOperationException("driver: connection pool exhausted") : null;
+        Exception fault = ioException ? new IOException("backend: stale NFS handle") : new InvalidOperationException("driver: connection pool exhausted");
+        store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync) ? fault : null;
 
         Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
         Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable", await pop.CommandAsync("PASS alice"));
@@ -69,7 +72,7 @@ public sealed class FailingBackendTests
         await client.ConnectAsync("127.0.0.1", host.EndPoints["pop3"].Port, SecureSocketOptions.None);
         await client.AuthenticateAsync(Alice, "alice");
 
-        store.Fail = method => method == nameof(IMailboxStore.OpenContentAsync) ? new NotSupportedException("driver bug") : null;
+        store.Fail = method => method == nameof(IMailboxStore.OpenContentAsync) ? new IOException("backend: object store read timed out") : null;
         var refused = await Assert.ThrowsAsync<Pop3CommandException>(() => client.GetMessageAsync(0));
         Assert.Equal("[SYS/TEMP] Mailbox temporarily unavailable", refused.StatusText);
         Assert.True(client.IsConnected);
