@@ -103,7 +103,7 @@ internal sealed partial class Pop3Session
         var name = parts[0];
         if (!Options.AuthMechanisms.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
-            Error("-ERR [AUTH] Unsupported authentication mechanism\r\n"u8);
+            Error("-ERR Unsupported authentication mechanism\r\n"u8); // not a credential problem: no [AUTH] (RFC 3206 §5)
             return true;
         }
         if (!PlaintextAllowed && SaslMechanisms.IsPlaintext(name))

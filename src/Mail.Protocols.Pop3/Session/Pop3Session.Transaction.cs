@@ -43,7 +43,8 @@ internal sealed partial class Pop3Session
                 break;
             case Pop3Verb.Top:
                 var space = arguments.IndexOf((byte)' ');
-                if (space < 0 || !Utf8Parser.TryParse(arguments[(space + 1)..], out long lines, out var used) || used != arguments.Length - space - 1 || lines < 0)
+                // RFC 1939 §7: more lines than the body has sends it all, so a count too large for a long is "all".
+                if (space < 0 || !TryParseNumber(arguments[(space + 1)..], out var lines))
                 {
                     Error("-ERR Syntax: TOP msg n\r\n"u8);
                     break;
@@ -85,11 +86,26 @@ internal sealed partial class Pop3Session
         return ValueTask.FromResult(true);
     }
 
+    // A non-negative decimal number: digits only (no sign, no space); one too large for a long reads as long.MaxValue.
+    private static bool TryParseNumber(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        {
+            return false;
+        }
+        if (!Utf8Parser.TryParse(text, out value, out var used) || used != text.Length)
+        {
+            value = long.MaxValue;
+        }
+        return true;
+    }
+
     // Parses a message number and checks it names a message that is not deleted.
     private bool TryMessage(ReadOnlySpan<byte> argument, out int index)
     {
         index = -1;
-        if (!Utf8Parser.TryParse(argument, out int number, out var used) || used != argument.Length)
+        if (!TryParseNumber(argument, out var number))
         {
             Error("-ERR Invalid message number\r\n"u8);
             return false;
@@ -104,7 +120,7 @@ internal sealed partial class Pop3Session
             Error("-ERR Message already deleted\r\n"u8);
             return false;
         }
-        index = number - 1;
+        index = (int)number - 1;
         return true;
     }
 

@@ -135,6 +135,12 @@ internal sealed partial class Pop3Session
         var line = _channel.Line;
         var verb = Pop3Verbs.Parse(line, out var arguments);
         Pop3Metrics.Command(verb);
+        // RFC 1939, 2449, 2595 and 6856 give these "Arguments: none".
+        if (!arguments.IsEmpty && verb is Pop3Verb.Capa or Pop3Verb.Stat or Pop3Verb.Rset or Pop3Verb.Noop or Pop3Verb.Quit or Pop3Verb.Stls or Pop3Verb.Utf8)
+        {
+            Error("-ERR This command takes no arguments\r\n"u8);
+            return ValueTask.FromResult(true);
+        }
         if (InTransaction)
         {
             return ExecuteTransactionAsync(verb, arguments);
@@ -189,24 +195,22 @@ internal sealed partial class Pop3Session
 
     private void Capabilities()
     {
+        // RFC 2449 §5: what AUTHORIZATION offers is announced in TRANSACTION too (the commands are refused there).
         var builder = new StringBuilder("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
-        if (!InTransaction)
+        if (PlaintextAllowed)
         {
-            if (PlaintextAllowed)
-            {
-                builder.Append("USER\r\n");
-            }
-            var mechanisms = OfferedMechanisms().ToList();
-            if (mechanisms.Count > 0)
-            {
-                builder.Append("SASL ").AppendJoin(' ', mechanisms).Append("\r\n");
-            }
-            if (_connection.CanStartTls)
-            {
-                builder.Append("STLS\r\n");
-            }
-            builder.Append("UTF8 USER\r\n");
+            builder.Append("USER\r\n");
         }
+        var mechanisms = OfferedMechanisms().ToList();
+        if (mechanisms.Count > 0)
+        {
+            builder.Append("SASL ").AppendJoin(' ', mechanisms).Append("\r\n");
+        }
+        if (_connection.CanStartTls)
+        {
+            builder.Append("STLS\r\n");
+        }
+        builder.Append("UTF8 USER\r\n");
         builder.Append("EXPIRE NEVER\r\n");
         if (Options.LoginDelaySeconds is { } delay)
         {
@@ -235,9 +239,16 @@ internal sealed partial class Pop3Session
 
     private void Success() => _errors = 0;
 
-    // One reply per command: the error that reaches the limit is answered with the closing line instead.
+    // One reply per command: the error that reaches the limit is answered with the closing line instead, keeping
+    // [AUTH] when that error was about credentials (RFC 3206 §6: every credential failure carries it). Too many
+    // errors is the client's doing, not a system error, so no SYS code.
     private void Error(ReadOnlySpan<byte> reply)
     {
-        _channel.Write(++_errors >= Options.MaxErrors ? "-ERR [SYS/PERM] Too many errors, closing\r\n"u8 : reply);
+        if (++_errors < Options.MaxErrors)
+        {
+            _channel.Write(reply);
+            return;
+        }
+        _channel.Write(reply.StartsWith("-ERR [AUTH]"u8) ? "-ERR [AUTH] Too many errors, closing\r\n"u8 : "-ERR Too many errors, closing\r\n"u8);
     }
 }

@@ -16,7 +16,8 @@ internal sealed class CramMd5Mechanism(IUserDirectory users, string serverName, 
 
     public override ValueTask<SaslStep> StartAsync(byte[]? initialResponse, CancellationToken cancellationToken = default)
     {
-        if (initialResponse is { Length: > 0 })
+        // The server speaks first: any initial response, even an empty one ("="), is refused (RFC 4954 §4, RFC 5034 §4).
+        if (initialResponse is not null)
         {
             return ValueTask.FromResult(SaslStep.Malformed("CRAM-MD5 takes no initial response"));
         }

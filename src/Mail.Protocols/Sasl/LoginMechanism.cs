@@ -14,8 +14,9 @@ internal sealed class LoginMechanism(IUserDirectory users) : SaslMechanism
 
     public override bool IsPlaintext => true;
 
+    // "=" is an empty user name, not an absent one (RFC 4954 §4, RFC 5034 §4).
     public override ValueTask<SaslStep> StartAsync(byte[]? initialResponse, CancellationToken cancellationToken = default) =>
-        initialResponse is null || initialResponse.Length == 0
+        initialResponse is null
             ? ValueTask.FromResult(SaslStep.Challenge(s_username))
             : StepAsync(initialResponse, cancellationToken);
 

@@ -21,8 +21,9 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users) : SaslMechanism
 
     public override bool IsPlaintext => false;
 
+    // "=" is an empty client-first message, not an absent one (RFC 4954 §4, RFC 5034 §4): it fails as malformed.
     public override ValueTask<SaslStep> StartAsync(byte[]? initialResponse, CancellationToken cancellationToken = default) =>
-        initialResponse is null || initialResponse.Length == 0
+        initialResponse is null
             ? ValueTask.FromResult(SaslStep.Challenge([]))
             : StepAsync(initialResponse, cancellationToken);
 

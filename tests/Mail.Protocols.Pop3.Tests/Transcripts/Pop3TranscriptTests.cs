@@ -357,8 +357,84 @@ public class Pop3TranscriptTests
             Assert.Equal("-ERR Unknown command", await c.CommandAsync("XYZZY"));
         }
         await c.SendAsync("XYZZY\r\n");
-        Assert.Equal("-ERR [SYS/PERM] Too many errors, closing", await c.ReadLineAsync());
+        Assert.Equal("-ERR Too many errors, closing", await c.ReadLineAsync()); // the client's doing: no SYS code
         Assert.Null(await c.ReadLineAsync());
+        Assert.True(await c.EndedAsync());
+    }
+
+    [Fact]
+    public async Task Capa_after_login_still_announces_what_authorization_offered()
+    {
+        // RFC 2449 §5: capabilities of the AUTHORIZATION state are announced in both states.
+        await using var h = new Pop3TestHarness();
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.StartsWith("+OK", await c.CommandAsync("CAPA"));
+        var capabilities = await c.ReadBodyAsync();
+        Assert.Contains("USER", capabilities);
+        Assert.Contains("UTF8 USER", capabilities);
+        Assert.Contains(capabilities, l => l.StartsWith("SASL ", StringComparison.Ordinal) && l.Contains("PLAIN", StringComparison.Ordinal));
+        Assert.Equal("-ERR Already logged in", await c.CommandAsync("USER alice@example.test"));
+    }
+
+    [Theory]
+    [InlineData("STAT x")]
+    [InlineData("NOOP x")]
+    [InlineData("RSET x")]
+    [InlineData("QUIT now")]
+    [InlineData("CAPA x")]
+    [InlineData("UTF8 x")]
+    public async Task Commands_that_take_no_arguments_refuse_them(string command)
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(First);
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.Equal("-ERR This command takes no arguments", await c.CommandAsync(command));
+        Assert.Equal($"+OK 1 {First.Length}", await c.CommandAsync("STAT")); // the session goes on
+    }
+
+    [Fact]
+    public async Task Numbers_are_digits_only_and_a_top_count_beyond_any_body_sends_it_all()
+    {
+        await using var h = new Pop3TestHarness();
+        await h.DeliverAsync(Second);
+        var c = h.Connect();
+        await c.LoginAsync();
+        Assert.Equal("-ERR Invalid message number", await c.CommandAsync("RETR +1"));
+        Assert.Equal("-ERR Invalid message number", await c.CommandAsync("DELE -1"));
+        Assert.Equal("-ERR Invalid message number", await c.CommandAsync("TOP +1 1"));
+        Assert.Equal("-ERR Syntax: TOP msg n", await c.CommandAsync("TOP 1 -0"));
+        Assert.Equal("-ERR Syntax: TOP msg n", await c.CommandAsync("TOP 1 +1"));
+        Assert.Equal("-ERR No such message", await c.CommandAsync("RETR 99999999999999999999"));
+        Assert.Equal("+OK", await c.CommandAsync("TOP 1 99999999999999999999"));
+        Assert.Equal(["Subject: two", "X-Extra: yes", "", "l1", "l2", "l3"], await c.ReadBodyAsync());
+    }
+
+    [Theory]
+    [InlineData("CRAM-MD5")]      // the server speaks first: no initial response at all
+    [InlineData("SCRAM-SHA-256")] // "=" is an empty client-first message, not an absent one
+    public async Task An_empty_initial_response_is_a_response_not_its_absence(string mechanism)
+    {
+        await using var h = new Pop3TestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("-ERR Malformed authentication exchange", await c.CommandAsync($"AUTH {mechanism} ="));
+    }
+
+    [Fact]
+    public async Task An_unsupported_mechanism_is_not_a_credential_problem_but_the_last_of_too_many_failed_logins_keeps_auth()
+    {
+        await using var h = new Pop3TestHarness(o =>
+        {
+            o.MaxErrors = 2;
+            o.FailedAuthDelay = TimeSpan.Zero;
+        });
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("-ERR Unsupported authentication mechanism", await c.CommandAsync("AUTH FOO"));
+        Assert.Equal("-ERR [AUTH] Too many errors, closing",
+            await c.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0wrong"u8.ToArray())));
         Assert.True(await c.EndedAsync());
     }
 }

@@ -380,4 +380,17 @@ public class BadInputTests
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return await reader.ReadToEndAsync();
     }
+
+    [Theory]
+    [InlineData("CRAM-MD5")]      // the server speaks first: an initial response, even an empty one, is refused
+    [InlineData("SCRAM-SHA-256")] // "=" is an empty client-first message, not an absent one
+    [InlineData("LOGIN")]         // "=" is an empty user name
+    public async Task An_empty_initial_response_is_a_response_not_its_absence(string mechanism)
+    {
+        // RFC 4954 §4: "=" stands for an initial response of zero length.
+        await using var h = new SmtpTestHarness(o => o.AllowPlaintextAuth = true, SmtpRole.Submission);
+        await h.StartAsync();
+        Assert.Equal("501 5.5.2 Cannot decode authentication response", await h.CommandAsync($"AUTH {mechanism} ="));
+        Assert.StartsWith("250 ", await h.CommandAsync("NOOP"));
+    }
 }
