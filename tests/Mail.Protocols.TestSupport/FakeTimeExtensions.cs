@@ -12,6 +12,13 @@ public static class FakeTimeExtensions
     /// </summary>
     public static async Task<T> AdvanceUntilDoneAsync<T>(this FakeTimeProvider time, Task<T> task, TimeSpan step)
     {
+        await AdvanceUntilDoneAsync(time, (Task)task, step).ConfigureAwait(false);
+        return await task.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc cref="AdvanceUntilDoneAsync{T}(FakeTimeProvider, Task{T}, TimeSpan)"/>
+    public static async Task AdvanceUntilDoneAsync(this FakeTimeProvider time, Task task, TimeSpan step)
+    {
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(task);
         for (var i = 0; i < 200 && !task.IsCompleted; i++)
@@ -19,6 +26,24 @@ public static class FakeTimeExtensions
             time.Advance(step);
             await Task.WhenAny(task, Task.Delay(50)).ConfigureAwait(false);
         }
-        return await task.ConfigureAwait(false);
+        await task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits (in real time, up to 30 seconds) until <paramref name="condition"/> holds: for example until the server
+    /// has armed the deadline a test is about to pass by moving the fake clock.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The condition did not come true within 30 seconds.");
+            }
+            await Task.Delay(10).ConfigureAwait(false);
+        }
     }
 }

@@ -107,6 +107,9 @@ public sealed class MailConnection : IAsyncDisposable
     /// <summary>Disarms the deadline.</summary>
     public void ClearTimeout() => Volatile.Write(ref _deadline, long.MaxValue);
 
+    /// <summary>Whether a read deadline is armed: tests driving a fake clock wait for it before they move the clock.</summary>
+    internal bool HasDeadline => Volatile.Read(ref _deadline) != long.MaxValue;
+
     /// <summary>
     /// Arms the write deadline: if a flush is still pending when it passes, the client is not reading and
     /// the connection is aborted (<see cref="TimedOut"/> becomes <see cref="TimeoutReason.Write"/>).

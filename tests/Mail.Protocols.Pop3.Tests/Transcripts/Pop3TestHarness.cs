@@ -76,6 +76,8 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
 
         public Task Session { get; }
 
+        public MailConnection Connection => _connection;
+
         public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text));
 
         public async Task<string?> ReadLineAsync()

@@ -219,7 +219,7 @@ public class Pop3TranscriptTests
         var c = h.Connect();
         await c.LoginAsync();
         await c.CommandAsync("DELE 1");
-        await Task.Delay(100);
+        await FakeTimeExtensions.WaitUntilAsync(() => c.Connection.HasDeadline); // armed for the next command
         h.Time.Advance(TimeSpan.FromMinutes(9));
         Assert.False(c.Session.IsCompleted);
         h.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(2));
