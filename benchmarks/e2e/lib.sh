@@ -342,6 +342,27 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if
 # The median of a space-separated list of numbers.
 median_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
 
+# After the runs of one case: result[SERVER,KEY] = the medians of the named per-server series (associative
+# arrays of space-separated values, in that order), or FAILED for a server listed in the failed array.
+# Usage: record_medians KEY SERIES...
+record_medians() {
+    local key=$1 name series values
+    shift
+    for name in "${servers[@]}"; do
+        if [[ -n ${failed[$name]:-} ]]; then
+            result[$name,$key]=FAILED
+            continue
+        fi
+        values=()
+        for series in "$@"; do
+            local -n series_runs=$series
+            values+=("$(median_of "${series_runs[$name]}")")
+            unset -n series_runs
+        done
+        result[$name,$key]="${values[*]}"
+    done
+}
+
 # a/b with two decimals, or n/a when b is 0.
 fmt_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
@@ -395,6 +416,19 @@ new_report_path() {
 }
 
 # Prints the report, logs where it is, and exits 1 if any run failed ($failures).
+# The report's table of every run: its header line and rule, the details array's rows, then the notes array, if any.
+print_runs() {
+    echo "$1"
+    echo "$2"
+    printf '%s\n' "${details[@]}"
+    if ((${#notes[@]})); then
+        echo
+        echo "Notes:"
+        echo
+        printf -- '- %s\n' "${notes[@]}"
+    fi
+}
+
 show_report() {
     cat "$1"
     log "written to ${1#"$repo"/}"

@@ -217,13 +217,7 @@ for conc in "${concurrencies[@]}"; do
                 log "$name: $rate msg/s, $cpu_ms CPU ms/msg, ${wall}s, $files files verified"
             done
         done
-        for name in "${servers[@]}"; do
-            if [[ -n ${failed[$name]:-} ]]; then
-                result[$name,$conc,$size]=FAILED
-            else
-                result[$name,$conc,$size]="$(median_of "${rates[$name]}") $(median_of "${cpus[$name]}")"
-            fi
-        done
+        record_medians "$conc,$size" rates cpus
         unset rates cpus failed
     done
 done
@@ -337,15 +331,8 @@ fi
     echo
     echo "Every run:"
     echo
-    echo "| Server | Connections | Size | Messages | Wall s | msg/s | CPU s | CPU ms/msg | Files verified |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    printf '%s\n' "${details[@]}"
-    if ((${#notes[@]})); then
-        echo
-        echo "Notes:"
-        echo
-        printf -- '- %s\n' "${notes[@]}"
-    fi
+    print_runs "| Server | Connections | Size | Messages | Wall s | msg/s | CPU s | CPU ms/msg | Files verified |" \
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$report"
 
 show_report "$report"

@@ -430,13 +430,7 @@ for state in "${states[@]}"; do
             log "$name: ${seconds}s, $rate msg/s, $cpu_ms CPU ms/msg; afterwards $seen_files files marked seen (S)"
         done
     done
-    for name in "${servers[@]}"; do
-        if [[ -n ${failed[$name]:-} ]]; then
-            result[$name,$state]=FAILED
-        else
-            result[$name,$state]="$(median_of "${secs[$name]}") $(median_of "${rates[$name]}") $(median_of "${cpus[$name]}")"
-        fi
-    done
+    record_medians "$state" secs rates cpus
     unset secs rates cpus failed
 done
 
@@ -499,15 +493,8 @@ if ((window > 1)); then pipelining="up to $window RETR commands in flight (PIPEL
     echo "Every run (Client CPU s: the Python client's own CPU time for the download, which bounds the rate on two"
     echo "cores; Seen afterwards: files in cur/ with the S flag once the server had stopped):"
     echo
-    echo "| Server | State | Messages | Seconds | msg/s | MB/s | CPU s | CPU ms/msg | Client CPU s | Seen afterwards |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    printf '%s\n' "${details[@]}"
-    if ((${#notes[@]})); then
-        echo
-        echo "Notes:"
-        echo
-        printf -- '- %s\n' "${notes[@]}"
-    fi
+    print_runs "| Server | State | Messages | Seconds | msg/s | MB/s | CPU s | CPU ms/msg | Client CPU s | Seen afterwards |" \
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$report"
 
 show_report "$report"

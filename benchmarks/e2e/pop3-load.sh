@@ -252,13 +252,7 @@ for clients in "${concurrencies[@]}"; do
             log "$name: $rate sessions/s, $mb MB/s, $cpu_ms CPU ms/session, ${seconds}s, p50 $p50 ms, p99 $p99 ms"
         done
     done
-    for name in "${servers[@]}"; do
-        if [[ -n ${failed[$name]:-} ]]; then
-            result[$name,$clients]=FAILED
-        else
-            result[$name,$clients]="$(median_of "${rates[$name]}") $(median_of "${mbs[$name]}") $(median_of "${cpus[$name]}")"
-        fi
-    done
+    record_medians "$clients" rates mbs cpus
     unset rates mbs cpus failed
 done
 
@@ -315,15 +309,8 @@ fi
     echo
     echo "Every run (p50/p99: session duration seen by the client; RSS: sum over the server's processes at the end):"
     echo
-    echo "| Server | Clients | Sessions | Wall s | sessions/s | MB/s | CPU s | CPU ms/session | p50 ms | p99 ms | RSS MiB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    printf '%s\n' "${details[@]}"
-    if ((${#notes[@]})); then
-        echo
-        echo "Notes:"
-        echo
-        printf -- '- %s\n' "${notes[@]}"
-    fi
+    print_runs "| Server | Clients | Sessions | Wall s | sessions/s | MB/s | CPU s | CPU ms/session | p50 ms | p99 ms | RSS MiB |" \
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$report"
 
 show_report "$report"

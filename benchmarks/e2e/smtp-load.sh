@@ -128,6 +128,7 @@ servers+=(peer)
 
 # result[server,conc,size] = "msgs/s cpu_ms_per_msg" (medians over the runs) or "FAILED"
 declare -A result=()
+notes=()
 details=()
 failures=0
 turn=0
@@ -184,13 +185,7 @@ for conc in "${concurrencies[@]}"; do
                 log "$name: $rate msg/s, $cpu_ms CPU ms/msg, ${wall}s, RSS ${rss} MiB"
             done
         done
-        for name in "${servers[@]}"; do
-            if [[ -n ${failed[$name]:-} ]]; then
-                result[$name,$conc,$size]=FAILED
-            else
-                result[$name,$conc,$size]="$(median_of "${rates[$name]}") $(median_of "${cpus[$name]}")"
-            fi
-        done
+        record_medians "$conc,$size" rates cpus
         unset rates cpus failed
     done
 done
@@ -237,9 +232,8 @@ if ((keepalive)); then mode="connections reused for many messages (smtp-source -
     echo
     echo "Every run:"
     echo
-    echo "| Server | Connections | Size | Messages | Wall s | msg/s | CPU s | CPU ms/msg | RSS MiB after |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    printf '%s\n' "${details[@]}"
+    print_runs "| Server | Connections | Size | Messages | Wall s | msg/s | CPU s | CPU ms/msg | RSS MiB after |" \
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$report"
 
 show_report "$report"
