@@ -12,6 +12,7 @@ namespace Mail.Protocols.Pop3.Session;
 internal sealed partial class Pop3Session
 {
     private const int ChunkSize = 32 * 1024;
+    private static readonly FlagChange s_addSeen = new(FlagChangeMode.Add, MessageFlags.Seen);
 
     private ValueTask<bool> ExecuteTransactionAsync(Pop3Verb verb, ReadOnlySpan<byte> arguments)
     {
@@ -273,14 +274,12 @@ internal sealed partial class Pop3Session
         {
             await _server.Store.UpdateFlagsAsync(_user!.Login, Inbox, seen, s_addSeen, cancellationToken: _connection.Aborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException || IsBackendFailure(ex))
+        catch (Exception ex) when (IsStoreCallFailure(ex))
         {
             // The messages stay as they were; only the flag is missing. The deletions still go ahead.
             Pop3Log.StoreFailed(_logger, _connection.Id, ex);
         }
     }
-
-    private static readonly FlagChange s_addSeen = new(FlagChangeMode.Add, MessageFlags.Seen);
 
     /// <summary>QUIT in TRANSACTION: the UPDATE state removes the messages marked deleted.</summary>
     private async ValueTask<bool> UpdateAsync()
@@ -300,7 +299,7 @@ internal sealed partial class Pop3Session
             {
                 await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, _connection.Aborted).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException || IsBackendFailure(ex))
+            catch (Exception ex) when (IsStoreCallFailure(ex))
             {
                 Pop3Log.StoreFailed(_logger, _connection.Id, ex);
                 _channel.Write("-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8);

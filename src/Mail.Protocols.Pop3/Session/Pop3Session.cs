@@ -228,14 +228,15 @@ internal sealed partial class Pop3Session
 
     // A store or user directory that fails in any way (its own exception types, a timeout of its own, a bug)
     // costs the command, not the session; what the connection itself throws ends the session.
-    private bool IsBackendFailure(Exception ex) =>
-        ex is not (IOException or ObjectDisposedException)
-        && !(ex is OperationCanceledException && _connection.Aborted.IsCancellationRequested);
+    private bool IsBackendFailure(Exception ex) => !_connection.IsConnectionFailure(ex);
 
     // An IOException from a store call itself (not from the connection) is the store's trouble: reported as
     // its "unavailable", so the command gets -ERR [SYS/TEMP] instead of the session ending as if the client left.
     private static MailboxStoreException StoreUnavailable(Exception ex) =>
         new(MailboxStoreError.Unavailable, "The mailbox store failed.", ex);
+
+    // For a catch around a store call and nothing else: there an IOException is the store's too.
+    private bool IsStoreCallFailure(Exception ex) => ex is IOException || IsBackendFailure(ex);
 
     private void Success() => _errors = 0;
 

@@ -129,8 +129,7 @@ internal sealed partial class SmtpSession
         {
             return await ExecuteAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not (IOException or ObjectDisposedException)
-            && !(ex is OperationCanceledException && _connection.Aborted.IsCancellationRequested))
+        catch (Exception ex) when (!_connection.IsConnectionFailure(ex))
         {
             // A failing policy, hook or backend costs this command, not the connection (a backend's own
             // timeout surfacing as a cancellation included); only the connection's own failures end it. Inside

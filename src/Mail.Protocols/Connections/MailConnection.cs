@@ -107,6 +107,15 @@ public sealed class MailConnection : IAsyncDisposable
     /// <summary>Disarms the deadline.</summary>
     public void ClearTimeout() => Volatile.Write(ref _deadline, long.MaxValue);
 
+    /// <summary>
+    /// Whether an exception that reached a session is this connection's own failure (the client went away, a write
+    /// failed, the connection was aborted), which ends the session, rather than a backend's (a store, directory,
+    /// policy or hook failing in its own way, its own timeouts included), which costs only the command.
+    /// </summary>
+    public bool IsConnectionFailure(Exception exception) =>
+        exception is IOException or ObjectDisposedException
+        || exception is OperationCanceledException && _aborted.IsCancellationRequested;
+
     /// <summary>Whether a read deadline is armed: tests driving a fake clock wait for it before they move the clock.</summary>
     internal bool HasDeadline => Volatile.Read(ref _deadline) != long.MaxValue;
 
