@@ -9,11 +9,26 @@ namespace Mail.Protocols.Tests;
 /// The store of samples/CustomMailboxStore against the shared contract suite, plus what only a store on disk
 /// has to get right: a restart, safe directory names, a full disk, concurrent appends.
 /// </summary>
-public sealed class FileMailboxStoreTests : MailboxStoreContractTests, IDisposable
+public sealed class FileMailboxStoreTests : DurableMailboxStoreContractTests, IDisposable
 {
     private readonly List<string> _directories = [];
+    private readonly Dictionary<IMailboxStore, string> _roots = [];
 
-    protected override IMailboxStore CreateStore() => new FileMailboxStore(NewDirectory());
+    protected override IMailboxStore CreateStore()
+    {
+        var directory = NewDirectory();
+        var store = new FileMailboxStore(directory);
+        _roots[store] = directory;
+        return store;
+    }
+
+    // The store keeps nothing open between calls: a second instance on the same directory is a restart.
+    protected override IMailboxStore Reopen(IMailboxStore store)
+    {
+        var reopened = new FileMailboxStore(_roots[store]);
+        _roots[reopened] = _roots[store];
+        return reopened;
+    }
 
     private string NewDirectory()
     {

@@ -6,15 +6,26 @@ using Mail.Protocols.TestSupport.Contracts;
 namespace Mail.Protocols.Maildir.Tests.Contracts;
 
 /// <summary>The shared IMailboxStore contract, held against the Maildir store.</summary>
-public sealed class MaildirMailboxStoreContractTests : MailboxStoreContractTests, IDisposable
+public sealed class MaildirMailboxStoreContractTests : DurableMailboxStoreContractTests, IDisposable
 {
     private readonly TempDirectory _directory = new();
     private readonly List<MaildirMailboxStore> _stores = [];
+    private readonly Dictionary<IMailboxStore, string> _roots = [];
 
-    protected override IMailboxStore CreateStore()
+    protected override IMailboxStore CreateStore() => Open(_directory.Combine("mail" + _stores.Count));
+
+    // The store holds a lock file per user while open, as a process does: the old instance lets go first.
+    protected override IMailboxStore Reopen(IMailboxStore store)
     {
-        var store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = _directory.Combine("mail" + _stores.Count) });
+        ((MaildirMailboxStore)store).Dispose();
+        return Open(_roots[store]);
+    }
+
+    private MaildirMailboxStore Open(string root)
+    {
+        var store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = root });
         _stores.Add(store);
+        _roots[store] = root;
         return store;
     }
 

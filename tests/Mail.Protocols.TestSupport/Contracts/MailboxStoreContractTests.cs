@@ -15,11 +15,13 @@ public abstract class MailboxStoreContractTests
     protected abstract IMailboxStore CreateStore();
 
     protected const string User = "alice@example.test";
-    private static readonly byte[] s_message = Encoding.ASCII.GetBytes(
+    /// <summary>A message with a multipart body, as every test appends it.</summary>
+    protected static readonly byte[] s_message = Encoding.ASCII.GetBytes(
         "From: Bob <bob@example.org>\r\nTo: alice@example.test, Group: a@x.test, b@x.test;\r\nSubject: hi\r\nDate: Sun, 29 Nov 2026 12:00:00 +0000\r\nMessage-ID: <1@example.org>\r\n" +
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\nworld\r\n--b\r\nContent-Type: application/octet-stream; name=a.bin\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=a.bin\r\n\r\nAAEC\r\n--b--\r\n");
 
-    private static async Task<AppendResult> AppendAsync(IMailboxStore store, string folder = "INBOX", MessageFlags flags = MessageFlags.None) =>
+    /// <summary>Appends <see cref="s_message"/>.</summary>
+    protected static async Task<AppendResult> AppendAsync(IMailboxStore store, string folder = "INBOX", MessageFlags flags = MessageFlags.None) =>
         await store.AppendAsync(User, folder, new MemoryStream(s_message), new AppendOptions(flags));
 
     [Fact]
@@ -163,7 +165,305 @@ public abstract class MailboxStoreContractTests
         Assert.Equal("AAEC", Encoding.ASCII.GetString(s_message, (int)attachment.BodyOffset, (int)attachment.BodySize));
     }
 
-    private sealed class Observer(List<MailboxChange> changes) : IMailboxObserver
+    [Fact]
+    public async Task Flag_changes_and_expunges_raise_modseq_and_highestmodseq()
+    {
+        var store = CreateStore();
+        var a = await AppendAsync(store);
+        var b = await AppendAsync(store);
+        var start = (await store.GetStatusAsync(User, "INBOX")).HighestModSeq;
+        var changed = Assert.Single((await store.UpdateFlagsAsync(User, "INBOX", [a.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen, ["$Label1"]))).Updated);
+        Assert.True(changed.ModSeq > start);
+        var afterFlags = await store.GetStatusAsync(User, "INBOX");
+        Assert.Equal(changed.ModSeq, afterFlags.HighestModSeq);
+        var listed = await store.ListMessagesAsync(User, "INBOX");
+        Assert.Equal(changed.ModSeq, listed.Single(m => m.Uid == a.Uid).ModSeq);
+        Assert.True(listed.Single(m => m.Uid == b.Uid).ModSeq < changed.ModSeq); // only the changed message moves
+
+        var keywordOnly = Assert.Single((await store.UpdateFlagsAsync(User, "INBOX", [b.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.None, ["$Label2"]))).Updated);
+        Assert.True(keywordOnly.ModSeq > changed.ModSeq);
+
+        Assert.Equal([a.Uid], await store.ExpungeAsync(User, "INBOX", [a.Uid]));
+        var afterExpunge = await store.GetStatusAsync(User, "INBOX");
+        Assert.True(afterExpunge.HighestModSeq > keywordOnly.ModSeq);
+        Assert.Equal(1, afterExpunge.Messages);
+    }
+
+    [Fact]
+    public async Task Unchangedsince_at_the_current_modseq_changes_the_message()
+    {
+        var store = CreateStore();
+        var a = await AppendAsync(store);
+        var b = await AppendAsync(store);
+        var current = (await store.ListMessagesAsync(User, "INBOX")).ToDictionary(m => m.Uid);
+        // b was changed after a's MODSEQ: with UNCHANGEDSINCE = a's MODSEQ, a changes and b is reported.
+        await store.UpdateFlagsAsync(User, "INBOX", [b.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Answered));
+        var result = await store.UpdateFlagsAsync(User, "INBOX", [a.Uid, b.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Flagged), unchangedSince: current[a.Uid].ModSeq);
+        var updated = Assert.Single(result.Updated);
+        Assert.Equal(a.Uid, updated.Uid);
+        Assert.True(updated.Flags.HasFlag(MessageFlags.Flagged));
+        Assert.True(updated.ModSeq > current[a.Uid].ModSeq);
+        Assert.Equal([b.Uid], result.Modified);
+        var after = (await store.ListMessagesAsync(User, "INBOX")).ToDictionary(m => m.Uid);
+        Assert.True(after[a.Uid].Flags.HasFlag(MessageFlags.Flagged));
+        Assert.False(after[b.Uid].Flags.HasFlag(MessageFlags.Flagged));
+        Assert.Equal(MessageFlags.Answered, after[b.Uid].Flags);
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_get_distinct_ascending_uids_and_are_all_stored()
+    {
+        const int Appenders = 12;
+        var store = CreateStore();
+        await store.ListFoldersAsync(User);
+        var arrived = 0;
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var appends = Enumerable.Range(0, Appenders).Select(i => Task.Run(async () =>
+        {
+            // A barrier: no append starts before every appender is ready to start.
+            if (Interlocked.Increment(ref arrived) == Appenders)
+            {
+                allArrived.SetResult();
+            }
+            await go.Task;
+            var content = Encoding.ASCII.GetBytes($"Subject: message {i}\r\n\r\nbody {i}\r\n");
+            var result = await store.AppendAsync(User, "INBOX", new MemoryStream(content));
+            return (result.Uid, Content: content);
+        })).ToList();
+        await allArrived.Task;
+        go.SetResult();
+        var results = await Task.WhenAll(appends);
+
+        Assert.Equal(Appenders, results.Select(r => r.Uid).Distinct().Count());
+        var listed = await store.ListMessagesAsync(User, "INBOX");
+        Assert.Equal(results.Select(r => r.Uid).Order(), listed.Select(m => m.Uid));
+        Assert.Equal(Appenders, listed.Select(m => m.ModSeq).Distinct().Count());
+        var status = await store.GetStatusAsync(User, "INBOX");
+        Assert.Equal(Appenders, status.Messages);
+        Assert.True(status.UidNext > listed[^1].Uid);
+        foreach (var (uid, content) in results)
+        {
+            await using var stream = await store.OpenContentAsync(User, "INBOX", uid);
+            var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            Assert.Equal(content, copy.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task Notifications_carry_the_change_and_the_new_highestmodseq()
+    {
+        var store = CreateStore();
+        await store.ListFoldersAsync(User);
+        var changes = new List<MailboxChange>();
+        using var subscription = store.Subscribe(User, new Observer(changes));
+
+        var a = await store.AppendAsync(User, "INBOX", new MemoryStream(s_message), new AppendOptions(MessageFlags.Flagged, ["$Label1"]));
+        var added = Assert.Single(changes);
+        Assert.Equal((MailboxChangeKind.MessageAdded, User, "INBOX", a.Uid), (added.Kind, added.User, added.Folder, added.Uid));
+        Assert.NotNull(added.Message);
+        Assert.Equal(a.Uid, added.Message.Uid);
+        Assert.Equal(MessageFlags.Flagged, added.Message.Flags);
+        Assert.Equal(["$Label1"], added.Message.Keywords);
+        Assert.Equal(a.Size, added.Message.Size);
+        Assert.Equal((await store.GetStatusAsync(User, "INBOX")).HighestModSeq, added.ModSeq);
+        Assert.Equal(added.ModSeq, added.Message.ModSeq);
+
+        changes.Clear();
+        await store.UpdateFlagsAsync(User, "INBOX", [a.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen));
+        var flagged = Assert.Single(changes);
+        Assert.Equal((MailboxChangeKind.FlagsChanged, "INBOX", a.Uid), (flagged.Kind, flagged.Folder, flagged.Uid));
+        Assert.Equal(MessageFlags.Flagged | MessageFlags.Seen, flagged.Message!.Flags);
+        Assert.Equal((await store.GetStatusAsync(User, "INBOX")).HighestModSeq, flagged.ModSeq);
+        Assert.Equal(flagged.ModSeq, flagged.Message.ModSeq);
+
+        changes.Clear();
+        await store.ExpungeAsync(User, "INBOX", [a.Uid]);
+        var expunged = Assert.Single(changes);
+        Assert.Equal((MailboxChangeKind.MessageExpunged, "INBOX", a.Uid), (expunged.Kind, expunged.Folder, expunged.Uid));
+        Assert.Null(expunged.Message);
+        Assert.Equal((await store.GetStatusAsync(User, "INBOX")).HighestModSeq, expunged.ModSeq);
+
+        changes.Clear();
+        await store.CreateFolderAsync(User, "Projects");
+        await store.RenameFolderAsync(User, "Projects", "Done");
+        await store.DeleteFolderAsync(User, "Done");
+        Assert.Equal(
+            [(MailboxChangeKind.FolderCreated, "Projects", (string?)null, 0u), (MailboxChangeKind.FolderRenamed, "Projects", "Done", 0u), (MailboxChangeKind.FolderDeleted, "Done", null, 0u)],
+            changes.Select(c => (c.Kind, c.Folder, c.NewFolderName, c.Uid)));
+    }
+
+    [Fact]
+    public async Task Observers_hear_only_their_own_user_and_nothing_after_unsubscribing()
+    {
+        const string Other = "bob@example.test";
+        var store = CreateStore();
+        var alice = new List<MailboxChange>();
+        var bob = new List<MailboxChange>();
+        var aliceSubscription = store.Subscribe(User, new Observer(alice));
+        using var bobSubscription = store.Subscribe(Other, new Observer(bob));
+
+        await AppendAsync(store);
+        await store.AppendAsync(Other, "INBOX", new MemoryStream(s_message));
+        Assert.Equal(User, Assert.Single(alice).User);
+        Assert.Equal(Other, Assert.Single(bob).User);
+
+        aliceSubscription.Dispose();
+        aliceSubscription.Dispose(); // twice is harmless
+        await AppendAsync(store);
+        await store.CreateFolderAsync(User, "Later");
+        Assert.Single(alice);
+        Assert.Single(bob);
+        await store.AppendAsync(Other, "INBOX", new MemoryStream(s_message));
+        Assert.Equal(2, bob.Count);
+    }
+
+    [Fact]
+    public async Task A_listed_snapshot_does_not_change_when_the_folder_does()
+    {
+        var store = CreateStore();
+        var a = await AppendAsync(store);
+        var b = await AppendAsync(store);
+        var snapshot = await store.ListMessagesAsync(User, "INBOX");
+        static string Describe(IEnumerable<MessageInfo> list) =>
+            string.Join(";", list.Select(m => $"{m.Uid} {m.Flags} [{string.Join(' ', m.Keywords)}] {m.ModSeq} {m.Size} {m.InternalDate:O}"));
+        var before = Describe(snapshot);
+
+        await store.UpdateFlagsAsync(User, "INBOX", [a.Uid, b.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen | MessageFlags.Deleted, ["$Label1"]));
+        await AppendAsync(store);
+        await store.ExpungeAsync(User, "INBOX", [b.Uid]);
+        await store.UpdateFlagsAsync(User, "INBOX", [a.Uid], new FlagChange(FlagChangeMode.Replace, MessageFlags.Answered, ["$Other"]));
+
+        Assert.Equal(2, snapshot.Count);
+        Assert.Equal(before, Describe(snapshot));
+    }
+
+    [Fact]
+    public async Task Copy_and_move_keep_flags_keywords_and_internal_date()
+    {
+        var store = CreateStore();
+        await store.CreateFolderAsync(User, "Archive");
+        await store.CreateFolderAsync(User, "Trash");
+        var date = new DateTimeOffset(2026, 10, 3, 14, 15, 16, TimeSpan.FromHours(2));
+        var a = await store.AppendAsync(User, "INBOX", new MemoryStream(s_message), new AppendOptions(MessageFlags.Answered | MessageFlags.Flagged, ["$Label1", "Project"], date));
+        var original = Assert.Single(await store.ListMessagesAsync(User, "INBOX"));
+
+        var copy = await store.CopyAsync(User, "INBOX", [a.Uid], "Archive");
+        Assert.Equal((await store.GetStatusAsync(User, "Archive")).UidValidity, copy.UidValidity);
+        var copied = Assert.Single(await store.ListMessagesAsync(User, "Archive"));
+        Assert.Equal(copy.TargetUids[0], copied.Uid);
+        Assert.Equal(MessageFlags.Answered | MessageFlags.Flagged, copied.Flags);
+        Assert.Equal(["$Label1", "Project"], copied.Keywords.Order(StringComparer.Ordinal));
+        Assert.Equal(date, copied.InternalDate);
+        Assert.Equal(original.Size, copied.Size);
+        await using (var content = await store.OpenContentAsync(User, "Archive", copied.Uid))
+        {
+            var bytes = new MemoryStream();
+            await content.CopyToAsync(bytes);
+            Assert.Equal(s_message, bytes.ToArray());
+        }
+        Assert.Equal(original.ModSeq, Assert.Single(await store.ListMessagesAsync(User, "INBOX")).ModSeq); // the source is untouched
+
+        var move = await store.MoveAsync(User, "INBOX", [a.Uid], "Trash");
+        Assert.Equal([a.Uid], move.SourceUids);
+        var moved = Assert.Single(await store.ListMessagesAsync(User, "Trash"));
+        Assert.Equal(move.TargetUids[0], moved.Uid);
+        Assert.Equal(MessageFlags.Answered | MessageFlags.Flagged, moved.Flags);
+        Assert.Equal(["$Label1", "Project"], moved.Keywords.Order(StringComparer.Ordinal));
+        Assert.Equal(date, moved.InternalDate);
+        Assert.Empty(await store.ListMessagesAsync(User, "INBOX"));
+    }
+
+    [Fact]
+    public async Task A_folder_deleted_and_created_again_gets_a_new_uidvalidity()
+    {
+        var store = CreateStore();
+        await store.CreateFolderAsync(User, "Lists");
+        var first = await store.AppendAsync(User, "Lists", new MemoryStream(s_message));
+        await store.DeleteFolderAsync(User, "Lists");
+        await store.CreateFolderAsync(User, "Lists");
+        var status = await store.GetStatusAsync(User, "Lists");
+        Assert.True(status.UidValidity > first.UidValidity, $"UIDVALIDITY {status.UidValidity} after re-creating, {first.UidValidity} before");
+        Assert.Equal(0, status.Messages);
+        var second = await store.AppendAsync(User, "Lists", new MemoryStream(s_message));
+        Assert.Equal(status.UidValidity, second.UidValidity);
+    }
+
+    [Fact]
+    public async Task A_cancelled_append_stores_nothing_and_leaves_no_message_behind()
+    {
+        var store = CreateStore();
+        var before = await AppendAsync(store);
+        using var cancellation = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            await store.AppendAsync(User, "INBOX", new CancellingStream(cancellation), cancellationToken: cancellation.Token));
+        await Assert.ThrowsAsync<IOException>(async () => await store.AppendAsync(User, "INBOX", new FailingStream()));
+        Assert.Equal(before.Uid, Assert.Single(await store.ListMessagesAsync(User, "INBOX")).Uid);
+        Assert.Equal(1, (await store.GetStatusAsync(User, "INBOX")).Messages);
+
+        var after = await AppendAsync(store);
+        Assert.True(after.Uid > before.Uid);
+        // UIDs taken by the failed appends (if any) are gaps, never messages.
+        Assert.Equal([before.Uid, after.Uid], (await store.ListMessagesAsync(User, "INBOX")).Select(m => m.Uid));
+        Assert.Equal(2, (await store.GetStatusAsync(User, "INBOX")).Messages);
+    }
+
+    [Fact]
+    public async Task Every_user_has_an_inbox_without_being_created()
+    {
+        var store = CreateStore();
+        var status = await store.GetStatusAsync("new-user@example.test", "INBOX");
+        Assert.Equal((0, 0, 0L), (status.Messages, status.Unseen, status.Size));
+        Assert.True(status.UidNext > 0);
+        Assert.Empty(await store.ListMessagesAsync("carol@example.test", "INBOX"));
+        var appended = await store.AppendAsync("dave@example.test", "INBOX", new MemoryStream(s_message));
+        Assert.Equal(appended.Uid, Assert.Single(await store.ListMessagesAsync("dave@example.test", "INBOX")).Uid);
+    }
+
+    [Fact]
+    public async Task Errors_have_the_documented_codes()
+    {
+        var store = CreateStore();
+        var a = await AppendAsync(store);
+        await store.CreateFolderAsync(User, "Sent");
+        var missing = a.Uid + 100;
+
+        async Task Expect(MailboxStoreError error, Func<Task> operation) =>
+            Assert.Equal(error, (await Assert.ThrowsAsync<MailboxStoreException>(operation)).Error);
+
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.GetStatusAsync(User, "Nope"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.ListMessagesAsync(User, "Nope"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.AppendAsync(User, "Nope", new MemoryStream(s_message)));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.OpenContentAsync(User, "Nope", a.Uid));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.GetSummaryAsync(User, "Nope", a.Uid));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.UpdateFlagsAsync(User, "Nope", [a.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen)));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.ExpungeAsync(User, "Nope"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.CopyAsync(User, "Nope", [a.Uid], "Sent"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.CopyAsync(User, "INBOX", [a.Uid], "Nope"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.MoveAsync(User, "INBOX", [a.Uid], "Nope"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.RenameFolderAsync(User, "Nope", "Other"));
+        await Expect(MailboxStoreError.FolderNotFound, async () => await store.DeleteFolderAsync(User, "Nope"));
+        await Expect(MailboxStoreError.MessageNotFound, async () => await store.OpenContentAsync(User, "INBOX", missing));
+        await Expect(MailboxStoreError.MessageNotFound, async () => await store.GetSummaryAsync(User, "INBOX", missing));
+        await Expect(MailboxStoreError.FolderExists, async () => await store.CreateFolderAsync(User, "Sent"));
+        await Expect(MailboxStoreError.FolderExists, async () => await store.CreateFolderAsync(User, "inbox"));
+        await Expect(MailboxStoreError.FolderExists, async () => await store.RenameFolderAsync(User, "Sent", "INBOX"));
+        await Expect(MailboxStoreError.NotAllowed, async () => await store.DeleteFolderAsync(User, "inbox"));
+        await Expect(MailboxStoreError.InvalidName, async () => await store.CreateFolderAsync(User, $"a{store.HierarchySeparator}{store.HierarchySeparator}b"));
+        await Expect(MailboxStoreError.InvalidName, async () => await store.CreateFolderAsync(User, ""));
+
+        // A failed move or copy changed nothing.
+        Assert.Equal(a.Uid, Assert.Single(await store.ListMessagesAsync(User, "INBOX")).Uid);
+        Assert.Empty(await store.ListMessagesAsync(User, "Sent"));
+        // Flags and expunges of UIDs not in the folder are ignored, not errors.
+        Assert.Empty((await store.UpdateFlagsAsync(User, "INBOX", [missing], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen))).Updated);
+        Assert.Empty(await store.ExpungeAsync(User, "INBOX", [missing]));
+        Assert.Empty((await store.CopyAsync(User, "INBOX", [missing], "Sent")).SourceUids);
+    }
+
+    /// <summary>Collects changes; safe for the concurrent calls a store may make.</summary>
+    protected sealed class Observer(List<MailboxChange> changes) : IMailboxObserver
     {
         public void OnChange(MailboxChange change)
         {
@@ -174,7 +474,37 @@ public abstract class MailboxStoreContractTests
         }
     }
 
-    private sealed class FailingStream : Stream
+    /// <summary>A content stream whose second read finds its token cancelled (the client went away mid-message).</summary>
+    protected sealed class CancellingStream(CancellationTokenSource cancellation) : Stream
+    {
+        private int _reads;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            if (_reads++ == 0)
+            {
+                "Subject: half"u8.CopyTo(buffer);
+                return 13;
+            }
+            cancellation.Cancel();
+            cancellation.Token.ThrowIfCancellationRequested();
+            return 0;
+        }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A content stream that fails with an I/O error after its first read.</summary>
+    protected sealed class FailingStream : Stream
     {
         private int _reads;
         public override bool CanRead => true;
