@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
 using Mail.Protocols.Maildir.Durability;
 using Mail.Protocols.Maildir.Layout;
 using Mail.Protocols.Storage;
@@ -26,6 +28,7 @@ namespace Mail.Protocols.Maildir;
 public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
 {
     private const string LockFileName = "mailprotocols.lock";
+    private const string UidValidityFileName = "mailprotocols.uidvalidity";
     private static readonly string[] s_messageDirectories = ["new", "cur"];
     private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly MaildirStoreOptions _options;
@@ -85,15 +88,16 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     /// <summary>The directory of a user's Maildir (their INBOX).</summary>
     public string GetUserDirectory(string user) => Path.Combine(_root, FolderNames.UserDirectoryName(user));
 
-    // UIDVALIDITY values come from the clock and never repeat within the process, so a folder re-created
-    // (or an index rebuilt) gets a value no client can have cached for it.
-    private uint NewUidValidity()
+    // UIDVALIDITY values come from the clock, never repeat within the process and are above the last one this
+    // user's Maildir recorded (any process), so a folder re-created (or an index rebuilt) gets a value no client
+    // can have cached for it, even right after a restart.
+    private uint NewUidValidity(uint lastRecorded)
     {
         var now = (uint)_options.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
         while (true)
         {
             var last = _lastUidValidity;
-            var next = Math.Max(now, last + 1);
+            var next = Math.Max(Math.Max(now, last + 1), lastRecorded + 1);
             if (Interlocked.CompareExchange(ref _lastUidValidity, next, last) == last)
             {
                 return next;
@@ -370,9 +374,24 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             {
                 throw new MailboxStoreException(MailboxStoreError.FolderNotFound, $"Folder '{folder}' does not exist.");
             }
-            var opened = MaildirFolder.Open(User, name, directory, specialUseIfNew, _store.NewUidValidity, _store._options, _store._logger, Publish);
+            var opened = MaildirFolder.Open(User, name, directory, specialUseIfNew, NewUidValidity, _store._options, _store._logger, Publish);
             _open[directory] = opened;
             return opened;
+        }
+
+        // The last UIDVALIDITY given out in this Maildir is kept in a file (as Dovecot keeps dovecot-uidvalidity):
+        // the clock alone repeats a value when a folder is deleted and created again in the second after a restart.
+        private uint NewUidValidity()
+        {
+            var path = Path.Combine(Directory, UidValidityFileName);
+            uint recorded = 0;
+            if (File.Exists(path))
+            {
+                _ = uint.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out recorded);
+            }
+            var next = _store.NewUidValidity(recorded);
+            DurableIO.WriteAtomically(path, Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"), _store._options.Fsync);
+            return next;
         }
 
         public void RefreshOpenFolders()
