@@ -37,15 +37,25 @@ public sealed class MaildirMailboxStoreContractTests : DurableMailboxStoreContra
 }
 
 /// <summary>The shared IMessageQueue contract, held against the file queue.</summary>
-public sealed class FileMessageQueueContractTests : MessageQueueContractTests, IDisposable
+public sealed class FileMessageQueueContractTests : DurableMessageQueueContractTests, IDisposable
 {
     private readonly TempDirectory _directory = new();
     private readonly List<FileMessageQueue> _queues = [];
+    private readonly Dictionary<IMessageQueue, string> _paths = [];
 
-    protected override IMessageQueue CreateQueue(TimeProvider time)
+    protected override IMessageQueue CreateQueue(TimeProvider time) => Open(_directory.Combine("queue" + _queues.Count), time);
+
+    protected override IMessageQueue Reopen(IMessageQueue queue, TimeProvider time)
     {
-        var queue = new FileMessageQueue(_directory.Combine("queue" + _queues.Count), time);
+        ((FileMessageQueue)queue).Dispose();
+        return Open(_paths[queue], time);
+    }
+
+    private FileMessageQueue Open(string path, TimeProvider time)
+    {
+        var queue = new FileMessageQueue(path, time);
         _queues.Add(queue);
+        _paths[queue] = path;
         return queue;
     }
 

@@ -94,6 +94,23 @@ public abstract class DurableMailboxStoreContractTests : MailboxStoreContractTes
         Assert.Equal(0, status.Messages);
     }
 
+    [Fact]
+    public async Task A_failed_or_cancelled_append_leaves_no_message_after_a_restart()
+    {
+        var store = CreateStore();
+        var before = await store.AppendAsync(User, "INBOX", Message("before"));
+        await Assert.ThrowsAsync<IOException>(async () => await store.AppendAsync(User, "INBOX", new FailingStream()));
+        using var cancellation = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            await store.AppendAsync(User, "INBOX", new CancellingStream(cancellation), cancellationToken: cancellation.Token));
+
+        var reopened = Reopen(store);
+
+        Assert.Equal(before.Uid, Assert.Single(await reopened.ListMessagesAsync(User, "INBOX")).Uid);
+        var after = await reopened.AppendAsync(User, "INBOX", Message("after"));
+        Assert.Equal([before.Uid, after.Uid], (await reopened.ListMessagesAsync(User, "INBOX")).Select(m => m.Uid));
+    }
+
     // Everything a client may have cached about each message.
     private static string Describe(IEnumerable<MessageInfo> list) =>
         string.Join(";", list.Select(m => $"{m.Uid} {m.Flags} [{string.Join(' ', m.Keywords.Order(StringComparer.Ordinal))}] {m.ModSeq} {m.Size} {m.InternalDate.UtcTicks}"));

@@ -285,6 +285,28 @@ public abstract class MailboxStoreContractTests
         Assert.Null(expunged.Message);
         Assert.Equal((await store.GetStatusAsync(User, "INBOX")).HighestModSeq, expunged.ModSeq);
 
+        var b = await AppendAsync(store, flags: MessageFlags.Seen);
+        await store.CreateFolderAsync(User, "Archive");
+        changes.Clear();
+        var copy = await store.CopyAsync(User, "INBOX", [b.Uid], "Archive");
+        var copied = Assert.Single(changes);
+        Assert.Equal((MailboxChangeKind.MessageAdded, "Archive", copy.TargetUids[0]), (copied.Kind, copied.Folder, copied.Uid));
+        Assert.Equal(MessageFlags.Seen, copied.Message!.Flags);
+        Assert.Equal((await store.GetStatusAsync(User, "Archive")).HighestModSeq, copied.ModSeq);
+
+        changes.Clear();
+        var sourceBefore = (await store.GetStatusAsync(User, "INBOX")).HighestModSeq;
+        var move = await store.MoveAsync(User, "INBOX", [b.Uid], "Archive");
+        Assert.Equal(2, changes.Count);
+        var movedIn = Assert.Single(changes, c => c.Kind == MailboxChangeKind.MessageAdded);
+        Assert.Equal(("Archive", move.TargetUids[0]), (movedIn.Folder, movedIn.Uid));
+        Assert.Equal((await store.GetStatusAsync(User, "Archive")).HighestModSeq, movedIn.ModSeq);
+        var movedOut = Assert.Single(changes, c => c.Kind == MailboxChangeKind.MessageExpunged);
+        Assert.Equal(("INBOX", b.Uid), (movedOut.Folder, movedOut.Uid));
+        var sourceAfter = (await store.GetStatusAsync(User, "INBOX")).HighestModSeq;
+        Assert.True(sourceAfter > sourceBefore); // a move expunges from the source
+        Assert.Equal(sourceAfter, movedOut.ModSeq);
+
         changes.Clear();
         await store.CreateFolderAsync(User, "Projects");
         await store.RenameFolderAsync(User, "Projects", "Done");
@@ -388,6 +410,13 @@ public abstract class MailboxStoreContractTests
         Assert.Equal(0, status.Messages);
         var second = await store.AppendAsync(User, "Lists", new MemoryStream(s_message));
         Assert.Equal(status.UidValidity, second.UidValidity);
+
+        // Renamed away, the folder keeps its UIDVALIDITY; a folder created under the old name gets a new one.
+        await store.RenameFolderAsync(User, "Lists", "Old-Lists");
+        Assert.Equal(status.UidValidity, (await store.GetStatusAsync(User, "Old-Lists")).UidValidity);
+        await store.CreateFolderAsync(User, "Lists");
+        var third = await store.GetStatusAsync(User, "Lists");
+        Assert.True(third.UidValidity > status.UidValidity, $"UIDVALIDITY {third.UidValidity} for the new folder, {status.UidValidity} for the renamed one");
     }
 
     [Fact]
@@ -399,6 +428,10 @@ public abstract class MailboxStoreContractTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
             await store.AppendAsync(User, "INBOX", new CancellingStream(cancellation), cancellationToken: cancellation.Token));
         await Assert.ThrowsAsync<IOException>(async () => await store.AppendAsync(User, "INBOX", new FailingStream()));
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            await store.AppendAsync(User, "INBOX", new MemoryStream(s_message), cancellationToken: cancelled.Token));
         Assert.Equal(before.Uid, Assert.Single(await store.ListMessagesAsync(User, "INBOX")).Uid);
         Assert.Equal(1, (await store.GetStatusAsync(User, "INBOX")).Messages);
 
@@ -472,50 +505,5 @@ public abstract class MailboxStoreContractTests
                 changes.Add(change);
             }
         }
-    }
-
-    /// <summary>A content stream whose second read finds its token cancelled (the client went away mid-message).</summary>
-    protected sealed class CancellingStream(CancellationTokenSource cancellation) : Stream
-    {
-        private int _reads;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => 0; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer)
-        {
-            if (_reads++ == 0)
-            {
-                "Subject: half"u8.CopyTo(buffer);
-                return 13;
-            }
-            cancellation.Cancel();
-            cancellation.Token.ThrowIfCancellationRequested();
-            return 0;
-        }
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    /// <summary>A content stream that fails with an I/O error after its first read.</summary>
-    protected sealed class FailingStream : Stream
-    {
-        private int _reads;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => 0; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => _reads++ == 0 ? 10 : throw new IOException("disk went away");
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,0 +1,46 @@
+namespace Mail.Protocols.TestSupport.Contracts;
+
+/// <summary>A content stream whose second read finds its token cancelled (the client went away mid-message).</summary>
+public sealed class CancellingStream(CancellationTokenSource cancellation) : Stream
+{
+    private int _reads;
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => 0; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(Span<byte> buffer)
+    {
+        if (_reads++ == 0)
+        {
+            "Subject: half"u8.CopyTo(buffer);
+            return 13;
+        }
+        cancellation.Cancel();
+        cancellation.Token.ThrowIfCancellationRequested();
+        return 0;
+    }
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>A content stream that fails with an I/O error after its first read.</summary>
+public sealed class FailingStream : Stream
+{
+    private int _reads;
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => 0; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => _reads++ == 0 ? 10 : throw new IOException("disk went away");
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
