@@ -190,6 +190,20 @@ public abstract class MailboxStoreContractTests
     }
 
     [Fact]
+    public async Task The_highest_expunged_uid_is_not_given_out_again()
+    {
+        var store = CreateStore();
+        var a = await AppendAsync(store);
+        var b = await AppendAsync(store);
+        await store.ExpungeAsync(User, "INBOX", [b.Uid]);
+        Assert.True((await store.GetStatusAsync(User, "INBOX")).UidNext > b.Uid);
+        await store.ExpungeAsync(User, "INBOX", [a.Uid]);
+        var c = await AppendAsync(store);
+        Assert.True(c.Uid > b.Uid, $"UID {c.Uid} given after {b.Uid} was expunged");
+        Assert.NotEqual(0u, c.UidValidity);
+    }
+
+    [Fact]
     public async Task Unchangedsince_at_the_current_modseq_changes_the_message()
     {
         var store = CreateStore();
@@ -214,8 +228,7 @@ public abstract class MailboxStoreContractTests
     public async Task Concurrent_appends_get_distinct_ascending_uids_and_are_all_stored()
     {
         const int Appenders = 12;
-        var store = CreateStore();
-        await store.ListFoldersAsync(User);
+        var store = CreateStore(); // and the user's first use is one of the concurrent appends
         var arrived = 0;
         var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
