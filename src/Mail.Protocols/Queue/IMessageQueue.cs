@@ -7,8 +7,20 @@ namespace Mail.Protocols.Queue;
 /// Work is handed out by lease: <see cref="LeaseAsync"/> returns due entries and hides them from other
 /// callers until the lease expires, so several delivery workers (or nodes) can share one queue without
 /// delivering a message twice. A lease ends with <see cref="CompleteAsync"/>, <see cref="RescheduleAsync"/>
-/// or <see cref="GiveUpAsync"/>; an expired lease makes the entry due again. Durable implementations must
-/// have the content and envelope on stable storage when <see cref="EnqueueAsync"/> completes.
+/// or <see cref="GiveUpAsync"/>; an expired lease makes the entry due again. A lease is held until the instant
+/// <see cref="QueueLease.LeaseExpires"/>; after that, or once another lease of the same entry was handed out, or
+/// once it ended the entry's lease itself, it is stale, and ending it throws <see cref="MessageQueueException"/>
+/// and changes nothing. Concurrent callers of <see cref="LeaseAsync"/> never get the same entry while a lease on it
+/// is held.
+/// <para>
+/// The envelope comes back exactly as enqueued (every field, <see cref="QueueEnvelope.ReceivedAt"/> with its
+/// offset). A new entry is due at once; due entries are leased earliest next attempt first.
+/// </para>
+/// <para>
+/// Durable implementations must have the content and envelope on stable storage when <see cref="EnqueueAsync"/>
+/// completes, and keep across a restart (a new instance on the same storage) each entry's envelope, content,
+/// per-recipient state, attempts, next attempt and current lease (which then runs out as usual).
+/// </para>
 /// </remarks>
 public interface IMessageQueue
 {
@@ -20,15 +32,19 @@ public interface IMessageQueue
     ValueTask<IReadOnlyList<QueueLease>> LeaseAsync(int maxEntries, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
 
     /// <summary>Opens the content of a queued message (readable, seekable). The caller disposes it.</summary>
+    /// <exception cref="MessageQueueException">No entry has that id (any more).</exception>
     ValueTask<Stream> OpenContentAsync(string queueId, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a leased entry: every recipient reached a final state.</summary>
+    /// <exception cref="MessageQueueException">The lease is stale (expired, superseded or already ended).</exception>
     ValueTask CompleteAsync(QueueLease lease, CancellationToken cancellationToken = default);
 
-    /// <summary>Records per-recipient results and makes the entry due again at <paramref name="nextAttempt"/>.</summary>
+    /// <summary>Records per-recipient results, counts an attempt, ends the lease and makes the entry due again at <paramref name="nextAttempt"/>.</summary>
+    /// <exception cref="MessageQueueException">The lease is stale (expired, superseded or already ended).</exception>
     ValueTask RescheduleAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, DateTimeOffset nextAttempt, CancellationToken cancellationToken = default);
 
     /// <summary>Records final per-recipient results and removes the entry (the caller has produced any bounce).</summary>
+    /// <exception cref="MessageQueueException">The lease is stale (expired, superseded or already ended).</exception>
     ValueTask GiveUpAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, CancellationToken cancellationToken = default);
 
     /// <summary>The number of entries in the queue, leased or not.</summary>

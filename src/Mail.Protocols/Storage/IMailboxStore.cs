@@ -9,15 +9,35 @@ namespace Mail.Protocols.Storage;
 /// Implementations must be safe for concurrent use by many sessions. Every change (append, flag change,
 /// expunge, folder change) is published to the observers of that user registered with
 /// <see cref="Subscribe"/>, whichever session made it, so that IMAP IDLE and POP3 maildrop locking work
-/// across sessions.
+/// across sessions. An observer hears only the changes of the user it subscribed for, each once, in the order
+/// they were made, with <see cref="MailboxChange.ModSeq"/> the folder's HIGHESTMODSEQ after that change.
+/// </para>
+/// <para>
+/// There are no unknown users: every method treats a user it has not seen before as one with an empty INBOX
+/// (creating it on first use), so a user's existence is the business of <see cref="Users.IUserDirectory"/>, not of the store.
 /// </para>
 /// <para>
 /// Folder names are full hierarchical names using <see cref="HierarchySeparator"/>; the name
 /// <c>INBOX</c> is case-insensitive and always exists. UIDs are assigned in strictly ascending order per
-/// folder and are never reused while <see cref="FolderStatus.UidValidity"/> stays the same. MODSEQ values
-/// (RFC 7162) increase with every change to a message in the folder.
+/// folder and are never reused while <see cref="FolderStatus.UidValidity"/> stays the same, not even the UID of
+/// the last message after it was expunged. A folder created (again) under a name gets a UIDVALIDITY greater than
+/// any the name had before, also after a restart (RFC 3501 §2.3.1.1); a renamed folder keeps its UIDVALIDITY
+/// and UIDs. MODSEQ values (RFC 7162) increase with every change to a message in the folder (append, flag or
+/// keyword change), and every expunge raises <see cref="FolderStatus.HighestModSeq"/> too.
 /// </para>
-/// <para>Errors are reported with <see cref="MailboxStoreException"/> and its <see cref="MailboxStoreError"/>.</para>
+/// <para>
+/// A durable store keeps across a restart (a new instance on the same storage) everything a client may have
+/// cached: folders with their special use, UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, and each message's UID,
+/// flags, keywords, internal date, size and MODSEQ. The contract suites in
+/// <c>tests/Mail.Protocols.TestSupport/Contracts</c> test all of this (see docs/implementing-a-mailbox-store.md).
+/// </para>
+/// <para>
+/// Errors are reported with <see cref="MailboxStoreException"/> and its <see cref="MailboxStoreError"/>: every
+/// method naming a folder that does not exist (either folder of a copy or move) throws
+/// <see cref="MailboxStoreError.FolderNotFound"/>; a folder name the store cannot hold,
+/// <see cref="MailboxStoreError.InvalidName"/>. UIDs that are not in the folder are not errors, except for the
+/// methods that take a single UID.
+/// </para>
 /// </remarks>
 public interface IMailboxStore
 {
@@ -28,13 +48,18 @@ public interface IMailboxStore
     ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default);
 
     /// <summary>Creates a folder (and any missing parents).</summary>
-    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderExists"/> if it exists.</exception>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderExists"/> if it exists (INBOX always does);
+    /// <see cref="MailboxStoreError.InvalidName"/> for an empty name or one with an empty level.</exception>
     ValueTask<FolderInfo> CreateFolderAsync(string user, string folder, SpecialUse specialUse = SpecialUse.None, CancellationToken cancellationToken = default);
 
     /// <summary>Renames a folder and its children. Renaming INBOX moves its messages to the new folder and leaves INBOX empty (RFC 3501 §6.3.5).</summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderNotFound"/> if <paramref name="folder"/> does not
+    /// exist; <see cref="MailboxStoreError.FolderExists"/> if <paramref name="newName"/> does.</exception>
     ValueTask RenameFolderAsync(string user, string folder, string newName, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes a folder and its messages. INBOX cannot be deleted.</summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.NotAllowed"/> for INBOX;
+    /// <see cref="MailboxStoreError.FolderNotFound"/> if the folder does not exist.</exception>
     ValueTask DeleteFolderAsync(string user, string folder, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the counters of a folder: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, message, unseen and size totals.</summary>
@@ -42,15 +67,17 @@ public interface IMailboxStore
 
     /// <summary>
     /// Returns a snapshot of the messages of a folder in ascending UID order: the list an IMAP SELECT or a
-    /// POP3 login works from. The snapshot does not change when the folder does; changes arrive as
-    /// <see cref="MailboxChange"/> notifications.
+    /// POP3 login works from. The snapshot (the list and every <see cref="MessageInfo"/> in it, keywords included)
+    /// does not change when the folder does; changes arrive as <see cref="MailboxChange"/> notifications.
     /// </summary>
     ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Appends a message, reading <paramref name="content"/> to its end. The message is visible (and, for a
     /// durable store, durable) when the returned task completes; if reading fails or is cancelled nothing
-    /// is stored.
+    /// is stored: no message, before or after a restart. A UID the failed append may have taken stays unused.
+    /// The exception of a failing stream (or the <see cref="OperationCanceledException"/>) reaches the caller
+    /// as it is, unless the store itself failed (then a <see cref="MailboxStoreException"/>).
     /// </summary>
     ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default);
 
@@ -61,19 +88,24 @@ public interface IMailboxStore
     ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the MIME summary (envelope and body structure) computed once when the message was stored.</summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.MessageNotFound"/> if the UID is not in the folder.</exception>
     ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Changes flags and keywords of the given messages. With <paramref name="unchangedSince"/> (RFC 7162
     /// UNCHANGEDSINCE), messages whose MODSEQ is greater are left alone and reported in
-    /// <see cref="FlagUpdateResult.Modified"/>. UIDs not in the folder are ignored.
+    /// <see cref="FlagUpdateResult.Modified"/>; the others are changed. UIDs not in the folder are ignored.
+    /// Each message that changes gets a new MODSEQ, above the folder's HIGHESTMODSEQ before.
     /// </summary>
     ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Copies messages (flags, keywords and internal date kept) to another folder; returns the UID mapping (RFC 4315 COPYUID).</summary>
+    /// <summary>Copies messages (flags, keywords and internal date kept) to another folder; returns the UID mapping (RFC 4315 COPYUID).
+    /// UIDs not in the source folder are left out of the mapping.</summary>
     ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default);
 
-    /// <summary>Moves messages to another folder (RFC 6851): a copy followed by an expunge from the source, atomically where the backend can.</summary>
+    /// <summary>Moves messages to another folder (RFC 6851): a copy (flags, keywords and internal date kept) followed by an
+    /// expunge from the source, atomically where the backend can. Observers hear a <see cref="MailboxChangeKind.MessageAdded"/>
+    /// in the target and a <see cref="MailboxChangeKind.MessageExpunged"/> in the source per message.</summary>
     ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -85,7 +117,9 @@ public interface IMailboxStore
 
     /// <summary>
     /// Registers an observer for every change to the mailboxes of <paramref name="user"/>. Dispose the
-    /// result to unregister. Observers are called after the change is stored and must not block.
+    /// result to unregister (more than once is harmless); changes made after that are not delivered to the
+    /// observer (one being delivered at that moment still may be).
+    /// Observers are called after the change is stored and must not block.
     /// </summary>
     IDisposable Subscribe(string user, IMailboxObserver observer);
 }
