@@ -352,6 +352,10 @@ public abstract class MailboxStoreContractTests
         Assert.Single(bob);
         await store.AppendAsync(Other, "INBOX", new MemoryStream(s_message));
         Assert.Equal(2, bob.Count);
+        // The mail is as separate as the notifications.
+        Assert.Equal(2, (await store.ListMessagesAsync(Other, "INBOX")).Count);
+        Assert.Equal(2, (await store.ListMessagesAsync(User, "INBOX")).Count);
+        Assert.DoesNotContain(await store.ListFoldersAsync(Other), f => f.Name == "Later");
     }
 
     [Fact]
