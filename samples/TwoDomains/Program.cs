@@ -3,7 +3,9 @@
 // small static zone here; pass --dns SERVER[:PORT] to use a real name server), relayed over SMTP, and read
 // back from isp-provider.test's POP3 mailbox.
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Mail.Protocols.Connections;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Client;
@@ -31,6 +33,8 @@ MailHostOptions Host(string address, string domain, string user)
         BindAddress = IPAddress.Parse(address), SmtpPort = SmtpPort, SubmissionPort = SubmissionPort, SmtpsPort = null,
         Pop3Port = Pop3Port, Pop3sPort = null, ServerName = "mx." + domain,
         Delivery = new DeliveryAgentOptions { Port = SmtpPort }, DnsResolver = resolver, DeliveryPollInterval = TimeSpan.FromMilliseconds(200),
+        // A certificate for the name clients use, so that a client that checks it (one with a login) can trust it.
+        Certificate = SelfSignedCertificate.Create("mx." + domain),
     };
     options.Domains.Add(domain);
     options.Users.Add((user, "secret"));
@@ -44,8 +48,13 @@ await isp.StartAsync();
 Console.WriteLine("sample.test       SMTP 127.0.0.2:2525, submission :2587, POP3 :1110 (user ann@sample.test / secret)");
 Console.WriteLine("isp-provider.test SMTP 127.0.0.3:2525, submission :2587, POP3 :1110 (user ian@isp-provider.test / secret)");
 
-// Ann submits a message to her own server (STARTTLS, AUTH), addressed to Ian at the other organisation.
-var clientOptions = new SmtpClientOptions { LocalName = "ann-laptop", Credentials = new NetworkCredential("ann@sample.test", "secret") };
+// Ann submits a message to her own server (STARTTLS, AUTH), addressed to Ian at the other organisation. Her password
+// goes only to a server whose certificate checks out: the sample's is self-signed, so her client is told to trust it.
+var clientOptions = new SmtpClientOptions
+{
+    LocalName = "ann-laptop", Credentials = new NetworkCredential("ann@sample.test", "secret"),
+    TrustedCertificates = { X509CertificateLoader.LoadCertificate(sample.Certificate.RawData) },
+};
 await using (var submission = await SmtpClientConnection.ConnectAsync(new IPEndPoint(IPAddress.Parse("127.0.0.2"), SubmissionPort), "mx.sample.test", clientOptions))
 {
     var message = "From: ann@sample.test\r\nTo: ian@isp-provider.test\r\nSubject: Hello from sample.test\r\n\r\nHi Ian, this crossed two mail servers.\r\n"u8.ToArray();

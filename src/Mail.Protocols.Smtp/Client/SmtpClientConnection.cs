@@ -4,6 +4,9 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Text;
@@ -98,11 +101,23 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     /// <param name="options">Settings.</param>
     /// <param name="cancellationToken">Cancels the whole exchange.</param>
     /// <exception cref="SmtpClientException">The server refused us (4xx/5xx greeting or EHLO) or TLS was required and failed.</exception>
+    /// <exception cref="AuthenticationException">The TLS handshake failed, or the server certificate was not trusted where it
+    /// had to be (with credentials, or <see cref="SmtpClientOptions.ValidateCertificate"/>); nothing was sent after STARTTLS.</exception>
+    /// <exception cref="ArgumentException">The EHLO name is not a domain or address literal, or the credentials hold a NUL.</exception>
     public static async Task<SmtpClientConnection> ConnectAsync(IPEndPoint endPoint, string host, SmtpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ArgumentException.ThrowIfNullOrEmpty(host);
         options ??= new SmtpClientOptions();
+        // Settings are written into commands: refuse what would not be one argument of its production.
+        if (!EnvelopeSyntax.IsHelloName(options.LocalName))
+        {
+            throw new ArgumentException("LocalName must be a domain or an address literal (RFC 5321 §4.1.1.1).", nameof(options));
+        }
+        if (options.Credentials is { } credentials && !(EnvelopeSyntax.IsSaslValue(credentials.UserName) && EnvelopeSyntax.IsSaslValue(credentials.Password)))
+        {
+            throw new ArgumentException("The credentials must be text without NUL (RFC 4616).", nameof(options));
+        }
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -226,24 +241,75 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         await _input.CompleteAsync().ConfigureAwait(false);
         await _output.CompleteAsync().ConfigureAwait(false);
         var tls = new SslStream(_network, leaveInnerStreamOpen: true);
+        // A login goes only to the server it is meant for; without one, opportunistic TLS (RFC 7435) encrypts against
+        // passive listeners even when the certificate cannot be checked.
+        var validate = _options.ValidateCertificate || _options.Credentials is not null;
+        SslPolicyErrors? refused = null;
         var authentication = new SslClientAuthenticationOptions
         {
             TargetHost = _host,
-            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+            {
+                if (_options.CertificateValidation is { } decide)
+                {
+                    return decide(sender, certificate, chain, errors);
+                }
+                if (!validate || errors == SslPolicyErrors.None || IsTrustedByConfiguration(certificate, chain, errors))
+                {
+                    return true;
+                }
+                refused = errors;
+                return false;
+            },
         };
-        if (!_options.ValidateCertificate)
-        {
-            // Opportunistic TLS (RFC 7435): encrypt against passive listeners even when the certificate cannot be checked.
-#pragma warning disable CA5359
-            authentication.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
-#pragma warning restore CA5359
-        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.CommandTimeout);
-        await tls.AuthenticateAsClientAsync(authentication, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(authentication, timeout.Token).ConfigureAwait(false);
+        }
+        catch (AuthenticationException ex) when (refused is { } errors)
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            var sent = _options.Credentials is not null ? "; no credentials were sent" : "";
+            throw new AuthenticationException($"the TLS certificate of {_host} is not trusted ({errors}){sent}", ex);
+        }
         _tls = tls;
         (_input, _output) = Pipes(tls);
         _lineReader = default;
+    }
+
+    // A chain that did not reach a system root may reach one of the configured certificates; a wrong host name, or no
+    // certificate, is not helped by trusting more roots.
+    private bool IsTrustedByConfiguration(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is null || _options.TrustedCertificates.Count == 0)
+        {
+            return false;
+        }
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(_options.TrustedCertificates);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        custom.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.1")); // server authentication
+        if (chain is not null)
+        {
+            // The intermediates the server sent.
+            custom.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+        }
+        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        try
+        {
+            return custom.Build(leaf);
+        }
+        finally
+        {
+            if (!ReferenceEquals(leaf, certificate))
+            {
+                leaf.Dispose();
+            }
+        }
     }
 
     private static (PipeReader, PipeWriter) Pipes(Stream stream) =>
@@ -259,9 +325,16 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(content);
         long? size = content.CanSeek ? content.Length - content.Position : null;
-        if (CannotSend(envelope, size) is { } refusal)
+        if ((EnvelopeRefusal(envelope) ?? CannotSend(envelope, size)) is { } refusal)
         {
             return [.. envelope.Recipients.Select(r => new SmtpRecipientResult(r, refusal))];
+        }
+        // Recipients whose fields are not what their productions allow are refused here and never written.
+        var refusals = envelope.Recipients.Select(r => RecipientRefusal(r, envelope.SmtpUtf8)).ToList();
+        var recipients = envelope.Recipients.Where((_, i) => refusals[i] is null).ToList();
+        if (recipients.Count == 0)
+        {
+            return [.. envelope.Recipients.Select((r, i) => new SmtpRecipientResult(r, refusals[i]!))];
         }
 
         var dsn = Supports("DSN");
@@ -291,12 +364,12 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             mail.Append(" ENVID=").Append(envid);
         }
         var commands = new List<string> { mail.ToString() };
-        foreach (var recipient in envelope.Recipients)
+        foreach (var recipient in recipients)
         {
             var rcpt = new StringBuilder("RCPT TO:<").Append(recipient.Address).Append('>');
-            if (dsn && recipient.Notify != DsnNotify.Unspecified)
+            if (dsn && NotifyValue(recipient.Notify) is { Length: > 0 } notify)
             {
-                rcpt.Append(" NOTIFY=").Append(NotifyValue(recipient.Notify));
+                rcpt.Append(" NOTIFY=").Append(notify);
             }
             if (dsn && recipient.OriginalRecipient is { } orcpt)
             {
@@ -336,20 +409,54 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         if (!mailReply.IsSuccess)
         {
             await ResetAsync(cancellationToken).ConfigureAwait(false);
-            return [.. envelope.Recipients.Select(r => new SmtpRecipientResult(r, mailReply))];
+            return InEnvelopeOrder(envelope, refusals, recipients.Select(_ => mailReply).ToList());
         }
-        var results = envelope.Recipients.Select((r, i) => new SmtpRecipientResult(r, replies[i + 1])).ToList();
-        if (!results.Any(r => r.Reply.IsSuccess))
+        var rcptReplies = replies.Skip(1).ToList();
+        if (!rcptReplies.Any(r => r.IsSuccess))
         {
             await ResetAsync(cancellationToken).ConfigureAwait(false);
-            return results;
+            return InEnvelopeOrder(envelope, refusals, rcptReplies);
         }
 
         var dataReply = Supports("CHUNKING") && size is not null
             ? await SendChunkAsync(content, size.Value, cancellationToken).ConfigureAwait(false)
             : await SendDataAsync(content, cancellationToken).ConfigureAwait(false);
         // Accepted recipients share the fate of the message.
-        return [.. results.Select(r => r.Reply.IsSuccess ? r with { Reply = dataReply } : r)];
+        return InEnvelopeOrder(envelope, refusals, [.. rcptReplies.Select(r => r.IsSuccess ? dataReply : r)]);
+    }
+
+    // One result per envelope recipient, in its order: the refusal made here, or the next reply about a sent one.
+    private static List<SmtpRecipientResult> InEnvelopeOrder(QueueEnvelope envelope, List<SmtpServerReply?> refusals, List<SmtpServerReply> sentReplies)
+    {
+        var next = 0;
+        return [.. envelope.Recipients.Select((r, i) => new SmtpRecipientResult(r, refusals[i] ?? sentReplies[next++]))];
+    }
+
+    // The refusal of a whole transaction whose MAIL FROM could not be written as its production allows.
+    private static SmtpServerReply? EnvelopeRefusal(QueueEnvelope envelope)
+    {
+        if (!EnvelopeSyntax.IsReversePath(envelope.ReversePath, envelope.SmtpUtf8))
+        {
+            return new SmtpServerReply(553, ["5.1.7 the sender address is not a valid RFC 5321 mailbox; not sent"]);
+        }
+        if (envelope.EnvelopeId is { } envid && !EnvelopeSyntax.IsEnvelopeId(envid))
+        {
+            return new SmtpServerReply(501, ["5.5.4 the ENVID parameter is not valid xtext; not sent"]);
+        }
+        return null;
+    }
+
+    private static SmtpServerReply? RecipientRefusal(QueueRecipient recipient, bool smtpUtf8)
+    {
+        if (!EnvelopeSyntax.IsForwardPath(recipient.Address, smtpUtf8))
+        {
+            return new SmtpServerReply(553, ["5.1.3 the recipient address is not a valid RFC 5321 mailbox; not sent"]);
+        }
+        if (recipient.OriginalRecipient is { } orcpt && !EnvelopeSyntax.IsOriginalRecipient(orcpt))
+        {
+            return new SmtpServerReply(501, ["5.5.4 the ORCPT parameter is not a valid addr-type;xtext; not sent"]);
+        }
+        return null;
     }
 
     private SmtpServerReply? CannotSend(QueueEnvelope envelope, long? size)

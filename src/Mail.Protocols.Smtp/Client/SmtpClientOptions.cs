@@ -1,3 +1,6 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
 namespace Mail.Protocols.Smtp.Client;
 
 /// <summary>Whether the client uses STARTTLS.</summary>
@@ -14,16 +17,38 @@ public enum StartTlsPolicy
 /// <summary>Settings of <see cref="SmtpClientConnection"/>.</summary>
 public sealed class SmtpClientOptions
 {
-    /// <summary>The name this host gives in EHLO/HELO. Defaults to the machine name.</summary>
+    /// <summary>The name this host gives in EHLO/HELO: a domain or an address literal. Defaults to the machine name.</summary>
     public string LocalName { get; set; } = Environment.MachineName;
 
     /// <summary>STARTTLS policy. Defaults to <see cref="StartTlsPolicy.Opportunistic"/>.</summary>
     public StartTlsPolicy StartTls { get; set; } = StartTlsPolicy.Opportunistic;
 
-    /// <summary>Validate the server certificate (name and chain). Defaults to false: opportunistic TLS encrypts without authenticating, as RFC 7435 describes.</summary>
+    /// <summary>
+    /// Validate the server certificate (chain and host name) even without <see cref="Credentials"/>. Defaults to false:
+    /// opportunistic TLS encrypts without authenticating, as RFC 7435 describes. With credentials the certificate is
+    /// always validated, whatever this says: a login goes only to the server it was meant for.
+    /// </summary>
     public bool ValidateCertificate { get; set; }
 
-    /// <summary>Credentials for AUTH (a smart host that wants a login); null: no AUTH.</summary>
+    /// <summary>
+    /// Certificates to trust as roots besides the system's, when the certificate is validated: a private CA, or the
+    /// self-signed certificate of a smart host or test server. The host name is still checked against the certificate.
+    /// Only the public part is needed.
+    /// </summary>
+    public X509Certificate2Collection TrustedCertificates { get; } = [];
+
+    /// <summary>
+    /// Decides about the server certificate instead of the built-in check (chain against the system roots and
+    /// <see cref="TrustedCertificates"/>, then the host name), with or without credentials. This is the explicit opt-out
+    /// for test setups: a callback that accepts what the built-in check refused lets a login go to a server nobody has
+    /// authenticated, so prefer <see cref="TrustedCertificates"/>. Null by default.
+    /// </summary>
+    public RemoteCertificateValidationCallback? CertificateValidation { get; set; }
+
+    /// <summary>
+    /// Credentials for AUTH (a smart host that wants a login); null: no AUTH. They are sent only over TLS (unless
+    /// <see cref="AllowPlaintextAuth"/>) and only after the server certificate was validated.
+    /// </summary>
     public System.Net.NetworkCredential? Credentials { get; set; }
 
     /// <summary>Allow AUTH on an unencrypted connection. Defaults to false: credentials are only sent over TLS.</summary>

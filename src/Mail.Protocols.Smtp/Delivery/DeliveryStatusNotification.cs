@@ -46,7 +46,7 @@ public static partial class DeliveryStatusNotification
         message.Headers.Add("Auto-Submitted", "auto-replied");
 
         var report = new MultipartReport("delivery-status");
-        var list = string.Join("\n", recipients.Select(r => $"  <{r.Recipient.Address}>: {r.LastReply ?? "no reply"}"));
+        var list = string.Join("\n", recipients.Select(r => $"  <{Printable(r.Recipient.Address)}>: {Printable(r.LastReply ?? "no reply")}"));
         report.Add(new TextPart("plain")
         {
             Text = action switch
@@ -61,7 +61,7 @@ public static partial class DeliveryStatusNotification
         var perMessage = new HeaderList { { "Reporting-MTA", "dns; " + reportingMta } };
         if (envelope.EnvelopeId is { } envid)
         {
-            perMessage.Add("Original-Envelope-Id", envid);
+            perMessage.Add("Original-Envelope-Id", Printable(envid));
         }
         perMessage.Add("Arrival-Date", DateUtils.FormatDate(envelope.ReceivedAt));
         status.StatusGroups.Add(perMessage);
@@ -70,18 +70,18 @@ public static partial class DeliveryStatusNotification
             var group = new HeaderList();
             if (recipient.Recipient.OriginalRecipient is { } orcpt)
             {
-                group.Add("Original-Recipient", orcpt.Replace(";", "; ", StringComparison.Ordinal));
+                group.Add("Original-Recipient", Printable(orcpt.Replace(";", "; ", StringComparison.Ordinal)));
             }
-            group.Add("Final-Recipient", "rfc822; " + recipient.Recipient.Address);
+            group.Add("Final-Recipient", "rfc822; " + Printable(recipient.Recipient.Address));
             group.Add("Action", action switch { DsnAction.Failed => "failed", DsnAction.Delayed => "delayed", _ => "delivered" });
             group.Add("Status", StatusCode(recipient.LastReply, action));
             if (recipient.RemoteHost is { } remote)
             {
-                group.Add("Remote-MTA", "dns; " + remote);
+                group.Add("Remote-MTA", "dns; " + Printable(remote));
             }
             if (recipient.LastReply is { } reply)
             {
-                group.Add("Diagnostic-Code", "smtp; " + reply);
+                group.Add("Diagnostic-Code", "smtp; " + Printable(reply));
             }
             if (recipient.LastAttempt is { } attempt)
             {
@@ -113,6 +113,29 @@ public static partial class DeliveryStatusNotification
         }
         message.Body = report;
         return message;
+    }
+
+    // A queue entry an application built may hold control characters (refused by the SMTP client, reported here): shown
+    // as \xHH so that they can neither end a header field nor pass unseen in the text.
+    private static string Printable(string value)
+    {
+        if (!value.Any(char.IsControl))
+        {
+            return value;
+        }
+        var text = new System.Text.StringBuilder(value.Length + 16);
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{(int)c:X2}");
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+        return text.ToString();
     }
 
     // The RFC 3463 code from the reply ("550 5.1.1 ..."), or the class's generic one.

@@ -262,7 +262,7 @@ internal static class SmtpSyntax
         return labelLength > 0 && previous != (byte)'-';
     }
 
-    private static bool IsAddressLiteral(ReadOnlySpan<byte> literal)
+    public static bool IsAddressLiteral(ReadOnlySpan<byte> literal)
     {
         if (literal.Length < 3 || literal[^1] != (byte)']')
         {
