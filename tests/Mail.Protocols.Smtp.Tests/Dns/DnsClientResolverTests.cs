@@ -68,12 +68,19 @@ public sealed class DnsClientResolverTests(DnsmasqFixture dns) : IClassFixture<D
         var slow = await Resolver(TimeSpan.FromMilliseconds(500)).LookupMxAsync("slow.test");
         Assert.Equal(DnsLookupStatus.TemporaryFailure, slow.Status);
 
-        // Nothing listens on this port at all.
+        // Nothing listens on this port: the test bound it and closed it again.
         var options = new DnsResolverOptions { Timeout = TimeSpan.FromMilliseconds(300), Retries = 0, UseCache = false };
-        options.NameServers.Add(new IPEndPoint(IPAddress.Loopback, 9));
+        options.NameServers.Add(ClosedUdpPort());
         var silent = new DnsClientResolver(options);
         Assert.Equal(DnsLookupStatus.TemporaryFailure, (await silent.LookupMxAsync("mx.test")).Status);
         Assert.Equal(DnsLookupStatus.TemporaryFailure, (await silent.LookupAddressesAsync("mail.mx.test")).Status);
+    }
+
+    private static IPEndPoint ClosedUdpPort()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return (IPEndPoint)socket.LocalEndPoint!;
     }
 
     [Fact]

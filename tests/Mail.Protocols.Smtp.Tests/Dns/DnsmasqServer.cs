@@ -10,17 +10,38 @@ namespace Mail.Protocols.Smtp.Tests.Dns;
 /// </summary>
 public sealed class DnsmasqServer : IDisposable
 {
+    private const string Binary = "/usr/sbin/dnsmasq";
     private readonly Process _process;
+
+    // The upstream of slow.test: a UDP socket this server holds open and never reads, so queries to it time out.
+    private readonly Socket _silentUpstream = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
 
     public DnsmasqServer()
     {
-        const string binary = "/usr/sbin/dnsmasq";
-        Assert.True(File.Exists(binary), "dnsmasq is required for the DNS tests (Debian package dnsmasq-base; .ci/run installs it)");
-        Port = FreeUdpPort();
-        var start = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        Assert.True(File.Exists(Binary), "dnsmasq is required for the DNS tests (Debian package dnsmasq-base; .ci/run installs it)");
+        _silentUpstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        // The port is free when picked but may be taken before dnsmasq binds it (a race with anything else on the
+        // machine): then dnsmasq exits, and it is started again on another one.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreeUdpPort();
+            _process = Start(Port, ((IPEndPoint)_silentUpstream.LocalEndPoint!).Port);
+            if (WaitUntilAnswering())
+            {
+                return;
+            }
+            var error = _process.StandardError.ReadToEnd();
+            _process.Dispose();
+            Assert.True(attempt < 5 && error.Contains("in use", StringComparison.OrdinalIgnoreCase), "dnsmasq exited: " + error);
+        }
+    }
+
+    private static Process Start(int port, int silentUpstreamPort)
+    {
+        var start = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var argument in new[]
         {
-            "--keep-in-foreground", $"--port={Port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+            "--keep-in-foreground", $"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
             "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=", "--local=/test/",
             // Two exchangers with different preferences, and their addresses.
             "--mx-host=mx.test,mail.mx.test,10", "--mx-host=mx.test,backup.mx.test,20",
@@ -32,16 +53,15 @@ public sealed class DnsmasqServer : IDisposable
             // A domain with an address but no MX: the implicit MX case.
             "--host-record=nomx.test,127.0.0.4,::1",
             // An upstream that never answers: the query times out.
-            "--server=/slow.test/127.0.0.1#9",
+            $"--server=/slow.test/127.0.0.1#{silentUpstreamPort}",
         })
         {
             start.ArgumentList.Add(argument);
         }
-        _process = Process.Start(start)!;
-        WaitUntilAnswering();
+        return Process.Start(start)!;
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
@@ -52,7 +72,8 @@ public sealed class DnsmasqServer : IDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    private void WaitUntilAnswering()
+    // True once dnsmasq answers; false when it exited (its port was taken).
+    private bool WaitUntilAnswering()
     {
         // Ask for a known name until dnsmasq answers (it starts in milliseconds; bounded at 10 s).
         var query = new byte[] { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 2, (byte)'m', (byte)'x', 4, (byte)'t', (byte)'e', (byte)'s', (byte)'t', 0, 0, 15, 0, 1 };
@@ -60,13 +81,16 @@ public sealed class DnsmasqServer : IDisposable
         var buffer = new byte[512];
         for (var i = 0; i < 50; i++)
         {
-            Assert.False(_process.HasExited, "dnsmasq exited: " + _process.StandardError.ReadToEnd());
+            if (_process.HasExited)
+            {
+                return false;
+            }
             socket.SendTo(query, EndPoint);
             try
             {
                 if (socket.Receive(buffer) > 0)
                 {
-                    return;
+                    return true;
                 }
             }
             catch (SocketException)
@@ -74,6 +98,7 @@ public sealed class DnsmasqServer : IDisposable
             }
         }
         Assert.Fail("dnsmasq did not answer");
+        return false;
     }
 
     public void Dispose()
@@ -84,5 +109,6 @@ public sealed class DnsmasqServer : IDisposable
             _process.WaitForExit(5000);
         }
         _process.Dispose();
+        _silentUpstream.Dispose();
     }
 }
