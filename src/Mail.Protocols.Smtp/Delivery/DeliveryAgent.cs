@@ -42,10 +42,14 @@ public sealed class DeliveryAgentOptions
     /// <summary>Send everything through this relay instead of looking up MX records (host and port). Null by default.</summary>
     public DnsEndPoint? SmartHost { get; set; }
 
-    /// <summary>The login for <see cref="SmartHost"/>, if it wants one (sent only over TLS unless the client options allow otherwise).</summary>
+    /// <summary>
+    /// The login for <see cref="SmartHost"/>, if it wants one. Sent only over TLS (unless the client options allow
+    /// plaintext) and only after the smart host's certificate was validated, chain and name; a self-signed one is
+    /// trusted by adding it to <see cref="SmtpClientOptions.TrustedCertificates"/> of <see cref="Client"/>.
+    /// </summary>
     public NetworkCredential? SmartHostCredentials { get; set; }
 
-    /// <summary>SMTP client settings (STARTTLS policy, timeouts).</summary>
+    /// <summary>SMTP client settings (STARTTLS policy, certificate trust, timeouts). Their <c>LocalName</c> is replaced by <see cref="ServerName"/>.</summary>
     public SmtpClientOptions Client { get; set; } = new();
 }
 
@@ -147,13 +151,18 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     {
         var statuses = lease.Recipients.ToList();
         var now = _time.GetUtcNow();
+        var envelope = lease.Envelope;
+
+        // Notifications an earlier attempt recorded as owed. The results they report are in the queue already, so a
+        // submission that fails here costs only a later retry of the notification, never a second copy of the message.
+        var notificationFailed = !await SendOwedNotificationsAsync(lease, statuses, now, cancellationToken).ConfigureAwait(false);
+
         var pendingByDomain = statuses
             .Select((status, index) => (status, index))
-            .Where(p => p.status.State is RecipientState.Pending or RecipientState.DelayNotified)
+            .Where(p => IsPending(p.status) && IsDue(p.status, now))
             .GroupBy(p => Domain(p.status.Recipient.Address), StringComparer.OrdinalIgnoreCase)
             .ToList();
-        var newlyFailed = new List<RecipientStatus>();
-        var newlyDelivered = new List<RecipientStatus>();
+        var newlyOwed = false;
         foreach (var group in pendingByDomain)
         {
             var recipients = group.Select(p => p.status.Recipient).ToList();
@@ -180,53 +189,128 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             {
                 var (reply, host) = outcome[status.Recipient];
                 var state = reply.IsSuccess ? RecipientState.Delivered : reply.IsPermanentFailure ? RecipientState.Failed : status.State;
-                statuses[index] = status with { State = state, LastReply = reply.ToString(), RemoteHost = host, LastAttempt = now };
-                (state == RecipientState.Failed ? newlyFailed : state == RecipientState.Delivered ? newlyDelivered : null)?.Add(statuses[index]);
+                var owed = state switch
+                {
+                    RecipientState.Delivered => Wants(envelope, status.Recipient, DsnNotify.Success),
+                    RecipientState.Failed => Wants(envelope, status.Recipient, DsnNotify.Failure),
+                    _ => status.DsnPending, // still pending: a delay notice not yet sent stays owed
+                };
+                newlyOwed |= owed && !status.DsnPending;
+                statuses[index] = status with { State = state, LastReply = reply.ToString(), RemoteHost = host, LastAttempt = now, DsnPending = owed };
             }
         }
 
-        var envelope = lease.Envelope;
-        await NotifyAsync(lease, newlyFailed, DsnAction.Failed, DsnNotify.Failure, cancellationToken).ConfigureAwait(false);
-        await NotifyAsync(lease, newlyDelivered, DsnAction.Delivered, DsnNotify.Success, cancellationToken).ConfigureAwait(false);
-
-        var pending = statuses.Where(s => s.State is RecipientState.Pending or RecipientState.DelayNotified).ToList();
-        if (pending.Count == 0)
-        {
-            await queue.CompleteAsync(lease, cancellationToken).ConfigureAwait(false);
-            return;
-        }
         var age = now - envelope.ReceivedAt;
         if (age >= _options.GiveUpAfter)
         {
             // RFC 3463 4.4.7: the message is too old; what was temporary becomes final.
-            var expired = new List<RecipientStatus>();
             for (var i = 0; i < statuses.Count; i++)
             {
-                if (statuses[i].State is RecipientState.Pending or RecipientState.DelayNotified)
+                if (IsPending(statuses[i]))
                 {
-                    statuses[i] = statuses[i] with { State = RecipientState.Failed, LastReply = $"{statuses[i].LastReply} (5.4.7 delivery time expired)" };
-                    expired.Add(statuses[i]);
+                    var owed = Wants(envelope, statuses[i].Recipient, DsnNotify.Failure);
+                    newlyOwed |= owed;
+                    statuses[i] = statuses[i] with { State = RecipientState.Failed, LastReply = $"{statuses[i].LastReply} (5.4.7 delivery time expired)", DsnPending = owed };
                 }
             }
-            await NotifyAsync(lease, expired, DsnAction.Failed, DsnNotify.Failure, cancellationToken).ConfigureAwait(false);
-            await queue.GiveUpAsync(lease, statuses, cancellationToken).ConfigureAwait(false);
-            return;
         }
-        if (age >= _options.DelayNoticeAfter)
+        else if (age >= _options.DelayNoticeAfter)
         {
-            var toWarn = new List<RecipientStatus>();
             for (var i = 0; i < statuses.Count; i++)
             {
                 if (statuses[i].State == RecipientState.Pending)
                 {
-                    statuses[i] = statuses[i] with { State = RecipientState.DelayNotified };
-                    toWarn.Add(statuses[i]);
+                    var owed = Wants(envelope, statuses[i].Recipient, DsnNotify.Delay);
+                    newlyOwed |= owed;
+                    statuses[i] = statuses[i] with { State = RecipientState.DelayNotified, DsnPending = owed };
                 }
             }
-            await NotifyAsync(lease, toWarn, DsnAction.Delayed, DsnNotify.Delay, cancellationToken, envelope.ReceivedAt + _options.GiveUpAfter).ConfigureAwait(false);
         }
-        await queue.RescheduleAsync(lease, statuses, now + _options.RetryInterval, cancellationToken).ConfigureAwait(false);
+
+        // The results go to the queue before any notification about them is tried. Notifications owed now are sent by
+        // the next lease of this entry, due at once (RunAsync takes it in its next round); one that failed waits for
+        // the retry interval like a delivery.
+        var pending = statuses.Where(IsPending).ToList();
+        var notificationsOwed = statuses.Any(s => s.DsnPending);
+        if (pending.Count == 0 && !notificationsOwed)
+        {
+            if (age >= _options.GiveUpAfter)
+            {
+                await queue.GiveUpAsync(lease, statuses, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await queue.CompleteAsync(lease, cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
+        var next = pending.Count > 0 ? pending.Min(s => (s.LastAttempt ?? now) + _options.RetryInterval) : DateTimeOffset.MaxValue;
+        if (notificationsOwed)
+        {
+            var notifyAt = newlyOwed || !notificationFailed ? now : now + _options.RetryInterval;
+            next = notifyAt < next ? notifyAt : next;
+        }
+        await queue.RescheduleAsync(lease, statuses, next, cancellationToken).ConfigureAwait(false);
     }
+
+    private static bool IsPending(RecipientStatus status) => status.State is RecipientState.Pending or RecipientState.DelayNotified;
+
+    // A recipient last tried less than a retry interval ago waits (its entry was leased early, to send a notification).
+    private bool IsDue(RecipientStatus status, DateTimeOffset now) => status.LastAttempt is not { } last || last + _options.RetryInterval <= now;
+
+    // Whether the sender can receive a DSN about this recipient and asked for one (RFC 3461 §4.1). A null reverse path
+    // gets none (notifications about notifications would loop), nor does one that is not a mailbox.
+    private static bool Wants(QueueEnvelope envelope, QueueRecipient recipient, DsnNotify flag) =>
+        envelope.ReversePath.Length > 0 && EnvelopeSyntax.IsMailbox(envelope.ReversePath, envelope.SmtpUtf8)
+        && (recipient.Notify == DsnNotify.Unspecified
+            ? flag != DsnNotify.Success // the default is DELAY and FAILURE
+            : recipient.Notify.HasFlag(flag) && !recipient.Notify.HasFlag(DsnNotify.Never));
+
+    // Sends the notifications the queue holds as owed, one per kind, and marks those sent. Returns false when one could
+    // not be submitted: it stays owed, and is retried until the message is twice GiveUpAfter old, then dropped.
+    private async Task<bool> SendOwedNotificationsAsync(QueueLease lease, List<RecipientStatus> statuses, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var allSent = true;
+        foreach (var (state, action) in s_notifications)
+        {
+            var owed = Enumerable.Range(0, statuses.Count).Where(i => statuses[i].DsnPending && statuses[i].State == state).ToList();
+            if (owed.Count == 0)
+            {
+                continue;
+            }
+            try
+            {
+                var retryUntil = action == DsnAction.Delayed ? lease.Envelope.ReceivedAt + _options.GiveUpAfter : (DateTimeOffset?)null;
+                await NotifyAsync(lease, [.. owed.Select(i => statuses[i])], action, cancellationToken, retryUntil).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                if (now - lease.Envelope.ReceivedAt < 2 * _options.GiveUpAfter)
+                {
+                    DeliveryLog.NotificationFailed(_logger, lease.QueueId, action.ToString(), ex);
+                    allSent = false;
+                    continue;
+                }
+                DeliveryLog.NotificationDropped(_logger, lease.QueueId, action.ToString(), ex);
+            }
+            foreach (var i in owed)
+            {
+                statuses[i] = statuses[i] with { DsnPending = false };
+            }
+        }
+        // A pending recipient has nothing to report yet.
+        for (var i = 0; i < statuses.Count; i++)
+        {
+            if (statuses[i].DsnPending && statuses[i].State == RecipientState.Pending)
+            {
+                statuses[i] = statuses[i] with { DsnPending = false };
+            }
+        }
+        return allSent;
+    }
+
+    private static readonly (RecipientState State, DsnAction Action)[] s_notifications =
+        [(RecipientState.Failed, DsnAction.Failed), (RecipientState.DelayNotified, DsnAction.Delayed), (RecipientState.Delivered, DsnAction.Delivered)];
 
     private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..];
 
@@ -307,10 +391,13 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                         {
                             continue; // the kept connection died; try a new one
                         }
-                        // A 4xx greeting, a refused connection or a timeout: the next address, then the next exchanger.
+                        // A 4xx greeting, a refused connection, a timeout or a failed TLS handshake (an untrusted certificate
+                        // where it must be trusted): the next address, then the next exchanger.
                         last = (ex as SmtpClientException)?.Reply is { } reply && !reply.IsSuccess
                             ? new SmtpServerReply(451, [$"4.4.2 {host} said: {reply}"])
-                            : new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]);
+                            : ex is System.Security.Authentication.AuthenticationException
+                                ? new SmtpServerReply(451, [$"4.7.5 {host} [{address}]: {ex.Message}"])
+                                : new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]);
                         lastHost = host;
                         DeliveryLog.ConnectFailed(_logger, lease.QueueId, host, ex.Message);
                         break;
@@ -325,11 +412,12 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     private SmtpClientOptions ClientOptions()
     {
         var client = _options.Client;
-        return new SmtpClientOptions
+        var options = new SmtpClientOptions
         {
             LocalName = _options.ServerName,
             StartTls = client.StartTls,
             ValidateCertificate = client.ValidateCertificate,
+            CertificateValidation = client.CertificateValidation,
             Credentials = _options.SmartHost is not null ? _options.SmartHostCredentials ?? client.Credentials : null,
             AllowPlaintextAuth = client.AllowPlaintextAuth,
             GreetingTimeout = client.GreetingTimeout,
@@ -338,34 +426,25 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             DataBlockTimeout = client.DataBlockTimeout,
             DataTerminationTimeout = client.DataTerminationTimeout,
         };
+        options.TrustedCertificates.AddRange(client.TrustedCertificates);
+        return options;
     }
 
-    // Sends one DSN for these recipients, if the sender can receive one and asked for it (RFC 3461 §4.1).
-    private async Task NotifyAsync(QueueLease lease, List<RecipientStatus> recipients, DsnAction action, DsnNotify flag, CancellationToken cancellationToken, DateTimeOffset? retryUntil = null)
+    // Builds one DSN about these recipients and submits it into the normal mail path.
+    private async Task NotifyAsync(QueueLease lease, List<RecipientStatus> recipients, DsnAction action, CancellationToken cancellationToken, DateTimeOffset? retryUntil = null)
     {
         var envelope = lease.Envelope;
-        // No DSN for a null reverse path: notifications about notifications would loop.
-        if (envelope.ReversePath.Length == 0)
-        {
-            return;
-        }
-        var wanted = recipients.Where(r => r.Recipient.Notify == DsnNotify.Unspecified
-            ? flag != DsnNotify.Success // the default is DELAY and FAILURE
-            : r.Recipient.Notify.HasFlag(flag)).ToList();
-        if (wanted.Count == 0)
-        {
-            return;
-        }
         MimeMessage dsn;
         var original = await queue.OpenContentAsync(lease.QueueId, cancellationToken).ConfigureAwait(false);
         await using (original.ConfigureAwait(false))
         {
-            dsn = DeliveryStatusNotification.Build(_options.ServerName, envelope, wanted, action, original, retryUntil);
+            dsn = DeliveryStatusNotification.Build(_options.ServerName, envelope, recipients, action, original, retryUntil);
         }
         using var content = new MemoryStream();
         await dsn.WriteToAsync(FormatOptions.Default, content, cancellationToken).ConfigureAwait(false);
         content.Position = 0;
-        var dsnEnvelope = new QueueEnvelope("", [new QueueRecipient(envelope.ReversePath, DsnNotify.Never)], _time.GetUtcNow());
+        var dsnEnvelope = new QueueEnvelope("", [new QueueRecipient(envelope.ReversePath, DsnNotify.Never)], _time.GetUtcNow(),
+            SmtpUtf8: !System.Text.Ascii.IsValid(envelope.ReversePath));
         await submitNotification(dsnEnvelope, content, cancellationToken).ConfigureAwait(false);
         DeliveryLog.Notified(_logger, lease.QueueId, action.ToString(), envelope.ReversePath);
     }
@@ -410,4 +489,10 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(4003, LogLevel.Information, "{QueueId}: {Action} notification sent to {Sender}")]
     public static partial void Notified(ILogger logger, string queueId, string action, string sender);
+
+    [LoggerMessage(4006, LogLevel.Warning, "{QueueId}: submitting the {Action} notification failed; the results are recorded and the notification is retried later")]
+    public static partial void NotificationFailed(ILogger logger, string queueId, string action, Exception exception);
+
+    [LoggerMessage(4007, LogLevel.Error, "{QueueId}: the {Action} notification could not be submitted until the give-up time ran out twice; dropped")]
+    public static partial void NotificationDropped(ILogger logger, string queueId, string action, Exception exception);
 }

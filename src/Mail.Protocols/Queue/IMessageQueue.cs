@@ -140,7 +140,8 @@ public enum RecipientState
 /// <param name="LastReply">The last SMTP reply or error text, if any.</param>
 /// <param name="RemoteHost">The host that gave <paramref name="LastReply"/>, if any.</param>
 /// <param name="LastAttempt">When it was last tried.</param>
-public sealed record RecipientStatus(QueueRecipient Recipient, RecipientState State, string? LastReply = null, string? RemoteHost = null, DateTimeOffset? LastAttempt = null);
+/// <param name="DsnPending">A delivery status notification about <paramref name="State"/> is still owed to the sender.</param>
+public sealed record RecipientStatus(QueueRecipient Recipient, RecipientState State, string? LastReply = null, string? RemoteHost = null, DateTimeOffset? LastAttempt = null, bool DsnPending = false);
 
 /// <summary>A queue operation was refused (for example a stale lease).</summary>
 public sealed class MessageQueueException : Exception
