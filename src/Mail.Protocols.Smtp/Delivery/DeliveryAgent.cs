@@ -155,7 +155,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
 
         // Notifications an earlier attempt recorded as owed. The results they report are in the queue already, so a
         // submission that fails here costs only a later retry of the notification, never a second copy of the message.
-        var notificationFailed = !await SendOwedNotificationsAsync(lease, statuses, now, cancellationToken).ConfigureAwait(false);
+        await SendOwedNotificationsAsync(lease, statuses, now, cancellationToken).ConfigureAwait(false);
 
         var pendingByDomain = statuses
             .Select((status, index) => (status, index))
@@ -247,7 +247,8 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         var next = pending.Count > 0 ? pending.Min(s => (s.LastAttempt ?? now) + _options.RetryInterval) : DateTimeOffset.MaxValue;
         if (notificationsOwed)
         {
-            var notifyAt = newlyOwed || !notificationFailed ? now : now + _options.RetryInterval;
+            // What is still owed and was not owed before this attempt has not been tried yet; the rest just failed.
+            var notifyAt = newlyOwed ? now : now + _options.RetryInterval;
             next = notifyAt < next ? notifyAt : next;
         }
         await queue.RescheduleAsync(lease, statuses, next, cancellationToken).ConfigureAwait(false);
@@ -266,11 +267,10 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             ? flag != DsnNotify.Success // the default is DELAY and FAILURE
             : recipient.Notify.HasFlag(flag) && !recipient.Notify.HasFlag(DsnNotify.Never));
 
-    // Sends the notifications the queue holds as owed, one per kind, and marks those sent. Returns false when one could
-    // not be submitted: it stays owed, and is retried until the message is twice GiveUpAfter old, then dropped.
-    private async Task<bool> SendOwedNotificationsAsync(QueueLease lease, List<RecipientStatus> statuses, DateTimeOffset now, CancellationToken cancellationToken)
+    // Sends the notifications the queue holds as owed, one per kind, and marks those sent. One that cannot be submitted
+    // stays owed, and is retried until the message is twice GiveUpAfter old, then dropped.
+    private async Task SendOwedNotificationsAsync(QueueLease lease, List<RecipientStatus> statuses, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var allSent = true;
         foreach (var (state, action) in s_notifications)
         {
             var owed = Enumerable.Range(0, statuses.Count).Where(i => statuses[i].DsnPending && statuses[i].State == state).ToList();
@@ -288,7 +288,6 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                 if (now - lease.Envelope.ReceivedAt < 2 * _options.GiveUpAfter)
                 {
                     DeliveryLog.NotificationFailed(_logger, lease.QueueId, action.ToString(), ex);
-                    allSent = false;
                     continue;
                 }
                 DeliveryLog.NotificationDropped(_logger, lease.QueueId, action.ToString(), ex);
@@ -306,7 +305,6 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                 statuses[i] = statuses[i] with { DsnPending = false };
             }
         }
-        return allSent;
     }
 
     private static readonly (RecipientState State, DsnAction Action)[] s_notifications =

@@ -636,6 +636,32 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
     }
 
     [Fact]
+    public async Task A_bounce_that_can_never_be_submitted_is_dropped_when_the_message_is_twice_the_give_up_time_old()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow());
+        var notifications = new Notifications { FailNext = int.MaxValue };
+        var options = new DeliveryAgentOptions { ServerName = "a.example.test", DelayNoticeAfter = TimeSpan.FromDays(10) };
+        var agent = new DeliveryAgent(queue, new FailingResolver(), notifications.SubmitAsync, options, time);
+        await DrainAsync(agent);
+        time.Advance(TimeSpan.FromDays(5));
+        await DrainAsync(agent);
+        Assert.Equal(1, notifications.Attempts);
+
+        time.Advance(TimeSpan.FromDays(5) - TimeSpan.FromMinutes(15));
+        await DrainAsync(agent);
+        Assert.Equal(2, notifications.Attempts);
+        Assert.Equal(1, await queue.CountAsync()); // still owed
+        time.Advance(TimeSpan.FromMinutes(15)); // 10 days
+        await DrainAsync(agent);
+
+        Assert.Equal(3, notifications.Attempts);
+        Assert.Equal(0, await queue.CountAsync());
+        Assert.Empty(notifications.Sent);
+    }
+
+    [Fact]
     public async Task Messages_to_one_exchanger_share_one_connection_within_a_round()
     {
         var sessions = new SessionRecorder();
