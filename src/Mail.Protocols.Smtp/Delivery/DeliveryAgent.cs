@@ -57,11 +57,13 @@ public sealed class DeliveryAgentOptions
 /// Delivers queued messages to other domains: leases due entries, looks up each domain's exchangers, sends over
 /// SMTP, records the result per recipient, and retries, warns the sender and finally returns the message on the
 /// configured schedule. Notifications go out through <paramref name="submitNotification"/> with a null reverse
-/// path, so they can never loop.
+/// path, so they can never loop, and only after the results they report are recorded in the queue: the entry's
+/// next lease (due at once) sends them, and one whose submission fails is retried on its own.
 /// </summary>
 /// <param name="queue">The outbound queue.</param>
 /// <param name="dns">The resolver.</param>
-/// <param name="submitNotification">Accepts a DSN (envelope and content) into the normal mail path.</param>
+/// <param name="submitNotification">Accepts a DSN (envelope and content) into the normal mail path; an exception means "not
+/// accepted, try again later".</param>
 /// <param name="options">Settings.</param>
 /// <param name="timeProvider">The clock the schedule follows.</param>
 /// <param name="logger">Where to log.</param>
@@ -100,7 +102,10 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         }
     }
 
-    /// <summary>Leases the entries that are due and attempts each once. Returns how many were attempted.</summary>
+    /// <summary>
+    /// Leases the entries that are due and attempts each once. Returns how many were attempted. Notifications that an
+    /// attempt records as owed are sent by the next round, which finds their entries due at once.
+    /// </summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
