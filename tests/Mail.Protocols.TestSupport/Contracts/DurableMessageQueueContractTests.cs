@@ -29,7 +29,7 @@ public abstract class DurableMessageQueueContractTests : MessageQueueContractTes
         var attemptAt = time.GetUtcNow();
         await queue.RescheduleAsync(lease,
             [lease.Recipients[0] with { State = RecipientState.Delivered, LastReply = "250 2.0.0 ok", RemoteHost = "mx.one.test", LastAttempt = attemptAt },
-             lease.Recipients[1] with { State = RecipientState.DelayNotified, LastReply = "451 4.7.1 later", LastAttempt = attemptAt }],
+             lease.Recipients[1] with { State = RecipientState.DelayNotified, LastReply = "451 4.7.1 later", LastAttempt = attemptAt, DsnPending = true }],
             time.GetUtcNow() + TimeSpan.FromMinutes(30));
         var held = await queue.EnqueueAsync(Envelope(time.GetUtcNow()), new MemoryStream(s_content));
         var heldLease = Assert.Single(await queue.LeaseAsync(1, TimeSpan.FromMinutes(10)));
@@ -57,9 +57,10 @@ public abstract class DurableMessageQueueContractTests : MessageQueueContractTes
         Assert.Equal(rescheduled, again.QueueId);
         AssertSame(envelope, again.Envelope);
         Assert.Equal(1, again.Attempts);
-        (RecipientState, string?, string?, DateTimeOffset?)[] states =
-            [(RecipientState.Delivered, "250 2.0.0 ok", "mx.one.test", attemptAt), (RecipientState.DelayNotified, "451 4.7.1 later", null, attemptAt)];
-        Assert.Equal(states, again.Recipients.Select(r => (r.State, r.LastReply, r.RemoteHost, r.LastAttempt)));
+        // A notification still owed (DsnPending) is state too: a restart must not forget that the sender is owed one.
+        (RecipientState, string?, string?, DateTimeOffset?, bool)[] states =
+            [(RecipientState.Delivered, "250 2.0.0 ok", "mx.one.test", attemptAt, false), (RecipientState.DelayNotified, "451 4.7.1 later", null, attemptAt, true)];
+        Assert.Equal(states, again.Recipients.Select(r => (r.State, r.LastReply, r.RemoteHost, r.LastAttempt, r.DsnPending)));
         Assert.Equal(envelope.Recipients, again.Recipients.Select(r => r.Recipient));
         await reopened.CompleteAsync(again);
         await reopened.CompleteAsync(taken);

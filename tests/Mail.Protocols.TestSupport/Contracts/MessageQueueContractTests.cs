@@ -70,7 +70,7 @@ public abstract class MessageQueueContractTests
         var statuses = new[]
         {
             lease.Recipients[0] with { State = RecipientState.Delivered, LastReply = "250 2.0.0 ok", RemoteHost = "mx.one.test" },
-            lease.Recipients[1] with { State = RecipientState.Pending, LastReply = "451 4.7.1 later" },
+            lease.Recipients[1] with { State = RecipientState.Pending, LastReply = "451 4.7.1 later", DsnPending = true },
         };
         await queue.RescheduleAsync(lease, statuses, time.GetUtcNow() + TimeSpan.FromMinutes(15));
         time.Advance(TimeSpan.FromMinutes(14));
@@ -80,6 +80,7 @@ public abstract class MessageQueueContractTests
         Assert.Equal(1, again.Attempts);
         Assert.Equal(RecipientState.Delivered, again.Recipients[0].State);
         Assert.Equal("451 4.7.1 later", again.Recipients[1].LastReply);
+        Assert.Equal([false, true], again.Recipients.Select(r => r.DsnPending));
         await queue.GiveUpAsync(again, again.Recipients);
         Assert.Equal(0, await queue.CountAsync());
     }
