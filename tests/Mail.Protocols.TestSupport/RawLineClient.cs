@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Mail.Protocols.TestSupport;
@@ -11,8 +13,8 @@ namespace Mail.Protocols.TestSupport;
 public sealed class RawLineClient : IAsyncDisposable, IDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
-    private readonly StreamReader _reader;
+    private Stream _stream;
+    private StreamReader _reader;
 
     private RawLineClient(TcpClient tcp)
     {
@@ -60,6 +62,20 @@ public sealed class RawLineClient : IAsyncDisposable, IDisposable
             reply = await ReadLineAsync().ConfigureAwait(false);
         }
         return reply;
+    }
+
+    /// <summary>
+    /// Starts TLS on the connection (after the server's go-ahead to STLS or STARTTLS), trusting exactly the
+    /// certificate <paramref name="expected"/>; the next lines are read and written over TLS.
+    /// </summary>
+    public async Task StartTlsAsync(X509Certificate2 expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        var hash = expected.GetCertHashString();
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: true, (_, certificate, _, _) => certificate?.GetCertHashString() == hash);
+        await tls.AuthenticateAsClientAsync("localhost").ConfigureAwait(false);
+        _stream = tls;
+        _reader = new StreamReader(tls, Encoding.Latin1);
     }
 
     /// <summary>Everything until the server closes the connection.</summary>

@@ -15,7 +15,7 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
 
     public Pop3TestHarness(Action<Pop3ServerOptions>? configure = null)
     {
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
         Users = new InMemoryUserDirectory();
         Users.AddUser("alice@example.test", "alice");
@@ -25,7 +25,7 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
         _heartbeat = new Heartbeat(Time);
     }
 
-    public FakeTimeProvider Time { get; }
+    public WatchedTimeProvider Time { get; }
     public InMemoryMailboxStore Store { get; }
     public InMemoryUserDirectory Users { get; }
     public Pop3ServerOptions Options { get; }

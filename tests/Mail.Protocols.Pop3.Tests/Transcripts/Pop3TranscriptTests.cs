@@ -111,11 +111,9 @@ public class Pop3TranscriptTests
         var c = h.Connect();
         await c.ReadLineAsync();
         Assert.Equal("+OK", await c.CommandAsync("USER alice@example.test"));
+        var delay = h.Time.NextTimerAsync(TimeSpan.FromSeconds(2));
         await c.SendAsync("PASS wrong\r\n");
-        var reply = c.ReadLineAsync();
-        await Task.Delay(200);
-        Assert.False(reply.IsCompleted, "-ERR must wait for the failed-login delay");
-        Assert.Equal("-ERR [AUTH] Authentication failed", await h.Time.AdvanceUntilDoneAsync(reply, TimeSpan.FromSeconds(2)));
+        Assert.Equal("-ERR [AUTH] Authentication failed", await h.Time.AssertDelayedAsync(delay, c.ReadLineAsync(), TimeSpan.FromSeconds(2)));
         Assert.Equal("-ERR Not logged in", await c.CommandAsync("STAT"));
         Assert.Equal("-ERR USER first", await c.CommandAsync("PASS alice"));
     }

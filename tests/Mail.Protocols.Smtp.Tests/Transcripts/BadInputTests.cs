@@ -118,11 +118,9 @@ public class BadInputTests
             o.FailedAuthDelay = TimeSpan.FromSeconds(2);
         }, SmtpRole.Submission);
         await h.StartAsync();
+        var delay = h.Time.NextTimerAsync(TimeSpan.FromSeconds(2));
         await h.SendAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0wrong"u8.ToArray()) + "\r\n");
-        var reply = h.ReadReplyAsync();
-        await Task.Delay(200);
-        Assert.False(reply.IsCompleted, "the 535 must wait for the failed-auth delay");
-        Assert.Equal("535 5.7.8 Authentication credentials invalid", await h.Time.AdvanceUntilDoneAsync(reply, TimeSpan.FromSeconds(2)));
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await h.Time.AssertDelayedAsync(delay, h.ReadReplyAsync(), TimeSpan.FromSeconds(2)));
         Assert.Equal("530 5.7.0 Authentication required", await h.CommandAsync("MAIL FROM:<alice@example.test>"));
         Assert.Equal("235 2.7.0 Authentication successful", await h.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0alice"u8.ToArray())));
         Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<alice@example.test>"));

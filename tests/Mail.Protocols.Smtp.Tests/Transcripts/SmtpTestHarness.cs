@@ -21,7 +21,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
 
     public SmtpTestHarness(Action<SmtpServerOptions>? configure = null, SmtpRole role = SmtpRole.Mx)
     {
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
         Queue = new InMemoryMessageQueue(Time);
         Users = new InMemoryUserDirectory();
@@ -49,7 +49,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         });
     }
 
-    public FakeTimeProvider Time { get; }
+    public WatchedTimeProvider Time { get; }
     public InMemoryMailboxStore Store { get; }
     public InMemoryMessageQueue Queue { get; }
     public InMemoryUserDirectory Users { get; }
