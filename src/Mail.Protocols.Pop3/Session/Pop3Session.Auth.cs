@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Mail.Protocols.Pop3.Protocol;
 using Mail.Protocols.Pop3.Telemetry;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Telemetry;
@@ -17,14 +18,14 @@ internal sealed partial class Pop3Session
 
     private void User(ReadOnlySpan<byte> arguments)
     {
-        if (!PlaintextAllowed)
+        if (!AuthAllowed)
         {
-            Error("-ERR [AUTH] Plaintext authentication requires STLS\r\n"u8);
+            Error(Pop3RejectReason.AuthRequiresTls);
             return;
         }
         if (arguments.IsEmpty)
         {
-            Error("-ERR Syntax: USER name\r\n"u8);
+            Error(Pop3RejectReason.UserSyntax);
             return;
         }
         // The same answer whether or not the user exists: no enumeration.
@@ -35,14 +36,14 @@ internal sealed partial class Pop3Session
 
     private async ValueTask<bool> PassAsync(string password)
     {
-        if (!PlaintextAllowed)
+        if (!AuthAllowed)
         {
-            Error("-ERR [AUTH] Plaintext authentication requires STLS\r\n"u8);
+            Error(Pop3RejectReason.AuthRequiresTls);
             return true;
         }
         if (_pendingUser is not { } login)
         {
-            Error("-ERR USER first\r\n"u8);
+            Error(Pop3RejectReason.UserFirst);
             return true;
         }
         _pendingUser = null;
@@ -59,12 +60,17 @@ internal sealed partial class Pop3Session
         var parts = arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (_apopTimestamp is null)
         {
-            Error("-ERR APOP not enabled\r\n"u8);
+            Error(Pop3RejectReason.ApopNotEnabled);
+            return true;
+        }
+        if (!AuthAllowed)
+        {
+            Error(Pop3RejectReason.AuthRequiresTls);
             return true;
         }
         if (parts.Length != 2 || parts[1].Length != 32)
         {
-            Error("-ERR Syntax: APOP name digest\r\n"u8);
+            Error(Pop3RejectReason.ApopSyntax);
             return true;
         }
         var user = await _server.Users.FindByLoginAsync(parts[0], _connection.Aborted).ConfigureAwait(false);
@@ -100,15 +106,17 @@ internal sealed partial class Pop3Session
             Success();
             return true;
         }
+        // Every mechanism, not only those that send the password (PLAIN, LOGIN): CRAM-MD5 hands an eavesdropper
+        // what an offline dictionary attack needs, and SCRAM gives the user name away.
+        if (!AuthAllowed)
+        {
+            Error(Pop3RejectReason.AuthRequiresTls);
+            return true;
+        }
         var name = parts[0];
         if (!Options.AuthMechanisms.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
-            Error("-ERR Unsupported authentication mechanism\r\n"u8); // not a credential problem: no [AUTH] (RFC 3206 §5)
-            return true;
-        }
-        if (!PlaintextAllowed && SaslMechanisms.IsPlaintext(name))
-        {
-            Error("-ERR [AUTH] Plaintext authentication requires STLS\r\n"u8);
+            Error(Pop3RejectReason.UnsupportedMechanism);
             return true;
         }
         var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider)!;
@@ -121,7 +129,7 @@ internal sealed partial class Pop3Session
             }
             else if (!SaslExchange.TryDecodeBase64(parts[1], out initial))
             {
-                Error("-ERR Invalid base64\r\n"u8);
+                Error(Pop3RejectReason.InvalidBase64);
                 return true;
             }
         }
@@ -136,7 +144,7 @@ internal sealed partial class Pop3Session
             Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, step.Error ?? "failed");
             if (step.IsMalformed)
             {
-                Error("-ERR Malformed authentication exchange\r\n"u8);
+                Error(Pop3RejectReason.AuthMalformed);
                 return true;
             }
             return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
@@ -155,7 +163,7 @@ internal sealed partial class Pop3Session
         _challengeKeepGoing = true;
         if (outcome == Connections.LineReadOutcome.TooLong)
         {
-            Error("-ERR Line too long\r\n"u8);
+            Error(Pop3RejectReason.LineTooLong);
             return null;
         }
         if (outcome != Connections.LineReadOutcome.Line)
@@ -166,12 +174,12 @@ internal sealed partial class Pop3Session
         var text = Encoding.Latin1.GetString(_channel.Line);
         if (text == "*")
         {
-            Error("-ERR Authentication cancelled\r\n"u8);
+            Error(Pop3RejectReason.AuthCancelled);
             return null;
         }
         if (!SaslExchange.TryDecodeBase64(text, out var response))
         {
-            Error("-ERR Invalid base64\r\n"u8);
+            Error(Pop3RejectReason.InvalidBase64);
             return null;
         }
         return response;
@@ -185,10 +193,11 @@ internal sealed partial class Pop3Session
         if (++_authFailures >= Options.MaxAuthFailures)
         {
             // One reply per command: the last failure says it closes.
-            _channel.Write("-ERR [AUTH] Authentication failed, closing\r\n"u8);
+            Pop3Metrics.Rejected(Pop3RejectReason.AuthFailed);
+            _channel.Write(Pop3Replies.TooManyAuthFailures);
             return false;
         }
-        Error("-ERR [AUTH] Authentication failed\r\n"u8);
+        Error(Pop3RejectReason.AuthFailed);
         return true;
     }
 
@@ -197,14 +206,14 @@ internal sealed partial class Pop3Session
     {
         if (Options.LoginDelaySeconds is { } delay && !LoginDelayElapsed(user.Login, delay))
         {
-            Error("-ERR [LOGIN-DELAY] Too soon after the last login, try again later\r\n"u8);
+            Error(Pop3RejectReason.LoginDelay);
             return true;
         }
         var maildropLock = _server.Locks.TryAcquire(user.Login);
         if (maildropLock is null)
         {
             Pop3Log.MaildropInUse(_logger, _connection.Id, user.Login);
-            Error("-ERR [IN-USE] Mailbox is locked by another POP3 session\r\n"u8);
+            Error(Pop3RejectReason.MaildropInUse);
             return true;
         }
         try
@@ -242,16 +251,11 @@ internal sealed partial class Pop3Session
             || clock.GetTimestamp() - last >= (long)(delay * (double)clock.TimestampFrequency);
     }
 
-    private async ValueTask<bool> StartTlsAsync(bool noArguments)
+    private async ValueTask<bool> StartTlsAsync()
     {
-        if (!noArguments)
-        {
-            Error("-ERR Syntax: STLS\r\n"u8);
-            return true;
-        }
         if (!_connection.CanStartTls)
         {
-            Error(_connection.IsSecure ? "-ERR TLS already active\r\n"u8 : "-ERR STLS not available\r\n"u8);
+            Error(_connection.IsSecure ? Pop3RejectReason.TlsAlreadyActive : Pop3RejectReason.StlsNotAvailable);
             return true;
         }
         _channel.Write("+OK Begin TLS negotiation\r\n"u8);

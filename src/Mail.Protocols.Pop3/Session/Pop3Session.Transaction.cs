@@ -47,7 +47,7 @@ internal sealed partial class Pop3Session
                 // RFC 1939 §7: more lines than the body has sends it all, so a count too large for a long is "all".
                 if (space < 0 || !TryParseNumber(arguments[(space + 1)..], out var lines))
                 {
-                    Error("-ERR Syntax: TOP msg n\r\n"u8);
+                    Error(Pop3RejectReason.TopSyntax);
                     break;
                 }
                 if (TryMessage(arguments[..space], out var top))
@@ -78,10 +78,10 @@ internal sealed partial class Pop3Session
             case Pop3Verb.Quit:
                 return UpdateAsync();
             case Pop3Verb.User or Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth or Pop3Verb.Stls or Pop3Verb.Utf8:
-                Error("-ERR Already logged in\r\n"u8);
+                Error(Pop3RejectReason.AlreadyLoggedIn);
                 break;
             default:
-                Error("-ERR Unknown command\r\n"u8);
+                Error(Pop3RejectReason.UnknownCommand);
                 break;
         }
         return ValueTask.FromResult(true);
@@ -108,17 +108,17 @@ internal sealed partial class Pop3Session
         index = -1;
         if (!TryParseNumber(argument, out var number))
         {
-            Error("-ERR Invalid message number\r\n"u8);
+            Error(Pop3RejectReason.InvalidMessageNumber);
             return false;
         }
         if (number < 1 || number > _messages.Count)
         {
-            Error("-ERR No such message\r\n"u8);
+            Error(Pop3RejectReason.NoSuchMessage);
             return false;
         }
         if (_deleted[number - 1])
         {
-            Error("-ERR Message already deleted\r\n"u8);
+            Error(Pop3RejectReason.MessageDeleted);
             return false;
         }
         index = (int)number - 1;
@@ -184,7 +184,7 @@ internal sealed partial class Pop3Session
         }
         catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.MessageNotFound)
         {
-            Error("-ERR [SYS/TEMP] Message was removed by another session\r\n"u8);
+            Error(Pop3RejectReason.MessageRemoved);
             return true;
         }
         catch (IOException ex)

@@ -45,7 +45,9 @@ internal sealed partial class Pop3Session
         _connection = connection;
         _channel = new SessionChannel(connection) { WriteTimeout = server.Options.IdleTimeout };
         _logger = server.Logger;
-        if (server.Options.EnableApop)
+        // APOP's timestamp only where APOP can be accepted in this session: at once, or after STLS. A greeting that
+        // offered it where the login will be refused would draw the digest out in plaintext for nothing.
+        if (server.Options.EnableApop && (connection.IsSecure || connection.CanStartTls || server.Options.AllowPlaintextAuth))
         {
             // RFC 1939 §7: a unique msg-id style timestamp per greeting.
             _apopTimestamp = string.Create(CultureInfo.InvariantCulture,
@@ -74,7 +76,7 @@ internal sealed partial class Pop3Session
                 var outcome = await _channel.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout).ConfigureAwait(false);
                 if (outcome == LineReadOutcome.TooLong)
                 {
-                    Error("-ERR Line too long\r\n"u8);
+                    Error(Pop3RejectReason.LineTooLong);
                 }
                 else if (outcome == LineReadOutcome.Line)
                 {
@@ -91,7 +93,7 @@ internal sealed partial class Pop3Session
                         keepGoing = !_sendingMessage;
                         if (keepGoing)
                         {
-                            Error("-ERR [SYS/TEMP] Mailbox temporarily unavailable\r\n"u8);
+                            Error(Pop3RejectReason.MailboxUnavailable);
                         }
                     }
                     if (!keepGoing)
@@ -138,7 +140,7 @@ internal sealed partial class Pop3Session
         // RFC 1939, 2449, 2595 and 6856 give these "Arguments: none".
         if (!arguments.IsEmpty && verb is Pop3Verb.Capa or Pop3Verb.Stat or Pop3Verb.Rset or Pop3Verb.Noop or Pop3Verb.Quit or Pop3Verb.Stls or Pop3Verb.Utf8)
         {
-            Error("-ERR This command takes no arguments\r\n"u8);
+            Error(Pop3RejectReason.TakesNoArguments);
             return ValueTask.FromResult(true);
         }
         if (InTransaction)
@@ -160,7 +162,7 @@ internal sealed partial class Pop3Session
             case Pop3Verb.Auth:
                 return AuthAsync(Encoding.ASCII.GetString(arguments));
             case Pop3Verb.Stls:
-                return StartTlsAsync(arguments.IsEmpty);
+                return StartTlsAsync(); // arguments were refused above
             case Pop3Verb.Utf8:
                 // RFC 6856 §2: enables UTF-8 user names and passwords; the content is sent as stored.
                 _utf8 = true;
@@ -168,16 +170,16 @@ internal sealed partial class Pop3Session
                 Success();
                 return ValueTask.FromResult(true);
             case Pop3Verb.Noop:
-                Error("-ERR Not logged in\r\n"u8);
+                Error(Pop3RejectReason.NotLoggedIn);
                 return ValueTask.FromResult(true);
             case Pop3Verb.Quit:
                 _channel.WriteLine($"+OK {Options.ServerName} POP3 server signing off");
                 return ValueTask.FromResult(false);
             case Pop3Verb.Stat or Pop3Verb.List or Pop3Verb.Retr or Pop3Verb.Dele or Pop3Verb.Rset or Pop3Verb.Top or Pop3Verb.Uidl:
-                Error("-ERR Not logged in\r\n"u8);
+                Error(Pop3RejectReason.NotLoggedIn);
                 return ValueTask.FromResult(true);
             default:
-                Error("-ERR Unknown command\r\n"u8);
+                Error(Pop3RejectReason.UnknownCommand);
                 return ValueTask.FromResult(true);
         }
     }
@@ -197,7 +199,8 @@ internal sealed partial class Pop3Session
     {
         // RFC 2449 §5: what AUTHORIZATION offers is announced in TRANSACTION too (the commands are refused there).
         var builder = new StringBuilder("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
-        if (PlaintextAllowed)
+        // RFC 2449 §6.3, §6.8: no USER and no SASL mechanism where they would be refused (before STLS).
+        if (AuthAllowed)
         {
             builder.Append("USER\r\n");
         }
@@ -221,10 +224,10 @@ internal sealed partial class Pop3Session
         Success();
     }
 
-    private bool PlaintextAllowed => _connection.IsSecure || Options.AllowPlaintextAuth;
+    // Every login (USER/PASS, APOP, each SASL mechanism) needs TLS unless plaintext authentication is allowed.
+    private bool AuthAllowed => _connection.IsSecure || Options.AllowPlaintextAuth;
 
-    private IEnumerable<string> OfferedMechanisms() =>
-        Options.AuthMechanisms.Where(m => PlaintextAllowed || !Sasl.SaslMechanisms.IsPlaintext(m));
+    private IEnumerable<string> OfferedMechanisms() => AuthAllowed ? Options.AuthMechanisms : [];
 
     // A store or user directory that fails in any way (its own exception types, a timeout of its own, a bug)
     // costs the command, not the session; what the connection itself throws ends the session.
@@ -243,13 +246,15 @@ internal sealed partial class Pop3Session
     // One reply per command: the error that reaches the limit is answered with the closing line instead, keeping
     // [AUTH] when that error was about credentials (RFC 3206 §6: every credential failure carries it). Too many
     // errors is the client's doing, not a system error, so no SYS code.
-    private void Error(ReadOnlySpan<byte> reply)
+    private void Error(Pop3RejectReason reason)
     {
+        Pop3Metrics.Rejected(reason);
+        var reply = Pop3Replies.For(reason);
         if (++_errors < Options.MaxErrors)
         {
             _channel.Write(reply);
             return;
         }
-        _channel.Write(reply.StartsWith("-ERR [AUTH]"u8) ? "-ERR [AUTH] Too many errors, closing\r\n"u8 : "-ERR Too many errors, closing\r\n"u8);
+        _channel.Write(reply.StartsWith("-ERR [AUTH]"u8) ? Pop3Replies.TooManyErrorsAuth : Pop3Replies.TooManyErrors);
     }
 }

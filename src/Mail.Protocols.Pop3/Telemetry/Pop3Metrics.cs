@@ -15,6 +15,7 @@ public static class Pop3Metrics
     private static readonly Counter<long> s_commands = s_meter.CreateCounter<long>("mail.pop3.commands", "{command}", "POP3 commands received, by keyword.");
     private static readonly Counter<long> s_messages = s_meter.CreateCounter<long>("mail.pop3.messages.sent", "{message}", "Messages sent by RETR and TOP.");
     private static readonly Counter<long> s_bytes = s_meter.CreateCounter<long>("mail.pop3.sent.bytes", "By", "Octets of messages sent (before dot-stuffing).");
+    private static readonly Counter<long> s_errors = s_meter.CreateCounter<long>("mail.pop3.errors", "{error}", "Refused commands, by error.type.");
 
     internal static void SessionStarted() => s_active.Add(1);
 
@@ -32,5 +33,13 @@ public static class Pop3Metrics
     {
         s_messages.Add(1);
         s_bytes.Add(size);
+    }
+
+    internal static void Rejected(Pop3RejectReason reason)
+    {
+        if (s_errors.Enabled)
+        {
+            s_errors.Add(1, new TagList { { "error.type", reason.ToString() } });
+        }
     }
 }

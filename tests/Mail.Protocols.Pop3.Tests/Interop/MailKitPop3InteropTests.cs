@@ -105,28 +105,40 @@ public sealed class MailKitPop3InteropTests
     }
 
     [Fact]
-    public async Task Apop_logs_in_on_a_plain_connection_where_plaintext_methods_are_not_offered()
+    public async Task Apop_is_refused_on_a_plain_connection_where_no_login_is_offered_and_logs_in_after_stls()
     {
         var ct = Wire.Timeout();
         await using var host = await Pop3InteropHost.StartAsync();
         var raw = Messages.Raw(2);
         await host.AppendAsync(raw, cancellationToken: ct);
 
+        var plainLog = new TranscriptLogger();
+        using (var plain = new Pop3Client(plainLog))
+        {
+            await host.ConnectAsync(plain, host.Pop3, SecureSocketOptions.None, ct);
+            Assert.False(plain.IsSecure);
+            // The greeting carries the APOP timestamp (APOP can be used once STLS is done); without TLS no login is offered.
+            Assert.Matches(@"S: \+OK pop\.interop\.test POP3 ready <[^<>@\s]+@pop\.interop\.test>\n", plainLog.Transcript);
+            Assert.True(plain.Capabilities.HasFlag(Pop3Capabilities.StartTLS), plainLog.Transcript);
+            // (MailKit assumes USER until told otherwise, so look at the CAPA reply itself.)
+            Assert.DoesNotContain("S: USER\n", plainLog.Transcript, StringComparison.Ordinal);
+            Assert.DoesNotContain("S: SASL", plainLog.Transcript, StringComparison.Ordinal);
+            Assert.Empty(plain.AuthenticationMechanisms);
+
+            // MailKit tries APOP first whenever the greeting has a timestamp.
+            plain.Capabilities &= ~Pop3Capabilities.User;
+            await Assert.ThrowsAsync<AuthenticationException>(() => plain.AuthenticateAsync(Pop3InteropHost.AliceCredential, ct));
+            Assert.Contains("S: -ERR [AUTH] Authentication requires TLS, use STLS first\n", plainLog.Transcript, StringComparison.Ordinal);
+            Assert.False(plain.IsAuthenticated);
+        }
+
         var log = new TranscriptLogger();
         using var client = new Pop3Client(log);
-        await host.ConnectAsync(client, host.Pop3, SecureSocketOptions.None, ct);
-        Assert.False(client.IsSecure);
-        // The greeting carries the APOP timestamp; without TLS only the non-plaintext methods are offered.
-        Assert.Matches(@"S: \+OK pop\.interop\.test POP3 ready <[^<>@\s]+@pop\.interop\.test>\n", log.Transcript);
+        await host.ConnectAsync(client, host.Pop3, SecureSocketOptions.StartTls, ct);
         Assert.True(client.Capabilities.HasFlag(Pop3Capabilities.Apop), log.Transcript);
-        Assert.True(client.Capabilities.HasFlag(Pop3Capabilities.StartTLS), log.Transcript);
-        // (MailKit assumes USER until told otherwise, so look at the CAPA reply itself.)
-        Assert.DoesNotContain("S: USER\n", log.Transcript, StringComparison.Ordinal);
-        Assert.DoesNotContain("PLAIN", client.AuthenticationMechanisms);
-        Assert.DoesNotContain("LOGIN", client.AuthenticationMechanisms);
-
-        // Leave APOP as the only way in (MailKit tries APOP first whenever the greeting has a timestamp).
-        client.AuthenticationMechanisms.RemoveWhere(m => m != "APOP");
+        // Leave APOP as the only way in.
+        client.AuthenticationMechanisms.Clear();
+        client.Capabilities &= ~Pop3Capabilities.User;
         await client.AuthenticateAsync(Pop3InteropHost.AliceCredential, ct);
 
         Assert.True(client.IsAuthenticated, log.Transcript);

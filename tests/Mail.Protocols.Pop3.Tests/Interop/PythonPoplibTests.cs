@@ -40,7 +40,7 @@ public sealed class PythonPoplibTests
         }
         var output = await stdout;
         Assert.True(process.ExitCode == 0, $"python failed:\n{output}\n{await stderr}");
-        foreach (var line in new[] { "OK plaintext USER refused", "OK stls", "OK login", "OK stat 3 ", "OK list", "OK uidl", "OK top", "OK dele", "OK quit", "OK apop" })
+        foreach (var line in new[] { "OK plaintext USER refused", "OK stls", "OK login", "OK stat 3 ", "OK list", "OK uidl", "OK top", "OK dele", "OK quit", "OK apop refused in plaintext", "OK apop" })
         {
             Assert.Contains(line, output, StringComparison.Ordinal);
         }

@@ -4,7 +4,7 @@
 usage: poplib_client.py POP3_PORT EXPECTED_COUNT
 Session 1: STLS (certificate not verified: the test host's is self-signed), USER/PASS, STAT, LIST, UIDL,
 RETR of every message (printing a SHA-256 of the reassembled octets), DELE 1, QUIT.
-Session 2: APOP on the plain connection, STAT shows one message less, QUIT.
+Session 2: APOP refused on the plain connection, then APOP after STLS, STAT shows one message less, QUIT.
 Prints OK lines; any failed expectation raises and exits non-zero.
 """
 import hashlib
@@ -24,7 +24,7 @@ pop = poplib.POP3("127.0.0.1", port, timeout=30)
 welcome = pop.getwelcome()
 assert welcome.startswith(b"+OK") and b"<" in welcome, welcome
 caps = pop.capa()
-assert "STLS" in caps and "USER" not in caps, caps
+assert "STLS" in caps and "USER" not in caps and "SASL" not in caps, caps
 try:
     pop.user(USER)
     raise AssertionError("USER accepted before STLS")
@@ -85,9 +85,16 @@ resp = pop.quit()
 assert resp.startswith(b"+OK"), resp
 print("OK quit")
 
-# Session 2: APOP (no TLS needed). Retry briefly while the server finishes session 1 and frees the lock.
+# Session 2: APOP, like every login, needs TLS (the greeting's timestamp stays valid after STLS).
+# Retry briefly while the server finishes session 1 and frees the lock.
 for attempt in range(100):
     pop = poplib.POP3("127.0.0.1", port, timeout=30)
+    try:
+        pop.apop(USER, PASSWORD)
+        raise AssertionError("APOP accepted before STLS")
+    except poplib.error_proto as e:
+        assert e.args[0] == b"-ERR [AUTH] Authentication requires TLS, use STLS first", e
+    pop.stls(context=context)
     try:
         pop.apop(USER, PASSWORD)
         break
@@ -99,4 +106,5 @@ for attempt in range(100):
 count, _ = pop.stat()
 assert count == expected - 1, count
 pop.quit()
+print("OK apop refused in plaintext")
 print("OK apop")

@@ -265,9 +265,10 @@ public class Pop3TranscriptTests
         await s.CommandAsync("CAPA");
         var strictCapa = await s.ReadBodyAsync();
         Assert.DoesNotContain("USER", strictCapa);
-        Assert.Contains(strictCapa, l => l.StartsWith("SASL ", StringComparison.Ordinal) && !l.Contains("PLAIN", StringComparison.Ordinal));
-        Assert.Equal("-ERR [AUTH] Plaintext authentication requires STLS", await s.CommandAsync("USER alice@example.test"));
-        Assert.Equal("-ERR [AUTH] Plaintext authentication requires STLS", await s.CommandAsync("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZQ=="));
+        Assert.DoesNotContain(strictCapa, l => l.StartsWith("SASL", StringComparison.Ordinal)); // every mechanism needs TLS
+        Assert.Equal("-ERR [AUTH] Authentication requires TLS, use STLS first", await s.CommandAsync("USER alice@example.test"));
+        Assert.Equal("-ERR [AUTH] Authentication requires TLS, use STLS first", await s.CommandAsync("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZQ=="));
+        Assert.Equal("-ERR [AUTH] Authentication requires TLS, use STLS first", await s.CommandAsync("AUTH SCRAM-SHA-256"));
     }
 
     [Fact]
@@ -341,6 +342,24 @@ public class Pop3TranscriptTests
         Assert.Equal("-ERR [AUTH] Authentication failed",
             await h.Time.AdvanceUntilDoneAsync(c.CommandAsync("APOP alice@example.test " + new string('0', 32)), TimeSpan.FromSeconds(2)));
         Assert.StartsWith("+OK alice@example.test has 0", await c.CommandAsync("APOP alice@example.test " + digest));
+    }
+
+    [Fact]
+    public async Task Where_no_login_can_succeed_the_greeting_offers_no_apop_timestamp()
+    {
+        // No TLS (so no STLS) and plaintext authentication off: APOP would be refused, so no timestamp invites it.
+        await using var h = new Pop3TestHarness(o =>
+        {
+            o.EnableApop = true;
+            o.AllowPlaintextAuth = false;
+        });
+        var c = h.Connect();
+        Assert.Equal("+OK pop.example.test POP3 ready", await c.ReadLineAsync());
+        Assert.Equal("-ERR APOP not enabled", await c.CommandAsync("APOP alice@example.test " + new string('0', 32)));
+
+        await using var allowed = new Pop3TestHarness(o => o.EnableApop = true); // plaintext authentication allowed
+        var a = allowed.Connect();
+        Assert.Matches("^\\+OK pop\\.example\\.test POP3 ready <[^>]+>$", await a.ReadLineAsync());
     }
 
     [Fact]
