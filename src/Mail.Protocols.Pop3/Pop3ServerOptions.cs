@@ -7,6 +7,7 @@ namespace Mail.Protocols.Pop3;
 public sealed class Pop3ServerOptions
 {
     private int _maxErrors = 10;
+    private ReadOnlyMemory<byte> _scramUnknownUserKey;
     private int _maxAuthFailures = 10;
 
     /// <summary>The host name in the greeting and the APOP timestamp. Defaults to the machine name.</summary>
@@ -55,6 +56,20 @@ public sealed class Pop3ServerOptions
 
     /// <summary>Offer APOP (a timestamp in the greeting; needs the directory's shared secret). Defaults to false.</summary>
     public bool EnableApop { get; set; }
+
+    /// <summary>
+    /// The secret from which SCRAM-SHA-256 derives the salt it shows for a login that does not exist (an HMAC-SHA-256
+    /// of the login keyed with it, with the iteration count of <see cref="ScramCredentials.DefaultIterations"/>), so
+    /// that such a login cannot be told from a real one. Empty (the default): a random key made once per process and
+    /// shared by every server in it, SMTP and POP3 alike. Hosts that serve the same users must set the same key, and
+    /// so must a host that restarts, or the made-up salt of a login changes where a real one does not. At least 16
+    /// bytes; keep it as secret as the user directory.
+    /// </summary>
+    public ReadOnlyMemory<byte> ScramUnknownUserKey
+    {
+        get => _scramUnknownUserKey;
+        set => _scramUnknownUserKey = value.IsEmpty || value.Length >= 16 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
+    }
 
     /// <summary>The SASL mechanisms offered. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
     public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];

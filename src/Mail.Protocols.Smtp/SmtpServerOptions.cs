@@ -39,6 +39,7 @@ public sealed class SmtpServerOptions
     private long _maxMessageSize = 50 * 1024 * 1024;
     private int _maxRecipients = 100;
     private int _maxErrors = 10;
+    private ReadOnlyMemory<byte> _scramUnknownUserKey;
     private int _maxAuthFailures = 5;
 
     /// <summary>The host name in the greeting, EHLO reply and Received headers. Defaults to the machine name.</summary>
@@ -97,6 +98,20 @@ public sealed class SmtpServerOptions
 
     /// <summary>Offer AUTH on unencrypted connections. Defaults to false: AUTH appears only after STARTTLS or on implicit TLS.</summary>
     public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>
+    /// The secret from which SCRAM-SHA-256 derives the salt it shows for a login that does not exist (an HMAC-SHA-256
+    /// of the login keyed with it, with the iteration count of <see cref="ScramCredentials.DefaultIterations"/>), so
+    /// that such a login cannot be told from a real one. Empty (the default): a random key made once per process and
+    /// shared by every server in it, SMTP and POP3 alike. Hosts that serve the same users must set the same key, and
+    /// so must a host that restarts, or the made-up salt of a login changes where a real one does not. At least 16
+    /// bytes; keep it as secret as the user directory.
+    /// </summary>
+    public ReadOnlyMemory<byte> ScramUnknownUserKey
+    {
+        get => _scramUnknownUserKey;
+        set => _scramUnknownUserKey = value.IsEmpty || value.Length >= 16 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
+    }
 
     /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
     public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];

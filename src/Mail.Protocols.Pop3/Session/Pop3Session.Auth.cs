@@ -15,6 +15,7 @@ internal sealed partial class Pop3Session
     private const int MaxAuthLineLength = 12288;
 
     private bool _challengeKeepGoing = true;
+    private bool _authCancelled;
 
     private void User(ReadOnlySpan<byte> arguments)
     {
@@ -119,7 +120,7 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.UnsupportedMechanism);
             return true;
         }
-        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider)!;
+        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider, Options.ScramUnknownUserKey)!;
         byte[]? initial = null;
         if (parts.Length == 2)
         {
@@ -137,7 +138,15 @@ internal sealed partial class Pop3Session
         var result = await SaslExchange.RunAsync(mechanism, initial, ChallengeAsync, _connection.Aborted).ConfigureAwait(false);
         if (result is not { } step)
         {
-            return _challengeKeepGoing;
+            if (!_authCancelled)
+            {
+                return _challengeKeepGoing;
+            }
+            // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
+            // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
+            _authCancelled = false;
+            Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
+            return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled).ConfigureAwait(false);
         }
         if (step.Kind == SaslStepKind.Failure)
         {
@@ -174,7 +183,7 @@ internal sealed partial class Pop3Session
         var text = Encoding.Latin1.GetString(_channel.Line);
         if (text == "*")
         {
-            Error(Pop3RejectReason.AuthCancelled);
+            _authCancelled = true; // answered after the failed-login delay (AuthAsync)
             return null;
         }
         if (!SaslExchange.TryDecodeBase64(text, out var response))
@@ -185,19 +194,23 @@ internal sealed partial class Pop3Session
         return response;
     }
 
-    private async ValueTask<bool> FailLoginAsync(string method)
+    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session.
+    private async ValueTask<bool> FailLoginAsync(string method, Pop3RejectReason reason = Pop3RejectReason.AuthFailed)
     {
-        Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
+        if (reason == Pop3RejectReason.AuthFailed)
+        {
+            Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
+        }
         await _channel.FlushAsync().ConfigureAwait(false);
         await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
         if (++_authFailures >= Options.MaxAuthFailures)
         {
             // One reply per command: the last failure says it closes.
-            Pop3Metrics.Rejected(Pop3RejectReason.AuthFailed);
+            Pop3Metrics.Rejected(reason);
             _channel.Write(Pop3Replies.TooManyAuthFailures);
             return false;
         }
-        Error(Pop3RejectReason.AuthFailed);
+        Error(reason);
         return true;
     }
 

@@ -14,6 +14,7 @@ internal sealed partial class SmtpSession
     private const int MaxAuthLineLength = 12288;
 
     private bool _challengeKeepGoing = true;
+    private bool _authCancelled;
     private bool _authenticating;
 
     private async ValueTask<bool> AuthAsync(string arguments)
@@ -46,7 +47,7 @@ internal sealed partial class SmtpSession
         }
         var name = parts[0];
         var offered = Options.AuthMechanisms.Any(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
-        var mechanism = offered ? SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider) : null;
+        var mechanism = offered ? SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider, Options.ScramUnknownUserKey) : null;
         if (mechanism is null)
         {
             Reject(SmtpRejectReason.UnknownMechanism);
@@ -72,7 +73,15 @@ internal sealed partial class SmtpSession
         _authenticating = false;
         if (result is not { } step)
         {
-            return _challengeKeepGoing;
+            if (!_authCancelled)
+            {
+                return _challengeKeepGoing;
+            }
+            // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
+            // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
+            _authCancelled = false;
+            SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
+            return await FailAuthAsync(SmtpRejectReason.AuthCancelled).ConfigureAwait(false);
         }
         if (step.Kind == SaslStepKind.Failure)
         {
@@ -82,22 +91,27 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.AuthMalformed);
                 return true;
             }
-            // Slow down guessing: the reply waits (the session's other work waits with it), and a few
-            // failures end the session however many good commands come between them.
-            await FlushAsync().ConfigureAwait(false);
-            await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
-            Reject(SmtpRejectReason.AuthFailed);
-            if (++_authFailures >= Options.MaxAuthFailures)
-            {
-                Write(_server.Replies.TooManyAuthFailures);
-                return false;
-            }
-            return true;
+            return await FailAuthAsync(SmtpRejectReason.AuthFailed).ConfigureAwait(false);
         }
         _user = step.User;
         SmtpLog.Authenticated(_logger, _connection.Id, _user!.Login, mechanism.Name);
         Write(SmtpReplies.AuthSucceeded);
         Success();
+        return true;
+    }
+
+    // Slow down guessing: the reply waits (the session's other work waits with it), and a few failures end the
+    // session however many good commands come between them.
+    private async ValueTask<bool> FailAuthAsync(SmtpRejectReason reason)
+    {
+        await FlushAsync().ConfigureAwait(false);
+        await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
+        Reject(reason);
+        if (++_authFailures >= Options.MaxAuthFailures)
+        {
+            Write(_server.Replies.TooManyAuthFailures);
+            return false;
+        }
         return true;
     }
 
@@ -129,7 +143,7 @@ internal sealed partial class SmtpSession
         var text = _channel.Line;
         if (text.SequenceEqual("*"u8))
         {
-            Reject(SmtpRejectReason.AuthCancelled);
+            _authCancelled = true; // answered after the failed-auth delay (AuthAsync)
             return null;
         }
         if (!SaslExchange.TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))

@@ -26,7 +26,9 @@ public static class SaslMechanisms
     /// <param name="users">Where users and their secrets are found.</param>
     /// <param name="serverName">The server's host name (used in the CRAM-MD5 challenge).</param>
     /// <param name="timeProvider">The clock (CRAM-MD5 challenge timestamp).</param>
-    public static SaslMechanism? Create(string name, IUserDirectory users, string serverName, TimeProvider? timeProvider = null)
+    /// <param name="unknownUserKey">The key of SCRAM's made-up salts for logins that do not exist; empty: a random key
+    /// made once per process. Servers that must show the same salts (several hosts, restarts) share one.</param>
+    public static SaslMechanism? Create(string name, IUserDirectory users, string serverName, TimeProvider? timeProvider = null, ReadOnlyMemory<byte> unknownUserKey = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(users);
@@ -35,7 +37,7 @@ public static class SaslMechanisms
             Plain => new PlainMechanism(users),
             Login => new LoginMechanism(users),
             CramMd5 => new CramMd5Mechanism(users, serverName, timeProvider ?? TimeProvider.System),
-            ScramSha256 => new ScramSha256Mechanism(users),
+            ScramSha256 => new ScramSha256Mechanism(users, unknownUserKey),
             _ => null,
         };
     }

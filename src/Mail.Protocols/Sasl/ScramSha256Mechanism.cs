@@ -7,8 +7,11 @@ namespace Mail.Protocols.Sasl;
 
 // RFC 5802 with SHA-256 (RFC 7677). Channel binding is not offered (no -PLUS variant): a client asking for
 // it ("p=") is refused; "y" is accepted because we never advertise a -PLUS mechanism.
-internal sealed class ScramSha256Mechanism(IUserDirectory users) : SaslMechanism
+internal sealed class ScramSha256Mechanism(IUserDirectory users, ReadOnlyMemory<byte> unknownUserKey) : SaslMechanism
 {
+    // The default key of made-up salts: one per process, so SMTP and POP3 in one process show the same salt for a login.
+    private static readonly byte[] s_processKey = RandomNumberGenerator.GetBytes(32);
+
     private MailUser? _user;
     private ScramCredential? _credential;
     private string? _clientFirstBare;
@@ -76,9 +79,14 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users) : SaslMechanism
         _credential = _user is null ? null : await users.GetScramCredentialAsync(_user, cancellationToken).ConfigureAwait(false);
         if (_credential is null)
         {
-            // Carry on with a made-up salt so an unknown user looks like a wrong password (no user enumeration).
+            // Carry on with a made-up salt so an unknown user looks like a wrong password (no user enumeration). The salt
+            // is keyed with a server secret: a public function of the login would let a client compute it and see that
+            // the login is unknown. The login is folded the way the directory compares names (case-insensitively), so
+            // "Bob" and "bob" get the same salt as they would if bob existed.
             _unknownUser = true;
-            _credential = new ScramCredential(SHA256.HashData(Encoding.UTF8.GetBytes("unknown:" + login))[..16], 4096, new byte[32], new byte[32]);
+            var key = unknownUserKey.IsEmpty ? s_processKey : unknownUserKey.Span;
+            var salt = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("SCRAM-SHA-256 salt:" + login.ToUpperInvariant()))[..ScramCredentials.SaltLength];
+            _credential = new ScramCredential(salt, ScramCredentials.DefaultIterations, new byte[32], new byte[32]);
         }
         _nonce = clientNonce + Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
         _serverFirst = string.Create(CultureInfo.InvariantCulture, $"r={_nonce},s={Convert.ToBase64String(_credential.Salt)},i={_credential.Iterations}");
@@ -195,13 +203,20 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users) : SaslMechanism
 /// <summary>Creates SCRAM-SHA-256 credentials from passwords (RFC 5802 §3).</summary>
 public static class ScramCredentials
 {
+    /// <summary>The PBKDF2 iteration count of <see cref="FromPassword"/> by default (RFC 7677's minimum), also the
+    /// count shown for a login that does not exist. A directory with other counts makes its real users stand out.</summary>
+    public const int DefaultIterations = 4096;
+
+    // Salts of FromPassword and the made-up salts of unknown logins alike.
+    internal const int SaltLength = 16;
+
     /// <summary>Derives the stored credential for <paramref name="password"/> with a random salt.</summary>
     /// <param name="password">The password; it is prepared with <see cref="SaslPrep"/> as RFC 5802 requires.</param>
     /// <param name="iterations">PBKDF2 iterations; RFC 7677 asks for at least 4096.</param>
-    public static ScramCredential FromPassword(string password, int iterations = 4096)
+    public static ScramCredential FromPassword(string password, int iterations = DefaultIterations)
     {
         ArgumentNullException.ThrowIfNull(password);
-        var salt = RandomNumberGenerator.GetBytes(16);
+        var salt = RandomNumberGenerator.GetBytes(SaltLength);
         var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(SaslPrep(password)), salt, iterations, HashAlgorithmName.SHA256, 32);
         var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
         var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Mail.Protocols.Pop3.Tests.Transcripts;
 
 /// <summary>RFC 1939 transcripts and every bad-input case of the POP3 issue, over in-memory pipes.</summary>
@@ -452,6 +455,64 @@ public class Pop3TranscriptTests
         Assert.Equal("-ERR Unsupported authentication mechanism", await c.CommandAsync("AUTH FOO"));
         Assert.Equal("-ERR [AUTH] Too many errors, closing",
             await c.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0wrong"u8.ToArray())));
+        Assert.True(await c.EndedAsync());
+    }
+
+    private static async Task<(byte[] Salt, int Iterations)> ScramSaltAsync(Pop3TestHarness h, string login)
+    {
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        var serverFirst = await c.CommandAsync("AUTH SCRAM-SHA-256 " + new ScramClient(login, "x").First);
+        Assert.StartsWith("+ ", serverFirst);
+        await c.CloseAsync();
+        return ScramClient.ParseServerFirst(serverFirst[2..]);
+    }
+
+    [Fact]
+    public async Task Scram_shows_an_unknown_login_a_salt_keyed_with_the_server_secret_and_the_default_iteration_count()
+    {
+        await using var one = new Pop3TestHarness(o => o.ScramUnknownUserKey = "first server secret"u8.ToArray());
+        await using var other = new Pop3TestHarness(o => o.ScramUnknownUserKey = "another secret, another host"u8.ToArray());
+        await using var sameKey = new Pop3TestHarness(o => o.ScramUnknownUserKey = "first server secret"u8.ToArray());
+        await using var processKey = new Pop3TestHarness();
+
+        var real = await ScramSaltAsync(one, Alice);
+        var unknown = await ScramSaltAsync(one, "nobody@example.test");
+        Assert.Equal(real.Iterations, unknown.Iterations);
+        Assert.Equal(real.Salt.Length, unknown.Salt.Length);
+        // Not the public function of the login it was (a client could compute it and see the login is unknown) ...
+        Assert.NotEqual(SHA256.HashData(Encoding.UTF8.GetBytes("unknown:nobody@example.test"))[..16], unknown.Salt);
+        // ... but keyed: another secret gives another salt, the same secret (another host, a restart) the same one,
+        // and asking again, or in other letter case as the directory ignores it, gives the same salt as a real user's.
+        Assert.NotEqual(unknown.Salt, (await ScramSaltAsync(other, "nobody@example.test")).Salt);
+        Assert.Equal(unknown.Salt, (await ScramSaltAsync(sameKey, "nobody@example.test")).Salt);
+        Assert.Equal(unknown.Salt, (await ScramSaltAsync(one, "nobody@example.test")).Salt);
+        Assert.Equal(unknown.Salt, (await ScramSaltAsync(one, "NoBody@Example.TEST")).Salt);
+        Assert.Equal(real.Salt, (await ScramSaltAsync(one, "ALICE@example.test")).Salt);
+        Assert.NotEqual(unknown.Salt, (await ScramSaltAsync(one, "nobody2@example.test")).Salt);
+        // The default key is the process's: random, and the same for every server in it.
+        var byProcess = await ScramSaltAsync(processKey, "nobody@example.test");
+        Assert.NotEqual(unknown.Salt, byProcess.Salt);
+        await using var processKeyToo = new Pop3TestHarness();
+        Assert.Equal(byProcess.Salt, (await ScramSaltAsync(processKeyToo, "nobody@example.test")).Salt);
+    }
+
+    [Fact]
+    public async Task Cancelling_an_exchange_costs_the_failed_login_delay_and_counts_toward_the_failure_limit()
+    {
+        await using var h = new Pop3TestHarness(o => o.MaxAuthFailures = 3);
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            // Probe a login's salt, then cancel: as dear as a wrong password.
+            Assert.StartsWith("+ ", await c.CommandAsync("AUTH SCRAM-SHA-256 " + new ScramClient(attempt == 2 ? Alice : "nobody@example.test", "x").First));
+            var delay = h.Time.NextTimerAsync(TimeSpan.FromSeconds(2));
+            await c.SendAsync("*\r\n");
+            var reply = await h.Time.AssertDelayedAsync(delay, c.ReadLineAsync(), TimeSpan.FromSeconds(2));
+            Assert.Equal(attempt < 3 ? "-ERR Authentication cancelled" : "-ERR [AUTH] Authentication failed, closing", reply);
+        }
+        Assert.Null(await c.ReadLineAsync());
         Assert.True(await c.EndedAsync());
     }
 }

@@ -393,4 +393,79 @@ public class BadInputTests
         Assert.Equal("501 5.5.2 Cannot decode authentication response", await h.CommandAsync($"AUTH {mechanism} ="));
         Assert.StartsWith("250 ", await h.CommandAsync("NOOP"));
     }
+
+    [Theory]
+    [InlineData("PLAIN")]
+    [InlineData("LOGIN")]
+    [InlineData("CRAM-MD5")]
+    [InlineData("SCRAM-SHA-256")]
+    public async Task Every_mechanism_needs_tls_unless_plaintext_authentication_is_allowed(string mechanism)
+    {
+        await using var h = new SmtpTestHarness(role: SmtpRole.Submission);
+        Assert.StartsWith("220 ", await h.ReadReplyAsync());
+        await h.SendAsync("EHLO client.example.org\r\n");
+        var ehlo = new List<string>();
+        string line;
+        do
+        {
+            line = (await h.ReadLineAsync())!;
+            ehlo.Add(line);
+        }
+        while (line[3] == '-');
+        Assert.DoesNotContain(ehlo, l => l[4..].StartsWith("AUTH", StringComparison.Ordinal)); // RFC 4954 §4: not offered
+        Assert.Equal("538 5.7.11 Encryption required for requested authentication mechanism", await h.CommandAsync("AUTH " + mechanism));
+        Assert.Equal("538 5.7.11 Encryption required for requested authentication mechanism", await h.CommandAsync($"AUTH {mechanism} dXNlcg=="));
+
+        await using var allowed = new SmtpTestHarness(o => o.AllowPlaintextAuth = true, SmtpRole.Submission);
+        await allowed.StartAsync();
+        Assert.StartsWith("334 ", await allowed.CommandAsync("AUTH " + mechanism)); // the exchange begins
+    }
+
+    [Fact]
+    public async Task Cancelling_an_exchange_costs_the_failed_auth_delay_and_counts_toward_the_failure_limit()
+    {
+        await using var h = new SmtpTestHarness(o =>
+        {
+            o.AllowPlaintextAuth = true;
+            o.FailedAuthDelay = TimeSpan.FromSeconds(2);
+            o.MaxAuthFailures = 3;
+        }, SmtpRole.Submission);
+        await h.StartAsync();
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            // Probe a login's SCRAM salt, then cancel: as dear as a wrong password.
+            Assert.StartsWith("334 ", await h.CommandAsync("AUTH SCRAM-SHA-256 " + new ScramClient(attempt == 2 ? Alice : "nobody@example.test", "x").First));
+            var delay = h.Time.NextTimerAsync(TimeSpan.FromSeconds(2));
+            await h.SendAsync("*\r\n");
+            Assert.Equal("501 5.0.0 Authentication cancelled", await h.Time.AssertDelayedAsync(delay, h.ReadLineAsync(), TimeSpan.FromSeconds(2)));
+        }
+        Assert.Equal("421 4.7.0 mx.example.test Error: too many authentication failures", await h.ReadLineAsync());
+        Assert.Null(await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+    }
+
+    [Fact]
+    public async Task Scram_salt_of_an_unknown_login_is_keyed_with_the_configured_secret()
+    {
+        async Task<byte[]> SaltAsync(byte[] key, string login)
+        {
+            await using var h = new SmtpTestHarness(o =>
+            {
+                o.AllowPlaintextAuth = true;
+                o.ScramUnknownUserKey = key;
+            }, SmtpRole.Submission);
+            await h.StartAsync();
+            var serverFirst = await h.CommandAsync("AUTH SCRAM-SHA-256 " + new ScramClient(login, "x").First);
+            Assert.StartsWith("334 ", serverFirst);
+            var (salt, iterations) = ScramClient.ParseServerFirst(serverFirst[4..]);
+            Assert.Equal(Sasl.ScramCredentials.DefaultIterations, iterations);
+            return salt;
+        }
+
+        var key = "smtp and pop3 hosts share this"u8.ToArray();
+        var salt = await SaltAsync(key, "nobody@example.test");
+        Assert.Equal(salt, await SaltAsync(key, "nobody@example.test"));
+        Assert.NotEqual(salt, await SaltAsync("a different host secret"u8.ToArray(), "nobody@example.test"));
+        Assert.Equal((await SaltAsync(key, Alice)).Length, salt.Length); // and iterations alike (checked in SaltAsync)
+    }
 }
