@@ -285,8 +285,11 @@ public class Pop3TranscriptTests
         await second.ReadLineAsync();
         await second.CommandAsync("USER alice@example.test");
         Assert.Equal("-ERR [LOGIN-DELAY] Too soon after the last login, try again later", await second.CommandAsync("PASS alice"));
-        h.Time.Advance(TimeSpan.FromSeconds(61));
-        await second.CommandAsync("USER alice@example.test");
+        h.Time.Advance(TimeSpan.FromSeconds(60) - TimeSpan.FromTicks(1)); // just before the delay is over
+        Assert.Equal("+OK", await second.CommandAsync("USER alice@example.test"));
+        Assert.Equal("-ERR [LOGIN-DELAY] Too soon after the last login, try again later", await second.CommandAsync("PASS alice"));
+        h.Time.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal("+OK", await second.CommandAsync("USER alice@example.test"));
         Assert.StartsWith("+OK alice@example.test has", await second.CommandAsync("PASS alice"));
     }
 
@@ -455,6 +458,7 @@ public class Pop3TranscriptTests
         Assert.Equal("-ERR Unsupported authentication mechanism", await c.CommandAsync("AUTH FOO"));
         Assert.Equal("-ERR [AUTH] Too many errors, closing",
             await c.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice@example.test\0wrong"u8.ToArray())));
+        Assert.Null(await c.ReadLineAsync());
         Assert.True(await c.EndedAsync());
     }
 
