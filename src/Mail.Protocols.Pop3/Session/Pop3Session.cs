@@ -199,7 +199,7 @@ internal sealed partial class Pop3Session
     {
         // RFC 2449 §5: what AUTHORIZATION offers is announced in TRANSACTION too (the commands are refused there).
         var builder = new StringBuilder("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
-        // RFC 2449 §6.3, §6.8: no USER and no SASL mechanism where they would be refused (before STLS).
+        // USER (RFC 2449 §6.2) and SASL (§6.3) only where a login would be accepted: CAPA tells what the server takes.
         if (AuthAllowed)
         {
             builder.Append("USER\r\n");

@@ -44,7 +44,7 @@ public abstract class SaslMechanism
     /// <summary>The mechanism's registered name, for example <c>SCRAM-SHA-256</c>.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Whether the client sends the password in the clear (PLAIN, LOGIN): such mechanisms are offered only over TLS unless configured.</summary>
+    /// <summary>Whether the client sends the password in the clear (PLAIN, LOGIN). The servers offer every mechanism, this kind or not, only over TLS unless plaintext authentication is allowed.</summary>
     public abstract bool IsPlaintext { get; }
 
     /// <summary>Begins the exchange, with the client's initial response if it sent one (an empty array for "=").</summary>

@@ -117,7 +117,7 @@ public partial class AuthenticationRequiresTlsTests
         await client.ReadLineAsync();
         var before = await CapaAsync(client);
         Assert.DoesNotContain("USER", before);
-        Assert.DoesNotContain(before, l => l.StartsWith("SASL", StringComparison.Ordinal)); // RFC 2449 §6.3: nothing that would be refused
+        Assert.DoesNotContain(before, l => l.StartsWith("SASL", StringComparison.Ordinal)); // nothing that would be refused
         Assert.Contains("STLS", before);
         Assert.Equal("+OK", await client.CommandAsync("AUTH"));
         Assert.Equal(".", await client.ReadLineAsync()); // no mechanism listed either
