@@ -40,6 +40,7 @@ internal enum SmtpRejectReason
     AuthDuringTransaction,
     BadHeloName,
     InsufficientAuthForRelay,
+    NullSenderAuthenticated,
 }
 
 internal static class SmtpReplies
@@ -92,6 +93,8 @@ internal static class SmtpReplies
         SmtpRejectReason.AuthDuringTransaction => "503 5.5.1 Error: AUTH not allowed during a mail transaction\r\n"u8,
         SmtpRejectReason.BadHeloName => "501 5.5.4 Invalid HELO/EHLO name\r\n"u8,
         SmtpRejectReason.RecipientAfterData => "503 5.5.1 Error: RCPT after message data has started\r\n"u8,
+        // The null reverse path is for notifications (RFC 5321 §4.5.5), which the server generates itself.
+        SmtpRejectReason.NullSenderAuthenticated => "553 5.7.1 Null sender not allowed for authenticated users\r\n"u8,
         _ => "554 5.7.1 Access denied\r\n"u8,
     };
 }

@@ -37,6 +37,13 @@ internal sealed partial class SmtpSession
         var smtpUtf8 = false;
         if (status == SmtpPathStatus.Ok)
         {
+            // A logged-in user sends as one of their addresses; <> would skip that check. Bounces from other
+            // servers arrive unauthenticated, and the server's own notifications do not come through a session.
+            if (reversePath.Length == 0 && _user is not null)
+            {
+                Reject(SmtpRejectReason.NullSenderAuthenticated);
+                return true;
+            }
             var transaction = new Transaction(reversePath);
             var parameterError = ParseMailParameters(parameters, transaction);
             if (parameterError is { } error)
