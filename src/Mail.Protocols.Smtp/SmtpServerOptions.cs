@@ -130,8 +130,9 @@ public sealed class SmtpServerOptions
 
     /// <summary>
     /// How long a relayed message delivered to a local user is remembered, so that the same message sent again by
-    /// the hop before us (same topmost Received header and Message-ID, as after that MTA crashed between our 250
-    /// and recording it) is accepted but not stored twice. Defaults to 1 hour; <see cref="TimeSpan.Zero"/> turns it off.
+    /// the hop before us (a message with a Received header and a Message-ID, the same octets with the same reverse
+    /// path from the same client address, as after that MTA crashed between our 250 and recording it) is accepted but
+    /// not stored twice. Defaults to 1 hour; <see cref="TimeSpan.Zero"/> turns it off.
     /// Kept in memory: a restart forgets.
     /// </summary>
     public TimeSpan DuplicateSuppressionWindow { get; set; } = TimeSpan.FromHours(1);

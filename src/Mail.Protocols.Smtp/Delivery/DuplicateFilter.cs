@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Security.Cryptography;
 
 namespace Mail.Protocols.Smtp.Delivery;
@@ -6,10 +7,13 @@ namespace Mail.Protocols.Smtp.Delivery;
 /// <summary>
 /// Remembers, for a while, which relayed messages each local user already got, so a message a sending MTA sends
 /// again (it crashed after our 250 and before it recorded the delivery, or lost the connection at that moment)
-/// is accepted but not stored twice. SMTP has no way to say "this is a retry", so a message is known by what the
-/// hop before us put in it: its topmost Received header (which names that MTA's queue id and the time it took
-/// the message) together with the Message-ID. Mail without both (a client submitting directly) is never
-/// suppressed. In memory: a restart forgets, so this narrows duplicates; it cannot promise none.
+/// is accepted but not stored twice. SMTP has no way to say "this is a retry", so a resend is recognised as the
+/// same octets (everything after our own Received header) with the same reverse path from the same client
+/// address. Only relayed mail counts: a message without a Received header and a Message-ID (a client submitting
+/// directly) is never suppressed. Keying on all of that, not on the trace fields alone, means a stranger who
+/// copies a message's Received header and Message-ID into mail of their own cannot get the real one dropped: to
+/// suppress a copy, the earlier delivery must have been that very message, stored for that user. In memory: a
+/// restart forgets, so this narrows duplicates; it cannot promise none.
 /// </summary>
 internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvider time)
 {
@@ -22,7 +26,7 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
     // Deliveries of a pair in progress: a second one waits for the first's outcome rather than racing it.
     private readonly Dictionary<(string User, Key Key), TaskCompletionSource> _pending = [];
 
-    /// <summary>A message's identity: SHA-256 of its topmost Received header and its Message-ID.</summary>
+    /// <summary>A message's identity: SHA-256 of the client's address, the reverse path and the content.</summary>
     public readonly record struct Key(UInt128 High, UInt128 Low);
 
     /// <summary>The filter the options ask for, or null when duplicate suppression is off.</summary>
@@ -33,66 +37,29 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
 
     /// <summary>
     /// The identity of the message in <paramref name="content"/> from <paramref name="offset"/> on (after our own
-    /// Received header), or null when its header block (read up to 64 KiB) has no Received header or no
-    /// Message-ID. A plain scan of the raw header lines: this runs for every message delivered locally.
+    /// Received header), received from <paramref name="client"/> with <paramref name="reversePath"/>; null when
+    /// its header block (read up to 64 KiB) has no Received header or no Message-ID, so it is not relayed mail.
     /// </summary>
-    public static Key? KeyOf(Stream content, long offset)
+    public static async ValueTask<Key?> KeyOfAsync(Stream content, long offset, string reversePath, IPAddress? client, CancellationToken cancellationToken)
     {
-        content.Position = offset;
         var buffer = ArrayPool<byte>.Shared.Rent(MaxHeaderOctets);
         try
         {
-            // Read in small steps until the header block's blank line is in: most headers fit the first step.
-            var length = 0;
-            int read;
-            while (length < MaxHeaderOctets && (read = content.Read(buffer, length, Math.Min(8192, MaxHeaderOctets - length))) > 0)
-            {
-                var searchFrom = Math.Max(0, length - 2);
-                length += read;
-                var fresh = buffer.AsSpan(searchFrom, length - searchFrom);
-                if (fresh.IndexOf("\n\r\n"u8) >= 0 || fresh.IndexOf("\n\n"u8) >= 0)
-                {
-                    break;
-                }
-            }
-            var headers = buffer.AsSpan(0, length);
-            ReadOnlySpan<byte> received = default, messageId = default;
-            var position = 0;
-            while (position < headers.Length && (received.IsEmpty || messageId.IsEmpty))
-            {
-                var end = LineEnd(headers, position);
-                if (end < 0 || end == position || headers[position] is (byte)'\r' or (byte)'\n')
-                {
-                    break; // the blank line that ends the header block, or a block cut off by the limit
-                }
-                // A field runs on over the continuation lines that start with white space.
-                while (end < headers.Length && headers[end] is (byte)' ' or (byte)'\t')
-                {
-                    var next = LineEnd(headers, end);
-                    if (next < 0)
-                    {
-                        return null;
-                    }
-                    end = next;
-                }
-                var field = headers[position..end];
-                if (received.IsEmpty && HasName(field, "received:"u8))
-                {
-                    received = field;
-                }
-                else if (messageId.IsEmpty && HasName(field, "message-id:"u8))
-                {
-                    messageId = field;
-                }
-                position = end;
-            }
-            if (received.IsEmpty || messageId.IsEmpty)
+            content.Position = offset;
+            if (!await IsRelayedAsync(content, buffer, cancellationToken).ConfigureAwait(false))
             {
                 return null;
             }
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            sha.AppendData(received);
-            sha.AppendData(messageId);
+            // Each part with its length first, so no two envelopes run together into the same octets.
+            AppendPart(sha, client is null ? [] : (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).GetAddressBytes());
+            AppendPart(sha, System.Text.Encoding.UTF8.GetBytes(reversePath));
+            content.Position = offset;
+            int read;
+            while ((read = await content.ReadAsync(buffer.AsMemory(0, MaxHeaderOctets), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                sha.AppendData(buffer, 0, read);
+            }
             Span<byte> hash = stackalloc byte[32];
             sha.GetHashAndReset(hash);
             return new Key(
@@ -103,6 +70,63 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private static void AppendPart(IncrementalHash sha, ReadOnlySpan<byte> part)
+    {
+        Span<byte> length = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, part.Length);
+        sha.AppendData(length);
+        sha.AppendData(part);
+    }
+
+    // Whether the header block (read into `buffer`, up to 64 KiB) has both a Received header and a Message-ID.
+    private static async ValueTask<bool> IsRelayedAsync(Stream content, byte[] buffer, CancellationToken cancellationToken)
+    {
+        // Read in small steps until the header block's blank line is in: most headers fit the first step.
+        var length = 0;
+        int read;
+        while (length < MaxHeaderOctets
+            && (read = await content.ReadAsync(buffer.AsMemory(length, Math.Min(8192, MaxHeaderOctets - length)), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            var searchFrom = Math.Max(0, length - 2);
+            length += read;
+            var fresh = buffer.AsSpan(searchFrom, length - searchFrom);
+            if (fresh.IndexOf("\n\r\n"u8) >= 0 || fresh.IndexOf("\n\n"u8) >= 0)
+            {
+                break;
+            }
+        }
+        return HasTraceFields(buffer.AsSpan(0, length));
+    }
+
+    private static bool HasTraceFields(ReadOnlySpan<byte> headers)
+    {
+        bool received = false, messageId = false;
+        var position = 0;
+        while (position < headers.Length && !(received && messageId))
+        {
+            var end = LineEnd(headers, position);
+            if (end < 0 || end == position || headers[position] is (byte)'\r' or (byte)'\n')
+            {
+                break; // the blank line that ends the header block, or a block cut off by the limit
+            }
+            // A field runs on over the continuation lines that start with white space.
+            while (end < headers.Length && headers[end] is (byte)' ' or (byte)'\t')
+            {
+                var next = LineEnd(headers, end);
+                if (next < 0)
+                {
+                    return false;
+                }
+                end = next;
+            }
+            var field = headers[position..end];
+            received |= HasName(field, "received:"u8);
+            messageId |= HasName(field, "message-id:"u8);
+            position = end;
+        }
+        return received && messageId;
     }
 
     private static bool HasName(ReadOnlySpan<byte> field, ReadOnlySpan<byte> name) =>

@@ -242,7 +242,9 @@ internal sealed partial class SmtpSession
                 RejectWith(hookReply);
                 return;
             }
-            var duplicateKey = _server.Delivery.SuppressesDuplicates && transaction.HasLocalRecipient ? DuplicateFilter.KeyOf(spool, transaction.HeaderOctets) : null;
+            var duplicateKey = _server.Delivery.SuppressesDuplicates && transaction.HasLocalRecipient
+                ? await DuplicateFilter.KeyOfAsync(spool, transaction.HeaderOctets, envelope.ReversePath, (_connection.RemoteEndPoint as IPEndPoint)?.Address, _connection.Aborted).ConfigureAwait(false)
+                : null;
             var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, _connection.Aborted, duplicateKey).ConfigureAwait(false);
             if (outcome is { } failure)
             {

@@ -15,8 +15,8 @@ namespace Mail.Protocols.Maildir.Tests.Crash;
 /// message reaches the remote server's mailbox exactly once. The transport is at least once: a message the
 /// remote accepted just before the kill, whose queue entry was not yet completed, is sent again after the
 /// restart (at most MaxConcurrencyPerDomain of them, since a destination's slot is held until the result is
-/// recorded). SMTP has no "this is a retry" marker, so the receiver (our server) suppresses the re-sent copy by
-/// the sending host's queue id in its Received header together with the Message-ID.
+/// recorded). SMTP has no "this is a retry" marker, so the receiver (our server) suppresses the re-sent copy: the
+/// same octets (with the sending host's Received header and the Message-ID) and envelope from the same address.
 /// </summary>
 public sealed class DeliveryCrashTests : IDisposable
 {

@@ -1,10 +1,13 @@
+using System.Text;
+using Mail.Protocols.Smtp.Tests.Interop;
 using Mail.Protocols.Smtp.Tests.Transcripts;
 
 namespace Mail.Protocols.Smtp.Tests.Delivery;
 
 /// <summary>
-/// A relayed message the hop before us sends again (same topmost Received header, same Message-ID) is answered
-/// 250 but stored once per user while the window lasts. Anything that is not that same message is stored as usual.
+/// A relayed message (one with a Received header and a Message-ID) that the hop before us sends again, the same
+/// octets with the same envelope from the same address, is answered 250 but stored once per user while the
+/// window lasts. Anything that is not that same message is stored as usual.
 /// </summary>
 public sealed class DuplicateSuppressionTests
 {
@@ -42,6 +45,60 @@ public sealed class DuplicateSuppressionTests
         await SendAsync(h, Relayed());
         await SendAsync(h, Relayed());
         Assert.Equal(1, await InboxCountAsync(h));
+    }
+
+    // Sends one message over its own connection to the MX port, unauthenticated, and expects it accepted.
+    private static async Task SendOverSocketAsync(InteropHost host, string sender, string content, CancellationToken ct)
+    {
+        await using var c = await RawSmtpConnection.ConnectAsync(host.Mx, ct);
+        Assert.StartsWith("220 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+        await c.WriteAsync("EHLO client.example.org\r\n", ct);
+        Assert.StartsWith("250 ", (await c.ReadReplyAsync(ct))[^1], StringComparison.Ordinal);
+        await c.WriteAsync($"MAIL FROM:<{sender}>\r\n", ct);
+        Assert.Equal("250 2.1.0 Sender ok", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync($"RCPT TO:<{Alice}>\r\n", ct);
+        Assert.Equal("250 2.1.5 Recipient ok", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync("DATA\r\n", ct);
+        Assert.StartsWith("354 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+        await c.WriteAsync(content + ".\r\n", ct);
+        Assert.StartsWith("250 2.0.0 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+        await c.WriteAsync("QUIT\r\n", ct);
+        Assert.StartsWith("221 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stranger_who_copies_the_received_header_and_message_id_cannot_make_the_real_message_dropped()
+    {
+        var ct = Wire.Timeout();
+        await using var host = await InteropHost.StartAsync();
+        var real = Relayed();
+        // The forgery carries the real message's trace header and Message-ID (both readable in any copy of it).
+        var forged = real.Replace("hello\r\n", "FORGED\r\n", StringComparison.Ordinal);
+        await SendOverSocketAsync(host, "mallory@example.org", forged, ct);
+        await SendOverSocketAsync(host, "carol@example.org", real, ct);
+
+        var stored = (await host.InboxAsync(Alice)).Select(m => Encoding.ASCII.GetString(Wire.SplitReceived(m).Body)).ToList();
+        Assert.Equal([forged, real], stored);
+
+        // The real hop sending its message again is still a resend: no third copy.
+        await SendOverSocketAsync(host, "carol@example.org", real, ct);
+        Assert.Equal(2, (await host.InboxAsync(Alice)).Count);
+    }
+
+    [Fact]
+    public async Task The_same_content_with_another_reverse_path_or_other_octets_is_another_message()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await SendAsync(h, Relayed());
+        // Same headers, another envelope sender: not the hop's resend.
+        Assert.StartsWith("250 ", await h.CommandAsync("MAIL FROM:<mallory@example.org>"));
+        Assert.StartsWith("250 ", await h.CommandAsync($"RCPT TO:<{Alice}>"));
+        Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync(Relayed() + "."));
+        // Same envelope and headers, one octet of the body changed.
+        await SendAsync(h, Relayed().Replace("hello", "hellO", StringComparison.Ordinal));
+        Assert.Equal(3, await InboxCountAsync(h));
     }
 
     [Fact]
