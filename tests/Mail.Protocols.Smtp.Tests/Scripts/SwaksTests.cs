@@ -30,16 +30,38 @@ public class SwaksTests
         await using var host = new MailHost(options);
         await host.StartAsync();
 
-        var mx = await SwaksAsync("--server", $"127.0.0.1:{host.EndPoints["smtp"].Port}", "--to", "alice@example.test", "--from", "bob@example.org");
+        var mx = await SwaksAsync("--server", $"127.0.0.1:{host.EndPoints["smtp"].Port}", "--to", "alice@example.test", "--from", "bob@example.org",
+            "--header", "Subject: swaks over mx", "--body", "body over mx");
         Assert.True(mx.Exit == 0, mx.Output);
         Assert.Matches(@"<-  250 2\.0\.0 \S+ Message accepted for delivery", mx.Output);
 
         var submission = await SwaksAsync("--server", $"127.0.0.1:{host.EndPoints["submission"].Port}", "--tls",
             "--auth", "CRAM-MD5", "--auth-user", "alice@example.test", "--auth-password", "alice",
-            "--to", "alice@example.test", "--from", "alice@example.test");
+            "--to", "alice@example.test", "--from", "alice@example.test", "--header", "Subject: swaks over submission", "--body", "body over submission");
         Assert.True(submission.Exit == 0, submission.Output);
         Assert.Contains("235 2.7.0 Authentication successful", submission.Output);
 
-        Assert.Equal(2, (await host.Store.ListMessagesAsync("alice@example.test", "INBOX")).Count);
+        var stored = await host.Store.ListMessagesAsync("alice@example.test", "INBOX");
+        Assert.Equal(2, stored.Count);
+        await AssertStoredAsync(host, stored[0].Uid, " with ESMTP id ", "bob@example.org", "swaks over mx", "body over mx");
+        await AssertStoredAsync(host, stored[1].Uid, " with ESMTPSA id ", "alice@example.test", "swaks over submission", "body over submission");
+    }
+
+    // What swaks sent is what is stored: our Received header (saying how it came), then swaks' header block and body.
+    private static async Task AssertStoredAsync(MailHost host, uint uid, string with, string from, string subject, string body)
+    {
+        await using var content = await host.Store.OpenContentAsync("alice@example.test", "INBOX", uid);
+        var text = await new StreamReader(content).ReadToEndAsync();
+        Assert.StartsWith("Received: from ", text, StringComparison.Ordinal);
+        var headerEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(headerEnd > 0, text);
+        var headers = text[..(headerEnd + 2)];
+        Assert.Contains(with, headers, StringComparison.Ordinal);
+        Assert.Contains("\r\nTo: alice@example.test\r\n", headers, StringComparison.Ordinal);
+        Assert.Contains($"\r\nFrom: {from}\r\n", headers, StringComparison.Ordinal);
+        Assert.Contains($"\r\nSubject: {subject}\r\n", headers, StringComparison.Ordinal);
+        Assert.Matches(@"\r\nMessage-Id: <[^>\r\n]+>\r\n", headers);
+        // swaks ends its body with blank lines of its own.
+        Assert.Equal(body, text[(headerEnd + 4)..].TrimEnd('\r', '\n'));
     }
 }

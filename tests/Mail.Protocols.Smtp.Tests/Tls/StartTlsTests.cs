@@ -70,6 +70,19 @@ public class StartTlsTests
         Assert.DoesNotContain("injected", text);
     }
 
+    private static async Task<List<string>> ReadEhloAsync(StreamReader reader)
+    {
+        var lines = new List<string>();
+        string line;
+        do
+        {
+            line = await reader.ReadLineAsync() ?? throw new IOException("closed");
+            lines.Add(line);
+        }
+        while (line[3] == '-');
+        return lines;
+    }
+
     [Fact]
     public async Task Auth_is_offered_only_after_starttls()
     {
@@ -80,15 +93,26 @@ public class StartTlsTests
         var plain = new StreamReader(network, Encoding.ASCII);
         await ReadReplyAsync(plain);
         await network.WriteAsync("EHLO c\r\n"u8.ToArray());
-        var ehlo = new List<string>();
-        string line;
-        do
-        {
-            line = (await plain.ReadLineAsync())!;
-            ehlo.Add(line);
-        }
-        while (line[3] == '-');
+        var ehlo = await ReadEhloAsync(plain);
         Assert.Contains("250-STARTTLS", ehlo);
-        Assert.DoesNotContain(ehlo, l => l.StartsWith("250-AUTH", StringComparison.Ordinal));
+        Assert.DoesNotContain(ehlo, l => l.Contains("AUTH", StringComparison.Ordinal));
+        // Asked for anyway in plaintext, AUTH is refused and no credentials are read.
+        await network.WriteAsync("AUTH PLAIN\r\n"u8.ToArray());
+        Assert.Equal("538 5.7.11 Encryption required for requested authentication mechanism", await ReadReplyAsync(plain));
+
+        await network.WriteAsync("STARTTLS\r\n"u8.ToArray());
+        Assert.Equal("220 2.0.0 Ready to start TLS", await ReadReplyAsync(plain));
+        await using var tls = new SslStream(network, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("localhost");
+        Assert.True(tls.IsAuthenticated && tls.IsEncrypted);
+        var reader = new StreamReader(tls, Encoding.ASCII);
+        await tls.WriteAsync("EHLO c\r\n"u8.ToArray());
+        var secured = await ReadEhloAsync(reader);
+        // After the handshake AUTH is on offer (and STARTTLS no longer), and a login succeeds.
+        Assert.Contains("250-AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN", secured);
+        Assert.DoesNotContain(secured, l => l.Contains("STARTTLS", StringComparison.Ordinal));
+        var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes("\0alice@example.test\0alice"));
+        await tls.WriteAsync(Encoding.ASCII.GetBytes($"AUTH PLAIN {credentials}\r\n"));
+        Assert.Equal("235 2.7.0 Authentication successful", await ReadReplyAsync(reader));
     }
 }
