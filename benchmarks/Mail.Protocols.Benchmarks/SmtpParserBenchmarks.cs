@@ -8,7 +8,7 @@ namespace Mail.Protocols.Benchmarks;
 
 /// <summary>The command path: line framing, verb recognition and path parsing. Steady state allocates only the address string.</summary>
 [MemoryDiagnoser]
-public class SmtpParserBenchmarks
+public class SmtpParserBenchmarks : ISmokeChecked
 {
     private static readonly byte[] s_batch = "EHLO client.example.org\r\nMAIL FROM:<sender@example.org> SIZE=1024 BODY=8BITMIME\r\nRCPT TO:<alice@example.test> NOTIFY=FAILURE,DELAY\r\nDATA\r\nNOOP\r\nRSET\r\n"u8.ToArray();
     private static readonly byte[] s_mail = "MAIL FROM:<sender@example.org> SIZE=1024 BODY=8BITMIME"u8.ToArray();
@@ -39,6 +39,21 @@ public class SmtpParserBenchmarks
         return n;
     }
 
+    /// <inheritdoc />
+    public void CheckSmokeResult(string benchmark, object? result)
+    {
+        // The batch's six verbs, whatever the enum's numbering; the MAIL line's address and two parameter names.
+        var verbs = (int)(SmtpVerb.Ehlo + (int)SmtpVerb.Mail + (int)SmtpVerb.Rcpt + (int)SmtpVerb.Data + (int)SmtpVerb.Noop + (int)SmtpVerb.Rset);
+        object expected = benchmark switch
+        {
+            nameof(FrameAndVerbs) or nameof(FrameAndVerbsMultiSegment) => verbs,
+            nameof(VerbOnly) => (int)SmtpVerb.Mail,
+            nameof(MailFrom) => "sender@example.org".Length + "SIZE".Length + "BODY".Length,
+            _ => throw new InvalidOperationException($"no smoke check for {benchmark}"),
+        };
+        SmokeRun.AssertEqual(expected, result);
+    }
+
     private static int FrameAndVerbs(ReadOnlySequence<byte> input)
     {
         var reader = new SequenceReader<byte>(input);
@@ -56,7 +71,7 @@ public class SmtpParserBenchmarks
 
 /// <summary>DATA: dot-unstuffing into the spool, 100 KiB of 78-column text. The spool's pooled chunks make steady state allocation-free.</summary>
 [MemoryDiagnoser]
-public class DotUnstufferBenchmarks
+public class DotUnstufferBenchmarks : ISmokeChecked
 {
     private byte[] _data = [];
 
@@ -70,6 +85,13 @@ public class DotUnstufferBenchmarks
         var unstuffer = new DotUnstuffer(false);
         unstuffer.Process(_data, spool, out _);
         return spool.Length;
+    }
+
+    /// <inheritdoc />
+    public void CheckSmokeResult(string benchmark, object? result)
+    {
+        // 100 KiB of lines and the CRLF before the terminating dot, less the one stuffed dot.
+        SmokeRun.AssertEqual(benchmark == nameof(Unstuff) ? 100L * 1024 + 2 - 1 : throw new InvalidOperationException($"no smoke check for {benchmark}"), result);
     }
 }
 
@@ -101,7 +123,7 @@ internal static class Segments
         {
             line[..Math.Min(line.Length, size - i)].CopyTo(data.AsSpan(i));
         }
-        data[64 * 80] = (byte)'.'; // one stuffed dot
+        data[64 * line.Length] = (byte)'.'; // one stuffed dot, at the start of the 65th line
         "\r\n.\r\n"u8.CopyTo(data.AsSpan(size));
         return data;
     }
@@ -120,29 +142,5 @@ internal static class Segments
             Next = next;
             return next;
         }
-    }
-}
-
-internal static class SmokeRun
-{
-    public static void Run()
-    {
-        var parser = new SmtpParserBenchmarks();
-        parser.Setup();
-        if (parser.FrameAndVerbs() != parser.FrameAndVerbsMultiSegment() || parser.VerbOnly() != (int)SmtpVerb.Mail || parser.MailFrom() == 0)
-        {
-            throw new InvalidOperationException("parser benchmark smoke run failed");
-        }
-        var data = new DotUnstufferBenchmarks();
-        data.Setup();
-        if (data.Unstuff() <= 0)
-        {
-            throw new InvalidOperationException("unstuffer benchmark smoke run failed");
-        }
-        var session = new SmtpSessionBenchmarks();
-        session.Setup();
-        session.Transaction().GetAwaiter().GetResult();
-        session.Cleanup();
-        Console.WriteLine("benchmark smoke run ok");
     }
 }

@@ -17,7 +17,7 @@ namespace Mail.Protocols.Benchmarks;
 /// itself adds per message, apart from the network stack.
 /// </summary>
 [MemoryDiagnoser]
-public class SmtpSessionBenchmarks
+public class SmtpSessionBenchmarks : ISmokeChecked
 {
     private static readonly byte[] s_envelope = "MAIL FROM:<sender@example.org>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"u8.ToArray();
     private Pipe _toServer = null!;
@@ -25,6 +25,7 @@ public class SmtpSessionBenchmarks
     private byte[] _body = [];
     private Task _session = Task.CompletedTask;
     private MailConnection _connection = null!;
+    private CountingStore _store = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -34,7 +35,7 @@ public class SmtpSessionBenchmarks
         var policyOptions = new RecipientPolicyOptions();
         policyOptions.LocalDomains.Add("example.test");
         var server = new SmtpServer(new SmtpServerOptions { ServerName = "mx.example.test" },
-            new SmtpServices(new CountingStore(), new InMemoryMessageQueue(), users, new DefaultRecipientPolicy(policyOptions, users)), []);
+            new SmtpServices(_store = new CountingStore(), new InMemoryMessageQueue(), users, new DefaultRecipientPolicy(policyOptions, users)), []);
         _toServer = new Pipe();
         _toClient = new Pipe();
         _connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer));
@@ -58,13 +59,31 @@ public class SmtpSessionBenchmarks
         _session.GetAwaiter().GetResult();
     }
 
+    /// <summary>Returns the octets the store received for the message.</summary>
     [Benchmark(Description = "one 1 KiB message transaction over pipes")]
-    public async Task Transaction()
+    public async Task<long> Transaction()
     {
         await _toServer.Writer.WriteAsync(s_envelope);
         await ExpectAsync("354 ");
         await _toServer.Writer.WriteAsync(_body);
         await ExpectAsync("250 2.0.0 ");
+        return Interlocked.Read(ref _store.LastSize);
+    }
+
+    /// <inheritdoc />
+    public void CheckSmokeResult(string benchmark, object? result)
+    {
+        if (benchmark != nameof(Transaction))
+        {
+            throw new InvalidOperationException($"no smoke check for {benchmark}");
+        }
+        // The body without its terminating ".\r\n", after the Received header the server adds (well under 512 octets).
+        var size = result as long? ?? throw new InvalidOperationException($"Transaction returned {result}");
+        var body = _body.Length - 3;
+        if (_store.Messages != 1 || size <= body || size > body + 512)
+        {
+            throw new InvalidOperationException($"Transaction stored {_store.Messages} message(s) of {size} octets for a {body}-octet body");
+        }
     }
 
     // Reads replies until one starts with the prefix (the replies before it are consumed).
@@ -102,6 +121,7 @@ public class SmtpSessionBenchmarks
     private sealed class CountingStore : IMailboxStore
     {
         public long Messages;
+        public long LastSize;
         public char HierarchySeparator => '/';
         public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
         {
@@ -113,6 +133,7 @@ public class SmtpSessionBenchmarks
                 size += n;
             }
             ArrayPool<byte>.Shared.Return(buffer);
+            Interlocked.Exchange(ref LastSize, size);
             return new AppendResult(1, (uint)Interlocked.Increment(ref Messages), size);
         }
         public ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default) => throw new NotSupportedException();
