@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Connections;
@@ -82,6 +83,9 @@ public sealed class MailHostOptions
 
     /// <summary>Where logs go; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Where the servers' instruments are created; null (the default) records on the process-wide meters.</summary>
+    public IMeterFactory? MeterFactory { get; set; }
 }
 
 /// <summary>
@@ -132,7 +136,7 @@ public sealed class MailHost : IAsyncDisposable
         Add("smtp", options.SmtpPort, SmtpRole.Mx, implicitTls: false);
         Add("submission", options.SubmissionPort, SmtpRole.Submission, implicitTls: false);
         Add("smtps", options.SmtpsPort, SmtpRole.Submission, implicitTls: true);
-        _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory);
+        _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
 
         var pop3Options = options.Pop3;
         pop3Options.ServerName = options.ServerName;
@@ -146,7 +150,7 @@ public sealed class MailHost : IAsyncDisposable
         {
             _pop3Endpoints.Add(("pop3s", new Pop3Endpoint(new IPEndPoint(options.BindAddress, pop3s), ImplicitTls: true)));
         }
-        _pop3 = new Pop3Server(pop3Options, new Pop3Services(Store, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory);
+        _pop3 = new Pop3Server(pop3Options, new Pop3Services(Store, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
     }
 
     private void Add(string name, int? port, SmtpRole role, bool implicitTls)

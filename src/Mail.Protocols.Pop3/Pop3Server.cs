@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Pop3.Session;
+using Mail.Protocols.Pop3.Telemetry;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Telemetry;
 using Mail.Protocols.Users;
 using Microsoft.Extensions.Logging;
 
@@ -28,12 +31,22 @@ public sealed class Pop3Server : ProtocolServer
     private readonly Pop3ServerContext _context;
 
     /// <summary>Creates a server; call <see cref="ProtocolServer.StartAsync"/> to listen.</summary>
-    public Pop3Server(Pop3ServerOptions options, Pop3Services services, IEnumerable<Pop3Endpoint> endpoints, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="options">The server's settings.</param>
+    /// <param name="services">The backends it serves.</param>
+    /// <param name="endpoints">Where to listen (empty when sessions are run with <see cref="RunSessionAsync(MailConnection)"/>).</param>
+    /// <param name="timeProvider">The clock; the system's when null.</param>
+    /// <param name="loggerFactory">Where logs go; nowhere when null.</param>
+    /// <param name="meterFactory">
+    /// Where the server's instruments are created (meters <see cref="Pop3Metrics.MeterName"/> and
+    /// <see cref="CoreMetrics.MeterName"/> of its own); the process-wide meters of those names when null.
+    /// </param>
+    public Pop3Server(Pop3ServerOptions options, Pop3Services services, IEnumerable<Pop3Endpoint> endpoints, TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
         : base("pop3", Endpoints(endpoints), Validated(options).Limits, options.Tls, options.ShutdownGracePeriod,
-            "-ERR [SYS/TEMP] Too many connections, try again later\r\n"u8.ToArray(), timeProvider, loggerFactory)
+            "-ERR [SYS/TEMP] Too many connections, try again later\r\n"u8.ToArray(), timeProvider, loggerFactory, meterFactory)
     {
         ArgumentNullException.ThrowIfNull(services);
-        _context = new Pop3ServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Pop3"));
+        _context = new Pop3ServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Pop3"), Pop3Metrics.For(meterFactory), CoreMetrics);
     }
 
     private static Pop3ServerOptions Validated(Pop3ServerOptions options)
@@ -61,8 +74,10 @@ public sealed class Pop3Server : ProtocolServer
 }
 
 /// <summary>What every session of one server shares.</summary>
-internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services services, ILogger logger)
+internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services services, ILogger logger, Pop3Metrics metrics, CoreMetrics coreMetrics)
 {
+    public Pop3Metrics Metrics { get; } = metrics;
+    public CoreMetrics CoreMetrics { get; } = coreMetrics;
     public Pop3ServerOptions Options { get; } = options;
     public IMailboxStore Store { get; } = services.Store;
     public IUserDirectory Users { get; } = services.Users;

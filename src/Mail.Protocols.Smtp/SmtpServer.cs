@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Mail.Protocols.Connections;
@@ -6,6 +7,7 @@ using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Session;
+using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Telemetry;
 using Mail.Protocols.Users;
@@ -35,12 +37,23 @@ public sealed class SmtpServer : ProtocolServer
     private readonly SmtpServerContext _context;
 
     /// <summary>Creates a server; call <see cref="ProtocolServer.StartAsync"/> to listen.</summary>
-    public SmtpServer(SmtpServerOptions options, SmtpServices services, IEnumerable<SmtpEndpoint> endpoints, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="options">The server's settings.</param>
+    /// <param name="services">The backends it delivers into.</param>
+    /// <param name="endpoints">Where to listen (empty when sessions are run with <see cref="RunSessionAsync(MailConnection, SmtpRole)"/>).</param>
+    /// <param name="timeProvider">The clock; the system's when null.</param>
+    /// <param name="loggerFactory">Where logs go; nowhere when null.</param>
+    /// <param name="meterFactory">
+    /// Where the server's instruments are created (meters <see cref="SmtpMetrics.MeterName"/> and
+    /// <see cref="CoreMetrics.MeterName"/> of its own); the process-wide meters of those names when null.
+    /// </param>
+    public SmtpServer(SmtpServerOptions options, SmtpServices services, IEnumerable<SmtpEndpoint> endpoints, TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
         : base("smtp", Endpoints(endpoints), Validated(options).Limits, options.Tls, options.ShutdownGracePeriod,
-            Encoding.ASCII.GetBytes($"421 4.7.0 {options.ServerName} Too many connections, try again later\r\n"), timeProvider, loggerFactory)
+            Encoding.ASCII.GetBytes($"421 4.7.0 {options.ServerName} Too many connections, try again later\r\n"), timeProvider, loggerFactory, meterFactory)
     {
         ArgumentNullException.ThrowIfNull(services);
-        _context = new SmtpServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Smtp"), DuplicateFilter.Create(options, TimeProvider));
+        _context = new SmtpServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Smtp"), DuplicateFilter.Create(options, TimeProvider),
+            SmtpMetrics.For(meterFactory), CoreMetrics);
     }
 
     private static SmtpServerOptions Validated(SmtpServerOptions options)
@@ -73,8 +86,11 @@ public sealed class SmtpServer : ProtocolServer
 }
 
 /// <summary>What every session of one server shares.</summary>
-internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices services, ILogger logger, DuplicateFilter? duplicates)
+internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices services, ILogger logger, DuplicateFilter? duplicates,
+    SmtpMetrics metrics, CoreMetrics coreMetrics)
 {
+    public SmtpMetrics Metrics { get; } = metrics;
+    public CoreMetrics CoreMetrics { get; } = coreMetrics;
     public SmtpServerOptions Options { get; } = options;
     public ServerReplies Replies { get; } = new(options);
     public IRecipientPolicy Policy { get; } = services.Policy;

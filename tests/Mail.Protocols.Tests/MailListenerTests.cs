@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.Connections;
+using Mail.Protocols.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Mail.Protocols.Tests;
 
@@ -40,6 +42,44 @@ public class MailListenerTests
         var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         return await reader.ReadLineAsync(timeout.Token);
+    }
+
+    [Fact]
+    public async Task Each_listener_counts_its_own_connections_exactly_on_the_meter_of_its_factory()
+    {
+        using var meters = new TestMeterFactory();
+        using var otherMeters = new TestMeterFactory();
+        using var opened = new MetricCollector<long>(meters, CoreMetrics.MeterName, "mail.connections.opened");
+        using var active = new MetricCollector<long>(meters, CoreMetrics.MeterName, "mail.connections.active");
+        using var rejected = new MetricCollector<long>(meters, CoreMetrics.MeterName, "mail.connections.rejected");
+        using var otherOpened = new MetricCollector<long>(otherMeters, CoreMetrics.MeterName, "mail.connections.opened");
+        var limits = new ConnectionLimits { MaxConnectionsPerAddress = 1 };
+        var listener = new MailListener([new ListenEndpoint(new IPEndPoint(IPAddress.Loopback, 0))], new HoldingHandler(), limits, meterFactory: meters);
+        var other = new MailListener([new ListenEndpoint(new IPEndPoint(IPAddress.Loopback, 0))], new HoldingHandler(), meterFactory: otherMeters);
+        await listener.StartAsync();
+        await other.StartAsync();
+        using (var a = new TcpClient())
+        using (var b = new TcpClient())
+        using (var c = new TcpClient())
+        using (var d = new TcpClient())
+        {
+            await a.ConnectAsync(listener.BoundEndPoints[0]);
+            Assert.Equal("HELLO", await FirstLineAsync(a));
+            await b.ConnectAsync(listener.BoundEndPoints[0]);
+            Assert.Equal("BUSY", await FirstLineAsync(b));
+            await c.ConnectAsync(other.BoundEndPoints[0]);
+            Assert.Equal("HELLO", await FirstLineAsync(c));
+            await d.ConnectAsync(other.BoundEndPoints[0]);
+            Assert.Equal("HELLO", await FirstLineAsync(d));
+            await listener.DisposeAsync(); // ends the open session: its connection closes
+            await other.DisposeAsync();
+        }
+
+        Assert.Equal([1L], opened.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal("test", opened.GetMeasurementSnapshot()[0].Tags["network.protocol.name"]);
+        Assert.Equal([1L], rejected.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal([1L, -1L], active.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal([1L, 1L], otherOpened.GetMeasurementSnapshot().Select(m => m.Value));
     }
 
     [Fact]

@@ -206,7 +206,7 @@ internal sealed partial class Pop3Session
         if (++_authFailures >= Options.MaxAuthFailures)
         {
             // One reply per command: the last failure says it closes.
-            Pop3Metrics.Rejected(reason);
+            _server.Metrics.Rejected(reason);
             _channel.Write(Pop3Replies.TooManyAuthFailures);
             return false;
         }
@@ -280,7 +280,7 @@ internal sealed partial class Pop3Session
         if (discarded > 0)
         {
             // Plaintext pipelined after STLS is never executed (RFC 2595 §4; the CVE-2011-0411 class).
-            CoreMetrics.PipelinedPlaintextDiscarded("pop3", discarded.Value);
+            _server.CoreMetrics.PipelinedPlaintextDiscarded("pop3", discarded.Value);
             Pop3Log.PipelinedPlaintextDiscarded(_logger, _connection.Id, discarded.Value);
         }
         _pendingUser = null;

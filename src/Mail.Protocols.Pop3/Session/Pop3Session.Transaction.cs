@@ -216,7 +216,7 @@ internal sealed partial class Pop3Session
         {
             _retrieved[index] = true;
         }
-        Pop3Metrics.MessageSent(message.Size);
+        _server.Metrics.MessageSent(message.Size);
         Success();
         return true;
     }

@@ -61,7 +61,7 @@ internal sealed partial class Pop3Session
 
     public async Task RunAsync()
     {
-        Pop3Metrics.SessionStarted();
+        _server.Metrics.SessionStarted();
         try
         {
             if (_connection.IsShutdownRequested)
@@ -128,7 +128,7 @@ internal sealed partial class Pop3Session
         finally
         {
             _lock?.Dispose();
-            Pop3Metrics.SessionEnded();
+            _server.Metrics.SessionEnded();
         }
     }
 
@@ -136,7 +136,7 @@ internal sealed partial class Pop3Session
     {
         var line = _channel.Line;
         var verb = Pop3Verbs.Parse(line, out var arguments);
-        Pop3Metrics.Command(verb);
+        _server.Metrics.Command(verb);
         // RFC 1939, 2449, 2595 and 6856 give these "Arguments: none".
         if (!arguments.IsEmpty && verb is Pop3Verb.Capa or Pop3Verb.Stat or Pop3Verb.Rset or Pop3Verb.Noop or Pop3Verb.Quit or Pop3Verb.Stls or Pop3Verb.Utf8)
         {
@@ -248,7 +248,7 @@ internal sealed partial class Pop3Session
     // errors is the client's doing, not a system error, so no SYS code.
     private void Error(Pop3RejectReason reason)
     {
-        Pop3Metrics.Rejected(reason);
+        _server.Metrics.Rejected(reason);
         var reply = Pop3Replies.For(reason);
         if (++_errors < Options.MaxErrors)
         {

@@ -4,42 +4,59 @@ using Mail.Protocols.Pop3.Protocol;
 
 namespace Mail.Protocols.Pop3.Telemetry;
 
-/// <summary>The POP3 server's instruments (meter <c>Mail.Protocols.Pop3</c>); see docs/telemetry.md.</summary>
-public static class Pop3Metrics
+/// <summary>
+/// The POP3 server's instruments (meter <c>Mail.Protocols.Pop3</c>); see docs/telemetry.md. A server given an
+/// <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the process-wide
+/// meter of the same name.
+/// </summary>
+public sealed class Pop3Metrics
 {
     /// <summary>The meter's name.</summary>
     public const string MeterName = "Mail.Protocols.Pop3";
 
-    private static readonly Meter s_meter = new(MeterName, "0.1.0");
-    private static readonly UpDownCounter<long> s_active = s_meter.CreateUpDownCounter<long>("mail.pop3.active_sessions", "{session}", "POP3 sessions in progress.");
-    private static readonly Counter<long> s_commands = s_meter.CreateCounter<long>("mail.pop3.commands", "{command}", "POP3 commands received, by keyword.");
-    private static readonly Counter<long> s_messages = s_meter.CreateCounter<long>("mail.pop3.messages.sent", "{message}", "Messages sent by RETR and TOP.");
-    private static readonly Counter<long> s_bytes = s_meter.CreateCounter<long>("mail.pop3.sent.bytes", "By", "Octets of messages sent (before dot-stuffing).");
-    private static readonly Counter<long> s_errors = s_meter.CreateCounter<long>("mail.pop3.errors", "{error}", "Refused commands, by error.type.");
+    private static readonly Pop3Metrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _commands;
+    private readonly Counter<long> _messages;
+    private readonly Counter<long> _bytes;
+    private readonly Counter<long> _errors;
 
-    internal static void SessionStarted() => s_active.Add(1);
-
-    internal static void SessionEnded() => s_active.Add(-1);
-
-    internal static void Command(Pop3Verb verb)
+    private Pop3Metrics(Meter meter)
     {
-        if (s_commands.Enabled)
+        _active = meter.CreateUpDownCounter<long>("mail.pop3.active_sessions", "{session}", "POP3 sessions in progress.");
+        _commands = meter.CreateCounter<long>("mail.pop3.commands", "{command}", "POP3 commands received, by keyword.");
+        _messages = meter.CreateCounter<long>("mail.pop3.messages.sent", "{message}", "Messages sent by RETR and TOP.");
+        _bytes = meter.CreateCounter<long>("mail.pop3.sent.bytes", "By", "Octets of messages sent (before dot-stuffing).");
+        _errors = meter.CreateCounter<long>("mail.pop3.errors", "{error}", "Refused commands, by error.type.");
+    }
+
+    /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
+    internal static Pop3Metrics For(IMeterFactory? meterFactory) =>
+        meterFactory is null ? s_shared : new Pop3Metrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
+
+    internal void SessionStarted() => _active.Add(1);
+
+    internal void SessionEnded() => _active.Add(-1);
+
+    internal void Command(Pop3Verb verb)
+    {
+        if (_commands.Enabled)
         {
-            s_commands.Add(1, new TagList { { "mail.pop3.command", verb.ToString().ToUpperInvariant() } });
+            _commands.Add(1, new TagList { { "mail.pop3.command", verb.ToString().ToUpperInvariant() } });
         }
     }
 
-    internal static void MessageSent(long size)
+    internal void MessageSent(long size)
     {
-        s_messages.Add(1);
-        s_bytes.Add(size);
+        _messages.Add(1);
+        _bytes.Add(size);
     }
 
-    internal static void Rejected(Pop3RejectReason reason)
+    internal void Rejected(Pop3RejectReason reason)
     {
-        if (s_errors.Enabled)
+        if (_errors.Enabled)
         {
-            s_errors.Add(1, new TagList { { "error.type", reason.ToString() } });
+            _errors.Add(1, new TagList { { "error.type", reason.ToString() } });
         }
     }
 }

@@ -178,7 +178,7 @@ internal sealed partial class SmtpSession
         }
         if (discarded > 0)
         {
-            CoreMetrics.PipelinedPlaintextDiscarded("smtp", discarded.Value);
+            _server.CoreMetrics.PipelinedPlaintextDiscarded("smtp", discarded.Value);
             _server.LogDiscarded(_connection.Id, discarded.Value);
         }
         // RFC 3207 §4.2: forget everything learned before TLS, the client starts with EHLO again.

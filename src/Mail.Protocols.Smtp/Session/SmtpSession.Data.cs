@@ -252,7 +252,7 @@ internal sealed partial class SmtpSession
                 return;
             }
             var size = spool.Length - transaction.HeaderOctets;
-            SmtpMetrics.MessageReceived(size);
+            _server.Metrics.MessageReceived(size);
             SmtpLog.MessageAccepted(_logger, _connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
             Write("250 2.0.0 "u8);
             WriteAscii(transaction.QueueId!);

@@ -63,7 +63,7 @@ internal sealed partial class SmtpSession
 
     public async Task RunAsync()
     {
-        SmtpMetrics.SessionStarted();
+        _server.Metrics.SessionStarted();
         var started = _connection.TimeProvider.GetTimestamp();
         try
         {
@@ -93,7 +93,7 @@ internal sealed partial class SmtpSession
         finally
         {
             _transaction?.Dispose();
-            SmtpMetrics.SessionEnded(_connection.TimeProvider.GetElapsedTime(started));
+            _server.Metrics.SessionEnded(_connection.TimeProvider.GetElapsedTime(started));
         }
     }
 
@@ -153,7 +153,7 @@ internal sealed partial class SmtpSession
     {
         var line = _channel.Line;
         var verb = SmtpVerbs.Parse(line, out var arguments);
-        SmtpMetrics.Command(verb);
+        _server.Metrics.Command(verb);
         switch (verb)
         {
             case SmtpVerb.Ehlo:
@@ -265,7 +265,7 @@ internal sealed partial class SmtpSession
         {
             _errors++;
         }
-        SmtpMetrics.Rejected(reason);
+        _server.Metrics.Rejected(reason);
         Write(SmtpReplies.For(reason));
     }
 

@@ -4,50 +4,68 @@ using Mail.Protocols.Smtp.Protocol;
 
 namespace Mail.Protocols.Smtp.Telemetry;
 
-/// <summary>The SMTP server's instruments (meter <c>Mail.Protocols.Smtp</c>); see docs/telemetry.md.</summary>
-public static class SmtpMetrics
+/// <summary>
+/// The SMTP server's instruments (meter <c>Mail.Protocols.Smtp</c>); see docs/telemetry.md. A server given an
+/// <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the process-wide
+/// meter of the same name.
+/// </summary>
+public sealed class SmtpMetrics
 {
     /// <summary>The meter's name.</summary>
     public const string MeterName = "Mail.Protocols.Smtp";
 
-    private static readonly Meter s_meter = new(MeterName, "0.1.0");
-    private static readonly UpDownCounter<long> s_active = s_meter.CreateUpDownCounter<long>("mail.smtp.active_sessions", "{session}", "SMTP sessions in progress.");
-    private static readonly Histogram<double> s_duration = s_meter.CreateHistogram<double>("mail.smtp.session.duration", "s", "Duration of SMTP sessions.");
-    private static readonly Counter<long> s_commands = s_meter.CreateCounter<long>("mail.smtp.commands", "{command}", "SMTP commands received, by verb.");
-    private static readonly Counter<long> s_messages = s_meter.CreateCounter<long>("mail.smtp.messages.received", "{message}", "Messages accepted and stored.");
-    private static readonly Counter<long> s_bytes = s_meter.CreateCounter<long>("mail.smtp.received.bytes", "By", "Octets of accepted messages.");
-    private static readonly Counter<long> s_errors = s_meter.CreateCounter<long>("mail.smtp.errors", "{error}", "Refused commands, by error.type.");
+    private static readonly SmtpMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    private readonly UpDownCounter<long> _active;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _commands;
+    private readonly Counter<long> _messages;
+    private readonly Counter<long> _bytes;
+    private readonly Counter<long> _errors;
 
-    internal static void SessionStarted() => s_active.Add(1);
-
-    internal static void SessionEnded(TimeSpan duration)
+    private SmtpMetrics(Meter meter)
     {
-        s_active.Add(-1);
-        if (s_duration.Enabled)
+        _active = meter.CreateUpDownCounter<long>("mail.smtp.active_sessions", "{session}", "SMTP sessions in progress.");
+        _duration = meter.CreateHistogram<double>("mail.smtp.session.duration", "s", "Duration of SMTP sessions.");
+        _commands = meter.CreateCounter<long>("mail.smtp.commands", "{command}", "SMTP commands received, by verb.");
+        _messages = meter.CreateCounter<long>("mail.smtp.messages.received", "{message}", "Messages accepted and stored.");
+        _bytes = meter.CreateCounter<long>("mail.smtp.received.bytes", "By", "Octets of accepted messages.");
+        _errors = meter.CreateCounter<long>("mail.smtp.errors", "{error}", "Refused commands, by error.type.");
+    }
+
+    /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
+    internal static SmtpMetrics For(IMeterFactory? meterFactory) =>
+        meterFactory is null ? s_shared : new SmtpMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
+
+    internal void SessionStarted() => _active.Add(1);
+
+    internal void SessionEnded(TimeSpan duration)
+    {
+        _active.Add(-1);
+        if (_duration.Enabled)
         {
-            s_duration.Record(duration.TotalSeconds);
+            _duration.Record(duration.TotalSeconds);
         }
     }
 
-    internal static void Command(SmtpVerb verb)
+    internal void Command(SmtpVerb verb)
     {
-        if (s_commands.Enabled)
+        if (_commands.Enabled)
         {
-            s_commands.Add(1, new TagList { { "mail.smtp.command", verb.ToString().ToUpperInvariant() } });
+            _commands.Add(1, new TagList { { "mail.smtp.command", verb.ToString().ToUpperInvariant() } });
         }
     }
 
-    internal static void MessageReceived(long size)
+    internal void MessageReceived(long size)
     {
-        s_messages.Add(1);
-        s_bytes.Add(size);
+        _messages.Add(1);
+        _bytes.Add(size);
     }
 
-    internal static void Rejected(SmtpRejectReason reason)
+    internal void Rejected(SmtpRejectReason reason)
     {
-        if (s_errors.Enabled)
+        if (_errors.Enabled)
         {
-            s_errors.Add(1, new TagList { { "error.type", reason.ToString() } });
+            _errors.Add(1, new TagList { { "error.type", reason.ToString() } });
         }
     }
 }

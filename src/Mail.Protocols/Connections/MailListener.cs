@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Mail.Protocols.Telemetry;
@@ -19,6 +20,7 @@ public sealed class MailListener : IAsyncDisposable
     private readonly MailTlsOptions? _tls;
     private readonly ILogger _logger;
     private readonly Heartbeat _heartbeat;
+    private readonly CoreMetrics _metrics;
     private readonly List<Socket> _sockets = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly ConcurrentDictionary<MailConnection, Task> _connections = new();
@@ -28,8 +30,27 @@ public sealed class MailListener : IAsyncDisposable
     private int _state; // 0 new, 1 started, 2 stopping
 
     /// <summary>Creates a listener; call <see cref="StartAsync"/> to bind.</summary>
-    public MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits = null, MailTlsOptions? tls = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="endpoints">Where to listen.</param>
+    /// <param name="handler">Runs the session of each accepted connection.</param>
+    /// <param name="limits">Connection limits; defaults when null.</param>
+    /// <param name="tls">TLS for implicit-TLS endpoints and upgrades, or null.</param>
+    /// <param name="timeProvider">The clock; the system's when null.</param>
+    /// <param name="loggerFactory">Where logs go; nowhere when null.</param>
+    /// <param name="meterFactory">
+    /// Where the connection instruments (meter <see cref="CoreMetrics.MeterName"/>) are created; the process-wide
+    /// meter of that name when null.
+    /// </param>
+    public MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits = null, MailTlsOptions? tls = null,
+        TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(endpoints, handler, limits, tls, timeProvider, loggerFactory, CoreMetrics.For(meterFactory))
     {
+    }
+
+    // A server passes the instruments it shares with its sessions.
+    internal MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits, MailTlsOptions? tls,
+        TimeProvider? timeProvider, ILoggerFactory? loggerFactory, CoreMetrics metrics)
+    {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(handler);
         _endpoints = [.. endpoints];
@@ -116,7 +137,7 @@ public sealed class MailListener : IAsyncDisposable
             var address = remote?.Address ?? IPAddress.None;
             if (!TryReserve(address))
             {
-                CoreMetrics.ConnectionRejected(_handler.Protocol);
+                _metrics.ConnectionRejected(_handler.Protocol);
                 CoreLog.ConnectionRefused(_logger, remote);
                 _ = RefuseAsync(socket);
                 continue;
@@ -175,7 +196,7 @@ public sealed class MailListener : IAsyncDisposable
     {
         await started.ConfigureAwait(false);
         using var scope = _logger.BeginScope(new ConnectionScope(connection.Id, _handler.Protocol));
-        CoreMetrics.ConnectionOpened(_handler.Protocol);
+        _metrics.ConnectionOpened(_handler.Protocol);
         CoreLog.ConnectionAccepted(_logger, connection.Id, connection.RemoteEndPoint, endpoint.Name ?? _handler.Protocol);
         try
         {
@@ -195,7 +216,7 @@ public sealed class MailListener : IAsyncDisposable
             await connection.DisposeAsync().ConfigureAwait(false);
             _connections.TryRemove(connection, out _);
             Release(address);
-            CoreMetrics.ConnectionClosed(_handler.Protocol);
+            _metrics.ConnectionClosed(_handler.Protocol);
             CoreLog.ConnectionClosed(_logger, connection.Id);
         }
     }

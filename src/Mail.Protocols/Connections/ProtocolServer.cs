@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Net;
+using Mail.Protocols.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -25,8 +27,13 @@ public abstract class ProtocolServer : IAsyncDisposable
     /// <param name="tooManyConnectionsReply">The protocol's line for a client refused by a limit.</param>
     /// <param name="timeProvider">The clock.</param>
     /// <param name="loggerFactory">Where logs go.</param>
+    /// <param name="meterFactory">
+    /// Where this server's instruments are created (a meter of its own per name); the process-wide meters of the
+    /// same names (docs/telemetry.md) when null.
+    /// </param>
     protected ProtocolServer(string protocol, IEnumerable<ListenEndpoint> endpoints, ConnectionLimits limits, MailTlsOptions? tls,
-        TimeSpan gracePeriod, ReadOnlyMemory<byte> tooManyConnectionsReply, TimeProvider? timeProvider, ILoggerFactory? loggerFactory)
+        TimeSpan gracePeriod, ReadOnlyMemory<byte> tooManyConnectionsReply, TimeProvider? timeProvider, ILoggerFactory? loggerFactory,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(protocol);
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -43,6 +50,8 @@ public abstract class ProtocolServer : IAsyncDisposable
         TooManyConnectionsReply = tooManyConnectionsReply;
         TimeProvider = timeProvider ?? TimeProvider.System;
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        MeterFactory = meterFactory;
+        CoreMetrics = CoreMetrics.For(meterFactory);
     }
 
     /// <summary>The protocol's name ("smtp", "pop3", "imap").</summary>
@@ -57,6 +66,12 @@ public abstract class ProtocolServer : IAsyncDisposable
     /// <summary>Where logs go.</summary>
     protected ILoggerFactory LoggerFactory { get; }
 
+    /// <summary>Where the server's instruments are created, or null for the process-wide meters.</summary>
+    protected IMeterFactory? MeterFactory { get; }
+
+    // The connection instruments, shared by the listener and the sessions (which count discarded plaintext).
+    internal CoreMetrics CoreMetrics { get; }
+
     /// <summary>The bound addresses, in the order of the endpoints (after <see cref="StartAsync"/>).</summary>
     public IReadOnlyList<IPEndPoint> BoundEndPoints => _listener?.BoundEndPoints ?? [];
 
@@ -67,7 +82,7 @@ public abstract class ProtocolServer : IAsyncDisposable
         {
             throw new InvalidOperationException("The server was already started.");
         }
-        _listener = new MailListener(_endpoints, new Handler(this), _limits, _tls, TimeProvider, LoggerFactory);
+        _listener = new MailListener(_endpoints, new Handler(this), _limits, _tls, TimeProvider, LoggerFactory, CoreMetrics);
         await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -3,29 +3,45 @@ using System.Diagnostics.Metrics;
 
 namespace Mail.Protocols.Telemetry;
 
-/// <summary>The instruments of the core (meter <c>Mail.Protocols</c>); see docs/telemetry.md.</summary>
-public static class CoreMetrics
+/// <summary>
+/// The instruments of the core (meter <c>Mail.Protocols</c>); see docs/telemetry.md. Each server or listener
+/// given an <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the
+/// process-wide meter of the same name.
+/// </summary>
+public sealed class CoreMetrics
 {
     /// <summary>The meter's name.</summary>
     public const string MeterName = "Mail.Protocols";
 
-    private static readonly Meter s_meter = new(MeterName, "0.1.0");
-    private static readonly UpDownCounter<long> s_active = s_meter.CreateUpDownCounter<long>("mail.connections.active", "{connection}", "Open connections.");
-    private static readonly Counter<long> s_opened = s_meter.CreateCounter<long>("mail.connections.opened", "{connection}", "Accepted connections.");
-    private static readonly Counter<long> s_rejected = s_meter.CreateCounter<long>("mail.connections.rejected", "{connection}", "Connections refused by a connection limit.");
-    private static readonly Counter<long> s_discarded = s_meter.CreateCounter<long>("mail.tls.pipelined_discarded", "By", "Plaintext octets pipelined after STARTTLS/STLS and discarded.");
+    private static readonly CoreMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _opened;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _discarded;
 
-    internal static void ConnectionOpened(string protocol)
+    private CoreMetrics(Meter meter)
     {
-        var tags = new TagList { { "network.protocol.name", protocol } };
-        s_active.Add(1, tags);
-        s_opened.Add(1, tags);
+        _active = meter.CreateUpDownCounter<long>("mail.connections.active", "{connection}", "Open connections.");
+        _opened = meter.CreateCounter<long>("mail.connections.opened", "{connection}", "Accepted connections.");
+        _rejected = meter.CreateCounter<long>("mail.connections.rejected", "{connection}", "Connections refused by a connection limit.");
+        _discarded = meter.CreateCounter<long>("mail.tls.pipelined_discarded", "By", "Plaintext octets pipelined after STARTTLS/STLS and discarded.");
     }
 
-    internal static void ConnectionClosed(string protocol) => s_active.Add(-1, new TagList { { "network.protocol.name", protocol } });
+    /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
+    internal static CoreMetrics For(IMeterFactory? meterFactory) =>
+        meterFactory is null ? s_shared : new CoreMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
 
-    internal static void ConnectionRejected(string protocol) => s_rejected.Add(1, new TagList { { "network.protocol.name", protocol } });
+    internal void ConnectionOpened(string protocol)
+    {
+        var tags = new TagList { { "network.protocol.name", protocol } };
+        _active.Add(1, tags);
+        _opened.Add(1, tags);
+    }
+
+    internal void ConnectionClosed(string protocol) => _active.Add(-1, new TagList { { "network.protocol.name", protocol } });
+
+    internal void ConnectionRejected(string protocol) => _rejected.Add(1, new TagList { { "network.protocol.name", protocol } });
 
     /// <summary>Counts plaintext discarded at a TLS upgrade (engines call it).</summary>
-    public static void PipelinedPlaintextDiscarded(string protocol, long octets) => s_discarded.Add(octets, new TagList { { "network.protocol.name", protocol } });
+    internal void PipelinedPlaintextDiscarded(string protocol, long octets) => _discarded.Add(octets, new TagList { { "network.protocol.name", protocol } });
 }

@@ -13,7 +13,7 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
     private readonly List<Client> _clients = [];
     private readonly Heartbeat _heartbeat;
 
-    public Pop3TestHarness(Action<Pop3ServerOptions>? configure = null)
+    public Pop3TestHarness(Action<Pop3ServerOptions>? configure = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
@@ -21,7 +21,7 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
         Users.AddUser("alice@example.test", "alice");
         Options = new Pop3ServerOptions { ServerName = "pop.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromSeconds(2) };
         configure?.Invoke(Options);
-        Server = new Pop3Server(Options, new Pop3Services(Store, Users), [], Time);
+        Server = new Pop3Server(Options, new Pop3Services(Store, Users), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
     }
 

@@ -2,15 +2,18 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.InMemory;
+using Mail.Protocols.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Mail.Protocols.Smtp.Tests.Tls;
 
 /// <summary>STARTTLS over a real loopback socket with a raw client, so the exact bytes on the wire are under test control.</summary>
 public class StartTlsTests
 {
-    private static async Task<MailHost> StartHostAsync()
+    private static async Task<MailHost> StartHostAsync(System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.example.test" };
+        options.MeterFactory = meterFactory;
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         var host = new MailHost(options);
@@ -33,7 +36,9 @@ public class StartTlsTests
     [Fact]
     public async Task Pipelined_command_after_starttls_is_discarded()
     {
-        await using var host = await StartHostAsync();
+        using var meters = new TestMeterFactory();
+        using var discarded = new MetricCollector<long>(meters, CoreMetrics.MeterName, "mail.tls.pipelined_discarded");
+        await using var host = await StartHostAsync(meters);
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(host.EndPoints["smtp"]);
         var network = tcp.GetStream();
@@ -68,6 +73,10 @@ public class StartTlsTests
         var text = await new StreamReader(content).ReadToEndAsync();
         Assert.Contains("with ESMTPS id", text);
         Assert.DoesNotContain("injected", text);
+        // Counted once, on this host's own meter, as the octets dropped.
+        var measurement = Assert.Single(discarded.GetMeasurementSnapshot());
+        Assert.Equal("MAIL FROM:<injected@example.org>\r\n".Length, measurement.Value);
+        Assert.Equal("smtp", measurement.Tags["network.protocol.name"]);
     }
 
     private static async Task<List<string>> ReadEhloAsync(StreamReader reader)

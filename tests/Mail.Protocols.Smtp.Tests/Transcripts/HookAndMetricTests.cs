@@ -60,18 +60,33 @@ public class HookAndMetricTests
     }
 
     [Fact]
-    public async Task Accepted_messages_and_refusals_are_counted()
+    public async Task Accepted_messages_and_refusals_are_counted_exactly_on_the_servers_own_meter()
     {
-        using var messages = new MetricCollector<long>(null, SmtpMetrics.MeterName, "mail.smtp.messages.received");
-        using var errors = new MetricCollector<long>(null, SmtpMetrics.MeterName, "mail.smtp.errors");
-        await using var h = new SmtpTestHarness();
-        await h.StartAsync();
-        await h.CommandAsync("MAIL FROM:<x@example.org>");
-        await h.CommandAsync("RCPT TO:<alice@example.test>");
-        await h.CommandAsync("DATA");
-        await h.CommandAsync("Subject: counted\r\n\r\nhi\r\n.");
-        await h.CommandAsync("FROB");
-        Assert.Contains(messages.GetMeasurementSnapshot(), m => m.Value == 1);
-        Assert.Contains(errors.GetMeasurementSnapshot(), m => (string?)m.Tags["error.type"] == "UnknownCommand");
+        // The server's own meters: other tests' servers, running in parallel, record elsewhere.
+        using var meters = new TestMeterFactory();
+        using var messages = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.messages.received");
+        using var bytes = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.received.bytes");
+        using var errors = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.errors");
+        using var commands = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.commands");
+        using var sessions = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.active_sessions");
+        await using (var h = new SmtpTestHarness(meterFactory: meters))
+        {
+            await h.StartAsync();
+            await h.CommandAsync("MAIL FROM:<x@example.org>");
+            await h.CommandAsync("RCPT TO:<alice@example.test>");
+            await h.CommandAsync("DATA");
+            await h.CommandAsync("Subject: counted\r\n\r\nhi\r\n.");
+            await h.CommandAsync("FROB");
+            await h.CommandAsync("RCPT TO:<alice@example.test>");
+            Assert.Equal("221 2.0.0 mx.example.test closing connection", await h.CommandAsync("QUIT"));
+            await h.Session;
+        }
+
+        Assert.Equal([1L], messages.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal([(long)"Subject: counted\r\n\r\nhi\r\n".Length], bytes.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal(["UnknownCommand", "NeedMail"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
+        Assert.All(errors.GetMeasurementSnapshot(), m => Assert.Equal(1, m.Value));
+        Assert.Equal(["EHLO", "MAIL", "RCPT", "DATA", "UNKNOWN", "RCPT", "QUIT"], commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.smtp.command"]));
+        Assert.Equal([1L, -1L], sessions.GetMeasurementSnapshot().Select(m => m.Value));
     }
 }

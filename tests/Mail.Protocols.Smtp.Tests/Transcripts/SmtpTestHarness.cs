@@ -19,7 +19,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
     private readonly MailConnection _connection;
     private readonly StreamReader _replies;
 
-    public SmtpTestHarness(Action<SmtpServerOptions>? configure = null, SmtpRole role = SmtpRole.Mx)
+    public SmtpTestHarness(Action<SmtpServerOptions>? configure = null, SmtpRole role = SmtpRole.Mx, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
@@ -31,7 +31,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         policyOptions.LocalDomains.Add("example.test");
         Options = new SmtpServerOptions { ServerName = "mx.example.test" };
         configure?.Invoke(Options);
-        Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, new DefaultRecipientPolicy(policyOptions, Users)), [], Time);
+        Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, new DefaultRecipientPolicy(policyOptions, Users)), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
         _connection = new MailConnection(new DuplexPipe(_toServer.Reader, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
         _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.UTF8);
