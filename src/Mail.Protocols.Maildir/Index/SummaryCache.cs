@@ -15,6 +15,9 @@ internal sealed class SummaryCache(string directory, uint uidValidity)
 {
     public const string FileName = "mailprotocols.summaries";
     private const string Magic = "mailprotocols-summaries 1";
+    // Each MIME level costs two JSON levels (a part's object and its Children array; an embedded message only
+    // one), and the deepest part adds its own lists (Parameters: an array of objects) below the summary's root.
+    private static readonly JsonSerializerOptions s_json = new() { MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2) };
     private readonly string _path = Path.Combine(directory, FileName);
     private Dictionary<uint, MessageSummary>? _summaries;
 
@@ -34,7 +37,7 @@ internal sealed class SummaryCache(string directory, uint uidValidity)
     }
 
     private static string Line(uint uid, MessageSummary summary) =>
-        string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary)}\n");
+        string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary, s_json)}\n");
 
     // Reads the file once; drops summaries of expunged messages by rewriting it when they are the majority.
     private void Load(IReadOnlyDictionary<uint, MessageRecord> live)
@@ -66,7 +69,7 @@ internal sealed class SummaryCache(string directory, uint uidValidity)
             }
             try
             {
-                if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1)) is { Envelope: not null, Body: not null } summary)
+                if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1), s_json) is { Envelope: not null, Body: not null } summary)
                 {
                     _summaries[uid] = summary;
                 }

@@ -5,6 +5,15 @@ namespace Mail.Protocols.Storage;
 /// <summary>Computes a <see cref="MessageSummary"/> from message content with MimeKit's parser, in one pass over a seekable stream.</summary>
 public static class MessageSummaryParser
 {
+    /// <summary>
+    /// The deepest level of MIME parts summarised: the message's body is level 1, the parts of a multipart (or the
+    /// body of an embedded message/rfc822) one level below it. A multipart or message/rfc822 part at this level is
+    /// summarised as an opaque leaf: its media type and offsets, without <see cref="BodyPartSummary.Children"/>,
+    /// <see cref="BodyPartSummary.Message"/> or <see cref="BodyPartSummary.MessageEnvelope"/>; what lies deeper is
+    /// part of its body. Stores that serialise summaries size their limits from this constant.
+    /// </summary>
+    public const int MaxMimeDepth = 64;
+
     private static readonly ParserOptions s_options = CreateOptions();
 
     /// <summary>Parses <paramref name="content"/> from its current position. The stream must be seekable; it is not disposed.</summary>
@@ -18,17 +27,18 @@ public static class MessageSummaryParser
         parser.MimeEntityBegin += (_, e) => begins[e.Entity] = e.BeginOffset;
         parser.MimeEntityEnd += (_, e) => ends[e.Entity] = e;
         var message = parser.ParseMessage(cancellationToken);
-        return new MessageSummary(BuildEnvelope(message), BuildPart(message.Body, begins, ends));
+        return new MessageSummary(BuildEnvelope(message), BuildPart(message.Body, 1, begins, ends));
     }
 
     private static ParserOptions CreateOptions()
     {
         var options = ParserOptions.Default.Clone();
-        options.MaxMimeDepth = 64;
+        // MimeKit's own cut only has to come after ours (BuildPart stops at MaxMimeDepth), whichever way it counts.
+        options.MaxMimeDepth = MaxMimeDepth + 2;
         return options;
     }
 
-    private static BodyPartSummary BuildPart(MimeEntity? entity, Dictionary<MimeEntity, long> begins, Dictionary<MimeEntity, MimeEntityEndEventArgs> ends)
+    private static BodyPartSummary BuildPart(MimeEntity? entity, int level, Dictionary<MimeEntity, long> begins, Dictionary<MimeEntity, MimeEntityEndEventArgs> ends)
     {
         if (entity is null)
         {
@@ -59,8 +69,9 @@ public static class MessageSummaryParser
         };
         return entity switch
         {
-            Multipart multipart => part with { Children = [.. multipart.Select(child => BuildPart(child, begins, ends))] },
-            MessagePart { Message: { } inner } => part with { MessageEnvelope = BuildEnvelope(inner), Message = BuildPart(inner.Body, begins, ends) },
+            _ when level >= MaxMimeDepth => part,
+            Multipart multipart => part with { Children = [.. multipart.Select(child => BuildPart(child, level + 1, begins, ends))] },
+            MessagePart { Message: { } inner } => part with { MessageEnvelope = BuildEnvelope(inner), Message = BuildPart(inner.Body, level + 1, begins, ends) },
             _ => part,
         };
     }
