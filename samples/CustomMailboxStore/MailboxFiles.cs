@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
 
 namespace CustomMailboxStore;
 
@@ -113,15 +114,20 @@ internal static class MailboxFiles
         : new MailboxStoreException(MailboxStoreError.Unavailable, $"The mailbox files could not be read or written: {ex.Message}", ex);
 
     /// <summary>
-    /// Maps a login to a directory name. Logins are compared case-insensitively (as in the in-memory store),
-    /// so the name is lower-cased; every byte outside a small safe set becomes %XX, so '/', '\', control
-    /// characters and non-ASCII letters cannot escape the root or collide. A leading '.' is encoded too, which
-    /// rules out "." and ".." and keeps user directories apart from ".tmp".
+    /// Maps a login to a directory name. Logins are one user exactly when their normal forms are equal
+    /// (<see cref="UserName.Normalize"/>, as in the user directory and the other stores), so the name is made from
+    /// that form; every byte outside a small safe set becomes %XX, so '/', '\', control characters and non-ASCII
+    /// letters cannot escape the root or collide. A leading '.' is encoded too, which rules out "." and ".." and
+    /// keeps user directories apart from ".tmp".
     /// </summary>
     public static string UserDirectoryName(string user)
     {
+        if (!UserName.TryNormalize(user, out var normalized))
+        {
+            throw new MailboxStoreException(MailboxStoreError.InvalidName, "The user name is not valid Unicode.");
+        }
         var name = new StringBuilder();
-        foreach (var b in Encoding.UTF8.GetBytes(user.ToLowerInvariant()))
+        foreach (var b in Encoding.UTF8.GetBytes(normalized))
         {
             var safe = b is >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'@' or (byte)'-' or (byte)'_' or (byte)'+'
                 || (b == (byte)'.' && name.Length > 0);

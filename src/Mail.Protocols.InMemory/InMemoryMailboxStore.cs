@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
 
 namespace Mail.Protocols.InMemory;
 
@@ -11,7 +12,7 @@ namespace Mail.Protocols.InMemory;
 public sealed class InMemoryMailboxStore : IMailboxStore
 {
     private const string InboxName = "INBOX";
-    private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, UserMailbox> _users = new(UserName.Comparer); // one user per login normal form
     private readonly TimeProvider _timeProvider;
     private uint _nextUidValidity;
 
@@ -28,6 +29,10 @@ public sealed class InMemoryMailboxStore : IMailboxStore
     private UserMailbox Get(string user)
     {
         ArgumentException.ThrowIfNullOrEmpty(user);
+        if (!UserName.TryNormalize(user, out _))
+        {
+            throw new MailboxStoreException(MailboxStoreError.InvalidName, "The user name is not valid Unicode.");
+        }
         return _users.GetOrAdd(user, u => new UserMailbox(u, NextUidValidity()));
     }
 

@@ -8,22 +8,39 @@ namespace Mail.Protocols.InMemory;
 
 /// <summary>
 /// A user directory held in memory: each user has a login (their address), extra addresses and a
-/// password, from which the SCRAM-SHA-256 credential is derived on first use.
+/// password, from which the SCRAM-SHA-256 credential is derived on first use. Logins are keyed by their
+/// normal form (<see cref="UserName.Normalize"/>), so look-alike spellings of one login find that user.
 /// </summary>
 public sealed class InMemoryUserDirectory : IUserDirectory
 {
-    private readonly ConcurrentDictionary<string, Entry> _byLogin = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Entry> _byLogin = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry> _byAddress = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Adds (or replaces) a user whose login is <paramref name="address"/>, with optional extra addresses.</summary>
+    /// <summary>
+    /// Adds a user whose login is <paramref name="address"/>, with optional extra addresses, or replaces the user
+    /// with exactly that login (ordinal). A login that is another spelling of an existing one (the same normal
+    /// form, such as "Kate@…" or "\u212Aate@…" for "kate@…") names that user and is refused with
+    /// <see cref="ArgumentException"/>: it would otherwise take over, or share, that user's mailboxes.
+    /// </summary>
     public MailUser AddUser(string address, string password, params string[] aliases)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
         ArgumentNullException.ThrowIfNull(password);
         ArgumentNullException.ThrowIfNull(aliases);
+        if (!UserName.TryNormalize(address, out var key))
+        {
+            throw new ArgumentException("The login is not valid Unicode.", nameof(address));
+        }
         var user = new MailUser(address, [address, .. aliases]);
         var entry = new Entry(user, password);
-        _byLogin[address] = entry;
+        lock (_byLogin)
+        {
+            if (_byLogin.TryGetValue(key, out var existing) && !string.Equals(existing.User.Login, address, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"The login '{address}' is another spelling of the existing login '{existing.User.Login}'.", nameof(address));
+            }
+            _byLogin[key] = entry;
+        }
         foreach (var a in user.Addresses)
         {
             _byAddress[a] = entry;
@@ -36,7 +53,7 @@ public sealed class InMemoryUserDirectory : IUserDirectory
 
     /// <inheritdoc />
     public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_byLogin.TryGetValue(login, out var e) ? e.User : null);
+        ValueTask.FromResult(UserName.TryNormalize(login, out var key) && _byLogin.TryGetValue(key, out var e) ? e.User : null);
 
     /// <inheritdoc />
     public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) =>
@@ -47,7 +64,7 @@ public sealed class InMemoryUserDirectory : IUserDirectory
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(password);
-        if (!_byLogin.TryGetValue(user.Login, out var entry))
+        if (!_byLogin.TryGetValue(Key(user), out var entry))
         {
             return ValueTask.FromResult(false);
         }
@@ -61,15 +78,17 @@ public sealed class InMemoryUserDirectory : IUserDirectory
     public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
-        return ValueTask.FromResult(_byLogin.TryGetValue(user.Login, out var e) ? e.Password : null);
+        return ValueTask.FromResult(_byLogin.TryGetValue(Key(user), out var e) ? e.Password : null);
     }
 
     /// <inheritdoc />
     public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
-        return ValueTask.FromResult(_byLogin.TryGetValue(user.Login, out var e) ? e.Scram.Value : null);
+        return ValueTask.FromResult(_byLogin.TryGetValue(Key(user), out var e) ? e.Scram.Value : null);
     }
+
+    private static string Key(MailUser user) => UserName.TryNormalize(user.Login, out var key) ? key : user.Login;
 
     private sealed class Entry(MailUser user, string password)
     {

@@ -30,7 +30,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     private const string LockFileName = "mailprotocols.lock";
     private const string UidValidityFileName = "mailprotocols.uidvalidity";
     private static readonly string[] s_messageDirectories = ["new", "cur"];
-    private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.Ordinal); // by login normal form
     private readonly MaildirStoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _root;
@@ -85,7 +85,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     /// <inheritdoc />
     public char HierarchySeparator => FolderNames.Separator;
 
-    /// <summary>The directory of a user's Maildir (their INBOX).</summary>
+    /// <summary>The directory of a user's Maildir (their INBOX): the root and the login's normal form (<see cref="Users.UserName"/>).</summary>
     public string GetUserDirectory(string user) => Path.Combine(_root, FolderNames.UserDirectoryName(user));
 
     // UIDVALIDITY values come from the clock, never repeat within the process and are above the last one this
@@ -131,17 +131,18 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     private UserMailbox Get(string user)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_users.TryGetValue(user, out var mailbox))
+        var name = FolderNames.UserDirectoryName(user); // the login's normal form, checked for use as a directory
+        if (_users.TryGetValue(name, out var mailbox))
         {
             return mailbox;
         }
-        var directory = GetUserDirectory(user);
+        var directory = Path.Combine(_root, name);
         // Created once under a lock: a second UserMailbox would collide with the first one's lock file.
         lock (_users)
         {
             try
             {
-                return _users.GetOrAdd(user, u => new UserMailbox(u, directory, this));
+                return _users.GetOrAdd(name, _ => new UserMailbox(user, directory, this));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

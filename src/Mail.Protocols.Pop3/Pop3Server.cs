@@ -85,13 +85,13 @@ internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services 
     public MaildropLocks Locks { get; } = new();
 
     // When each user last logged in, for LOGIN-DELAY (RFC 2449 §6.5).
-    public ConcurrentDictionary<string, long> LastLogins { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public ConcurrentDictionary<string, long> LastLogins { get; } = new(UserName.Comparer);
 }
 
 /// <summary>One POP3 session per user at a time (RFC 1939 §8: the maildrop is locked while in TRANSACTION).</summary>
 internal sealed class MaildropLocks
 {
-    private readonly ConcurrentDictionary<string, byte> _held = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, byte> _held = new(UserName.Comparer); // one lock per login normal form
 
     public IDisposable? TryAcquire(string login) => _held.TryAdd(login, 0) ? new Release(_held, login) : null;
 

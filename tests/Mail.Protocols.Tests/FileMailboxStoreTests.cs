@@ -49,6 +49,22 @@ public sealed class FileMailboxStoreTests : DurableMailboxStoreContractTests, ID
         new(Encoding.ASCII.GetBytes($"From: bob@example.org\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\r\nHello.\r\n"));
 
     [Fact]
+    public async Task Logins_with_one_normal_form_are_one_user_and_distinct_logins_get_distinct_directories()
+    {
+        // The user directory finds kate under these spellings, so the store must give them kate's mailbox.
+        var store = new FileMailboxStore(NewDirectory());
+        await store.AppendAsync("kate@example.test", "INBOX", Message("for kate"));
+        foreach (var spelling in new[] { "\u212Aate@example.test", "\uFF4B\uFF41\uFF54\uFF45@example.test", "KATE@example.test" })
+        {
+            Assert.Single(await store.ListMessagesAsync(spelling, "INBOX"));
+        }
+        await store.AppendAsync("ivan@example.test", "INBOX", Message("for ivan"));
+        Assert.Empty(await store.ListMessagesAsync("\u0131van@example.test", "INBOX")); // dotless i: another login
+        Assert.Equal(MailboxStoreError.InvalidName,
+            (await Assert.ThrowsAsync<MailboxStoreException>(async () => await store.ListMessagesAsync("kate\uD800@example.test", "INBOX"))).Error);
+    }
+
+    [Fact]
     public async Task Messages_flags_and_folders_survive_a_new_store_instance_and_uids_are_not_reused()
     {
         var directory = NewDirectory();

@@ -1,4 +1,5 @@
 using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
 
 namespace Mail.Protocols.Maildir.Layout;
 
@@ -64,12 +65,15 @@ internal static class FolderNames
         return string.Join(Separator, decoded);
     }
 
-    /// <summary>The directory of a user's Maildir: the login in lower case, refused if it could escape the root.</summary>
+    /// <summary>
+    /// The directory of a user's Maildir: the login's normal form (<see cref="UserName.Normalize"/>), so two
+    /// logins share a Maildir exactly when they are one user; refused if it is not valid Unicode or could escape the root.
+    /// </summary>
     public static string UserDirectoryName(string user)
     {
         ArgumentException.ThrowIfNullOrEmpty(user);
-        var name = user.ToLowerInvariant();
-        if (name is "." or ".." || name[0] == '.' || name.Any(c => c is '/' or '\\' || char.IsControl(c)) || name.Length > 255)
+        if (!UserName.TryNormalize(user, out var name) ||
+            name is "." or ".." || name[0] == '.' || name.Any(c => c is '/' or '\\' || char.IsControl(c)) || name.Length > 255)
         {
             throw new MailboxStoreException(MailboxStoreError.InvalidName, "The user name cannot be used as a Maildir directory.");
         }

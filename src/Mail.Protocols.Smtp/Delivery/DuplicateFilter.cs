@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
+using Mail.Protocols.Users;
 
 namespace Mail.Protocols.Smtp.Delivery;
 
@@ -147,7 +148,7 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
     /// </summary>
     public async ValueTask<bool> ClaimAsync(string user, Key key, CancellationToken cancellationToken)
     {
-        var entry = (user.ToLowerInvariant(), key);
+        var entry = (UserName.TryNormalize(user, out var name) ? name : user, key);
         while (true)
         {
             Task inProgress;
@@ -172,7 +173,7 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
     /// <summary>Ends a claim: remembers the pair if the message was <paramref name="stored"/>, and wakes waiting claims.</summary>
     public void Complete(string user, Key key, bool stored)
     {
-        var entry = (user.ToLowerInvariant(), key);
+        var entry = (UserName.TryNormalize(user, out var name) ? name : user, key);
         TaskCompletionSource? waiting;
         lock (_seen)
         {

@@ -42,7 +42,7 @@ internal sealed class PlainMechanism(IUserDirectory users) : SaslMechanism
             return SaslStep.Failed("invalid credentials");
         }
         // Acting for another identity is not supported: the authorization identity must be empty or the user itself.
-        if (authzid.Length > 0 && !string.Equals(authzid, user.Login, StringComparison.OrdinalIgnoreCase))
+        if (authzid.Length > 0 && !UserName.Comparer.Equals(authzid, user.Login))
         {
             return SaslStep.Failed("authorization identity differs from the authenticated user");
         }

@@ -8,7 +8,11 @@ namespace Mail.Protocols.Users;
 /// </summary>
 public interface IUserDirectory
 {
-    /// <summary>Finds a user by login name (the full address, by convention). Case-insensitive.</summary>
+    /// <summary>
+    /// Finds a user by login name (the full address, by convention). Logins that have the same normal form
+    /// (<see cref="UserName.Normalize"/>: NFKC, then lower case) must find the same user, and logins with different
+    /// forms different users: stores key mailboxes by that form, so any other rule lets two users share one.
+    /// </summary>
     ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default);
 
     /// <summary>Finds the user that receives mail for <paramref name="address"/> (local part and domain, case-insensitive).</summary>
@@ -25,7 +29,7 @@ public interface IUserDirectory
 }
 
 /// <summary>A user of the mail system.</summary>
-/// <param name="Login">The login name; also the key under which the user's mailboxes are stored.</param>
+/// <param name="Login">The login name; its normal form (<see cref="UserName.Normalize"/>) is the key under which the user's mailboxes are stored.</param>
 /// <param name="Addresses">The addresses the user receives mail for and may send from.</param>
 public sealed record MailUser(string Login, IReadOnlyList<string> Addresses)
 {
