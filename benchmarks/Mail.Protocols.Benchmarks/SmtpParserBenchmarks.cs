@@ -81,7 +81,7 @@ public class DotUnstufferBenchmarks : ISmokeChecked
     [Benchmark(Description = "unstuff 100 KiB")]
     public long Unstuff()
     {
-        using var spool = new MessageSpool();
+        using var spool = new MessageSpool(() => throw new InvalidOperationException("100 KiB stays in memory"));
         var unstuffer = new DotUnstuffer(false);
         unstuffer.Process(_data, spool, out _);
         return spool.Length;

@@ -35,8 +35,8 @@ internal sealed class MaildirFolder : IDisposable
         _options = options;
         _logger = logger;
         _publish = publish;
-        _keywords = new KeywordFile(directory);
-        Summaries = new SummaryCache(directory, index.UidValidity);
+        _keywords = new KeywordFile(directory, options.FilePermissions);
+        Summaries = new SummaryCache(directory, index.UidValidity, options.FilePermissions);
     }
 
     public string User { get; }
@@ -53,17 +53,17 @@ internal sealed class MaildirFolder : IDisposable
     public static bool Exists(string directory) => System.IO.Directory.Exists(Path.Combine(directory, "cur"));
 
     /// <summary>Creates the cur/new/tmp directories (and the Maildir++ "maildirfolder" marker for subfolders).</summary>
-    public static void Create(string directory, bool isSubfolder, bool sync)
+    public static void Create(string directory, bool isSubfolder, MaildirStoreOptions options)
     {
         foreach (var sub in new[] { "tmp", "new", "cur" })
         {
-            System.IO.Directory.CreateDirectory(Path.Combine(directory, sub));
+            DurableIO.CreateDirectory(Path.Combine(directory, sub), options.DirectoryPermissions);
         }
         if (isSubfolder)
         {
-            File.WriteAllBytes(Path.Combine(directory, "maildirfolder"), []);
+            DurableIO.Open(Path.Combine(directory, "maildirfolder"), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, options.FilePermissions).Dispose();
         }
-        if (sync)
+        if (options.Fsync)
         {
             DurableIO.SyncDirectory(directory);
             DurableIO.SyncDirectory(Path.GetDirectoryName(directory)!);
@@ -74,7 +74,7 @@ internal sealed class MaildirFolder : IDisposable
     public static MaildirFolder Open(string user, string name, string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity,
         MaildirStoreOptions options, ILogger logger, Action<MailboxChange> publish)
     {
-        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, logger);
+        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, options.FilePermissions, logger);
         // A folder Dovecot served before keeps Dovecot's UIDVALIDITY and UIDs, so clients need not resync.
         var dovecot = index.IsFirstIndexing ? DovecotUidList.TryRead(directory) : null;
         if (dovecot is not null)

@@ -62,7 +62,7 @@ public sealed partial class MaildirMailboxStore
         try
         {
             // The Maildir way: write the whole message under tmp/ and flush it before it gets a name anywhere else.
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+            using (var file = DurableIO.Open(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, _options.FilePermissions))
             {
                 bareLineFeeds = await DurableIO.CopyToFileAsync(content, file, cancellationToken).ConfigureAwait(false);
                 size = file.Length;
@@ -339,9 +339,11 @@ public sealed partial class MaildirMailboxStore
                         else
                         {
                             staged = Path.Combine(target.TmpDirectory, baseName);
-                            File.Copy(path, staged);
-                            using (var copy = new FileStream(staged, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                            // Copied into a file of our mode (File.Copy would take the source's, another MDA's maybe).
+                            using (var original = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+                            using (var copy = DurableIO.Open(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, _options.FilePermissions))
                             {
+                                original.CopyTo(copy, 64 * 1024);
                                 copy.Flush(flushToDisk: _options.Fsync);
                             }
                             File.SetLastWriteTimeUtc(staged, m.InternalDate.UtcDateTime);

@@ -48,7 +48,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         _logger = options.LoggerFactory?.CreateLogger("Mail.Protocols.Maildir") ?? NullLogger.Instance;
         _root = Path.GetFullPath(options.RootPath);
         _hostName = MaildirFileName.SafeHostName(options.HostName);
-        Directory.CreateDirectory(_root);
+        DurableIO.CreateDirectory(_root, options.DirectoryPermissions);
         if (options.ExternalChangePollInterval is { } interval)
         {
             _poll = options.TimeProvider.CreateTimer(_ => PollExternalChanges(), null, interval, interval);
@@ -190,11 +190,11 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                 var parent = string.Join(FolderNames.Separator, levels[..i]);
                 if (!MaildirFolder.Exists(mailbox.DirectoryOf(parent)))
                 {
-                    MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options.Fsync);
+                    MaildirFolder.Create(mailbox.DirectoryOf(parent), isSubfolder: true, _options);
                     mailbox.Folder(parent);
                 }
             }
-            MaildirFolder.Create(directory, isSubfolder: true, _options.Fsync);
+            MaildirFolder.Create(directory, isSubfolder: true, _options);
             mailbox.Folder(name, specialUse);
             mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
             return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
@@ -218,12 +218,12 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             if (from == FolderNames.Inbox)
             {
                 // RFC 3501 §6.3.5: the messages move to the new folder (with new UIDs there), INBOX stays, empty.
-                MaildirFolder.Create(target, isSubfolder: true, _options.Fsync);
+                MaildirFolder.Create(target, isSubfolder: true, _options);
                 // The file names' keyword letters mean what INBOX's numbering says; the new folder takes it along.
                 var keywords = Path.Combine(source.Directory, KeywordFile.FileName);
                 if (File.Exists(keywords))
                 {
-                    File.Copy(keywords, Path.Combine(target, KeywordFile.FileName));
+                    DurableIO.WriteAtomically(Path.Combine(target, KeywordFile.FileName), File.ReadAllBytes(keywords), _options.Fsync, _options.FilePermissions);
                 }
                 foreach (var sub in s_messageDirectories)
                 {
@@ -334,12 +334,12 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             _store = store;
             if (!MaildirFolder.Exists(directory))
             {
-                MaildirFolder.Create(directory, isSubfolder: false, store._options.Fsync);
+                MaildirFolder.Create(directory, isSubfolder: false, store._options);
             }
             try
             {
                 // One writer per user's index: the kernel drops this lock when the process dies, even by kill -9.
-                _lock = new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+                _lock = DurableIO.Open(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, store._options.FilePermissions);
             }
             catch (IOException ex)
             {

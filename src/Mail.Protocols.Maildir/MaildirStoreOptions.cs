@@ -1,3 +1,4 @@
+using Mail.Protocols.Maildir.Durability;
 using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Maildir;
@@ -5,6 +6,9 @@ namespace Mail.Protocols.Maildir;
 /// <summary>Settings of <see cref="MaildirMailboxStore"/>.</summary>
 public sealed class MaildirStoreOptions
 {
+    private UnixFileMode _filePermissions = FilePermissionsCheck.PrivateFile;
+    private UnixFileMode _directoryPermissions = FilePermissionsCheck.PrivateDirectory;
+
     /// <summary>The directory holding one Maildir per user (<c>ROOT/alice@example.test/</c>). Required.</summary>
     public string RootPath { get; set; } = "";
 
@@ -24,6 +28,29 @@ public sealed class MaildirStoreOptions
     /// Defaults to 2 seconds; null turns it off (changes are then found at the next store call).
     /// </summary>
     public TimeSpan? ExternalChangePollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The permissions of every file the store creates. Defaults to 0600 (read and write for the owner only):
+    /// mail no other local user can read. Give the group access (0640 and 0750 for reading, 0660 and 0770 for a Dovecot that also writes) when other programs
+    /// read the Maildir as another user of a shared group. Only read, write and execute bits are allowed. The mode is
+    /// given when a file is created, so the umask (or a default ACL) can narrow it but never widen it; files and
+    /// directories that already exist keep theirs.
+    /// </summary>
+    public UnixFileMode FilePermissions
+    {
+        get => _filePermissions;
+        set => _filePermissions = FilePermissionsCheck.Valid(value);
+    }
+
+    /// <summary>
+    /// The permissions of every directory the store creates. Defaults to 0700 (owner only); see
+    /// <see cref="FilePermissions"/>.
+    /// </summary>
+    public UnixFileMode DirectoryPermissions
+    {
+        get => _directoryPermissions;
+        set => _directoryPermissions = FilePermissionsCheck.Valid(value);
+    }
 
     /// <summary>The clock for internal dates and UIDVALIDITY values.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -4,6 +4,7 @@ using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
+using Mail.Protocols.Smtp.Data;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Session;
@@ -56,6 +57,19 @@ public sealed class SmtpServer : ProtocolServer
             SmtpMetrics.For(meterFactory), CoreMetrics);
     }
 
+    /// <summary>
+    /// The server's private spool directory (mode 0700, see <see cref="SmtpServerOptions.SpoolDirectory"/>): created
+    /// by <see cref="ProtocolServer.StartAsync"/> (or by the first session run through <see cref="RunSessionAsync(MailConnection, SmtpRole)"/>
+    /// that needs it) and removed when the server is disposed.
+    /// </summary>
+    public string SpoolDirectory => _context.Spool.Path;
+
+    /// <inheritdoc />
+    protected override void OnStarting() => _ = _context.Spool.Path;
+
+    /// <inheritdoc />
+    protected override void OnDisposed() => _context.Spool.Dispose();
+
     private static SmtpServerOptions Validated(SmtpServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -97,6 +111,10 @@ internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices 
     public IUserDirectory Users { get; } = services.Users;
     public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger, duplicates);
     public ILogger Logger { get; } = logger;
+    public SpoolDirectory Spool { get; } = new(options.SpoolDirectory);
+
+    /// <summary>The spool directory, for <see cref="MessageSpool"/> when a message spills to disk.</summary>
+    public string SpoolPath() => Spool.Path;
 
     public void LogDiscarded(string connectionId, long count) => SmtpLogExtra.PipelinedPlaintextDiscarded(Logger, connectionId, count);
 }

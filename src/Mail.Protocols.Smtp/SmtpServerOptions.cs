@@ -140,6 +140,15 @@ public sealed class SmtpServerOptions
     /// <summary>At most this many (user, message) pairs are remembered; past it the oldest are forgotten first. Defaults to 100,000 (a few MB).</summary>
     public int DuplicateSuppressionCapacity { get; set; } = 100_000;
 
+    /// <summary>
+    /// Where the server creates its private spool directory for messages that do not fit in memory while they
+    /// arrive (more than 1 MiB): at start it makes a new directory of its own in here, mode 0700, and spools into
+    /// it with files of mode 0600, deleted as soon as the message is delivered or refused; the directory is removed
+    /// when the server is disposed. Defaults to null, the system's temporary directory (TMPDIR). Point it at a
+    /// directory on a file system with room for <see cref="MaxMessageSize"/> times the concurrent transactions.
+    /// </summary>
+    public string? SpoolDirectory { get; set; }
+
     /// <summary>How long <see cref="Connections.ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 

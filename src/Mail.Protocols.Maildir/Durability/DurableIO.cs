@@ -106,11 +106,49 @@ internal static partial class DurableIO
         }
     }
 
+    /// <summary>
+    /// Opens a file with <paramref name="mode"/>; a file it creates gets <paramref name="permissions"/> from the start
+    /// (open(2) with that mode, which the umask can only narrow), so it is never readable by others, even briefly.
+    /// </summary>
+    public static FileStream Open(string path, FileMode mode, FileAccess access, FileShare share, UnixFileMode permissions,
+        int bufferSize = 1, FileOptions options = FileOptions.None)
+    {
+        var settings = new FileStreamOptions { Mode = mode, Access = access, Share = share, BufferSize = bufferSize, Options = options };
+        if (!OperatingSystem.IsWindows() && mode is not (FileMode.Open or FileMode.Truncate))
+        {
+            settings.UnixCreateMode = permissions;
+        }
+        return new FileStream(path, settings);
+    }
+
+    /// <summary>
+    /// Creates a directory and its missing parents, each with <paramref name="permissions"/> (the framework's overload
+    /// gives the mode to the last level only); directories that exist are left as they are.
+    /// </summary>
+    public static void CreateDirectory(string path, UnixFileMode permissions)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        var missing = new Stack<string>();
+        for (var level = Path.GetFullPath(path); !Directory.Exists(level); level = Path.GetDirectoryName(level)!)
+        {
+            missing.Push(level);
+        }
+        while (missing.TryPop(out var level))
+        {
+            Directory.CreateDirectory(level, permissions);
+        }
+    }
+
     /// <summary>Writes a small file atomically: to a temporary name beside it, flushed, then renamed over the target.</summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool sync)
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool sync, UnixFileMode permissions)
     {
         var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        File.Delete(temporary); // a leftover of a crash would keep its old mode
+        using (var stream = Open(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, permissions))
         {
             stream.Write(content);
             stream.Flush(flushToDisk: sync);

@@ -27,15 +27,17 @@ internal sealed class FolderIndex : IDisposable
     private const string Magic = "mailprotocols-index";
     private readonly string _path;
     private readonly bool _sync;
+    private readonly UnixFileMode _permissions;
     private readonly StringBuilder _pending = new();
     private FileStream _journal;
     private int _records;
     private uint _lastAdopted;
 
-    private FolderIndex(string path, bool sync, FileStream journal)
+    private FolderIndex(string path, bool sync, UnixFileMode permissions, FileStream journal)
     {
         _path = path;
         _sync = sync;
+        _permissions = permissions;
         _journal = journal;
     }
 
@@ -53,14 +55,14 @@ internal sealed class FolderIndex : IDisposable
     public bool IsFirstIndexing { get; private set; }
 
     /// <summary>Opens (or creates) the index of the folder in <paramref name="directory"/>.</summary>
-    public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, ILogger logger)
+    public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, UnixFileMode permissions, ILogger logger)
     {
         var path = Path.Combine(directory, FileName);
         // An empty journal is one whose first indexing never finished (the first write is a whole snapshot,
         // renamed into place): nothing was recorded, so it counts as never indexed, not as damaged.
         var existed = new FileInfo(path) is { Exists: true, Length: > 0 };
-        var journal = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
-        var index = new FolderIndex(path, sync, journal) { IsFirstIndexing = !existed };
+        var journal = DurableIO.Open(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, permissions);
+        var index = new FolderIndex(path, sync, permissions, journal) { IsFirstIndexing = !existed };
         if (!existed || !index.Replay(logger))
         {
             if (existed)
@@ -361,14 +363,14 @@ internal sealed class FolderIndex : IDisposable
         _journal.Dispose();
         try
         {
-            DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(snapshot.ToString()), _sync);
+            DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(snapshot.ToString()), _sync, _permissions);
             _records = ByUid.Count + 1;
             NeedsCompaction = false;
         }
         finally
         {
             // The new snapshot, or (if writing it failed, say on a full disk) the old journal, still to be compacted.
-            _journal = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
+            _journal = DurableIO.Open(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, _permissions);
             _journal.Seek(0, SeekOrigin.End);
         }
     }

@@ -11,7 +11,7 @@ namespace Mail.Protocols.Maildir.Index;
 /// One line per message, <c>UID JSON</c>, after a header naming the folder's UIDVALIDITY; a cache only, so it
 /// is not flushed to the disk, a damaged line is skipped and a file for another UIDVALIDITY is started afresh.
 /// </summary>
-internal sealed class SummaryCache(string directory, uint uidValidity)
+internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileMode permissions)
 {
     public const string FileName = "mailprotocols.summaries";
     private const string Magic = "mailprotocols-summaries 1";
@@ -33,7 +33,8 @@ internal sealed class SummaryCache(string directory, uint uidValidity)
         {
             return;
         }
-        File.AppendAllText(_path, Line(uid, summary));
+        using var file = Durability.DurableIO.Open(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, permissions);
+        file.Write(Encoding.UTF8.GetBytes(Line(uid, summary)));
     }
 
     private static string Line(uint uid, MessageSummary summary) =>
@@ -51,7 +52,8 @@ internal sealed class SummaryCache(string directory, uint uidValidity)
         var lines = File.Exists(_path) ? File.ReadAllLines(_path) : [];
         if (lines.Length == 0 || lines[0] != header)
         {
-            File.WriteAllText(_path, header + "\n");
+            using var file = Durability.DurableIO.Open(_path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite, permissions);
+            file.Write(Encoding.UTF8.GetBytes(header + "\n"));
             return;
         }
         var dead = 0;
@@ -86,7 +88,7 @@ internal sealed class SummaryCache(string directory, uint uidValidity)
             {
                 text.Append(Line(uid, summary));
             }
-            Durability.DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync: false);
+            Durability.DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync: false, permissions);
         }
     }
 }

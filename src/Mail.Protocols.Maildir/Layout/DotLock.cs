@@ -13,7 +13,7 @@ internal sealed class DotLock : IDisposable
 
     private DotLock(string path) => _path = path;
 
-    public static DotLock Acquire(string file)
+    public static DotLock Acquire(string file, UnixFileMode permissions)
     {
         var path = file + ".lock";
         var deadline = DateTime.UtcNow + s_wait;
@@ -21,7 +21,7 @@ internal sealed class DotLock : IDisposable
         {
             try
             {
-                using (new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+                using (Durability.DurableIO.Open(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, permissions))
                 {
                 }
                 return new DotLock(path);

@@ -12,12 +12,14 @@ internal sealed class KeywordFile
 {
     public const string FileName = "dovecot-keywords";
     private readonly string _path;
+    private readonly UnixFileMode _permissions;
     private readonly string?[] _byLetter = new string?[26];
     private DateTime _loadedWriteTime;
 
-    public KeywordFile(string folderDirectory)
+    public KeywordFile(string folderDirectory, UnixFileMode permissions)
     {
         _path = Path.Combine(folderDirectory, FileName);
+        _permissions = permissions;
         Reload();
     }
 
@@ -70,7 +72,7 @@ internal sealed class KeywordFile
         }
         // A new keyword: number it against the file as it is now, under Dovecot's lock for it, so a number
         // Dovecot (or mutt) just gave another keyword is not handed out twice.
-        using var dotlock = DotLock.Acquire(_path);
+        using var dotlock = DotLock.Acquire(_path, _permissions);
         Reload(force: true);
         var letters = Letters(keywords, allocate: true, out var changed);
         if (changed)
@@ -83,7 +85,7 @@ internal sealed class KeywordFile
                     text.Append(CultureInfo.InvariantCulture, $"{i} {keyword}\n");
                 }
             }
-            DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync);
+            DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync, _permissions);
             _loadedWriteTime = File.GetLastWriteTimeUtc(_path);
         }
         return letters;

@@ -41,7 +41,7 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
         _lockPath = System.IO.Path.Combine(root, "queue.lock");
         foreach (var directory in new[] { _tmp, _msg, _env, _corrupt })
         {
-            Directory.CreateDirectory(directory);
+            DurableIO.CreateDirectory(directory, options.DirectoryPermissions); // the queue directory itself too
         }
         RemoveOrphans();
         MaildirLog.QueueOpened(_logger, root, Directory.EnumerateFiles(_env, "*.json").Count());
@@ -82,7 +82,7 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
         var tmpState = System.IO.Path.Combine(_tmp, id + ".json");
         try
         {
-            using (var file = new FileStream(tmpContent, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+            using (var file = DurableIO.Open(tmpContent, FileMode.CreateNew, FileAccess.Write, FileShare.None, _options.FilePermissions))
             {
                 await DurableIO.CopyToFileAsync(content, file, cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: _options.Fsync);
@@ -115,7 +115,7 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
 
     private void WriteFile(string path, byte[] bytes)
     {
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+        using var file = DurableIO.Open(path, FileMode.Create, FileAccess.Write, FileShare.None, _options.FilePermissions);
         file.Write(bytes);
         file.Flush(flushToDisk: _options.Fsync);
     }
@@ -180,7 +180,7 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
     private void Save(string id, QueueEntryFile entry)
     {
         var path = EnvPath(id);
-        DurableIO.WriteAtomically(path, entry.Serialize(), _options.Fsync);
+        DurableIO.WriteAtomically(path, entry.Serialize(), _options.Fsync, _options.FilePermissions);
         var info = new FileInfo(path);
         _cache[id] = (info.LastWriteTimeUtc, info.Length, entry);
     }
@@ -278,7 +278,7 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
             {
                 try
                 {
-                    return new LockHolder(_gate, new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1));
+                    return new LockHolder(_gate, DurableIO.Open(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, _options.FilePermissions));
                 }
                 catch (IOException ex)
                 {

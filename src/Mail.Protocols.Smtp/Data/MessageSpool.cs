@@ -4,20 +4,26 @@ namespace Mail.Protocols.Smtp.Data;
 
 /// <summary>
 /// Holds one incoming message while it is received: pooled 16 KiB chunks in memory up to a threshold,
-/// then a temporary file that is deleted on dispose. Written once, then read (and re-read) from the start
+/// then a file in the server's private spool directory (created 0600, deleted on dispose). Written once, then read (and re-read) from the start
 /// for each delivery. No single large array is ever allocated, whatever the message size.
 /// </summary>
 internal sealed class MessageSpool : Stream
 {
     private const int ChunkSize = 16 * 1024;
     private readonly long _memoryThreshold;
+    private readonly Func<string> _directory;
     private readonly List<byte[]> _chunks = [];
     private FileStream? _file;
     private long _length;
     private long _position;
 
     // 1 MiB in memory per message: 1,000 concurrent sessions cost at most about 1 GiB before spilling to disk.
-    public MessageSpool(long memoryThreshold = 1024 * 1024) => _memoryThreshold = memoryThreshold;
+    // The directory is asked for only when a message spills to disk.
+    public MessageSpool(Func<string> directory, long memoryThreshold = 1024 * 1024)
+    {
+        _directory = directory;
+        _memoryThreshold = memoryThreshold;
+    }
 
     public override bool CanRead => true;
     public override bool CanSeek => true;
@@ -74,10 +80,22 @@ internal sealed class MessageSpool : Stream
 
     private void SpillToFile()
     {
-        var path = Path.Combine(Path.GetTempPath(), "mailprotocols-" + Guid.NewGuid().ToString("N") + ".spool");
         try
         {
-            _file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
+            var path = Path.Combine(_directory(), Guid.NewGuid().ToString("N") + ".spool");
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                BufferSize = 64 * 1024,
+                Options = FileOptions.DeleteOnClose,
+            };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // the content is mail: owner only
+            }
+            _file = new FileStream(path, options);
             for (var i = 0; i < _chunks.Count; i++)
             {
                 var n = (int)Math.Min(ChunkSize, _length - ((long)i * ChunkSize));

@@ -201,7 +201,7 @@ internal sealed partial class SmtpSession
     private void BeginMessage(Transaction transaction)
     {
         transaction.QueueId = QueueIds.Next();
-        transaction.Spool = new MessageSpool();
+        transaction.Spool = new MessageSpool(_server.SpoolPath);
         transaction.HeaderOctets = WriteReceivedHeader(transaction, transaction.Spool);
     }
 

@@ -82,8 +82,19 @@ public abstract class ProtocolServer : IAsyncDisposable
         {
             throw new InvalidOperationException("The server was already started.");
         }
+        OnStarting();
         _listener = new MailListener(_endpoints, new Handler(this), _limits, _tls, TimeProvider, LoggerFactory, CoreMetrics);
         await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Prepares what sessions need before the endpoints are bound (a spool directory, say). Does nothing by default.</summary>
+    protected virtual void OnStarting()
+    {
+    }
+
+    /// <summary>Releases what <see cref="OnStarting"/> prepared, once the server is disposed and its sessions have ended. Does nothing by default.</summary>
+    protected virtual void OnDisposed()
+    {
     }
 
     /// <summary>Runs the session of one accepted connection (the listener calls this).</summary>
@@ -102,6 +113,7 @@ public abstract class ProtocolServer : IAsyncDisposable
         {
             await _listener.DisposeAsync().ConfigureAwait(false);
         }
+        OnDisposed();
         GC.SuppressFinalize(this);
     }
 

@@ -20,8 +20,8 @@ namespace Mail.Protocols.Maildir.Tests.Interop;
 /// <para>Dovecot's imap process refuses to touch mail as root ("Mail access not allowed for root"), and its
 /// passwd-file refuses UID 0, so when the tests run as root the mail processes run as <c>nobody</c> in group
 /// root (<c>mail_uid = 65534</c>, <c>mail_gid = 0</c>, <c>first_valid_gid = 0</c>). Our store, running in the
-/// test process as root, creates directories 0755 and files 0644 (umask 022), which group root could not write;
-/// a default POSIX ACL on <see cref="MailRoot"/> (user, group rwx, other r-x) makes everything created below it
+/// test process as root, is configured for group access (<see cref="StoreOptions"/>: files 0660, directories 0770),
+/// and a default POSIX ACL on <see cref="MailRoot"/> (user, group rwx, other r-x) keeps what Dovecot creates below it
 /// group-writable regardless of the umask, so both programs can rename, add and delete files in the same Maildir.
 /// A group other than the directory's would make Dovecot chown every new file to the directory's group (and fail
 /// as nobody), hence group root. When the tests do not run as root, Dovecot runs entirely as the current user.</para>
@@ -55,8 +55,26 @@ public sealed class DovecotFixture : IAsyncLifetime
     /// <summary>The temporary directory with the config, the passwd-file, Dovecot's run and state directories, its log and the mail.</summary>
     public string Directory { get; }
 
-    /// <summary>The root of the Maildirs: give it to <see cref="MaildirStoreOptions.RootPath"/>.</summary>
+    /// <summary>The root of the Maildirs: give it to <see cref="MaildirStoreOptions.RootPath"/>, or use <see cref="StoreOptions"/>.</summary>
     public string MailRoot { get; }
+
+    /// <summary>
+    /// Options for a store on <see cref="MailRoot"/> that Dovecot can share. The store's default modes (files 0600,
+    /// directories 0700) leave the Maildir to its owner; when the tests run as root, Dovecot's mail processes run as
+    /// nobody in group root (see the remarks), so the store is told to give the group read and write (files 0660,
+    /// directories 0770), as an operator sharing a Maildir through a group would. As another user, Dovecot runs as
+    /// that same user and the private defaults are kept.
+    /// </summary>
+    public MaildirStoreOptions StoreOptions(string hostName)
+    {
+        var options = new MaildirStoreOptions { RootPath = MailRoot, HostName = hostName };
+        if (Native.IsRoot)
+        {
+            options.FilePermissions = (UnixFileMode)0b110_110_000;
+            options.DirectoryPermissions = (UnixFileMode)0b111_111_000;
+        }
+        return options;
+    }
 
     /// <summary>The IMAP port on 127.0.0.1, once started.</summary>
     public int Port { get; private set; }

@@ -459,7 +459,7 @@ public sealed class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<
 
         private async Task StartHostAsync(CancellationToken ct)
         {
-            Store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = _dovecot.MailRoot, HostName = "mp-interop" });
+            Store = new MaildirMailboxStore(_dovecot.StoreOptions("mp-interop"));
             var options = new MailHostOptions
             {
                 Store = Store,

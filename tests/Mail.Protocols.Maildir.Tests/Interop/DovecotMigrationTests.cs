@@ -87,7 +87,7 @@ public sealed class DovecotMigrationTests(DovecotFixture dovecot) : IClassFixtur
             File.Move(Path.Combine(userDirectory, "tmp", "1800000000.M1P1.late"), Path.Combine(userDirectory, "new", "1800000000.M1P1.late"));
 
             // The switch: our store and POP3 server on the same Maildir.
-            using var store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = dovecot.MailRoot, HostName = "mp-migration" });
+            using var store = new MaildirMailboxStore(dovecot.StoreOptions("mp-migration"));
             var options = new MailHostOptions
             {
                 Store = store, SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null,

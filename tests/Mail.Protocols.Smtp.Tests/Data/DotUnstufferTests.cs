@@ -8,7 +8,7 @@ public class DotUnstufferTests
     private static (bool Done, string Output, int Consumed, bool Bare) Run(string input, int[] splits, bool normalize = false)
     {
         var bytes = Encoding.ASCII.GetBytes(input);
-        using var spool = new MessageSpool();
+        using var spool = new MessageSpool(() => throw new InvalidOperationException("small messages stay in memory"));
         var unstuffer = new DotUnstuffer(normalize);
         var offset = 0;
         var done = false;
@@ -121,19 +121,34 @@ public class DotUnstufferTests
     }
 
     [Fact]
-    public void Spool_keeps_large_messages_in_a_file_and_reads_them_back()
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Spool_keeps_large_messages_in_a_0600_file_in_its_directory_and_reads_them_back()
     {
-        using var spool = new MessageSpool(memoryThreshold: 64 * 1024);
-        var block = new byte[10_000];
-        new Random(1).NextBytes(block);
-        for (var i = 0; i < 50; i++)
+        var directory = Directory.CreateTempSubdirectory("mp-spool-unit-");
+        try
         {
+            var spool = new MessageSpool(() => directory.FullName, memoryThreshold: 64 * 1024);
+            var block = new byte[10_000];
+            new Random(1).NextBytes(block);
             spool.Append(block);
+            Assert.Empty(directory.GetFiles()); // still in memory
+            for (var i = 1; i < 50; i++)
+            {
+                spool.Append(block);
+            }
+            Assert.Equal(500_000, spool.Length);
+            var file = Assert.Single(directory.GetFiles());
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file.FullName));
+            spool.Position = 490_000;
+            var tail = new byte[10_000];
+            spool.ReadExactly(tail);
+            Assert.Equal(block, tail);
+            spool.Dispose();
+            Assert.Empty(directory.GetFiles());
         }
-        Assert.Equal(500_000, spool.Length);
-        spool.Position = 490_000;
-        var tail = new byte[10_000];
-        spool.ReadExactly(tail);
-        Assert.Equal(block, tail);
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 }
