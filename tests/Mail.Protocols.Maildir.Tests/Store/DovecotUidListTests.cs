@@ -72,7 +72,8 @@ public sealed class DovecotUidListTests : IDisposable
         MakeMaildir("1 1100000000 9\n2 1700000002.M2P1.dove\n5 1700000005.M5P1.dove:2,S\n",
             ("cur", "1700000002.M2P1.dove:2,"),
             ("cur", "1700000005.M5P1.dove:2,S"));
-        Assert.Equal(1100000000u, (await _f.Store.GetStatusAsync(User, "INBOX")).UidValidity);
+        var status = await _f.Store.GetStatusAsync(User, "INBOX");
+        Assert.Equal((1100000000u, 9u), (status.UidValidity, status.UidNext));
         Assert.Equal(new uint[] { 2, 5 }, (await _f.Store.ListMessagesAsync(User, "INBOX")).Select(m => m.Uid));
         Assert.Equal(9u, (await _f.Store.AppendAsync(User, "INBOX", StoreFixture.Message("next"))).Uid);
     }
@@ -88,6 +89,7 @@ public sealed class DovecotUidListTests : IDisposable
         var status = await _f.Store.GetStatusAsync(User, "INBOX");
         Assert.NotEqual(123u, status.UidValidity);
         Assert.Equal(1u, Assert.Single(await _f.Store.ListMessagesAsync(User, "INBOX")).Uid);
+        Assert.Equal(2u, status.UidNext); // numbered afresh: not the list's N5
         Assert.False(_f.Logged(5006));
     }
 
@@ -97,7 +99,8 @@ public sealed class DovecotUidListTests : IDisposable
         MakeMaildir("3 V1275660208 N9\n4 :1700000004.M4P1.dove\n", ("cur", "1700000004.M4P1.dove:2,S"));
         // What a crash between creating the journal and writing its first snapshot leaves.
         File.WriteAllBytes(Path.Combine(_f.Inbox, "mailprotocols.index"), []);
-        Assert.Equal(1275660208u, (await _f.Store.GetStatusAsync(User, "INBOX")).UidValidity);
+        var status = await _f.Store.GetStatusAsync(User, "INBOX");
+        Assert.Equal((1275660208u, 9u), (status.UidValidity, status.UidNext));
         Assert.Equal(4u, Assert.Single(await _f.Store.ListMessagesAsync(User, "INBOX")).Uid);
         Assert.False(_f.Logged(5001)); // not "unreadable index": nothing had been recorded
     }
@@ -120,7 +123,8 @@ public sealed class DovecotUidListTests : IDisposable
         var before = await _f.Store.GetStatusAsync(User, "INBOX");
         await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "dovecot-uidlist"), "3 V42 N100\n");
         var store = _f.Restart();
-        Assert.Equal(before.UidValidity, (await store.GetStatusAsync(User, "INBOX")).UidValidity);
+        var after = await store.GetStatusAsync(User, "INBOX");
+        Assert.Equal((before.UidValidity, before.UidNext), (after.UidValidity, after.UidNext)); // not the list's V42 N100
         Assert.Equal(first.Uid, Assert.Single(await store.ListMessagesAsync(User, "INBOX")).Uid);
         Assert.Equal(Encoding.ASCII.GetBytes("3 V42 N100\n"), await File.ReadAllBytesAsync(Path.Combine(_f.Inbox, "dovecot-uidlist")));
     }

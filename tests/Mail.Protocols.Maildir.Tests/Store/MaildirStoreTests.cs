@@ -74,7 +74,6 @@ public sealed class MaildirStoreTests : IDisposable
         var first = await _f.AppendAsync("ours");
         var changes = new ChangeLog();
         using var subscription = _f.Store.Subscribe(User, changes);
-        await Task.Delay(20);
         // Another MDA: write to tmp/, rename into new/.
         var bytes = Encoding.ASCII.GetBytes("From: mda@example.org\r\nSubject: dropped\r\n\r\nhi\r\n");
         var tmp = Path.Combine(_f.Inbox, "tmp", "1700000000.M1P99.other");
@@ -140,14 +139,13 @@ public sealed class MaildirStoreTests : IDisposable
         var name = "1700000001.M2P99.other";
         await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "tmp", name), "Subject: pushed\r\n\r\nhi\r\n");
         File.Move(Path.Combine(_f.Inbox, "tmp", name), Path.Combine(_f.Inbox, "new", name));
-        // The store polls subscribed users' open folders (every 2 s by default): an IMAP IDLE session learns of it.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!changes.Changes.Any(c => c.Kind == MailboxChangeKind.MessageAdded))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "no notification for the external delivery");
-            await Task.Delay(50);
-        }
-        Assert.Equal(2u, changes.Changes.Single(c => c.Kind == MailboxChangeKind.MessageAdded).Uid);
+        // The store polls subscribed users' open folders (every 2 s by default): an IMAP IDLE session learns of it
+        // at the next poll, not before. The poll runs on the store's clock, which the test moves.
+        _f.Time.Advance(StoreFixture.PollInterval - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(changes.Changes);
+        _f.Time.Advance(TimeSpan.FromMilliseconds(1));
+        var added = Assert.Single(changes.Changes);
+        Assert.Equal((MailboxChangeKind.MessageAdded, 2u), (added.Kind, added.Uid));
     }
 
     [Fact]
@@ -182,7 +180,7 @@ public sealed class MaildirStoreTests : IDisposable
         var before = await _f.Store.GetStatusAsync(User, "INBOX");
         _f.Store.Dispose();
         await File.WriteAllBytesAsync(Path.Combine(_f.Inbox, "mailprotocols.index"), [0x00, 0xFF, 0x13, 0x37, (byte)'\n', (byte)'x']);
-        await Task.Delay(1100); // a new UIDVALIDITY comes from the clock
+        _f.Time.Advance(TimeSpan.FromSeconds(1)); // a new UIDVALIDITY comes from the clock, in whole seconds
 
         var store = _f.Open();
         using var _ = store;
