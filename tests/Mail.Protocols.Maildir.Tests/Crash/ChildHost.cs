@@ -30,17 +30,34 @@ public sealed class ChildHost : IDisposable
     }
 
     /// <summary>Starts MailHost with SMTP and submission on free ports, the given store and queue, and extra options; waits until SMTP answers.</summary>
-    public static async Task<ChildHost> StartAsync(string mailRoot, string queueDirectory, params string[] extraArguments)
+    public static Task<ChildHost> StartAsync(string mailRoot, string queueDirectory, params string[] extraArguments) =>
+        StartAsync(mailRoot, queueDirectory, umask: null, temporaryDirectory: null, extraArguments);
+
+    /// <summary>
+    /// Starts MailHost as <see cref="StartAsync(string, string, string[])"/> does, under the given file-creation mask
+    /// (through /bin/sh, which then execs the host, so the process killed is the host) and TMPDIR.
+    /// </summary>
+    public static async Task<ChildHost> StartAsync(string mailRoot, string queueDirectory, string? umask, string? temporaryDirectory, params string[] extraArguments)
     {
         var smtp = FreePort();
         var submission = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "MailHost.dll");
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(umask is null ? "dotnet" : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (umask is not null)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"umask {umask} && exec \"$0\" \"$@\"");
+            start.ArgumentList.Add("dotnet");
+        }
+        if (temporaryDirectory is not null)
+        {
+            start.Environment["TMPDIR"] = temporaryDirectory;
+        }
         foreach (var argument in new[]
         {
             dll, "--smtp", $"{smtp}", "--submission", $"{submission}", "--smtps", "0", "--pop3", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0",

@@ -85,6 +85,39 @@ public sealed class FileModeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_host_running_under_umask_000_still_creates_private_mail_queue_and_spool_files()
+    {
+        // The modes are given when files are created, so even an empty umask widens nothing.
+        var root = _directory.Combine("mail");
+        var queueDirectory = _directory.Combine("queue");
+        var temporary = _directory.Combine("tmp");
+        Directory.CreateDirectory(temporary);
+        using (var host = await Crash.ChildHost.StartAsync(root, queueDirectory, "000", temporary, "--no-delivery"))
+        {
+            var spool = Assert.Single(Directory.GetDirectories(temporary, "mailprotocols-spool-*"));
+            Assert.Equal(PrivateDirectory, File.GetUnixFileMode(spool));
+            using var client = new MailKit.Net.Smtp.SmtpClient();
+            await client.ConnectAsync("127.0.0.1", host.SubmissionPort, MailKit.Security.SecureSocketOptions.None);
+            await client.AuthenticateAsync(User, "alice");
+            foreach (var to in new[] { User, "bob@remote.test" }) // into the Maildir, and into the queue
+            {
+                var message = new MimeKit.MimeMessage();
+                message.From.Add(MimeKit.MailboxAddress.Parse(User));
+                message.To.Add(MimeKit.MailboxAddress.Parse(to));
+                message.Subject = "umask";
+                message.Body = new MimeKit.TextPart("plain") { Text = "hello\r\n" };
+                await client.SendAsync(message);
+            }
+            await client.DisconnectAsync(true);
+            host.KillHard();
+        }
+        var (mailFiles, _) = AssertModes(root, Private, PrivateDirectory);
+        Assert.Single(mailFiles, f => Path.GetDirectoryName(f) == Path.Combine(root, User, "new"));
+        var (queueFiles, _) = AssertModes(queueDirectory, Private, PrivateDirectory);
+        Assert.Single(queueFiles, f => Path.GetDirectoryName(f) == Path.Combine(queueDirectory, "env"));
+    }
+
+    [Fact]
     public void Modes_beyond_read_write_and_execute_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MaildirStoreOptions { FilePermissions = Private | UnixFileMode.SetUser });
