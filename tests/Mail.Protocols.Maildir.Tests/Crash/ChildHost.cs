@@ -31,13 +31,16 @@ public sealed class ChildHost : IDisposable
 
     /// <summary>Starts MailHost with SMTP and submission on free ports, the given store and queue, and extra options; waits until SMTP answers.</summary>
     public static Task<ChildHost> StartAsync(string mailRoot, string queueDirectory, params string[] extraArguments) =>
-        StartAsync(mailRoot, queueDirectory, umask: null, temporaryDirectory: null, extraArguments);
+        StartCoreAsync(mailRoot, queueDirectory, umask: null, temporaryDirectory: null, extraArguments);
 
     /// <summary>
     /// Starts MailHost as <see cref="StartAsync(string, string, string[])"/> does, under the given file-creation mask
     /// (through /bin/sh, which then execs the host, so the process killed is the host) and TMPDIR.
     /// </summary>
-    public static async Task<ChildHost> StartAsync(string mailRoot, string queueDirectory, string? umask, string? temporaryDirectory, params string[] extraArguments)
+    public static Task<ChildHost> StartWithUmaskAsync(string mailRoot, string queueDirectory, string umask, string temporaryDirectory, params string[] extraArguments) =>
+        StartCoreAsync(mailRoot, queueDirectory, umask, temporaryDirectory, extraArguments);
+
+    private static async Task<ChildHost> StartCoreAsync(string mailRoot, string queueDirectory, string? umask, string? temporaryDirectory, string[] extraArguments)
     {
         var smtp = FreePort();
         var submission = FreePort();

@@ -92,7 +92,7 @@ public sealed class FileModeTests : IDisposable
         var queueDirectory = _directory.Combine("queue");
         var temporary = _directory.Combine("tmp");
         Directory.CreateDirectory(temporary);
-        using (var host = await Crash.ChildHost.StartAsync(root, queueDirectory, "000", temporary, "--no-delivery"))
+        using (var host = await Crash.ChildHost.StartWithUmaskAsync(root, queueDirectory, "000", temporary, "--no-delivery"))
         {
             var spool = Assert.Single(Directory.GetDirectories(temporary, "mailprotocols-spool-*"));
             Assert.Equal(PrivateDirectory, File.GetUnixFileMode(spool));
