@@ -391,7 +391,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                 _ = uint.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out recorded);
             }
             var next = _store.NewUidValidity(recorded);
-            DurableIO.WriteAtomically(path, Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"), _store._options.Fsync);
+            DurableIO.WriteAtomically(path, Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"), _store._options.Fsync, _store._options.FilePermissions);
             return next;
         }
 

@@ -53,6 +53,7 @@ public sealed class FileModeTests : IDisposable
         Assert.Contains(files, f => f.EndsWith("dovecot-keywords", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("mailprotocols.lock", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("maildirfolder", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith("mailprotocols.uidvalidity", StringComparison.Ordinal));
         Assert.Equal(4, files.Count(f => f.Contains($"{Path.DirectorySeparatorChar}cur{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
             || f.Contains($"{Path.DirectorySeparatorChar}new{Path.DirectorySeparatorChar}", StringComparison.Ordinal)));
         Assert.Contains(directories, d => d.EndsWith(".Archive.2026", StringComparison.Ordinal));
