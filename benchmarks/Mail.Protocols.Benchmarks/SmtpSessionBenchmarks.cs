@@ -141,6 +141,10 @@ public class SmtpSessionBenchmarks : ISmokeChecked
         public ValueTask RenameFolderAsync(string user, string folder, string newName, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask DeleteFolderAsync(string user, string folder, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask SetSpecialUseAsync(string user, string folder, SpecialUse specialUse, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask<IReadOnlyList<string>> ListSubscriptionsAsync(string user, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask AddSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask RemoveSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default) => throw new NotSupportedException();

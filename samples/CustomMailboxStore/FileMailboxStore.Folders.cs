@@ -6,12 +6,53 @@ namespace CustomMailboxStore;
 // The folder half of IMailboxStore: each folder operation is a change to folders.json.
 public sealed partial class FileMailboxStore
 {
+    // FolderTree adds HasChildren and lists "a" as \Noselect when only "a/b" is a folder (after "a" was deleted).
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default) =>
-        RunAsync<IReadOnlyList<FolderInfo>>(user, (_, list) =>
-            [.. list.Folders.OrderBy(f => f.Name == Inbox ? "" : f.Name, StringComparer.Ordinal)
-                .Select(f => new FolderInfo(f.Name, f.SpecialUse, list.Folders.Any(c => c.Name.StartsWith(f.Name + '/', StringComparison.Ordinal))))],
-            cancellationToken);
+        RunAsync(user, (_, list) => FolderTree.Build(list.Folders.Select(f => new FolderInfo(f.Name, f.SpecialUse, false)), '/'), cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask SetSpecialUseAsync(string user, string folder, SpecialUse specialUse, CancellationToken cancellationToken = default) =>
+        RunAsync(user, (state, list) =>
+        {
+            var entry = Find(list, folder);
+            list.Folders[list.Folders.IndexOf(entry)] = entry with { SpecialUse = specialUse };
+            SaveFolderList(state, list);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListSubscriptionsAsync(string user, CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<string>>(user, (_, list) => [.. list.Subscriptions], cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask AddSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        ValidateName(folder);
+        var name = Normalize(folder);
+        return RunAsync(user, (state, list) =>
+        {
+            var at = list.Subscriptions.BinarySearch(name, StringComparer.Ordinal);
+            if (at < 0)
+            {
+                list.Subscriptions.Insert(~at, name);
+                SaveFolderList(state, list);
+            }
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask RemoveSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        ValidateName(folder);
+        var name = Normalize(folder);
+        return RunAsync(user, (state, list) =>
+        {
+            if (list.Subscriptions.Remove(name))
+            {
+                SaveFolderList(state, list);
+            }
+        }, cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<FolderInfo> CreateFolderAsync(string user, string folder, SpecialUse specialUse = SpecialUse.None, CancellationToken cancellationToken = default)
@@ -54,10 +95,8 @@ public sealed partial class FileMailboxStore
             }
             if (from == Inbox)
             {
-                // RFC 3501 §6.3.5: the old INBOX (its directory, messages, UIDs and all) becomes the new folder,
-                // and a new, empty INBOX takes its place.
-                list.Folders[list.Folders.IndexOf(source)] = source with { Name = to, SpecialUse = SpecialUse.None };
-                AddFolder(state, list, Inbox, SpecialUse.None);
+                RenameInbox(state, list, source, to);
+                return;
             }
             else
             {
@@ -74,6 +113,32 @@ public sealed partial class FileMailboxStore
             SaveFolderList(state, list);
             Publish(state, new MailboxChange(MailboxChangeKind.FolderRenamed, state.User, from, null, 0, 0, to));
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// RFC 9051 §6.3.5: INBOX's messages are copied into a new folder, then removed from INBOX, which keeps its
+    /// UIDVALIDITY and UIDNEXT. A crash half-way leaves the messages in both folders, never in neither.
+    /// </summary>
+    private void RenameInbox(UserState state, FolderList list, FolderEntry inbox, string to)
+    {
+        var directory = Path.Combine(state.Directory, inbox.Directory);
+        var index = Read<FolderIndex>(Path.Combine(directory, IndexFile));
+        AddFolder(state, list, to, SpecialUse.None);
+        var (_, targetDirectory, target) = Open(state, list, to);
+        foreach (var m in index.Messages)
+        {
+            var copy = m with { Uid = target.UidNext++, ModSeq = ++target.HighestModSeq, File = FileName(target.UidNext - 1) };
+            CopyDurably(Path.Combine(directory, m.File), Path.Combine(targetDirectory, copy.File));
+            target.Messages.Add(copy);
+        }
+        SaveIndex(targetDirectory, target);
+        SaveFolderList(state, list); // the new folder exists, with the messages
+        var removed = index.Messages.ToList();
+        var changes = removed.Select(m => new MailboxChange(MailboxChangeKind.MessageExpunged, state.User, Inbox, null, m.Uid, ++index.HighestModSeq)).ToList();
+        index.Messages.Clear();
+        SaveIndex(directory, index);
+        DeleteFiles(directory, removed);
+        Publish(state, [.. changes, new MailboxChange(MailboxChangeKind.FolderCreated, state.User, to, null, 0, 0)]);
     }
 
     /// <inheritdoc />
@@ -100,7 +165,8 @@ public sealed partial class FileMailboxStore
         {
             var (entry, _, index) = Open(state, list, folder);
             var unseen = index.Messages.Count(m => !m.Flags.HasFlag(MessageFlags.Seen));
-            return new FolderStatus(entry.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.Messages.Count, unseen, index.Messages.Sum(m => m.Size));
+            var deleted = index.Messages.Count(m => m.Flags.HasFlag(MessageFlags.Deleted));
+            return new FolderStatus(entry.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.Messages.Count, unseen, index.Messages.Sum(m => m.Size), deleted);
         }, cancellationToken);
 
     private static void ValidateName(string folder)

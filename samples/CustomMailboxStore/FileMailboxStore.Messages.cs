@@ -15,6 +15,7 @@ public sealed partial class FileMailboxStore
     public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
+        var keywords = MessageKeywords.Validate(options?.Keywords); // before anything is read: a bad keyword stores nothing
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N") + ".eml");
         try
         {
@@ -39,7 +40,7 @@ public sealed partial class FileMailboxStore
             {
                 var (entry, directory, index) = Open(state, list, folder);
                 var uid = index.UidNext++;
-                var message = new MessageEntry(uid, options?.Flags ?? MessageFlags.None, Keywords(options?.Keywords),
+                var message = new MessageEntry(uid, options?.Flags ?? MessageFlags.None, keywords,
                     options?.InternalDate ?? _time.GetUtcNow(), ++index.HighestModSeq, size, FileName(uid));
                 var path = Path.Combine(directory, message.File);
                 // overwrite: a file with this name can only be left over from a crash before its index was written.
@@ -85,6 +86,7 @@ public sealed partial class FileMailboxStore
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
+        MessageKeywords.Validate(change.Keywords); // all or nothing: checked before any message changes
         return RunAsync(user, (state, list) =>
         {
             var (entry, directory, index) = Open(state, list, folder);
@@ -206,10 +208,7 @@ public sealed partial class FileMailboxStore
 
     private static string FileName(uint uid) => uid.ToString(CultureInfo.InvariantCulture) + ".eml";
 
-    private static string[] Keywords(IReadOnlyCollection<string>? keywords) =>
-        keywords is null ? [] : [.. keywords.Distinct(StringComparer.OrdinalIgnoreCase)];
-
-    private void DeleteFiles(string directory, List<MessageEntry> messages)
+    private void DeleteFiles(string directory, IEnumerable<MessageEntry> messages)
     {
         foreach (var path in messages.Select(m => Path.Combine(directory, m.File)))
         {

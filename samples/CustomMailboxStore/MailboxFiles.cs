@@ -9,7 +9,7 @@ namespace CustomMailboxStore;
 // What FileMailboxStore keeps on disk, and the few file operations everything else is built from.
 //
 //   <root>/.tmp/                          appends are written here first (a user directory never starts with '.')
-//   <root>/<user>/folders.json            the user's folders: name, special use, directory
+//   <root>/<user>/folders.json            the user's folders (name, special use, directory) and subscriptions
 //   <root>/<user>/<uidvalidity>/index.json    one folder: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, its messages
 //   <root>/<user>/<uidvalidity>/<uid>.eml     one message, exactly as received
 
@@ -20,6 +20,9 @@ internal sealed class FolderList
     public uint NextUidValidity { get; set; }
 
     public List<FolderEntry> Folders { get; set; } = [];
+
+    /// <summary>The names the user subscribed to (IMAP SUBSCRIBE), in ordinal order; they need not be folders.</summary>
+    public List<string> Subscriptions { get; set; } = [];
 }
 
 /// <summary>A folder's name and where its files are. Renaming a folder changes only <see cref="Name"/>.</summary>

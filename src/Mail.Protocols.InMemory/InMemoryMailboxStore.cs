@@ -52,12 +52,53 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         var mailbox = Get(user);
         lock (mailbox)
         {
-            var names = mailbox.Folders.Keys.ToList();
-            IReadOnlyList<FolderInfo> result = [.. mailbox.Folders.Values
-                .OrderBy(f => f.Name == InboxName ? "" : f.Name, StringComparer.Ordinal)
-                .Select(f => new FolderInfo(f.Name, f.SpecialUse, names.Any(n => n.StartsWith(f.Name + HierarchySeparator, StringComparison.Ordinal))))];
-            return ValueTask.FromResult(result);
+            return ValueTask.FromResult(FolderTree.Build(mailbox.Folders.Values.Select(f => new FolderInfo(f.Name, f.SpecialUse, false)), HierarchySeparator));
         }
+    }
+
+    /// <inheritdoc />
+    public ValueTask SetSpecialUseAsync(string user, string folder, SpecialUse specialUse, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox)
+        {
+            Find(mailbox, folder).SpecialUse = specialUse;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListSubscriptionsAsync(string user, CancellationToken cancellationToken = default)
+    {
+        var mailbox = Get(user);
+        lock (mailbox)
+        {
+            return ValueTask.FromResult<IReadOnlyList<string>>([.. mailbox.Subscriptions]);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AddSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        ValidateName(folder);
+        var mailbox = Get(user);
+        lock (mailbox)
+        {
+            mailbox.Subscriptions.Add(Normalize(folder));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask RemoveSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        ValidateName(folder);
+        var mailbox = Get(user);
+        lock (mailbox)
+        {
+            mailbox.Subscriptions.Remove(Normalize(folder));
+        }
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -114,14 +155,21 @@ public sealed class InMemoryMailboxStore : IMailboxStore
             }
             if (from == InboxName)
             {
-                // RFC 3501 §6.3.5: renaming INBOX moves its messages and leaves an empty INBOX.
+                // RFC 9051 §6.3.5: INBOX's messages move to a new folder; INBOX stays, empty, with its UIDVALIDITY and UIDNEXT.
                 var target = new Folder(to, SpecialUse.None, NextUidValidity());
                 foreach (var m in source.Messages.Values)
                 {
-                    target.Add(m.Content, m.Flags, m.Keywords, m.InternalDate);
+                    target.Add(m.Content, m.Flags, m.Keywords, m.InternalDate, m.Summary);
                 }
                 mailbox.Folders[to] = target;
-                mailbox.Folders[InboxName] = new Folder(InboxName, SpecialUse.None, NextUidValidity());
+                foreach (var uid in source.Messages.Keys.ToList())
+                {
+                    source.Messages.Remove(uid);
+                    source.HighestModSeq++;
+                    mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageExpunged, mailbox.User, InboxName, null, uid, source.HighestModSeq));
+                }
+                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, to, null, 0, 0));
+                return ValueTask.CompletedTask;
             }
             else
             {
@@ -165,6 +213,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         {
             var f = Find(mailbox, folder);
             var unseen = 0;
+            var deleted = 0;
             long size = 0;
             foreach (var m in f.Messages.Values)
             {
@@ -172,9 +221,13 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                 {
                     unseen++;
                 }
+                if ((m.Flags & MessageFlags.Deleted) != 0)
+                {
+                    deleted++;
+                }
                 size += m.Content.Length;
             }
-            return ValueTask.FromResult(new FolderStatus(f.Name, f.UidValidity, f.UidNext, f.HighestModSeq, f.Messages.Count, unseen, size));
+            return ValueTask.FromResult(new FolderStatus(f.Name, f.UidValidity, f.UidNext, f.HighestModSeq, f.Messages.Count, unseen, size, deleted));
         }
     }
 
@@ -193,6 +246,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
     public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
+        var keywords = MessageKeywords.Validate(options?.Keywords);
         var mailbox = Get(user);
         // Read everything first: a failed or cancelled read stores nothing.
         byte[] bytes;
@@ -210,14 +264,11 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         lock (mailbox)
         {
             var f = Find(mailbox, folder);
-            var message = f.Add(bytes, options?.Flags ?? MessageFlags.None, Keywords(options?.Keywords), options?.InternalDate ?? _timeProvider.GetUtcNow());
+            var message = f.Add(bytes, options?.Flags ?? MessageFlags.None, keywords, options?.InternalDate ?? _timeProvider.GetUtcNow());
             mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageAdded, mailbox.User, f.Name, message.Info, message.Uid, f.HighestModSeq));
             return new AppendResult(f.UidValidity, message.Uid, bytes.Length);
         }
     }
-
-    private static string[] Keywords(IReadOnlyCollection<string>? keywords) =>
-        keywords is null || keywords.Count == 0 ? [] : [.. keywords.Distinct(StringComparer.OrdinalIgnoreCase)];
 
     private static Message FindMessage(Folder folder, uint uid) =>
         folder.Messages.TryGetValue(uid, out var m) ? m : throw new MailboxStoreException(MailboxStoreError.MessageNotFound, $"No message with UID {uid}.");
@@ -250,6 +301,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
+        MessageKeywords.Validate(change.Keywords);
         var mailbox = Get(user);
         lock (mailbox)
         {
@@ -378,6 +430,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
 
         public string User { get; }
         public Dictionary<string, Folder> Folders { get; } = new(StringComparer.Ordinal);
+        public SortedSet<string> Subscriptions { get; } = new(StringComparer.Ordinal);
         public System.Collections.Immutable.ImmutableList<IMailboxObserver> Observers { get; set; } = [];
 
         public void Publish(MailboxChange change)
@@ -392,7 +445,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
     private sealed class Folder(string name, SpecialUse specialUse, uint uidValidity)
     {
         public string Name { get; set; } = name;
-        public SpecialUse SpecialUse { get; } = specialUse;
+        public SpecialUse SpecialUse { get; set; } = specialUse;
         public uint UidValidity { get; } = uidValidity;
         public uint UidNext { get; private set; } = 1;
         public ulong HighestModSeq { get; set; } = 1;

@@ -154,7 +154,7 @@ internal sealed class MaildirFolder : IDisposable
         }
 
         var removed = 0;
-        foreach (var record in Index.ByBase.Values.Where(r => !present.ContainsKey(r.BaseName)).ToList())
+        foreach (var record in Index.ByBase.Values.Where(r => !present.ContainsKey(r.BaseName)).OrderBy(r => r.Uid).ToList())
         {
             var modSeq = Index.Remove(record);
             removed++;

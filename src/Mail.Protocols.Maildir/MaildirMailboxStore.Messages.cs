@@ -17,6 +17,7 @@ public sealed partial class MaildirMailboxStore
             var f = mailbox.Folder(folder);
             f.Refresh();
             var unseen = 0;
+            var deleted = 0;
             long size = 0;
             foreach (var m in f.Index.ByUid.Values)
             {
@@ -24,10 +25,14 @@ public sealed partial class MaildirMailboxStore
                 {
                     unseen++;
                 }
+                if ((m.Flags & MessageFlags.Deleted) != 0)
+                {
+                    deleted++;
+                }
                 size += m.Size;
             }
             var index = f.Index;
-            return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size));
+            return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size, deleted));
         });
     }
 
@@ -48,7 +53,7 @@ public sealed partial class MaildirMailboxStore
     public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var keywords = ValidKeywords(options?.Keywords);
+        var keywords = MessageKeywords.Validate(options?.Keywords);
         var mailbox = Get(user);
         string temporary;
         lock (mailbox.Gate)
@@ -103,23 +108,6 @@ public sealed partial class MaildirMailboxStore
         {
             // Left for the stale tmp/ clean-up; it is not visible as a message.
         }
-    }
-
-    // Keywords are IMAP atoms; they are stored space-separated in the index, so anything else is refused.
-    private static string[] ValidKeywords(IReadOnlyCollection<string>? keywords)
-    {
-        if (keywords is null || keywords.Count == 0)
-        {
-            return [];
-        }
-        foreach (var keyword in keywords)
-        {
-            if (string.IsNullOrEmpty(keyword) || keyword.Any(c => c <= ' ' || c >= 0x7F || c is '(' or ')' or '{' or '%' or '*' or '"' or '\\' or ']'))
-            {
-                throw new MailboxStoreException(MailboxStoreError.InvalidName, $"'{keyword}' is not a valid keyword.");
-            }
-        }
-        return [.. keywords.Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 
     private static MessageRecord Find(MaildirFolder folder, uint uid) =>
@@ -247,7 +235,7 @@ public sealed partial class MaildirMailboxStore
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
-        _ = ValidKeywords(change.Keywords);
+        MessageKeywords.Validate(change.Keywords); // atoms only: the index stores keywords space-separated
         var mailbox = Get(user);
         return Locked(mailbox, () =>
         {

@@ -165,10 +165,8 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                     names.Add(name);
                 }
             }
-            names.Sort((a, b) => a == FolderNames.Inbox ? -1 : b == FolderNames.Inbox ? 1 : string.CompareOrdinal(a, b));
-            IReadOnlyList<FolderInfo> result = [.. names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse,
-                names.Any(other => other.StartsWith(n + FolderNames.Separator, StringComparison.Ordinal))))];
-            return ValueTask.FromResult(result);
+            // A parent without its own directory (deleted, or never made by another program) is listed as \Noselect.
+            return ValueTask.FromResult(FolderTree.Build(names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse, false)), FolderNames.Separator));
         });
     }
 
@@ -232,8 +230,14 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                         File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
                     }
                 }
-                source.Reconcile(notify: true);
+                source.Reconcile(notify: true); // INBOX keeps its UIDVALIDITY and UIDNEXT; its observers hear the expunges
                 mailbox.Folder(to);
+                if (_options.Fsync)
+                {
+                    DurableIO.SyncDirectory(mailbox.Directory);
+                }
+                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, to, null, 0, 0));
+                return ValueTask.CompletedTask;
             }
             else
             {

@@ -248,6 +248,16 @@ internal sealed class FolderIndex : IDisposable
         NeedsCompaction = true;
     }
 
+    /// <summary>Changes the folder's special use; the next <see cref="Commit"/> writes it (it is in the header, so by a compaction).</summary>
+    public void SetSpecialUse(SpecialUse specialUse)
+    {
+        if (SpecialUse != specialUse)
+        {
+            SpecialUse = specialUse;
+            NeedsCompaction = true;
+        }
+    }
+
     /// <summary>The next MODSEQ, for a change about to be recorded.</summary>
     public ulong NextModSeq() => ++HighestModSeq;
 

@@ -28,14 +28,15 @@ namespace Mail.Protocols.Storage;
 /// <para>
 /// A durable store keeps across a restart (a new instance on the same storage) everything a client may have
 /// cached: folders with their special use, UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, and each message's UID,
-/// flags, keywords, internal date, size and MODSEQ. The contract suites in
+/// flags, keywords, internal date, size and MODSEQ, and the user's subscriptions. The contract suites in
 /// <c>tests/Mail.Protocols.TestSupport/Contracts</c> test all of this (see docs/implementing-a-mailbox-store.md).
 /// </para>
 /// <para>
 /// Errors are reported with <see cref="MailboxStoreException"/> and its <see cref="MailboxStoreError"/>: every
 /// method naming a folder that does not exist (either folder of a copy or move) throws
 /// <see cref="MailboxStoreError.FolderNotFound"/>; a folder name the store cannot hold,
-/// <see cref="MailboxStoreError.InvalidName"/>. UIDs that are not in the folder are not errors, except for the
+/// <see cref="MailboxStoreError.InvalidName"/>; a keyword that is not an IMAP atom, <see cref="MailboxStoreError.InvalidKeyword"/>
+/// (checked first, before the folder). UIDs that are not in the folder are not errors, except for the
 /// methods that take a single UID.
 /// </para>
 /// </remarks>
@@ -44,25 +45,72 @@ public interface IMailboxStore
     /// <summary>The character separating levels of folder names (IMAP's hierarchy delimiter), for example <c>'/'</c> or <c>'.'</c>.</summary>
     char HierarchySeparator { get; }
 
-    /// <summary>Lists all folders of a user, INBOX included. Creates the user's INBOX on first use.</summary>
+    /// <summary>
+    /// Lists all folders of a user, INBOX included, INBOX first and the others in ordinal order. Creates the user's
+    /// INBOX on first use. A name that is not a folder but has folders below it (for example "a" after "a" was
+    /// deleted and "a/b" was not) is listed too, with <see cref="FolderAttributes.NoSelect"/>, so that every level of
+    /// the tree appears (RFC 9051 §6.3.9); it disappears with its last child.
+    /// </summary>
     ValueTask<IReadOnlyList<FolderInfo>> ListFoldersAsync(string user, CancellationToken cancellationToken = default);
 
-    /// <summary>Creates a folder (and any missing parents).</summary>
+    /// <summary>Creates a folder (and any missing parents). A name listed with <see cref="FolderAttributes.NoSelect"/> can be created: it becomes a folder.</summary>
     /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderExists"/> if it exists (INBOX always does);
     /// <see cref="MailboxStoreError.InvalidName"/> for an empty name or one with an empty level.</exception>
     ValueTask<FolderInfo> CreateFolderAsync(string user, string folder, SpecialUse specialUse = SpecialUse.None, CancellationToken cancellationToken = default);
 
-    /// <summary>Renames a folder and its children. Renaming INBOX moves its messages to the new folder and leaves INBOX empty (RFC 3501 §6.3.5).</summary>
+    /// <summary>
+    /// Sets or changes the special-use role of an existing folder (RFC 6154; <see cref="SpecialUse.None"/> removes it).
+    /// More than one folder may have the same role. A durable store keeps it across a restart. No change is published.
+    /// </summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderNotFound"/> if the folder does not exist
+    /// (a <see cref="FolderAttributes.NoSelect"/> name included).</exception>
+    ValueTask SetSpecialUseAsync(string user, string folder, SpecialUse specialUse, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Renames a folder and its children, which keep their UIDVALIDITY and UIDs; observers hear one
+    /// <see cref="MailboxChangeKind.FolderRenamed"/> (the children's renames are implied).
+    /// Renaming INBOX (RFC 9051 §6.3.5) is different: its messages move to a new folder <paramref name="newName"/>
+    /// (flags, keywords and internal dates kept, new UIDs under a new UIDVALIDITY), and INBOX stays, empty, with its
+    /// UIDVALIDITY and UIDNEXT, its children not moved. Observers hear a <see cref="MailboxChangeKind.MessageExpunged"/>
+    /// in INBOX per message, in UID order, then a <see cref="MailboxChangeKind.FolderCreated"/> for <paramref name="newName"/>.
+    /// Subscriptions are not changed.
+    /// </summary>
     /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderNotFound"/> if <paramref name="folder"/> does not
-    /// exist; <see cref="MailboxStoreError.FolderExists"/> if <paramref name="newName"/> does.</exception>
+    /// exist (a <see cref="FolderAttributes.NoSelect"/> name included); <see cref="MailboxStoreError.FolderExists"/> if <paramref name="newName"/> does.</exception>
     ValueTask RenameFolderAsync(string user, string folder, string newName, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a folder and its messages. INBOX cannot be deleted.</summary>
+    /// <summary>
+    /// Deletes a folder and its messages; observers hear one <see cref="MailboxChangeKind.FolderDeleted"/>. The folders
+    /// below it are not deleted: while there are any, the name stays in <see cref="ListFoldersAsync"/> with
+    /// <see cref="FolderAttributes.NoSelect"/> (RFC 9051 §6.3.4, as in IMAP4rev1). Subscriptions are not changed
+    /// (RFC 9051 §6.3.9). INBOX cannot be deleted.
+    /// </summary>
     /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.NotAllowed"/> for INBOX;
-    /// <see cref="MailboxStoreError.FolderNotFound"/> if the folder does not exist.</exception>
+    /// <see cref="MailboxStoreError.FolderNotFound"/> if the folder does not exist (a <see cref="FolderAttributes.NoSelect"/>
+    /// name included, which RFC 9051 also refuses).</exception>
     ValueTask DeleteFolderAsync(string user, string folder, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns the counters of a folder: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, message, unseen and size totals.</summary>
+    /// <summary>
+    /// Lists the names the user subscribed to (IMAP SUBSCRIBE, LSUB and LIST (SUBSCRIBED)), in ordinal order, INBOX
+    /// spelled <c>INBOX</c>. Folders that no longer exist, or never did, stay subscribed until unsubscribed.
+    /// </summary>
+    ValueTask<IReadOnlyList<string>> ListSubscriptionsAsync(string user, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Subscribes the user to a folder name (IMAP SUBSCRIBE). The folder need not exist (RFC 9051 §6.3.7);
+    /// subscribing twice is harmless. A durable store keeps subscriptions across a restart.
+    /// </summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.InvalidName"/> for a name the store could not hold as a folder.</exception>
+    ValueTask AddSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default);
+
+    /// <summary>Unsubscribes the user from a folder name (IMAP UNSUBSCRIBE); a name not subscribed is left as it is, without an error.</summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.InvalidName"/> for a name the store could not hold as a folder.</exception>
+    ValueTask RemoveSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Returns the counters of a folder: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, message, unseen, deleted and size totals
+    /// (RECENT is not kept: see <see cref="FolderStatus"/>).
+    /// </summary>
     ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -73,7 +121,9 @@ public interface IMailboxStore
     ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Appends a message, reading <paramref name="content"/> to its end. The message is visible (and, for a
+    /// Appends a message, reading <paramref name="content"/> to its end. Keywords in <paramref name="options"/> must be
+    /// IMAP atoms (<see cref="MessageKeywords.Validate"/>): otherwise <see cref="MailboxStoreError.InvalidKeyword"/>
+    /// is thrown before anything is read or stored. The message is visible (and, for a
     /// durable store, durable) when the returned task completes; if reading fails or is cancelled nothing
     /// is stored: no message, before or after a restart. A UID the failed append may have taken stays unused.
     /// The exception of a failing stream (or the <see cref="OperationCanceledException"/>) reaches the caller
@@ -95,7 +145,9 @@ public interface IMailboxStore
     /// Changes flags and keywords of the given messages. With <paramref name="unchangedSince"/> (RFC 7162
     /// UNCHANGEDSINCE), messages whose MODSEQ is greater are left alone and reported in
     /// <see cref="FlagUpdateResult.Modified"/>; the others are changed. UIDs not in the folder are ignored.
-    /// Each message that changes gets a new MODSEQ, above the folder's HIGHESTMODSEQ before.
+    /// Each message that changes gets a new MODSEQ, above the folder's HIGHESTMODSEQ before. Keywords must be IMAP
+    /// atoms (<see cref="MessageKeywords.Validate"/>): otherwise <see cref="MailboxStoreError.InvalidKeyword"/> is
+    /// thrown and no message changes.
     /// </summary>
     ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default);
 

@@ -1,10 +1,37 @@
 namespace Mail.Protocols.Storage;
 
-/// <summary>A folder of a user's mailbox tree.</summary>
+/// <summary>A folder of a user's mailbox tree, or a name that exists only as the parent of folders.</summary>
 /// <param name="Name">The full hierarchical name, INBOX spelled <c>INBOX</c>.</param>
-/// <param name="SpecialUse">Its special-use role, if any.</param>
-/// <param name="HasChildren">Whether folders exist below it.</param>
-public sealed record FolderInfo(string Name, SpecialUse SpecialUse, bool HasChildren);
+/// <param name="SpecialUse">Its special-use role, if any (RFC 6154); <see cref="SpecialUse.None"/> for a name that is not a folder.</param>
+/// <param name="HasChildren">Whether names exist below it (IMAP <c>\HasChildren</c>; false is <c>\HasNoChildren</c>, RFC 5258 §4).</param>
+/// <param name="Attributes">IMAP's <c>\Noselect</c> and <c>\NoInferiors</c> (see <see cref="FolderAttributes"/>).</param>
+public sealed record FolderInfo(string Name, SpecialUse SpecialUse, bool HasChildren, FolderAttributes Attributes = FolderAttributes.None)
+{
+    /// <summary>Whether the name is a folder that can hold messages (no <c>\Noselect</c>).</summary>
+    public bool IsSelectable => (Attributes & FolderAttributes.NoSelect) == 0;
+}
+
+/// <summary>The IMAP name attributes of a listed name that a store decides (RFC 9051 §7.3.1).</summary>
+[Flags]
+public enum FolderAttributes
+{
+    /// <summary>An ordinary folder: it holds messages and may hold children.</summary>
+    None = 0,
+
+    /// <summary>
+    /// <c>\Noselect</c>: the name exists only as the parent of other folders (for example "a" when "a/b" exists
+    /// but "a" was deleted or made by another program). It holds no messages; every message or status method
+    /// naming it throws <see cref="MailboxStoreError.FolderNotFound"/>, and <see cref="IMailboxStore.CreateFolderAsync"/>
+    /// makes it a folder. Such a name is listed only while it has children.
+    /// </summary>
+    NoSelect = 1,
+
+    /// <summary>
+    /// <c>\NoInferiors</c>: the store cannot hold folders below this one; creating one (or renaming a folder
+    /// below it) throws <see cref="MailboxStoreError.NotAllowed"/>. None of the stores of this library sets it.
+    /// </summary>
+    NoInferiors = 2,
+}
 
 /// <summary>The counters of a folder, as IMAP SELECT/STATUS and POP3 STAT report them.</summary>
 /// <param name="Name">The folder's full name.</param>
@@ -14,12 +41,18 @@ public sealed record FolderInfo(string Name, SpecialUse SpecialUse, bool HasChil
 /// <param name="Messages">Number of messages.</param>
 /// <param name="Unseen">Number of messages without <see cref="MessageFlags.Seen"/>.</param>
 /// <param name="Size">Total size of the messages in octets.</param>
-public sealed record FolderStatus(string Name, uint UidValidity, uint UidNext, ulong HighestModSeq, int Messages, int Unseen, long Size);
+/// <param name="Deleted">Number of messages with <see cref="MessageFlags.Deleted"/> (RFC 9051 STATUS DELETED).</param>
+/// <remarks>
+/// There is no RECENT count: RFC 9051 removed <c>\Recent</c>, and no store of this library keeps it (it was a
+/// per-session flag, never stored). An engine speaking IMAP4rev1 reports <c>RECENT 0</c> and no <c>\Recent</c> flag,
+/// which RFC 3501 allows.
+/// </remarks>
+public sealed record FolderStatus(string Name, uint UidValidity, uint UidNext, ulong HighestModSeq, int Messages, int Unseen, long Size, int Deleted = 0);
 
 /// <summary>What a store keeps about one message, besides its content and summary.</summary>
 /// <param name="Uid">The message's UID in its folder.</param>
 /// <param name="Flags">System flags.</param>
-/// <param name="Keywords">Keywords, empty when none.</param>
+/// <param name="Keywords">Keywords (IMAP atoms, compared case-insensitively), empty when none.</param>
 /// <param name="InternalDate">The internal date (delivery or APPEND time).</param>
 /// <param name="Size">Size of the content in octets (RFC822.SIZE).</param>
 /// <param name="ModSeq">The MODSEQ of the message's last change.</param>
@@ -27,7 +60,7 @@ public sealed record MessageInfo(uint Uid, MessageFlags Flags, IReadOnlyCollecti
 
 /// <summary>Optional attributes of an appended message.</summary>
 /// <param name="Flags">Initial flags.</param>
-/// <param name="Keywords">Initial keywords.</param>
+/// <param name="Keywords">Initial keywords: IMAP atoms (see <see cref="MessageKeywords.IsValid"/>).</param>
 /// <param name="InternalDate">The internal date; null means now.</param>
 public sealed record AppendOptions(MessageFlags Flags = MessageFlags.None, IReadOnlyCollection<string>? Keywords = null, DateTimeOffset? InternalDate = null);
 
@@ -92,6 +125,8 @@ public enum MailboxStoreError
     InsufficientStorage,
     /// <summary>The backend failed; retry later.</summary>
     Unavailable,
+    /// <summary>A keyword is not an IMAP atom (see <see cref="MessageKeywords.IsValid"/>); nothing was changed.</summary>
+    InvalidKeyword,
 }
 
 /// <summary>A store operation failed for a reason the protocols report to the client.</summary>

@@ -10,7 +10,7 @@ namespace Mail.Protocols.TestSupport.Contracts;
 /// your store keeps its mail across processes, and implement <see cref="Reopen"/>. A store that is not durable (the
 /// in-memory one) derives from <see cref="MailboxStoreContractTests"/> and does not have these tests at all.
 /// </summary>
-public abstract class DurableMailboxStoreContractTests : MailboxStoreContractTests
+public abstract partial class DurableMailboxStoreContractTests : MailboxStoreContractTests
 {
     /// <summary>
     /// Opens the storage of <paramref name="store"/> (made by <see cref="MailboxStoreContractTests.CreateStore"/>) again

@@ -9,7 +9,7 @@ namespace Mail.Protocols.TestSupport.Contracts;
 /// empty store from <see cref="CreateStore"/>, and every backend (in-memory, Maildir, yours) is held to the same
 /// behaviour. See docs/implementing-a-mailbox-store.md.
 /// </summary>
-public abstract class MailboxStoreContractTests
+public abstract partial class MailboxStoreContractTests
 {
     /// <summary>A new, empty store for one test.</summary>
     protected abstract IMailboxStore CreateStore();

@@ -53,6 +53,30 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
         return inner.DeleteFolderAsync(user, folder, cancellationToken);
     }
 
+    public ValueTask SetSpecialUseAsync(string user, string folder, SpecialUse specialUse, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(SetSpecialUseAsync));
+        return inner.SetSpecialUseAsync(user, folder, specialUse, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<string>> ListSubscriptionsAsync(string user, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(ListSubscriptionsAsync));
+        return inner.ListSubscriptionsAsync(user, cancellationToken);
+    }
+
+    public ValueTask AddSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(AddSubscriptionAsync));
+        return inner.AddSubscriptionAsync(user, folder, cancellationToken);
+    }
+
+    public ValueTask RemoveSubscriptionAsync(string user, string folder, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(RemoveSubscriptionAsync));
+        return inner.RemoveSubscriptionAsync(user, folder, cancellationToken);
+    }
+
     public ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default)
     {
         Check(nameof(GetStatusAsync));
