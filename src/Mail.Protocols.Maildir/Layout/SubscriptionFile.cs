@@ -6,8 +6,10 @@ namespace Mail.Protocols.Maildir.Layout;
 /// <summary>
 /// The "subscriptions" file in a user's Maildir, as Dovecot reads and writes it (format version 2): the line
 /// <c>V&lt;TAB&gt;2</c> and an empty line, then one subscribed name per line, its levels separated by TAB, each level
-/// in UTF-8 with Dovecot's escapes (0x01 followed by '1', 't', 'r', 'n' or '0' for 0x01, TAB, CR, LF or NUL).
-/// A file without that header (version 1) has one name per line with the Maildir++ separator '.' between levels.
+/// in modified UTF-7 as in the folder's directory name ("Gr&amp;APYA3w-e" for "Größe"; Dovecot 2.3 writes them so,
+/// checked by the interop tests). Dovecot escapes control characters in a level (0x01 and a letter); folder names of
+/// this store have none, so such lines are kept but not listed. A file without that header (version 1) has one name
+/// per line with the Maildir++ separator '.' between levels.
 /// </summary>
 /// <remarks>
 /// A change is made as Dovecot makes it: under the dotlock "subscriptions.lock", read the lines, add or remove the
@@ -88,14 +90,11 @@ internal static class SubscriptionFile
 
     private static string? Decode(string line, bool version2)
     {
-        if (!version2)
-        {
-            return FolderNames.Normalize(line.Replace('.', FolderNames.Separator));
-        }
-        var levels = line.Split('\t');
+        var levels = version2 ? line.Split('\t') : line.Split('.');
         for (var i = 0; i < levels.Length; i++)
         {
-            if (Unescape(levels[i]) is not { Length: > 0 } level || level.Contains(FolderNames.Separator, StringComparison.Ordinal))
+            // An escaped control character (0x01 and a letter) is no modified UTF-7: such a line is no name of this store.
+            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level || level.Contains(FolderNames.Separator, StringComparison.Ordinal))
             {
                 return null;
             }
@@ -105,50 +104,5 @@ internal static class SubscriptionFile
     }
 
     private static string Encode(string name, bool version2) =>
-        version2 ? string.Join('\t', name.Split(FolderNames.Separator).Select(Escape)) : name.Replace(FolderNames.Separator, '.');
-
-    private static string Escape(string level)
-    {
-        if (level.AsSpan().IndexOfAny("\u0001\t\r\n\0") < 0)
-        {
-            return level;
-        }
-        var escaped = new StringBuilder(level.Length + 4);
-        foreach (var c in level)
-        {
-            _ = c switch
-            {
-                '\u0001' => escaped.Append("\u00011"),
-                '\t' => escaped.Append("\u0001t"),
-                '\r' => escaped.Append("\u0001r"),
-                '\n' => escaped.Append("\u0001n"),
-                '\0' => escaped.Append("\u00010"),
-                _ => escaped.Append(c),
-            };
-        }
-        return escaped.ToString();
-    }
-
-    private static string? Unescape(string level)
-    {
-        if (!level.Contains('\u0001', StringComparison.Ordinal))
-        {
-            return level;
-        }
-        var plain = new StringBuilder(level.Length);
-        for (var i = 0; i < level.Length; i++)
-        {
-            if (level[i] != '\u0001')
-            {
-                plain.Append(level[i]);
-                continue;
-            }
-            if (++i == level.Length)
-            {
-                return null;
-            }
-            plain.Append(level[i] switch { '1' => '\u0001', 't' => '\t', 'r' => '\r', 'n' => '\n', '0' => '\0', _ => level[i] });
-        }
-        return plain.ToString();
-    }
+        string.Join(version2 ? '\t' : '.', name.Split(FolderNames.Separator).Select(ModifiedUtf7.Encode));
 }

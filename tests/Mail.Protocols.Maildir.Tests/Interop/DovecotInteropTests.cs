@@ -18,7 +18,7 @@ namespace Mail.Protocols.Maildir.Tests.Interop;
 /// server see. Messages are compared octet for octet, flags and keywords exactly. Each test has its own user
 /// (and so its own Maildir) on the class's one Dovecot; see <see cref="DovecotFixture"/> for its configuration.
 /// </summary>
-public sealed class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<DovecotFixture>
+public sealed partial class DovecotInteropTests(DovecotFixture dovecot) : IClassFixture<DovecotFixture>
 {
     private static readonly MessageSummaryItems s_summaryItems =
         MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size | MessageSummaryItems.Envelope;
