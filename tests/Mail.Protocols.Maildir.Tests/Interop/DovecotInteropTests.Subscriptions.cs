@@ -39,4 +39,35 @@ public sealed partial class DovecotInteropTests
         Assert.StartsWith("V\t2\n\n", file, StringComparison.Ordinal);
         Assert.Contains("\nProjekte\tGr&APYA3w-e Q3\n", file, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A parent deleted while its child stays is a name without a folder on both sides: Dovecot lists the parent our
+    /// store deleted as <c>\NonExistent \HasChildren</c> (RFC 5258: \NonExistent implies \Noselect), and our store
+    /// lists the parent Dovecot deleted with <see cref="Storage.FolderAttributes.NoSelect"/>.
+    /// </summary>
+    [Fact]
+    public async Task A_parent_deleted_by_either_side_is_a_noselect_name_for_the_other()
+    {
+        var ct = Timeout();
+        await using var scenario = await Scenario.StartAsync(dovecot, ct);
+        var (store, login) = (scenario.Store, scenario.Login);
+        await store.CreateFolderAsync(login, "Ours/Child", cancellationToken: ct);
+        await store.CreateFolderAsync(login, "Theirs/Child", cancellationToken: ct);
+        await store.DeleteFolderAsync(login, "Ours", ct);
+
+        var log = new TranscriptLogger();
+        using (var imap = await dovecot.ConnectAsync(login, scenario.Password, ct, log))
+        {
+            var ours = await imap.GetFolderAsync("Ours", ct);
+            Assert.True(ours.Attributes == (FolderAttributes.NonExistent | FolderAttributes.HasChildren), $"Dovecot's attributes of Ours: {ours.Attributes}\n{log.Transcript}");
+            await (await imap.GetFolderAsync("Theirs", ct)).DeleteAsync(ct);
+            await imap.DisconnectAsync(true, ct);
+        }
+
+        var folders = await store.ListFoldersAsync(login, ct);
+        Assert.Equal(["INBOX", "Ours", "Ours/Child", "Theirs", "Theirs/Child"], folders.Select(f => f.Name));
+        Assert.Equal([false, true, false, true, false], folders.Select(f => f.Attributes.HasFlag(Storage.FolderAttributes.NoSelect)));
+        Assert.Equal([false, true, false, true, false], folders.Select(f => f.HasChildren));
+        Assert.Equal(0, (await store.GetStatusAsync(login, "Theirs/Child", ct)).Messages);
+    }
 }
