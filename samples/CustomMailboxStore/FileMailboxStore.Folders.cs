@@ -127,7 +127,8 @@ public sealed partial class FileMailboxStore
         var (_, targetDirectory, target) = Open(state, list, to);
         foreach (var m in index.Messages)
         {
-            var copy = m with { Uid = target.UidNext++, ModSeq = ++target.HighestModSeq, File = FileName(target.UidNext - 1) };
+            var uid = target.UidNext++;
+            var copy = m with { Uid = uid, ModSeq = ++target.HighestModSeq, File = FileName(uid) };
             CopyDurably(Path.Combine(directory, m.File), Path.Combine(targetDirectory, copy.File));
             target.Messages.Add(copy);
         }

@@ -165,7 +165,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                     names.Add(name);
                 }
             }
-            // A parent without its own directory (deleted, or never made by another program) is listed as \Noselect.
+            // A parent that is no Maildir of its own (deleted, or never made by another program) is listed as \Noselect.
             return ValueTask.FromResult(FolderTree.Build(names.Select(n => new FolderInfo(n, mailbox.Folder(n).Index.SpecialUse, false)), FolderNames.Separator));
         });
     }
