@@ -29,7 +29,7 @@ public sealed partial class MaildirMailboxStore
         var mailbox = Get(user);
         return Locked(mailbox, () =>
         {
-            SubscriptionFile.Set(mailbox.Directory, name, subscribe, _options.Fsync);
+            SubscriptionFile.Set(mailbox.Directory, name, subscribe, _options.Fsync, _options.FilePermissions);
             return ValueTask.CompletedTask;
         });
     }

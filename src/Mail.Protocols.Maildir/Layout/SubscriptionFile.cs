@@ -36,10 +36,10 @@ internal static class SubscriptionFile
     }
 
     /// <summary>Adds (<paramref name="subscribe"/>) or removes the line of <paramref name="name"/>; leaves the file alone when nothing changes.</summary>
-    public static void Set(string directory, string name, bool subscribe, bool sync)
+    public static void Set(string directory, string name, bool subscribe, bool sync, UnixFileMode permissions)
     {
         var path = Path.Combine(directory, FileName);
-        using var dotlock = DotLock.Acquire(path);
+        using var dotlock = DotLock.Acquire(path, permissions);
         var (version2, lines) = Load(path);
         var matches = lines.RemoveAll(line => Decode(line, version2) == name);
         if (subscribe)
@@ -63,7 +63,7 @@ internal static class SubscriptionFile
         {
             text.Append(line).Append('\n');
         }
-        DurableIO.WriteAtomically(path, Encoding.UTF8.GetBytes(text.ToString()), sync);
+        DurableIO.WriteAtomically(path, Encoding.UTF8.GetBytes(text.ToString()), sync, permissions);
     }
 
     // A missing file is version 2 with no lines: that is what a new file is written as.

@@ -45,6 +45,7 @@ public sealed class FileModeTests : IDisposable
             await store.CopyAsync(User, "INBOX", [plain.Uid, flagged.Uid], "Archive/2026");
             await store.GetSummaryAsync(User, "INBOX", plain.Uid);
             await store.UpdateFlagsAsync(User, "INBOX", [plain.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Flagged, ["Later"]));
+            await store.AddSubscriptionAsync(User, "Archive/2026");
             await store.RenameFolderAsync(User, "INBOX", "Old");
         }
         var (files, directories) = AssertModes(root, groupShared ? GroupRead : Private, groupShared ? GroupReadDirectory : PrivateDirectory);
@@ -54,6 +55,7 @@ public sealed class FileModeTests : IDisposable
         Assert.Contains(files, f => f.EndsWith("mailprotocols.lock", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("maildirfolder", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("mailprotocols.uidvalidity", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith($"{Path.DirectorySeparatorChar}subscriptions", StringComparison.Ordinal));
         Assert.Equal(4, files.Count(f => f.Contains($"{Path.DirectorySeparatorChar}cur{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
             || f.Contains($"{Path.DirectorySeparatorChar}new{Path.DirectorySeparatorChar}", StringComparison.Ordinal)));
         Assert.Contains(directories, d => d.EndsWith(".Archive.2026", StringComparison.Ordinal));
