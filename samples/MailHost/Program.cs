@@ -76,11 +76,25 @@ Console.WriteLine("Press Ctrl+C to stop.");
 var stop = new TaskCompletionSource();
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var onHangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ReportMemory);
 await stop.Task;
 Console.WriteLine("Stopping (sessions get 10 seconds to finish)...");
 await host.StopAsync(TimeSpan.FromSeconds(10));
 subscriptions.ForEach(s => s.Dispose());
 return 0;
+
+// SIGHUP prints the managed heap after a full, compacting collection
+// (benchmarks/e2e/idle-memory.sh reads it; RSS it reads from /proc itself).
+void ReportMemory(PosixSignalContext context)
+{
+    context.Cancel = true;
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    GC.WaitForPendingFinalizers();
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    var info = GC.GetGCMemoryInfo();
+    Console.WriteLine(FormattableString.Invariant(
+        $"memory managed={GC.GetTotalMemory(forceFullCollection: false)} committed={info.TotalCommittedBytes}"));
+}
 
 void Stop(PosixSignalContext context)
 {
