@@ -27,7 +27,7 @@ internal sealed class CommandLine
           --smart-host HOST[:PORT] send all outbound mail through this relay instead of MX lookups
           --relay-port PORT        port of remote exchangers (default 25; for test setups)
           --no-delivery            keep outbound mail in the queue instead of delivering it
-          --max-connections N      concurrent connections per listener, SMTP and POP3 (default 1000)
+          --max-connections N      concurrent connections per listener, SMTP and POP3 (default 10000)
           --max-connections-per-address N
                                    concurrent connections from one IP address (default 50)
           --store memory|maildir:PATH

@@ -8,13 +8,17 @@ namespace Mail.Protocols.Connections;
 /// <param name="Name">A name for logs and for the engine (for example "submission").</param>
 public sealed record ListenEndpoint(IPEndPoint EndPoint, bool ImplicitTls = false, string? Name = null);
 
-/// <summary>Limits on connections, enforced at accept.</summary>
+/// <summary>
+/// Limits on connections, enforced at accept. The total default lets one host hold 10,000 idle connections per
+/// listener (an idle connection costs a few KiB; see docs/performance.md); the process's open-files limit
+/// must allow as many descriptors.
+/// </summary>
 public sealed class ConnectionLimits
 {
-    private int _maxConnections = 1000;
+    private int _maxConnections = 10_000;
     private int _maxConnectionsPerAddress = 50;
 
-    /// <summary>Total concurrent connections per listener. Defaults to 1,000.</summary>
+    /// <summary>Total concurrent connections per listener. Defaults to 10,000.</summary>
     public int MaxConnections
     {
         get => _maxConnections;
