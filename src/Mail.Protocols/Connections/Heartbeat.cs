@@ -32,9 +32,11 @@ public sealed class Heartbeat : IDisposable
     public void Tick()
     {
         var now = TimeProvider.GetTimestamp();
-        foreach (var connection in _connections.Keys)
+        // The dictionary's own enumerator: no snapshot of every connection (Keys would copy them all each tick).
+        // It sees connections added or removed during the tick or not; either is fine for a deadline check.
+        foreach (var entry in _connections)
         {
-            connection.CheckDeadline(now);
+            entry.Key.CheckDeadline(now);
         }
     }
 

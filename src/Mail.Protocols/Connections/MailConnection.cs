@@ -17,7 +17,10 @@ namespace Mail.Protocols.Connections;
 public sealed class MailConnection : IAsyncDisposable
 {
     private static long s_nextId;
-    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true);
+    // Zero-byte reads: a read first waits, with an empty buffer, until the socket (or SslStream) has data, and
+    // only then rents a buffer to read into; a connection waiting for its client holds no pipe buffer. The
+    // buffer goes back to the pool once the session has consumed what was read.
+    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true);
     private static readonly StreamPipeWriterOptions s_writerOptions = new(minimumBufferSize: 8192, leaveOpen: true);
 
     private readonly Stream? _stream;

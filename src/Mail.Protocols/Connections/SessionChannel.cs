@@ -34,7 +34,12 @@ public sealed class SessionChannel
     private PipeWriter _output;
     private LineReader _lineReader;
     private bool _mustWaitForInput;
-    private byte[] _line = new byte[256];
+    // Lines are copied into _shortLine when they fit (almost every command does); a longer line gets an array
+    // of its own that is let go at the next read, so one long line does not leave every idle connection
+    // holding a large buffer.
+    private const int ShortLineCapacity = 256;
+    private readonly byte[] _shortLine = new byte[ShortLineCapacity];
+    private byte[] _line;
     private int _lineLength;
 
     /// <summary>Creates the channel over a connection's current transport.</summary>
@@ -42,12 +47,16 @@ public sealed class SessionChannel
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
+        _line = _shortLine;
         _input = connection.Transport.Input;
         _output = connection.Transport.Output;
     }
 
     /// <summary>The last line read (valid until the next read).</summary>
     public ReadOnlySpan<byte> Line => _line.AsSpan(0, _lineLength);
+
+    /// <summary>The size of the array the last line was copied into (tests check that it shrinks back after a long line).</summary>
+    internal int LineCapacity => _line.Length;
 
     /// <summary>The reader for message data and literals (after the line that announced them).</summary>
     public PipeReader Input => _input;
@@ -104,6 +113,8 @@ public sealed class SessionChannel
     public async ValueTask<LineReadOutcome> ReadLineAsync(int maxLength, TimeSpan timeout, bool allowShutdown = true)
     {
         var armed = false;
+        _line = _shortLine;
+        _lineLength = 0;
         try
         {
             while (true)
@@ -144,7 +155,7 @@ public sealed class SessionChannel
                     case LineReadStatus.Line:
                         if (line.Length > _line.Length)
                         {
-                            _line = new byte[Math.Max(line.Length, _line.Length * 2)];
+                            _line = new byte[line.Length];
                         }
                         line.CopyTo(_line);
                         _lineLength = (int)line.Length;
