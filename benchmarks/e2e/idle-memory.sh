@@ -11,10 +11,12 @@ ours_project=$repo/samples/MailHost
 source "$repo/benchmarks/e2e/lib.sh"
 
 count=10000
+cases=(smtp pop3 smtps pop3s)
 usage() {
     cat <<USAGE
-usage: $0 [--count N] [--head] [--quick]
+usage: $0 [--count N] [--cases LIST] [--head] [--quick]
   --count N   idle connections per case (default 10000)
+  --cases L   the cases to run, comma-separated (default smtp,pop3,smtps,pop3s)
   --head      measure a git archive of HEAD instead of the working tree
   --quick     200 connections per case: a smoke test that everything starts
 USAGE
@@ -23,13 +25,14 @@ script_option() {
     case "$1" in
         --head) head=1 ;;
         --count=*) count=${1#--count=} ;;
+        --cases=*) IFS=, read -r -a cases <<<"${1#--cases=}" ;;
         *) return 1 ;;
     esac
 }
-# --count N as two words: turn it into --count=N for parse_options.
+# --count N and --cases L as two words: turn them into --count=N and --cases=L for parse_options.
 args=()
 while (($#)); do
-    if [[ $1 == --count && $# -ge 2 ]]; then args+=("--count=$2"); shift 2; else args+=("$1"); shift; fi
+    if [[ $1 == --count || $1 == --cases ]] && (($# >= 2)); then args+=("$1=$2"); shift 2; else args+=("$1"); shift; fi
 done
 parse_options "${args[@]+"${args[@]}"}"
 [[ $count =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
@@ -78,8 +81,10 @@ wait_client() {
     die "$name did not open its connections within 10 minutes"
 }
 
+for case in "${cases[@]}"; do
+    [[ $case =~ ^(smtp|pop3|smtps|pop3s)$ ]] || { usage >&2; exit 2; }
+done
 declare -A result=()
-cases=(smtp pop3 smtps pop3s)
 for case in "${cases[@]}"; do
     port=$(free_port)
     protocol=${case:0:4}
