@@ -108,11 +108,13 @@ for case in "${cases[@]}"; do
     "${client[@]}" --count 200 --no-hold >"$work/warm-$case.out" || { cat "$work/warm-$case.out" >&2; die "$case warm-up failed"; }
     sleep 2
     read -r rss0 heap0 < <(measure "ours-$case")
+    [[ -n ${heap0:-} ]] || die "$case: no memory figures from MailHost"
     log "$case: opening $count idle connections"
     start_process "client-$case" "$work/client-$case.out" "${client[@]}" --count "$count"
     wait_client "client-$case" "$work/client-$case.out"
     sleep 2
     read -r rss1 heap1 < <(measure "ours-$case")
+    [[ -n ${heap1:-} ]] || die "$case: no memory figures from MailHost"
     established=$(ss -Htn state established "sport = :$port" | wc -l)
     log "$case: rss ${rss0} -> ${rss1} KiB, managed ${heap0} -> ${heap1} bytes, $established established"
     result[$case]="$rss0 $rss1 $heap0 $heap1 $established"
