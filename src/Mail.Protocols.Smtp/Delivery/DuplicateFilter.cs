@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
+using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Users;
+using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Smtp.Delivery;
 
@@ -144,9 +146,10 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
     /// Claims the delivery of this message to <paramref name="user"/>: false when the user already got it within
     /// the window (a duplicate: do not store it), true when the caller should store it and then call
     /// <see cref="Complete"/>. While another delivery of the same pair is in progress, waits for its outcome, so a
-    /// copy is neither stored twice nor lost when the first attempt fails.
+    /// copy is neither stored twice nor lost when the first attempt fails (logged as event 1016 on
+    /// <paramref name="logger"/>, for the delivery of <paramref name="queueId"/>).
     /// </summary>
-    public async ValueTask<bool> ClaimAsync(string user, Key key, CancellationToken cancellationToken)
+    public async ValueTask<bool> ClaimAsync(string user, Key key, ILogger logger, string queueId, CancellationToken cancellationToken)
     {
         var entry = (UserName.TryNormalize(user, out var name) ? name : user, key);
         while (true)
@@ -166,6 +169,7 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
                 }
                 inProgress = other.Task;
             }
+            SmtpLog.DuplicateInProgress(logger, queueId, user);
             await inProgress.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -36,7 +36,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 // Two addresses of one user get one copy.
                 if (delivered?.Add(localUser) ?? true)
                 {
-                    if (duplicateKey is { } key && !await duplicates!.ClaimAsync(localUser, key, cancellationToken).ConfigureAwait(false))
+                    if (duplicateKey is { } key && !await duplicates!.ClaimAsync(localUser, key, logger, queueId, cancellationToken).ConfigureAwait(false))
                     {
                         SmtpLog.DuplicateSuppressed(logger, queueId, localUser);
                         continue;

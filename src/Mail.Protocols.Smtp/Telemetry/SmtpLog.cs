@@ -39,8 +39,11 @@ internal static partial class SmtpLog
     [LoggerMessage(1011, LogLevel.Debug, "{ConnectionId}: recipient refused with {Code}")]
     public static partial void RecipientRejected(ILogger logger, string connectionId, int code);
 
-    [LoggerMessage(1015, LogLevel.Information, "{QueueId}: {User} already got this message (same sender hop and Message-ID); not stored again")]
+    [LoggerMessage(1015, LogLevel.Information, "{QueueId}: {User} already got this message (same content, reverse path and client address); not stored again")]
     public static partial void DuplicateSuppressed(ILogger logger, string queueId, string user);
+
+    [LoggerMessage(1016, LogLevel.Debug, "{QueueId}: the same message is being stored for {User} by another delivery; waiting for its outcome")]
+    public static partial void DuplicateInProgress(ILogger logger, string queueId, string user);
 
     [LoggerMessage(1014, LogLevel.Error, "{ConnectionId}: command failed; answered 451")]
     public static partial void CommandFailed(ILogger logger, string connectionId, Exception exception);

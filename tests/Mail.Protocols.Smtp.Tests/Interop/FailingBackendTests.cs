@@ -5,6 +5,7 @@ using Mail.Protocols.Policy;
 using Mail.Protocols.TestSupport.Faults;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Smtp.Tests.Interop;
 
@@ -21,7 +22,7 @@ public sealed class FailingBackendTests
     {
         private readonly SmtpServer _smtp;
 
-        public Server()
+        public Server(ILoggerFactory? loggerFactory = null)
         {
             var users = new InMemoryUserDirectory();
             users.AddUser(Alice, "alice");
@@ -32,7 +33,7 @@ public sealed class FailingBackendTests
             policy.LocalDomains.Add("example.test");
             var options = new SmtpServerOptions { ServerName = "smtp.faulty.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromMilliseconds(10) };
             _smtp = new SmtpServer(options, new SmtpServices(Store, new InMemoryMessageQueue(), Users, new DefaultRecipientPolicy(policy, Users)),
-                [new SmtpEndpoint(new IPEndPoint(IPAddress.Loopback, 0), SmtpRole.Submission)]);
+                [new SmtpEndpoint(new IPEndPoint(IPAddress.Loopback, 0), SmtpRole.Submission)], loggerFactory: loggerFactory);
         }
 
         public FaultyUserDirectory Users { get; }
@@ -121,17 +122,43 @@ public sealed class FailingBackendTests
     public async Task The_same_relayed_message_on_two_connections_at_once_is_stored_once_even_if_the_first_store_fails(bool firstFails)
     {
         // The previous hop gave up waiting for our 250 and sent again while the first copy was still being stored.
-        await using var server = new Server();
+        var secondWaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = new Server(new EventLoggerFactory(id =>
+        {
+            if (id == 1016) // a delivery found the same message to the same user in progress and waits for it
+            {
+                secondWaiting.TrySetResult();
+            }
+        }));
         await server.StartAsync();
         var timeout = Wire.Timeout();
         using var first = await ConnectAsync(server, timeout);
         using var second = await ConnectAsync(server, timeout);
-        server.Store.AppendDelay = TimeSpan.FromMilliseconds(300);
+        // The barrier: the first append to reach the store is held there until the test releases it.
+        var firstEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var appends = 0;
-        server.Store.Fail = method => method == nameof(Storage.IMailboxStore.AppendAsync) && Interlocked.Increment(ref appends) == 1 && firstFails
+        server.Store.BeforeAppend = () =>
+        {
+            if (Interlocked.Increment(ref appends) > 1)
+            {
+                return Task.CompletedTask;
+            }
+            firstEntered.SetResult();
+            return release.Task;
+        };
+        server.Store.Fail = method => method == nameof(Storage.IMailboxStore.AppendAsync) && firstFails && Volatile.Read(ref appends) == 1
             ? new InvalidOperationException("driver bug") : null;
 
         var sends = new[] { first.SendAsync(RelayedMessage(), timeout), second.SendAsync(RelayedMessage(), timeout) };
+        // Both deliveries overlap: one is inside the store, the other has the whole message and waits for that one's
+        // outcome without having touched the store.
+        await firstEntered.Task.WaitAsync(timeout);
+        await secondWaiting.Task.WaitAsync(timeout);
+        Assert.Equal(1, Volatile.Read(ref appends));
+        Assert.All(sends, send => Assert.False(send.IsCompleted));
+        release.SetResult();
+
         var outcomes = await Task.WhenAll(sends.Select(async send =>
         {
             try
@@ -148,6 +175,23 @@ public sealed class FailingBackendTests
         Assert.Single(await server.Store.ListMessagesAsync("bob@example.test", "INBOX"));
         Assert.Equal(firstFails ? new[] { 250, 451 } : new[] { 250, 250 }, outcomes.Order());
         Assert.Equal(firstFails ? 2 : 1, appends);
+    }
+
+    // Reports the id of every event logged, from any category.
+    private sealed class EventLoggerFactory(Action<int> onEvent) : ILoggerFactory, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider) { }
+
+        public void Dispose() { }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            onEvent(eventId.Id);
     }
 
     [Fact]

@@ -13,8 +13,8 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
 
     public int? BreakContentAfter { get; set; }
 
-    /// <summary>How long each append waits before it runs (a slow backend).</summary>
-    public TimeSpan AppendDelay { get; set; }
+    /// <summary>Awaited by each append before it runs: a test holds an append here (a slow backend) until it releases it.</summary>
+    public Func<Task>? BeforeAppend { get; set; }
 
     /// <summary>When set, closing a content stream throws (after all of it was read).</summary>
     public bool BreakContentOnDispose { get; set; }
@@ -91,9 +91,9 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
 
     public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
-        if (AppendDelay > TimeSpan.Zero)
+        if (BeforeAppend is { } before)
         {
-            await Task.Delay(AppendDelay, cancellationToken);
+            await before().WaitAsync(cancellationToken);
         }
         Check(nameof(AppendAsync));
         return await inner.AppendAsync(user, folder, content, options, cancellationToken);
