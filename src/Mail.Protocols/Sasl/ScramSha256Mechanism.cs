@@ -81,11 +81,13 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users, ReadOnlyMemory<
         {
             // Carry on with a made-up salt so an unknown user looks like a wrong password (no user enumeration). The salt
             // is keyed with a server secret: a public function of the login would let a client compute it and see that
-            // the login is unknown. The login is folded the way the directory compares names (case-insensitively), so
-            // "Bob" and "bob" get the same salt as they would if bob existed.
+            // the login is unknown. The login is taken in its normal form, by which the directory tells users apart, so
+            // two spellings get one salt exactly when they would name one user if it existed ("Bob" and "bob" one,
+            // a final and a medial sigma two); any other folding lets a client compare two spellings' salts.
             _unknownUser = true;
             var key = unknownUserKey.IsEmpty ? s_processKey : unknownUserKey.Span;
-            var salt = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("SCRAM-SHA-256 salt:" + login.ToUpperInvariant()))[..ScramCredentials.SaltLength];
+            var name = UserName.TryNormalize(login, out var normalized) ? normalized : login;
+            var salt = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("SCRAM-SHA-256 salt:" + name))[..ScramCredentials.SaltLength];
             _credential = new ScramCredential(salt, ScramCredentials.DefaultIterations, new byte[32], new byte[32]);
         }
         _nonce = clientNonce + Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
