@@ -24,7 +24,7 @@ public sealed partial class FileMailboxStore
             long size;
             try
             {
-                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+                await using var file = CreateFile(temp, FileMode.CreateNew, 81920, useAsync: true);
                 await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: true); // on the disk before the SMTP client hears 250

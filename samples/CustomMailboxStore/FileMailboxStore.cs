@@ -30,7 +30,7 @@ public sealed partial class FileMailboxStore : IMailboxStore
         _root = Path.GetFullPath(root);
         _temp = Path.Combine(_root, ".tmp");
         _time = timeProvider ?? TimeProvider.System;
-        Directory.CreateDirectory(_temp);
+        CreateDirectory(_temp); // and the root: 0700, as every directory and file (0600) of the store
     }
 
     /// <inheritdoc />
@@ -96,7 +96,7 @@ public sealed partial class FileMailboxStore : IMailboxStore
         var uidValidity = list.NextUidValidity++;
         var entry = new FolderEntry(name, specialUse, uidValidity.ToString(CultureInfo.InvariantCulture));
         var directory = Path.Combine(state.Directory, entry.Directory);
-        Directory.CreateDirectory(directory);
+        CreateDirectory(directory);
         SaveIndex(directory, new FolderIndex { UidValidity = uidValidity });
         list.Folders.Add(entry);
     }

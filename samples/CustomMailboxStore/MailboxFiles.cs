@@ -66,7 +66,7 @@ internal static class MailboxFiles
         var temp = path + ".tmp"; // a fixed name is safe: callers hold the user's lock
         try
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var file = CreateFile(temp, FileMode.Create)) // a leftover of a crash is overwritten
             {
                 JsonSerializer.Serialize(file, value, s_json);
                 file.Flush(flushToDisk: true);
@@ -84,9 +84,49 @@ internal static class MailboxFiles
     public static void CopyDurably(string source, string destination)
     {
         using var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-        using var to = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None);
+        using var to = CreateFile(destination, FileMode.Create); // a leftover of a crash (no index names it) is overwritten
         from.CopyTo(to);
         to.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Opens a file for writing, created with mode 0600: mail is for its owner only. The mode is given to open(2), so
+    /// the umask can narrow it but never widen it, and a new file is never readable by others, not even briefly.
+    /// </summary>
+    public static FileStream CreateFile(string path, FileMode mode, int bufferSize = 4096, bool useAsync = false)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = mode,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = bufferSize,
+            Options = useAsync ? FileOptions.Asynchronous : FileOptions.None,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        return new FileStream(path, options);
+    }
+
+    /// <summary>Creates a directory and its missing parents, each of mode 0700 (existing ones keep theirs).</summary>
+    public static void CreateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        var missing = new Stack<string>();
+        for (var level = Path.GetFullPath(path); !Directory.Exists(level); level = Path.GetDirectoryName(level)!)
+        {
+            missing.Push(level);
+        }
+        while (missing.TryPop(out var level))
+        {
+            Directory.CreateDirectory(level, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     /// <summary>Cleanup of a file or directory the indexes no longer name: a failure leaves garbage, not an error.</summary>

@@ -49,6 +49,26 @@ public sealed class FileMailboxStoreTests : DurableMailboxStoreContractTests, ID
         new(Encoding.ASCII.GetBytes($"From: bob@example.org\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\r\nHello.\r\n"));
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Every_file_the_store_creates_is_0600_and_every_directory_0700()
+    {
+        // Mail no other local user can read, as the Maildir store keeps it: the modes are given at creation.
+        var root = NewDirectory();
+        var store = new FileMailboxStore(root);
+        await store.AppendAsync("alice@example.test", "INBOX", Message("one"));
+        await store.CreateFolderAsync("alice@example.test", "Archive");
+        await store.CopyAsync("alice@example.test", "INBOX", [1], "Archive");
+        await store.UpdateFlagsAsync("alice@example.test", "INBOX", [1], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen));
+
+        var files = Directory.GetFiles(root, "*", SearchOption.AllDirectories);
+        var directories = Directory.GetDirectories(root, "*", SearchOption.AllDirectories);
+        Assert.True(files.Length >= 5, string.Join(", ", files)); // two messages, two indexes, the folder list
+        Assert.All(files, f => Assert.Equal((f, UnixFileMode.UserRead | UnixFileMode.UserWrite), (f, File.GetUnixFileMode(f))));
+        Assert.All([root, .. directories], d =>
+            Assert.Equal((d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute), (d, File.GetUnixFileMode(d))));
+    }
+
+    [Fact]
     public async Task Logins_with_one_normal_form_are_one_user_and_distinct_logins_get_distinct_directories()
     {
         // The user directory finds kate under these spellings, so the store must give them kate's mailbox.
