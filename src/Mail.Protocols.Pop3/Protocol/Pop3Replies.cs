@@ -28,6 +28,7 @@ internal enum Pop3RejectReason
     NoSuchMessage,
     MessageDeleted,
     MessageRemoved,
+    DeletionFailed,
 }
 
 internal static class Pop3Replies
@@ -69,6 +70,7 @@ internal static class Pop3Replies
         Pop3RejectReason.NoSuchMessage => "-ERR No such message\r\n"u8,
         Pop3RejectReason.MessageDeleted => "-ERR Message already deleted\r\n"u8,
         Pop3RejectReason.MessageRemoved => "-ERR [SYS/TEMP] Message was removed by another session\r\n"u8,
+        Pop3RejectReason.DeletionFailed => "-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8, // QUIT's UPDATE (RFC 1939 §6)
         _ => "-ERR Refused\r\n"u8,
     };
 }

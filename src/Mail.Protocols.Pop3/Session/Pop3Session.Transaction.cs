@@ -302,7 +302,9 @@ internal sealed partial class Pop3Session
             catch (Exception ex) when (IsStoreCallFailure(ex))
             {
                 Pop3Log.StoreFailed(_logger, _connection.Id, ex);
-                _channel.Write("-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8);
+                // The session ends either way, so the reply is this one, never the too-many-errors line.
+                _server.Metrics.Rejected(Pop3RejectReason.DeletionFailed);
+                _channel.Write(Pop3Replies.For(Pop3RejectReason.DeletionFailed));
                 return false;
             }
         }

@@ -5,6 +5,8 @@ using Mail.Protocols.Storage;
 using Mail.Protocols.TestSupport.Faults;
 using MailKit.Net.Pop3;
 using MailKit.Security;
+using Mail.Protocols.Pop3.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Mail.Protocols.Pop3.Tests.Interop;
 
@@ -19,10 +21,14 @@ public sealed class FailingBackendTests
     private const string Alice = "alice@example.test";
     private const string Message = "From: bob@example.test\r\nSubject: hello\r\n\r\nline one\r\nline two\r\n";
 
-    private static async Task<(MailHost Host, FaultyMailboxStore Store)> StartAsync()
+    private static async Task<(MailHost Host, FaultyMailboxStore Store)> StartAsync(System.Diagnostics.Metrics.IMeterFactory? meters = null)
     {
         var store = new FaultyMailboxStore(new InMemoryMailboxStore());
-        var options = new MailHostOptions { SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, Store = store, ServerName = "pop.faulty.test" };
+        var options = new MailHostOptions
+        {
+            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, Store = store, ServerName = "pop.faulty.test",
+            MeterFactory = meters,
+        };
         options.Domains.Add("example.test");
         options.Users.Add((Alice, "alice"));
         options.AllowPlaintextAuth = true;
@@ -61,6 +67,26 @@ public sealed class FailingBackendTests
         Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
         Assert.Equal("+OK alice@example.test has 2 message(s)", await pop.CommandAsync("PASS alice"));
         Assert.StartsWith("+OK 2 ", await pop.CommandAsync("STAT"));
+    }
+
+    [Fact]
+    public async Task Store_failing_to_remove_deleted_messages_at_quit_answers_sys_temp_closes_and_counts_the_refusal()
+    {
+        using var meters = new TestMeterFactory();
+        using var errors = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.errors");
+        var (host, store) = await StartAsync(meters);
+        await using var _ = host;
+        await using var pop = await ConnectRawAsync(host.EndPoints["pop3"]);
+        Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
+        Assert.Equal("+OK alice@example.test has 2 message(s)", await pop.CommandAsync("PASS alice"));
+        Assert.StartsWith("+OK", await pop.CommandAsync("DELE 1"));
+        store.Fail = method => method == nameof(IMailboxStore.ExpungeAsync) ? new InvalidOperationException("driver bug") : null;
+
+        Assert.Equal("-ERR [SYS/TEMP] Some deleted messages not removed", await pop.CommandAsync("QUIT"));
+        Assert.Equal("", await pop.ReadToEndAsync()); // and the session ends (RFC 1939 §6)
+        store.Fail = null;
+        Assert.Equal(2, (await store.ListMessagesAsync(Alice, "INBOX")).Count);
+        Assert.Equal(["DeletionFailed"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
     }
 
     [Fact]

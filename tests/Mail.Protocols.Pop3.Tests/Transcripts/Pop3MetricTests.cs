@@ -39,4 +39,27 @@ public class Pop3MetricTests
         Assert.Equal([1L, 1L], messages.GetMeasurementSnapshot().Select(m => m.Value));
         Assert.Equal([(long)First.Length, Second.Length], bytes.GetMeasurementSnapshot().Select(m => m.Value));
     }
+
+    [Fact]
+    public async Task Each_refusal_is_counted_once_under_its_error_type_on_the_servers_own_meter()
+    {
+        using var meters = new TestMeterFactory();
+        using var errors = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.errors");
+        await using (var h = new Pop3TestHarness(o => o.AllowPlaintextAuth = false, meterFactory: meters))
+        {
+            var c = h.Connect();
+            await c.ReadLineAsync();
+            Assert.Equal("-ERR [AUTH] Authentication requires TLS, use STLS first", await c.CommandAsync("USER alice@example.test"));
+            Assert.Equal("-ERR [AUTH] Authentication requires TLS, use STLS first", await c.CommandAsync("AUTH SCRAM-SHA-256"));
+            Assert.Equal("-ERR Not logged in", await c.CommandAsync("STAT"));
+            Assert.Equal("-ERR Unknown command", await c.CommandAsync("XYZZY"));
+            Assert.Equal("-ERR This command takes no arguments", await c.CommandAsync("NOOP now"));
+            Assert.StartsWith("+OK", await c.CommandAsync("QUIT"));
+            Assert.True(await c.EndedAsync());
+        }
+
+        Assert.Equal(["AuthRequiresTls", "AuthRequiresTls", "NotLoggedIn", "UnknownCommand", "TakesNoArguments"],
+            errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
+        Assert.All(errors.GetMeasurementSnapshot(), m => Assert.Equal(1, m.Value));
+    }
 }
