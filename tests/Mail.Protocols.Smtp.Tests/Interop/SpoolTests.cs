@@ -26,15 +26,11 @@ public sealed class SpoolTests : IDisposable
         using var release = new SemaphoreSlim(0);
         var store = new FaultyMailboxStore(new InMemoryMailboxStore())
         {
-            // The whole message is in the spool when the store is called: hold it there.
-            Fail = method =>
+            // The whole message is in the spool when the store is called: hold it there (without blocking a thread).
+            BeforeAppend = async () =>
             {
-                if (method == "AppendAsync")
-                {
-                    arrived.Release();
-                    release.Wait(TimeSpan.FromSeconds(60));
-                }
-                return null;
+                arrived.Release();
+                await release.WaitAsync(TimeSpan.FromSeconds(60));
             },
         };
         var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.spool.test" };
