@@ -2,6 +2,7 @@ using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
 using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Smtp.Delivery;
@@ -24,7 +25,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
     {
         try
         {
-            HashSet<string>? delivered = recipients.Count > 1 ? new(StringComparer.OrdinalIgnoreCase) : null;
+            HashSet<string>? delivered = recipients.Count > 1 ? new(UserName.Comparer) : null; // one user per login normal form, as the stores key them
             List<QueueRecipient>? relay = null;
             foreach (var (recipient, localUser) in recipients)
             {
