@@ -48,9 +48,9 @@ public sealed class DuplicateSuppressionTests
     }
 
     // Sends one message over its own connection to the MX port, unauthenticated, and expects it accepted.
-    private static async Task SendOverSocketAsync(InteropHost host, string sender, string content, CancellationToken ct)
+    private static async Task SendOverSocketAsync(InteropHost host, string sender, string content, CancellationToken ct, System.Net.IPAddress? from = null)
     {
-        await using var c = await RawSmtpConnection.ConnectAsync(host.Mx, ct);
+        await using var c = await RawSmtpConnection.ConnectAsync(host.Mx, ct, from);
         Assert.StartsWith("220 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
         await c.WriteAsync("EHLO client.example.org\r\n", ct);
         Assert.StartsWith("250 ", (await c.ReadReplyAsync(ct))[^1], StringComparison.Ordinal);
@@ -82,6 +82,22 @@ public sealed class DuplicateSuppressionTests
 
         // The real hop sending its message again is still a resend: no third copy.
         await SendOverSocketAsync(host, "carol@example.org", real, ct);
+        Assert.Equal(2, (await host.InboxAsync(Alice)).Count);
+    }
+
+    [Fact]
+    public async Task The_same_message_with_the_same_envelope_from_another_client_address_is_another_message()
+    {
+        // Someone elsewhere who has a copy of the message (a co-recipient, say) and sends it on with the same reverse
+        // path has not made the hop's resend: only a copy from the hop's own address is suppressed.
+        var ct = Wire.Timeout();
+        await using var host = await InteropHost.StartAsync();
+        var message = Relayed();
+        await SendOverSocketAsync(host, "carol@example.org", message, ct, System.Net.IPAddress.Parse("127.0.0.2"));
+        await SendOverSocketAsync(host, "carol@example.org", message, ct, System.Net.IPAddress.Loopback);
+        Assert.Equal(2, (await host.InboxAsync(Alice)).Count);
+        // The same address again is the resend.
+        await SendOverSocketAsync(host, "carol@example.org", message, ct, System.Net.IPAddress.Loopback);
         Assert.Equal(2, (await host.InboxAsync(Alice)).Count);
     }
 

@@ -194,9 +194,11 @@ internal sealed class RawSmtpConnection : IAsyncDisposable
         _transcript.Append("* TLS established\n");
     }
 
-    public static async Task<RawSmtpConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
+    /// <summary>Connects to <paramref name="endPoint"/>, from <paramref name="from"/> (another loopback address, say) when given.</summary>
+    public static async Task<RawSmtpConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken, IPAddress? from = null)
     {
-        var client = new TcpClient(endPoint.AddressFamily) { NoDelay = true };
+        var client = from is null ? new TcpClient(endPoint.AddressFamily) : new TcpClient(new IPEndPoint(from, 0));
+        client.NoDelay = true;
         try
         {
             await client.ConnectAsync(endPoint, cancellationToken);
