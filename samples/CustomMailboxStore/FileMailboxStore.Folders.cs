@@ -76,7 +76,7 @@ public sealed partial class FileMailboxStore
             }
             AddFolder(state, list, name, specialUse);
             SaveFolderList(state, list);
-            Publish(state, new MailboxChange(MailboxChangeKind.FolderCreated, state.User, name, null, 0, 0));
+            Publish(state, [new MailboxChange(MailboxChangeKind.FolderCreated, name, Find(list, name).UidValidity, 0, 0)]);
             return new FolderInfo(name, specialUse, false);
         }, cancellationToken);
     }
@@ -111,7 +111,7 @@ public sealed partial class FileMailboxStore
                 }
             }
             SaveFolderList(state, list);
-            Publish(state, new MailboxChange(MailboxChangeKind.FolderRenamed, state.User, from, null, 0, 0, to));
+            Publish(state, [new MailboxChange(MailboxChangeKind.FolderRenamed, from, source.UidValidity, 0, 0, null, to)]);
         }, cancellationToken);
     }
 
@@ -135,11 +135,11 @@ public sealed partial class FileMailboxStore
         SaveIndex(targetDirectory, target);
         SaveFolderList(state, list); // the new folder exists, with the messages
         var removed = index.Messages.ToList();
-        var changes = removed.Select(m => new MailboxChange(MailboxChangeKind.MessageExpunged, state.User, Inbox, null, m.Uid, ++index.HighestModSeq)).ToList();
+        var changes = removed.Select(m => new MailboxChange(MailboxChangeKind.MessageExpunged, Inbox, index.UidValidity, m.Uid, RecordExpunge(index, m.Uid))).ToList();
         index.Messages.Clear();
         SaveIndex(directory, index);
         DeleteFiles(directory, removed);
-        Publish(state, [.. changes, new MailboxChange(MailboxChangeKind.FolderCreated, state.User, to, null, 0, 0)]);
+        Publish(state, [.. changes, new MailboxChange(MailboxChangeKind.FolderCreated, to, target.UidValidity, 0, 0)]);
     }
 
     /// <inheritdoc />
@@ -156,7 +156,7 @@ public sealed partial class FileMailboxStore
             list.Folders.Remove(entry);
             SaveFolderList(state, list);
             DeleteQuietly(Path.Combine(state.Directory, entry.Directory)); // gone since folders.json says so
-            Publish(state, new MailboxChange(MailboxChangeKind.FolderDeleted, state.User, name, null, 0, 0));
+            Publish(state, [new MailboxChange(MailboxChangeKind.FolderDeleted, name, entry.UidValidity, 0, 0)]);
         }, cancellationToken);
     }
 
@@ -165,10 +165,15 @@ public sealed partial class FileMailboxStore
         RunAsync(user, (state, list) =>
         {
             var (entry, _, index) = Open(state, list, folder);
-            var unseen = index.Messages.Count(m => !m.Flags.HasFlag(MessageFlags.Seen));
-            var deleted = index.Messages.Count(m => m.Flags.HasFlag(MessageFlags.Deleted));
-            return new FolderStatus(entry.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.Messages.Count, unseen, index.Messages.Sum(m => m.Size), deleted);
+            return StatusOf(entry, index);
         }, cancellationToken);
+
+    private static FolderStatus StatusOf(FolderEntry entry, FolderIndex index)
+    {
+        var unseen = index.Messages.Count(m => !m.Flags.HasFlag(MessageFlags.Seen));
+        var deleted = index.Messages.Count(m => m.Flags.HasFlag(MessageFlags.Deleted));
+        return new FolderStatus(entry.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.Messages.Count, unseen, index.Messages.Sum(m => m.Size), deleted);
+    }
 
     private static void ValidateName(string folder)
     {

@@ -12,10 +12,11 @@ public sealed partial class FileMailboxStore
         RunAsync<IReadOnlyList<MessageInfo>>(user, (state, list) => [.. Open(state, list, folder).Index.Messages.Select(m => m.ToInfo())], cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var keywords = MessageKeywords.Validate(options?.Keywords); // before anything is read: a bad keyword stores nothing
+        GetUser(user).Changes.Check(session);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N") + ".eml");
         try
         {
@@ -55,7 +56,7 @@ public sealed partial class FileMailboxStore
                     DeleteQuietly(path);
                     throw;
                 }
-                Publish(state, new MailboxChange(MailboxChangeKind.MessageAdded, state.User, entry.Name, message.ToInfo(), uid, index.HighestModSeq));
+                Publish(state, [new MailboxChange(MailboxChangeKind.MessageAdded, entry.Name, index.UidValidity, uid, message.ModSeq, message.ToInfo())], session);
                 return new AppendResult(index.UidValidity, uid, size);
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -82,11 +83,12 @@ public sealed partial class FileMailboxStore
         }), cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default)
+    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
         MessageKeywords.Validate(change.Keywords); // all or nothing: checked before any message changes
+        GetUser(user).Changes.Check(session);
         return RunAsync(user, (state, list) =>
         {
             var (entry, directory, index) = Open(state, list, folder);
@@ -107,30 +109,31 @@ public sealed partial class FileMailboxStore
                 if (change.TryApply(m.Flags, m.Keywords, out var flags, out var newKeywords))
                 {
                     m = index.Messages[i] = m with { Flags = flags, Keywords = newKeywords, ModSeq = ++index.HighestModSeq };
-                    changes.Add(new MailboxChange(MailboxChangeKind.FlagsChanged, state.User, entry.Name, m.ToInfo(), uid, index.HighestModSeq));
+                    changes.Add(new MailboxChange(MailboxChangeKind.FlagsChanged, entry.Name, index.UidValidity, uid, m.ModSeq, m.ToInfo()));
                 }
                 updated.Add(m.ToInfo());
             }
             if (changes.Count > 0)
             {
                 SaveIndex(directory, index);
-                Publish(state, changes);
+                Publish(state, changes, session);
             }
             return new FlagUpdateResult(updated, modified);
         }, cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
-        TransferAsync(user, folder, uids, targetFolder, move: false, cancellationToken);
+    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default) =>
+        TransferAsync(user, folder, uids, targetFolder, move: false, session, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
-        TransferAsync(user, folder, uids, targetFolder, move: true, cancellationToken);
+    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default) =>
+        TransferAsync(user, folder, uids, targetFolder, move: true, session, cancellationToken);
 
-    private ValueTask<CopyResult> TransferAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move, CancellationToken cancellationToken)
+    private ValueTask<CopyResult> TransferAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move, MailboxSubscription? session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(uids);
+        GetUser(user).Changes.Check(session);
         return RunAsync(user, (state, list) =>
         {
             var source = Open(state, list, folder);
@@ -140,7 +143,7 @@ public sealed partial class FileMailboxStore
                 // Into the same folder: one index object (two would overwrite each other), and a move is a copy.
                 (target, move) = (source, false);
             }
-            var (from, to, moved, changes) = (new List<uint>(), new List<uint>(), new List<MessageEntry>(), new List<MailboxChange>());
+            var (from, to, moved, added, expunged) = (new List<uint>(), new List<uint>(), new List<MessageEntry>(), new List<MailboxChange>(), new List<MailboxChange>());
             foreach (var uid in uids.Distinct().Order())
             {
                 if (source.Index.Messages.Find(m => m.Uid == uid) is not { } m)
@@ -153,12 +156,12 @@ public sealed partial class FileMailboxStore
                 target.Index.Messages.Add(copy);
                 from.Add(uid);
                 to.Add(newUid);
-                changes.Add(new MailboxChange(MailboxChangeKind.MessageAdded, state.User, target.Entry.Name, copy.ToInfo(), newUid, target.Index.HighestModSeq));
+                added.Add(new MailboxChange(MailboxChangeKind.MessageAdded, target.Entry.Name, target.Index.UidValidity, newUid, copy.ModSeq, copy.ToInfo()));
                 if (move)
                 {
                     source.Index.Messages.Remove(m);
                     moved.Add(m);
-                    changes.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, state.User, source.Entry.Name, null, uid, ++source.Index.HighestModSeq));
+                    expunged.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, source.Entry.Name, source.Index.UidValidity, uid, RecordExpunge(source.Index, uid)));
                 }
             }
             if (from.Count > 0)
@@ -170,15 +173,17 @@ public sealed partial class FileMailboxStore
                     SaveIndex(source.Directory, source.Index);
                     DeleteFiles(source.Directory, moved);
                 }
-                Publish(state, changes);
+                Publish(state, [.. added, .. expunged], session); // one batch per folder
             }
             return new CopyResult(target.Index.UidValidity, from, to);
         }, cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default) =>
-        RunAsync<IReadOnlyList<uint>>(user, (state, list) =>
+    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
+    {
+        GetUser(user).Changes.Check(session);
+        return RunAsync<IReadOnlyList<uint>>(user, (state, list) =>
         {
             var (entry, directory, index) = Open(state, list, folder);
             var wanted = uids?.ToHashSet();
@@ -191,13 +196,14 @@ public sealed partial class FileMailboxStore
             foreach (var m in remove)
             {
                 index.Messages.Remove(m);
-                changes.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, state.User, entry.Name, null, m.Uid, ++index.HighestModSeq));
+                changes.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, entry.Name, index.UidValidity, m.Uid, RecordExpunge(index, m.Uid)));
             }
             SaveIndex(directory, index); // UIDNEXT stays: the removed UIDs are never handed out again
             DeleteFiles(directory, remove);
-            Publish(state, changes);
+            Publish(state, changes, session);
             return [.. remove.Select(m => m.Uid)];
         }, cancellationToken);
+    }
 
     private static string MessagePath(UserState state, FolderList list, string folder, uint uid)
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using Mail.Protocols.Storage;
@@ -40,7 +39,7 @@ public sealed partial class FileMailboxStore : IMailboxStore
     {
         ArgumentException.ThrowIfNullOrEmpty(user);
         var name = UserDirectoryName(user);
-        return _users.GetOrAdd(name, n => new UserState(user, Path.Combine(_root, n)));
+        return _users.GetOrAdd(name, n => new UserState(user, Path.Combine(_root, n), HierarchySeparator));
     }
 
     /// <summary>
@@ -97,7 +96,7 @@ public sealed partial class FileMailboxStore : IMailboxStore
         var entry = new FolderEntry(name, specialUse, uidValidity.ToString(CultureInfo.InvariantCulture));
         var directory = Path.Combine(state.Directory, entry.Directory);
         CreateDirectory(directory);
-        SaveIndex(directory, new FolderIndex { UidValidity = uidValidity });
+        SaveIndex(directory, new FolderIndex { UidValidity = uidValidity, ExpungesForgottenThrough = 1 });
         list.Folders.Add(entry);
     }
 
@@ -118,46 +117,19 @@ public sealed partial class FileMailboxStore : IMailboxStore
 
     private static void SaveIndex(string directory, FolderIndex index) => WriteAtomically(Path.Combine(directory, IndexFile), index);
 
-    /// <summary>Observers hear about a change only after it is on disk, in the order the changes were made.</summary>
-    private static void Publish(UserState state, params IEnumerable<MailboxChange> changes)
-    {
-        foreach (var change in changes)
-        {
-            foreach (var observer in state.Observers)
-            {
-                observer.OnChange(change);
-            }
-        }
-    }
-
-    /// <inheritdoc />
-    public IDisposable Subscribe(string user, IMailboxObserver observer)
-    {
-        ArgumentNullException.ThrowIfNull(observer);
-        var state = GetUser(user);
-        ImmutableInterlocked.Update(ref state.Observers, o => o.Add(observer));
-        return new Subscription(state, observer);
-    }
-
-    private sealed class Subscription(UserState state, IMailboxObserver observer) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0) // twice must not remove another subscription of the same observer
-            {
-                ImmutableInterlocked.Update(ref state.Observers, o => o.Remove(observer));
-            }
-        }
-    }
+    /// <summary>
+    /// Subscribers hear about a change only after it is on disk, in the order the changes were made, one batch per call and
+    /// folder; the session that made them (<paramref name="session"/>) learns them from the call's result instead.
+    /// </summary>
+    private static void Publish(UserState state, IReadOnlyList<MailboxChange> changes, MailboxSubscription? session = null) =>
+        state.Changes.Publish(changes, session);
 
     /// <summary>Per user: the lock every operation takes, where the files are, who listens.</summary>
-    private sealed class UserState(string user, string directory)
+    private sealed class UserState(string user, string directory, char separator)
     {
         public string User { get; } = user;
         public string Directory { get; } = directory;
         public SemaphoreSlim Gate { get; } = new(1, 1);
-        public ImmutableList<IMailboxObserver> Observers = [];
+        public MailboxChangeHub Changes { get; } = new(user, separator);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -26,7 +27,12 @@ internal sealed class FolderList
 }
 
 /// <summary>A folder's name and where its files are. Renaming a folder changes only <see cref="Name"/>.</summary>
-internal sealed record FolderEntry(string Name, SpecialUse SpecialUse, string Directory);
+internal sealed record FolderEntry(string Name, SpecialUse SpecialUse, string Directory)
+{
+    /// <summary>The folder's UIDVALIDITY, which names its directory.</summary>
+    [JsonIgnore]
+    public uint UidValidity => uint.Parse(Directory, CultureInfo.InvariantCulture);
+}
 
 /// <summary>index.json: the counters and messages of one folder, in ascending UID order.</summary>
 internal sealed class FolderIndex
@@ -35,7 +41,18 @@ internal sealed class FolderIndex
     public uint UidNext { get; set; } = 1;
     public ulong HighestModSeq { get; set; } = 1;
     public List<MessageEntry> Messages { get; set; } = [];
+
+    /// <summary>Expunged UIDs with the MODSEQ of their expunge, oldest first (for QRESYNC VANISHED), at most <see cref="ExpungedCapacity"/>.</summary>
+    public List<ExpungedEntry> Expunged { get; set; } = [];
+
+    /// <summary>Expunges up to this MODSEQ are forgotten; null in an index written before expunges were kept (then all up to its HIGHESTMODSEQ are).</summary>
+    public ulong? ExpungesForgottenThrough { get; set; }
+
+    public const int ExpungedCapacity = 10_000;
 }
+
+/// <summary>One remembered expunge of index.json.</summary>
+internal sealed record ExpungedEntry(uint Uid, ulong ModSeq);
 
 /// <summary>One message of index.json; its content is <see cref="File"/> in the folder's directory.</summary>
 internal sealed record MessageEntry(uint Uid, MessageFlags Flags, string[] Keywords, DateTimeOffset InternalDate, ulong ModSeq, long Size, string File)

@@ -2,14 +2,24 @@ using Mail.Protocols.Storage;
 
 namespace MailHostSample;
 
-/// <summary>Prints one line for every message that lands in a mailbox.</summary>
-internal sealed class DeliveryPrinter(bool quiet) : IMailboxObserver
+/// <summary>Prints one line for every message that lands in a mailbox, reading the user's change queue as a session would.</summary>
+internal static class DeliveryPrinter
 {
-    public void OnChange(MailboxChange change)
+    /// <summary>Runs until the subscription is disposed.</summary>
+    public static async Task PrintAsync(MailboxSubscription subscription, bool quiet)
     {
-        if (!quiet && change.Kind == MailboxChangeKind.MessageAdded && change.Message is { } message)
+        while (await subscription.WaitToReadAsync().ConfigureAwait(false))
         {
-            Console.WriteLine($"delivered: {change.User} {change.Folder} uid {message.Uid} ({message.Size} octets)");
+            while (subscription.TryRead(out var batch))
+            {
+                foreach (var change in batch.Changes)
+                {
+                    if (!quiet && change.Kind == MailboxChangeKind.MessageAdded && change.Message is { } message)
+                    {
+                        Console.WriteLine($"delivered: {batch.User} {change.Folder} uid {message.Uid} ({message.Size} octets)");
+                    }
+                }
+            }
         }
     }
 }

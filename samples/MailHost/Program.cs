@@ -52,8 +52,8 @@ await using var host = new MailHost(options);
 await host.StartAsync();
 
 // Show each delivery as it lands in a mailbox, so a first run shows the whole path.
-var deliveries = new DeliveryPrinter(parsed.Quiet);
-var subscriptions = options.Users.Select(u => host.Store.Subscribe(u.Address, deliveries)).ToList();
+var subscriptions = options.Users.Select(u => host.Store.Subscribe(u.Address)).ToList();
+var printers = subscriptions.Select(s => DeliveryPrinter.PrintAsync(s, parsed.Quiet)).ToList();
 
 Console.WriteLine($"Mail.Protocols MailHost is running (store {parsed.Store}, queue {parsed.Queue}):");
 foreach (var (name, endpoint) in host.EndPoints)
@@ -81,6 +81,7 @@ await stop.Task;
 Console.WriteLine("Stopping (sessions get 10 seconds to finish)...");
 await host.StopAsync(TimeSpan.FromSeconds(10));
 subscriptions.ForEach(s => s.Dispose());
+await Task.WhenAll(printers);
 return 0;
 
 // SIGHUP prints the managed heap after a full, compacting collection

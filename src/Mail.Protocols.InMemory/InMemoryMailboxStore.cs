@@ -9,7 +9,7 @@ namespace Mail.Protocols.InMemory;
 /// (one lock per user), with change notifications. Content is kept as written; the MIME summary is
 /// parsed on first request and then cached with the message. Nothing survives the process.
 /// </summary>
-public sealed class InMemoryMailboxStore : IMailboxStore
+public sealed partial class InMemoryMailboxStore : IMailboxStore
 {
     private const string InboxName = "INBOX";
     private readonly ConcurrentDictionary<string, UserMailbox> _users = new(UserName.Comparer); // one user per login normal form
@@ -33,7 +33,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         {
             throw new MailboxStoreException(MailboxStoreError.InvalidName, "The user name is not valid Unicode.");
         }
-        return _users.GetOrAdd(user, u => new UserMailbox(u, NextUidValidity()));
+        return _users.GetOrAdd(user, u => new UserMailbox(u, NextUidValidity(), HierarchySeparator));
     }
 
     private uint NextUidValidity() => Interlocked.Increment(ref _nextUidValidity);
@@ -123,8 +123,9 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                     mailbox.Folders[parent] = new Folder(parent, SpecialUse.None, NextUidValidity());
                 }
             }
-            mailbox.Folders[name] = new Folder(name, specialUse, NextUidValidity());
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
+            var created = new Folder(name, specialUse, NextUidValidity());
+            mailbox.Folders[name] = created;
+            mailbox.Changes.Publish([new MailboxChange(MailboxChangeKind.FolderCreated, name, created.UidValidity, 0, 0)]);
             return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
         }
     }
@@ -162,13 +163,13 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                     target.Add(m.Content, m.Flags, m.Keywords, m.InternalDate, m.Summary);
                 }
                 mailbox.Folders[to] = target;
+                var changes = new List<MailboxChange>();
                 foreach (var uid in source.Messages.Keys.ToList())
                 {
-                    source.Messages.Remove(uid);
-                    source.HighestModSeq++;
-                    mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageExpunged, mailbox.User, InboxName, null, uid, source.HighestModSeq));
+                    changes.Add(source.Expunge(uid));
                 }
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, to, null, 0, 0));
+                changes.Add(new MailboxChange(MailboxChangeKind.FolderCreated, to, target.UidValidity, 0, 0));
+                mailbox.Changes.Publish(changes);
                 return ValueTask.CompletedTask;
             }
             else
@@ -182,7 +183,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                     mailbox.Folders[renamed] = f;
                 }
             }
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
+            mailbox.Changes.Publish([new MailboxChange(MailboxChangeKind.FolderRenamed, from, mailbox.Folders[to].UidValidity, 0, 0, null, to)]);
         }
         return ValueTask.CompletedTask;
     }
@@ -198,9 +199,9 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         }
         lock (mailbox)
         {
-            Find(mailbox, name);
+            var deleted = Find(mailbox, name);
             mailbox.Folders.Remove(name);
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
+            mailbox.Changes.Publish([new MailboxChange(MailboxChangeKind.FolderDeleted, name, deleted.UidValidity, 0, 0)]);
         }
         return ValueTask.CompletedTask;
     }
@@ -211,24 +212,28 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         var mailbox = Get(user);
         lock (mailbox)
         {
-            var f = Find(mailbox, folder);
-            var unseen = 0;
-            var deleted = 0;
-            long size = 0;
-            foreach (var m in f.Messages.Values)
-            {
-                if ((m.Flags & MessageFlags.Seen) == 0)
-                {
-                    unseen++;
-                }
-                if ((m.Flags & MessageFlags.Deleted) != 0)
-                {
-                    deleted++;
-                }
-                size += m.Content.Length;
-            }
-            return ValueTask.FromResult(new FolderStatus(f.Name, f.UidValidity, f.UidNext, f.HighestModSeq, f.Messages.Count, unseen, size, deleted));
+            return ValueTask.FromResult(StatusOf(Find(mailbox, folder)));
         }
+    }
+
+    private static FolderStatus StatusOf(Folder f)
+    {
+        var unseen = 0;
+        var deleted = 0;
+        long size = 0;
+        foreach (var m in f.Messages.Values)
+        {
+            if ((m.Flags & MessageFlags.Seen) == 0)
+            {
+                unseen++;
+            }
+            if ((m.Flags & MessageFlags.Deleted) != 0)
+            {
+                deleted++;
+            }
+            size += m.Content.Length;
+        }
+        return new FolderStatus(f.Name, f.UidValidity, f.UidNext, f.HighestModSeq, f.Messages.Count, unseen, size, deleted);
     }
 
     /// <inheritdoc />
@@ -243,11 +248,12 @@ public sealed class InMemoryMailboxStore : IMailboxStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var keywords = MessageKeywords.Validate(options?.Keywords);
         var mailbox = Get(user);
+        mailbox.Changes.Check(session);
         // Read everything first: a failed or cancelled read stores nothing.
         byte[] bytes;
         if (content.CanSeek)
@@ -265,7 +271,7 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         {
             var f = Find(mailbox, folder);
             var message = f.Add(bytes, options?.Flags ?? MessageFlags.None, keywords, options?.InternalDate ?? _timeProvider.GetUtcNow());
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageAdded, mailbox.User, f.Name, message.Info, message.Uid, f.HighestModSeq));
+            mailbox.Changes.Publish([f.Added(message)], session);
             return new AppendResult(f.UidValidity, message.Uid, bytes.Length);
         }
     }
@@ -297,15 +303,17 @@ public sealed class InMemoryMailboxStore : IMailboxStore
     }
 
     /// <inheritdoc />
-    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default)
+    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
         MessageKeywords.Validate(change.Keywords);
         var mailbox = Get(user);
+        mailbox.Changes.Check(session);
         lock (mailbox)
         {
             var f = Find(mailbox, folder);
+            var changes = new List<MailboxChange>();
             var updated = new List<MessageInfo>();
             var modified = new List<uint>();
             foreach (var uid in uids.Distinct().Order())
@@ -324,32 +332,35 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                     m.Flags = flags;
                     m.Keywords = newKeywords;
                     m.ModSeq = ++f.HighestModSeq;
-                    mailbox.Publish(new MailboxChange(MailboxChangeKind.FlagsChanged, mailbox.User, f.Name, m.Info, uid, f.HighestModSeq));
+                    changes.Add(new MailboxChange(MailboxChangeKind.FlagsChanged, f.Name, f.UidValidity, uid, m.ModSeq, m.Info));
                 }
                 updated.Add(m.Info);
             }
+            mailbox.Changes.Publish(changes, session);
             return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
         }
     }
 
     /// <inheritdoc />
-    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: false));
+    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: false, session));
 
     /// <inheritdoc />
-    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: true));
+    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: true, session));
 
-    private CopyResult Transfer(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move)
+    private CopyResult Transfer(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move, MailboxSubscription? session)
     {
         ArgumentNullException.ThrowIfNull(uids);
         var mailbox = Get(user);
+        mailbox.Changes.Check(session);
         lock (mailbox)
         {
             var source = Find(mailbox, folder);
             var target = Find(mailbox, targetFolder);
             var from = new List<uint>();
             var to = new List<uint>();
+            var (added, expunged) = (new List<MailboxChange>(), new List<MailboxChange>());
             foreach (var uid in uids.Distinct().Order())
             {
                 if (!source.Messages.TryGetValue(uid, out var m))
@@ -359,87 +370,48 @@ public sealed class InMemoryMailboxStore : IMailboxStore
                 var copy = target.Add(m.Content, m.Flags, m.Keywords, m.InternalDate, m.Summary);
                 from.Add(uid);
                 to.Add(copy.Uid);
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageAdded, mailbox.User, target.Name, copy.Info, copy.Uid, target.HighestModSeq));
+                added.Add(target.Added(copy));
                 if (move && !ReferenceEquals(source, target))
                 {
-                    source.Messages.Remove(uid);
-                    source.HighestModSeq++;
-                    mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageExpunged, mailbox.User, source.Name, null, uid, source.HighestModSeq));
+                    expunged.Add(source.Expunge(uid));
                 }
             }
+            // One batch per folder: the target's new messages, then the source's expunges.
+            mailbox.Changes.Publish([.. added, .. expunged], session);
             return new CopyResult(target.UidValidity, from, to);
         }
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
+        mailbox.Changes.Check(session);
         lock (mailbox)
         {
             var f = Find(mailbox, folder);
             var remove = uids is null
                 ? f.Messages.Values.Where(m => (m.Flags & MessageFlags.Deleted) != 0).Select(m => m.Uid).ToList()
                 : uids.Where(f.Messages.ContainsKey).Distinct().Order().ToList();
-            foreach (var uid in remove)
-            {
-                f.Messages.Remove(uid);
-                f.HighestModSeq++;
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.MessageExpunged, mailbox.User, f.Name, null, uid, f.HighestModSeq));
-            }
+            mailbox.Changes.Publish([.. remove.Select(f.Expunge)], session);
             IReadOnlyList<uint> result = remove;
             return ValueTask.FromResult(result);
         }
     }
 
-    /// <inheritdoc />
-    public IDisposable Subscribe(string user, IMailboxObserver observer)
-    {
-        ArgumentNullException.ThrowIfNull(observer);
-        var mailbox = Get(user);
-        lock (mailbox)
-        {
-            mailbox.Observers = mailbox.Observers.Add(observer);
-        }
-        return new Subscription(mailbox, observer);
-    }
-
-    private sealed class Subscription(UserMailbox mailbox, IMailboxObserver observer) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                lock (mailbox)
-                {
-                    mailbox.Observers = mailbox.Observers.Remove(observer);
-                }
-            }
-        }
-    }
-
     private sealed class UserMailbox
     {
-        public UserMailbox(string user, uint inboxUidValidity)
+        public UserMailbox(string user, uint inboxUidValidity, char separator)
         {
             User = user;
+            Changes = new MailboxChangeHub(user, separator);
             Folders[InboxName] = new Folder(InboxName, SpecialUse.None, inboxUidValidity);
         }
 
         public string User { get; }
         public Dictionary<string, Folder> Folders { get; } = new(StringComparer.Ordinal);
         public SortedSet<string> Subscriptions { get; } = new(StringComparer.Ordinal);
-        public System.Collections.Immutable.ImmutableList<IMailboxObserver> Observers { get; set; } = [];
-
-        public void Publish(MailboxChange change)
-        {
-            foreach (var observer in Observers)
-            {
-                observer.OnChange(change);
-            }
-        }
+        public MailboxChangeHub Changes { get; }
     }
 
     private sealed class Folder(string name, SpecialUse specialUse, uint uidValidity)
@@ -450,6 +422,18 @@ public sealed class InMemoryMailboxStore : IMailboxStore
         public uint UidNext { get; private set; } = 1;
         public ulong HighestModSeq { get; set; } = 1;
         public SortedDictionary<uint, Message> Messages { get; } = [];
+        public ExpungedUidLog Expunged { get; } = new(rememberedAfter: 1);
+
+        // Removes a message: the expunge raises HIGHESTMODSEQ and is remembered under it (RFC 7162 VANISHED).
+        public MailboxChange Expunge(uint uid)
+        {
+            Messages.Remove(uid);
+            var modSeq = ++HighestModSeq;
+            Expunged.Add(uid, modSeq);
+            return new MailboxChange(MailboxChangeKind.MessageExpunged, Name, UidValidity, uid, modSeq);
+        }
+
+        public MailboxChange Added(Message message) => new(MailboxChangeKind.MessageAdded, Name, UidValidity, message.Uid, message.ModSeq, message.Info);
 
         public Message Add(byte[] content, MessageFlags flags, string[] keywords, DateTimeOffset internalDate, Lazy<MessageSummary>? summary = null)
         {

@@ -21,12 +21,12 @@ internal sealed class MaildirFolder : IDisposable
     private static readonly TimeSpan s_staleTemporary = TimeSpan.FromHours(36);
     private readonly MaildirStoreOptions _options;
     private readonly ILogger _logger;
-    private readonly Action<MailboxChange> _publish;
+    private readonly Action<MailboxChange, bool> _publish; // the change, and whether another program made it
     private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
     private readonly KeywordFile _keywords;
     private DateTime _newMtime, _curMtime, _scannedAt;
 
-    private MaildirFolder(string user, string name, string directory, FolderIndex index, MaildirStoreOptions options, ILogger logger, Action<MailboxChange> publish)
+    private MaildirFolder(string user, string name, string directory, FolderIndex index, MaildirStoreOptions options, ILogger logger, Action<MailboxChange, bool> publish)
     {
         User = user;
         Name = name;
@@ -72,9 +72,9 @@ internal sealed class MaildirFolder : IDisposable
 
     /// <summary>Opens a folder: loads its index, removes stale temporary files and reconciles with the files present.</summary>
     public static MaildirFolder Open(string user, string name, string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity,
-        MaildirStoreOptions options, ILogger logger, Action<MailboxChange> publish)
+        MaildirStoreOptions options, ILogger logger, Action<MailboxChange, bool> publish)
     {
-        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, options.FilePermissions, logger);
+        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, options.FilePermissions, logger, options.ExpungedUidsRemembered);
         // A folder Dovecot served before keeps Dovecot's UIDVALIDITY and UIDs, so clients need not resync.
         var dovecot = index.IsFirstIndexing ? DovecotUidList.TryRead(directory) : null;
         if (dovecot is not null)
@@ -160,7 +160,7 @@ internal sealed class MaildirFolder : IDisposable
             removed++;
             if (notify)
             {
-                _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, User, Name, null, record.Uid, modSeq));
+                _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, Name, Index.UidValidity, record.Uid, modSeq), true);
             }
         }
 
@@ -184,7 +184,7 @@ internal sealed class MaildirFolder : IDisposable
                 Index.FlagsChanged(record);
                 if (notify)
                 {
-                    _publish(new MailboxChange(MailboxChangeKind.FlagsChanged, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+                    _publish(new MailboxChange(MailboxChangeKind.FlagsChanged, Name, Index.UidValidity, record.Uid, record.ModSeq, record.Info), true);
                 }
             }
         }
@@ -215,7 +215,7 @@ internal sealed class MaildirFolder : IDisposable
             record.FileSize = fileSize;
             if (notify)
             {
-                _publish(new MailboxChange(MailboxChangeKind.MessageAdded, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+                _publish(new MailboxChange(MailboxChangeKind.MessageAdded, Name, Index.UidValidity, record.Uid, record.ModSeq, record.Info), true);
             }
         }
         Index.Commit();
@@ -268,7 +268,7 @@ internal sealed class MaildirFolder : IDisposable
             DurableIO.Rename(target, sourcePath);
             throw;
         }
-        _publish(new MailboxChange(MailboxChangeKind.MessageAdded, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+        _publish(new MailboxChange(MailboxChangeKind.MessageAdded, Name, Index.UidValidity, record.Uid, record.ModSeq, record.Info), false);
         return record;
     }
 
@@ -295,7 +295,7 @@ internal sealed class MaildirFolder : IDisposable
         record.Flags = flags;
         record.Keywords = keywords;
         Index.FlagsChanged(record);
-        _publish(new MailboxChange(MailboxChangeKind.FlagsChanged, User, Name, record.Info, record.Uid, Index.HighestModSeq));
+        _publish(new MailboxChange(MailboxChangeKind.FlagsChanged, Name, Index.UidValidity, record.Uid, record.ModSeq, record.Info), false);
         return true;
     }
 
@@ -307,7 +307,7 @@ internal sealed class MaildirFolder : IDisposable
             File.Delete(record.PathIn(Directory));
         }
         var modSeq = Index.Remove(record);
-        _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, User, Name, null, record.Uid, modSeq));
+        _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, Name, Index.UidValidity, record.Uid, modSeq), false);
     }
 
     /// <summary>Makes recorded changes durable: the renames in cur/ and the index lines.</summary>

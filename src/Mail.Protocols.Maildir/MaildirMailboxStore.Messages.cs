@@ -16,24 +16,29 @@ public sealed partial class MaildirMailboxStore
         {
             var f = mailbox.Folder(folder);
             f.Refresh();
-            var unseen = 0;
-            var deleted = 0;
-            long size = 0;
-            foreach (var m in f.Index.ByUid.Values)
-            {
-                if ((m.Flags & MessageFlags.Seen) == 0)
-                {
-                    unseen++;
-                }
-                if ((m.Flags & MessageFlags.Deleted) != 0)
-                {
-                    deleted++;
-                }
-                size += m.Size;
-            }
-            var index = f.Index;
-            return ValueTask.FromResult(new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size, deleted));
+            return ValueTask.FromResult(StatusOf(f));
         });
+    }
+
+    private static FolderStatus StatusOf(MaildirFolder f)
+    {
+        var unseen = 0;
+        var deleted = 0;
+        long size = 0;
+        foreach (var m in f.Index.ByUid.Values)
+        {
+            if ((m.Flags & MessageFlags.Seen) == 0)
+            {
+                unseen++;
+            }
+            if ((m.Flags & MessageFlags.Deleted) != 0)
+            {
+                deleted++;
+            }
+            size += m.Size;
+        }
+        var index = f.Index;
+        return new FolderStatus(f.Name, index.UidValidity, index.UidNext, index.HighestModSeq, index.ByUid.Count, unseen, size, deleted);
     }
 
     /// <inheritdoc />
@@ -50,11 +55,12 @@ public sealed partial class MaildirMailboxStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var keywords = MessageKeywords.Validate(options?.Keywords);
         var mailbox = Get(user);
+        mailbox.Changes.Check(session);
         string temporary;
         lock (mailbox.Gate)
         {
@@ -78,6 +84,7 @@ public sealed partial class MaildirMailboxStore
             File.SetLastWriteTimeUtc(temporary, internalDate.UtcDateTime);
             lock (mailbox.Gate)
             {
+                using var publish = mailbox.PublishOnExit(session);
                 var f = mailbox.Folder(folder);
                 // Served as stored (binary MIME must not be touched), so ",W=" (what Dovecot serves: CRLF line ends)
                 // is written only when the two agree, i.e. the content has no bare LF.
@@ -127,6 +134,7 @@ public sealed partial class MaildirMailboxStore
             long? physicalSize;
             lock (mailbox.Gate)
             {
+                using var publish = mailbox.PublishOnExit(null);
                 var f = mailbox.Folder(folder);
                 if (attempt > 0)
                 {
@@ -231,7 +239,7 @@ public sealed partial class MaildirMailboxStore
     }
 
     /// <inheritdoc />
-    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default)
+    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uids);
         ArgumentNullException.ThrowIfNull(change);
@@ -270,25 +278,27 @@ public sealed partial class MaildirMailboxStore
             }
             f.Commit();
             return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
-        });
+        }, session);
     }
 
     /// <inheritdoc />
-    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: false));
+    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: false, session));
 
     /// <inheritdoc />
-    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: true));
+    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Transfer(user, folder, uids, targetFolder, move: true, session));
 
-    private CopyResult Transfer(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move)
+    private CopyResult Transfer(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, bool move, MailboxSubscription? session)
     {
         ArgumentNullException.ThrowIfNull(uids);
         var mailbox = Get(user);
+        mailbox.Changes.Check(session);
         try
         {
             lock (mailbox.Gate)
             {
+                using var publish = mailbox.PublishOnExit(session);
                 var source = mailbox.Folder(folder);
                 var target = mailbox.Folder(targetFolder);
                 source.Refresh();
@@ -365,7 +375,7 @@ public sealed partial class MaildirMailboxStore
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
         return Locked(mailbox, () =>
@@ -382,6 +392,6 @@ public sealed partial class MaildirMailboxStore
             f.Commit();
             IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
             return ValueTask.FromResult(result);
-        });
+        }, session);
     }
 }

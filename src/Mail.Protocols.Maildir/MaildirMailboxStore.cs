@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using Mail.Protocols.Maildir.Durability;
@@ -60,13 +59,14 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
     {
         foreach (var mailbox in _users.Values)
         {
-            if (mailbox.Observers.IsEmpty || !mailbox.Gate.TryEnter())
+            if (!mailbox.Changes.HasSubscribers || !mailbox.Gate.TryEnter())
             {
                 continue; // a busy user refreshes on its own next call anyway
             }
             try
             {
                 mailbox.RefreshOpenFolders();
+                mailbox.Flush(null);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MailboxStoreException or ObjectDisposedException)
             {
@@ -112,14 +112,23 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         : DurableIO.IsDiskFull(ex) ? new MailboxStoreException(MailboxStoreError.InsufficientStorage, "The mail storage is full.", ex)
         : new MailboxStoreException(MailboxStoreError.Unavailable, "The Maildir could not be read or written.", ex);
 
-    // Runs a store operation under the user's lock, reporting file-system trouble as the store's own error.
-    private static T Locked<T>(UserMailbox mailbox, Func<T> operation)
+    // Runs a store operation under the user's lock, reporting file-system trouble as the store's own error, and publishes
+    // what it changed before the lock is let go: its own changes as the session's, others' it came across for everyone.
+    private static T Locked<T>(UserMailbox mailbox, Func<T> operation, MailboxSubscription? session = null)
     {
+        mailbox.Changes.Check(session);
         try
         {
             lock (mailbox.Gate)
             {
-                return operation();
+                try
+                {
+                    return operation();
+                }
+                finally
+                {
+                    mailbox.Flush(session);
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -193,8 +202,8 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                 }
             }
             MaildirFolder.Create(directory, isSubfolder: true, _options);
-            mailbox.Folder(name, specialUse);
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, name, null, 0, 0));
+            var created = mailbox.Folder(name, specialUse);
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, name, created.Index.UidValidity, 0, 0), external: true);
             return ValueTask.FromResult(new FolderInfo(name, specialUse, false));
         });
     }
@@ -206,6 +215,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         var from = FolderNames.Normalize(folder);
         var to = FolderNames.Normalize(newName);
         var target = mailbox.DirectoryOf(to);
+        uint uidValidity = 0;
         return Locked(mailbox, () =>
         {
             var source = mailbox.Folder(from);
@@ -230,17 +240,18 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
                         File.Move(file, Path.Combine(target, sub, Path.GetFileName(file)));
                     }
                 }
-                source.Reconcile(notify: true); // INBOX keeps its UIDVALIDITY and UIDNEXT; its observers hear the expunges
-                mailbox.Folder(to);
+                source.Reconcile(notify: true); // INBOX keeps its UIDVALIDITY and UIDNEXT; its subscribers hear the expunges
+                var created = mailbox.Folder(to);
                 if (_options.Fsync)
                 {
                     DurableIO.SyncDirectory(mailbox.Directory);
                 }
-                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, mailbox.User, to, null, 0, 0));
+                mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderCreated, to, created.Index.UidValidity, 0, 0), external: true);
                 return ValueTask.CompletedTask;
             }
             else
             {
+                uidValidity = source.Index.UidValidity;
                 var prefix = Path.GetFileName(source.Directory);
                 var moves = Directory.EnumerateDirectories(mailbox.Directory)
                     .Select(Path.GetFileName)
@@ -256,7 +267,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             {
                 DurableIO.SyncDirectory(mailbox.Directory);
             }
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, mailbox.User, from, null, 0, 0, to));
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderRenamed, from, uidValidity, 0, 0, null, to), external: true);
             return ValueTask.CompletedTask;
         });
     }
@@ -279,21 +290,9 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             {
                 DurableIO.SyncDirectory(mailbox.Directory);
             }
-            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, mailbox.User, name, null, 0, 0));
+            mailbox.Publish(new MailboxChange(MailboxChangeKind.FolderDeleted, name, open.Index.UidValidity, 0, 0), external: true);
             return ValueTask.CompletedTask;
         });
-    }
-
-    /// <inheritdoc />
-    public IDisposable Subscribe(string user, IMailboxObserver observer)
-    {
-        ArgumentNullException.ThrowIfNull(observer);
-        var mailbox = Get(user);
-        lock (mailbox.Gate)
-        {
-            mailbox.Observers = mailbox.Observers.Add(observer);
-        }
-        return new Subscription(mailbox, observer);
     }
 
     /// <summary>Closes every index and releases the users' lock files.</summary>
@@ -308,23 +307,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         _users.Clear();
     }
 
-    private sealed class Subscription(UserMailbox mailbox, IMailboxObserver observer) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                lock (mailbox.Gate)
-                {
-                    mailbox.Observers = mailbox.Observers.Remove(observer);
-                }
-            }
-        }
-    }
-
-    /// <summary>One user's Maildir: its lock file, its open folders and observers. Everything under <see cref="Gate"/>.</summary>
+    /// <summary>One user's Maildir: its lock file, its open folders and subscribers. Everything under <see cref="Gate"/>.</summary>
     private sealed class UserMailbox : IDisposable
     {
         private readonly MaildirMailboxStore _store;
@@ -336,6 +319,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             User = user;
             Directory = directory;
             _store = store;
+            Changes = new MailboxChangeHub(user, FolderNames.Separator);
             if (!MaildirFolder.Exists(directory))
             {
                 MaildirFolder.Create(directory, isSubfolder: false, store._options);
@@ -354,7 +338,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
         public Lock Gate { get; } = new();
         public string User { get; }
         public string Directory { get; }
-        public ImmutableList<IMailboxObserver> Observers { get; set; } = [];
+        public MailboxChangeHub Changes { get; }
 
         public string DirectoryOf(string folder)
         {
@@ -379,7 +363,7 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             {
                 throw new MailboxStoreException(MailboxStoreError.FolderNotFound, $"Folder '{folder}' does not exist.");
             }
-            var opened = MaildirFolder.Open(User, name, directory, specialUseIfNew, NewUidValidity, _store._options, _store._logger, Publish);
+            var opened = MaildirFolder.Open(User, name, directory, specialUseIfNew, NewUidValidity, _store._options, _store._logger, (change, external) => Publish(change, external));
             _open[directory] = opened;
             return opened;
         }
@@ -418,12 +402,36 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             }
         }
 
-        public void Publish(MailboxChange change)
+        // Changes recorded under the lock and published by Flush before it is let go, so that one call's changes of one folder
+        // make one batch. A change another program made (found by a re-scan) is never a session's own.
+        private readonly List<(MailboxChange Change, bool External)> _pending = [];
+
+        public void Publish(MailboxChange change, bool external) => _pending.Add((change, external));
+
+        /// <summary>Flushes when disposed (a <c>using</c> inside a <c>lock (Gate)</c> block, so it runs before the lock is let go).</summary>
+        public FlushOnExit PublishOnExit(MailboxSubscription? session) => new(this, session);
+
+        public readonly struct FlushOnExit(UserMailbox mailbox, MailboxSubscription? session) : IDisposable
         {
-            foreach (var observer in Observers)
+            public void Dispose() => mailbox.Flush(session);
+        }
+
+        /// <summary>Publishes the recorded changes in order, those not external as <paramref name="session"/>'s own. Under the lock.</summary>
+        public void Flush(MailboxSubscription? session)
+        {
+            var start = 0;
+            while (start < _pending.Count)
             {
-                observer.OnChange(change);
+                var external = _pending[start].External;
+                var end = start + 1;
+                while (end < _pending.Count && _pending[end].External == external)
+                {
+                    end++;
+                }
+                Changes.Publish([.. _pending.Skip(start).Take(end - start).Select(p => p.Change)], external ? null : session);
+                start = end;
             }
+            _pending.Clear();
         }
 
         public void Dispose()

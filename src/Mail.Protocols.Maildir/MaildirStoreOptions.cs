@@ -1,4 +1,5 @@
 using Mail.Protocols.Maildir.Durability;
+using Mail.Protocols.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Maildir;
@@ -28,6 +29,13 @@ public sealed class MaildirStoreOptions
     /// Defaults to 2 seconds; null turns it off (changes are then found at the next store call).
     /// </summary>
     public TimeSpan? ExternalChangePollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How many expunged UIDs each folder remembers with their MODSEQ for IMAP QRESYNC (VANISHED), kept in its index through
+    /// compaction. Past this the oldest are forgotten and a client asking from before them gets a full resync. Defaults to
+    /// <see cref="ExpungedUidLog.DefaultCapacity"/> (10,000: about 20 bytes each in the index file, 16 in memory).
+    /// </summary>
+    public int ExpungedUidsRemembered { get; set; } = ExpungedUidLog.DefaultCapacity;
 
     /// <summary>
     /// The permissions of every file the store creates. Defaults to 0600 (read and write for the owner only):

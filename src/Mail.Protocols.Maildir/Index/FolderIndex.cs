@@ -19,7 +19,9 @@ namespace Mail.Protocols.Maildir.Index;
 /// <remarks>
 /// Lines: <c>mailprotocols-index 1 UIDVALIDITY SPECIALUSE</c>; <c>N UIDNEXT MODSEQ</c>;
 /// <c>A UID MODSEQ DATE-MS SIZE FLAGS PASSED BASENAME [KEYWORD...]</c>; <c>F UID MODSEQ FLAGS PASSED [KEYWORD...]</c>;
-/// <c>X UID MODSEQ</c>.
+/// <c>X UID MODSEQ</c>. A compacted snapshot keeps the remembered expunges (<see cref="Expunged"/>) as X lines of UIDs no
+/// longer there, after <c>X 0 MODSEQ</c>: expunges up to that MODSEQ are forgotten (without that line, those up to the first N
+/// line's MODSEQ, as in a snapshot of an older version, which kept none). Older readers take both for expunges of UIDs they do not have.
 /// </remarks>
 internal sealed class FolderIndex : IDisposable
 {
@@ -32,14 +34,21 @@ internal sealed class FolderIndex : IDisposable
     private FileStream _journal;
     private int _records;
     private uint _lastAdopted;
+    private readonly int _expungedCapacity;
+    private bool _sawHeaderModSeq;
 
-    private FolderIndex(string path, bool sync, UnixFileMode permissions, FileStream journal)
+    private FolderIndex(string path, bool sync, UnixFileMode permissions, FileStream journal, int expungedCapacity)
     {
         _path = path;
         _sync = sync;
         _permissions = permissions;
         _journal = journal;
+        _expungedCapacity = expungedCapacity;
+        Expunged = new ExpungedUidLog(1, expungedCapacity);
     }
+
+    /// <summary>The expunges remembered for QRESYNC, kept through compaction (bounded).</summary>
+    public ExpungedUidLog Expunged { get; private set; }
 
     public uint UidValidity { get; private set; }
     public SpecialUse SpecialUse { get; private set; }
@@ -55,14 +64,15 @@ internal sealed class FolderIndex : IDisposable
     public bool IsFirstIndexing { get; private set; }
 
     /// <summary>Opens (or creates) the index of the folder in <paramref name="directory"/>.</summary>
-    public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, UnixFileMode permissions, ILogger logger)
+    public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, UnixFileMode permissions, ILogger logger,
+        int expungedCapacity = ExpungedUidLog.DefaultCapacity)
     {
         var path = Path.Combine(directory, FileName);
         // An empty journal is one whose first indexing never finished (the first write is a whole snapshot,
         // renamed into place): nothing was recorded, so it counts as never indexed, not as damaged.
         var existed = new FileInfo(path) is { Exists: true, Length: > 0 };
         var journal = DurableIO.Open(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, permissions);
-        var index = new FolderIndex(path, sync, permissions, journal) { IsFirstIndexing = !existed };
+        var index = new FolderIndex(path, sync, permissions, journal, expungedCapacity) { IsFirstIndexing = !existed };
         if (!existed || !index.Replay(logger))
         {
             if (existed)
@@ -99,6 +109,7 @@ internal sealed class FolderIndex : IDisposable
                 // The torn line may have given out a UID that was never reported; skip past it.
                 UidNext++;
                 HighestModSeq++;
+                Expunged.ForgetThrough(HighestModSeq); // the lost line may have been an expunge
                 NeedsCompaction = true;
                 return true;
             }
@@ -112,6 +123,7 @@ internal sealed class FolderIndex : IDisposable
                 }
                 UidNext += lost;
                 HighestModSeq += lost;
+                Expunged.ForgetThrough(HighestModSeq);
                 NeedsCompaction = true;
                 MaildirLog.IndexDamaged(logger, _path, lineNumber);
                 return true;
@@ -163,6 +175,12 @@ internal sealed class FolderIndex : IDisposable
                 }
                 UidNext = Math.Max(UidNext, uidNext);
                 HighestModSeq = Math.Max(HighestModSeq, nModSeq);
+                if (!_sawHeaderModSeq)
+                {
+                    // A snapshot keeps no expunges from before it, unless an "X 0" line right after says how far back it does.
+                    _sawHeaderModSeq = true;
+                    Expunged = new ExpungedUidLog(nModSeq, _expungedCapacity);
+                }
                 return true;
             case 'A' when count >= 8:
                 if (!TryU32(line[f[1]], out var uid) || uid is 0 or uint.MaxValue || ByUid.ContainsKey(uid) || !TryU64(line[f[2]], out var modSeq)
@@ -208,11 +226,28 @@ internal sealed class FolderIndex : IDisposable
                 {
                     return false;
                 }
+                if (removedUid == 0)
+                {
+                    if (Expunged.Entries.Count == 0)
+                    {
+                        Expunged = new ExpungedUidLog(removedModSeq, _expungedCapacity);
+                    }
+                    _records--; // part of a snapshot, not history that calls for compaction
+                    return true;
+                }
                 if (ByUid.Remove(removedUid, out var removed))
                 {
                     ByBase.Remove(removed.BaseName);
                 }
+                else
+                {
+                    _records--; // a remembered expunge of a snapshot, likewise
+                }
                 HighestModSeq = Math.Max(HighestModSeq, removedModSeq);
+                if (removedModSeq > Expunged.RememberedAfter && (Expunged.Entries.Count == 0 || removedModSeq >= Expunged.Entries[^1].ModSeq))
+                {
+                    Expunged.Add(removedUid, removedModSeq);
+                }
                 return true;
             default:
                 return false;
@@ -230,6 +265,7 @@ internal sealed class FolderIndex : IDisposable
         HighestModSeq = 1;
         ByUid.Clear();
         ByBase.Clear();
+        Expunged = new ExpungedUidLog(HighestModSeq, _expungedCapacity);
         NeedsCompaction = true;
     }
 
@@ -306,6 +342,7 @@ internal sealed class FolderIndex : IDisposable
         ByUid.Remove(record.Uid);
         ByBase.Remove(record.BaseName);
         var modSeq = NextModSeq();
+        Expunged.Add(record.Uid, modSeq);
         _pending.Append(CultureInfo.InvariantCulture, $"X {record.Uid} {modSeq}\n");
         _records++;
         return modSeq;
@@ -363,6 +400,12 @@ internal sealed class FolderIndex : IDisposable
         var snapshot = new StringBuilder();
         snapshot.Append(CultureInfo.InvariantCulture, $"{Magic} 1 {UidValidity} {(int)SpecialUse}\n");
         snapshot.Append(CultureInfo.InvariantCulture, $"N {UidNext} {HighestModSeq}\n");
+        // The remembered expunges survive compaction (bounded by the log's capacity), for QRESYNC VANISHED.
+        snapshot.Append(CultureInfo.InvariantCulture, $"X 0 {Expunged.RememberedAfter}\n");
+        foreach (var (uid, modSeq) in Expunged.Entries)
+        {
+            snapshot.Append(CultureInfo.InvariantCulture, $"X {uid} {modSeq}\n");
+        }
         _pending.Clear();
         foreach (var record in ByUid.Values)
         {

@@ -231,9 +231,10 @@ internal sealed partial class Pop3Session
         }
         try
         {
-            var status = await _server.Store.GetStatusAsync(user.Login, Inbox, _connection.Aborted).ConfigureAwait(false);
-            _messages = await _server.Store.ListMessagesAsync(user.Login, Inbox, _connection.Aborted).ConfigureAwait(false);
-            _uidValidity = status.UidValidity;
+            // The list and its UIDVALIDITY from one instant (a maildrop follows no changes: no subscription).
+            var snapshot = await _server.Store.OpenFolderAsync(user.Login, Inbox, cancellationToken: _connection.Aborted).ConfigureAwait(false);
+            _messages = snapshot.Messages;
+            _uidValidity = snapshot.Status.UidValidity;
         }
         catch (Exception ex)
         {

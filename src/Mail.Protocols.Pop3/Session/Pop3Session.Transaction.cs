@@ -297,7 +297,7 @@ internal sealed partial class Pop3Session
         {
             try
             {
-                await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, _connection.Aborted).ConfigureAwait(false);
+                await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, cancellationToken: _connection.Aborted).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsStoreCallFailure(ex))
             {

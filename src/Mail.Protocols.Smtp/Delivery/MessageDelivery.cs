@@ -46,7 +46,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                     try
                     {
                         content.Position = 0;
-                        await store.AppendAsync(localUser, Inbox, content, null, cancellationToken).ConfigureAwait(false);
+                        await store.AppendAsync(localUser, Inbox, content, cancellationToken: cancellationToken).ConfigureAwait(false);
                         stored = true;
                     }
                     finally

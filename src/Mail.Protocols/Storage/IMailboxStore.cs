@@ -7,10 +7,14 @@ namespace Mail.Protocols.Storage;
 /// <remarks>
 /// <para>
 /// Implementations must be safe for concurrent use by many sessions. Every change (append, flag change,
-/// expunge, folder change) is published to the observers of that user registered with
-/// <see cref="Subscribe"/>, whichever session made it, so that IMAP IDLE and POP3 maildrop locking work
-/// across sessions. An observer hears only the changes of the user it subscribed for, each once, in the order
-/// they were made, with <see cref="MailboxChange.ModSeq"/> the folder's HIGHESTMODSEQ after that change.
+/// expunge, folder change) is published to the <see cref="MailboxSubscription"/>s of that user (see <see cref="Subscribe"/>),
+/// whichever session made it, as <see cref="MailboxChangeBatch"/>es through a bounded queue per subscription that the store
+/// writes without blocking (<see cref="MailboxChangeHub"/> does this for every store): one batch per call and folder, in the
+/// order the changes were made. A session opens a folder with <see cref="OpenFolderAsync"/>, which returns the folder's status
+/// and messages at one instant and from that instant on queues the changes that follow, none missed, none counted twice.
+/// The session passes its subscription to the calls that change messages; those changes are then answered by the call's
+/// result and not queued for it. A subscription that falls behind reads one batch with
+/// <see cref="MailboxChangeBatch.ResyncRequired"/> and opens the folder again.
 /// </para>
 /// <para>
 /// There are no unknown users: every method treats a user it has not seen before as one with an empty INBOX
@@ -67,11 +71,11 @@ public interface IMailboxStore
     ValueTask SetSpecialUseAsync(string user, string folder, SpecialUse specialUse, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Renames a folder and its children, which keep their UIDVALIDITY and UIDs; observers hear one
+    /// Renames a folder and its children, which keep their UIDVALIDITY and UIDs; subscribers hear one
     /// <see cref="MailboxChangeKind.FolderRenamed"/> (the children's renames are implied).
     /// Renaming INBOX (RFC 9051 §6.3.5) is different: its messages move to a new folder <paramref name="newName"/>
     /// (flags, keywords and internal dates kept, new UIDs under a new UIDVALIDITY), and INBOX stays, empty, with its
-    /// UIDVALIDITY and UIDNEXT, its children not moved. Observers hear a <see cref="MailboxChangeKind.MessageExpunged"/>
+    /// UIDVALIDITY and UIDNEXT, its children not moved. Subscribers hear a <see cref="MailboxChangeKind.MessageExpunged"/>
     /// in INBOX per message, in UID order, then a <see cref="MailboxChangeKind.FolderCreated"/> for <paramref name="newName"/>.
     /// Subscriptions are not changed.
     /// </summary>
@@ -80,7 +84,7 @@ public interface IMailboxStore
     ValueTask RenameFolderAsync(string user, string folder, string newName, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes a folder and its messages; observers hear one <see cref="MailboxChangeKind.FolderDeleted"/>. The folders
+    /// Deletes a folder and its messages; subscribers hear one <see cref="MailboxChangeKind.FolderDeleted"/>. The folders
     /// below it are not deleted: while there are any, the name stays in <see cref="ListFoldersAsync"/> with
     /// <see cref="FolderAttributes.NoSelect"/> (RFC 9051 §6.3.4, as in IMAP4rev1). Subscriptions are not changed
     /// (RFC 9051 §6.3.9). INBOX cannot be deleted.
@@ -114,9 +118,9 @@ public interface IMailboxStore
     ValueTask<FolderStatus> GetStatusAsync(string user, string folder, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Returns a snapshot of the messages of a folder in ascending UID order: the list an IMAP SELECT or a
-    /// POP3 login works from. The snapshot (the list and every <see cref="MessageInfo"/> in it, keywords included)
-    /// does not change when the folder does; changes arrive as <see cref="MailboxChange"/> notifications.
+    /// Returns a snapshot of the messages of a folder in ascending UID order. The snapshot (the list and every
+    /// <see cref="MessageInfo"/> in it, keywords included) does not change when the folder does. A session that follows
+    /// the folder's changes uses <see cref="OpenFolderAsync"/> instead, which takes the status and the list at one instant.
     /// </summary>
     ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default);
 
@@ -129,7 +133,7 @@ public interface IMailboxStore
     /// The exception of a failing stream (or the <see cref="OperationCanceledException"/>) reaches the caller
     /// as it is, unless the store itself failed (then a <see cref="MailboxStoreException"/>).
     /// </summary>
-    ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default);
+    ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Opens the content of a message as a readable, seekable stream (for partial fetches). The caller disposes it.
@@ -149,36 +153,45 @@ public interface IMailboxStore
     /// atoms (<see cref="MessageKeywords.Validate"/>): otherwise <see cref="MailboxStoreError.InvalidKeyword"/> is
     /// thrown and no message changes.
     /// </summary>
-    ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default);
+    ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default);
 
     /// <summary>Copies messages (flags, keywords and internal date kept) to another folder; returns the UID mapping (RFC 4315 COPYUID).
     /// UIDs not in the source folder are left out of the mapping.</summary>
-    ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default);
+    ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default);
 
     /// <summary>Moves messages to another folder (RFC 6851): a copy (flags, keywords and internal date kept) followed by an
-    /// expunge from the source, atomically where the backend can. Observers hear a <see cref="MailboxChangeKind.MessageAdded"/>
+    /// expunge from the source, atomically where the backend can. Subscribers hear a <see cref="MailboxChangeKind.MessageAdded"/>
     /// in the target and a <see cref="MailboxChangeKind.MessageExpunged"/> in the source per message.</summary>
-    ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default);
+    ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Permanently removes messages. With <paramref name="uids"/> null, removes every message flagged
     /// <see cref="MessageFlags.Deleted"/>; otherwise removes exactly those UIDs (POP3 DELE, IMAP UID EXPUNGE
     /// passes only the ones flagged deleted). Returns the UIDs removed.
     /// </summary>
-    ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Registers an observer for every change to the mailboxes of <paramref name="user"/>. Dispose the
-    /// result to unregister (more than once is harmless); changes made after that are not delivered to the
-    /// observer (one being delivered at that moment still may be).
-    /// Observers are called after the change is stored and must not block.
+    /// Registers a session for the changes of <paramref name="user"/>'s mailboxes: a bounded queue of <paramref name="capacity"/>
+    /// batches (see <see cref="MailboxSubscription"/>). Dispose it to unregister. Most stores return
+    /// <see cref="MailboxChangeHub.Subscribe"/> of the user's hub.
     /// </summary>
-    IDisposable Subscribe(string user, IMailboxObserver observer);
-}
+    MailboxSubscription Subscribe(string user, int capacity = MailboxSubscription.DefaultCapacity);
 
-/// <summary>Receives the changes of one user's mailboxes (see <see cref="IMailboxStore.Subscribe"/>).</summary>
-public interface IMailboxObserver
-{
-    /// <summary>Called once per change, after it is stored. Must return quickly (post to a queue, do not do I/O).</summary>
-    void OnChange(MailboxChange change);
+    /// <summary>
+    /// Opens a folder: its status and its messages (ascending UIDs) taken at one instant, with a
+    /// <see cref="FolderStatus.HighestModSeq"/> that covers exactly that list (the list an IMAP SELECT or a POP3 login works from).
+    /// With <paramref name="subscription"/> (made by this store for this user), the subscription follows this folder from that
+    /// instant on: message batches queued before are dropped (the snapshot holds them), every later change is queued
+    /// (see <see cref="MailboxChangeHub.Opened"/>), and a pending resync is answered.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="subscription"/> is not one of this store for <paramref name="user"/>.</exception>
+    ValueTask<FolderSnapshot> OpenFolderAsync(string user, string folder, MailboxSubscription? subscription = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Returns the UIDs expunged from a folder with a MODSEQ above <paramref name="modSeq"/> (RFC 7162 QRESYNC VANISHED), or
+    /// <see cref="ExpungedUids.Remembered"/> false when the store no longer remembers that far back (each store keeps a bounded
+    /// number per folder; see <see cref="ExpungedUidLog"/>). Every expunge raises HIGHESTMODSEQ and is remembered under that MODSEQ.
+    /// </summary>
+    ValueTask<ExpungedUids> GetExpungedSinceAsync(string user, string folder, ulong modSeq, CancellationToken cancellationToken = default);
 }

@@ -81,33 +81,6 @@ public sealed record CopyResult(uint UidValidity, IReadOnlyList<uint> SourceUids
 /// <param name="Modified">UIDs left unchanged because their MODSEQ was above UNCHANGEDSINCE.</param>
 public sealed record FlagUpdateResult(IReadOnlyList<MessageInfo> Updated, IReadOnlyList<uint> Modified);
 
-/// <summary>The kinds of change a store publishes.</summary>
-public enum MailboxChangeKind
-{
-    /// <summary>A message was added (append, delivery, copy or move target).</summary>
-    MessageAdded,
-    /// <summary>A message's flags or keywords changed.</summary>
-    FlagsChanged,
-    /// <summary>A message was removed.</summary>
-    MessageExpunged,
-    /// <summary>A folder was created.</summary>
-    FolderCreated,
-    /// <summary>A folder was deleted.</summary>
-    FolderDeleted,
-    /// <summary>A folder was renamed; <see cref="MailboxChange.NewFolderName"/> has the new name.</summary>
-    FolderRenamed,
-}
-
-/// <summary>One change to a user's mailboxes.</summary>
-/// <param name="Kind">What changed.</param>
-/// <param name="User">The user whose mailbox changed.</param>
-/// <param name="Folder">The folder.</param>
-/// <param name="Message">The message after the change (null for expunges and folder changes, where <paramref name="Uid"/> says which).</param>
-/// <param name="Uid">The message UID, 0 for folder changes.</param>
-/// <param name="ModSeq">The folder's HIGHESTMODSEQ after the change.</param>
-/// <param name="NewFolderName">For <see cref="MailboxChangeKind.FolderRenamed"/>, the new name.</param>
-public sealed record MailboxChange(MailboxChangeKind Kind, string User, string Folder, MessageInfo? Message, uint Uid, ulong ModSeq, string? NewFolderName = null);
-
 /// <summary>Why a store operation failed.</summary>
 public enum MailboxStoreError
 {

@@ -488,7 +488,7 @@ public sealed partial class DovecotInteropTests(DovecotFixture dovecot) : IClass
         public async Task<uint> AppendAsync(byte[] content, AppendOptions? options = null, CancellationToken ct = default)
         {
             using var stream = new MemoryStream(content, writable: false);
-            return (await Store.AppendAsync(Login, "INBOX", stream, options, ct)).Uid;
+            return (await Store.AppendAsync(Login, "INBOX", stream, options, cancellationToken: ct)).Uid;
         }
 
         /// <summary>INBOX as our store has it: (info, content) in UID order.</summary>

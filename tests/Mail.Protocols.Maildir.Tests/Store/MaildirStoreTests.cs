@@ -1,5 +1,6 @@
 using System.Text;
 using Mail.Protocols.Storage;
+using Mail.Protocols.TestSupport;
 
 namespace Mail.Protocols.Maildir.Tests.Store;
 
@@ -72,8 +73,7 @@ public sealed class MaildirStoreTests : IDisposable
     public async Task A_message_another_program_drops_into_new_appears_with_a_new_uid_and_a_notification()
     {
         var first = await _f.AppendAsync("ours");
-        var changes = new ChangeLog();
-        using var subscription = _f.Store.Subscribe(User, changes);
+        using var changes = new ChangeLog(_f.Store.Subscribe(User));
         // Another MDA: write to tmp/, rename into new/.
         var bytes = Encoding.ASCII.GetBytes("From: mda@example.org\r\nSubject: dropped\r\n\r\nhi\r\n");
         var tmp = Path.Combine(_f.Inbox, "tmp", "1700000000.M1P99.other");
@@ -134,8 +134,7 @@ public sealed class MaildirStoreTests : IDisposable
     public async Task Subscribers_hear_of_a_message_another_program_delivers_without_calling_the_store()
     {
         await _f.AppendAsync("ours");
-        var changes = new ChangeLog();
-        using var subscription = _f.Store.Subscribe(User, changes);
+        using var changes = new ChangeLog(_f.Store.Subscribe(User));
         var name = "1700000001.M2P99.other";
         await File.WriteAllTextAsync(Path.Combine(_f.Inbox, "tmp", name), "Subject: pushed\r\n\r\nhi\r\n");
         File.Move(Path.Combine(_f.Inbox, "tmp", name), Path.Combine(_f.Inbox, "new", name));
@@ -153,8 +152,7 @@ public sealed class MaildirStoreTests : IDisposable
     {
         var a = await _f.AppendAsync("a");
         var b = await _f.AppendAsync("b");
-        var changes = new ChangeLog();
-        using var subscription = _f.Store.Subscribe(User, changes);
+        using var changes = new ChangeLog(_f.Store.Subscribe(User));
         var files = Directory.GetFiles(Path.Combine(_f.Inbox, "new")).Order(StringComparer.Ordinal).ToArray();
         var fileOfA = files.Single(p => File.ReadAllText(p).Contains("Subject: a\r\n", StringComparison.Ordinal));
         var fileOfB = files.Single(p => p != fileOfA);

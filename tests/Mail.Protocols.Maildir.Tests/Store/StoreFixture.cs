@@ -59,28 +59,3 @@ public sealed class StoreFixture : IDisposable
         public void Dispose() { }
     }
 }
-
-/// <summary>Collects store notifications.</summary>
-public sealed class ChangeLog : IMailboxObserver
-{
-    private readonly List<MailboxChange> _changes = [];
-
-    public IReadOnlyList<MailboxChange> Changes
-    {
-        get
-        {
-            lock (_changes)
-            {
-                return [.. _changes];
-            }
-        }
-    }
-
-    public void OnChange(MailboxChange change)
-    {
-        lock (_changes)
-        {
-            _changes.Add(change);
-        }
-    }
-}

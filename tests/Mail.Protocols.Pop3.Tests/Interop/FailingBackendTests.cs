@@ -58,7 +58,7 @@ public sealed class FailingBackendTests
         await using var _ = host;
         await using var pop = await ConnectRawAsync(host.EndPoints["pop3"]);
         Exception fault = ioException ? new IOException("backend: stale NFS handle") : new InvalidOperationException("driver: connection pool exhausted");
-        store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync) ? fault : null;
+        store.Fail = method => method == nameof(IMailboxStore.OpenFolderAsync) ? fault : null;
 
         Assert.Equal("+OK", await pop.CommandAsync("USER " + Alice));
         Assert.Equal("-ERR [SYS/TEMP] Mailbox temporarily unavailable", await pop.CommandAsync("PASS alice"));

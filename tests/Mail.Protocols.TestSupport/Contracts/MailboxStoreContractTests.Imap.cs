@@ -1,4 +1,5 @@
 using Mail.Protocols.Storage;
+using Mail.Protocols.TestSupport;
 using Xunit;
 
 namespace Mail.Protocols.TestSupport.Contracts;
@@ -69,8 +70,8 @@ public abstract partial class MailboxStoreContractTests
         await store.CreateFolderAsync(User, "a/b");
         await AppendAsync(store, "a");
         await AppendAsync(store, "a/b");
-        var changes = new List<MailboxChange>();
-        using (store.Subscribe(User, new Observer(changes)))
+        var changes = new ChangeLog(store.Subscribe(User));
+        using (changes)
         {
             await store.DeleteFolderAsync(User, "a");
         }
@@ -123,8 +124,8 @@ public abstract partial class MailboxStoreContractTests
         var first = await store.AppendAsync(User, "INBOX", new MemoryStream(s_message), new AppendOptions(MessageFlags.Seen, ["$Forwarded"], date));
         var second = await AppendAsync(store, flags: MessageFlags.Flagged);
         var before = await store.GetStatusAsync(User, "INBOX");
-        var changes = new List<MailboxChange>();
-        using (store.Subscribe(User, new Observer(changes)))
+        var changes = new ChangeLog(store.Subscribe(User));
+        using (changes)
         {
             await store.RenameFolderAsync(User, "INBOX", "Old/Inbox");
         }
@@ -150,8 +151,8 @@ public abstract partial class MailboxStoreContractTests
         var store = CreateStore();
         await store.CreateFolderAsync(User, "Projects/Old", SpecialUse.Archive);
         var status = await store.GetStatusAsync(User, "Projects/Old");
-        var changes = new List<MailboxChange>();
-        using (store.Subscribe(User, new Observer(changes)))
+        var changes = new ChangeLog(store.Subscribe(User));
+        using (changes)
         {
             await store.RenameFolderAsync(User, "Projects", "Work");
         }
@@ -187,8 +188,8 @@ public abstract partial class MailboxStoreContractTests
         var store = CreateStore();
         var a = await AppendAsync(store);
         var before = await store.ListMessagesAsync(User, "INBOX");
-        var changes = new List<MailboxChange>();
-        using (store.Subscribe(User, new Observer(changes)))
+        var changes = new ChangeLog(store.Subscribe(User));
+        using (changes)
         {
             Assert.Equal(MailboxStoreError.InvalidKeyword, await ErrorOf(async () =>
                 await store.AppendAsync(User, "INBOX", new MemoryStream(s_message), new AppendOptions(Keywords: ["$Ok", keyword]))));

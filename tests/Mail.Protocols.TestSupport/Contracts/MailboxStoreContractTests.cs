@@ -1,5 +1,6 @@
 using System.Text;
 using Mail.Protocols.Storage;
+using Mail.Protocols.TestSupport;
 using Xunit;
 
 namespace Mail.Protocols.TestSupport.Contracts;
@@ -61,8 +62,7 @@ public abstract partial class MailboxStoreContractTests
     public async Task Flags_update_with_unchangedsince_and_notifications_reach_observers()
     {
         var store = CreateStore();
-        var changes = new List<MailboxChange>();
-        using var subscription = store.Subscribe(User, new Observer(changes));
+        using var changes = new ChangeLog(store.Subscribe(User));
         var a = await AppendAsync(store);
         var b = await AppendAsync(store);
         var before = await store.ListMessagesAsync(User, "INBOX");
@@ -81,8 +81,7 @@ public abstract partial class MailboxStoreContractTests
     public async Task Expunge_removes_deleted_or_given_uids_and_notifies()
     {
         var store = CreateStore();
-        var changes = new List<MailboxChange>();
-        using var subscription = store.Subscribe(User, new Observer(changes));
+        using var changes = new ChangeLog(store.Subscribe(User));
         var a = await AppendAsync(store, flags: MessageFlags.Deleted);
         var b = await AppendAsync(store);
         var c = await AppendAsync(store);
@@ -269,12 +268,12 @@ public abstract partial class MailboxStoreContractTests
     {
         var store = CreateStore();
         await store.ListFoldersAsync(User);
-        var changes = new List<MailboxChange>();
-        using var subscription = store.Subscribe(User, new Observer(changes));
+        using var changes = new ChangeLog(store.Subscribe(User));
 
         var a = await store.AppendAsync(User, "INBOX", new MemoryStream(s_message), new AppendOptions(MessageFlags.Flagged, ["$Label1"]));
         var added = Assert.Single(changes);
-        Assert.Equal((MailboxChangeKind.MessageAdded, User, "INBOX", a.Uid), (added.Kind, added.User, added.Folder, added.Uid));
+        Assert.Equal((MailboxChangeKind.MessageAdded, "INBOX", a.Uid), (added.Kind, added.Folder, added.Uid));
+        Assert.Equal(User, Assert.Single(changes.Batches).User);
         Assert.NotNull(added.Message);
         Assert.Equal(a.Uid, added.Message.Uid);
         Assert.Equal(MessageFlags.Flagged, added.Message.Flags);
@@ -330,19 +329,18 @@ public abstract partial class MailboxStoreContractTests
     }
 
     [Fact]
-    public async Task Observers_hear_only_their_own_user_and_nothing_after_unsubscribing()
+    public async Task Subscribers_hear_only_their_own_user_and_nothing_after_unsubscribing()
     {
         const string Other = "bob@example.test";
         var store = CreateStore();
-        var alice = new List<MailboxChange>();
-        var bob = new List<MailboxChange>();
-        var aliceSubscription = store.Subscribe(User, new Observer(alice));
-        using var bobSubscription = store.Subscribe(Other, new Observer(bob));
+        var alice = new ChangeLog(store.Subscribe(User));
+        using var bob = new ChangeLog(store.Subscribe(Other));
+        var aliceSubscription = alice.Subscription;
 
         await AppendAsync(store);
         await store.AppendAsync(Other, "INBOX", new MemoryStream(s_message));
-        Assert.Equal(User, Assert.Single(alice).User);
-        Assert.Equal(Other, Assert.Single(bob).User);
+        Assert.Equal(User, Assert.Single(alice.Batches).User);
+        Assert.Equal(Other, Assert.Single(bob.Batches).User);
 
         aliceSubscription.Dispose();
         aliceSubscription.Dispose(); // twice is harmless
@@ -510,17 +508,5 @@ public abstract partial class MailboxStoreContractTests
         Assert.Empty((await store.UpdateFlagsAsync(User, "INBOX", [missing], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen))).Updated);
         Assert.Empty(await store.ExpungeAsync(User, "INBOX", [missing]));
         Assert.Empty((await store.CopyAsync(User, "INBOX", [missing], "Sent")).SourceUids);
-    }
-
-    /// <summary>Collects changes; safe for the concurrent calls a store may make.</summary>
-    protected sealed class Observer(List<MailboxChange> changes) : IMailboxObserver
-    {
-        public void OnChange(MailboxChange change)
-        {
-            lock (changes)
-            {
-                changes.Add(change);
-            }
-        }
     }
 }

@@ -89,14 +89,14 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
         return inner.ListMessagesAsync(user, folder, cancellationToken);
     }
 
-    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(string user, string folder, Stream content, AppendOptions? options = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         if (BeforeAppend is { } before)
         {
             await before().WaitAsync(cancellationToken);
         }
         Check(nameof(AppendAsync));
-        return await inner.AppendAsync(user, folder, content, options, cancellationToken);
+        return await inner.AppendAsync(user, folder, content, options, session, cancellationToken);
     }
 
     public async ValueTask<Stream> OpenContentAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default)
@@ -114,31 +114,43 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
         return inner.GetSummaryAsync(user, folder, uid, cancellationToken);
     }
 
-    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken cancellationToken = default)
+    public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         Check(nameof(UpdateFlagsAsync));
-        return inner.UpdateFlagsAsync(user, folder, uids, change, unchangedSince, cancellationToken);
+        return inner.UpdateFlagsAsync(user, folder, uids, change, unchangedSince, session, cancellationToken);
     }
 
-    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default)
+    public ValueTask<CopyResult> CopyAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         Check(nameof(CopyAsync));
-        return inner.CopyAsync(user, folder, uids, targetFolder, cancellationToken);
+        return inner.CopyAsync(user, folder, uids, targetFolder, session, cancellationToken);
     }
 
-    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, CancellationToken cancellationToken = default)
+    public ValueTask<CopyResult> MoveAsync(string user, string folder, IReadOnlyCollection<uint> uids, string targetFolder, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         Check(nameof(MoveAsync));
-        return inner.MoveAsync(user, folder, uids, targetFolder, cancellationToken);
+        return inner.MoveAsync(user, folder, uids, targetFolder, session, cancellationToken);
     }
 
-    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         Check(nameof(ExpungeAsync));
-        return inner.ExpungeAsync(user, folder, uids, cancellationToken);
+        return inner.ExpungeAsync(user, folder, uids, session, cancellationToken);
     }
 
-    public IDisposable Subscribe(string user, IMailboxObserver observer) => inner.Subscribe(user, observer);
+    public MailboxSubscription Subscribe(string user, int capacity = MailboxSubscription.DefaultCapacity) => inner.Subscribe(user, capacity);
+
+    public ValueTask<FolderSnapshot> OpenFolderAsync(string user, string folder, MailboxSubscription? subscription = null, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(OpenFolderAsync));
+        return inner.OpenFolderAsync(user, folder, subscription, cancellationToken);
+    }
+
+    public ValueTask<ExpungedUids> GetExpungedSinceAsync(string user, string folder, ulong modSeq, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(GetExpungedSinceAsync));
+        return inner.GetExpungedSinceAsync(user, folder, modSeq, cancellationToken);
+    }
 
     // Gives out `limit` octets, then fails the way a broken network file system or object store read would;
     // optionally its Dispose fails too (a close that reports a deferred error).
