@@ -9,7 +9,7 @@ namespace CustomMailboxStore;
 /// <summary>
 /// A durable <see cref="IMailboxStore"/> in plain files: one .eml file per message and a JSON index per folder
 /// (layout in MailboxFiles.cs). Each operation takes the user's lock, reads the index from disk, changes it,
-/// writes it back atomically and only then tells the observers, so the disk is always the truth and a failed
+/// writes it back atomically and only then queues the change for the user's sessions, so the disk is always the truth and a failed
 /// operation leaves nothing half-done in memory.
 /// </summary>
 public sealed partial class FileMailboxStore : IMailboxStore
