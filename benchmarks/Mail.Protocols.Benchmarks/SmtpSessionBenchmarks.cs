@@ -155,5 +155,7 @@ public class SmtpSessionBenchmarks : ISmokeChecked
         public MailboxSubscription Subscribe(string user, int capacity = MailboxSubscription.DefaultCapacity) => throw new NotSupportedException();
         public ValueTask<FolderSnapshot> OpenFolderAsync(string user, string folder, MailboxSubscription? subscription = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<ExpungedUids> GetExpungedSinceAsync(string user, string folder, ulong modSeq, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask<IReadOnlyList<MessageSummaryEntry>> GetSummariesAsync(string user, string folder, IReadOnlyCollection<uint> uids, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask<IDisposable?> TryAcquireMaildropLeaseAsync(string user, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

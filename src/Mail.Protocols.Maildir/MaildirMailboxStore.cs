@@ -335,7 +335,16 @@ public sealed partial class MaildirMailboxStore : IMailboxStore, IDisposable
             }
         }
 
-        public Lock Gate { get; } = new();
+        private readonly Lock _gate = new();
+
+        public Lock Gate
+        {
+            get
+            {
+                Interlocked.Increment(ref _store._gateEntries); // counted for tests (GateEntries)
+                return _gate;
+            }
+        }
         public string User { get; }
         public string Directory { get; }
         public MailboxChangeHub Changes { get; }

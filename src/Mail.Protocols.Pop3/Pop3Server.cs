@@ -23,7 +23,7 @@ public sealed record Pop3Services(IMailboxStore Store, IUserDirectory Users);
 
 /// <summary>
 /// The POP3 server: serves the INBOX of each user of an <see cref="IMailboxStore"/>. One POP3 session per
-/// user at a time (the maildrop lock, per server instance); deletions are committed at QUIT through the
+/// user at a time (the maildrop lease, taken through the store so that it holds across servers and processes); deletions are committed at QUIT through the
 /// store, whose notifications tell every other session (IMAP included).
 /// </summary>
 public sealed class Pop3Server : ProtocolServer
@@ -82,29 +82,7 @@ internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services 
     public IMailboxStore Store { get; } = services.Store;
     public IUserDirectory Users { get; } = services.Users;
     public ILogger Logger { get; } = logger;
-    public MaildropLocks Locks { get; } = new();
 
     // When each user last logged in, for LOGIN-DELAY (RFC 2449 §6.5).
     public ConcurrentDictionary<string, long> LastLogins { get; } = new(UserName.Comparer);
-}
-
-/// <summary>One POP3 session per user at a time (RFC 1939 §8: the maildrop is locked while in TRANSACTION).</summary>
-internal sealed class MaildropLocks
-{
-    private readonly ConcurrentDictionary<string, byte> _held = new(UserName.Comparer); // one lock per login normal form
-
-    public IDisposable? TryAcquire(string login) => _held.TryAdd(login, 0) ? new Release(_held, login) : null;
-
-    private sealed class Release(ConcurrentDictionary<string, byte> held, string login) : IDisposable
-    {
-        private int _done;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _done, 1) == 0)
-            {
-                held.TryRemove(login, out _);
-            }
-        }
-    }
 }

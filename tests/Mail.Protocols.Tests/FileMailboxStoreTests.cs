@@ -30,6 +30,8 @@ public sealed class FileMailboxStoreTests : DurableMailboxStoreContractTests, ID
         return reopened;
     }
 
+    protected override IMailboxStore OpenAlongside(IMailboxStore store) => new FileMailboxStore(_roots[store]);
+
     private string NewDirectory()
     {
         var directory = Path.Combine(Path.GetTempPath(), "file-store-tests", Guid.NewGuid().ToString("N"));

@@ -222,7 +222,16 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.LoginDelay);
             return true;
         }
-        var maildropLock = _server.Locks.TryAcquire(user.Login);
+        IDisposable? maildropLock;
+        try
+        {
+            // The store's lease: it also excludes sessions of other servers and processes on the same store.
+            maildropLock = await _server.Store.TryAcquireMaildropLeaseAsync(user.Login, _connection.Aborted).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw StoreUnavailable(ex);
+        }
         if (maildropLock is null)
         {
             Pop3Log.MaildropInUse(_logger, _connection.Id, user.Login);

@@ -146,6 +146,15 @@ public interface IMailboxStore
     ValueTask<MessageSummary> GetSummaryAsync(string user, string folder, uint uid, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Returns, for many messages in one call (an IMAP FETCH of ENVELOPE or BODYSTRUCTURE over a range), each
+    /// message's <see cref="MessageInfo"/> (flags, keywords, MODSEQ, as <see cref="ListMessagesAsync"/> has them)
+    /// together with its MIME summary, in ascending UID order, each UID once. UIDs not in the folder are left out.
+    /// A store takes its lock a bounded number of times per call, not once per message.
+    /// </summary>
+    /// <exception cref="MailboxStoreException"><see cref="MailboxStoreError.FolderNotFound"/> if the folder does not exist.</exception>
+    ValueTask<IReadOnlyList<MessageSummaryEntry>> GetSummariesAsync(string user, string folder, IReadOnlyCollection<uint> uids, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Changes flags and keywords of the given messages. With <paramref name="unchangedSince"/> (RFC 7162
     /// UNCHANGEDSINCE), messages whose MODSEQ is greater are left alone and reported in
     /// <see cref="FlagUpdateResult.Modified"/>; the others are changed. UIDs not in the folder are ignored.
@@ -170,6 +179,14 @@ public interface IMailboxStore
     /// passes only the ones flagged deleted). Returns the UIDs removed.
     /// </summary>
     ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes the user's maildrop lease (RFC 1939 §8: one POP3 session per maildrop), or returns null if another
+    /// session holds it, in this process or, for a store shared by several processes, in another one. Dispose the
+    /// result to release it (more than once is harmless); a durable store's lease also ends when its process does.
+    /// The lease excludes only other leases: every other method works while it is held.
+    /// </summary>
+    ValueTask<IDisposable?> TryAcquireMaildropLeaseAsync(string user, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Registers a session for the changes of <paramref name="user"/>'s mailboxes: a bounded queue of <paramref name="capacity"/>

@@ -8,6 +8,11 @@ namespace Mail.Protocols.Storage;
 /// <param name="Body">The body structure, with byte offsets into the message content.</param>
 public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Body);
 
+/// <summary>One message of <see cref="IMailboxStore.GetSummariesAsync"/>: what the store keeps about it and its MIME summary.</summary>
+/// <param name="Info">The message's UID, flags, keywords, internal date, size and MODSEQ.</param>
+/// <param name="Summary">Its MIME summary.</param>
+public sealed record MessageSummaryEntry(MessageInfo Info, MessageSummary Summary);
+
 /// <summary>An address of an IMAP ENVELOPE (RFC 3501 §7.4.2). A group start has <see cref="Host"/> null and the group name in <see cref="Mailbox"/>; a group end has both null.</summary>
 /// <param name="Name">The display name, decoded.</param>
 /// <param name="Route">The obsolete source route, normally null.</param>

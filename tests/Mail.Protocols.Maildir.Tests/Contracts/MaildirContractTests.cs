@@ -21,6 +21,8 @@ public sealed class MaildirMailboxStoreContractTests : DurableMailboxStoreContra
         return Open(_roots[store]);
     }
 
+    protected override IMailboxStore OpenAlongside(IMailboxStore store) => Open(_roots[store]);
+
     private MaildirMailboxStore Open(string root)
     {
         var store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = root });

@@ -1,4 +1,5 @@
 using Mail.Protocols.InMemory;
+using Mail.Protocols.TestSupport;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -84,5 +85,36 @@ public sealed class Pop3OverMaildirTests : IDisposable
         Assert.Equal(keptUidl, (await client.GetMessageUidsAsync())[0]);
         Assert.Equal("number 1", (await client.GetMessageAsync(0)).Subject);
         await client.DisconnectAsync(true);
+    }
+
+    [Fact]
+    public async Task Two_servers_with_their_own_stores_on_one_maildir_lock_the_maildrop_against_each_other()
+    {
+        var root = _directory.Combine("mail");
+        var firstStore = new MaildirMailboxStore(root);
+        using var secondStore = new MaildirMailboxStore(root); // another process's store, on the same directories
+        await using var secondHost = await StartAsync(secondStore);
+        await using (var firstHost = await StartAsync(firstStore))
+        {
+            await using var first = await RawLineClient.ConnectAsync(firstHost.EndPoints["pop3"]);
+            await first.ReadLineAsync();
+            await first.CommandAsync($"USER {User}");
+            Assert.StartsWith("+OK", await first.CommandAsync("PASS alice"));
+
+            await using (var second = await RawLineClient.ConnectAsync(secondHost.EndPoints["pop3"]))
+            {
+                await second.ReadLineAsync();
+                await second.CommandAsync($"USER {User}");
+                Assert.Equal("-ERR [IN-USE] Mailbox is locked by another POP3 session", await second.CommandAsync("PASS alice"));
+            }
+            Assert.StartsWith("+OK", await first.CommandAsync("QUIT"));
+        }
+        firstStore.Dispose(); // the first "process" ends: its index lock goes too
+
+        await using var third = await RawLineClient.ConnectAsync(secondHost.EndPoints["pop3"]);
+        await third.ReadLineAsync();
+        await third.CommandAsync($"USER {User}");
+        Assert.StartsWith("+OK", await third.CommandAsync("PASS alice"));
+        Assert.StartsWith("+OK", await third.CommandAsync("QUIT"));
     }
 }

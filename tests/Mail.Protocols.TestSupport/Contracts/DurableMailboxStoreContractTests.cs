@@ -18,6 +18,12 @@ public abstract partial class DurableMailboxStoreContractTests : MailboxStoreCon
     /// </summary>
     protected abstract IMailboxStore Reopen(IMailboxStore store);
 
+    /// <summary>
+    /// A second instance on the same storage while <paramref name="store"/> stays open, as another process sharing
+    /// it would have (for the maildrop lease, which must exclude sessions across instances and processes).
+    /// </summary>
+    protected abstract IMailboxStore OpenAlongside(IMailboxStore store);
+
     private static MemoryStream Message(string subject) =>
         new(Encoding.ASCII.GetBytes($"From: bob@example.org\r\nSubject: {subject}\r\n\r\nHello.\r\n"));
 

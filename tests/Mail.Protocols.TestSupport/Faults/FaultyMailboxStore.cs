@@ -114,6 +114,18 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
         return inner.GetSummaryAsync(user, folder, uid, cancellationToken);
     }
 
+    public ValueTask<IReadOnlyList<MessageSummaryEntry>> GetSummariesAsync(string user, string folder, IReadOnlyCollection<uint> uids, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(GetSummariesAsync));
+        return inner.GetSummariesAsync(user, folder, uids, cancellationToken);
+    }
+
+    public ValueTask<IDisposable?> TryAcquireMaildropLeaseAsync(string user, CancellationToken cancellationToken = default)
+    {
+        Check(nameof(TryAcquireMaildropLeaseAsync));
+        return inner.TryAcquireMaildropLeaseAsync(user, cancellationToken);
+    }
+
     public ValueTask<FlagUpdateResult> UpdateFlagsAsync(string user, string folder, IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
         Check(nameof(UpdateFlagsAsync));
