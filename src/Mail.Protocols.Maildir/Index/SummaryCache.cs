@@ -8,13 +8,17 @@ namespace Mail.Protocols.Maildir.Index;
 /// <summary>
 /// The MIME summaries (envelope, body structure, offsets) of a folder's messages, computed once and kept in
 /// "mailprotocols.summaries" beside the index so a restart does not parse every message again for IMAP.
-/// One line per message, <c>UID JSON</c>, after a header naming the folder's UIDVALIDITY; a cache only, so it
-/// is not flushed to the disk, a damaged line is skipped and a file for another UIDVALIDITY is started afresh.
+/// One line per message, <c>UID JSON</c>, after a header naming the format's version and the folder's UIDVALIDITY;
+/// a cache only, so it is not flushed to the disk, a damaged line is skipped and a file of another version or
+/// UIDVALIDITY is started afresh.
 /// </summary>
 internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileMode permissions)
 {
     public const string FileName = "mailprotocols.summaries";
-    private const string Magic = "mailprotocols-summaries 1";
+    // The format's version: raised whenever MessageSummary or MessageSummaryParser changes what a summary holds, so a
+    // cache of an older version is started afresh instead of read as if it were current (2: header values as in the
+    // message, the message's header end and an embedded message's header end).
+    internal const string Magic = "mailprotocols-summaries 2";
     // Each MIME level costs two JSON levels (a part's object and its Children array; an embedded message only
     // one), and the deepest part adds its own lists (Parameters: an array of objects) below the summary's root.
     private static readonly JsonSerializerOptions s_json = new() { MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2) };

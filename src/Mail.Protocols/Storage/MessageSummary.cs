@@ -6,7 +6,18 @@ namespace Mail.Protocols.Storage;
 /// </summary>
 /// <param name="Envelope">The envelope of the top-level message.</param>
 /// <param name="Body">The body structure, with byte offsets into the message content.</param>
-public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Body);
+/// <remarks>
+/// Offsets count octets from the start of the content: IMAP's BODY[HEADER] is <c>[0, BodyOffset)</c> and BODY[TEXT]
+/// <c>[BodyOffset, size)</c>. Header values (envelope strings, display names, Content-ID, Content-Description,
+/// Content-MD5, Content-Location) are as they are in the message: RFC 2047 encoded words are not decoded (the client
+/// does that), and a folded value loses only its line breaks (RFC 5322 §2.2.3). Content-Type and
+/// Content-Disposition parameters are in the order of the message, values with RFC 2231 continuations joined.
+/// </remarks>
+public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Body)
+{
+    /// <summary>Where the top-level header ends: the offset just past the blank line that ends it (BODY[TEXT] starts here).</summary>
+    public long BodyOffset { get; init; }
+}
 
 /// <summary>One message of <see cref="IMailboxStore.GetSummariesAsync"/>: what the store keeps about it and its MIME summary.</summary>
 /// <param name="Info">The message's UID, flags, keywords, internal date, size and MODSEQ.</param>
@@ -14,7 +25,7 @@ public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Bo
 public sealed record MessageSummaryEntry(MessageInfo Info, MessageSummary Summary);
 
 /// <summary>An address of an IMAP ENVELOPE (RFC 3501 §7.4.2). A group start has <see cref="Host"/> null and the group name in <see cref="Mailbox"/>; a group end has both null.</summary>
-/// <param name="Name">The display name, decoded.</param>
+/// <param name="Name">The display name as in the message: quoting removed, encoded words kept.</param>
 /// <param name="Route">The obsolete source route, normally null.</param>
 /// <param name="Mailbox">The local part.</param>
 /// <param name="Host">The domain.</param>
@@ -79,13 +90,17 @@ public sealed record BodyPartSummary
     /// <summary>Content-Location.</summary>
     public string? Location { get; init; }
 
-    /// <summary>Offset of the part's first header line in the message content.</summary>
+    /// <summary>
+    /// Offset of the part's first header line in the message content (IMAP's BODY[n.MIME] is
+    /// <c>[HeaderOffset, BodyOffset)</c>). The body of a message that is not multipart has no header of its own: its
+    /// offsets are those of the message's header and body.
+    /// </summary>
     public long HeaderOffset { get; init; }
 
     /// <summary>Offset of the part's body (after the blank line ending its headers).</summary>
     public long BodyOffset { get; init; }
 
-    /// <summary>Offset just past the part's body.</summary>
+    /// <summary>Offset just past the part's body; the line break before a multipart boundary belongs to the boundary, not to the body.</summary>
     public long EndOffset { get; init; }
 
     /// <summary>The body's size in octets (BODYSTRUCTURE body-fld-octets).</summary>
@@ -102,4 +117,10 @@ public sealed record BodyPartSummary
 
     /// <summary>For message/rfc822 parts: the embedded message's body structure.</summary>
     public BodyPartSummary? Message { get; init; }
+
+    /// <summary>
+    /// For message/rfc822 parts: where the embedded message's header ends (the offset of its body). Its header
+    /// (BODY[n.HEADER]) is <c>[BodyOffset, MessageBodyOffset)</c> and its text (BODY[n.TEXT]) <c>[MessageBodyOffset, EndOffset)</c>.
+    /// </summary>
+    public long? MessageBodyOffset { get; init; }
 }

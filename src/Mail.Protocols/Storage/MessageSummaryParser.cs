@@ -1,8 +1,13 @@
+using System.Text;
 using MimeKit;
 
 namespace Mail.Protocols.Storage;
 
-/// <summary>Computes a <see cref="MessageSummary"/> from message content with MimeKit's parser, in one pass over a seekable stream.</summary>
+/// <summary>
+/// Computes a <see cref="MessageSummary"/> from message content with MimeKit's parser, in one pass over a seekable stream.
+/// Header values are kept as they are in the message, as IMAP sends them (RFC 9051 §7.5.2): RFC 2047 encoded words are
+/// not decoded, and a folded value is unfolded only by removing its line breaks (RFC 5322 §2.2.3), whitespace kept.
+/// </summary>
 public static class MessageSummaryParser
 {
     /// <summary>
@@ -14,20 +19,36 @@ public static class MessageSummaryParser
     /// </summary>
     public const int MaxMimeDepth = 64;
 
+    // Stands in for "=?" while MimeKit parses an address list, so that it sees no encoded word to decode.
+    private const string EncodedWordStart = "=?";
+    private const string Placeholder = "\uE000";
+
     private static readonly ParserOptions s_options = CreateOptions();
+    private static readonly Encoding s_strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Parses <paramref name="content"/> from its current position. The stream must be seekable; it is not disposed.</summary>
     public static MessageSummary Parse(Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var begins = new Dictionary<MimeEntity, long>(ReferenceEqualityComparer.Instance);
-        var ends = new Dictionary<MimeEntity, MimeEntityEndEventArgs>(ReferenceEqualityComparer.Instance);
+        var offsets = new Offsets();
         // persistent: true keeps part contents as offsets into the stream instead of copying them.
         var parser = new MimeParser(s_options, content, persistent: true);
-        parser.MimeEntityBegin += (_, e) => begins[e.Entity] = e.BeginOffset;
-        parser.MimeEntityEnd += (_, e) => ends[e.Entity] = e;
+        parser.MimeEntityBegin += (_, e) => offsets.Begins[e.Entity] = e.BeginOffset;
+        parser.MimeEntityEnd += (_, e) => offsets.Ends[e.Entity] = e;
+        parser.MimeMessageEnd += (_, e) => offsets.MessageHeaderEnds[e.Message] = e.HeadersEndOffset;
         var message = parser.ParseMessage(cancellationToken);
-        return new MessageSummary(BuildEnvelope(message), BuildPart(message.Body, 1, begins, ends));
+        var body = BuildPart(message.Body, 1, offsets);
+        return new MessageSummary(BuildEnvelope(message), body)
+        {
+            BodyOffset = offsets.MessageHeaderEnds.TryGetValue(message, out var end) ? end : body.BodyOffset,
+        };
+    }
+
+    private sealed class Offsets
+    {
+        public Dictionary<MimeEntity, long> Begins { get; } = new(ReferenceEqualityComparer.Instance);
+        public Dictionary<MimeEntity, MimeEntityEndEventArgs> Ends { get; } = new(ReferenceEqualityComparer.Instance);
+        public Dictionary<MimeMessage, long> MessageHeaderEnds { get; } = new(ReferenceEqualityComparer.Instance);
     }
 
     private static ParserOptions CreateOptions()
@@ -38,15 +59,15 @@ public static class MessageSummaryParser
         return options;
     }
 
-    private static BodyPartSummary BuildPart(MimeEntity? entity, int level, Dictionary<MimeEntity, long> begins, Dictionary<MimeEntity, MimeEntityEndEventArgs> ends)
+    private static BodyPartSummary BuildPart(MimeEntity? entity, int level, Offsets offsets)
     {
         if (entity is null)
         {
             return new BodyPartSummary { MediaType = "text", MediaSubtype = "plain", TransferEncoding = "7bit" };
         }
         var type = entity.ContentType;
-        begins.TryGetValue(entity, out var begin);
-        ends.TryGetValue(entity, out var end);
+        offsets.Begins.TryGetValue(entity, out var begin);
+        offsets.Ends.TryGetValue(entity, out var end);
         var disposition = entity.ContentDisposition;
         var languages = entity.Headers[HeaderId.ContentLanguage];
         var part = new BodyPartSummary
@@ -54,14 +75,14 @@ public static class MessageSummaryParser
             MediaType = type.MediaType.ToLowerInvariant(),
             MediaSubtype = type.MediaSubtype.ToLowerInvariant(),
             Parameters = [.. type.Parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value))],
-            ContentId = entity.Headers[HeaderId.ContentId],
-            Description = entity.Headers[HeaderId.ContentDescription],
-            TransferEncoding = entity is Multipart ? null : (entity.Headers[HeaderId.ContentTransferEncoding]?.Trim() ?? "7bit"),
-            Md5 = entity.Headers[HeaderId.ContentMd5]?.Trim(),
+            ContentId = Raw(entity.Headers, HeaderId.ContentId),
+            Description = Raw(entity.Headers, HeaderId.ContentDescription),
+            TransferEncoding = entity is Multipart ? null : (Raw(entity.Headers, HeaderId.ContentTransferEncoding) ?? "7bit"),
+            Md5 = Raw(entity.Headers, HeaderId.ContentMd5),
             Disposition = disposition?.Disposition,
             DispositionParameters = disposition is null ? [] : [.. disposition.Parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value))],
             Languages = string.IsNullOrWhiteSpace(languages) ? [] : [.. languages.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-            Location = entity.Headers[HeaderId.ContentLocation]?.Trim(),
+            Location = Raw(entity.Headers, HeaderId.ContentLocation),
             HeaderOffset = begin,
             BodyOffset = end?.HeadersEndOffset ?? begin,
             EndOffset = end?.EndOffset ?? begin,
@@ -70,39 +91,88 @@ public static class MessageSummaryParser
         return entity switch
         {
             _ when level >= MaxMimeDepth => part,
-            Multipart multipart => part with { Children = [.. multipart.Select(child => BuildPart(child, level + 1, begins, ends))] },
-            MessagePart { Message: { } inner } => part with { MessageEnvelope = BuildEnvelope(inner), Message = BuildPart(inner.Body, level + 1, begins, ends) },
+            Multipart multipart => part with { Children = [.. multipart.Select(child => BuildPart(child, level + 1, offsets))] },
+            MessagePart { Message: { } inner } => part with
+            {
+                MessageEnvelope = BuildEnvelope(inner),
+                Message = BuildPart(inner.Body, level + 1, offsets),
+                MessageBodyOffset = offsets.MessageHeaderEnds.TryGetValue(inner, out var innerEnd) ? innerEnd : null,
+            },
             _ => part,
         };
     }
 
     private static MessageEnvelope BuildEnvelope(MimeMessage message)
     {
-        var from = Addresses(message.From);
-        var sender = message.Headers.Contains(HeaderId.Sender) ? Addresses(message.Sender is null ? [] : new InternetAddressList([message.Sender])) : from;
-        var replyTo = message.ReplyTo.Count > 0 ? Addresses(message.ReplyTo) : from;
+        var headers = message.Headers;
+        var from = Addresses(headers, HeaderId.From);
+        // RFC 9051 §7.5.2: Sender and Reply-To absent or empty are the From addresses.
+        var sender = Addresses(headers, HeaderId.Sender);
+        var replyTo = Addresses(headers, HeaderId.ReplyTo);
         return new MessageEnvelope(
-            message.Headers[HeaderId.Date]?.Trim(),
-            message.Headers[HeaderId.Subject]?.Trim(),
+            Raw(headers, HeaderId.Date),
+            Raw(headers, HeaderId.Subject),
             from,
-            sender,
-            replyTo,
-            Addresses(message.To),
-            Addresses(message.Cc),
-            Addresses(message.Bcc),
-            message.Headers[HeaderId.InReplyTo]?.Trim(),
-            message.Headers[HeaderId.MessageId]?.Trim());
+            sender.Count > 0 ? sender : from,
+            replyTo.Count > 0 ? replyTo : from,
+            Addresses(headers, HeaderId.To),
+            Addresses(headers, HeaderId.Cc),
+            Addresses(headers, HeaderId.Bcc),
+            Raw(headers, HeaderId.InReplyTo),
+            Raw(headers, HeaderId.MessageId));
     }
 
-    private static List<EnvelopeAddress> Addresses(InternetAddressList list)
+    /// <summary>The first field of that name as it is in the message: line breaks of folding removed, leading and trailing whitespace trimmed.</summary>
+    private static string? Raw(HeaderList headers, HeaderId id)
     {
-        var result = new List<EnvelopeAddress>(list.Count);
-        foreach (var address in list)
+        var index = headers.IndexOf(id);
+        return index < 0 ? null : Unfold(headers[index].RawValue).Trim();
+    }
+
+    // RFC 5322 §2.2.3: unfolding removes each CRLF (or bare LF) that precedes whitespace; the whitespace stays.
+    private static string Unfold(byte[] raw)
+    {
+        var text = Text(raw);
+        return text.Contains('\n', StringComparison.Ordinal) ? text.Replace("\r\n", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal) : text;
+    }
+
+    // UTF-8 where it is (RFC 6532), Latin-1 otherwise, so that no octet is lost.
+    private static string Text(byte[] raw)
+    {
+        try
         {
-            Add(result, address);
+            return s_strictUtf8.GetString(raw);
+        }
+        catch (DecoderFallbackException)
+        {
+            return Encoding.Latin1.GetString(raw);
+        }
+    }
+
+    // Every field of that name, in order (a message may repeat To or Cc), parsed with encoded words kept as they are.
+    private static List<EnvelopeAddress> Addresses(HeaderList headers, HeaderId id)
+    {
+        var result = new List<EnvelopeAddress>();
+        foreach (var header in headers)
+        {
+            if (header.Id != id)
+            {
+                continue;
+            }
+            var value = Unfold(header.RawValue).Replace(EncodedWordStart, Placeholder, StringComparison.Ordinal);
+            if (InternetAddressList.TryParse(s_options, value, out var list))
+            {
+                foreach (var address in list)
+                {
+                    Add(result, address);
+                }
+            }
         }
         return result;
     }
+
+    private static string? Restore(string? text) =>
+        string.IsNullOrEmpty(text) ? null : text.Replace(Placeholder, EncodedWordStart, StringComparison.Ordinal);
 
     private static void Add(List<EnvelopeAddress> result, InternetAddress address)
     {
@@ -110,14 +180,15 @@ public static class MessageSummaryParser
         {
             case MailboxAddress mailbox:
                 var at = mailbox.Address.LastIndexOf('@');
+                var route = mailbox.Route.Count == 0 ? null : string.Join(',', mailbox.Route.Select(r => "@" + r));
                 result.Add(new EnvelopeAddress(
-                    string.IsNullOrEmpty(mailbox.Name) ? null : mailbox.Name,
-                    null,
-                    at < 0 ? mailbox.Address : mailbox.Address[..at],
-                    at < 0 ? null : mailbox.Address[(at + 1)..]));
+                    Restore(mailbox.Name),
+                    Restore(route),
+                    Restore(at < 0 ? mailbox.Address : mailbox.Address[..at]),
+                    Restore(at < 0 ? null : mailbox.Address[(at + 1)..])));
                 break;
             case GroupAddress group:
-                result.Add(new EnvelopeAddress(null, null, group.Name, null));
+                result.Add(new EnvelopeAddress(null, null, Restore(group.Name), null));
                 foreach (var member in group.Members)
                 {
                     Add(result, member);

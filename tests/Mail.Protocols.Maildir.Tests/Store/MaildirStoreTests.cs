@@ -279,6 +279,28 @@ public sealed class MaildirStoreTests : IDisposable
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(first), System.Text.Json.JsonSerializer.Serialize(second));
     }
 
+    [Fact]
+    public async Task A_summary_cache_of_the_old_format_is_rebuilt_not_read()
+    {
+        var a = await _f.Store.AppendAsync(User, "INBOX", new MemoryStream("Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\nbody\r\n"u8.ToArray()));
+        var current = await _f.Store.GetSummaryAsync(User, "INBOX", a.Uid);
+        var path = Path.Combine(_f.Inbox, "mailprotocols.summaries");
+        var lines = await File.ReadAllLinesAsync(path);
+        Assert.Equal($"mailprotocols-summaries 2 {a.UidValidity}", lines[0]);
+
+        // What version 1 wrote for this message: the subject decoded and no header end, which version 2 would misread.
+        var old = current with { Envelope = current.Envelope with { Subject = "café" }, BodyOffset = 0 };
+        await File.WriteAllTextAsync(path, $"mailprotocols-summaries 1 {a.UidValidity}\n{a.Uid} {System.Text.Json.JsonSerializer.Serialize(old)}\n");
+
+        var store = _f.Restart();
+        var summary = await store.GetSummaryAsync(User, "INBOX", a.Uid);
+        Assert.Equal("=?utf-8?q?caf=C3=A9?=", summary.Envelope.Subject);
+        Assert.Equal(current.BodyOffset, summary.BodyOffset);
+        lines = await File.ReadAllLinesAsync(path);
+        Assert.Equal($"mailprotocols-summaries 2 {a.UidValidity}", lines[0]);
+        Assert.DoesNotContain(lines, l => l.Contains("café", StringComparison.Ordinal));
+    }
+
     private sealed class MessageInfoComparer : IEqualityComparer<MessageInfo>
     {
         public bool Equals(MessageInfo? x, MessageInfo? y) =>
