@@ -9,9 +9,10 @@ namespace Mail.Protocols.Storage;
 /// <remarks>
 /// Offsets count octets from the start of the content: IMAP's BODY[HEADER] is <c>[0, BodyOffset)</c> and BODY[TEXT]
 /// <c>[BodyOffset, size)</c>. Header values (envelope strings, display names, Content-ID, Content-Description,
-/// Content-MD5, Content-Location) are as they are in the message: RFC 2047 encoded words are not decoded (the client
-/// does that), and a folded value loses only its line breaks (RFC 5322 §2.2.3). Content-Type and
-/// Content-Disposition parameters are in the order of the message, values with RFC 2231 continuations joined.
+/// Content-MD5, Content-Location, parameters) are as they are in the message: RFC 2047 encoded words are not decoded
+/// (the client does that), and a folded value loses only its line breaks (RFC 5322 §2.2.3). Content-Type and
+/// Content-Disposition parameters are in the order of the message, quoting removed; the sections of an RFC 2231
+/// continuation are joined, not decoded, into one parameter (named <c>name*</c> when its value is encoded).
 /// </remarks>
 public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Body)
 {
@@ -63,7 +64,7 @@ public sealed record BodyPartSummary
     /// <summary>The media subtype, for example <c>plain</c> or <c>mixed</c>.</summary>
     public required string MediaSubtype { get; init; }
 
-    /// <summary>Content-Type parameters (charset, boundary, name, …).</summary>
+    /// <summary>Content-Type parameters (charset, boundary, name, …) in the order of the message, values as in it (see <see cref="MessageSummary"/>).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Parameters { get; init; } = [];
 
     /// <summary>Content-ID.</summary>

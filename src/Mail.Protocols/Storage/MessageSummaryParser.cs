@@ -74,13 +74,13 @@ public static class MessageSummaryParser
         {
             MediaType = type.MediaType.ToLowerInvariant(),
             MediaSubtype = type.MediaSubtype.ToLowerInvariant(),
-            Parameters = [.. type.Parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value))],
+            Parameters = RawParameters(entity.Headers, HeaderId.ContentType) ?? [.. type.Parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value))],
             ContentId = Raw(entity.Headers, HeaderId.ContentId),
             Description = Raw(entity.Headers, HeaderId.ContentDescription),
             TransferEncoding = entity is Multipart ? null : (Raw(entity.Headers, HeaderId.ContentTransferEncoding) ?? "7bit"),
             Md5 = Raw(entity.Headers, HeaderId.ContentMd5),
             Disposition = disposition?.Disposition,
-            DispositionParameters = disposition is null ? [] : [.. disposition.Parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value))],
+            DispositionParameters = disposition is null ? [] : RawParameters(entity.Headers, HeaderId.ContentDisposition) ?? [],
             Languages = string.IsNullOrWhiteSpace(languages) ? [] : [.. languages.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
             Location = Raw(entity.Headers, HeaderId.ContentLocation),
             HeaderOffset = begin,
@@ -127,6 +127,112 @@ public static class MessageSummaryParser
     {
         var index = headers.IndexOf(id);
         return index < 0 ? null : Unfold(headers[index].RawValue).Trim();
+    }
+
+    /// <summary>
+    /// The parameters of the first field of that name as they are in the message, in their order: quoting removed,
+    /// encoded words and RFC 2231 encoding kept (so values stay ASCII when the message is), the sections of an RFC 2231
+    /// continuation joined into one parameter at the place of its first (named <c>name*</c> when encoded, as Dovecot
+    /// sends it). Null when the field is absent.
+    /// </summary>
+    private static List<KeyValuePair<string, string>>? RawParameters(HeaderList headers, HeaderId id)
+    {
+        var index = headers.IndexOf(id);
+        if (index < 0)
+        {
+            return null;
+        }
+        var text = Unfold(headers[index].RawValue);
+        var parameters = new List<KeyValuePair<string, string>>();
+        var sections = new Dictionary<string, (int Index, SortedDictionary<int, (string Value, bool Encoded)> Parts)>(StringComparer.OrdinalIgnoreCase);
+        var i = text.IndexOf(';', StringComparison.Ordinal);
+        while (i >= 0 && i < text.Length)
+        {
+            i++; // past the ';'
+            SkipWhitespace(text, ref i);
+            var start = i;
+            while (i < text.Length && text[i] is not ('=' or ';') && !char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+            var name = text[start..i];
+            SkipWhitespace(text, ref i);
+            if (i >= text.Length || text[i] != '=' || name.Length == 0)
+            {
+                i = text.IndexOf(';', i); // not name=value: skipped
+                continue;
+            }
+            i++;
+            SkipWhitespace(text, ref i);
+            var value = ReadValue(text, ref i);
+            if (SplitSection(name) is ({ } baseName, var number, var encoded))
+            {
+                if (!sections.TryGetValue(baseName, out var entry))
+                {
+                    entry = (parameters.Count, []);
+                    sections[baseName] = entry;
+                    parameters.Add(default); // its place, filled in below
+                }
+                entry.Parts.TryAdd(number, (value, encoded));
+            }
+            else
+            {
+                parameters.Add(new(name, value));
+            }
+            i = text.IndexOf(';', i);
+        }
+        foreach (var (baseName, (place, parts)) in sections)
+        {
+            var encoded = parts.TryGetValue(0, out var first) && first.Encoded;
+            parameters[place] = new(encoded ? baseName + "*" : baseName, string.Concat(parts.Values.Select(p => p.Value)));
+        }
+        return parameters;
+    }
+
+    private static void SkipWhitespace(string text, ref int i)
+    {
+        while (i < text.Length && char.IsWhiteSpace(text[i]))
+        {
+            i++;
+        }
+    }
+
+    // A quoted string without its quoting, or a token up to the next ';' or whitespace.
+    private static string ReadValue(string text, ref int i)
+    {
+        if (i < text.Length && text[i] == '"')
+        {
+            var value = new StringBuilder();
+            for (i++; i < text.Length && text[i] != '"'; i++)
+            {
+                if (text[i] == '\\' && i + 1 < text.Length)
+                {
+                    i++;
+                }
+                value.Append(text[i]);
+            }
+            i = Math.Min(i + 1, text.Length); // past the closing quote
+            return value.ToString();
+        }
+        var start = i;
+        while (i < text.Length && text[i] != ';' && !char.IsWhiteSpace(text[i]))
+        {
+            i++;
+        }
+        return text[start..i];
+    }
+
+    // "name*2*" is section 2 of name, encoded; "name*" alone is section 0, encoded; "name" is no section.
+    private static (string? Name, int Number, bool Encoded) SplitSection(string name)
+    {
+        var encoded = name.EndsWith('*');
+        var bare = encoded ? name[..^1] : name;
+        var star = bare.LastIndexOf('*');
+        if (star > 0 && int.TryParse(bare.AsSpan(star + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            return (bare[..star], number, encoded);
+        }
+        return encoded && bare.Length > 0 ? (bare, 0, true) : (null, 0, false);
     }
 
     // RFC 5322 §2.2.3: unfolding removes each CRLF (or bare LF) that precedes whitespace; the whitespace stays.

@@ -30,7 +30,7 @@ public abstract partial class MailboxStoreContractTests
         "\r\n" +
         "plain line 1\r\nplain line 2\r\n" +
         "--alt\r\n" +
-        "Content-Type: text/html; charset=utf-8\r\n" +
+        "Content-Type: text/html; charset=utf-8;\r\n name=\"=?utf-8?q?caf=C3=A9?=.html\";\r\n title*0*=utf-8''caf%C3%A9; title*1*=%20menu\r\n" +
         "Content-ID: <html@example.org>\r\n" +
         "Content-Language: en, de\r\n" +
         "Content-Location: http://example.org/a.html\r\n" +
@@ -118,7 +118,9 @@ public abstract partial class MailboxStoreContractTests
         var html = alternative.Children[1];
         Assert.Equal(("text", "html"), (html.MediaType, html.MediaSubtype));
         Assert.Equal("<p>hi</p>", Slice(html.BodyOffset, html.EndOffset));
-        Assert.StartsWith("Content-Type: text/html; charset=utf-8\r\n", Slice(html.HeaderOffset, html.BodyOffset), StringComparison.Ordinal);
+        Assert.StartsWith("Content-Type: text/html; charset=utf-8;\r\n name=", Slice(html.HeaderOffset, html.BodyOffset), StringComparison.Ordinal);
+        // Parameters as in the message: the encoded word kept, the RFC 2231 sections joined but not decoded.
+        Assert.Equal([new("charset", "utf-8"), new("name", "=?utf-8?q?caf=C3=A9?=.html"), new("title*", "utf-8''caf%C3%A9%20menu")], html.Parameters);
         Assert.Equal("<html@example.org>", html.ContentId);
         Assert.Equal(["en", "de"], html.Languages);
         Assert.Equal("http://example.org/a.html", html.Location);
