@@ -27,7 +27,7 @@ public enum LineReadOutcome
 /// command is waiting (so pipelined batches are answered in one write), and swaps to TLS with the
 /// pipelined plaintext dropped. The session that owns it is its only user.
 /// </summary>
-public sealed class SessionChannel
+public sealed partial class SessionChannel
 {
     private readonly MailConnection _connection;
     private PipeReader _input;
@@ -52,7 +52,10 @@ public sealed class SessionChannel
         _output = connection.Transport.Output;
     }
 
-    /// <summary>The last line read (valid until the next read).</summary>
+    /// <summary>
+    /// The last line read. It stays valid until the next <see cref="ReadLineAsync"/> (a literal read in between
+    /// does not touch it); a parser that keeps any part of it past the next line read must copy what it keeps.
+    /// </summary>
     public ReadOnlySpan<byte> Line => _line.AsSpan(0, _lineLength);
 
     /// <summary>The size of the array the last line was copied into (tests check that it shrinks back after a long line).</summary>

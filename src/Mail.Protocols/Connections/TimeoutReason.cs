@@ -9,6 +9,8 @@ public enum TimeoutReason
     Idle,
     /// <summary>Waiting for the rest of a command, message data or a literal.</summary>
     Data,
+    /// <summary>The octets of a length-delimited read (an IMAP literal, an SMTP BDAT chunk).</summary>
+    Literal,
     /// <summary>The TLS handshake.</summary>
     TlsHandshake,
     /// <summary>A SASL exchange.</summary>
