@@ -18,6 +18,8 @@ namespace Mail.Protocols.Smtp.Session;
 // spool, never into one big buffer; it is stored only once it is complete, then the reply is sent.
 internal sealed partial class SmtpSession
 {
+    private LiteralReadOptions? _bdatReadOptions;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DataAsync(bool noArguments)
     {
@@ -115,39 +117,42 @@ internal sealed partial class SmtpSession
         }
         var spool = refusal is null ? transaction!.Spool! : null;
 
-        // The chunk is read in full even when it is refused, so the command stream stays in step.
-        var remaining = chunkSize;
+        // The chunk is read in full even when it is refused, so the command stream stays in step. It is a
+        // length-delimited read of the core: exactly chunkSize octets, under the data timeout per wait.
+        var chunk = _channel.BeginLiteral(chunkSize, _bdatReadOptions ??= new LiteralReadOptions { Timeout = Options.DataTimeout });
         _inMessageData = true;
-        while (remaining > 0)
+        try
         {
-            var result = await ReadDataAsync().ConfigureAwait(false);
-            if (result is not { } read)
+            while (chunk.Remaining > 0)
             {
-                return false;
-            }
-            var buffer = read.Buffer;
-            var take = Math.Min(remaining, buffer.Length);
-            var chunk = buffer.Slice(0, take);
-            if (spool is not null)
-            {
-                foreach (var segment in chunk)
+                var piece = await chunk.ReadAsync().ConfigureAwait(false);
+                if (spool is not null)
                 {
-                    spool.Append(segment.Span);
-                    if (transaction!.Body != Queue.MessageBodyType.BinaryMime)
+                    foreach (var segment in piece)
                     {
-                        transaction.BareLineEndings.Scan(segment.Span);
+                        spool.Append(segment.Span);
+                        if (transaction!.Body != Queue.MessageBodyType.BinaryMime)
+                        {
+                            transaction.BareLineEndings.Scan(segment.Span);
+                        }
                     }
+                    CheckSize(transaction!);
                 }
-                CheckSize(transaction!);
+                chunk.Advance(piece.Length);
             }
-            remaining -= take;
-            _channel.Input.AdvanceTo(chunk.End);
-            if (remaining > 0 && read.IsCompleted)
+        }
+        catch (LiteralReadException ex)
+        {
+            if (ex.Failure == LiteralReadFailure.TimedOut)
             {
-                SmtpLog.ClosedMidData(_logger, _connection.Id);
+                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
                 ResetTransaction();
+                Write(_server.Replies.Timeout);
                 return false;
             }
+            SmtpLog.ClosedMidData(_logger, _connection.Id);
+            ResetTransaction();
+            return false;
         }
 
         _inMessageData = false;

@@ -122,6 +122,9 @@ public sealed class MailConnection : IAsyncDisposable
     /// <summary>Whether a read deadline is armed: tests driving a fake clock wait for it before they move the clock.</summary>
     internal bool HasDeadline => Volatile.Read(ref _deadline) != long.MaxValue;
 
+    /// <summary>What the armed read deadline waits for (<see cref="TimeoutReason.None"/> if none is armed), for tests.</summary>
+    internal TimeoutReason ArmedDeadline => HasDeadline ? _deadlineReason : TimeoutReason.None;
+
     /// <summary>
     /// Arms the write deadline: if a flush is still pending when it passes, the client is not reading and
     /// the connection is aborted (<see cref="TimedOut"/> becomes <see cref="TimeoutReason.Write"/>).

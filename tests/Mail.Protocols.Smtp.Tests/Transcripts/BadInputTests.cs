@@ -141,6 +141,37 @@ public class BadInputTests
     }
 
     [Fact]
+    public async Task Connection_dropped_mid_bdat_chunk_stores_nothing()
+    {
+        await using var h = new SmtpTestHarness();
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.SendAsync("BDAT 100 LAST\r\nSubject: half\r\n\r\nthis chunk never ends\r\n");
+        await h.CloseClientAsync();
+        Assert.True(await h.EndedAsync());
+        Assert.Equal(0, await InboxCountAsync(h));
+    }
+
+    [Fact]
+    public async Task Bdat_chunk_that_stops_arriving_times_out_with_421_after_the_data_timeout_and_stores_nothing()
+    {
+        await using var h = new SmtpTestHarness(o => o.DataTimeout = TimeSpan.FromMinutes(3));
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<bob@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.SendAsync("BDAT 100 LAST\r\nSubject: half\r\n");
+        await FakeTimeExtensions.WaitUntilAsync(() => h.Connection.ArmedDeadline == Mail.Protocols.Connections.TimeoutReason.Literal);
+        h.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.False(h.Session.IsCompleted);
+        h.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(2));
+        Assert.Equal("421 4.4.2 mx.example.test Error: timeout exceeded", await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+        Assert.Equal(Mail.Protocols.Connections.TimeoutReason.Literal, h.Connection.TimedOut);
+        Assert.Equal(0, await InboxCountAsync(h));
+    }
+
+    [Fact]
     public async Task Idle_client_is_disconnected_with_421_after_the_timeout()
     {
         await using var h = new SmtpTestHarness(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
