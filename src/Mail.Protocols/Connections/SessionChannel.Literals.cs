@@ -9,8 +9,11 @@ public sealed partial class SessionChannel
     /// if null). A go-ahead the client waits for (IMAP's <c>+</c> before a synchronising literal) must be flushed
     /// first (<see cref="FlushAsync"/>). The line last read stays valid during the literal.
     /// </summary>
-    public LiteralRead BeginLiteral(long length, LiteralReadOptions? options = null) =>
-        new(_connection, _input, length, options ?? LiteralReadOptions.Default);
+    public LiteralRead BeginLiteral(long length, LiteralReadOptions? options = null)
+    {
+        ThrowIfReadPending();
+        return new(_connection, _input, length, options ?? LiteralReadOptions.Default);
+    }
 
     /// <summary>Reads and drops exactly <paramref name="length"/> octets (a refused literal or chunk).</summary>
     /// <exception cref="LiteralReadException">The connection closed, or the deadline or minimum rate was missed.</exception>

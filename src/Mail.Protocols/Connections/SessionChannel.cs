@@ -115,6 +115,7 @@ public sealed partial class SessionChannel
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<LineReadOutcome> ReadLineAsync(int maxLength, TimeSpan timeout, bool allowShutdown = true)
     {
+        ThrowIfReadPending();
         var armed = false;
         _line = _shortLine;
         _lineLength = 0;
