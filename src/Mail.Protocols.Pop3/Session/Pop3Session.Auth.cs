@@ -1,3 +1,4 @@
+using Mail.Protocols.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Mail.Protocols.Pop3.Protocol;
@@ -103,7 +104,13 @@ internal sealed partial class Pop3Session
         if (parts.Length == 0)
         {
             // Common practice: AUTH alone lists the mechanisms.
-            _channel.WriteAscii("+OK\r\n" + string.Concat(OfferedMechanisms().Select(m => m + "\r\n")) + ".\r\n");
+            _channel.Write("+OK\r\n"u8);
+            foreach (var offered in OfferedMechanisms())
+            {
+                _channel.Output.WriteAscii(offered);
+                _channel.Write("\r\n"u8);
+            }
+            _channel.Write(".\r\n"u8);
             Success();
             return true;
         }

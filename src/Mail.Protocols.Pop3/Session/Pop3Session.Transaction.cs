@@ -29,7 +29,11 @@ internal sealed partial class Pop3Session
                         size += _messages[i].Size;
                     }
                 }
-                _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK {count} {size}\r\n"));
+                _channel.Write("+OK "u8);
+                _channel.Output.WriteNumber(count);
+                _channel.Write(" "u8);
+                _channel.Output.WriteNumber(size);
+                _channel.Write("\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.List:
@@ -59,13 +63,17 @@ internal sealed partial class Pop3Session
                 if (TryMessage(arguments, out var dele))
                 {
                     _deleted[dele] = true;
-                    _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK message {dele + 1} deleted\r\n"));
+                    _channel.Write("+OK message "u8);
+                    _channel.Output.WriteNumber(dele + 1);
+                    _channel.Write(" deleted\r\n"u8);
                     Success();
                 }
                 break;
             case Pop3Verb.Rset:
                 Array.Clear(_deleted);
-                _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK maildrop has {_messages.Count} message(s)\r\n"));
+                _channel.Write("+OK maildrop has "u8);
+                _channel.Output.WriteNumber(_messages.Count);
+                _channel.Write(" message(s)\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.Noop:
@@ -135,7 +143,8 @@ internal sealed partial class Pop3Session
         {
             if (TryMessage(arguments, out var index))
             {
-                _channel.WriteAscii($"+OK {index + 1} {ListValue(index, uidl)}\r\n");
+                _channel.Write("+OK "u8);
+                WriteListing(index, uidl);
                 Success();
             }
             return;
@@ -145,15 +154,29 @@ internal sealed partial class Pop3Session
         {
             if (!_deleted[i])
             {
-                _channel.WriteAscii($"{i + 1} {ListValue(i, uidl)}\r\n");
+                WriteListing(i, uidl);
             }
         }
         _channel.Write(".\r\n"u8);
         Success();
     }
 
-    private string ListValue(int index, bool uidl) =>
-        uidl ? _uidls![index] : _messages[index].Size.ToString(CultureInfo.InvariantCulture);
+    // "<number> <size or unique id>" and CRLF (RFC 1939 scan and unique-id listings).
+    private void WriteListing(int index, bool uidl)
+    {
+        var output = _channel.Output;
+        output.WriteNumber(index + 1);
+        _channel.Write(" "u8);
+        if (uidl)
+        {
+            output.WriteAscii(_uidls![index]);
+        }
+        else
+        {
+            output.WriteNumber(_messages[index].Size);
+        }
+        _channel.Write("\r\n"u8);
+    }
 
     // UIDL: stable across sessions while UIDVALIDITY holds, in the configured format, checked against RFC 1939 §7
     // (1–70 characters in 0x21–0x7E) once per session.
@@ -196,9 +219,16 @@ internal sealed partial class Pop3Session
         {
             await using (content.ConfigureAwait(false))
             {
-                _channel.WriteAscii(bodyLines is null
-                    ? string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n")
-                    : "+OK\r\n");
+                if (bodyLines is null)
+                {
+                    _channel.Write("+OK "u8);
+                    _channel.Output.WriteNumber(message.Size);
+                    _channel.Write(" octets\r\n"u8);
+                }
+                else
+                {
+                    _channel.Write("+OK\r\n"u8);
+                }
                 // From here on a failure cannot be answered: the session closes (see RunAsync).
                 _sendingMessage = true;
                 await StreamBodyAsync(content, new DotStuffer(bodyLines)).ConfigureAwait(false);
@@ -311,7 +341,11 @@ internal sealed partial class Pop3Session
         // Release the maildrop before the final +OK, so a client that reconnects at once is not told IN-USE.
         _lock?.Dispose();
         Pop3Log.Updated(_logger, _connection.Id, uids.Count);
-        _channel.WriteAscii(string.Create(CultureInfo.InvariantCulture, $"+OK {Options.ServerName} POP3 server signing off ({uids.Count} message(s) deleted)\r\n"));
+        _channel.Write("+OK "u8);
+        _channel.Output.WriteAscii(Options.ServerName);
+        _channel.Write(" POP3 server signing off ("u8);
+        _channel.Output.WriteNumber(uids.Count);
+        _channel.Write(" message(s) deleted)\r\n"u8);
         return false;
     }
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using Mail.Protocols.Text;
 using System.Globalization;
 using System.Text;
 using Mail.Protocols.Connections;
@@ -198,29 +200,36 @@ internal sealed partial class Pop3Session
     private void Capabilities()
     {
         // RFC 2449 §5: what AUTHORIZATION offers is announced in TRANSACTION too (the commands are refused there).
-        var builder = new StringBuilder("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
+        var output = _channel.Output;
+        output.Write("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"u8);
         // USER (RFC 2449 §6.2) and SASL (§6.3) only where a login would be accepted: CAPA tells what the server takes.
         if (AuthAllowed)
         {
-            builder.Append("USER\r\n");
+            output.Write("USER\r\n"u8);
         }
-        var mechanisms = OfferedMechanisms().ToList();
-        if (mechanisms.Count > 0)
+        var first = true;
+        foreach (var mechanism in OfferedMechanisms())
         {
-            builder.Append("SASL ").AppendJoin(' ', mechanisms).Append("\r\n");
+            output.Write(first ? "SASL "u8 : " "u8);
+            output.WriteAscii(mechanism);
+            first = false;
+        }
+        if (!first)
+        {
+            output.Write("\r\n"u8);
         }
         if (_connection.CanStartTls)
         {
-            builder.Append("STLS\r\n");
+            output.Write("STLS\r\n"u8);
         }
-        builder.Append("UTF8 USER\r\n");
-        builder.Append("EXPIRE NEVER\r\n");
+        output.Write("UTF8 USER\r\nEXPIRE NEVER\r\n"u8);
         if (Options.LoginDelaySeconds is { } delay)
         {
-            builder.Append(CultureInfo.InvariantCulture, $"LOGIN-DELAY {delay}\r\n");
+            output.Write("LOGIN-DELAY "u8);
+            output.WriteNumber(delay);
+            output.Write("\r\n"u8);
         }
-        builder.Append("IMPLEMENTATION Mail.Protocols\r\n.\r\n");
-        _channel.WriteAscii(builder.ToString());
+        output.Write("IMPLEMENTATION Mail.Protocols\r\n.\r\n"u8);
         Success();
     }
 

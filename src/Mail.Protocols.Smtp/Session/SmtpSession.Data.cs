@@ -1,3 +1,4 @@
+using Mail.Protocols.Text;
 using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
@@ -163,7 +164,9 @@ internal sealed partial class SmtpSession
         }
         if (!last)
         {
-            WriteLine(string.Create(CultureInfo.InvariantCulture, $"250 2.0.0 {chunkSize} octets received"));
+            Write("250 2.0.0 "u8);
+            _channel.Output.WriteNumber(chunkSize);
+            Write(" octets received\r\n"u8);
             Success();
             return true;
         }

@@ -233,7 +233,6 @@ internal sealed partial class SmtpSession
         _heloName = Encoding.ASCII.GetString(name);
         _esmtp = extended;
         Success();
-        var remote = (_connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
         if (!extended)
         {
             Write(_server.Replies.Helo);
@@ -242,7 +241,14 @@ internal sealed partial class SmtpSession
         Write(_server.Replies.EhloPrefix);
         WriteAscii(Sanitize(_heloName));
         Write(" ["u8);
-        WriteAscii(remote);
+        if ((_connection.RemoteEndPoint as IPEndPoint)?.Address is { } address && address.TryFormat(_channel.Output.GetSpan(64), out var written))
+        {
+            _channel.Output.Advance(written);
+        }
+        else
+        {
+            Write("unknown"u8);
+        }
         Write("]\r\n"u8);
         Write(_server.Replies.EhloExtensions(_connection.CanStartTls, AuthAllowed && _user is null));
     }

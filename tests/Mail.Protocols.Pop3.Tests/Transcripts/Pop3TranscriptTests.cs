@@ -249,6 +249,21 @@ public class Pop3TranscriptTests
     }
 
     [Fact]
+    public async Task Capa_and_auth_listings_are_exact_line_for_line()
+    {
+        await using var h = new Pop3TestHarness(o => o.LoginDelaySeconds = 60);
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal("+OK Capability list follows", await c.CommandAsync("CAPA"));
+        var capa = await c.ReadBodyAsync();
+        var sasl = Assert.Single(capa, l => l.StartsWith("SASL ", StringComparison.Ordinal));
+        var mechanisms = sasl["SASL ".Length..].Split(' ');
+        Assert.Equal(["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", sasl, "UTF8 USER", "EXPIRE NEVER", "LOGIN-DELAY 60", "IMPLEMENTATION Mail.Protocols"], capa);
+        Assert.Equal("+OK", await c.CommandAsync("AUTH"));
+        Assert.Equal(mechanisms, await c.ReadBodyAsync());
+    }
+
+    [Fact]
     public async Task Capa_lists_the_extensions_and_hides_user_without_tls_unless_allowed()
     {
         await using var h = new Pop3TestHarness(o => o.LoginDelaySeconds = 60);
