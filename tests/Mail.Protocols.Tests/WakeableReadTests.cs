@@ -33,7 +33,7 @@ public sealed class WakeableReadTests
         var channel = new SessionChannel(connection);
         var signal = new SessionSignal();
 
-        var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.Idle).AsTask();
+        var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.ImapIdle).AsTask();
         Assert.False(waiting.IsCompleted);
         signal.Set();
         Assert.Equal(InputWaitOutcome.Signalled, await waiting);
@@ -43,7 +43,7 @@ public sealed class WakeableReadTests
         channel.Write("* 1 EXISTS\r\n"u8);
         await fromClient.Writer.WriteAsync("DO"u8.ToArray());
         Assert.Throws<InvalidOperationException>(() => channel.BeginLiteral(1));
-        Assert.Equal(InputWaitOutcome.InputAvailable, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.Idle));
+        Assert.Equal(InputWaitOutcome.InputAvailable, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.ImapIdle));
         var reading = channel.ReadLineAsync(1000, TimeSpan.FromMinutes(1)).AsTask();
         await fromClient.Writer.WriteAsync("NE\r\nA2 NOOP\r\n"u8.ToArray());
         Assert.Equal(LineReadOutcome.Line, await reading);
@@ -63,16 +63,16 @@ public sealed class WakeableReadTests
         var signal = new SessionSignal();
 
         signal.Set();
-        Assert.Equal(InputWaitOutcome.Signalled, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.Idle));
+        Assert.Equal(InputWaitOutcome.Signalled, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
 
         await fromClient.Writer.WriteAsync("A1 NOOP\r\n"u8.ToArray());
         signal.Set();
-        Assert.Equal(InputWaitOutcome.InputAvailable, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.Idle));
+        Assert.Equal(InputWaitOutcome.InputAvailable, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
         Assert.Equal("A1 NOOP", await ReadLineAsync(channel));
-        Assert.Equal(InputWaitOutcome.Signalled, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.Idle));
+        Assert.Equal(InputWaitOutcome.Signalled, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
 
         fromClient.Writer.Complete();
-        Assert.Equal(InputWaitOutcome.Closed, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.Idle));
+        Assert.Equal(InputWaitOutcome.Closed, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
     }
 
     [Fact]
@@ -85,19 +85,19 @@ public sealed class WakeableReadTests
         await using (var connection = new MailConnection(new Duplex(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
         {
             var channel = new SessionChannel(connection);
-            var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.Idle).AsTask();
+            var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
             await FakeTimeExtensions.WaitUntilAsync(() => connection.HasDeadline);
             time.Advance(TimeSpan.FromMinutes(28));
             Assert.False(waiting.IsCompleted);
             time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
             Assert.Equal(InputWaitOutcome.TimedOut, await waiting);
-            Assert.Equal(TimeoutReason.Idle, connection.TimedOut);
+            Assert.Equal(TimeoutReason.ImapIdle, connection.TimedOut);
         }
 
         await using (var connection = new MailConnection(new Duplex(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
         {
             var channel = new SessionChannel(connection);
-            var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.Idle).AsTask();
+            var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
             connection.RequestShutdown();
             Assert.Equal(InputWaitOutcome.ShutdownRequested, await waiting);
         }
@@ -145,7 +145,7 @@ public sealed class WakeableReadTests
                 signal.Set();
                 while (expected < rounds)
                 {
-                    var outcome = await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(5), TimeoutReason.Idle);
+                    var outcome = await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(5), TimeoutReason.ImapIdle);
                     if (outcome == InputWaitOutcome.Signalled)
                     {
                         channel.Write(Encoding.ASCII.GetBytes($"* {notified++} EXISTS\r\n"));

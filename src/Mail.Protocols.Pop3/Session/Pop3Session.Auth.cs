@@ -175,7 +175,7 @@ internal sealed partial class Pop3Session
         _channel.Write("+ "u8);
         _channel.WriteAscii(Convert.ToBase64String(challenge));
         _channel.Write("\r\n"u8);
-        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false).ConfigureAwait(false);
+        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, Connections.TimeoutReason.Authentication).ConfigureAwait(false);
         _challengeKeepGoing = true;
         if (outcome == Connections.LineReadOutcome.TooLong)
         {

@@ -122,7 +122,7 @@ internal sealed partial class SmtpSession
         Write("334 "u8);
         WriteAscii(Convert.ToBase64String(challenge));
         Write("\r\n"u8);
-        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false).ConfigureAwait(false);
+        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, TimeoutReason.Authentication).ConfigureAwait(false);
         _challengeKeepGoing = true;
         switch (outcome)
         {

@@ -187,7 +187,7 @@ internal sealed partial class SmtpSession
         {
             if (!_channel.Input.TryRead(out var result))
             {
-                _connection.SetTimeout(Options.DataTimeout, TimeoutReason.Data);
+                _connection.SetTimeout(Options.DataTimeout, TimeoutReason.MessageData);
                 result = await _channel.Input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
                 _connection.ClearTimeout();
             }

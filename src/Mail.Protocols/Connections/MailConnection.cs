@@ -192,6 +192,10 @@ public sealed class MailConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or SocketException)
         {
+            if (handshake.IsCancellationRequested && _timedOut == 0)
+            {
+                _timedOut = (int)TimeoutReason.TlsHandshake;
+            }
             await ssl.DisposeAsync().ConfigureAwait(false);
             Transport = new ClosedPipe();
             return false;

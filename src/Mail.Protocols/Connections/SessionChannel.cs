@@ -110,10 +110,11 @@ public sealed partial class SessionChannel
 
     /// <summary>
     /// Reads one line of at most <paramref name="maxLength"/> octets. Pending replies are flushed first if no
-    /// complete line is already buffered. The whole line must arrive within <paramref name="timeout"/>.
+    /// complete line is already buffered. The whole line must arrive within <paramref name="timeout"/>; when it
+    /// does not, <see cref="MailConnection.TimedOut"/> says <paramref name="reason"/> (<see cref="TimeoutReason.Command"/> if null).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<LineReadOutcome> ReadLineAsync(int maxLength, TimeSpan timeout, bool allowShutdown = true)
+    public async ValueTask<LineReadOutcome> ReadLineAsync(int maxLength, TimeSpan timeout, bool allowShutdown = true, TimeoutReason? reason = null)
     {
         ThrowIfReadPending();
         var armed = false;
@@ -133,7 +134,7 @@ public sealed partial class SessionChannel
                     }
                     if (!armed)
                     {
-                        _connection.SetTimeout(timeout, TimeoutReason.Idle);
+                        _connection.SetTimeout(timeout, reason ?? TimeoutReason.Command);
                         armed = true;
                     }
                     result = await _input.ReadAsync(_connection.Aborted).ConfigureAwait(false);

@@ -1,20 +1,25 @@
 namespace Mail.Protocols.Connections;
 
-/// <summary>Why a connection's deadline was set; reported when it expires.</summary>
+/// <summary>What a connection's deadline was waiting for; <see cref="MailConnection.TimedOut"/> reports it when it expires.</summary>
 public enum TimeoutReason
 {
-    /// <summary>No deadline is armed.</summary>
+    /// <summary>No deadline has expired.</summary>
     None,
-    /// <summary>Waiting for the next command.</summary>
-    Idle,
-    /// <summary>Waiting for the rest of a command, message data or a literal.</summary>
-    Data,
-    /// <summary>The octets of a length-delimited read (an IMAP literal, an SMTP BDAT chunk).</summary>
+    /// <summary>The next command line (or the rest of one): <see cref="SessionChannel.ReadLineAsync"/> by default.</summary>
+    Command,
+    /// <summary>More of the message content after SMTP DATA.</summary>
+    MessageData,
+    /// <summary>The octets of a length-delimited read (an IMAP literal, an SMTP BDAT chunk): <see cref="LiteralRead"/>.</summary>
     Literal,
-    /// <summary>The TLS handshake.</summary>
+    /// <summary>
+    /// The client's end of an IMAP IDLE while notifications go out: armed by the engine through
+    /// <see cref="SessionChannel.WaitForInputAsync"/>.
+    /// </summary>
+    ImapIdle,
+    /// <summary>The TLS handshake (implicit TLS, STARTTLS, STLS): <see cref="MailTlsOptions.HandshakeTimeout"/>.</summary>
     TlsHandshake,
-    /// <summary>A SASL exchange.</summary>
-    Auth,
+    /// <summary>The client's answer to a SASL challenge.</summary>
+    Authentication,
     /// <summary>Writing to a client that does not read: the connection is aborted.</summary>
     Write,
 }

@@ -183,6 +183,20 @@ public class BadInputTests
         Assert.Equal("421 4.4.2 mx.example.test Error: timeout exceeded", await h.ReadLineAsync());
         Assert.True(await h.EndedAsync());
         Assert.Null(await h.ReadLineAsync());
+        Assert.Equal(Mail.Protocols.Connections.TimeoutReason.Command, h.Connection.TimedOut);
+    }
+
+    [Fact]
+    public async Task Client_that_never_answers_a_sasl_challenge_times_out_as_authentication()
+    {
+        await using var h = new SmtpTestHarness(o => { o.AllowPlaintextAuth = true; o.IdleTimeout = TimeSpan.FromMinutes(5); }, SmtpRole.Submission);
+        await h.StartAsync();
+        Assert.Equal("334 VXNlcm5hbWU6", await h.CommandAsync("AUTH LOGIN"));
+        await FakeTimeExtensions.WaitUntilAsync(() => h.Connection.ArmedDeadline == Mail.Protocols.Connections.TimeoutReason.Authentication);
+        h.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(2));
+        Assert.Equal("421 4.4.2 mx.example.test Error: timeout exceeded", await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+        Assert.Equal(Mail.Protocols.Connections.TimeoutReason.Authentication, h.Connection.TimedOut);
     }
 
     [Fact]
