@@ -8,6 +8,7 @@ using Mail.Protocols.Queue;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Dns;
 using Mail.Protocols.Smtp;
+using Mail.Protocols.Smtp.Client;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Dns;
 using Microsoft.Extensions.Logging;
@@ -50,7 +51,11 @@ public sealed class MailHostOptions
     /// <summary>The server certificate; when null a self-signed one for localhost and the machine name is generated.</summary>
     public X509Certificate2? Certificate { get; set; }
 
-    /// <summary>Host name for greetings and Received headers. Defaults to the machine name.</summary>
+    /// <summary>
+    /// Host name for greetings, Received headers and the delivery agent's EHLO: a domain or an address literal, checked
+    /// when the host is built. Defaults to the machine name (used as it is even when it is not a domain; EHLO then gives an
+    /// address literal).
+    /// </summary>
     public string ServerName { get; set; } = Environment.MachineName;
 
     /// <summary>Further SMTP settings (limits, timeouts, hooks); the host fills in TLS and plaintext AUTH.</summary>
@@ -108,6 +113,9 @@ public sealed class MailHost : IAsyncDisposable
     public MailHost(MailHostOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // A configured name that is not a domain fails here, not at every delivery; the machine's own name is used as it
+        // is for greetings and falls back to an address literal in EHLO (see docs/delivery.md).
+        SmtpHelloName.Choose(options.ServerName, nameof(options));
         _options = options;
         Store = options.Store ?? new InMemoryMailboxStore(options.TimeProvider);
         Queue = options.Queue ?? new InMemoryMessageQueue(options.TimeProvider);

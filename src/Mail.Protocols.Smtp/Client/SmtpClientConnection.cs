@@ -68,6 +68,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private readonly SmtpClientOptions _options;
     private readonly Stream _network;
     private readonly string _host;
+    private readonly string _helloName;
     private SslStream? _tls;
     private PipeReader _input;
     private PipeWriter _output;
@@ -75,11 +76,12 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private readonly HashSet<string> _extensions = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _authMechanisms = new(StringComparer.OrdinalIgnoreCase);
 
-    private SmtpClientConnection(Stream network, string host, SmtpClientOptions options)
+    private SmtpClientConnection(Stream network, string host, SmtpClientOptions options, string helloName)
     {
         _network = network;
         _host = host;
         _options = options;
+        _helloName = helloName;
         (_input, _output) = Pipes(network);
     }
 
@@ -110,7 +112,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(host);
         options ??= new SmtpClientOptions();
         // Settings are written into commands: refuse what would not be one argument of its production.
-        if (!EnvelopeSyntax.IsHelloName(options.LocalName))
+        if (options.LocalName is { } localName && !EnvelopeSyntax.IsHelloName(localName))
         {
             throw new ArgumentException("LocalName must be a domain or an address literal (RFC 5321 §4.1.1.1).", nameof(options));
         }
@@ -128,7 +130,10 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        var connection = new SmtpClientConnection(new NetworkStream(socket, ownsSocket: true), host, options);
+        // Without a configured name: the machine's, when it is a domain; else the address we leave from (RFC 5321 §4.1.4).
+        var helloName = options.LocalName
+            ?? (EnvelopeSyntax.IsHelloName(SmtpHelloName.MachineName) ? SmtpHelloName.MachineName : SmtpHelloName.AddressLiteral(((IPEndPoint)socket.LocalEndPoint!).Address));
+        var connection = new SmtpClientConnection(new NetworkStream(socket, ownsSocket: true), host, options, helloName);
         try
         {
             await connection.HandshakeAsync(cancellationToken).ConfigureAwait(false);
@@ -209,7 +214,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         _extensions.Clear();
         _authMechanisms.Clear();
         MaxSize = null;
-        var reply = await CommandAsync("EHLO " + _options.LocalName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        var reply = await CommandAsync("EHLO " + _helloName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
         {
             foreach (var line in reply.Lines.Skip(1))
@@ -229,7 +234,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             return;
         }
         // RFC 5321 §3.2: a server that does not know EHLO gets HELO.
-        reply = await CommandAsync("HELO " + _options.LocalName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        reply = await CommandAsync("HELO " + _helloName, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         if (!reply.IsSuccess)
         {
             throw new SmtpClientException($"{_host} refused HELO: {reply}", reply);

@@ -17,8 +17,11 @@ public enum StartTlsPolicy
 /// <summary>Settings of <see cref="SmtpClientConnection"/>.</summary>
 public sealed class SmtpClientOptions
 {
-    /// <summary>The name this host gives in EHLO/HELO: a domain or an address literal. Defaults to the machine name.</summary>
-    public string LocalName { get; set; } = Environment.MachineName;
+    /// <summary>
+    /// The name this host gives in EHLO/HELO: a domain or an address literal. Null (the default): the machine name when
+    /// it is a domain, otherwise the address literal of the connection's local address (RFC 5321 §4.1.4).
+    /// </summary>
+    public string? LocalName { get; set; }
 
     /// <summary>STARTTLS policy. Defaults to <see cref="StartTlsPolicy.Opportunistic"/>.</summary>
     public StartTlsPolicy StartTls { get; set; } = StartTlsPolicy.Opportunistic;

@@ -12,8 +12,11 @@ namespace Mail.Protocols.Smtp.Delivery;
 /// <summary>Settings of <see cref="DeliveryAgent"/>; the schedule defaults are the classic sendmail ones.</summary>
 public sealed class DeliveryAgentOptions
 {
-    /// <summary>This host's name (DSN Reporting-MTA, EHLO). Defaults to the machine name.</summary>
-    public string ServerName { get; set; } = Environment.MachineName;
+    /// <summary>
+    /// This host's name (DSN Reporting-MTA, EHLO): a domain or an address literal, checked when the agent is built. Defaults
+    /// to the machine name; when that is not a domain, EHLO gives the address literal of the outbound connection instead.
+    /// </summary>
+    public string ServerName { get; set; } = SmtpHelloName.MachineName;
 
     /// <summary>Time between attempts. Defaults to 15 minutes.</summary>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMinutes(15);
@@ -71,6 +74,8 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     DeliveryAgentOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
 {
     private readonly DeliveryAgentOptions _options = options ?? new DeliveryAgentOptions();
+    // Null: the default machine name is not a domain, so each connection says its own address literal.
+    private readonly string? _helloName = SmtpHelloName.Choose((options ?? new DeliveryAgentOptions()).ServerName, nameof(options));
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _domainGates = new(StringComparer.OrdinalIgnoreCase);
@@ -178,6 +183,13 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             try
             {
                 outcome = await DeliverToDomainAsync(lease, group.Key, recipients, pool, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A resolver that throws, say: temporary like any failed attempt, so the schedule (and the give-up) goes on.
+                DeliveryLog.ConnectFailed(_logger, lease.QueueId, group.Key, ex.Message);
+                var reply = new SmtpServerReply(451, [$"4.3.0 {group.Key}: local error: {ex.Message}"]);
+                outcome = recipients.ToDictionary(r => r, _ => (reply, (string?)null));
             }
             finally
             {
@@ -383,9 +395,10 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                         DeliveryLog.Attempted(_logger, lease.QueueId, host, results.Count(r => r.Reply.IsSuccess), results.Count);
                         return results.ToDictionary(r => r.Recipient, r => (r.Reply, (string?)host));
                     }
-                    catch (Exception ex) when (ex is SocketException or IOException or SmtpClientException or OperationCanceledException or System.Security.Authentication.AuthenticationException
-                        && !cancellationToken.IsCancellationRequested)
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                     {
+                        // Any failure of one attempt is temporary for this address, never an escape from the schedule: an
+                        // exception leaving the entry unrecorded would have it retried forever, never given up or returned.
                         if (client is not null)
                         {
                             await client.DisposeAsync().ConfigureAwait(false);
@@ -398,9 +411,12 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                         // where it must be trusted): the next address, then the next exchanger.
                         last = (ex as SmtpClientException)?.Reply is { } reply && !reply.IsSuccess
                             ? new SmtpServerReply(451, [$"4.4.2 {host} said: {reply}"])
-                            : ex is System.Security.Authentication.AuthenticationException
-                                ? new SmtpServerReply(451, [$"4.7.5 {host} [{address}]: {ex.Message}"])
-                                : new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]);
+                            : ex switch
+                            {
+                                System.Security.Authentication.AuthenticationException => new SmtpServerReply(451, [$"4.7.5 {host} [{address}]: {ex.Message}"]),
+                                SocketException or IOException or SmtpClientException or OperationCanceledException => new SmtpServerReply(451, [$"4.4.1 {host} [{address}]: {ex.Message}"]),
+                                _ => new SmtpServerReply(451, [$"4.3.0 {host} [{address}]: local error: {ex.Message}"]),
+                            };
                         lastHost = host;
                         DeliveryLog.ConnectFailed(_logger, lease.QueueId, host, ex.Message);
                         break;
@@ -417,7 +433,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         var client = _options.Client;
         var options = new SmtpClientOptions
         {
-            LocalName = _options.ServerName,
+            LocalName = _helloName,
             StartTls = client.StartTls,
             ValidateCertificate = client.ValidateCertificate,
             CertificateValidation = client.CertificateValidation,

@@ -871,4 +871,96 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
         public override ValueTask<SmtpReply?> OnRecipientAsync(SmtpSessionInfo session, string address, CancellationToken cancellationToken) =>
             ValueTask.FromResult(Interlocked.Increment(ref _attempts) == 1 ? new SmtpReply(451, "4.7.1", "Greylisted, try again later") : null);
     }
+
+    [Fact]
+    public async Task On_a_host_whose_name_is_not_a_domain_the_agent_says_its_address_literal_and_delivers()
+    {
+        // The machine's name has an underscore: EHLO build_host would be refused, so the default falls back to the
+        // address literal of the outbound connection (RFC 5321 §4.1.4) instead of failing every message.
+        await using var remote = await RemoteAsync("127.0.0.2");
+        SmtpHelloName.MachineNameOverride.Value = "build_host";
+        try
+        {
+            var queue = new InMemoryMessageQueue();
+            await EnqueueAsync(queue, DateTimeOffset.UtcNow);
+            var options = new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port };
+            Assert.Equal("build_host", options.ServerName);
+            var agent = new DeliveryAgent(queue, Resolver(), new Notifications().SubmitAsync, options);
+
+            Assert.Equal(1, await agent.RunOnceAsync());
+
+            Assert.Equal(0, await queue.CountAsync());
+            var stored = Assert.Single(await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+            await using var content = await remote.Store.OpenContentAsync("bob@mx.test", "INBOX", stored.Uid);
+            Assert.StartsWith("Received: from [127.0.0.1]", await new StreamReader(content).ReadToEndAsync());
+        }
+        finally
+        {
+            SmtpHelloName.MachineNameOverride.Value = null;
+        }
+    }
+
+    [Theory]
+    [InlineData("bad_name.example.test")]
+    [InlineData("relay example.test")]
+    [InlineData("[300.0.0.1]")]
+    public void A_configured_server_name_that_is_not_a_domain_fails_when_the_agent_or_the_host_is_built(string name)
+    {
+        var agentError = Assert.Throws<ArgumentException>(() =>
+            new DeliveryAgent(new InMemoryMessageQueue(), Resolver(), new Notifications().SubmitAsync, new DeliveryAgentOptions { ServerName = name }));
+        Assert.Equal("options", agentError.ParamName);
+        Assert.Contains("neither a domain nor an address literal", agentError.Message);
+
+        var hostError = Assert.Throws<ArgumentException>(() => new MailHost(new MailHostOptions { ServerName = name }));
+        Assert.Contains("neither a domain nor an address literal", hostError.Message);
+    }
+
+    // A queue whose content cannot be opened while Broken is set (a store bug, say): an exception no attempt expects.
+    private sealed class BrokenContent(IMessageQueue inner) : IMessageQueue
+    {
+        public bool Broken { get; set; }
+
+        public ValueTask<Stream> OpenContentAsync(string queueId, CancellationToken cancellationToken = default) =>
+            Broken ? throw new InvalidOperationException("content index is corrupt") : inner.OpenContentAsync(queueId, cancellationToken);
+
+        public ValueTask<string> EnqueueAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken = default) => inner.EnqueueAsync(envelope, content, cancellationToken);
+        public ValueTask<IReadOnlyList<QueueLease>> LeaseAsync(int maxEntries, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => inner.LeaseAsync(maxEntries, leaseDuration, cancellationToken);
+        public ValueTask CompleteAsync(QueueLease lease, CancellationToken cancellationToken = default) => inner.CompleteAsync(lease, cancellationToken);
+        public ValueTask RescheduleAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, DateTimeOffset nextAttempt, CancellationToken cancellationToken = default) =>
+            inner.RescheduleAsync(lease, recipients, nextAttempt, cancellationToken);
+        public ValueTask GiveUpAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, CancellationToken cancellationToken = default) => inner.GiveUpAsync(lease, recipients, cancellationToken);
+        public ValueTask<int> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
+    }
+
+    [Fact]
+    public async Task An_unexpected_exception_in_an_attempt_is_temporary_and_the_message_is_still_returned_at_the_give_up_time()
+    {
+        await using var remote = await RemoteAsync("127.0.0.2");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        var queue = new BrokenContent(new InMemoryMessageQueue(time)) { Broken = true };
+        await EnqueueAsync(queue, time.GetUtcNow());
+        var notifications = new Notifications();
+        var options = new DeliveryAgentOptions { Port = remote.EndPoints["smtp"].Port, ServerName = "a.example.test", DelayNoticeAfter = TimeSpan.FromDays(10) };
+        var agent = new DeliveryAgent(queue, Resolver(), notifications.SubmitAsync, options, time);
+
+        // Each attempt connects, then fails on the content: recorded as a temporary failure, due again after the interval.
+        Assert.Equal(1, await DrainAsync(agent));
+        Assert.Equal(1, await queue.CountAsync());
+        time.Advance(TimeSpan.FromMinutes(15));
+        Assert.Equal(1, await DrainAsync(agent));
+
+        // Five days on the attempt fails the same way and the recipient is given up; the next round returns the message.
+        time.Advance(TimeSpan.FromDays(5));
+        Assert.Equal(1, await agent.RunOnceAsync());
+        queue.Broken = false; // the DSN carries the original's headers
+        await DrainAsync(agent);
+
+        Assert.Equal(0, await queue.CountAsync());
+        Assert.Empty(await remote.Store.ListMessagesAsync("bob@mx.test", "INBOX"));
+        var (envelope, dsn) = Assert.Single(notifications.Sent);
+        Assert.Equal("alice@example.test", Assert.Single(envelope.Recipients).Address);
+        Assert.Contains("Action: failed", dsn);
+        Assert.Contains("Final-Recipient: rfc822; bob@mx.test", dsn);
+        Assert.Contains("(5.4.7 delivery time expired)", dsn); // after mail.mx.test failed locally, backup.mx.test refused
+    }
 }
