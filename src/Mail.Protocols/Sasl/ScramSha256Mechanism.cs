@@ -70,9 +70,18 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users, ReadOnlyMemory<
         {
             return SaslStep.Malformed("SCRAM user name is malformed");
         }
-        if (authzid.Length > 0 && !string.Equals(authzid, "a=" + saslName, StringComparison.OrdinalIgnoreCase))
+        if (authzid.Length > 0)
         {
-            return SaslStep.Failed("authorization identity differs from the authenticated user");
+            // gs2-authzid = "a=" saslname (RFC 5802 §5.1): decoded like the user name, then compared as PLAIN compares
+            // its authorization identity, by the login's normal form.
+            if (!authzid.StartsWith("a=", StringComparison.Ordinal) || DecodeSaslName(authzid[2..]) is not { } requested)
+            {
+                return SaslStep.Malformed("SCRAM authorization identity is malformed");
+            }
+            if (!UserName.Comparer.Equals(requested, login))
+            {
+                return SaslStep.Failed("authorization identity differs from the authenticated user");
+            }
         }
 
         _user = await users.FindByLoginAsync(login, cancellationToken).ConfigureAwait(false);

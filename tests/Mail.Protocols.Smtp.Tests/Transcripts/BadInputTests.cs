@@ -513,4 +513,48 @@ public class BadInputTests
         Assert.NotEqual(salt, await SaltAsync("a different host secret"u8.ToArray(), "nobody@example.test"));
         Assert.Equal((await SaltAsync(key, Alice)).Length, salt.Length); // and iterations alike (checked in SaltAsync)
     }
+
+    [Theory]
+    [InlineData("\uFF41lice@example.test")] // fullwidth a: the same login in its normal form, as PLAIN compares it
+    [InlineData("ALICE@example.test")]
+    public async Task Scram_authorization_identity_naming_the_user_in_another_spelling_is_accepted(string authzid)
+    {
+        await using var h = new SmtpTestHarness(o => o.AllowPlaintextAuth = true, SmtpRole.Submission);
+        await h.StartAsync();
+        var scram = new ScramClient(Alice, "alice", authzid);
+        var serverFirst = await h.CommandAsync("AUTH SCRAM-SHA-256 " + scram.First);
+        Assert.StartsWith("334 ", serverFirst);
+        var serverFinal = await h.CommandAsync(scram.Final(serverFirst[4..]));
+        Assert.StartsWith("334 ", serverFinal);
+        Assert.True(scram.VerifyServerFinal(serverFinal[4..]));
+        Assert.Equal("235 2.7.0 Authentication successful", await h.CommandAsync(""));
+    }
+
+    [Theory]
+    [InlineData("alice=40example.test", "501 5.5.2 Cannot decode authentication response")] // '=' must start =2C or =3D (RFC 5802 §5.1)
+    [InlineData("alice=2Cx@example.test", "535 5.7.8 Authentication credentials invalid")] // decodes to "alice,x@…": another identity
+    [InlineData("bob@example.test", "535 5.7.8 Authentication credentials invalid")]
+    public async Task Scram_authorization_identity_is_decoded_and_must_name_the_user(string authzid, string reply)
+    {
+        await using var h = new SmtpTestHarness(o =>
+        {
+            o.AllowPlaintextAuth = true;
+            o.FailedAuthDelay = TimeSpan.Zero;
+        }, SmtpRole.Submission);
+        await h.StartAsync();
+        Assert.Equal(reply, await h.CommandAsync("AUTH SCRAM-SHA-256 " + new ScramClient(Alice, "alice", authzid).First));
+    }
+
+    [Fact]
+    public async Task Scram_authorization_identity_with_an_escaped_comma_matches_a_login_holding_one()
+    {
+        await using var h = new SmtpTestHarness(o => o.AllowPlaintextAuth = true, SmtpRole.Submission);
+        h.Users.AddUser("carol,x@example.test", "carol");
+        await h.StartAsync();
+        var scram = new ScramClient("carol=2Cx@example.test", "carol", "Carol=2Cx@example.test");
+        var serverFirst = await h.CommandAsync("AUTH SCRAM-SHA-256 " + scram.First);
+        Assert.StartsWith("334 ", serverFirst);
+        Assert.StartsWith("334 ", await h.CommandAsync(scram.Final(serverFirst[4..])));
+        Assert.Equal("235 2.7.0 Authentication successful", await h.CommandAsync(""));
+    }
 }
