@@ -14,13 +14,14 @@ namespace Mail.Protocols.InMemory;
 public sealed class InMemoryUserDirectory : IUserDirectory
 {
     private readonly ConcurrentDictionary<string, Entry> _byLogin = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Entry> _byAddress = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Entry> _byAddress = new(StringComparer.Ordinal); // by normal form
 
     /// <summary>
     /// Adds a user whose login is <paramref name="address"/>, with optional extra addresses, or replaces the user
     /// with exactly that login (ordinal). A login that is another spelling of an existing one (the same normal
     /// form, such as "Kate@…" or "\u212Aate@…" for "kate@…") names that user and is refused with
-    /// <see cref="ArgumentException"/>: it would otherwise take over, or share, that user's mailboxes.
+    /// <see cref="ArgumentException"/>: it would otherwise take over, or share, that user's mailboxes. So is an address
+    /// or alias that is (in its normal form) an address of another user: it would take that user's mail.
     /// </summary>
     public MailUser AddUser(string address, string password, params string[] aliases)
     {
@@ -32,6 +33,15 @@ public sealed class InMemoryUserDirectory : IUserDirectory
             throw new ArgumentException("The login is not valid Unicode.", nameof(address));
         }
         var user = new MailUser(address, [address, .. aliases]);
+        var addressKeys = new List<string>(user.Addresses.Count);
+        foreach (var a in user.Addresses)
+        {
+            if (!UserName.TryNormalize(a, out var addressKey))
+            {
+                throw new ArgumentException($"The address '{a}' is not valid Unicode.", nameof(aliases));
+            }
+            addressKeys.Add(addressKey);
+        }
         var entry = new Entry(user, password);
         lock (_byLogin)
         {
@@ -39,11 +49,19 @@ public sealed class InMemoryUserDirectory : IUserDirectory
             {
                 throw new ArgumentException($"The login '{address}' is another spelling of the existing login '{existing.User.Login}'.", nameof(address));
             }
+            // An address of another user (in any spelling of its normal form) stays theirs: taking it would take their mail.
+            for (var i = 0; i < addressKeys.Count; i++)
+            {
+                if (_byAddress.TryGetValue(addressKeys[i], out var owner) && !string.Equals(owner.User.Login, address, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"The address '{user.Addresses[i]}' belongs to the user '{owner.User.Login}'.", nameof(aliases));
+                }
+            }
             _byLogin[key] = entry;
-        }
-        foreach (var a in user.Addresses)
-        {
-            _byAddress[a] = entry;
+            foreach (var addressKey in addressKeys)
+            {
+                _byAddress[addressKey] = entry;
+            }
         }
         return user;
     }
@@ -57,7 +75,7 @@ public sealed class InMemoryUserDirectory : IUserDirectory
 
     /// <inheritdoc />
     public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_byAddress.TryGetValue(address, out var e) ? e.User : null);
+        ValueTask.FromResult(UserName.TryNormalize(address, out var key) && _byAddress.TryGetValue(key, out var e) ? e.User : null);
 
     /// <inheritdoc />
     public ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default)
