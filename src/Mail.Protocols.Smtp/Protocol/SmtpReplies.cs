@@ -41,6 +41,9 @@ internal enum SmtpRejectReason
     BadHeloName,
     InsufficientAuthForRelay,
     NullSenderAuthenticated,
+    EhloWithoutName,
+    HeloWithoutName,
+    UserUnknown,
 }
 
 internal static class SmtpReplies
@@ -53,6 +56,8 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> AuthSucceeded => "235 2.7.0 Authentication successful\r\n"u8;
     public static ReadOnlySpan<byte> VrfyAmbiguous => "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"u8;
     public static ReadOnlySpan<byte> Help => "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH; see RFC 5321\r\n"u8;
+    public static ReadOnlySpan<byte> VrfyFoundPrefix => "250 2.1.5 <"u8;
+    public static ReadOnlySpan<byte> VrfyFoundSuffix => ">\r\n"u8;
     public static ReadOnlySpan<byte> MessageAcceptedSuffix => " Message accepted for delivery\r\n"u8;
 
     public static ReadOnlySpan<byte> For(SmtpRejectReason reason) => reason switch
@@ -95,6 +100,9 @@ internal static class SmtpReplies
         SmtpRejectReason.RecipientAfterData => "503 5.5.1 Error: RCPT after message data has started\r\n"u8,
         // The null reverse path is for notifications (RFC 5321 §4.5.5), which the server generates itself.
         SmtpRejectReason.NullSenderAuthenticated => "553 5.7.1 Null sender not allowed for authenticated users\r\n"u8,
+        SmtpRejectReason.EhloWithoutName => "501 5.5.4 Syntax: EHLO hostname\r\n"u8,
+        SmtpRejectReason.HeloWithoutName => "501 5.5.4 Syntax: HELO hostname\r\n"u8,
+        SmtpRejectReason.UserUnknown => "550 5.1.1 User unknown\r\n"u8, // VRFY, for authenticated sessions only
         _ => "554 5.7.1 Access denied\r\n"u8,
     };
 }

@@ -287,7 +287,14 @@ internal sealed partial class SmtpSession
             case VerifyPolicy.AuthenticatedOnly when _user is not null:
                 var text = Encoding.UTF8.GetString(_channel.Line[argumentsStart..]).Trim().Trim('<', '>');
                 var found = await _server.Users.FindByAddressAsync(text, _connection.Aborted).ConfigureAwait(false);
-                WriteLine(found is null ? "550 5.1.1 User unknown" : $"250 2.1.5 <{Sanitize(text)}>");
+                if (found is null)
+                {
+                    Reject(SmtpRejectReason.UserUnknown, countsAsError: false); // an answer to the question, not a client error
+                    return true;
+                }
+                Write(SmtpReplies.VrfyFoundPrefix);
+                WriteAscii(Sanitize(text));
+                Write(SmtpReplies.VrfyFoundSuffix);
                 return true;
             default:
                 Write(SmtpReplies.VrfyAmbiguous);

@@ -218,8 +218,7 @@ internal sealed partial class SmtpSession
         }
         if (name.IsEmpty)
         {
-            WriteLine(extended ? "501 5.5.4 Syntax: EHLO hostname" : "501 5.5.4 Syntax: HELO hostname");
-            _errors++;
+            Reject(extended ? SmtpRejectReason.EhloWithoutName : SmtpRejectReason.HeloWithoutName);
             return;
         }
         // The name goes into the Received header: printable ASCII only, one header-safe word, bounded.

@@ -89,4 +89,30 @@ public class HookAndMetricTests
         Assert.Equal(["EHLO", "MAIL", "RCPT", "DATA", "UNKNOWN", "RCPT", "QUIT"], commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.smtp.command"]));
         Assert.Equal([1L, -1L], sessions.GetMeasurementSnapshot().Select(m => m.Value));
     }
+
+    [Fact]
+    public async Task Hello_without_a_name_and_vrfy_of_an_unknown_user_are_refusals_counted_by_reason()
+    {
+        using var meters = new TestMeterFactory();
+        using var errors = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.errors");
+        await using (var h = new SmtpTestHarness(o =>
+        {
+            o.AllowPlaintextAuth = true;
+            o.Verify = VerifyPolicy.AuthenticatedOnly;
+        }, SmtpRole.Submission, meterFactory: meters))
+        {
+            await h.StartAsync();
+            Assert.Equal("501 5.5.4 Syntax: EHLO hostname", await h.CommandAsync("EHLO"));
+            Assert.Equal("501 5.5.4 Syntax: HELO hostname", await h.CommandAsync("HELO  "));
+            Assert.StartsWith("250 ", await h.CommandAsync("EHLO client.example.org"));
+            Assert.Equal("235 2.7.0 Authentication successful",
+                await h.CommandAsync("AUTH PLAIN " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0alice@example.test\0alice"))));
+            Assert.Equal("550 5.1.1 User unknown", await h.CommandAsync("VRFY <nobody@example.test>"));
+            Assert.Equal("250 2.1.5 <bob@example.test>", await h.CommandAsync("VRFY <bob@example.test>"));
+            Assert.Equal("221 2.0.0 mx.example.test closing connection", await h.CommandAsync("QUIT"));
+            await h.Session;
+        }
+
+        Assert.Equal(["EhloWithoutName", "HeloWithoutName", "UserUnknown"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
+    }
 }
