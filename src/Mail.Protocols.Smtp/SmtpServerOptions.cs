@@ -105,12 +105,14 @@ public sealed class SmtpServerOptions
     /// that such a login cannot be told from a real one. Empty (the default): a random key made once per process and
     /// shared by every server in it, SMTP and POP3 alike. Hosts that serve the same users must set the same key, and
     /// so must a host that restarts, or the made-up salt of a login changes where a real one does not. At least 16
-    /// bytes; keep it as secret as the user directory.
+    /// bytes; keep it as secret as the user directory. The value is copied when set.
     /// </summary>
     public ReadOnlyMemory<byte> ScramUnknownUserKey
     {
         get => _scramUnknownUserKey;
-        set => _scramUnknownUserKey = value.IsEmpty || value.Length >= 16 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
+        // A copy: the caller's array may be reused or cleared after configuring, and the key must not change under a running server.
+        set => _scramUnknownUserKey = value.IsEmpty ? ReadOnlyMemory<byte>.Empty
+            : value.Length >= 16 ? value.ToArray() : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
     }
 
     /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>

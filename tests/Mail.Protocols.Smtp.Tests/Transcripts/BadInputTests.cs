@@ -557,4 +557,31 @@ public class BadInputTests
         Assert.StartsWith("334 ", await h.CommandAsync(scram.Final(serverFirst[4..])));
         Assert.Equal("235 2.7.0 Authentication successful", await h.CommandAsync(""));
     }
+
+    [Fact]
+    public async Task Scram_unknown_user_key_is_copied_when_set_so_clearing_the_callers_array_changes_nothing()
+    {
+        async Task<byte[]> SaltAsync(Action<SmtpServerOptions> configure, Action? afterStart = null)
+        {
+            await using var h = new SmtpTestHarness(o =>
+            {
+                o.AllowPlaintextAuth = true;
+                configure(o);
+            }, SmtpRole.Submission);
+            afterStart?.Invoke();
+            await h.StartAsync();
+            var serverFirst = await h.CommandAsync("AUTH SCRAM-SHA-256 " + new ScramClient("nobody@example.test", "x").First);
+            Assert.StartsWith("334 ", serverFirst);
+            return ScramClient.ParseServerFirst(serverFirst[4..]).Salt;
+        }
+
+        var key = "a host secret of enough bytes"u8.ToArray();
+        var expected = await SaltAsync(o => o.ScramUnknownUserKey = key.ToArray());
+        var reused = key.ToArray();
+        Assert.Equal(expected, await SaltAsync(o => o.ScramUnknownUserKey = reused, () => Array.Clear(reused)));
+
+        var options = new Pop3.Pop3ServerOptions { ScramUnknownUserKey = reused = key.ToArray() };
+        Array.Clear(reused);
+        Assert.Equal(key, options.ScramUnknownUserKey.ToArray());
+    }
 }
