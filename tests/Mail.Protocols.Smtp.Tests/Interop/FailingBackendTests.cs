@@ -103,6 +103,9 @@ public sealed class FailingBackendTests
     {
         var message = Build.TextMessage(Alice, ["bob@example.test"], "relayed", "hello bob");
         message.MessageId = "relayed-2@example.org";
+        // A fixed Date: each call must produce the same octets (MimeKit stamps the clock's second, and the two sends
+        // of one test could straddle a second on a loaded machine, making two different messages).
+        message.Date = new DateTimeOffset(2026, 11, 29, 11, 57, 0, TimeSpan.Zero);
         message.Headers.Insert(0, new MimeKit.Header(MimeKit.HeaderId.Received,
             "from client.example.org ([192.0.2.7]) by mx.sender.test with ESMTPSA id 4QX9ZB1Z; Sun, 29 Nov 2026 11:58:00 +0000"));
         return message;
