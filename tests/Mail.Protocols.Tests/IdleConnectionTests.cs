@@ -125,31 +125,31 @@ public class IdleConnectionTests
         var pipe = new Pipe();
         var replies = new Pipe();
         var connection = new MailConnection(new DuplexPipe(pipe.Reader, replies.Writer));
-        var channel = new SessionChannel(connection);
+        var io = new SessionIO(connection);
         var longLine = new string('a', 5000);
         await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes(longLine + "\r\n"));
 
-        Assert.Equal(LineReadOutcome.Line, await channel.ReadLineAsync(10_000, s_timeout));
-        Assert.Equal(longLine, Encoding.ASCII.GetString(channel.Line));
-        Assert.True(channel.LineCapacity >= 5000);
+        Assert.Equal(LineReadOutcome.Line, await io.ReadLineAsync(10_000, s_timeout));
+        Assert.Equal(longLine, Encoding.ASCII.GetString(io.Line));
+        Assert.True(io.LineCapacity >= 5000);
 
         // Waiting for the next line (none has arrived yet), the connection holds only the short line buffer.
-        var next = channel.ReadLineAsync(10_000, s_timeout);
+        var next = io.ReadLineAsync(10_000, s_timeout);
         Assert.False(next.IsCompleted);
-        Assert.Equal(256, channel.LineCapacity);
+        Assert.Equal(256, io.LineCapacity);
 
         await pipe.Writer.WriteAsync("NOOP\r\n"u8.ToArray());
         Assert.Equal(LineReadOutcome.Line, await next);
-        Assert.Equal("NOOP", Encoding.ASCII.GetString(channel.Line));
-        Assert.Equal(256, channel.LineCapacity);
+        Assert.Equal("NOOP", Encoding.ASCII.GetString(io.Line));
+        Assert.Equal(256, io.LineCapacity);
 
         // A long line after a short one is read whole again.
         await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes(longLine + "b\r\nQUIT\r\n"));
-        Assert.Equal(LineReadOutcome.Line, await channel.ReadLineAsync(10_000, s_timeout));
-        Assert.Equal(longLine + "b", Encoding.ASCII.GetString(channel.Line));
-        Assert.Equal(LineReadOutcome.Line, await channel.ReadLineAsync(10_000, s_timeout));
-        Assert.Equal("QUIT", Encoding.ASCII.GetString(channel.Line));
-        Assert.Equal(256, channel.LineCapacity);
+        Assert.Equal(LineReadOutcome.Line, await io.ReadLineAsync(10_000, s_timeout));
+        Assert.Equal(longLine + "b", Encoding.ASCII.GetString(io.Line));
+        Assert.Equal(LineReadOutcome.Line, await io.ReadLineAsync(10_000, s_timeout));
+        Assert.Equal("QUIT", Encoding.ASCII.GetString(io.Line));
+        Assert.Equal(256, io.LineCapacity);
     }
 
     [Fact]

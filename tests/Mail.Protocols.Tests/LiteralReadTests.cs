@@ -14,7 +14,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     private readonly Pipe _fromClient;
     private readonly Pipe _toClient = new();
     private readonly MailConnection _connection;
-    private readonly SessionChannel _channel;
+    private readonly SessionIO _io;
 
     public LiteralReadTests() : this(new PipeOptions(useSynchronizationContext: false))
     {
@@ -25,7 +25,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
         _heartbeat = new Heartbeat(_time);
         _fromClient = new Pipe(options);
         _connection = new MailConnection(new Duplex(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
-        _channel = new SessionChannel(_connection);
+        _io = new SessionIO(_connection);
     }
 
     private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
@@ -41,8 +41,8 @@ public sealed class LiteralReadTests : IAsyncDisposable
 
     private async Task<string> ReadLineAsync()
     {
-        Assert.Equal(LineReadOutcome.Line, await _channel.ReadLineAsync(1000, TimeSpan.FromMinutes(1)));
-        return Encoding.ASCII.GetString(_channel.Line);
+        Assert.Equal(LineReadOutcome.Line, await _io.ReadLineAsync(1000, TimeSpan.FromMinutes(1)));
+        return Encoding.ASCII.GetString(_io.Line);
     }
 
     public async ValueTask DisposeAsync()
@@ -58,10 +58,10 @@ public sealed class LiteralReadTests : IAsyncDisposable
         Assert.Equal("A1 APPEND INBOX {12}", await ReadLineAsync());
 
         using var copy = new MemoryStream();
-        await _channel.BeginLiteral(12).AsStream().CopyToAsync(copy);
+        await _io.BeginLiteral(12).AsStream().CopyToAsync(copy);
 
         Assert.Equal("0123456789\r\n", Encoding.ASCII.GetString(copy.ToArray()));
-        Assert.Equal("A1 APPEND INBOX {12}", Encoding.ASCII.GetString(_channel.Line));
+        Assert.Equal("A1 APPEND INBOX {12}", Encoding.ASCII.GetString(_io.Line));
         Assert.Equal(" (\\Seen)", await ReadLineAsync());
         Assert.Equal("A2 NOOP", await ReadLineAsync());
     }
@@ -70,7 +70,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     public async Task A_literal_of_zero_octets_reads_nothing()
     {
         await SendAsync("A1 NOOP\r\n");
-        var literal = _channel.BeginLiteral(0);
+        var literal = _io.BeginLiteral(0);
         Assert.True((await literal.ReadAsync()).IsEmpty);
         Assert.Equal(0, await literal.AsStream().ReadAsync(new byte[10]));
         Assert.Equal("A1 NOOP", await ReadLineAsync());
@@ -81,14 +81,14 @@ public sealed class LiteralReadTests : IAsyncDisposable
     {
         await SendAsync("A1 APPEND INBOX {10+}\r\n0123456789A2 NOOP\r\n");
         Assert.Equal("A1 APPEND INBOX {10+}", await ReadLineAsync());
-        await _channel.SkipLiteralAsync(10);
+        await _io.SkipLiteralAsync(10);
         Assert.Equal("A2 NOOP", await ReadLineAsync());
     }
 
     [Fact]
     public async Task A_literal_arriving_in_many_pieces_is_read_piece_by_piece_up_to_its_end()
     {
-        var literal = _channel.BeginLiteral(6);
+        var literal = _io.BeginLiteral(6);
         var reading = Task.Run(async () =>
         {
             using var copy = new MemoryStream();
@@ -120,7 +120,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
             }
         });
 
-        var stream = t._channel.BeginLiteral(total).AsStream();
+        var stream = t._io.BeginLiteral(total).AsStream();
         var buffer = new byte[chunk / 4];
         var consumed = 0;
         var maxAhead = 0;
@@ -150,7 +150,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     public async Task A_connection_dropping_mid_literal_fails_the_store_append_and_nothing_is_stored()
     {
         var store = new InMemoryMailboxStore();
-        var literal = _channel.BeginLiteral(100);
+        var literal = _io.BeginLiteral(100);
         await SendAsync("From: a@example.org\r\n\r\nforty octets of the body..");
         _fromClient.Writer.Complete();
 
@@ -166,7 +166,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     public async Task A_literal_whose_deadline_passes_fails_with_the_literal_reason_and_nothing_is_stored()
     {
         var store = new InMemoryMailboxStore();
-        var literal = _channel.BeginLiteral(100, new LiteralReadOptions { Timeout = TimeSpan.FromSeconds(30) });
+        var literal = _io.BeginLiteral(100, new LiteralReadOptions { Timeout = TimeSpan.FromSeconds(30) });
         await SendAsync("From: a@example.org\r\n\r\n");
         var appending = store.AppendAsync("alice", "INBOX", literal.AsStream()).AsTask();
         await FakeTimeExtensions.WaitUntilAsync(() => literal.Remaining == 77 && _connection.HasDeadline);
@@ -189,7 +189,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     {
         // 100 octets/s after a 5 s grace: 200 octets buy 5 + 2 = 7 seconds from the start.
         var options = new LiteralReadOptions { Timeout = TimeSpan.FromMinutes(10), MinimumDataRate = 100, GracePeriod = TimeSpan.FromSeconds(5) };
-        var literal = _channel.BeginLiteral(10_000, options);
+        var literal = _io.BeginLiteral(10_000, options);
         var reading = Task.Run(async () => await literal.AsStream().CopyToAsync(Stream.Null));
         await SendAsync(new string('x', 200));
         await FakeTimeExtensions.WaitUntilAsync(() => literal.Remaining == 10_000 - 200 && _connection.HasDeadline);
@@ -210,7 +210,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     public async Task A_literal_at_the_minimum_rate_does_not_time_out()
     {
         var options = new LiteralReadOptions { Timeout = TimeSpan.FromMinutes(10), MinimumDataRate = 100, GracePeriod = TimeSpan.FromSeconds(5) };
-        var literal = _channel.BeginLiteral(1000, options);
+        var literal = _io.BeginLiteral(1000, options);
         var reading = Task.Run(async () => await literal.AsStream().CopyToAsync(Stream.Null));
         for (var sent = 100; sent <= 1000; sent += 100)
         {
@@ -226,7 +226,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     [Fact]
     public async Task A_shutdown_request_does_not_interrupt_a_literal()
     {
-        var literal = _channel.BeginLiteral(4);
+        var literal = _io.BeginLiteral(4);
         var reading = Task.Run(async () =>
         {
             using var copy = new MemoryStream();

@@ -18,10 +18,10 @@ public sealed class WakeableReadTests
         public PipeWriter Output { get; } = output;
     }
 
-    private static async Task<string> ReadLineAsync(SessionChannel channel)
+    private static async Task<string> ReadLineAsync(SessionIO io)
     {
-        Assert.Equal(LineReadOutcome.Line, await channel.ReadLineAsync(1000, TimeSpan.FromMinutes(1)));
-        return Encoding.ASCII.GetString(channel.Line);
+        Assert.Equal(LineReadOutcome.Line, await io.ReadLineAsync(1000, TimeSpan.FromMinutes(1)));
+        return Encoding.ASCII.GetString(io.Line);
     }
 
     [Fact]
@@ -30,25 +30,25 @@ public sealed class WakeableReadTests
         var fromClient = new Pipe();
         var toClient = new Pipe();
         await using var connection = new MailConnection(new Duplex(fromClient.Reader, toClient.Writer));
-        var channel = new SessionChannel(connection);
+        var io = new SessionIO(connection);
         var signal = new SessionSignal();
 
-        var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.ImapIdle).AsTask();
+        var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.ImapIdle).AsTask();
         Assert.False(waiting.IsCompleted);
         signal.Set();
         Assert.Equal(InputWaitOutcome.Signalled, await waiting);
         Assert.False(signal.IsSet);
 
         // The session writes its news while the read stays pending; the client answers at once.
-        channel.Write("* 1 EXISTS\r\n"u8);
+        io.Write("* 1 EXISTS\r\n"u8);
         await fromClient.Writer.WriteAsync("DO"u8.ToArray());
-        Assert.Throws<InvalidOperationException>(() => channel.BeginLiteral(1));
-        Assert.Equal(InputWaitOutcome.InputAvailable, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.ImapIdle));
-        var reading = channel.ReadLineAsync(1000, TimeSpan.FromMinutes(1)).AsTask();
+        Assert.Throws<InvalidOperationException>(() => io.BeginLiteral(1));
+        Assert.Equal(InputWaitOutcome.InputAvailable, await io.WaitForInputAsync(signal, TimeSpan.FromMinutes(30), TimeoutReason.ImapIdle));
+        var reading = io.ReadLineAsync(1000, TimeSpan.FromMinutes(1)).AsTask();
         await fromClient.Writer.WriteAsync("NE\r\nA2 NOOP\r\n"u8.ToArray());
         Assert.Equal(LineReadOutcome.Line, await reading);
-        Assert.Equal("DONE", Encoding.ASCII.GetString(channel.Line));
-        Assert.Equal("A2 NOOP", await ReadLineAsync(channel));
+        Assert.Equal("DONE", Encoding.ASCII.GetString(io.Line));
+        Assert.Equal("A2 NOOP", await ReadLineAsync(io));
 
         var written = await toClient.Reader.ReadAsync();
         Assert.Equal("* 1 EXISTS\r\n", Encoding.ASCII.GetString(written.Buffer.ToArray()));
@@ -59,20 +59,20 @@ public sealed class WakeableReadTests
     {
         var fromClient = new Pipe();
         await using var connection = new MailConnection(new Duplex(fromClient.Reader, new Pipe().Writer));
-        var channel = new SessionChannel(connection);
+        var io = new SessionIO(connection);
         var signal = new SessionSignal();
 
         signal.Set();
-        Assert.Equal(InputWaitOutcome.Signalled, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
+        Assert.Equal(InputWaitOutcome.Signalled, await io.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
 
         await fromClient.Writer.WriteAsync("A1 NOOP\r\n"u8.ToArray());
         signal.Set();
-        Assert.Equal(InputWaitOutcome.InputAvailable, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
-        Assert.Equal("A1 NOOP", await ReadLineAsync(channel));
-        Assert.Equal(InputWaitOutcome.Signalled, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
+        Assert.Equal(InputWaitOutcome.InputAvailable, await io.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
+        Assert.Equal("A1 NOOP", await ReadLineAsync(io));
+        Assert.Equal(InputWaitOutcome.Signalled, await io.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
 
         fromClient.Writer.Complete();
-        Assert.Equal(InputWaitOutcome.Closed, await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
+        Assert.Equal(InputWaitOutcome.Closed, await io.WaitForInputAsync(signal, TimeSpan.FromMinutes(1), TimeoutReason.ImapIdle));
     }
 
     [Fact]
@@ -84,8 +84,8 @@ public sealed class WakeableReadTests
 
         await using (var connection = new MailConnection(new Duplex(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
         {
-            var channel = new SessionChannel(connection);
-            var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
+            var io = new SessionIO(connection);
+            var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
             await FakeTimeExtensions.WaitUntilAsync(() => connection.HasDeadline);
             time.Advance(TimeSpan.FromMinutes(28));
             Assert.False(waiting.IsCompleted);
@@ -96,8 +96,8 @@ public sealed class WakeableReadTests
 
         await using (var connection = new MailConnection(new Duplex(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
         {
-            var channel = new SessionChannel(connection);
-            var waiting = channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
+            var io = new SessionIO(connection);
+            var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
             connection.RequestShutdown();
             Assert.Equal(InputWaitOutcome.ShutdownRequested, await waiting);
         }
@@ -122,7 +122,7 @@ public sealed class WakeableReadTests
             Assert.True(await handshake);
 
             const int rounds = 200;
-            var channel = new SessionChannel(connection);
+            var io = new SessionIO(connection);
             var signal = new SessionSignal();
 
             // The client sends a numbered line each time it sees a notification, so client octets and
@@ -145,14 +145,14 @@ public sealed class WakeableReadTests
                 signal.Set();
                 while (expected < rounds)
                 {
-                    var outcome = await channel.WaitForInputAsync(signal, TimeSpan.FromMinutes(5), TimeoutReason.ImapIdle);
+                    var outcome = await io.WaitForInputAsync(signal, TimeSpan.FromMinutes(5), TimeoutReason.ImapIdle);
                     if (outcome == InputWaitOutcome.Signalled)
                     {
-                        channel.Write(Encoding.ASCII.GetBytes($"* {notified++} EXISTS\r\n"));
+                        io.Write(Encoding.ASCII.GetBytes($"* {notified++} EXISTS\r\n"));
                         continue;
                     }
                     Assert.Equal(InputWaitOutcome.InputAvailable, outcome);
-                    Assert.Equal($"L{expected++}", await ReadLineAsync(channel));
+                    Assert.Equal($"L{expected++}", await ReadLineAsync(io));
                     if (notified < rounds)
                     {
                         // News arrives from another thread while the client's next octets may be in flight.

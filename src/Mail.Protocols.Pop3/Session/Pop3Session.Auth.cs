@@ -32,7 +32,7 @@ internal sealed partial class Pop3Session
         }
         // The same answer whether or not the user exists: no enumeration.
         _pendingUser = DecodeText(arguments);
-        _channel.Write("+OK\r\n"u8);
+        _io.Write("+OK\r\n"u8);
         Success();
     }
 
@@ -104,13 +104,13 @@ internal sealed partial class Pop3Session
         if (parts.Length == 0)
         {
             // Common practice: AUTH alone lists the mechanisms.
-            _channel.Write("+OK\r\n"u8);
+            _io.Write("+OK\r\n"u8);
             foreach (var offered in OfferedMechanisms())
             {
-                _channel.Output.WriteAscii(offered);
-                _channel.Write("\r\n"u8);
+                _io.Output.WriteAscii(offered);
+                _io.Write("\r\n"u8);
             }
-            _channel.Write(".\r\n"u8);
+            _io.Write(".\r\n"u8);
             Success();
             return true;
         }
@@ -172,10 +172,10 @@ internal sealed partial class Pop3Session
     // _challengeKeepGoing says whether the session goes on).
     private async ValueTask<byte[]?> ChallengeAsync(byte[] challenge)
     {
-        _channel.Write("+ "u8);
-        _channel.WriteAscii(Convert.ToBase64String(challenge));
-        _channel.Write("\r\n"u8);
-        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, Connections.TimeoutReason.Authentication).ConfigureAwait(false);
+        _io.Write("+ "u8);
+        _io.WriteAscii(Convert.ToBase64String(challenge));
+        _io.Write("\r\n"u8);
+        var outcome = await _io.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, Connections.TimeoutReason.Authentication).ConfigureAwait(false);
         _challengeKeepGoing = true;
         if (outcome == Connections.LineReadOutcome.TooLong)
         {
@@ -187,7 +187,7 @@ internal sealed partial class Pop3Session
             _challengeKeepGoing = false;
             return null;
         }
-        var text = Encoding.Latin1.GetString(_channel.Line);
+        var text = Encoding.Latin1.GetString(_io.Line);
         if (text == "*")
         {
             _authCancelled = true; // answered after the failed-login delay (AuthAsync)
@@ -208,13 +208,13 @@ internal sealed partial class Pop3Session
         {
             Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
         }
-        await _channel.FlushAsync().ConfigureAwait(false);
+        await _io.FlushAsync().ConfigureAwait(false);
         await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
         if (++_authFailures >= Options.MaxAuthFailures)
         {
             // One reply per command: the last failure says it closes.
             _server.Metrics.Rejected(reason);
-            _channel.Write(Pop3Replies.TooManyAuthFailures);
+            _io.Write(Pop3Replies.TooManyAuthFailures);
             return false;
         }
         Error(reason);
@@ -266,7 +266,7 @@ internal sealed partial class Pop3Session
         _lock = maildropLock;
         _user = user;
         Pop3Log.LoggedIn(_logger, _connection.Id, user.Login, method, _messages.Count);
-        _channel.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
+        _io.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
         Success();
         return true;
     }
@@ -288,8 +288,8 @@ internal sealed partial class Pop3Session
             Error(_connection.IsSecure ? Pop3RejectReason.TlsAlreadyActive : Pop3RejectReason.StlsNotAvailable);
             return true;
         }
-        _channel.Write("+OK Begin TLS negotiation\r\n"u8);
-        var discarded = await _channel.StartTlsAsync().ConfigureAwait(false);
+        _io.Write("+OK Begin TLS negotiation\r\n"u8);
+        var discarded = await _io.StartTlsAsync().ConfigureAwait(false);
         if (discarded is null)
         {
             return false;

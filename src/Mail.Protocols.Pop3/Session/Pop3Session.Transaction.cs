@@ -29,11 +29,11 @@ internal sealed partial class Pop3Session
                         size += _messages[i].Size;
                     }
                 }
-                _channel.Write("+OK "u8);
-                _channel.Output.WriteNumber(count);
-                _channel.Write(" "u8);
-                _channel.Output.WriteNumber(size);
-                _channel.Write("\r\n"u8);
+                _io.Write("+OK "u8);
+                _io.Output.WriteNumber(count);
+                _io.Write(" "u8);
+                _io.Output.WriteNumber(size);
+                _io.Write("\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.List:
@@ -63,21 +63,21 @@ internal sealed partial class Pop3Session
                 if (TryMessage(arguments, out var dele))
                 {
                     _deleted[dele] = true;
-                    _channel.Write("+OK message "u8);
-                    _channel.Output.WriteNumber(dele + 1);
-                    _channel.Write(" deleted\r\n"u8);
+                    _io.Write("+OK message "u8);
+                    _io.Output.WriteNumber(dele + 1);
+                    _io.Write(" deleted\r\n"u8);
                     Success();
                 }
                 break;
             case Pop3Verb.Rset:
                 Array.Clear(_deleted);
-                _channel.Write("+OK maildrop has "u8);
-                _channel.Output.WriteNumber(_messages.Count);
-                _channel.Write(" message(s)\r\n"u8);
+                _io.Write("+OK maildrop has "u8);
+                _io.Output.WriteNumber(_messages.Count);
+                _io.Write(" message(s)\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.Noop:
-                _channel.Write("+OK\r\n"u8);
+                _io.Write("+OK\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.Capa:
@@ -143,13 +143,13 @@ internal sealed partial class Pop3Session
         {
             if (TryMessage(arguments, out var index))
             {
-                _channel.Write("+OK "u8);
+                _io.Write("+OK "u8);
                 WriteListing(index, uidl);
                 Success();
             }
             return;
         }
-        _channel.Write("+OK\r\n"u8);
+        _io.Write("+OK\r\n"u8);
         for (var i = 0; i < _messages.Count; i++)
         {
             if (!_deleted[i])
@@ -157,16 +157,16 @@ internal sealed partial class Pop3Session
                 WriteListing(i, uidl);
             }
         }
-        _channel.Write(".\r\n"u8);
+        _io.Write(".\r\n"u8);
         Success();
     }
 
     // "<number> <size or unique id>" and CRLF (RFC 1939 scan and unique-id listings).
     private void WriteListing(int index, bool uidl)
     {
-        var output = _channel.Output;
+        var output = _io.Output;
         output.WriteNumber(index + 1);
-        _channel.Write(" "u8);
+        _io.Write(" "u8);
         if (uidl)
         {
             output.WriteAscii(_uidls![index]);
@@ -175,7 +175,7 @@ internal sealed partial class Pop3Session
         {
             output.WriteNumber(_messages[index].Size);
         }
-        _channel.Write("\r\n"u8);
+        _io.Write("\r\n"u8);
     }
 
     // UIDL: stable across sessions while UIDVALIDITY holds, in the configured format, checked against RFC 1939 §7
@@ -221,13 +221,13 @@ internal sealed partial class Pop3Session
             {
                 if (bodyLines is null)
                 {
-                    _channel.Write("+OK "u8);
-                    _channel.Output.WriteNumber(message.Size);
-                    _channel.Write(" octets\r\n"u8);
+                    _io.Write("+OK "u8);
+                    _io.Output.WriteNumber(message.Size);
+                    _io.Write(" octets\r\n"u8);
                 }
                 else
                 {
-                    _channel.Write("+OK\r\n"u8);
+                    _io.Write("+OK\r\n"u8);
                 }
                 // From here on a failure cannot be answered: the session closes (see RunAsync).
                 _sendingMessage = true;
@@ -260,12 +260,12 @@ internal sealed partial class Pop3Session
             int read;
             while ((read = await content.ReadAsync(buffer.AsMemory(0, ChunkSize), _connection.Aborted).ConfigureAwait(false)) > 0)
             {
-                var more = stuffer.Write(buffer.AsSpan(0, read), _channel.Output);
+                var more = stuffer.Write(buffer.AsSpan(0, read), _io.Output);
                 // Send as we go: memory stays bounded however large the message is, while small
                 // pipelined RETRs still share writes.
-                if (_channel.Output.UnflushedBytes > 64 * 1024)
+                if (_io.Output.UnflushedBytes > 64 * 1024)
                 {
-                    await _channel.FlushAsync().ConfigureAwait(false);
+                    await _io.FlushAsync().ConfigureAwait(false);
                 }
                 if (!more)
                 {
@@ -277,7 +277,7 @@ internal sealed partial class Pop3Session
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        stuffer.Finish(_channel.Output);
+        stuffer.Finish(_io.Output);
     }
 
     // Messages downloaded with RETR and kept get \Seen, as Dovecot does by default, so a user who also reads the
@@ -334,18 +334,18 @@ internal sealed partial class Pop3Session
                 Pop3Log.StoreFailed(_logger, _connection.Id, ex);
                 // The session ends either way, so the reply is this one, never the too-many-errors line.
                 _server.Metrics.Rejected(Pop3RejectReason.DeletionFailed);
-                _channel.Write(Pop3Replies.For(Pop3RejectReason.DeletionFailed));
+                _io.Write(Pop3Replies.For(Pop3RejectReason.DeletionFailed));
                 return false;
             }
         }
         // Release the maildrop before the final +OK, so a client that reconnects at once is not told IN-USE.
         _lock?.Dispose();
         Pop3Log.Updated(_logger, _connection.Id, uids.Count);
-        _channel.Write("+OK "u8);
-        _channel.Output.WriteAscii(Options.ServerName);
-        _channel.Write(" POP3 server signing off ("u8);
-        _channel.Output.WriteNumber(uids.Count);
-        _channel.Write(" message(s) deleted)\r\n"u8);
+        _io.Write("+OK "u8);
+        _io.Output.WriteAscii(Options.ServerName);
+        _io.Write(" POP3 server signing off ("u8);
+        _io.Output.WriteNumber(uids.Count);
+        _io.Write(" message(s) deleted)\r\n"u8);
         return false;
     }
 }

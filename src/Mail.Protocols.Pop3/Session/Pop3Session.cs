@@ -21,7 +21,7 @@ internal sealed partial class Pop3Session
     private const string Inbox = "INBOX";
     private readonly Pop3ServerContext _server;
     private readonly MailConnection _connection;
-    private readonly SessionChannel _channel;
+    private readonly SessionIO _io;
     private readonly ILogger _logger;
     private readonly string? _apopTimestamp;
     private int _errors;
@@ -45,7 +45,7 @@ internal sealed partial class Pop3Session
     {
         _server = server;
         _connection = connection;
-        _channel = new SessionChannel(connection) { WriteTimeout = server.Options.IdleTimeout };
+        _io = new SessionIO(connection) { WriteTimeout = server.Options.IdleTimeout };
         _logger = server.Logger;
         // APOP's timestamp only where APOP can be accepted in this session: at once, or after STLS. A greeting that
         // offered it where the login will be refused would draw the digest out in plaintext for nothing.
@@ -68,14 +68,14 @@ internal sealed partial class Pop3Session
         {
             if (_connection.IsShutdownRequested)
             {
-                _channel.Write(Pop3Replies.ShuttingDown);
-                await _channel.FlushAsync().ConfigureAwait(false);
+                _io.Write(Pop3Replies.ShuttingDown);
+                await _io.FlushAsync().ConfigureAwait(false);
                 return;
             }
-            _channel.WriteLine(_apopTimestamp is null ? $"+OK {Options.ServerName} POP3 ready" : $"+OK {Options.ServerName} POP3 ready {_apopTimestamp}");
+            _io.WriteLine(_apopTimestamp is null ? $"+OK {Options.ServerName} POP3 ready" : $"+OK {Options.ServerName} POP3 ready {_apopTimestamp}");
             while (true)
             {
-                var outcome = await _channel.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout).ConfigureAwait(false);
+                var outcome = await _io.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout).ConfigureAwait(false);
                 if (outcome == LineReadOutcome.TooLong)
                 {
                     Error(Pop3RejectReason.LineTooLong);
@@ -108,7 +108,7 @@ internal sealed partial class Pop3Session
                     // RFC 1939 §3: an idle session is closed without a response and without removing messages.
                     if (outcome == LineReadOutcome.ShutdownRequested)
                     {
-                        _channel.Write(Pop3Replies.ShuttingDown);
+                        _io.Write(Pop3Replies.ShuttingDown);
                     }
                     else if (outcome == LineReadOutcome.TimedOut)
                     {
@@ -121,7 +121,7 @@ internal sealed partial class Pop3Session
                     break; // Error() already answered with the closing line
                 }
             }
-            await _channel.FlushAsync().ConfigureAwait(false);
+            await _io.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
@@ -136,7 +136,7 @@ internal sealed partial class Pop3Session
 
     private ValueTask<bool> ExecuteAsync()
     {
-        var line = _channel.Line;
+        var line = _io.Line;
         var verb = Pop3Verbs.Parse(line, out var arguments);
         _server.Metrics.Command(verb);
         // RFC 1939, 2449, 2595 and 6856 give these "Arguments: none".
@@ -168,14 +168,14 @@ internal sealed partial class Pop3Session
             case Pop3Verb.Utf8:
                 // RFC 6856 §2: enables UTF-8 user names and passwords; the content is sent as stored.
                 _utf8 = true;
-                _channel.Write("+OK UTF8 enabled\r\n"u8);
+                _io.Write("+OK UTF8 enabled\r\n"u8);
                 Success();
                 return ValueTask.FromResult(true);
             case Pop3Verb.Noop:
                 Error(Pop3RejectReason.NotLoggedIn);
                 return ValueTask.FromResult(true);
             case Pop3Verb.Quit:
-                _channel.WriteLine($"+OK {Options.ServerName} POP3 server signing off");
+                _io.WriteLine($"+OK {Options.ServerName} POP3 server signing off");
                 return ValueTask.FromResult(false);
             case Pop3Verb.Stat or Pop3Verb.List or Pop3Verb.Retr or Pop3Verb.Dele or Pop3Verb.Rset or Pop3Verb.Top or Pop3Verb.Uidl:
                 Error(Pop3RejectReason.NotLoggedIn);
@@ -200,7 +200,7 @@ internal sealed partial class Pop3Session
     private void Capabilities()
     {
         // RFC 2449 §5: what AUTHORIZATION offers is announced in TRANSACTION too (the commands are refused there).
-        var output = _channel.Output;
+        var output = _io.Output;
         output.Write("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"u8);
         // USER (RFC 2449 §6.2) and SASL (§6.3) only where a login would be accepted: CAPA tells what the server takes.
         if (AuthAllowed)
@@ -261,9 +261,9 @@ internal sealed partial class Pop3Session
         var reply = Pop3Replies.For(reason);
         if (++_errors < Options.MaxErrors)
         {
-            _channel.Write(reply);
+            _io.Write(reply);
             return;
         }
-        _channel.Write(reply.StartsWith("-ERR [AUTH]"u8) ? Pop3Replies.TooManyErrorsAuth : Pop3Replies.TooManyErrors);
+        _io.Write(reply.StartsWith("-ERR [AUTH]"u8) ? Pop3Replies.TooManyErrorsAuth : Pop3Replies.TooManyErrors);
     }
 }

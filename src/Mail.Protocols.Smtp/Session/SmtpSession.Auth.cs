@@ -122,7 +122,7 @@ internal sealed partial class SmtpSession
         Write("334 "u8);
         WriteAscii(Convert.ToBase64String(challenge));
         Write("\r\n"u8);
-        var outcome = await _channel.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, TimeoutReason.Authentication).ConfigureAwait(false);
+        var outcome = await _io.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, TimeoutReason.Authentication).ConfigureAwait(false);
         _challengeKeepGoing = true;
         switch (outcome)
         {
@@ -140,7 +140,7 @@ internal sealed partial class SmtpSession
                 _challengeKeepGoing = false;
                 return null;
         }
-        var text = _channel.Line;
+        var text = _io.Line;
         if (text.SequenceEqual("*"u8))
         {
             _authCancelled = true; // answered after the failed-auth delay (AuthAsync)
@@ -170,8 +170,8 @@ internal sealed partial class SmtpSession
         }
         Write(SmtpReplies.ReadyToStartTls);
         // Anything the client sent after STARTTLS arrived in plaintext and must not be executed after the
-        // handshake (the CVE-2011-0411 command-injection class): the channel drops it.
-        var discarded = await _channel.StartTlsAsync().ConfigureAwait(false);
+        // handshake (the CVE-2011-0411 command-injection class): the session I/O drops it.
+        var discarded = await _io.StartTlsAsync().ConfigureAwait(false);
         if (discarded is null)
         {
             return false;

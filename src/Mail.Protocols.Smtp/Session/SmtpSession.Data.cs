@@ -75,11 +75,11 @@ internal sealed partial class SmtpSession
             CheckSize(transaction);
             if (done)
             {
-                _channel.Input.AdvanceTo(buffer.GetPosition(used));
+                _io.Input.AdvanceTo(buffer.GetPosition(used));
             }
             else
             {
-                _channel.Input.AdvanceTo(buffer.End);
+                _io.Input.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
                 {
                     SmtpLog.ClosedMidData(_logger, _connection.Id);
@@ -120,7 +120,7 @@ internal sealed partial class SmtpSession
 
         // The chunk is read in full even when it is refused, so the command stream stays in step. It is a
         // length-delimited read of the core: exactly chunkSize octets, under the data timeout per wait.
-        var chunk = _channel.BeginLiteral(chunkSize, _bdatReadOptions ??= new LiteralReadOptions { Timeout = Options.DataTimeout });
+        var chunk = _io.BeginLiteral(chunkSize, _bdatReadOptions ??= new LiteralReadOptions { Timeout = Options.DataTimeout });
         _inMessageData = true;
         try
         {
@@ -165,7 +165,7 @@ internal sealed partial class SmtpSession
         if (!last)
         {
             Write("250 2.0.0 "u8);
-            _channel.Output.WriteNumber(chunkSize);
+            _io.Output.WriteNumber(chunkSize);
             Write(" octets received\r\n"u8);
             Success();
             return true;
@@ -185,10 +185,10 @@ internal sealed partial class SmtpSession
     {
         while (true)
         {
-            if (!_channel.Input.TryRead(out var result))
+            if (!_io.Input.TryRead(out var result))
             {
                 _connection.SetTimeout(Options.DataTimeout, TimeoutReason.MessageData);
-                result = await _channel.Input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
+                result = await _io.Input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
                 _connection.ClearTimeout();
             }
             if (!result.IsCanceled)

@@ -32,7 +32,7 @@ internal sealed partial class SmtpSession
         }
 
         // Everything is parsed from the pooled line before the first await.
-        var arguments = _channel.Line[argumentsStart..];
+        var arguments = _io.Line[argumentsStart..];
         var status = SmtpSyntax.TryParsePathArgument(arguments, "FROM:"u8, allowNull: true, allowUtf8: true, out var reversePath, out var parameters);
         var smtpUtf8 = false;
         if (status == SmtpPathStatus.Ok)
@@ -170,7 +170,7 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.RecipientAfterData);
             return true;
         }
-        var arguments = _channel.Line[argumentsStart..];
+        var arguments = _io.Line[argumentsStart..];
         var status = SmtpSyntax.TryParsePathArgument(arguments, "TO:"u8, allowNull: false, allowUtf8: transaction.SmtpUtf8, out var address, out var parameters);
         if (status != SmtpPathStatus.Ok)
         {
@@ -274,7 +274,7 @@ internal sealed partial class SmtpSession
 
     private async ValueTask<bool> VrfyAsync(int argumentsStart)
     {
-        if (_channel.Line.Length <= argumentsStart)
+        if (_io.Line.Length <= argumentsStart)
         {
             Reject(SmtpRejectReason.SyntaxError);
             return true;
@@ -285,7 +285,7 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.NotImplemented);
                 return true;
             case VerifyPolicy.AuthenticatedOnly when _user is not null:
-                var text = Encoding.UTF8.GetString(_channel.Line[argumentsStart..]).Trim().Trim('<', '>');
+                var text = Encoding.UTF8.GetString(_io.Line[argumentsStart..]).Trim().Trim('<', '>');
                 var found = await _server.Users.FindByAddressAsync(text, _connection.Aborted).ConfigureAwait(false);
                 if (found is null)
                 {

@@ -13,7 +13,7 @@ namespace Mail.Protocols.Smtp.Session;
 
 /// <summary>
 /// One SMTP conversation. A single read loop takes one command line at a time from the
-/// <see cref="SessionChannel"/>, executes it and writes the reply; the channel flushes only when no further
+/// <see cref="SessionIO"/>, executes it and writes the reply; the session I/O flushes only when no further
 /// complete command is buffered, so a PIPELINING batch gets its replies in one write.
 /// </summary>
 internal sealed partial class SmtpSession
@@ -22,7 +22,7 @@ internal sealed partial class SmtpSession
     private readonly MailConnection _connection;
     private readonly SmtpRole _role;
     private readonly ILogger _logger;
-    private readonly SessionChannel _channel;
+    private readonly SessionIO _io;
     private bool _inMessageData;
     private int _authFailures;
     private int _errors;
@@ -42,7 +42,7 @@ internal sealed partial class SmtpSession
         _connection = connection;
         _role = role;
         _logger = server.Logger;
-        _channel = new SessionChannel(connection) { WriteTimeout = server.Options.IdleTimeout };
+        _io = new SessionIO(connection) { WriteTimeout = server.Options.IdleTimeout };
     }
 
     private SmtpServerOptions Options => _server.Options;
@@ -103,7 +103,7 @@ internal sealed partial class SmtpSession
     private async ValueTask<bool> ReadAndExecuteAsync()
     {
         // A shutdown waits for a transaction in progress to finish.
-        var outcome = await _channel.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout, allowShutdown: _transaction is null).ConfigureAwait(false);
+        var outcome = await _io.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout, allowShutdown: _transaction is null).ConfigureAwait(false);
         switch (outcome)
         {
             case LineReadOutcome.Line:
@@ -151,7 +151,7 @@ internal sealed partial class SmtpSession
     /// <summary>Executes one command. Returns false to end the session.</summary>
     private ValueTask<bool> ExecuteAsync()
     {
-        var line = _channel.Line;
+        var line = _io.Line;
         var verb = SmtpVerbs.Parse(line, out var arguments);
         _server.Metrics.Command(verb);
         switch (verb)
@@ -240,9 +240,9 @@ internal sealed partial class SmtpSession
         Write(_server.Replies.EhloPrefix);
         WriteAscii(Sanitize(_heloName));
         Write(" ["u8);
-        if ((_connection.RemoteEndPoint as IPEndPoint)?.Address is { } address && address.TryFormat(_channel.Output.GetSpan(64), out var written))
+        if ((_connection.RemoteEndPoint as IPEndPoint)?.Address is { } address && address.TryFormat(_io.Output.GetSpan(64), out var written))
         {
-            _channel.Output.Advance(written);
+            _io.Output.Advance(written);
         }
         else
         {
@@ -282,13 +282,13 @@ internal sealed partial class SmtpSession
 
     private void RejectWith(SmtpReply reply) => RejectWith(new PolicyRejection(reply.Code, reply.EnhancedCode, reply.Text));
 
-    private void Write(ReadOnlySpan<byte> reply) => _channel.Write(reply);
+    private void Write(ReadOnlySpan<byte> reply) => _io.Write(reply);
 
-    private void WriteLine(string line) => _channel.WriteLine(line);
+    private void WriteLine(string line) => _io.WriteLine(line);
 
-    private void WriteAscii(string text) => _channel.WriteAscii(text);
+    private void WriteAscii(string text) => _io.WriteAscii(text);
 
-    private ValueTask FlushAsync() => _channel.FlushAsync();
+    private ValueTask FlushAsync() => _io.FlushAsync();
 
     // Reply text must stay on one line of printable ASCII.
     private static string Sanitize(string text)

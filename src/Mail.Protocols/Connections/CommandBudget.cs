@@ -17,7 +17,7 @@ public enum CommandBudgetCheck
 /// The session calls <see cref="Reset"/> when a command starts, charges each line it reads and each literal
 /// <em>before</em> it accepts it (before the go-ahead of a synchronising literal), and answers a refusal
 /// with its protocol's error. A refused literal that the client sends anyway (IMAP's <c>{n+}</c>) is dropped
-/// with <see cref="SessionChannel.SkipLiteralAsync"/> or the connection is closed.
+/// with <see cref="SessionIO.SkipLiteralAsync"/> or the connection is closed.
 /// </summary>
 public sealed class CommandBudget
 {

@@ -13,7 +13,7 @@ namespace Mail.Protocols.Connections;
 /// Call <see cref="ReadAsync"/>, use some of the returned octets, then <see cref="Advance"/> by what was used,
 /// until <see cref="Remaining"/> is zero; or <see cref="SkipRestAsync"/> to drop the rest, or
 /// <see cref="AsStream"/> to hand it to a store's <c>AppendAsync</c>. While it is in progress it is the
-/// channel's only reader: read no line until it is finished. A graceful shutdown request does not interrupt it.
+/// connection's only reader: read no line until it is finished. A graceful shutdown request does not interrupt it.
 /// </remarks>
 public sealed class LiteralRead
 {

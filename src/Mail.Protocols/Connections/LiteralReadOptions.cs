@@ -1,7 +1,7 @@
 namespace Mail.Protocols.Connections;
 
 /// <summary>
-/// The deadline of a length-delimited read (<see cref="SessionChannel.BeginLiteral"/>): how long each wait for
+/// The deadline of a length-delimited read (<see cref="SessionIO.BeginLiteral"/>): how long each wait for
 /// more octets may last, and the minimum average rate the octets must arrive at. Both are enforced by the
 /// connection's <see cref="Heartbeat"/>; when either is missed the read ends with
 /// <see cref="TimeoutReason.Literal"/>.

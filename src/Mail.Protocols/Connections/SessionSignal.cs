@@ -2,7 +2,7 @@ namespace Mail.Protocols.Connections;
 
 /// <summary>
 /// A session's "there is news" flag (a store change for an IMAP IDLE, a notification queue that is no longer
-/// empty): any thread may <see cref="Set"/> it; the session's <see cref="SessionChannel.WaitForInputAsync"/>
+/// empty): any thread may <see cref="Set"/> it; the session's <see cref="SessionIO.WaitForInputAsync"/>
 /// wakes on it as well as on client input, and consumes it when it reports
 /// <see cref="InputWaitOutcome.Signalled"/>. Consume-then-drain makes a wake-up impossible to lose: news
 /// that arrives while the session drains its queue sets the flag again for the next wait.

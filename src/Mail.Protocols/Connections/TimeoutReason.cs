@@ -5,7 +5,7 @@ public enum TimeoutReason
 {
     /// <summary>No deadline has expired.</summary>
     None,
-    /// <summary>The next command line (or the rest of one): <see cref="SessionChannel.ReadLineAsync"/> by default.</summary>
+    /// <summary>The next command line (or the rest of one): <see cref="SessionIO.ReadLineAsync"/> by default.</summary>
     Command,
     /// <summary>More of the message content after SMTP DATA.</summary>
     MessageData,
@@ -13,7 +13,7 @@ public enum TimeoutReason
     Literal,
     /// <summary>
     /// The client's end of an IMAP IDLE while notifications go out: armed by the engine through
-    /// <see cref="SessionChannel.WaitForInputAsync"/>.
+    /// <see cref="SessionIO.WaitForInputAsync"/>.
     /// </summary>
     ImapIdle,
     /// <summary>The TLS handshake (implicit TLS, STARTTLS, STLS): <see cref="MailTlsOptions.HandshakeTimeout"/>.</summary>

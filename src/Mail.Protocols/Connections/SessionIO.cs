@@ -6,10 +6,10 @@ using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Connections;
 
-/// <summary>What <see cref="SessionChannel.ReadLineAsync"/> found.</summary>
+/// <summary>What <see cref="SessionIO.ReadLineAsync"/> found.</summary>
 public enum LineReadOutcome
 {
-    /// <summary>A line is in <see cref="SessionChannel.Line"/>.</summary>
+    /// <summary>A line is in <see cref="SessionIO.Line"/>.</summary>
     Line,
     /// <summary>A line longer than the limit was dropped; answer with the protocol's error and read on.</summary>
     TooLong,
@@ -25,9 +25,10 @@ public enum LineReadOutcome
 /// The line-oriented half every text protocol session shares: reads bounded command lines from the
 /// connection's pipe under one deadline per line, buffers replies and flushes them only when no complete
 /// command is waiting (so pipelined batches are answered in one write), and swaps to TLS with the
-/// pipelined plaintext dropped. The session that owns it is its only user.
+/// pipelined plaintext dropped. The session that owns it is its only user (it is the session's I/O over one
+/// connection, not a message channel between tasks).
 /// </summary>
-public sealed partial class SessionChannel
+public sealed partial class SessionIO
 {
     private readonly MailConnection _connection;
     private PipeReader _input;
@@ -42,8 +43,8 @@ public sealed partial class SessionChannel
     private byte[] _line;
     private int _lineLength;
 
-    /// <summary>Creates the channel over a connection's current transport.</summary>
-    public SessionChannel(MailConnection connection)
+    /// <summary>Creates the session I/O over a connection's current transport.</summary>
+    public SessionIO(MailConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;

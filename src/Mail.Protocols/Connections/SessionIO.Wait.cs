@@ -2,10 +2,10 @@ using System.IO.Pipelines;
 
 namespace Mail.Protocols.Connections;
 
-/// <summary>What <see cref="SessionChannel.WaitForInputAsync"/> found.</summary>
+/// <summary>What <see cref="SessionIO.WaitForInputAsync"/> found.</summary>
 public enum InputWaitOutcome
 {
-    /// <summary>Client input is buffered: read it with <see cref="SessionChannel.ReadLineAsync"/> (or a literal read).</summary>
+    /// <summary>Client input is buffered: read it with <see cref="SessionIO.ReadLineAsync"/> (or a literal read).</summary>
     InputAvailable,
     /// <summary>The session's <see cref="SessionSignal"/> was set (and is now consumed); the read underneath stays pending.</summary>
     Signalled,
@@ -18,7 +18,7 @@ public enum InputWaitOutcome
 }
 
 // A wait for client input that the session's own news can also end, without cancelling the read underneath.
-public sealed partial class SessionChannel
+public sealed partial class SessionIO
 {
     private Task<ReadResult>? _pendingRead;
 

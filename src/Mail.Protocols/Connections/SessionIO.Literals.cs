@@ -1,7 +1,7 @@
 namespace Mail.Protocols.Connections;
 
 // Length-delimited reads: the octets after a line that announced their number.
-public sealed partial class SessionChannel
+public sealed partial class SessionIO
 {
     /// <summary>
     /// Starts reading exactly <paramref name="length"/> octets from the connection (after the line that announced
