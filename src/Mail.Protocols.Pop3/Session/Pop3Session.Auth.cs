@@ -12,12 +12,6 @@ namespace Mail.Protocols.Pop3.Session;
 // AUTHORIZATION state: USER/PASS, APOP, AUTH (RFC 5034) and STLS (RFC 2595).
 internal sealed partial class Pop3Session
 {
-    // RFC 5034 §4: AUTH responses may be long; the same bound as SMTP AUTH lines.
-    private const int MaxAuthLineLength = 12288;
-
-    private bool _challengeKeepGoing = true;
-    private bool _authCancelled;
-
     private void User(ReadOnlySpan<byte> arguments)
     {
         if (!AuthAllowed)
@@ -128,78 +122,42 @@ internal sealed partial class Pop3Session
             return true;
         }
         var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider, Options.ScramUnknownUserKey)!;
-        byte[]? initial = null;
-        if (parts.Length == 2)
-        {
-            if (parts[1] == "=")
-            {
-                initial = [];
-            }
-            else if (!SaslExchange.TryDecodeBase64(parts[1], out initial))
-            {
-                Error(Pop3RejectReason.InvalidBase64);
-                return true;
-            }
-        }
-
-        var result = await SaslExchange.RunAsync(mechanism, initial, ChallengeAsync, _connection.Aborted).ConfigureAwait(false);
-        if (result is not { } step)
-        {
-            if (!_authCancelled)
-            {
-                return _challengeKeepGoing;
-            }
-            // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
-            // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
-            _authCancelled = false;
-            Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
-            return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled).ConfigureAwait(false);
-        }
-        if (step.Kind == SaslStepKind.Failure)
-        {
-            Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, step.Error ?? "failed");
-            if (step.IsMalformed)
-            {
-                Error(Pop3RejectReason.AuthMalformed);
-                return true;
-            }
-            return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
-        }
-        return await LoginAsync(step.User!, mechanism.Name).ConfigureAwait(false);
-    }
-
-    // Sends a "+ " challenge and reads the answer; null when the exchange ended (the reply is written and
-    // _challengeKeepGoing says whether the session goes on).
-    private async ValueTask<byte[]?> ChallengeAsync(byte[] challenge)
-    {
-        _io.Write("+ "u8);
-        _io.WriteAscii(Convert.ToBase64String(challenge));
-        _io.Write("\r\n"u8);
-        var outcome = await _io.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, Connections.TimeoutReason.Authentication).ConfigureAwait(false);
-        _challengeKeepGoing = true;
-        if (outcome == Connections.LineReadOutcome.TooLong)
-        {
-            Error(Pop3RejectReason.LineTooLong);
-            return null;
-        }
-        if (outcome != Connections.LineReadOutcome.Line)
-        {
-            _challengeKeepGoing = false;
-            return null;
-        }
-        var text = Encoding.Latin1.GetString(_io.Line);
-        if (text == "*")
-        {
-            _authCancelled = true; // answered after the failed-login delay (AuthAsync)
-            return null;
-        }
-        if (!SaslExchange.TryDecodeBase64(text, out var response))
+        if (!SaslCommandExchange.TryParseInitialResponse(parts.Length == 2 ? parts[1] : null, out var initial))
         {
             Error(Pop3RejectReason.InvalidBase64);
-            return null;
+            return true;
         }
-        return response;
+
+        var result = await SaslCommandExchange.RunAsync(_io, mechanism, initial, s_challengePrefix, Options.IdleTimeout, _connection.Aborted).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case SaslExchangeOutcome.Succeeded:
+                return await LoginAsync(result.Step.User!, mechanism.Name).ConfigureAwait(false);
+            case SaslExchangeOutcome.Failed:
+                Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
+            case SaslExchangeOutcome.Malformed:
+                Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                Error(Pop3RejectReason.AuthMalformed);
+                return true;
+            case SaslExchangeOutcome.Cancelled:
+                // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
+                // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
+                Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
+                return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled).ConfigureAwait(false);
+            case SaslExchangeOutcome.InvalidBase64:
+                Error(Pop3RejectReason.InvalidBase64);
+                return true;
+            case SaslExchangeOutcome.AnswerTooLong:
+                Error(Pop3RejectReason.LineTooLong);
+                return true;
+            default:
+                // Timed out, closed or aborted: the session ends without a further reply.
+                return false;
+        }
     }
+
+    private static readonly byte[] s_challengePrefix = "+ "u8.ToArray();
 
     // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session.
     private async ValueTask<bool> FailLoginAsync(string method, Pop3RejectReason reason = Pop3RejectReason.AuthFailed)
@@ -208,9 +166,7 @@ internal sealed partial class Pop3Session
         {
             Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
         }
-        await _io.FlushAsync().ConfigureAwait(false);
-        await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
-        if (++_authFailures >= Options.MaxAuthFailures)
+        if (await _authFailures.FailAsync(_io, _connection.Aborted).ConfigureAwait(false))
         {
             // One reply per command: the last failure says it closes.
             _server.Metrics.Rejected(reason);

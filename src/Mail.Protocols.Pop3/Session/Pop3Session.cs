@@ -5,6 +5,7 @@ using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Pop3.Protocol;
 using Mail.Protocols.Pop3.Telemetry;
+using Mail.Protocols.Sasl;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;
 using Microsoft.Extensions.Logging;
@@ -25,7 +26,7 @@ internal sealed partial class Pop3Session
     private readonly ILogger _logger;
     private readonly string? _apopTimestamp;
     private int _errors;
-    private int _authFailures;
+    private readonly AuthFailureBudget _authFailures;
     private bool _utf8;
     private string? _pendingUser;
 
@@ -46,6 +47,7 @@ internal sealed partial class Pop3Session
         _server = server;
         _connection = connection;
         _io = new SessionIO(connection) { WriteTimeout = server.Options.IdleTimeout };
+        _authFailures = new AuthFailureBudget(server.Options.FailedAuthDelay, server.Options.MaxAuthFailures, connection.TimeProvider);
         _logger = server.Logger;
         // APOP's timestamp only where APOP can be accepted in this session: at once, or after STLS. A greeting that
         // offered it where the login will be refused would draw the digest out in plaintext for nothing.

@@ -1,4 +1,3 @@
-using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Smtp.Protocol;
@@ -10,11 +9,6 @@ namespace Mail.Protocols.Smtp.Session;
 // AUTH (RFC 4954) and STARTTLS (RFC 3207).
 internal sealed partial class SmtpSession
 {
-    // RFC 4954 §4: a server must accept AUTH lines of 12,288 octets.
-    private const int MaxAuthLineLength = 12288;
-
-    private bool _challengeKeepGoing = true;
-    private bool _authCancelled;
     private bool _authenticating;
 
     private async ValueTask<bool> AuthAsync(string arguments)
@@ -53,105 +47,65 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.UnknownMechanism);
             return true;
         }
-        byte[]? initial = null;
-        if (parts.Length == 2)
+        if (!SaslCommandExchange.TryParseInitialResponse(parts.Length == 2 ? parts[1] : null, out var initial))
         {
-            if (parts[1] == "=")
-            {
-                initial = [];
-            }
-            else if (!SaslExchange.TryDecodeBase64(parts[1], out initial))
-            {
-                Reject(SmtpRejectReason.AuthMalformed);
-                return true;
-            }
+            Reject(SmtpRejectReason.AuthMalformed);
+            return true;
         }
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;
-        var result = await SaslExchange.RunAsync(mechanism, initial, ChallengeAsync, _connection.Aborted).ConfigureAwait(false);
+        var result = await SaslCommandExchange.RunAsync(_io, mechanism, initial, s_challengePrefix, Options.IdleTimeout, _connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
-        if (result is not { } step)
+        switch (result.Outcome)
         {
-            if (!_authCancelled)
-            {
-                return _challengeKeepGoing;
-            }
-            // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
-            // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
-            _authCancelled = false;
-            SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
-            return await FailAuthAsync(SmtpRejectReason.AuthCancelled).ConfigureAwait(false);
-        }
-        if (step.Kind == SaslStepKind.Failure)
-        {
-            SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, step.Error ?? "failed");
-            if (step.IsMalformed)
-            {
+            case SaslExchangeOutcome.Succeeded:
+                _user = result.Step.User;
+                SmtpLog.Authenticated(_logger, _connection.Id, _user!.Login, mechanism.Name);
+                Write(SmtpReplies.AuthSucceeded);
+                Success();
+                return true;
+            case SaslExchangeOutcome.Failed:
+                SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                return await FailAuthAsync(SmtpRejectReason.AuthFailed).ConfigureAwait(false);
+            case SaslExchangeOutcome.Malformed:
+                SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 Reject(SmtpRejectReason.AuthMalformed);
                 return true;
-            }
-            return await FailAuthAsync(SmtpRejectReason.AuthFailed).ConfigureAwait(false);
+            case SaslExchangeOutcome.Cancelled:
+                // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
+                // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
+                SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
+                return await FailAuthAsync(SmtpRejectReason.AuthCancelled).ConfigureAwait(false);
+            case SaslExchangeOutcome.InvalidBase64:
+                Reject(SmtpRejectReason.AuthMalformed);
+                return true;
+            case SaslExchangeOutcome.AnswerTooLong:
+                Reject(SmtpRejectReason.LineTooLong);
+                return true;
+            case SaslExchangeOutcome.TimedOut:
+                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                Write(_server.Replies.Timeout);
+                return false;
+            default:
+                return false;
         }
-        _user = step.User;
-        SmtpLog.Authenticated(_logger, _connection.Id, _user!.Login, mechanism.Name);
-        Write(SmtpReplies.AuthSucceeded);
-        Success();
-        return true;
     }
+
+    private static readonly byte[] s_challengePrefix = "334 "u8.ToArray();
 
     // Slow down guessing: the reply waits (the session's other work waits with it), and a few failures end the
     // session however many good commands come between them.
     private async ValueTask<bool> FailAuthAsync(SmtpRejectReason reason)
     {
-        await FlushAsync().ConfigureAwait(false);
-        await Task.Delay(Options.FailedAuthDelay, _connection.TimeProvider, _connection.Aborted).ConfigureAwait(false);
+        var exhausted = await _authFailures.FailAsync(_io, _connection.Aborted).ConfigureAwait(false);
         Reject(reason);
-        if (++_authFailures >= Options.MaxAuthFailures)
+        if (exhausted)
         {
             Write(_server.Replies.TooManyAuthFailures);
             return false;
         }
         return true;
-    }
-
-    /// <summary>Sends a 334 challenge and reads the answer; null when the exchange ended (the reply is written and
-    /// <see cref="_challengeKeepGoing"/> says whether the session goes on).</summary>
-    private async ValueTask<byte[]?> ChallengeAsync(byte[] challenge)
-    {
-        Write("334 "u8);
-        WriteAscii(Convert.ToBase64String(challenge));
-        Write("\r\n"u8);
-        var outcome = await _io.ReadLineAsync(MaxAuthLineLength, Options.IdleTimeout, allowShutdown: false, TimeoutReason.Authentication).ConfigureAwait(false);
-        _challengeKeepGoing = true;
-        switch (outcome)
-        {
-            case LineReadOutcome.Line:
-                break;
-            case LineReadOutcome.TooLong:
-                Reject(SmtpRejectReason.LineTooLong);
-                return null;
-            case LineReadOutcome.TimedOut:
-                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
-                Write(_server.Replies.Timeout);
-                _challengeKeepGoing = false;
-                return null;
-            default:
-                _challengeKeepGoing = false;
-                return null;
-        }
-        var text = _io.Line;
-        if (text.SequenceEqual("*"u8))
-        {
-            _authCancelled = true; // answered after the failed-auth delay (AuthAsync)
-            return null;
-        }
-        if (!SaslExchange.TryDecodeBase64(Encoding.Latin1.GetString(text), out var response))
-        {
-            Reject(SmtpRejectReason.AuthMalformed);
-            return null;
-        }
-        return response;
     }
 
     private async ValueTask<bool> StartTlsAsync(bool noArguments)

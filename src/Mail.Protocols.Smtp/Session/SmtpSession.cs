@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
+using Mail.Protocols.Sasl;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Users;
@@ -24,7 +25,7 @@ internal sealed partial class SmtpSession
     private readonly ILogger _logger;
     private readonly SessionIO _io;
     private bool _inMessageData;
-    private int _authFailures;
+    private readonly AuthFailureBudget _authFailures;
     private int _errors;
 
     private string? _heloName;
@@ -43,6 +44,7 @@ internal sealed partial class SmtpSession
         _role = role;
         _logger = server.Logger;
         _io = new SessionIO(connection) { WriteTimeout = server.Options.IdleTimeout };
+        _authFailures = new AuthFailureBudget(server.Options.FailedAuthDelay, server.Options.MaxAuthFailures, connection.TimeProvider);
     }
 
     private SmtpServerOptions Options => _server.Options;
