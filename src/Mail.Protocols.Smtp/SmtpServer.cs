@@ -115,12 +115,4 @@ internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices 
 
     /// <summary>The spool directory, for <see cref="MessageSpool"/> when a message spills to disk.</summary>
     public string SpoolPath() => Spool.Path;
-
-    public void LogDiscarded(string connectionId, long count) => SmtpLogExtra.PipelinedPlaintextDiscarded(Logger, connectionId, count);
-}
-
-internal static partial class SmtpLogExtra
-{
-    [LoggerMessage(1013, LogLevel.Warning, "{ConnectionId}: discarded {Count} octets pipelined after STARTTLS")]
-    public static partial void PipelinedPlaintextDiscarded(ILogger logger, string connectionId, long count);
 }

@@ -245,16 +245,10 @@ internal sealed partial class Pop3Session
             return true;
         }
         _io.Write("+OK Begin TLS negotiation\r\n"u8);
-        var discarded = await _io.StartTlsAsync().ConfigureAwait(false);
-        if (discarded is null)
+        // Plaintext pipelined after STLS is never executed (RFC 2595 §4; the CVE-2011-0411 class).
+        if (!await _io.StartTlsAsync(_server.CoreMetrics, "pop3", _logger).ConfigureAwait(false))
         {
             return false;
-        }
-        if (discarded > 0)
-        {
-            // Plaintext pipelined after STLS is never executed (RFC 2595 §4; the CVE-2011-0411 class).
-            _server.CoreMetrics.PipelinedPlaintextDiscarded("pop3", discarded.Value);
-            Pop3Log.PipelinedPlaintextDiscarded(_logger, _connection.Id, discarded.Value);
         }
         _pendingUser = null;
         _utf8 = false;

@@ -23,9 +23,6 @@ internal static partial class Pop3Log
     [LoggerMessage(2006, LogLevel.Error, "{ConnectionId}: the mailbox store or user directory failed")]
     public static partial void StoreFailed(ILogger logger, string connectionId, Exception exception);
 
-    [LoggerMessage(2007, LogLevel.Warning, "{ConnectionId}: discarded {Count} octets pipelined after STLS")]
-    public static partial void PipelinedPlaintextDiscarded(ILogger logger, string connectionId, long count);
-
     [LoggerMessage(2008, LogLevel.Information, "{ConnectionId}: connection lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, string connectionId, string reason);
 }

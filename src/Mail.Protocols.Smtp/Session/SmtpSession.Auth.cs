@@ -125,15 +125,9 @@ internal sealed partial class SmtpSession
         Write(SmtpReplies.ReadyToStartTls);
         // Anything the client sent after STARTTLS arrived in plaintext and must not be executed after the
         // handshake (the CVE-2011-0411 command-injection class): the session I/O drops it.
-        var discarded = await _io.StartTlsAsync().ConfigureAwait(false);
-        if (discarded is null)
+        if (!await _io.StartTlsAsync(_server.CoreMetrics, "smtp", _logger).ConfigureAwait(false))
         {
             return false;
-        }
-        if (discarded > 0)
-        {
-            _server.CoreMetrics.PipelinedPlaintextDiscarded("smtp", discarded.Value);
-            _server.LogDiscarded(_connection.Id, discarded.Value);
         }
         // RFC 3207 §4.2: forget everything learned before TLS, the client starts with EHLO again.
         _heloName = null;

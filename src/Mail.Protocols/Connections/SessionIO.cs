@@ -2,7 +2,9 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Mail.Protocols.Telemetry;
 using Mail.Protocols.Text;
+using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Connections;
 
@@ -210,5 +212,26 @@ public sealed partial class SessionIO
         _lineReader = default;
         _mustWaitForInput = false;
         return discarded;
+    }
+
+    /// <summary>
+    /// The STARTTLS/STLS switch every protocol makes after its "go ahead" reply: <see cref="StartTlsAsync()"/>, and
+    /// plaintext the client pipelined after the command (never executed: RFC 3207 §4.2, RFC 2595 §3.1, the
+    /// CVE-2011-0411 class) is counted in <c>mail.tls.pipelined_discarded</c> under <paramref name="protocol"/> and
+    /// logged. Returns false if the handshake failed (end the session without a reply).
+    /// </summary>
+    internal async ValueTask<bool> StartTlsAsync(CoreMetrics metrics, string protocol, ILogger logger)
+    {
+        var discarded = await StartTlsAsync().ConfigureAwait(false);
+        if (discarded is not { } octets)
+        {
+            return false;
+        }
+        if (octets > 0)
+        {
+            metrics.PipelinedPlaintextDiscarded(protocol, octets);
+            CoreLog.PipelinedPlaintextDiscarded(logger, _connection.Id, octets);
+        }
+        return true;
     }
 }
