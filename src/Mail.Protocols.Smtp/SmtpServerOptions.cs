@@ -33,17 +33,18 @@ public enum SmtpRole
 }
 
 /// <summary>Settings of the SMTP server. Every limit has a safe default.</summary>
-public sealed class SmtpServerOptions
+public sealed class SmtpServerOptions : MailServerOptions
 {
     private int _maxCommandLineLength = 2048;
     private long _maxMessageSize = 50 * 1024 * 1024;
     private int _maxRecipients = 100;
-    private int _maxErrors = 10;
     private ReadOnlyMemory<byte> _scramUnknownUserKey;
-    private int _maxAuthFailures = 5;
 
-    /// <summary>The host name in the greeting, EHLO reply and Received headers. Defaults to the machine name.</summary>
-    public string ServerName { get; set; } = Environment.MachineName;
+    /// <summary>Creates the options with SMTP's defaults: a 5-minute <see cref="MailServerOptions.IdleTimeout"/> and 5 for <see cref="MailServerOptions.MaxAuthFailures"/>.</summary>
+    public SmtpServerOptions()
+        : base(TimeSpan.FromMinutes(5), maxAuthFailures: 5)
+    {
+    }
 
     /// <summary>
     /// Longest command line in octets, without CRLF. Defaults to 2,048: RFC 5321 §4.5.3.1.4's 512 octets plus
@@ -69,35 +70,8 @@ public sealed class SmtpServerOptions
         set => _maxRecipients = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
     }
 
-    /// <summary>Errors in a row after which the server answers <c>421 4.7.0</c> and closes. Defaults to 10.</summary>
-    public int MaxErrors
-    {
-        get => _maxErrors;
-        set => _maxErrors = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
-    }
-
-    /// <summary>How long the server waits for a command. Defaults to 5 minutes (RFC 5321 §4.5.3.2.7).</summary>
-    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
-
     /// <summary>How long the server waits for more message data. Defaults to 3 minutes (RFC 5321 §4.5.3.2.5 asks clients to wait that long).</summary>
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(3);
-
-    /// <summary>Pause before answering a failed AUTH, to slow password guessing. Defaults to 2 seconds.</summary>
-    public TimeSpan FailedAuthDelay { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// Failed AUTH attempts after which the session is closed with <c>421 4.7.0</c>, however many good
-    /// commands come between them. Defaults to 5: enough for a client such as MailKit that tries each
-    /// offered mechanism once with a wrong password, too few for guessing.
-    /// </summary>
-    public int MaxAuthFailures
-    {
-        get => _maxAuthFailures;
-        set => _maxAuthFailures = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
-    }
-
-    /// <summary>Offer AUTH on unencrypted connections. Defaults to false: AUTH appears only after STARTTLS or on implicit TLS.</summary>
-    public bool AllowPlaintextAuth { get; set; }
 
     /// <summary>
     /// The secret from which SCRAM-SHA-256 derives the salt it shows for a login that does not exist (an HMAC-SHA-256
@@ -115,20 +89,11 @@ public sealed class SmtpServerOptions
             : value.Length >= 16 ? value.ToArray() : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
     }
 
-    /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
-    public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
-
     /// <summary>What to do with bare CR or LF in DATA. Defaults to <see cref="BareLineEndingPolicy.Reject"/>.</summary>
     public BareLineEndingPolicy BareLineEndings { get; set; } = BareLineEndingPolicy.Reject;
 
     /// <summary>How VRFY and EXPN are answered. Defaults to <see cref="VerifyPolicy.Ambiguous"/>.</summary>
     public VerifyPolicy Verify { get; set; } = VerifyPolicy.Ambiguous;
-
-    /// <summary>TLS settings for STARTTLS and implicit-TLS endpoints; null disables both.</summary>
-    public MailTlsOptions? Tls { get; set; }
-
-    /// <summary>Connection limits per listener.</summary>
-    public ConnectionLimits Limits { get; } = new();
 
     /// <summary>
     /// How long a relayed message delivered to a local user is remembered, so that the same message sent again by
@@ -151,28 +116,15 @@ public sealed class SmtpServerOptions
     /// </summary>
     public string? SpoolDirectory { get; set; }
 
-    /// <summary>How long <see cref="Connections.ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
-    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
-
     /// <summary>Accept/reject hooks for MAIL, RCPT and end of data.</summary>
     public SmtpHooks Hooks { get; set; } = SmtpHooks.None;
 
     internal void Validate()
     {
-        if (string.IsNullOrWhiteSpace(ServerName) || ServerName.Any(c => c <= ' ' || c > '~'))
+        ValidateShared();
+        if (DataTimeout <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException("ServerName must be a non-empty ASCII host name.");
-        }
-        if (IdleTimeout <= TimeSpan.Zero || DataTimeout <= TimeSpan.Zero)
-        {
-            throw new InvalidOperationException("Timeouts must be positive.");
-        }
-        foreach (var mechanism in AuthMechanisms)
-        {
-            if (!SaslMechanisms.All.Contains(mechanism, StringComparer.OrdinalIgnoreCase))
-            {
-                throw new InvalidOperationException($"Unknown SASL mechanism '{mechanism}'.");
-            }
+            throw new InvalidOperationException("DataTimeout must be positive.");
         }
     }
 }

@@ -1,0 +1,85 @@
+using Mail.Protocols.Connections;
+using Mail.Protocols.Sasl;
+
+namespace Mail.Protocols;
+
+/// <summary>
+/// The settings every mail protocol server shares (SMTP, POP3, and IMAP to come): its name, the command timeout,
+/// the error budget, TLS, connection limits, shutdown and authentication. Each protocol's options derive from it
+/// and add their own; the defaults that differ by protocol are given there.
+/// </summary>
+public abstract class MailServerOptions
+{
+    private int _maxErrors = 10;
+    private int _maxAuthFailures;
+
+    /// <summary>Creates the options with the protocol's default command timeout and failed-authentication cap.</summary>
+    private protected MailServerOptions(TimeSpan idleTimeout, int maxAuthFailures)
+    {
+        IdleTimeout = idleTimeout;
+        _maxAuthFailures = maxAuthFailures;
+    }
+
+    /// <summary>The host name the server gives in its greeting (and, for SMTP, in the EHLO reply and Received headers; for POP3, in the APOP timestamp). Defaults to the machine name.</summary>
+    public string ServerName { get; set; } = Environment.MachineName;
+
+    /// <summary>How long the server waits for a command (and for each SASL answer). Defaults to 5 minutes for SMTP (RFC 5321 §4.5.3.2.7) and 10 minutes for POP3 (RFC 1939 §3).</summary>
+    public TimeSpan IdleTimeout { get; set; }
+
+    /// <summary>Errors in a row after which the session is closed (SMTP answers <c>421 4.7.0</c>). Defaults to 10.</summary>
+    public int MaxErrors
+    {
+        get => _maxErrors;
+        set => _maxErrors = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>Pause before answering a failed or cancelled authentication, to slow password guessing. Defaults to 2 seconds.</summary>
+    public TimeSpan FailedAuthDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Failed (or cancelled) authentications after which the session is closed, however many good commands come
+    /// between them. Defaults to 5 for SMTP: enough for a client such as MailKit that tries each offered mechanism
+    /// once with a wrong password, too few for guessing; and to 10 for POP3, where MailKit tries APOP, each SASL
+    /// mechanism and USER/PASS (six attempts) before it gives up on one wrong password.
+    /// </summary>
+    public int MaxAuthFailures
+    {
+        get => _maxAuthFailures;
+        set => _maxAuthFailures = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    }
+
+    /// <summary>Allow authentication on unencrypted connections (SMTP AUTH; POP3 USER/PASS, APOP and AUTH). Defaults to false: only after STARTTLS/STLS or on implicit TLS.</summary>
+    public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
+    public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
+
+    /// <summary>TLS settings for STARTTLS/STLS and implicit-TLS endpoints; null disables both.</summary>
+    public MailTlsOptions? Tls { get; set; }
+
+    /// <summary>Connection limits per listener.</summary>
+    public ConnectionLimits Limits { get; } = new();
+
+    /// <summary>How long <see cref="ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Checks the shared settings a setter cannot check alone; the protocol's own checks follow.</summary>
+    internal void ValidateShared()
+    {
+        if (string.IsNullOrWhiteSpace(ServerName) || ServerName.Any(c => c <= ' ' || c > '~'))
+        {
+            throw new InvalidOperationException("ServerName must be a non-empty ASCII host name.");
+        }
+        if (IdleTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("IdleTimeout must be positive.");
+        }
+        foreach (var mechanism in AuthMechanisms)
+        {
+            if (!SaslMechanisms.All.Contains(mechanism, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"Unknown SASL mechanism '{mechanism}'.");
+            }
+        }
+    }
+}
