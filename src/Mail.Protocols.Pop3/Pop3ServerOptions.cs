@@ -6,7 +6,6 @@ namespace Mail.Protocols.Pop3;
 /// <summary>Settings of the POP3 server. Every limit has a safe default.</summary>
 public sealed class Pop3ServerOptions : MailServerOptions
 {
-    private ReadOnlyMemory<byte> _scramUnknownUserKey;
 
     /// <summary>Creates the options with POP3's defaults: a 10-minute <see cref="MailServerOptions.IdleTimeout"/> and 10 for <see cref="MailServerOptions.MaxAuthFailures"/>.</summary>
     public Pop3ServerOptions()
@@ -34,22 +33,6 @@ public sealed class Pop3ServerOptions : MailServerOptions
 
     /// <summary>Offer APOP (a timestamp in the greeting; needs the directory's shared secret). Defaults to false.</summary>
     public bool EnableApop { get; set; }
-
-    /// <summary>
-    /// The secret from which SCRAM-SHA-256 derives the salt it shows for a login that does not exist (an HMAC-SHA-256
-    /// of the login keyed with it, with the iteration count of <see cref="ScramCredentials.DefaultIterations"/>), so
-    /// that such a login cannot be told from a real one. Empty (the default): a random key made once per process and
-    /// shared by every server in it, SMTP and POP3 alike. Hosts that serve the same users must set the same key, and
-    /// so must a host that restarts, or the made-up salt of a login changes where a real one does not. At least 16
-    /// bytes; keep it as secret as the user directory. The value is copied when set.
-    /// </summary>
-    public ReadOnlyMemory<byte> ScramUnknownUserKey
-    {
-        get => _scramUnknownUserKey;
-        // A copy: the caller's array may be reused or cleared after configuring, and the key must not change under a running server.
-        set => _scramUnknownUserKey = value.IsEmpty ? ReadOnlyMemory<byte>.Empty
-            : value.Length >= 16 ? value.ToArray() : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
-    }
 
     /// <summary>LOGIN-DELAY (RFC 2449 §6.5) in seconds: advertised in CAPA and enforced, a user's next login within
     /// that time after a successful one gets <c>-ERR [LOGIN-DELAY]</c>. Null (the default): no delay.</summary>

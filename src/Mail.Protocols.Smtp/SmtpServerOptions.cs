@@ -38,7 +38,6 @@ public sealed class SmtpServerOptions : MailServerOptions
     private int _maxCommandLineLength = 2048;
     private long _maxMessageSize = 50 * 1024 * 1024;
     private int _maxRecipients = 100;
-    private ReadOnlyMemory<byte> _scramUnknownUserKey;
 
     /// <summary>Creates the options with SMTP's defaults: a 5-minute <see cref="MailServerOptions.IdleTimeout"/> and 5 for <see cref="MailServerOptions.MaxAuthFailures"/>.</summary>
     public SmtpServerOptions()
@@ -72,22 +71,6 @@ public sealed class SmtpServerOptions : MailServerOptions
 
     /// <summary>How long the server waits for more message data. Defaults to 3 minutes (RFC 5321 §4.5.3.2.5 asks clients to wait that long).</summary>
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(3);
-
-    /// <summary>
-    /// The secret from which SCRAM-SHA-256 derives the salt it shows for a login that does not exist (an HMAC-SHA-256
-    /// of the login keyed with it, with the iteration count of <see cref="ScramCredentials.DefaultIterations"/>), so
-    /// that such a login cannot be told from a real one. Empty (the default): a random key made once per process and
-    /// shared by every server in it, SMTP and POP3 alike. Hosts that serve the same users must set the same key, and
-    /// so must a host that restarts, or the made-up salt of a login changes where a real one does not. At least 16
-    /// bytes; keep it as secret as the user directory. The value is copied when set.
-    /// </summary>
-    public ReadOnlyMemory<byte> ScramUnknownUserKey
-    {
-        get => _scramUnknownUserKey;
-        // A copy: the caller's array may be reused or cleared after configuring, and the key must not change under a running server.
-        set => _scramUnknownUserKey = value.IsEmpty ? ReadOnlyMemory<byte>.Empty
-            : value.Length >= 16 ? value.ToArray() : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
-    }
 
     /// <summary>What to do with bare CR or LF in DATA. Defaults to <see cref="BareLineEndingPolicy.Reject"/>.</summary>
     public BareLineEndingPolicy BareLineEndings { get; set; } = BareLineEndingPolicy.Reject;

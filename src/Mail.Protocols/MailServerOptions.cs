@@ -12,6 +12,7 @@ public abstract class MailServerOptions
 {
     private int _maxErrors = 10;
     private int _maxAuthFailures;
+    private ReadOnlyMemory<byte> _scramUnknownUserKey;
 
     /// <summary>Creates the options with the protocol's default command timeout and failed-authentication cap.</summary>
     private protected MailServerOptions(TimeSpan idleTimeout, int maxAuthFailures)
@@ -50,6 +51,22 @@ public abstract class MailServerOptions
 
     /// <summary>Allow authentication on unencrypted connections (SMTP AUTH; POP3 USER/PASS, APOP and AUTH). Defaults to false: only after STARTTLS/STLS or on implicit TLS.</summary>
     public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>
+    /// The secret from which SCRAM-SHA-256 derives the salt it shows for a login that does not exist (an HMAC-SHA-256
+    /// of the login keyed with it, with the iteration count of <see cref="ScramCredentials.DefaultIterations"/>), so
+    /// that such a login cannot be told from a real one. Empty (the default): a random key made once per process and
+    /// shared by every server in it, SMTP and POP3 alike. Hosts that serve the same users must set the same key, and
+    /// so must a host that restarts, or the made-up salt of a login changes where a real one does not. At least 16
+    /// bytes; keep it as secret as the user directory. The value is copied when set.
+    /// </summary>
+    public ReadOnlyMemory<byte> ScramUnknownUserKey
+    {
+        get => _scramUnknownUserKey;
+        // A copy: the caller's array may be reused or cleared after configuring, and the key must not change under a running server.
+        set => _scramUnknownUserKey = value.IsEmpty ? ReadOnlyMemory<byte>.Empty
+            : value.Length >= 16 ? value.ToArray() : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
+    }
 
     /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
     public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
