@@ -138,14 +138,23 @@ public static partial class DeliveryStatusNotification
         return text.ToString();
     }
 
-    // The RFC 3463 code from the reply ("550 5.1.1 ..."), or the class's generic one.
+    // The first RFC 3463 code in the reply ("550 5.1.1 ...") whose class agrees with the action (RFC 3464 §2.3.4:
+    // failed is 5, delayed 4, delivered 2), or the class's generic one. A message given up after temporary failures
+    // has "451 4.4.1 ...; 5.4.7 delivery time expired": its status is 5.4.7, the 4.4.1 stays in Diagnostic-Code.
     private static string StatusCode(string? reply, DsnAction action)
     {
-        if (reply is not null && EnhancedCode().Match(reply) is { Success: true } match)
+        var wanted = action switch { DsnAction.Failed => '5', DsnAction.Delayed => '4', _ => '2' };
+        if (reply is not null)
         {
-            return match.Value;
+            foreach (Match match in EnhancedCode().Matches(reply))
+            {
+                if (match.Value[0] == wanted)
+                {
+                    return match.Value;
+                }
+            }
         }
-        return action switch { DsnAction.Failed => "5.0.0", DsnAction.Delayed => "4.0.0", _ => "2.0.0" };
+        return wanted + ".0.0";
     }
 
     [GeneratedRegex(@"\b[245]\.\d{1,3}\.\d{1,3}\b", RegexOptions.CultureInvariant)]

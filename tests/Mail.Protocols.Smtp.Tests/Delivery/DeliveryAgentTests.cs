@@ -367,7 +367,10 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
         Assert.Equal(0, await queue.CountAsync());
         var bounce = Assert.Single(notifications.Sent).Content; // the delay notice was overtaken by the give-up
         Assert.Contains("Action: failed", bounce);
-        Assert.Contains("Status: 4.4.1", bounce);
+        // The status agrees with "failed" (class 5, RFC 3464 §2.3.4); the last temporary reply stays the diagnostic.
+        Assert.Contains("Status: 5.4.7", bounce);
+        Assert.DoesNotContain("Status: 4.", bounce);
+        Assert.Contains("Diagnostic-Code: smtp;", bounce);
         Assert.Contains("5.4.7 delivery time expired", bounce);
         Assert.Contains("message/rfc822", bounce);
         Assert.Contains("Message-ID: <x1@example.test>", bounce);
