@@ -49,7 +49,8 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
         try
         {
             content.Position = offset;
-            if (!await IsRelayedAsync(content, buffer, cancellationToken).ConfigureAwait(false))
+            var headerLength = await ReadHeaderBlockAsync(content, buffer, cancellationToken).ConfigureAwait(false);
+            if (!HasTraceFields(buffer.AsSpan(0, headerLength)))
             {
                 return null;
             }
@@ -57,7 +58,8 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
             // Each part with its length first, so no two envelopes run together into the same octets.
             AppendPart(sha, client is null ? [] : (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).GetAddressBytes());
             AppendPart(sha, System.Text.Encoding.UTF8.GetBytes(reversePath));
-            content.Position = offset;
+            // The header octets already read, then the rest of the message from where that read stopped.
+            sha.AppendData(buffer, 0, headerLength);
             int read;
             while ((read = await content.ReadAsync(buffer.AsMemory(0, MaxHeaderOctets), cancellationToken).ConfigureAwait(false)) > 0)
             {
@@ -83,8 +85,8 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
         sha.AppendData(part);
     }
 
-    // Whether the header block (read into `buffer`, up to 64 KiB) has both a Received header and a Message-ID.
-    private static async ValueTask<bool> IsRelayedAsync(Stream content, byte[] buffer, CancellationToken cancellationToken)
+    // Reads the header block into `buffer` (up to 64 KiB, perhaps a little of the body) and returns the octets read.
+    private static async ValueTask<int> ReadHeaderBlockAsync(Stream content, byte[] buffer, CancellationToken cancellationToken)
     {
         // Read in small steps until the header block's blank line is in: most headers fit the first step.
         var length = 0;
@@ -100,9 +102,10 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
                 break;
             }
         }
-        return HasTraceFields(buffer.AsSpan(0, length));
+        return length;
     }
 
+    // Whether the header block has both a Received header and a Message-ID.
     private static bool HasTraceFields(ReadOnlySpan<byte> headers)
     {
         bool received = false, messageId = false;
