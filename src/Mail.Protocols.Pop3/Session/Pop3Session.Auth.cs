@@ -26,7 +26,7 @@ internal sealed partial class Pop3Session
         }
         // The same answer whether or not the user exists: no enumeration.
         _pendingUser = DecodeText(arguments);
-        _io.Write("+OK\r\n"u8);
+        IO.Write("+OK\r\n"u8);
         Success();
     }
 
@@ -43,8 +43,8 @@ internal sealed partial class Pop3Session
             return true;
         }
         _pendingUser = null;
-        var user = await _server.Users.FindByLoginAsync(login, _connection.Aborted).ConfigureAwait(false);
-        if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, _connection.Aborted).ConfigureAwait(false))
+        var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
+        if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
             return await FailLoginAsync("USER/PASS").ConfigureAwait(false);
         }
@@ -69,8 +69,8 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.ApopSyntax);
             return true;
         }
-        var user = await _server.Users.FindByLoginAsync(parts[0], _connection.Aborted).ConfigureAwait(false);
-        var secret = user is null ? null : await _server.Users.GetSharedSecretAsync(user, _connection.Aborted).ConfigureAwait(false);
+        var user = await _server.Users.FindByLoginAsync(parts[0], Connection.Aborted).ConfigureAwait(false);
+        var secret = user is null ? null : await _server.Users.GetSharedSecretAsync(user, Connection.Aborted).ConfigureAwait(false);
         if (user is null || secret is null)
         {
             return await FailLoginAsync("APOP").ConfigureAwait(false);
@@ -98,13 +98,13 @@ internal sealed partial class Pop3Session
         if (parts.Length == 0)
         {
             // Common practice: AUTH alone lists the mechanisms.
-            _io.Write("+OK\r\n"u8);
+            IO.Write("+OK\r\n"u8);
             foreach (var offered in OfferedMechanisms())
             {
-                _io.Output.WriteAscii(offered);
-                _io.Write("\r\n"u8);
+                IO.Output.WriteAscii(offered);
+                IO.Write("\r\n"u8);
             }
-            _io.Write(".\r\n"u8);
+            IO.Write(".\r\n"u8);
             Success();
             return true;
         }
@@ -121,29 +121,29 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.UnsupportedMechanism);
             return true;
         }
-        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
         if (!SaslCommandExchange.TryParseInitialResponse(parts.Length == 2 ? parts[1] : null, out var initial))
         {
             Error(Pop3RejectReason.InvalidBase64);
             return true;
         }
 
-        var result = await SaslCommandExchange.RunAsync(_io, mechanism, initial, s_challengePrefix, Options.IdleTimeout, _connection.Aborted).ConfigureAwait(false);
+        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
                 return await LoginAsync(result.Step.User!, mechanism.Name).ConfigureAwait(false);
             case SaslExchangeOutcome.Failed:
-                Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
             case SaslExchangeOutcome.Malformed:
-                Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 Error(Pop3RejectReason.AuthMalformed);
                 return true;
             case SaslExchangeOutcome.Cancelled:
                 // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
                 // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
-                Pop3Log.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
+                Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, "cancelled");
                 return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled).ConfigureAwait(false);
             case SaslExchangeOutcome.InvalidBase64:
                 Error(Pop3RejectReason.InvalidBase64);
@@ -164,13 +164,13 @@ internal sealed partial class Pop3Session
     {
         if (reason == Pop3RejectReason.AuthFailed)
         {
-            Pop3Log.AuthenticationFailed(_logger, _connection.Id, method, "invalid credentials");
+            Pop3Log.AuthenticationFailed(_logger, Connection.Id, method, "invalid credentials");
         }
-        if (await _authFailures.FailAsync(_io, _connection.Aborted).ConfigureAwait(false))
+        if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {
             // One reply per command: the last failure says it closes.
             _server.Metrics.Rejected(reason);
-            _io.Write(Pop3Replies.TooManyAuthFailures);
+            IO.Write(Pop3Replies.TooManyAuthFailures);
             return false;
         }
         Error(reason);
@@ -189,7 +189,7 @@ internal sealed partial class Pop3Session
         try
         {
             // The store's lease: it also excludes sessions of other servers and processes on the same store.
-            maildropLock = await _server.Store.TryAcquireMaildropLeaseAsync(user.Login, _connection.Aborted).ConfigureAwait(false);
+            maildropLock = await _server.Store.TryAcquireMaildropLeaseAsync(user.Login, Connection.Aborted).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
@@ -197,14 +197,14 @@ internal sealed partial class Pop3Session
         }
         if (maildropLock is null)
         {
-            Pop3Log.MaildropInUse(_logger, _connection.Id, user.Login);
+            Pop3Log.MaildropInUse(_logger, Connection.Id, user.Login);
             Error(Pop3RejectReason.MaildropInUse);
             return true;
         }
         try
         {
             // The list and its UIDVALIDITY from one instant (a maildrop follows no changes: no subscription).
-            var snapshot = await _server.Store.OpenFolderAsync(user.Login, Inbox, cancellationToken: _connection.Aborted).ConfigureAwait(false);
+            var snapshot = await _server.Store.OpenFolderAsync(user.Login, Inbox, cancellationToken: Connection.Aborted).ConfigureAwait(false);
             _messages = snapshot.Messages;
             _uidValidity = snapshot.Status.UidValidity;
         }
@@ -215,14 +215,14 @@ internal sealed partial class Pop3Session
         }
         if (Options.LoginDelaySeconds is not null)
         {
-            _server.LastLogins[user.Login] = _connection.TimeProvider.GetTimestamp();
+            _server.LastLogins[user.Login] = Connection.TimeProvider.GetTimestamp();
         }
         _deleted = new bool[_messages.Count];
         _retrieved = new bool[_messages.Count];
         _lock = maildropLock;
         _user = user;
-        Pop3Log.LoggedIn(_logger, _connection.Id, user.Login, method, _messages.Count);
-        _io.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
+        Pop3Log.LoggedIn(_logger, Connection.Id, user.Login, method, _messages.Count);
+        IO.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
         Success();
         return true;
     }
@@ -232,21 +232,21 @@ internal sealed partial class Pop3Session
     // Check and record need not be atomic: the maildrop lock already keeps a second session of the user out.
     private bool LoginDelayElapsed(string login, int delay)
     {
-        var clock = _connection.TimeProvider;
+        var clock = Connection.TimeProvider;
         return !_server.LastLogins.TryGetValue(login, out var last)
             || clock.GetTimestamp() - last >= (long)(delay * (double)clock.TimestampFrequency);
     }
 
     private async ValueTask<bool> StartTlsAsync()
     {
-        if (!_connection.CanStartTls)
+        if (!Connection.CanStartTls)
         {
-            Error(_connection.IsSecure ? Pop3RejectReason.TlsAlreadyActive : Pop3RejectReason.StlsNotAvailable);
+            Error(Connection.IsSecure ? Pop3RejectReason.TlsAlreadyActive : Pop3RejectReason.StlsNotAvailable);
             return true;
         }
-        _io.Write("+OK Begin TLS negotiation\r\n"u8);
+        IO.Write("+OK Begin TLS negotiation\r\n"u8);
         // Plaintext pipelined after STLS is never executed (RFC 2595 §4; the CVE-2011-0411 class).
-        if (!await _io.StartTlsAsync(_server.CoreMetrics, "pop3", _logger).ConfigureAwait(false))
+        if (!await IO.StartTlsAsync(_server.CoreMetrics, "pop3", _logger).ConfigureAwait(false))
         {
             return false;
         }

@@ -29,11 +29,11 @@ internal sealed partial class Pop3Session
                         size += _messages[i].Size;
                     }
                 }
-                _io.Write("+OK "u8);
-                _io.Output.WriteNumber(count);
-                _io.Write(" "u8);
-                _io.Output.WriteNumber(size);
-                _io.Write("\r\n"u8);
+                IO.Write("+OK "u8);
+                IO.Output.WriteNumber(count);
+                IO.Write(" "u8);
+                IO.Output.WriteNumber(size);
+                IO.Write("\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.List:
@@ -63,21 +63,21 @@ internal sealed partial class Pop3Session
                 if (TryMessage(arguments, out var dele))
                 {
                     _deleted[dele] = true;
-                    _io.Write("+OK message "u8);
-                    _io.Output.WriteNumber(dele + 1);
-                    _io.Write(" deleted\r\n"u8);
+                    IO.Write("+OK message "u8);
+                    IO.Output.WriteNumber(dele + 1);
+                    IO.Write(" deleted\r\n"u8);
                     Success();
                 }
                 break;
             case Pop3Verb.Rset:
                 Array.Clear(_deleted);
-                _io.Write("+OK maildrop has "u8);
-                _io.Output.WriteNumber(_messages.Count);
-                _io.Write(" message(s)\r\n"u8);
+                IO.Write("+OK maildrop has "u8);
+                IO.Output.WriteNumber(_messages.Count);
+                IO.Write(" message(s)\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.Noop:
-                _io.Write("+OK\r\n"u8);
+                IO.Write("+OK\r\n"u8);
                 Success();
                 break;
             case Pop3Verb.Capa:
@@ -143,13 +143,13 @@ internal sealed partial class Pop3Session
         {
             if (TryMessage(arguments, out var index))
             {
-                _io.Write("+OK "u8);
+                IO.Write("+OK "u8);
                 WriteListing(index, uidl);
                 Success();
             }
             return;
         }
-        _io.Write("+OK\r\n"u8);
+        IO.Write("+OK\r\n"u8);
         for (var i = 0; i < _messages.Count; i++)
         {
             if (!_deleted[i])
@@ -157,16 +157,16 @@ internal sealed partial class Pop3Session
                 WriteListing(i, uidl);
             }
         }
-        _io.Write(".\r\n"u8);
+        IO.Write(".\r\n"u8);
         Success();
     }
 
     // "<number> <size or unique id>" and CRLF (RFC 1939 scan and unique-id listings).
     private void WriteListing(int index, bool uidl)
     {
-        var output = _io.Output;
+        var output = IO.Output;
         output.WriteNumber(index + 1);
-        _io.Write(" "u8);
+        IO.Write(" "u8);
         if (uidl)
         {
             output.WriteAscii(_uidls![index]);
@@ -175,7 +175,7 @@ internal sealed partial class Pop3Session
         {
             output.WriteNumber(_messages[index].Size);
         }
-        _io.Write("\r\n"u8);
+        IO.Write("\r\n"u8);
     }
 
     // UIDL: stable across sessions while UIDVALIDITY holds, in the configured format, checked against RFC 1939 §7
@@ -203,7 +203,7 @@ internal sealed partial class Pop3Session
         Stream content;
         try
         {
-            content = await _server.Store.OpenContentAsync(_user!.Login, Inbox, message.Uid, _connection.Aborted).ConfigureAwait(false);
+            content = await _server.Store.OpenContentAsync(_user!.Login, Inbox, message.Uid, Connection.Aborted).ConfigureAwait(false);
         }
         catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.MessageNotFound)
         {
@@ -221,13 +221,13 @@ internal sealed partial class Pop3Session
             {
                 if (bodyLines is null)
                 {
-                    _io.Write("+OK "u8);
-                    _io.Output.WriteNumber(message.Size);
-                    _io.Write(" octets\r\n"u8);
+                    IO.Write("+OK "u8);
+                    IO.Output.WriteNumber(message.Size);
+                    IO.Write(" octets\r\n"u8);
                 }
                 else
                 {
-                    _io.Write("+OK\r\n"u8);
+                    IO.Write("+OK\r\n"u8);
                 }
                 // From here on a failure cannot be answered: the session closes (see RunAsync).
                 _sendingMessage = true;
@@ -239,7 +239,7 @@ internal sealed partial class Pop3Session
         {
             // The reply went out whole; only closing the store's stream failed. Answering it would give this
             // command two replies and shift every later one.
-            Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+            Pop3Log.StoreFailed(_logger, Connection.Id, ex);
         }
         _sendingMessage = false;
         if (bodyLines is null)
@@ -258,14 +258,14 @@ internal sealed partial class Pop3Session
         try
         {
             int read;
-            while ((read = await content.ReadAsync(buffer.AsMemory(0, ChunkSize), _connection.Aborted).ConfigureAwait(false)) > 0)
+            while ((read = await content.ReadAsync(buffer.AsMemory(0, ChunkSize), Connection.Aborted).ConfigureAwait(false)) > 0)
             {
-                var more = stuffer.Write(buffer.AsSpan(0, read), _io.Output);
+                var more = stuffer.Write(buffer.AsSpan(0, read), IO.Output);
                 // Send as we go: memory stays bounded however large the message is, while small
                 // pipelined RETRs still share writes.
-                if (_io.Output.UnflushedBytes > 64 * 1024)
+                if (IO.Output.UnflushedBytes > 64 * 1024)
                 {
-                    await _io.FlushAsync().ConfigureAwait(false);
+                    await IO.FlushAsync().ConfigureAwait(false);
                 }
                 if (!more)
                 {
@@ -277,7 +277,7 @@ internal sealed partial class Pop3Session
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        stuffer.Finish(_io.Output);
+        stuffer.Finish(IO.Output);
     }
 
     // Messages downloaded with RETR and kept get \Seen, as Dovecot does by default, so a user who also reads the
@@ -302,12 +302,12 @@ internal sealed partial class Pop3Session
         }
         try
         {
-            await _server.Store.UpdateFlagsAsync(_user!.Login, Inbox, seen, s_addSeen, cancellationToken: _connection.Aborted).ConfigureAwait(false);
+            await _server.Store.UpdateFlagsAsync(_user!.Login, Inbox, seen, s_addSeen, cancellationToken: Connection.Aborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsStoreCallFailure(ex))
         {
             // The messages stay as they were; only the flag is missing. The deletions still go ahead.
-            Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+            Pop3Log.StoreFailed(_logger, Connection.Id, ex);
         }
     }
 
@@ -327,25 +327,25 @@ internal sealed partial class Pop3Session
         {
             try
             {
-                await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, cancellationToken: _connection.Aborted).ConfigureAwait(false);
+                await _server.Store.ExpungeAsync(_user!.Login, Inbox, uids, cancellationToken: Connection.Aborted).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsStoreCallFailure(ex))
             {
-                Pop3Log.StoreFailed(_logger, _connection.Id, ex);
+                Pop3Log.StoreFailed(_logger, Connection.Id, ex);
                 // The session ends either way, so the reply is this one, never the too-many-errors line.
                 _server.Metrics.Rejected(Pop3RejectReason.DeletionFailed);
-                _io.Write(Pop3Replies.For(Pop3RejectReason.DeletionFailed));
+                IO.Write(Pop3Replies.For(Pop3RejectReason.DeletionFailed));
                 return false;
             }
         }
         // Release the maildrop before the final +OK, so a client that reconnects at once is not told IN-USE.
         _lock?.Dispose();
-        Pop3Log.Updated(_logger, _connection.Id, uids.Count);
-        _io.Write("+OK "u8);
-        _io.Output.WriteAscii(Options.ServerName);
-        _io.Write(" POP3 server signing off ("u8);
-        _io.Output.WriteNumber(uids.Count);
-        _io.Write(" message(s) deleted)\r\n"u8);
+        Pop3Log.Updated(_logger, Connection.Id, uids.Count);
+        IO.Write("+OK "u8);
+        IO.Output.WriteAscii(Options.ServerName);
+        IO.Write(" POP3 server signing off ("u8);
+        IO.Output.WriteNumber(uids.Count);
+        IO.Write(" message(s) deleted)\r\n"u8);
         return false;
     }
 }

@@ -17,15 +17,12 @@ namespace Mail.Protocols.Pop3.Session;
 /// INBOX as it was at login, then UPDATE on QUIT, where deletions are committed. A dropped connection
 /// commits nothing.
 /// </summary>
-internal sealed partial class Pop3Session
+internal sealed partial class Pop3Session : CommandSession
 {
     private const string Inbox = "INBOX";
     private readonly Pop3ServerContext _server;
-    private readonly MailConnection _connection;
-    private readonly SessionIO _io;
     private readonly ILogger _logger;
     private readonly string? _apopTimestamp;
-    private int _errors;
     private readonly AuthFailureBudget _authFailures;
     private bool _utf8;
     private string? _pendingUser;
@@ -43,10 +40,9 @@ internal sealed partial class Pop3Session
     private bool _sendingMessage;
 
     public Pop3Session(Pop3ServerContext server, MailConnection connection)
+        : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
     {
         _server = server;
-        _connection = connection;
-        _io = new SessionIO(connection) { WriteTimeout = server.Options.IdleTimeout };
         _authFailures = new AuthFailureBudget(server.Options.FailedAuthDelay, server.Options.MaxAuthFailures, connection.TimeProvider);
         _logger = server.Logger;
         // APOP's timestamp only where APOP can be accepted in this session: at once, or after STLS. A greeting that
@@ -63,82 +59,49 @@ internal sealed partial class Pop3Session
 
     private bool InTransaction => _user is not null;
 
-    public async Task RunAsync()
+    protected override void OnStarted() => _server.Metrics.SessionStarted();
+
+    protected override void WriteGreeting() =>
+        IO.WriteLine(_apopTimestamp is null ? $"+OK {Options.ServerName} POP3 ready" : $"+OK {Options.ServerName} POP3 ready {_apopTimestamp}");
+
+    protected override void WriteShuttingDown() => IO.Write(Pop3Replies.ShuttingDown);
+
+    protected override ValueTask<LineReadOutcome> ReadCommandAsync() => IO.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout);
+
+    protected override void OnLineTooLong() => Error(Pop3RejectReason.LineTooLong);
+
+    // RFC 1939 §3: an idle session is closed without a response and without removing messages.
+    protected override void OnTimedOut() => Pop3Log.Timeout(_logger, Connection.Id);
+
+    protected override bool OnCommandFailed(Exception exception)
     {
-        _server.Metrics.SessionStarted();
-        try
+        Pop3Log.StoreFailed(_logger, Connection.Id, exception);
+        // Part of a message is out: ending the reply with "." would pass a cut-off message for a whole one, so the
+        // connection closes instead (and commits no deletion).
+        if (_sendingMessage)
         {
-            if (_connection.IsShutdownRequested)
-            {
-                _io.Write(Pop3Replies.ShuttingDown);
-                await _io.FlushAsync().ConfigureAwait(false);
-                return;
-            }
-            _io.WriteLine(_apopTimestamp is null ? $"+OK {Options.ServerName} POP3 ready" : $"+OK {Options.ServerName} POP3 ready {_apopTimestamp}");
-            while (true)
-            {
-                var outcome = await _io.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout).ConfigureAwait(false);
-                if (outcome == LineReadOutcome.TooLong)
-                {
-                    Error(Pop3RejectReason.LineTooLong);
-                }
-                else if (outcome == LineReadOutcome.Line)
-                {
-                    bool keepGoing;
-                    try
-                    {
-                        keepGoing = await ExecuteAsync().ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (IsBackendFailure(ex))
-                    {
-                        Pop3Log.StoreFailed(_logger, _connection.Id, ex);
-                        // Part of a message is out: ending the reply with "." would pass a cut-off message
-                        // for a whole one, so the connection closes instead (and commits no deletion).
-                        keepGoing = !_sendingMessage;
-                        if (keepGoing)
-                        {
-                            Error(Pop3RejectReason.MailboxUnavailable);
-                        }
-                    }
-                    if (!keepGoing)
-                    {
-                        break;
-                    }
-                }
-                else
-                {
-                    // RFC 1939 §3: an idle session is closed without a response and without removing messages.
-                    if (outcome == LineReadOutcome.ShutdownRequested)
-                    {
-                        _io.Write(Pop3Replies.ShuttingDown);
-                    }
-                    else if (outcome == LineReadOutcome.TimedOut)
-                    {
-                        Pop3Log.Timeout(_logger, _connection.Id);
-                    }
-                    break;
-                }
-                if (_errors >= Options.MaxErrors)
-                {
-                    break; // Error() already answered with the closing line
-                }
-            }
-            await _io.FlushAsync().ConfigureAwait(false);
+            return false;
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            Pop3Log.ConnectionLost(_logger, _connection.Id, ex.Message);
-        }
-        finally
-        {
-            _lock?.Dispose();
-            _server.Metrics.SessionEnded();
-        }
+        Error(Pop3RejectReason.MailboxUnavailable);
+        return true;
     }
 
-    private ValueTask<bool> ExecuteAsync()
+    // Error() answered the last error with the closing line already.
+    protected override void OnErrorBudgetSpent()
     {
-        var line = _io.Line;
+    }
+
+    protected override void OnConnectionLost(Exception exception) => Pop3Log.ConnectionLost(_logger, Connection.Id, exception.Message);
+
+    protected override void OnEnded(TimeSpan duration)
+    {
+        _lock?.Dispose();
+        _server.Metrics.SessionEnded();
+    }
+
+    protected override ValueTask<bool> ExecuteAsync()
+    {
+        var line = IO.Line;
         var verb = Pop3Verbs.Parse(line, out var arguments);
         _server.Metrics.Command(verb);
         // RFC 1939, 2449, 2595 and 6856 give these "Arguments: none".
@@ -170,14 +133,14 @@ internal sealed partial class Pop3Session
             case Pop3Verb.Utf8:
                 // RFC 6856 §2: enables UTF-8 user names and passwords; the content is sent as stored.
                 _utf8 = true;
-                _io.Write("+OK UTF8 enabled\r\n"u8);
+                IO.Write("+OK UTF8 enabled\r\n"u8);
                 Success();
                 return ValueTask.FromResult(true);
             case Pop3Verb.Noop:
                 Error(Pop3RejectReason.NotLoggedIn);
                 return ValueTask.FromResult(true);
             case Pop3Verb.Quit:
-                _io.WriteLine($"+OK {Options.ServerName} POP3 server signing off");
+                IO.WriteLine($"+OK {Options.ServerName} POP3 server signing off");
                 return ValueTask.FromResult(false);
             case Pop3Verb.Stat or Pop3Verb.List or Pop3Verb.Retr or Pop3Verb.Dele or Pop3Verb.Rset or Pop3Verb.Top or Pop3Verb.Uidl:
                 Error(Pop3RejectReason.NotLoggedIn);
@@ -202,7 +165,7 @@ internal sealed partial class Pop3Session
     private void Capabilities()
     {
         // RFC 2449 §5: what AUTHORIZATION offers is announced in TRANSACTION too (the commands are refused there).
-        var output = _io.Output;
+        var output = IO.Output;
         output.Write("+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"u8);
         // USER (RFC 2449 §6.2) and SASL (§6.3) only where a login would be accepted: CAPA tells what the server takes.
         if (AuthAllowed)
@@ -220,7 +183,7 @@ internal sealed partial class Pop3Session
         {
             output.Write("\r\n"u8);
         }
-        if (_connection.CanStartTls)
+        if (Connection.CanStartTls)
         {
             output.Write("STLS\r\n"u8);
         }
@@ -236,13 +199,13 @@ internal sealed partial class Pop3Session
     }
 
     // Every login (USER/PASS, APOP, each SASL mechanism) needs TLS unless plaintext authentication is allowed.
-    private bool AuthAllowed => _connection.IsSecure || Options.AllowPlaintextAuth;
+    private bool AuthAllowed => Connection.IsSecure || Options.AllowPlaintextAuth;
 
     private IEnumerable<string> OfferedMechanisms() => AuthAllowed ? Options.AuthMechanisms : [];
 
     // A store or user directory that fails in any way (its own exception types, a timeout of its own, a bug)
     // costs the command, not the session; what the connection itself throws ends the session.
-    private bool IsBackendFailure(Exception ex) => !_connection.IsConnectionFailure(ex);
+    private bool IsBackendFailure(Exception ex) => !Connection.IsConnectionFailure(ex);
 
     // An IOException from a store call itself (not from the connection) is the store's trouble: reported as
     // its "unavailable", so the command gets -ERR [SYS/TEMP] instead of the session ending as if the client left.
@@ -252,8 +215,6 @@ internal sealed partial class Pop3Session
     // For a catch around a store call and nothing else: there an IOException is the store's too.
     private bool IsStoreCallFailure(Exception ex) => ex is IOException || IsBackendFailure(ex);
 
-    private void Success() => _errors = 0;
-
     // One reply per command: the error that reaches the limit is answered with the closing line instead, keeping
     // [AUTH] when that error was about credentials (RFC 3206 §6: every credential failure carries it). Too many
     // errors is the client's doing, not a system error, so no SYS code.
@@ -261,11 +222,11 @@ internal sealed partial class Pop3Session
     {
         _server.Metrics.Rejected(reason);
         var reply = Pop3Replies.For(reason);
-        if (++_errors < Options.MaxErrors)
+        if (!CountError())
         {
-            _io.Write(reply);
+            IO.Write(reply);
             return;
         }
-        _io.Write(reply.StartsWith("-ERR [AUTH]"u8) ? Pop3Replies.TooManyErrorsAuth : Pop3Replies.TooManyErrors);
+        IO.Write(reply.StartsWith("-ERR [AUTH]"u8) ? Pop3Replies.TooManyErrorsAuth : Pop3Replies.TooManyErrors);
     }
 }

@@ -41,7 +41,7 @@ internal sealed partial class SmtpSession
         }
         var name = parts[0];
         var offered = Options.AuthMechanisms.Any(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
-        var mechanism = offered ? SaslMechanisms.Create(name, _server.Users, Options.ServerName, _connection.TimeProvider, Options.ScramUnknownUserKey) : null;
+        var mechanism = offered ? SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey) : null;
         if (mechanism is null)
         {
             Reject(SmtpRejectReason.UnknownMechanism);
@@ -55,27 +55,27 @@ internal sealed partial class SmtpSession
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;
-        var result = await SaslCommandExchange.RunAsync(_io, mechanism, initial, s_challengePrefix, Options.IdleTimeout, _connection.Aborted).ConfigureAwait(false);
+        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
                 _user = result.Step.User;
-                SmtpLog.Authenticated(_logger, _connection.Id, _user!.Login, mechanism.Name);
+                SmtpLog.Authenticated(_logger, Connection.Id, _user!.Login, mechanism.Name);
                 Write(SmtpReplies.AuthSucceeded);
                 Success();
                 return true;
             case SaslExchangeOutcome.Failed:
-                SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                SmtpLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 return await FailAuthAsync(SmtpRejectReason.AuthFailed).ConfigureAwait(false);
             case SaslExchangeOutcome.Malformed:
-                SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, result.Step.Error ?? "failed");
+                SmtpLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 Reject(SmtpRejectReason.AuthMalformed);
                 return true;
             case SaslExchangeOutcome.Cancelled:
                 // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
                 // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
-                SmtpLog.AuthenticationFailed(_logger, _connection.Id, mechanism.Name, "cancelled");
+                SmtpLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, "cancelled");
                 return await FailAuthAsync(SmtpRejectReason.AuthCancelled).ConfigureAwait(false);
             case SaslExchangeOutcome.InvalidBase64:
                 Reject(SmtpRejectReason.AuthMalformed);
@@ -84,7 +84,7 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.LineTooLong);
                 return true;
             case SaslExchangeOutcome.TimedOut:
-                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
                 Write(_server.Replies.Timeout);
                 return false;
             default:
@@ -98,7 +98,7 @@ internal sealed partial class SmtpSession
     // session however many good commands come between them.
     private async ValueTask<bool> FailAuthAsync(SmtpRejectReason reason)
     {
-        var exhausted = await _authFailures.FailAsync(_io, _connection.Aborted).ConfigureAwait(false);
+        var exhausted = await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false);
         Reject(reason);
         if (exhausted)
         {
@@ -115,9 +115,9 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.SyntaxError);
             return true;
         }
-        if (!_connection.CanStartTls)
+        if (!Connection.CanStartTls)
         {
-            Reject(_connection.IsSecure ? SmtpRejectReason.TlsAlreadyActive
+            Reject(Connection.IsSecure ? SmtpRejectReason.TlsAlreadyActive
                 : Options.Tls is null ? SmtpRejectReason.NotImplemented
                 : SmtpRejectReason.TlsNotAvailable);
             return true;
@@ -125,7 +125,7 @@ internal sealed partial class SmtpSession
         Write(SmtpReplies.ReadyToStartTls);
         // Anything the client sent after STARTTLS arrived in plaintext and must not be executed after the
         // handshake (the CVE-2011-0411 command-injection class): the session I/O drops it.
-        if (!await _io.StartTlsAsync(_server.CoreMetrics, "smtp", _logger).ConfigureAwait(false))
+        if (!await IO.StartTlsAsync(_server.CoreMetrics, "smtp", _logger).ConfigureAwait(false))
         {
             return false;
         }

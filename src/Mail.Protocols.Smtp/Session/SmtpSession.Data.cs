@@ -75,14 +75,14 @@ internal sealed partial class SmtpSession
             CheckSize(transaction);
             if (done)
             {
-                _io.Input.AdvanceTo(buffer.GetPosition(used));
+                IO.Input.AdvanceTo(buffer.GetPosition(used));
             }
             else
             {
-                _io.Input.AdvanceTo(buffer.End);
+                IO.Input.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
                 {
-                    SmtpLog.ClosedMidData(_logger, _connection.Id);
+                    SmtpLog.ClosedMidData(_logger, Connection.Id);
                     ResetTransaction();
                     return false;
                 }
@@ -120,7 +120,7 @@ internal sealed partial class SmtpSession
 
         // The chunk is read in full even when it is refused, so the command stream stays in step. It is a
         // length-delimited read of the core: exactly chunkSize octets, under the data timeout per wait.
-        var chunk = _io.BeginLiteral(chunkSize, _bdatReadOptions ??= new LiteralReadOptions { Timeout = Options.DataTimeout });
+        var chunk = IO.BeginLiteral(chunkSize, _bdatReadOptions ??= new LiteralReadOptions { Timeout = Options.DataTimeout });
         _inMessageData = true;
         try
         {
@@ -146,12 +146,12 @@ internal sealed partial class SmtpSession
         {
             if (ex.Failure == LiteralReadFailure.TimedOut)
             {
-                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
                 ResetTransaction();
                 Write(_server.Replies.Timeout);
                 return false;
             }
-            SmtpLog.ClosedMidData(_logger, _connection.Id);
+            SmtpLog.ClosedMidData(_logger, Connection.Id);
             ResetTransaction();
             return false;
         }
@@ -165,7 +165,7 @@ internal sealed partial class SmtpSession
         if (!last)
         {
             Write("250 2.0.0 "u8);
-            _io.Output.WriteNumber(chunkSize);
+            IO.Output.WriteNumber(chunkSize);
             Write(" octets received\r\n"u8);
             Success();
             return true;
@@ -185,19 +185,19 @@ internal sealed partial class SmtpSession
     {
         while (true)
         {
-            if (!_io.Input.TryRead(out var result))
+            if (!IO.Input.TryRead(out var result))
             {
-                _connection.SetTimeout(Options.DataTimeout, TimeoutReason.MessageData);
-                result = await _io.Input.ReadAsync(_connection.Aborted).ConfigureAwait(false);
-                _connection.ClearTimeout();
+                Connection.SetTimeout(Options.DataTimeout, TimeoutReason.MessageData);
+                result = await IO.Input.ReadAsync(Connection.Aborted).ConfigureAwait(false);
+                Connection.ClearTimeout();
             }
             if (!result.IsCanceled)
             {
                 return result;
             }
-            if (_connection.TimedOut != TimeoutReason.None)
+            if (Connection.TimedOut != TimeoutReason.None)
             {
-                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
+                SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
                 ResetTransaction();
                 Write(_server.Replies.Timeout);
                 return null;
@@ -232,28 +232,28 @@ internal sealed partial class SmtpSession
         {
             if (transaction.TooLarge)
             {
-                SmtpLog.MessageTooLarge(_logger, _connection.Id);
+                SmtpLog.MessageTooLarge(_logger, Connection.Id);
                 Reject(SmtpRejectReason.MessageTooLarge);
                 return;
             }
             if (sawBareLineEnding && Options.BareLineEndings == BareLineEndingPolicy.Reject)
             {
-                SmtpLog.BareLineEnding(_logger, _connection.Id);
+                SmtpLog.BareLineEnding(_logger, Connection.Id);
                 Reject(SmtpRejectReason.BareLineEnding);
                 return;
             }
             var spool = transaction.Spool!;
-            var envelope = transaction.ToEnvelope(_connection.TimeProvider.GetUtcNow());
+            var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow());
             spool.Position = 0;
-            if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+            if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
                 RejectWith(hookReply);
                 return;
             }
             var duplicateKey = _server.Delivery.SuppressesDuplicates && transaction.HasLocalRecipient
-                ? await DuplicateFilter.KeyOfAsync(spool, transaction.HeaderOctets, envelope.ReversePath, (_connection.RemoteEndPoint as IPEndPoint)?.Address, _connection.Aborted).ConfigureAwait(false)
+                ? await DuplicateFilter.KeyOfAsync(spool, transaction.HeaderOctets, envelope.ReversePath, (Connection.RemoteEndPoint as IPEndPoint)?.Address, Connection.Aborted).ConfigureAwait(false)
                 : null;
-            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, _connection.Aborted, duplicateKey).ConfigureAwait(false);
+            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, Connection.Aborted, duplicateKey).ConfigureAwait(false);
             if (outcome is { } failure)
             {
                 Reject(failure);
@@ -261,7 +261,7 @@ internal sealed partial class SmtpSession
             }
             var size = spool.Length - transaction.HeaderOctets;
             _server.Metrics.MessageReceived(size);
-            SmtpLog.MessageAccepted(_logger, _connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
+            SmtpLog.MessageAccepted(_logger, Connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
             Write("250 2.0.0 "u8);
             WriteAscii(transaction.QueueId!);
             Write(SmtpReplies.MessageAcceptedSuffix);
@@ -275,10 +275,10 @@ internal sealed partial class SmtpSession
         // HELO sessions are plain "SMTP"; the S and A suffixes exist only for the ESMTP forms.
         var protocol = !transaction.SmtpUtf8 && !_esmtp
             ? "SMTP"
-            : s_withKeywords[(transaction.SmtpUtf8 ? 4 : 0) | (_connection.IsSecure ? 2 : 0) | (_user is not null ? 1 : 0)];
+            : s_withKeywords[(transaction.SmtpUtf8 ? 4 : 0) | (Connection.IsSecure ? 2 : 0) | (_user is not null ? 1 : 0)];
         var forClause = transaction.Recipients.Count == 1 ? "\r\n\tfor <" + HeaderText(transaction.Recipients[0].Recipient.Address) + ">" : "";
         var header = string.Concat([ReceivedPrefix(), protocol, " id ", transaction.QueueId, forClause, ";\r\n\t",
-            DateUtils.FormatDate(_connection.TimeProvider.GetLocalNow()), "\r\n"]);
+            DateUtils.FormatDate(Connection.TimeProvider.GetLocalNow()), "\r\n"]);
         var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(header.Length));
         var length = Encoding.UTF8.GetBytes(header, buffer);
         spool.Append(buffer.AsSpan(0, length));
@@ -295,7 +295,7 @@ internal sealed partial class SmtpSession
         {
             return cached;
         }
-        var remote = _connection.RemoteEndPoint as IPEndPoint;
+        var remote = Connection.RemoteEndPoint as IPEndPoint;
         var address = remote is null ? "unknown" : remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4().ToString() : remote.Address.ToString();
         var literal = remote?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "IPv6:" + address : address;
         _receivedPrefixHelo = _heloName;

@@ -22,7 +22,7 @@ internal sealed partial class SmtpSession
         }
         if (_role == SmtpRole.Submission && _user is null)
         {
-            Reject(AuthAllowed || !_connection.CanStartTls ? SmtpRejectReason.AuthRequired : SmtpRejectReason.TlsRequired);
+            Reject(AuthAllowed || !Connection.CanStartTls ? SmtpRejectReason.AuthRequired : SmtpRejectReason.TlsRequired);
             return true;
         }
         if (_transaction is not null)
@@ -32,7 +32,7 @@ internal sealed partial class SmtpSession
         }
 
         // Everything is parsed from the pooled line before the first await.
-        var arguments = _io.Line[argumentsStart..];
+        var arguments = IO.Line[argumentsStart..];
         var status = SmtpSyntax.TryParsePathArgument(arguments, "FROM:"u8, allowNull: true, allowUtf8: true, out var reversePath, out var parameters);
         var smtpUtf8 = false;
         if (status == SmtpPathStatus.Ok)
@@ -62,13 +62,13 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.MessageTooLarge);
                 return true;
             }
-            var decision = await _server.Policy.EvaluateSenderAsync(PolicyContext, reversePath, _connection.Aborted).ConfigureAwait(false);
+            var decision = await _server.Policy.EvaluateSenderAsync(PolicyContext, reversePath, Connection.Aborted).ConfigureAwait(false);
             if (decision.Rejection is { } rejection)
             {
                 RejectWith(rejection);
                 return true;
             }
-            if (Hooks is { } hooks && await hooks.OnMailFromAsync(SessionInfo, reversePath, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+            if (Hooks is { } hooks && await hooks.OnMailFromAsync(SessionInfo, reversePath, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
                 RejectWith(hookReply);
                 return true;
@@ -170,7 +170,7 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.RecipientAfterData);
             return true;
         }
-        var arguments = _io.Line[argumentsStart..];
+        var arguments = IO.Line[argumentsStart..];
         var status = SmtpSyntax.TryParsePathArgument(arguments, "TO:"u8, allowNull: false, allowUtf8: transaction.SmtpUtf8, out var address, out var parameters);
         if (status != SmtpPathStatus.Ok)
         {
@@ -223,14 +223,14 @@ internal sealed partial class SmtpSession
             return true;
         }
 
-        var decision = await _server.Policy.EvaluateRecipientAsync(PolicyContext, address, _connection.Aborted).ConfigureAwait(false);
+        var decision = await _server.Policy.EvaluateRecipientAsync(PolicyContext, address, Connection.Aborted).ConfigureAwait(false);
         if (decision.Route == RecipientRoute.Rejected)
         {
-            SmtpLog.RecipientRejected(_logger, _connection.Id, decision.Rejection!.Code);
+            SmtpLog.RecipientRejected(_logger, Connection.Id, decision.Rejection!.Code);
             RejectWith(decision.Rejection!);
             return true;
         }
-        if (Hooks is { } hooks && await hooks.OnRecipientAsync(SessionInfo, address, _connection.Aborted).ConfigureAwait(false) is { } hookReply)
+        if (Hooks is { } hooks && await hooks.OnRecipientAsync(SessionInfo, address, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
         {
             RejectWith(hookReply);
             return true;
@@ -274,7 +274,7 @@ internal sealed partial class SmtpSession
 
     private async ValueTask<bool> VrfyAsync(int argumentsStart)
     {
-        if (_io.Line.Length <= argumentsStart)
+        if (IO.Line.Length <= argumentsStart)
         {
             Reject(SmtpRejectReason.SyntaxError);
             return true;
@@ -285,8 +285,8 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.NotImplemented);
                 return true;
             case VerifyPolicy.AuthenticatedOnly when _user is not null:
-                var text = Encoding.UTF8.GetString(_io.Line[argumentsStart..]).Trim().Trim('<', '>');
-                var found = await _server.Users.FindByAddressAsync(text, _connection.Aborted).ConfigureAwait(false);
+                var text = Encoding.UTF8.GetString(IO.Line[argumentsStart..]).Trim().Trim('<', '>');
+                var found = await _server.Users.FindByAddressAsync(text, Connection.Aborted).ConfigureAwait(false);
                 if (found is null)
                 {
                     Reject(SmtpRejectReason.UserUnknown, countsAsError: false); // an answer to the question, not a client error

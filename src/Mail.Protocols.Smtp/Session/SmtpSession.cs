@@ -17,16 +17,13 @@ namespace Mail.Protocols.Smtp.Session;
 /// <see cref="SessionIO"/>, executes it and writes the reply; the session I/O flushes only when no further
 /// complete command is buffered, so a PIPELINING batch gets its replies in one write.
 /// </summary>
-internal sealed partial class SmtpSession
+internal sealed partial class SmtpSession : CommandSession
 {
     private readonly SmtpServerContext _server;
-    private readonly MailConnection _connection;
     private readonly SmtpRole _role;
     private readonly ILogger _logger;
-    private readonly SessionIO _io;
     private bool _inMessageData;
     private readonly AuthFailureBudget _authFailures;
-    private int _errors;
 
     private string? _heloName;
     private bool _esmtp;
@@ -38,12 +35,11 @@ internal sealed partial class SmtpSession
     private string? _receivedPrefixHelo;
 
     public SmtpSession(SmtpServerContext server, MailConnection connection, SmtpRole role)
+        : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
     {
         _server = server;
-        _connection = connection;
         _role = role;
         _logger = server.Logger;
-        _io = new SessionIO(connection) { WriteTimeout = server.Options.IdleTimeout };
         _authFailures = new AuthFailureBudget(server.Options.FailedAuthDelay, server.Options.MaxAuthFailures, connection.TimeProvider);
     }
 
@@ -51,109 +47,80 @@ internal sealed partial class SmtpSession
 
     // Built once per state (they change only with HELO, AUTH and STARTTLS), not once per command.
     private PolicyContext PolicyContext =>
-        _policyContext is { } c && c.AuthenticatedUser == _user && c.IsSecure == _connection.IsSecure
+        _policyContext is { } c && c.AuthenticatedUser == _user && c.IsSecure == Connection.IsSecure
             ? c
-            : _policyContext = new(_connection.RemoteEndPoint as IPEndPoint, _user, _role == SmtpRole.Submission, _connection.IsSecure);
+            : _policyContext = new(Connection.RemoteEndPoint as IPEndPoint, _user, _role == SmtpRole.Submission, Connection.IsSecure);
 
     private SmtpSessionInfo SessionInfo =>
-        _sessionInfo is { } i && i.AuthenticatedUser == _user && i.IsSecure == _connection.IsSecure && ReferenceEquals(i.HeloName, _heloName)
+        _sessionInfo is { } i && i.AuthenticatedUser == _user && i.IsSecure == Connection.IsSecure && ReferenceEquals(i.HeloName, _heloName)
             ? i
-            : _sessionInfo = new(_connection.Id, _connection.RemoteEndPoint, _role, _heloName, _connection.IsSecure, _user);
+            : _sessionInfo = new(Connection.Id, Connection.RemoteEndPoint, _role, _heloName, Connection.IsSecure, _user);
 
     // The application's hooks, or null when none are set (the calls are skipped).
     private SmtpHooks? Hooks => ReferenceEquals(Options.Hooks, SmtpHooks.None) ? null : Options.Hooks;
 
-    public async Task RunAsync()
+    protected override void OnStarted() => _server.Metrics.SessionStarted();
+
+    protected override void WriteGreeting() => Write(_server.Replies.Greeting);
+
+    protected override void WriteShuttingDown() => Write(_server.Replies.ShuttingDown);
+
+    // A shutdown waits for a transaction in progress to finish.
+    protected override ValueTask<LineReadOutcome> ReadCommandAsync() =>
+        IO.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout, allowShutdown: _transaction is null);
+
+    protected override void OnLineTooLong() => Reject(SmtpRejectReason.LineTooLong);
+
+    protected override void OnTimedOut()
     {
-        _server.Metrics.SessionStarted();
-        var started = _connection.TimeProvider.GetTimestamp();
-        try
+        SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
+        Write(_server.Replies.Timeout);
+    }
+
+    protected override void OnClosedByClient()
+    {
+        if (_transaction is not null)
         {
-            if (_connection.IsShutdownRequested)
-            {
-                Write(_server.Replies.ShuttingDown);
-                await FlushAsync().ConfigureAwait(false);
-                return;
-            }
-            Write(_server.Replies.Greeting);
-            while (await ReadAndExecuteAsync().ConfigureAwait(false))
-            {
-                if (_errors >= Options.MaxErrors)
-                {
-                    SmtpLog.TooManyErrors(_logger, _connection.Id);
-                    Write(_server.Replies.TooManyErrors);
-                    break;
-                }
-            }
-            await FlushAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The peer went away or the connection was aborted: nothing half-received is kept (the spool is disposed).
-            SmtpLog.ConnectionLost(_logger, _connection.Id, ex.Message);
-        }
-        finally
-        {
-            _transaction?.Dispose();
-            _server.Metrics.SessionEnded(_connection.TimeProvider.GetElapsedTime(started));
+            SmtpLog.ClosedMidCommand(_logger, Connection.Id);
         }
     }
 
-    /// <summary>Reads the next command line and executes it. Returns false when the session must end
-    /// (client closed, timeout or shutdown; the farewell reply is written).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReadAndExecuteAsync()
+    protected override bool OnCommandFailed(Exception exception)
     {
-        // A shutdown waits for a transaction in progress to finish.
-        var outcome = await _io.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout, allowShutdown: _transaction is null).ConfigureAwait(false);
-        switch (outcome)
+        // A failing policy, hook or backend costs this command. Inside message data the position in the stream is
+        // unknown, so the session ends after the reply.
+        SmtpLog.CommandFailed(_logger, Connection.Id, exception);
+        Reject(_authenticating ? SmtpRejectReason.AuthTemporaryFailure
+            : exception is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage } ? SmtpRejectReason.StorageFull
+            : SmtpRejectReason.StorageError);
+        _authenticating = false;
+        if (_inMessageData)
         {
-            case LineReadOutcome.Line:
-                break;
-            case LineReadOutcome.TooLong:
-                Reject(SmtpRejectReason.LineTooLong);
-                return true;
-            case LineReadOutcome.TimedOut:
-                SmtpLog.Timeout(_logger, _connection.Id, _connection.TimedOut);
-                Write(_server.Replies.Timeout);
-                return false;
-            case LineReadOutcome.ShutdownRequested:
-                Write(_server.Replies.ShuttingDown);
-                return false;
-            default:
-                if (_transaction is not null)
-                {
-                    SmtpLog.ClosedMidCommand(_logger, _connection.Id);
-                }
-                return false;
+            ResetTransaction();
+            return false;
         }
-        try
-        {
-            return await ExecuteAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!_connection.IsConnectionFailure(ex))
-        {
-            // A failing policy, hook or backend costs this command, not the connection (a backend's own
-            // timeout surfacing as a cancellation included); only the connection's own failures end it. Inside
-            // message data the position in the stream is unknown, so the session ends after the reply.
-            SmtpLog.CommandFailed(_logger, _connection.Id, ex);
-            Reject(_authenticating ? SmtpRejectReason.AuthTemporaryFailure
-                : ex is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage } ? SmtpRejectReason.StorageFull
-                : SmtpRejectReason.StorageError);
-            _authenticating = false;
-            if (_inMessageData)
-            {
-                ResetTransaction();
-                return false;
-            }
-            return true;
-        }
+        return true;
+    }
+
+    protected override void OnErrorBudgetSpent()
+    {
+        SmtpLog.TooManyErrors(_logger, Connection.Id);
+        Write(_server.Replies.TooManyErrors);
+    }
+
+    // The peer went away or the connection was aborted: nothing half-received is kept (the spool is disposed).
+    protected override void OnConnectionLost(Exception exception) => SmtpLog.ConnectionLost(_logger, Connection.Id, exception.Message);
+
+    protected override void OnEnded(TimeSpan duration)
+    {
+        _transaction?.Dispose();
+        _server.Metrics.SessionEnded(duration);
     }
 
     /// <summary>Executes one command. Returns false to end the session.</summary>
-    private ValueTask<bool> ExecuteAsync()
+    protected override ValueTask<bool> ExecuteAsync()
     {
-        var line = _io.Line;
+        var line = IO.Line;
         var verb = SmtpVerbs.Parse(line, out var arguments);
         _server.Metrics.Command(verb);
         switch (verb)
@@ -242,19 +209,19 @@ internal sealed partial class SmtpSession
         Write(_server.Replies.EhloPrefix);
         WriteAscii(Sanitize(_heloName));
         Write(" ["u8);
-        if ((_connection.RemoteEndPoint as IPEndPoint)?.Address is { } address && address.TryFormat(_io.Output.GetSpan(64), out var written))
+        if ((Connection.RemoteEndPoint as IPEndPoint)?.Address is { } address && address.TryFormat(IO.Output.GetSpan(64), out var written))
         {
-            _io.Output.Advance(written);
+            IO.Output.Advance(written);
         }
         else
         {
             Write("unknown"u8);
         }
         Write("]\r\n"u8);
-        Write(_server.Replies.EhloExtensions(_connection.CanStartTls, AuthAllowed && _user is null));
+        Write(_server.Replies.EhloExtensions(Connection.CanStartTls, AuthAllowed && _user is null));
     }
 
-    private bool AuthAllowed => _connection.IsSecure || Options.AllowPlaintextAuth;
+    private bool AuthAllowed => Connection.IsSecure || Options.AllowPlaintextAuth;
 
     private void ResetTransaction()
     {
@@ -264,13 +231,11 @@ internal sealed partial class SmtpSession
 
     // Replies
 
-    private void Success() => _errors = 0;
-
     private void Reject(SmtpRejectReason reason, bool countsAsError = true)
     {
         if (countsAsError)
         {
-            _errors++;
+            CountError();
         }
         _server.Metrics.Rejected(reason);
         Write(SmtpReplies.For(reason));
@@ -278,19 +243,19 @@ internal sealed partial class SmtpSession
 
     private void RejectWith(PolicyRejection rejection)
     {
-        _errors++;
+        CountError();
         WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rejection.Code} {rejection.EnhancedCode} {Sanitize(rejection.Text)}"));
     }
 
     private void RejectWith(SmtpReply reply) => RejectWith(new PolicyRejection(reply.Code, reply.EnhancedCode, reply.Text));
 
-    private void Write(ReadOnlySpan<byte> reply) => _io.Write(reply);
+    private void Write(ReadOnlySpan<byte> reply) => IO.Write(reply);
 
-    private void WriteLine(string line) => _io.WriteLine(line);
+    private void WriteLine(string line) => IO.WriteLine(line);
 
-    private void WriteAscii(string text) => _io.WriteAscii(text);
+    private void WriteAscii(string text) => IO.WriteAscii(text);
 
-    private ValueTask FlushAsync() => _io.FlushAsync();
+    private ValueTask FlushAsync() => IO.FlushAsync();
 
     // Reply text must stay on one line of printable ASCII.
     private static string Sanitize(string text)

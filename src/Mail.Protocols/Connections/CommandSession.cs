@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+
+namespace Mail.Protocols.Connections;
+
+/// <summary>
+/// The loop every command-and-reply protocol session runs: the greeting (or the shutdown line when the server is
+/// already stopping), then one command at a time until the client leaves, the session ends itself, the deadline
+/// passes, the server shuts down or the client spends its error budget. A command that fails because of the
+/// backend (store, user directory, policy, hook) costs that command, not the connection; the connection's own
+/// failures end the session quietly. What differs between protocols (the replies, what a timeout says, how
+/// the last error is answered) are the overrides.
+/// </summary>
+internal abstract class CommandSession
+{
+    private readonly int _maxErrors;
+    private int _errors;
+
+    /// <summary>Sets up the loop over a connection.</summary>
+    /// <param name="connection">The connection.</param>
+    /// <param name="maxErrors">How many failed commands in a row end the session.</param>
+    /// <param name="writeTimeout">How long a flush may wait for a client that does not read.</param>
+    protected CommandSession(MailConnection connection, int maxErrors, TimeSpan writeTimeout)
+    {
+        Connection = connection;
+        IO = new SessionIO(connection) { WriteTimeout = writeTimeout };
+        _maxErrors = maxErrors;
+    }
+
+    /// <summary>The connection.</summary>
+    protected MailConnection Connection { get; }
+
+    /// <summary>The session's line reader and reply buffer.</summary>
+    protected SessionIO IO { get; }
+
+    /// <summary>Whether the error budget is spent: the session ends after the current reply.</summary>
+    protected bool ErrorBudgetSpent => _errors >= _maxErrors;
+
+    /// <summary>A command succeeded: the error budget starts over.</summary>
+    protected void Success() => _errors = 0;
+
+    /// <summary>Counts a failed command; true when this one spends the budget (the session ends after its reply).</summary>
+    protected bool CountError() => ++_errors >= _maxErrors;
+
+    /// <summary>Runs the session to its end; never throws for anything the peer or the backend does.</summary>
+    public async Task RunAsync()
+    {
+        var started = Connection.TimeProvider.GetTimestamp();
+        OnStarted();
+        try
+        {
+            if (Connection.IsShutdownRequested)
+            {
+                WriteShuttingDown();
+                await IO.FlushAsync().ConfigureAwait(false);
+                return;
+            }
+            WriteGreeting();
+            while (await ReadAndExecuteAsync().ConfigureAwait(false))
+            {
+                if (ErrorBudgetSpent)
+                {
+                    OnErrorBudgetSpent();
+                    break;
+                }
+            }
+            await IO.FlushAsync().ConfigureAwait(false);
+        }
+        // InvalidOperationException: a pipe read or write after the transport was completed under us (an abort).
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Nothing half-received is kept: what a command was receiving is disposed in OnEnded.
+            OnConnectionLost(ex);
+        }
+        finally
+        {
+            OnEnded(Connection.TimeProvider.GetElapsedTime(started));
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadAndExecuteAsync()
+    {
+        switch (await ReadCommandAsync().ConfigureAwait(false))
+        {
+            case LineReadOutcome.Line:
+                break;
+            case LineReadOutcome.TooLong:
+                OnLineTooLong();
+                return true;
+            case LineReadOutcome.TimedOut:
+                OnTimedOut();
+                return false;
+            case LineReadOutcome.ShutdownRequested:
+                WriteShuttingDown();
+                return false;
+            default:
+                OnClosedByClient();
+                return false;
+        }
+        try
+        {
+            return await ExecuteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!Connection.IsConnectionFailure(ex))
+        {
+            // A backend's own exception types, its own timeouts surfacing as cancellations, a bug in a hook: the
+            // command failed, the connection did not.
+            return OnCommandFailed(ex);
+        }
+    }
+
+    /// <summary>Reads the next command into <see cref="SessionIO.Line"/> (or the protocol's own buffer).</summary>
+    protected abstract ValueTask<LineReadOutcome> ReadCommandAsync();
+
+    /// <summary>Executes the command just read and writes its reply; false ends the session (the farewell is written).</summary>
+    protected abstract ValueTask<bool> ExecuteAsync();
+
+    /// <summary>Writes the greeting.</summary>
+    protected abstract void WriteGreeting();
+
+    /// <summary>Writes the line that tells the client the server is shutting down.</summary>
+    protected abstract void WriteShuttingDown();
+
+    /// <summary>Answers a command line longer than the limit (it was dropped; the session reads on).</summary>
+    protected abstract void OnLineTooLong();
+
+    /// <summary>The command deadline passed: log it and write whatever the protocol says then (perhaps nothing).</summary>
+    protected abstract void OnTimedOut();
+
+    /// <summary>
+    /// A command failed for a reason that is not the connection's: answer it and return whether the session goes on
+    /// (false where the position in the stream is unknown, say inside message data).
+    /// </summary>
+    protected abstract bool OnCommandFailed(Exception exception);
+
+    /// <summary>The error budget is spent (after the reply to the last error): write the closing line if the protocol has one.</summary>
+    protected abstract void OnErrorBudgetSpent();
+
+    /// <summary>The client closed the connection between commands (or in the middle of one).</summary>
+    protected virtual void OnClosedByClient()
+    {
+    }
+
+    /// <summary>The connection failed or was aborted.</summary>
+    protected abstract void OnConnectionLost(Exception exception);
+
+    /// <summary>The session starts (metrics).</summary>
+    protected abstract void OnStarted();
+
+    /// <summary>The session ended, however it ended: release what it holds, record the metrics.</summary>
+    protected abstract void OnEnded(TimeSpan duration);
+}
