@@ -1,0 +1,39 @@
+namespace Mail.Protocols.Imap.Protocol;
+
+/// <summary>Why the server refuses a command; each maps to exactly one reply in <see cref="ImapReplies.For"/> and one metric tag.</summary>
+internal enum ImapRejectReason
+{
+    /// <summary>The arguments do not follow the grammar (the reply carries the parser's text).</summary>
+    SyntaxError,
+    UnknownCommand,
+    NotAuthenticated,
+    AlreadyAuthenticated,
+    NoFolderSelected,
+    CommandTooLarge,
+    TooManyLiterals,
+    LiteralTooLarge,
+    MessageTooLarge,
+    LoginDisabled,
+    UnsupportedMechanism,
+    AuthFailed,
+    AuthCancelled,
+    AuthMalformed,
+    AuthTemporaryFailure,
+    TlsNotAvailable,
+    TlsAlreadyActive,
+    MailboxNotFound,
+    TargetNotFound,
+    MailboxExists,
+    MailboxNotSelectable,
+    NotAllowed,
+    InvalidName,
+    UnknownSpecialUse,
+    ReadOnly,
+    InvalidKeyword,
+    StoreUnavailable,
+    StorageFull,
+    ExpungeIssued,
+    BadCharset,
+    UnknownTransferEncoding,
+    CannotEnable,
+}

@@ -1,0 +1,492 @@
+using System.Buffers;
+using System.Text;
+using Mail.Protocols.Connections;
+using Mail.Protocols.Imap.Protocol;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Text;
+
+namespace Mail.Protocols.Imap.Session;
+
+// Selected state: CHECK, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE, STORE, COPY, MOVE; and APPEND, whose message is
+// streamed from the connection into the store.
+internal sealed partial class ImapSession
+{
+    private SelectedFolder Selected => _selected!;
+
+    /// <summary>Reports queued changes at a point where every kind may be sent (after a resynchronisation if one is due).</summary>
+    private async ValueTask ReportChangesAsync()
+    {
+        if (_resyncPending)
+        {
+            await ResynchroniseAsync().ConfigureAwait(false);
+        }
+        ReportChanges(expunges: true);
+        if (_resyncPending)
+        {
+            await ResynchroniseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The UIDs a sequence set names in the selected folder, ascending; sequence numbers are mapped to UIDs.</summary>
+    private List<uint> ResolveUids(SequenceSet set, bool byUid)
+    {
+        var selected = Selected;
+        var all = selected.Uids;
+        var uids = new List<uint>();
+        if (byUid)
+        {
+            var numbers = set.Resolve(selected.LastUid, _savedUids);
+            foreach (var uid in all)
+            {
+                if (numbers.Contains(uid))
+                {
+                    uids.Add(uid);
+                }
+            }
+            return uids;
+        }
+        var sequences = set.Resolve((uint)all.Length, SavedSequenceNumbers(set));
+        foreach (var (first, last) in sequences.Ranges)
+        {
+            for (var sequence = first; sequence <= Math.Min(last, (uint)all.Length); sequence++)
+            {
+                uids.Add(all[(int)sequence - 1]);
+            }
+        }
+        return uids;
+    }
+
+    // RFC 5182: "$" is kept as the messages' UIDs, so that it survives expunges; a command using sequence numbers sees
+    // the numbers those messages have now.
+    private NumberSet? _savedUids;
+
+    private NumberSet? SavedSequenceNumbers(SequenceSet set)
+    {
+        if (!set.IncludesSavedResult || _savedUids is not { } saved)
+        {
+            return null;
+        }
+        var selected = Selected;
+        return NumberSet.FromNumbers(saved.Select(uid => (uint)selected.SequenceOf(uid)).Where(sequence => sequence != 0));
+    }
+
+    /// <summary>RFC 9051 §6.4.9: a sequence number beyond the folder is an error (a UID beyond it simply matches nothing).</summary>
+    private bool SequenceNumbersValid(SequenceSet set) =>
+        set.Resolve((uint)Selected.Count, SavedSequenceNumbers(set)).Max <= Selected.Count;
+
+    private async ValueTask<bool> CheckAsync()
+    {
+        await ReportChangesAsync().ConfigureAwait(false);
+        Ok("CHECK completed\r\n"u8);
+        return true;
+    }
+
+    private async ValueTask<bool> CloseAsync(bool expunge)
+    {
+        var selected = Selected;
+        _selected = null;
+        _state = ImapState.Authenticated;
+        // RFC 9051 §6.4.1: CLOSE expunges silently, and not in a folder opened read-only.
+        if (expunge && !selected.ReadOnly)
+        {
+            await Store.ExpungeAsync(Login, selected.Name, null, _subscription, Connection.Aborted).ConfigureAwait(false);
+        }
+        Ok(expunge ? "CLOSE completed\r\n"u8 : "UNSELECT completed\r\n"u8);
+        return true;
+    }
+
+    private async ValueTask<bool> ExpungeAsync(SequenceSet? uidSet)
+    {
+        var selected = Selected;
+        if (selected.ReadOnly)
+        {
+            Reject(ImapRejectReason.ReadOnly);
+            return true;
+        }
+        await ReportChangesAsync().ConfigureAwait(false);
+        IReadOnlyCollection<uint>? uids = null;
+        if (uidSet is not null)
+        {
+            // UID EXPUNGE (RFC 4315 §2.1): only the named messages that are flagged \Deleted.
+            var named = ResolveUids(uidSet, byUid: true).ToHashSet();
+            var messages = await Store.ListMessagesAsync(Login, selected.Name, Connection.Aborted).ConfigureAwait(false);
+            uids = messages.Where(m => named.Contains(m.Uid) && (m.Flags & MessageFlags.Deleted) != 0).Select(m => m.Uid).ToList();
+        }
+        var expunged = uids is { Count: 0 } ? [] : await Store.ExpungeAsync(Login, selected.Name, uids, _subscription, Connection.Aborted).ConfigureAwait(false);
+        WriteExpunges(selected, expunged);
+        Ok("EXPUNGE completed\r\n"u8);
+        return true;
+    }
+
+    // The session's own expunges, which its change queue does not repeat.
+    private void WriteExpunges(SelectedFolder selected, IReadOnlyList<uint> uids)
+    {
+        if (_qresync && uids.Count > 0)
+        {
+            var known = uids.Where(uid => selected.Remove(uid) != 0).ToList();
+            if (known.Count > 0)
+            {
+                IO.Write("* VANISHED "u8);
+                WriteUidSet(known);
+                IO.Write("\r\n"u8);
+            }
+            return;
+        }
+        foreach (var uid in uids)
+        {
+            WriteExpunged(selected, uid);
+        }
+    }
+
+    private async ValueTask<bool> StoreAsync(StoreArguments arguments, bool byUid)
+    {
+        var selected = Selected;
+        if (selected.ReadOnly)
+        {
+            Reject(ImapRejectReason.ReadOnly);
+            return true;
+        }
+        if (!byUid && !SequenceNumbersValid(arguments.Set))
+        {
+            RejectSyntax("Invalid message sequence number");
+            return true;
+        }
+        if (arguments.UnchangedSince is not null)
+        {
+            _condStore = true; // RFC 7162 §3.1: a STORE with UNCHANGEDSINCE enables CONDSTORE
+        }
+        var uids = ResolveUids(arguments.Set, byUid);
+        var result = uids.Count == 0
+            ? new FlagUpdateResult([], [])
+            : await Store.UpdateFlagsAsync(Login, selected.Name, uids, arguments.Flags.ToFlagChange(arguments.Mode), (ulong?)arguments.UnchangedSince, _subscription, Connection.Aborted).ConfigureAwait(false);
+        foreach (var message in result.Updated)
+        {
+            // RFC 7162 §3.1.3: with CONDSTORE on, even a .SILENT store reports the new MODSEQ.
+            if (arguments.Silent && !_condStore)
+            {
+                continue;
+            }
+            var sequence = selected.SequenceOf(message.Uid);
+            if (sequence == 0)
+            {
+                continue;
+            }
+            IO.Write("* "u8);
+            IO.Output.WriteNumber(sequence);
+            IO.Write(" FETCH ("u8);
+            var separator = false;
+            if (!arguments.Silent)
+            {
+                IO.Write("FLAGS "u8);
+                WriteFlagList(message.Flags, message.Keywords);
+                separator = true;
+            }
+            if (byUid || _qresync)
+            {
+                IO.Write(separator ? " UID "u8 : "UID "u8);
+                IO.Output.WriteNumber(message.Uid);
+                separator = true;
+            }
+            if (_condStore)
+            {
+                IO.Write(separator ? " MODSEQ ("u8 : "MODSEQ ("u8);
+                IO.Output.WriteNumber(message.ModSeq);
+                IO.Write(")"u8);
+            }
+            IO.Write(")\r\n"u8);
+        }
+        if (byUid)
+        {
+            ReportChanges(expunges: true);
+        }
+        if (result.Modified.Count > 0)
+        {
+            // RFC 7162 §3.1.3: the messages left alone, by UID for UID STORE and by number otherwise.
+            WriteTagged("OK [MODIFIED "u8);
+            WriteUidSet(byUid ? result.Modified : [.. result.Modified.Select(uid => (uint)selected.SequenceOf(uid))]);
+            IO.Write("] Conditional STORE failed\r\n"u8);
+            Success();
+            return true;
+        }
+        Ok("STORE completed\r\n"u8);
+        return true;
+    }
+
+    private async ValueTask<bool> CopyAsync(CopyArguments arguments, bool byUid, bool move)
+    {
+        var selected = Selected;
+        if (!byUid && !SequenceNumbersValid(arguments.Set))
+        {
+            RejectSyntax("Invalid message sequence number");
+            return true;
+        }
+        if (move && selected.ReadOnly)
+        {
+            Reject(ImapRejectReason.ReadOnly);
+            return true;
+        }
+        var uids = ResolveUids(arguments.Set, byUid);
+        CopyResult result;
+        try
+        {
+            result = move
+                ? await Store.MoveAsync(Login, selected.Name, uids, arguments.Mailbox, _subscription, Connection.Aborted).ConfigureAwait(false)
+                : await Store.CopyAsync(Login, selected.Name, uids, arguments.Mailbox, _subscription, Connection.Aborted).ConfigureAwait(false);
+        }
+        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.FolderNotFound)
+        {
+            Reject(ImapRejectReason.TargetNotFound); // RFC 9051 §6.4.7: the client may CREATE and try again
+            return true;
+        }
+        var sameFolder = string.Equals(arguments.Mailbox, selected.Name, StringComparison.Ordinal);
+        if (move)
+        {
+            // RFC 6851 §4.3: COPYUID comes untagged first, then the expunges, then the tagged OK.
+            if (result.SourceUids.Count > 0)
+            {
+                IO.Write("* OK [COPYUID "u8);
+                WriteCopyUid(result);
+                IO.Write("] Moved\r\n"u8);
+            }
+            WriteExpunges(selected, result.SourceUids);
+        }
+        if (sameFolder)
+        {
+            AddOwnMessages(selected, result.TargetUids);
+        }
+        await ReportChangesAsync().ConfigureAwait(false);
+        if (move || result.SourceUids.Count == 0)
+        {
+            Ok(move ? "MOVE completed\r\n"u8 : "COPY completed\r\n"u8);
+            return true;
+        }
+        WriteTagged("OK [COPYUID "u8);
+        WriteCopyUid(result);
+        IO.Write("] COPY completed\r\n"u8);
+        Success();
+        return true;
+    }
+
+    private void WriteCopyUid(CopyResult result)
+    {
+        IO.Output.WriteNumber(result.UidValidity);
+        IO.Write(" "u8);
+        WriteUidList(result.SourceUids);
+        IO.Write(" "u8);
+        WriteUidList(result.TargetUids);
+    }
+
+    // RFC 4315 uid-set in the order given (source and target must pair up, so no reordering).
+    private void WriteUidList(IReadOnlyList<uint> uids)
+    {
+        for (var i = 0; i < uids.Count;)
+        {
+            var start = uids[i];
+            var end = start;
+            while (i + 1 < uids.Count && uids[i + 1] == end + 1)
+            {
+                end = uids[++i];
+            }
+            if (start != uids[0] || i > 0 && uids[0] != start)
+            {
+                IO.Write(","u8);
+            }
+            IO.Output.WriteNumber(start);
+            if (end != start)
+            {
+                IO.Write(":"u8);
+                IO.Output.WriteNumber(end);
+            }
+            i++;
+        }
+    }
+
+    // Messages this session added to the folder it has selected: its change queue will not announce them.
+    private void AddOwnMessages(SelectedFolder selected, IEnumerable<uint> uids)
+    {
+        var before = selected.Count;
+        foreach (var uid in uids.Order())
+        {
+            selected.Add(uid);
+        }
+        WriteExistsIfGrown(selected, ref before);
+    }
+
+    private ValueTask<bool> AppendAsync(AppendArguments arguments)
+    {
+        var literal = arguments.Message;
+        if (literal.Length > Options.AppendLimit)
+        {
+            // A synchronising literal was not sent; a non-synchronising one is coming and only closing stops it (RFC 7888 §4).
+            if (literal.IsSynchronizing)
+            {
+                Reject(ImapRejectReason.MessageTooLarge);
+                return ValueTask.FromResult(true);
+            }
+            Reject(ImapRejectReason.LiteralTooLarge);
+            return ValueTask.FromResult(false);
+        }
+        return AppendMessageAsync(arguments);
+    }
+
+    private async ValueTask<bool> AppendMessageAsync(AppendArguments arguments)
+    {
+        var literal = arguments.Message;
+        FolderStatus? target = null;
+        try
+        {
+            target = await Store.GetStatusAsync(Login, arguments.Mailbox, Connection.Aborted).ConfigureAwait(false);
+        }
+        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.FolderNotFound)
+        {
+        }
+        if (target is null)
+        {
+            // RFC 9051 §6.3.12: TRYCREATE, and the message is not read (a non-synchronising one is dropped).
+            if (!literal.IsSynchronizing && !await SkipRestOfAppendAsync(literal.Length).ConfigureAwait(false))
+            {
+                return false;
+            }
+            Reject(ImapRejectReason.TargetNotFound);
+            return true;
+        }
+        if (literal.IsSynchronizing)
+        {
+            IO.Write(ImapReplies.ContinueLiteral);
+            await IO.FlushAsync().ConfigureAwait(false);
+        }
+        var read = IO.BeginLiteral(literal.Length, _reader.LiteralOptions);
+        AppendResult result;
+        // A connection that drops or stalls in the message makes the stream throw, and the store keeps nothing.
+        var content = read.AsStream();
+        try
+        {
+            result = await Store.AppendAsync(Login, arguments.Mailbox, content,
+                new AppendOptions(arguments.Flags.Flags, arguments.Flags.Keywords, arguments.InternalDate), _subscription, Connection.Aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            await content.DisposeAsync().ConfigureAwait(false);
+        }
+        await read.SkipRestAsync().ConfigureAwait(false);
+        _server.Metrics.Appended(result.Size);
+        switch (await _reader.ReadRestOfLineAsync().ConfigureAwait(false))
+        {
+            case CommandReadOutcome.Command:
+                break;
+            case CommandReadOutcome.Refused:
+                Reject(ImapRejectReason.CommandTooLarge);
+                return true;
+            default:
+                return false;
+        }
+        if (!_reader.Command.IsEmpty)
+        {
+            RejectSyntax("Unexpected text after the message (MULTIAPPEND is not offered); the message was stored");
+            return true;
+        }
+        if (_selected is { } selected && string.Equals(selected.Name, target.Name, StringComparison.Ordinal))
+        {
+            AddOwnMessages(selected, [result.Uid]);
+        }
+        await ReportChangesAsync().ConfigureAwait(false);
+        // RFC 4315 §3: APPENDUID.
+        WriteTagged("OK [APPENDUID "u8);
+        IO.Output.WriteNumber(result.UidValidity);
+        IO.Write(" "u8);
+        IO.Output.WriteNumber(result.Uid);
+        IO.Write("] APPEND completed\r\n"u8);
+        Success();
+        return true;
+    }
+
+    /// <summary>An APPEND whose arguments were refused before its message: the message is dropped unread.</summary>
+    private async ValueTask<bool> SkipAppendMessageAsync()
+    {
+        var literal = _reader.PendingLiteral;
+        return literal.IsSynchronizing || await SkipRestOfAppendAsync(literal.Length).ConfigureAwait(false);
+    }
+
+    // A non-synchronising message the client sent anyway: read past it and the rest of its line, bounded by the
+    // append limit (past it, only closing puts the stream back in step).
+    private async ValueTask<bool> SkipRestOfAppendAsync(long length)
+    {
+        if (length > Options.AppendLimit)
+        {
+            return false;
+        }
+        await IO.SkipLiteralAsync(length, _reader.LiteralOptions).ConfigureAwait(false);
+        return await _reader.ReadRestOfLineAsync().ConfigureAwait(false) == CommandReadOutcome.Command;
+    }
+
+    // RFC 2177 IDLE: changes are reported as they happen until the client sends DONE.
+    private async ValueTask<bool> IdleAsync()
+    {
+        IO.Write("+ idling\r\n"u8);
+        await ReportChangesAsync().ConfigureAwait(false);
+        var signal = _idleSignal ??= new SessionSignal();
+        using var stop = new CancellationTokenSource();
+        while (true)
+        {
+            // One watch per wait: it sets the signal when a change is queued, and the loop starts the next one after
+            // the change was reported (so a queue the session has not read yet does not spin it).
+            var watch = _subscription is { } subscription ? SignalOnChangeAsync(subscription, signal, stop.Token) : Task.CompletedTask;
+            var outcome = await IO.WaitForInputAsync(signal, Options.IdleTimeout, TimeoutReason.ImapIdle).ConfigureAwait(false);
+            if (outcome != InputWaitOutcome.Signalled)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+            }
+            await watch.ConfigureAwait(false);
+            switch (outcome)
+            {
+                case InputWaitOutcome.InputAvailable:
+                    return await EndIdleAsync().ConfigureAwait(false);
+                case InputWaitOutcome.Signalled:
+                    await ReportChangesAsync().ConfigureAwait(false);
+                    break;
+                case InputWaitOutcome.TimedOut:
+                    OnTimedOut();
+                    return false;
+                case InputWaitOutcome.ShutdownRequested:
+                    WriteShuttingDown();
+                    return false;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    private SessionSignal? _idleSignal;
+
+    private static async Task SignalOnChangeAsync(MailboxSubscription subscription, SessionSignal signal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await subscription.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                signal.Set();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // IDLE ended first.
+        }
+    }
+
+    private async ValueTask<bool> EndIdleAsync()
+    {
+        var outcome = await IO.ReadLineAsync(Options.MaxLineLength, Options.IdleTimeout, allowShutdown: false).ConfigureAwait(false);
+        if (outcome != LineReadOutcome.Line)
+        {
+            return false;
+        }
+        if (!Ascii.EqualsIgnoreCase(IO.Line, "DONE"u8))
+        {
+            RejectSyntax("Expected DONE to end IDLE");
+            return true;
+        }
+        await ReportChangesAsync().ConfigureAwait(false);
+        Ok("IDLE terminated\r\n"u8);
+        return true;
+    }
+}

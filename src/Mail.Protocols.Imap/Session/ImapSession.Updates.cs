@@ -1,0 +1,207 @@
+using System.Buffers;
+using Mail.Protocols.Imap.Telemetry;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Text;
+
+namespace Mail.Protocols.Imap.Session;
+
+// Unsolicited responses: what other sessions, SMTP delivery and POP3 changed in the selected folder, read from the
+// session's change queue and reported as EXISTS, EXPUNGE (VANISHED once QRESYNC is on) and FETCH FLAGS.
+internal sealed partial class ImapSession
+{
+    // Set when a batch said the queue overflowed: the next report point takes a fresh snapshot instead.
+    private bool _resyncPending;
+
+    /// <summary>
+    /// Reports the changes waiting in the session's queue. With <paramref name="expunges"/> false (during FETCH, STORE
+    /// and SEARCH, RFC 9051 §7.5.1) nothing is read, so sequence numbers cannot move; the queue keeps the changes for
+    /// the next point that allows them all.
+    /// </summary>
+    private void ReportChanges(bool expunges)
+    {
+        if (_selected is not { } selected || _subscription is not { } subscription || !expunges)
+        {
+            return;
+        }
+        var existsBefore = selected.Count;
+        while (subscription.TryRead(out var batch))
+        {
+            if (batch.ResyncRequired)
+            {
+                _resyncPending = true;
+                continue;
+            }
+            if (!batch.IsMessageChanges || batch.UidValidity != selected.UidValidity
+                || !string.Equals(batch.Folder, selected.Name, StringComparison.Ordinal))
+            {
+                continue; // another folder, or folder changes: LIST and STATUS read the store afresh
+            }
+            foreach (var change in batch.Changes)
+            {
+                switch (change.Kind)
+                {
+                    case MailboxChangeKind.MessageAdded:
+                        selected.Add(change.Uid);
+                        break;
+                    case MailboxChangeKind.FlagsChanged when change.Message is { } message:
+                        WriteExistsIfGrown(selected, ref existsBefore);
+                        WriteFlagsUpdate(selected, message);
+                        break;
+                    case MailboxChangeKind.MessageExpunged:
+                        WriteExistsIfGrown(selected, ref existsBefore);
+                        WriteExpunged(selected, change.Uid);
+                        existsBefore = selected.Count;
+                        break;
+                }
+            }
+            if (batch.HighestModSeq > selected.HighestModSeq)
+            {
+                selected.HighestModSeq = batch.HighestModSeq;
+            }
+        }
+        WriteExistsIfGrown(selected, ref existsBefore);
+    }
+
+    // New messages are announced before anything that could name their sequence numbers.
+    private void WriteExistsIfGrown(SelectedFolder selected, ref int reported)
+    {
+        if (selected.Count > reported)
+        {
+            WriteExists(selected.Count);
+            reported = selected.Count;
+        }
+    }
+
+    private void WriteExists(int count)
+    {
+        IO.Write("* "u8);
+        IO.Output.WriteNumber(count);
+        IO.Write(" EXISTS\r\n"u8);
+    }
+
+    private void WriteExpunged(SelectedFolder selected, uint uid)
+    {
+        var sequence = selected.Remove(uid);
+        if (sequence == 0)
+        {
+            return;
+        }
+        if (_qresync)
+        {
+            // RFC 7162 §3.2.10: once QRESYNC is enabled, VANISHED replaces EXPUNGE.
+            IO.Write("* VANISHED "u8);
+            IO.Output.WriteNumber(uid);
+            IO.Write("\r\n"u8);
+            return;
+        }
+        IO.Write("* "u8);
+        IO.Output.WriteNumber(sequence);
+        IO.Write(" EXPUNGE\r\n"u8);
+    }
+
+    private void WriteFlagsUpdate(SelectedFolder selected, MessageInfo message)
+    {
+        var sequence = selected.SequenceOf(message.Uid);
+        if (sequence == 0)
+        {
+            return;
+        }
+        IO.Write("* "u8);
+        IO.Output.WriteNumber(sequence);
+        IO.Write(" FETCH (FLAGS "u8);
+        WriteFlagList(message.Flags, message.Keywords);
+        // RFC 7162 §3.2.4: with CONDSTORE on, an unsolicited flag change carries the MODSEQ; RFC 7162 §3.2.10 asks
+        // for the UID as well once QRESYNC is on.
+        if (_qresync)
+        {
+            IO.Write(" UID "u8);
+            IO.Output.WriteNumber(message.Uid);
+        }
+        if (_condStore)
+        {
+            IO.Write(" MODSEQ ("u8);
+            IO.Output.WriteNumber(message.ModSeq);
+            IO.Write(")"u8);
+        }
+        IO.Write(")\r\n"u8);
+    }
+
+    /// <summary>Writes a parenthesised flag list: system flags, then keywords.</summary>
+    private void WriteFlagList(MessageFlags flags, IReadOnlyCollection<string> keywords)
+    {
+        var output = IO.Output;
+        output.Write("("u8);
+        var first = true;
+        foreach (var (flag, name) in s_systemFlags)
+        {
+            if ((flags & flag) != 0)
+            {
+                if (!first)
+                {
+                    output.Write(" "u8);
+                }
+                output.Write(name);
+                first = false;
+            }
+        }
+        foreach (var keyword in keywords)
+        {
+            if (!first)
+            {
+                output.Write(" "u8);
+            }
+            output.WriteAscii(keyword);
+            first = false;
+        }
+        output.Write(")"u8);
+    }
+
+    private static readonly (MessageFlags Flag, byte[] Name)[] s_systemFlags =
+    [
+        (MessageFlags.Seen, "\\Seen"u8.ToArray()),
+        (MessageFlags.Answered, "\\Answered"u8.ToArray()),
+        (MessageFlags.Flagged, "\\Flagged"u8.ToArray()),
+        (MessageFlags.Deleted, "\\Deleted"u8.ToArray()),
+        (MessageFlags.Draft, "\\Draft"u8.ToArray()),
+    ];
+
+    /// <summary>
+    /// After the queue overflowed: takes a fresh snapshot and reports the difference from what the client knows
+    /// (expunges, then new messages). Flag changes lost with the queue are not replayed; a client that needs them
+    /// uses CONDSTORE's CHANGEDSINCE or re-fetches FLAGS.
+    /// </summary>
+    private async ValueTask ResynchroniseAsync()
+    {
+        if (!_resyncPending || _selected is not { } selected || _user is null)
+        {
+            return;
+        }
+        _resyncPending = false;
+        ImapLog.Resynchronised(_logger, Connection.Id);
+        var snapshot = await Store.OpenFolderAsync(_user.Login, selected.Name, _subscription, Connection.Aborted).ConfigureAwait(false);
+        var current = new HashSet<uint>(snapshot.Messages.Count);
+        foreach (var message in snapshot.Messages)
+        {
+            current.Add(message.Uid);
+        }
+        var gone = new List<uint>();
+        foreach (var uid in selected.Uids)
+        {
+            if (!current.Contains(uid))
+            {
+                gone.Add(uid);
+            }
+        }
+        foreach (var uid in gone)
+        {
+            WriteExpunged(selected, uid);
+        }
+        var before = selected.Count;
+        foreach (var message in snapshot.Messages)
+        {
+            selected.Add(message.Uid);
+        }
+        WriteExistsIfGrown(selected, ref before);
+        selected.HighestModSeq = Math.Max(selected.HighestModSeq, snapshot.Status.HighestModSeq);
+    }
+}

@@ -1,0 +1,237 @@
+using System.Buffers;
+using Mail.Protocols.Connections;
+using Mail.Protocols.Imap.Protocol;
+using Mail.Protocols.Imap.Telemetry;
+using Mail.Protocols.Sasl;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
+using Microsoft.Extensions.Logging;
+
+namespace Mail.Protocols.Imap.Session;
+
+/// <summary>The states of RFC 9051 §3.</summary>
+internal enum ImapState
+{
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+}
+
+/// <summary>
+/// One IMAP conversation (RFC 9051, and RFC 3501 for clients that do not ENABLE IMAP4rev2). Commands are read whole
+/// by the <see cref="ImapCommandReader"/> (lines and literals), parsed synchronously, and executed one at a time;
+/// the replies of a pipelined batch go out in one write. While a folder is selected, what other sessions, SMTP
+/// delivery and POP3 change reaches this one through its <see cref="MailboxSubscription"/> and is reported at the
+/// points RFC 9051 §7 allows. The session is the only writer of its connection's output.
+/// </summary>
+internal sealed partial class ImapSession : CommandSession
+{
+    private readonly ImapServerContext _server;
+    private readonly ILogger _logger;
+    private readonly ImapCommandReader _reader;
+    private readonly AuthFailureBudget _authFailures;
+    private CommandReadOutcome _read;
+    private byte[] _tag = new byte[16];
+    private int _tagLength;
+
+    private ImapState _state;
+    private MailUser? _user;
+    private MailboxSubscription? _subscription;
+    private SelectedFolder? _selected;
+
+    // ENABLE (RFC 5161): what the client switched on.
+    private bool _imap4rev2;
+    private bool _utf8Accept;
+    private bool _condStore;
+    private bool _qresync;
+
+    public ImapSession(ImapServerContext server, MailConnection connection)
+        : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
+    {
+        _server = server;
+        _logger = server.Logger;
+        _reader = new ImapCommandReader(IO, server.Options);
+        _authFailures = new AuthFailureBudget(server.Options.FailedAuthDelay, server.Options.MaxAuthFailures, connection.TimeProvider);
+    }
+
+    private ImapServerOptions Options => _server.Options;
+
+    private IMailboxStore Store => _server.Store;
+
+    /// <summary>The tag of the command being executed.</summary>
+    private ReadOnlySpan<byte> Tag => _tag.AsSpan(0, _tagLength);
+
+    protected override void OnStarted() => _server.Metrics.SessionStarted();
+
+    protected override void WriteGreeting()
+    {
+        // RFC 9051 §7.1.1: the greeting may carry the capabilities, which saves clients a round trip.
+        IO.Write("* OK ["u8);
+        WriteCapabilities();
+        IO.Write("] "u8);
+        IO.WriteAscii(Options.ServerName);
+        IO.Write(" IMAP ready\r\n"u8);
+    }
+
+    protected override void WriteShuttingDown() => IO.Write(ImapReplies.ShuttingDown);
+
+    protected override async ValueTask<LineReadOutcome> ReadCommandAsync()
+    {
+        _read = await _reader.ReadAsync().ConfigureAwait(false);
+        return _read switch
+        {
+            CommandReadOutcome.Command or CommandReadOutcome.AppendMessage or CommandReadOutcome.Refused or CommandReadOutcome.RefusedFatal => LineReadOutcome.Line,
+            CommandReadOutcome.LineTooLong => LineReadOutcome.TooLong,
+            CommandReadOutcome.TimedOut => LineReadOutcome.TimedOut,
+            CommandReadOutcome.ShutdownRequested => LineReadOutcome.ShutdownRequested,
+            _ => LineReadOutcome.Closed,
+        };
+    }
+
+    protected override void OnLineTooLong()
+    {
+        _server.Metrics.Rejected(ImapRejectReason.CommandTooLarge);
+        CountError();
+        IO.Write(ImapReplies.LineTooLong);
+    }
+
+    protected override void OnTimedOut()
+    {
+        ImapLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
+        // RFC 9051 §5.4: the autologout is announced with an untagged BYE.
+        IO.Write(ImapReplies.Autologout);
+    }
+
+    protected override bool OnCommandFailed(Exception exception)
+    {
+        if (exception is not MailboxStoreException { Error: not MailboxStoreError.Unavailable })
+        {
+            ImapLog.StoreFailed(_logger, Connection.Id, exception); // a refusal the store gave on purpose is no failure
+        }
+        Reject(exception is MailboxStoreException store ? ReasonFor(store.Error) : ImapRejectReason.StoreUnavailable);
+        return true;
+    }
+
+    // What a store's refusal means to the client; a command that needs another meaning (TRYCREATE for a missing
+    // target) catches the exception itself.
+    private static ImapRejectReason ReasonFor(MailboxStoreError error) => error switch
+    {
+        MailboxStoreError.FolderNotFound => ImapRejectReason.MailboxNotFound,
+        MailboxStoreError.FolderExists => ImapRejectReason.MailboxExists,
+        MailboxStoreError.MessageNotFound => ImapRejectReason.ExpungeIssued,
+        MailboxStoreError.NotAllowed => ImapRejectReason.NotAllowed,
+        MailboxStoreError.InvalidName => ImapRejectReason.InvalidName,
+        MailboxStoreError.InsufficientStorage => ImapRejectReason.StorageFull,
+        MailboxStoreError.InvalidKeyword => ImapRejectReason.InvalidKeyword,
+        _ => ImapRejectReason.StoreUnavailable,
+    };
+
+    protected override void OnErrorBudgetSpent()
+    {
+        ImapLog.TooManyErrors(_logger, Connection.Id);
+        IO.Write(ImapReplies.TooManyErrors);
+    }
+
+    protected override void OnConnectionLost(Exception exception) => ImapLog.ConnectionLost(_logger, Connection.Id, exception.Message);
+
+    protected override void OnEnded(TimeSpan duration)
+    {
+        _subscription?.Dispose();
+        _server.Metrics.SessionEnded();
+    }
+
+
+    protected override ValueTask<bool> ExecuteAsync()
+    {
+        var command = _reader.Command;
+        _tagLength = 0;
+        switch (_read)
+        {
+            case CommandReadOutcome.Refused:
+                SetTag(ImapCommandReader.TagOf(command));
+                Reject(_reader.Refusal);
+                return ValueTask.FromResult(true);
+            case CommandReadOutcome.RefusedFatal:
+                SetTag(ImapCommandReader.TagOf(command));
+                Reject(_reader.Refusal);
+                return ValueTask.FromResult(false);
+        }
+        var reader = new ImapReader(command) { Utf8Accept = _utf8Accept };
+        try
+        {
+            SetTag(reader.ReadTag());
+            reader.ReadSpace("Missing command after the tag");
+            var verb = ImapVerbs.Parse(reader.ReadCommandName());
+            if (verb == ImapVerb.Uid)
+            {
+                reader.ReadSpace("Missing command after UID");
+                verb = ImapVerbs.ParseUid(reader.ReadCommandName());
+            }
+            _server.Metrics.Command(ImapVerbs.Name(verb));
+            // Each command's arguments are parsed here, synchronously; what a command does with them runs after.
+            return Dispatch(verb, ref reader);
+        }
+        catch (ImapParseException ex)
+        {
+            RejectSyntax(ex.Message);
+            return _read == CommandReadOutcome.AppendMessage ? SkipAppendMessageAsync() : ValueTask.FromResult(true);
+        }
+    }
+
+    private void SetTag(ReadOnlySpan<byte> tag)
+    {
+        if (tag.Length > _tag.Length)
+        {
+            _tag = new byte[tag.Length];
+        }
+        tag.CopyTo(_tag);
+        _tagLength = tag.Length;
+    }
+
+    // Replies
+
+    /// <summary>Writes <c>tag OK text</c> and resets the error budget; <paramref name="text"/> ends with CRLF.</summary>
+    private void Ok(ReadOnlySpan<byte> text)
+    {
+        WriteTagged("OK "u8);
+        IO.Write(text);
+        Success();
+    }
+
+    /// <summary>Starts a tagged line: the tag, a space, then <paramref name="status"/>.</summary>
+    private void WriteTagged(ReadOnlySpan<byte> status)
+    {
+        IO.Write(Tag.IsEmpty ? "*"u8 : Tag);
+        IO.Write(" "u8);
+        IO.Write(status);
+    }
+
+    /// <summary>The tagged refusal of the command, from the one table of replies.</summary>
+    private void Reject(ImapRejectReason reason)
+    {
+        _server.Metrics.Rejected(reason);
+        CountError();
+        WriteTagged(ImapReplies.For(reason));
+    }
+
+    /// <summary>The tagged BAD of a command the grammar refused, with the parser's text.</summary>
+    private void RejectSyntax(string text)
+    {
+        _server.Metrics.Rejected(ImapRejectReason.SyntaxError);
+        CountError();
+        WriteTagged(ImapReplies.For(ImapRejectReason.SyntaxError));
+        WriteText(text);
+        IO.Write("\r\n"u8);
+    }
+
+    // Reply text stays printable ASCII on one line.
+    private void WriteText(string text)
+    {
+        var span = IO.Output.GetSpan(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            span[i] = text[i] is >= ' ' and <= '~' ? (byte)text[i] : (byte)'?';
+        }
+        IO.Output.Advance(text.Length);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Mail.Protocols.Imap.Protocol;
+
+namespace Mail.Protocols.Imap.Telemetry;
+
+/// <summary>
+/// The IMAP server's instruments (meter <c>Mail.Protocols.Imap</c>); see docs/telemetry.md. A server given an
+/// <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the process-wide
+/// meter of the same name.
+/// </summary>
+public sealed class ImapMetrics
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "Mail.Protocols.Imap";
+
+    private static readonly ImapMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _commands;
+    private readonly Counter<long> _errors;
+    private readonly Counter<long> _appended;
+
+    private ImapMetrics(Meter meter)
+    {
+        _active = meter.CreateUpDownCounter<long>("mail.imap.active_sessions", "{session}", "IMAP sessions in progress.");
+        _commands = meter.CreateCounter<long>("mail.imap.commands", "{command}", "IMAP commands received, by name.");
+        _errors = meter.CreateCounter<long>("mail.imap.errors", "{error}", "Refused commands, by error.type.");
+        _appended = meter.CreateCounter<long>("mail.imap.appended.bytes", "By", "Octets of messages stored by APPEND.");
+    }
+
+    /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
+    internal static ImapMetrics For(IMeterFactory? meterFactory) =>
+        meterFactory is null ? s_shared : new ImapMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
+
+    internal void SessionStarted() => _active.Add(1);
+
+    internal void SessionEnded() => _active.Add(-1);
+
+    internal void Command(string name)
+    {
+        if (_commands.Enabled)
+        {
+            _commands.Add(1, new TagList { { "mail.imap.command", name } });
+        }
+    }
+
+    internal void Rejected(ImapRejectReason reason)
+    {
+        if (_errors.Enabled)
+        {
+            _errors.Add(1, new TagList { { "error.type", ImapReplies.ErrorType(reason) } });
+        }
+    }
+
+    internal void Appended(long octets) => _appended.Add(octets);
+}

@@ -1,0 +1,137 @@
+using System.IO.Pipelines;
+using System.Text;
+using Mail.Protocols.Connections;
+using Mail.Protocols.InMemory;
+
+namespace Mail.Protocols.Imap.Tests.Session;
+
+/// <summary>IMAP sessions over in-memory pipes against one shared in-memory store, with a fake clock.</summary>
+internal sealed class ImapTestHarness : IAsyncDisposable
+{
+    public const string Alice = "alice@example.test";
+    private readonly List<Client> _clients = [];
+    private readonly Heartbeat _heartbeat;
+
+    public ImapTestHarness(Action<ImapServerOptions>? configure = null)
+    {
+        Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        Store = new InMemoryMailboxStore(Time);
+        Users = new InMemoryUserDirectory();
+        Users.AddUser(Alice, "alice");
+        Options = new ImapServerOptions { ServerName = "imap.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.Zero };
+        configure?.Invoke(Options);
+        Server = new ImapServer(Options, new ImapServices(Store, Users), [], Time);
+        _heartbeat = new Heartbeat(Time);
+    }
+
+    public WatchedTimeProvider Time { get; }
+    public InMemoryMailboxStore Store { get; }
+    public InMemoryUserDirectory Users { get; }
+    public ImapServerOptions Options { get; }
+    public ImapServer Server { get; }
+
+    public async Task<uint> DeliverAsync(string text, string folder = "INBOX", string user = Alice) =>
+        (await Store.AppendAsync(user, folder, new MemoryStream(Encoding.ASCII.GetBytes(text)))).Uid;
+
+    public Client Connect()
+    {
+        var client = new Client(this);
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>A client logged in as alice, past the greeting and the LOGIN reply.</summary>
+    public async Task<Client> LoginAsync()
+    {
+        var client = Connect();
+        Assert.StartsWith("* OK [CAPABILITY ", await client.ReadLineAsync());
+        await client.SendAsync("L1 LOGIN alice@example.test alice\r\n");
+        Assert.StartsWith("L1 OK [CAPABILITY ", await client.ReadLineAsync());
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+        _heartbeat.Dispose();
+    }
+
+    internal sealed class Client : IAsyncDisposable
+    {
+        private readonly Pipe _toServer = new();
+        private readonly Pipe _toClient = new();
+        private readonly MailConnection _connection;
+        private readonly StreamReader _replies;
+
+        public Client(ImapTestHarness harness)
+        {
+            _connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
+            _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
+            Session = Task.Run(async () =>
+            {
+                try
+                {
+                    await harness.Server.RunSessionAsync(_connection);
+                }
+                finally
+                {
+                    await _connection.DisposeAsync();
+                }
+            });
+        }
+
+        public Task Session { get; }
+
+        public MailConnection Connection => _connection;
+
+        public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text));
+
+        public async Task SendAsync(byte[] octets) => await _toServer.Writer.WriteAsync(octets);
+
+        public async Task<string?> ReadLineAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            return await _replies.ReadLineAsync(timeout.Token);
+        }
+
+        /// <summary>Sends one command line and reads every line up to the tagged reply (included).</summary>
+        public async Task<List<string>> CommandAsync(string tag, string command)
+        {
+            await SendAsync(tag + " " + command + "\r\n");
+            return await ReadUntilTaggedAsync(tag);
+        }
+
+        public async Task<List<string>> ReadUntilTaggedAsync(string tag)
+        {
+            var lines = new List<string>();
+            while (true)
+            {
+                var line = await ReadLineAsync() ?? throw new InvalidOperationException("closed after: " + string.Join(" | ", lines));
+                lines.Add(line);
+                if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+                {
+                    return lines;
+                }
+            }
+        }
+
+        public async Task CloseAsync() => await _toServer.Writer.CompleteAsync();
+
+        public async Task<bool> EndedAsync() => await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(30))) == Session;
+
+        public async ValueTask DisposeAsync()
+        {
+            await _toServer.Writer.CompleteAsync();
+            await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+}
