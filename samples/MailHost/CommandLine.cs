@@ -13,8 +13,8 @@ internal sealed class CommandLine
           --smtps PORT             submission over implicit TLS (default 2465)
           --pop3 PORT              POP3 with STLS (default 1110)
           --pop3s PORT             POP3 over implicit TLS (default 1995)
-          --imap PORT              IMAP (default 1143; not in this build yet)
-          --imaps PORT             IMAP over implicit TLS (default 1993; not in this build yet)
+          --imap PORT              IMAP with STARTTLS (default 1143)
+          --imaps PORT             IMAP over implicit TLS (default 1993)
           --domain NAME            a local domain, repeatable (default example.test)
           --user ADDRESS:PASSWORD  a user, repeatable (default alice@example.test:alice)
           --users-file FILE        users, one ADDRESS:PASSWORD per line
@@ -27,7 +27,7 @@ internal sealed class CommandLine
           --smart-host HOST[:PORT] send all outbound mail through this relay instead of MX lookups
           --relay-port PORT        port of remote exchangers (default 25; for test setups)
           --no-delivery            keep outbound mail in the queue instead of delivering it
-          --max-connections N      concurrent connections per listener, SMTP and POP3 (default 10000)
+          --max-connections N      concurrent connections per listener, SMTP, POP3 and IMAP (default 10000)
           --max-connections-per-address N
                                    concurrent connections from one IP address (default 50)
           --store memory|maildir:PATH
@@ -49,13 +49,11 @@ internal sealed class CommandLine
     public string Store { get; private set; } = "memory";
     public string Queue { get; private set; } = "memory";
     public bool Fsync { get; private set; } = true;
-    public List<(string Name, int Port)> PendingEngines { get; } = [];
 
     public static CommandLine Parse(string[] args)
     {
         var result = new CommandLine();
         result.Options.Delivery = new Mail.Protocols.Smtp.Delivery.DeliveryAgentOptions();
-        var pending = new Dictionary<string, int> { ["imap"] = 1143, ["imaps"] = 1993 };
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -67,17 +65,8 @@ internal sealed class CommandLine
                 case "--smtps": result.Options.SmtpsPort = Port(Value()); break;
                 case "--pop3": result.Options.Pop3Port = Port(Value()); break;
                 case "--pop3s": result.Options.Pop3sPort = Port(Value()); break;
-                case "--imap" or "--imaps":
-                    var port = Port(Value());
-                    if (port is null)
-                    {
-                        pending.Remove(arg[2..]);
-                    }
-                    else
-                    {
-                        pending[arg[2..]] = port.Value;
-                    }
-                    break;
+                case "--imap": result.Options.ImapPort = Port(Value()); break;
+                case "--imaps": result.Options.ImapsPort = Port(Value()); break;
                 case "--domain": result.Options.Domains.Add(Value()); break;
                 case "--user": result.Options.Users.Add(User(Value())); break;
                 case "--users-file":
@@ -95,10 +84,10 @@ internal sealed class CommandLine
                 case "--tls-cert-password": result.CertificatePassword = Value(); break;
                 case "--bind": result.Options.BindAddress = System.Net.IPAddress.Parse(Value()); break;
                 case "--max-connections":
-                    result.Options.Smtp.Limits.MaxConnections = result.Options.Pop3.Limits.MaxConnections = Count(Value());
+                    result.Options.Smtp.Limits.MaxConnections = result.Options.Pop3.Limits.MaxConnections = result.Options.Imap.Limits.MaxConnections = Count(Value());
                     break;
                 case "--max-connections-per-address":
-                    result.Options.Smtp.Limits.MaxConnectionsPerAddress = result.Options.Pop3.Limits.MaxConnectionsPerAddress = Count(Value());
+                    result.Options.Smtp.Limits.MaxConnectionsPerAddress = result.Options.Pop3.Limits.MaxConnectionsPerAddress = result.Options.Imap.Limits.MaxConnectionsPerAddress = Count(Value());
                     break;
                 case "--dns":
                     var dns = new Mail.Protocols.Smtp.Dns.DnsResolverOptions();
@@ -129,7 +118,6 @@ internal sealed class CommandLine
         {
             result.Options.Users.Add(("alice@example.test", "alice"));
         }
-        result.PendingEngines.AddRange(pending.Select(p => (p.Key, p.Value)));
         if (result.NoDelivery)
         {
             result.Options.Delivery = null;

@@ -60,10 +60,6 @@ foreach (var (name, endpoint) in host.EndPoints)
 {
     Console.WriteLine($"  {name,-11} {endpoint}");
 }
-foreach (var (name, port) in parsed.PendingEngines)
-{
-    Console.WriteLine($"  {name,-11} port {port} requested; this engine is not part of this build yet");
-}
 Console.WriteLine($"  domains     {string.Join(", ", options.Domains)}");
 Console.WriteLine($"  users       {options.Users.Count} ({string.Join(", ", options.Users.Take(5).Select(u => u.Address))}{(options.Users.Count > 5 ? ", ..." : "")})");
 Console.WriteLine($"  plaintext AUTH {(options.AllowPlaintextAuth ? "allowed" : "only after STARTTLS")}; certificate {host.Certificate.Subject}");

@@ -31,7 +31,7 @@ MailHostOptions Host(string address, string domain, string user)
     var options = new MailHostOptions
     {
         BindAddress = IPAddress.Parse(address), SmtpPort = SmtpPort, SubmissionPort = SubmissionPort, SmtpsPort = null,
-        Pop3Port = Pop3Port, Pop3sPort = null, ServerName = "mx." + domain,
+        Pop3Port = Pop3Port, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "mx." + domain,
         Delivery = new DeliveryAgentOptions { Port = SmtpPort }, DnsResolver = resolver, DeliveryPollInterval = TimeSpan.FromMilliseconds(200),
         // A certificate for the name clients use, so that a client that checks it (one with a login) can trust it.
         Certificate = SelfSignedCertificate.Create("mx." + domain),

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
+using Mail.Protocols.Imap;
 using Mail.Protocols.Pop3;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Storage;
@@ -36,6 +37,12 @@ public sealed class MailHostOptions
     /// <summary>POP3 over implicit TLS (port 995 style). Defaults to 1995.</summary>
     public int? Pop3sPort { get; set; } = 1995;
 
+    /// <summary>IMAP (port 143 style, STARTTLS offered). Defaults to 1143.</summary>
+    public int? ImapPort { get; set; } = 1143;
+
+    /// <summary>IMAP over implicit TLS (port 993 style). Defaults to 1993.</summary>
+    public int? ImapsPort { get; set; } = 1993;
+
     /// <summary>The local domains. When empty, <c>example.test</c> is used.</summary>
     public IList<string> Domains { get; } = [];
 
@@ -63,6 +70,13 @@ public sealed class MailHostOptions
 
     /// <summary>Further POP3 settings; the host fills in TLS and plaintext AUTH, and enables APOP.</summary>
     public Pop3ServerOptions Pop3 { get; set; } = new() { EnableApop = true };
+
+    /// <summary>
+    /// Further IMAP settings; the host fills in TLS and plaintext AUTH, and gives every user Sent, Drafts, Trash, Junk
+    /// and Archive with their special-use roles at first login unless <see cref="ImapServerOptions.FoldersAtLogin"/> was
+    /// filled already.
+    /// </summary>
+    public ImapServerOptions Imap { get; set; } = new();
 
     /// <summary>
     /// Outbound delivery settings. Null (the default): messages for other domains stay in <see cref="MailHost.Queue"/>;
@@ -96,16 +110,18 @@ public sealed class MailHostOptions
 /// <summary>
 /// Runs the mail servers together, over the in-memory backends unless <see cref="MailHostOptions.Store"/> and
 /// <see cref="MailHostOptions.Queue"/> name others: SMTP (MX, submission, implicit-TLS
-/// submission) delivering into <see cref="Store"/> and <see cref="Queue"/>, and POP3 (plain with STLS,
-/// implicit TLS) serving the same store. The reference host for samples and tests.
+/// submission) delivering into <see cref="Store"/> and <see cref="Queue"/>, and POP3 and IMAP (each plain with
+/// STARTTLS, and implicit TLS) serving the same store. The reference host for samples and tests.
 /// </summary>
 public sealed class MailHost : IAsyncDisposable
 {
     private readonly MailHostOptions _options;
     private readonly SmtpServer _smtp;
     private readonly Pop3Server _pop3;
+    private readonly ImapServer _imap;
     private readonly List<(string Name, SmtpEndpoint Endpoint)> _smtpEndpoints = [];
     private readonly List<(string Name, Pop3Endpoint Endpoint)> _pop3Endpoints = [];
+    private readonly List<(string Name, ImapEndpoint Endpoint)> _imapEndpoints = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _delivery = Task.CompletedTask;
 
@@ -159,7 +175,31 @@ public sealed class MailHost : IAsyncDisposable
             _pop3Endpoints.Add(("pop3s", new Pop3Endpoint(new IPEndPoint(options.BindAddress, pop3s), ImplicitTls: true)));
         }
         _pop3 = new Pop3Server(pop3Options, new Pop3Services(Store, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
+
+        var imapOptions = options.Imap;
+        imapOptions.ServerName = options.ServerName;
+        imapOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
+        imapOptions.Tls ??= smtpOptions.Tls;
+        if (imapOptions.FoldersAtLogin.Count == 0)
+        {
+            foreach (var (name, use) in s_standardFolders)
+            {
+                imapOptions.FoldersAtLogin.Add(new ImapFolderAtLogin(name, use));
+            }
+        }
+        if (options.ImapPort is { } imap)
+        {
+            _imapEndpoints.Add(("imap", new ImapEndpoint(new IPEndPoint(options.BindAddress, imap))));
+        }
+        if (options.ImapsPort is { } imaps)
+        {
+            _imapEndpoints.Add(("imaps", new ImapEndpoint(new IPEndPoint(options.BindAddress, imaps), ImplicitTls: true)));
+        }
+        _imap = new ImapServer(imapOptions, new ImapServices(Store, Users), _imapEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
     }
+
+    private static readonly (string Name, SpecialUse Use)[] s_standardFolders =
+        [("Sent", SpecialUse.Sent), ("Drafts", SpecialUse.Drafts), ("Trash", SpecialUse.Trash), ("Junk", SpecialUse.Junk), ("Archive", SpecialUse.Archive)];
 
     private void Add(string name, int? port, SmtpRole role, bool implicitTls)
     {
@@ -190,7 +230,10 @@ public sealed class MailHost : IAsyncDisposable
     /// <summary>The POP3 server.</summary>
     public Pop3Server Pop3 => _pop3;
 
-    /// <summary>Bound endpoints by name ("smtp", "submission", "smtps", "pop3", "pop3s"), after <see cref="StartAsync"/>.</summary>
+    /// <summary>The IMAP server.</summary>
+    public ImapServer Imap => _imap;
+
+    /// <summary>Bound endpoints by name ("smtp", "submission", "smtps", "pop3", "pop3s", "imap", "imaps"), after <see cref="StartAsync"/>.</summary>
     public IReadOnlyDictionary<string, IPEndPoint> EndPoints { get; private set; } = new Dictionary<string, IPEndPoint>();
 
     /// <summary>Starts every server.</summary>
@@ -198,6 +241,7 @@ public sealed class MailHost : IAsyncDisposable
     {
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         await _pop3.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _imap.StartAsync(cancellationToken).ConfigureAwait(false);
         if (_options.Delivery is { } delivery)
         {
             delivery.ServerName = _options.ServerName;
@@ -215,6 +259,10 @@ public sealed class MailHost : IAsyncDisposable
         {
             bound[_pop3Endpoints[i].Name] = _pop3.BoundEndPoints[i];
         }
+        for (var i = 0; i < _imapEndpoints.Count; i++)
+        {
+            bound[_imapEndpoints[i].Name] = _imap.BoundEndPoints[i];
+        }
         EndPoints = bound;
     }
 
@@ -222,7 +270,7 @@ public sealed class MailHost : IAsyncDisposable
     public async Task StopAsync(TimeSpan? gracePeriod = null)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod), _delivery).ConfigureAwait(false);
+        await Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod), _imap.StopAsync(gracePeriod), _delivery).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -232,6 +280,7 @@ public sealed class MailHost : IAsyncDisposable
         await _delivery.ConfigureAwait(false);
         await _smtp.DisposeAsync().ConfigureAwait(false);
         await _pop3.DisposeAsync().ConfigureAwait(false);
+        await _imap.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         if (_options.Certificate is null)
         {

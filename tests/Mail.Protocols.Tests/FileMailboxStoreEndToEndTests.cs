@@ -87,7 +87,7 @@ public sealed class FileMailboxStoreEndToEndTests : IDisposable
             SubmissionPort = null,
             SmtpsPort = null,
             Pop3Port = 0,
-            Pop3sPort = null,
+            Pop3sPort = null, ImapPort = null, ImapsPort = null,
             AllowPlaintextAuth = true,
             ServerName = "files.example.test",
         };

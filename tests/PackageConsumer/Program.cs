@@ -7,7 +7,7 @@ using Mail.Protocols.Maildir;
 
 var root = Path.Combine(Path.GetTempPath(), "package-consumer-" + Guid.NewGuid().ToString("N"));
 using var store = new MaildirMailboxStore(root);
-var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
 options.Domains.Add("example.test");
 options.Users.Add(("alice@example.test", "alice"));
 await using var host = new MailHost(options);

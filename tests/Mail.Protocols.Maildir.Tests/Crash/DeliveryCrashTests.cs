@@ -38,7 +38,7 @@ public sealed class DeliveryCrashTests : IDisposable
     [Fact]
     public async Task Kill_9_while_relaying_then_restart_delivers_every_queued_message_exactly_once()
     {
-        var remoteOptions = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.remote.test" };
+        var remoteOptions = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "mx.remote.test" };
         remoteOptions.Domains.Add("remote.test");
         remoteOptions.Users.Add(("bob@remote.test", "bob"));
         remoteOptions.Smtp.Hooks = new SlowHooks();

@@ -467,7 +467,7 @@ public sealed partial class DovecotInteropTests(DovecotFixture dovecot) : IClass
                 SubmissionPort = null,
                 SmtpsPort = null,
                 Pop3Port = 0,
-                Pop3sPort = null,
+                Pop3sPort = null, ImapPort = null, ImapsPort = null,
                 AllowPlaintextAuth = true,
                 ServerName = "mx.interop.test",
             };

@@ -90,7 +90,7 @@ public sealed class DovecotMigrationTests(DovecotFixture dovecot) : IClassFixtur
             using var store = new MaildirMailboxStore(dovecot.StoreOptions("mp-migration"));
             var options = new MailHostOptions
             {
-                Store = store, SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null,
+                Store = store, SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null,
                 AllowPlaintextAuth = true, ServerName = "pop.migration.test",
             };
             options.Domains.Add("example.test");

@@ -41,7 +41,7 @@ public sealed class BrokenMaildirTests : IDisposable
             Break(setup);
         }
         using var store = new MaildirMailboxStore(root);
-        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, AllowPlaintextAuth = true };
+        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null, AllowPlaintextAuth = true };
         options.Users.Add((User, "alice"));
         await using var host = new MailHost(options);
         await host.StartAsync();

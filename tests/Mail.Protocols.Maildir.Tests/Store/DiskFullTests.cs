@@ -49,7 +49,7 @@ public sealed class DiskFullTests : IDisposable
     public async Task Smtp_answers_452_when_the_maildir_disk_is_full_leaves_no_partial_file_and_takes_mail_again_once_there_is_room()
     {
         using var store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = _directory.Combine("mail") });
-        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
         options.Users.Add(("alice@example.test", "alice"));
         await using var host = new MailHost(options);
         await host.StartAsync();

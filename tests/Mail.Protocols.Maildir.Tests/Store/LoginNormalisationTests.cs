@@ -31,7 +31,7 @@ public sealed class LoginNormalisationTests : IDisposable
     public async Task The_kelvin_sign_login_cannot_be_a_second_account_and_over_pop3_is_kates_account_only_with_kates_password()
     {
         using var store = new MaildirMailboxStore(new MaildirStoreOptions { RootPath = _root.Path, Fsync = false });
-        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, AllowPlaintextAuth = true };
+        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null, AllowPlaintextAuth = true };
         options.Users.Add((Kate, KatePassword));
         options.Pop3.FailedAuthDelay = TimeSpan.FromMilliseconds(10);
         await using var host = new MailHost(options);

@@ -17,7 +17,7 @@ public sealed class Pop3OverMaildirTests : IDisposable
 
     private async Task<MailHost> StartAsync(MaildirMailboxStore store)
     {
-        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, AllowPlaintextAuth = true };
+        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null, AllowPlaintextAuth = true };
         options.Users.Add((User, "alice"));
         var host = new MailHost(options);
         await host.StartAsync();

@@ -26,7 +26,7 @@ public sealed class FailingBackendTests
         var store = new FaultyMailboxStore(new InMemoryMailboxStore());
         var options = new MailHostOptions
         {
-            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, Store = store, ServerName = "pop.faulty.test",
+            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null, Store = store, ServerName = "pop.faulty.test",
             MeterFactory = meters,
         };
         options.Domains.Add("example.test");

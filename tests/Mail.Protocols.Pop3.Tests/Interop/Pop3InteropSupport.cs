@@ -42,7 +42,7 @@ internal sealed class Pop3InteropHost : IAsyncDisposable
             SubmissionPort = null,
             SmtpsPort = null,
             Pop3Port = 0,
-            Pop3sPort = 0,
+            Pop3sPort = 0, ImapPort = null, ImapsPort = null,
             ServerName = ServerName,
         };
         options.Domains.Add("example.test");

@@ -21,7 +21,7 @@ public partial class AuthenticationRequiresTlsTests
     {
         var options = new MailHostOptions
         {
-            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = 0, ServerName = "pop.example.test",
+            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = 0, ImapPort = null, ImapsPort = null, ServerName = "pop.example.test",
             AllowPlaintextAuth = allowPlaintext,
         };
         options.Domains.Add("example.test");

@@ -27,7 +27,7 @@ public sealed class ScramUnknownLoginTests
     {
         var options = new MailHostOptions
         {
-            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = 0, ServerName = "pop.example.test",
+            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = 0, ImapPort = null, ImapsPort = null, ServerName = "pop.example.test",
         };
         options.Domains.Add("example.test");
         options.Users.Add((Alice, "alice"));

@@ -11,7 +11,7 @@ public class StlsTests
     [Fact]
     public async Task Pipelined_login_after_stls_is_discarded()
     {
-        var options = new MailHostOptions { SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ServerName = "pop.example.test" };
+        var options = new MailHostOptions { SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "pop.example.test" };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         await using var host = new MailHost(options);

@@ -14,7 +14,7 @@ public class SmtpClientConnectionTests
 {
     private static async Task<MailHost> HostAsync()
     {
-        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.example.test" };
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "mx.example.test" };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         options.Users.Add(("bob@example.test", "bob"));

@@ -29,7 +29,7 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
     {
         var options = new MailHostOptions
         {
-            BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
+            BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null,
             ServerName = "mail.mx.test",
         };
         options.Domains.Add("mx.test");
@@ -382,7 +382,7 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
     public async Task Smart_host_gets_everything_over_starttls_with_a_login(string password, bool accepted)
     {
         // The smart host is a MailHost submission port: STARTTLS, then AUTH before MAIL.
-        var relayOptions = new MailHostOptions { SmtpPort = null, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+        var relayOptions = new MailHostOptions { SmtpPort = null, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
         relayOptions.Domains.Add("relay.test");
         relayOptions.Users.Add(("alice@example.test", "alice"));
         relayOptions.Smtp.FailedAuthDelay = TimeSpan.Zero;

@@ -23,7 +23,7 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
     {
         var bOptions = new MailHostOptions
         {
-            BindAddress = IPAddress.Parse("127.0.0.2"), SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null,
+            BindAddress = IPAddress.Parse("127.0.0.2"), SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = 0, Pop3sPort = null, ImapPort = null, ImapsPort = null,
             ServerName = "mail.mx.test", AllowPlaintextAuth = true,
         };
         bOptions.Domains.Add("mx.test");
@@ -35,7 +35,7 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
         resolver.NameServers.Add(dns.Server.EndPoint);
         var aOptions = new MailHostOptions
         {
-            SmtpPort = null, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.example.test",
+            SmtpPort = null, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "mx.example.test",
             AllowPlaintextAuth = true,
             Delivery = new DeliveryAgentOptions { Port = b.EndPoints["smtp"].Port },
             DnsResolver = new DnsClientResolver(resolver),

@@ -33,7 +33,7 @@ internal sealed class InteropHost : IAsyncDisposable
 
     public static async Task<InteropHost> StartAsync(Action<MailHostOptions>? configure = null)
     {
-        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = 0, Pop3Port = 0, Pop3sPort = 0, ServerName = ServerName };
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = 0, Pop3Port = 0, Pop3sPort = 0, ImapPort = null, ImapsPort = null, ServerName = ServerName };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         options.Users.Add(("bob@example.test", "bob"));

@@ -33,7 +33,7 @@ public sealed class SpoolTests : IDisposable
                 await release.WaitAsync(TimeSpan.FromSeconds(60));
             },
         };
-        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.spool.test" };
+        var options = new MailHostOptions { Store = store, SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "mx.spool.test" };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         options.Smtp.SpoolDirectory = _parent.FullName;

@@ -9,7 +9,7 @@ public class PythonSmtplibTests
     [Fact]
     public async Task Python_smtplib_sends_on_mx_and_on_submission_after_starttls_and_auth()
     {
-        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         await using var host = new MailHost(options);

@@ -24,7 +24,7 @@ public class SwaksTests
     [Fact]
     public async Task Swaks_delivers_to_alice_on_mx_and_with_starttls_cram_md5_on_submission()
     {
-        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null };
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = 0, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
         await using var host = new MailHost(options);

@@ -12,7 +12,7 @@ public class StartTlsTests
 {
     private static async Task<MailHost> StartHostAsync(System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
-        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ServerName = "mx.example.test" };
+        var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null, ServerName = "mx.example.test" };
         options.MeterFactory = meterFactory;
         options.Domains.Add("example.test");
         options.Users.Add(("alice@example.test", "alice"));
