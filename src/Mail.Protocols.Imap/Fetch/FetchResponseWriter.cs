@@ -173,7 +173,7 @@ internal static class FetchResponseWriter
         if (item.PartialStart is { } start)
         {
             output.Write("<"u8);
-            output.WriteNumber((ulong)start);
+            output.WriteNumber(start);
             output.Write(">"u8);
         }
         output.Write(" "u8);
@@ -285,7 +285,7 @@ internal static class FetchResponseWriter
     }
 
     // The window <start.length> of a section of `total` octets: where it starts in the section, and how many octets.
-    private static (long Skip, long Take) Window(long total, uint? start, uint? length)
+    private static (long Skip, long Take) Window(long total, long? start, long? length)
     {
         if (start is not { } from)
         {
@@ -296,7 +296,7 @@ internal static class FetchResponseWriter
     }
 
     // A range of the content as it is: a literal of its octets, copied in chunks; "" when empty.
-    private static async ValueTask<bool> WriteRangeAsync(PipeWriter output, ContentReader content, SectionRange range, uint? start, uint? length, CancellationToken cancellationToken)
+    private static async ValueTask<bool> WriteRangeAsync(PipeWriter output, ContentReader content, SectionRange range, long? start, long? length, CancellationToken cancellationToken)
     {
         var (skip, take) = Window(range.Length, start, length);
         if (take == 0)
@@ -328,7 +328,7 @@ internal static class FetchResponseWriter
     }
 
     // A transformed range: a first pass counts the octets (and looks for NUL), the second writes the window.
-    private static async ValueTask<bool> WriteTransformedAsync(PipeWriter output, ContentReader content, SectionRange range, ISectionTransform transform, uint? start, uint? length, bool literal8, CancellationToken cancellationToken)
+    private static async ValueTask<bool> WriteTransformedAsync(PipeWriter output, ContentReader content, SectionRange range, ISectionTransform transform, long? start, long? length, bool literal8, CancellationToken cancellationToken)
     {
         var counter = new SectionSink(null, 0, 0);
         if (range.Exists)

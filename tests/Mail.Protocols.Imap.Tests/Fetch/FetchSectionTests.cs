@@ -73,7 +73,7 @@ public sealed class FetchSectionTests
 
     private static Task<string> Fetch(FetchItem item) => FetchTextAsync(s_message, item);
 
-    private static async Task AssertSection(string name, string expected, FetchSection section, uint? start = null, uint? length = null) =>
+    private static async Task AssertSection(string name, string expected, FetchSection section, long? start = null, long? length = null) =>
         Assert.Equal(Literal(name, C(expected)), await Fetch(Body(section, start, length)));
 
     [Fact]

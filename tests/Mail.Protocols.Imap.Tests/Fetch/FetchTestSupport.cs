@@ -37,7 +37,7 @@ internal static class FetchTestSupport
     public static async Task<string> FetchTextAsync(byte[] message, params FetchItem[] items) =>
         Encoding.Latin1.GetString((await FetchAsync(message, items)).Bytes);
 
-    public static FetchItem Body(FetchSection section, uint? start = null, uint? length = null, bool peek = true) =>
+    public static FetchItem Body(FetchSection section, long? start = null, long? length = null, bool peek = true) =>
         new(FetchItemKind.BodySection, section, peek, start, length);
 
     public static FetchItem Binary(params uint[] parts) => new(FetchItemKind.Binary, FetchSection.Part(parts), Peek: true);
