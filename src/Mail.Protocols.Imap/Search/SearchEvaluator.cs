@@ -1,3 +1,4 @@
+using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Storage;
 using MimeKit;
 
@@ -205,11 +206,9 @@ internal static class SearchEvaluator
             case SearchKeyKind.ModSeq:
                 return Is(info.ModSeq >= key.Number);
             case SearchKeyKind.SequenceSet:
-                return Is(InSet(key.Ranges, (uint)view.SequenceNumber, (uint)context.Scope.Messages.Count));
+                return Is(context.Sets[key].Contains((uint)view.SequenceNumber));
             case SearchKeyKind.Uid:
-                return Is(InSet(key.Ranges, info.Uid, context.LargestUid));
-            case SearchKeyKind.SavedResult:
-                return Is(context.Scope.SavedUids.Span.BinarySearch(info.Uid) >= 0);
+                return Is(context.Sets[key].Contains(info.Uid));
             case SearchKeyKind.SentBefore:
             case SearchKeyKind.SentOn:
             case SearchKeyKind.SentSince:
@@ -359,23 +358,6 @@ internal static class SearchEvaluator
         return false;
     }
 
-    private static bool InSet(ReadOnlySpan<SequenceRange> ranges, uint value, uint largest)
-    {
-        // In an empty folder '*' stands for no message at all.
-        if (largest == 0)
-        {
-            return false;
-        }
-        foreach (var range in ranges)
-        {
-            if (range.Contains(value, largest))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static Truth Is(bool value) => value ? Truth.True : Truth.False;
 
     private static Truth Negate(Truth value) => value switch
@@ -392,25 +374,35 @@ internal static class SearchEvaluator
         Unknown,
     }
 
-    /// <summary>What every message's evaluation shares: the scope, the largest UID, and the BODY/TEXT strings to scan for.</summary>
+    /// <summary>
+    /// What every message's evaluation shares: the scope, each sequence set resolved once against the folder (RFC 9051
+    /// §6.4.4: "*" is the last message, or the largest UID; "$" the saved result), and the BODY/TEXT strings to scan for.
+    /// </summary>
     private sealed class Context
     {
+        private NumberSet? _savedSequenceNumbers;
+
         public Context(SearchKey key, SearchScope scope)
         {
             Scope = scope;
-            LargestUid = scope.Messages.Count == 0 ? 0 : scope.Messages[^1].Uid;
-            if ((key.Needs & SearchNeeds.Body) == 0)
-            {
-                return;
-            }
-            // The tree is walked with a stack of its own: the same strings scanned for once, whatever the nesting.
+            var messages = scope.Messages;
+            var largestUid = messages.Count == 0 ? 0 : messages[^1].Uid;
+            // The tree is walked with a stack of its own: each set resolved once, the same strings scanned for once.
             var byText = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             var stack = new Stack<SearchKey>();
             stack.Push(key);
             while (stack.Count > 0)
             {
                 var node = stack.Pop();
-                if (node.Kind is SearchKeyKind.Body or SearchKeyKind.Text && node.Value!.Length > 0)
+                if (node.Kind == SearchKeyKind.Uid)
+                {
+                    Sets[node] = node.Sequence!.Resolve(largestUid, scope.SavedUids);
+                }
+                else if (node.Kind == SearchKeyKind.SequenceSet)
+                {
+                    Sets[node] = node.Sequence!.Resolve((uint)messages.Count, node.Sequence.IncludesSavedResult ? SavedSequenceNumbers() : null);
+                }
+                else if (node.Kind is SearchKeyKind.Body or SearchKeyKind.Text && node.Value!.Length > 0)
                 {
                     if (!byText.TryGetValue(node.Value, out var index))
                     {
@@ -429,11 +421,34 @@ internal static class SearchEvaluator
 
         public SearchScope Scope { get; }
 
-        public uint LargestUid { get; }
+        public Dictionary<SearchKey, NumberSet> Sets { get; } = new(ReferenceEqualityComparer.Instance);
 
         public List<string> Needles { get; } = [];
 
         public Dictionary<SearchKey, int> NeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>The saved result (UIDs) as the sequence numbers those messages have now; UIDs no longer here are left out.</summary>
+        private NumberSet? SavedSequenceNumbers()
+        {
+            if (Scope.SavedUids is not { } saved)
+            {
+                return null;
+            }
+            if (_savedSequenceNumbers is null)
+            {
+                var numbers = new List<uint>();
+                var messages = Scope.Messages;
+                for (var i = 0; i < messages.Count; i++)
+                {
+                    if (saved.Contains(messages[i].Uid))
+                    {
+                        numbers.Add((uint)(i + 1));
+                    }
+                }
+                _savedSequenceNumbers = NumberSet.FromNumbers(numbers);
+            }
+            return _savedSequenceNumbers;
+        }
     }
 
     /// <summary>One message as far as it is known: always its number and info; its summary, header and text scan once fetched.</summary>

@@ -1,3 +1,5 @@
+using Mail.Protocols.Imap.Protocol;
+
 namespace Mail.Protocols.Imap.Search;
 
 /// <summary>The kind of a <see cref="SearchKey"/>: one per search key of RFC 3501 §6.4.4 and RFC 9051 §6.4.4, plus the extensions' keys.</summary>
@@ -53,12 +55,10 @@ internal enum SearchKeyKind : byte
     Smaller,
     /// <summary><c>MODSEQ [entry type] n</c> (RFC 7162 §3.1.5): MODSEQ at least n.</summary>
     ModSeq,
-    /// <summary>A sequence set of message sequence numbers.</summary>
+    /// <summary>A sequence set of message sequence numbers; <c>$</c> in it (RFC 5182) is the saved result.</summary>
     SequenceSet,
-    /// <summary><c>UID sequence-set</c>.</summary>
+    /// <summary><c>UID sequence-set</c>; <c>$</c> in it is the saved result, as in a sequence set.</summary>
     Uid,
-    /// <summary><c>$</c> or <c>UID $</c> (RFC 5182): the messages of the saved search result.</summary>
-    SavedResult,
     /// <summary><c>BCC string</c>: the envelope's Bcc addresses.</summary>
     Bcc,
     /// <summary><c>CC string</c>: the envelope's Cc addresses.</summary>
@@ -100,20 +100,6 @@ internal enum SearchNeeds : byte
     Body = 4,
 }
 
-/// <summary>A range of a sequence set (RFC 9051 <c>seq-range</c>, or one <c>seq-number</c> when both ends are equal); 0 stands for <c>*</c>.</summary>
-/// <param name="First">One end.</param>
-/// <param name="Last">The other end; the ends may come in either order (RFC 9051 §9, <c>seq-range</c>).</param>
-internal readonly record struct SequenceRange(uint First, uint Last)
-{
-    /// <summary>Whether <paramref name="value"/> lies in the range once <c>*</c> is <paramref name="largest"/>.</summary>
-    public bool Contains(uint value, uint largest)
-    {
-        var a = First == 0 ? largest : First;
-        var b = Last == 0 ? largest : Last;
-        return a <= b ? value >= a && value <= b : value >= b && value <= a;
-    }
-}
-
 /// <summary>
 /// One node of a parsed SEARCH program: an immutable tree of the search keys of RFC 3501 / RFC 9051 §6.4.4, with MODSEQ
 /// (RFC 7162) and <c>$</c> (RFC 5182). Every node knows its nesting depth, which is bounded by <see cref="MaxDepth"/> when
@@ -129,16 +115,14 @@ internal sealed class SearchKey
     public const int MaxDepth = 1000;
 
     private static readonly SearchKey[] s_noChildren = [];
-    private static readonly SequenceRange[] s_noRanges = [];
 
     private readonly SearchKey[] _children;
-    private readonly SequenceRange[] _ranges;
 
-    private SearchKey(SearchKeyKind kind, SearchKey[]? children = null, SequenceRange[]? ranges = null)
+    private SearchKey(SearchKeyKind kind, SearchKey[]? children = null, SequenceSet? set = null)
     {
         Kind = kind;
         _children = children ?? s_noChildren;
-        _ranges = ranges ?? s_noRanges;
+        Sequence = set;
         var depth = 0;
         var needs = kind switch
         {
@@ -150,7 +134,7 @@ internal sealed class SearchKey
             _ => SearchNeeds.None,
         };
         var usesModSeq = kind == SearchKeyKind.ModSeq;
-        var usesSaved = kind == SearchKeyKind.SavedResult;
+        var usesSaved = set is { IncludesSavedResult: true };
         foreach (var child in _children)
         {
             depth = Math.Max(depth, child.Depth + 1);
@@ -170,9 +154,6 @@ internal sealed class SearchKey
 
     /// <summary>Every key that takes no argument and needs nothing but <see cref="Storage.MessageInfo"/>.</summary>
     public static SearchKey All { get; } = new(SearchKeyKind.All);
-
-    /// <summary><c>$</c> or <c>UID $</c>: the saved result (RFC 5182).</summary>
-    public static SearchKey SavedResult { get; } = new(SearchKeyKind.SavedResult);
 
     /// <summary>The kind of key.</summary>
     public SearchKeyKind Kind { get; }
@@ -195,8 +176,8 @@ internal sealed class SearchKey
     /// <summary>The operands of NOT (one), OR (two) and a list (any number).</summary>
     public ReadOnlySpan<SearchKey> Children => _children;
 
-    /// <summary>The ranges of a sequence set or a UID set.</summary>
-    public ReadOnlySpan<SequenceRange> Ranges => _ranges;
+    /// <summary>The set of a sequence-set or UID key, as written (resolved against the folder when evaluated).</summary>
+    public SequenceSet? Sequence { get; }
 
     /// <summary>How deeply this node nests: 0 for a leaf.</summary>
     public int Depth { get; }
@@ -214,7 +195,6 @@ internal sealed class SearchKey
     public static SearchKey Simple(SearchKeyKind kind) => kind switch
     {
         SearchKeyKind.All => All,
-        SearchKeyKind.SavedResult => SavedResult,
         SearchKeyKind.Answered or SearchKeyKind.Deleted or SearchKeyKind.Draft or SearchKeyKind.Flagged or SearchKeyKind.Seen
             or SearchKeyKind.Unanswered or SearchKeyKind.Undeleted or SearchKeyKind.Undraft or SearchKeyKind.Unflagged
             or SearchKeyKind.Unseen or SearchKeyKind.Recent or SearchKeyKind.New or SearchKeyKind.Old => new(kind),
@@ -264,14 +244,11 @@ internal sealed class SearchKey
     public static SearchKey ModSeq(ulong modSeq, string? entryName = null, ModSeqEntryType entryType = ModSeqEntryType.None) =>
         new(SearchKeyKind.ModSeq) { Number = modSeq, Value = entryName, EntryType = entryName is null ? ModSeqEntryType.None : entryType };
 
-    /// <summary>A sequence set (<paramref name="uid"/> false) or <c>UID</c> set of at least one range.</summary>
-    public static SearchKey Set(bool uid, ReadOnlySpan<SequenceRange> ranges)
+    /// <summary>A sequence set (<paramref name="uid"/> false) or a <c>UID</c> set.</summary>
+    public static SearchKey Set(bool uid, SequenceSet set)
     {
-        if (ranges.IsEmpty)
-        {
-            throw new ArgumentException("A sequence set has at least one range.", nameof(ranges));
-        }
-        return new(uid ? SearchKeyKind.Uid : SearchKeyKind.SequenceSet, ranges: ranges.ToArray());
+        ArgumentNullException.ThrowIfNull(set);
+        return new(uid ? SearchKeyKind.Uid : SearchKeyKind.SequenceSet, set: set);
     }
 
     /// <summary>NOT key.</summary>

@@ -1,3 +1,4 @@
+using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Imap.Search;
@@ -11,8 +12,8 @@ namespace Mail.Protocols.Imap.Search;
 /// <param name="User">The user.</param>
 /// <param name="Folder">The selected folder's name.</param>
 /// <param name="Messages">The messages of the selected folder, in sequence-number order.</param>
-/// <param name="SavedUids">The UIDs of the saved result, ascending; empty when nothing was saved (then <c>$</c> matches nothing).</param>
-internal sealed record SearchScope(IMailboxStore Store, string User, string Folder, IReadOnlyList<MessageInfo> Messages, ReadOnlyMemory<uint> SavedUids = default);
+/// <param name="SavedUids">The UIDs of the saved result; null when there is none (then <c>$</c> matches nothing, RFC 5182 §2.1).</param>
+internal sealed record SearchScope(IMailboxStore Store, string User, string Folder, IReadOnlyList<MessageInfo> Messages, NumberSet? SavedUids = null);
 
 /// <summary>
 /// The messages a SEARCH found, in ascending order: their sequence numbers and (in the same order) their UIDs, with what

@@ -1,4 +1,6 @@
+using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Imap.Search;
+using Mail.Protocols.Imap.Tests.Protocol;
 using Mail.Protocols.Storage;
 using K = Mail.Protocols.Imap.Search.SearchKeyKind;
 
@@ -10,6 +12,8 @@ public sealed class SearchEvaluatorTests
     private static SearchKey S(K kind) => SearchKey.Simple(kind);
 
     private static SearchKey Str(K kind, string value) => SearchKey.String(kind, value);
+
+    private static SearchKey Set(bool uid, string set) => SearchKey.Set(uid, Parse.Read(set, (ref ImapReader r) => r.ReadSequenceSet()));
 
     [Theory]
     [InlineData("All", new uint[] { 1, 2, 3, 4, 5 })]
@@ -88,10 +92,10 @@ public sealed class SearchEvaluatorTests
     public async Task Sequence_sets_resolve_star_to_the_last_message_and_ranges_in_either_order()
     {
         var folder = await SearchFolder.StandardAsync();
-        Assert.Equal(new uint[] { 2u, 3, 5 }, await folder.Find(SearchKey.Set(false, [new(2, 3), new(5, 5)])));
-        Assert.Equal(new uint[] { 4u, 5 }, await folder.Find(SearchKey.Set(false, [new(0, 4)])));
-        Assert.Equal(new uint[] { 5u }, await folder.Find(SearchKey.Set(false, [new(0, 0)])));
-        Assert.Empty(await folder.Find(SearchKey.Set(false, [new(6, 9)])));
+        Assert.Equal(new uint[] { 2u, 3, 5 }, await folder.Find(Set(false, "2:3,5")));
+        Assert.Equal(new uint[] { 4u, 5 }, await folder.Find(Set(false, "*:4")));
+        Assert.Equal(new uint[] { 5u }, await folder.Find(Set(false, "*")));
+        Assert.Empty(await folder.Find(Set(false, "6:9")));
         Assert.Equal(0, folder.Calls.Total);
     }
 
@@ -100,18 +104,18 @@ public sealed class SearchEvaluatorTests
     {
         var folder = await SearchFolder.StandardAsync();
         var uids = folder.Messages.Select(m => m.Uid).ToArray();
-        Assert.Equal(new uint[] { 2u }, await folder.Find(SearchKey.Set(true, [new(uids[1], uids[1])])));
+        Assert.Equal(new uint[] { 2u }, await folder.Find(Set(true, $"{uids[1]}")));
         // RFC 9051 §6.4.8: n:* with n past the largest UID still includes the last message.
-        Assert.Equal(new uint[] { 5u }, await folder.Find(SearchKey.Set(true, [new(uids[4] + 100, 0)])));
-        Assert.Empty(await folder.Find(SearchKey.Set(true, [new(uids[4] + 100, uids[4] + 200)])));
+        Assert.Equal(new uint[] { 5u }, await folder.Find(Set(true, $"{uids[4] + 100}:*")));
+        Assert.Empty(await folder.Find(Set(true, $"{uids[4] + 100}:{uids[4] + 200}")));
     }
 
     [Fact]
     public async Task Star_in_an_empty_folder_matches_nothing()
     {
         var folder = await SearchFolder.CreateAsync();
-        Assert.Empty(await folder.Find(SearchKey.Set(false, [new(0, 0)])));
-        Assert.Empty(await folder.Find(SearchKey.Set(true, [new(1, 0)])));
+        Assert.Empty(await folder.Find(Set(false, "*")));
+        Assert.Empty(await folder.Find(Set(true, "1:*")));
         Assert.Empty(await folder.Find(SearchKey.All));
     }
 
@@ -120,9 +124,16 @@ public sealed class SearchEvaluatorTests
     {
         var folder = await SearchFolder.StandardAsync();
         var uids = folder.Messages.Select(m => m.Uid).ToArray();
-        Assert.Equal(new uint[] { 2u, 4 }, await folder.Find(SearchKey.SavedResult, uids[1], uids[3]));
-        Assert.Empty(await folder.Find(SearchKey.SavedResult));
-        Assert.True(SearchKey.And([SearchKey.SavedResult, S(K.Seen)]).UsesSavedResult);
+        var saved = NumberSet.FromNumbers([uids[1], uids[3], uids[4] + 10]);
+        Assert.Equal(new uint[] { 2u, 4 }, await folder.Find(Set(false, "$"), saved));
+        Assert.Equal(new uint[] { 2u, 4 }, await folder.Find(Set(true, "$"), saved));
+        // "$" may be one item of a list (the union).
+        Assert.Equal(new uint[] { 1u, 2, 4 }, await folder.Find(Set(false, "1,$"), saved));
+        Assert.Equal(new uint[] { 2u, 4, 5 }, await folder.Find(Set(true, $"$,{uids[4]}"), saved));
+        Assert.Empty(await folder.Find(Set(false, "$")));
+        Assert.Empty(await folder.Find(Set(true, "$"), NumberSet.Empty));
+        Assert.True(SearchKey.And([Set(true, "$"), S(K.Seen)]).UsesSavedResult);
+        Assert.False(Set(true, "1:*").UsesSavedResult);
     }
 
     [Fact]
@@ -258,14 +269,14 @@ public sealed class SearchEvaluatorTests
             SearchKey.Keyword(K.Unkeyword, "x"),
             SearchKey.DateKey(K.Since, new DateOnly(1990, 1, 1)),
             SearchKey.Size(K.Smaller, 100_000),
-            SearchKey.Set(true, [new(1, 0)]),
-            SearchKey.Set(false, [new(1, 0)]),
+            Set(true, "1:*"),
+            Set(false, "1:*"),
             SearchKey.ModSeq(1),
-            SearchKey.Not(SearchKey.SavedResult),
+            SearchKey.Not(Set(false, "$")),
             S(K.Old),
         ]);
         Assert.Equal(SearchNeeds.None, key.Needs);
-        Assert.Equal(new uint[] { 1u, 3, 4, 5 }, await folder.Find(key, uids[0] - 1));
+        Assert.Equal(new uint[] { 1u, 3, 4, 5 }, await folder.Find(key, NumberSet.FromNumbers([uids[1]])));
         Assert.Equal(0, folder.Calls.Total);
     }
 

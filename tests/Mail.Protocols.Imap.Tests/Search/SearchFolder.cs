@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text;
+using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Imap.Search;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
@@ -28,10 +29,10 @@ internal sealed class SearchFolder
 
     public IReadOnlyList<MessageInfo> Messages { get; }
 
-    public SearchScope Scope(params uint[] saved) => new(Store, User, Folder, Messages, saved);
+    public SearchScope Scope(NumberSet? saved = null) => new(Store, User, Folder, Messages, saved);
 
     /// <summary>Runs a tree and returns the sequence numbers found.</summary>
-    public async Task<uint[]> Find(SearchKey key, params uint[] saved) =>
+    public async Task<uint[]> Find(SearchKey key, NumberSet? saved = null) =>
         (await SearchEvaluator.EvaluateAsync(key, Scope(saved))).SequenceNumbers.ToArray();
 
     public static async Task<SearchFolder> CreateAsync(params TestMessage[] messages)
@@ -46,6 +47,20 @@ internal sealed class SearchFolder
         var store = CountingStore.Wrap(inner, counter);
         return new SearchFolder(store, counter, await inner.ListMessagesAsync(User, Folder));
     }
+
+    /// <summary>
+    /// A folder given by its <see cref="MessageInfo"/>s alone (any UIDs and MODSEQs a test needs) over an empty store: for the
+    /// searches that need nothing else, which is also what they must not ask the store for.
+    /// </summary>
+    public static SearchFolder FromInfos(params MessageInfo[] messages)
+    {
+        var counter = new CallCounter();
+        return new SearchFolder(CountingStore.Wrap(new InMemoryMailboxStore(), counter), counter, messages);
+    }
+
+    /// <summary>A message's info with the given UID, flags and MODSEQ.</summary>
+    public static MessageInfo Info(uint uid, MessageFlags flags = MessageFlags.None, ulong modSeq = 1) =>
+        new(uid, flags, [], new DateTimeOffset(1994, 2, 1, 0, 0, 0, TimeSpan.Zero), 100, modSeq);
 
     /// <summary>The messages of most tests, in this order (sequence numbers 1 to 5).</summary>
     public static Task<SearchFolder> StandardAsync() => CreateAsync(
