@@ -1,0 +1,489 @@
+using Mail.Protocols.Imap.Protocol;
+using Mail.Protocols.Storage;
+using MimeKit;
+
+namespace Mail.Protocols.Imap.Search;
+
+/// <summary>
+/// Evaluates a <see cref="SearchKey"/> tree over the messages of a <see cref="SearchScope"/>, fetching no more than the keys
+/// need, in three rounds:
+/// <list type="number">
+/// <item>every message is tried with its <see cref="MessageInfo"/> and sequence number alone; a key that needs more answers
+/// "unknown", and three-valued logic (NOT unknown is unknown; AND is false as soon as one operand is false, OR true as soon
+/// as one is true) decides most messages here. A search of flags, sizes, dates, UIDs or MODSEQs ends after this round and
+/// calls the store not once;</item>
+/// <item>the undecided messages' MIME summaries are fetched in batches (<see cref="IMailboxStore.GetSummariesAsync"/>) and
+/// the envelope keys (FROM, TO, CC, BCC, SUBJECT, SENT*) answered;</item>
+/// <item>only the messages still undecided have their content opened, once each: the header read if a key needs it, the text
+/// parts scanned for every BODY/TEXT string at once.</item>
+/// </list>
+/// A message that disappears from the store meanwhile (another session expunged it) is not found.
+/// </summary>
+internal static class SearchEvaluator
+{
+    /// <summary>How many messages' summaries are asked for in one store call.</summary>
+    internal const int BatchSize = 256;
+
+    /// <summary>Runs <paramref name="key"/> over <paramref name="scope"/> and returns the messages found, ascending.</summary>
+    public static async ValueTask<SearchResult> EvaluateAsync(SearchKey key, SearchScope scope, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(scope);
+        var messages = scope.Messages;
+        var context = new Context(key, scope);
+        var matched = new List<int>();
+        var pending = new List<int>();
+        var view = new MessageView();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            view.Reset(i + 1, messages[i]);
+            switch (Match(key, view, context))
+            {
+                case Truth.True:
+                    matched.Add(i);
+                    break;
+                case Truth.Unknown:
+                    pending.Add(i);
+                    break;
+            }
+        }
+
+        if (pending.Count > 0)
+        {
+            var late = await EvaluatePendingAsync(key, context, pending, view, cancellationToken).ConfigureAwait(false);
+            if (late.Count > 0)
+            {
+                matched.AddRange(late);
+                matched.Sort();
+            }
+        }
+        return BuildResult(messages, matched);
+    }
+
+    private static async ValueTask<List<int>> EvaluatePendingAsync(SearchKey key, Context context, List<int> pending, MessageView view, CancellationToken cancellationToken)
+    {
+        var scope = context.Scope;
+        var messages = scope.Messages;
+        var matched = new List<int>();
+        var uids = new List<uint>(Math.Min(BatchSize, pending.Count));
+        for (var start = 0; start < pending.Count; start += BatchSize)
+        {
+            var end = Math.Min(pending.Count, start + BatchSize);
+            uids.Clear();
+            for (var p = start; p < end; p++)
+            {
+                uids.Add(messages[pending[p]].Uid);
+            }
+            var entries = await scope.Store.GetSummariesAsync(scope.User, scope.Folder, uids, cancellationToken).ConfigureAwait(false);
+
+            // Both lists ascend by UID; a UID the store no longer has is left out of its answer and is not found.
+            var e = 0;
+            for (var p = start; p < end; p++)
+            {
+                var index = pending[p];
+                var info = messages[index];
+                while (e < entries.Count && entries[e].Info.Uid < info.Uid)
+                {
+                    e++;
+                }
+                if (e >= entries.Count || entries[e].Info.Uid != info.Uid)
+                {
+                    continue;
+                }
+                view.Reset(index + 1, info);
+                view.Summary = entries[e].Summary;
+                var truth = Match(key, view, context);
+                if (truth == Truth.Unknown)
+                {
+                    truth = await MatchWithContentAsync(key, view, context, cancellationToken).ConfigureAwait(false);
+                }
+                if (truth == Truth.True)
+                {
+                    matched.Add(index);
+                }
+            }
+        }
+        return matched;
+    }
+
+    private static async ValueTask<Truth> MatchWithContentAsync(SearchKey key, MessageView view, Context context, CancellationToken cancellationToken)
+    {
+        var scope = context.Scope;
+        Stream content;
+        try
+        {
+            content = await scope.Store.OpenContentAsync(scope.User, scope.Folder, view.Info.Uid, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailboxStoreException e) when (e.Error == MailboxStoreError.MessageNotFound)
+        {
+            return Truth.False;
+        }
+        await using (content.ConfigureAwait(false))
+        {
+            if ((key.Needs & SearchNeeds.Header) != 0)
+            {
+                view.Headers = await SearchText.ReadHeaderAsync(content, view.Summary!.BodyOffset, cancellationToken).ConfigureAwait(false);
+            }
+            if (context.Needles.Count > 0)
+            {
+                view.BodyFound = new bool[context.Needles.Count];
+                await SearchText.ScanBodyAsync(content, view.Summary!.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
+        return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
+    }
+
+    private static SearchResult BuildResult(IReadOnlyList<MessageInfo> messages, List<int> matched)
+    {
+        if (matched.Count == 0)
+        {
+            return SearchResult.Empty;
+        }
+        var sequenceNumbers = new uint[matched.Count];
+        var uids = new uint[matched.Count];
+        ulong highest = 0;
+        for (var i = 0; i < matched.Count; i++)
+        {
+            var info = messages[matched[i]];
+            sequenceNumbers[i] = (uint)(matched[i] + 1);
+            uids[i] = info.Uid;
+            highest = Math.Max(highest, info.ModSeq);
+        }
+        return new SearchResult(sequenceNumbers, uids, highest, messages[matched[0]].ModSeq, messages[matched[^1]].ModSeq);
+    }
+
+    /// <summary>
+    /// The three-valued answer of one key for one message. Recursion is bounded by the tree's depth, which
+    /// <see cref="SearchKey.MaxDepth"/> bounds when the tree is built.
+    /// </summary>
+    private static Truth Match(SearchKey key, MessageView view, Context context)
+    {
+        var info = view.Info;
+        switch (key.Kind)
+        {
+            case SearchKeyKind.All:
+            case SearchKeyKind.Old:
+                return Truth.True;
+            case SearchKeyKind.Recent:
+            case SearchKeyKind.New:
+                // No store keeps \Recent (see FolderStatus): RECENT and NEW (RECENT UNSEEN) match nothing, OLD everything.
+                return Truth.False;
+            case SearchKeyKind.Answered:
+                return Is((info.Flags & MessageFlags.Answered) != 0);
+            case SearchKeyKind.Deleted:
+                return Is((info.Flags & MessageFlags.Deleted) != 0);
+            case SearchKeyKind.Draft:
+                return Is((info.Flags & MessageFlags.Draft) != 0);
+            case SearchKeyKind.Flagged:
+                return Is((info.Flags & MessageFlags.Flagged) != 0);
+            case SearchKeyKind.Seen:
+                return Is((info.Flags & MessageFlags.Seen) != 0);
+            case SearchKeyKind.Unanswered:
+                return Is((info.Flags & MessageFlags.Answered) == 0);
+            case SearchKeyKind.Undeleted:
+                return Is((info.Flags & MessageFlags.Deleted) == 0);
+            case SearchKeyKind.Undraft:
+                return Is((info.Flags & MessageFlags.Draft) == 0);
+            case SearchKeyKind.Unflagged:
+                return Is((info.Flags & MessageFlags.Flagged) == 0);
+            case SearchKeyKind.Unseen:
+                return Is((info.Flags & MessageFlags.Seen) == 0);
+            case SearchKeyKind.Keyword:
+                return Is(HasKeyword(info, key.Value!));
+            case SearchKeyKind.Unkeyword:
+                return Is(!HasKeyword(info, key.Value!));
+            case SearchKeyKind.Before:
+                return Is(SearchText.DateOf(info.InternalDate) < key.Date);
+            case SearchKeyKind.On:
+                return Is(SearchText.DateOf(info.InternalDate) == key.Date);
+            case SearchKeyKind.Since:
+                return Is(SearchText.DateOf(info.InternalDate) >= key.Date);
+            case SearchKeyKind.Larger:
+                return Is(info.Size >= 0 && (ulong)info.Size > key.Number);
+            case SearchKeyKind.Smaller:
+                return Is(info.Size < 0 || (ulong)info.Size < key.Number);
+            case SearchKeyKind.ModSeq:
+                return Is(info.ModSeq >= key.Number);
+            case SearchKeyKind.SequenceSet:
+                return Is(context.Sets[key].Contains((uint)view.SequenceNumber));
+            case SearchKeyKind.Uid:
+                return Is(context.Sets[key].Contains(info.Uid));
+            case SearchKeyKind.SentBefore:
+            case SearchKeyKind.SentOn:
+            case SearchKeyKind.SentSince:
+                return MatchSentDate(key, view);
+            case SearchKeyKind.Subject:
+            case SearchKeyKind.From:
+            case SearchKeyKind.To:
+            case SearchKeyKind.Cc:
+            case SearchKeyKind.Bcc:
+                return MatchEnvelope(key, view);
+            case SearchKeyKind.Header:
+                return MatchHeader(key, view);
+            case SearchKeyKind.Body:
+            case SearchKeyKind.Text:
+                return MatchText(key, view, context);
+            case SearchKeyKind.Not:
+                return Negate(Match(key.Children[0], view, context));
+            case SearchKeyKind.Or:
+            {
+                var left = Match(key.Children[0], view, context);
+                if (left == Truth.True)
+                {
+                    return Truth.True;
+                }
+                var right = Match(key.Children[1], view, context);
+                return right == Truth.True ? Truth.True : left == Truth.Unknown || right == Truth.Unknown ? Truth.Unknown : Truth.False;
+            }
+            case SearchKeyKind.And:
+            {
+                var result = Truth.True;
+                foreach (var child in key.Children)
+                {
+                    var truth = Match(child, view, context);
+                    if (truth == Truth.False)
+                    {
+                        return Truth.False;
+                    }
+                    if (truth == Truth.Unknown)
+                    {
+                        result = Truth.Unknown;
+                    }
+                }
+                return result;
+            }
+            default:
+                return Truth.False;
+        }
+    }
+
+    private static Truth MatchSentDate(SearchKey key, MessageView view)
+    {
+        if (view.Summary is null)
+        {
+            return Truth.Unknown;
+        }
+        // A message without a readable Date header has no sent date and matches no SENT* key.
+        if (!SearchText.TryGetSentDate(view.Summary.Envelope.Date, out var sent))
+        {
+            return Truth.False;
+        }
+        return Is(key.Kind switch
+        {
+            SearchKeyKind.SentBefore => sent < key.Date,
+            SearchKeyKind.SentOn => sent == key.Date,
+            _ => sent >= key.Date,
+        });
+    }
+
+    private static Truth MatchEnvelope(SearchKey key, MessageView view)
+    {
+        var needle = key.Value!;
+        if (needle.Length == 0)
+        {
+            return Truth.True;
+        }
+        if (view.Summary is null)
+        {
+            return Truth.Unknown;
+        }
+        var envelope = view.Summary.Envelope;
+        var text = key.Kind switch
+        {
+            SearchKeyKind.Subject => view.Subject ??= envelope.Subject is null ? null : SearchText.DecodeText(envelope.Subject),
+            SearchKeyKind.From => view.From ??= SearchText.FormatAddresses(envelope.From),
+            SearchKeyKind.To => view.To ??= SearchText.FormatAddresses(envelope.To),
+            SearchKeyKind.Cc => view.Cc ??= SearchText.FormatAddresses(envelope.Cc),
+            _ => view.Bcc ??= SearchText.FormatAddresses(envelope.Bcc),
+        };
+        return Is(SearchText.Contains(text, needle));
+    }
+
+    private static Truth MatchHeader(SearchKey key, MessageView view)
+    {
+        if (view.Headers is null)
+        {
+            return Truth.Unknown;
+        }
+        var needle = key.Value!;
+        foreach (var header in view.Headers)
+        {
+            // RFC 9051 §6.4.4: an empty string matches every message that has the field, whatever its value.
+            if (header.Field.Equals(key.FieldName, StringComparison.OrdinalIgnoreCase)
+                && (needle.Length == 0 || SearchText.Contains(SearchText.DecodedValue(header), needle)))
+            {
+                return Truth.True;
+            }
+        }
+        return Truth.False;
+    }
+
+    private static Truth MatchText(SearchKey key, MessageView view, Context context)
+    {
+        var needle = key.Value!;
+        if (needle.Length == 0)
+        {
+            return Truth.True;
+        }
+        if (view.BodyFound is null)
+        {
+            return Truth.Unknown;
+        }
+        if (view.BodyFound[context.NeedleIndex[key]])
+        {
+            return Truth.True;
+        }
+        if (key.Kind == SearchKeyKind.Body)
+        {
+            return Truth.False;
+        }
+        if (view.Headers is null)
+        {
+            return Truth.Unknown;
+        }
+        view.HeaderText ??= SearchText.HeaderText(view.Headers);
+        return Is(SearchText.Contains(view.HeaderText, needle));
+    }
+
+    private static bool HasKeyword(MessageInfo info, string keyword)
+    {
+        foreach (var k in info.Keywords)
+        {
+            if (k.Equals(keyword, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Truth Is(bool value) => value ? Truth.True : Truth.False;
+
+    private static Truth Negate(Truth value) => value switch
+    {
+        Truth.True => Truth.False,
+        Truth.False => Truth.True,
+        _ => Truth.Unknown,
+    };
+
+    private enum Truth : byte
+    {
+        False,
+        True,
+        Unknown,
+    }
+
+    /// <summary>
+    /// What every message's evaluation shares: the scope, each sequence set resolved once against the folder (RFC 9051
+    /// §6.4.4: "*" is the last message, or the largest UID; "$" the saved result), and the BODY/TEXT strings to scan for.
+    /// </summary>
+    private sealed class Context
+    {
+        private NumberSet? _savedSequenceNumbers;
+
+        public Context(SearchKey key, SearchScope scope)
+        {
+            Scope = scope;
+            var messages = scope.Messages;
+            var largestUid = messages.Count == 0 ? 0 : messages[^1].Uid;
+            // The tree is walked with a stack of its own: each set resolved once, the same strings scanned for once.
+            var byText = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+            var stack = new Stack<SearchKey>();
+            stack.Push(key);
+            while (stack.Count > 0)
+            {
+                var node = stack.Pop();
+                if (node.Kind == SearchKeyKind.Uid)
+                {
+                    Sets[node] = node.Sequence!.Resolve(largestUid, scope.SavedUids);
+                }
+                else if (node.Kind == SearchKeyKind.SequenceSet)
+                {
+                    Sets[node] = node.Sequence!.Resolve((uint)messages.Count, node.Sequence.IncludesSavedResult ? SavedSequenceNumbers() : null);
+                }
+                else if (node.Kind is SearchKeyKind.Body or SearchKeyKind.Text && node.Value!.Length > 0)
+                {
+                    if (!byText.TryGetValue(node.Value, out var index))
+                    {
+                        index = Needles.Count;
+                        byText.Add(node.Value, index);
+                        Needles.Add(node.Value);
+                    }
+                    NeedleIndex[node] = index;
+                }
+                foreach (var child in node.Children)
+                {
+                    stack.Push(child);
+                }
+            }
+        }
+
+        public SearchScope Scope { get; }
+
+        public Dictionary<SearchKey, NumberSet> Sets { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public List<string> Needles { get; } = [];
+
+        public Dictionary<SearchKey, int> NeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>The saved result (UIDs) as the sequence numbers those messages have now; UIDs no longer here are left out.</summary>
+        private NumberSet? SavedSequenceNumbers()
+        {
+            if (Scope.SavedUids is not { } saved)
+            {
+                return null;
+            }
+            if (_savedSequenceNumbers is null)
+            {
+                var numbers = new List<uint>();
+                var messages = Scope.Messages;
+                for (var i = 0; i < messages.Count; i++)
+                {
+                    if (saved.Contains(messages[i].Uid))
+                    {
+                        numbers.Add((uint)(i + 1));
+                    }
+                }
+                _savedSequenceNumbers = NumberSet.FromNumbers(numbers);
+            }
+            return _savedSequenceNumbers;
+        }
+    }
+
+    /// <summary>One message as far as it is known: always its number and info; its summary, header and text scan once fetched.</summary>
+    private sealed class MessageView
+    {
+        public int SequenceNumber { get; private set; }
+
+        public MessageInfo Info { get; private set; } = null!;
+
+        public MessageSummary? Summary { get; set; }
+
+        public HeaderList? Headers { get; set; }
+
+        public bool[]? BodyFound { get; set; }
+
+        public string? Subject { get; set; }
+
+        public string? From { get; set; }
+
+        public string? To { get; set; }
+
+        public string? Cc { get; set; }
+
+        public string? Bcc { get; set; }
+
+        public string? HeaderText { get; set; }
+
+        public void Reset(int sequenceNumber, MessageInfo info)
+        {
+            SequenceNumber = sequenceNumber;
+            Info = info;
+            Summary = null;
+            Headers = null;
+            BodyFound = null;
+            Subject = From = To = Cc = Bcc = HeaderText = null;
+        }
+    }
+}
