@@ -1,0 +1,152 @@
+using System.Buffers;
+using Mail.Protocols.Imap.Fetch;
+using Mail.Protocols.Imap.Protocol;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Text;
+
+namespace Mail.Protocols.Imap.Session;
+
+// FETCH and UID FETCH (RFC 9051 §6.4.5, RFC 7162 CHANGEDSINCE and VANISHED): the messages are taken from the store in
+// batches and each response is written (and flushed as it grows) before the next batch is asked for, so a FETCH of a
+// whole folder holds one batch, not the folder.
+internal sealed partial class ImapSession
+{
+    private const int FetchBatchSize = 256;
+
+    private ValueTask<bool> FetchAsync(ref ImapReader reader, bool byUid)
+    {
+        reader.ReadSpace("Missing sequence set");
+        var set = reader.ReadSequenceSet();
+        reader.ReadSpace("Missing fetch items");
+        var request = FetchParser.Read(ref reader, byUid, _qresync);
+        reader.ReadEnd();
+        if (!byUid && !SequenceNumbersValid(set))
+        {
+            RejectSyntax("Invalid message sequence number");
+            return Continue();
+        }
+        return FetchAsync(set, request, byUid);
+    }
+
+    private async ValueTask<bool> FetchAsync(SequenceSet set, FetchRequest request, bool byUid)
+    {
+        var selected = Selected;
+        if (request.UsesCondStore)
+        {
+            _condStore = true; // RFC 7162 §3.1: a FETCH of MODSEQ or with CHANGEDSINCE enables CONDSTORE
+        }
+        var uids = ResolveUids(set, byUid);
+        if (request.Vanished && request.ChangedSince is { } since)
+        {
+            await WriteVanishedEarlierAsync(selected, set, since).ConfigureAwait(false);
+        }
+        // FLAGS and MODSEQ of a message whose \Seen this FETCH sets are reported even when not asked for (RFC 9051 §6.4.5).
+        var setSeen = request.SetsSeen && !selected.ReadOnly;
+        var missing = false;
+        var unknownEncoding = false;
+        IReadOnlyDictionary<uint, MessageInfo>? infos = null;
+        if ((request.Needs & FetchNeeds.Summary) == 0)
+        {
+            infos = (await Store.ListMessagesAsync(Login, selected.Name, Connection.Aborted).ConfigureAwait(false)).ToDictionary(m => m.Uid);
+        }
+        for (var start = 0; start < uids.Count; start += FetchBatchSize)
+        {
+            var batch = uids.GetRange(start, Math.Min(FetchBatchSize, uids.Count - start));
+            var entries = infos is null
+                ? (await Store.GetSummariesAsync(Login, selected.Name, batch, Connection.Aborted).ConfigureAwait(false)).ToDictionary(e => e.Info.Uid)
+                : null;
+            Dictionary<uint, MessageInfo>? seenNow = null;
+            if (setSeen)
+            {
+                var unseen = batch.Where(uid => Info(uid) is { } info && (info.Flags & MessageFlags.Seen) == 0).ToList();
+                if (unseen.Count > 0)
+                {
+                    var updated = await Store.UpdateFlagsAsync(Login, selected.Name, unseen, new FlagChange(FlagChangeMode.Add, MessageFlags.Seen),
+                        session: _subscription, cancellationToken: Connection.Aborted).ConfigureAwait(false);
+                    seenNow = updated.Updated.ToDictionary(m => m.Uid);
+                }
+            }
+            foreach (var uid in batch)
+            {
+                var info = seenNow is not null && seenNow.TryGetValue(uid, out var changed) ? changed : Info(uid);
+                if (info is null)
+                {
+                    missing = true; // expunged by another session; its number stays until the EXPUNGE is reported
+                    continue;
+                }
+                if (!request.Selects(info.ModSeq))
+                {
+                    continue;
+                }
+                var sequence = (uint)selected.SequenceOf(uid);
+                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, request, selected.Name).ConfigureAwait(false);
+                if (outcome == FetchOutcome.OutputCompleted)
+                {
+                    return false;
+                }
+                if (outcome == FetchOutcome.UnknownTransferEncoding)
+                {
+                    unknownEncoding = true;
+                }
+                if (seenNow is not null && seenNow.ContainsKey(uid) && !request.Items.Any(i => i.Kind == FetchItemKind.Flags))
+                {
+                    WriteFlagsUpdate(selected, info);
+                }
+            }
+
+            MessageInfo? Info(uint uid) =>
+                infos is not null ? infos.GetValueOrDefault(uid) : entries!.TryGetValue(uid, out var entry) ? entry.Info : null;
+        }
+        if (byUid)
+        {
+            await ReportChangesAsync().ConfigureAwait(false);
+        }
+        if (unknownEncoding)
+        {
+            Reject(ImapRejectReason.UnknownTransferEncoding);
+        }
+        else if (missing)
+        {
+            Reject(ImapRejectReason.ExpungeIssued);
+        }
+        else
+        {
+            Ok("FETCH completed\r\n"u8);
+        }
+        return true;
+    }
+
+    // A message's response: a failure after its first octet went out cannot be answered within the response, so
+    // anything thrown here ends the session (the client sees the connection close, never a cut-off literal taken for whole).
+    private async ValueTask<FetchOutcome> WriteFetchAsync(uint sequence, MessageInfo info, MessageSummary? summary, FetchRequest request, string folder)
+    {
+        try
+        {
+            return await FetchResponseWriter.WriteAsync(IO.Output, sequence, info, summary,
+                (request.Needs & FetchNeeds.Content) != 0 ? ct => Store.OpenContentAsync(Login, folder, info.Uid, ct) : null,
+                request, Connection.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!Connection.IsConnectionFailure(ex))
+        {
+            Telemetry.ImapLog.StoreFailed(_logger, Connection.Id, ex);
+            return FetchOutcome.OutputCompleted;
+        }
+    }
+
+    // RFC 7162 §3.2.6: UID FETCH ... (CHANGEDSINCE m VANISHED) first reports the UIDs of the set expunged since m.
+    private async ValueTask WriteVanishedEarlierAsync(SelectedFolder selected, SequenceSet set, ulong since)
+    {
+        var expunged = await Store.GetExpungedSinceAsync(Login, selected.Name, since, Connection.Aborted).ConfigureAwait(false);
+        var requested = set.Resolve(selected.LastUid, _savedUids);
+        IEnumerable<uint> gone = expunged.Remembered
+            ? expunged.Uids.Where(requested.Contains)
+            : requested.Count <= 100_000 ? requested.Where(uid => uid < selected.UidNext && selected.SequenceOf(uid) == 0) : [];
+        var list = gone.ToList();
+        if (list.Count > 0)
+        {
+            IO.Write("* VANISHED (EARLIER) "u8);
+            WriteUidSet(list);
+            IO.Write("\r\n"u8);
+        }
+    }
+}
