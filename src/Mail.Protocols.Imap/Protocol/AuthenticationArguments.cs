@@ -57,11 +57,12 @@ internal sealed record EnableArguments(IReadOnlyList<string> Capabilities)
     public static EnableArguments Parse(ref ImapReader reader)
     {
         var capabilities = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         reader.ReadSpace("Expected a capability");
         do
         {
             var capability = reader.ReadAtomString("Expected a capability").ToUpperInvariant();
-            if (!capabilities.Contains(capability))
+            if (seen.Add(capability))
             {
                 capabilities.Add(capability);
             }
