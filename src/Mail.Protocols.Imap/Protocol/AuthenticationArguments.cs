@@ -50,24 +50,3 @@ internal sealed record AuthenticateArguments(string Mechanism, byte[]? InitialRe
     /// <summary>Never shows the initial response (it may hold a password).</summary>
     public override string ToString() => $"AuthenticateArguments {{ Mechanism = {Mechanism} }}";
 }
-
-/// <summary>ENABLE's arguments: <c>enable = "ENABLE" 1*(SP capability)</c> (RFC 5161), in upper case, each once.</summary>
-internal sealed record EnableArguments(IReadOnlyList<string> Capabilities)
-{
-    public static EnableArguments Parse(ref ImapReader reader)
-    {
-        var capabilities = new List<string>();
-        reader.ReadSpace("Expected a capability");
-        do
-        {
-            var capability = reader.ReadAtomString("Expected a capability").ToUpperInvariant();
-            if (!capabilities.Contains(capability))
-            {
-                capabilities.Add(capability);
-            }
-        }
-        while (reader.TryReadSpace());
-        reader.ReadEnd();
-        return new EnableArguments(capabilities);
-    }
-}

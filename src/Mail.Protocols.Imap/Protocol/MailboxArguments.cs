@@ -45,6 +45,7 @@ internal sealed record CreateArguments(string Mailbox, IReadOnlyList<SpecialUse>
         var mailbox = reader.ReadMailbox();
         var uses = new List<SpecialUse>();
         var unknown = new List<string>();
+        var seenUnknown = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var sawUse = false;
         if (reader.TryReadSpace())
         {
@@ -71,7 +72,7 @@ internal sealed record CreateArguments(string Mailbox, IReadOnlyList<SpecialUse>
                         var use = ParseUse(name);
                         if (use == SpecialUse.None)
                         {
-                            if (!unknown.Contains("\\" + name, StringComparer.OrdinalIgnoreCase))
+                            if (seenUnknown.Add(name))
                             {
                                 unknown.Add("\\" + name);
                             }

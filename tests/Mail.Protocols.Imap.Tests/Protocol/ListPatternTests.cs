@@ -40,6 +40,7 @@ public class ListPatternTests
     [InlineData("inbox/sub", "INBOX/Sub", false)]
     [InlineData("inboxes", "INBOXES", false)]
     [InlineData("inbox*", "INBOXES", false)]
+    [InlineData("\u0131nbox", "INBOX", false)]
     public void Inbox_matches_in_any_case(string pattern, string name, bool matches) =>
         Assert.Equal(matches, new ListPattern("", pattern, '/').Matches(name));
 
@@ -56,8 +57,22 @@ public class ListPatternTests
     [Fact]
     public void Another_delimiter() => Assert.False(new ListPattern("", "%", '.').Matches("a.b"));
 
+    [Theory]
+    [InlineData("a**%b", "a*b")]
+    [InlineData("%%", "%")]
+    [InlineData("%*%x*", "*x*")]
+    public void Runs_of_wildcards_reduce_to_one(string pattern, string reduced) => Assert.Equal(reduced, new ListPattern("", pattern, '/').Pattern);
+
+    [Theory]
+    [InlineData("a%%b", "ab", true)]
+    [InlineData("a%%b", "a/b", false)]
+    [InlineData("a%*b", "a/b", true)]
+    [InlineData("abc", "ab", false)]
+    public void Reduced_patterns_match_as_written(string pattern, string name, bool matches) =>
+        Assert.Equal(matches, new ListPattern("", pattern, '/').Matches(name));
+
     [Fact]
-    public void Many_wildcards_over_a_long_name_stay_linear()
+    public void Many_wildcards_over_a_long_name_match_without_backtracking()
     {
         var pattern = new ListPattern("", string.Concat(Enumerable.Repeat("*a", 600)) + "b", '/');
         Assert.False(pattern.Matches(new string('a', 5000)));
