@@ -77,6 +77,7 @@ internal sealed class ImapCommandReader
             _buffer = []; // a large command's buffer is let go, as SessionIO does with a long line
         }
         var first = true;
+        var isAppend = false;
         while (true)
         {
             var outcome = await _io.ReadLineAsync(_options.MaxLineLength, first ? _options.IdleTimeout : LiteralOptions.Timeout,
@@ -105,7 +106,13 @@ internal sealed class ImapCommandReader
                 Refusal = ImapRejectReason.CommandTooLarge;
                 return literal && !header.IsSynchronizing ? CommandReadOutcome.RefusedFatal : CommandReadOutcome.Refused;
             }
-            var isAppendMessage = literal && first && IsAppendMessage(line, headerLength);
+            if (first)
+            {
+                isAppend = IsAppend(line);
+            }
+            // In an APPEND, every literal but a mailbox name that starts the arguments is a message (flags and the
+            // date cannot be literals).
+            var isAppendMessage = literal && isAppend && (!first || !StartsArguments(line, headerLength));
             Append(line);
             first = false;
             if (!literal)
@@ -175,23 +182,17 @@ internal sealed class ImapCommandReader
         }
     }
 
-    // The message of "tag APPEND mailbox [flags] [date-time] literal" is the literal that does not start the first
-    // argument (which is the mailbox; flags and date-time cannot be literals).
-    private static bool IsAppendMessage(ReadOnlySpan<byte> line, int headerLength)
+    // "tag APPEND ..." (the command name in any case).
+    private static bool IsAppend(ReadOnlySpan<byte> line)
     {
         var tag = TagLength(line);
-        if (tag >= line.Length || line[tag] != (byte)' ')
-        {
-            return false;
-        }
-        var rest = line[(tag + 1)..];
-        if (rest.Length < 7 || !Ascii.EqualsIgnoreCase(rest[..6], "APPEND"u8) || rest[6] != (byte)' ')
-        {
-            return false;
-        }
-        var arguments = rest[7..];
-        return arguments.Length > headerLength;
+        var rest = tag < line.Length ? line[(tag + 1)..] : default;
+        return rest.Length >= 7 && Ascii.EqualsIgnoreCase(rest[..6], "APPEND"u8) && rest[6] == (byte)' ';
     }
+
+    // Whether the literal header at the end of an APPEND's first line is all its arguments (the mailbox name).
+    private static bool StartsArguments(ReadOnlySpan<byte> line, int headerLength) =>
+        line.Length - TagLength(line) - 1 - 7 == headerLength;
 
     /// <summary>
     /// Whether <paramref name="line"/> ends with a literal header (<c>{n}</c>, <c>{n+}</c>, <c>~{n}</c>, <c>~{n+}</c>;

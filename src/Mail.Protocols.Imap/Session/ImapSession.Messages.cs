@@ -380,7 +380,9 @@ internal sealed partial class ImapSession
             default:
                 return false;
         }
-        if (!_reader.Command.IsEmpty)
+        // RFC 6855 §4: "UTF8 (~{n}" closes its parenthesis after the octets.
+        var rest = arguments.IsUtf8 && _reader.Command.StartsWith(")"u8) ? _reader.Command[1..] : _reader.Command;
+        if (!rest.IsEmpty || arguments.IsUtf8 && _reader.Command.IsEmpty)
         {
             RejectSyntax("Unexpected text after the message (MULTIAPPEND is not offered); the message was stored");
             return true;

@@ -189,6 +189,27 @@ public sealed class SessionTranscriptTests
     }
 
     [Fact]
+    public async Task Append_in_the_utf8_form_and_with_a_literal_mailbox_name()
+    {
+        await using var h = new ImapTestHarness();
+        var c = await h.LoginAsync();
+        await c.CommandAsync("e1", "ENABLE UTF8=ACCEPT");
+        var message = "Subject: caf\u00e9\r\n\r\nbody\r\n";
+        var octets = System.Text.Encoding.UTF8.GetBytes(message);
+        await c.SendAsync($"a1 APPEND INBOX UTF8 (~{{{octets.Length}+}}\r\n");
+        await c.SendAsync(octets);
+        await c.SendAsync(")\r\n");
+        Assert.StartsWith("a1 OK [APPENDUID ", await c.ReadLineAsync());
+        await c.SendAsync("a2 APPEND {5}\r\n");
+        Assert.Equal("+ Ready for literal data", await c.ReadLineAsync());
+        await c.SendAsync("INBOX {6}\r\n");
+        Assert.Equal("+ Ready for literal data", await c.ReadLineAsync());
+        await c.SendAsync("x: y\r\n\r\n");
+        Assert.StartsWith("a2 OK [APPENDUID ", await c.ReadLineAsync());
+        Assert.Equal(2, (await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "INBOX")).Count);
+    }
+
+    [Fact]
     public async Task Append_to_a_missing_folder_or_over_the_limit_reads_nothing_and_the_session_goes_on()
     {
         await using var h = new ImapTestHarness(o => o.AppendLimit = 1000);
