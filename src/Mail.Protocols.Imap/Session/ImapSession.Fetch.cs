@@ -42,6 +42,7 @@ internal sealed partial class ImapSession
         }
         // FLAGS and MODSEQ of a message whose \Seen this FETCH sets are reported even when not asked for (RFC 9051 §6.4.5).
         var setSeen = request.SetsSeen && !selected.ReadOnly;
+        FetchRequest? withFlags = null;
         var missing = false;
         var unknownEncoding = false;
         IReadOnlyDictionary<uint, MessageInfo>? infos = null;
@@ -79,7 +80,8 @@ internal sealed partial class ImapSession
                     continue;
                 }
                 var sequence = (uint)selected.SequenceOf(uid);
-                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, request, selected.Name).ConfigureAwait(false);
+                var seen = seenNow is not null && seenNow.ContainsKey(uid);
+                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, seen ? withFlags ??= request.WithFlags() : request, selected.Name).ConfigureAwait(false);
                 if (outcome == FetchOutcome.OutputCompleted)
                 {
                     return false;
@@ -87,10 +89,6 @@ internal sealed partial class ImapSession
                 if (outcome == FetchOutcome.UnknownTransferEncoding)
                 {
                     unknownEncoding = true;
-                }
-                if (seenNow is not null && seenNow.ContainsKey(uid) && !request.Items.Any(i => i.Kind == FetchItemKind.Flags))
-                {
-                    WriteFlagsUpdate(selected, info);
                 }
             }
 

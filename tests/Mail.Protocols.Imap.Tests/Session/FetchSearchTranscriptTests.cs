@@ -28,7 +28,7 @@ public sealed class FetchSearchTranscriptTests
         Assert.Equal(["* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {19}", "Subject: second", "", ")", "a2 OK FETCH completed"],
             await c.CommandAsync("a2", "UID FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]"));
         Assert.Equal(MessageFlags.None, (await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "INBOX"))[1].Flags);
-        Assert.Equal(["* 1 FETCH (BODY[TEXT] {13}", "Hello there", ")", "* 1 FETCH (FLAGS (\\Seen))", "a3 OK FETCH completed"],
+        Assert.Equal(["* 1 FETCH (BODY[TEXT] {13}", "Hello there", " FLAGS (\\Seen))", "a3 OK FETCH completed"],
             await c.CommandAsync("a3", "FETCH 1 BODY[TEXT]"));
         Assert.Equal(MessageFlags.Seen, (await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "INBOX"))[0].Flags);
         Assert.Equal(["a4 BAD Invalid message sequence number"], await c.CommandAsync("a4", "FETCH 3 FLAGS"));
