@@ -26,14 +26,17 @@ namespace Mail.Protocols.Imap.Tests.Differential;
 internal static class FetchNormalizer
 {
     /// <summary>The canonical items of a FETCH response: upper-cased item name to canonical value.</summary>
-    public static ImmutableSortedDictionary<string, string> Normalize(FetchResponse response)
+    public static ImmutableSortedDictionary<string, string> Normalize(FetchResponse response) =>
+        NormalizeValues(response).ToImmutableSortedDictionary(p => p.Key, p => Canonical(p.Value), StringComparer.Ordinal);
+
+    /// <summary>The items of a FETCH response by upper-cased name, BODY and BODYSTRUCTURE folded (<see cref="FoldBody"/>).</summary>
+    public static ImmutableSortedDictionary<string, ImapValue> NormalizeValues(FetchResponse response)
     {
-        var items = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        var items = ImmutableSortedDictionary.CreateBuilder<string, ImapValue>(StringComparer.Ordinal);
         foreach (var (name, value) in response.Items)
         {
             var key = name.ToUpperInvariant();
-            var canonical = key is "BODY" or "BODYSTRUCTURE" ? Canonical(FoldBody(value, 0)) : Canonical(value);
-            if (!items.TryAdd(key, canonical))
+            if (!items.TryAdd(key, key is "BODY" or "BODYSTRUCTURE" ? FoldBody(value, 0) : value))
             {
                 throw new FormatException($"The item {key} twice in one FETCH response.");
             }
