@@ -82,7 +82,7 @@ internal sealed record FetchSection(ImmutableArray<uint> Parts, SectionText Text
 /// <param name="Peek">BODY.PEEK or BINARY.PEEK: the fetch does not set \Seen.</param>
 /// <param name="PartialStart">The first octet of <c>&lt;start.length&gt;</c>, if a partial fetch.</param>
 /// <param name="PartialLength">The number of octets of <c>&lt;start.length&gt;</c> (at least 1), if a partial fetch.</param>
-internal sealed record FetchItem(FetchItemKind Kind, FetchSection? Section = null, bool Peek = false, uint? PartialStart = null, uint? PartialLength = null)
+internal sealed record FetchItem(FetchItemKind Kind, FetchSection? Section = null, bool Peek = false, long? PartialStart = null, long? PartialLength = null)
 {
     /// <summary>Whether fetching it sets \Seen: BODY[...] and BINARY[...] without PEEK, RFC822 and RFC822.TEXT (RFC 9051 §6.4.5).</summary>
     public bool SetsSeen => Kind switch
@@ -152,6 +152,9 @@ internal sealed class FetchRequest
 
     /// <summary>Whether the fetch sets \Seen on the messages it fetches.</summary>
     public bool SetsSeen { get; }
+
+    /// <summary>Whether the request uses CONDSTORE (a MODSEQ item or CHANGEDSINCE), which enables it for the session (RFC 7162 §3.1).</summary>
+    public bool UsesCondStore => ChangedSince is not null || Items.Any(i => i.Kind == FetchItemKind.ModSeq);
 
     /// <summary>Whether a message with this MODSEQ is fetched (always, without CHANGEDSINCE).</summary>
     public bool Selects(ulong modSeq) => ChangedSince is not { } since || modSeq > since;

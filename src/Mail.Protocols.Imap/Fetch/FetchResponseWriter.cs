@@ -173,7 +173,7 @@ internal static class FetchResponseWriter
         if (item.PartialStart is { } start)
         {
             output.Write("<"u8);
-            output.WriteNumber((ulong)start);
+            output.WriteNumber(start);
             output.Write(">"u8);
         }
         output.Write(" "u8);
@@ -285,7 +285,7 @@ internal static class FetchResponseWriter
     }
 
     // The window <start.length> of a section of `total` octets: where it starts in the section, and how many octets.
-    private static (long Skip, long Take) Window(long total, uint? start, uint? length)
+    private static (long Skip, long Take) Window(long total, long? start, long? length)
     {
         if (start is not { } from)
         {
@@ -296,7 +296,7 @@ internal static class FetchResponseWriter
     }
 
     // A range of the content as it is: a literal of its octets, copied in chunks; "" when empty.
-    private static async ValueTask<bool> WriteRangeAsync(PipeWriter output, ContentReader content, SectionRange range, uint? start, uint? length, CancellationToken cancellationToken)
+    private static async ValueTask<bool> WriteRangeAsync(PipeWriter output, ContentReader content, SectionRange range, long? start, long? length, CancellationToken cancellationToken)
     {
         var (skip, take) = Window(range.Length, start, length);
         if (take == 0)
@@ -306,6 +306,7 @@ internal static class FetchResponseWriter
         }
         output.WriteLiteralHeader(take);
         await content.SeekAsync(range.Start + skip, cancellationToken).ConfigureAwait(false);
+        long sinceFlush = 0;
         while (take > 0)
         {
             var want = (int)Math.Min(take, ContentReader.ChunkSize);
@@ -317,7 +318,8 @@ internal static class FetchResponseWriter
             }
             output.Advance(read);
             take -= read;
-            if (!await FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false))
+            sinceFlush += read;
+            if (!await FlushIfFullAsync(output, ref sinceFlush, cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
@@ -326,7 +328,7 @@ internal static class FetchResponseWriter
     }
 
     // A transformed range: a first pass counts the octets (and looks for NUL), the second writes the window.
-    private static async ValueTask<bool> WriteTransformedAsync(PipeWriter output, ContentReader content, SectionRange range, ISectionTransform transform, uint? start, uint? length, bool literal8, CancellationToken cancellationToken)
+    private static async ValueTask<bool> WriteTransformedAsync(PipeWriter output, ContentReader content, SectionRange range, ISectionTransform transform, long? start, long? length, bool literal8, CancellationToken cancellationToken)
     {
         var counter = new SectionSink(null, 0, 0);
         if (range.Exists)
@@ -365,6 +367,7 @@ internal static class FetchResponseWriter
         try
         {
             var remaining = range.Length;
+            long sinceFlush = 0;
             while (remaining > 0)
             {
                 var read = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(remaining, ContentReader.ChunkSize)), cancellationToken).ConfigureAwait(false);
@@ -374,7 +377,8 @@ internal static class FetchResponseWriter
                 }
                 remaining -= read;
                 transform.Process(buffer.AsSpan(0, read), sink);
-                if (output is not null && !await FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false))
+                sinceFlush += read;
+                if (output is not null && !await FlushIfFullAsync(output, ref sinceFlush, cancellationToken).ConfigureAwait(false))
                 {
                     return false;
                 }
@@ -396,13 +400,27 @@ internal static class FetchResponseWriter
     }
 
     // Flushes when the output holds more than FlushThreshold unflushed octets; false when its reader is gone.
-    private static async ValueTask<bool> FlushIfFullAsync(PipeWriter output, CancellationToken cancellationToken)
+    private static ValueTask<bool> FlushIfFullAsync(PipeWriter output, CancellationToken cancellationToken)
     {
-        if (output.CanGetUnflushedBytes && output.UnflushedBytes < FlushThreshold)
+        long none = 0;
+        return FlushIfFullAsync(output, ref none, cancellationToken);
+    }
+
+    // The same, also when `sinceFlush` octets were copied since the last flush: a Pipe whose reader completed counts no
+    // unflushed octets (its Advance does nothing), and only a flush tells that the connection is gone.
+    private static ValueTask<bool> FlushIfFullAsync(PipeWriter output, ref long sinceFlush, CancellationToken cancellationToken)
+    {
+        if (sinceFlush < FlushThreshold && output.CanGetUnflushedBytes && output.UnflushedBytes < FlushThreshold)
         {
-            return true;
+            return ValueTask.FromResult(true);
         }
-        var result = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return !result.IsCompleted;
+        sinceFlush = 0;
+        return FlushAsync(output, cancellationToken);
+
+        static async ValueTask<bool> FlushAsync(PipeWriter output, CancellationToken cancellationToken)
+        {
+            var result = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return !result.IsCompleted;
+        }
     }
 }

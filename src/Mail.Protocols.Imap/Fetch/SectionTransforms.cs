@@ -71,13 +71,14 @@ internal interface ISectionTransform
 /// HEADER.FIELDS and HEADER.FIELDS.NOT (RFC 9051 §6.4.5): keeps the header lines whose field name is (or is not) in
 /// the list, names compared case-insensitively, folded continuation lines with their field, and ends with the blank
 /// line that ends a header, whether or not the stored header had one. It works on a stream of any length holding at
-/// most one field name (no longer than the longest name asked, plus one) at a time.
+/// most one field name (no longer than the longest name asked, and the whitespace before its colon) at a time.
 /// </summary>
 internal sealed class HeaderFieldFilter : ISectionTransform
 {
     private readonly ImmutableArray<string> _fields;
     private readonly bool _exclude;
     private readonly byte[] _name;
+    private readonly int _longest;
     private int _nameLength;
     private State _state;
     private bool _included;
@@ -100,8 +101,10 @@ internal sealed class HeaderFieldFilter : ISectionTransform
         {
             longest = Math.Max(longest, Encoding.UTF8.GetByteCount(field));
         }
-        // A name one octet longer than the longest asked matches none of them; that is all the filter needs to know.
-        _name = new byte[longest + 1];
+        // A name longer than the longest asked matches none of them; that is all the filter needs to know. The slack
+        // holds whitespace between a name and its colon (RFC 5322 §4.5 obsolete syntax).
+        _longest = longest;
+        _name = new byte[longest + 64];
     }
 
     /// <inheritdoc />
@@ -138,7 +141,8 @@ internal sealed class HeaderFieldFilter : ISectionTransform
                     break;
                 case State.Name:
                     var c = input[i];
-                    if (c == (byte)':' || c is (byte)'\r' or (byte)'\n' || _nameLength == _name.Length)
+                    if (c == (byte)':' || c is (byte)'\r' or (byte)'\n' || _nameLength == _name.Length ||
+                        (c is not ((byte)' ' or (byte)'\t') && _nameLength >= _longest))
                     {
                         _included = Matches(c == (byte)':') != _exclude;
                         if (_included)
@@ -191,7 +195,7 @@ internal sealed class HeaderFieldFilter : ISectionTransform
     // Whether the collected name is one asked; RFC 5322 §4.5.3 (obsolete syntax) allows whitespace before the colon.
     private bool Matches(bool complete)
     {
-        if (!complete || _nameLength == _name.Length)
+        if (!complete)
         {
             return false;
         }

@@ -1,4 +1,5 @@
 using Mail.Protocols.Storage;
+using Mail.Protocols.Text;
 using Mail.Protocols.Users;
 
 namespace Mail.Protocols.Maildir.Layout;

@@ -1,5 +1,6 @@
 using System.Text;
 using Mail.Protocols.Maildir.Durability;
+using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Maildir.Layout;
 
