@@ -1,8 +1,14 @@
-using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 
 namespace Mail.Protocols.Imap.Tests.Differential;
+
+/// <summary>The test classes that read Dovecot's answers over the corpus share one capture (one Dovecot, started once).</summary>
+[CollectionDefinition(Name)]
+public sealed class DovecotCorpusCollection : ICollectionFixture<DovecotCorpusFixture>
+{
+    public const string Name = "Dovecot corpus";
+}
 
 /// <summary>A FETCH as asked of Dovecot and its answer, byte for byte.</summary>
 /// <param name="Message">The corpus message.</param>
@@ -14,7 +20,7 @@ internal sealed record CapturedFetch(string Message, string Item, ImapExchange E
 internal sealed record CapturedSearch(string Command, IReadOnlyList<byte[]> Pieces, ImapExchange Exchange, IReadOnlyList<string> Found);
 
 /// <summary>
-/// Dovecot's answers over the MIME corpus, captured once for a test class: the shared <see cref="DovecotFixture"/>
+/// Dovecot's answers over the MIME corpus, captured once for the test classes of <see cref="DovecotCorpusCollection"/>: the shared <see cref="DovecotFixture"/>
 /// is started, every <see cref="MimeCorpus"/> message is APPENDed to one user's INBOX over a raw socket (so the n-th
 /// message has sequence number n), and for each message the FETCH items of <see cref="ItemsFor"/> are asked one per
 /// command and kept as the exact octets Dovecot sent; then the <see cref="Searches"/> are run over the whole INBOX.

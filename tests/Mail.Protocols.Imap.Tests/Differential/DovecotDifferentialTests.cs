@@ -10,7 +10,8 @@ namespace Mail.Protocols.Imap.Tests.Differential;
 /// RFCs allow (<see cref="FetchNormalizer"/>), or differ exactly as a documented difference says
 /// (<see cref="DifferenceRule"/>, each in docs/imap.md with the RFC text that allows it, or a pending fix of ours).
 /// </summary>
-public sealed class DovecotDifferentialTests(DovecotCorpusFixture dovecot) : IClassFixture<DovecotCorpusFixture>
+[Collection(DovecotCorpusCollection.Name)]
+public sealed class DovecotDifferentialTests(DovecotCorpusFixture dovecot)
 {
     public static TheoryData<string> MessageNames => [.. MimeCorpus.Messages.Select(m => m.Name)];
 
