@@ -11,9 +11,6 @@ internal enum DifferenceRule
     /// <summary>body-fld-lines of a part whose body does not end in a line break: Dovecot counts line breaks, we count lines.</summary>
     LinesOfUnterminatedLastLine,
 
-    /// <summary>Dovecot adds MIME's default ("charset" "us-ascii") to a text part whose Content-Type has no charset parameter; we send the parameters the message has.</summary>
-    DefaultCharset,
-
     /// <summary>Dovecot moves a parameter joined from RFC 2231 sections behind the others; we keep the message's order.</summary>
     Rfc2231ParameterOrder,
 
@@ -177,14 +174,14 @@ internal sealed class DocumentedDifferences(byte[] content, MessageSummary summa
             {
             }
             // subtype, then body-fld-param, then body-fld-dsp
-            Reconcile(items, o.Items, i + 1, (a, b) => Parameters(a, b, part, isText: false, HeaderOf(part)));
+            Reconcile(items, o.Items, i + 1, (a, b) => Parameters(a, b, HeaderOf(part)));
             Reconcile(items, o.Items, i + 2, (a, b) => Disposition(a, b, HeaderOf(part)));
             return t with { Items = items.ToImmutable() };
         }
         var type = Lower(items[0]);
         var isText = type == "text";
         var isMessage = type == "message" && items.Count > 1 && Lower(items[1]) is "rfc822" or "global";
-        Reconcile(items, o.Items, 2, (a, b) => Parameters(a, b, part, isText, HeaderOf(part)));
+        Reconcile(items, o.Items, 2, (a, b) => Parameters(a, b, HeaderOf(part)));
         int extension;
         if (isMessage)
         {
@@ -228,16 +225,7 @@ internal sealed class DocumentedDifferences(byte[] content, MessageSummary summa
         return theirs;
     }
 
-    private ImapValue Parameters(ImapValue theirs, ImapValue ours, BodyPartSummary part, bool isText, string header)
-    {
-        if (isText && theirs is ImapList t && t.Items.Length >= 2 && !part.Parameters.Any(p => p.Key.Equals("charset", StringComparison.OrdinalIgnoreCase))
-            && t.Items[^2] is ImapString name && Latin1(name) == "charset" && t.Items[^1] is ImapString value
-            && Latin1(value).Equals("us-ascii", StringComparison.OrdinalIgnoreCase) && Use(DifferenceRule.DefaultCharset))
-        {
-            theirs = t.Items.Length == 2 ? new ImapAtom("NIL") : t with { Items = t.Items[..^2] };
-        }
-        return Reordered(theirs, ours, header);
-    }
+    private ImapValue Parameters(ImapValue theirs, ImapValue ours, string header) => Reordered(theirs, ours, header);
 
     // body-fld-dsp = "(" string SP body-fld-param ")"
     private ImapValue Disposition(ImapValue theirs, ImapValue ours, string header)

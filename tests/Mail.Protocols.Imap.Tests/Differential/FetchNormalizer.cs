@@ -18,8 +18,8 @@ namespace Mail.Protocols.Imap.Tests.Differential;
 /// <item>Inside BODY and BODYSTRUCTURE only, the case of the fields MIME makes case-insensitive: the media type and
 /// subtype and the parameter names (RFC 2045 §5.1: "The type, subtype, and parameter names are not case
 /// sensitive"; RFC 9051's ABNF writes the types as DQUOTE "TEXT" DQUOTE, which ABNF matches in any case), the
-/// transfer encoding (RFC 2045 §6.1: "these values are not case sensitive") and the disposition type (RFC 2183
-/// §2.8: "Values are not case-sensitive"). Parameter values, descriptions, envelope strings and every octet of a
+/// transfer encoding (RFC 2045 §6.1: "these values are not case sensitive") and the disposition type (RFC 2183 §2,
+/// its grammar: "values are not case-sensitive"). Parameter values, descriptions, envelope strings and every octet of a
 /// BODY[section] are compared exactly.</item>
 /// </list>
 /// </summary>
