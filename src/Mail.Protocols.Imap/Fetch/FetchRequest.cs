@@ -159,6 +159,24 @@ internal sealed class FetchRequest
     /// <summary>Whether a message with this MODSEQ is fetched (always, without CHANGEDSINCE).</summary>
     public bool Selects(ulong modSeq) => ChangedSince is not { } since || modSeq > since;
 
+    /// <summary>
+    /// The same request with FLAGS last when it was not asked: for a message whose \Seen this fetch has just set, whose
+    /// new flags the response includes (RFC 9051 §6.4.5 and Dovecot append them so). Returns this request when FLAGS is in it.
+    /// </summary>
+    public FetchRequest WithFlags()
+    {
+        if (_withFlags is not null)
+        {
+            return _withFlags;
+        }
+        _withFlags = Items.Any(i => i.Kind == FetchItemKind.Flags)
+            ? this
+            : new FetchRequest(Items.Add(new FetchItem(FetchItemKind.Flags)), IsUid, ChangedSince, Vanished);
+        return _withFlags;
+    }
+
+    private FetchRequest? _withFlags;
+
     /// <summary>Creates a request, adding UID for a UID FETCH and MODSEQ for CHANGEDSINCE when not asked.</summary>
     /// <exception cref="ArgumentException">VANISHED without UID FETCH or without CHANGEDSINCE (RFC 7162 §3.2.6 makes that a BAD; the grammar checks it first).</exception>
     public static FetchRequest Create(IEnumerable<FetchItem> items, bool isUid = false, ulong? changedSince = null, bool vanished = false)

@@ -35,6 +35,19 @@ public sealed class FetchResponseWriterTests
     }
 
     [Fact]
+    public async Task A_fetch_that_sets_seen_can_add_the_new_flags_last()
+    {
+        var request = FetchRequest.Create([new FetchItem(FetchItemKind.BodySection, FetchSection.Part(1))], isUid: true);
+        var withFlags = request.WithFlags();
+        Assert.Equal([FetchItemKind.Uid, FetchItemKind.BodySection, FetchItemKind.Flags], withFlags.Items.Select(i => i.Kind));
+        Assert.Same(withFlags, request.WithFlags());
+        Assert.Same(withFlags, withFlags.WithFlags());
+        Assert.True(withFlags.IsUid);
+        var (_, bytes) = await FetchAsync(s_message, withFlags, Info(s_message.Length, MessageFlags.Seen, uid: 9));
+        Assert.Equal("* 1 FETCH (UID 9 BODY[1] {7}\r\nHello\r\n FLAGS (\\Seen))\r\n", Encoding.Latin1.GetString(bytes));
+    }
+
+    [Fact]
     public void Changedsince_selects_only_messages_changed_after_it()
     {
         var request = FetchRequest.Create([new(FetchItemKind.Flags)], changedSince: 12);

@@ -278,4 +278,33 @@ public sealed class FetchSectionTests
         var info = Info(s_message.Length + 10);
         await Assert.ThrowsAsync<InvalidDataException>(() => FetchAsync(s_message, FetchRequest.Create([new FetchItem(FetchItemKind.Rfc822)]), info));
     }
+
+    // A summary whose offsets do not fit its content (a store's bug, or a content replaced under it) cannot send a copy
+    // past the content's end or backwards: the ranges are clamped to the content.
+    [Fact]
+    public async Task Offsets_that_do_not_fit_the_content_are_clamped()
+    {
+        var message = Crlf("Subject: x\n\nbody\n");
+        var wrong = new Storage.MessageSummary(Parse(message).Envelope, new Storage.BodyPartSummary
+        {
+            MediaType = "multipart", MediaSubtype = "mixed",
+            Children =
+            [
+                new Storage.BodyPartSummary { MediaType = "text", MediaSubtype = "plain", HeaderOffset = 500, BodyOffset = 10, EndOffset = 5 },
+                new Storage.BodyPartSummary { MediaType = "text", MediaSubtype = "plain", HeaderOffset = -4, BodyOffset = 12, EndOffset = long.MaxValue },
+            ],
+        }) { BodyOffset = 1000 };
+        var request = FetchRequest.Create([Body(FetchSection.Part(1)), Body(Section(SectionText.Mime, [1])), Body(FetchSection.Part(2)),
+            Body(Section(SectionText.Mime, [2])), Body(Section(SectionText.Text, [])), Body(Section(SectionText.HeaderFields, [], "Subject"))]);
+        var pipe = new System.IO.Pipelines.Pipe(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 0));
+        var outcome = await FetchResponseWriter.WriteAsync(pipe.Writer, 1, Info(message.Length), wrong,
+            _ => ValueTask.FromResult<Stream>(new MemoryStream(message)), request);
+        await pipe.Writer.CompleteAsync();
+        var read = await pipe.Reader.ReadAtLeastAsync(int.MaxValue);
+        Assert.Equal(FetchOutcome.Written, outcome);
+        Assert.Equal(
+            "* 1 FETCH (BODY[1] {0}\r\n BODY[1.MIME] {0}\r\n BODY[2] {8}\r\n\r\nbody\r\n BODY[2.MIME] {12}\r\nSubject: x\r\n " +
+            "BODY[TEXT] {0}\r\n BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: x\r\n\r\n)\r\n",
+            Encoding.Latin1.GetString(System.Buffers.BuffersExtensions.ToArray(read.Buffer)));
+    }
 }
