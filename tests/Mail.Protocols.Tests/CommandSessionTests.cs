@@ -7,11 +7,6 @@ namespace Mail.Protocols.Tests;
 /// <summary>The session loop SMTP, POP3 and IMAP share, driven with a toy protocol over in-memory pipes.</summary>
 public sealed class CommandSessionTests
 {
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 
     // OK succeeds, BAD is the client's error, FAIL is a backend that throws, QUIT ends the session.
     private sealed class ToySession(MailConnection connection, int maxErrors) : CommandSession(connection, maxErrors, TimeSpan.FromMinutes(1))
@@ -65,7 +60,7 @@ public sealed class CommandSessionTests
     {
         var fromClient = new Pipe();
         var toClient = new Pipe();
-        await using var connection = new MailConnection(new Duplex(fromClient.Reader, toClient.Writer));
+        await using var connection = new MailConnection(new TestDuplexPipe(fromClient.Reader, toClient.Writer));
         if (shutdown)
         {
             connection.RequestShutdown();

@@ -124,7 +124,7 @@ public class IdleConnectionTests
     {
         var pipe = new Pipe();
         var replies = new Pipe();
-        var connection = new MailConnection(new DuplexPipe(pipe.Reader, replies.Writer));
+        var connection = new MailConnection(new TestDuplexPipe(pipe.Reader, replies.Writer));
         var io = new SessionIO(connection);
         var longLine = new string('a', 5000);
         await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes(longLine + "\r\n"));
@@ -217,9 +217,4 @@ public class IdleConnectionTests
         return Encoding.ASCII.GetString(buffer, 0, length).TrimEnd();
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 }

@@ -24,15 +24,10 @@ public sealed class LiteralReadTests : IAsyncDisposable
     {
         _heartbeat = new Heartbeat(_time);
         _fromClient = new Pipe(options);
-        _connection = new MailConnection(new Duplex(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
+        _connection = new MailConnection(new TestDuplexPipe(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
         _io = new SessionIO(_connection);
     }
 
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 
     private static LiteralReadTests WithSmallPipe() =>
         new(new PipeOptions(pauseWriterThreshold: 4096, resumeWriterThreshold: 2048, useSynchronizationContext: false));

@@ -21,16 +21,11 @@ public sealed class SaslCommandExchangeTests : IAsyncDisposable
     public SaslCommandExchangeTests()
     {
         _heartbeat = new Heartbeat(_time);
-        _connection = new MailConnection(new Duplex(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
+        _connection = new MailConnection(new TestDuplexPipe(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
         _io = new SessionIO(_connection);
         _users.AddUser("user", "pencil");
     }
 
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -12,11 +12,6 @@ namespace Mail.Protocols.Tests;
 /// <summary>A wait for client input that the session's own news can end, without losing or reordering client octets.</summary>
 public sealed class WakeableReadTests
 {
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 
     private static async Task<string> ReadLineAsync(SessionIO io)
     {
@@ -29,7 +24,7 @@ public sealed class WakeableReadTests
     {
         var fromClient = new Pipe();
         var toClient = new Pipe();
-        await using var connection = new MailConnection(new Duplex(fromClient.Reader, toClient.Writer));
+        await using var connection = new MailConnection(new TestDuplexPipe(fromClient.Reader, toClient.Writer));
         var io = new SessionIO(connection);
         var signal = new SessionSignal();
 
@@ -58,7 +53,7 @@ public sealed class WakeableReadTests
     public async Task Input_already_buffered_is_reported_before_a_signal_and_a_set_signal_is_reported_without_waiting()
     {
         var fromClient = new Pipe();
-        await using var connection = new MailConnection(new Duplex(fromClient.Reader, new Pipe().Writer));
+        await using var connection = new MailConnection(new TestDuplexPipe(fromClient.Reader, new Pipe().Writer));
         var io = new SessionIO(connection);
         var signal = new SessionSignal();
 
@@ -82,7 +77,7 @@ public sealed class WakeableReadTests
         using var heartbeat = new Heartbeat(time);
         var signal = new SessionSignal();
 
-        await using (var connection = new MailConnection(new Duplex(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
+        await using (var connection = new MailConnection(new TestDuplexPipe(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
         {
             var io = new SessionIO(connection);
             var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
@@ -94,7 +89,7 @@ public sealed class WakeableReadTests
             Assert.Equal(TimeoutReason.ImapIdle, connection.TimedOut);
         }
 
-        await using (var connection = new MailConnection(new Duplex(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
+        await using (var connection = new MailConnection(new TestDuplexPipe(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
         {
             var io = new SessionIO(connection);
             var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();

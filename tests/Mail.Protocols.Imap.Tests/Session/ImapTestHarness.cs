@@ -68,7 +68,7 @@ internal sealed class ImapTestHarness : IAsyncDisposable
 
         public Client(ImapTestHarness harness)
         {
-            _connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
+            _connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
             _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
             Session = Task.Run(async () =>
             {
@@ -129,9 +129,4 @@ internal sealed class ImapTestHarness : IAsyncDisposable
         }
     }
 
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 }

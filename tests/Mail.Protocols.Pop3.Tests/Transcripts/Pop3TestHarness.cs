@@ -59,7 +59,7 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
 
         public Client(Pop3TestHarness harness)
         {
-            _connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
+            _connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
             _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
             Session = Task.Run(async () =>
             {
@@ -121,9 +121,4 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
         }
     }
 
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 }

@@ -33,7 +33,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         configure?.Invoke(Options);
         Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, new DefaultRecipientPolicy(policyOptions, Users)), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
-        _connection = new MailConnection(new DuplexPipe(_toServer.Reader, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
+        _connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
         _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.UTF8);
         // As the listener does: the connection is disposed (and the client sees the end) when the session ends.
         Session = Task.Run(async () =>
@@ -112,9 +112,4 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         _heartbeat.Dispose();
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 }
