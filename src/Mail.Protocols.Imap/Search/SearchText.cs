@@ -89,15 +89,22 @@ internal static class SearchText
     public static DateOnly DateOf(DateTimeOffset value) => DateOnly.FromDateTime(value.DateTime);
 
     /// <summary>
-    /// Reads the top-level header of <paramref name="content"/> (up to <paramref name="bodyOffset"/>) and returns its fields as
-    /// one text, each field as <c>Name: decoded value</c> on its own line (HEADER compares against the decoded value, TEXT
-    /// searches this whole text), and the fields themselves.
+    /// Reads the fields of the top-level header of <paramref name="content"/> (up to <paramref name="bodyOffset"/>); none when
+    /// it has no readable header.
     /// </summary>
     public static async ValueTask<HeaderList> ReadHeaderAsync(Stream content, long bodyOffset, CancellationToken cancellationToken)
     {
         content.Position = 0;
         using var header = new MimeKit.IO.BoundStream(content, 0, bodyOffset > 0 ? bodyOffset : -1, leaveOpen: true);
-        return await HeaderList.LoadAsync(ParserOptions.Default, header, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await HeaderList.LoadAsync(ParserOptions.Default, header, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException)
+        {
+            // An empty message, or one whose first line is no header field: it has no header to match (MimeKit's ParseException is a FormatException).
+            return [];
+        }
     }
 
     /// <summary>The fields of a header as one text, <c>Name: decoded value</c> per line.</summary>

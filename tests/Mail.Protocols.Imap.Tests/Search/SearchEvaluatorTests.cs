@@ -359,4 +359,29 @@ public sealed class SearchEvaluatorTests
         Assert.Equal(SearchNeeds.Header | SearchNeeds.Body, Str(K.Text, "a").Needs);
         Assert.Equal(SearchNeeds.Envelope | SearchNeeds.Body, SearchKey.Or(Str(K.Cc, "a"), Str(K.Body, "b")).Needs);
     }
+
+    [Theory]
+    [InlineData("\r\n")]
+    [InlineData("Subject: only a header, no blank line, no body")]
+    [InlineData("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nnever closed")]
+    [InlineData("Content-Type: text/plain; charset=\"no-such-charset\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n")]
+    [InlineData("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=\r\n=4\r\n=ZZ\r\n")]
+    [InlineData("Subject: =?utf-8?B?broken?= =?x-unknown?Q?a?=\r\nFrom: <<<@>>>\r\nDate: yesterday\r\n\r\n")]
+    public async Task Malformed_messages_are_searched_without_error(string content)
+    {
+        var folder = await SearchFolder.CreateAsync(new SearchFolder.TestMessage(content, MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        var key = SearchKey.Or(SearchKey.Or(Str(K.Text, "zzz"), SearchKey.Header("Subject", "q")),
+            SearchKey.Or(Str(K.From, "y"), SearchKey.DateKey(K.SentOn, new DateOnly(2000, 1, 1))));
+        Assert.Empty(await folder.Find(key));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(SearchKey.Not(key)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("no colon here at all\r\n\r\nbody text\r\n")]
+    public async Task A_content_without_a_readable_header_has_no_fields(string content)
+    {
+        using var stream = new MemoryStream(SearchFolder.Bytes(content));
+        Assert.Empty(await SearchText.ReadHeaderAsync(stream, 0, CancellationToken.None));
+    }
 }
