@@ -54,6 +54,7 @@ internal ref partial struct ImapReader
     {
         var flags = MessageFlags.None;
         List<string>? keywords = null;
+        HashSet<string>? seen = null;
         do
         {
             ReadFlag(out var flag, out var keyword);
@@ -61,7 +62,8 @@ internal ref partial struct ImapReader
             if (keyword is not null)
             {
                 keywords ??= [];
-                if (!keywords.Contains(keyword, StringComparer.OrdinalIgnoreCase))
+                seen ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                if (seen.Add(keyword))
                 {
                     keywords.Add(keyword);
                 }

@@ -128,7 +128,7 @@ internal ref partial struct ImapReader
     {
         if (!IsAtEnd)
         {
-            ImapParseException.Throw(_command[_position] == (byte)' ' ? "Unexpected space at the end of the command" : "Unexpected text after the command's arguments");
+            ImapParseException.Throw(_position == _command.Length - 1 && _command[_position] == (byte)' ' ? "Unexpected space at the end of the command" : "Unexpected text after the command's arguments");
         }
     }
 

@@ -25,6 +25,47 @@ public class ImapReaderRobustnessTests
         (ref r) => r.ReadLiteralHeader(true),
     ];
 
+    private static readonly Primitive[] s_commands =
+    [
+        (ref r) => LoginArguments.Parse(ref r), (ref r) => AuthenticateArguments.Parse(ref r), (ref r) => EnableArguments.Parse(ref r),
+        (ref r) => IdArguments.Parse(ref r), (ref r) => SelectArguments.Parse(ref r), (ref r) => CreateArguments.Parse(ref r),
+        (ref r) => MailboxArguments.Parse(ref r), (ref r) => RenameArguments.Parse(ref r), (ref r) => ListArguments.Parse(ref r),
+        (ref r) => LsubArguments.Parse(ref r), (ref r) => StatusArguments.Parse(ref r), (ref r) => AppendArguments.Parse(ref r),
+        (ref r) => StoreArguments.Parse(ref r), (ref r) => CopyArguments.Parse(ref r), (ref r) => UidCommand.Read(ref r),
+        (ref r) => UidCommand.ParseExpunge(ref r),
+    ];
+
+    private static readonly string[] s_words =
+    [
+        " ", "(", ")", "\"\"", "INBOX", "%", "*", "1:*", "$", "0", "7", "\\Seen", "\\Recent", "\\Drafts", "FLAGS", "+FLAGS.SILENT",
+        "UNCHANGEDSINCE", "CONDSTORE", "QRESYNC", "USE", "RETURN", "STATUS", "MESSAGES", "SUBSCRIBED", "RECURSIVEMATCH",
+        "SPECIAL-USE", "CHILDREN", "NIL", "UTF8", "{3}\r\nabc", "~{2+}", "{1}\r\n", "\"17-Jul-1996 02:44:25 -0700\"",
+        "=", "dGVzdA==", "&AOk-", "a&b", "\u00e9", "\"x\"", "FETCH", "EXPUNGE", "MOVE",
+    ];
+
+    [Fact]
+    public void Random_arguments_only_ever_throw_the_parse_exception()
+    {
+        var random = new Random(2971);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(0, 14)).Select(_ => s_words[random.Next(s_words.Length)]));
+            var command = Parse.Octets(text);
+            var reader = new ImapReader(command) { Utf8Accept = random.Next(2) == 0, MaxNestingDepth = 3, MaxSequenceRanges = 3 };
+            try
+            {
+                s_commands[random.Next(s_commands.Length)](ref reader);
+            }
+            catch (ImapParseException)
+            {
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"{e.GetType().Name} on '{text}': {e}");
+            }
+        }
+    }
+
     [Fact]
     public void Random_input_only_ever_throws_the_parse_exception()
     {
