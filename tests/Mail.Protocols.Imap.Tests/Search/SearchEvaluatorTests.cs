@@ -384,4 +384,39 @@ public sealed class SearchEvaluatorTests
         using var stream = new MemoryStream(SearchFolder.Bytes(content));
         Assert.Empty(await SearchText.ReadHeaderAsync(stream, 0, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Text_parts_of_an_embedded_message_and_uuencoded_parts_are_searched()
+    {
+        var folder = await SearchFolder.CreateAsync(
+            new SearchFolder.TestMessage(
+                "Subject: forwarded\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n" +
+                "--outer\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n" +
+                "--outer\r\nContent-Type: message/rfc822\r\n\r\n" +
+                "Subject: inner\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+                Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("the inner secret")) + "\r\n" +
+                "--outer--\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch),
+            new SearchFolder.TestMessage(
+                "Subject: uu\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n" +
+                "begin 644 a.txt\r\n" + UuLine("uuencoded words") + "`\r\nend\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Body, "inner SECRET")));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Body, "see below")));
+        Assert.Equal(new uint[] { 2 }, await folder.Find(Str(K.Body, "uuencoded words")));
+    }
+
+    /// <summary>One uuencoded line (at most 45 octets).</summary>
+    private static string UuLine(string text)
+    {
+        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        var line = new System.Text.StringBuilder().Append((char)(32 + bytes.Length));
+        for (var i = 0; i < bytes.Length; i += 3)
+        {
+            int b0 = bytes[i], b1 = i + 1 < bytes.Length ? bytes[i + 1] : 0, b2 = i + 2 < bytes.Length ? bytes[i + 2] : 0;
+            foreach (var v in new[] { b0 >> 2, ((b0 & 3) << 4) | (b1 >> 4), ((b1 & 15) << 2) | (b2 >> 6), b2 & 63 })
+            {
+                line.Append(v == 0 ? '`' : (char)(32 + v));
+            }
+        }
+        return line.Append("\r\n").ToString();
+    }
 }
