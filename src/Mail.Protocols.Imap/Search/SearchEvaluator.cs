@@ -120,14 +120,20 @@ internal static class SearchEvaluator
         }
         await using (content.ConfigureAwait(false))
         {
+            var summary = view.Summary!;
             if ((key.Needs & SearchNeeds.Header) != 0)
             {
-                view.Headers = await SearchText.ReadHeaderAsync(content, view.Summary!.BodyOffset, cancellationToken).ConfigureAwait(false);
+                view.Headers = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             }
             if (context.Needles.Count > 0)
             {
                 view.BodyFound = new bool[context.Needles.Count];
-                await SearchText.ScanBodyAsync(content, view.Summary!.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
+                await SearchText.ScanBodyAsync(content, summary.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
+                if (context.HasTextNeedles)
+                {
+                    view.PartHeaderFound = new bool[context.Needles.Count];
+                    await SearchText.ScanPartHeadersAsync(content, summary.Body, context.Needles, context.TextNeedles, view.PartHeaderFound, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
@@ -330,13 +336,18 @@ internal static class SearchEvaluator
         {
             return Truth.Unknown;
         }
-        if (view.BodyFound[context.NeedleIndex[key]])
+        var index = context.NeedleIndex[key];
+        if (view.BodyFound[index])
         {
             return Truth.True;
         }
         if (key.Kind == SearchKeyKind.Body)
         {
             return Truth.False;
+        }
+        if (view.PartHeaderFound?[index] == true)
+        {
+            return Truth.True;
         }
         if (view.Headers is null)
         {
@@ -389,6 +400,7 @@ internal static class SearchEvaluator
             var largestUid = messages.Count == 0 ? 0 : messages[^1].Uid;
             // The tree is walked with a stack of its own: each set resolved once, the same strings scanned for once.
             var byText = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+            var textNeedles = new HashSet<int>();
             var stack = new Stack<SearchKey>();
             stack.Push(key);
             while (stack.Count > 0)
@@ -411,11 +423,20 @@ internal static class SearchEvaluator
                         Needles.Add(node.Value);
                     }
                     NeedleIndex[node] = index;
+                    if (node.Kind == SearchKeyKind.Text)
+                    {
+                        textNeedles.Add(index);
+                    }
                 }
                 foreach (var child in node.Children)
                 {
                     stack.Push(child);
                 }
+            }
+            TextNeedles = new bool[Needles.Count];
+            foreach (var index in textNeedles)
+            {
+                TextNeedles[index] = true;
             }
         }
 
@@ -426,6 +447,11 @@ internal static class SearchEvaluator
         public List<string> Needles { get; } = [];
 
         public Dictionary<SearchKey, int> NeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Which needles a TEXT key searches for (those are looked for in the parts' MIME headers too).</summary>
+        public bool[] TextNeedles { get; }
+
+        public bool HasTextNeedles => Array.IndexOf(TextNeedles, true) >= 0;
 
         /// <summary>The saved result (UIDs) as the sequence numbers those messages have now; UIDs no longer here are left out.</summary>
         private NumberSet? SavedSequenceNumbers()
@@ -464,6 +490,8 @@ internal static class SearchEvaluator
 
         public bool[]? BodyFound { get; set; }
 
+        public bool[]? PartHeaderFound { get; set; }
+
         public string? Subject { get; set; }
 
         public string? From { get; set; }
@@ -483,6 +511,7 @@ internal static class SearchEvaluator
             Summary = null;
             Headers = null;
             BodyFound = null;
+            PartHeaderFound = null;
             Subject = From = To = Cc = Bcc = HeaderText = null;
         }
     }

@@ -382,7 +382,7 @@ public sealed class SearchEvaluatorTests
     public async Task A_content_without_a_readable_header_has_no_fields(string content)
     {
         using var stream = new MemoryStream(SearchFolder.Bytes(content));
-        Assert.Empty(await SearchText.ReadHeaderAsync(stream, 0, CancellationToken.None));
+        Assert.Empty(await SearchText.ReadHeaderAsync(stream, 0, 0, CancellationToken.None));
     }
 
     [Fact]
@@ -418,5 +418,31 @@ public sealed class SearchEvaluatorTests
             }
         }
         return line.Append("\r\n").ToString();
+    }
+
+    [Theory]
+    [InlineData("TEXT", "innersubject", true)] // the embedded message's header
+    [InlineData("TEXT", "inner@example.net", true)]
+    [InlineData("TEXT", "partdesc", true)] // a part's MIME header
+    [InlineData("TEXT", "Content-Type: message/rfc822", true)]
+    [InlineData("TEXT", "inner secret", true)]
+    [InlineData("BODY", "innersubject", false)] // BODY is the text parts only
+    [InlineData("BODY", "partdesc", false)]
+    [InlineData("BODY", "inner secret", true)]
+    [InlineData("FROM", "inner", false)] // envelope keys are the top-level message's
+    public async Task Text_includes_the_mime_headers_of_parts_and_embedded_messages(string name, string value, bool found)
+    {
+        // RFC 9051 §6.4.4 TEXT: "in the header (including MIME header fields) or body of the message" (as Dovecot does).
+        var folder = await SearchFolder.CreateAsync(new SearchFolder.TestMessage(
+            "From: a@example.org\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n" +
+            "--outer\r\nContent-Type: text/plain\r\nContent-Description: partdesc\r\n\r\nSee below.\r\n" +
+            "--outer\r\nContent-Type: message/rfc822\r\n\r\n" +
+            "Subject: innersubject\r\nFrom: inner@example.net\r\nContent-Type: text/plain\r\n\r\nthe inner secret\r\n" +
+            "--outer--\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        Assert.Equal(found ? new uint[] { 1 } : [], await folder.Find(Str(Enum.Parse<K>(name, ignoreCase: true), value)));
+        // The same string as BODY and TEXT in one program (one scan): each keeps its own meaning.
+        var inTextParts = "See below. the inner secret".Contains(value, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(inTextParts ? [] : new uint[] { 1 },
+            await folder.Find(SearchKey.And([Str(K.Text, value), SearchKey.Not(Str(K.Body, value))])));
     }
 }
