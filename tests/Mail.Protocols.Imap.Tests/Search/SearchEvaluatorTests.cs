@@ -445,4 +445,27 @@ public sealed class SearchEvaluatorTests
         Assert.Equal(inTextParts ? [] : new uint[] { 1 },
             await folder.Find(SearchKey.And([Str(K.Text, value), SearchKey.Not(Str(K.Body, value))])));
     }
+
+    [Fact]
+    public async Task A_session_that_keeps_only_uids_gets_the_flags_with_one_listing_and_loses_no_sequence_number()
+    {
+        var folder = await SearchFolder.StandardAsync();
+        var uids = folder.Messages.Select(m => m.Uid).ToArray();
+        await folder.Store.ExpungeAsync(SearchFolder.User, SearchFolder.Folder, [uids[0]]);
+        var before = folder.Calls.Total;
+        var scope = new SearchScope(folder.Store, SearchFolder.User, SearchFolder.Folder, uids);
+
+        // Message 1 is gone from the store but still number 1 in the session's view: it is never found, the others keep their numbers.
+        var result = await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Seen), scope);
+        Assert.Equal(new uint[] { 4 }, result.SequenceNumbers.ToArray());
+        Assert.Equal(new uint[] { uids[3] }, result.Uids.ToArray());
+        Assert.Equal(1, folder.Calls.Total - before);
+        Assert.Equal(1, folder.Calls["ListMessagesAsync"]);
+
+        result = await SearchEvaluator.EvaluateAsync(SearchKey.Not(SearchKey.Simple(K.Seen)), scope);
+        Assert.Equal(new uint[] { 2, 3, 5 }, result.SequenceNumbers.ToArray());
+        result = await SearchEvaluator.EvaluateAsync(Str(K.Body, "e"), scope);
+        Assert.Equal(new uint[] { 2, 3, 4, 5 }, result.SequenceNumbers.ToArray());
+        Assert.Equal(new uint[] { 5 }, (await SearchEvaluator.EvaluateAsync(Set(false, "*"), scope)).SequenceNumbers.ToArray());
+    }
 }
