@@ -171,7 +171,8 @@ internal static class SearchEvaluator
                 await SearchText.ScanBodyAsync(content, summary.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
                 if (context.HasTextNeedles)
                 {
-                    view.PartHeaderFound = new bool[context.Needles.Count];
+                    // A TEXT string already found in the text parts needs no MIME header read.
+                    view.PartHeaderFound = (bool[])view.BodyFound.Clone();
                     await SearchText.ScanPartHeadersAsync(content, summary.Body, context.Needles, context.TextNeedles, view.PartHeaderFound, cancellationToken).ConfigureAwait(false);
                 }
             }

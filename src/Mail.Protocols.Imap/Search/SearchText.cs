@@ -114,28 +114,28 @@ internal static class SearchText
     /// </summary>
     public static async ValueTask ScanPartHeadersAsync(Stream content, BodyPartSummary body, IReadOnlyList<string> needles, bool[] wanted, bool[] found, CancellationToken cancellationToken)
     {
+        var missing = 0;
+        for (var i = 0; i < needles.Count; i++)
+        {
+            missing += wanted[i] && !found[i] ? 1 : 0;
+        }
         var seen = new HashSet<long>();
         var parts = new Stack<BodyPartSummary>();
         Below(body, parts);
-        while (parts.Count > 0)
+        while (parts.Count > 0 && missing > 0)
         {
             var part = parts.Pop();
             // An embedded message's top part starts where its message/rfc822 part's body does: one header, read once.
             if (part.BodyOffset > part.HeaderOffset && seen.Add(part.HeaderOffset))
             {
                 var text = HeaderText(await ReadHeaderAsync(content, part.HeaderOffset, part.BodyOffset, cancellationToken).ConfigureAwait(false));
-                var missing = false;
                 for (var i = 0; i < needles.Count; i++)
                 {
-                    if (wanted[i] && !found[i])
+                    if (wanted[i] && !found[i] && Contains(text, needles[i]))
                     {
-                        found[i] = Contains(text, needles[i]);
-                        missing |= !found[i];
+                        found[i] = true;
+                        missing--;
                     }
-                }
-                if (!missing)
-                {
-                    return;
                 }
             }
             Below(part, parts);
