@@ -11,7 +11,7 @@ namespace Mail.Protocols.Imap.Search;
 /// <item>every message is tried with its <see cref="MessageInfo"/> and sequence number alone; a key that needs more answers
 /// "unknown", and three-valued logic (NOT unknown is unknown; AND is false as soon as one operand is false, OR true as soon
 /// as one is true) decides most messages here. A search of flags, sizes, dates, UIDs or MODSEQs ends after this round and
-/// calls the store not once;</item>
+/// calls the store not once (once, <see cref="IMailboxStore.ListMessagesAsync"/>, when the session gave only UIDs);</item>
 /// <item>the undecided messages' MIME summaries are fetched in batches (<see cref="IMailboxStore.GetSummariesAsync"/>) and
 /// the envelope keys (FROM, TO, CC, BCC, SUBJECT, SENT*) answered;</item>
 /// <item>only the messages still undecided have their content opened, once each: the header read if a key needs it, the text
@@ -29,13 +29,22 @@ internal static class SearchEvaluator
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(scope);
+        bool[]? gone = null;
         var messages = scope.Messages;
-        var context = new Context(key, scope);
+        if (messages is null)
+        {
+            (messages, gone) = await ListAsync(scope, cancellationToken).ConfigureAwait(false);
+        }
+        var context = new Context(key, scope, messages);
         var matched = new List<int>();
         var pending = new List<int>();
         var view = new MessageView();
         for (var i = 0; i < messages.Count; i++)
         {
+            if (gone?[i] == true)
+            {
+                continue;
+            }
             view.Reset(i + 1, messages[i]);
             switch (Match(key, view, context))
             {
@@ -60,10 +69,41 @@ internal static class SearchEvaluator
         return BuildResult(messages, matched);
     }
 
+    /// <summary>
+    /// The <see cref="MessageInfo"/> of each UID of the session's view, read with one store call and matched by UID (both
+    /// ascend); a UID the store no longer has gets a stand-in and is marked gone.
+    /// </summary>
+    private static async ValueTask<(IReadOnlyList<MessageInfo> Messages, bool[]? Gone)> ListAsync(SearchScope scope, CancellationToken cancellationToken)
+    {
+        var uids = scope.Uids!;
+        var stored = await scope.Store.ListMessagesAsync(scope.User, scope.Folder, cancellationToken).ConfigureAwait(false);
+        var messages = new MessageInfo[uids.Count];
+        bool[]? gone = null;
+        var s = 0;
+        for (var i = 0; i < uids.Count; i++)
+        {
+            while (s < stored.Count && stored[s].Uid < uids[i])
+            {
+                s++;
+            }
+            if (s < stored.Count && stored[s].Uid == uids[i])
+            {
+                messages[i] = stored[s];
+            }
+            else
+            {
+                messages[i] = new MessageInfo(uids[i], MessageFlags.None, [], default, 0, 0);
+                gone ??= new bool[uids.Count];
+                gone[i] = true;
+            }
+        }
+        return (messages, gone);
+    }
+
     private static async ValueTask<List<int>> EvaluatePendingAsync(SearchKey key, Context context, List<int> pending, MessageView view, CancellationToken cancellationToken)
     {
         var scope = context.Scope;
-        var messages = scope.Messages;
+        var messages = context.Messages;
         var matched = new List<int>();
         var uids = new List<uint>(Math.Min(BatchSize, pending.Count));
         for (var start = 0; start < pending.Count; start += BatchSize)
@@ -120,14 +160,21 @@ internal static class SearchEvaluator
         }
         await using (content.ConfigureAwait(false))
         {
+            var summary = view.Summary!;
             if ((key.Needs & SearchNeeds.Header) != 0)
             {
-                view.Headers = await SearchText.ReadHeaderAsync(content, view.Summary!.BodyOffset, cancellationToken).ConfigureAwait(false);
+                view.Headers = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             }
             if (context.Needles.Count > 0)
             {
                 view.BodyFound = new bool[context.Needles.Count];
-                await SearchText.ScanBodyAsync(content, view.Summary!.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
+                await SearchText.ScanBodyAsync(content, summary.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
+                if (context.HasTextNeedles)
+                {
+                    // A TEXT string already found in the text parts needs no MIME header read.
+                    view.PartHeaderFound = (bool[])view.BodyFound.Clone();
+                    await SearchText.ScanPartHeadersAsync(content, summary.Body, context.Needles, context.TextNeedles, view.PartHeaderFound, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
@@ -330,13 +377,18 @@ internal static class SearchEvaluator
         {
             return Truth.Unknown;
         }
-        if (view.BodyFound[context.NeedleIndex[key]])
+        var index = context.NeedleIndex[key];
+        if (view.BodyFound[index])
         {
             return Truth.True;
         }
         if (key.Kind == SearchKeyKind.Body)
         {
             return Truth.False;
+        }
+        if (view.PartHeaderFound?[index] == true)
+        {
+            return Truth.True;
         }
         if (view.Headers is null)
         {
@@ -382,13 +434,14 @@ internal static class SearchEvaluator
     {
         private NumberSet? _savedSequenceNumbers;
 
-        public Context(SearchKey key, SearchScope scope)
+        public Context(SearchKey key, SearchScope scope, IReadOnlyList<MessageInfo> messages)
         {
             Scope = scope;
-            var messages = scope.Messages;
+            Messages = messages;
             var largestUid = messages.Count == 0 ? 0 : messages[^1].Uid;
             // The tree is walked with a stack of its own: each set resolved once, the same strings scanned for once.
             var byText = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+            var textNeedles = new HashSet<int>();
             var stack = new Stack<SearchKey>();
             stack.Push(key);
             while (stack.Count > 0)
@@ -411,21 +464,37 @@ internal static class SearchEvaluator
                         Needles.Add(node.Value);
                     }
                     NeedleIndex[node] = index;
+                    if (node.Kind == SearchKeyKind.Text)
+                    {
+                        textNeedles.Add(index);
+                    }
                 }
                 foreach (var child in node.Children)
                 {
                     stack.Push(child);
                 }
             }
+            TextNeedles = new bool[Needles.Count];
+            foreach (var index in textNeedles)
+            {
+                TextNeedles[index] = true;
+            }
         }
 
         public SearchScope Scope { get; }
+
+        public IReadOnlyList<MessageInfo> Messages { get; }
 
         public Dictionary<SearchKey, NumberSet> Sets { get; } = new(ReferenceEqualityComparer.Instance);
 
         public List<string> Needles { get; } = [];
 
         public Dictionary<SearchKey, int> NeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Which needles a TEXT key searches for (those are looked for in the parts' MIME headers too).</summary>
+        public bool[] TextNeedles { get; }
+
+        public bool HasTextNeedles => Array.IndexOf(TextNeedles, true) >= 0;
 
         /// <summary>The saved result (UIDs) as the sequence numbers those messages have now; UIDs no longer here are left out.</summary>
         private NumberSet? SavedSequenceNumbers()
@@ -437,7 +506,7 @@ internal static class SearchEvaluator
             if (_savedSequenceNumbers is null)
             {
                 var numbers = new List<uint>();
-                var messages = Scope.Messages;
+                var messages = Messages;
                 for (var i = 0; i < messages.Count; i++)
                 {
                     if (saved.Contains(messages[i].Uid))
@@ -464,6 +533,8 @@ internal static class SearchEvaluator
 
         public bool[]? BodyFound { get; set; }
 
+        public bool[]? PartHeaderFound { get; set; }
+
         public string? Subject { get; set; }
 
         public string? From { get; set; }
@@ -483,6 +554,7 @@ internal static class SearchEvaluator
             Summary = null;
             Headers = null;
             BodyFound = null;
+            PartHeaderFound = null;
             Subject = From = To = Cc = Bcc = HeaderText = null;
         }
     }

@@ -5,7 +5,7 @@ namespace Mail.Protocols.Imap.Search;
 /// <summary>The kind of a <see cref="SearchKey"/>: one per search key of RFC 3501 §6.4.4 and RFC 9051 §6.4.4, plus the extensions' keys.</summary>
 internal enum SearchKeyKind : byte
 {
-    /// <summary><c>ALL</c>, and the empty parenthesised list's identity.</summary>
+    /// <summary><c>ALL</c>.</summary>
     All,
     /// <summary><c>ANSWERED</c>.</summary>
     Answered,
@@ -152,7 +152,7 @@ internal sealed class SearchKey
         UsesSavedResult = usesSaved;
     }
 
-    /// <summary>Every key that takes no argument and needs nothing but <see cref="Storage.MessageInfo"/>.</summary>
+    /// <summary><c>ALL</c>: every message.</summary>
     public static SearchKey All { get; } = new(SearchKeyKind.All);
 
     /// <summary>The kind of key.</summary>

@@ -17,6 +17,9 @@ internal sealed record SearchCommand(SearchReturnOptions Return, SearchKey Key, 
 
     /// <summary>Whether the result is to be saved for <c>$</c> (RFC 5182).</summary>
     public bool Save => (Return & SearchReturnOptions.Save) != 0;
+
+    /// <summary>Parses SEARCH's arguments: see <see cref="SearchParser.Parse"/>.</summary>
+    public static SearchCommand Parse(ref ImapReader reader) => SearchParser.Parse(ref reader);
 }
 
 /// <summary>

@@ -30,6 +30,29 @@ internal enum SearchReturnOptions : byte
 internal static class SearchResponseWriter
 {
     /// <summary>
+    /// Writes the untagged answer of a SEARCH that ran: <c>* ESEARCH</c> when <paramref name="esearch"/> (the command had
+    /// RETURN, or the session enabled IMAP4rev2, whose SEARCH always answers ESEARCH: RFC 9051 §6.4.4 and appendix E) unless
+    /// RETURN (SAVE) alone asks for nothing; <c>* SEARCH</c> otherwise. Either carries the highest MODSEQ when the program held
+    /// a MODSEQ key. UIDs for UID SEARCH, sequence numbers otherwise.
+    /// </summary>
+    public static void WriteResult(IBufferWriter<byte> writer, ReadOnlySpan<byte> tag, bool uid, bool esearch, SearchCommand command, SearchResult result)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(result);
+        if (esearch || command.HasReturn)
+        {
+            if (AnswersEsearch(command.Return))
+            {
+                WriteEsearch(writer, tag, uid, command.Return, result, command.Key.UsesModSeq);
+            }
+        }
+        else
+        {
+            WriteSearch(writer, result.Numbers(uid), command.Key.UsesModSeq ? result.HighestModSeq : null);
+        }
+    }
+
+    /// <summary>
     /// Writes <c>* SEARCH</c> with <paramref name="numbers"/> (ascending), then <c> (MODSEQ n)</c> when
     /// <paramref name="modSeq"/> is given and something was found (RFC 7162 §3.1.5: only a non-empty result carries it).
     /// </summary>

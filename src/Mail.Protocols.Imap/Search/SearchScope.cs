@@ -5,15 +5,69 @@ namespace Mail.Protocols.Imap.Search;
 
 /// <summary>
 /// The folder a SEARCH runs over, as the session sees it at the start of the command: its messages in sequence-number
-/// order (<c>Messages[n - 1]</c> has sequence number n, UIDs ascending), the store to read summaries and content from when
-/// a key needs them, and the saved result <c>$</c> (RFC 5182).
+/// order (the n-th has sequence number n, UIDs ascending), the store to read summaries and content from when a key needs
+/// them, and the saved result <c>$</c> (RFC 5182). The session gives either the <see cref="MessageInfo"/>s it keeps, or only
+/// its UIDs: the evaluator then reads the folder's <see cref="MessageInfo"/>s with one
+/// <see cref="IMailboxStore.ListMessagesAsync"/> call, and a UID the store no longer has (expunged by another session, not
+/// yet announced) keeps its sequence number and is never found.
 /// </summary>
-/// <param name="Store">The user's mailbox store.</param>
-/// <param name="User">The user.</param>
-/// <param name="Folder">The selected folder's name.</param>
-/// <param name="Messages">The messages of the selected folder, in sequence-number order.</param>
-/// <param name="SavedUids">The UIDs of the saved result; null when there is none (then <c>$</c> matches nothing, RFC 5182 §2.1).</param>
-internal sealed record SearchScope(IMailboxStore Store, string User, string Folder, IReadOnlyList<MessageInfo> Messages, NumberSet? SavedUids = null);
+internal sealed class SearchScope
+{
+    /// <summary>A folder whose <see cref="MessageInfo"/>s the session holds.</summary>
+    /// <param name="store">The user's mailbox store.</param>
+    /// <param name="user">The user.</param>
+    /// <param name="folder">The selected folder's name.</param>
+    /// <param name="messages">The messages of the selected folder, in sequence-number order.</param>
+    /// <param name="savedUids">The UIDs of the saved result; null when there is none (then <c>$</c> matches nothing, RFC 5182 §2.1).</param>
+    public SearchScope(IMailboxStore store, string user, string folder, IReadOnlyList<MessageInfo> messages, NumberSet? savedUids = null)
+        : this(store, user, folder, savedUids)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        Messages = messages;
+    }
+
+    /// <summary>A folder of which the session holds only the UIDs, in sequence-number order.</summary>
+    /// <param name="store">The user's mailbox store.</param>
+    /// <param name="user">The user.</param>
+    /// <param name="folder">The selected folder's name.</param>
+    /// <param name="uids">The UIDs of the selected folder, ascending (the n-th has sequence number n).</param>
+    /// <param name="savedUids">The UIDs of the saved result; null when there is none.</param>
+    public SearchScope(IMailboxStore store, string user, string folder, IReadOnlyList<uint> uids, NumberSet? savedUids = null)
+        : this(store, user, folder, savedUids)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        Uids = uids;
+    }
+
+    private SearchScope(IMailboxStore store, string user, string folder, NumberSet? savedUids)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(folder);
+        Store = store;
+        User = user;
+        Folder = folder;
+        SavedUids = savedUids;
+    }
+
+    /// <summary>The user's mailbox store.</summary>
+    public IMailboxStore Store { get; }
+
+    /// <summary>The user.</summary>
+    public string User { get; }
+
+    /// <summary>The selected folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The messages in sequence-number order, when the session gave them.</summary>
+    public IReadOnlyList<MessageInfo>? Messages { get; }
+
+    /// <summary>The UIDs in sequence-number order, when the session gave only those.</summary>
+    public IReadOnlyList<uint>? Uids { get; }
+
+    /// <summary>The saved result; null when there is none.</summary>
+    public NumberSet? SavedUids { get; }
+}
 
 /// <summary>
 /// The messages a SEARCH found, in ascending order: their sequence numbers and (in the same order) their UIDs, with what

@@ -89,15 +89,69 @@ internal static class SearchText
     public static DateOnly DateOf(DateTimeOffset value) => DateOnly.FromDateTime(value.DateTime);
 
     /// <summary>
-    /// Reads the top-level header of <paramref name="content"/> (up to <paramref name="bodyOffset"/>) and returns its fields as
-    /// one text, each field as <c>Name: decoded value</c> on its own line (HEADER compares against the decoded value, TEXT
-    /// searches this whole text), and the fields themselves.
+    /// Reads the fields of the header that lies in <c>[start, end)</c> of <paramref name="content"/> (the top-level header is
+    /// <c>[0, MessageSummary.BodyOffset)</c>); none when there is no readable header there.
     /// </summary>
-    public static async ValueTask<HeaderList> ReadHeaderAsync(Stream content, long bodyOffset, CancellationToken cancellationToken)
+    public static async ValueTask<HeaderList> ReadHeaderAsync(Stream content, long start, long end, CancellationToken cancellationToken)
     {
-        content.Position = 0;
-        using var header = new MimeKit.IO.BoundStream(content, 0, bodyOffset > 0 ? bodyOffset : -1, leaveOpen: true);
-        return await HeaderList.LoadAsync(ParserOptions.Default, header, cancellationToken).ConfigureAwait(false);
+        content.Position = start;
+        using var header = new MimeKit.IO.BoundStream(content, start, end > start ? end : -1, leaveOpen: true);
+        try
+        {
+            return await HeaderList.LoadAsync(ParserOptions.Default, header, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException)
+        {
+            // An empty message, or one whose first line is no header field: it has no header to match (MimeKit's ParseException is a FormatException).
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Searches the MIME headers of the parts below the top level (each part's own header, and the header of an embedded
+    /// message/rfc822) for the needles with <c>wanted[i]</c> (TEXT's: RFC 9051 §6.4.4 "in the header (including MIME header
+    /// fields) or body"), and sets <c>found[i]</c> for each found, as <c>Name: decoded value</c> lines.
+    /// </summary>
+    public static async ValueTask ScanPartHeadersAsync(Stream content, BodyPartSummary body, IReadOnlyList<string> needles, bool[] wanted, bool[] found, CancellationToken cancellationToken)
+    {
+        var missing = 0;
+        for (var i = 0; i < needles.Count; i++)
+        {
+            missing += wanted[i] && !found[i] ? 1 : 0;
+        }
+        var seen = new HashSet<long>();
+        var parts = new Stack<BodyPartSummary>();
+        Below(body, parts);
+        while (parts.Count > 0 && missing > 0)
+        {
+            var part = parts.Pop();
+            // An embedded message's top part starts where its message/rfc822 part's body does: one header, read once.
+            if (part.BodyOffset > part.HeaderOffset && seen.Add(part.HeaderOffset))
+            {
+                var text = HeaderText(await ReadHeaderAsync(content, part.HeaderOffset, part.BodyOffset, cancellationToken).ConfigureAwait(false));
+                for (var i = 0; i < needles.Count; i++)
+                {
+                    if (wanted[i] && !found[i] && Contains(text, needles[i]))
+                    {
+                        found[i] = true;
+                        missing--;
+                    }
+                }
+            }
+            Below(part, parts);
+        }
+
+        static void Below(BodyPartSummary part, Stack<BodyPartSummary> parts)
+        {
+            if (part.Message is not null)
+            {
+                parts.Push(part.Message);
+            }
+            for (var i = part.Children.Count - 1; i >= 0; i--)
+            {
+                parts.Push(part.Children[i]);
+            }
+        }
     }
 
     /// <summary>The fields of a header as one text, <c>Name: decoded value</c> per line.</summary>

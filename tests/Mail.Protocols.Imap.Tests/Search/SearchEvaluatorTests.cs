@@ -359,4 +359,113 @@ public sealed class SearchEvaluatorTests
         Assert.Equal(SearchNeeds.Header | SearchNeeds.Body, Str(K.Text, "a").Needs);
         Assert.Equal(SearchNeeds.Envelope | SearchNeeds.Body, SearchKey.Or(Str(K.Cc, "a"), Str(K.Body, "b")).Needs);
     }
+
+    [Theory]
+    [InlineData("\r\n")]
+    [InlineData("Subject: only a header, no blank line, no body")]
+    [InlineData("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nnever closed")]
+    [InlineData("Content-Type: text/plain; charset=\"no-such-charset\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n")]
+    [InlineData("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=\r\n=4\r\n=ZZ\r\n")]
+    [InlineData("Subject: =?utf-8?B?broken?= =?x-unknown?Q?a?=\r\nFrom: <<<@>>>\r\nDate: yesterday\r\n\r\n")]
+    public async Task Malformed_messages_are_searched_without_error(string content)
+    {
+        var folder = await SearchFolder.CreateAsync(new SearchFolder.TestMessage(content, MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        var key = SearchKey.Or(SearchKey.Or(Str(K.Text, "zzz"), SearchKey.Header("Subject", "q")),
+            SearchKey.Or(Str(K.From, "y"), SearchKey.DateKey(K.SentOn, new DateOnly(2000, 1, 1))));
+        Assert.Empty(await folder.Find(key));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(SearchKey.Not(key)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("no colon here at all\r\n\r\nbody text\r\n")]
+    public async Task A_content_without_a_readable_header_has_no_fields(string content)
+    {
+        using var stream = new MemoryStream(SearchFolder.Bytes(content));
+        Assert.Empty(await SearchText.ReadHeaderAsync(stream, 0, 0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Text_parts_of_an_embedded_message_and_uuencoded_parts_are_searched()
+    {
+        var folder = await SearchFolder.CreateAsync(
+            new SearchFolder.TestMessage(
+                "Subject: forwarded\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n" +
+                "--outer\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n" +
+                "--outer\r\nContent-Type: message/rfc822\r\n\r\n" +
+                "Subject: inner\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+                Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("the inner secret")) + "\r\n" +
+                "--outer--\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch),
+            new SearchFolder.TestMessage(
+                "Subject: uu\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n" +
+                "begin 644 a.txt\r\n" + UuLine("uuencoded words") + "`\r\nend\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Body, "inner SECRET")));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Body, "see below")));
+        Assert.Equal(new uint[] { 2 }, await folder.Find(Str(K.Body, "uuencoded words")));
+    }
+
+    /// <summary>One uuencoded line (at most 45 octets).</summary>
+    private static string UuLine(string text)
+    {
+        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        var line = new System.Text.StringBuilder().Append((char)(32 + bytes.Length));
+        for (var i = 0; i < bytes.Length; i += 3)
+        {
+            int b0 = bytes[i], b1 = i + 1 < bytes.Length ? bytes[i + 1] : 0, b2 = i + 2 < bytes.Length ? bytes[i + 2] : 0;
+            foreach (var v in new[] { b0 >> 2, ((b0 & 3) << 4) | (b1 >> 4), ((b1 & 15) << 2) | (b2 >> 6), b2 & 63 })
+            {
+                line.Append(v == 0 ? '`' : (char)(32 + v));
+            }
+        }
+        return line.Append("\r\n").ToString();
+    }
+
+    [Theory]
+    [InlineData("TEXT", "innersubject", true)] // the embedded message's header
+    [InlineData("TEXT", "inner@example.net", true)]
+    [InlineData("TEXT", "partdesc", true)] // a part's MIME header
+    [InlineData("TEXT", "Content-Type: message/rfc822", true)]
+    [InlineData("TEXT", "inner secret", true)]
+    [InlineData("BODY", "innersubject", false)] // BODY is the text parts only
+    [InlineData("BODY", "partdesc", false)]
+    [InlineData("BODY", "inner secret", true)]
+    [InlineData("FROM", "inner", false)] // envelope keys are the top-level message's
+    public async Task Text_includes_the_mime_headers_of_parts_and_embedded_messages(string name, string value, bool found)
+    {
+        // RFC 9051 §6.4.4 TEXT: "in the header (including MIME header fields) or body of the message" (as Dovecot does).
+        var folder = await SearchFolder.CreateAsync(new SearchFolder.TestMessage(
+            "From: a@example.org\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n" +
+            "--outer\r\nContent-Type: text/plain\r\nContent-Description: partdesc\r\n\r\nSee below.\r\n" +
+            "--outer\r\nContent-Type: message/rfc822\r\n\r\n" +
+            "Subject: innersubject\r\nFrom: inner@example.net\r\nContent-Type: text/plain\r\n\r\nthe inner secret\r\n" +
+            "--outer--\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        Assert.Equal(found ? new uint[] { 1 } : [], await folder.Find(Str(Enum.Parse<K>(name, ignoreCase: true), value)));
+        // The same string as BODY and TEXT in one program (one scan): each keeps its own meaning.
+        var inTextParts = "See below. the inner secret".Contains(value, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(inTextParts ? [] : new uint[] { 1 },
+            await folder.Find(SearchKey.And([Str(K.Text, value), SearchKey.Not(Str(K.Body, value))])));
+    }
+
+    [Fact]
+    public async Task A_session_that_keeps_only_uids_gets_the_flags_with_one_listing_and_loses_no_sequence_number()
+    {
+        var folder = await SearchFolder.StandardAsync();
+        var uids = folder.Messages.Select(m => m.Uid).ToArray();
+        await folder.Store.ExpungeAsync(SearchFolder.User, SearchFolder.Folder, [uids[0]]);
+        var before = folder.Calls.Total;
+        var scope = new SearchScope(folder.Store, SearchFolder.User, SearchFolder.Folder, uids);
+
+        // Message 1 is gone from the store but still number 1 in the session's view: it is never found, the others keep their numbers.
+        var result = await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Seen), scope);
+        Assert.Equal(new uint[] { 4 }, result.SequenceNumbers.ToArray());
+        Assert.Equal(new uint[] { uids[3] }, result.Uids.ToArray());
+        Assert.Equal(1, folder.Calls.Total - before);
+        Assert.Equal(1, folder.Calls["ListMessagesAsync"]);
+
+        result = await SearchEvaluator.EvaluateAsync(SearchKey.Not(SearchKey.Simple(K.Seen)), scope);
+        Assert.Equal(new uint[] { 2, 3, 5 }, result.SequenceNumbers.ToArray());
+        result = await SearchEvaluator.EvaluateAsync(Str(K.Body, "e"), scope);
+        Assert.Equal(new uint[] { 2, 3, 4, 5 }, result.SequenceNumbers.ToArray());
+        Assert.Equal(new uint[] { 5 }, (await SearchEvaluator.EvaluateAsync(Set(false, "*"), scope)).SequenceNumbers.ToArray());
+    }
 }

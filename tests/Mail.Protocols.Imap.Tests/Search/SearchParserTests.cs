@@ -199,6 +199,24 @@ public sealed class SearchParserTests
         Assert.Equal("Too deeply nested", SearchRunner.Bad("t SEARCH " + string.Concat(Enumerable.Repeat("NOT ", depth + 1)) + "SEEN"));
     }
 
+    [Theory]
+    [InlineData("NOT ", "")]
+    [InlineData("(", ")")]
+    public void A_reader_allowing_deeper_nesting_still_stops_at_the_trees_limit(string open, string close)
+    {
+        static SearchKey ParseDeep(int depth, string open, string close)
+        {
+            var command = Encoding.ASCII.GetBytes(" " + string.Concat(Enumerable.Repeat(open, depth)) + "SEEN " + "SEEN" + string.Concat(Enumerable.Repeat(close, depth)));
+            var reader = new ImapReader(command) { MaxNestingDepth = 100_000 };
+            return SearchCommand.Parse(ref reader).Key;
+        }
+        // With NOTs the command's own list of two keys is one level more: the deepest program is MaxDepth levels. (A list
+        // of one key is that key, so nested parentheses build no depth, but they count as nesting all the same.)
+        Assert.Equal(open == "(" ? 1 : SearchKey.MaxDepth, ParseDeep(SearchKey.MaxDepth - 1, open, close).Depth);
+        Assert.Equal("Too deeply nested", Assert.Throws<ImapParseException>(() => ParseDeep(SearchKey.MaxDepth, open, close)).Message);
+        Assert.Equal("Too deeply nested", Assert.Throws<ImapParseException>(() => ParseDeep(10_000, open, close)).Message);
+    }
+
     [Fact]
     public void Random_commands_throw_nothing_but_the_parse_exception()
     {

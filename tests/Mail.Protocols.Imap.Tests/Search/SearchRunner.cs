@@ -30,17 +30,7 @@ internal sealed class SearchRunner(SearchFolder folder)
             return Encoding.UTF8.GetString(output.WrittenSpan);
         }
         var result = await SearchEvaluator.EvaluateAsync(parsed.Key, folder.Scope(Saved));
-        if (parsed.HasReturn || Rev2)
-        {
-            if (SearchResponseWriter.AnswersEsearch(parsed.Return))
-            {
-                SearchResponseWriter.WriteEsearch(output, tag, uid, parsed.Return, result, parsed.Key.UsesModSeq);
-            }
-        }
-        else
-        {
-            SearchResponseWriter.WriteSearch(output, result.Numbers(uid), parsed.Key.UsesModSeq ? result.HighestModSeq : null);
-        }
+        SearchResponseWriter.WriteResult(output, tag, uid, Rev2, parsed, result);
         if (parsed.Save)
         {
             Saved = SearchResponseWriter.SavedResult(parsed.Return, result);
@@ -60,12 +50,7 @@ internal sealed class SearchRunner(SearchFolder folder)
         reader.ReadSpace();
         var name = reader.ReadCommandName();
         var uid = Ascii.EqualsIgnoreCase(name, "UID"u8);
-        if (uid)
-        {
-            reader.ReadSpace();
-            name = reader.ReadCommandName();
-        }
-        Assert.True(Ascii.EqualsIgnoreCase(name, "SEARCH"u8));
-        return (tag, uid, SearchParser.Parse(ref reader));
+        Assert.True(uid ? UidCommand.Read(ref reader) == UidCommandKind.Search : Ascii.EqualsIgnoreCase(name, "SEARCH"u8));
+        return (tag, uid, SearchCommand.Parse(ref reader));
     }
 }
