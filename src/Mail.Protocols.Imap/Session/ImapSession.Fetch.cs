@@ -88,7 +88,7 @@ internal sealed partial class ImapSession
                 {
                     unknownEncoding = true;
                 }
-                if (seenNow is not null && seenNow.ContainsKey(uid) && !request.Items.Any(i => i.Kind == FetchItemKind.Flags))
+                if (seenNow is not null && seenNow.ContainsKey(uid) && !ReportsFlagChange(request))
                 {
                     WriteFlagsUpdate(selected, info);
                 }
@@ -115,6 +115,12 @@ internal sealed partial class ImapSession
         }
         return true;
     }
+
+    // Whether the FETCH response itself tells the client of the \Seen it set: FLAGS, and once CONDSTORE is on also UID
+    // and MODSEQ (RFC 7162 §3.2.4); otherwise an untagged FETCH of the change follows it.
+    private bool ReportsFlagChange(FetchRequest request) =>
+        request.Items.Any(i => i.Kind == FetchItemKind.Flags)
+        && (!_condStore || request.Items.Any(i => i.Kind == FetchItemKind.Uid) && request.Items.Any(i => i.Kind == FetchItemKind.ModSeq));
 
     // A message's response: a failure after its first octet went out cannot be answered within the response, so
     // anything thrown here ends the session (the client sees the connection close, never a cut-off literal taken for whole).

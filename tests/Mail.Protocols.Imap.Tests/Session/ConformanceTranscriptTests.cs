@@ -24,7 +24,7 @@ public sealed class ConformanceTranscriptTests
         Assert.Equal(["* STATUS INBOX (HIGHESTMODSEQ 3)", "a1 OK STATUS completed"], await c.CommandAsync("a1", "STATUS INBOX (HIGHESTMODSEQ)"));
         var select = await c.CommandAsync("a2", "SELECT INBOX");
         Assert.Contains("* OK [HIGHESTMODSEQ 3] Highest", select);
-        Assert.Equal(["* 1 FETCH (FLAGS (\\Seen) MODSEQ (4))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 +FLAGS (\\Seen)"));
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Seen) UID 1 MODSEQ (4))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 +FLAGS (\\Seen)"));
     }
 
     [Fact]
@@ -36,6 +36,25 @@ public sealed class ConformanceTranscriptTests
         Assert.Contains("* OK [HIGHESTMODSEQ 3] Highest", examine);
         Assert.Equal("a1 OK [READ-ONLY] EXAMINE completed", examine[^1]);
         Assert.Equal(["a2 NO [READ-ONLY] Mailbox is read-only"], await c.CommandAsync("a2", "STORE 1 +FLAGS (\\Seen)"));
+    }
+
+    [Fact]
+    public async Task Once_condstore_is_on_every_untagged_fetch_of_a_flag_change_has_uid_and_modseq()
+    {
+        // RFC 7162 §3.2.4 (this server offers QRESYNC): after a CONDSTORE enabling command, the FETCH responses of a STORE,
+        // of a FETCH that set \Seen and of another session's change carry both UID and MODSEQ.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("e1", "ENABLE CONDSTORE");
+        await c.CommandAsync("a1", "SELECT INBOX");
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Flagged) UID 1 MODSEQ (4))", "a2 OK STORE completed"], await c.CommandAsync("a2", "STORE 1 +FLAGS (\\Flagged)"));
+        Assert.Equal(["* 1 FETCH (UID 1 MODSEQ (5))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 -FLAGS.SILENT (\\Flagged)"));
+        Assert.Equal(["* 2 FETCH (FLAGS (\\Seen) BODY[TEXT] {6}", "body", ")", "* 2 FETCH (FLAGS (\\Seen) UID 2 MODSEQ (6))", "a4 OK FETCH completed"],
+            await c.CommandAsync("a4", "FETCH 2 (FLAGS BODY[TEXT])"));
+        var other = await h.LoginAsync();
+        await other.CommandAsync("b1", "SELECT INBOX");
+        await other.CommandAsync("b2", "STORE 1 +FLAGS (\\Answered)");
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Answered) UID 1 MODSEQ (7))", "a5 OK NOOP completed"], await c.CommandAsync("a5", "NOOP"));
     }
 
     [Fact]
