@@ -58,6 +58,21 @@ public sealed class ConformanceTranscriptTests
     }
 
     [Fact]
+    public async Task After_enable_imap4rev2_search_answers_esearch()
+    {
+        // RFC 9051 §6.4.4 and appendix E: in IMAP4rev2 SEARCH answers ESEARCH, ALL when no RETURN is given; the SEARCH
+        // response is IMAP4rev1's.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("e1", "ENABLE IMAP4rev2");
+        await c.CommandAsync("a1", "SELECT INBOX");
+        Assert.Equal(["* ESEARCH (TAG \"a2\") ALL 1:2", "a2 OK SEARCH completed"], await c.CommandAsync("a2", "SEARCH ALL"));
+        Assert.Equal(["* ESEARCH (TAG \"a3\") UID ALL 2", "a3 OK SEARCH completed"], await c.CommandAsync("a3", "UID SEARCH SUBJECT two"));
+        Assert.Equal(["* ESEARCH (TAG \"a4\")", "a4 OK SEARCH completed"], await c.CommandAsync("a4", "SEARCH SUBJECT three"));
+        Assert.Equal(["* ESEARCH (TAG \"a5\") COUNT 2", "a5 OK SEARCH completed"], await c.CommandAsync("a5", "SEARCH RETURN (COUNT) ALL"));
+    }
+
+    [Fact]
     public async Task Status_of_the_selected_folder_is_answered_from_the_store()
     {
         // RFC 9051 §6.3.11: servers must be able to run STATUS on the selected mailbox; it is not a check for new mail,
