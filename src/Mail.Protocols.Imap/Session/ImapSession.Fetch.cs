@@ -81,7 +81,8 @@ internal sealed partial class ImapSession
                 }
                 var sequence = (uint)selected.SequenceOf(uid);
                 var seen = seenNow is not null && seenNow.ContainsKey(uid);
-                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, seen ? withFlags ??= request.WithFlags() : request, selected.Name).ConfigureAwait(false);
+                var effective = seen ? withFlags ??= request.WithFlags() : request;
+                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, effective, selected.Name).ConfigureAwait(false);
                 if (outcome == FetchOutcome.OutputCompleted)
                 {
                     return false;
@@ -89,6 +90,10 @@ internal sealed partial class ImapSession
                 if (outcome == FetchOutcome.UnknownTransferEncoding)
                 {
                     unknownEncoding = true;
+                }
+                if (seen && !ReportsFlagChange(effective))
+                {
+                    WriteFlagsUpdate(selected, info);
                 }
             }
 
@@ -113,6 +118,12 @@ internal sealed partial class ImapSession
         }
         return true;
     }
+
+    // Whether the FETCH response itself tells the client of the \Seen it set: FLAGS, and once CONDSTORE is on also UID
+    // and MODSEQ (RFC 7162 §3.2.4); otherwise an untagged FETCH of the change follows it.
+    private bool ReportsFlagChange(FetchRequest request) =>
+        request.Items.Any(i => i.Kind == FetchItemKind.Flags)
+        && (!_condStore || request.Items.Any(i => i.Kind == FetchItemKind.Uid) && request.Items.Any(i => i.Kind == FetchItemKind.ModSeq));
 
     // A message's response: a failure after its first octet went out cannot be answered within the response, so
     // anything thrown here ends the session (the client sees the connection close, never a cut-off literal taken for whole).

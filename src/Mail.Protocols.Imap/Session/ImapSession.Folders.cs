@@ -239,6 +239,10 @@ internal sealed partial class ImapSession
     private async ValueTask<bool> StatusAsync(StatusArguments arguments)
     {
         // RFC 9051 §6.3.11: STATUS of the selected folder is allowed; its answer comes from the store like any other.
+        if ((arguments.Items & StatusItems.HighestModSeq) != 0)
+        {
+            _condStore = true; // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command
+        }
         var status = await Store.GetStatusAsync(Login, arguments.Mailbox, Connection.Aborted).ConfigureAwait(false);
         WriteStatus(status, arguments.Items);
         await ReportChangesAsync().ConfigureAwait(false);

@@ -181,7 +181,8 @@ internal sealed partial class ImapSession
                 WriteFlagList(message.Flags, message.Keywords);
                 separator = true;
             }
-            if (byUid || _qresync)
+            // RFC 7162 §3.2.4: once CONDSTORE is on, every FETCH a STORE causes has the UID (and the MODSEQ below).
+            if (byUid || _condStore)
             {
                 IO.Write(separator ? " UID "u8 : "UID "u8);
                 IO.Output.WriteNumber(message.Uid);

@@ -46,8 +46,9 @@ internal sealed partial class ImapSession
         {
             _savedUids = SearchResponseWriter.SavedResult(command.Return, result);
         }
-        if (command.HasReturn)
+        if (command.HasReturn || _imap4rev2)
         {
+            // RFC 9051 §6.4.4 and appendix E: IMAP4rev2 answers every SEARCH with ESEARCH (ALL when no RETURN is given).
             if (SearchResponseWriter.AnswersEsearch(command.Return))
             {
                 SearchResponseWriter.WriteEsearch(IO.Output, Tag, byUid, command.Return, result, command.Key.UsesModSeq);

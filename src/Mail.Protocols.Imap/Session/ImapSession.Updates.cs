@@ -110,9 +110,9 @@ internal sealed partial class ImapSession
         IO.Output.WriteNumber(sequence);
         IO.Write(" FETCH (FLAGS "u8);
         WriteFlagList(message.Flags, message.Keywords);
-        // RFC 7162 §3.2.4: with CONDSTORE on, an unsolicited flag change carries the MODSEQ; RFC 7162 §3.2.10 asks
-        // for the UID as well once QRESYNC is on.
-        if (_qresync)
+        // RFC 7162 §3.2.4 (this server offers QRESYNC): once CONDSTORE is on, an untagged FETCH of a flag change caused by
+        // a STORE, a FETCH that set \Seen or another session carries both the UID and the MODSEQ.
+        if (_condStore)
         {
             IO.Write(" UID "u8);
             IO.Output.WriteNumber(message.Uid);

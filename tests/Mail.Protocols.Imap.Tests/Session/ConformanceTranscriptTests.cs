@@ -1,0 +1,101 @@
+namespace Mail.Protocols.Imap.Tests.Session;
+
+/// <summary>
+/// The session held to the RFCs where a review found it short: each test is the exact exchange the RFC asks for
+/// (RFC 9051, RFC 7162 CONDSTORE/QRESYNC, RFC 6855, RFC 5161).
+/// </summary>
+public sealed class ConformanceTranscriptTests
+{
+    private static async Task<(ImapTestHarness Harness, ImapTestHarness.Client Client)> TwoMessagesAsync()
+    {
+        var h = new ImapTestHarness();
+        await h.DeliverAsync("Subject: one\r\n\r\nbody\r\n"); // MODSEQ 2
+        await h.DeliverAsync("Subject: two\r\n\r\nbody\r\n"); // MODSEQ 3
+        return (h, await h.LoginAsync());
+    }
+
+    [Fact]
+    public async Task Status_with_highestmodseq_is_a_condstore_enabling_command()
+    {
+        // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is one of the CONDSTORE enabling commands, and §3.1.2: a SELECT after
+        // one reports HIGHESTMODSEQ.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        Assert.Equal(["* STATUS INBOX (HIGHESTMODSEQ 3)", "a1 OK STATUS completed"], await c.CommandAsync("a1", "STATUS INBOX (HIGHESTMODSEQ)"));
+        var select = await c.CommandAsync("a2", "SELECT INBOX");
+        Assert.Contains("* OK [HIGHESTMODSEQ 3] Highest", select);
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Seen) UID 1 MODSEQ (4))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 +FLAGS (\\Seen)"));
+    }
+
+    [Fact]
+    public async Task Examine_with_condstore_reports_highestmodseq_and_stays_read_only()
+    {
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        var examine = await c.CommandAsync("a1", "EXAMINE INBOX (CONDSTORE)");
+        Assert.Contains("* OK [HIGHESTMODSEQ 3] Highest", examine);
+        Assert.Equal("a1 OK [READ-ONLY] EXAMINE completed", examine[^1]);
+        Assert.Equal(["a2 NO [READ-ONLY] Mailbox is read-only"], await c.CommandAsync("a2", "STORE 1 +FLAGS (\\Seen)"));
+    }
+
+    [Fact]
+    public async Task Once_condstore_is_on_every_untagged_fetch_of_a_flag_change_has_uid_and_modseq()
+    {
+        // RFC 7162 §3.2.4 (this server offers QRESYNC): after a CONDSTORE enabling command, the FETCH responses of a STORE,
+        // of a FETCH that set \Seen and of another session's change carry both UID and MODSEQ.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("e1", "ENABLE CONDSTORE");
+        await c.CommandAsync("a1", "SELECT INBOX");
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Flagged) UID 1 MODSEQ (4))", "a2 OK STORE completed"], await c.CommandAsync("a2", "STORE 1 +FLAGS (\\Flagged)"));
+        Assert.Equal(["* 1 FETCH (UID 1 MODSEQ (5))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 -FLAGS.SILENT (\\Flagged)"));
+        Assert.Equal(["* 2 FETCH (FLAGS (\\Seen) BODY[TEXT] {6}", "body", ")", "* 2 FETCH (FLAGS (\\Seen) UID 2 MODSEQ (6))", "a4 OK FETCH completed"],
+            await c.CommandAsync("a4", "FETCH 2 (FLAGS BODY[TEXT])"));
+        var other = await h.LoginAsync();
+        await other.CommandAsync("b1", "SELECT INBOX");
+        await other.CommandAsync("b2", "STORE 1 +FLAGS (\\Answered)");
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Answered) UID 1 MODSEQ (7))", "a5 OK NOOP completed"], await c.CommandAsync("a5", "NOOP"));
+    }
+
+    [Fact]
+    public async Task After_enable_imap4rev2_search_answers_esearch()
+    {
+        // RFC 9051 §6.4.4 and appendix E: in IMAP4rev2 SEARCH answers ESEARCH, ALL when no RETURN is given; the SEARCH
+        // response is IMAP4rev1's.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("e1", "ENABLE IMAP4rev2");
+        await c.CommandAsync("a1", "SELECT INBOX");
+        Assert.Equal(["* ESEARCH (TAG \"a2\") ALL 1:2", "a2 OK SEARCH completed"], await c.CommandAsync("a2", "SEARCH ALL"));
+        Assert.Equal(["* ESEARCH (TAG \"a3\") UID ALL 2", "a3 OK SEARCH completed"], await c.CommandAsync("a3", "UID SEARCH SUBJECT two"));
+        Assert.Equal(["* ESEARCH (TAG \"a4\")", "a4 OK SEARCH completed"], await c.CommandAsync("a4", "SEARCH SUBJECT three"));
+        Assert.Equal(["* ESEARCH (TAG \"a5\") COUNT 2", "a5 OK SEARCH completed"], await c.CommandAsync("a5", "SEARCH RETURN (COUNT) ALL"));
+    }
+
+    [Fact]
+    public async Task Status_of_the_selected_folder_is_answered_from_the_store()
+    {
+        // RFC 9051 §6.3.11: servers must be able to run STATUS on the selected mailbox; it is not a check for new mail,
+        // so the new message is then announced by the EXISTS of the command's own report point.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("a1", "SELECT INBOX");
+        await h.DeliverAsync("Subject: three\r\n\r\nbody\r\n");
+        Assert.Equal(["* STATUS INBOX (MESSAGES 3 UIDNEXT 4)", "* 3 EXISTS", "a2 OK STATUS completed"],
+            await c.CommandAsync("a2", "STATUS INBOX (MESSAGES UIDNEXT)"));
+    }
+
+    [Fact]
+    public async Task Logout_in_each_state_says_bye_before_ok()
+    {
+        await using var h = new ImapTestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal(["* BYE Logging out", "a1 OK LOGOUT completed"], await c.CommandAsync("a1", "LOGOUT"));
+        Assert.True(await c.EndedAsync());
+        var d = await h.LoginAsync();
+        await d.CommandAsync("b1", "SELECT INBOX");
+        Assert.Equal(["* BYE Logging out", "b2 OK LOGOUT completed"], await d.CommandAsync("b2", "LOGOUT"));
+        Assert.True(await d.EndedAsync());
+    }
+}
