@@ -32,33 +32,16 @@ internal sealed partial class ImapSession
         {
             _condStore = true; // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
         }
-        var stored = (await Store.ListMessagesAsync(Login, selected.Name, Connection.Aborted).ConfigureAwait(false)).ToDictionary(m => m.Uid);
-        // The folder as the client knows it: a message another session expunged keeps its number (and matches no
-        // content or summary key) until the EXPUNGE is reported, which is never during a SEARCH.
-        var view = new MessageInfo[selected.Count];
-        for (var i = 0; i < view.Length; i++)
-        {
-            var uid = selected.UidAt(i + 1);
-            view[i] = stored.GetValueOrDefault(uid) ?? new MessageInfo(uid, MessageFlags.None, [], DateTimeOffset.MinValue, 0, 0);
-        }
-        var result = await SearchEvaluator.EvaluateAsync(command.Key, new SearchScope(Store, Login, selected.Name, view, _savedUids), Connection.Aborted).ConfigureAwait(false);
+        // The folder as the client knows it: a message another session expunged keeps its number (and is never found)
+        // until the EXPUNGE is reported, which is never during a SEARCH.
+        var result = await SearchEvaluator.EvaluateAsync(command.Key,
+            new SearchScope(Store, Login, selected.Name, selected.Uids.ToArray(), _savedUids), Connection.Aborted).ConfigureAwait(false);
         if (command.Save)
         {
             _savedUids = SearchResponseWriter.SavedResult(command.Return, result);
         }
-        if (command.HasReturn || _imap4rev2)
-        {
-            // RFC 9051 §6.4.4 and appendix E: IMAP4rev2 answers every SEARCH with ESEARCH (ALL when no RETURN is given).
-            if (SearchResponseWriter.AnswersEsearch(command.Return))
-            {
-                SearchResponseWriter.WriteEsearch(IO.Output, Tag, byUid, command.Return, result, command.Key.UsesModSeq);
-            }
-        }
-        else
-        {
-            SearchResponseWriter.WriteSearch(IO.Output, (byUid ? result.Uids : result.SequenceNumbers).Span,
-                command.Key.UsesModSeq ? result.HighestModSeq : null);
-        }
+        // RFC 9051 §6.4.4 and appendix E: IMAP4rev2 answers every SEARCH with ESEARCH (ALL when no RETURN is given).
+        SearchResponseWriter.WriteResult(IO.Output, Tag, byUid, esearch: _imap4rev2, command, result);
         if (byUid)
         {
             await ReportChangesAsync().ConfigureAwait(false);
