@@ -36,12 +36,57 @@ public static class MessageSummaryParser
         parser.MimeEntityBegin += (_, e) => offsets.Begins[e.Entity] = e.BeginOffset;
         parser.MimeEntityEnd += (_, e) => offsets.Ends[e.Entity] = e;
         parser.MimeMessageEnd += (_, e) => offsets.MessageHeaderEnds[e.Message] = e.HeadersEndOffset;
-        var message = parser.ParseMessage(cancellationToken);
+        var start = content.Position;
+        MimeMessage message;
+        try
+        {
+            message = parser.ParseMessage(cancellationToken);
+        }
+        catch (FormatException)
+        {
+            // No header at all (an empty message, or text whose first line is not a field): whatever a client appended
+            // still gets a summary, so FETCH and SEARCH of the folder keep working.
+            content.Position = start;
+            return Headerless(content, cancellationToken);
+        }
         var body = BuildPart(message.Body, 1, offsets);
         return new MessageSummary(BuildEnvelope(message), body)
         {
             BodyOffset = offsets.MessageHeaderEnds.TryGetValue(message, out var end) ? end : body.BodyOffset,
         };
+    }
+
+    // A message without a header: an empty envelope and one text/plain body that is the whole content.
+    private static MessageSummary Headerless(Stream content, CancellationToken cancellationToken)
+    {
+        long length = 0;
+        var lines = 0;
+        var last = (byte)'\n';
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = content.Read(buffer)) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var span = buffer.AsSpan(0, read);
+            lines += span.Count((byte)'\n');
+            last = span[^1];
+            length += read;
+        }
+        if (length > 0 && last != (byte)'\n')
+        {
+            lines++; // a last line without a line break is a line too
+        }
+        var body = new BodyPartSummary
+        {
+            MediaType = "text",
+            MediaSubtype = "plain",
+            Parameters = [new("charset", "us-ascii")],
+            TransferEncoding = "7bit",
+            EndOffset = length,
+            Lines = lines,
+        };
+        var envelope = new MessageEnvelope(null, null, [], [], [], [], [], [], null, null);
+        return new MessageSummary(envelope, body) { BodyOffset = 0 };
     }
 
     private sealed class Offsets

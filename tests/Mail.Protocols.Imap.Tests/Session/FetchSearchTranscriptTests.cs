@@ -83,4 +83,20 @@ public sealed class FetchSearchTranscriptTests
         Assert.Contains(select, l => l.StartsWith("* OK [HIGHESTMODSEQ ", StringComparison.Ordinal));
         Assert.Equal("b2 OK [READ-WRITE] SELECT completed", select[^1]);
     }
+
+    [Fact]
+    public async Task A_message_with_no_header_still_has_an_envelope_and_a_body_structure()
+    {
+        await using var h = new ImapTestHarness();
+        var c = await h.LoginAsync();
+        await c.SendAsync("a1 APPEND INBOX {12+}\r\nno header\r\n!\r\n");
+        Assert.StartsWith("a1 OK [APPENDUID ", await c.ReadLineAsync());
+        await c.CommandAsync("a2", "SELECT INBOX");
+        Assert.Equal(
+        [
+            "* 1 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 12 2 NIL NIL NIL NIL))",
+            "a3 OK FETCH completed",
+        ], await c.CommandAsync("a3", "FETCH 1 (ENVELOPE BODYSTRUCTURE)"));
+        Assert.Equal(["* SEARCH 1", "a4 OK SEARCH completed"], await c.CommandAsync("a4", "SEARCH TEXT header"));
+    }
 }
