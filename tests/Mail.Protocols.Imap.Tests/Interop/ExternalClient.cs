@@ -59,16 +59,18 @@ internal sealed class ExternalClient : IDisposable
         start.Environment["LC_ALL"] = "C.UTF-8";
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start");
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
             await process.WaitForExitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
+            // Past the deadline (a client waiting at a prompt, or a server that never answers): kill it and show what it printed.
             process.Kill(entireProcessTree: true);
-            throw;
+            await process.WaitForExitAsync(CancellationToken.None);
+            throw new TimeoutException($"{fileName} did not finish in time and was killed\n--- stdout\n{await stdout}\n--- stderr\n{await stderr}");
         }
         return new ExternalClientResult(process.ExitCode, await stdout, await stderr);
     }
