@@ -256,7 +256,7 @@ internal static class FetchDataWriter
         writer.Write(" "u8);
         WriteString(writer, part.MediaSubtype);
         writer.Write(" "u8);
-        WriteParameters(writer, part.Parameters);
+        WriteParameters(writer, part.Parameters, DefaultCharset(part));
         writer.Write(" "u8);
         WriteNString(writer, part.ContentId);
         writer.Write(" "u8);
@@ -327,10 +327,28 @@ internal static class FetchDataWriter
         WriteNString(writer, part.Location);
     }
 
-    // body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
-    private static void WriteParameters(IBufferWriter<byte> writer, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    // RFC 2045 §5.2: a text part without a charset parameter is us-ascii; the default is written as a parameter after
+    // the message's own, as Dovecot does, so a client sees the charset it must assume.
+    private static bool DefaultCharset(BodyPartSummary part)
     {
-        if (parameters.Count == 0)
+        if (!part.MediaType.Equals("text", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        foreach (var parameter in part.Parameters)
+        {
+            if (string.Equals(parameter.Key, "charset", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
+    private static void WriteParameters(IBufferWriter<byte> writer, IReadOnlyList<KeyValuePair<string, string>> parameters, bool defaultCharset = false)
+    {
+        if (parameters.Count == 0 && !defaultCharset)
         {
             writer.Write(Nil);
             return;
@@ -345,6 +363,10 @@ internal static class FetchDataWriter
             WriteString(writer, parameters[i].Key ?? "");
             writer.Write(" "u8);
             WriteString(writer, parameters[i].Value ?? "");
+        }
+        if (defaultCharset)
+        {
+            writer.Write(parameters.Count > 0 ? " \"charset\" \"us-ascii\""u8 : "\"charset\" \"us-ascii\""u8);
         }
         writer.Write(")"u8);
     }

@@ -5,6 +5,17 @@ using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Imap.Fetch;
 
+/// <summary>When section data goes as a literal8 <c>~{n}</c> (RFC 3516 §4.2).</summary>
+internal enum Literal8
+{
+    /// <summary>Never (BODY[...]: a literal cannot hold NUL, and a header has none).</summary>
+    Never,
+    /// <summary>When the data holds a NUL octet.</summary>
+    IfNul,
+    /// <summary>Always (decoded BINARY data).</summary>
+    Always,
+}
+
 /// <summary>What became of one message's FETCH response.</summary>
 internal enum FetchOutcome
 {
@@ -181,18 +192,25 @@ internal static class FetchResponseWriter
         if (range.Exists && section.Text is SectionText.HeaderFields or SectionText.HeaderFieldsNot)
         {
             var filter = new HeaderFieldFilter(section.Fields, section.Text == SectionText.HeaderFieldsNot);
-            return await WriteTransformedAsync(output, content, range, filter, item.PartialStart, item.PartialLength, literal8: false, cancellationToken).ConfigureAwait(false);
+            return await WriteTransformedAsync(output, content, range, filter, item.PartialStart, item.PartialLength, Literal8.Never, cancellationToken).ConfigureAwait(false);
         }
         return await WriteRangeAsync(output, content, range, item.PartialStart, item.PartialLength, cancellationToken).ConfigureAwait(false);
     }
 
-    // BINARY[section] SP (nstring / literal8). RFC 9051's grammar gives the response no origin, even for a partial
-    // fetch (msg-att-static "BINARY" section-binary SP ...; erratum 7246 on §7.5.2's prose).
+    // BINARY[section]<origin> SP (nstring / literal8). The origin of a partial fetch is named as RFC 3516 §4.2 and
+    // RFC 9051 §7.5.2 describe it and Dovecot sends it, although RFC 9051's ABNF (msg-att-static) has none (erratum 7246).
     private static async ValueTask<bool> WriteBinaryAsync(PipeWriter output, MessageInfo info, MessageSummary? summary, ContentReader content, FetchItem item, CancellationToken cancellationToken)
     {
         output.Write("BINARY["u8);
         WriteSectionSpec(output, item.Section!);
-        output.Write("] "u8);
+        output.Write("]"u8);
+        if (item.PartialStart is { } start)
+        {
+            output.Write("<"u8);
+            output.WriteNumber(start);
+            output.Write(">"u8);
+        }
+        output.Write(" "u8);
         var range = SectionLocator.Locate(summary, info.Size, item.Section!);
         using var decoder = CreateDecoder(range);
         if (decoder.IsIdentity && !range.Exists)
@@ -200,7 +218,9 @@ internal static class FetchResponseWriter
             return await WriteRangeAsync(output, content, range, item.PartialStart, item.PartialLength, cancellationToken).ConfigureAwait(false);
         }
         // Decoded (or possibly holding NUL, which needs literal8): the size and the NUL are known only after a pass.
-        return await WriteTransformedAsync(output, content, range, decoder, item.PartialStart, item.PartialLength, literal8: true, cancellationToken).ConfigureAwait(false);
+        // Decoded data goes as literal8 whatever it holds, as Dovecot sends it; undecoded data only when it has NUL.
+        var literal8 = decoder.IsIdentity ? Literal8.IfNul : Literal8.Always;
+        return await WriteTransformedAsync(output, content, range, decoder, item.PartialStart, item.PartialLength, literal8, cancellationToken).ConfigureAwait(false);
     }
 
     // BINARY.SIZE[section] SP number: the size of the decoded section (RFC 3516 §4.2).
@@ -295,16 +315,17 @@ internal static class FetchResponseWriter
         return (skip, Math.Min(length ?? long.MaxValue, total - skip));
     }
 
-    // A range of the content as it is: a literal of its octets, copied in chunks; "" when empty.
+    // A range of the content as it is: a literal of its octets, copied in chunks.
     private static async ValueTask<bool> WriteRangeAsync(PipeWriter output, ContentReader content, SectionRange range, long? start, long? length, CancellationToken cancellationToken)
     {
+        // An empty section is the literal {0} too, not "": as Dovecot sends it, and what clients that expect a literal
+        // for BODY[] (python's imaplib gives a literal and a quoted string different shapes) read without surprise.
         var (skip, take) = Window(range.Length, start, length);
+        output.WriteLiteralHeader(take);
         if (take == 0)
         {
-            output.Write("\"\""u8);
             return true;
         }
-        output.WriteLiteralHeader(take);
         await content.SeekAsync(range.Start + skip, cancellationToken).ConfigureAwait(false);
         long sinceFlush = 0;
         while (take > 0)
@@ -328,7 +349,7 @@ internal static class FetchResponseWriter
     }
 
     // A transformed range: a first pass counts the octets (and looks for NUL), the second writes the window.
-    private static async ValueTask<bool> WriteTransformedAsync(PipeWriter output, ContentReader content, SectionRange range, ISectionTransform transform, long? start, long? length, bool literal8, CancellationToken cancellationToken)
+    private static async ValueTask<bool> WriteTransformedAsync(PipeWriter output, ContentReader content, SectionRange range, ISectionTransform transform, long? start, long? length, Literal8 literal8, CancellationToken cancellationToken)
     {
         var counter = new SectionSink(null, 0, 0);
         if (range.Exists)
@@ -336,16 +357,15 @@ internal static class FetchResponseWriter
             await RunAsync(content, range, transform, counter, null, cancellationToken).ConfigureAwait(false);
         }
         var (skip, take) = Window(counter.Produced, start, length);
-        if (take == 0)
+        if (literal8 == Literal8.Always || (literal8 == Literal8.IfNul && counter.SawNul))
         {
-            output.Write("\"\""u8);
-            return true;
-        }
-        if (literal8 && counter.SawNul)
-        {
-            output.Write("~"u8); // RFC 3516 §4.2: decoded data with NUL goes as literal8
+            output.Write("~"u8); // RFC 3516 §4.2: data with NUL must go as literal8
         }
         output.WriteLiteralHeader(take);
+        if (take == 0)
+        {
+            return true;
+        }
         var sink = new SectionSink(output, skip, take);
         if (!await RunAsync(content, range, transform, sink, output, cancellationToken).ConfigureAwait(false))
         {

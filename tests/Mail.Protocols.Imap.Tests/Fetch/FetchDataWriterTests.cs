@@ -123,6 +123,20 @@ public sealed class FetchDataWriterTests
             Write(w => FetchDataWriter.WriteEnvelope(w, envelope)));
     }
 
+    // RFC 2045 §5.2: text without a charset is us-ascii; the default follows the part's own parameters, as in Dovecot.
+    [Fact]
+    public void A_text_part_without_charset_shows_the_us_ascii_default()
+    {
+        var bare = new BodyPartSummary { MediaType = "text", MediaSubtype = "plain", EndOffset = 4, Lines = 1 };
+        Assert.Equal("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 1)", Write(w => FetchDataWriter.WriteBodyStructure(w, bare, extensible: false)));
+        var flowed = bare with { Parameters = [new("format", "flowed")] };
+        Assert.Equal("(\"text\" \"plain\" (\"format\" \"flowed\" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 1)", Write(w => FetchDataWriter.WriteBodyStructure(w, flowed, extensible: false)));
+        var latin = bare with { Parameters = [new("CHARSET", "ISO-8859-1")] };
+        Assert.Equal("(\"text\" \"plain\" (\"CHARSET\" \"ISO-8859-1\") NIL NIL \"7bit\" 4 1)", Write(w => FetchDataWriter.WriteBodyStructure(w, latin, extensible: false)));
+        var image = new BodyPartSummary { MediaType = "image", MediaSubtype = "png", TransferEncoding = "base64", EndOffset = 8 };
+        Assert.Equal("(\"image\" \"png\" NIL NIL NIL \"base64\" 8)", Write(w => FetchDataWriter.WriteBodyStructure(w, image, extensible: false)));
+    }
+
     [Fact]
     public void A_multipart_without_parts_shows_one_empty_text_part_so_the_grammar_holds()
     {

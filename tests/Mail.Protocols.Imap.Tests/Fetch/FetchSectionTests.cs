@@ -189,18 +189,29 @@ public sealed class FetchSectionTests
     }
 
     [Fact]
-    public async Task Binary_decodes_quoted_printable_and_base64_and_sends_nul_as_literal8()
+    public async Task Binary_decodes_quoted_printable_and_base64_into_a_literal8()
     {
-        Assert.Equal(Literal("BINARY[1.2]", "<p>caf\u00c3\u00a9 soft</p>"), await Fetch(Binary(1, 2)));
-        Assert.Equal("* 1 FETCH (BINARY[2] ~{5}\r\n\u0000\u0001\u0002\u0003\u0004)\r\n", await Fetch(Binary(2)));
+        // Decoded data is a literal8 whatever it holds (as Dovecot sends it); undecoded data only when it has NUL.
+        Assert.Equal(Literal8("BINARY[1.2]", "<p>caf\u00c3\u00a9 soft</p>"), await Fetch(Binary(1, 2)));
+        Assert.Equal(Literal8("BINARY[2]", "\u0000\u0001\u0002\u0003\u0004"), await Fetch(Binary(2)));
         Assert.Equal(Literal("BINARY[1.1]", "Hello plain"), await Fetch(Binary(1, 1)));
         Assert.Equal(Literal("BINARY[]", C(Header + Text)), await Fetch(Binary()));
+        Assert.Equal(Literal("BINARY[3]", C(InnerHeader + "Inner body")), await Fetch(Binary(3)));
         Assert.Equal(Literal("BINARY[9]", ""), await Fetch(Binary(9)));
-        // Partial: the window is over the decoded octets, and the response has no origin (RFC 9051 §9 msg-att-static).
-        Assert.Equal("* 1 FETCH (BINARY[2] ~{2}\r\n\u0000\u0001)\r\n", await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(2), true, 0, 2)));
-        // literal8 goes by the decoded section, which has NUL, even when the window has none (RFC 3516 allows literal8 for any data).
-        Assert.Equal("* 1 FETCH (BINARY[2] ~{2}\r\n\u0003\u0004)\r\n", await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(2), true, 3, 10)));
-        Assert.Equal(Literal("BINARY[1.2]", "caf\u00c3\u00a9"), await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(1, 2), false, 3, 5)));
+        // Partial: the window is over the decoded octets, and the response names its origin as BODY[] does.
+        Assert.Equal(Literal8("BINARY[2]<0>", "\u0000\u0001"), await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(2), true, 0, 2)));
+        Assert.Equal(Literal8("BINARY[2]<3>", "\u0003\u0004"), await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(2), true, 3, 10)));
+        Assert.Equal(Literal8("BINARY[1.2]<3>", "caf\u00c3\u00a9"), await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(1, 2), false, 3, 5)));
+        Assert.Equal(Literal8("BINARY[1.2]<17>", ""), await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(1, 2), false, 17, 5)));
+        Assert.Equal(Literal("BINARY[1.1]<0>", "Hel"), await Fetch(new FetchItem(FetchItemKind.Binary, FetchSection.Part(1, 1), false, 0, 3)));
+    }
+
+    [Fact]
+    public async Task Binary_of_an_undecoded_section_with_nul_is_a_literal8()
+    {
+        var message = "Content-Type: application/x\r\nContent-Transfer-Encoding: binary\r\n\r\na\0b"u8.ToArray();
+        Assert.Equal(Literal8("BINARY[1]", "a\u0000b"), await FetchTextAsync(message, Binary(1)));
+        Assert.Equal(Literal8("BINARY[]", Encoding.Latin1.GetString(message)), await FetchTextAsync(message, Binary()));
     }
 
     [Fact]
@@ -243,7 +254,7 @@ public sealed class FetchSectionTests
             "(\"attachment\" (\"filename*\" \"utf-8''%E2%82%AC%20rates.bin\")) (\"en\" \"de\") \"http://example.com/data.bin\")" +
             "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 87 " +
             "(NIL \"inner\" ((\"Inner\" NIL \"inner\" \"example.org\")) ((\"Inner\" NIL \"inner\" \"example.org\")) ((\"Inner\" NIL \"inner\" \"example.org\")) NIL NIL NIL NIL NIL) " +
-            "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL) 5 NIL NIL NIL NIL) " +
+            "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL) 5 NIL NIL NIL NIL) " +
             "\"mixed\" (\"boundary\" \"outer\") NIL NIL NIL))\r\n",
             text);
     }

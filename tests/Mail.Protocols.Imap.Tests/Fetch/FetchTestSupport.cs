@@ -46,7 +46,11 @@ internal static class FetchTestSupport
 
     /// <summary>The expected response to one item whose value is a literal of <paramref name="octets"/>.</summary>
     public static string Literal(string name, string octets) =>
-        octets.Length == 0 ? $"* 1 FETCH ({name} \"\")\r\n" : $"* 1 FETCH ({name} {{{Encoding.Latin1.GetByteCount(octets)}}}\r\n{octets})\r\n";
+        $"* 1 FETCH ({name} {{{Encoding.Latin1.GetByteCount(octets)}}}\r\n{octets})\r\n";
+
+    /// <summary>The same with a literal8.</summary>
+    public static string Literal8(string name, string octets) =>
+        $"* 1 FETCH ({name} ~{{{Encoding.Latin1.GetByteCount(octets)}}}\r\n{octets})\r\n";
 
     /// <summary>A stream that cannot seek and returns at most 5 octets a read, as a network-backed store might.</summary>
     public sealed class ForwardOnlyStream(byte[] content) : Stream

@@ -6,21 +6,25 @@ using System.Runtime.InteropServices;
 using System.Text;
 using MailKit.Net.Imap;
 using MailKit.Security;
+using Xunit;
 
-namespace Mail.Protocols.Maildir.Tests.Interop;
+namespace Mail.Protocols.TestSupport;
 
 /// <summary>
 /// One Dovecot IMAP and POP3 server for a test class, started by hand (<c>dovecot -F -c own.conf</c>) with a config
 /// of its own under a temporary directory (nothing of /etc/dovecot is read), listening only on free 127.0.0.1
-/// ports, and serving the Maildirs under <see cref="MailRoot"/> with the layout <see cref="MaildirMailboxStore"/>
-/// uses: <c>MailRoot/&lt;lower-cased login&gt;/</c> is the INBOX, subfolders are Maildir++ ".A.B" directories.
+/// ports, and serving the Maildirs under <see cref="MailRoot"/> with the layout the Maildir store
+/// (Mail.Protocols.Maildir) uses: <c>MailRoot/&lt;lower-cased login&gt;/</c> is the INBOX, subfolders are Maildir++ ".A.B" directories.
 /// Each test claims its own user (<see cref="ClaimUser"/>), so one server serves every test of the class.
+/// Shared by the Maildir interop tests (which also open the same Maildirs with our store) and the IMAP differential
+/// tests (which only talk to it over IMAP).
 /// </summary>
 /// <remarks>
 /// <para>Dovecot's imap process refuses to touch mail as root ("Mail access not allowed for root"), and its
 /// passwd-file refuses UID 0, so when the tests run as root the mail processes run as <c>nobody</c> in group
 /// root (<c>mail_uid = 65534</c>, <c>mail_gid = 0</c>, <c>first_valid_gid = 0</c>). Our store, running in the
-/// test process as root, is configured for group access (<see cref="StoreOptions"/>: files 0660, directories 0770),
+/// test process as root, is configured for group access (files 0660, directories 0770: the Maildir tests'
+/// <c>StoreOptions</c> extension, when <see cref="RunsAsRoot"/>),
 /// and a default POSIX ACL on <see cref="MailRoot"/> (user, group rwx, other r-x) keeps what Dovecot creates below it
 /// group-writable regardless of the umask, so both programs can rename, add and delete files in the same Maildir.
 /// A group other than the directory's would make Dovecot chown every new file to the directory's group (and fail
@@ -55,26 +59,14 @@ public sealed class DovecotFixture : IAsyncLifetime
     /// <summary>The temporary directory with the config, the passwd-file, Dovecot's run and state directories, its log and the mail.</summary>
     public string Directory { get; }
 
-    /// <summary>The root of the Maildirs: give it to <see cref="MaildirStoreOptions.RootPath"/>, or use <see cref="StoreOptions"/>.</summary>
+    /// <summary>The root of the Maildirs, <c>MailRoot/&lt;lower-cased login&gt;/</c> being a user's INBOX.</summary>
     public string MailRoot { get; }
 
     /// <summary>
-    /// Options for a store on <see cref="MailRoot"/> that Dovecot can share. The store's default modes (files 0600,
-    /// directories 0700) leave the Maildir to its owner; when the tests run as root, Dovecot's mail processes run as
-    /// nobody in group root (see the remarks), so the store is told to give the group read and write (files 0660,
-    /// directories 0770), as an operator sharing a Maildir through a group would. As another user, Dovecot runs as
-    /// that same user and the private defaults are kept.
+    /// True when the tests run as root, so that Dovecot's mail processes run as nobody in group root (see the
+    /// remarks) and a store sharing <see cref="MailRoot"/> must give the group read and write.
     /// </summary>
-    public MaildirStoreOptions StoreOptions(string hostName)
-    {
-        var options = new MaildirStoreOptions { RootPath = MailRoot, HostName = hostName };
-        if (Native.IsRoot)
-        {
-            options.FilePermissions = (UnixFileMode)0b110_110_000;
-            options.DirectoryPermissions = (UnixFileMode)0b111_111_000;
-        }
-        return options;
-    }
+    public static bool RunsAsRoot => Native.IsRoot;
 
     /// <summary>The IMAP port on 127.0.0.1, once started.</summary>
     public int Port { get; private set; }
@@ -275,7 +267,7 @@ public sealed class DovecotFixture : IAsyncLifetime
             loginChroot = "chroot =";
         }
         var config = $$"""
-            # Written by DovecotFixture (tests/Mail.Protocols.Maildir.Tests); nothing of /etc/dovecot is read.
+            # Written by DovecotFixture (tests/Mail.Protocols.TestSupport); nothing of /etc/dovecot is read.
             base_dir = {{Path.Combine(Directory, "run")}}
             state_dir = {{Path.Combine(Directory, "state")}}
             log_path = {{LogPath}}
