@@ -210,4 +210,108 @@ public sealed class MailKitFetchInteropTests
         ByteAssert.AssertSameBytes(whole.AsSpan(10, 200).ToArray(), part, "BODY.PEEK[2]<10.200> ");
         await client.DisconnectAsync(true, ct);
     }
+
+    [Fact]
+    public async Task Header_fields_and_preview_text_are_fetched_as_mailkit_asks()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var sent = InteropMessages.Rich(ImapInteropHost.Alice);
+        sent.Headers.Add("X-Custom", "folded\r\n value");
+        await InteropMessages.SendAsync(host.Smtp, sent, ImapInteropHost.Alice, ct);
+        await host.SendAsync(InteropMessages.Plain(ImapInteropHost.Alice, "plain one", "A short plain body.\r\n"), ct);
+
+        var log = new TranscriptLogger();
+        using var client = await host.LoginAsync(log, cancellationToken: ct);
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+
+        // BODY.PEEK[HEADER.FIELDS (SUBJECT X-CUSTOM REFERENCES)]: the fields present, decoded by MimeKit.
+        var some = await inbox.FetchAsync(0, -1, new FetchRequest(MessageSummaryItems.UniqueId, ["Subject", "X-Custom", "References"]), ct);
+        Assert.Equal(2, some.Count);
+        Assert.Equal(InteropMessages.EncodedSubject, some[0].Headers![MimeKit.HeaderId.Subject]);
+        Assert.Equal("folded value", some[0].Headers!["X-Custom"]!.Replace("\r\n", "", StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal));
+        Assert.Equal(2, some[0].Headers!.Count);
+        Assert.Equal(["Subject"], some[1].Headers!.Select(h => h.Field));
+        Assert.Contains("HEADER.FIELDS", log.Transcript, StringComparison.Ordinal);
+
+        // BODY.PEEK[HEADER]: every field of the stored header, Received: first.
+        var all = await inbox.FetchAsync(0, 0, new FetchRequest(MessageSummaryItems.UniqueId) { Headers = HeaderSet.All }, ct);
+        var headers = all[0].Headers!;
+        Assert.Equal("Received", headers[0].Field);
+        Assert.Equal(sent.MessageId, MimeKit.Utils.MimeUtils.EnumerateReferences(headers[MimeKit.HeaderId.MessageId]!).Single());
+        var stored = await InteropMessages.StoredAsync(host.Host.Store, ImapInteropHost.Alice, "INBOX", all[0].UniqueId.Id, ct);
+        Assert.Equal(MimeKit.HeaderList.Load(new MemoryStream(stored)).Select(h => h.Field), headers.Select(h => h.Field));
+
+        // MailKit's PreviewText: it fetches the start of the text part and decodes it.
+        var previews = await inbox.FetchAsync(0, -1, MessageSummaryItems.PreviewText | MessageSummaryItems.UniqueId, ct);
+        Assert.StartsWith("Hallo Alice, anbei der Bericht über das Quartal.", previews[0].PreviewText, StringComparison.Ordinal);
+        Assert.Equal("A short plain body.", previews[1].PreviewText);
+        // None of this set \Seen.
+        Assert.All(await host.Host.Store.ListMessagesAsync(ImapInteropHost.Alice, "INBOX", ct), m => Assert.Equal(Storage.MessageFlags.None, m.Flags));
+        await client.DisconnectAsync(true, ct);
+    }
+
+    [Fact]
+    public async Task A_three_megabyte_delivery_downloads_intact_over_tls()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var payload = new byte[3 * 1024 * 1024];
+        new Random(1234).NextBytes(payload);
+        var message = InteropMessages.Plain(ImapInteropHost.Alice, "big");
+        message.Body = new Multipart("mixed")
+        {
+            new TextPart("plain") { Text = "Three megabytes follow.\r\n" },
+            new MimePart("application", "octet-stream") { Content = new MimeContent(new MemoryStream(payload)), ContentTransferEncoding = ContentEncoding.Base64, FileName = "big.bin" },
+        };
+        await host.SendAsync(message, ct);
+        var info = Assert.Single(await host.Host.Store.ListMessagesAsync(ImapInteropHost.Alice, "INBOX", ct));
+        var stored = await InteropMessages.StoredAsync(host.Host.Store, ImapInteropHost.Alice, "INBOX", info.Uid, ct);
+        Assert.True(stored.Length > 4 * 1024 * 1024);
+
+        using var client = await host.LoginAsync(implicitTls: true, cancellationToken: ct);
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+        var id = new UniqueId(inbox.UidValidity, info.Uid);
+        ByteAssert.AssertSameBytes(stored, await InteropMessages.ReadAllAsync(await inbox.GetStreamAsync(id, ct), ct), "BODY.PEEK[] of 4 MB ");
+        var summary = (await inbox.FetchAsync([id], MessageSummaryItems.BodyStructure | MessageSummaryItems.Size, ct))[0];
+        Assert.Equal((ulong)stored.Length, (ulong)summary.Size!.Value);
+        var part = Assert.IsType<MimePart>(await inbox.GetBodyPartAsync(id, summary.Attachments.Single(), ct));
+        using var decoded = new MemoryStream();
+        await part.Content!.DecodeToAsync(decoded, ct);
+        Assert.True(payload.AsSpan().SequenceEqual(decoded.ToArray()), "the decoded attachment differs from the one sent");
+        await client.DisconnectAsync(true, ct);
+    }
+
+    [Fact]
+    public async Task Missing_folders_and_messages_are_refused_in_ways_mailkit_understands()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var log = new TranscriptLogger();
+        using var client = await host.LoginAsync(log, cancellationToken: ct);
+        var inbox = client.Inbox;
+        var uid = (await inbox.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, "one"), MessageFlags.None), ct))!.Value;
+
+        // APPEND and COPY to a folder that does not exist: NO [TRYCREATE], which MailKit turns into FolderNotFoundException.
+        var personal = client.GetFolder(client.PersonalNamespaces[0]);
+        var ghost = (await personal.CreateAsync("Ghost", true, ct))!;
+        await ghost.DeleteAsync(ct);
+        await Assert.ThrowsAsync<FolderNotFoundException>(() => ghost.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, "lost"), MessageFlags.None), ct));
+        Assert.Contains("[TRYCREATE]", log.Transcript, StringComparison.Ordinal);
+        // EXAMINE: NO [NONEXISTENT] (RFC 9051 §7.1), which MailKit raises as a failed command.
+        await Assert.ThrowsAsync<ImapCommandException>(() => ghost.OpenAsync(FolderAccess.ReadOnly, ct));
+        Assert.Contains("NO [NONEXISTENT]", log.Transcript, StringComparison.Ordinal);
+        await inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+        await Assert.ThrowsAsync<FolderNotFoundException>(() => inbox.CopyToAsync([uid], ghost, ct));
+
+        // UID FETCH of a UID that was never there: no data, OK. MailKit gets an empty list.
+        Assert.Empty(await inbox.FetchAsync([new UniqueId(uid.Validity, uid.Id + 100)], MessageSummaryItems.Flags, ct));
+        // A message number beyond the folder: BAD or NO, which MailKit raises.
+        await Assert.ThrowsAnyAsync<ImapCommandException>(() => inbox.FetchAsync([5], MessageSummaryItems.Flags, ct));
+        // The session goes on.
+        Assert.Single(await inbox.FetchAsync(0, -1, MessageSummaryItems.Flags, ct));
+        await client.DisconnectAsync(true, ct);
+    }
 }

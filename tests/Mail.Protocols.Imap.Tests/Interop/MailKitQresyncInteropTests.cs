@@ -146,4 +146,122 @@ public sealed class MailKitQresyncInteropTests
         Assert.Equal(0, flagChanges);
         await client.DisconnectAsync(true, ct);
     }
+
+    [Fact]
+    public async Task Uid_fetch_changedsince_with_vanished_reports_what_changed_since_a_modseq()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var log = new TranscriptLogger();
+        using var client = await host.LoginAsync(log, cancellationToken: ct);
+        await client.EnableQuickResyncAsync(ct);
+        var inbox = client.Inbox;
+        var uids = new List<UniqueId>();
+        for (var i = 0; i < 6; i++)
+        {
+            uids.Add((await inbox.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, $"m{i}"), MessageFlags.None), ct))!.Value);
+        }
+        await inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+        var modSeq = inbox.HighestModSeq;
+        await inbox.CloseAsync(false, ct);
+
+        // Meanwhile: flags of 1 and 4 change, 2 and 5 go, and a new message arrives (over SMTP).
+        using (var other = await host.LoginAsync(cancellationToken: ct))
+        {
+            await other.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            await other.Inbox.AddFlagsAsync([uids[0], uids[3]], MessageFlags.Seen, true, ct);
+            await other.Inbox.AddFlagsAsync([uids[1], uids[4]], MessageFlags.Deleted, true, ct);
+            await other.Inbox.ExpungeAsync(ct);
+            await other.DisconnectAsync(true, ct);
+        }
+        await host.SendAsync(InteropMessages.Plain(ImapInteropHost.Alice, "arrived"), ct);
+        var arrivedUid = (await host.Host.Store.ListMessagesAsync(ImapInteropHost.Alice, "INBOX", ct))[^1].Uid;
+
+        // A plain SELECT, then UID FETCH 1:* (FLAGS) (CHANGEDSINCE modseq VANISHED).
+        await inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+        Assert.Equal(5, inbox.Count);
+        var vanished = new List<(UniqueId Uid, bool Earlier)>();
+        inbox.MessagesVanished += (_, e) => vanished.AddRange(e.UniqueIds.Select(u => (u, e.Earlier)));
+        var changed = await inbox.FetchAsync(UniqueIdRange.All, new FetchRequest(MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.ModSeq) { ChangedSince = modSeq }, ct);
+        Assert.Contains("VANISHED)", log.Transcript, StringComparison.Ordinal);
+        Assert.True(vanished.Select(v => v.Uid).Order().SequenceEqual([uids[1], uids[4]]), $"VANISHED [{string.Join(",", vanished)}]\n{log.Transcript}");
+        Assert.All(vanished, v => Assert.True(v.Earlier));
+        Assert.Equal([uids[0].Id, uids[3].Id, arrivedUid], changed.Select(s => s.UniqueId.Id).Order());
+        Assert.All(changed, s => Assert.True(s.ModSeq > modSeq));
+        Assert.Equal(MessageFlags.Seen, changed.Single(s => s.UniqueId == uids[0]).Flags!.Value & ~MessageFlags.Recent);
+        Assert.Equal(MessageFlags.None, changed.Single(s => s.UniqueId.Id == arrivedUid).Flags!.Value & ~MessageFlags.Recent);
+        await client.DisconnectAsync(true, ct);
+    }
+
+    [Fact]
+    public async Task Fetch_changedsince_under_condstore_alone_returns_only_changed_messages()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var log = new TranscriptLogger();
+        using var client = await host.LoginAsync(log, cancellationToken: ct);
+        var inbox = client.Inbox;
+        for (var i = 0; i < 4; i++)
+        {
+            await inbox.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, $"m{i}"), MessageFlags.None), ct);
+        }
+        await inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+        var modSeq = inbox.HighestModSeq;
+        await inbox.AddFlagsAsync(2, MessageFlags.Flagged, true, ct);
+        var changed = await inbox.FetchAsync(0, -1, new FetchRequest(MessageSummaryItems.Flags | MessageSummaryItems.ModSeq) { ChangedSince = modSeq }, ct);
+        var summary = Assert.Single(changed);
+        Assert.Equal(2, summary.Index);
+        Assert.Equal(MessageFlags.Flagged, summary.Flags!.Value & ~MessageFlags.Recent);
+        Assert.True(summary.ModSeq > modSeq);
+        Assert.Equal(summary.ModSeq, inbox.HighestModSeq);
+        Assert.Contains("CHANGEDSINCE", log.Transcript, StringComparison.Ordinal);
+        await client.DisconnectAsync(true, ct);
+    }
+
+    [Fact]
+    public async Task Idle_with_qresync_hears_vanished_and_flag_changes_with_their_modseq()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var log = new TranscriptLogger();
+        using var client = await host.LoginAsync(log, cancellationToken: ct);
+        await client.EnableQuickResyncAsync(ct);
+        var inbox = client.Inbox;
+        var uids = new List<UniqueId>();
+        for (var i = 0; i < 3; i++)
+        {
+            uids.Add((await inbox.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, $"m{i}"), MessageFlags.None), ct))!.Value);
+        }
+        await inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+        var start = inbox.HighestModSeq;
+        var vanished = new TaskCompletionSource<(UniqueId[] Uids, bool Earlier)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var flagged = new TaskCompletionSource<(UniqueId? Uid, MessageFlags Flags, ulong? ModSeq)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        inbox.MessagesVanished += (_, e) => vanished.TrySetResult(([.. e.UniqueIds], e.Earlier));
+        inbox.MessageFlagsChanged += (_, e) => flagged.TrySetResult((e.UniqueId, e.Flags & ~MessageFlags.Recent, e.ModSeq));
+        var expunges = 0;
+        inbox.MessageExpunged += (_, _) => expunges++;
+
+        using var done = new CancellationTokenSource();
+        var idle = client.IdleAsync(done.Token, ct);
+        using (var other = await host.LoginAsync(cancellationToken: ct))
+        {
+            await other.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            await other.Inbox.AddFlagsAsync(uids[0], MessageFlags.Answered, true, ct);
+            await other.Inbox.AddFlagsAsync(uids[2], MessageFlags.Deleted, true, ct);
+            await other.Inbox.ExpungeAsync(ct);
+            await other.DisconnectAsync(true, ct);
+        }
+        var flag = await flagged.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var gone = await vanished.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await done.CancelAsync();
+        await idle;
+        Assert.Equal(uids[0], flag.Uid);
+        Assert.Equal(MessageFlags.Answered, flag.Flags);
+        Assert.True(flag.ModSeq > start, log.Transcript);
+        Assert.Equal([uids[2]], gone.Uids);
+        Assert.False(gone.Earlier);
+        Assert.Equal(2, inbox.Count);
+        Assert.Equal(0, expunges);
+        await client.DisconnectAsync(true, ct);
+    }
 }
