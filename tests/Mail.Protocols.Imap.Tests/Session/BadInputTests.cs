@@ -241,6 +241,50 @@ public sealed class BadInputTests
         Assert.Equal(["a6 BAD Invalid message sequence number"], await c.CommandAsync("a6", "FETCH 1 FLAGS"));
     }
 
+    [Fact]
+    public async Task A_client_that_never_reads_a_huge_fetch_holds_a_bounded_buffer_and_the_write_timeout_ends_the_session()
+    {
+        await using var h = Harness();
+        var body = new string('x', 50 * 1024 - 2) + "\r\n";
+        for (var i = 0; i < 400; i++)
+        {
+            await h.DeliverAsync($"Subject: {i}\r\n\r\n{body}");
+        }
+        var c = await h.LoginAsync();
+        await c.CommandAsync("s1", "SELECT INBOX");
+        await c.SendAsync("a1 FETCH 1:* BODY[]\r\n");
+
+        // The client reads nothing. The server writes until the pipe to the client pauses its writer, then waits in a flush.
+        var replies = c.Replies;
+        long buffered;
+        while (true)
+        {
+            var read = await replies.ReadAsync();
+            buffered = read.Buffer.Length;
+            replies.AdvanceTo(read.Buffer.Start, read.Buffer.End); // examined, not consumed: the pipe keeps it
+            if (buffered >= 64 * 1024)
+            {
+                break;
+            }
+        }
+        // The write deadline of the waiting flush passes: the session ends instead of waiting for ever.
+        Assert.True(await AdvanceUntilEndedAsync(h, c, TimeSpan.FromMinutes(5)), "the session waited for ever on a client that does not read");
+        Assert.Equal(TimeoutReason.Write, c.Connection.TimedOut);
+        // All the server ever handed the pipe: a few flush thresholds, not the 20 MB asked for.
+        long total = 0;
+        while (true)
+        {
+            var read = await replies.ReadAsync();
+            total = read.Buffer.Length;
+            replies.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+        }
+        Assert.InRange(total, 64 * 1024, 512 * 1024);
+    }
+
     // Moves the fake clock in steps until the session ends (false if it has not after 200 steps): the deadline a step
     // passes may not be armed yet on a busy machine, so one step is not enough.
     private static async Task<bool> AdvanceUntilEndedAsync(ImapTestHarness h, ImapTestHarness.Client c, TimeSpan step)
