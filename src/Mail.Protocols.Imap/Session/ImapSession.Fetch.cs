@@ -119,6 +119,12 @@ internal sealed partial class ImapSession
         return true;
     }
 
+    // The writer FETCH streams into: its own flushes keep the write deadline (a client that stops reading a large FETCH
+    // holds at most the pipe's pause threshold and a flush threshold, and is let go when the deadline passes).
+    private DeadlinePipeWriter FetchOutput => _fetchOutput ??= new DeadlinePipeWriter(IO.Output, Connection, IO.WriteTimeout);
+
+    private DeadlinePipeWriter? _fetchOutput;
+
     // Whether the FETCH response itself tells the client of the \Seen it set: FLAGS, and once CONDSTORE is on also UID
     // and MODSEQ (RFC 7162 §3.2.4); otherwise an untagged FETCH of the change follows it.
     private bool ReportsFlagChange(FetchRequest request) =>
@@ -131,7 +137,7 @@ internal sealed partial class ImapSession
     {
         try
         {
-            return await FetchResponseWriter.WriteAsync(IO.Output, sequence, info, summary,
+            return await FetchResponseWriter.WriteAsync(FetchOutput, sequence, info, summary,
                 (request.Needs & FetchNeeds.Content) != 0 ? ct => Store.OpenContentAsync(Login, folder, info.Uid, ct) : null,
                 request, Connection.Aborted).ConfigureAwait(false);
         }

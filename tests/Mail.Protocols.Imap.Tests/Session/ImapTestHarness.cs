@@ -87,6 +87,9 @@ internal sealed class ImapTestHarness : IAsyncDisposable
 
         public MailConnection Connection => _connection;
 
+        /// <summary>The raw replies, for a test that watches what the server has handed the pipe (not mixed with <see cref="ReadLineAsync"/>).</summary>
+        public PipeReader Replies => _toClient.Reader;
+
         public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text));
 
         public async Task SendAsync(byte[] octets) => await _toServer.Writer.WriteAsync(octets);
