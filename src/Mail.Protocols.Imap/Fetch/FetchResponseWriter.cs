@@ -191,7 +191,10 @@ internal static class FetchResponseWriter
         var range = SectionLocator.Locate(summary, info.Size, section);
         if (range.Exists && section.Text is SectionText.HeaderFields or SectionText.HeaderFieldsNot)
         {
-            var filter = new HeaderFieldFilter(section.Fields, section.Text == SectionText.HeaderFieldsNot);
+            // The text after this header (BODY[TEXT] or BODY[n.TEXT]): whether the message has a body decides whether a
+            // header without a blank line gets one (RFC 9051 §6.4.5).
+            var text = SectionLocator.Locate(summary, info.Size, section with { Text = SectionText.Text, Fields = [] });
+            var filter = new HeaderFieldFilter(section.Fields, section.Text == SectionText.HeaderFieldsNot, bodyFollows: text.Length > 0);
             return await WriteTransformedAsync(output, content, range, filter, item.PartialStart, item.PartialLength, Literal8.Never, cancellationToken).ConfigureAwait(false);
         }
         return await WriteRangeAsync(output, content, range, item.PartialStart, item.PartialLength, cancellationToken).ConfigureAwait(false);

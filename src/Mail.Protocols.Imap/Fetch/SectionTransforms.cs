@@ -70,18 +70,22 @@ internal interface ISectionTransform
 /// <summary>
 /// HEADER.FIELDS and HEADER.FIELDS.NOT (RFC 9051 §6.4.5): keeps the header lines whose field name is (or is not) in
 /// the list, names compared case-insensitively, folded continuation lines with their field, and ends with the blank
-/// line that ends a header, whether or not the stored header had one. It works on a stream of any length holding at
-/// most one field name (no longer than the longest name asked, and the whitespace before its colon) at a time.
+/// line that ends a header, unless the message has neither: "the blank line is included in all header fetches,
+/// except in the case of a message which has no body and no blank line" (RFC 9051 §6.4.5, as RFC 3501). A kept last
+/// line without its line break gets one. It works on a stream of any length holding at most one field name (no longer
+/// than the longest name asked, and the whitespace before its colon) at a time.
 /// </summary>
 internal sealed class HeaderFieldFilter : ISectionTransform
 {
     private readonly ImmutableArray<string> _fields;
     private readonly bool _exclude;
+    private readonly bool _bodyFollows;
     private readonly byte[] _name;
     private readonly int _longest;
     private int _nameLength;
     private State _state;
     private bool _included;
+    private bool _sawBlankLine;
 
     private enum State
     {
@@ -92,10 +96,18 @@ internal sealed class HeaderFieldFilter : ISectionTransform
     }
 
     /// <summary>Creates the filter for the field names; <paramref name="exclude"/> for HEADER.FIELDS.NOT.</summary>
-    public HeaderFieldFilter(ImmutableArray<string> fields, bool exclude)
+    /// <param name="fields">The field names asked.</param>
+    /// <param name="exclude">True for HEADER.FIELDS.NOT: keep the fields not named.</param>
+    /// <param name="bodyFollows">
+    /// Whether the message (the top one, or the embedded one of a message/rfc822 part) has a body after this header:
+    /// then the subset ends with a blank line even if the header lacks one. Without a body, only a header that has
+    /// its blank line gives one.
+    /// </param>
+    public HeaderFieldFilter(ImmutableArray<string> fields, bool exclude, bool bodyFollows)
     {
         _fields = fields;
         _exclude = exclude;
+        _bodyFollows = bodyFollows;
         var longest = 0;
         foreach (var field in fields)
         {
@@ -113,6 +125,7 @@ internal sealed class HeaderFieldFilter : ISectionTransform
         _state = State.LineStart;
         _nameLength = 0;
         _included = false;
+        _sawBlankLine = false;
     }
 
     /// <inheritdoc />
@@ -128,6 +141,7 @@ internal sealed class HeaderFieldFilter : ISectionTransform
                     if (first is (byte)'\r' or (byte)'\n')
                     {
                         _state = State.Done; // the blank line: the header ends here
+                        _sawBlankLine = true;
                     }
                     else if (first is (byte)' ' or (byte)'\t')
                     {
@@ -188,7 +202,10 @@ internal sealed class HeaderFieldFilter : ISectionTransform
         {
             sink.Write("\r\n"u8); // the last kept line lacked its line break
         }
-        sink.Write("\r\n"u8);
+        if (_sawBlankLine || _bodyFollows)
+        {
+            sink.Write("\r\n"u8);
+        }
         _state = State.Done;
     }
 

@@ -32,8 +32,8 @@ internal enum DifferenceRule
     /// <summary>Pending fix (ours is wrong): 8-bit header octets that are not UTF-8 are sent re-encoded as UTF-8 instead of as they are.</summary>
     PendingEightBitHeaderOctets,
 
-    /// <summary>Pending fix (ours is wrong): HEADER.FIELDS[.NOT] of a message with no blank line and no body ends with a blank line it does not have.</summary>
-    PendingHeaderFieldsBlankLine,
+    /// <summary>HEADER.FIELDS of a message with no blank line and no body: Dovecot ends it with a blank line; RFC 9051 §6.4.5 leaves it out.</summary>
+    HeaderFieldsOfHeaderOnlyMessage,
 }
 
 /// <summary>
@@ -256,11 +256,12 @@ internal sealed class DocumentedDifferences(byte[] content, MessageSummary summa
             Enumerable.Range(0, list.Items.Length / 2).Select(i => FetchNormalizer.Canonical(list.Items[2 * i]) + "=" + FetchNormalizer.Canonical(list.Items[(2 * i) + 1]));
     }
 
-    // Pending: a message without a blank line and body gets none in HEADER.FIELDS[.NOT] (RFC 9051 §6.4.5).
+    // A message without a blank line and body has none in its header fetches (RFC 9051 §6.4.5); Dovecot adds one to
+    // HEADER.FIELDS (not to HEADER or HEADER.FIELDS.NOT).
     private ImapValue HeaderFields(ImapValue theirs, ImapValue ours)
     {
         if (theirs is ImapString t && ours is ImapString o && summary.BodyOffset == content.Length && !content.AsSpan().EndsWith("\r\n\r\n"u8)
-            && o.Octets.AsSpan().SequenceEqual([.. t.Octets, (byte)'\r', (byte)'\n']) && Use(DifferenceRule.PendingHeaderFieldsBlankLine))
+            && t.Octets.AsSpan().SequenceEqual([.. o.Octets, (byte)'\r', (byte)'\n']) && Use(DifferenceRule.HeaderFieldsOfHeaderOnlyMessage))
         {
             return ours;
         }

@@ -156,12 +156,52 @@ public sealed class FetchSectionTests
         await AssertSection("BODY[HEADER.FIELDS (Subj Subjects)]", "\n", Section(SectionText.HeaderFields, [], "Subj", "Subjects"));
     }
 
+    // RFC 9051 §6.4.5: "the blank line is included in all header fetches, except in the case of a message which has
+    // no body and no blank line". Such a message is all header: every header section is its lines and nothing more.
     [Fact]
-    public async Task Header_fields_of_a_header_without_blank_line_or_final_line_break_still_end_with_one()
+    public async Task Header_sections_of_a_message_with_no_blank_line_and_no_body_have_no_blank_line()
+    {
+        var message = Crlf("Date: Tue, 17 Nov 2026 17:17:17 +0000\nFrom: a@example.org\nSubject: header only\n");
+        var all = C("Date: Tue, 17 Nov 2026 17:17:17 +0000\nFrom: a@example.org\nSubject: header only\n");
+        Assert.Equal(Literal("BODY[HEADER]", all), await FetchTextAsync(message, Body(FetchSection.Of(SectionText.Header))));
+        Assert.Equal(Literal("RFC822.HEADER", all), await FetchTextAsync(message, new FetchItem(FetchItemKind.Rfc822Header)));
+        Assert.Equal(Literal("BODY[1.MIME]", all), await FetchTextAsync(message, Body(Section(SectionText.Mime, [1]))));
+        Assert.Equal(Literal("BODY[TEXT]", ""), await FetchTextAsync(message, Body(FetchSection.Of(SectionText.Text))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS (SUBJECT from)]", C("From: a@example.org\nSubject: header only\n")),
+            await FetchTextAsync(message, Body(Section(SectionText.HeaderFields, [], "SUBJECT", "from"))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS.NOT (DATE)]", C("From: a@example.org\nSubject: header only\n")),
+            await FetchTextAsync(message, Body(Section(SectionText.HeaderFieldsNot, [], "DATE"))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS (X-Absent)]", ""), await FetchTextAsync(message, Body(Section(SectionText.HeaderFields, [], "X-Absent"))));
+    }
+
+    [Fact]
+    public async Task Header_fields_of_a_header_without_final_line_break_complete_its_last_line_but_add_no_blank_line()
     {
         var message = "X-A: 1\r\nX-B: 2"u8.ToArray();
-        Assert.Equal(Literal("BODY[HEADER.FIELDS (X-B)]", "X-B: 2\r\n\r\n"), await FetchTextAsync(message, Body(Section(SectionText.HeaderFields, [], "X-B"))));
-        Assert.Equal(Literal("BODY[HEADER.FIELDS.NOT (X-B)]", "X-A: 1\r\n\r\n"), await FetchTextAsync(message, Body(Section(SectionText.HeaderFieldsNot, [], "X-B"))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS (X-B)]", "X-B: 2\r\n"), await FetchTextAsync(message, Body(Section(SectionText.HeaderFields, [], "X-B"))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS.NOT (X-B)]", "X-A: 1\r\n"), await FetchTextAsync(message, Body(Section(SectionText.HeaderFieldsNot, [], "X-B"))));
+    }
+
+    // A blank line and no body: the blank line is there, so every header section has it.
+    [Fact]
+    public async Task Header_sections_of_a_message_with_a_blank_line_and_no_body_end_with_it()
+    {
+        var message = Crlf("From: a@example.org\nSubject: empty body\n\n");
+        Assert.Equal(Literal("BODY[HEADER]", C("From: a@example.org\nSubject: empty body\n\n")), await FetchTextAsync(message, Body(FetchSection.Of(SectionText.Header))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS (SUBJECT)]", C("Subject: empty body\n\n")),
+            await FetchTextAsync(message, Body(Section(SectionText.HeaderFields, [], "SUBJECT"))));
+        Assert.Equal(Literal("BODY[HEADER.FIELDS.NOT (SUBJECT)]", C("From: a@example.org\n\n")),
+            await FetchTextAsync(message, Body(Section(SectionText.HeaderFieldsNot, [], "SUBJECT"))));
+    }
+
+    // The same rule for the header of an embedded message/rfc822 that ends at its enclosing boundary.
+    [Fact]
+    public async Task Header_fields_of_an_embedded_message_with_no_blank_line_and_no_body_have_no_blank_line()
+    {
+        var message = Crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\nSubject: inner only\nFrom: x@example.org\n--b--\n");
+        Assert.Equal(Literal("BODY[1.HEADER]", C("Subject: inner only\nFrom: x@example.org")), await FetchTextAsync(message, Body(Section(SectionText.Header, [1]))));
+        Assert.Equal(Literal("BODY[1.HEADER.FIELDS (SUBJECT)]", C("Subject: inner only\n")),
+            await FetchTextAsync(message, Body(Section(SectionText.HeaderFields, [1], "SUBJECT"))));
     }
 
     [Fact]
