@@ -9,8 +9,8 @@ namespace Mail.Protocols.Imap.Tests.Interop;
 /// </summary>
 public sealed class CurlImapTests
 {
-    private static readonly byte[] First = InteropMessages.Raw(1, "first message", "The first body.\r\n");
-    private static readonly byte[] Second = InteropMessages.Raw(2, "second message", "The second body.\r\n");
+    private static readonly byte[] First = WireMessages.Raw(1, "first message", "The first body.\r\n");
+    private static readonly byte[] Second = WireMessages.Raw(2, "second message", "The second body.\r\n");
 
     private static async Task<ImapInteropHost> StartAsync(CancellationToken ct)
     {
@@ -63,7 +63,7 @@ public sealed class CurlImapTests
         await CurlOkAsync(client, ct, "--output", output, root + "/INBOX;UID=2");
         Assert.Equal(Second, await File.ReadAllBytesAsync(output, ct));
         await CurlOkAsync(client, ct, "--output", output, root + "/INBOX;UID=1;SECTION=HEADER");
-        Assert.Equal(InteropMessages.Header(First), await File.ReadAllBytesAsync(output, ct));
+        Assert.Equal(WireMessages.Header(First), await File.ReadAllBytesAsync(output, ct));
         await CurlOkAsync(client, ct, "--output", output, root + "/INBOX;UID=1;SECTION=TEXT;PARTIAL=4.5");
         Assert.Equal("first"u8.ToArray(), await File.ReadAllBytesAsync(output, ct));
 
@@ -96,7 +96,7 @@ public sealed class CurlImapTests
         Assert.Equal(First, await File.ReadAllBytesAsync(output, ct));
 
         // --upload-file APPENDs the file to the folder of the URL (as a literal after the server's continuation).
-        var upload = InteropMessages.Raw(3, "uploaded by curl", "Uploaded.\r\n");
+        var upload = WireMessages.Raw(3, "uploaded by curl", "Uploaded.\r\n");
         var input = client.PathOf("upload.eml");
         await File.WriteAllBytesAsync(input, upload, ct);
         Assert.Equal("", await CurlOkAsync(client, ct, "--upload-file", input, root + "/Archive"));

@@ -89,7 +89,7 @@ internal sealed class ExternalClient : IDisposable
 }
 
 /// <summary>Small fixed messages in wire form (CRLF), so a client's copy can be compared octet for octet.</summary>
-internal static class InteropMessages
+internal static class WireMessages
 {
     public static byte[] Raw(int number, string subject, string body)
     {

@@ -10,13 +10,13 @@ namespace Mail.Protocols.Imap.Tests.Interop;
 /// </summary>
 public sealed class MbsyncTests
 {
-    private static readonly byte[] One = InteropMessages.Raw(1, "one", "Body one.\r\n");
-    private static readonly byte[] Two = InteropMessages.Raw(2, "two", "Body two.\r\n");
-    private static readonly byte[] Three = InteropMessages.Raw(3, "three", "Body three.\r\n");
-    private static readonly byte[] Four = InteropMessages.Raw(4, "four", "Body four, archived.\r\n");
-    private static readonly byte[] Five = InteropMessages.Raw(5, "five", "Body five, archived later.\r\n");
-    private static readonly byte[] Six = InteropMessages.Raw(6, "six", "Body six, arrived later.\r\n");
-    private static readonly byte[] Local = InteropMessages.Raw(7, "written locally", "Body seven, from the Maildir.\r\n");
+    private static readonly byte[] One = WireMessages.Raw(1, "one", "Body one.\r\n");
+    private static readonly byte[] Two = WireMessages.Raw(2, "two", "Body two.\r\n");
+    private static readonly byte[] Three = WireMessages.Raw(3, "three", "Body three.\r\n");
+    private static readonly byte[] Four = WireMessages.Raw(4, "four", "Body four, archived.\r\n");
+    private static readonly byte[] Five = WireMessages.Raw(5, "five", "Body five, archived later.\r\n");
+    private static readonly byte[] Six = WireMessages.Raw(6, "six", "Body six, arrived later.\r\n");
+    private static readonly byte[] Local = WireMessages.Raw(7, "written locally", "Body seven, from the Maildir.\r\n");
 
     private static string Config(ExternalClient client, int port, string tlsType, string maildir) =>
         $"""
@@ -76,7 +76,7 @@ public sealed class MbsyncTests
     }
 
     private static List<(string Content, string Flags)> Expected(params (byte[] Raw, string Flags)[] messages) =>
-        [.. messages.Select(m => (InteropMessages.Lf(m.Raw), m.Flags)).OrderBy(m => m.Item1, StringComparer.Ordinal)];
+        [.. messages.Select(m => (WireMessages.Lf(m.Raw), m.Flags)).OrderBy(m => m.Item1, StringComparer.Ordinal)];
 
     private static async Task<uint> AppendAsync(ImapInteropHost host, string folder, byte[] raw, MessageFlags flags, CancellationToken ct) =>
         (await host.Host.Store.AppendAsync(ImapInteropHost.Alice, folder, new MemoryStream(raw), new AppendOptions(flags), cancellationToken: ct)).Uid;
@@ -112,7 +112,7 @@ public sealed class MbsyncTests
         await AppendAsync(host, "INBOX", Six, MessageFlags.None, ct);
         await AppendAsync(host, "Archive", Five, MessageFlags.Flagged, ct);
         // In the Maildir: a new message written there (seen), and the archived one marked trashed (Maildir's T).
-        await File.WriteAllTextAsync(Path.Combine(maildir, "INBOX", "cur", "1700000000.local.test:2,S"), InteropMessages.Lf(Local), ct);
+        await File.WriteAllTextAsync(Path.Combine(maildir, "INBOX", "cur", "1700000000.local.test:2,S"), WireMessages.Lf(Local), ct);
         var archived = Directory.EnumerateFiles(Path.Combine(maildir, "Archive"), "*", SearchOption.AllDirectories).Single(f => f.EndsWith(":2,R", StringComparison.Ordinal));
         File.Move(archived, archived + "T");
 

@@ -11,9 +11,9 @@ namespace Mail.Protocols.Imap.Tests.Interop;
 /// </summary>
 public sealed class MuttTests
 {
-    private static readonly byte[] One = InteropMessages.Raw(1, "one for mutt", "Mutt reads this.\r\n");
-    private static readonly byte[] Two = InteropMessages.Raw(2, "two for mutt", "Mutt flags this.\r\n");
-    private static readonly byte[] Three = InteropMessages.Raw(3, "three for mutt", "Mutt deletes this.\r\n");
+    private static readonly byte[] One = WireMessages.Raw(1, "one for mutt", "Mutt reads this.\r\n");
+    private static readonly byte[] Two = WireMessages.Raw(2, "two for mutt", "Mutt flags this.\r\n");
+    private static readonly byte[] Three = WireMessages.Raw(3, "three for mutt", "Mutt deletes this.\r\n");
 
     private static async Task<ImapInteropHost> StartAsync(CancellationToken ct)
     {
@@ -60,7 +60,7 @@ public sealed class MuttTests
             $"<first-entry><pipe-message>cat > {read}<enter><next-entry><flag-message><next-entry><delete-message><sync-mailbox><quit>", ct);
 
         // mutt pipes the message as the server sent it, with its own LF line ends.
-        Assert.Equal(InteropMessages.Lf(One), await File.ReadAllTextAsync(read, ct));
+        Assert.Equal(WireMessages.Lf(One), await File.ReadAllTextAsync(read, ct));
         var inbox = await host.Host.Store.ListMessagesAsync(ImapInteropHost.Alice, "INBOX", ct);
         Assert.Equal([1u, 2u], inbox.Select(m => m.Uid));
         Assert.Equal(MessageFlags.None, inbox[0].Flags); // piping fetches BODY.PEEK[]: only displaying a message marks it read
@@ -77,7 +77,7 @@ public sealed class MuttTests
         var url = $"imaps://127.0.0.1:{host.Imaps.Port.ToString(CultureInfo.InvariantCulture)}/INBOX";
         await RunMuttAsync(client, url, $"<last-entry><pipe-message>cat > {read}<enter><quit>", ct);
 
-        Assert.Equal(InteropMessages.Lf(Three), await File.ReadAllTextAsync(read, ct));
+        Assert.Equal(WireMessages.Lf(Three), await File.ReadAllTextAsync(read, ct));
         Assert.Equal(3, (await host.Host.Store.ListMessagesAsync(ImapInteropHost.Alice, "INBOX", ct)).Count);
     }
 }

@@ -32,8 +32,8 @@ public sealed class PythonImaplibTests
         var ct = Deadline.After(120);
         await using var host = await ImapInteropHost.StartAsync();
         await FirstLoginAsync(host);
-        var first = InteropMessages.Raw(1, "first message", "The first body.\r\n");
-        var second = InteropMessages.Raw(2, "second message", "The second body.\r\n");
+        var first = WireMessages.Raw(1, "first message", "The first body.\r\n");
+        var second = WireMessages.Raw(2, "second message", "The second body.\r\n");
         foreach (var raw in new[] { first, second })
         {
             await host.Host.Store.AppendAsync(ImapInteropHost.Alice, "INBOX", new MemoryStream(raw), cancellationToken: ct);
@@ -46,7 +46,7 @@ public sealed class PythonImaplibTests
         }
         // What imaplib received is exactly what the store holds.
         Assert.Contains($"RFC822 1 {Sha(first)}\n", output, StringComparison.Ordinal);
-        Assert.Contains($"HEADER 2 {Sha(InteropMessages.Header(second))}\n", output, StringComparison.Ordinal);
+        Assert.Contains($"HEADER 2 {Sha(WireMessages.Header(second))}\n", output, StringComparison.Ordinal);
 
         // The store followed every command: message 2 expunged, the appended one kept with \Flagged only, a copy of 1 in Archive.
         var inbox = await host.Host.Store.ListMessagesAsync(ImapInteropHost.Alice, "INBOX", ct);
@@ -72,7 +72,7 @@ public sealed class PythonImaplibTests
         var ct = Deadline.After(120);
         await using var host = await ImapInteropHost.StartAsync();
         await FirstLoginAsync(host);
-        var raw = InteropMessages.Raw(1, "examined", "Read over implicit TLS.\r\n");
+        var raw = WireMessages.Raw(1, "examined", "Read over implicit TLS.\r\n");
         await host.Host.Store.AppendAsync(ImapInteropHost.Alice, "INBOX", new MemoryStream(raw), cancellationToken: ct);
 
         var output = await RunAsync(host, "ssl", ct);
