@@ -350,4 +350,26 @@ public sealed class SessionTranscriptTests
         Assert.Contains("* LIST (\\HasNoChildren \\Sent) \"/\" Sent", await c.CommandAsync("a1", "LIST \"\" *"));
         Assert.Contains("Sent", await h.Store.ListSubscriptionsAsync(ImapTestHarness.Alice));
     }
+
+    [Fact]
+    public async Task Id_namespace_check_and_unselect()
+    {
+        await using var h = new ImapTestHarness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        Assert.Equal(["* ID (\"name\" \"Mail.Protocols\")", "a1 OK ID completed"], await c.CommandAsync("a1", "ID (\"name\" \"test client\")"));
+        Assert.Equal(["* ID (\"name\" \"Mail.Protocols\")", "a2 OK ID completed"], await c.CommandAsync("a2", "ID NIL"));
+        await c.CommandAsync("a3", "LOGIN alice@example.test alice");
+        Assert.Equal(["* NAMESPACE ((\"\" \"/\")) NIL NIL", "a4 OK NAMESPACE completed"], await c.CommandAsync("a4", "NAMESPACE"));
+        await c.CommandAsync("a5", "SELECT INBOX");
+        await h.DeliverAsync("Subject: x\r\n\r\nbody\r\n");
+        Assert.Equal(["* 1 EXISTS", "a6 OK CHECK completed"], await c.CommandAsync("a6", "CHECK"));
+        await c.CommandAsync("a7", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+        Assert.Equal(["a8 OK UNSELECT completed"], await c.CommandAsync("a8", "UNSELECT"));
+        Assert.Single(await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "INBOX")); // UNSELECT expunges nothing
+        await c.CommandAsync("a9", "SELECT INBOX");
+        Assert.Equal(["a10 OK CLOSE completed"], await c.CommandAsync("a10", "CLOSE"));
+        Assert.Empty(await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "INBOX")); // CLOSE expunges silently
+        Assert.Equal(["a11 BAD No mailbox selected"], await c.CommandAsync("a11", "CHECK"));
+    }
 }
