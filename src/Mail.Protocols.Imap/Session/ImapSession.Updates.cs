@@ -19,8 +19,17 @@ internal sealed partial class ImapSession
     /// </summary>
     private void ReportChanges(bool expunges)
     {
-        if (_selected is not { } selected || _subscription is not { } subscription || !expunges)
+        if (_subscription is not { } subscription || !expunges)
         {
+            return;
+        }
+        if (_selected is not { } selected)
+        {
+            // Nothing selected (a SELECT failed, or CLOSE): what the queue holds concerns no folder the client follows.
+            while (subscription.TryRead(out _))
+            {
+            }
+            _resyncPending = false;
             return;
         }
         var existsBefore = selected.Count;

@@ -372,4 +372,16 @@ public sealed class SessionTranscriptTests
         Assert.Empty(await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "INBOX")); // CLOSE expunges silently
         Assert.Equal(["a11 BAD No mailbox selected"], await c.CommandAsync("a11", "CHECK"));
     }
+
+    [Fact]
+    public async Task After_a_failed_select_nothing_of_the_old_folder_is_reported()
+    {
+        await using var h = new ImapTestHarness();
+        var c = await h.LoginAsync();
+        await c.CommandAsync("a1", "SELECT INBOX");
+        await c.CommandAsync("a2", "SELECT Nowhere");
+        await h.DeliverAsync("Subject: x\r\n\r\nbody\r\n");
+        Assert.Equal(["a3 OK NOOP completed"], await c.CommandAsync("a3", "NOOP"));
+        Assert.Contains("* 1 EXISTS", await c.CommandAsync("a4", "SELECT INBOX"));
+    }
 }
