@@ -303,14 +303,14 @@ internal sealed partial class ImapSession
     }
 
     // Messages this session added to the folder it has selected: its change queue will not announce them.
+    // The store queues this session's own APPEND or COPY into the selected folder for the other sessions only. Other
+    // sessions' messages with lower UIDs may still wait in the queue: adding ours first would make them look known
+    // (SelectedFolder.Add takes only UIDs above the last one) and lose them. So ours wait here, and ReportChanges adds
+    // each in UID order among the queued ones (ReportChangesAsync follows in APPEND, COPY and MOVE).
     private void AddOwnMessages(SelectedFolder selected, IEnumerable<uint> uids)
     {
-        var before = selected.Count;
-        foreach (var uid in uids.Order())
-        {
-            selected.Add(uid);
-        }
-        WriteExistsIfGrown(selected, ref before);
+        _ownAdded.AddRange(uids);
+        _ownAdded.Sort();
     }
 
     private ValueTask<bool> AppendAsync(AppendArguments arguments)

@@ -12,6 +12,9 @@ internal sealed partial class ImapSession
     // Set when a batch said the queue overflowed: the next report point takes a fresh snapshot instead.
     private bool _resyncPending;
 
+    // This session's own additions to the selected folder (APPEND, COPY), ascending, not yet in the folder's UIDs.
+    private readonly List<uint> _ownAdded = [];
+
     /// <summary>
     /// Reports the changes waiting in the session's queue. With <paramref name="expunges"/> false (during FETCH, STORE
     /// and SEARCH, RFC 9051 §7.5.1) nothing is read, so sequence numbers cannot move; the queue keeps the changes for
@@ -50,13 +53,16 @@ internal sealed partial class ImapSession
                 switch (change.Kind)
                 {
                     case MailboxChangeKind.MessageAdded:
+                        AddOwnUpTo(selected, change.Uid);
                         selected.Add(change.Uid);
                         break;
                     case MailboxChangeKind.FlagsChanged when change.Message is { } message:
+                        AddOwnUpTo(selected, change.Uid);
                         WriteExistsIfGrown(selected, ref existsBefore);
                         WriteFlagsUpdate(selected, message);
                         break;
                     case MailboxChangeKind.MessageExpunged:
+                        AddOwnUpTo(selected, change.Uid);
                         WriteExistsIfGrown(selected, ref existsBefore);
                         WriteExpunged(selected, change.Uid);
                         existsBefore = selected.Count;
@@ -68,7 +74,20 @@ internal sealed partial class ImapSession
                 selected.HighestModSeq = batch.HighestModSeq;
             }
         }
+        AddOwnUpTo(selected, uint.MaxValue);
         WriteExistsIfGrown(selected, ref existsBefore);
+    }
+
+    // Adds this session's own new messages with UIDs up to `uid` (see AddOwnMessages), before a queued change that
+    // names a higher UID or that very message (flags changed or expunged by another session right after it came).
+    private void AddOwnUpTo(SelectedFolder selected, uint uid)
+    {
+        var taken = 0;
+        while (taken < _ownAdded.Count && _ownAdded[taken] <= uid)
+        {
+            selected.Add(_ownAdded[taken++]);
+        }
+        _ownAdded.RemoveRange(0, taken);
     }
 
     // New messages are announced before anything that could name their sequence numbers.

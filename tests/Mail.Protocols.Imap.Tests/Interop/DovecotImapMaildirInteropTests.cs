@@ -201,6 +201,106 @@ public sealed class DovecotImapMaildirInteropTests(DovecotFixture dovecot) : ICl
         }
     }
 
+    /// <summary>
+    /// The same messages in the same Maildir, asked of both servers through MailKit: ENVELOPE and BODYSTRUCTURE (as
+    /// MailKit parses and writes them back) and the UIDs each of a list of searches finds are the same.
+    /// </summary>
+    [Fact]
+    public async Task Both_servers_describe_and_search_the_same_maildir_alike()
+    {
+        var ct = Timeout();
+        var user = dovecot.ClaimUser();
+        var userDirectory = Path.Combine(dovecot.MailRoot, user.Login.ToLowerInvariant());
+        try
+        {
+            var messages = new List<(MimeKit.MimeMessage Message, MessageFlags Flags, string[] Keywords, DateTimeOffset Date)>
+            {
+                (InteropMessages.Rich(user.Login, "rich.e@example.org"), MessageFlags.Seen, ["$Forwarded"], Day(1, 1)),
+                (InteropMessages.Plain(user.Login, "Budget meeting", "Let us discuss the budget.\r\n", "alice.smith@example.org", Day(2, 1)), MessageFlags.Flagged, [], Day(2, 2)),
+                (InteropMessages.Plain(user.Login, "Re: Budget meeting", "Sounds good.\r\n", "carol@example.com", Day(3, 1)), MessageFlags.Answered | MessageFlags.Seen, ["Work"], Day(3, 2)),
+                (InteropMessages.Plain(user.Login, "Grüße aus Köln", "Hallo aus dem Rheinland, schöne Grüße.\r\n", "dave@example.org", Day(4, 1)), MessageFlags.None, [], Day(4, 2)),
+            };
+            var eightBit = InteropMessages.Plain(user.Login, "8-bit", date: Day(5, 1));
+            var body = new MimeKit.TextPart("plain") { ContentTransferEncoding = MimeKit.ContentEncoding.EightBit };
+            body.SetText("utf-8", "Straße und Größe in 8 Bit.\r\n");
+            eightBit.Body = body;
+            messages.Add((eightBit, MessageFlags.Draft, ["Work", "$Later"], Day(5, 2)));
+
+            using (var imap = await dovecot.ConnectAsync(user.Login, user.Password, ct))
+            {
+                foreach (var (message, flags, keywords, date) in messages)
+                {
+                    await imap.Inbox.AppendAsync(new AppendRequest(message, flags, keywords, date), ct);
+                }
+                await imap.DisconnectAsync(true, ct);
+            }
+
+            var searches = new (string Name, MailKit.Search.SearchQuery Query)[]
+            {
+                ("ALL", MailKit.Search.SearchQuery.All),
+                ("SUBJECT budget", MailKit.Search.SearchQuery.SubjectContains("budget")),
+                ("SUBJECT Grüße", MailKit.Search.SearchQuery.SubjectContains("Grüße")),
+                ("FROM example.org", MailKit.Search.SearchQuery.FromContains("example.org")),
+                ("FROM Jörg", MailKit.Search.SearchQuery.FromContains("Jörg")),
+                ("TO user", MailKit.Search.SearchQuery.ToContains(user.Login.Split('@')[0])),
+                ("CC carol", MailKit.Search.SearchQuery.CcContains("carol")),
+                ("BODY rheinland", MailKit.Search.SearchQuery.BodyContains("rheinland")),
+                ("BODY Bericht über", MailKit.Search.SearchQuery.BodyContains("Bericht über")),
+                ("BODY Straße", MailKit.Search.SearchQuery.BodyContains("Straße")),
+                ("TEXT forwarded text", MailKit.Search.SearchQuery.MessageContains("forwarded text")),
+                ("TEXT carol@example.com", MailKit.Search.SearchQuery.MessageContains("carol@example.com")),
+                ("HEADER Message-ID rich.e", MailKit.Search.SearchQuery.HeaderContains("Message-ID", "rich.e")),
+                ("SEEN", MailKit.Search.SearchQuery.Seen),
+                ("UNSEEN", MailKit.Search.SearchQuery.NotSeen),
+                ("KEYWORD Work", MailKit.Search.SearchQuery.HasKeyword("Work")),
+                ("UNKEYWORD $Forwarded", MailKit.Search.SearchQuery.NotKeyword("$Forwarded")),
+                ("SINCE 2-Feb", MailKit.Search.SearchQuery.DeliveredAfter(Day(2, 2).DateTime)),
+                ("BEFORE 3-Mar", MailKit.Search.SearchQuery.DeliveredBefore(Day(3, 2).DateTime)),
+                ("ON 4-Apr", MailKit.Search.SearchQuery.DeliveredOn(Day(4, 2).DateTime)),
+                ("SENTSINCE 1-Mar", MailKit.Search.SearchQuery.SentSince(Day(3, 1).DateTime)),
+                ("SENTBEFORE 1-Mar", MailKit.Search.SearchQuery.SentBefore(Day(3, 1).DateTime)),
+                ("LARGER 1000", MailKit.Search.SearchQuery.LargerThan(1000)),
+                ("OR SUBJECT budget NOT SEEN", MailKit.Search.SearchQuery.SubjectContains("budget").Or(MailKit.Search.SearchQuery.NotSeen)),
+                ("NOT FROM example.org AND SEEN", MailKit.Search.SearchQuery.Not(MailKit.Search.SearchQuery.FromContains("example.org")).And(MailKit.Search.SearchQuery.Seen)),
+            };
+
+            async Task<(List<string> Envelopes, List<string> Structures, List<string> Found)> AskAsync(ImapClient client)
+            {
+                var inbox = client.Inbox;
+                await inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+                var summaries = (await inbox.FetchAsync(0, -1, Items | MessageSummaryItems.BodyStructure, ct)).OrderBy(s => s.UniqueId.Id).ToList();
+                var found = new List<string>();
+                foreach (var (name, query) in searches)
+                {
+                    found.Add($"{name}: {string.Join(",", (await inbox.SearchAsync(query, ct)).Select(u => u.Id))}");
+                }
+                await inbox.CloseAsync(false, ct);
+                return ([.. summaries.Select(s => $"{s.UniqueId.Id} {s.Envelope}")], [.. summaries.Select(s => $"{s.UniqueId.Id} {s.Body}")], found);
+            }
+
+            (List<string> Envelopes, List<string> Structures, List<string> Found) theirs;
+            using (var imap = await dovecot.ConnectAsync(user.Login, user.Password, ct))
+            {
+                theirs = await AskAsync(imap);
+                await imap.DisconnectAsync(true, ct);
+            }
+            await using var ourSide = await OurSide.StartAsync(dovecot, user, ct);
+            var log = new TranscriptLogger();
+            using var client = await ourSide.ConnectAsync(log, ct);
+            var ours = await AskAsync(client);
+            await client.DisconnectAsync(true, ct);
+
+            Assert.Equal(messages.Count, theirs.Envelopes.Count);
+            Assert.Equal(theirs.Envelopes, ours.Envelopes);
+            Assert.Equal(theirs.Structures, ours.Structures);
+            Assert.Equal(theirs.Found, ours.Found);
+        }
+        finally
+        {
+            DeleteUser(userDirectory);
+        }
+    }
+
     private static string Subject(Seen message) => InteropMessages.Text(message.Octets).Split("\r\nSubject: ")[1].Split("\r\n")[0];
 
     private static void AssertSameMessages(List<Seen> expected, List<Seen> actual, string context, bool compareUids, string transcript)
