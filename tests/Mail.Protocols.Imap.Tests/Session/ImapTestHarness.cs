@@ -100,6 +100,15 @@ internal sealed class ImapTestHarness : IAsyncDisposable
             return await _replies.ReadLineAsync(timeout.Token);
         }
 
+        /// <summary>Reads exactly <paramref name="count"/> octets (a literal in a reply), as Latin-1 characters.</summary>
+        public async Task<string> ReadOctetsAsync(int count)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var buffer = new char[count];
+            var read = await _replies.ReadBlockAsync(buffer.AsMemory(), timeout.Token);
+            return new string(buffer, 0, read);
+        }
+
         /// <summary>Sends one command line and reads every line up to the tagged reply (included).</summary>
         public async Task<List<string>> CommandAsync(string tag, string command)
         {
