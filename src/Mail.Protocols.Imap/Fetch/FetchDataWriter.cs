@@ -108,9 +108,9 @@ internal static class FetchDataWriter
     }
 
     /// <summary>
-    /// Writes <c>NIL</c> for null, otherwise the UTF-8 octets of <paramref name="value"/> as a quoted string, or as a
-    /// literal when they hold CR, LF, NUL or 8-bit octets (IMAP4rev1's quoted strings are 7-bit, RFC 3501 §9) or are
-    /// longer than <see cref="MaxQuotedLength"/>.
+    /// Writes <c>NIL</c> for null, otherwise the octets of <paramref name="value"/> (<see cref="EscapedOctets"/>: the
+    /// octets a summary's value had in the message) as a quoted string, or as a literal when they hold CR, LF, NUL or
+    /// 8-bit octets (IMAP4rev1's quoted strings are 7-bit, RFC 3501 §9) or are longer than <see cref="MaxQuotedLength"/>.
     /// </summary>
     public static void WriteNString(IBufferWriter<byte> writer, string? value)
     {
@@ -122,15 +122,19 @@ internal static class FetchDataWriter
         WriteString(writer, value);
     }
 
-    /// <summary>Writes <paramref name="value"/> as a string, quoted or literal as <see cref="WriteNString"/> does.</summary>
+    /// <summary>
+    /// Writes <paramref name="value"/> as a string, quoted or literal as <see cref="WriteNString"/> does: its UTF-8,
+    /// except that an octet the summary kept as an escape (a header octet that was not UTF-8) is written as that octet,
+    /// so ENVELOPE and BODYSTRUCTURE carry a header's octets as they are.
+    /// </summary>
     public static void WriteString(IBufferWriter<byte> writer, string value)
     {
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        var count = EscapedOctets.GetByteCount(value);
         byte[]? rented = null;
-        var buffer = max <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        var buffer = count <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(count));
         try
         {
-            var bytes = buffer[..Encoding.UTF8.GetBytes(value, buffer)];
+            var bytes = buffer[..EscapedOctets.GetBytes(value, buffer)];
             WriteString(writer, bytes);
         }
         finally

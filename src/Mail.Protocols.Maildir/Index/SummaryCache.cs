@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Maildir.Index;
 
@@ -17,11 +19,16 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
     public const string FileName = "mailprotocols.summaries";
     // The format's version: raised whenever MessageSummary or MessageSummaryParser changes what a summary holds, so a
     // cache of an older version is started afresh instead of read as if it were current (2: header values as in the
-    // message, the message's header end and an embedded message's header end).
-    internal const string Magic = "mailprotocols-summaries 2";
+    // message, the message's header end and an embedded message's header end; 3: header octets that are not UTF-8
+    // kept as EscapedOctets instead of read as Latin-1, and written as {"octets": base64}).
+    internal const string Magic = "mailprotocols-summaries 3";
     // Each MIME level costs two JSON levels (a part's object and its Children array; an embedded message only
     // one), and the deepest part adds its own lists (Parameters: an array of objects) below the summary's root.
-    private static readonly JsonSerializerOptions s_json = new() { MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2) };
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2),
+        Converters = { new EscapedOctetsConverter() },
+    };
     private readonly string _path = Path.Combine(directory, FileName);
     private Dictionary<uint, MessageSummary>? _summaries;
 
@@ -94,5 +101,67 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
             }
             Durability.DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(text.ToString()), sync: false, permissions);
         }
+    }
+}
+
+/// <summary>
+/// Strings of a summary in the cache: as JSON strings, except one holding escaped octets (<see cref="EscapedOctets"/>,
+/// lone surrogates that JSON cannot carry: System.Text.Json would write U+FFFD), which is written as
+/// <c>{"octets": "base64"}</c> and decoded back to the same string.
+/// </summary>
+internal sealed class EscapedOctetsConverter : JsonConverter<string>
+{
+    private const string OctetsProperty = "octets";
+
+    public override bool HandleNull => false;
+
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return reader.GetString();
+        }
+        string? octets = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                throw new JsonException("Expected a property name.");
+            }
+            var isOctets = reader.ValueTextEquals(OctetsProperty);
+            reader.Read();
+            if (isOctets && reader.TokenType == JsonTokenType.String)
+            {
+                octets = reader.GetString();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        if (octets is null)
+        {
+            throw new JsonException("An escaped string without its octets.");
+        }
+        try
+        {
+            return EscapedOctets.Decode(Convert.FromBase64String(octets));
+        }
+        catch (FormatException ex)
+        {
+            throw new JsonException("Escaped octets that are not base64.", ex);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
+    {
+        if (!EscapedOctets.HasEscapes(value))
+        {
+            writer.WriteStringValue(value);
+            return;
+        }
+        writer.WriteStartObject();
+        writer.WriteBase64String(OctetsProperty, EscapedOctets.GetBytes(value));
+        writer.WriteEndObject();
     }
 }

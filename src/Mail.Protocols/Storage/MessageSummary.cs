@@ -10,7 +10,10 @@ namespace Mail.Protocols.Storage;
 /// Offsets count octets from the start of the content: IMAP's BODY[HEADER] is <c>[0, BodyOffset)</c> and BODY[TEXT]
 /// <c>[BodyOffset, size)</c>. Header values (envelope strings, display names, Content-ID, Content-Description,
 /// Content-MD5, Content-Location, parameters) are as they are in the message: RFC 2047 encoded words are not decoded
-/// (the client does that), and a folded value loses only its line breaks (RFC 5322 §2.2.3). Content-Type and
+/// (the client does that), a folded value loses only its line breaks (RFC 5322 §2.2.3), and the octets are kept as
+/// <see cref="Text.EscapedOctets"/> decodes them (UTF-8 where well-formed; any other octet as a lone surrogate U+DC80
+/// to U+DCFF that <see cref="Text.EscapedOctets.GetBytes(System.ReadOnlySpan{char})"/> turns back into it; a store
+/// that serialises summaries must keep those). Content-Type and
 /// Content-Disposition parameters are in the order of the message, quoting removed; the sections of an RFC 2231
 /// continuation are joined, not decoded, into one parameter (named <c>name*</c> when its value is encoded).
 /// </remarks>

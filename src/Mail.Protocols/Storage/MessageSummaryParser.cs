@@ -1,4 +1,5 @@
 using System.Text;
+using Mail.Protocols.Text;
 using MimeKit;
 
 namespace Mail.Protocols.Storage;
@@ -6,7 +7,9 @@ namespace Mail.Protocols.Storage;
 /// <summary>
 /// Computes a <see cref="MessageSummary"/> from message content with MimeKit's parser, in one pass over a seekable stream.
 /// Header values are kept as they are in the message, as IMAP sends them (RFC 9051 §7.5.2): RFC 2047 encoded words are
-/// not decoded, and a folded value is unfolded only by removing its line breaks (RFC 5322 §2.2.3), whitespace kept.
+/// not decoded, a folded value is unfolded only by removing its line breaks (RFC 5322 §2.2.3), whitespace kept, and
+/// octets are decoded as <see cref="EscapedOctets"/> (UTF-8 where well-formed, any other octet kept as an escape), so
+/// the octets of every value are those of the message.
 /// </summary>
 public static class MessageSummaryParser
 {
@@ -24,7 +27,6 @@ public static class MessageSummaryParser
     private const string Placeholder = "\uE000";
 
     private static readonly ParserOptions s_options = CreateOptions();
-    private static readonly Encoding s_strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Parses <paramref name="content"/> from its current position. The stream must be seekable; it is not disposed.</summary>
     public static MessageSummary Parse(Stream content, CancellationToken cancellationToken = default)
@@ -280,24 +282,28 @@ public static class MessageSummaryParser
         return encoded && bare.Length > 0 ? (bare, 0, true) : (null, 0, false);
     }
 
-    // RFC 5322 §2.2.3: unfolding removes each CRLF (or bare LF) that precedes whitespace; the whitespace stays.
-    private static string Unfold(byte[] raw)
-    {
-        var text = Text(raw);
-        return text.Contains('\n', StringComparison.Ordinal) ? text.Replace("\r\n", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal) : text;
-    }
+    // RFC 5322 §2.2.3: unfolding removes each CRLF (or bare LF) that precedes whitespace; the whitespace stays. The
+    // octets are decoded as EscapedOctets: UTF-8 where it is (RFC 6532), every other octet kept as an escape, so the
+    // value's octets are exactly those of the message and IMAP sends them as they are.
+    private static string Unfold(byte[] raw) => EscapedOctets.Decode(UnfoldOctets(raw));
 
-    // UTF-8 where it is (RFC 6532), Latin-1 otherwise, so that no octet is lost.
-    private static string Text(byte[] raw)
+    private static ReadOnlySpan<byte> UnfoldOctets(byte[] raw)
     {
-        try
+        if (raw.AsSpan().IndexOf((byte)'\n') < 0)
         {
-            return s_strictUtf8.GetString(raw);
+            return raw;
         }
-        catch (DecoderFallbackException)
+        var octets = new byte[raw.Length];
+        var length = 0;
+        for (var i = 0; i < raw.Length; i++)
         {
-            return Encoding.Latin1.GetString(raw);
+            if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < raw.Length && raw[i + 1] == '\n'))
+            {
+                continue;
+            }
+            octets[length++] = raw[i];
         }
+        return octets.AsSpan(0, length);
     }
 
     // Every field of that name, in order (a message may repeat To or Cc), parsed with encoded words kept as they are.
@@ -310,7 +316,10 @@ public static class MessageSummaryParser
             {
                 continue;
             }
-            var value = Unfold(header.RawValue).Replace(EncodedWordStart, Placeholder, StringComparison.Ordinal);
+            // MimeKit parses the list from a string with one character per octet (Latin-1), so that no octet is
+            // decoded or replaced on the way; each part it gives back is turned into octets again and decoded as the
+            // other values are (Octets).
+            var value = Encoding.Latin1.GetString(UnfoldOctets(header.RawValue)).Replace(EncodedWordStart, Placeholder, StringComparison.Ordinal);
             if (InternetAddressList.TryParse(s_options, value, out var list))
             {
                 foreach (var address in list)
@@ -322,8 +331,18 @@ public static class MessageSummaryParser
         return result;
     }
 
-    private static string? Restore(string? text) =>
-        string.IsNullOrEmpty(text) ? null : text.Replace(Placeholder, EncodedWordStart, StringComparison.Ordinal);
+    // A part of an address as MimeKit gave it back: the encoded-word starts put back, then its octets decoded.
+    private static string? Restore(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        text = text.Replace(Placeholder, EncodedWordStart, StringComparison.Ordinal);
+        // Every character stands for one octet of the message, unless MimeKit made one up (it never should): then the
+        // text is kept as it is.
+        return text.AsSpan().ContainsAnyExceptInRange('\u0000', '\u00FF') ? text : EscapedOctets.Decode(Encoding.Latin1.GetBytes(text));
+    }
 
     private static void Add(List<EnvelopeAddress> result, InternetAddress address)
     {

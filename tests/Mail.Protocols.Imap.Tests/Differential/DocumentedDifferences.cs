@@ -29,9 +29,6 @@ internal enum DifferenceRule
     /// <summary>BINARY[n] of a multipart: Dovecot decodes the parts inside it; we send the multipart's octets (its encoding is the identity).</summary>
     BinaryOfMultipart,
 
-    /// <summary>Pending fix (ours is wrong): 8-bit header octets that are not UTF-8 are sent re-encoded as UTF-8 instead of as they are.</summary>
-    PendingEightBitHeaderOctets,
-
     /// <summary>HEADER.FIELDS of a message with no blank line and no body: Dovecot ends it with a blank line; RFC 9051 §6.4.5 leaves it out.</summary>
     HeaderFieldsOfHeaderOnlyMessage,
 }
@@ -122,7 +119,7 @@ internal sealed class DocumentedDifferences(byte[] content, MessageSummary summa
         {
             return ours;
         }
-        return EightBit(theirs, ours);
+        return theirs;
     }
 
     // (name adl mailbox host)
@@ -138,22 +135,7 @@ internal sealed class DocumentedDifferences(byte[] content, MessageSummary summa
         {
             items[2] = ourMailbox;
         }
-        for (var i = 0; i < 4; i++)
-        {
-            items[i] = EightBit(items[i], o.Items[i]);
-        }
         return t with { Items = items.ToImmutable() };
-    }
-
-    // Pending: a string of octets that are not UTF-8 which we send as the UTF-8 of their Latin-1 reading.
-    private ImapValue EightBit(ImapValue theirs, ImapValue ours)
-    {
-        if (theirs is ImapString t && ours is ImapString o && !IsUtf8(t.Octets)
-            && o.Octets.SequenceEqual(Encoding.UTF8.GetBytes(Latin1(t))) && Use(DifferenceRule.PendingEightBitHeaderOctets))
-        {
-            return ours;
-        }
-        return theirs;
     }
 
     private ImapValue Body(ImapValue theirs, ImapValue ours, BodyPartSummary part, int depth)
@@ -330,6 +312,4 @@ internal sealed class DocumentedDifferences(byte[] content, MessageSummary summa
     private static string? Lower(ImapValue value) => value is ImapString s ? Latin1(s).ToLowerInvariant() : null;
 
     private static string Latin1(ImapString s) => Encoding.Latin1.GetString(s.Octets.AsSpan());
-
-    private static bool IsUtf8(ImmutableArray<byte> octets) => System.Text.Unicode.Utf8.IsValid(octets.AsSpan());
 }

@@ -112,6 +112,37 @@ public sealed class FetchDataWriterTests
         Assert.Equal("{1025}\r\n" + quoted + "x", Write(w => FetchDataWriter.WriteNString(w, quoted + "x")));
     }
 
+    // A summary's escaped octet (a header octet that was not UTF-8, Mail.Protocols.Text.EscapedOctets) is written as
+    // that octet, in a literal since it is 8-bit; the rest of the string as UTF-8.
+    [Fact]
+    public void Escaped_octets_of_a_string_are_written_as_the_octets_themselves()
+    {
+        Assert.Equal("{6}\r\nr\u00e9sum\u00e9", Write(w => FetchDataWriter.WriteNString(w, "r\uDCE9sum\uDCE9")));
+        Assert.Equal("{6}\r\ncaf\u00c3\u00a9\u00e9", Write(w => FetchDataWriter.WriteNString(w, "café\uDCE9")));
+        var longer = new string('x', 300) + "\uDCE9";
+        Assert.Equal("{301}\r\n" + new string('x', 300) + "\u00e9", Write(w => FetchDataWriter.WriteNString(w, longer)));
+    }
+
+    // RFC 9051 §7.5.2 ENVELOPE and §9 body-fld-param: strings as the message has them. A Latin-1 header goes out in
+    // Latin-1, as Dovecot sends it, not re-encoded as UTF-8.
+    [Fact]
+    public async Task Envelope_and_bodystructure_of_latin1_headers_carry_the_header_octets()
+    {
+        var message = Crlf(
+            "From: Jos\u00e9 <jose@example.es>\n" +
+            "Subject: r\u00e9sum\u00e9\n" +
+            "Content-Type: text/plain; charset=iso-8859-1; name=\"caf\u00e9.txt\"\n" +
+            "Content-Transfer-Encoding: 8bit\n" +
+            "\n" +
+            "Voil\u00e0.\n");
+        var (_, bytes) = await FetchAsync(message, new FetchItem(FetchItemKind.Envelope), new FetchItem(FetchItemKind.BodyStructure));
+        Assert.Equal(
+            "* 1 FETCH (ENVELOPE (NIL {6}\r\nr\u00e9sum\u00e9 (({4}\r\nJos\u00e9 NIL \"jose\" \"example.es\")) (({4}\r\nJos\u00e9 NIL \"jose\" \"example.es\")) " +
+            "(({4}\r\nJos\u00e9 NIL \"jose\" \"example.es\")) NIL NIL NIL NIL NIL) " +
+            "BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"iso-8859-1\" \"name\" {8}\r\ncaf\u00e9.txt) NIL NIL \"8bit\" 8 1 NIL NIL NIL NIL))\r\n",
+            Encoding.Latin1.GetString(bytes));
+    }
+
     [Fact]
     public void Envelope_has_nil_for_absent_fields_and_empty_lists_and_groups_as_start_and_end_markers()
     {

@@ -280,15 +280,15 @@ public sealed class MaildirStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_summary_cache_of_the_old_format_is_rebuilt_not_read()
+    public async Task A_summary_cache_of_an_old_format_is_rebuilt_not_read()
     {
         var a = await _f.Store.AppendAsync(User, "INBOX", new MemoryStream("Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\nbody\r\n"u8.ToArray()));
         var current = await _f.Store.GetSummaryAsync(User, "INBOX", a.Uid);
         var path = Path.Combine(_f.Inbox, "mailprotocols.summaries");
         var lines = await File.ReadAllLinesAsync(path);
-        Assert.Equal($"mailprotocols-summaries 2 {a.UidValidity}", lines[0]);
+        Assert.Equal($"mailprotocols-summaries 3 {a.UidValidity}", lines[0]);
 
-        // What version 1 wrote for this message: the subject decoded and no header end, which version 2 would misread.
+        // What version 1 wrote for this message: the subject decoded and no header end, which version 3 would misread.
         var old = current with { Envelope = current.Envelope with { Subject = "café" }, BodyOffset = 0 };
         await File.WriteAllTextAsync(path, $"mailprotocols-summaries 1 {a.UidValidity}\n{a.Uid} {System.Text.Json.JsonSerializer.Serialize(old)}\n");
 
@@ -297,8 +297,35 @@ public sealed class MaildirStoreTests : IDisposable
         Assert.Equal("=?utf-8?q?caf=C3=A9?=", summary.Envelope.Subject);
         Assert.Equal(current.BodyOffset, summary.BodyOffset);
         lines = await File.ReadAllLinesAsync(path);
-        Assert.Equal($"mailprotocols-summaries 2 {a.UidValidity}", lines[0]);
+        Assert.Equal($"mailprotocols-summaries 3 {a.UidValidity}", lines[0]);
         Assert.DoesNotContain(lines, l => l.Contains("café", StringComparison.Ordinal));
+    }
+
+    // Version 2 read header octets that are not UTF-8 as Latin-1 ("résumé" as U+00E9, sent by IMAP as UTF-8); version
+    // 3 keeps them as escapes. A version 2 cache is rebuilt, and the escapes go through the cache file and back.
+    [Fact]
+    public async Task A_version_2_cache_of_latin1_headers_is_rebuilt_and_escaped_octets_round_trip()
+    {
+        var message = System.Text.Encoding.Latin1.GetBytes("Subject: r\u00e9sum\u00e9\r\nFrom: Jos\u00e9 <jose@example.es>\r\n\r\nbody\r\n");
+        var a = await _f.Store.AppendAsync(User, "INBOX", new MemoryStream(message));
+        var current = await _f.Store.GetSummaryAsync(User, "INBOX", a.Uid);
+        Assert.Equal("r\uDCE9sum\uDCE9", current.Envelope.Subject);
+        var path = Path.Combine(_f.Inbox, "mailprotocols.summaries");
+        // The escapes are written as octets (base64 of "résumé" in Latin-1), not as U+FFFD.
+        Assert.Contains("{\"octets\":\"culzdW3p\"}", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
+
+        var old = current with { Envelope = current.Envelope with { Subject = "r\u00e9sum\u00e9" } };
+        await File.WriteAllTextAsync(path, $"mailprotocols-summaries 2 {a.UidValidity}\n{a.Uid} {System.Text.Json.JsonSerializer.Serialize(old)}\n");
+
+        var store = _f.Restart();
+        Assert.Equal("r\uDCE9sum\uDCE9", (await store.GetSummaryAsync(User, "INBOX", a.Uid)).Envelope.Subject);
+        Assert.Equal($"mailprotocols-summaries 3 {a.UidValidity}", (await File.ReadAllLinesAsync(path))[0]);
+
+        // Read back from the rebuilt cache by a third instance.
+        var third = _f.Restart();
+        var cached = await third.GetSummaryAsync(User, "INBOX", a.Uid);
+        Assert.Equal("r\uDCE9sum\uDCE9", cached.Envelope.Subject);
+        Assert.Equal("Jos\uDCE9", Assert.Single(cached.Envelope.From).Name);
     }
 
     private sealed class MessageInfoComparer : IEqualityComparer<MessageInfo>

@@ -66,6 +66,21 @@ public abstract partial class DurableMailboxStoreContractTests : MailboxStoreCon
         Assert.True(flagged.ModSeq > afterAppend.HighestModSeq);
     }
 
+    // A store that keeps summaries across a restart must keep escaped header octets too (System.Text.Json, for one,
+    // writes a lone surrogate as U+FFFD).
+    [Fact]
+    public async Task Header_octets_that_are_not_utf8_survive_a_restart()
+    {
+        var store = CreateStore();
+        var appended = await store.AppendAsync(User, "INBOX", new MemoryStream(s_latin1Headers));
+        AssertLatin1HeaderOctets(await store.GetSummaryAsync(User, "INBOX", appended.Uid));
+
+        var reopened = Reopen(store);
+
+        AssertLatin1HeaderOctets(await reopened.GetSummaryAsync(User, "INBOX", appended.Uid));
+        AssertLatin1HeaderOctets(Assert.Single(await reopened.GetSummariesAsync(User, "INBOX", [appended.Uid])).Summary);
+    }
+
     [Fact]
     public async Task A_message_expunged_before_a_restart_frees_no_uid_even_when_the_folder_is_empty()
     {

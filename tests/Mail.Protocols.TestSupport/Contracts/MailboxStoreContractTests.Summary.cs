@@ -1,5 +1,6 @@
 using System.Text;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Text;
 using Xunit;
 
 namespace Mail.Protocols.TestSupport.Contracts;
@@ -165,5 +166,33 @@ public abstract partial class MailboxStoreContractTests
         Assert.Equal(3, summary.Body.Lines);
         Assert.Empty(summary.Envelope.From);
         Assert.Equal("one part", summary.Envelope.Subject);
+    }
+
+    /// <summary>A message whose header values are Latin-1, not UTF-8 (8-bit octets in a Subject, a display name, a parameter).</summary>
+    protected static readonly byte[] s_latin1Headers = Encoding.Latin1.GetBytes(
+        "From: Jos\u00e9 Mu\u00f1oz <jose@example.es>\r\n" +
+        "Subject: r\u00e9sum\u00e9 \u00e0 envoyer\r\n" +
+        "Content-Type: text/plain; charset=iso-8859-1; name=\"r\u00e9sum\u00e9.txt\"\r\n" +
+        "Content-Transfer-Encoding: 8bit\r\n" +
+        "\r\n" +
+        "Voil\u00e0.\r\n");
+
+    /// <summary>Asserts that the summary of <see cref="s_latin1Headers"/> has the message's octets (<see cref="EscapedOctets"/>).</summary>
+    protected static void AssertLatin1HeaderOctets(MessageSummary summary)
+    {
+        Assert.Equal(Encoding.Latin1.GetBytes("r\u00e9sum\u00e9 \u00e0 envoyer"), EscapedOctets.GetBytes(summary.Envelope.Subject!));
+        Assert.Equal(Encoding.Latin1.GetBytes("Jos\u00e9 Mu\u00f1oz"), EscapedOctets.GetBytes(Assert.Single(summary.Envelope.From).Name!));
+        Assert.Equal(Encoding.Latin1.GetBytes("r\u00e9sum\u00e9.txt"), EscapedOctets.GetBytes(summary.Body.Parameters[1].Value));
+    }
+
+    // Header values hold the message's octets: octets that are not UTF-8 are kept as EscapedOctets escapes, not read as
+    // Latin-1 (which IMAP's ENVELOPE would then send as UTF-8, other octets than the message's).
+    [Fact]
+    public async Task Header_octets_that_are_not_utf8_are_kept_as_they_are()
+    {
+        var store = CreateStore();
+        var appended = await store.AppendAsync(User, "INBOX", new MemoryStream(s_latin1Headers));
+        AssertLatin1HeaderOctets(await store.GetSummaryAsync(User, "INBOX", appended.Uid));
+        AssertLatin1HeaderOctets(Assert.Single(await store.GetSummariesAsync(User, "INBOX", [appended.Uid])).Summary);
     }
 }
