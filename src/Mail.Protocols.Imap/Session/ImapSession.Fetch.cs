@@ -141,8 +141,9 @@ internal sealed partial class ImapSession
                 (request.Needs & FetchNeeds.Content) != 0 ? ct => Store.OpenContentAsync(Login, folder, info.Uid, ct) : null,
                 request, Connection.Aborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!Connection.IsConnectionFailure(ex))
+        catch (Exception ex) when (ex is not OperationCanceledException || !Connection.Aborted.IsCancellationRequested)
         {
+            // An IOException included: a content stream that fails on a bad disk is as fatal here as a broken socket.
             Telemetry.ImapLog.StoreFailed(_logger, Connection.Id, ex);
             return FetchOutcome.OutputCompleted;
         }

@@ -126,6 +126,13 @@ internal sealed partial class ImapSession : CommandSession
         _ => ImapRejectReason.StoreUnavailable,
     };
 
+    // An IOException while the connection stands is the store's (a Maildir on a failing disk): the command gets
+    // NO [UNAVAILABLE] and the session goes on; if the socket was the cause, the next read or write ends the session
+    // anyway. A literal that did not arrive is the connection's: what is left of it must never be read as commands.
+    protected override bool IsConnectionFailure(Exception exception) =>
+        exception is LiteralReadException
+        || Connection.IsConnectionFailure(exception) && !(exception is IOException && !Connection.Aborted.IsCancellationRequested);
+
     protected override void OnErrorBudgetSpent()
     {
         ImapLog.TooManyErrors(_logger, Connection.Id);

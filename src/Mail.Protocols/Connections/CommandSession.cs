@@ -101,13 +101,19 @@ internal abstract class CommandSession
         {
             return await ExecuteAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (!Connection.IsConnectionFailure(ex))
+        catch (Exception ex) when (!IsConnectionFailure(ex))
         {
             // A backend's own exception types, its own timeouts surfacing as cancellations, a bug in a hook: the
             // command failed, the connection did not.
             return OnCommandFailed(ex);
         }
     }
+
+    /// <summary>
+    /// Whether an exception a command threw is the connection's (the session ends quietly) rather than the backend's (the
+    /// command is answered and the session goes on). By default <see cref="MailConnection.IsConnectionFailure"/>.
+    /// </summary>
+    protected virtual bool IsConnectionFailure(Exception exception) => Connection.IsConnectionFailure(exception);
 
     /// <summary>Reads the next command into <see cref="SessionIO.Line"/> (or the protocol's own buffer).</summary>
     protected abstract ValueTask<LineReadOutcome> ReadCommandAsync();

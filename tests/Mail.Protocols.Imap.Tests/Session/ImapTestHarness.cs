@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.InMemory;
+using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Imap.Tests.Session;
 
@@ -12,7 +13,8 @@ internal sealed class ImapTestHarness : IAsyncDisposable
     private readonly List<Client> _clients = [];
     private readonly Heartbeat _heartbeat;
 
-    public ImapTestHarness(Action<ImapServerOptions>? configure = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
+    public ImapTestHarness(Action<ImapServerOptions>? configure = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null,
+        Func<IMailboxStore, IMailboxStore>? wrapStore = null)
     {
         Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
@@ -20,7 +22,7 @@ internal sealed class ImapTestHarness : IAsyncDisposable
         Users.AddUser(Alice, "alice");
         Options = new ImapServerOptions { ServerName = "imap.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.Zero };
         configure?.Invoke(Options);
-        Server = new ImapServer(Options, new ImapServices(Store, Users), [], Time, meterFactory: meterFactory);
+        Server = new ImapServer(Options, new ImapServices(wrapStore?.Invoke(Store) ?? Store, Users), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
     }
 

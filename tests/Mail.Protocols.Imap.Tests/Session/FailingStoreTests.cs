@@ -1,0 +1,57 @@
+using Mail.Protocols.Storage;
+using Mail.Protocols.TestSupport.Faults;
+
+namespace Mail.Protocols.Imap.Tests.Session;
+
+/// <summary>A store that fails costs the command, not the session; a failure inside a literal closes the connection.</summary>
+public sealed class FailingStoreTests
+{
+    private static async Task<(ImapTestHarness Harness, FaultyMailboxStore Store, ImapTestHarness.Client Client)> StartAsync()
+    {
+        FaultyMailboxStore? faulty = null;
+        var h = new ImapTestHarness(wrapStore: inner => faulty = new FaultyMailboxStore(inner));
+        await h.DeliverAsync("Subject: one\r\n\r\n" + new string('x', 5000) + "\r\n");
+        var c = await h.LoginAsync();
+        await c.CommandAsync("s1", "SELECT INBOX");
+        return (h, faulty!, c);
+    }
+
+    [Theory]
+    [InlineData("io")]
+    [InlineData("store")]
+    [InlineData("other")]
+    public async Task A_store_that_throws_gets_no_unavailable_and_the_session_goes_on(string kind)
+    {
+        var (h, store, c) = await StartAsync();
+        await using var _ = h;
+        store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync)
+            ? kind switch
+            {
+                "io" => new IOException("disk read error"),
+                "store" => new MailboxStoreException("backend down"),
+                _ => new InvalidOperationException("driver bug"),
+            }
+            : null;
+        Assert.Equal(["a1 NO [UNAVAILABLE] Mailbox store temporarily unavailable"], await c.CommandAsync("a1", "FETCH 1 FLAGS"));
+        store.Fail = null;
+        Assert.Equal(["* 1 FETCH (FLAGS ())", "a2 OK FETCH completed"], await c.CommandAsync("a2", "FETCH 1 FLAGS"));
+    }
+
+    [Fact]
+    public async Task A_content_stream_that_fails_inside_a_literal_closes_the_connection_without_completing_the_response()
+    {
+        var (h, store, c) = await StartAsync();
+        await using var _ = h;
+        store.BreakContentAfter = 100;
+        await c.SendAsync("a1 FETCH 1 BODY.PEEK[]\r\n");
+        var first = await c.ReadLineAsync();
+        Assert.StartsWith("* 1 FETCH (BODY[] {", first);
+        var rest = new List<string>();
+        while (await c.ReadLineAsync() is { } line)
+        {
+            rest.Add(line);
+        }
+        Assert.DoesNotContain(rest, l => l.StartsWith("a1 ", StringComparison.Ordinal)); // never a tagged reply after a cut-off literal
+        Assert.True(await c.EndedAsync());
+    }
+}
