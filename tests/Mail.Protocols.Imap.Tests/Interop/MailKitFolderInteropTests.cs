@@ -164,4 +164,54 @@ public sealed class MailKitFolderInteropTests
         await client.DisconnectAsync(true, ct);
         await other.DisconnectAsync(true, ct);
     }
+
+    [Fact]
+    public async Task A_selected_folder_renamed_keeps_hearing_new_messages_under_its_new_name()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        var log = new TranscriptLogger();
+        using var client = await host.LoginAsync(log, cancellationToken: ct);
+        using var other = await host.LoginAsync(cancellationToken: ct);
+        var personal = client.GetFolder(client.PersonalNamespaces[0]);
+        var projects = (await personal.CreateAsync("Projects", true, ct))!;
+        await projects.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, "before"), MessageFlags.None), ct);
+        await projects.OpenAsync(FolderAccess.ReadWrite, ct);
+        var validity = projects.UidValidity;
+
+        // RENAME of the folder this session has selected (RFC 9051 §6.3.6 allows it). MailKit then takes the folder as
+        // closed, but the server keeps it selected under its new name: another session's APPEND there is announced.
+        await projects.RenameAsync(personal, "Projects 2026", ct);
+        Assert.Equal("Projects 2026", projects.FullName);
+        var renamed = await other.GetFolderAsync("Projects 2026", ct);
+        await renamed.AppendAsync(new AppendRequest(InteropMessages.Plain(ImapInteropHost.Alice, "after"), MessageFlags.None), ct);
+        await client.NoOpAsync(ct);
+        Assert.Matches(@"C: (\w+) NOOP\r?\nS: \* 2 EXISTS\r?\nS: \1 OK ", log.Transcript);
+        await projects.OpenAsync(FolderAccess.ReadOnly, ct);
+        Assert.Equal(2, projects.Count);
+        Assert.Equal(validity, projects.UidValidity);
+        await client.DisconnectAsync(true, ct);
+    }
+
+    [Fact]
+    public async Task A_five_megabyte_append_is_stored_byte_for_byte()
+    {
+        var ct = Timeout();
+        await using var host = await ImapInteropHost.StartAsync();
+        using var client = await host.LoginAsync(implicitTls: true, cancellationToken: ct);
+        var message = InteropMessages.Plain(ImapInteropHost.Alice, "five megabytes");
+        var payload = new byte[5 * 1024 * 1024 / 4 * 3];
+        new Random(99).NextBytes(payload);
+        message.Body = new MimeKit.Multipart("mixed")
+        {
+            new MimeKit.TextPart("plain") { Text = "Attached.\r\n" },
+            new MimeKit.MimePart("application", "octet-stream") { Content = new MimeKit.MimeContent(new MemoryStream(payload)), ContentTransferEncoding = MimeKit.ContentEncoding.Base64 },
+        };
+        var octets = InteropMessages.Bytes(message);
+        var uid = (await client.Inbox.AppendAsync(new AppendRequest(message, MessageFlags.Seen), ct))!.Value;
+        ByteAssert.AssertSameBytes(octets, await InteropMessages.StoredAsync(host.Host.Store, ImapInteropHost.Alice, "INBOX", uid.Id, ct), "5 MB APPEND ");
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+        ByteAssert.AssertSameBytes(octets, await InteropMessages.ReadAllAsync(await client.Inbox.GetStreamAsync(uid, ct), ct), "5 MB FETCH ");
+        await client.DisconnectAsync(true, ct);
+    }
 }
