@@ -24,7 +24,6 @@ internal enum ImapRejectReason
     MailboxNotFound,
     TargetNotFound,
     MailboxExists,
-    MailboxNotSelectable,
     NotAllowed,
     InvalidName,
     UnknownSpecialUse,

@@ -38,7 +38,6 @@ internal static class ImapReplies
         ImapRejectReason.MailboxNotFound => "NO [NONEXISTENT] No such mailbox\r\n"u8,
         ImapRejectReason.TargetNotFound => "NO [TRYCREATE] No such mailbox\r\n"u8,
         ImapRejectReason.MailboxExists => "NO [ALREADYEXISTS] Mailbox already exists\r\n"u8,
-        ImapRejectReason.MailboxNotSelectable => "NO [CANNOT] Mailbox cannot be selected\r\n"u8,
         ImapRejectReason.NotAllowed => "NO [CANNOT] Not allowed on this mailbox\r\n"u8,
         ImapRejectReason.InvalidName => "NO [CANNOT] Invalid mailbox name\r\n"u8,
         ImapRejectReason.UnknownSpecialUse => "NO [USEATTR] Unsupported special-use attribute\r\n"u8,

@@ -13,6 +13,9 @@ internal sealed partial class ImapSession
 {
     private static readonly byte[] s_challengePrefix = "+ "u8.ToArray();
 
+    // Set while the user directory is asked about a login: a failure then answers NO [UNAVAILABLE] for the login.
+    private bool _authenticating;
+
     // Every login (LOGIN and each SASL mechanism) needs TLS unless plaintext authentication is allowed.
     private bool AuthAllowed => Connection.IsSecure || Options.AllowPlaintextAuth;
 
@@ -105,12 +108,15 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> LoginAsync(string login, string password)
     {
+        _authenticating = true;
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
+            _authenticating = false;
             ImapLog.AuthenticationFailed(_logger, Connection.Id, "LOGIN", "invalid credentials");
             return await FailLoginAsync(ImapRejectReason.AuthFailed).ConfigureAwait(false);
         }
+        _authenticating = false;
         return await LoggedInAsync(user, "LOGIN").ConfigureAwait(false);
     }
 
@@ -135,7 +141,9 @@ internal sealed partial class ImapSession
     private async ValueTask<bool> AuthenticateAsync(string name, byte[]? initial)
     {
         var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
+        _authenticating = false;
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:

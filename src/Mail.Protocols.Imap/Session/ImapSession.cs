@@ -108,7 +108,10 @@ internal sealed partial class ImapSession : CommandSession
         {
             ImapLog.StoreFailed(_logger, Connection.Id, exception); // a refusal the store gave on purpose is no failure
         }
-        Reject(exception is MailboxStoreException store ? ReasonFor(store.Error) : ImapRejectReason.StoreUnavailable);
+        // A user directory that fails during a login is the login's trouble, not the mailbox's (RFC 5530 UNAVAILABLE).
+        Reject(_authenticating ? ImapRejectReason.AuthTemporaryFailure
+            : exception is MailboxStoreException store ? ReasonFor(store.Error) : ImapRejectReason.StoreUnavailable);
+        _authenticating = false;
         return true;
     }
 

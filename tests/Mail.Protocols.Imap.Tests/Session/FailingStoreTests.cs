@@ -54,4 +54,17 @@ public sealed class FailingStoreTests
         Assert.DoesNotContain(rest, l => l.StartsWith("a1 ", StringComparison.Ordinal)); // never a tagged reply after a cut-off literal
         Assert.True(await c.EndedAsync());
     }
+
+    [Fact]
+    public async Task A_user_directory_that_fails_during_login_gets_no_unavailable_and_the_login_can_be_tried_again()
+    {
+        FaultyUserDirectory? users = null;
+        await using var h = new ImapTestHarness(wrapUsers: inner => users = new FaultyUserDirectory(inner));
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        users!.Fault = new TimeoutException("directory timed out");
+        Assert.Equal(["a1 NO [UNAVAILABLE] Authentication temporarily unavailable"], await c.CommandAsync("a1", "LOGIN alice@example.test alice"));
+        users.Fault = null;
+        Assert.StartsWith("a2 OK [CAPABILITY ", (await c.CommandAsync("a2", "LOGIN alice@example.test alice"))[^1]);
+    }
 }

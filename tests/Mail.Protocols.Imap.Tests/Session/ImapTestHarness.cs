@@ -14,7 +14,7 @@ internal sealed class ImapTestHarness : IAsyncDisposable
     private readonly Heartbeat _heartbeat;
 
     public ImapTestHarness(Action<ImapServerOptions>? configure = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null,
-        Func<IMailboxStore, IMailboxStore>? wrapStore = null)
+        Func<IMailboxStore, IMailboxStore>? wrapStore = null, Func<Users.IUserDirectory, Users.IUserDirectory>? wrapUsers = null)
     {
         Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
@@ -22,7 +22,7 @@ internal sealed class ImapTestHarness : IAsyncDisposable
         Users.AddUser(Alice, "alice");
         Options = new ImapServerOptions { ServerName = "imap.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.Zero };
         configure?.Invoke(Options);
-        Server = new ImapServer(Options, new ImapServices(wrapStore?.Invoke(Store) ?? Store, Users), [], Time, meterFactory: meterFactory);
+        Server = new ImapServer(Options, new ImapServices(wrapStore?.Invoke(Store) ?? Store, wrapUsers?.Invoke(Users) ?? Users), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
     }
 
