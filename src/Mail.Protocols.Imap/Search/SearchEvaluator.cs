@@ -129,6 +129,12 @@ internal static class SearchEvaluator
                 view.BodyFound = new bool[context.Needles.Count];
                 await SearchText.ScanBodyAsync(content, view.Summary!.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
             }
+            if (context.HasText)
+            {
+                // TEXT also has the MIME headers of the parts and the headers of embedded messages; BODY has not.
+                view.PartHeadersFound = new bool[context.Needles.Count];
+                await SearchText.ScanPartHeadersAsync(content, view.Summary!.Body, context.Needles, view.PartHeadersFound, cancellationToken).ConfigureAwait(false);
+            }
         }
         // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
         return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
@@ -338,12 +344,12 @@ internal static class SearchEvaluator
         {
             return Truth.False;
         }
-        if (view.Headers is null)
+        if (view.Headers is null || view.PartHeadersFound is null)
         {
             return Truth.Unknown;
         }
         view.HeaderText ??= SearchText.HeaderText(view.Headers);
-        return Is(SearchText.Contains(view.HeaderText, needle));
+        return Is(SearchText.Contains(view.HeaderText, needle) || view.PartHeadersFound[context.NeedleIndex[key]]);
     }
 
     private static bool HasKeyword(MessageInfo info, string keyword)
@@ -411,6 +417,7 @@ internal static class SearchEvaluator
                         Needles.Add(node.Value);
                     }
                     NeedleIndex[node] = index;
+                    HasText |= node.Kind == SearchKeyKind.Text;
                 }
                 foreach (var child in node.Children)
                 {
@@ -426,6 +433,9 @@ internal static class SearchEvaluator
         public List<string> Needles { get; } = [];
 
         public Dictionary<SearchKey, int> NeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Whether a TEXT key has a non-empty string: the parts' MIME headers and embedded headers are scanned too.</summary>
+        public bool HasText { get; private set; }
 
         /// <summary>The saved result (UIDs) as the sequence numbers those messages have now; UIDs no longer here are left out.</summary>
         private NumberSet? SavedSequenceNumbers()
@@ -464,6 +474,9 @@ internal static class SearchEvaluator
 
         public bool[]? BodyFound { get; set; }
 
+        /// <summary>Which needles the MIME headers of the parts or an embedded message's header hold (for TEXT).</summary>
+        public bool[]? PartHeadersFound { get; set; }
+
         public string? Subject { get; set; }
 
         public string? From { get; set; }
@@ -483,6 +496,7 @@ internal static class SearchEvaluator
             Summary = null;
             Headers = null;
             BodyFound = null;
+            PartHeadersFound = null;
             Subject = From = To = Cc = Bcc = HeaderText = null;
         }
     }
