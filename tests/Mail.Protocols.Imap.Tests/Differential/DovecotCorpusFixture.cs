@@ -50,6 +50,29 @@ public sealed class DovecotCorpusFixture : IAsyncLifetime
         Search("FROM \"Grace Hopper\"", ["02-forwarded-rfc822-multipart"]),
         Search("CHARSET UTF-8 FROM {Renée}", ["03-encoded-words"]),
         Search("LARGER 1000000", [MimeCorpus.LargeAttachmentName]),
+        // The Date header, not the internal date; its day whatever the time and zone.
+        Search("SENTON 17-Nov-2026", ["17-header-only"]),
+        Search("SENTSINCE 20-Nov-2026", ["20-sender-replyto-quoted-local", "21-related-alternative-empty-part", MimeCorpus.LargeAttachmentName]),
+        // Case-insensitive; the message has no body at all.
+        Search("SUBJECT \"no BLANK line\"", ["17-header-only"]),
+        // A member of a group in Cc; and a Cc that only an embedded message/rfc822 has, which is not the message's.
+        Search("CC carol@example.net", ["05-group-addresses"]),
+        Search("CC log-keeper", []),
+        // TEXT is the header and the body: the subjects of a digest's messages are in its body.
+        Search("OR TEXT \"Digest item two\" BODY Zanzibar", ["15-base64-and-quoted-printable", "19-multipart-digest"]),
+        Search("HEADER Content-Type digest", ["19-multipart-digest"]),
+        // A Latin-1 Subject ("r\xE9sum\xE9") is not the UTF-8 "résumé" asked for.
+        Search("CHARSET UTF-8 SUBJECT {résumé}", []),
+        // TEXT has "the header (including MIME header fields)": an embedded message's header and a part's MIME header
+        // (Content-Description) are TEXT, not BODY; boundary lines are neither.
+        Search("TEXT log-keeper", ["02-forwarded-rfc822-multipart"]),
+        Search("BODY log-keeper", []),
+        Search("TEXT \"the original report\"", ["02-forwarded-rfc822-multipart"]),
+        Search("BODY \"the original report\"", []),
+        Search("BODY \"Digest item two\"", []),
+        Search("BODY rel-CCC", []),
+        // A digest's part without Content-Type is a message/rfc822 (RFC 2046 §5.1.5) whose text is BODY.
+        Search("BODY \"Item one has no\"", ["19-multipart-digest"]),
     ];
 
     /// <summary>Dovecot's version line, for failure messages.</summary>

@@ -5,7 +5,7 @@ namespace Mail.Protocols.Imap.Tests.Differential;
 /// <summary>
 /// What the corpus is, and that Dovecot's captured answers are about the corpus as written: it stored every message
 /// byte for byte, and its SEARCH finds what each message was written to make it find. The same SEARCH commands
-/// (<see cref="DovecotCorpusFixture.Searches"/>) are for comparing our server once its SEARCH is served.
+/// (<see cref="DovecotCorpusFixture.Searches"/>) are run on our server by <see cref="OurServerDifferentialTests"/>.
 /// </summary>
 [Collection(DovecotCorpusCollection.Name)]
 public sealed class DovecotCorpusTests(DovecotCorpusFixture dovecot)

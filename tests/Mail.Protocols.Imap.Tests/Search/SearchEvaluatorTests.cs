@@ -217,6 +217,30 @@ public sealed class SearchEvaluatorTests
         Assert.Equal(expected, await folder.Find(Str(K.Text, value)));
     }
 
+    // RFC 9051 §6.4.4 TEXT: "in the header (including MIME header fields) or body of the message". The MIME headers
+    // of the parts and the header of an embedded message/rfc822 are TEXT; BODY has neither (as Dovecot answers both).
+    [Fact]
+    public async Task Text_searches_the_mime_headers_of_parts_and_embedded_message_headers_and_body_does_not()
+    {
+        var folder = await SearchFolder.CreateAsync(new SearchFolder.TestMessage(
+            "Subject: outer\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+            "--b\r\nContent-Type: text/plain\r\nContent-Description: =?utf-8?q?the_r=C3=A9port?=\r\n\r\nplain words\r\n" +
+            "--b\r\nContent-Type: message/rfc822\r\n\r\n" +
+            "Subject: inner subject\r\nCc: log-keeper@example.org\r\n\r\ninner words\r\n" +
+            "--b--\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch),
+            new SearchFolder.TestMessage("Subject: other\r\n\r\nnothing here\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Text, "the RÉPORT"))); // a part's MIME header, decoded
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Text, "log-keeper"))); // the embedded message's header
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Text, "inner subject")));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Text, "inner words")));
+        Assert.Empty(await folder.Find(Str(K.Body, "the RÉPORT")));
+        Assert.Empty(await folder.Find(Str(K.Body, "log-keeper")));
+        Assert.Equal(new uint[] { 1 }, await folder.Find(Str(K.Body, "inner words")));
+        // BODY and TEXT of one string in one search keep their own meaning.
+        Assert.Equal(new uint[] { 1 }, await folder.Find(SearchKey.Or(Str(K.Body, "log-keeper"), Str(K.Text, "log-keeper"))));
+        Assert.Empty(await folder.Find(SearchKey.And([Str(K.Body, "log-keeper"), Str(K.Text, "log-keeper")])));
+    }
+
     [Fact]
     public async Task Bodies_in_code_page_charsets_are_decoded()
     {
