@@ -176,12 +176,6 @@ internal static class SearchEvaluator
                     await SearchText.ScanPartHeadersAsync(content, summary.Body, context.Needles, context.TextNeedles, view.PartHeaderFound, cancellationToken).ConfigureAwait(false);
                 }
             }
-            if (context.HasText)
-            {
-                // TEXT also has the MIME headers of the parts and the headers of embedded messages; BODY has not.
-                view.PartHeadersFound = new bool[context.Needles.Count];
-                await SearchText.ScanPartHeadersAsync(content, view.Summary!.Body, context.Needles, view.PartHeadersFound, cancellationToken).ConfigureAwait(false);
-            }
         }
         // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
         return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
@@ -397,12 +391,11 @@ internal static class SearchEvaluator
             return Truth.True;
         }
         if (view.Headers is null)
-        if (view.Headers is null || view.PartHeadersFound is null)
         {
             return Truth.Unknown;
         }
         view.HeaderText ??= SearchText.HeaderText(view.Headers);
-        return Is(SearchText.Contains(view.HeaderText, needle) || view.PartHeadersFound[context.NeedleIndex[key]]);
+        return Is(SearchText.Contains(view.HeaderText, needle));
     }
 
     private static bool HasKeyword(MessageInfo info, string keyword)
@@ -475,7 +468,6 @@ internal static class SearchEvaluator
                     {
                         textNeedles.Add(index);
                     }
-                    HasText |= node.Kind == SearchKeyKind.Text;
                 }
                 foreach (var child in node.Children)
                 {
@@ -503,8 +495,6 @@ internal static class SearchEvaluator
         public bool[] TextNeedles { get; }
 
         public bool HasTextNeedles => Array.IndexOf(TextNeedles, true) >= 0;
-        /// <summary>Whether a TEXT key has a non-empty string: the parts' MIME headers and embedded headers are scanned too.</summary>
-        public bool HasText { get; private set; }
 
         /// <summary>The saved result (UIDs) as the sequence numbers those messages have now; UIDs no longer here are left out.</summary>
         private NumberSet? SavedSequenceNumbers()
@@ -544,8 +534,6 @@ internal static class SearchEvaluator
         public bool[]? BodyFound { get; set; }
 
         public bool[]? PartHeaderFound { get; set; }
-        /// <summary>Which needles the MIME headers of the parts or an embedded message's header hold (for TEXT).</summary>
-        public bool[]? PartHeadersFound { get; set; }
 
         public string? Subject { get; set; }
 
@@ -567,7 +555,6 @@ internal static class SearchEvaluator
             Headers = null;
             BodyFound = null;
             PartHeaderFound = null;
-            PartHeadersFound = null;
             Subject = From = To = Cc = Bcc = HeaderText = null;
         }
     }

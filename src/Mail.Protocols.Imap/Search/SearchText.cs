@@ -154,55 +154,6 @@ internal static class SearchText
         }
     }
 
-    /// <summary>
-    /// Scans the headers inside a message's body for each needle (TEXT, RFC 9051 §6.4.4: "the header (including MIME
-    /// header fields)"): the MIME header of every part below the top one, and the header of every embedded
-    /// message/rfc822, each read on its own and searched as <see cref="HeaderText"/> writes it (values decoded), setting
-    /// <c>found[i]</c> for every needle found. The top-level header is not scanned here; neither is the header of an
-    /// embedded message twice (as the message's header and as its body's MIME header, which are the same octets).
-    /// </summary>
-    public static async ValueTask ScanPartHeadersAsync(Stream content, BodyPartSummary body, IReadOnlyList<string> needles, bool[] found, CancellationToken cancellationToken)
-    {
-        // The summary's depth is bounded (MessageSummaryParser.MaxMimeDepth); the walk uses a stack of its own.
-        var parts = new Stack<(BodyPartSummary Part, bool IsMessageBody)>();
-        parts.Push((body, true));
-        while (parts.Count > 0 && Array.IndexOf(found, false) >= 0)
-        {
-            var (part, isMessageBody) = parts.Pop();
-            if (!isMessageBody)
-            {
-                await ScanHeaderAsync(content, part.HeaderOffset, part.BodyOffset, needles, found, cancellationToken).ConfigureAwait(false);
-            }
-            if (part.Message is not null)
-            {
-                if (part.MessageBodyOffset is { } messageBody)
-                {
-                    await ScanHeaderAsync(content, part.BodyOffset, messageBody, needles, found, cancellationToken).ConfigureAwait(false);
-                }
-                parts.Push((part.Message, true));
-            }
-            for (var i = part.Children.Count - 1; i >= 0; i--)
-            {
-                parts.Push((part.Children[i], false));
-            }
-        }
-    }
-
-    private static async ValueTask ScanHeaderAsync(Stream content, long start, long end, IReadOnlyList<string> needles, bool[] found, CancellationToken cancellationToken)
-    {
-        if (end <= start)
-        {
-            return;
-        }
-        content.Position = start;
-        using var header = new MimeKit.IO.BoundStream(content, start, end, leaveOpen: true);
-        var text = HeaderText(await HeaderList.LoadAsync(ParserOptions.Default, header, cancellationToken).ConfigureAwait(false));
-        for (var i = 0; i < needles.Count; i++)
-        {
-            found[i] |= Contains(text, needles[i]);
-        }
-    }
-
     /// <summary>The fields of a header as one text, <c>Name: decoded value</c> per line.</summary>
     public static string HeaderText(HeaderList headers)
     {
