@@ -294,8 +294,8 @@ internal sealed partial class ImapSession
     }
 
     /// <summary>
-    /// Writes a mailbox name as an astring: modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once UTF8=ACCEPT is enabled
-    /// (RFC 6855 §3); quoted when it can be, a literal otherwise.
+    /// Writes a mailbox name as an astring: modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once UTF8=ACCEPT or IMAP4rev2 is
+    /// enabled (RFC 6855 §3, RFC 9051 §5.1); quoted when it can be, a literal otherwise.
     /// </summary>
     private void WriteMailboxName(string name)
     {
@@ -304,7 +304,7 @@ internal sealed partial class ImapSession
             IO.Write("INBOX"u8);
             return;
         }
-        var octets = _utf8Accept ? System.Text.Encoding.UTF8.GetBytes(name) : System.Text.Encoding.ASCII.GetBytes(ModifiedUtf7.Encode(name));
+        var octets = Utf8MailboxNames ? System.Text.Encoding.UTF8.GetBytes(name) : System.Text.Encoding.ASCII.GetBytes(ModifiedUtf7.Encode(name));
         if (IsAString(octets))
         {
             IO.Write(octets); // an atom-like name goes as it is, as servers commonly write it

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Mail.Protocols.Imap.Tests.Session;
 
 /// <summary>
@@ -97,5 +99,24 @@ public sealed class ConformanceTranscriptTests
         await d.CommandAsync("b1", "SELECT INBOX");
         Assert.Equal(["* BYE Logging out", "b2 OK LOGOUT completed"], await d.CommandAsync("b2", "LOGOUT"));
         Assert.True(await d.EndedAsync());
+    }
+
+    [Fact]
+    public async Task After_enable_imap4rev2_mailbox_names_are_utf8()
+    {
+        // RFC 9051 §5.1: in IMAP4rev2 mailbox names are Net-Unicode (UTF-8), unlike IMAP4rev1's modified UTF-7.
+        await using var h = new ImapTestHarness();
+        await h.Store.CreateFolderAsync(ImapTestHarness.Alice, "Caf\u00e9");
+        var rev1 = await h.LoginAsync();
+        Assert.Equal(["* LIST (\\HasNoChildren) \"/\" Caf&AOk-", "a1 OK LIST completed"], await rev1.CommandAsync("a1", "LIST \"\" Caf*"));
+
+        var c = await h.LoginAsync();
+        await c.CommandAsync("e1", "ENABLE IMAP4rev2");
+        var utf8 = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes("\"Caf\u00e9\"")); // the octets as the harness reads them
+        Assert.Equal([$"* LIST (\\HasNoChildren) \"/\" {utf8}", "a2 OK LIST completed"], await c.CommandAsync("a2", "LIST \"\" Caf*"));
+        await c.SendAsync(Encoding.UTF8.GetBytes("a3 SELECT \"Caf\u00e9\"\r\n"));
+        var select = await c.ReadUntilTaggedAsync("a3");
+        Assert.Contains($"* LIST () \"/\" {utf8}", select);
+        Assert.Equal("a3 OK [READ-WRITE] SELECT completed", select[^1]);
     }
 }
