@@ -13,6 +13,12 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> SelectAsync(SelectArguments arguments, bool readOnly)
     {
+        // RFC 7162 §3.2.5: QRESYNC needs ENABLE QRESYNC first; the BAD changes nothing (the folder stays selected).
+        if (arguments.QResync is not null && !_qresync)
+        {
+            RejectSyntax("QRESYNC is not enabled");
+            return true;
+        }
         // RFC 9051 §6.3.2: a SELECT first closes the folder selected, even when the new one cannot be opened.
         var wasSelected = _selected is not null;
         _selected = null;
@@ -26,11 +32,6 @@ internal sealed partial class ImapSession
         if (arguments.CondStore || arguments.QResync is not null)
         {
             _condStore = true; // RFC 7162 §3.1: SELECT (CONDSTORE) enables CONDSTORE
-        }
-        if (arguments.QResync is not null && !_qresync)
-        {
-            RejectSyntax("QRESYNC is not enabled");
-            return true;
         }
         FolderSnapshot snapshot;
         try

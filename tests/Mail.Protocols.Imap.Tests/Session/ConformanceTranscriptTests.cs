@@ -119,4 +119,16 @@ public sealed class ConformanceTranscriptTests
         Assert.Contains($"* LIST () \"/\" {utf8}", select);
         Assert.Equal("a3 OK [READ-WRITE] SELECT completed", select[^1]);
     }
+
+    [Fact]
+    public async Task Select_with_qresync_before_enable_is_bad_and_leaves_the_selection_as_it_was()
+    {
+        // RFC 7162 §3.2.5: the QRESYNC parameter without ENABLE QRESYNC is a tagged BAD; a BAD command is not executed
+        // (RFC 9051 §7.1.3), so the folder stays selected and CONDSTORE is not switched on.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("a1", "SELECT INBOX");
+        Assert.Equal(["a2 BAD QRESYNC is not enabled"], await c.CommandAsync("a2", "SELECT INBOX (QRESYNC (1 1))"));
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Seen))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 +FLAGS (\\Seen)"));
+    }
 }
