@@ -131,4 +131,26 @@ public sealed class ConformanceTranscriptTests
         Assert.Equal(["a2 BAD QRESYNC is not enabled"], await c.CommandAsync("a2", "SELECT INBOX (QRESYNC (1 1))"));
         Assert.Equal(["* 1 FETCH (FLAGS (\\Seen))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 +FLAGS (\\Seen)"));
     }
+
+    [Fact]
+    public async Task Select_in_imap4rev2_with_condstore_gives_the_rev2_responses_in_order()
+    {
+        // RFC 9051 §6.3.2: FLAGS, EXISTS, the OKs with PERMANENTFLAGS, UIDVALIDITY, UIDNEXT, and the LIST of the name; no
+        // RECENT or UNSEEN (IMAP4rev1's); RFC 7162 §3.1.2: HIGHESTMODSEQ after a CONDSTORE enabling command.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        var status = await h.Store.GetStatusAsync(ImapTestHarness.Alice, "INBOX");
+        Assert.Equal(["* ENABLED IMAP4REV2 CONDSTORE", "e1 OK ENABLE completed"], await c.CommandAsync("e1", "ENABLE IMAP4rev2 CONDSTORE"));
+        Assert.Equal(
+        [
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+            "* 2 EXISTS",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted",
+            $"* OK [UIDVALIDITY {status.UidValidity}] UIDs valid",
+            "* OK [UIDNEXT 3] Predicted next UID",
+            "* OK [HIGHESTMODSEQ 3] Highest",
+            "* LIST () \"/\" INBOX",
+            "a1 OK [READ-WRITE] SELECT completed",
+        ], await c.CommandAsync("a1", "SELECT INBOX"));
+    }
 }
