@@ -153,4 +153,21 @@ public sealed class ConformanceTranscriptTests
             "a1 OK [READ-WRITE] SELECT completed",
         ], await c.CommandAsync("a1", "SELECT INBOX"));
     }
+
+    [Fact]
+    public async Task No_expunge_during_fetch_store_or_search_and_it_comes_at_the_next_command_that_allows_it()
+    {
+        // RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH (the numbers must not move under the client);
+        // another session's expunge waits for NOOP (or a UID command).
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("a1", "SELECT INBOX");
+        await h.Store.ExpungeAsync(ImapTestHarness.Alice, "INBOX", [1u]);
+        await h.DeliverAsync("Subject: three\r\n\r\nbody\r\n");
+        Assert.Equal(["* 2 FETCH (FLAGS (\\Flagged))", "a2 OK STORE completed"], await c.CommandAsync("a2", "STORE 1:2 +FLAGS (\\Flagged)"));
+        Assert.Equal(["* 2 FETCH (FLAGS (\\Flagged))", "a3 NO [EXPUNGEISSUED] Some messages were expunged by another session"], await c.CommandAsync("a3", "FETCH 1:2 FLAGS"));
+        Assert.Equal(["* SEARCH 1 2", "a4 OK SEARCH completed"], await c.CommandAsync("a4", "SEARCH ALL"));
+        Assert.Equal(["* 1 EXPUNGE", "* 2 EXISTS", "a5 OK NOOP completed"], await c.CommandAsync("a5", "NOOP"));
+        Assert.Equal(["* SEARCH 1 2", "a6 OK SEARCH completed"], await c.CommandAsync("a6", "SEARCH ALL"));
+    }
 }
