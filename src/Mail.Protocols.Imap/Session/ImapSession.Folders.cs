@@ -13,6 +13,12 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> SelectAsync(SelectArguments arguments, bool readOnly)
     {
+        // RFC 7162 §3.2.5: QRESYNC needs ENABLE QRESYNC first; the BAD changes nothing (the folder stays selected).
+        if (arguments.QResync is not null && !_qresync)
+        {
+            RejectSyntax("QRESYNC is not enabled");
+            return true;
+        }
         // RFC 9051 §6.3.2: a SELECT first closes the folder selected, even when the new one cannot be opened.
         var wasSelected = _selected is not null;
         _selected = null;
@@ -26,11 +32,6 @@ internal sealed partial class ImapSession
         if (arguments.CondStore || arguments.QResync is not null)
         {
             _condStore = true; // RFC 7162 §3.1: SELECT (CONDSTORE) enables CONDSTORE
-        }
-        if (arguments.QResync is not null && !_qresync)
-        {
-            RejectSyntax("QRESYNC is not enabled");
-            return true;
         }
         FolderSnapshot snapshot;
         try
@@ -294,8 +295,8 @@ internal sealed partial class ImapSession
     }
 
     /// <summary>
-    /// Writes a mailbox name as an astring: modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once UTF8=ACCEPT is enabled
-    /// (RFC 6855 §3); quoted when it can be, a literal otherwise.
+    /// Writes a mailbox name as an astring: modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once UTF8=ACCEPT or IMAP4rev2 is
+    /// enabled (RFC 6855 §3, RFC 9051 §5.1); quoted when it can be, a literal otherwise.
     /// </summary>
     private void WriteMailboxName(string name)
     {
@@ -304,7 +305,7 @@ internal sealed partial class ImapSession
             IO.Write("INBOX"u8);
             return;
         }
-        var octets = _utf8Accept ? System.Text.Encoding.UTF8.GetBytes(name) : System.Text.Encoding.ASCII.GetBytes(ModifiedUtf7.Encode(name));
+        var octets = Utf8MailboxNames ? System.Text.Encoding.UTF8.GetBytes(name) : System.Text.Encoding.ASCII.GetBytes(ModifiedUtf7.Encode(name));
         if (IsAString(octets))
         {
             IO.Write(octets); // an atom-like name goes as it is, as servers commonly write it

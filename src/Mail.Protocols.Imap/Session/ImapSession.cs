@@ -45,6 +45,10 @@ internal sealed partial class ImapSession : CommandSession
     private bool _condStore;
     private bool _qresync;
 
+    // RFC 9051 §5.1: IMAP4rev2's mailbox names are UTF-8 (Net-Unicode), as RFC 6855's UTF8=ACCEPT makes them in IMAP4rev1;
+    // an IMAP4rev1 client gets modified UTF-7.
+    private bool Utf8MailboxNames => _utf8Accept || _imap4rev2;
+
     public ImapSession(ImapServerContext server, MailConnection connection)
         : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
     {
@@ -166,7 +170,7 @@ internal sealed partial class ImapSession : CommandSession
                 Reject(_reader.Refusal);
                 return ValueTask.FromResult(false);
         }
-        var reader = new ImapReader(command) { Utf8Accept = _utf8Accept };
+        var reader = new ImapReader(command) { Utf8Accept = Utf8MailboxNames };
         try
         {
             SetTag(reader.ReadTag());

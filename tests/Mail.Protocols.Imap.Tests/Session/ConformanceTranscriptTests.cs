@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Mail.Protocols.Imap.Tests.Session;
 
 /// <summary>
@@ -97,5 +99,75 @@ public sealed class ConformanceTranscriptTests
         await d.CommandAsync("b1", "SELECT INBOX");
         Assert.Equal(["* BYE Logging out", "b2 OK LOGOUT completed"], await d.CommandAsync("b2", "LOGOUT"));
         Assert.True(await d.EndedAsync());
+    }
+
+    [Fact]
+    public async Task After_enable_imap4rev2_mailbox_names_are_utf8()
+    {
+        // RFC 9051 §5.1: in IMAP4rev2 mailbox names are Net-Unicode (UTF-8), unlike IMAP4rev1's modified UTF-7.
+        await using var h = new ImapTestHarness();
+        await h.Store.CreateFolderAsync(ImapTestHarness.Alice, "Caf\u00e9");
+        var rev1 = await h.LoginAsync();
+        Assert.Equal(["* LIST (\\HasNoChildren) \"/\" Caf&AOk-", "a1 OK LIST completed"], await rev1.CommandAsync("a1", "LIST \"\" Caf*"));
+
+        var c = await h.LoginAsync();
+        await c.CommandAsync("e1", "ENABLE IMAP4rev2");
+        var utf8 = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes("\"Caf\u00e9\"")); // the octets as the harness reads them
+        Assert.Equal([$"* LIST (\\HasNoChildren) \"/\" {utf8}", "a2 OK LIST completed"], await c.CommandAsync("a2", "LIST \"\" Caf*"));
+        await c.SendAsync(Encoding.UTF8.GetBytes("a3 SELECT \"Caf\u00e9\"\r\n"));
+        var select = await c.ReadUntilTaggedAsync("a3");
+        Assert.Contains($"* LIST () \"/\" {utf8}", select);
+        Assert.Equal("a3 OK [READ-WRITE] SELECT completed", select[^1]);
+    }
+
+    [Fact]
+    public async Task Select_with_qresync_before_enable_is_bad_and_leaves_the_selection_as_it_was()
+    {
+        // RFC 7162 §3.2.5: the QRESYNC parameter without ENABLE QRESYNC is a tagged BAD; a BAD command is not executed
+        // (RFC 9051 §7.1.3), so the folder stays selected and CONDSTORE is not switched on.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("a1", "SELECT INBOX");
+        Assert.Equal(["a2 BAD QRESYNC is not enabled"], await c.CommandAsync("a2", "SELECT INBOX (QRESYNC (1 1))"));
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Seen))", "a3 OK STORE completed"], await c.CommandAsync("a3", "STORE 1 +FLAGS (\\Seen)"));
+    }
+
+    [Fact]
+    public async Task Select_in_imap4rev2_with_condstore_gives_the_rev2_responses_in_order()
+    {
+        // RFC 9051 §6.3.2: FLAGS, EXISTS, the OKs with PERMANENTFLAGS, UIDVALIDITY, UIDNEXT, and the LIST of the name; no
+        // RECENT or UNSEEN (IMAP4rev1's); RFC 7162 §3.1.2: HIGHESTMODSEQ after a CONDSTORE enabling command.
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        var status = await h.Store.GetStatusAsync(ImapTestHarness.Alice, "INBOX");
+        Assert.Equal(["* ENABLED IMAP4REV2 CONDSTORE", "e1 OK ENABLE completed"], await c.CommandAsync("e1", "ENABLE IMAP4rev2 CONDSTORE"));
+        Assert.Equal(
+        [
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+            "* 2 EXISTS",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted",
+            $"* OK [UIDVALIDITY {status.UidValidity}] UIDs valid",
+            "* OK [UIDNEXT 3] Predicted next UID",
+            "* OK [HIGHESTMODSEQ 3] Highest",
+            "* LIST () \"/\" INBOX",
+            "a1 OK [READ-WRITE] SELECT completed",
+        ], await c.CommandAsync("a1", "SELECT INBOX"));
+    }
+
+    [Fact]
+    public async Task No_expunge_during_fetch_store_or_search_and_it_comes_at_the_next_command_that_allows_it()
+    {
+        // RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH (the numbers must not move under the client);
+        // another session's expunge waits for NOOP (or a UID command).
+        var (h, c) = await TwoMessagesAsync();
+        await using var _ = h;
+        await c.CommandAsync("a1", "SELECT INBOX");
+        await h.Store.ExpungeAsync(ImapTestHarness.Alice, "INBOX", [1u]);
+        await h.DeliverAsync("Subject: three\r\n\r\nbody\r\n");
+        Assert.Equal(["* 2 FETCH (FLAGS (\\Flagged))", "a2 OK STORE completed"], await c.CommandAsync("a2", "STORE 1:2 +FLAGS (\\Flagged)"));
+        Assert.Equal(["* 2 FETCH (FLAGS (\\Flagged))", "a3 NO [EXPUNGEISSUED] Some messages were expunged by another session"], await c.CommandAsync("a3", "FETCH 1:2 FLAGS"));
+        Assert.Equal(["* SEARCH 1 2", "a4 OK SEARCH completed"], await c.CommandAsync("a4", "SEARCH ALL"));
+        Assert.Equal(["* 1 EXPUNGE", "* 2 EXISTS", "a5 OK NOOP completed"], await c.CommandAsync("a5", "NOOP"));
+        Assert.Equal(["* SEARCH 1 2", "a6 OK SEARCH completed"], await c.CommandAsync("a6", "SEARCH ALL"));
     }
 }
