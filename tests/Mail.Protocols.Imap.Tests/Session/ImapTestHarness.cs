@@ -61,56 +61,9 @@ internal sealed class ImapTestHarness : IAsyncDisposable
         _heartbeat.Dispose();
     }
 
-    internal sealed class Client : IAsyncDisposable
+    internal sealed class Client(ImapTestHarness harness)
+        : PipeSessionClient(harness.Server.RunSessionAsync, harness._heartbeat)
     {
-        private readonly Pipe _toServer = new();
-        private readonly Pipe _toClient = new();
-        private readonly MailConnection _connection;
-        private readonly StreamReader _replies;
-
-        public Client(ImapTestHarness harness)
-        {
-            _connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
-            _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
-            Session = Task.Run(async () =>
-            {
-                try
-                {
-                    await harness.Server.RunSessionAsync(_connection);
-                }
-                finally
-                {
-                    await _connection.DisposeAsync();
-                }
-            });
-        }
-
-        public Task Session { get; }
-
-        public MailConnection Connection => _connection;
-
-        /// <summary>The raw replies, for a test that watches what the server has handed the pipe (not mixed with <see cref="ReadLineAsync"/>).</summary>
-        public PipeReader Replies => _toClient.Reader;
-
-        public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text));
-
-        public async Task SendAsync(byte[] octets) => await _toServer.Writer.WriteAsync(octets);
-
-        public async Task<string?> ReadLineAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            return await _replies.ReadLineAsync(timeout.Token);
-        }
-
-        /// <summary>Reads exactly <paramref name="count"/> octets (a literal in a reply), as Latin-1 characters.</summary>
-        public async Task<string> ReadOctetsAsync(int count)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var buffer = new char[count];
-            var read = await _replies.ReadBlockAsync(buffer.AsMemory(), timeout.Token);
-            return new string(buffer, 0, read);
-        }
-
         /// <summary>Sends one command line and reads every line up to the tagged reply (included).</summary>
         public async Task<List<string>> CommandAsync(string tag, string command)
         {
@@ -131,16 +84,5 @@ internal sealed class ImapTestHarness : IAsyncDisposable
                 }
             }
         }
-
-        public async Task CloseAsync() => await _toServer.Writer.CompleteAsync();
-
-        public async Task<bool> EndedAsync() => await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(30))) == Session;
-
-        public async ValueTask DisposeAsync()
-        {
-            await _toServer.Writer.CompleteAsync();
-            await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(10)));
-        }
     }
-
 }

@@ -50,42 +50,9 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
         _heartbeat.Dispose();
     }
 
-    internal sealed class Client : IAsyncDisposable
+    internal sealed class Client(Pop3TestHarness harness)
+        : PipeSessionClient(harness.Server.RunSessionAsync, harness._heartbeat)
     {
-        private readonly Pipe _toServer = new();
-        private readonly Pipe _toClient = new();
-        private readonly MailConnection _connection;
-        private readonly StreamReader _replies;
-
-        public Client(Pop3TestHarness harness)
-        {
-            _connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), null, null, harness._heartbeat);
-            _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
-            Session = Task.Run(async () =>
-            {
-                try
-                {
-                    await harness.Server.RunSessionAsync(_connection);
-                }
-                finally
-                {
-                    await _connection.DisposeAsync();
-                }
-            });
-        }
-
-        public Task Session { get; }
-
-        public MailConnection Connection => _connection;
-
-        public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text));
-
-        public async Task<string?> ReadLineAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            return await _replies.ReadLineAsync(timeout.Token);
-        }
-
         public async Task<string> CommandAsync(string command)
         {
             await SendAsync(command + "\r\n");
@@ -109,16 +76,5 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
             Assert.Equal("+OK", await CommandAsync("USER " + user));
             Assert.StartsWith("+OK", await CommandAsync("PASS " + password));
         }
-
-        public async Task CloseAsync() => await _toServer.Writer.CompleteAsync();
-
-        public async Task<bool> EndedAsync() => await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(30))) == Session;
-
-        public async ValueTask DisposeAsync()
-        {
-            await _toServer.Writer.CompleteAsync();
-            await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(10)));
-        }
     }
-
 }
