@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using MailKit.Net.Imap;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -56,19 +55,11 @@ internal sealed class ImapInteropHost : IAsyncDisposable
         return new ImapInteropHost(host);
     }
 
-    private Func<System.Security.Cryptography.X509Certificates.X509Certificate?, bool> PinnedCertificate()
-    {
-        // The certificate is self-signed, so chain validation cannot succeed: accept exactly the host's certificate.
-        var pinned = Host.Certificate.GetCertHashString(HashAlgorithmName.SHA256);
-        return c => c is not null && c.GetCertHashString(HashAlgorithmName.SHA256) == pinned;
-    }
-
     /// <summary>A MailKit client logged in as alice over STARTTLS (or implicit TLS); the caller disposes it.</summary>
     public async Task<ImapClient> LoginAsync(TranscriptLogger? log = null, bool implicitTls = false, CancellationToken cancellationToken = default)
     {
         var client = log is null ? new ImapClient() : new ImapClient(log);
-        var check = PinnedCertificate();
-        client.ServerCertificateValidationCallback = (s, c, h, e) => check(c);
+        client.ServerCertificateValidationCallback = PinnedCertificate.Callback(Host.Certificate);
         client.CheckCertificateRevocation = false;
         client.Timeout = 60_000;
         var endPoint = implicitTls ? Imaps : Imap;

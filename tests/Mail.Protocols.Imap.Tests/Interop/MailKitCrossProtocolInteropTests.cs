@@ -57,8 +57,7 @@ public sealed class MailKitCrossProtocolInteropTests
         using (var pop = new Pop3Client())
         {
             pop.Timeout = 60_000;
-            pop.ServerCertificateValidationCallback = (_, c, _, _) => c is not null
-                && c.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256) == host.Host.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            pop.ServerCertificateValidationCallback = PinnedCertificate.Callback(host.Host.Certificate);
             pop.CheckCertificateRevocation = false;
             var endPoint = host.Host.EndPoints["pop3"];
             await pop.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, SecureSocketOptions.StartTls, ct);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using MailKit;
 using MailKit.Net.Pop3;
@@ -64,18 +63,10 @@ internal sealed class Pop3InteropHost : IAsyncDisposable
         return new Pop3InteropHost(host);
     }
 
-    private RemoteCertificateCheck PinnedCertificate()
-    {
-        // The certificate is self-signed, so chain validation cannot succeed: accept exactly the host's certificate.
-        var pinned = Host.Certificate.GetCertHashString(HashAlgorithmName.SHA256);
-        return new RemoteCertificateCheck(pinned);
-    }
-
     /// <summary>Connects <paramref name="client"/> to <paramref name="endPoint"/> (the host's certificate pinned).</summary>
     public async Task ConnectAsync(Pop3Client client, IPEndPoint endPoint, SecureSocketOptions security, CancellationToken cancellationToken)
     {
-        var check = PinnedCertificate();
-        client.ServerCertificateValidationCallback = (s, c, h, e) => check.Matches(c);
+        client.ServerCertificateValidationCallback = PinnedCertificate.Callback(Host.Certificate);
         client.CheckCertificateRevocation = false;
         client.Timeout = 60_000;
         await client.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, security, cancellationToken);
@@ -84,8 +75,7 @@ internal sealed class Pop3InteropHost : IAsyncDisposable
     /// <summary>Connects <paramref name="client"/> to the host's SMTP MX port (the host's certificate pinned).</summary>
     public async Task ConnectAsync(SmtpClient client, CancellationToken cancellationToken)
     {
-        var check = PinnedCertificate();
-        client.ServerCertificateValidationCallback = (s, c, h, e) => check.Matches(c);
+        client.ServerCertificateValidationCallback = PinnedCertificate.Callback(Host.Certificate);
         client.CheckCertificateRevocation = false;
         client.LocalDomain = "client.example.org";
         client.Timeout = 60_000;
@@ -151,12 +141,6 @@ internal sealed class Pop3InteropHost : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Host.DisposeAsync();
-
-    private sealed class RemoteCertificateCheck(string pinnedHash)
-    {
-        public bool Matches(System.Security.Cryptography.X509Certificates.X509Certificate? certificate) =>
-            certificate is not null && certificate.GetCertHashString(HashAlgorithmName.SHA256) == pinnedHash;
-    }
 }
 
 internal static class Messages

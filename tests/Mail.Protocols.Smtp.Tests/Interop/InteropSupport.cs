@@ -55,9 +55,7 @@ internal sealed class InteropHost : IAsyncDisposable
     /// <summary>Prepares <paramref name="client"/> (fixed EHLO name; the host's self-signed certificate pinned) and connects it.</summary>
     public async Task ConnectAsync(SmtpClient client, IPEndPoint endPoint, SecureSocketOptions security, CancellationToken cancellationToken)
     {
-        // The certificate is self-signed, so chain validation cannot succeed: accept exactly the host's certificate.
-        var pinned = Host.Certificate.GetCertHashString(HashAlgorithmName.SHA256);
-        client.ServerCertificateValidationCallback = (s, c, h, e) => c is not null && c.GetCertHashString(HashAlgorithmName.SHA256) == pinned;
+        client.ServerCertificateValidationCallback = PinnedCertificate.Callback(Host.Certificate);
         client.CheckCertificateRevocation = false;
         client.LocalDomain = ClientName;
         client.Timeout = 60_000;
