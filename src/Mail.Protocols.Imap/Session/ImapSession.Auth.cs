@@ -48,13 +48,12 @@ internal sealed partial class ImapSession
         output.WriteNumber(Options.AppendLimit);
     }
 
-    private bool Capability(ref ImapReader reader)
+    private async ValueTask<bool> CapabilityAsync()
     {
-        reader.ReadEnd();
         IO.Write("* "u8);
         WriteCapabilities();
         IO.Write("\r\n"u8);
-        ReportChanges(expunges: true);
+        await ReportChangesAsync().ConfigureAwait(false);
         Ok("CAPABILITY completed\r\n"u8);
         return true;
     }
@@ -68,11 +67,10 @@ internal sealed partial class ImapSession
     }
 
     // RFC 2971: the server says what it is; what the client says about itself is not kept.
-    private bool Id(ref ImapReader reader)
+    private async ValueTask<bool> IdAsync()
     {
-        IdArguments.Parse(ref reader);
         IO.Write("* ID (\"name\" \"Mail.Protocols\")\r\n"u8);
-        ReportChanges(expunges: true);
+        await ReportChangesAsync().ConfigureAwait(false);
         Ok("ID completed\r\n"u8);
         return true;
     }

@@ -19,14 +19,16 @@ internal sealed partial class ImapSession
         {
             // Any state.
             case ImapVerb.Capability:
-                return ValueTask.FromResult(Capability(ref reader));
+                reader.ReadEnd();
+                return CapabilityAsync();
             case ImapVerb.Noop:
                 reader.ReadEnd();
                 return NoopAsync();
             case ImapVerb.Logout:
                 return ValueTask.FromResult(Logout(ref reader));
             case ImapVerb.Id:
-                return ValueTask.FromResult(Id(ref reader));
+                IdArguments.Parse(ref reader);
+                return IdAsync();
         }
 
         if (_state == ImapState.NotAuthenticated)

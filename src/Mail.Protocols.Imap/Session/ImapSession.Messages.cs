@@ -197,7 +197,7 @@ internal sealed partial class ImapSession
         }
         if (byUid)
         {
-            ReportChanges(expunges: true);
+            await ReportChangesAsync().ConfigureAwait(false);
         }
         if (result.Modified.Count > 0)
         {
