@@ -82,7 +82,16 @@ internal sealed partial class ImapSession
                 var sequence = (uint)selected.SequenceOf(uid);
                 var seen = seenNow is not null && seenNow.ContainsKey(uid);
                 var effective = seen ? withFlags ??= request.WithFlags() : request;
-                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, effective, selected.Name).ConfigureAwait(false);
+                // The content is opened before the response starts: a message expunged since the listing is then skipped
+                // like one the listing missed, instead of failing after its literal was announced.
+                var content = new PreopenedContent(Store, Login, selected.Name, uid);
+                await using var disposeContent = content.ConfigureAwait(false);
+                if ((effective.Needs & FetchNeeds.Content) != 0 && !await content.TryOpenAsync(Connection.Aborted).ConfigureAwait(false))
+                {
+                    missing = true;
+                    continue;
+                }
+                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, effective, content).ConfigureAwait(false);
                 if (outcome == FetchOutcome.OutputCompleted)
                 {
                     return false;
@@ -133,12 +142,12 @@ internal sealed partial class ImapSession
 
     // A message's response: a failure after its first octet went out cannot be answered within the response, so
     // anything thrown here ends the session (the client sees the connection close, never a cut-off literal taken for whole).
-    private async ValueTask<FetchOutcome> WriteFetchAsync(uint sequence, MessageInfo info, MessageSummary? summary, FetchRequest request, string folder)
+    private async ValueTask<FetchOutcome> WriteFetchAsync(uint sequence, MessageInfo info, MessageSummary? summary, FetchRequest request, PreopenedContent content)
     {
         try
         {
             return await FetchResponseWriter.WriteAsync(FetchOutput, sequence, info, summary,
-                (request.Needs & FetchNeeds.Content) != 0 ? ct => Store.OpenContentAsync(Login, folder, info.Uid, ct) : null,
+                (request.Needs & FetchNeeds.Content) != 0 ? content.OpenAsync : null,
                 request, Connection.Aborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !Connection.Aborted.IsCancellationRequested)

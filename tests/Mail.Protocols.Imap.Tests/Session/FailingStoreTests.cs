@@ -67,4 +67,21 @@ public sealed class FailingStoreTests
         users.Fault = null;
         Assert.StartsWith("a2 OK [CAPABILITY ", (await c.CommandAsync("a2", "LOGIN alice@example.test alice"))[^1]);
     }
+
+    [Fact]
+    public async Task A_message_gone_when_its_content_is_opened_is_skipped_and_fetch_says_expungeissued()
+    {
+        var (h, store, c) = await StartAsync();
+        await using var _ = h;
+        await h.DeliverAsync("Subject: two\r\n\r\nsecond\r\n");
+        await c.CommandAsync("a0", "NOOP");
+        var opens = 0;
+        // The listing still has message 1, but it is gone by the time its content is opened (another session expunged it).
+        store.Fail = method => method == nameof(IMailboxStore.OpenContentAsync) && ++opens == 1
+            ? new MailboxStoreException(MailboxStoreError.MessageNotFound, "gone")
+            : null;
+        Assert.Equal(["* 2 FETCH (BODY[TEXT] {8}", "second", ")", "a1 NO [EXPUNGEISSUED] Some messages were expunged by another session"],
+            await c.CommandAsync("a1", "FETCH 1:2 BODY.PEEK[TEXT]"));
+        Assert.Equal(["a2 OK NOOP completed"], await c.CommandAsync("a2", "NOOP"));
+    }
 }
