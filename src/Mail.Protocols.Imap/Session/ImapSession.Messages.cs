@@ -426,6 +426,7 @@ internal sealed partial class ImapSession
     private async ValueTask<bool> IdleAsync()
     {
         IO.Write("+ idling\r\n"u8);
+        _reader.ReleaseBuffer(); // the tag was copied; the command's octets are not needed while the session idles
         await ReportChangesAsync().ConfigureAwait(false);
         var signal = _idleSignal ??= new SessionSignal();
         while (true)
