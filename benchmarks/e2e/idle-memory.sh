@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Server memory per idle connection: samples/MailHost holding N idle SMTP connections (after the
-# greeting) and N idle logged-in POP3 connections, each in plaintext and with implicit TLS. See
+# greeting), N idle logged-in POP3 connections and N IMAP connections logged in with INBOX (1,000
+# messages) selected and in IDLE, each in plaintext and with implicit TLS. See
 # README.md ("Idle memory") for what it measures and how; the figures go to docs/performance.md.
 set -euo pipefail
 
@@ -11,12 +12,14 @@ ours_project=$repo/samples/MailHost
 source "$repo/benchmarks/e2e/lib.sh"
 
 count=10000
-cases=(smtp pop3 smtps pop3s)
+cases=(smtp pop3 smtps pop3s imap imaps)
+# Messages in the INBOX that the IMAP connections select.
+imap_messages=1000
 usage() {
     cat <<USAGE
 usage: $0 [--count N] [--cases LIST] [--head] [--quick]
   --count N   idle connections per case (default 10000)
-  --cases L   the cases to run, comma-separated (default smtp,pop3,smtps,pop3s)
+  --cases L   the cases to run, comma-separated (default smtp,pop3,smtps,pop3s,imap,imaps)
   --head      measure a git archive of HEAD instead of the working tree
   --quick     200 connections per case: a smoke test that everything starts
 USAGE
@@ -82,18 +85,19 @@ wait_client() {
 }
 
 for case in "${cases[@]}"; do
-    [[ $case =~ ^(smtp|pop3|smtps|pop3s)$ ]] || { usage >&2; exit 2; }
+    [[ $case =~ ^(smtp|pop3|imap)s?$ ]] || { usage >&2; exit 2; }
 done
 declare -A result=()
 for case in "${cases[@]}"; do
     port=$(free_port)
     protocol=${case:0:4}
     tls=()
-    [[ $case == smtps || $case == pop3s ]] && tls=(--tls)
+    [[ $case == *s ]] && tls=(--tls)
     listeners=(--smtp 0 --submission 0 --smtps 0 --pop3 0 --pop3s 0 --imap 0 --imaps 0 "--$case" "$port")
     extra=()
-    # Plaintext POP3 logins are refused unless allowed (RFC 2595); the plaintext case allows them.
-    [[ $case == pop3 ]] && extra=(--allow-plaintext-auth)
+    # Plaintext POP3 and IMAP logins are refused unless allowed (RFC 2595, RFC 9051 LOGINDISABLED); the
+    # plaintext cases allow them.
+    [[ $case == pop3 || $case == imap ]] && extra=(--allow-plaintext-auth)
     log "$case: starting MailHost on 127.0.0.1:$port"
     start_process "ours-$case" "$work/ours-$case.log" "$work/ours/MailHost" "${listeners[@]}" "${extra[@]+"${extra[@]}"}" \
         --quiet --no-delivery --users-file "$work/users" \
@@ -103,9 +107,17 @@ for case in "${cases[@]}"; do
         alive "${server_pid[ours-$case]}" || { show_server_output "ours-$case"; die "MailHost exited"; }
         sleep 0.1
     done
-    client=("$work/idleload/IdleLoad" "$protocol" --port "$port" --user 'user{n}@example.test' --password secret "${tls[@]+"${tls[@]}"}")
-    log "$case: warm-up (200 connections opened and closed)"
-    "${client[@]}" --count 200 --no-hold >"$work/warm-$case.out" || { cat "$work/warm-$case.out" >&2; die "$case warm-up failed"; }
+    # POP3 locks a maildrop per session, so each connection has its own user; IMAP sessions share one
+    # user, whose INBOX the warm-up fills (APPEND) before it opens its connections.
+    user='user{n}@example.test'
+    fill=()
+    if [[ $protocol == imap ]]; then
+        user=user1@example.test
+        fill=(--fill "$imap_messages")
+    fi
+    client=("$work/idleload/IdleLoad" "$protocol" --port "$port" --user "$user" --password secret "${tls[@]+"${tls[@]}"}")
+    log "$case: warm-up (200 connections opened and closed${fill[*]+"; INBOX filled to $imap_messages messages"})"
+    "${client[@]}" "${fill[@]+"${fill[@]}"}" --count 200 --no-hold >"$work/warm-$case.out" || { cat "$work/warm-$case.out" >&2; die "$case warm-up failed"; }
     sleep 2
     read -r rss0 heap0 < <(measure "ours-$case")
     [[ -n ${heap0:-} ]] || die "$case: no memory figures from MailHost"
@@ -126,7 +138,7 @@ report=$(
     echo "# Idle connections: server memory per connection"
     echo
     echo "- commit: $(commit_description)"
-    echo "- connections per case: $count; .NET $(dotnet --version); $(uname -sr); $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
+    echo "- connections per case: $count (IMAP: one user, INBOX of $imap_messages messages selected, in IDLE); .NET $(dotnet --version); $(uname -sr); $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
     echo "- load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "| case | RSS before (MiB) | RSS after (MiB) | RSS per connection (KiB) | managed before (MiB) | managed after (MiB) | managed per connection (KiB) |"

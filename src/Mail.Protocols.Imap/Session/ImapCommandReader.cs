@@ -164,6 +164,17 @@ internal sealed class ImapCommandReader
         }
     }
 
+    /// <summary>
+    /// Lets the command's buffer go (<see cref="Command"/> is empty after it), for a command that waits long after its
+    /// arguments were parsed (IDLE): an idle session then holds no copy of its last command. The next
+    /// <see cref="ReadAsync"/> allocates a new one.
+    /// </summary>
+    public void ReleaseBuffer()
+    {
+        _buffer = [];
+        _length = 0;
+    }
+
     /// <summary>The deadline of a literal's octets and of the lines within one command.</summary>
     public LiteralReadOptions LiteralOptions => _literalOptions ??= new LiteralReadOptions { Timeout = TimeSpan.FromMinutes(3) };
 
