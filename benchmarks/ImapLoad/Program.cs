@@ -24,7 +24,8 @@
 //       "zephyr", SINCE 15-Nov-2026, FLAGGED); the hits must be H when given. A unit is a search.
 //
 // Common options: --host (default 127.0.0.1), --port, --user, --password, --time-limit SECONDS (default
-// 600), --cpu-pid PID (also report the CPU clock ticks of that process and its descendants, from
+// 600), --min-seconds S (go on with more sessions, rounds or passes over the bodies until the timed part
+// has lasted S seconds, so that short cases span many ticks of the CPU counters), --cpu-pid PID (also report the CPU clock ticks of that process and its descendants, from
 // /proc/PID/stat, over the timed part alone).
 // Prints one line: op=.. units=.. errors=.. seconds=.. bytes=.. cpu_ticks=.. hits=.. (seconds and bytes:
 // the timed part's wall time and the octets received in it). Exit status: 0 when there was no error, 1
@@ -89,6 +90,7 @@ internal sealed class Options
     public int Clients { get; private set; } = 1;
     public int Sessions { get; private set; } = 10;
     public int Rounds { get; private set; } = 1;
+    public double MinSeconds { get; private set; }
     public int? Messages { get; private set; }
     public int? Size { get; private set; }
     public int Seed { get; private set; } = 1;
@@ -126,6 +128,7 @@ internal sealed class Options
                 case "--clients": o.Clients = Number(1, 1000); break;
                 case "--sessions": o.Sessions = Number(1, 1_000_000); break;
                 case "--rounds": o.Rounds = Number(1, 1_000_000); break;
+                case "--min-seconds": o.MinSeconds = Number(0, 3600); break;
                 case "--messages": o.Messages = Number(0, 1_000_000); break;
                 case "--size": o.Size = Number(1024, 100 * 1024 * 1024); break;
                 case "--seed": o.Seed = Number(0, 1_000_000); break;
@@ -605,14 +608,19 @@ internal static class Runs
     private const string HeaderSync = "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE " +
         "BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID References)])";
 
+    private static long s_timedStart;
+
+    /// <summary>Seconds since the timed part began.</summary>
+    private static double Elapsed() => Stopwatch.GetElapsedTime(s_timedStart).TotalSeconds;
+
     /// <summary>Times the body and notes its octets and the server's CPU.</summary>
     private static async Task TimedAsync(Options options, Result result, ImapConnection connection, Func<Task> body)
     {
         var received = connection.Received;
         var cpu = ProcessTree.CpuTicks(options.CpuPid);
-        var stopwatch = Stopwatch.StartNew();
+        s_timedStart = Stopwatch.GetTimestamp();
         await body();
-        result.Seconds = stopwatch.Elapsed.TotalSeconds;
+        result.Seconds = Elapsed();
         result.CpuTicks = ProcessTree.CpuTicks(options.CpuPid) - cpu;
         result.Bytes = connection.Received - received;
     }
@@ -624,7 +632,7 @@ internal static class Runs
         var stopwatch = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
         {
-            for (var s = 0; s < options.Sessions && !timeLimit.IsCancellationRequested; s++)
+            for (var s = 0; (s < options.Sessions || stopwatch.Elapsed.TotalSeconds < options.MinSeconds) && !timeLimit.IsCancellationRequested; s++)
             {
                 try
                 {
@@ -647,7 +655,7 @@ internal static class Runs
         await Task.WhenAll(tasks);
         result.Seconds = stopwatch.Elapsed.TotalSeconds;
         result.CpuTicks = ProcessTree.CpuTicks(options.CpuPid) - cpu;
-        result.Errors += (long)options.Clients * options.Sessions - result.Units - result.Errors;
+        result.Errors += Math.Max(0, (long)options.Clients * options.Sessions - result.Units - result.Errors);
     }
 
     public static async Task HeadersAsync(Options options, Result result, CancellationToken timeLimit)
@@ -656,7 +664,7 @@ internal static class Runs
         var exists = await connection.LoginAndSelectAsync(options, timeLimit);
         await TimedAsync(options, result, connection, async () =>
         {
-            for (var r = 0; r < options.Rounds; r++)
+            for (var r = 0; r < options.Rounds || Elapsed() < options.MinSeconds; r++)
             {
                 var reply = await connection.CommandAsync(HeaderSync, cancellationToken: timeLimit);
                 if (reply.Fetches != exists || reply.Literals != exists)
@@ -683,17 +691,20 @@ internal static class Runs
         var content = new ArrayBufferWriter<byte>(64 * 1024);
         await TimedAsync(options, result, connection, async () =>
         {
-            foreach (var (uid, size) in messages)
+            for (var pass = 0; pass < 1 || Elapsed() < options.MinSeconds; pass++)
             {
-                content.ResetWrittenCount();
-                var reply = await connection.CommandAsync(
-                    string.Create(CultureInfo.InvariantCulture, $"UID FETCH {uid} BODY.PEEK[]"), literal: content, cancellationToken: timeLimit);
-                if (reply.Fetches != 1 || reply.Literals != 1 || content.WrittenCount != size)
+                foreach (var (uid, size) in messages)
                 {
-                    throw new ProtocolException($"UID FETCH {uid} BODY.PEEK[]: {reply.Fetches} responses, {reply.Literals} literals, {content.WrittenCount} octets, RFC822.SIZE {size}");
+                    content.ResetWrittenCount();
+                    var reply = await connection.CommandAsync(
+                        string.Create(CultureInfo.InvariantCulture, $"UID FETCH {uid} BODY.PEEK[]"), literal: content, cancellationToken: timeLimit);
+                    if (reply.Fetches != 1 || reply.Literals != 1 || content.WrittenCount != size)
+                    {
+                        throw new ProtocolException($"UID FETCH {uid} BODY.PEEK[]: {reply.Fetches} responses, {reply.Literals} literals, {content.WrittenCount} octets, RFC822.SIZE {size}");
+                    }
+                    CheckDigest(content.WrittenSpan, uid);
+                    result.Units++;
                 }
-                CheckDigest(content.WrittenSpan, uid);
-                result.Units++;
             }
         });
         await connection.LogoutAsync(timeLimit);
@@ -706,7 +717,7 @@ internal static class Runs
         var command = SearchKeys.Command(options.Key)!;
         await TimedAsync(options, result, connection, async () =>
         {
-            for (var r = 0; r < options.Rounds; r++)
+            for (var r = 0; r < options.Rounds || Elapsed() < options.MinSeconds; r++)
             {
                 var reply = await connection.CommandAsync(command, cancellationToken: timeLimit);
                 if (options.Expect is { } expected && reply.SearchHits != expected)

@@ -21,7 +21,9 @@ Usage: benchmarks/e2e/imap-load.sh [--quick] [--runs N] [--head] [--dovecot-tune
 Environment: MESSAGES (the header-sync and search folder, default 10000), BODIES (messages fetched
 whole, default 1000), BODY_SIZE (their size, default 10240), LOGINS_1 and LOGINS_20 (sessions per run at
 1 and 20 clients, defaults 200 and 1000), HEADER_ROUNDS and SEARCH_ROUNDS (times each is repeated per
-run, defaults 3 and 5), DOVECOT (default /usr/sbin/dovecot), OURS_EXTRA_ARGS (more options for MailHost).
+run, defaults 3 and 5), MIN_SECONDS (each case goes on with more sessions, rounds or passes over the
+bodies until it has lasted this long, so that it spans many ticks of the CPU counters; default 3, or 0
+with --quick), DOVECOT (default /usr/sbin/dovecot), OURS_EXTRA_ARGS (more options for MailHost).
 EOF
 }
 
@@ -47,15 +49,16 @@ load_project=$repo/benchmarks/ImapLoad
 
 if ((quick)); then
     messages=${MESSAGES:-200} bodies=${BODIES:-50} logins_1=${LOGINS_1:-10} logins_20=${LOGINS_20:-40}
-    header_rounds=${HEADER_ROUNDS:-1} search_rounds=${SEARCH_ROUNDS:-1}
+    header_rounds=${HEADER_ROUNDS:-1} search_rounds=${SEARCH_ROUNDS:-1} min_seconds=${MIN_SECONDS:-0}
 else
     messages=${MESSAGES:-10000} bodies=${BODIES:-1000} logins_1=${LOGINS_1:-200} logins_20=${LOGINS_20:-1000}
-    header_rounds=${HEADER_ROUNDS:-3} search_rounds=${SEARCH_ROUNDS:-5}
+    header_rounds=${HEADER_ROUNDS:-3} search_rounds=${SEARCH_ROUNDS:-5} min_seconds=${MIN_SECONDS:-3}
 fi
 body_size=${BODY_SIZE:-10240}
 for value in "$messages" "$bodies" "$logins_1" "$logins_20" "$header_rounds" "$search_rounds" "$body_size"; do
     [[ $value =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
 done
+[[ $min_seconds =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
 ((logins_20 >= 20)) || die "LOGINS_20 must be at least 20"
 ((body_size >= 1024)) || die "BODY_SIZE must be at least 1024"
 
@@ -144,9 +147,10 @@ restore() {
 # warm-up's size: two login sessions and one round of the header sync and of a search.
 run_case() {
     local name=$1 case=$2 out=$3 sessions_1=$logins_1 sessions_20=$((logins_20 / 20)) h_rounds=$header_rounds s_rounds=$search_rounds
+    local min=$min_seconds
     shift 3
-    if ((warm)); then sessions_1=2 sessions_20=1 h_rounds=1 s_rounds=1; fi
-    local -a common=(--port "${server_port[$name]}" --password "$password" --time-limit 1800 "$@")
+    if ((warm)); then sessions_1=2 sessions_20=1 h_rounds=1 s_rounds=1 min=0; fi
+    local -a common=(--port "${server_port[$name]}" --password "$password" --time-limit 1800 --min-seconds "$min" "$@")
     case $case in
         login-1) imap_load login "${common[@]}" --user "$login_user" --messages "$login_messages" --clients 1 --sessions "$sessions_1" ;;
         login-20) imap_load login "${common[@]}" --user "$login_user" --messages "$login_messages" --clients 20 --sessions "$sessions_20" ;;
@@ -160,12 +164,12 @@ run_case() {
     esac >"$out" 2>"$out.err"
 }
 
-# What one unit of a case is, for the report.
+# What one unit of a case is, for the report; "s" as $2 gives the plural.
 unit_of() {
     case $1 in
-        login-*) echo session ;;
-        headers | bodies) echo message ;;
-        *) echo search ;;
+        login-*) echo "session${2:-}" ;;
+        headers | bodies) echo "message${2:-}" ;;
+        *) echo "search${2:+es}" ;;
     esac
 }
 
@@ -249,7 +253,7 @@ for ((run = 1; run <= runs; run++)); do
             octets_per[$name,$case]+="$per "
             cpus[$name,$case]+="$cpu_ms "
             details+=("| $name | $run | $case | $units | $seconds | $rate | $bytes | $cpu_s | $cpu_ms |")
-            log "$name $case: $units $(unit_of "$case")s in ${seconds}s, $rate/s, $per octets each, $cpu_ms CPU ms each"
+            log "$name $case: $units $(unit_of "$case" s) in ${seconds}s, $rate/s, $per octets each, $cpu_ms CPU ms each"
         done
         if ! alive "$pid"; then problem+=" (the server process died)"; fi
         stop_server "$name"
@@ -293,7 +297,8 @@ fi
     echo "  Each server process is first warmed up with every case once (small), which also has it index the folders;"
     echo "  one server at a time, order alternating; $runs run(s)$( ((runs > 1)) && echo " (medians shown)")$( ((quick)) && echo "; --quick: too short to quote")."
     echo "- Cases: logins ($logins_1 sessions at 1 client, $logins_20 at 20), the header sync $header_rounds time(s) on one"
-    echo "  connection, each body once, each search $search_rounds time(s) on one connection (LOGIN and SELECT untimed)."
+    echo "  connection, each body once, each search $search_rounds time(s) on one connection (LOGIN and SELECT untimed);"
+    echo "  each case goes on (more sessions, rounds, passes over the bodies) until it has lasted ${min_seconds} s."
     report_load_line "the rates more than CPU"
     echo "- CPU = utime+stime+cutime+cstime of the server's whole process tree from /proc/PID/stat over the timed part"
     echo "  (tick ${clk_tck} Hz), per unit. Octets = what the client received per unit. Ratios are ours/Dovecot: above 1"
