@@ -113,6 +113,12 @@ start_dovecot() {
     for user in "$bench_user" "$bodies_user" "$login_user"; do
         dovecot_user "$user" "$password" "$root/$user" >>"$work/dovecot/users"
     done
+    # The 20 login clients are one user from one address: above Dovecot's default of 10 such connections.
+    cat >>"$work/dovecot/dovecot.conf" <<EOF
+protocol imap {
+  mail_max_userip_connections = 1000
+}
+EOF
     if ((tuned)); then
         # Dovecot's documented "high-performance mode" for login processes, and imap processes that
         # serve one session after another instead of one each.
