@@ -178,14 +178,14 @@ dovecot_user() {
 }
 
 # Writes $work/dovecot/dovecot.conf: write_dovecot_conf PROTOCOL PORT MAIL_LOCATION USERNAME_FORMAT,
-# one PROTOCOL listener (pop3 or lmtp) on 127.0.0.1:PORT, users from the passwd-file
+# one PROTOCOL listener (pop3, imap or lmtp) on 127.0.0.1:PORT, users from the passwd-file
 # $work/dovecot/users looked up as USERNAME_FORMAT (%u, or %Lu in lower case). Nothing of /etc/dovecot
-# is read: Debian's built-in defaults otherwise, except no TLS, plaintext logins for POP3, and the info
+# is read: Debian's built-in defaults otherwise, except no TLS, plaintext logins for POP3 and IMAP, and the info
 # log (a line per login and per logout) thrown away as MailHost's --quiet does; warnings and errors go
 # to $work/dovecot/dovecot.log. The caller may append settings.
 write_dovecot_conf() {
     local protocol=$1 port=$2 location=$3 username=$4 dir=$work/dovecot service
-    if [[ $protocol == pop3 ]]; then service=pop3-login; else service=$protocol; fi
+    if [[ $protocol == pop3 || $protocol == imap ]]; then service=$protocol-login; else service=$protocol; fi
     mkdir -p "$dir/run" "$dir/state"
     {
         cat <<EOF
@@ -198,7 +198,7 @@ listen = 127.0.0.1
 protocols = $protocol
 ssl = no
 EOF
-        if [[ $protocol == pop3 ]]; then
+        if [[ $protocol == pop3 || $protocol == imap ]]; then
             echo "disable_plaintext_auth = no"
             echo "auth_mechanisms = plain"
         fi

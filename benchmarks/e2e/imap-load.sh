@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# End-to-end IMAP load benchmark: our server (samples/MailHost --store maildir:DIR) against Dovecot's IMAP
+# server (Debian's dovecot-imapd, started by hand with a config of its own), side by side in one run, on
+# copies of the same Maildir, with the same load from benchmarks/ImapLoad. See benchmarks/e2e/README.md.
+#
+# Usage: benchmarks/e2e/imap-load.sh [--quick] [--runs N] [--head] [--dovecot-tuned]
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: benchmarks/e2e/imap-load.sh [--quick] [--runs N] [--head] [--dovecot-tuned]
+
+  --quick          tiny mailboxes and one run: a smoke test that both servers start and answer every
+                   command with the right data, not a measurement
+  --runs N         measure every case N times, each time on fresh server processes and a fresh copy of the
+                   Maildir, and report the medians (default 3, or 1 with --quick)
+  --head           build the last commit (a git archive of HEAD) instead of the working tree
+  --dovecot-tuned  run Dovecot in its documented high-performance shape (long-lived login processes,
+                   imap processes reused) instead of Debian's defaults (a new process per connection)
+
+Environment: MESSAGES (the header-sync and search folder, default 10000), BODIES (messages fetched
+whole, default 1000), BODY_SIZE (their size, default 10240), LOGINS_1 and LOGINS_20 (sessions per run at
+1 and 20 clients, defaults 200 and 1000), HEADER_ROUNDS and SEARCH_ROUNDS (times each is repeated per
+run, defaults 3 and 5), MIN_SECONDS (each case goes on with more sessions, rounds or passes over the
+bodies until it has lasted this long, so that it spans many ticks of the CPU counters; default 3, or 0
+with --quick), DOVECOT (default /usr/sbin/dovecot), OURS_EXTRA_ARGS (more options for MailHost).
+EOF
+}
+
+script_name=imap-load
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$repo/benchmarks/e2e/lib.sh"
+
+tuned=0
+# The options of this script alone (parse_options takes --quick and --runs).
+script_option() {
+    case "$1" in
+        --head) head=1 ;;
+        --dovecot-tuned) tuned=1 ;;
+        *) return 1 ;;
+    esac
+}
+parse_options "$@"
+
+dovecot=${DOVECOT:-/usr/sbin/dovecot}
+ours_project=$repo/samples/MailHost
+load_project=$repo/benchmarks/ImapLoad
+
+if ((quick)); then
+    messages=${MESSAGES:-200} bodies=${BODIES:-50} logins_1=${LOGINS_1:-10} logins_20=${LOGINS_20:-40}
+    header_rounds=${HEADER_ROUNDS:-1} search_rounds=${SEARCH_ROUNDS:-1} min_seconds=${MIN_SECONDS:-0}
+else
+    messages=${MESSAGES:-10000} bodies=${BODIES:-1000} logins_1=${LOGINS_1:-200} logins_20=${LOGINS_20:-1000}
+    header_rounds=${HEADER_ROUNDS:-3} search_rounds=${SEARCH_ROUNDS:-5} min_seconds=${MIN_SECONDS:-3}
+fi
+body_size=${BODY_SIZE:-10240}
+for value in "$messages" "$bodies" "$logins_1" "$logins_20" "$header_rounds" "$search_rounds" "$body_size"; do
+    [[ $value =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
+done
+[[ $min_seconds =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
+((logins_20 >= 20)) || die "LOGINS_20 must be at least 20"
+((body_size >= 1024)) || die "BODY_SIZE must be at least 1024"
+
+# Three mailboxes, one user each: the big folder (header sync and search), the folder of same-size
+# messages fetched whole, and a small one the login sessions select.
+bench_user=bench@example.test
+bodies_user=bodies@example.test
+login_user=login@example.test
+login_messages=20
+password=bench
+mail_uid=65534
+mail_gid=65534
+search_keys=(from subject text since flagged)
+cases=(login-1 login-20 headers bodies "${search_keys[@]/#/search-}")
+
+if [[ ! -x $dovecot || ! -x /usr/lib/dovecot/imap ]]; then
+    die "Dovecot's IMAP server is missing. Install it without starting the service: put a policy-rc.d
+that exits 101 in /usr/sbin, then DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd"
+fi
+[[ -f $ours_project/MailHost.csproj ]] || die "samples/MailHost/MailHost.csproj not found"
+command -v dotnet >/dev/null || die "dotnet not found"
+require_dovecot_users
+
+begin_run
+trap 'log "error: line $LINENO exited with status $?"' ERR
+# Dovecot's mail processes run as nobody and must reach the Maildir below $work.
+chmod 711 "$work"
+
+imap_load() { dotnet "$work/load/ImapLoad.dll" "$@"; }
+
+# Our server: IMAP only, the three users, each a Maildir++ folder tree under $1/<user>.
+start_ours() {
+    local root=$1
+    local -a extra=()
+    read -ra extra <<<"${OURS_EXTRA_ARGS:-}"
+    server_port[ours]=$(free_port)
+    start_process ours "$work/ours.log" dotnet "$work/ours/MailHost.dll" --imap "${server_port[ours]}" \
+        --smtp 0 --submission 0 --smtps 0 --pop3 0 --pop3s 0 --imaps 0 --domain example.test \
+        --user "$bench_user:$password" --user "$bodies_user:$password" --user "$login_user:$password" \
+        --allow-plaintext-auth --quiet --max-connections-per-address 1000 \
+        --store "maildir:$root" "${extra[@]}"
+    wait_listening ours "* OK" "an IMAP client"
+}
+
+# Dovecot's IMAP server on a new port over the same tree (maildir:$1/<user>, as nobody): Debian's built-in
+# defaults, or with --dovecot-tuned its high-performance shape.
+start_dovecot() {
+    local root=$1 user
+    server_port[dovecot]=$(free_port)
+    write_dovecot_conf imap "${server_port[dovecot]}" "maildir:$root/%Lu" %Lu
+    : >"$work/dovecot/users"
+    for user in "$bench_user" "$bodies_user" "$login_user"; do
+        dovecot_user "$user" "$password" "$root/$user" >>"$work/dovecot/users"
+    done
+    # The 20 login clients are one user from one address: above Dovecot's default of 10 such connections.
+    cat >>"$work/dovecot/dovecot.conf" <<EOF
+protocol imap {
+  mail_max_userip_connections = 1000
+}
+EOF
+    if ((tuned)); then
+        # Dovecot's documented "high-performance mode" for login processes, and imap processes that
+        # serve one session after another instead of one each.
+        cat >>"$work/dovecot/dovecot.conf" <<EOF
+service imap-login {
+  service_count = 0
+  process_min_avail = $(nproc)
+}
+service imap {
+  service_count = 1000
+  process_min_avail = $(nproc)
+}
+# Room for every login and imap process Dovecot may run (it warns otherwise).
+service auth {
+  client_limit = 2048
+}
+EOF
+    fi
+    launch_dovecot "* OK" "an IMAP client"
+}
+
+# Puts a copy of the saved Maildir tree in place as the mail root and writes it out, so that every run
+# starts from the same files and the copy's writeback does not overlap the measurement.
+restore() {
+    rm -rf "$work/mail"
+    cp -a "$work/state-fresh" "$work/mail"
+    sync -f "$work/mail"
+}
+
+# One case against server NAME: run_case NAME CASE OUT [--cpu-pid PID]. The load generator's output
+# (one line of NAME=VALUE words) in OUT, its errors in OUT.err; returns its exit status. With warm=1, the
+# warm-up's size: two login sessions and one round of the header sync and of a search.
+run_case() {
+    local name=$1 case=$2 out=$3 sessions_1=$logins_1 sessions_20=$((logins_20 / 20)) h_rounds=$header_rounds s_rounds=$search_rounds
+    local min=$min_seconds
+    shift 3
+    if ((warm)); then sessions_1=2 sessions_20=1 h_rounds=1 s_rounds=1 min=0; fi
+    local -a common=(--port "${server_port[$name]}" --password "$password" --time-limit 1800 --min-seconds "$min" "$@")
+    case $case in
+        login-1) imap_load login "${common[@]}" --user "$login_user" --messages "$login_messages" --clients 1 --sessions "$sessions_1" ;;
+        login-20) imap_load login "${common[@]}" --user "$login_user" --messages "$login_messages" --clients 20 --sessions "$sessions_20" ;;
+        headers) imap_load headers "${common[@]}" --user "$bench_user" --messages "$messages" --rounds "$h_rounds" ;;
+        bodies) imap_load bodies "${common[@]}" --user "$bodies_user" --messages "$bodies" ;;
+        search-*)
+            local key=${case#search-}
+            imap_load search "${common[@]}" --user "$bench_user" --messages "$messages" --key "$key" \
+                --rounds "$s_rounds" --expect "${expect[$key]}"
+            ;;
+    esac >"$out" 2>"$out.err"
+}
+
+# What one unit of a case is, for the report; "s" as $2 gives the plural.
+unit_of() {
+    case $1 in
+        login-*) echo "session${2:-}" ;;
+        headers | bodies) echo "message${2:-}" ;;
+        *) echo "search${2:+es}" ;;
+    esac
+}
+
+# What a case does, for the report.
+case_label() {
+    case $1 in
+        login-1) echo "LOGIN, SELECT INBOX ($login_messages), LOGOUT; 1 client" ;;
+        login-20) echo "LOGIN, SELECT INBOX ($login_messages), LOGOUT; 20 clients" ;;
+        headers) echo "header sync, UID FETCH 1:* (...) of $messages" ;;
+        bodies) echo "UID FETCH n BODY.PEEK[], $bodies x $(size_label "$body_size")" ;;
+        search-from) echo "SEARCH FROM \"sender07\" ($messages, ${expect[from]} hits)" ;;
+        search-subject) echo "SEARCH SUBJECT \"kestrel\" ($messages, ${expect[subject]} hits)" ;;
+        search-text) echo "SEARCH TEXT \"zephyr\" ($messages, ${expect[text]} hits)" ;;
+        search-since) echo "SEARCH SINCE 15-Nov-2026 ($messages, ${expect[since]} hits)" ;;
+        search-flagged) echo "SEARCH FLAGGED ($messages, ${expect[flagged]} hits)" ;;
+    esac
+}
+
+# Builds.
+build_ours
+build_release benchmarks/ImapLoad "$load_project" load
+read_dovecot_version
+log "dovecot $dovecot_version; Maildir under $work ($(filesystem_of "$work"))"
+
+# The mailboxes, once, as an MDA and a client that read some of them leave them: files in new/, the
+# flagged and seen ones in cur/ with their info suffix. Both servers get a fresh copy before every run.
+log "writing $messages + $bodies + $login_messages messages"
+imap_load make --dir "$work/state-fresh/$bench_user" --messages "$messages" --seed 1 >"$work/expect.out"
+imap_load make --dir "$work/state-fresh/$bodies_user" --messages "$bodies" --size "$body_size" --seed 2 >/dev/null
+imap_load make --dir "$work/state-fresh/$login_user" --messages "$login_messages" --seed 3 >/dev/null
+chown -R "$mail_uid:$mail_gid" "$work/state-fresh"
+declare -A expect=()
+for key in "${search_keys[@]}"; do
+    expect[$key]=$(field "$key" "$work/expect.out")
+done
+octets=$(find "$work/state-fresh/$bench_user" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+log "the big folder: $messages messages, $octets octets; search hits expected: $(cat "$work/expect.out")"
+
+servers=(ours dovecot)
+# result[server,case] = "units/s octets/unit cpu_ms/unit" (medians over the runs) or "FAILED"
+declare -A result=()
+details=()
+notes=()
+failures=0
+turn=0
+declare -A rates=() octets_per=() cpus=() failed=()
+warm=0
+
+for ((run = 1; run <= runs; run++)); do
+    next_order
+    for name in "${order[@]}"; do
+        # One server at a time, in a fresh process, on a fresh copy of the Maildir.
+        restore
+        "start_$name" "$work/mail"
+        pid=${server_pid[$name]}
+        log "$name, run $run: warm-up (every case once, small, so the JIT has done its work and each server has indexed the folders)"
+        problem=""
+        warm=1
+        for case in "${cases[@]}"; do
+            if ! run_case "$name" "$case" "$work/warmup.out"; then
+                problem="warm-up $case failed: $(cat "$work/warmup.out") $(head -n 3 "$work/warmup.out.err" | tr '\n' ' ')"
+                break
+            fi
+        done
+        warm=0
+        for case in "${cases[@]}"; do
+            [[ -z $problem ]] || break
+            status=0
+            run_case "$name" "$case" "$work/load.out" --cpu-pid "$pid" || status=$?
+            units=$(field units "$work/load.out")
+            errors=$(field errors "$work/load.out")
+            if ((status != 0)) || [[ ${errors:-x} != 0 ]]; then
+                problem="$case: ImapLoad exited $status, ${errors:-?} errors: $(head -n 3 "$work/load.out.err" | tr '\n' ' ')"
+                break
+            fi
+            read -r seconds bytes ticks < <(printf '%s %s %s\n' "$(field seconds "$work/load.out")" \
+                "$(field bytes "$work/load.out")" "$(field cpu_ticks "$work/load.out")")
+            read -r rate per cpu_s cpu_ms < <(awk -v n="$units" -v w="$seconds" -v by="$bytes" -v t="$ticks" -v hz="$clk_tck" \
+                'BEGIN { c = t / hz; printf "%.1f %.0f %.2f %.4f\n", n / w, by / n, c, c * 1000 / n }')
+            rates[$name,$case]+="$rate "
+            octets_per[$name,$case]+="$per "
+            cpus[$name,$case]+="$cpu_ms "
+            details+=("| $name | $run | $case | $units | $seconds | $rate | $bytes | $cpu_s | $cpu_ms |")
+            log "$name $case: $units $(unit_of "$case" s) in ${seconds}s, $rate/s, $per octets each, $cpu_ms CPU ms each"
+        done
+        if ! alive "$pid"; then problem+=" (the server process died)"; fi
+        stop_server "$name"
+        if [[ -n $problem ]]; then
+            log "$name FAILED (run $run): $problem"
+            failed[$name]=1
+            failures=$((failures + 1))
+            details+=("| $name | $run | FAILED | | | | | | |")
+            notes+=("$name, run $run: $problem")
+        fi
+    done
+done
+
+# Anything either server logged.
+note_log_problems
+
+# Report.
+
+report=$(new_report_path imap)
+if ((tuned)); then
+    shape="tuned: login processes in high-performance mode (service_count = 0) and imap processes reused for up to 1,000 sessions, $(nproc) of each kept ready"
+else
+    shape="Debian's defaults: a new imap-login and a new imap process for every connection"
+fi
+
+{
+    echo "# IMAP end-to-end load: Mail.Protocols vs Dovecot $dovecot_version"
+    echo
+    report_when_line
+    report_machine_line "dovecot-imapd $(package_version dovecot-imapd)"
+    echo "- Disk: the Maildirs under $work, $(filesystem_of "$work"); restored with cp -a (and sync -f) before every"
+    echo "  server start, so the files are in the page cache and neither server sees what the other wrote."
+    echo "- Mailboxes (benchmarks/ImapLoad make): $messages messages of 2,048-6,143 octets ($octets in all; every 4th"
+    echo "  multipart/mixed with a base64 attachment) for the header sync and the searches; $bodies of $body_size octets"
+    echo "  fetched whole; $login_messages selected by the login sessions. CRLF line ends, files in new/ and, for the"
+    echo "  flagged and seen ones, in cur/ with their info suffix."
+    echo "- Ours: samples/MailHost --store maildir:DIR (its defaults), --quiet. Dovecot: $shape;"
+    echo "  mail_location = maildir:DIR/%Lu, passwd-file, mail processes as nobody, info log to /dev/null."
+    echo "- Load: benchmarks/ImapLoad (.NET, raw sockets, literals read by length, every tagged reply must be OK and"
+    echo "  every answer right: FETCH responses per message, each body's length and SHA-256, each search's hits)."
+    echo "  Each server process is first warmed up with every case once (small), which also has it index the folders;"
+    echo "  one server at a time, order alternating; $runs run(s)$( ((runs > 1)) && echo " (medians shown)")$( ((quick)) && echo "; --quick: too short to quote")."
+    echo "- Cases: logins ($logins_1 sessions at 1 client, $logins_20 at 20), the header sync $header_rounds time(s) on one"
+    echo "  connection, each body once, each search $search_rounds time(s) on one connection (LOGIN and SELECT untimed);"
+    echo "  each case goes on (more sessions, rounds, passes over the bodies) until it has lasted ${min_seconds} s."
+    report_load_line "the rates more than CPU"
+    echo "- CPU = utime+stime+cutime+cstime of the server's whole process tree from /proc/PID/stat over the timed part"
+    echo "  (tick ${clk_tck} Hz), per unit. Octets = what the client received per unit. Ratios are ours/Dovecot: above 1"
+    echo "  for the rate means we are faster, below 1 for CPU means we spend less."
+    echo
+    echo "| Case | Unit | Ours /s | Dovecot /s | rate ours/Dovecot | Ours octets/unit | Dovecot octets/unit | Ours CPU ms/unit | Dovecot CPU ms/unit | CPU ours/Dovecot |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    declare -A values=()
+    for case in "${cases[@]}"; do
+        for name in "${servers[@]}"; do
+            if [[ -n ${failed[$name]:-} || -z ${rates[$name,$case]:-} ]]; then
+                values[$name]="FAILED FAILED FAILED"
+            else
+                values[$name]="$(median_of "${rates[$name,$case]}") $(median_of "${octets_per[$name,$case]}") $(median_of "${cpus[$name,$case]}")"
+            fi
+        done
+        read -r our_rate our_octets our_cpu <<<"${values[ours]}"
+        read -r peer_rate peer_octets peer_cpu <<<"${values[dovecot]}"
+        rate_ratio=n/a cpu_ratio=n/a
+        if [[ $our_rate =~ ^[0-9.]+$ && $peer_rate =~ ^[0-9.]+$ ]]; then
+            rate_ratio=$(fmt_ratio "$our_rate" "$peer_rate")
+            cpu_ratio=$(fmt_ratio "$our_cpu" "$peer_cpu")
+        fi
+        echo "| $(case_label "$case") | $(unit_of "$case") | $our_rate | $peer_rate | $rate_ratio | $our_octets | $peer_octets | $our_cpu | $peer_cpu | $cpu_ratio |"
+    done
+    echo
+    echo "Every run (bytes: received by the client in the timed part):"
+    echo
+    print_runs "| Server | Run | Case | Units | Seconds | Units/s | Bytes | CPU s | CPU ms/unit |" \
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+} >"$report"
+
+show_report "$report"
