@@ -13,6 +13,9 @@ internal sealed partial class ImapSession
 {
     private const int FetchBatchSize = 256;
 
+    // A FETCH of at most 1/16 of the folder asks the store for those messages only.
+    private const int FewMessagesDivisor = 16;
+
     private ValueTask<bool> FetchAsync(ref ImapReader reader, bool byUid)
     {
         reader.ReadSpace("Missing sequence set");
@@ -46,7 +49,9 @@ internal sealed partial class ImapSession
         var missing = false;
         var unknownEncoding = false;
         IReadOnlyDictionary<uint, MessageInfo>? infos = null;
-        if ((request.Needs & FetchNeeds.Summary) == 0)
+        // Without summary items, one listing of the folder gives every message's flags, date and size; for a few
+        // messages of a large folder (a client downloading one body), asking for just those is cheaper than the listing.
+        if ((request.Needs & FetchNeeds.Summary) == 0 && uids.Count > selected.Count / FewMessagesDivisor)
         {
             infos = (await Store.ListMessagesAsync(Login, selected.Name, Connection.Aborted).ConfigureAwait(false)).ToDictionary(m => m.Uid);
         }

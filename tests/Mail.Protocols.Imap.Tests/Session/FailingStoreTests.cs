@@ -84,4 +84,22 @@ public sealed class FailingStoreTests
             await c.CommandAsync("a1", "FETCH 1:2 BODY.PEEK[TEXT]"));
         Assert.Equal(["a2 OK NOOP completed"], await c.CommandAsync("a2", "NOOP"));
     }
+
+    [Fact]
+    public async Task A_fetch_of_a_few_messages_of_a_large_folder_asks_the_store_for_those_only()
+    {
+        var (h, store, c) = await StartAsync();
+        await using var _ = h;
+        for (var i = 2; i <= 40; i++)
+        {
+            await h.DeliverAsync($"Subject: {i}\r\n\r\nbody {i}\r\n");
+        }
+        await c.CommandAsync("a0", "NOOP");
+        // Listing the folder would fail: the FETCH must not need it.
+        store.Fail = method => method == nameof(IMailboxStore.ListMessagesAsync) ? new MailboxStoreException("listing not expected") : null;
+        Assert.Equal(["* 7 FETCH (UID 7 FLAGS () RFC822.SIZE 22 BODY[TEXT] {8}", "body 7", ")", "a1 OK FETCH completed"],
+            await c.CommandAsync("a1", "UID FETCH 7 (FLAGS RFC822.SIZE BODY.PEEK[TEXT])"));
+        // A FETCH of much of the folder lists it once instead (and here that listing fails).
+        Assert.Equal(["a2 NO [UNAVAILABLE] Mailbox store temporarily unavailable"], await c.CommandAsync("a2", "FETCH 1:* FLAGS"));
+    }
 }
