@@ -201,10 +201,9 @@ internal sealed partial class ImapSession
     private async ValueTask<bool> RenameAsync(string from, string to)
     {
         await Store.RenameFolderAsync(Login, from, to, Connection.Aborted).ConfigureAwait(false);
-        if (_selected is { } selected && string.Equals(selected.Name, from, StringComparison.Ordinal)
-            && !string.Equals(from, "INBOX", StringComparison.OrdinalIgnoreCase))
+        if (_selected is { } selected)
         {
-            selected.Name = to; // the selected folder moved with its messages and UIDVALIDITY
+            FollowRename(selected, from, to);
         }
         await ReportChangesAsync().ConfigureAwait(false);
         Ok("RENAME completed\r\n"u8);

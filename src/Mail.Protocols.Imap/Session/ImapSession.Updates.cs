@@ -43,6 +43,11 @@ internal sealed partial class ImapSession
                 _resyncPending = true;
                 continue;
             }
+            if (batch.Changes is [{ Kind: MailboxChangeKind.FolderRenamed, NewFolderName: { } newName } renamed])
+            {
+                FollowRename(selected, renamed.Folder, newName);
+                continue;
+            }
             if (!batch.IsMessageChanges || batch.UidValidity != selected.UidValidity
                 || !string.Equals(batch.Folder, selected.Name, StringComparison.Ordinal))
             {
@@ -88,6 +93,25 @@ internal sealed partial class ImapSession
             selected.Add(_ownAdded[taken++]);
         }
         _ownAdded.RemoveRange(0, taken);
+    }
+
+    // The selected folder, or one above it, was renamed (by this session or another): it keeps its messages and
+    // UIDVALIDITY, so the selection follows it under its new name (a client learns the name from its next LIST).
+    private void FollowRename(SelectedFolder selected, string from, string to)
+    {
+        if (string.Equals(from, "INBOX", StringComparison.OrdinalIgnoreCase))
+        {
+            return; // renaming INBOX moves its messages into a new folder and leaves INBOX (RFC 9051 §6.3.6)
+        }
+        if (string.Equals(selected.Name, from, StringComparison.Ordinal))
+        {
+            selected.Name = to;
+        }
+        else if (selected.Name.Length > from.Length && selected.Name.StartsWith(from, StringComparison.Ordinal)
+            && selected.Name[from.Length] == Store.HierarchySeparator)
+        {
+            selected.Name = to + selected.Name[from.Length..];
+        }
     }
 
     // New messages are announced before anything that could name their sequence numbers.

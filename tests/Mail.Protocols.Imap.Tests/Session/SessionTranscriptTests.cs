@@ -384,4 +384,20 @@ public sealed class SessionTranscriptTests
         Assert.Equal(["a3 OK NOOP completed"], await c.CommandAsync("a3", "NOOP"));
         Assert.Contains("* 1 EXISTS", await c.CommandAsync("a4", "SELECT INBOX"));
     }
+
+    [Fact]
+    public async Task A_selected_folder_renamed_by_another_session_is_followed_under_its_new_name()
+    {
+        await using var h = new ImapTestHarness();
+        var a = await h.LoginAsync();
+        var b = await h.LoginAsync();
+        await a.CommandAsync("a1", "CREATE Work/Q4");
+        await h.DeliverAsync("Subject: one\r\n\r\nbody\r\n", "Work/Q4");
+        await a.CommandAsync("a2", "SELECT Work/Q4");
+        Assert.Equal(["b1 OK RENAME completed"], await b.CommandAsync("b1", "RENAME Work Archive2026"));
+        await h.DeliverAsync("Subject: two\r\n\r\nbody\r\n", "Archive2026/Q4");
+        Assert.Equal(["* 2 EXISTS", "a3 OK NOOP completed"], await a.CommandAsync("a3", "NOOP"));
+        Assert.Equal(["* 1 FETCH (FLAGS (\\Flagged))", "a4 OK STORE completed"], await a.CommandAsync("a4", "STORE 1 +FLAGS (\\Flagged)"));
+        Assert.Equal(MessageFlags.Flagged, (await h.Store.ListMessagesAsync(ImapTestHarness.Alice, "Archive2026/Q4"))[0].Flags);
+    }
 }
