@@ -34,12 +34,14 @@ internal sealed partial class ImapSession
         var uids = new List<uint>();
         if (byUid)
         {
-            var numbers = set.Resolve(selected.LastUid, _savedUids);
-            foreach (var uid in all)
+            // Each range is found in the sorted UID array by binary search, so "UID FETCH 7" of a large folder does not
+            // test every UID of it.
+            foreach (var (first, last) in set.Resolve(selected.LastUid, _savedUids).Ranges)
             {
-                if (numbers.Contains(uid))
+                var index = all.BinarySearch(first);
+                for (var i = index < 0 ? ~index : index; i < all.Length && all[i] <= last; i++)
                 {
-                    uids.Add(uid);
+                    uids.Add(all[i]);
                 }
             }
             return uids;
