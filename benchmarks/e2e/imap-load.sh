@@ -23,7 +23,8 @@ whole, default 1000), BODY_SIZE (their size, default 10240), LOGINS_1 and LOGINS
 1 and 20 clients, defaults 200 and 1000), HEADER_ROUNDS and SEARCH_ROUNDS (times each is repeated per
 run, defaults 3 and 5), MIN_SECONDS (each case goes on with more sessions, rounds or passes over the
 bodies until it has lasted this long, so that it spans many ticks of the CPU counters; default 3, or 0
-with --quick), DOVECOT (default /usr/sbin/dovecot), OURS_EXTRA_ARGS (more options for MailHost).
+with --quick), DOVECOT (default /usr/sbin/dovecot), OURS_EXTRA_ARGS (more options for MailHost),
+CASES (a space-separated list of the cases to measure; default all).
 EOF
 }
 
@@ -73,6 +74,15 @@ mail_uid=65534
 mail_gid=65534
 search_keys=(from subject text since flagged)
 cases=(login-1 login-20 headers bodies "${search_keys[@]/#/search-}")
+# CASES="headers search-flagged" runs only those cases (every case is still warmed up).
+if [[ -n ${CASES:-} ]]; then
+    for case in $CASES; do
+        [[ " ${cases[*]} " == *" $case "* ]] || die "CASES: unknown case $case (known: ${cases[*]})"
+    done
+    read -ra measured_cases <<<"$CASES"
+else
+    measured_cases=("${cases[@]}")
+fi
 
 if [[ ! -x $dovecot || ! -x /usr/lib/dovecot/imap ]]; then
     die "Dovecot's IMAP server is missing. Install it without starting the service: put a policy-rc.d
@@ -241,7 +251,7 @@ for ((run = 1; run <= runs; run++)); do
             fi
         done
         warm=0
-        for case in "${cases[@]}"; do
+        for case in "${measured_cases[@]}"; do
             [[ -z $problem ]] || break
             status=0
             run_case "$name" "$case" "$work/load.out" --cpu-pid "$pid" || status=$?
@@ -313,7 +323,7 @@ fi
     echo "| Case | Unit | Ours /s | Dovecot /s | rate ours/Dovecot | Ours octets/unit | Dovecot octets/unit | Ours CPU ms/unit | Dovecot CPU ms/unit | CPU ours/Dovecot |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     declare -A values=()
-    for case in "${cases[@]}"; do
+    for case in "${measured_cases[@]}"; do
         for name in "${servers[@]}"; do
             if [[ -n ${failed[$name]:-} || -z ${rates[$name,$case]:-} ]]; then
                 values[$name]="FAILED FAILED FAILED"
