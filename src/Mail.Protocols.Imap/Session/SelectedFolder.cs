@@ -182,6 +182,7 @@ internal sealed class SelectedFolder
             into.AddRange(flat.AsSpan((int)first - 1, (int)(last - first + 1)));
             return;
         }
+        into.EnsureCapacity(into.Count + (int)(last - first + 1));
         var runs = _runs!;
         var sequence = (int)first;
         for (var run = RunOfSequence(sequence); sequence <= last; run++)
