@@ -15,8 +15,9 @@ namespace Mail.Protocols.Imap.Session;
 /// large it is. <see cref="UidAt"/> is a binary search over the runs' prefix counts, <see cref="SequenceOf"/> one over
 /// their first UIDs.</item>
 /// <item><em>Flat</em>: a <c>uint</c> per message (4 octets). A folder switches to it for good (until it is selected
-/// again) as soon as it has more than half as many runs as messages, where runs would cost more, so the worst case
-/// (every other UID missing) costs what a flat array does: 4 octets a message, plus at most the array's growth.</item>
+/// again) as soon as it has more than half as many runs as messages, or when the run array would have to grow past the
+/// size of the flat form, so the worst case (every other UID missing) costs what a flat array does: 4 octets a message,
+/// plus at most the array's growth by a quarter.</item>
 /// </list>
 /// Lookups are O(log runs) or O(log messages); listing a range is a lookup then a walk; an expunge is O(runs) or
 /// O(messages), as the flat array always was.
@@ -276,6 +277,12 @@ internal sealed class SelectedFolder
         {
             return 0;
         }
+        var run = _runs is null ? 0 : RunOfSequence(sequence);
+        if (_runs is not null && Start(run) < sequence && sequence < _runs[run].End && !HasRoomForRun())
+        {
+            // The message splits its run, and a larger run array would cost more than the flat form.
+            ToFlat();
+        }
         if (_flat is { } flat)
         {
             Array.Copy(flat, sequence, flat, sequence - 1, _count - sequence);
@@ -283,7 +290,6 @@ internal sealed class SelectedFolder
             return sequence;
         }
         var runs = _runs!;
-        var run = RunOfSequence(sequence);
         var start = Start(run);
         var end = runs[run].End;
         var next = run + 1; // the first run after the change whose prefix count drops by one
@@ -305,9 +311,7 @@ internal sealed class SelectedFolder
         }
         else
         {
-            // A message inside the run: it splits in two.
-            EnsureRunCapacity();
-            runs = _runs!;
+            // A message inside the run: it splits in two (there is room, see above).
             Array.Copy(runs, run + 1, runs, run + 2, _runCount - run - 1);
             _runCount++;
             runs[run + 1] = new Run(uid + 1, end - 1);
@@ -348,7 +352,12 @@ internal sealed class SelectedFolder
             _count++;
             return;
         }
-        EnsureRunCapacity();
+        if (!HasRoomForRun())
+        {
+            ToFlat();
+            Append(uid);
+            return;
+        }
         _runs![_runCount++] = new Run(uid, ++_count);
         if (RunsTooMany(_runCount, _count))
         {
@@ -356,12 +365,22 @@ internal sealed class SelectedFolder
         }
     }
 
-    private void EnsureRunCapacity()
+    // Makes room for one more run and returns true, or returns false when the grown run array would take more than
+    // the flat form of the folder would (then the caller switches to it): the run array never costs more than 4 octets a
+    // message, bar the smallest arrays.
+    private bool HasRoomForRun()
     {
-        if (_runCount == _runs!.Length)
+        if (_runCount < _runs!.Length)
         {
-            Array.Resize(ref _runs, Math.Max(4, _runs.Length * 2));
+            return true;
         }
+        var grown = Math.Max(4, _runs.Length * 2);
+        if (grown > MinRunsBeforeFlat && grown * Run.Size > (_count + 1) * sizeof(uint))
+        {
+            return false;
+        }
+        Array.Resize(ref _runs, grown);
+        return true;
     }
 
     private void ToFlat()
