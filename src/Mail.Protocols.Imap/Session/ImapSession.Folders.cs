@@ -125,9 +125,8 @@ internal sealed partial class ImapSession
         else
         {
             // The store forgot that far back: every UID the client named (or could know) that is gone now.
-            var present = new HashSet<uint>(selected.Uids.ToArray());
             vanished = qresync.KnownUids is { } known
-                ? known.Resolve(selected.LastUid).Where(uid => !present.Contains(uid))
+                ? known.Resolve(selected.LastUid).Where(uid => selected.SequenceOf(uid) == 0)
                 : [];
         }
         var knownUids = qresync.KnownUids?.Resolve(uint.MaxValue);

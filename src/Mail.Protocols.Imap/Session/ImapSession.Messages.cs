@@ -30,29 +30,21 @@ internal sealed partial class ImapSession
     private List<uint> ResolveUids(SequenceSet set, bool byUid)
     {
         var selected = Selected;
-        var all = selected.Uids;
         var uids = new List<uint>();
         if (byUid)
         {
-            // Each range is found in the sorted UID array by binary search, so "UID FETCH 7" of a large folder does not
+            // Each range is found in the folder's UIDs by binary search, so "UID FETCH 7" of a large folder does not
             // test every UID of it.
             foreach (var (first, last) in set.Resolve(selected.LastUid, _savedUids).Ranges)
             {
-                var index = all.BinarySearch(first);
-                for (var i = index < 0 ? ~index : index; i < all.Length && all[i] <= last; i++)
-                {
-                    uids.Add(all[i]);
-                }
+                selected.AddUidsBetween(uids, first, last);
             }
             return uids;
         }
-        var sequences = set.Resolve((uint)all.Length, SavedSequenceNumbers(set));
+        var sequences = set.Resolve((uint)selected.Count, SavedSequenceNumbers(set));
         foreach (var (first, last) in sequences.Ranges)
         {
-            for (var sequence = first; sequence <= Math.Min(last, (uint)all.Length); sequence++)
-            {
-                uids.Add(all[(int)sequence - 1]);
-            }
+            selected.AddUidsOfSequences(uids, first, last);
         }
         return uids;
     }

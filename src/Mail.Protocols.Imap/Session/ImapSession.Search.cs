@@ -35,7 +35,7 @@ internal sealed partial class ImapSession
         // The folder as the client knows it: a message another session expunged keeps its number (and is never found)
         // until the EXPUNGE is reported, which is never during a SEARCH.
         var result = await SearchEvaluator.EvaluateAsync(command.Key,
-            new SearchScope(Store, Login, selected.Name, selected.Uids.ToArray(), _savedUids), Connection.Aborted).ConfigureAwait(false);
+            new SearchScope(Store, Login, selected.Name, selected.ToArray(), _savedUids), Connection.Aborted).ConfigureAwait(false);
         if (command.Save)
         {
             _savedUids = SearchResponseWriter.SavedResult(command.Return, result);

@@ -237,7 +237,7 @@ internal sealed partial class ImapSession
             current.Add(message.Uid);
         }
         var gone = new List<uint>();
-        foreach (var uid in selected.Uids)
+        foreach (var uid in selected.ToArray())
         {
             if (!current.Contains(uid))
             {
