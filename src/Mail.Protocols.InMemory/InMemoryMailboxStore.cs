@@ -456,7 +456,14 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         public MessageFlags Flags { get; set; }
         public string[] Keywords { get; set; } = [];
         public ulong ModSeq { get; set; }
-        public Lazy<MessageSummary> Summary { get; } = summary ?? new(() => MessageSummaryParser.Parse(new MemoryStream(content, writable: false)));
+        public Lazy<MessageSummary> Summary { get; } = summary ?? new(() => Summarise(content));
         public MessageInfo Info => new(Uid, Flags, Keywords, InternalDate, Content.Length, ModSeq);
+
+        // The summary's header (MessageSummary.Header) is a slice of the content this store holds anyway, not a copy.
+        private static MessageSummary Summarise(byte[] content)
+        {
+            var summary = MessageSummaryParser.Parse(new MemoryStream(content, writable: false));
+            return summary.HasHeader ? summary with { Header = content.AsMemory(0, (int)summary.BodyOffset) } : summary;
+        }
     }
 }

@@ -18,7 +18,9 @@ public sealed partial class MaildirMailboxStore
     /// <inheritdoc />
     /// <remarks>
     /// Takes the user's lock once when every summary is known (in memory or in the summary cache); the messages
-    /// never summarised are parsed outside it and their summaries recorded under it once more.
+    /// never summarised are parsed outside it and their summaries recorded under it once more. A summary read from a
+    /// cache of version 3, which lacks the header's octets (<see cref="MessageSummary.Header"/>), gets them the same
+    /// way, from the first octets of the file, without parsing the message again.
     /// </remarks>
     public async ValueTask<IReadOnlyList<MessageSummaryEntry>> GetSummariesAsync(string user, string folder, IReadOnlyCollection<uint> uids, CancellationToken cancellationToken = default)
     {
@@ -39,14 +41,15 @@ public sealed partial class MaildirMailboxStore
                 {
                     record.Summary = stored;
                 }
-                missing += record.Summary is null ? 1 : 0;
-                entries.Add((record.Info, record.Summary, record.Summary is null ? record.PathIn(f.Directory) : ""));
+                var incomplete = record.Summary is null || LacksHeader(record.Summary);
+                missing += incomplete ? 1 : 0;
+                entries.Add((record.Info, record.Summary, incomplete ? record.PathIn(f.Directory) : ""));
             }
             return true;
         });
         if (missing > 0)
         {
-            var parsed = new List<(uint Uid, MessageSummary Summary)>(missing);
+            var parsed = new List<(uint Uid, MessageSummary Summary, bool Replaces)>(missing);
             for (var i = 0; i < entries.Count; i++)
             {
                 var (info, summary, path) = entries[i];
@@ -54,18 +57,33 @@ public sealed partial class MaildirMailboxStore
                 {
                     summary = await ParseAsync(user, folder, info, path, cancellationToken).ConfigureAwait(false);
                     entries[i] = (info, summary, path);
-                    parsed.Add((info.Uid, summary));
+                    parsed.Add((info.Uid, summary, false));
+                }
+                else if (LacksHeader(summary) && ReadHeader(info, path, summary.BodyOffset) is { } header)
+                {
+                    summary = summary with { Header = header };
+                    entries[i] = (info, summary, path);
+                    parsed.Add((info.Uid, summary, true));
                 }
             }
             Locked(mailbox, () =>
             {
                 var f = mailbox.Folder(folder);
-                foreach (var (uid, summary) in parsed)
+                foreach (var (uid, summary, replaces) in parsed)
                 {
-                    if (f.Index.ByUid.TryGetValue(uid, out var record) && record.Summary is null)
+                    if (!f.Index.ByUid.TryGetValue(uid, out var record))
+                    {
+                        continue;
+                    }
+                    if (record.Summary is null)
                     {
                         record.Summary = summary;
                         f.Summaries.Add(uid, summary);
+                    }
+                    else if (replaces && LacksHeader(record.Summary))
+                    {
+                        record.Summary = summary;
+                        f.Summaries.Replace(uid, summary);
                     }
                 }
                 return true;
@@ -74,23 +92,49 @@ public sealed partial class MaildirMailboxStore
         return [.. entries.Select(e => new MessageSummaryEntry(e.Info, e.Summary!))];
     }
 
+    // A summary of a version 3 cache: without the header's octets, although the header is short enough to keep them.
+    private static bool LacksHeader(MessageSummary summary) =>
+        !summary.HasHeader && summary.BodyOffset is >= 0 and <= MessageSummaryParser.MaxHeaderLength;
+
+    // The header's octets, [0, bodyOffset) of the content as served; null when the file is gone or shorter (the
+    // summary is then kept without them, and header fetches read the content).
+    private ReadOnlyMemory<byte>? ReadHeader(MessageInfo info, string path, long bodyOffset)
+    {
+        try
+        {
+            using var stream = OpenFile(path, info.Size);
+            var octets = new byte[bodyOffset];
+            return stream.ReadAtLeast(octets, octets.Length, throwOnEndOfStream: false) == octets.Length ? octets : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    // The file as served: itself, or read with CRLF line ends when it has LF ones (shorter than its size as served).
+    private static Stream OpenFile(string path, long size)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, FileOptions.SequentialScan);
+        if (file.Length == size)
+        {
+            return file;
+        }
+        file.Dispose();
+        return LineEnds.ReadAsCrlf(path, size);
+    }
+
     // Parses the file found under the lock; one renamed or removed since then is looked up again by its UID.
     private async ValueTask<MessageSummary> ParseAsync(string user, string folder, MessageInfo info, string path, CancellationToken cancellationToken)
     {
         Stream stream;
         try
         {
-            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, FileOptions.SequentialScan);
-            if (file.Length == info.Size)
-            {
-                stream = file;
-            }
-            else
-            {
-                // A file with LF line ends, served (and summarised) with CRLF.
-                file.Dispose();
-                stream = LineEnds.ReadAsCrlf(path, info.Size);
-            }
+            stream = OpenFile(path, info.Size);
         }
         catch (FileNotFoundException)
         {

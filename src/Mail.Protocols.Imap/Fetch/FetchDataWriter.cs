@@ -129,6 +129,10 @@ internal static class FetchDataWriter
     /// </summary>
     public static void WriteString(IBufferWriter<byte> writer, string value)
     {
+        if (TryWriteQuotedAscii(writer, value))
+        {
+            return;
+        }
         var count = EscapedOctets.GetByteCount(value);
         byte[]? rented = null;
         var buffer = count <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(count));
@@ -144,6 +148,39 @@ internal static class FetchDataWriter
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    // Most values of an envelope or body structure are short 7-bit text without CR, LF or NUL: their characters are their
+    // octets, written quoted straight from the string (what the general path below writes for them, in one pass).
+    private static bool TryWriteQuotedAscii(IBufferWriter<byte> writer, string value)
+    {
+        var text = value.AsSpan();
+        if (text.Length > MaxQuotedLength || text.ContainsAnyExceptInRange('\u0001', '\u007F') || text.IndexOfAny('\r', '\n') >= 0)
+        {
+            return false;
+        }
+        var span = writer.GetSpan(2 * text.Length + 2);
+        var length = 1;
+        span[0] = (byte)'"';
+        if (text.IndexOfAny('"', '\\') < 0)
+        {
+            Ascii.FromUtf16(text, span[1..], out var written);
+            length += written;
+        }
+        else
+        {
+            foreach (var c in text)
+            {
+                if (c is '"' or '\\')
+                {
+                    span[length++] = (byte)'\\';
+                }
+                span[length++] = (byte)c;
+            }
+        }
+        span[length++] = (byte)'"';
+        writer.Advance(length);
+        return true;
     }
 
     /// <summary>Writes octets as a string: quoted when short 7-bit text without CR, LF or NUL, a literal otherwise.</summary>

@@ -97,7 +97,10 @@ internal sealed record FetchItem(FetchItemKind Kind, FetchSection? Section = nul
     {
         FetchItemKind.Envelope or FetchItemKind.Body or FetchItemKind.BodyStructure => FetchNeeds.Summary,
         FetchItemKind.Rfc822 => FetchNeeds.Content,
-        FetchItemKind.Rfc822Header or FetchItemKind.Rfc822Text => FetchNeeds.Summary | FetchNeeds.Content,
+        FetchItemKind.Rfc822Header => FetchNeeds.Summary | FetchNeeds.Header,
+        FetchItemKind.Rfc822Text => FetchNeeds.Summary | FetchNeeds.Content,
+        FetchItemKind.BodySection when Section is { Parts.IsEmpty: true, Text: SectionText.Header or SectionText.HeaderFields or SectionText.HeaderFieldsNot } =>
+            FetchNeeds.Summary | FetchNeeds.Header,
         FetchItemKind.BodySection or FetchItemKind.Binary or FetchItemKind.BinarySize =>
             Section is { Parts.IsEmpty: true, Text: SectionText.None } ? FetchNeeds.Content : FetchNeeds.Summary | FetchNeeds.Content,
         _ => FetchNeeds.None,
@@ -114,6 +117,11 @@ internal enum FetchNeeds
     Summary = 1,
     /// <summary>The content stream.</summary>
     Content = 2,
+    /// <summary>
+    /// The top-level header's octets only (BODY[HEADER], BODY[HEADER.FIELDS[.NOT] (...)], RFC822.HEADER): from the summary
+    /// when it holds them (<see cref="Storage.MessageSummary.HasHeader"/>), from the content otherwise.
+    /// </summary>
+    Header = 4,
 }
 
 /// <summary>
@@ -149,6 +157,13 @@ internal sealed class FetchRequest
 
     /// <summary>What the items need from the store, for every message.</summary>
     public FetchNeeds Needs { get; }
+
+    /// <summary>
+    /// Whether the message's content must be opened: an item needs it, or a header item does and the summary does not hold
+    /// the header (<see cref="Storage.MessageSummary.HasHeader"/>).
+    /// </summary>
+    public bool NeedsContent(Storage.MessageSummary? summary) =>
+        (Needs & FetchNeeds.Content) != 0 || ((Needs & FetchNeeds.Header) != 0 && summary is not { HasHeader: true });
 
     /// <summary>Whether the fetch sets \Seen on the messages it fetches.</summary>
     public bool SetsSeen { get; }

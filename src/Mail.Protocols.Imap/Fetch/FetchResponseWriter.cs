@@ -50,7 +50,11 @@ internal static class FetchResponseWriter
     /// <param name="sequenceNumber">The message's sequence number in the session's view of the folder.</param>
     /// <param name="info">The message's UID, flags, keywords, date, size and MODSEQ.</param>
     /// <param name="summary">Its MIME summary; required when <see cref="FetchRequest.Needs"/> has <see cref="FetchNeeds.Summary"/>.</param>
-    /// <param name="openContent">Opens its content (from offset 0); required when <see cref="FetchRequest.Needs"/> has <see cref="FetchNeeds.Content"/>. It may be called more than once for a stream that cannot seek.</param>
+    /// <param name="openContent">
+    /// Opens its content (from offset 0); required when <see cref="FetchRequest.NeedsContent"/> says so (an item needs the
+    /// content, or a header item does and the summary does not hold the header). It may be called more than once for a
+    /// stream that cannot seek. Header items are written from the summary's header when it holds it, whether or not this is given.
+    /// </param>
     /// <param name="request">The parsed request.</param>
     /// <param name="cancellationToken">Cancels the writing.</param>
     /// <exception cref="InvalidDataException">The content ended before its size; a literal was announced and cannot be completed, so the connection must be closed.</exception>
@@ -70,7 +74,7 @@ internal static class FetchResponseWriter
         {
             throw new ArgumentException("The request needs the message's summary.", nameof(summary));
         }
-        if ((request.Needs & FetchNeeds.Content) != 0 && openContent is null)
+        if (openContent is null && request.NeedsContent(summary))
         {
             throw new ArgumentException("The request needs the message's content.", nameof(openContent));
         }
@@ -88,7 +92,10 @@ internal static class FetchResponseWriter
             }
         }
 
-        var content = openContent is null ? null : new ContentReader(openContent);
+        // Sections within the top-level header are read from the summary's copy of it when it has one.
+        var content = (request.Needs & (FetchNeeds.Content | FetchNeeds.Header)) == 0
+            ? null
+            : new ContentReader(openContent, summary is { HasHeader: true } ? summary.Header!.Value : default);
         try
         {
             output.Write("* "u8);

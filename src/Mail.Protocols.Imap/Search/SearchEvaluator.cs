@@ -149,6 +149,12 @@ internal static class SearchEvaluator
     private static async ValueTask<Truth> MatchWithContentAsync(SearchKey key, MessageView view, Context context, CancellationToken cancellationToken)
     {
         var scope = context.Scope;
+        if (context.Needles.Count == 0 && view.Summary is { HasHeader: true } known)
+        {
+            // Header keys only, and the summary holds the header: the content is not opened.
+            view.Headers = await SearchText.ReadHeaderAsync(new MemoryStream(known.Header!.Value.ToArray(), writable: false), 0, known.BodyOffset, cancellationToken).ConfigureAwait(false);
+            return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
+        }
         Stream content;
         try
         {

@@ -89,14 +89,16 @@ internal sealed partial class ImapSession
                 var effective = seen ? withFlags ??= request.WithFlags() : request;
                 // The content is opened before the response starts: a message expunged since the listing is then skipped
                 // like one the listing missed, instead of failing after its literal was announced.
+                // A header the summary holds is written from it: only the content of other sections is opened.
+                var summary = entries?[uid].Summary;
                 var content = new PreopenedContent(Store, Login, selected.Name, uid);
                 await using var disposeContent = content.ConfigureAwait(false);
-                if ((effective.Needs & FetchNeeds.Content) != 0 && !await content.TryOpenAsync(Connection.Aborted).ConfigureAwait(false))
+                if (effective.NeedsContent(summary) && !await content.TryOpenAsync(Connection.Aborted).ConfigureAwait(false))
                 {
                     missing = true;
                     continue;
                 }
-                var outcome = await WriteFetchAsync(sequence, info, entries?[uid].Summary, effective, content).ConfigureAwait(false);
+                var outcome = await WriteFetchAsync(sequence, info, summary, effective, content).ConfigureAwait(false);
                 if (outcome == FetchOutcome.OutputCompleted)
                 {
                     return false;
@@ -152,7 +154,7 @@ internal sealed partial class ImapSession
         try
         {
             return await FetchResponseWriter.WriteAsync(FetchOutput, sequence, info, summary,
-                (request.Needs & FetchNeeds.Content) != 0 ? content.OpenAsync : null,
+                request.NeedsContent(summary) ? content.OpenAsync : null,
                 request, Connection.Aborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !Connection.Aborted.IsCancellationRequested)

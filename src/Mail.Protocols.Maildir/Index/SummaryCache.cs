@@ -12,7 +12,7 @@ namespace Mail.Protocols.Maildir.Index;
 /// "mailprotocols.summaries" beside the index so a restart does not parse every message again for IMAP.
 /// One line per message, <c>UID JSON</c>, after a header naming the format's version and the folder's UIDVALIDITY;
 /// a cache only, so it is not flushed to the disk, a damaged line is skipped and a file of another version or
-/// UIDVALIDITY is started afresh.
+/// UIDVALIDITY is started afresh, except version 3, whose summaries lack only the header octets (see <see cref="Magic"/>).
 /// </summary>
 internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileMode permissions)
 {
@@ -20,8 +20,12 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
     // The format's version: raised whenever MessageSummary or MessageSummaryParser changes what a summary holds, so a
     // cache of an older version is started afresh instead of read as if it were current (2: header values as in the
     // message, the message's header end and an embedded message's header end; 3: header octets that are not UTF-8
-    // kept as EscapedOctets instead of read as Latin-1, and written as {"octets": base64}).
-    internal const string Magic = "mailprotocols-summaries 3";
+    // kept as EscapedOctets instead of read as Latin-1, and written as {"octets": base64}; 4: the header's octets,
+    // MessageSummary.Header, as base64). A version 3 file is upgraded, not started afresh: its summaries are still right
+    // and are read, the file rewritten under version 4, and the store fills in each header from the message's first
+    // octets when it is first asked for (Replace), without parsing the message again.
+    internal const string Magic = "mailprotocols-summaries 4";
+    private const string UpgradableMagic = "mailprotocols-summaries 3";
     // Each MIME level costs two JSON levels (a part's object and its Children array; an embedded message only
     // one), and the deepest part adds its own lists (Parameters: an array of objects) below the summary's root.
     private static readonly JsonSerializerOptions s_json = new()
@@ -48,6 +52,18 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
         file.Write(Encoding.UTF8.GetBytes(Line(uid, summary)));
     }
 
+    /// <summary>Records a summary that replaces the one known (a version 3 summary now with its header); the later line wins on reading.</summary>
+    public void Replace(uint uid, MessageSummary summary)
+    {
+        if (_summaries is null)
+        {
+            return;
+        }
+        _summaries[uid] = summary;
+        using var file = Durability.DurableIO.Open(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, permissions);
+        file.Write(Encoding.UTF8.GetBytes(Line(uid, summary)));
+    }
+
     private static string Line(uint uid, MessageSummary summary) =>
         string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary, s_json)}\n");
 
@@ -61,7 +77,8 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
         _summaries = [];
         var header = $"{Magic} {uidValidity}";
         var lines = File.Exists(_path) ? File.ReadAllLines(_path) : [];
-        if (lines.Length == 0 || lines[0] != header)
+        var upgrade = lines.Length > 0 && lines[0] == $"{UpgradableMagic} {uidValidity}";
+        if (lines.Length == 0 || (lines[0] != header && !upgrade))
         {
             using var file = Durability.DurableIO.Open(_path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite, permissions);
             file.Write(Encoding.UTF8.GetBytes(header + "\n"));
@@ -84,6 +101,8 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
             {
                 if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1), s_json) is { Envelope: not null, Body: not null } summary)
                 {
+                    // A later line replaces an earlier one (Replace), which is then dead weight in the file.
+                    dead += _summaries.ContainsKey(uid) ? 1 : 0;
                     _summaries[uid] = summary;
                 }
             }
@@ -92,7 +111,7 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
                 // A torn or damaged line: that message is parsed again when asked for.
             }
         }
-        if (dead > 64 && dead > _summaries.Count)
+        if (upgrade || (dead > 64 && dead > _summaries.Count))
         {
             var text = new StringBuilder(header).Append('\n');
             foreach (var (uid, summary) in _summaries)

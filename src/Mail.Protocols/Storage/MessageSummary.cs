@@ -21,6 +21,19 @@ public sealed record MessageSummary(MessageEnvelope Envelope, BodyPartSummary Bo
 {
     /// <summary>Where the top-level header ends: the offset just past the blank line that ends it (BODY[TEXT] starts here).</summary>
     public long BodyOffset { get; init; }
+
+    /// <summary>
+    /// The octets of the top-level header, <c>[0, BodyOffset)</c> with the blank line that ends it, when that is at most
+    /// <see cref="MessageSummaryParser.MaxHeaderLength"/> octets; null for a longer header, or a summary made without it.
+    /// IMAP answers BODY[HEADER], BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT (...)], RFC822.HEADER and SEARCH
+    /// HEADER from it without opening the content. A store that serialises summaries keeps it (or drops it: readers
+    /// then read the content); readers use it only when its length is <see cref="BodyOffset"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte>? Header { get; init; }
+
+    /// <summary>Whether <see cref="Header"/> holds the whole top-level header (its length is <see cref="BodyOffset"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HasHeader => Header is { } header && header.Length == BodyOffset;
 }
 
 /// <summary>One message of <see cref="IMailboxStore.GetSummariesAsync"/>: what the store keeps about it and its MIME summary.</summary>

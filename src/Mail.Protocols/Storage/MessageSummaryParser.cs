@@ -22,6 +22,14 @@ public static class MessageSummaryParser
     /// </summary>
     public const int MaxMimeDepth = 64;
 
+    /// <summary>
+    /// The longest top-level header (blank line included) a summary keeps as <see cref="MessageSummary.Header"/>: 8 KiB,
+    /// more than the header of nearly all mail (a few hundred octets from a client, a few KiB after relays, DKIM and
+    /// list headers), so that a header fetch of a folder need not open its messages, while a message with a larger
+    /// header costs its store no more than this. See docs/imap.md, "Header cache".
+    /// </summary>
+    public const int MaxHeaderLength = 8 * 1024;
+
     // Stands in for "=?" while MimeKit parses an address list, so that it sees no encoded word to decode.
     private const string EncodedWordStart = "=?";
     private const string Placeholder = "\uE000";
@@ -52,10 +60,26 @@ public static class MessageSummaryParser
             return Headerless(content, cancellationToken);
         }
         var body = BuildPart(message.Body, 1, offsets);
+        var bodyOffset = offsets.MessageHeaderEnds.TryGetValue(message, out var end) ? end : body.BodyOffset;
         return new MessageSummary(BuildEnvelope(message), body)
         {
-            BodyOffset = offsets.MessageHeaderEnds.TryGetValue(message, out var end) ? end : body.BodyOffset,
+            BodyOffset = bodyOffset,
+            Header = ReadHeader(content, start, bodyOffset),
         };
+    }
+
+    // The header's octets read again from the content (MimeKit keeps them parsed, not as they were), or null when it is
+    // longer than MaxHeaderLength or the content turns out shorter than the offsets say.
+    private static ReadOnlyMemory<byte>? ReadHeader(Stream content, long start, long end)
+    {
+        var length = end - start;
+        if (length < 0 || length > MaxHeaderLength)
+        {
+            return null;
+        }
+        var octets = new byte[length];
+        content.Position = start;
+        return content.ReadAtLeast(octets, octets.Length, throwOnEndOfStream: false) == octets.Length ? octets : (ReadOnlyMemory<byte>?)null;
     }
 
     // A message without a header: an empty envelope and one text/plain body that is the whole content.
@@ -88,7 +112,7 @@ public static class MessageSummaryParser
             Lines = lines,
         };
         var envelope = new MessageEnvelope(null, null, [], [], [], [], [], [], null, null);
-        return new MessageSummary(envelope, body) { BodyOffset = 0 };
+        return new MessageSummary(envelope, body) { BodyOffset = 0, Header = ReadOnlyMemory<byte>.Empty };
     }
 
     private sealed class Offsets

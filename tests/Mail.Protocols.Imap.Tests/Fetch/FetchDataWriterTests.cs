@@ -18,6 +18,29 @@ public sealed class FetchDataWriterTests
 
     private static EnvelopeAddress Addr(string? name, string mailbox, string host) => new(name, null, mailbox, host);
 
+    // The quoted 7-bit strings written straight from a string's characters are the octets the general path (the value's
+    // octets, then quoted or literal) writes: for quotes and backslashes, tabs, the quoted bound, 8-bit, escaped octets,
+    // line breaks and NUL.
+    [Theory]
+    [InlineData("")]
+    [InlineData("plain text")]
+    [InlineData("with \"quotes\" and a \\ backslash")]
+    [InlineData("tab\there \u0001 and \u007F")]
+    [InlineData("caf\u00e9")]
+    [InlineData("r\uDCE9sum\uDCE9")]
+    [InlineData("line\r\nbreak")]
+    [InlineData("bare\nlf")]
+    [InlineData("nul\0")]
+    [InlineData(1024)]
+    [InlineData(1025)]
+    public void A_string_is_written_as_its_octets_would_be(object value)
+    {
+        var text = value as string ?? new string('x', (int)value - 4) + "\"\\ok";
+        Assert.Equal(
+            Write(w => FetchDataWriter.WriteString(w, Mail.Protocols.Text.EscapedOctets.GetBytes(text))),
+            Write(w => FetchDataWriter.WriteString(w, text)));
+    }
+
     // RFC 3501 §7.4.2, the example FETCH response: its envelope and non-extensible body, from a summary with those values.
     [Fact]
     public async Task Rfc3501_fetch_example_is_written_byte_for_byte()

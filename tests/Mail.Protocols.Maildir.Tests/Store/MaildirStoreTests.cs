@@ -286,9 +286,9 @@ public sealed class MaildirStoreTests : IDisposable
         var current = await _f.Store.GetSummaryAsync(User, "INBOX", a.Uid);
         var path = Path.Combine(_f.Inbox, "mailprotocols.summaries");
         var lines = await File.ReadAllLinesAsync(path);
-        Assert.Equal($"mailprotocols-summaries 3 {a.UidValidity}", lines[0]);
+        Assert.Equal($"mailprotocols-summaries 4 {a.UidValidity}", lines[0]);
 
-        // What version 1 wrote for this message: the subject decoded and no header end, which version 3 would misread.
+        // What version 1 wrote for this message: the subject decoded and no header end, which version 4 would misread.
         var old = current with { Envelope = current.Envelope with { Subject = "café" }, BodyOffset = 0 };
         await File.WriteAllTextAsync(path, $"mailprotocols-summaries 1 {a.UidValidity}\n{a.Uid} {System.Text.Json.JsonSerializer.Serialize(old)}\n");
 
@@ -297,12 +297,12 @@ public sealed class MaildirStoreTests : IDisposable
         Assert.Equal("=?utf-8?q?caf=C3=A9?=", summary.Envelope.Subject);
         Assert.Equal(current.BodyOffset, summary.BodyOffset);
         lines = await File.ReadAllLinesAsync(path);
-        Assert.Equal($"mailprotocols-summaries 3 {a.UidValidity}", lines[0]);
+        Assert.Equal($"mailprotocols-summaries 4 {a.UidValidity}", lines[0]);
         Assert.DoesNotContain(lines, l => l.Contains("café", StringComparison.Ordinal));
     }
 
-    // Version 2 read header octets that are not UTF-8 as Latin-1 ("résumé" as U+00E9, sent by IMAP as UTF-8); version
-    // 3 keeps them as escapes. A version 2 cache is rebuilt, and the escapes go through the cache file and back.
+    // Version 2 read header octets that are not UTF-8 as Latin-1 ("résumé" as U+00E9, sent by IMAP as UTF-8); versions
+    // 3 and 4 keep them as escapes. A version 2 cache is rebuilt, and the escapes go through the cache file and back.
     [Fact]
     public async Task A_version_2_cache_of_latin1_headers_is_rebuilt_and_escaped_octets_round_trip()
     {
@@ -319,13 +319,70 @@ public sealed class MaildirStoreTests : IDisposable
 
         var store = _f.Restart();
         Assert.Equal("r\uDCE9sum\uDCE9", (await store.GetSummaryAsync(User, "INBOX", a.Uid)).Envelope.Subject);
-        Assert.Equal($"mailprotocols-summaries 3 {a.UidValidity}", (await File.ReadAllLinesAsync(path))[0]);
+        Assert.Equal($"mailprotocols-summaries 4 {a.UidValidity}", (await File.ReadAllLinesAsync(path))[0]);
 
         // Read back from the rebuilt cache by a third instance.
         var third = _f.Restart();
         var cached = await third.GetSummaryAsync(User, "INBOX", a.Uid);
         Assert.Equal("r\uDCE9sum\uDCE9", cached.Envelope.Subject);
         Assert.Equal("Jos\uDCE9", Assert.Single(cached.Envelope.From).Name);
+    }
+
+    // Version 4 keeps the header's octets (MessageSummary.Header), non-UTF-8 and folded ones as they are: a restart reads
+    // them from the cache file, not from the message.
+    [Fact]
+    public async Task The_header_octets_go_through_the_cache_file_and_survive_a_restart()
+    {
+        var message = System.Text.Encoding.Latin1.GetBytes("Subject: r\u00e9sum\u00e9\r\n folded\r\nX-Raw: \u00ff\u0080\r\n\r\nbody\r\n");
+        var a = await _f.Store.AppendAsync(User, "INBOX", new MemoryStream(message));
+        var header = message.AsSpan(0, message.Length - "body\r\n".Length).ToArray();
+        var first = Assert.Single(await _f.Store.GetSummariesAsync(User, "INBOX", [a.Uid])).Summary;
+        Assert.True(first.HasHeader);
+        Assert.Equal(header, first.Header!.Value.ToArray());
+
+        var store = _f.Restart();
+        var file = Directory.GetFiles(Path.Combine(_f.Inbox, "new")).Single();
+        var modified = File.GetLastWriteTimeUtc(file);
+        await File.WriteAllBytesAsync(file, System.Text.Encoding.Latin1.GetBytes("Subject: r\u00e9sum\u00e8\r\n folded\r\nX-Raw: \u00ff\u0081\r\n\r\nbody\r\n"));
+        File.SetLastWriteTimeUtc(file, modified);
+        var before = store.GateEntries;
+        var cached = Assert.Single(await store.GetSummariesAsync(User, "INBOX", [a.Uid])).Summary;
+        Assert.Equal(1, store.GateEntries - before); // nothing read from the message
+        Assert.True(cached.HasHeader);
+        Assert.Equal(header, cached.Header!.Value.ToArray());
+    }
+
+    // A version 3 cache holds right summaries without the header's octets: it is upgraded, not rebuilt. Its summaries are
+    // kept (not parsed again), the header of each is read from the first octets of its file when first asked for and
+    // appended to the file, and the next instance reads it from there.
+    [Fact]
+    public async Task A_version_3_cache_is_upgraded_and_the_headers_are_filled_in_from_the_files()
+    {
+        var a = await _f.AppendAsync("upgraded");
+        var b = await _f.AppendAsync("second");
+        var path = Path.Combine(_f.Inbox, "mailprotocols.summaries");
+        var current = await _f.Store.GetSummariesAsync(User, "INBOX", [a.Uid, b.Uid]);
+        var headers = current.Select(e => e.Summary.Header!.Value.ToArray()).ToList();
+        // What version 3 wrote, with a subject of its own so that a summary parsed again would show.
+        var v3 = current.Select(e => e.Summary with { Header = null, Envelope = e.Summary.Envelope with { Subject = "from v3 " + e.Summary.Envelope.Subject } }).ToList();
+        await File.WriteAllTextAsync(path, $"mailprotocols-summaries 3 {a.UidValidity}\n" +
+            string.Concat(current.Select((e, i) => $"{e.Info.Uid} {System.Text.Json.JsonSerializer.Serialize(v3[i])}\n")));
+
+        var store = _f.Restart();
+        var upgraded = await store.GetSummariesAsync(User, "INBOX", [a.Uid, b.Uid]);
+        Assert.Equal(["from v3 upgraded", "from v3 second"], upgraded.Select(e => e.Summary.Envelope.Subject));
+        Assert.All(upgraded, e => Assert.True(e.Summary.HasHeader));
+        Assert.Equal(headers, upgraded.Select(e => e.Summary.Header!.Value.ToArray()));
+        var lines = await File.ReadAllLinesAsync(path);
+        Assert.Equal($"mailprotocols-summaries 4 {a.UidValidity}", lines[0]);
+        Assert.Equal(5, lines.Length); // the version 3 lines kept, then each with its header
+
+        var third = _f.Restart();
+        var before = third.GateEntries;
+        var read = await third.GetSummariesAsync(User, "INBOX", [a.Uid, b.Uid]);
+        Assert.Equal(1, third.GateEntries - before); // all from the cache file: no header to fill in
+        Assert.Equal(["from v3 upgraded", "from v3 second"], read.Select(e => e.Summary.Envelope.Subject));
+        Assert.Equal(headers, read.Select(e => e.Summary.Header!.Value.ToArray()));
     }
 
     private sealed class MessageInfoComparer : IEqualityComparer<MessageInfo>

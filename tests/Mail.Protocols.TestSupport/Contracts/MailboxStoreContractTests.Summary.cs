@@ -195,4 +195,29 @@ public abstract partial class MailboxStoreContractTests
         AssertLatin1HeaderOctets(await store.GetSummaryAsync(User, "INBOX", appended.Uid));
         AssertLatin1HeaderOctets(Assert.Single(await store.GetSummariesAsync(User, "INBOX", [appended.Uid])).Summary);
     }
+
+    // MessageSummary.Header is optional (IMAP reads the content without it), but when a store's summary claims the whole
+    // header (HasHeader) its octets must be the content's first BodyOffset octets: IMAP sends them as BODY[HEADER].
+    [Fact]
+    public async Task A_header_the_summary_holds_is_the_first_octets_of_the_content()
+    {
+        var store = CreateStore();
+        var messages = new[] { s_nested, s_latin1Headers, "no header at all\r\n"u8.ToArray(), "Subject: no blank line\r\n"u8.ToArray() };
+        var uids = new List<uint>();
+        foreach (var message in messages)
+        {
+            uids.Add((await store.AppendAsync(User, "INBOX", new MemoryStream(message))).Uid);
+        }
+        var entries = await store.GetSummariesAsync(User, "INBOX", uids);
+        for (var i = 0; i < messages.Length; i++)
+        {
+            foreach (var summary in new[] { entries[i].Summary, await store.GetSummaryAsync(User, "INBOX", uids[i]) })
+            {
+                if (summary.HasHeader)
+                {
+                    Assert.Equal(messages[i].AsSpan(0, (int)summary.BodyOffset).ToArray(), summary.Header!.Value.ToArray());
+                }
+            }
+        }
+    }
 }
