@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Storage;
 using MimeKit;
@@ -71,12 +72,17 @@ internal static class SearchEvaluator
 
     /// <summary>
     /// The <see cref="MessageInfo"/> of each UID of the session's view, read with one store call and matched by UID (both
-    /// ascend); a UID the store no longer has gets a stand-in and is marked gone.
+    /// ascend); a UID the store no longer has gets a stand-in and is marked gone. When the store has exactly the session's
+    /// UIDs (nothing arrived or went since the session last reported), its list is used as it is, not copied.
     /// </summary>
     private static async ValueTask<(IReadOnlyList<MessageInfo> Messages, bool[]? Gone)> ListAsync(SearchScope scope, CancellationToken cancellationToken)
     {
         var uids = scope.Uids!;
         var stored = await scope.Store.ListMessagesAsync(scope.User, scope.Folder, cancellationToken).ConfigureAwait(false);
+        if (SameUids(stored, uids))
+        {
+            return (stored, null);
+        }
         var messages = new MessageInfo[uids.Count];
         bool[]? gone = null;
         var s = 0;
@@ -98,6 +104,36 @@ internal static class SearchEvaluator
             }
         }
         return (messages, gone);
+    }
+
+    // Whether the store's list holds exactly the session's UIDs, in the same order.
+    private static bool SameUids(IReadOnlyList<MessageInfo> stored, IReadOnlyList<uint> uids)
+    {
+        if (stored.Count != uids.Count)
+        {
+            return false;
+        }
+        if (stored is ImmutableArray<MessageInfo> array && uids is uint[] own)
+        {
+            // The common case (the Maildir store's list, the session's array), without an interface call per message.
+            var infos = array.AsSpan();
+            for (var i = 0; i < infos.Length; i++)
+            {
+                if (infos[i].Uid != own[i])
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (var i = 0; i < uids.Count; i++)
+        {
+            if (stored[i].Uid != uids[i])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static async ValueTask<List<int>> EvaluatePendingAsync(SearchKey key, Context context, List<int> pending, MessageView view, CancellationToken cancellationToken)
