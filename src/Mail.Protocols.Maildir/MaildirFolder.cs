@@ -261,10 +261,7 @@ internal sealed class MaildirFolder : IDisposable
         catch
         {
             // Not recorded, so not delivered: take the file back out rather than leave a message nobody was told about.
-            if (Index.ByBase.Remove(baseName, out var unrecorded))
-            {
-                Index.ByUid.Remove(unrecorded.Uid);
-            }
+            Index.Discard(baseName);
             DurableIO.Rename(target, sourcePath);
             throw;
         }

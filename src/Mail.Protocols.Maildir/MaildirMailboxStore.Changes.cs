@@ -19,7 +19,7 @@ public sealed partial class MaildirMailboxStore
             f.Refresh();
             // What the re-scan found is published to everyone first; the snapshot holds it, so the subscription drops it again.
             mailbox.Flush(null);
-            var snapshot = new FolderSnapshot(StatusOf(f), [.. f.Index.ByUid.Values.Select(m => m.Info)]);
+            var snapshot = new FolderSnapshot(StatusOf(f), f.Index.Messages);
             mailbox.Changes.Opened(subscription, f.Name, f.Index.UidValidity);
             return ValueTask.FromResult(snapshot);
         });

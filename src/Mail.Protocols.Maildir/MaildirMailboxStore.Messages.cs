@@ -42,6 +42,11 @@ public sealed partial class MaildirMailboxStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The folder's list is kept as one immutable list, rebuilt on the first call after a change (this store's or, found by the
+    /// re-scan that <see cref="MaildirFolder.Refresh"/> makes when cur/ or new/ changed, another program's): a listing of an
+    /// unchanged folder takes the lock once, stats the two directories and copies nothing.
+    /// </remarks>
     public ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default)
     {
         var mailbox = Get(user);
@@ -49,8 +54,7 @@ public sealed partial class MaildirMailboxStore
         {
             var f = mailbox.Folder(folder);
             f.Refresh();
-            IReadOnlyList<MessageInfo> list = [.. f.Index.ByUid.Values.Select(m => m.Info)];
-            return ValueTask.FromResult(list);
+            return ValueTask.FromResult(f.Index.Messages);
         });
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Storage;
 using MimeKit;
@@ -39,21 +40,19 @@ internal static class SearchEvaluator
         var matched = new List<int>();
         var pending = new List<int>();
         var view = new MessageView();
-        for (var i = 0; i < messages.Count; i++)
+        if (messages is ImmutableArray<MessageInfo> array)
         {
-            if (gone?[i] == true)
+            // The Maildir store's list: read as a span, without an interface call per message.
+            FirstRound(key, context, array.AsSpan(), gone, view, matched, pending);
+        }
+        else
+        {
+            for (var i = 0; i < messages.Count; i++)
             {
-                continue;
-            }
-            view.Reset(i + 1, messages[i]);
-            switch (Match(key, view, context))
-            {
-                case Truth.True:
-                    matched.Add(i);
-                    break;
-                case Truth.Unknown:
-                    pending.Add(i);
-                    break;
+                if (gone?[i] != true)
+                {
+                    TryFirst(key, context, view, i, messages[i], matched, pending);
+                }
             }
         }
 
@@ -69,14 +68,46 @@ internal static class SearchEvaluator
         return BuildResult(messages, matched);
     }
 
+    private static void FirstRound(SearchKey key, Context context, ReadOnlySpan<MessageInfo> messages, bool[]? gone, MessageView view, List<int> matched, List<int> pending)
+    {
+        for (var i = 0; i < messages.Length; i++)
+        {
+            if (gone?[i] != true)
+            {
+                TryFirst(key, context, view, i, messages[i], matched, pending);
+            }
+        }
+    }
+
+    // The first round for one message: its info alone decides it, or it waits for its summary.
+    private static void TryFirst(SearchKey key, Context context, MessageView view, int index, MessageInfo info, List<int> matched, List<int> pending)
+    {
+        // Nothing but the number and the info is set in this round, so nothing else needs clearing.
+        view.Start(index + 1, info);
+        switch (Match(key, view, context))
+        {
+            case Truth.True:
+                matched.Add(index);
+                break;
+            case Truth.Unknown:
+                pending.Add(index);
+                break;
+        }
+    }
+
     /// <summary>
     /// The <see cref="MessageInfo"/> of each UID of the session's view, read with one store call and matched by UID (both
-    /// ascend); a UID the store no longer has gets a stand-in and is marked gone.
+    /// ascend); a UID the store no longer has gets a stand-in and is marked gone. When the store has exactly the session's
+    /// UIDs (nothing arrived or went since the session last reported), its list is used as it is, not copied.
     /// </summary>
     private static async ValueTask<(IReadOnlyList<MessageInfo> Messages, bool[]? Gone)> ListAsync(SearchScope scope, CancellationToken cancellationToken)
     {
         var uids = scope.Uids!;
         var stored = await scope.Store.ListMessagesAsync(scope.User, scope.Folder, cancellationToken).ConfigureAwait(false);
+        if (SameUids(stored, uids))
+        {
+            return (stored, null);
+        }
         var messages = new MessageInfo[uids.Count];
         bool[]? gone = null;
         var s = 0;
@@ -98,6 +129,36 @@ internal static class SearchEvaluator
             }
         }
         return (messages, gone);
+    }
+
+    // Whether the store's list holds exactly the session's UIDs, in the same order.
+    private static bool SameUids(IReadOnlyList<MessageInfo> stored, IReadOnlyList<uint> uids)
+    {
+        if (stored.Count != uids.Count)
+        {
+            return false;
+        }
+        if (stored is ImmutableArray<MessageInfo> array && uids is uint[] own)
+        {
+            // The common case (the Maildir store's list, the session's array), without an interface call per message.
+            var infos = array.AsSpan();
+            for (var i = 0; i < infos.Length; i++)
+            {
+                if (infos[i].Uid != own[i])
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (var i = 0; i < uids.Count; i++)
+        {
+            if (stored[i].Uid != uids[i])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static async ValueTask<List<int>> EvaluatePendingAsync(SearchKey key, Context context, List<int> pending, MessageView view, CancellationToken cancellationToken)
@@ -552,6 +613,13 @@ internal static class SearchEvaluator
         public string? Bcc { get; set; }
 
         public string? HeaderText { get; set; }
+
+        /// <summary>Moves to the next message in the first round, in which only the number and the info are ever set.</summary>
+        public void Start(int sequenceNumber, MessageInfo info)
+        {
+            SequenceNumber = sequenceNumber;
+            Info = info;
+        }
 
         public void Reset(int sequenceNumber, MessageInfo info)
         {

@@ -48,12 +48,13 @@ internal sealed partial class ImapSession
         FetchRequest? withFlags = null;
         var missing = false;
         var unknownEncoding = false;
-        IReadOnlyDictionary<uint, MessageInfo>? infos = null;
-        // Without summary items, one listing of the folder gives every message's flags, date and size; for a few
-        // messages of a large folder (a client downloading one body), asking for just those is cheaper than the listing.
+        MessageInfoLookup? infos = null;
+        // Without summary items, one listing of the folder gives every message's flags, date and size (found in it by UID,
+        // nothing copied); for a few messages of a large folder (a client downloading one body), asking for just those costs
+        // less, in a store whose listing copies the folder.
         if ((request.Needs & FetchNeeds.Summary) == 0 && uids.Count > selected.Count / FewMessagesDivisor)
         {
-            infos = (await Store.ListMessagesAsync(Login, selected.Name, Connection.Aborted).ConfigureAwait(false)).ToDictionary(m => m.Uid);
+            infos = new MessageInfoLookup(await Store.ListMessagesAsync(Login, selected.Name, Connection.Aborted).ConfigureAwait(false));
         }
         for (var start = 0; start < uids.Count; start += FetchBatchSize)
         {
@@ -114,7 +115,7 @@ internal sealed partial class ImapSession
             }
 
             MessageInfo? Info(uint uid) =>
-                infos is not null ? infos.GetValueOrDefault(uid) : entries!.TryGetValue(uid, out var entry) ? entry.Info : null;
+                infos is not null ? infos.Find(uid) : entries!.TryGetValue(uid, out var entry) ? entry.Info : null;
         }
         if (byUid)
         {

@@ -119,8 +119,10 @@ public interface IMailboxStore
 
     /// <summary>
     /// Returns a snapshot of the messages of a folder in ascending UID order. The snapshot (the list and every
-    /// <see cref="MessageInfo"/> in it, keywords included) does not change when the folder does. A session that follows
-    /// the folder's changes uses <see cref="OpenFolderAsync"/> instead, which takes the status and the list at one instant.
+    /// <see cref="MessageInfo"/> in it, keywords included) does not change when the folder does; a store may hand the same
+    /// immutable list to every caller until the folder changes. A session that follows the folder's changes uses
+    /// <see cref="OpenFolderAsync"/> instead, which takes the status and the list at one instant. The IMAP session calls this
+    /// for every SEARCH and for a FETCH of many messages, so it should cost little for a folder that did not change.
     /// </summary>
     ValueTask<IReadOnlyList<MessageInfo>> ListMessagesAsync(string user, string folder, CancellationToken cancellationToken = default);
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Imap.Search;
 using Mail.Protocols.Imap.Tests.Protocol;
@@ -491,5 +492,76 @@ public sealed class SearchEvaluatorTests
         result = await SearchEvaluator.EvaluateAsync(Str(K.Body, "e"), scope);
         Assert.Equal(new uint[] { 2, 3, 4, 5 }, result.SequenceNumbers.ToArray());
         Assert.Equal(new uint[] { 5 }, (await SearchEvaluator.EvaluateAsync(Set(false, "*"), scope)).SequenceNumbers.ToArray());
+    }
+    [Fact]
+    public async Task A_store_listing_as_long_as_the_sessions_view_but_with_other_uids_is_matched_by_uid()
+    {
+        // Another session expunged message 1 and appended one: the store has as many messages as the session knows, but not
+        // the same ones. Its list may be used as it is only when it holds exactly the session's UIDs.
+        var folder = await SearchFolder.StandardAsync();
+        var uids = folder.Messages.Select(m => m.Uid).ToArray();
+        await folder.Store.ExpungeAsync(SearchFolder.User, SearchFolder.Folder, [uids[0]]);
+        using (var content = new MemoryStream("Subject: late\r\n\r\nlate\r\n"u8.ToArray()))
+        {
+            await folder.Store.AppendAsync(SearchFolder.User, SearchFolder.Folder, content, new AppendOptions(MessageFlags.Seen));
+        }
+        Assert.Equal(uids.Length, (await folder.Store.ListMessagesAsync(SearchFolder.User, SearchFolder.Folder)).Count);
+        var scope = new SearchScope(folder.Store, SearchFolder.User, SearchFolder.Folder, uids);
+
+        var result = await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Seen), scope);
+        Assert.Equal(new uint[] { 4 }, result.SequenceNumbers.ToArray());
+        Assert.Equal(new uint[] { uids[3] }, result.Uids.ToArray());
+        result = await SearchEvaluator.EvaluateAsync(SearchKey.All, scope);
+        Assert.Equal(new uint[] { 2, 3, 4, 5 }, result.SequenceNumbers.ToArray());
+    }
+
+    [Fact]
+    public async Task A_store_listing_of_exactly_the_sessions_uids_answers_with_the_stores_current_flags()
+    {
+        var folder = await SearchFolder.StandardAsync();
+        var uids = folder.Messages.Select(m => m.Uid).ToArray();
+        var scope = new SearchScope(folder.Store, SearchFolder.User, SearchFolder.Folder, uids);
+        await folder.Store.UpdateFlagsAsync(SearchFolder.User, SearchFolder.Folder, [uids[0]], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen));
+
+        var result = await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Seen), scope);
+        Assert.Equal(new uint[] { 1, 4 }, result.SequenceNumbers.ToArray());
+        Assert.Equal(new uint[] { uids[0], uids[3] }, result.Uids.ToArray());
+    }
+    [Fact]
+    public async Task Over_a_maildir_store_the_folders_list_is_matched_with_the_sessions_uids_after_changes_by_other_sessions()
+    {
+        // The Maildir store hands out one immutable list per folder state; the evaluator uses it as it is when it holds the
+        // session's UIDs, and matches by UID when not.
+        var root = Path.Combine(Path.GetTempPath(), "mp-search-maildir-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var store = new Maildir.MaildirMailboxStore(root);
+            const string user = "searcher";
+            var uids = new uint[4];
+            for (var i = 0; i < uids.Length; i++)
+            {
+                using var content = new MemoryStream(Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
+                uids[i] = (await store.AppendAsync(user, "INBOX", content, new AppendOptions(i % 2 == 1 ? MessageFlags.Flagged : MessageFlags.None))).Uid;
+            }
+            var scope = new SearchScope(store, user, "INBOX", uids);
+            Assert.Equal(new uint[] { 2, 4 }, (await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Flagged), scope)).SequenceNumbers.ToArray());
+
+            await store.UpdateFlagsAsync(user, "INBOX", [uids[0]], new FlagChange(FlagChangeMode.Add, MessageFlags.Flagged));
+            Assert.Equal(new uint[] { 1, 2, 4 }, (await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Flagged), scope)).SequenceNumbers.ToArray());
+
+            // As many messages as the session knows, but not the same ones.
+            await store.ExpungeAsync(user, "INBOX", [uids[1]]);
+            using (var late = new MemoryStream("Subject: late\r\n\r\nlate\r\n"u8.ToArray()))
+            {
+                await store.AppendAsync(user, "INBOX", late, new AppendOptions(MessageFlags.Flagged));
+            }
+            var result = await SearchEvaluator.EvaluateAsync(SearchKey.Simple(K.Flagged), scope);
+            Assert.Equal(new uint[] { 1, 4 }, result.SequenceNumbers.ToArray());
+            Assert.Equal(new uint[] { uids[0], uids[3] }, result.Uids.ToArray());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 }
