@@ -1,4 +1,5 @@
 using Mail.Protocols.Imap.Protocol;
+using Mail.Protocols.Imap.Search.TextIndex;
 using Mail.Protocols.Storage;
 using MimeKit;
 
@@ -64,6 +65,10 @@ internal static class SearchEvaluator
             {
                 matched.AddRange(late);
                 matched.Sort();
+            }
+            if (context.TextIndex is { } index)
+            {
+                await index.SaveAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         return BuildResult(messages, matched);
@@ -149,10 +154,20 @@ internal static class SearchEvaluator
     private static async ValueTask<Truth> MatchWithContentAsync(SearchKey key, MessageView view, Context context, CancellationToken cancellationToken)
     {
         var scope = context.Scope;
+        var uid = view.Info.Uid;
+        var summary = view.Summary!;
+        // The BODY/TEXT strings are answered from the folder's word index where it can (TextIndex/TextIndexSearch): a message
+        // it answers for is not read at all unless a HEADER key needs its header.
+        var index = context.Needles.Count > 0 ? await context.GetTextIndexAsync(cancellationToken).ConfigureAwait(false) : null;
+        var answered = index is not null && TryAnswer(view, context, index.TryAnswer(uid, context.BodyAnswers, context.TextAnswers));
+        if (answered && !context.HasHeaderKeys)
+        {
+            return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
+        }
         Stream content;
         try
         {
-            content = await scope.Store.OpenContentAsync(scope.User, scope.Folder, view.Info.Uid, cancellationToken).ConfigureAwait(false);
+            content = await scope.Store.OpenContentAsync(scope.User, scope.Folder, uid, cancellationToken).ConfigureAwait(false);
         }
         catch (MailboxStoreException e) when (e.Error == MailboxStoreError.MessageNotFound)
         {
@@ -160,12 +175,16 @@ internal static class SearchEvaluator
         }
         await using (content.ConfigureAwait(false))
         {
-            var summary = view.Summary!;
-            if ((key.Needs & SearchNeeds.Header) != 0)
+            if (!answered && index is not null
+                && await index.IndexAsync(uid, content, summary, cancellationToken).ConfigureAwait(false) is { } words)
+            {
+                answered = TryAnswer(view, context, index.TryAnswer(words, context.BodyAnswers, context.TextAnswers));
+            }
+            if (context.HasHeaderKeys || (!answered && (key.Needs & SearchNeeds.Header) != 0))
             {
                 view.Headers = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             }
-            if (context.Needles.Count > 0)
+            if (!answered && context.Needles.Count > 0)
             {
                 view.BodyFound = new bool[context.Needles.Count];
                 await SearchText.ScanBodyAsync(content, summary.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
@@ -179,6 +198,21 @@ internal static class SearchEvaluator
         }
         // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
         return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
+    }
+
+    /// <summary>
+    /// Takes the word index's answers for a message when it had them all: the text parts' as the scan's, the headers' (top-level
+    /// and MIME headers both) as found in the MIME headers, and the top-level header as searched.
+    /// </summary>
+    private static bool TryAnswer(MessageView view, Context context, bool answered)
+    {
+        if (answered)
+        {
+            view.BodyFound = (bool[])context.BodyAnswers.Clone();
+            view.PartHeaderFound = (bool[])context.TextAnswers.Clone();
+            view.HeaderText = string.Empty;
+        }
+        return answered;
     }
 
     private static SearchResult BuildResult(IReadOnlyList<MessageInfo> messages, List<int> matched)
@@ -390,11 +424,14 @@ internal static class SearchEvaluator
         {
             return Truth.True;
         }
-        if (view.Headers is null)
+        if (view.HeaderText is null)
         {
-            return Truth.Unknown;
+            if (view.Headers is null)
+            {
+                return Truth.Unknown;
+            }
+            view.HeaderText = SearchText.HeaderText(view.Headers);
         }
-        view.HeaderText ??= SearchText.HeaderText(view.Headers);
         return Is(SearchText.Contains(view.HeaderText, needle));
     }
 
@@ -455,6 +492,10 @@ internal static class SearchEvaluator
                 {
                     Sets[node] = node.Sequence!.Resolve((uint)messages.Count, node.Sequence.IncludesSavedResult ? SavedSequenceNumbers() : null);
                 }
+                else if (node.Kind == SearchKeyKind.Header)
+                {
+                    HasHeaderKeys = true;
+                }
                 else if (node.Kind is SearchKeyKind.Body or SearchKeyKind.Text && node.Value!.Length > 0)
                 {
                     if (!byText.TryGetValue(node.Value, out var index))
@@ -479,6 +520,31 @@ internal static class SearchEvaluator
             {
                 TextNeedles[index] = true;
             }
+            BodyAnswers = new bool[Needles.Count];
+            TextAnswers = new bool[Needles.Count];
+        }
+
+        /// <summary>Whether the tree has a HEADER key (it needs each message's header read, whatever the word index answers).</summary>
+        public bool HasHeaderKeys { get; }
+
+        /// <summary>The folder's word index for the BODY/TEXT strings, once a message needed them; null before, or when there is none.</summary>
+        public TextIndexSearch? TextIndex { get; private set; }
+
+        private bool _textIndexTried;
+
+        /// <summary>Where the word index writes its answers for one message (copied into the message's view when complete).</summary>
+        public bool[] BodyAnswers { get; }
+
+        public bool[] TextAnswers { get; }
+
+        public async ValueTask<TextIndexSearch?> GetTextIndexAsync(CancellationToken cancellationToken)
+        {
+            if (!_textIndexTried)
+            {
+                _textIndexTried = true;
+                TextIndex = await TextIndexSearch.CreateAsync(Scope, Needles, TextNeedles, Messages.Count, cancellationToken).ConfigureAwait(false);
+            }
+            return TextIndex;
         }
 
         public SearchScope Scope { get; }

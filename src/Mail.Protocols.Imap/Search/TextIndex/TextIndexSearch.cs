@@ -1,0 +1,192 @@
+using Mail.Protocols.Storage;
+
+namespace Mail.Protocols.Imap.Search.TextIndex;
+
+/// <summary>
+/// One SEARCH's use of its folder's word index: the BODY/TEXT strings it looks for, answered per message from the index where
+/// that is exact, and the messages not yet indexed indexed as their content is read.
+/// </summary>
+/// <remarks>
+/// <para>A string made of word characters only (<see cref="WordChars"/>) is in a message's text parts exactly when one of
+/// their words contains it, and in its headers exactly when one of theirs does: the index answers it without reading the
+/// message, unless the scope is incomplete (a word too long, too many words) and the string was not found.</para>
+/// <para>A string with separators may span words. Each of its runs of word characters must then be inside some word of the
+/// message: a message where one is not (and that is complete) does not contain the string; the others are scanned.
+/// A string of separators only is scanned for in every message.</para>
+/// </remarks>
+internal sealed class TextIndexSearch
+{
+    private readonly TextIndexRegistry _registry;
+    private readonly SearchScope _scope;
+    private readonly FolderTextIndex _index;
+    private readonly IReadOnlyList<string> _needles;
+    private readonly bool[] _textNeedles;
+    private readonly int[][] _plans; // per needle: the query strings it needs (its runs of word characters)
+    private readonly bool[] _separators; // per needle: whether it has separators (then the index only rules messages out)
+    private readonly List<string> _strings = [];
+    private readonly (bool[] Body, bool[] Headers)[] _answers;
+    private readonly bool _full;
+
+    private TextIndexSearch(TextIndexRegistry registry, SearchScope scope, FolderTextIndex index, IReadOnlyList<string> needles, bool[] textNeedles)
+    {
+        _registry = registry;
+        _scope = scope;
+        _index = index;
+        _needles = needles;
+        _textNeedles = textNeedles;
+        _plans = new int[needles.Count][];
+        _separators = new bool[needles.Count];
+        var ids = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < needles.Count; i++)
+        {
+            _separators[i] = WordChars.HasSeparator(needles[i]);
+            var parts = _separators[i] ? WordChars.Split(needles[i]) : [needles[i]];
+            _plans[i] = new int[parts.Count];
+            for (var p = 0; p < parts.Count; p++)
+            {
+                if (!ids.TryGetValue(parts[p], out var id))
+                {
+                    id = _strings.Count;
+                    ids.Add(parts[p], id);
+                    _strings.Add(parts[p]);
+                }
+                _plans[i][p] = id;
+            }
+        }
+        _answers = index.Query(_strings);
+        _full = index.IsFull;
+    }
+
+    /// <summary>
+    /// The index of the scope's folder for these needles, loaded or started; null when the folder's UIDVALIDITY cannot be read
+    /// (the search then scans as without an index).
+    /// </summary>
+    public static async ValueTask<TextIndexSearch?> CreateAsync(SearchScope scope, IReadOnlyList<string> needles, bool[] textNeedles, int messageCount, CancellationToken cancellationToken)
+    {
+        FolderStatus status;
+        try
+        {
+            status = await scope.Store.GetStatusAsync(scope.User, scope.Folder, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailboxStoreException)
+        {
+            return null;
+        }
+        var registry = TextIndexRegistry.For(scope.Store);
+        var index = await registry.GetAsync(scope.User, scope.Folder, status.UidValidity, cancellationToken).ConfigureAwait(false);
+        // Expunged messages stay in the index until they are most of it: then it starts afresh (and is rebuilt as searched).
+        if (index.DocumentCount > 2L * messageCount + 1024)
+        {
+            index.Clear();
+        }
+        return new TextIndexSearch(registry, scope, index, needles, textNeedles);
+    }
+
+    /// <summary>Whether a message is in the index (then its content need not be read to index it).</summary>
+    public bool IsIndexed(uint uid) => _index.Contains(uid);
+
+    /// <summary>Whether indexing a message is of use: it is not indexed, and the index has room.</summary>
+    public bool ShouldIndex(uint uid) => !_full && !_index.Contains(uid);
+
+    /// <summary>
+    /// Answers every needle for a message from the index: <paramref name="bodyFound"/>[i] whether its text parts contain needle i,
+    /// <paramref name="textFound"/>[i] whether its text parts or headers do (for TEXT needles). False when the index cannot
+    /// answer them all (not indexed, indexed after this search began, or a needle that must be verified): the message is scanned.
+    /// </summary>
+    public bool TryAnswer(uint uid, bool[] bodyFound, bool[] textFound)
+    {
+        if (!_index.TryGetDocument(uid, out var document, out var bodyIncomplete, out var headersIncomplete)
+            || _answers.Length > 0 && document >= _answers[0].Body.Length)
+        {
+            return false;
+        }
+        return Answer((id, headers) => headers ? _answers[id].Headers[document] : _answers[id].Body[document], bodyIncomplete, headersIncomplete, bodyFound, textFound);
+    }
+
+    /// <summary>As <see cref="TryAnswer(uint, bool[], bool[])"/>, from the words just read from a message.</summary>
+    public bool TryAnswer(MessageWords words, bool[] bodyFound, bool[] textFound) =>
+        Answer((id, headers) => HasWordContaining(headers ? words.Headers : words.Body, _strings[id]), words.BodyIncomplete, words.HeadersIncomplete, bodyFound, textFound);
+
+    /// <summary>Reads a message's words from its content and indexes it; null when it need not be (see <see cref="ShouldIndex"/>).</summary>
+    public async ValueTask<MessageWords?> IndexAsync(uint uid, Stream content, MessageSummary summary, CancellationToken cancellationToken)
+    {
+        if (!ShouldIndex(uid))
+        {
+            return null;
+        }
+        var words = await MessageWords.ReadAsync(content, summary, cancellationToken).ConfigureAwait(false);
+        _index.Add(uid, words);
+        return words;
+    }
+
+    /// <summary>Saves the index if this or another search changed it (a cache: failures are ignored).</summary>
+    public ValueTask SaveAsync(CancellationToken cancellationToken) => _registry.SaveAsync(_scope.User, _scope.Folder, _index, cancellationToken);
+
+    private bool Answer(Func<int, bool, bool> has, bool bodyIncomplete, bool headersIncomplete, bool[] bodyFound, bool[] textFound)
+    {
+        for (var i = 0; i < _needles.Count; i++)
+        {
+            var plan = _plans[i];
+            var text = _textNeedles[i];
+            if (plan.Length == 0)
+            {
+                return false; // separators only: no word to look for
+            }
+            if (!_separators[i])
+            {
+                var inBody = has(plan[0], false);
+                if (!inBody && bodyIncomplete)
+                {
+                    return false;
+                }
+                bodyFound[i] = inBody;
+                if (text)
+                {
+                    var inText = inBody || has(plan[0], true);
+                    if (!inText && headersIncomplete)
+                    {
+                        return false;
+                    }
+                    textFound[i] = inText;
+                }
+                continue;
+            }
+            // Every run of word characters of the needle inside a word of the same scope is needed for it to occur there;
+            // when that holds the needle may be there, and only the scan can tell.
+            var candidateBody = true;
+            var candidateText = true;
+            foreach (var id in plan)
+            {
+                var inBody = has(id, false);
+                candidateBody &= inBody;
+                candidateText &= inBody || (text && has(id, true));
+            }
+            if (candidateBody || bodyIncomplete)
+            {
+                return false;
+            }
+            bodyFound[i] = false;
+            if (text)
+            {
+                if (candidateText || headersIncomplete)
+                {
+                    return false;
+                }
+                textFound[i] = false;
+            }
+        }
+        return true;
+    }
+
+    private static bool HasWordContaining(HashSet<string> words, string needle)
+    {
+        foreach (var word in words)
+        {
+            if (needle.Length <= word.Length && word.Contains(needle, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
