@@ -131,6 +131,21 @@ public sealed class TextIndexTests
     }
 
     [Fact]
+    public async Task A_quoted_printable_escape_cut_by_a_chunk_border_is_decoded_by_the_scan_and_the_index()
+    {
+        // The first chunk (16 KiB) ends after "=", the next one is a whole chunk: its decoded length may exceed its own.
+        var body = new string('a', 16_383) + "=C3=BC" + new string('b', 20_000) + " zephyr\r\n";
+        var folder = await SearchFolder.CreateAsync(new SearchFolder.TestMessage(
+            "Subject: qp\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + body,
+            MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        var (inBody, _) = await ScanReference.MatchAsync(folder.Store, SearchFolder.User, SearchFolder.Folder, folder.Messages[0].Uid, "zephyr");
+        Assert.True(inBody);
+        Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Body, "zephyr")));
+        Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Body, "aÜb")));
+        Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Text, "Übbb")));
+    }
+
+    [Fact]
     public async Task A_header_key_still_reads_the_header_and_the_index_answers_the_text()
     {
         var folder = await SearchFolder.StandardAsync();
