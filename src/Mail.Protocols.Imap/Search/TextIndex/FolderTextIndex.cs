@@ -12,8 +12,6 @@ namespace Mail.Protocols.Imap.Search.TextIndex;
 /// </summary>
 internal sealed class FolderTextIndex
 {
-    private const byte FlagBodyIncomplete = 1;
-    private const byte FlagHeadersIncomplete = 2;
     private const int HashLength = 32;
     private static ReadOnlySpan<byte> Magic => "MPTXTIX1"u8;
 
@@ -86,19 +84,17 @@ internal sealed class FolderTextIndex
         }
     }
 
-    /// <summary>The document of a message and whether its scopes are incomplete; false if it is not indexed.</summary>
-    public bool TryGetDocument(uint uid, out int document, out bool bodyIncomplete, out bool headersIncomplete)
+    /// <summary>The document of a message and what is known of its words; false if it is not indexed.</summary>
+    public bool TryGetDocument(uint uid, out int document, out WordFlags flags)
     {
         lock (_lock)
         {
             if (_docOfUid.TryGetValue(uid, out document))
             {
-                var flags = _docFlags[document];
-                bodyIncomplete = (flags & FlagBodyIncomplete) != 0;
-                headersIncomplete = (flags & FlagHeadersIncomplete) != 0;
+                flags = (WordFlags)_docFlags[document];
                 return true;
             }
-            bodyIncomplete = headersIncomplete = false;
+            flags = WordFlags.None;
             return false;
         }
     }
@@ -114,7 +110,7 @@ internal sealed class FolderTextIndex
             }
             var document = _docUids.Count;
             _docUids.Add(uid);
-            _docFlags.Add((byte)((words.BodyIncomplete ? FlagBodyIncomplete : 0) | (words.HeadersIncomplete ? FlagHeadersIncomplete : 0)));
+            _docFlags.Add((byte)words.Flags);
             _docOfUid.Add(uid, document);
             _bytes += 16;
             foreach (var word in words.Body)
@@ -243,7 +239,7 @@ internal sealed class FolderTextIndex
         }
         for (var d = 0; d < (int)documents; d++)
         {
-            if (!reader.TryVarint(out var uid) || !reader.TryByte(out var flags) || flags > 3 || !index._docOfUid.TryAdd(uid, d))
+            if (!reader.TryVarint(out var uid) || !reader.TryByte(out var flags) || flags > (byte)WordFlags.All || !index._docOfUid.TryAdd(uid, d))
             {
                 return null;
             }

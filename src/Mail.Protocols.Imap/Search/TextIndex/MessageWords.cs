@@ -4,20 +4,23 @@ namespace Mail.Protocols.Imap.Search.TextIndex;
 
 /// <summary>
 /// The distinct words of one message, as the word index records them: those of its text parts (what BODY searches) and those
-/// of its headers, the top-level one and the MIME headers of its parts (what TEXT searches besides). A scope is incomplete
-/// when a word was longer than <see cref="TextIndexLimits.MaxWordLength"/> or there were more than
-/// <see cref="TextIndexLimits.MaxWordsPerMessage"/> words: a needle not found among its words must then be looked for in the
-/// message itself. Words are compared as SEARCH compares text (<see cref="StringComparer.OrdinalIgnoreCase"/>).
+/// of its headers, the top-level one and the MIME headers of its parts (what TEXT searches besides). Words are compared as
+/// SEARCH compares text (<see cref="StringComparer.OrdinalIgnoreCase"/>).
 /// </summary>
+/// <remarks>
+/// A run of word characters longer than <see cref="TextIndexLimits.MaxWordLength"/> is kept as overlapping pieces of that
+/// length, one every <see cref="TextIndexLimits.PieceStride"/> characters, the last one ending where the run does: every
+/// string of at most <see cref="TextIndexLimits.MaxExactLength"/> characters inside the run is inside one piece
+/// (<see cref="WordFlags.BodyLongRuns"/>: longer strings not found must be verified). A scope with more than
+/// <see cref="TextIndexLimits.MaxWordsPerMessage"/> words is incomplete: any string not found must be verified.
+/// </remarks>
 internal sealed class MessageWords
 {
     public HashSet<string> Body { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public HashSet<string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    public bool BodyIncomplete { get; set; }
-
-    public bool HeadersIncomplete { get; set; }
+    public WordFlags Flags { get; set; }
 
     /// <summary>Reads the words of a message: its text parts and headers, decoded exactly as the scan of <see cref="SearchText"/> decodes them.</summary>
     public static async ValueTask<MessageWords> ReadAsync(Stream content, Storage.MessageSummary summary, CancellationToken cancellationToken)
@@ -25,7 +28,7 @@ internal sealed class MessageWords
         var words = new MessageWords();
         var body = new WordCollector(words.Body);
         await SearchText.ReadTextPartsAsync(content, summary.Body, body, cancellationToken).ConfigureAwait(false);
-        words.BodyIncomplete = body.Incomplete;
+        words.Flags |= (body.Incomplete ? WordFlags.BodyIncomplete : 0) | (body.LongRuns ? WordFlags.BodyLongRuns : 0);
 
         var headers = new WordCollector(words.Headers);
         headers.Add(SearchText.HeaderText(await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false)));
@@ -37,7 +40,7 @@ internal sealed class MessageWords
             }
             headers.Add(text);
         }
-        words.HeadersIncomplete = headers.Incomplete;
+        words.Flags |= (headers.Incomplete ? WordFlags.HeadersIncomplete : 0) | (headers.LongRuns ? WordFlags.HeadersLongRuns : 0);
         return words;
     }
 
@@ -49,9 +52,11 @@ internal sealed class MessageWords
         private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup = words.GetAlternateLookup<ReadOnlySpan<char>>();
         private readonly char[] _word = new char[TextIndexLimits.MaxWordLength];
         private int _length;
-        private bool _tooLong;
+        private bool _long; // the current run is longer than a word: pieces of it were recorded
 
         public bool Incomplete { get; private set; }
+
+        public bool LongRuns { get; private set; }
 
         // More words are of no use once there are too many: the scope is incomplete anyway.
         public bool Wants => words.Count <= TextIndexLimits.MaxWordsPerMessage;
@@ -90,40 +95,88 @@ internal sealed class MessageWords
 
         private void Append(ReadOnlySpan<char> chars)
         {
-            if (_length + chars.Length > _word.Length)
+            while (!chars.IsEmpty)
             {
-                _tooLong = true;
-                return;
+                if (_length == _word.Length)
+                {
+                    // A run longer than a word: record the piece, keep its second half to start the next one.
+                    Record(_word);
+                    _word.AsSpan(TextIndexLimits.PieceStride).CopyTo(_word);
+                    _length = _word.Length - TextIndexLimits.PieceStride;
+                    _long = true;
+                }
+                var take = Math.Min(_word.Length - _length, chars.Length);
+                chars[..take].CopyTo(_word.AsSpan(_length));
+                _length += take;
+                chars = chars[take..];
             }
-            chars.CopyTo(_word.AsSpan(_length));
-            _length += chars.Length;
         }
 
         private void EndWord()
         {
-            if (_tooLong)
+            if (_long)
             {
-                Incomplete = true;
+                LongRuns = true;
+                // The last piece ends where the run does, if the run went on after the last piece recorded.
+                if (_length > _word.Length - TextIndexLimits.PieceStride)
+                {
+                    Record(_word.AsSpan(0, _length));
+                }
             }
-            else if (_length > 0 && Wants)
+            else if (_length > 0)
             {
-                _lookup.Add(_word.AsSpan(0, _length));
+                Record(_word.AsSpan(0, _length));
+            }
+            _length = 0;
+            _long = false;
+        }
+
+        private void Record(ReadOnlySpan<char> word)
+        {
+            if (Wants)
+            {
+                _lookup.Add(word);
                 if (!Wants)
                 {
                     Incomplete = true;
                 }
             }
-            _length = 0;
-            _tooLong = false;
         }
     }
+}
+
+/// <summary>What is known of the words of a message beyond the words themselves.</summary>
+[Flags]
+internal enum WordFlags : byte
+{
+    None = 0,
+
+    /// <summary>Its text parts had more words than the index keeps: a string not found there must be verified.</summary>
+    BodyIncomplete = 1,
+
+    /// <summary>Its headers had more words than the index keeps.</summary>
+    HeadersIncomplete = 2,
+
+    /// <summary>Its text parts have runs longer than a word, kept as pieces: a string longer than <see cref="TextIndexLimits.MaxExactLength"/> not found must be verified.</summary>
+    BodyLongRuns = 4,
+
+    /// <summary>Its headers have runs longer than a word.</summary>
+    HeadersLongRuns = 8,
+
+    All = 15,
 }
 
 /// <summary>The bounds of the word index (see docs/imap.md, "SEARCH: the word index").</summary>
 internal static class TextIndexLimits
 {
-    /// <summary>The longest word recorded, in UTF-16 code units; a message with a longer one is verified by the scan on a miss.</summary>
-    public const int MaxWordLength = 64;
+    /// <summary>The longest word recorded, in UTF-16 code units; a longer run is recorded as pieces of this length.</summary>
+    public const int MaxWordLength = 96;
+
+    /// <summary>How far apart the pieces of a long run start.</summary>
+    public const int PieceStride = MaxWordLength / 2;
+
+    /// <summary>The longest string whose absence the pieces of a long run prove: any such string in the run is inside one piece.</summary>
+    public const int MaxExactLength = MaxWordLength - PieceStride + 1;
 
     /// <summary>The most distinct words recorded per message and scope (body, headers); beyond, as for a long word.</summary>
     public const int MaxWordsPerMessage = 20_000;

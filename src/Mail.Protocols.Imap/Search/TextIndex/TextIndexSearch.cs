@@ -95,17 +95,17 @@ internal sealed class TextIndexSearch
     /// </summary>
     public bool TryAnswer(uint uid, bool[] bodyFound, bool[] textFound)
     {
-        if (!_index.TryGetDocument(uid, out var document, out var bodyIncomplete, out var headersIncomplete)
+        if (!_index.TryGetDocument(uid, out var document, out var flags)
             || _answers.Length > 0 && document >= _answers[0].Body.Length)
         {
             return false;
         }
-        return Answer((id, headers) => headers ? _answers[id].Headers[document] : _answers[id].Body[document], bodyIncomplete, headersIncomplete, bodyFound, textFound);
+        return Answer((id, headers) => headers ? _answers[id].Headers[document] : _answers[id].Body[document], flags, bodyFound, textFound);
     }
 
     /// <summary>As <see cref="TryAnswer(uint, bool[], bool[])"/>, from the words just read from a message.</summary>
     public bool TryAnswer(MessageWords words, bool[] bodyFound, bool[] textFound) =>
-        Answer((id, headers) => HasWordContaining(headers ? words.Headers : words.Body, _strings[id]), words.BodyIncomplete, words.HeadersIncomplete, bodyFound, textFound);
+        Answer((id, headers) => HasWordContaining(headers ? words.Headers : words.Body, _strings[id]), words.Flags, bodyFound, textFound);
 
     /// <summary>Reads a message's words from its content and indexes it; null when it need not be (see <see cref="ShouldIndex"/>).</summary>
     public async ValueTask<MessageWords?> IndexAsync(uint uid, Stream content, MessageSummary summary, CancellationToken cancellationToken)
@@ -122,7 +122,7 @@ internal sealed class TextIndexSearch
     /// <summary>Saves the index if this or another search changed it (a cache: failures are ignored).</summary>
     public ValueTask SaveAsync(CancellationToken cancellationToken) => _registry.SaveAsync(_scope.User, _scope.Folder, _index, cancellationToken);
 
-    private bool Answer(Func<int, bool, bool> has, bool bodyIncomplete, bool headersIncomplete, bool[] bodyFound, bool[] textFound)
+    private bool Answer(Func<int, bool, bool> has, WordFlags flags, bool[] bodyFound, bool[] textFound)
     {
         for (var i = 0; i < _needles.Count; i++)
         {
@@ -135,7 +135,7 @@ internal sealed class TextIndexSearch
             if (!_separators[i])
             {
                 var inBody = has(plan[0], false);
-                if (!inBody && bodyIncomplete)
+                if (!inBody && !Proves(flags, plan[0], headers: false))
                 {
                     return false;
                 }
@@ -143,7 +143,7 @@ internal sealed class TextIndexSearch
                 if (text)
                 {
                     var inText = inBody || has(plan[0], true);
-                    if (!inText && headersIncomplete)
+                    if (!inText && !Proves(flags, plan[0], headers: true))
                     {
                         return false;
                     }
@@ -151,24 +151,25 @@ internal sealed class TextIndexSearch
                 }
                 continue;
             }
-            // Every run of word characters of the needle inside a word of the same scope is needed for it to occur there;
-            // when that holds the needle may be there, and only the scan can tell.
+            // Every run of word characters of the needle inside a word of the same scope is needed for it to occur there
+            // (a run the words cannot rule out counts as there); when that holds the needle may be there, and only the scan
+            // can tell.
             var candidateBody = true;
             var candidateText = true;
             foreach (var id in plan)
             {
-                var inBody = has(id, false);
+                var inBody = has(id, false) || !Proves(flags, id, headers: false);
                 candidateBody &= inBody;
-                candidateText &= inBody || (text && has(id, true));
+                candidateText &= inBody || (text && (has(id, true) || !Proves(flags, id, headers: true)));
             }
-            if (candidateBody || bodyIncomplete)
+            if (candidateBody)
             {
                 return false;
             }
             bodyFound[i] = false;
             if (text)
             {
-                if (candidateText || headersIncomplete)
+                if (candidateText)
                 {
                     return false;
                 }
@@ -176,6 +177,13 @@ internal sealed class TextIndexSearch
             }
         }
         return true;
+    }
+
+    /// <summary>Whether a string not among a scope's words is surely not in that scope's text.</summary>
+    private bool Proves(WordFlags flags, int id, bool headers)
+    {
+        var (incomplete, longRuns) = headers ? (WordFlags.HeadersIncomplete, WordFlags.HeadersLongRuns) : (WordFlags.BodyIncomplete, WordFlags.BodyLongRuns);
+        return (flags & incomplete) == 0 && ((flags & longRuns) == 0 || _strings[id].Length <= TextIndexLimits.MaxExactLength);
     }
 
     private static bool HasWordContaining(HashSet<string> words, string needle)

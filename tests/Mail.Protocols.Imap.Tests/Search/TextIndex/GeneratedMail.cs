@@ -101,7 +101,7 @@ internal sealed class GeneratedMail
                     return "x";
                 }
                 var start = _random.Next(source.Length);
-                var length = 1 + _random.Next(Math.Min(14, source.Length - start));
+                var length = 1 + _random.Next(Math.Min(_random.Next(8) == 0 ? 80 : 14, source.Length - start));
                 var needle = source.Substring(start, length);
                 if (char.IsLowSurrogate(needle[0]) || char.IsHighSurrogate(needle[^1]))
                 {

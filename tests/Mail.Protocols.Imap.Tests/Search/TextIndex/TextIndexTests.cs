@@ -146,6 +146,36 @@ public sealed class TextIndexTests
     }
 
     [Fact]
+    public async Task A_run_longer_than_a_word_answers_short_strings_from_its_pieces_and_verifies_long_ones()
+    {
+        var random = new Random(5);
+        const string letters = "ghijklmnpqsuvwxyz"; // none of "before after", the other message's body
+        var run = new string(Enumerable.Range(0, 700).Select(_ => letters[random.Next(letters.Length)]).ToArray());
+        var folder = await SearchFolder.CreateAsync(
+            new SearchFolder.TestMessage($"Subject: long\r\n\r\nbefore {run} after\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch),
+            new SearchFolder.TestMessage("Subject: short\r\n\r\nbefore after\r\n", MessageFlags.None, [], DateTimeOffset.UnixEpoch));
+        Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Body, run[..5])));
+        Assert.Equal(2, folder.Calls["OpenContentAsync"]);
+        // Every string up to MaxExactLength inside the run is inside one of its pieces: found, and absent elsewhere, without reading.
+        for (var length = 1; length <= TextIndexLimits.MaxExactLength; length += 6)
+        {
+            for (var start = 0; start + length <= run.Length; start += 13)
+            {
+                Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Body, run.Substring(start, length).ToUpperInvariant())));
+            }
+        }
+        Assert.Empty(await folder.Find(Str(K.Body, "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"[..TextIndexLimits.MaxExactLength])));
+        Assert.Equal(2, folder.Calls["OpenContentAsync"]);
+        // A longer string may lie across pieces (these from 130 do: pieces start every 48): found by the scan of the message that
+        // has long runs, the other one not read; one inside a piece is found there.
+        Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Body, run.Substring(130, 90))));
+        Assert.Empty(await folder.Find(Str(K.Body, string.Concat(run.AsSpan(130, 89), "!"))));
+        Assert.Equal(4, folder.Calls["OpenContentAsync"]);
+        Assert.Equal(new uint[] { 1u }, await folder.Find(Str(K.Body, run.Substring(96, TextIndexLimits.MaxWordLength))));
+        Assert.Equal(4, folder.Calls["OpenContentAsync"]);
+    }
+
+    [Fact]
     public async Task A_header_key_still_reads_the_header_and_the_index_answers_the_text()
     {
         var folder = await SearchFolder.StandardAsync();
@@ -161,7 +191,7 @@ public sealed class TextIndexTests
         var first = new MessageWords();
         first.Body.UnionWith(["zephyr", "Straße", "x😀y"]);
         first.Headers.UnionWith(["Subject", "note"]);
-        var second = new MessageWords { BodyIncomplete = true };
+        var second = new MessageWords { Flags = WordFlags.BodyIncomplete | WordFlags.HeadersLongRuns };
         second.Body.UnionWith(["ZEPHYRS", "room"]);
         Assert.True(index.Add(10, first));
         Assert.True(index.Add(3, second));
@@ -180,8 +210,8 @@ public sealed class TextIndexTests
         }
         Assert.Equal([true, true], actual[0].Body);
         Assert.Equal([true, false], actual[2].Body);
-        Assert.True(loaded.TryGetDocument(3, out var document, out var bodyIncomplete, out var headersIncomplete));
-        Assert.Equal((1, true, false), (document, bodyIncomplete, headersIncomplete));
+        Assert.True(loaded.TryGetDocument(3, out var document, out var flags));
+        Assert.Equal((1, WordFlags.BodyIncomplete | WordFlags.HeadersLongRuns), (document, flags));
 
         Assert.Null(FolderTextIndex.TryLoad(file, 78));
         for (var i = 0; i < file.Length; i += 7)
