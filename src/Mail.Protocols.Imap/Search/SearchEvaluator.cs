@@ -110,6 +110,12 @@ internal static class SearchEvaluator
         var scope = context.Scope;
         var messages = context.Messages;
         var matched = new List<int>();
+        if (context.NeedsOnlyText && scope.Uids is not null)
+        {
+            // Nothing but BODY/TEXT strings is left to decide, and the folder was listed for this search (so every message here
+            // was in the store when it began): the messages the word index answers need neither summary nor content.
+            pending = await AnswerFromIndexAsync(key, context, pending, view, matched, cancellationToken).ConfigureAwait(false);
+        }
         var uids = new List<uint>(Math.Min(BatchSize, pending.Count));
         for (var start = 0; start < pending.Count; start += BatchSize)
         {
@@ -149,6 +155,32 @@ internal static class SearchEvaluator
             }
         }
         return matched;
+    }
+
+    /// <summary>Decides the messages the word index answers (adding those found to <paramref name="matched"/>); returns the others.</summary>
+    private static async ValueTask<List<int>> AnswerFromIndexAsync(SearchKey key, Context context, List<int> pending, MessageView view, List<int> matched, CancellationToken cancellationToken)
+    {
+        var index = await context.GetTextIndexAsync(cancellationToken).ConfigureAwait(false);
+        if (index is null)
+        {
+            return pending;
+        }
+        var rest = new List<int>();
+        foreach (var p in pending)
+        {
+            var info = context.Messages[p];
+            view.Reset(p + 1, info);
+            var truth = TryAnswer(view, context, index.TryAnswer(info.Uid, context.BodyAnswers, context.TextAnswers)) ? Match(key, view, context) : Truth.Unknown;
+            if (truth == Truth.True)
+            {
+                matched.Add(p);
+            }
+            else if (truth == Truth.Unknown)
+            {
+                rest.Add(p);
+            }
+        }
+        return rest;
     }
 
     private static async ValueTask<Truth> MatchWithContentAsync(SearchKey key, MessageView view, Context context, CancellationToken cancellationToken)
@@ -522,10 +554,14 @@ internal static class SearchEvaluator
             }
             BodyAnswers = new bool[Needles.Count];
             TextAnswers = new bool[Needles.Count];
+            NeedsOnlyText = Needles.Count > 0 && !HasHeaderKeys && (key.Needs & SearchNeeds.Envelope) == 0;
         }
 
         /// <summary>Whether the tree has a HEADER key (it needs each message's header read, whatever the word index answers).</summary>
         public bool HasHeaderKeys { get; }
+
+        /// <summary>Whether what is left to decide after the first round is only BODY/TEXT strings (no envelope key, no HEADER key).</summary>
+        public bool NeedsOnlyText { get; }
 
         /// <summary>The folder's word index for the BODY/TEXT strings, once a message needed them; null before, or when there is none.</summary>
         public TextIndexSearch? TextIndex { get; private set; }

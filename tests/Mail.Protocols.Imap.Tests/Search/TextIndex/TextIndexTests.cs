@@ -176,6 +176,25 @@ public sealed class TextIndexTests
     }
 
     [Fact]
+    public async Task A_session_search_answered_by_the_index_asks_for_no_summary_and_no_content()
+    {
+        var folder = await SearchFolder.StandardAsync();
+        var uids = folder.Messages.Select(m => m.Uid).ToArray();
+        async Task<uint[]> Find(SearchKey key) =>
+            (await SearchEvaluator.EvaluateAsync(key, new SearchScope(folder.Store, SearchFolder.User, SearchFolder.Folder, uids))).SequenceNumbers.ToArray();
+
+        Assert.Equal(new uint[] { 1u }, await Find(Str(K.Text, "library")));
+        var (summaries, contents) = (folder.Calls["GetSummariesAsync"], folder.Calls["OpenContentAsync"]);
+        Assert.Equal(new uint[] { 1u }, await Find(Str(K.Text, "LIBRARY")));
+        Assert.Equal(new uint[] { 2u, 3, 4, 5 }, await Find(SearchKey.Not(Str(K.Body, "librar"))));
+        Assert.Equal(new uint[] { 1u }, await Find(SearchKey.And([SearchKey.Simple(K.Seen), Str(K.Text, "noon")])));
+        Assert.Equal((summaries, contents), (folder.Calls["GetSummariesAsync"], folder.Calls["OpenContentAsync"]));
+        // An envelope key still needs the summaries; then the index answers the text.
+        Assert.Equal(new uint[] { 1u }, await Find(SearchKey.And([Str(K.From, "alice"), Str(K.Body, "noon")])));
+        Assert.Equal(contents, folder.Calls["OpenContentAsync"]);
+    }
+
+    [Fact]
     public async Task A_header_key_still_reads_the_header_and_the_index_answers_the_text()
     {
         var folder = await SearchFolder.StandardAsync();
