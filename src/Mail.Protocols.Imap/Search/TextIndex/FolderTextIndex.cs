@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -155,15 +156,15 @@ internal sealed class FolderTextIndex
     /// For each string, the documents that have a word containing it (case-insensitively, as SEARCH compares), in their text
     /// parts and in their headers: one pass over the dictionary. The arrays cover the documents indexed at this instant.
     /// </summary>
-    public (bool[] Body, bool[] Headers)[] Query(IReadOnlyList<string> strings)
+    public (BitArray Body, BitArray Headers)[] Query(IReadOnlyList<string> strings)
     {
         lock (_lock)
         {
             var count = _docUids.Count;
-            var result = new (bool[] Body, bool[] Headers)[strings.Count];
+            var result = new (BitArray Body, BitArray Headers)[strings.Count];
             for (var s = 0; s < strings.Count; s++)
             {
-                result[s] = (new bool[count], new bool[count]);
+                result[s] = (new BitArray(count), new BitArray(count));
             }
             foreach (var (word, postings) in _words)
             {
@@ -328,7 +329,7 @@ internal sealed class FolderTextIndex
             return grown;
         }
 
-        public readonly void Mark(bool[] documents)
+        public readonly void Mark(BitArray documents)
         {
             var document = -1;
             var i = 0;

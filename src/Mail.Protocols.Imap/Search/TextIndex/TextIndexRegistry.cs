@@ -46,9 +46,9 @@ internal sealed class TextIndexRegistry
                     loaded = FolderTextIndex.TryLoad(file, uidValidity);
                 }
             }
-            catch (MailboxStoreException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Unreadable now: start afresh; the next save replaces the file.
+                // A cache that cannot be read (whatever the store's trouble) is rebuilt; the next save replaces the file.
             }
         }
         loaded ??= new FolderTextIndex(uidValidity);
@@ -87,7 +87,7 @@ internal sealed class TextIndexRegistry
             await cache.WriteFolderCacheAsync(user, folder, CacheName, file, cancellationToken).ConfigureAwait(false);
             slot.SavedVersion = version;
         }
-        catch (MailboxStoreException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             // A cache: not saved now, saved with the next change, or rebuilt after a restart.
         }

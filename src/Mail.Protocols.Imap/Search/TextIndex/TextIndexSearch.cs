@@ -1,3 +1,4 @@
+using System.Collections;
 using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Imap.Search.TextIndex;
@@ -24,8 +25,14 @@ internal sealed class TextIndexSearch
     private readonly int[][] _plans; // per needle: the query strings it needs (its runs of word characters)
     private readonly bool[] _separators; // per needle: whether it has separators (then the index only rules messages out)
     private readonly List<string> _strings = [];
-    private readonly (bool[] Body, bool[] Headers)[] _answers;
+    private readonly (BitArray Body, BitArray Headers)[] _answers;
     private readonly bool _full;
+
+    /// <summary>The most strings one search looks up in the dictionary (each costs a pass and two bit arrays over the documents).</summary>
+    private const int MaxStrings = 32;
+
+    /// <summary>The most runs of word characters of one needle with separators that are looked up.</summary>
+    private const int MaxRunsPerNeedle = 4;
 
     private TextIndexSearch(TextIndexRegistry registry, SearchScope scope, FolderTextIndex index, IReadOnlyList<string> needles, bool[] textNeedles)
     {
@@ -40,7 +47,16 @@ internal sealed class TextIndexSearch
         for (var i = 0; i < needles.Count; i++)
         {
             _separators[i] = WordChars.HasSeparator(needles[i]);
-            var parts = _separators[i] ? WordChars.Split(needles[i]) : [needles[i]];
+            // Any of a needle's runs of word characters is a necessary condition: the longest few, which rule out the most, do.
+            var parts = _separators[i]
+                ? WordChars.Split(needles[i]).OrderByDescending(w => w.Length).Take(MaxRunsPerNeedle).ToList()
+                : [needles[i]];
+            var missing = parts.Count(p => !ids.ContainsKey(p));
+            if (_strings.Count + missing > MaxStrings)
+            {
+                _plans[i] = []; // beyond the bound: this needle is scanned for, as one of separators only is
+                continue;
+            }
             _plans[i] = new int[parts.Count];
             for (var p = 0; p < parts.Count; p++)
             {
