@@ -170,7 +170,7 @@ internal static class SearchEvaluator
         {
             var info = context.Messages[p];
             view.Reset(p + 1, info);
-            var truth = TryAnswer(view, context, index.TryAnswer(info.Uid, context.BodyAnswers, context.TextAnswers)) ? Match(key, view, context) : Truth.Unknown;
+            var truth = TryAnswer(view, context, index.TryAnswer(info.Uid, context.BodyAnswers, context.TextAnswers, context.HeaderAnswers)) ? Match(key, view, context) : Truth.Unknown;
             if (truth == Truth.True)
             {
                 matched.Add(p);
@@ -188,11 +188,11 @@ internal static class SearchEvaluator
         var scope = context.Scope;
         var uid = view.Info.Uid;
         var summary = view.Summary!;
-        // The BODY/TEXT strings are answered from the folder's word index where it can (TextIndex/TextIndexSearch): a message
-        // it answers for is not read at all unless a HEADER key needs its header.
-        var index = context.Needles.Count > 0 ? await context.GetTextIndexAsync(cancellationToken).ConfigureAwait(false) : null;
-        var answered = index is not null && TryAnswer(view, context, index.TryAnswer(uid, context.BodyAnswers, context.TextAnswers));
-        if (answered && !context.HasHeaderKeys)
+        // The BODY/TEXT and HEADER strings are answered from the folder's word index where it can (TextIndex/TextIndexSearch):
+        // a message it answers for is not read at all.
+        var index = context.UsesTextIndex ? await context.GetTextIndexAsync(cancellationToken).ConfigureAwait(false) : null;
+        var answered = index is not null && TryAnswer(view, context, index.TryAnswer(uid, context.BodyAnswers, context.TextAnswers, context.HeaderAnswers));
+        if (answered)
         {
             return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
         }
@@ -210,9 +210,9 @@ internal static class SearchEvaluator
             if (!answered && index is not null
                 && await index.IndexAsync(uid, content, summary, cancellationToken).ConfigureAwait(false) is { } words)
             {
-                answered = TryAnswer(view, context, index.TryAnswer(words, context.BodyAnswers, context.TextAnswers));
+                answered = TryAnswer(view, context, index.TryAnswer(words, context.BodyAnswers, context.TextAnswers, context.HeaderAnswers));
             }
-            if (context.HasHeaderKeys || (!answered && (key.Needs & SearchNeeds.Header) != 0))
+            if (!answered && (key.Needs & SearchNeeds.Header) != 0)
             {
                 view.Headers = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             }
@@ -243,6 +243,7 @@ internal static class SearchEvaluator
             view.BodyFound = (bool[])context.BodyAnswers.Clone();
             view.PartHeaderFound = (bool[])context.TextAnswers.Clone();
             view.HeaderText = string.Empty;
+            view.HeaderFound = context.HeaderAnswers.Length == 0 ? [] : (bool[])context.HeaderAnswers.Clone();
         }
         return answered;
     }
@@ -333,7 +334,7 @@ internal static class SearchEvaluator
             case SearchKeyKind.Bcc:
                 return MatchEnvelope(key, view);
             case SearchKeyKind.Header:
-                return MatchHeader(key, view);
+                return MatchHeader(key, view, context);
             case SearchKeyKind.Body:
             case SearchKeyKind.Text:
                 return MatchText(key, view, context);
@@ -413,8 +414,12 @@ internal static class SearchEvaluator
         return Is(SearchText.Contains(text, needle));
     }
 
-    private static Truth MatchHeader(SearchKey key, MessageView view)
+    private static Truth MatchHeader(SearchKey key, MessageView view, Context context)
     {
+        if (view.HeaderFound is not null)
+        {
+            return Is(view.HeaderFound[context.HeaderNeedleIndex[key]]);
+        }
         if (view.Headers is null)
         {
             return Truth.Unknown;
@@ -511,6 +516,7 @@ internal static class SearchEvaluator
             // The tree is walked with a stack of its own: each set resolved once, the same strings scanned for once.
             var byText = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             var textNeedles = new HashSet<int>();
+            var byField = new Dictionary<(string, string), int>(new FieldAndValueComparer());
             var stack = new Stack<SearchKey>();
             stack.Push(key);
             while (stack.Count > 0)
@@ -526,7 +532,13 @@ internal static class SearchEvaluator
                 }
                 else if (node.Kind == SearchKeyKind.Header)
                 {
-                    HasHeaderKeys = true;
+                    if (!byField.TryGetValue((node.FieldName!, node.Value!), out var index))
+                    {
+                        index = HeaderNeedles.Count;
+                        byField.Add((node.FieldName!, node.Value!), index);
+                        HeaderNeedles.Add((node.FieldName!, node.Value!));
+                    }
+                    HeaderNeedleIndex[node] = index;
                 }
                 else if (node.Kind is SearchKeyKind.Body or SearchKeyKind.Text && node.Value!.Length > 0)
                 {
@@ -554,14 +566,23 @@ internal static class SearchEvaluator
             }
             BodyAnswers = new bool[Needles.Count];
             TextAnswers = new bool[Needles.Count];
-            NeedsOnlyText = Needles.Count > 0 && !HasHeaderKeys && (key.Needs & SearchNeeds.Envelope) == 0;
+            HeaderAnswers = new bool[HeaderNeedles.Count];
+            UsesTextIndex = Needles.Count > 0 || HeaderNeedles.Count > 0;
+            NeedsOnlyText = UsesTextIndex && (key.Needs & SearchNeeds.Envelope) == 0;
         }
 
-        /// <summary>Whether the tree has a HEADER key (it needs each message's header read, whatever the word index answers).</summary>
-        public bool HasHeaderKeys { get; }
+        /// <summary>The HEADER keys' field names and strings, each once (field names without case, strings as the BODY/TEXT ones).</summary>
+        public List<(string Field, string Value)> HeaderNeedles { get; } = [];
 
-        /// <summary>Whether what is left to decide after the first round is only BODY/TEXT strings (no envelope key, no HEADER key).</summary>
+        public Dictionary<SearchKey, int> HeaderNeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Whether the tree has BODY, TEXT or HEADER strings, which the word index answers.</summary>
+        public bool UsesTextIndex { get; }
+
+        /// <summary>Whether what is left to decide after the first round is only strings the word index answers (no envelope key).</summary>
         public bool NeedsOnlyText { get; }
+
+        public bool[] HeaderAnswers { get; }
 
         /// <summary>The folder's word index for the BODY/TEXT strings, once a message needed them; null before, or when there is none.</summary>
         public TextIndexSearch? TextIndex { get; private set; }
@@ -578,7 +599,7 @@ internal static class SearchEvaluator
             if (!_textIndexTried)
             {
                 _textIndexTried = true;
-                TextIndex = await TextIndexSearch.CreateAsync(Scope, Needles, TextNeedles, Messages.Count, cancellationToken).ConfigureAwait(false);
+                TextIndex = await TextIndexSearch.CreateAsync(Scope, Needles, TextNeedles, HeaderNeedles, Messages.Count, cancellationToken).ConfigureAwait(false);
             }
             return TextIndex;
         }
@@ -622,6 +643,16 @@ internal static class SearchEvaluator
         }
     }
 
+    /// <summary>HEADER keys alike: field names without case, strings as BODY/TEXT strings are compared (without case).</summary>
+    private sealed class FieldAndValueComparer : IEqualityComparer<(string Field, string Value)>
+    {
+        public bool Equals((string Field, string Value) x, (string Field, string Value) y) =>
+            StringComparer.OrdinalIgnoreCase.Equals(x.Field, y.Field) && StringComparer.OrdinalIgnoreCase.Equals(x.Value, y.Value);
+
+        public int GetHashCode((string Field, string Value) obj) =>
+            HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Field), StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Value));
+    }
+
     /// <summary>One message as far as it is known: always its number and info; its summary, header and text scan once fetched.</summary>
     private sealed class MessageView
     {
@@ -636,6 +667,9 @@ internal static class SearchEvaluator
         public bool[]? BodyFound { get; set; }
 
         public bool[]? PartHeaderFound { get; set; }
+
+        /// <summary>The word index's answers for the HEADER keys, when it had them.</summary>
+        public bool[]? HeaderFound { get; set; }
 
         public string? Subject { get; set; }
 
@@ -657,6 +691,7 @@ internal static class SearchEvaluator
             Headers = null;
             BodyFound = null;
             PartHeaderFound = null;
+            HeaderFound = null;
             Subject = From = To = Cc = Bcc = HeaderText = null;
         }
     }

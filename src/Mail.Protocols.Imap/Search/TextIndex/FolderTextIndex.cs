@@ -14,7 +14,7 @@ namespace Mail.Protocols.Imap.Search.TextIndex;
 internal sealed class FolderTextIndex
 {
     private const int HashLength = 32;
-    private static ReadOnlySpan<byte> Magic => "MPTXTIX1"u8;
+    private static ReadOnlySpan<byte> Magic => "MPTXTIX2"u8;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, WordPostings> _words = new(StringComparer.OrdinalIgnoreCase);
@@ -122,6 +122,11 @@ internal sealed class FolderTextIndex
             {
                 _bytes += Entry(word).Headers.Add(document);
             }
+            // A field's entries ("Field:word", "Field:") cannot be words (':' separates), so they share the dictionary.
+            foreach (var entry in words.Fields)
+            {
+                _bytes += Entry(entry).Headers.Add(document);
+            }
             _version++;
             return true;
         }
@@ -170,8 +175,7 @@ internal sealed class FolderTextIndex
             {
                 for (var s = 0; s < strings.Count; s++)
                 {
-                    var needle = strings[s];
-                    if (needle.Length <= word.Length && word.Contains(needle, StringComparison.OrdinalIgnoreCase))
+                    if (Matches(word, strings[s]))
                     {
                         postings.Body.Mark(result[s].Body);
                         postings.Headers.Mark(result[s].Headers);
@@ -180,6 +184,24 @@ internal sealed class FolderTextIndex
             }
             return result;
         }
+    }
+
+    /// <summary>
+    /// Whether a dictionary entry answers a query string: a word that contains a plain string (no ':'), or, for a field query
+    /// <c>Field:s</c>, an entry of the same field (compared without case) whose word contains s (<c>Field:</c> matches the
+    /// field's presence entry and every word of it).
+    /// </summary>
+    public static bool Matches(string entry, string query)
+    {
+        var q = query.IndexOf(':', StringComparison.Ordinal);
+        var e = entry.IndexOf(':', StringComparison.Ordinal);
+        if (q < 0)
+        {
+            return e < 0 && query.Length <= entry.Length && entry.Contains(query, StringComparison.OrdinalIgnoreCase);
+        }
+        return e == q
+            && entry.AsSpan(0, e).Equals(query.AsSpan(0, q), StringComparison.OrdinalIgnoreCase)
+            && entry.AsSpan(e + 1).Contains(query.AsSpan(q + 1), StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>The index as a file: its content, then a SHA-256 of it (see docs/imap.md for the layout).</summary>
@@ -254,13 +276,13 @@ internal sealed class FolderTextIndex
         }
         for (var w = 0; w < (int)wordCount; w++)
         {
-            if (!reader.TryVarint(out var length) || length == 0 || length > TextIndexLimits.MaxWordLength
+            if (!reader.TryVarint(out var length) || length == 0 || length > TextIndexLimits.MaxFieldNameLength + 1 + TextIndexLimits.MaxWordLength
                 || !reader.TryBytes((int)length * 2, out var chars))
             {
                 return null;
             }
             var word = new string(MemoryMarshal.Cast<byte, char>(chars.ToArray().AsSpan()));
-            if (WordChars.HasSeparator(word) || index._words.ContainsKey(word))
+            if (!IsEntry(word) || index._words.ContainsKey(word))
             {
                 return null;
             }
@@ -276,6 +298,19 @@ internal sealed class FolderTextIndex
             return null;
         }
         return index;
+    }
+
+    // A word (word characters, at most MaxWordLength), or a field entry: a field name without ':' then ':' then nothing or a word.
+    private static bool IsEntry(string entry)
+    {
+        var colon = entry.IndexOf(':', StringComparison.Ordinal);
+        if (colon < 0)
+        {
+            return entry.Length <= TextIndexLimits.MaxWordLength && !WordChars.HasSeparator(entry);
+        }
+        var word = entry.AsSpan(colon + 1);
+        return colon is > 0 and <= TextIndexLimits.MaxFieldNameLength
+            && word.Length <= TextIndexLimits.MaxWordLength && !WordChars.HasSeparator(word);
     }
 
     private static void WriteVarint(Stream output, uint value)

@@ -20,6 +20,13 @@ internal sealed class MessageWords
 
     public HashSet<string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The words of each field of the top-level header (what HEADER searches), as <c>Field:word</c> entries, and one
+    /// <c>Field:</c> entry per field present; fields with names longer than <see cref="TextIndexLimits.MaxFieldNameLength"/> are
+    /// left out (<see cref="WordFlags.FieldsIncomplete"/>).
+    /// </summary>
+    public HashSet<string> Fields { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public WordFlags Flags { get; set; }
 
     /// <summary>Reads the words of a message: its text parts and headers, decoded exactly as the scan of <see cref="SearchText"/> decodes them.</summary>
@@ -31,7 +38,9 @@ internal sealed class MessageWords
         words.Flags |= (body.Incomplete ? WordFlags.BodyIncomplete : 0) | (body.LongRuns ? WordFlags.BodyLongRuns : 0);
 
         var headers = new WordCollector(words.Headers);
-        headers.Add(SearchText.HeaderText(await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false)));
+        var top = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
+        headers.Add(SearchText.HeaderText(top));
+        words.Flags |= ReadFields(top, words.Fields);
         await foreach (var text in SearchText.PartHeaderTextsAsync(content, summary.Body, cancellationToken).ConfigureAwait(false))
         {
             if (!headers.Wants)
@@ -42,6 +51,36 @@ internal sealed class MessageWords
         }
         words.Flags |= (headers.Incomplete ? WordFlags.HeadersIncomplete : 0) | (headers.LongRuns ? WordFlags.HeadersLongRuns : 0);
         return words;
+    }
+
+    // Each field's value as HEADER compares it (SearchText.DecodedValue), split as every other text is.
+    private static WordFlags ReadFields(MimeKit.HeaderList headers, HashSet<string> fields)
+    {
+        var flags = WordFlags.None;
+        var values = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var header in headers)
+        {
+            var field = header.Field;
+            if (field.Length == 0 || field.Length > TextIndexLimits.MaxFieldNameLength || field.Contains(':', StringComparison.Ordinal))
+            {
+                flags |= WordFlags.FieldsIncomplete;
+                continue;
+            }
+            if (fields.Count > TextIndexLimits.MaxWordsPerMessage)
+            {
+                return flags | WordFlags.FieldsIncomplete;
+            }
+            fields.Add(field + ":");
+            values.Clear();
+            var collector = new WordCollector(values);
+            collector.Add(SearchText.DecodedValue(header));
+            flags |= (collector.Incomplete ? WordFlags.FieldsIncomplete : 0) | (collector.LongRuns ? WordFlags.FieldsLongRuns : 0);
+            foreach (var word in values)
+            {
+                fields.Add(field + ":" + word);
+            }
+        }
+        return flags;
     }
 
     /// <summary>Splits text into maximal runs of word characters (<see cref="WordChars"/>), also across the chunks it comes in.</summary>
@@ -163,7 +202,13 @@ internal enum WordFlags : byte
     /// <summary>Its headers have runs longer than a word.</summary>
     HeadersLongRuns = 8,
 
-    All = 15,
+    /// <summary>Some of its top-level header's fields are not recorded (a name too long, too many words): HEADER must read it.</summary>
+    FieldsIncomplete = 16,
+
+    /// <summary>Its top-level header's field values have runs longer than a word.</summary>
+    FieldsLongRuns = 32,
+
+    All = 63,
 }
 
 /// <summary>The bounds of the word index (see docs/imap.md, "SEARCH: the word index").</summary>
@@ -177,6 +222,9 @@ internal static class TextIndexLimits
 
     /// <summary>The longest string whose absence the pieces of a long run prove: any such string in the run is inside one piece.</summary>
     public const int MaxExactLength = MaxWordLength - PieceStride + 1;
+
+    /// <summary>The longest field name whose words are recorded for HEADER.</summary>
+    public const int MaxFieldNameLength = 40;
 
     /// <summary>The most distinct words recorded per message and scope (body, headers); beyond, as for a long word.</summary>
     public const int MaxWordsPerMessage = 20_000;

@@ -24,6 +24,9 @@ internal sealed class TextIndexSearch
     private readonly bool[] _textNeedles;
     private readonly int[][] _plans; // per needle: the query strings it needs (its runs of word characters)
     private readonly bool[] _separators; // per needle: whether it has separators (then the index only rules messages out)
+    private readonly IReadOnlyList<(string Field, string Value)> _headerNeedles;
+    private readonly int[][] _headerPlans; // per HEADER key: the field queries ("Field:run") it needs
+    private readonly HeaderKind[] _headerKinds;
     private readonly List<string> _strings = [];
     private readonly (BitArray Body, BitArray Headers)[] _answers;
     private readonly bool _full;
@@ -34,50 +37,77 @@ internal sealed class TextIndexSearch
     /// <summary>The most runs of word characters of one needle with separators that are looked up.</summary>
     private const int MaxRunsPerNeedle = 4;
 
-    private TextIndexSearch(TextIndexRegistry registry, SearchScope scope, FolderTextIndex index, IReadOnlyList<string> needles, bool[] textNeedles)
+    private TextIndexSearch(TextIndexRegistry registry, SearchScope scope, FolderTextIndex index, IReadOnlyList<string> needles, bool[] textNeedles, IReadOnlyList<(string Field, string Value)> headerNeedles)
     {
         _registry = registry;
         _scope = scope;
         _index = index;
         _needles = needles;
         _textNeedles = textNeedles;
+        _headerNeedles = headerNeedles;
         _plans = new int[needles.Count][];
         _separators = new bool[needles.Count];
         var ids = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < needles.Count; i++)
         {
             _separators[i] = WordChars.HasSeparator(needles[i]);
-            // Any of a needle's runs of word characters is a necessary condition: the longest few, which rule out the most, do.
-            var parts = _separators[i]
-                ? WordChars.Split(needles[i]).OrderByDescending(w => w.Length).Take(MaxRunsPerNeedle).ToList()
-                : [needles[i]];
-            var missing = parts.Count(p => !ids.ContainsKey(p));
-            if (_strings.Count + missing > MaxStrings)
+            _plans[i] = Plan(ids, _separators[i] ? Runs(needles[i]) : [needles[i]]);
+        }
+        _headerPlans = new int[headerNeedles.Count][];
+        _headerKinds = new HeaderKind[headerNeedles.Count];
+        for (var j = 0; j < headerNeedles.Count; j++)
+        {
+            var (field, value) = headerNeedles[j];
+            if (field.Length == 0 || field.Length > TextIndexLimits.MaxFieldNameLength || field.Contains(':', StringComparison.Ordinal))
             {
-                _plans[i] = []; // beyond the bound: this needle is scanned for, as one of separators only is
+                _headerPlans[j] = []; // a field the index does not record: read from the header
                 continue;
             }
-            _plans[i] = new int[parts.Count];
-            for (var p = 0; p < parts.Count; p++)
-            {
-                if (!ids.TryGetValue(parts[p], out var id))
-                {
-                    id = _strings.Count;
-                    ids.Add(parts[p], id);
-                    _strings.Add(parts[p]);
-                }
-                _plans[i][p] = id;
-            }
+            _headerKinds[j] = value.Length == 0 ? HeaderKind.Presence : WordChars.HasSeparator(value) ? HeaderKind.Runs : HeaderKind.Whole;
+            var parts = _headerKinds[j] == HeaderKind.Runs ? Runs(value) : [value];
+            _headerPlans[j] = parts.Count == 0 ? [] : Plan(ids, [.. parts.Select(part => field + ":" + part)]);
         }
         _answers = index.Query(_strings);
         _full = index.IsFull;
+    }
+
+    private enum HeaderKind : byte
+    {
+        Whole,
+        Runs,
+        Presence,
+    }
+
+    // Any of a needle's runs of word characters is a necessary condition: the longest few, which rule out the most, do.
+    private static List<string> Runs(string needle) => [.. WordChars.Split(needle).OrderByDescending(w => w.Length).Take(MaxRunsPerNeedle)];
+
+    // The ids of the strings to look up, added as needed; none (the needle is then scanned for) beyond the bound.
+    private int[] Plan(Dictionary<string, int> ids, List<string> parts)
+    {
+        var missing = parts.Count(p => !ids.ContainsKey(p));
+        if (_strings.Count + missing > MaxStrings)
+        {
+            return [];
+        }
+        var plan = new int[parts.Count];
+        for (var p = 0; p < parts.Count; p++)
+        {
+            if (!ids.TryGetValue(parts[p], out var id))
+            {
+                id = _strings.Count;
+                ids.Add(parts[p], id);
+                _strings.Add(parts[p]);
+            }
+            plan[p] = id;
+        }
+        return plan;
     }
 
     /// <summary>
     /// The index of the scope's folder for these needles, loaded or started; null when the folder's UIDVALIDITY cannot be read
     /// (the search then scans as without an index).
     /// </summary>
-    public static async ValueTask<TextIndexSearch?> CreateAsync(SearchScope scope, IReadOnlyList<string> needles, bool[] textNeedles, int messageCount, CancellationToken cancellationToken)
+    public static async ValueTask<TextIndexSearch?> CreateAsync(SearchScope scope, IReadOnlyList<string> needles, bool[] textNeedles, IReadOnlyList<(string Field, string Value)> headerNeedles, int messageCount, CancellationToken cancellationToken)
     {
         FolderStatus status;
         try
@@ -95,7 +125,7 @@ internal sealed class TextIndexSearch
         {
             index.Clear();
         }
-        return new TextIndexSearch(registry, scope, index, needles, textNeedles);
+        return new TextIndexSearch(registry, scope, index, needles, textNeedles, headerNeedles);
     }
 
     /// <summary>Whether a message is in the index (then its content need not be read to index it).</summary>
@@ -109,19 +139,20 @@ internal sealed class TextIndexSearch
     /// <paramref name="textFound"/>[i] whether its text parts or headers do (for TEXT needles). False when the index cannot
     /// answer them all (not indexed, indexed after this search began, or a needle that must be verified): the message is scanned.
     /// </summary>
-    public bool TryAnswer(uint uid, bool[] bodyFound, bool[] textFound)
+    public bool TryAnswer(uint uid, bool[] bodyFound, bool[] textFound, bool[] headerFound)
     {
         if (!_index.TryGetDocument(uid, out var document, out var flags)
             || _answers.Length > 0 && document >= _answers[0].Body.Length)
         {
             return false;
         }
-        return Answer((id, headers) => headers ? _answers[id].Headers[document] : _answers[id].Body[document], flags, bodyFound, textFound);
+        return Answer((id, headers) => headers ? _answers[id].Headers[document] : _answers[id].Body[document], flags, bodyFound, textFound, headerFound);
     }
 
-    /// <summary>As <see cref="TryAnswer(uint, bool[], bool[])"/>, from the words just read from a message.</summary>
-    public bool TryAnswer(MessageWords words, bool[] bodyFound, bool[] textFound) =>
-        Answer((id, headers) => HasWordContaining(headers ? words.Headers : words.Body, _strings[id]), words.Flags, bodyFound, textFound);
+    /// <summary>As <see cref="TryAnswer(uint, bool[], bool[], bool[])"/>, from the words just read from a message.</summary>
+    public bool TryAnswer(MessageWords words, bool[] bodyFound, bool[] textFound, bool[] headerFound) =>
+        Answer((id, headers) => HasEntry(_strings[id].Contains(':', StringComparison.Ordinal) ? words.Fields : headers ? words.Headers : words.Body, _strings[id]),
+            words.Flags, bodyFound, textFound, headerFound);
 
     /// <summary>Reads a message's words from its content and indexes it; null when it need not be (see <see cref="ShouldIndex"/>).</summary>
     public async ValueTask<MessageWords?> IndexAsync(uint uid, Stream content, MessageSummary summary, CancellationToken cancellationToken)
@@ -138,8 +169,38 @@ internal sealed class TextIndexSearch
     /// <summary>Saves the index if this or another search changed it (a cache: failures are ignored).</summary>
     public ValueTask SaveAsync(CancellationToken cancellationToken) => _registry.SaveAsync(_scope.User, _scope.Folder, _index, cancellationToken);
 
-    private bool Answer(Func<int, bool, bool> has, WordFlags flags, bool[] bodyFound, bool[] textFound)
+    private bool Answer(Func<int, bool, bool> has, WordFlags flags, bool[] bodyFound, bool[] textFound, bool[] headerFound)
     {
+        // HEADER keys: the field's entries (in the headers' posting lists), exact as for TEXT within the field's values.
+        for (var j = 0; j < _headerNeedles.Count; j++)
+        {
+            var plan = _headerPlans[j];
+            if (plan.Length == 0)
+            {
+                return false;
+            }
+            if (_headerKinds[j] == HeaderKind.Runs)
+            {
+                // A run that no value of the field has rules the string out; otherwise it may be there: read the header.
+                var ruledOut = false;
+                foreach (var id in plan)
+                {
+                    ruledOut |= !has(id, true) && ProvesField(flags, id);
+                }
+                if (!ruledOut)
+                {
+                    return false;
+                }
+                headerFound[j] = false;
+                continue;
+            }
+            var found = has(plan[0], true);
+            if (!found && ((flags & WordFlags.FieldsIncomplete) != 0 || (_headerKinds[j] == HeaderKind.Whole && !ProvesField(flags, plan[0]))))
+            {
+                return false;
+            }
+            headerFound[j] = found;
+        }
         for (var i = 0; i < _needles.Count; i++)
         {
             var plan = _plans[i];
@@ -202,11 +263,19 @@ internal sealed class TextIndexSearch
         return (flags & incomplete) == 0 && ((flags & longRuns) == 0 || _strings[id].Length <= TextIndexLimits.MaxExactLength);
     }
 
-    private static bool HasWordContaining(HashSet<string> words, string needle)
+    /// <summary>Whether a string not among a message's field entries is surely not in that field's values.</summary>
+    private bool ProvesField(WordFlags flags, int id)
     {
-        foreach (var word in words)
+        var query = _strings[id];
+        var run = query.Length - query.IndexOf(':', StringComparison.Ordinal) - 1;
+        return (flags & WordFlags.FieldsIncomplete) == 0 && ((flags & WordFlags.FieldsLongRuns) == 0 || run <= TextIndexLimits.MaxExactLength);
+    }
+
+    private static bool HasEntry(HashSet<string> entries, string query)
+    {
+        foreach (var entry in entries)
         {
-            if (needle.Length <= word.Length && word.Contains(needle, StringComparison.OrdinalIgnoreCase))
+            if (FolderTextIndex.Matches(entry, query))
             {
                 return true;
             }

@@ -233,6 +233,25 @@ internal sealed class GeneratedMail
     }
 }
 
+/// <summary>What reading the header says (the evaluator's path before the word index): HEADER field string in one message.</summary>
+internal static class HeaderReference
+{
+    public static async Task<bool> MatchAsync(IMailboxStore store, string user, string folder, uint uid, string field, string needle)
+    {
+        var summary = await store.GetSummaryAsync(user, folder, uid);
+        await using var content = await store.OpenContentAsync(user, folder, uid);
+        foreach (var header in await Mail.Protocols.Imap.Search.SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, default))
+        {
+            if (header.Field.Equals(field, StringComparison.OrdinalIgnoreCase)
+                && (needle.Length == 0 || Mail.Protocols.Imap.Search.SearchText.Contains(Mail.Protocols.Imap.Search.SearchText.DecodedValue(header), needle)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
+
 /// <summary>What the scan alone says (the evaluator's path before the word index): BODY and TEXT of one needle in one message.</summary>
 internal static class ScanReference
 {
