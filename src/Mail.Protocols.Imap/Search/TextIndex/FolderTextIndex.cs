@@ -114,18 +114,22 @@ internal sealed class FolderTextIndex
             _docFlags.Add((byte)words.Flags);
             _docOfUid.Add(uid, document);
             _bytes += 16;
+            // (Entry adds to _bytes itself: what a list grew by is added after it, not in the same expression.)
             foreach (var word in words.Body)
             {
-                _bytes += Entry(word).Body.Add(document);
+                var grown = Entry(word).Body.Add(document);
+                _bytes += grown;
             }
             foreach (var word in words.Headers)
             {
-                _bytes += Entry(word).Headers.Add(document);
+                var grown = Entry(word).Headers.Add(document);
+                _bytes += grown;
             }
             // A field's entries ("Field:word", "Field:") cannot be words (':' separates), so they share the dictionary.
             foreach (var entry in words.Fields)
             {
-                _bytes += Entry(entry).Headers.Add(document);
+                var grown = Entry(entry).Headers.Add(document);
+                _bytes += grown;
             }
             _version++;
             return true;
@@ -152,7 +156,8 @@ internal sealed class FolderTextIndex
         {
             entry = new WordPostings();
             _words.Add(word, entry);
-            _bytes += 48 + 2L * word.Length + 48;
+            // The string, the dictionary's entry (and its share of the free slots), the postings object.
+            _bytes += 32 + 2L * word.Length + 48 + 56;
         }
         return entry;
     }
@@ -291,7 +296,8 @@ internal sealed class FolderTextIndex
             {
                 return null;
             }
-            index._bytes += bodyBytes + headerBytes;
+            var read = bodyBytes + headerBytes;
+            index._bytes += read;
         }
         if (reader.Remaining != 0)
         {

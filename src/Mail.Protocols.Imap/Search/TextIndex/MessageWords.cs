@@ -230,7 +230,7 @@ internal static class TextIndexLimits
     public const int MaxWordsPerMessage = 20_000;
 
     /// <summary>The estimated memory of one folder's index beyond which no further message is indexed (those are scanned).</summary>
-    public const long MaxFolderBytes = 48L << 20;
+    public const long MaxFolderBytes = 96L << 20;
 
     /// <summary>The longest index file read back.</summary>
     public const long MaxFileBytes = 2 * MaxFolderBytes;
@@ -239,5 +239,5 @@ internal static class TextIndexLimits
     public const int MaxFolders = 8;
 
     /// <summary>The estimated memory all folders' indexes of one store keep at most.</summary>
-    public const long MaxStoreBytes = 128L << 20;
+    public const long MaxStoreBytes = 256L << 20;
 }

@@ -278,9 +278,12 @@ public sealed class TextIndexTests
         Assert.True(index.Add(3, second));
         Assert.False(index.Add(10, first));
         var file = index.Serialize();
+        // The estimate counts each word's string and entry (what bounds the index), as built and as read back.
+        Assert.True(index.Bytes > 7 * 100, $"{index.Bytes}");
 
         var loaded = FolderTextIndex.TryLoad(file, 77);
         Assert.NotNull(loaded);
+        Assert.True(loaded.Bytes > 7 * 100, $"{loaded.Bytes}");
         string[] strings = ["zephyr", "STRASSE", "straße", "😀", "note", "room", "absent"];
         var expected = index.Query(strings);
         var actual = loaded.Query(strings);
