@@ -14,7 +14,7 @@ namespace Mail.Protocols.Imap.Search.TextIndex;
 internal sealed class FolderTextIndex
 {
     private const int HashLength = 32;
-    private static ReadOnlySpan<byte> Magic => "MPTXTIX2"u8;
+    private static ReadOnlySpan<byte> Magic => "MPTXTIX3"u8;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, WordPostings> _words = new(StringComparer.OrdinalIgnoreCase);
@@ -192,9 +192,11 @@ internal sealed class FolderTextIndex
     }
 
     /// <summary>
-    /// Whether a dictionary entry answers a query string: a word that contains a plain string (no ':'), or, for a field query
-    /// <c>Field:s</c>, an entry of the same field (compared without case) whose word contains s (<c>Field:</c> matches the
-    /// field's presence entry and every word of it).
+    /// Whether a dictionary entry answers a query string. A plain string (no ':'): a word that contains it, or a field entry
+    /// whose field name or word contains it (the top-level header's line <c>Field: value</c> has the runs of the name and the
+    /// words of the value as its words, and a string without separators inside the name is inside one of its runs). A field
+    /// query <c>Field:s</c>: an entry of the same field (compared without case) whose word contains s (<c>Field:</c> matches
+    /// the field's presence entry and every word of it).
     /// </summary>
     public static bool Matches(string entry, string query)
     {
@@ -202,7 +204,9 @@ internal sealed class FolderTextIndex
         var e = entry.IndexOf(':', StringComparison.Ordinal);
         if (q < 0)
         {
-            return e < 0 && query.Length <= entry.Length && entry.Contains(query, StringComparison.OrdinalIgnoreCase);
+            return query.Length <= entry.Length && entry.Contains(query, StringComparison.OrdinalIgnoreCase)
+                && (e < 0 || entry.AsSpan(0, e).Contains(query, StringComparison.OrdinalIgnoreCase)
+                    || entry.AsSpan(e + 1).Contains(query, StringComparison.OrdinalIgnoreCase));
         }
         return e == q
             && entry.AsSpan(0, e).Equals(query.AsSpan(0, q), StringComparison.OrdinalIgnoreCase)

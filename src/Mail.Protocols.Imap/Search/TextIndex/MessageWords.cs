@@ -3,8 +3,8 @@ using System.Buffers;
 namespace Mail.Protocols.Imap.Search.TextIndex;
 
 /// <summary>
-/// The distinct words of one message, as the word index records them: those of its text parts (what BODY searches) and those
-/// of its headers, the top-level one and the MIME headers of its parts (what TEXT searches besides). Words are compared as
+/// The distinct words of one message, as the word index records them: those of its text parts (what BODY searches), those
+/// of the MIME headers of its parts, and the fields of its top-level header (TEXT searches those two besides; HEADER the fields). Words are compared as
 /// SEARCH compares text (<see cref="StringComparer.OrdinalIgnoreCase"/>).
 /// </summary>
 /// <remarks>
@@ -39,7 +39,8 @@ internal sealed class MessageWords
 
         var headers = new WordCollector(words.Headers);
         var top = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
-        headers.Add(SearchText.HeaderText(top));
+        // The top-level header's lines ("Field: value") are recorded once, as the field entries: a plain string is in them
+        // exactly when it is in a field's name or in a word of its value (FolderTextIndex.Matches), the words the line has.
         words.Flags |= ReadFields(top, words.Fields);
         await foreach (var text in SearchText.PartHeaderTextsAsync(content, summary.Body, cancellationToken).ConfigureAwait(false))
         {

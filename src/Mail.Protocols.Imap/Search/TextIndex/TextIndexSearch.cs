@@ -151,7 +151,8 @@ internal sealed class TextIndexSearch
 
     /// <summary>As <see cref="TryAnswer(uint, bool[], bool[], bool[])"/>, from the words just read from a message.</summary>
     public bool TryAnswer(MessageWords words, bool[] bodyFound, bool[] textFound, bool[] headerFound) =>
-        Answer((id, headers) => HasEntry(_strings[id].Contains(':', StringComparison.Ordinal) ? words.Fields : headers ? words.Headers : words.Body, _strings[id]),
+        Answer((id, headers) => _strings[id].Contains(':', StringComparison.Ordinal) ? HasEntry(words.Fields, _strings[id])
+            : headers ? HasEntry(words.Headers, _strings[id]) || HasEntry(words.Fields, _strings[id]) : HasEntry(words.Body, _strings[id]),
             words.Flags, bodyFound, textFound, headerFound);
 
     /// <summary>Reads a message's words from its content and indexes it; null when it need not be (see <see cref="ShouldIndex"/>).</summary>
@@ -259,7 +260,10 @@ internal sealed class TextIndexSearch
     /// <summary>Whether a string not among a scope's words is surely not in that scope's text.</summary>
     private bool Proves(WordFlags flags, int id, bool headers)
     {
-        var (incomplete, longRuns) = headers ? (WordFlags.HeadersIncomplete, WordFlags.HeadersLongRuns) : (WordFlags.BodyIncomplete, WordFlags.BodyLongRuns);
+        // The headers' words are the MIME headers' and the top-level fields' (names and values).
+        var (incomplete, longRuns) = headers
+            ? (WordFlags.HeadersIncomplete | WordFlags.FieldsIncomplete, WordFlags.HeadersLongRuns | WordFlags.FieldsLongRuns)
+            : (WordFlags.BodyIncomplete, WordFlags.BodyLongRuns);
         return (flags & incomplete) == 0 && ((flags & longRuns) == 0 || _strings[id].Length <= TextIndexLimits.MaxExactLength);
     }
 
