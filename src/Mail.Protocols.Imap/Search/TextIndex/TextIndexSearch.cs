@@ -4,13 +4,15 @@ using Mail.Protocols.Storage;
 namespace Mail.Protocols.Imap.Search.TextIndex;
 
 /// <summary>
-/// One SEARCH's use of its folder's word index: the BODY/TEXT strings it looks for, answered per message from the index where
-/// that is exact, and the messages not yet indexed indexed as their content is read.
+/// One SEARCH's use of its folder's word index: the BODY/TEXT strings and HEADER keys it looks for, answered per message from
+/// the index where that is exact, and the messages not yet indexed indexed as their content is read.
 /// </summary>
 /// <remarks>
 /// <para>A string made of word characters only (<see cref="WordChars"/>) is in a message's text parts exactly when one of
 /// their words contains it, and in its headers exactly when one of theirs does: the index answers it without reading the
-/// message, unless the scope is incomplete (a word too long, too many words) and the string was not found.</para>
+/// message, unless the string was not found and the scope cannot prove its absence (too many words, or runs longer than a word
+/// and a string longer than <see cref="TextIndexLimits.MaxExactLength"/>). HEADER is answered alike from the field's
+/// entries (<see cref="MessageWords.Fields"/>).</para>
 /// <para>A string with separators may span words. Each of its runs of word characters must then be inside some word of the
 /// message: a message where one is not (and that is complete) does not contain the string; the others are scanned.
 /// A string of separators only is scanned for in every message.</para>
@@ -128,15 +130,13 @@ internal sealed class TextIndexSearch
         return new TextIndexSearch(registry, scope, index, needles, textNeedles, headerNeedles);
     }
 
-    /// <summary>Whether a message is in the index (then its content need not be read to index it).</summary>
-    public bool IsIndexed(uint uid) => _index.Contains(uid);
-
     /// <summary>Whether indexing a message is of use: it is not indexed, and the index has room.</summary>
     public bool ShouldIndex(uint uid) => !_full && !_index.Contains(uid);
 
     /// <summary>
     /// Answers every needle for a message from the index: <paramref name="bodyFound"/>[i] whether its text parts contain needle i,
-    /// <paramref name="textFound"/>[i] whether its text parts or headers do (for TEXT needles). False when the index cannot
+    /// <paramref name="textFound"/>[i] whether its text parts or headers do (for TEXT needles), <paramref name="headerFound"/>[j]
+    /// whether HEADER key j matches. False when the index cannot
     /// answer them all (not indexed, indexed after this search began, or a needle that must be verified): the message is scanned.
     /// </summary>
     public bool TryAnswer(uint uid, bool[] bodyFound, bool[] textFound, bool[] headerFound)
