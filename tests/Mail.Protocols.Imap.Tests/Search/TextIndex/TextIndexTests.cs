@@ -233,6 +233,26 @@ public sealed class TextIndexTests
     }
 
     [Fact]
+    public async Task Searches_that_index_the_same_folder_at_once_agree_with_one_after_another()
+    {
+        var mail = new GeneratedMail(11);
+        var messages = Enumerable.Range(0, 60)
+            .Select(_ => new SearchFolder.TestMessage(mail.Message(), MessageFlags.None, [], DateTimeOffset.UnixEpoch))
+            .ToArray();
+        var keys = Enumerable.Range(0, 8).Select(i => i % 3 == 0 ? SearchKey.Header("Subject", mail.Needle()) : Str(i % 2 == 0 ? K.Body : K.Text, mail.Needle())).ToArray();
+        var sequential = await SearchFolder.CreateAsync(messages);
+        var expected = new List<uint[]>();
+        foreach (var key in keys)
+        {
+            expected.Add(await sequential.Find(key));
+        }
+        var concurrent = await SearchFolder.CreateAsync(messages);
+        var found = await Task.WhenAll(keys.Select(key => Task.Run(() => concurrent.Find(key))));
+        Assert.Equal(expected, found);
+        Assert.Equal(expected, await Task.WhenAll(keys.Select(key => Task.Run(() => concurrent.Find(key)))));
+    }
+
+    [Fact]
     public async Task Needles_beyond_the_index_bounds_are_scanned_for_and_still_exact()
     {
         var folder = await SearchFolder.StandardAsync();
