@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Mail.Protocols.Imap.Protocol;
+using Mail.Protocols.Imap.Search.TextIndex;
 using Mail.Protocols.Storage;
 using MimeKit;
 
@@ -63,6 +64,10 @@ internal static class SearchEvaluator
             {
                 matched.AddRange(late);
                 matched.Sort();
+            }
+            if (context.TextIndex is { } index)
+            {
+                await index.SaveAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         return BuildResult(messages, matched);
@@ -166,6 +171,12 @@ internal static class SearchEvaluator
         var scope = context.Scope;
         var messages = context.Messages;
         var matched = new List<int>();
+        if (context.NeedsOnlyText && scope.Uids is not null)
+        {
+            // Nothing but BODY/TEXT strings is left to decide, and the folder was listed for this search (so every message here
+            // was in the store when it began): the messages the word index answers need neither summary nor content.
+            pending = await AnswerFromIndexAsync(key, context, pending, view, matched, cancellationToken).ConfigureAwait(false);
+        }
         var uids = new List<uint>(Math.Min(BatchSize, pending.Count));
         for (var start = 0; start < pending.Count; start += BatchSize)
         {
@@ -207,19 +218,55 @@ internal static class SearchEvaluator
         return matched;
     }
 
+    /// <summary>Decides the messages the word index answers (adding those found to <paramref name="matched"/>); returns the others.</summary>
+    private static async ValueTask<List<int>> AnswerFromIndexAsync(SearchKey key, Context context, List<int> pending, MessageView view, List<int> matched, CancellationToken cancellationToken)
+    {
+        var index = await context.GetTextIndexAsync(cancellationToken).ConfigureAwait(false);
+        if (index is null)
+        {
+            return pending;
+        }
+        var rest = new List<int>();
+        foreach (var p in pending)
+        {
+            var info = context.Messages[p];
+            view.Reset(p + 1, info);
+            var truth = TryAnswer(view, context, index.TryAnswer(info.Uid, context.BodyAnswers, context.TextAnswers, context.HeaderAnswers)) ? Match(key, view, context) : Truth.Unknown;
+            if (truth == Truth.True)
+            {
+                matched.Add(p);
+            }
+            else if (truth == Truth.Unknown)
+            {
+                rest.Add(p);
+            }
+        }
+        return rest;
+    }
+
     private static async ValueTask<Truth> MatchWithContentAsync(SearchKey key, MessageView view, Context context, CancellationToken cancellationToken)
     {
         var scope = context.Scope;
-        if (context.Needles.Count == 0 && view.Summary is { HasHeader: true } known)
+        var uid = view.Info.Uid;
+        var summary = view.Summary!;
+        // The BODY/TEXT and HEADER strings are answered from the folder's word index where it can (TextIndex/TextIndexSearch):
+        // a message it answers for is not read at all.
+        var index = context.UsesTextIndex ? await context.GetTextIndexAsync(cancellationToken).ConfigureAwait(false) : null;
+        var answered = index is not null && TryAnswer(view, context, index.TryAnswer(uid, context.BodyAnswers, context.TextAnswers, context.HeaderAnswers));
+        if (answered)
+        {
+            return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
+        }
+        if (context.Needles.Count == 0 && summary is { HasHeader: true })
         {
             // Header keys only, and the summary holds the header: the content is not opened.
-            view.Headers = await SearchText.ReadHeaderAsync(new MemoryStream(known.Header!.Value.ToArray(), writable: false), 0, known.BodyOffset, cancellationToken).ConfigureAwait(false);
+            view.Headers = await SearchText.ReadHeaderAsync(new MemoryStream(summary.Header!.Value.ToArray(), writable: false), 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
         }
         Stream content;
         try
         {
-            content = await scope.Store.OpenContentAsync(scope.User, scope.Folder, view.Info.Uid, cancellationToken).ConfigureAwait(false);
+            content = await scope.Store.OpenContentAsync(scope.User, scope.Folder, uid, cancellationToken).ConfigureAwait(false);
         }
         catch (MailboxStoreException e) when (e.Error == MailboxStoreError.MessageNotFound)
         {
@@ -227,12 +274,16 @@ internal static class SearchEvaluator
         }
         await using (content.ConfigureAwait(false))
         {
-            var summary = view.Summary!;
-            if ((key.Needs & SearchNeeds.Header) != 0)
+            if (!answered && index is not null
+                && await index.IndexAsync(uid, content, summary, cancellationToken).ConfigureAwait(false) is { } words)
+            {
+                answered = TryAnswer(view, context, index.TryAnswer(words, context.BodyAnswers, context.TextAnswers, context.HeaderAnswers));
+            }
+            if (!answered && (key.Needs & SearchNeeds.Header) != 0)
             {
                 view.Headers = await SearchText.ReadHeaderAsync(content, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             }
-            if (context.Needles.Count > 0)
+            if (!answered && context.Needles.Count > 0)
             {
                 view.BodyFound = new bool[context.Needles.Count];
                 await SearchText.ScanBodyAsync(content, summary.Body, context.Needles, view.BodyFound, cancellationToken).ConfigureAwait(false);
@@ -246,6 +297,22 @@ internal static class SearchEvaluator
         }
         // Everything a key can ask for is here now; an answer still unknown cannot happen, and would not be a match.
         return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
+    }
+
+    /// <summary>
+    /// Takes the word index's answers for a message when it had them all: the text parts' as the scan's, the headers' (top-level
+    /// and MIME headers both) as found in the MIME headers, and the top-level header as searched.
+    /// </summary>
+    private static bool TryAnswer(MessageView view, Context context, bool answered)
+    {
+        if (answered)
+        {
+            view.BodyFound = (bool[])context.BodyAnswers.Clone();
+            view.PartHeaderFound = (bool[])context.TextAnswers.Clone();
+            view.HeaderText = string.Empty;
+            view.HeaderFound = context.HeaderAnswers.Length == 0 ? [] : (bool[])context.HeaderAnswers.Clone();
+        }
+        return answered;
     }
 
     private static SearchResult BuildResult(IReadOnlyList<MessageInfo> messages, List<int> matched)
@@ -334,7 +401,7 @@ internal static class SearchEvaluator
             case SearchKeyKind.Bcc:
                 return MatchEnvelope(key, view);
             case SearchKeyKind.Header:
-                return MatchHeader(key, view);
+                return MatchHeader(key, view, context);
             case SearchKeyKind.Body:
             case SearchKeyKind.Text:
                 return MatchText(key, view, context);
@@ -414,8 +481,12 @@ internal static class SearchEvaluator
         return Is(SearchText.Contains(text, needle));
     }
 
-    private static Truth MatchHeader(SearchKey key, MessageView view)
+    private static Truth MatchHeader(SearchKey key, MessageView view, Context context)
     {
+        if (view.HeaderFound is not null)
+        {
+            return Is(view.HeaderFound[context.HeaderNeedleIndex[key]]);
+        }
         if (view.Headers is null)
         {
             return Truth.Unknown;
@@ -457,11 +528,14 @@ internal static class SearchEvaluator
         {
             return Truth.True;
         }
-        if (view.Headers is null)
+        if (view.HeaderText is null)
         {
-            return Truth.Unknown;
+            if (view.Headers is null)
+            {
+                return Truth.Unknown;
+            }
+            view.HeaderText = SearchText.HeaderText(view.Headers);
         }
-        view.HeaderText ??= SearchText.HeaderText(view.Headers);
         return Is(SearchText.Contains(view.HeaderText, needle));
     }
 
@@ -509,6 +583,7 @@ internal static class SearchEvaluator
             // The tree is walked with a stack of its own: each set resolved once, the same strings scanned for once.
             var byText = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             var textNeedles = new HashSet<int>();
+            var byField = new Dictionary<(string, string), int>(new FieldAndValueComparer());
             var stack = new Stack<SearchKey>();
             stack.Push(key);
             while (stack.Count > 0)
@@ -521,6 +596,16 @@ internal static class SearchEvaluator
                 else if (node.Kind == SearchKeyKind.SequenceSet)
                 {
                     Sets[node] = node.Sequence!.Resolve((uint)messages.Count, node.Sequence.IncludesSavedResult ? SavedSequenceNumbers() : null);
+                }
+                else if (node.Kind == SearchKeyKind.Header)
+                {
+                    if (!byField.TryGetValue((node.FieldName!, node.Value!), out var index))
+                    {
+                        index = HeaderNeedles.Count;
+                        byField.Add((node.FieldName!, node.Value!), index);
+                        HeaderNeedles.Add((node.FieldName!, node.Value!));
+                    }
+                    HeaderNeedleIndex[node] = index;
                 }
                 else if (node.Kind is SearchKeyKind.Body or SearchKeyKind.Text && node.Value!.Length > 0)
                 {
@@ -546,6 +631,44 @@ internal static class SearchEvaluator
             {
                 TextNeedles[index] = true;
             }
+            BodyAnswers = new bool[Needles.Count];
+            TextAnswers = new bool[Needles.Count];
+            HeaderAnswers = new bool[HeaderNeedles.Count];
+            UsesTextIndex = Needles.Count > 0 || HeaderNeedles.Count > 0;
+            NeedsOnlyText = UsesTextIndex && (key.Needs & SearchNeeds.Envelope) == 0;
+        }
+
+        /// <summary>The HEADER keys' field names and strings, each once (field names without case, strings as the BODY/TEXT ones).</summary>
+        public List<(string Field, string Value)> HeaderNeedles { get; } = [];
+
+        public Dictionary<SearchKey, int> HeaderNeedleIndex { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Whether the tree has BODY, TEXT or HEADER strings, which the word index answers.</summary>
+        public bool UsesTextIndex { get; }
+
+        /// <summary>Whether what is left to decide after the first round is only strings the word index answers (no envelope key).</summary>
+        public bool NeedsOnlyText { get; }
+
+        public bool[] HeaderAnswers { get; }
+
+        /// <summary>The folder's word index for the BODY/TEXT strings, once a message needed them; null before, or when there is none.</summary>
+        public TextIndexSearch? TextIndex { get; private set; }
+
+        private bool _textIndexTried;
+
+        /// <summary>Where the word index writes its answers for one message (copied into the message's view when complete).</summary>
+        public bool[] BodyAnswers { get; }
+
+        public bool[] TextAnswers { get; }
+
+        public async ValueTask<TextIndexSearch?> GetTextIndexAsync(CancellationToken cancellationToken)
+        {
+            if (!_textIndexTried)
+            {
+                _textIndexTried = true;
+                TextIndex = await TextIndexSearch.CreateAsync(Scope, Needles, TextNeedles, HeaderNeedles, Messages.Count, cancellationToken).ConfigureAwait(false);
+            }
+            return TextIndex;
         }
 
         public SearchScope Scope { get; }
@@ -587,6 +710,16 @@ internal static class SearchEvaluator
         }
     }
 
+    /// <summary>HEADER keys alike: field names without case, strings as BODY/TEXT strings are compared (without case).</summary>
+    private sealed class FieldAndValueComparer : IEqualityComparer<(string Field, string Value)>
+    {
+        public bool Equals((string Field, string Value) x, (string Field, string Value) y) =>
+            StringComparer.OrdinalIgnoreCase.Equals(x.Field, y.Field) && StringComparer.OrdinalIgnoreCase.Equals(x.Value, y.Value);
+
+        public int GetHashCode((string Field, string Value) obj) =>
+            HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Field), StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Value));
+    }
+
     /// <summary>One message as far as it is known: always its number and info; its summary, header and text scan once fetched.</summary>
     private sealed class MessageView
     {
@@ -601,6 +734,9 @@ internal static class SearchEvaluator
         public bool[]? BodyFound { get; set; }
 
         public bool[]? PartHeaderFound { get; set; }
+
+        /// <summary>The word index's answers for the HEADER keys, when it had them.</summary>
+        public bool[]? HeaderFound { get; set; }
 
         public string? Subject { get; set; }
 
@@ -629,6 +765,7 @@ internal static class SearchEvaluator
             Headers = null;
             BodyFound = null;
             PartHeaderFound = null;
+            HeaderFound = null;
             Subject = From = To = Cc = Bcc = HeaderText = null;
         }
     }

@@ -119,24 +119,44 @@ internal static class SearchText
         {
             missing += wanted[i] && !found[i] ? 1 : 0;
         }
+        if (missing == 0)
+        {
+            return;
+        }
+        await foreach (var text in PartHeaderTextsAsync(content, body, cancellationToken).ConfigureAwait(false))
+        {
+            for (var i = 0; i < needles.Count; i++)
+            {
+                if (wanted[i] && !found[i] && Contains(text, needles[i]))
+                {
+                    found[i] = true;
+                    missing--;
+                }
+            }
+            if (missing == 0)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The MIME headers of the parts below the top level (each part's own header, and the header of an embedded message/rfc822),
+    /// each as <see cref="HeaderText"/> makes it: what TEXT searches besides the top-level header and the text parts. The scan
+    /// and the word index (TextIndex/) both read them here, so that they cannot differ.
+    /// </summary>
+    public static async IAsyncEnumerable<string> PartHeaderTextsAsync(Stream content, BodyPartSummary body, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var seen = new HashSet<long>();
         var parts = new Stack<BodyPartSummary>();
         Below(body, parts);
-        while (parts.Count > 0 && missing > 0)
+        while (parts.Count > 0)
         {
             var part = parts.Pop();
             // An embedded message's top part starts where its message/rfc822 part's body does: one header, read once.
             if (part.BodyOffset > part.HeaderOffset && seen.Add(part.HeaderOffset))
             {
-                var text = HeaderText(await ReadHeaderAsync(content, part.HeaderOffset, part.BodyOffset, cancellationToken).ConfigureAwait(false));
-                for (var i = 0; i < needles.Count; i++)
-                {
-                    if (wanted[i] && !found[i] && Contains(text, needles[i]))
-                    {
-                        found[i] = true;
-                        missing--;
-                    }
-                }
+                yield return HeaderText(await ReadHeaderAsync(content, part.HeaderOffset, part.BodyOffset, cancellationToken).ConfigureAwait(false));
             }
             Below(part, parts);
         }
@@ -186,28 +206,36 @@ internal static class SearchText
     /// </summary>
     public static async ValueTask ScanBodyAsync(Stream content, BodyPartSummary body, IReadOnlyList<string> needles, bool[] found, CancellationToken cancellationToken)
     {
-        var missing = 0;
-        var longest = 0;
-        for (var i = 0; i < needles.Count; i++)
+        var scan = new NeedleScan(needles, found);
+        if (scan.Wants)
         {
-            if (!found[i])
+            try
             {
-                missing++;
-                longest = Math.Max(longest, needles[i].Length);
+                await ReadTextPartsAsync(content, body, scan, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                scan.Dispose();
             }
         }
-        if (missing == 0)
-        {
-            return;
-        }
+    }
+
+    /// <summary>
+    /// Reads the text parts of a message (text/* leaves, inside multiparts and embedded messages) in order, with the
+    /// content-transfer-encoding and the charset of each part decoded, and gives their characters to <paramref name="sink"/>
+    /// chunk by chunk (no part is held whole), ending each part with <see cref="ITextSink.EndPart"/>; stops as soon as the
+    /// sink wants no more. What BODY searches: the scan and the word index (TextIndex/) both read it here.
+    /// </summary>
+    public static async ValueTask ReadTextPartsAsync(Stream content, BodyPartSummary body, ITextSink sink, CancellationToken cancellationToken)
+    {
         var raw = ArrayPool<byte>.Shared.Rent(ChunkSize);
         byte[]? decoded = null;
-        var chars = ArrayPool<char>.Shared.Rent(longest + ChunkSize);
+        var chars = ArrayPool<char>.Shared.Rent(ChunkSize);
         try
         {
             var parts = new Stack<BodyPartSummary>();
             parts.Push(body);
-            while (parts.Count > 0 && missing > 0)
+            while (parts.Count > 0 && sink.Wants)
             {
                 var part = parts.Pop();
                 if (part.MediaType.Equals("multipart", StringComparison.OrdinalIgnoreCase))
@@ -228,18 +256,10 @@ internal static class SearchText
                     continue;
                 }
                 var transfer = CreateTransferDecoder(part.TransferEncoding);
-                if (transfer is not null && (decoded is null || decoded.Length < transfer.EstimateOutputLength(raw.Length)))
-                {
-                    if (decoded is not null)
-                    {
-                        ArrayPool<byte>.Shared.Return(decoded);
-                    }
-                    decoded = ArrayPool<byte>.Shared.Rent(transfer.EstimateOutputLength(raw.Length));
-                }
-                var scan = new PartScan(GetEncoding(part).GetDecoder(), chars, needles, found, longest) { Missing = missing };
+                var decoder = GetEncoding(part).GetDecoder();
                 content.Position = part.BodyOffset;
                 var left = part.BodySize;
-                while (left > 0 && scan.Missing > 0)
+                while (left > 0 && sink.Wants)
                 {
                     var read = await content.ReadAsync(raw.AsMemory(0, (int)Math.Min(raw.Length, left)), cancellationToken).ConfigureAwait(false);
                     if (read == 0)
@@ -249,16 +269,27 @@ internal static class SearchText
                     left -= read;
                     if (transfer is null)
                     {
-                        scan.Feed(raw.AsSpan(0, read), flush: false);
+                        Feed(decoder, chars, sink, raw.AsSpan(0, read), flush: false);
                     }
                     else
                     {
-                        var length = transfer.Decode(raw, 0, read, decoded!);
-                        scan.Feed(decoded.AsSpan(0, length), flush: false);
+                        // The estimate counts what the decoder kept from the chunk before (a quoted-printable "=X" cut at the
+                        // chunk's end), so it is asked before every chunk.
+                        var needed = transfer.EstimateOutputLength(read);
+                        if (decoded is null || decoded.Length < needed)
+                        {
+                            if (decoded is not null)
+                            {
+                                ArrayPool<byte>.Shared.Return(decoded);
+                            }
+                            decoded = ArrayPool<byte>.Shared.Rent(needed);
+                        }
+                        var length = transfer.Decode(raw, 0, read, decoded);
+                        Feed(decoder, chars, sink, decoded.AsSpan(0, length), flush: false);
                     }
                 }
-                scan.Feed([], flush: true);
-                missing = scan.Missing;
+                Feed(decoder, chars, sink, [], flush: true);
+                sink.EndPart();
             }
         }
         finally
@@ -269,6 +300,23 @@ internal static class SearchText
                 ArrayPool<byte>.Shared.Return(decoded);
             }
             ArrayPool<char>.Shared.Return(chars);
+        }
+
+        static void Feed(Decoder decoder, char[] chars, ITextSink sink, ReadOnlySpan<byte> bytes, bool flush)
+        {
+            while (sink.Wants)
+            {
+                decoder.Convert(bytes, chars, flush, out var bytesUsed, out var charsUsed, out var completed);
+                bytes = bytes[bytesUsed..];
+                if (charsUsed > 0)
+                {
+                    sink.Text(chars.AsSpan(0, charsUsed));
+                }
+                if (bytes.IsEmpty && (!flush || completed))
+                {
+                    break;
+                }
+            }
         }
     }
 
@@ -307,40 +355,84 @@ internal static class SearchText
         return Encoding.UTF8;
     }
 
-    /// <summary>The characters of one part as they are decoded, searched for the needles not yet found.</summary>
-    private struct PartScan(Decoder decoder, char[] chars, IReadOnlyList<string> needles, bool[] found, int longest)
+    /// <summary>
+    /// The needles searched for in the characters of the text parts as they are decoded: each chunk is searched with the end of
+    /// the previous one of the same part that a needle could straddle (its length less one character) kept in front of it.
+    /// </summary>
+    private sealed class NeedleScan : ITextSink, IDisposable
     {
+        private readonly IReadOnlyList<string> _needles;
+        private readonly bool[] _found;
+        private readonly int _keep;
+        private char[]? _window;
         private int _carry;
+        private int _missing;
 
-        public int Missing { get; set; }
-
-        public void Feed(ReadOnlySpan<byte> bytes, bool flush)
+        public NeedleScan(IReadOnlyList<string> needles, bool[] found)
         {
-            while (Missing > 0)
+            _needles = needles;
+            _found = found;
+            var longest = 0;
+            for (var i = 0; i < needles.Count; i++)
             {
-                decoder.Convert(bytes, chars.AsSpan(_carry), flush, out var bytesUsed, out var charsUsed, out var completed);
-                bytes = bytes[bytesUsed..];
-                var window = chars.AsSpan(0, _carry + charsUsed);
-                if (charsUsed > 0)
+                if (!found[i])
                 {
-                    for (var i = 0; i < needles.Count; i++)
-                    {
-                        if (!found[i] && window.IndexOf(needles[i], StringComparison.OrdinalIgnoreCase) >= 0)
-                        {
-                            found[i] = true;
-                            Missing--;
-                        }
-                    }
-                    // Keep what a needle could still straddle: its length less one character.
-                    var keep = Math.Min(window.Length, Math.Max(0, longest - 1));
-                    window[^keep..].CopyTo(chars);
-                    _carry = keep;
+                    _missing++;
+                    longest = Math.Max(longest, needles[i].Length);
                 }
-                if (bytes.IsEmpty && (!flush || completed))
+            }
+            _keep = Math.Max(0, longest - 1);
+        }
+
+        public bool Wants => _missing > 0;
+
+        public void Text(ReadOnlySpan<char> chars)
+        {
+            _window ??= ArrayPool<char>.Shared.Rent(_keep + ChunkSize);
+            if (_window.Length < _carry + chars.Length)
+            {
+                var larger = ArrayPool<char>.Shared.Rent(_carry + chars.Length);
+                _window.AsSpan(0, _carry).CopyTo(larger);
+                ArrayPool<char>.Shared.Return(_window);
+                _window = larger;
+            }
+            chars.CopyTo(_window.AsSpan(_carry));
+            var window = _window.AsSpan(0, _carry + chars.Length);
+            for (var i = 0; i < _needles.Count; i++)
+            {
+                if (!_found[i] && window.IndexOf(_needles[i], StringComparison.OrdinalIgnoreCase) >= 0)
                 {
-                    break;
+                    _found[i] = true;
+                    _missing--;
                 }
+            }
+            var keep = Math.Min(window.Length, _keep);
+            window[^keep..].CopyTo(_window);
+            _carry = keep;
+        }
+
+        public void EndPart() => _carry = 0;
+
+        public void Dispose()
+        {
+            if (_window is not null)
+            {
+                ArrayPool<char>.Shared.Return(_window);
+                _window = null;
             }
         }
     }
+}
+
+/// <summary>Receives the decoded characters of a message's text parts from <see cref="SearchText.ReadTextPartsAsync"/>.</summary>
+internal interface ITextSink
+{
+    /// <summary>Whether more text is wanted; reading stops once this is false.</summary>
+    bool Wants { get; }
+
+    /// <summary>The next characters of the current part (the span is valid during the call only).</summary>
+    void Text(ReadOnlySpan<char> chars);
+
+    /// <summary>The current part has ended: the next characters, if any, belong to another part.</summary>
+    void EndPart();
 }
