@@ -76,7 +76,7 @@ internal static class MixedLoad
         result.Seconds = Stopwatch.GetElapsedTime(beginAll).TotalSeconds;
         result.CpuTicks = ProcessTree.CpuTicks(options.CpuPid) - cpu;
         var total = new long[MixedClient.KindNames.Length];
-        long expectedNo = 0, idleUpdates = 0, nilBodies = 0;
+        long expectedNo = 0, idleUpdates = 0, nilBodies = 0, syncsShort = 0;
         foreach (var client in clients)
         {
             result.Units += client.Commands;
@@ -85,6 +85,7 @@ internal static class MixedLoad
             expectedNo += client.ExpectedNo;
             idleUpdates += client.IdleUpdates;
             nilBodies += client.NilBodies;
+            syncsShort += client.SyncsShort;
             for (var k = 0; k < total.Length; k++)
             {
                 total[k] += client.Kinds[k];
@@ -92,7 +93,7 @@ internal static class MixedLoad
         }
         var kinds = string.Join(' ', MixedClient.KindNames.Select((name, k) => string.Create(CultureInfo.InvariantCulture, $"{name}={total[k]}")));
         result.Extra = string.Create(CultureInfo.InvariantCulture,
-            $" {kinds} expunge_issued_no={expectedNo} nil_bodies={nilBodies} idle_updates={idleUpdates}");
+            $" {kinds} expunge_issued_no={expectedNo} nil_bodies={nilBodies} idle_updates={idleUpdates} syncs_short={syncsShort}");
     }
 }
 
@@ -114,6 +115,7 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
     public long ExpectedNo;
     public long IdleUpdates;
     public long NilBodies;
+    public long SyncsShort;
     public readonly long[] Kinds = new long[KindNames.Length];
 
     public long Received => _connection?.Received ?? 0;
@@ -231,6 +233,10 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
         var from = _model.MaxKnownUid() + 1;
         await CommandAsync(string.Create(CultureInfo.InvariantCulture, $"UID FETCH {from}:* (UID FLAGS)"), ct);
         Count("sync");
+        if (_model.Unknown() > 0)
+        {
+            SyncsShort++;
+        }
     }
 
     /// <summary>Indexes first..last of up to max consecutive messages, all with known UIDs.</summary>
