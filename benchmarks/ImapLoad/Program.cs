@@ -22,6 +22,10 @@
 //   ImapLoad search --key from|subject|text|since|flagged [--rounds R] [--expect H]
 //       LOGIN, SELECT INBOX, then R times SEARCH with the key (FROM "sender07", SUBJECT "kestrel", TEXT
 //       "zephyr", SINCE 15-Nov-2026, FLAGGED); the hits must be H when given. A unit is a search.
+//   ImapLoad idle-delivery --clients C --deliveries D --smtp-port P [--lmtp]
+//       C clients IDLE on INBOX while D messages are delivered over SMTP/LMTP; see IdleDelivery.cs.
+//   ImapLoad mixed --clients C --duration S --mailboxes A,B [--messages N]
+//       An imaptest-style mixed load of checked commands on shared mailboxes; see MixedLoad.cs.
 //
 // Common options: --host (default 127.0.0.1), --port, --user, --password, --time-limit SECONDS (default
 // 600), --min-seconds S (go on with more sessions, rounds or passes over the bodies until the timed part
@@ -48,7 +52,7 @@ try
 catch (FormatException ex)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
-    Console.Error.WriteLine("usage: ImapLoad make|login|headers|bodies|search [options] (see the comment at the top of Program.cs)");
+    Console.Error.WriteLine("usage: ImapLoad make|login|headers|bodies|search|idle-delivery|mixed [options] (see the comment at the top of Program.cs)");
     return 2;
 }
 
@@ -67,6 +71,8 @@ try
         "login" => Runs.LoginAsync(options, result, timeLimit.Token),
         "headers" => Runs.HeadersAsync(options, result, timeLimit.Token),
         "bodies" => Runs.BodiesAsync(options, result, timeLimit.Token),
+        "idle-delivery" => IdleDelivery.RunAsync(options, result, timeLimit.Token),
+        "mixed" => MixedLoad.RunAsync(options, result, timeLimit.Token),
         _ => Runs.SearchAsync(options, result, timeLimit.Token),
     });
 }
@@ -77,10 +83,10 @@ catch (Exception ex) when (ex is ProtocolException or SocketException or IOExcep
 }
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"op={options.Mode} units={result.Units} errors={result.Errors} seconds={result.Seconds:F3} bytes={result.Bytes} " +
-    $"cpu_ticks={result.CpuTicks} hits={result.Hits}"));
+    $"cpu_ticks={result.CpuTicks} hits={result.Hits}{result.Extra}"));
 return result.Errors == 0 ? 0 : 1;
 
-internal sealed class Options
+internal sealed partial class Options
 {
     public string Mode { get; private set; } = "";
     public string Host { get; private set; } = "127.0.0.1";
@@ -107,7 +113,7 @@ internal sealed class Options
             throw new FormatException("a mode is needed");
         }
         var o = new Options { Mode = args[0] };
-        if (o.Mode is not ("make" or "login" or "headers" or "bodies" or "search"))
+        if (o.Mode is not ("make" or "login" or "headers" or "bodies" or "search" or "idle-delivery" or "mixed"))
         {
             throw new FormatException($"unknown mode '{o.Mode}'");
         }
@@ -137,7 +143,7 @@ internal sealed class Options
                 case "--cpu-pid": o.CpuPid = Number(1, int.MaxValue); break;
                 case "--time-limit": o.TimeLimitSeconds = Number(1, 86_400); break;
                 case "--dir": o.Dir = Value(); break;
-                default: throw new FormatException($"unknown option {arg}");
+                default: _ = o.ParseMore(arg, Value) ? 0 : throw new FormatException($"unknown option {arg}"); break;
             }
         }
         if (o.Mode == "make")
@@ -151,6 +157,7 @@ internal sealed class Options
         {
             throw new FormatException("--port is needed");
         }
+        o.CheckMore();
         if (o.Mode == "search" && SearchKeys.Command(o.Key) is null)
         {
             throw new FormatException("search needs --key from|subject|text|since|flagged");
@@ -170,6 +177,8 @@ internal sealed class Result
     public long Hits;
     public double Seconds;
     public long CpuTicks;
+    /// <summary>More NAME=VALUE words for the output line, each after a space (idle-delivery, mixed).</summary>
+    public string Extra = "";
 }
 
 /// <summary>The search keys and the messages each must find (the generator decides both).</summary>

@@ -16,6 +16,9 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
     /// <summary>Awaited by each append before it runs: a test holds an append here (a slow backend) until it releases it.</summary>
     public Func<Task>? BeforeAppend { get; set; }
 
+    /// <summary>Awaited by each expunge before it runs: a test makes another session's change land just before it.</summary>
+    public Func<Task>? BeforeExpunge { get; set; }
+
     /// <summary>When set, closing a content stream throws (after all of it was read).</summary>
     public bool BreakContentOnDispose { get; set; }
 
@@ -144,10 +147,14 @@ public sealed class FaultyMailboxStore(IMailboxStore inner) : IMailboxStore
         return inner.MoveAsync(user, folder, uids, targetFolder, session, cancellationToken);
     }
 
-    public ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<uint>> ExpungeAsync(string user, string folder, IReadOnlyCollection<uint>? uids = null, MailboxSubscription? session = null, CancellationToken cancellationToken = default)
     {
+        if (BeforeExpunge is { } before)
+        {
+            await before().WaitAsync(cancellationToken);
+        }
         Check(nameof(ExpungeAsync));
-        return inner.ExpungeAsync(user, folder, uids, session, cancellationToken);
+        return await inner.ExpungeAsync(user, folder, uids, session, cancellationToken);
     }
 
     public MailboxSubscription Subscribe(string user, int capacity = MailboxSubscription.DefaultCapacity) => inner.Subscribe(user, capacity);
