@@ -8,9 +8,10 @@
 //       every 13th subject, "zephyr" in every 7th body, internal dates (file times) at noon UTC spread
 //       over 60 days from 1-Oct-2026, every 10th \Flagged (cur/, ":2,F"), every other 3rd \Seen.
 //       Prints the hits each search key must find: expect from=.. subject=.. text=.. since=.. flagged=..
-//   ImapLoad login --clients C --sessions S [--messages N]
+//   ImapLoad login --clients C --sessions S [--messages N] [--authenticate]
 //       C clients at once, each running S sessions one after another: greeting, LOGIN, SELECT INBOX
-//       (EXISTS must be N when given), LOGOUT (BYE, then OK), and the server's close.
+//       (EXISTS must be N when given), LOGOUT (BYE, then OK), and the server's close. With --authenticate,
+//       AUTHENTICATE PLAIN instead of LOGIN (AuthenticateLogins.cs).
 //   ImapLoad headers [--rounds R] [--messages N]
 //       LOGIN, SELECT INBOX, then R times UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE
 //       BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID References)]): one FETCH
@@ -22,6 +23,11 @@
 //   ImapLoad search --key from|subject|text|since|flagged [--rounds R] [--expect H]
 //       LOGIN, SELECT INBOX, then R times SEARCH with the key (FROM "sender07", SUBJECT "kestrel", TEXT
 //       "zephyr", SINCE 15-Nov-2026, FLAGGED); the hits must be H when given. A unit is a search.
+//   ImapLoad resync --messages N [--changes K] [--rounds R]
+//       QRESYNC SELECT after K flag changes and K expunges by another session (Resync.cs). A unit is a resync.
+//   ImapLoad append --clients C --rounds R --size S
+//       C clients at once, each APPENDing R messages of S octets into a folder of its own (Append.cs).
+//       A unit is a message.
 //
 // Common options: --host (default 127.0.0.1), --port, --user, --password, --time-limit SECONDS (default
 // 600), --min-seconds S (go on with more sessions, rounds or passes over the bodies until the timed part
@@ -48,7 +54,7 @@ try
 catch (FormatException ex)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
-    Console.Error.WriteLine("usage: ImapLoad make|login|headers|bodies|search [options] (see the comment at the top of Program.cs)");
+    Console.Error.WriteLine("usage: ImapLoad make|login|headers|bodies|search|resync|append [options] (see the comment at the top of Program.cs)");
     return 2;
 }
 
@@ -67,6 +73,8 @@ try
         "login" => Runs.LoginAsync(options, result, timeLimit.Token),
         "headers" => Runs.HeadersAsync(options, result, timeLimit.Token),
         "bodies" => Runs.BodiesAsync(options, result, timeLimit.Token),
+        "resync" => Runs.ResyncAsync(options, result, timeLimit.Token),
+        "append" => Runs.AppendAsync(options, result, timeLimit.Token),
         _ => Runs.SearchAsync(options, result, timeLimit.Token),
     });
 }
@@ -99,6 +107,8 @@ internal sealed class Options
     public int? CpuPid { get; private set; }
     public int TimeLimitSeconds { get; private set; } = 600;
     public string? Dir { get; private set; }
+    public bool Authenticate { get; private set; }
+    public int Changes { get; private set; } = 100;
 
     public static Options Parse(string[] args)
     {
@@ -107,7 +117,7 @@ internal sealed class Options
             throw new FormatException("a mode is needed");
         }
         var o = new Options { Mode = args[0] };
-        if (o.Mode is not ("make" or "login" or "headers" or "bodies" or "search"))
+        if (o.Mode is not ("make" or "login" or "headers" or "bodies" or "search" or "resync" or "append"))
         {
             throw new FormatException($"unknown mode '{o.Mode}'");
         }
@@ -137,6 +147,8 @@ internal sealed class Options
                 case "--cpu-pid": o.CpuPid = Number(1, int.MaxValue); break;
                 case "--time-limit": o.TimeLimitSeconds = Number(1, 86_400); break;
                 case "--dir": o.Dir = Value(); break;
+                case "--authenticate": o.Authenticate = true; break;
+                case "--changes": o.Changes = Number(1, 100_000); break;
                 default: throw new FormatException($"unknown option {arg}");
             }
         }
@@ -304,7 +316,7 @@ internal static class MaildirMaker
 }
 
 /// <summary>A client connection: a receive buffer that hands out lines, and literals read by length.</summary>
-internal sealed class ImapConnection : IDisposable
+internal sealed partial class ImapConnection : IDisposable
 {
     private const int MaxBuffer = 64 * 1024 * 1024;
     private readonly Socket _socket;
@@ -603,7 +615,7 @@ internal static class ProcessTree
     }
 }
 
-internal static class Runs
+internal static partial class Runs
 {
     private const string HeaderSync = "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE " +
         "BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID References)])";
@@ -637,7 +649,8 @@ internal static class Runs
                 try
                 {
                     using var connection = await ImapConnection.OpenAsync(options, timeLimit);
-                    await connection.LoginAndSelectAsync(options, timeLimit);
+                    await (options.Authenticate ? connection.AuthenticateAndSelectAsync(options, timeLimit)
+                        : connection.LoginAndSelectAsync(options, timeLimit));
                     await connection.LogoutAsync(timeLimit);
                     Interlocked.Add(ref result.Bytes, connection.Received);
                     Interlocked.Increment(ref result.Units);
