@@ -15,8 +15,9 @@
 //   4. checks: the UIDVALIDITY is the cached one, EXISTS is the cache's count less K, VANISHED (EARLIER) names
 //      exactly the K expunged UIDs, and the FETCH responses are exactly the K changed messages, each with a
 //      MODSEQ above the one of step 1 and \Answered as toggled; then UNSELECT (untimed);
-//   5. the other session APPENDs K new messages of 4 KiB (LITERAL+ when offered; UIDPLUS is required, and
-//      the client adds their APPENDUIDs to its cache), so the folder keeps N messages from round to round.
+//   5. a third session, with the folder "Reserve" selected (made untimed the first time: K messages of 4 KiB,
+//      APPENDed), COPYs its first K messages to INBOX (UIDPLUS is required: the client adds the UIDs of
+//      COPYUID to its cache), so the folder keeps N messages from round to round (untimed).
 // Each round thus changes other messages than the round before and starts from a state the client knows
 // exactly. A unit is a resync; --min-seconds does not apply (each round does far more untimed work than timed).
 
@@ -74,8 +75,7 @@ internal static partial class Runs
         }
         await client.CommandAsync("UNSELECT", cancellationToken: timeLimit);
         await other.LoginAndSelectAsync(options, timeLimit);
-        var (refill, sequenceAt) = MessageFactory.Build(4096, $"resync-{Environment.ProcessId}", 4);
-        var refilled = 0;
+        using var refiller = await OpenReserveAsync(options, literalPlus, timeLimit);
 
         for (var round = 0; round < options.Rounds; round++)
         {
@@ -147,19 +147,58 @@ internal static partial class Runs
             await client.CommandAsync("UNSELECT", cancellationToken: timeLimit);
 
             // 5. The folder back to its size.
-            for (var k = 0; k < changes; k++)
+            var copy = await refiller.ContinuedCommandAsync(string.Create(CultureInfo.InvariantCulture, $"COPY 1:{changes} INBOX"), [],
+                waitForContinuation: false, timeLimit);
+            var copied = CopiedUids(copy, uidValidity);
+            if (copied.Count != changes || copied.Any(uid => !known.Add(uid)))
             {
-                MessageFactory.Number(refill, sequenceAt, ++refilled);
-                var text = await other.AppendAsync("INBOX", refill, literalPlus, timeLimit);
-                var (validity, uid) = ImapConnection.AppendUid(text) ?? throw new ProtocolException($"APPEND: no APPENDUID in OK {text}");
-                if (validity != uidValidity || !known.Add(uid))
-                {
-                    throw new ProtocolException($"APPEND: APPENDUID {validity} {uid} (UIDVALIDITY {uidValidity})");
-                }
+                throw new ProtocolException($"COPY 1:{changes} INBOX: {copy}");
             }
         }
         await client.LogoutAsync(timeLimit);
         await other.LogoutAsync(timeLimit);
+        await refiller.LogoutAsync(timeLimit);
+    }
+
+    /// <summary>A session with the folder Reserve selected, which holds at least --changes messages.</summary>
+    private static async Task<ImapConnection> OpenReserveAsync(Options options, bool literalPlus, CancellationToken timeLimit)
+    {
+        var connection = await ImapConnection.OpenAsync(options, timeLimit);
+        try
+        {
+            await connection.CommandAsync($"LOGIN \"{options.User}\" \"{options.Password}\"", cancellationToken: timeLimit);
+            var listed = false;
+            await connection.CommandAsync("LIST \"\" Reserve", span => listed |= span.StartsWith("* LIST "u8), cancellationToken: timeLimit);
+            if (!listed)
+            {
+                await connection.CommandAsync("CREATE Reserve", cancellationToken: timeLimit);
+            }
+            var select = await connection.CommandAsync("SELECT Reserve", cancellationToken: timeLimit);
+            var (message, sequenceAt) = MessageFactory.Build(4096, $"reserve-{Environment.ProcessId}", 4);
+            for (var n = select.Exists + 1; n <= options.Changes; n++)
+            {
+                MessageFactory.Number(message, sequenceAt, n);
+                await connection.AppendAsync("Reserve", message, literalPlus, timeLimit);
+            }
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The destination UIDs of "[COPYUID uidvalidity source-uids destination-uids]" (RFC 4315).</summary>
+    private static List<long> CopiedUids(string taggedText, long uidValidity)
+    {
+        var at = taggedText.IndexOf("[COPYUID ", StringComparison.OrdinalIgnoreCase);
+        var words = at < 0 ? [] : taggedText[(at + 9)..].Split(' ', ']');
+        if (words.Length < 3 || words[0] != uidValidity.ToString(CultureInfo.InvariantCulture))
+        {
+            throw new ProtocolException($"COPY: no COPYUID of UIDVALIDITY {uidValidity} in OK {taggedText}");
+        }
+        return [.. ParseUidSet(words[2])];
     }
 
     private static void CheckResync(List<string> lines, int exists, long uidValidity, long modSeq, int count,
