@@ -6,7 +6,7 @@
 // learns its cache untimed: UIDVALIDITY, every UID (UID SEARCH ALL) and the \Answered ones, then UNSELECTs.
 // The other session LOGINs and SELECTs INBOX. Then R rounds, each:
 //   1. the client records the state it knows: STATUS INBOX (HIGHESTMODSEQ) (untimed);
-//   2. the other session toggles \Answered on K messages (UID STORE +FLAGS.SILENT / -FLAGS.SILENT), spread
+//   2. the other session (after a NOOP, to see the messages copied in last round) toggles \Answered on K messages (UID STORE +FLAGS.SILENT / -FLAGS.SILENT), spread
 //      evenly over the folder from an offset that moves every round, and expunges K others (UID STORE
 //      +FLAGS.SILENT (\Deleted), UID EXPUNGE): every other one of the 2K lowest UIDs, so the UIDs the
 //      client knows stay a short set (the old end of the folder is thinned out, the rest is whole) (untimed);
@@ -93,7 +93,9 @@ internal static partial class Runs
                 throw new ProtocolException("STATUS INBOX (HIGHESTMODSEQ): no STATUS response");
             }
 
-            // 2. Another session's changes.
+            // 2. Another session's changes. It first learns of the messages copied in last round (NOOP): a UID
+            // STORE of UIDs that its view of the folder does not hold yet would change nothing.
+            await other.CommandAsync("NOOP", cancellationToken: timeLimit);
             var uids = known.ToArray();
             var expunged = new List<long>(changes);
             for (var i = 0; i < 2 * changes; i += 2)
