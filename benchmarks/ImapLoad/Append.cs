@@ -1,8 +1,9 @@
 // `ImapLoad append --clients C --rounds R --size S`: APPEND throughput.
 //
-// Untimed: each of C clients connects, LOGINs, reads CAPABILITY (LITERAL+ is used when offered, else each
-// message waits for the "+" continuation; UIDPLUS is required) and CREATEs a folder of its own
-// ("Append-PID-N", new for every run of this program, so it starts empty). Timed, all clients at once: each
+// Untimed, one client after another: each of C clients connects, LOGINs, reads CAPABILITY (LITERAL+ is used
+// when offered, else each message waits for the "+" continuation; UIDPLUS is required) and CREATEs a folder
+// of its own ("Append-PID-RANDOM-N", new for every run of this program, so it starts empty). Timed, all
+// clients at once: each
 // APPENDs R messages of exactly S octets (flags \Seen, no date) one after another, and goes on until the timed
 // part has lasted --min-seconds; every tagged reply must be OK [APPENDUID v uid] with the same v and a UID
 // above the one before. Untimed again: STATUS (MESSAGES) of each folder must be what its client appended, and
@@ -20,8 +21,13 @@ internal static partial class Runs
     public static async Task AppendAsync(Options options, Result result, CancellationToken timeLimit)
     {
         var size = options.Size ?? 10 * 1024;
-        var appenders = await Task.WhenAll(Enumerable.Range(1, options.Clients)
-            .Select(c => Appender.OpenAsync(options, c, size, timeLimit)));
+        // One client after another: Dovecot 2.3 (tuned shape) answered one of ten CREATEs of distinct new names
+        // made at once by one user with NO [ALREADYEXISTS].
+        var appenders = new List<Appender>(options.Clients);
+        for (var c = 1; c <= options.Clients; c++)
+        {
+            appenders.Add(await Appender.OpenAsync(options, c, size, timeLimit));
+        }
         try
         {
             var received = appenders.Sum(a => a.Connection.Received);
@@ -52,6 +58,9 @@ internal static partial class Runs
             }
         }
     }
+
+    // Part of the folder names, so that they are new even if a process id comes again.
+    private static readonly string s_run = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()));
 
     /// <summary>One APPEND client and its folder.</summary>
     private sealed class Appender
@@ -86,7 +95,7 @@ internal static partial class Runs
                 {
                     throw new ProtocolException("the server does not offer UIDPLUS");
                 }
-                var folder = string.Create(CultureInfo.InvariantCulture, $"Append-{Environment.ProcessId}-{client}");
+                var folder = string.Create(CultureInfo.InvariantCulture, $"Append-{Environment.ProcessId}-{s_run}-{client}");
                 await connection.CommandAsync($"CREATE \"{folder}\"", cancellationToken: cancellationToken);
                 var (message, sequenceAt) = MessageFactory.Build(size, $"append-{Environment.ProcessId}-{client}", client);
                 return new Appender(connection, folder, capabilities.Contains("LITERAL+"), message, sequenceAt);
