@@ -8,9 +8,10 @@
 //       every 13th subject, "zephyr" in every 7th body, internal dates (file times) at noon UTC spread
 //       over 60 days from 1-Oct-2026, every 10th \Flagged (cur/, ":2,F"), every other 3rd \Seen.
 //       Prints the hits each search key must find: expect from=.. subject=.. text=.. since=.. flagged=..
-//   ImapLoad login --clients C --sessions S [--messages N]
+//   ImapLoad login --clients C --sessions S [--messages N] [--authenticate]
 //       C clients at once, each running S sessions one after another: greeting, LOGIN, SELECT INBOX
-//       (EXISTS must be N when given), LOGOUT (BYE, then OK), and the server's close.
+//       (EXISTS must be N when given), LOGOUT (BYE, then OK), and the server's close. With --authenticate,
+//       AUTHENTICATE PLAIN instead of LOGIN (AuthenticateLogins.cs).
 //   ImapLoad headers [--rounds R] [--messages N]
 //       LOGIN, SELECT INBOX, then R times UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE
 //       BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID References)]): one FETCH
@@ -26,6 +27,11 @@
 //       C clients IDLE on INBOX while D messages are delivered over SMTP/LMTP; see IdleDelivery.cs.
 //   ImapLoad mixed --clients C --duration S --mailboxes A,B [--messages N]
 //       An imaptest-style mixed load of checked commands on shared mailboxes; see MixedLoad.cs.
+//   ImapLoad resync --messages N [--changes K] [--rounds R]
+//       QRESYNC SELECT after K flag changes and K expunges by another session (Resync.cs). A unit is a resync.
+//   ImapLoad append --clients C --rounds R --size S
+//       C clients at once, each APPENDing R messages of S octets into a folder of its own (Append.cs).
+//       A unit is a message.
 //
 // Common options: --host (default 127.0.0.1), --port, --user, --password, --time-limit SECONDS (default
 // 600), --min-seconds S (go on with more sessions, rounds or passes over the bodies until the timed part
@@ -52,7 +58,7 @@ try
 catch (FormatException ex)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
-    Console.Error.WriteLine("usage: ImapLoad make|login|headers|bodies|search|idle-delivery|mixed [options] (see the comment at the top of Program.cs)");
+    Console.Error.WriteLine("usage: ImapLoad make|login|headers|bodies|search|idle-delivery|mixed|resync|append [options] (see the comment at the top of Program.cs)");
     return 2;
 }
 
@@ -73,6 +79,8 @@ try
         "bodies" => Runs.BodiesAsync(options, result, timeLimit.Token),
         "idle-delivery" => IdleDelivery.RunAsync(options, result, timeLimit.Token),
         "mixed" => MixedLoad.RunAsync(options, result, timeLimit.Token),
+        "resync" => Runs.ResyncAsync(options, result, timeLimit.Token),
+        "append" => Runs.AppendAsync(options, result, timeLimit.Token),
         _ => Runs.SearchAsync(options, result, timeLimit.Token),
     });
 }
@@ -105,6 +113,8 @@ internal sealed partial class Options
     public int? CpuPid { get; private set; }
     public int TimeLimitSeconds { get; private set; } = 600;
     public string? Dir { get; private set; }
+    public bool Authenticate { get; private set; }
+    public int Changes { get; private set; } = 100;
 
     public static Options Parse(string[] args)
     {
@@ -113,7 +123,7 @@ internal sealed partial class Options
             throw new FormatException("a mode is needed");
         }
         var o = new Options { Mode = args[0] };
-        if (o.Mode is not ("make" or "login" or "headers" or "bodies" or "search" or "idle-delivery" or "mixed"))
+        if (o.Mode is not ("make" or "login" or "headers" or "bodies" or "search" or "idle-delivery" or "mixed" or "resync" or "append"))
         {
             throw new FormatException($"unknown mode '{o.Mode}'");
         }
@@ -143,6 +153,8 @@ internal sealed partial class Options
                 case "--cpu-pid": o.CpuPid = Number(1, int.MaxValue); break;
                 case "--time-limit": o.TimeLimitSeconds = Number(1, 86_400); break;
                 case "--dir": o.Dir = Value(); break;
+                case "--authenticate": o.Authenticate = true; break;
+                case "--changes": o.Changes = Number(1, 100_000); break;
                 default: _ = o.ParseMore(arg, Value) ? 0 : throw new FormatException($"unknown option {arg}"); break;
             }
         }
@@ -313,7 +325,7 @@ internal static class MaildirMaker
 }
 
 /// <summary>A client connection: a receive buffer that hands out lines, and literals read by length.</summary>
-internal sealed class ImapConnection : IDisposable
+internal sealed partial class ImapConnection : IDisposable
 {
     private const int MaxBuffer = 64 * 1024 * 1024;
     private readonly Socket _socket;
@@ -612,7 +624,7 @@ internal static class ProcessTree
     }
 }
 
-internal static class Runs
+internal static partial class Runs
 {
     private const string HeaderSync = "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE " +
         "BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID References)])";
@@ -646,7 +658,8 @@ internal static class Runs
                 try
                 {
                     using var connection = await ImapConnection.OpenAsync(options, timeLimit);
-                    await connection.LoginAndSelectAsync(options, timeLimit);
+                    await (options.Authenticate ? connection.AuthenticateAndSelectAsync(options, timeLimit)
+                        : connection.LoginAndSelectAsync(options, timeLimit));
                     await connection.LogoutAsync(timeLimit);
                     Interlocked.Add(ref result.Bytes, connection.Received);
                     Interlocked.Increment(ref result.Units);
