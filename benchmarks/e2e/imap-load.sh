@@ -92,15 +92,8 @@ mail_uid=65534
 mail_gid=65534
 search_keys=(from subject text since flagged)
 cases=(login-1 login-20 auth-1 auth-20 headers bodies bodies-1m "${search_keys[@]/#/search-}" resync append-1 append-10)
-# CASES="headers search-flagged" runs only those cases (every case is still warmed up).
-if [[ -n ${CASES:-} ]]; then
-    for case in $CASES; do
-        [[ " ${cases[*]} " == *" $case "* ]] || die "CASES: unknown case $case (known: ${cases[*]})"
-    done
-    read -ra measured_cases <<<"$CASES"
-else
-    measured_cases=("${cases[@]}")
-fi
+# CASES="..." measures only those cases (lib.sh select_cases).
+select_cases
 
 if [[ ! -x $dovecot || ! -x /usr/lib/dovecot/imap ]]; then
     die "Dovecot's IMAP server is missing. Install it without starting the service: put a policy-rc.d
@@ -266,60 +259,28 @@ notes=()
 failures=0
 turn=0
 declare -A rates=() octets_per=() cpus=() failed=() auth_method=()
-warm=0
+# One measured case's figures, from $work/load.out (lib.sh measure_servers calls it).
+record_case() {
+    local name=$1 case=$2 run=$3 units=$4 seconds bytes ticks rate per cpu_s cpu_ms
+    read -r seconds bytes ticks < <(printf '%s %s %s\n' "$(field seconds "$work/load.out")" \
+        "$(field bytes "$work/load.out")" "$(field cpu_ticks "$work/load.out")")
+    read -r rate per cpu_s cpu_ms < <(awk -v n="$units" -v w="$seconds" -v by="$bytes" -v t="$ticks" -v hz="$clk_tck" \
+        'BEGIN { c = t / hz; printf "%.1f %.0f %.2f %.4f\n", n / w, by / n, c, c * 1000 / n }')
+    rates[$name,$case]+="$rate "
+    octets_per[$name,$case]+="$per "
+    cpus[$name,$case]+="$cpu_ms "
+    details+=("| $name | $run | $case | $units | $seconds | $rate | $bytes | $cpu_s | $cpu_ms |")
+    log "$name $case: $units $(unit_of "$case" s) in ${seconds}s, $rate/s, $per octets each, $cpu_ms CPU ms each"
+    # How AUTHENTICATE sent its response (SASL-IR or after a continuation), once per server.
+    if [[ $case == auth-* && -z ${auth_method[$name]:-} ]]; then
+        auth_method[$name]=$(sed -n 's/^authenticate: //p' "$work/load.out.err")
+    fi
+}
+failed_row() { echo "| $1 | $2 | FAILED | | | | | | |"; }
 
-for ((run = 1; run <= runs; run++)); do
-    next_order
-    for name in "${order[@]}"; do
-        # One server at a time, in a fresh process, on a fresh copy of the Maildir.
-        restore
-        "start_$name" "$work/mail"
-        pid=${server_pid[$name]}
-        log "$name, run $run: warm-up (every case once, small, so the JIT has done its work and each server has indexed the folders)"
-        problem=""
-        warm=1
-        for case in "${cases[@]}"; do
-            if ! run_case "$name" "$case" "$work/warmup.out"; then
-                problem="warm-up $case failed: $(cat "$work/warmup.out") $(head -n 3 "$work/warmup.out.err" | tr '\n' ' ')"
-                break
-            fi
-        done
-        warm=0
-        for case in "${measured_cases[@]}"; do
-            [[ -z $problem ]] || break
-            status=0
-            run_case "$name" "$case" "$work/load.out" --cpu-pid "$pid" || status=$?
-            units=$(field units "$work/load.out")
-            errors=$(field errors "$work/load.out")
-            if ((status != 0)) || [[ ${errors:-x} != 0 ]]; then
-                problem="$case: ImapLoad exited $status, ${errors:-?} errors: $(head -n 3 "$work/load.out.err" | tr '\n' ' ')"
-                break
-            fi
-            read -r seconds bytes ticks < <(printf '%s %s %s\n' "$(field seconds "$work/load.out")" \
-                "$(field bytes "$work/load.out")" "$(field cpu_ticks "$work/load.out")")
-            read -r rate per cpu_s cpu_ms < <(awk -v n="$units" -v w="$seconds" -v by="$bytes" -v t="$ticks" -v hz="$clk_tck" \
-                'BEGIN { c = t / hz; printf "%.1f %.0f %.2f %.4f\n", n / w, by / n, c, c * 1000 / n }')
-            rates[$name,$case]+="$rate "
-            octets_per[$name,$case]+="$per "
-            cpus[$name,$case]+="$cpu_ms "
-            details+=("| $name | $run | $case | $units | $seconds | $rate | $bytes | $cpu_s | $cpu_ms |")
-            log "$name $case: $units $(unit_of "$case" s) in ${seconds}s, $rate/s, $per octets each, $cpu_ms CPU ms each"
-            # How AUTHENTICATE sent its response (SASL-IR or after a continuation), once per server.
-            if [[ $case == auth-* && -z ${auth_method[$name]:-} ]]; then
-                auth_method[$name]=$(sed -n 's/^authenticate: //p' "$work/load.out.err")
-            fi
-        done
-        if ! alive "$pid"; then problem+=" (the server process died)"; fi
-        stop_server "$name"
-        if [[ -n $problem ]]; then
-            log "$name FAILED (run $run): $problem"
-            failed[$name]=1
-            failures=$((failures + 1))
-            details+=("| $name | $run | FAILED | | | | | | |")
-            notes+=("$name, run $run: $problem")
-        fi
-    done
-done
+# Every case is warmed up, also those not measured (the searches and the header sync have the folders indexed).
+warm_cases=("${cases[@]}")
+measure_servers
 
 # Anything either server logged.
 note_log_problems

@@ -75,14 +75,8 @@ password=bench
 mail_uid=65534
 mail_gid=65534
 cases=(idle-delivery mixed)
-if [[ -n ${CASES:-} ]]; then
-    for case in $CASES; do
-        [[ " ${cases[*]} " == *" $case "* ]] || die "CASES: unknown case $case (known: ${cases[*]})"
-    done
-    read -ra measured_cases <<<"$CASES"
-else
-    measured_cases=("${cases[@]}")
-fi
+# CASES="..." measures only those cases (lib.sh select_cases).
+select_cases
 
 if [[ ! -x $dovecot || ! -x /usr/lib/dovecot/imap || ! -x /usr/lib/dovecot/lmtp ]]; then
     die "Dovecot's IMAP or LMTP server is missing. Install them without starting the service: put a policy-rc.d
@@ -222,62 +216,30 @@ notes=()
 failures=0
 turn=0
 declare -A rates=() cpus=() medians=() p99s=() maxes=() errors_of=() failed=()
-warm=0
+# One measured case's figures, from $work/load.out (lib.sh measure_servers calls it).
+record_case() {
+    local name=$1 case=$2 run=$3 units=$4 seconds ticks rate cpu_ms extra
+    read -r seconds ticks < <(printf '%s %s\n' "$(field seconds "$work/load.out")" "$(field cpu_ticks "$work/load.out")")
+    read -r rate cpu_ms < <(awk -v n="$units" -v w="$seconds" -v t="$ticks" -v hz="$clk_tck" \
+        'BEGIN { printf "%.1f %.4f\n", n / w, t / hz * 1000 / n }')
+    rates[$name,$case]+="$rate "
+    cpus[$name,$case]+="$cpu_ms "
+    errors_of[$name,$case]+="$(field errors "$work/load.out") "
+    if [[ $case == idle-delivery ]]; then
+        medians[$name]+="$(field latency_median_ms "$work/load.out") "
+        p99s[$name]+="$(field latency_p99_ms "$work/load.out") "
+        maxes[$name]+="$(field latency_max_ms "$work/load.out") "
+    fi
+    # Everything the load printed after the common fields (latencies, commands by kind).
+    extra=$(sed 's/.*hits=[^ ]* *//' "$work/load.out")
+    details+=("| $name | $run | $case | $units | $seconds | $rate | $cpu_ms | $extra |")
+    log "$name $case: $units in ${seconds}s, $rate/s, $cpu_ms CPU ms each; $extra"
+}
+record_failure() { errors_of[$1,$2]+="$3 "; }
+failed_row() { echo "| $1 | $2 | FAILED | | | | | |"; }
 
-for ((run = 1; run <= runs; run++)); do
-    next_order
-    for name in "${order[@]}"; do
-        restore
-        "start_$name" "$work/mail"
-        pid=${server_pid[$name]}
-        log "$name, run $run: warm-up (every case once, small)"
-        problem=""
-        warm=1
-        for case in "${measured_cases[@]}"; do
-            if ! run_case "$name" "$case" "$work/warmup.out"; then
-                problem="warm-up $case failed: $(cat "$work/warmup.out") $(head -n 3 "$work/warmup.out.err" | tr '\n' ' ')"
-                break
-            fi
-        done
-        warm=0
-        for case in "${measured_cases[@]}"; do
-            [[ -z $problem ]] || break
-            status=0
-            run_case "$name" "$case" "$work/load.out" --cpu-pid "$pid" || status=$?
-            units=$(field units "$work/load.out")
-            errors=$(field errors "$work/load.out")
-            if ((status != 0)) || [[ ${errors:-x} != 0 ]]; then
-                problem="$case: ImapLoad exited $status, ${errors:-?} errors: $(head -n 5 "$work/load.out.err" | tr '\n' ' ')"
-                errors_of[$name,$case]+="${errors:-?} "
-                break
-            fi
-            read -r seconds ticks < <(printf '%s %s\n' "$(field seconds "$work/load.out")" "$(field cpu_ticks "$work/load.out")")
-            read -r rate cpu_ms < <(awk -v n="$units" -v w="$seconds" -v t="$ticks" -v hz="$clk_tck" \
-                'BEGIN { printf "%.1f %.4f\n", n / w, t / hz * 1000 / n }')
-            rates[$name,$case]+="$rate "
-            cpus[$name,$case]+="$cpu_ms "
-            errors_of[$name,$case]+="$errors "
-            if [[ $case == idle-delivery ]]; then
-                medians[$name]+="$(field latency_median_ms "$work/load.out") "
-                p99s[$name]+="$(field latency_p99_ms "$work/load.out") "
-                maxes[$name]+="$(field latency_max_ms "$work/load.out") "
-            fi
-            # Everything the load printed after the common fields (latencies, commands by kind).
-            extra=$(sed 's/.*hits=[^ ]* *//' "$work/load.out")
-            details+=("| $name | $run | $case | $units | $seconds | $rate | $cpu_ms | $extra |")
-            log "$name $case: $units in ${seconds}s, $rate/s, $cpu_ms CPU ms each; $extra"
-        done
-        if ! alive "$pid"; then problem+=" (the server process died)"; fi
-        stop_server "$name"
-        if [[ -n $problem ]]; then
-            log "$name FAILED (run $run): $problem"
-            failed[$name]=1
-            failures=$((failures + 1))
-            details+=("| $name | $run | FAILED | | | | | |")
-            notes+=("$name, run $run: $problem")
-        fi
-    done
-done
+warm_cases=("${measured_cases[@]}")
+measure_servers
 
 note_log_problems
 

@@ -369,6 +369,73 @@ fmt_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else
 # "1 KiB" for 1024, "100 B" for 100.
 size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
 
+# --- Cases measured against several servers (imap-load.sh, imap-mixed.sh) ---
+
+# Sets measured_cases from the script's cases and CASES (a space-separated list of some of them; default all).
+select_cases() {
+    local case
+    if [[ -n ${CASES:-} ]]; then
+        for case in $CASES; do
+            [[ " ${cases[*]} " == *" $case "* ]] || die "CASES: unknown case $case (known: ${cases[*]})"
+        done
+        read -ra measured_cases <<<"$CASES"
+    else
+        measured_cases=("${cases[@]}")
+    fi
+}
+
+# Measures every case of measured_cases on every server, runs times: one server at a time, each time in a fresh
+# process on a fresh copy of the mail (the script's restore and start_NAME), the order alternating between runs.
+# Each process is first warmed up with the cases of warm_cases (run_case with warm=1), so that the JIT has done its
+# work and each server has indexed the folders. A case must exit 0 with errors=0 in its output; then the script's
+# record_case NAME CASE RUN UNITS reads the rest of $work/load.out. A failure ends that server's run: it is noted
+# (failed[NAME], failures, notes, and a row of details from the script's failed_row NAME RUN), and the script's
+# record_failure NAME CASE ERRORS is called if it has one.
+measure_servers() {
+    local run name case pid status units errors
+    warm=0
+    for ((run = 1; run <= runs; run++)); do
+        next_order
+        for name in "${order[@]}"; do
+            restore
+            "start_$name" "$work/mail"
+            pid=${server_pid[$name]}
+            log "$name, run $run: warm-up (every case once, small)"
+            problem=""
+            warm=1
+            for case in "${warm_cases[@]}"; do
+                if ! run_case "$name" "$case" "$work/warmup.out"; then
+                    problem="warm-up $case failed: $(cat "$work/warmup.out") $(head -n 3 "$work/warmup.out.err" | tr '\n' ' ')"
+                    break
+                fi
+            done
+            warm=0
+            for case in "${measured_cases[@]}"; do
+                [[ -z $problem ]] || break
+                status=0
+                run_case "$name" "$case" "$work/load.out" --cpu-pid "$pid" || status=$?
+                units=$(field units "$work/load.out")
+                errors=$(field errors "$work/load.out")
+                if ((status != 0)) || [[ ${errors:-x} != 0 ]]; then
+                    problem="$case: the load exited $status, ${errors:-?} errors: $(head -n 5 "$work/load.out.err" | tr '\n' ' ')"
+                    if declare -F record_failure >/dev/null; then record_failure "$name" "$case" "${errors:-?}"; fi
+                    break
+                fi
+                record_case "$name" "$case" "$run" "$units"
+            done
+            if ! alive "$pid"; then problem+=" (the server process died)"; fi
+            stop_server "$name"
+            if [[ -n $problem ]]; then
+                log "$name FAILED (run $run): $problem"
+                failed[$name]=1
+                failures=$((failures + 1))
+                details+=("$(failed_row "$name" "$run")")
+                notes+=("$name, run $run: $problem")
+            fi
+        done
+    done
+}
+
 # --- The report ---
 
 # The version of an installed Debian package, or "unknown".
