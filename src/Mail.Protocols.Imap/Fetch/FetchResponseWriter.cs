@@ -340,7 +340,8 @@ internal static class FetchResponseWriter
         long sinceFlush = 0;
         while (take > 0)
         {
-            var want = (int)Math.Min(take, ContentReader.ChunkSize);
+            // Read as much as is flushed at once: a large body then costs a file read per socket write, not four.
+            var want = (int)Math.Min(take, FlushThreshold);
             var memory = output.GetMemory(want);
             var read = await content.ReadAsync(memory[..Math.Min(want, memory.Length)], cancellationToken).ConfigureAwait(false);
             if (read == 0)
