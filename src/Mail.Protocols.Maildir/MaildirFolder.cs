@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using System.Runtime.CompilerServices;
 using Mail.Protocols.Maildir.Durability;
 using Mail.Protocols.Maildir.Index;
@@ -25,6 +26,9 @@ internal sealed class MaildirFolder : IDisposable
     private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
     private readonly KeywordFile _keywords;
     private DateTime _newMtime, _curMtime, _scannedAt;
+    // The scan's records whose file is where and as the index has it (reused: a scan allocates nothing per such file).
+    private readonly HashSet<MessageRecord> _unchanged = new(ReferenceEqualityComparer.Instance);
+    private int _scannedKeywordsVersion = -1;
 
     private MaildirFolder(string user, string name, string directory, FolderIndex index, MaildirStoreOptions options, ILogger logger, Action<MailboxChange, bool> publish)
     {
@@ -133,36 +137,90 @@ internal sealed class MaildirFolder : IDisposable
         _newMtime = System.IO.Directory.GetLastWriteTimeUtc(NewDirectory);
         _curMtime = System.IO.Directory.GetLastWriteTimeUtc(CurDirectory);
         _keywords.Reload();
-        var present = new Dictionary<string, (MaildirFileName Name, string FileName, bool InNew)>(Index.ByBase.Count, StringComparer.Ordinal);
+        // Names exactly as the index last saw them (the file as this store or the last scan left it) are taken in place,
+        // without a string, a parse or a dictionary entry each; only the other names are parsed into `present`. A new
+        // meaning of the keyword letters makes every name worth a look again.
+        var sameLetters = _keywords.Version == _scannedKeywordsVersion;
+        _scannedKeywordsVersion = _keywords.Version;
+        var unchanged = _unchanged;
+        unchanged.Clear();
+        var present = new Dictionary<string, (MaildirFileName Name, string FileName, bool InNew)>(StringComparer.Ordinal);
+        var byBase = Index.ByBase.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var inNew in new[] { true, false })
         {
             var directory = inNew ? NewDirectory : CurDirectory;
-            foreach (var path in System.IO.Directory.EnumerateFiles(directory))
+            var files = new FileSystemEnumerable<string?>(directory, (ref FileSystemEntry entry) =>
             {
-                var fileName = Path.GetFileName(path);
+                var fileName = entry.FileName;
+                if (sameLetters)
+                {
+                    var colon = fileName.IndexOf(':');
+                    if (byBase.TryGetValue(colon < 0 ? fileName : fileName[..colon], out var known)
+                        && known.InNew == inNew && known.FileName is { } knownName && fileName.SequenceEqual(knownName))
+                    {
+                        unchanged.Add(known);
+                        return null;
+                    }
+                }
+                return fileName.ToString();
+            })
+            { ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory };
+            foreach (var fileName in files)
+            {
+                if (fileName is null)
+                {
+                    continue;
+                }
                 if (!MaildirFileName.TryParse(fileName, out var name))
                 {
+                    var path = Path.Combine(directory, fileName);
                     if (_warned.Add(path))
                     {
                         MaildirLog.MalformedFileName(_logger, path);
                     }
                     continue;
                 }
-                // A file caught between new/ and cur/ by another program's rename counts once, as in cur/.
+                // A file caught between new/ and cur/ by another program's rename counts once, as in cur/ (read second).
                 present[name.BaseName] = (name, fileName, inNew);
+            }
+        }
+        // A name seen both unchanged and changed (a file in new/ and in cur/, or twice in cur/): cur/ wins, else the unchanged one.
+        var known = 0;
+        foreach (var (baseName, found) in present)
+        {
+            if (!Index.ByBase.TryGetValue(baseName, out var record))
+            {
+                continue;
+            }
+            if (!unchanged.Contains(record))
+            {
+                known++;
+            }
+            else if (record.InNew && !found.InNew)
+            {
+                unchanged.Remove(record);
+                known++;
+            }
+            else
+            {
+                present.Remove(baseName);
             }
         }
 
         var removed = 0;
-        foreach (var record in Index.ByBase.Values.Where(r => !present.ContainsKey(r.BaseName)).OrderBy(r => r.Uid).ToList())
+        if (unchanged.Count + known != Index.ByBase.Count)
         {
-            var modSeq = Index.Remove(record);
-            removed++;
-            if (notify)
+            foreach (var record in Index.ByBase.Values.Where(r => !unchanged.Contains(r) && !present.ContainsKey(r.BaseName)).OrderBy(r => r.Uid).ToList())
             {
-                _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, Name, Index.UidValidity, record.Uid, modSeq), true);
+                var modSeq = Index.Remove(record);
+                removed++;
+                if (notify)
+                {
+                    _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, Name, Index.UidValidity, record.Uid, modSeq), true);
+                }
             }
         }
+        unchanged.Clear();
 
         var added = new List<(string BaseName, FileInfo File)>();
         foreach (var (baseName, found) in present)

@@ -34,9 +34,19 @@ internal sealed partial class ImapSession
             _condStore = true; // RFC 7162 §3.1: SELECT (CONDSTORE) enables CONDSTORE
         }
         FolderSnapshot snapshot;
+        ExpungedUids? expunged = null;
         try
         {
-            snapshot = await Store.OpenFolderAsync(Login, arguments.Mailbox, _subscription, Connection.Aborted).ConfigureAwait(false);
+            if (arguments.QResync is { } asked)
+            {
+                // One store call for the folder and its expunges: the store re-scans once and answers both at one instant.
+                var resync = await Store.OpenFolderForResyncAsync(Login, arguments.Mailbox, (ulong)asked.ModSeq, _subscription, Connection.Aborted).ConfigureAwait(false);
+                (snapshot, expunged) = (resync.Snapshot, resync.Expunged);
+            }
+            else
+            {
+                snapshot = await Store.OpenFolderAsync(Login, arguments.Mailbox, _subscription, Connection.Aborted).ConfigureAwait(false);
+            }
         }
         catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.FolderNotFound)
         {
@@ -87,7 +97,7 @@ internal sealed partial class ImapSession
         }
         if (arguments.QResync is { } qresync)
         {
-            await WriteQResyncAsync(selected, snapshot, qresync).ConfigureAwait(false);
+            WriteQResync(selected, snapshot, qresync, expunged!);
         }
         _selected = selected;
         _state = ImapState.Selected;
@@ -110,13 +120,12 @@ internal sealed partial class ImapSession
     }
 
     // RFC 7162 §3.2.5: with the UIDVALIDITY the client knows, it is told what vanished and what changed since its MODSEQ.
-    private async ValueTask WriteQResyncAsync(SelectedFolder selected, FolderSnapshot snapshot, QResyncParameters qresync)
+    private void WriteQResync(SelectedFolder selected, FolderSnapshot snapshot, QResyncParameters qresync, ExpungedUids expunged)
     {
         if (qresync.UidValidity != selected.UidValidity)
         {
             return; // the client's cache is of another folder: it must start over, nothing to report
         }
-        var expunged = await Store.GetExpungedSinceAsync(Login, selected.Name, (ulong)qresync.ModSeq, Connection.Aborted).ConfigureAwait(false);
         IEnumerable<uint> vanished;
         if (expunged.Remembered)
         {

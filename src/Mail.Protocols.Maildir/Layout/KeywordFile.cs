@@ -23,6 +23,9 @@ internal sealed class KeywordFile
         Reload();
     }
 
+    /// <summary>Counts the changes to the letters (re-read, or a letter given to a keyword): a letter may name another keyword since.</summary>
+    public int Version { get; private set; }
+
     /// <summary>Re-reads the file when another program changed it (or always, with <paramref name="force"/>).</summary>
     public void Reload(bool force = false)
     {
@@ -32,6 +35,7 @@ internal sealed class KeywordFile
             return;
         }
         Array.Clear(_byLetter);
+        Version++;
         if (writeTime != DateTime.MinValue)
         {
             foreach (var line in File.ReadAllLines(_path))
@@ -108,6 +112,7 @@ internal sealed class KeywordFile
                     continue;
                 }
                 _byLetter[index] = keyword;
+                Version++;
                 changed = true;
             }
             letters.Append((char)('a' + index));

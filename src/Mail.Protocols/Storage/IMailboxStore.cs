@@ -213,4 +213,18 @@ public interface IMailboxStore
     /// number per folder; see <see cref="ExpungedUidLog"/>). Every expunge raises HIGHESTMODSEQ and is remembered under that MODSEQ.
     /// </summary>
     ValueTask<ExpungedUids> GetExpungedSinceAsync(string user, string folder, ulong modSeq, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens a folder as <see cref="OpenFolderAsync"/> does and returns with it the UIDs expunged with a MODSEQ above
+    /// <paramref name="modSeq"/> as <see cref="GetExpungedSinceAsync"/> does: what an IMAP <c>SELECT (QRESYNC ...)</c> needs.
+    /// The default calls the two methods one after the other; a store whose opening does costly work (a re-scan of
+    /// the folder's files) overrides it to do that work once and take both answers at the same instant.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="subscription"/> is not one of this store for <paramref name="user"/>.</exception>
+    async ValueTask<FolderResync> OpenFolderForResyncAsync(string user, string folder, ulong modSeq, MailboxSubscription? subscription = null, CancellationToken cancellationToken = default)
+    {
+        var snapshot = await OpenFolderAsync(user, folder, subscription, cancellationToken).ConfigureAwait(false);
+        var expunged = await GetExpungedSinceAsync(user, folder, modSeq, cancellationToken).ConfigureAwait(false);
+        return new FolderResync(snapshot, expunged);
+    }
 }

@@ -70,6 +70,11 @@ public sealed record FolderSnapshot(FolderStatus Status, IReadOnlyList<MessageIn
 /// <param name="Uids">The UIDs expunged with a MODSEQ above the one asked for, ascending.</param>
 public sealed record ExpungedUids(bool Remembered, IReadOnlyList<uint> Uids);
 
+/// <summary>The answer to <see cref="IMailboxStore.OpenFolderForResyncAsync"/>: a folder as opened, and what was expunged from it since a MODSEQ.</summary>
+/// <param name="Snapshot">The folder as <see cref="IMailboxStore.OpenFolderAsync"/> returns it.</param>
+/// <param name="Expunged">The expunges as <see cref="IMailboxStore.GetExpungedSinceAsync"/> returns them.</param>
+public sealed record FolderResync(FolderSnapshot Snapshot, ExpungedUids Expunged);
+
 /// <summary>
 /// One session's registration for the changes of one user's mailboxes (see <see cref="IMailboxStore.Subscribe"/>): a
 /// bounded queue of <see cref="MailboxChangeBatch"/> that the store writes without ever blocking or running the

@@ -250,6 +250,36 @@ public abstract partial class MailboxStoreContractTests
         Assert.Equal((true, $"{d.Uid}"), await ExpungedSinceAsync(store, "INBOX", end));
     }
 
+    [Fact]
+    public async Task Opening_a_folder_for_a_resync_answers_as_open_and_expunged_since_do_at_one_instant()
+    {
+        var store = CreateStore();
+        var a = await AppendAsync(store);
+        var b = await AppendAsync(store);
+        var c = await AppendAsync(store);
+        var start = (await store.GetStatusAsync(User, "INBOX")).HighestModSeq;
+        await store.ExpungeAsync(User, "INBOX", [a.Uid]);
+        await store.UpdateFlagsAsync(User, "INBOX", [c.Uid], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen));
+        await store.ExpungeAsync(User, "INBOX", [b.Uid]);
+        using var changes = new ChangeLog(store.Subscribe(User));
+        await AppendAsync(store); // before the open: in the snapshot, so not queued after it
+
+        var resync = await store.OpenFolderForResyncAsync(User, "inbox", start, changes.Subscription);
+
+        var opened = await store.OpenFolderAsync(User, "INBOX");
+        Assert.Equal(opened.Status, resync.Snapshot.Status);
+        Assert.Equal(opened.Messages, resync.Snapshot.Messages);
+        Assert.Equal("INBOX", resync.Snapshot.Status.Name);
+        Assert.True(resync.Expunged.Remembered);
+        Assert.Equal([a.Uid, b.Uid], resync.Expunged.Uids);
+        Assert.Empty(changes);
+        Assert.Equal("INBOX", changes.Subscription.OpenFolder);
+        var later = await AppendAsync(store);
+        Assert.Equal(later.Uid, Assert.Single(Assert.Single(changes.Batches).Changes).Uid);
+        Assert.False((await store.OpenFolderForResyncAsync(User, "INBOX", 0)).Expunged.Remembered);
+        await Assert.ThrowsAsync<MailboxStoreException>(async () => await store.OpenFolderForResyncAsync(User, "Missing", start, changes.Subscription));
+    }
+
     /// <summary>What <see cref="IMailboxStore.GetExpungedSinceAsync"/> says, with the UIDs comma-separated for comparing.</summary>
     protected static async Task<(bool Remembered, string Uids)> ExpungedSinceAsync(IMailboxStore store, string folder, ulong modSeq)
     {
