@@ -531,6 +531,18 @@ internal sealed class MailboxModel
     /// <summary>The number of UIDs not known yet.</summary>
     public int Unknown() => _uids.Count(u => u == 0);
 
+    /// <summary>How many messages from the first on have known UIDs (those announced later and not learned yet are the
+    /// last ones: a new message has a higher UID than every message before it).</summary>
+    public int Known()
+    {
+        var known = 0;
+        while (known < _uids.Count && _uids[known] != 0)
+        {
+            known++;
+        }
+        return known;
+    }
+
     /// <summary>The highest UID known, 0 if none.</summary>
     public long MaxKnownUid() => _uids.Count == 0 ? 0 : _uids.Max();
 

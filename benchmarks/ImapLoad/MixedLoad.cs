@@ -10,8 +10,10 @@
 //   APPEND of a new message (with its digest) to one of the mailboxes, the selected one half the time 10%
 //   IDLE, DONE after --idle-ms or as soon as an update comes                                           9%
 //   NOOP                                                                                               15%
-// Messages whose UIDs the client does not know yet (announced by EXISTS) are first learned with
-// UID FETCH n:* (UID FLAGS), counted as a command. Every response is parsed and checked (CheckedClient.cs):
+// Before a command on existing messages, messages whose UIDs the client does not know yet (announced by EXISTS)
+// are learned with UID FETCH n:* (UID FLAGS), counted as a command ("sync"), once: the command then picks among the
+// messages whose UIDs it knows, even if an EXISTS at the end of the sync announced newer ones (another session
+// appended while it ran; they are learned at the next sync). Every response is parsed and checked (CheckedClient.cs):
 // a tagged BAD, a NO other than NO [EXPUNGEISSUED] (a message another session expunged), an untagged BAD/NO/BYE,
 // a response that does not parse, or one that contradicts the client's model of the mailbox (EXISTS below
 // what is known, EXPUNGE or FETCH of a message that does not exist, a UID that changes or does not ascend,
@@ -76,7 +78,7 @@ internal static class MixedLoad
         result.Seconds = Stopwatch.GetElapsedTime(beginAll).TotalSeconds;
         result.CpuTicks = ProcessTree.CpuTicks(options.CpuPid) - cpu;
         var total = new long[MixedClient.KindNames.Length];
-        long expectedNo = 0, idleUpdates = 0, nilBodies = 0, syncsShort = 0;
+        long expectedNo = 0, idleUpdates = 0, nilBodies = 0, syncsShort = 0, newExists = 0, announced = 0;
         foreach (var client in clients)
         {
             result.Units += client.Commands;
@@ -86,6 +88,8 @@ internal static class MixedLoad
             idleUpdates += client.IdleUpdates;
             nilBodies += client.NilBodies;
             syncsShort += client.SyncsShort;
+            newExists += client.NewExists;
+            announced += client.Announced;
             for (var k = 0; k < total.Length; k++)
             {
                 total[k] += client.Kinds[k];
@@ -93,7 +97,7 @@ internal static class MixedLoad
         }
         var kinds = string.Join(' ', MixedClient.KindNames.Select((name, k) => string.Create(CultureInfo.InvariantCulture, $"{name}={total[k]}")));
         result.Extra = string.Create(CultureInfo.InvariantCulture,
-            $" {kinds} expunge_issued_no={expectedNo} nil_bodies={nilBodies} idle_updates={idleUpdates} syncs_short={syncsShort}");
+            $" {kinds} expunge_issued_no={expectedNo} nil_bodies={nilBodies} idle_updates={idleUpdates} syncs_short={syncsShort} exists_new={newExists} announced={announced}");
     }
 }
 
@@ -116,6 +120,10 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
     public long IdleUpdates;
     public long NilBodies;
     public long SyncsShort;
+
+    /// <summary>EXISTS responses outside SELECT that announced new messages, and how many messages they announced.</summary>
+    public long NewExists;
+    public long Announced;
     public readonly long[] Kinds = new long[KindNames.Length];
 
     public long Received => _connection?.Received ?? 0;
@@ -171,14 +179,17 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
                 await AppendAsync(ct);
                 continue;
             }
-            // The rest needs the UIDs of the messages.
+            // The rest needs the UIDs of the messages: one sync learns those announced so far. Messages announced by
+            // the end of the sync itself wait for the next one; the command picks among the known ones (skipping the
+            // command and syncing again would make a server that announces every APPEND at once, as it may, pay
+            // with extra syncs for being prompt).
             if (_model.Unknown() > 0)
             {
                 await SyncAsync(ct);
-                if (_model.Unknown() > 0 || _model.Count == 0)
-                {
-                    continue;
-                }
+            }
+            if (_model.Known() == 0)
+            {
+                continue;
             }
             if (roll < 20)
             {
@@ -242,8 +253,9 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
     /// <summary>Indexes first..last of up to max consecutive messages, all with known UIDs.</summary>
     private (int First, int Last) Pick(int max)
     {
-        var first = _rng.Next(_model.Count);
-        var last = Math.Min(_model.Count - 1, first + _rng.Next(max));
+        var known = _model.Known();
+        var first = _rng.Next(known);
+        var last = Math.Min(known - 1, first + _rng.Next(max));
         return (first, last);
     }
 
@@ -291,7 +303,7 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
 
     private async Task BodyAsync(CancellationToken ct)
     {
-        var uid = _model.Uids[_rng.Next(_model.Count)];
+        var uid = _model.Uids[_rng.Next(_model.Known())];
         ImapString? body = null;
         long? size = null;
         var reply = await CommandAsync(string.Create(CultureInfo.InvariantCulture, $"UID FETCH {uid} (UID RFC822.SIZE BODY.PEEK[])"), ct,
@@ -330,7 +342,7 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
     {
         // The FETCH FLAGS of the reply is not checked for the flag: it may already show another session's change
         // of the same flag (Dovecot reports the flags as they are when it answers, which is right).
-        var uid = _model.Uids[_rng.Next(_model.Count)];
+        var uid = _model.Uids[_rng.Next(_model.Known())];
         var flag = StoreFlags[_rng.Next(StoreFlags.Length)];
         var add = _rng.Next(2) == 0;
         await CommandAsync(string.Create(CultureInfo.InvariantCulture, $"UID STORE {uid} {(add ? '+' : '-')}FLAGS ({flag})"), ct);
@@ -339,9 +351,10 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
 
     private async Task ExpungeAsync(CancellationToken ct)
     {
-        var first = _rng.Next(_model.Count);
+        var known = _model.Known();
+        var first = _rng.Next(known);
         var uids = new List<long> { _model.Uids[first] };
-        if (first + 1 < _model.Count && _rng.Next(2) == 0)
+        if (first + 1 < known && _rng.Next(2) == 0)
         {
             uids.Add(_model.Uids[first + 1]);
         }
@@ -509,6 +522,11 @@ internal sealed class MixedClient(Options options, int number) : IDisposable
         switch (response.Name)
         {
             case "EXISTS":
+                if (response.Number > _model.Count && !_command.StartsWith("SELECT", StringComparison.Ordinal))
+                {
+                    NewExists++;
+                    Announced += response.Number - _model.Count;
+                }
                 _model.Exists(response.Number);
                 break;
             case "EXPUNGE":

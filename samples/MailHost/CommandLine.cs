@@ -34,6 +34,8 @@ internal sealed class CommandLine
                                    where mailboxes live (default memory; maildir: one Maildir++ per user under PATH)
           --queue memory|dir:PATH  where outbound mail waits (default memory; dir: a crash-safe queue directory)
           --no-fsync               with maildir/dir: skip flushing to the disk (faster, loses mail on power loss)
+          --fsync-flags            with maildir: flush flag changes and expunges too (by default only new mail is
+                                   flushed, as Dovecot does; a power loss may undo the last flag changes)
           --lease-seconds N        how long the delivery agent holds a queue entry (default 900)
           --poll-seconds N         how often the delivery agent looks for due mail (default 30)
           --quiet                  log warnings only
@@ -49,6 +51,7 @@ internal sealed class CommandLine
     public string Store { get; private set; } = "memory";
     public string Queue { get; private set; } = "memory";
     public bool Fsync { get; private set; } = true;
+    public bool FsyncFlags { get; private set; }
 
     public static CommandLine Parse(string[] args)
     {
@@ -103,6 +106,7 @@ internal sealed class CommandLine
                 case "--store": result.Store = Backend(Value(), "maildir:"); break;
                 case "--queue": result.Queue = Backend(Value(), "dir:"); break;
                 case "--no-fsync": result.Fsync = false; break;
+                case "--fsync-flags": result.FsyncFlags = true; break;
                 case "--lease-seconds": result.Options.Delivery!.LeaseDuration = TimeSpan.FromSeconds(Count(Value())); break;
                 case "--poll-seconds": result.Options.DeliveryPollInterval = TimeSpan.FromSeconds(Count(Value())); break;
                 case "--quiet": result.Quiet = true; break;

@@ -40,7 +40,7 @@ if (parsed.CertificatePath is { } certificatePath)
 
 // Durable backends when asked for: Maildir++ mailboxes and a queue directory that survive restarts and crashes.
 using var maildir = parsed.Store.StartsWith("maildir:", StringComparison.Ordinal)
-    ? new MaildirMailboxStore(new MaildirStoreOptions { RootPath = parsed.Store["maildir:".Length..], Fsync = parsed.Fsync, LoggerFactory = loggerFactory })
+    ? new MaildirMailboxStore(new MaildirStoreOptions { RootPath = parsed.Store["maildir:".Length..], Fsync = parsed.Fsync, FsyncFlagsAndExpunges = parsed.FsyncFlags, LoggerFactory = loggerFactory })
     : null;
 using var queue = parsed.Queue.StartsWith("dir:", StringComparison.Ordinal)
     ? new FileMessageQueue(new FileMessageQueueOptions { Path = parsed.Queue["dir:".Length..], Fsync = parsed.Fsync, LoggerFactory = loggerFactory })

@@ -78,7 +78,7 @@ internal sealed class MaildirFolder : IDisposable
     public static MaildirFolder Open(string user, string name, string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity,
         MaildirStoreOptions options, ILogger logger, Action<MailboxChange, bool> publish)
     {
-        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, options.FilePermissions, logger, options.ExpungedUidsRemembered);
+        var index = FolderIndex.Open(directory, specialUseIfNew, newUidValidity, options.Fsync, options.FilePermissions, logger, options.ExpungedUidsRemembered, options.Flushing);
         // A folder Dovecot served before keeps Dovecot's UIDVALIDITY and UIDs, so clients need not resync.
         var dovecot = index.IsFirstIndexing ? DovecotUidList.TryRead(directory) : null;
         if (dovecot is not null)
@@ -365,14 +365,20 @@ internal sealed class MaildirFolder : IDisposable
         _publish(new MailboxChange(MailboxChangeKind.MessageExpunged, Name, Index.UidValidity, record.Uid, modSeq), false);
     }
 
-    /// <summary>Makes recorded changes durable: the renames in cur/ and the index lines.</summary>
-    public void Commit()
+    /// <summary>
+    /// Writes the recorded changes to the index and makes them durable (the renames in cur/ and the index lines). With
+    /// <paramref name="flagsAndExpungesOnly"/> (a STORE or an EXPUNGE: no message arrived) they are flushed only when
+    /// <see cref="MaildirStoreOptions.FsyncFlagsAndExpunges"/> asks for it, as Dovecot's <c>mail_fsync = optimized</c> does.
+    /// </summary>
+    public void Commit(bool flagsAndExpungesOnly = false)
     {
-        if (_options.Fsync)
+        var flush = _options.Fsync && (!flagsAndExpungesOnly || _options.FsyncFlagsAndExpunges);
+        if (flush)
         {
+            _options.Flushing?.Invoke(CurDirectory);
             DurableIO.SyncDirectory(CurDirectory);
         }
-        Index.Commit();
+        Index.Commit(flush);
     }
 
     public void Dispose() => Index.Dispose();

@@ -280,7 +280,7 @@ public sealed partial class MaildirMailboxStore
                 }
                 updated.Add(m.Info);
             }
-            f.Commit();
+            f.Commit(flagsAndExpungesOnly: true);
             return ValueTask.FromResult(new FlagUpdateResult(updated, modified));
         }, session);
     }
@@ -393,7 +393,7 @@ public sealed partial class MaildirMailboxStore
             {
                 f.Remove(m);
             }
-            f.Commit();
+            f.Commit(flagsAndExpungesOnly: true);
             IReadOnlyList<uint> result = [.. remove.Select(m => m.Uid)];
             return ValueTask.FromResult(result);
         }, session);

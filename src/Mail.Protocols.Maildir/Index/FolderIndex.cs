@@ -30,6 +30,7 @@ internal sealed class FolderIndex : IDisposable
     private const string Magic = "mailprotocols-index";
     private readonly string _path;
     private readonly bool _sync;
+    private readonly Action<string>? _flushing;
     private readonly UnixFileMode _permissions;
     private readonly StringBuilder _pending = new();
     private FileStream _journal;
@@ -38,10 +39,11 @@ internal sealed class FolderIndex : IDisposable
     private readonly int _expungedCapacity;
     private bool _sawHeaderModSeq;
 
-    private FolderIndex(string path, bool sync, UnixFileMode permissions, FileStream journal, int expungedCapacity)
+    private FolderIndex(string path, bool sync, UnixFileMode permissions, FileStream journal, int expungedCapacity, Action<string>? flushing)
     {
         _path = path;
         _sync = sync;
+        _flushing = flushing;
         _permissions = permissions;
         _journal = journal;
         _expungedCapacity = expungedCapacity;
@@ -94,14 +96,14 @@ internal sealed class FolderIndex : IDisposable
 
     /// <summary>Opens (or creates) the index of the folder in <paramref name="directory"/>.</summary>
     public static FolderIndex Open(string directory, SpecialUse specialUseIfNew, Func<uint> newUidValidity, bool sync, UnixFileMode permissions, ILogger logger,
-        int expungedCapacity = ExpungedUidLog.DefaultCapacity)
+        int expungedCapacity = ExpungedUidLog.DefaultCapacity, Action<string>? flushing = null)
     {
         var path = Path.Combine(directory, FileName);
         // An empty journal is one whose first indexing never finished (the first write is a whole snapshot,
         // renamed into place): nothing was recorded, so it counts as never indexed, not as damaged.
         var existed = new FileInfo(path) is { Exists: true, Length: > 0 };
         var journal = DurableIO.Open(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, permissions);
-        var index = new FolderIndex(path, sync, permissions, journal, expungedCapacity) { IsFirstIndexing = !existed };
+        var index = new FolderIndex(path, sync, permissions, journal, expungedCapacity, flushing) { IsFirstIndexing = !existed };
         if (!existed || !index.Replay(logger))
         {
             if (existed)
@@ -410,8 +412,13 @@ internal sealed class FolderIndex : IDisposable
         _pending.Append('\n');
     }
 
-    /// <summary>Writes the changes recorded since the last commit and flushes them to the disk; compacts a journal that is mostly history.</summary>
-    public void Commit()
+    /// <summary>
+    /// Writes the changes recorded since the last commit and, when the index syncs and <paramref name="flushToDisk"/> is
+    /// true, flushes them to the disk; compacts a journal that is mostly history. Lines written without a flush go to the
+    /// disk with the next flushed commit (the flush covers the whole file) or when the kernel writes them; a power loss
+    /// before that loses them (a torn last line is cut off when the index is read).
+    /// </summary>
+    public void Commit(bool flushToDisk = true)
     {
         if (NeedsCompaction || _records > 1024 && _records > 2 * ByUid.Count)
         {
@@ -425,7 +432,12 @@ internal sealed class FolderIndex : IDisposable
         try
         {
             _journal.Write(Encoding.UTF8.GetBytes(_pending.ToString()));
-            _journal.Flush(flushToDisk: _sync);
+            var flush = _sync && flushToDisk;
+            if (flush)
+            {
+                _flushing?.Invoke(_path);
+            }
+            _journal.Flush(flushToDisk: flush);
         }
         catch
         {
@@ -461,6 +473,12 @@ internal sealed class FolderIndex : IDisposable
         _journal.Dispose();
         try
         {
+            // Flushed whenever the index syncs, whatever the commit asked: a snapshot renamed over the journal before
+            // its content reached the disk could leave an empty index after a power loss, and every UID with it.
+            if (_sync)
+            {
+                _flushing?.Invoke(_path);
+            }
             DurableIO.WriteAtomically(_path, Encoding.UTF8.GetBytes(snapshot.ToString()), _sync, _permissions);
             _records = ByUid.Count + 1;
             NeedsCompaction = false;
