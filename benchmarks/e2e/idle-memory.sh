@@ -77,24 +77,9 @@ if ((dovecot_cases)) && (($(cat /proc/sys/kernel/pid_max) < dovecot_count + 5000
 fi
 
 begin_run
-# Each of Dovecot's imap processes in IDLE watches the Maildir with an inotify instance (handed over to
-# imap-hibernate with the client); an imap process that cannot get one polls instead and cannot hibernate.
-# They all run as nobody, and the kernel allows 128 instances per user by default: raised for the run if
-# needed (and if this runs as root), and put back at its end.
-inotify_limit=/proc/sys/fs/inotify/max_user_instances
-inotify_before=""
-restore_inotify() {
-    if [[ -n $inotify_before ]]; then
-        echo "$inotify_before" >"$inotify_limit" && log "fs.inotify.max_user_instances put back to $inotify_before"
-    fi
-}
-if ((dovecot_cases)) && (($(cat "$inotify_limit") < dovecot_count + 1000)); then
-    [[ -w $inotify_limit ]] ||
-        die "fs.inotify.max_user_instances ($(cat "$inotify_limit")) is below $((dovecot_count + 1000)); raise it (sysctl) or lower --dovecot-count"
-    inotify_before=$(cat "$inotify_limit")
-    trap 'restore_inotify; cleanup' EXIT
-    echo $((dovecot_count + 1000)) >"$inotify_limit"
-    log "fs.inotify.max_user_instances raised from $inotify_before to $((dovecot_count + 1000)) for this run"
+# Dovecot's IDLE processes need an inotify instance each (lib.sh raise_inotify_instances).
+if ((dovecot_cases)) && ! raise_inotify_instances $((dovecot_count + 1000)); then
+    die "fs.inotify.max_user_instances ($(cat "$inotify_limit")) is below $((dovecot_count + 1000)); raise it (sysctl) or lower --dovecot-count"
 fi
 if ((ours_cases)); then build_ours; fi
 build_release benchmarks/IdleLoad "$repo/benchmarks/IdleLoad/IdleLoad.csproj" idleload

@@ -87,6 +87,9 @@ command -v dotnet >/dev/null || die "dotnet not found"
 require_dovecot_users
 
 begin_run
+# Dovecot's IDLE clients (100, and the mixed load's) each need an inotify instance in its imap processes, which
+# otherwise poll and log a warning per process (lib.sh raise_inotify_instances).
+raise_inotify_instances 1200 || log "warning: fs.inotify.max_user_instances is $(cat "$inotify_limit") and cannot be raised (not root): Dovecot's IDLE may poll"
 trap 'log "error: line $LINENO exited with status $?"' ERR
 # Dovecot's mail processes run as nobody and must reach the Maildir below $work.
 chmod 711 "$work"

@@ -222,6 +222,29 @@ EOF
     } >"$dir/dovecot.conf"
 }
 
+# Each of Dovecot's imap processes in IDLE watches the Maildir with an inotify instance (handed over to
+# imap-hibernate with the client); one that cannot get one polls instead (and logs a warning), and cannot
+# hibernate. They all run as nobody, and the kernel allows 128 instances per user by default.
+# raise_inotify_instances N raises fs.inotify.max_user_instances to N for the run when it is lower, and puts
+# the old value back when the script ends; returns 1 (changing nothing) when it may not (not root). Call it
+# after begin_run.
+inotify_limit=/proc/sys/fs/inotify/max_user_instances
+inotify_before=""
+raise_inotify_instances() {
+    local wanted=$1
+    (($(cat "$inotify_limit") < wanted)) || return 0
+    [[ -w $inotify_limit ]] || return 1
+    inotify_before=$(cat "$inotify_limit")
+    trap 'restore_inotify_instances; cleanup' EXIT
+    echo "$wanted" >"$inotify_limit"
+    log "fs.inotify.max_user_instances raised from $inotify_before to $wanted for this run"
+}
+restore_inotify_instances() {
+    if [[ -n $inotify_before ]]; then
+        echo "$inotify_before" >"$inotify_limit" && log "fs.inotify.max_user_instances put back to $inotify_before"
+    fi
+}
+
 # Starts Dovecot in the foreground (-F) with the config just written for port server_port[dovecot]
 # and waits for its greeting: launch_dovecot GREETING CLIENT, as for wait_listening.
 launch_dovecot() {
