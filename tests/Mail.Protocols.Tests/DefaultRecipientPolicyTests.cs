@@ -30,6 +30,17 @@ public class DefaultRecipientPolicyTests
     }
 
     [Fact]
+    public async Task Bare_postmaster_without_a_postmaster_configured_is_an_unknown_mailbox_not_bad_syntax()
+    {
+        // The bare "Postmaster" is valid RFC 5321 syntax (§4.1.1.3); with nobody to receive it, it is a mailbox that does not exist.
+        var (policy, _) = Create(o => o.PostmasterLogin = null);
+        var refused = await policy.EvaluateRecipientAsync(s_anonymous, "Postmaster");
+        Assert.Equal((550, "5.1.1"), (refused.Rejection!.Code, refused.Rejection.EnhancedCode));
+        var bad = await policy.EvaluateRecipientAsync(s_anonymous, "alice");
+        Assert.Equal((501, "5.1.3"), (bad.Rejection!.Code, bad.Rejection.EnhancedCode));
+    }
+
+    [Fact]
     public async Task Relay_only_for_authenticated_or_trusted_clients()
     {
         var (policy, alice) = Create(o => o.TrustedNetworks.Add(IPNetwork.Parse("10.0.0.0/8")));

@@ -26,7 +26,8 @@ internal static class SmtpSyntax
 
     /// <summary>
     /// Parses <c>"FROM:" Reverse-path</c> or <c>"TO:" Forward-path</c> (the keyword is given), allowing one space
-    /// after the colon as many clients send. Returns the address ("" for &lt;&gt;) and the parameter text after it.
+    /// after the colon as many clients send. Returns the address ("" for &lt;&gt;, "Postmaster" for TO:'s bare
+    /// &lt;Postmaster&gt;) and the parameter text after it.
     /// </summary>
     public static SmtpPathStatus TryParsePathArgument(ReadOnlySpan<byte> arguments, ReadOnlySpan<byte> keyword, bool allowNull, bool allowUtf8,
         out string address, out ReadOnlySpan<byte> parameters)
@@ -68,6 +69,13 @@ internal static class SmtpSyntax
         if (path.IsEmpty)
         {
             return allowNull ? SmtpPathStatus.Ok : SmtpPathStatus.BadAddress;
+        }
+        // RFC 5321 §4.1.1.3: RCPT's forward path may be the bare "<Postmaster>" (any case, no source route), which every
+        // server must accept (§4.5.1); no other address goes without a domain.
+        if (Ascii.EqualsIgnoreCase(keyword, "TO:"u8) && Ascii.EqualsIgnoreCase(path, "Postmaster"u8))
+        {
+            address = "Postmaster";
+            return SmtpPathStatus.Ok;
         }
         // A-d-l (source route): accepted and ignored, RFC 5321 §4.1.1.3 and appendix C.
         if (path[0] == (byte)'@')

@@ -32,9 +32,12 @@ public sealed class DefaultRecipientPolicy : IRecipientPolicy
         if (at <= 0 || at == address.Length - 1)
         {
             // RFC 5321 §4.1.1.3: only "postmaster" may be used without a domain.
-            if (string.Equals(address, "postmaster", StringComparison.OrdinalIgnoreCase) && _options.PostmasterLogin is { } pm)
+            if (string.Equals(address, "postmaster", StringComparison.OrdinalIgnoreCase))
             {
-                return RecipientDecision.Local(pm);
+                // Valid syntax; without a postmaster configured it is a mailbox that does not exist here.
+                return _options.PostmasterLogin is { } pm
+                    ? RecipientDecision.Local(pm)
+                    : RecipientDecision.Reject(550, "5.1.1", "Recipient address rejected: no postmaster here");
             }
             return RecipientDecision.Reject(501, "5.1.3", "Bad recipient address syntax");
         }

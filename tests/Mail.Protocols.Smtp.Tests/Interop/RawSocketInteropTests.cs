@@ -62,6 +62,32 @@ public sealed partial class RawSocketInteropTests
     }
 
     [Fact]
+    public async Task Bare_postmaster_is_accepted_as_rfc_5321_requires_and_reaches_the_postmaster()
+    {
+        // RFC 5321 §4.1.1.3: Rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path ), and §4.5.1:
+        // every server accepts "Postmaster" without a domain (case-insensitively). Any other local part needs a domain.
+        var ct = Wire.Timeout();
+        await using var host = await InteropHost.StartAsync();
+        await using var c = await GreetedAsync(host, ct);
+        await c.WriteAsync("MAIL FROM:<a@example.org>\r\n", ct);
+        Assert.Equal("250 2.1.0 Sender ok", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync("RCPT TO:<alice>\r\n", ct);
+        Assert.Equal("501 5.1.3 Bad recipient address syntax", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync("RCPT TO:<@relay.example:Postmaster>\r\n", ct);
+        Assert.Equal("501 5.1.3 Bad recipient address syntax", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync("RCPT TO:<PostMaster>\r\n", ct);
+        Assert.Equal("250 2.1.5 Recipient ok", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync("DATA\r\n", ct);
+        Assert.StartsWith("354 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+        await c.WriteAsync("Subject: to the postmaster\r\n\r\nhello\r\n.\r\n", ct);
+        Assert.Matches(AcceptedLine(), await c.ReadSingleLineReplyAsync(ct));
+
+        // The host's postmaster is its first user.
+        var stored = Assert.Single(await host.InboxAsync("alice@example.test"));
+        Assert.EndsWith("Subject: to the postmaster\r\n\r\nhello\r\n", Encoding.ASCII.GetString(stored), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Raw_pipelined_batch_is_answered_in_order_including_a_rejected_recipient()
     {
         var ct = Wire.Timeout();
