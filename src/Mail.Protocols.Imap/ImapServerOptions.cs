@@ -14,6 +14,7 @@ public sealed class ImapServerOptions : MailServerOptions
     private int _maxCommandSize = 262_144;
     private int _maxLiterals = 64;
     private long _appendLimit = 50L * 1024 * 1024;
+    private TimeSpan _loginTimeout = TimeSpan.FromMinutes(3);
 
     /// <summary>
     /// Creates the options with IMAP's defaults: a 30-minute <see cref="MailServerOptions.IdleTimeout"/> (RFC 9051 §5.4's
@@ -22,6 +23,17 @@ public sealed class ImapServerOptions : MailServerOptions
     public ImapServerOptions()
         : base(TimeSpan.FromMinutes(30), maxAuthFailures: 5)
     {
+    }
+
+    /// <summary>
+    /// How long a client that has not logged in may stay silent between commands before the server ends the session with
+    /// <c>* BYE</c>. RFC 9051 §5.4 asks for at least 30 minutes of inactivity (<see cref="MailServerOptions.IdleTimeout"/>)
+    /// only once a client is authenticated; a connection that never logs in only holds resources. Defaults to 3 minutes.
+    /// </summary>
+    public TimeSpan LoginTimeout
+    {
+        get => _loginTimeout;
+        set => _loginTimeout = value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
     }
 
     /// <summary>Longest line of a command in octets, without CRLF (a long UID set fits). Defaults to 65,536.</summary>

@@ -65,10 +65,10 @@ internal sealed class ImapCommandReader
     public LiteralHeader PendingLiteral { get; private set; }
 
     /// <summary>
-    /// Reads the next command. Between commands the idle timeout and shutdown apply; within a command (the lines after
-    /// a literal, the literal's octets) the literal deadline does.
+    /// Reads the next command. Between commands <paramref name="idleTimeout"/> and shutdown apply; within a command (the
+    /// lines after a literal, the literal's octets) the literal deadline does.
     /// </summary>
-    public async ValueTask<CommandReadOutcome> ReadAsync()
+    public async ValueTask<CommandReadOutcome> ReadAsync(TimeSpan idleTimeout)
     {
         _budget.Reset();
         _length = 0;
@@ -80,7 +80,7 @@ internal sealed class ImapCommandReader
         var isAppend = false;
         while (true)
         {
-            var outcome = await _io.ReadLineAsync(_options.MaxLineLength, first ? _options.IdleTimeout : LiteralOptions.Timeout,
+            var outcome = await _io.ReadLineAsync(_options.MaxLineLength, first ? idleTimeout : LiteralOptions.Timeout,
                 allowShutdown: first).ConfigureAwait(false);
             switch (outcome)
             {

@@ -140,7 +140,7 @@ internal sealed partial class ImapSession
     {
         var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
         _authenticating = true;
-        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
+        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
         switch (result.Outcome)
         {

@@ -81,7 +81,8 @@ internal sealed partial class ImapSession : CommandSession
 
     protected override async ValueTask<LineReadOutcome> ReadCommandAsync()
     {
-        _read = await _reader.ReadAsync().ConfigureAwait(false);
+        // RFC 9051 §5.4: the 30-minute autologout is for logged-in sessions; one that has not logged in gets less.
+        _read = await _reader.ReadAsync(_state == ImapState.NotAuthenticated ? Options.LoginTimeout : Options.IdleTimeout).ConfigureAwait(false);
         return _read switch
         {
             CommandReadOutcome.Command or CommandReadOutcome.AppendMessage or CommandReadOutcome.Refused or CommandReadOutcome.RefusedFatal => LineReadOutcome.Line,

@@ -285,6 +285,32 @@ public sealed class BadInputTests
         Assert.InRange(total, 64 * 1024, 512 * 1024);
     }
 
+    [Fact]
+    public async Task A_client_that_does_not_log_in_is_logged_out_after_the_login_timeout_and_one_that_did_is_not()
+    {
+        // RFC 9051 §5.4's 30 minutes are for authenticated sessions; before login the shorter LoginTimeout applies.
+        await using var h = Harness(o => o.LoginTimeout = TimeSpan.FromMinutes(3));
+        var loggedIn = await h.LoginAsync();
+        var silent = h.Connect();
+        Assert.StartsWith("* OK ", await silent.ReadLineAsync(), StringComparison.Ordinal);
+        await FakeTimeExtensions.WaitUntilAsync(() => silent.Connection.ArmedDeadline == TimeoutReason.Command);
+        await FakeTimeExtensions.WaitUntilAsync(() => loggedIn.Connection.ArmedDeadline == TimeoutReason.Command);
+
+        // Four minutes of the fake clock, ten seconds at a time: past the 3-minute login timeout, far from the 30-minute one.
+        for (var elapsed = TimeSpan.Zero; elapsed < TimeSpan.FromMinutes(4) && !silent.Session.IsCompleted; elapsed += TimeSpan.FromSeconds(10))
+        {
+            h.Time.Advance(TimeSpan.FromSeconds(10));
+            await Task.WhenAny(silent.Session, Task.Delay(50));
+        }
+        Assert.True(silent.Session.IsCompleted, "the session that did not log in was not ended within four minutes");
+        Assert.Equal("* BYE Autologout; idle for too long", await silent.ReadLineAsync());
+        Assert.Equal(TimeoutReason.Command, silent.Connection.TimedOut);
+
+        // Several minutes later the logged-in session is still there.
+        await loggedIn.SendAsync("a2 NOOP\r\n");
+        Assert.Equal("a2 OK NOOP completed", await loggedIn.ReadLineAsync());
+    }
+
     // Moves the fake clock in steps until the session ends (false if it has not after 200 steps): the deadline a step
     // passes may not be armed yet on a busy machine, so one step is not enough.
     private static async Task<bool> AdvanceUntilEndedAsync(ImapTestHarness h, ImapTestHarness.Client c, TimeSpan step)
