@@ -141,17 +141,8 @@ protocol imap {
 }
 EOF
     if ((tuned)); then
-        # Dovecot's documented "high-performance mode" for login processes, and imap processes that
-        # serve one session after another instead of one each.
+        append_dovecot_tuned_services imap
         cat >>"$work/dovecot/dovecot.conf" <<EOF
-service imap-login {
-  service_count = 0
-  process_min_avail = $(nproc)
-}
-service imap {
-  service_count = 1000
-  process_min_avail = $(nproc)
-}
 # Room for every login and imap process Dovecot may run (it warns otherwise).
 service auth {
   client_limit = 2048
@@ -288,11 +279,7 @@ note_log_problems
 # Report.
 
 report=$(new_report_path imap)
-if ((tuned)); then
-    shape="tuned: login processes in high-performance mode (service_count = 0) and imap processes reused for up to 1,000 sessions, $(nproc) of each kept ready"
-else
-    shape="Debian's defaults: a new imap-login and a new imap process for every connection"
-fi
+shape=$(dovecot_shape_text imap)
 
 {
     echo "# IMAP end-to-end load: Mail.Protocols vs Dovecot $dovecot_version"

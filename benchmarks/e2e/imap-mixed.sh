@@ -152,16 +152,7 @@ service auth {
 }
 EOF
     if ((tuned)); then
-        cat >>"$work/dovecot/dovecot.conf" <<EOF
-service imap-login {
-  service_count = 0
-  process_min_avail = $(nproc)
-}
-service imap {
-  service_count = 1000
-  process_min_avail = $(nproc)
-}
-EOF
+        append_dovecot_tuned_services imap
     fi
     launch_dovecot "* OK" "an IMAP client"
     wait_listening dovecot 220 "an LMTP client" "${delivery_port[dovecot]}"
@@ -247,11 +238,7 @@ measure_servers
 note_log_problems
 
 report=$(new_report_path imap-mixed)
-if ((tuned)); then
-    shape="tuned: login processes in high-performance mode (service_count = 0) and imap processes reused for up to 1,000 sessions, $(nproc) of each kept ready"
-else
-    shape="Debian's defaults: a new imap-login and a new imap process for every connection"
-fi
+shape=$(dovecot_shape_text imap)
 value() { if [[ -n ${failed[$2]:-} || -z ${1:-} ]]; then echo FAILED; else median_of "$1"; fi; }
 
 {

@@ -112,17 +112,8 @@ start_dovecot() {
     server_port[dovecot]=$(free_port)
     write_dovecot_conf pop3 "${server_port[dovecot]}" "maildir:~/Maildir" %u
     if ((tuned)); then
-        # https://doc.dovecot.org/ "high-performance mode" for login processes, and pop3 processes
-        # that serve one session after another instead of one each.
+        append_dovecot_tuned_services pop3
         cat >>"$work/dovecot/dovecot.conf" <<EOF
-service pop3-login {
-  service_count = 0
-  process_min_avail = $(nproc)
-}
-service pop3 {
-  service_count = 1000
-  process_min_avail = $(nproc)
-}
 # Room for every login and pop3 process Dovecot may run (it warns otherwise).
 service auth {
   client_limit = 2048
@@ -263,11 +254,7 @@ note_log_problems
 
 report=$(new_report_path pop3)
 dovecot_pkg=$(package_version dovecot-pop3d)
-if ((tuned)); then
-    shape="tuned: login processes in high-performance mode (service_count = 0) and pop3 processes reused for up to 1,000 sessions, $(nproc) of each kept ready"
-else
-    shape="Debian's defaults: a new pop3-login and a new pop3 process for every connection"
-fi
+shape=$(dovecot_shape_text pop3)
 
 {
     echo "# POP3 end-to-end load: Mail.Protocols vs Dovecot $dovecot_version"
