@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Imap.Search.TextIndex;
 using Mail.Protocols.Storage;
@@ -260,7 +261,12 @@ internal static class SearchEvaluator
         if (context.Needles.Count == 0 && summary is { HasHeader: true })
         {
             // Header keys only, and the summary holds the header: the content is not opened.
-            view.Headers = await SearchText.ReadHeaderAsync(new MemoryStream(summary.Header!.Value.ToArray(), writable: false), 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
+            var header = summary.Header!.Value;
+            // The header is usually a slice of an array the store keeps: read in place rather than copied for each message.
+            var stream = MemoryMarshal.TryGetArray(header, out var array)
+                ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+                : new MemoryStream(header.ToArray(), writable: false);
+            view.Headers = await SearchText.ReadHeaderAsync(stream, 0, summary.BodyOffset, cancellationToken).ConfigureAwait(false);
             return Match(key, view, context) == Truth.True ? Truth.True : Truth.False;
         }
         Stream content;
