@@ -42,8 +42,30 @@ public sealed class ChildHost : IDisposable
 
     private static async Task<ChildHost> StartCoreAsync(string mailRoot, string queueDirectory, string? umask, string? temporaryDirectory, string[] extraArguments)
     {
-        var smtp = FreePort();
-        var submission = FreePort();
+        // A free port is only free until someone binds it: if another process takes one of ours before the host
+        // does, the host exits with "address already in use" and is started again on other ports.
+        for (var attempt = 1; ; attempt++)
+        {
+            var host = Launch(FreePort(), FreePort(), mailRoot, queueDirectory, umask, temporaryDirectory, extraArguments);
+            try
+            {
+                await host.WaitUntilListeningAsync();
+                return host;
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+                host.Dispose();
+            }
+            catch
+            {
+                host.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private static ChildHost Launch(int smtp, int submission, string mailRoot, string queueDirectory, string? umask, string? temporaryDirectory, string[] extraArguments)
+    {
         var dll = Path.Combine(AppContext.BaseDirectory, "MailHost.dll");
         var start = new ProcessStartInfo(umask is null ? "dotnet" : "/bin/sh")
         {
@@ -76,26 +98,77 @@ public sealed class ChildHost : IDisposable
         process.ErrorDataReceived += (_, e) => host.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return host;
+    }
+
+    // Ready when both ports are listening sockets of this process (a connect alone could reach a stranger that took
+    // the port, while the host is about to fail to bind it).
+    private async Task WaitUntilListeningAsync()
+    {
         for (var i = 0; i < 300; i++)
         {
-            if (process.HasExited)
+            if (_process.HasExited)
             {
-                throw new InvalidOperationException($"MailHost exited with {process.ExitCode}:\n{host.Output}");
+                _process.WaitForExit();
+                if (Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new PortTakenException();
+                }
+                throw new InvalidOperationException($"MailHost exited with {_process.ExitCode}:\n{Output}");
             }
-            try
+            if (ListensOn(SmtpPort) && ListensOn(SubmissionPort))
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, smtp);
-                return host;
+                return;
             }
-            catch (SocketException)
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"MailHost did not listen:\n{Output}");
+    }
+
+    private bool ListensOn(int port)
+    {
+        var inode = ListeningSocketInode(port);
+        if (inode is null)
+        {
+            return false;
+        }
+        try
+        {
+            var target = $"socket:[{inode}]";
+            foreach (var fd in Directory.EnumerateFiles($"/proc/{_process.Id}/fd"))
             {
-                await Task.Delay(100);
+                if (new FileInfo(fd).LinkTarget == target)
+                {
+                    return true;
+                }
             }
         }
-        host.Dispose();
-        throw new TimeoutException($"MailHost did not listen:\n{host.Output}");
+        catch (IOException)
+        {
+            // The process is exiting; the next round sees it.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return false;
     }
+
+    // /proc/net/tcp: "sl local_address rem_address st ... inode", addresses as hex IP:PORT, state 0A = LISTEN.
+    private static string? ListeningSocketInode(int port)
+    {
+        var local = $"0100007F:{port:X4}";
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 9 && fields[1] == local && fields[3] == "0A")
+            {
+                return fields[9];
+            }
+        }
+        return null;
+    }
+
+    private sealed class PortTakenException : Exception;
 
     private void Append(string? line)
     {
