@@ -205,11 +205,12 @@ public class BadInputTests
         await using var h = new SmtpTestHarness(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
         await h.StartAsync();
         await FakeTimeExtensions.WaitUntilAsync(() => h.Connection.HasDeadline); // one deadline for the whole line
+        var sent = h.Input.Examined;
         await h.SendAsync("MAIL FROM:<a");
-        await Task.Delay(100);
+        await h.Input.WaitUntilExaminedAsync(sent + "MAIL FROM:<a".Length); // the session has read the bytes (a re-armed deadline would start now)
         h.Time.Advance(TimeSpan.FromMinutes(3));
         await h.SendAsync("b@example.org");
-        await Task.Delay(100);
+        await h.Input.WaitUntilExaminedAsync(sent + "MAIL FROM:<ab@example.org".Length);
         h.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(2));
         Assert.Equal("421 4.4.2 mx.example.test Error: timeout exceeded", await h.ReadLineAsync());
         Assert.True(await h.EndedAsync());

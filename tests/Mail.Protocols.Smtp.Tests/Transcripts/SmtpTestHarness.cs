@@ -18,6 +18,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
     private readonly Heartbeat _heartbeat;
     private readonly MailConnection _connection;
     private readonly StreamReader _replies;
+    private readonly ObservedPipeReader _input;
 
     public SmtpTestHarness(Action<SmtpServerOptions>? configure = null, SmtpRole role = SmtpRole.Mx, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
@@ -33,7 +34,8 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         configure?.Invoke(Options);
         Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, new DefaultRecipientPolicy(policyOptions, Users)), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
-        _connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
+        _input = new ObservedPipeReader(_toServer.Reader);
+        _connection = new MailConnection(new TestDuplexPipe(_input, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
         _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.UTF8);
         // As the listener does: the connection is disposed (and the client sees the end) when the session ends.
         Session = Task.Run(async () =>
@@ -57,6 +59,9 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
     public SmtpServer Server { get; }
     public Task Session { get; }
     public MailConnection Connection => _connection;
+
+    /// <summary>What the session has read of the client's octets (to wait until it has seen them).</summary>
+    public ObservedPipeReader Input => _input;
 
     public async Task SendAsync(string text)
     {
