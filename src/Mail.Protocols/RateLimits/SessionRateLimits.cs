@@ -32,8 +32,9 @@ public enum SessionRateLimit
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The limiters hold no timer or handle; disposing them would only make them throw.")]
 public sealed class SessionRateLimits
 {
-    // Logins longer than this are kept as their SHA-256, so that a key costs the same whatever the attacker sends.
-    private const int MaxLoginKeyLength = 256;
+    // Logins longer than this are kept as their SHA-256 (71 characters with its prefix), so that a key costs about the
+    // same whatever the attacker sends; real logins (addresses) are nearly always shorter.
+    private const int MaxLoginKeyLength = 64;
 
     private readonly IPNetwork[] _exempt;
     private readonly int _ipv6Prefix;

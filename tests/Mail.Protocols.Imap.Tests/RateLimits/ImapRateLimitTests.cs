@@ -41,7 +41,7 @@ public class ImapRateLimitTests
         public TestMeterFactory Meters { get; }
         public IPEndPoint EndPoint => Server.BoundEndPoints[0];
 
-        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits)
+        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<ImapServerOptions>? configure = null)
         {
             var time = new WatchedTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
             var users = new InMemoryUserDirectory();
@@ -58,6 +58,7 @@ public class ImapRateLimitTests
                 IdleTimeout = TimeSpan.FromDays(1),
                 RateLimits = new SessionRateLimits(Limits(limits), time),
             };
+            configure?.Invoke(options);
             var meters = new TestMeterFactory();
             var server = new ImapServer(options, new ImapServices(new InMemoryMailboxStore(time), users), [new ImapEndpoint(new IPEndPoint(IPAddress.Loopback, 0))], time, meterFactory: meters);
             await server.StartAsync();
@@ -124,6 +125,39 @@ public class ImapRateLimitTests
 
         host.Time.Advance(TimeSpan.FromMinutes(15));
         Assert.StartsWith("a7 OK [CAPABILITY ", await client.CommandAsync("a7 LOGIN alice@example.test alice"));
+    }
+
+    [Fact]
+    public async Task Login_brute_force_is_slowed_per_failure_capped_per_connection_and_then_across_connections()
+    {
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(4, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            o =>
+            {
+                o.FailedAuthDelay = TimeSpan.FromSeconds(2);
+                o.MaxAuthFailures = 3;
+            });
+        var delay = TimeSpan.FromSeconds(2);
+        await using (var first = await host.ConnectAsync())
+        {
+            for (var i = 1; i <= 2; i++)
+            {
+                var timer = host.Time.NextTimerAsync(delay);
+                var reply = first.CommandAsync($"a{i} LOGIN alice@example.test guess{i}");
+                Assert.Equal($"a{i} NO [AUTHENTICATIONFAILED] Authentication failed", await host.Time.AssertDelayedAsync(timer, reply, delay));
+            }
+            var lastTimer = host.Time.NextTimerAsync(delay);
+            var last = first.CommandAsync("a3 LOGIN alice@example.test guess3");
+            Assert.Equal("a3 NO [AUTHENTICATIONFAILED] Authentication failed", await host.Time.AssertDelayedAsync(lastTimer, last, delay));
+            // The third failure on one connection closes it.
+            Assert.Equal("* BYE [AUTHENTICATIONFAILED] Too many failed logins, closing", await first.ReadLineAsync());
+            Assert.Equal("", await first.ReadToEndAsync());
+        }
+        await using var second = await host.ConnectAsync();
+        var fourth = second.CommandAsync("b1 LOGIN alice@example.test guess4");
+        Assert.Equal("b1 NO [AUTHENTICATIONFAILED] Authentication failed", await host.Time.AdvanceUntilDoneAsync(fourth, delay));
+        // A new connection does not start the count again: the login is now locked out across connections.
+        var right = second.CommandAsync("b2 LOGIN alice@example.test alice");
+        Assert.Equal("b2 " + Locked, await host.Time.AdvanceUntilDoneAsync(right, delay));
     }
 
     [Fact]
