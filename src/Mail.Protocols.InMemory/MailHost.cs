@@ -100,6 +100,13 @@ public sealed class MailHostOptions
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// The rate limits every server of the host shares (connections and failed logins per address, failed logins per
+    /// login, messages per user), so that failures against POP3 and IMAP count together; they replace the servers' own.
+    /// Defaults to the defaults of <see cref="RateLimits.SessionRateLimitOptions"/>; null switches them off.
+    /// </summary>
+    public RateLimits.SessionRateLimits? RateLimits { get; set; } = new();
+
     /// <summary>Where logs go; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -153,6 +160,7 @@ public sealed class MailHost : IAsyncDisposable
 
         Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
         var smtpOptions = options.Smtp;
+        smtpOptions.RateLimits = options.Pop3.RateLimits = options.Imap.RateLimits = options.RateLimits;
         smtpOptions.ServerName = options.ServerName;
         smtpOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
         smtpOptions.Tls ??= new MailTlsOptions(Certificate);

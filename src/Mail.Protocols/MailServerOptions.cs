@@ -1,4 +1,5 @@
 using Mail.Protocols.Connections;
+using Mail.Protocols.RateLimits;
 using Mail.Protocols.Sasl;
 
 namespace Mail.Protocols;
@@ -76,6 +77,14 @@ public abstract class MailServerOptions
 
     /// <summary>Connection limits per listener.</summary>
     public ConnectionLimits Limits { get; } = new();
+
+    /// <summary>
+    /// Rate limits that count across sessions: connections and failed logins per client address, failed logins per
+    /// login (with lock-outs) and, for SMTP, messages per authenticated user. Defaults to an instance of this options
+    /// object's own with the defaults of <see cref="SessionRateLimitOptions"/>; give every server of an application the
+    /// same instance so that they count together (MailHost does). Null switches them off.
+    /// </summary>
+    public SessionRateLimits? RateLimits { get; set; } = new();
 
     /// <summary>How long <see cref="ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);

@@ -35,4 +35,7 @@ internal enum ImapRejectReason
     BadCharset,
     UnknownTransferEncoding,
     CannotEnable,
+    /// <summary>Connections per client address (SessionRateLimits): the one refusal written untagged, "* " then its BYE.</summary>
+    ConnectionRateLimited,
+    AuthRateLimited,
 }

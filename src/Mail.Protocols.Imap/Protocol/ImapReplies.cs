@@ -49,6 +49,10 @@ internal static class ImapReplies
         ImapRejectReason.BadCharset => "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\r\n"u8,
         ImapRejectReason.UnknownTransferEncoding => "NO [UNKNOWN-CTE] Unknown content transfer encoding\r\n"u8,
         ImapRejectReason.CannotEnable => "BAD Cannot enable that here\r\n"u8,
+        // The rate limits of SessionRateLimits, with RFC 5530's UNAVAILABLE: temporary, try again later. A login refused
+        // by a lock-out had its credentials unchecked, so not AUTHENTICATIONFAILED (which would ask for a new password).
+        ImapRejectReason.ConnectionRateLimited => "BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n"u8,
+        ImapRejectReason.AuthRateLimited => "NO [UNAVAILABLE] Too many failed logins, try again later\r\n"u8,
         _ => throw new ArgumentOutOfRangeException(nameof(reason)),
     };
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Mail.Protocols.Imap.Protocol;
 using Mail.Protocols.Imap.Telemetry;
+using Mail.Protocols.RateLimits;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Text;
@@ -106,13 +107,17 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> LoginAsync(string login, string password)
     {
+        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, login) is { } locked)
+        {
+            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+        }
         _authenticating = true;
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
             _authenticating = false;
             ImapLog.AuthenticationFailed(_logger, Connection.Id, "LOGIN", "invalid credentials");
-            return await FailLoginAsync(ImapRejectReason.AuthFailed).ConfigureAwait(false);
+            return await FailLoginAsync(ImapRejectReason.AuthFailed, login).ConfigureAwait(false);
         }
         _authenticating = false;
         return await LoggedInAsync(user, "LOGIN").ConfigureAwait(false);
@@ -138,21 +143,33 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> AuthenticateAsync(string name, byte[]? initial)
     {
-        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, null) is { } locked)
+        {
+            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+        }
+        // With rate limits, the mechanism looks users up through a directory that notes the login and finds nobody for a
+        // login that is locked out (the secret is then never checked).
+        var users = Options.RateLimits is { } limits ? new LockoutCheckingUserDirectory(_server.Users, limits) : null;
+        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
+        if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed
+            or SaslExchangeOutcome.Cancelled or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong)
+        {
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+        }
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
                 return await LoggedInAsync(result.Step.User!, mechanism.Name).ConfigureAwait(false);
             case SaslExchangeOutcome.Failed:
                 ImapLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
-                return await FailLoginAsync(ImapRejectReason.AuthFailed).ConfigureAwait(false);
+                return await FailLoginAsync(ImapRejectReason.AuthFailed, users?.Login).ConfigureAwait(false);
             case SaslExchangeOutcome.Cancelled:
                 // A cancelled exchange costs what a failed one does: "*" after the first challenge must not be a free probe.
                 ImapLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, "cancelled");
-                return await FailLoginAsync(ImapRejectReason.AuthCancelled).ConfigureAwait(false);
+                return await FailLoginAsync(ImapRejectReason.AuthCancelled, users?.Login).ConfigureAwait(false);
             case SaslExchangeOutcome.Malformed or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong:
                 ImapLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? result.Outcome.ToString());
                 Reject(ImapRejectReason.AuthMalformed);
@@ -163,9 +180,23 @@ internal sealed partial class ImapSession
         }
     }
 
-    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session.
-    private async ValueTask<bool> FailLoginAsync(ImapRejectReason reason)
+    // A login refused by a lock-out (SessionRateLimits) without its credentials checked: NO [UNAVAILABLE], after the same
+    // delay as a failure and charged to the session's budget, so that hammering a locked-out login is slow here too.
+    private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit)
     {
+        ImapLog.RateLimited(_logger, Connection.Id, limit);
+        _server.CoreMetrics.RateLimited("imap", limit);
+        return FailLoginAsync(ImapRejectReason.AuthRateLimited);
+    }
+
+    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session. It
+    // counts against the client's address and the login (when known) in the rate limits shared across sessions.
+    private async ValueTask<bool> FailLoginAsync(ImapRejectReason reason, string? login = null)
+    {
+        if (reason != ImapRejectReason.AuthRateLimited)
+        {
+            LoginRateLimits.Failed(Options.RateLimits, _server.CoreMetrics, "imap", Connection.RemoteEndPoint, login);
+        }
         if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {
             Reject(reason);

@@ -79,6 +79,21 @@ internal sealed partial class ImapSession : CommandSession
 
     protected override void WriteShuttingDown() => IO.Write(ImapReplies.ShuttingDown);
 
+    // Connections per client address (SessionRateLimits): * BYE [UNAVAILABLE] instead of the greeting, then close.
+    protected override bool RefuseAtConnect()
+    {
+        if (Options.RateLimits is not { } limits || limits.TryConnect(Connection.RemoteEndPoint))
+        {
+            return false;
+        }
+        ImapLog.RateLimited(_logger, Connection.Id, RateLimits.SessionRateLimit.ConnectionsPerAddress);
+        _server.CoreMetrics.RateLimited("imap", RateLimits.SessionRateLimit.ConnectionsPerAddress);
+        _server.Metrics.Rejected(ImapRejectReason.ConnectionRateLimited);
+        IO.Write("* "u8);
+        IO.Write(ImapReplies.For(ImapRejectReason.ConnectionRateLimited));
+        return true;
+    }
+
     protected override async ValueTask<LineReadOutcome> ReadCommandAsync()
     {
         // RFC 9051 §5.4: the 30-minute autologout is for logged-in sessions; one that has not logged in gets less.

@@ -25,4 +25,7 @@ internal static partial class ImapLog
 
     [LoggerMessage(3007, LogLevel.Warning, "{ConnectionId}: the session fell behind the mailbox's changes and resynchronised")]
     public static partial void Resynchronised(ILogger logger, string connectionId);
+
+    [LoggerMessage(3040, LogLevel.Warning, "{ConnectionId}: refused by the rate limit {Limit}")]
+    public static partial void RateLimited(ILogger logger, string connectionId, Mail.Protocols.RateLimits.SessionRateLimit limit);
 }

@@ -29,6 +29,8 @@ internal enum Pop3RejectReason
     MessageDeleted,
     MessageRemoved,
     DeletionFailed,
+    ConnectionRateLimited,
+    AuthRateLimited,
 }
 
 internal static class Pop3Replies
@@ -71,6 +73,10 @@ internal static class Pop3Replies
         Pop3RejectReason.MessageDeleted => "-ERR Message already deleted\r\n"u8,
         Pop3RejectReason.MessageRemoved => "-ERR [SYS/TEMP] Message was removed by another session\r\n"u8,
         Pop3RejectReason.DeletionFailed => "-ERR [SYS/TEMP] Some deleted messages not removed\r\n"u8, // QUIT's UPDATE (RFC 1939 §6)
+        // The rate limits of SessionRateLimits. [SYS/TEMP] (RFC 3206 §4) rather than [AUTH]: the credentials were not
+        // checked and may be right, so the client should try again later, not ask the user for a new password.
+        Pop3RejectReason.ConnectionRateLimited => "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n"u8,
+        Pop3RejectReason.AuthRateLimited => "-ERR [SYS/TEMP] Too many failed logins, try again later\r\n"u8,
         _ => "-ERR Refused\r\n"u8,
     };
 }

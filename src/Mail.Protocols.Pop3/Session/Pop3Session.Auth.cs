@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Mail.Protocols.Pop3.Protocol;
 using Mail.Protocols.Pop3.Telemetry;
+using Mail.Protocols.RateLimits;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Telemetry;
 using Mail.Protocols.Users;
@@ -43,10 +44,14 @@ internal sealed partial class Pop3Session
             return true;
         }
         _pendingUser = null;
+        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, login) is { } locked)
+        {
+            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+        }
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
-            return await FailLoginAsync("USER/PASS").ConfigureAwait(false);
+            return await FailLoginAsync("USER/PASS", login: login).ConfigureAwait(false);
         }
         return await LoginAsync(user, "USER/PASS").ConfigureAwait(false);
     }
@@ -69,11 +74,15 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.ApopSyntax);
             return true;
         }
+        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, parts[0]) is { } locked)
+        {
+            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+        }
         var user = await _server.Users.FindByLoginAsync(parts[0], Connection.Aborted).ConfigureAwait(false);
         var secret = user is null ? null : await _server.Users.GetSharedSecretAsync(user, Connection.Aborted).ConfigureAwait(false);
         if (user is null || secret is null)
         {
-            return await FailLoginAsync("APOP").ConfigureAwait(false);
+            return await FailLoginAsync("APOP", login: parts[0]).ConfigureAwait(false);
         }
 #pragma warning disable CA5351 // MD5 is what RFC 1939 §7 specifies for APOP.
         var expected = MD5.HashData(Encoding.UTF8.GetBytes(_apopTimestamp + secret));
@@ -85,11 +94,11 @@ internal sealed partial class Pop3Session
         }
         catch (FormatException)
         {
-            return await FailLoginAsync("APOP").ConfigureAwait(false);
+            return await FailLoginAsync("APOP", login: parts[0]).ConfigureAwait(false);
         }
         return CryptographicOperations.FixedTimeEquals(expected, given)
             ? await LoginAsync(user, "APOP").ConfigureAwait(false)
-            : await FailLoginAsync("APOP").ConfigureAwait(false);
+            : await FailLoginAsync("APOP", login: parts[0]).ConfigureAwait(false);
     }
 
     private async ValueTask<bool> AuthAsync(string arguments)
@@ -121,21 +130,32 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.UnsupportedMechanism);
             return true;
         }
-        var mechanism = SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        // With rate limits, the mechanism looks users up through a directory that notes the login and finds nobody for a
+        // login that is locked out (the secret is then never checked).
+        var users = Options.RateLimits is { } limits ? new LockoutCheckingUserDirectory(_server.Users, limits) : null;
+        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
         if (!SaslCommandExchange.TryParseInitialResponse(parts.Length == 2 ? parts[1] : null, out var initial))
         {
             Error(Pop3RejectReason.InvalidBase64);
             return true;
         }
+        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, null) is { } locked)
+        {
+            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+        }
 
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
+        if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
+        {
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+        }
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
                 return await LoginAsync(result.Step.User!, mechanism.Name).ConfigureAwait(false);
             case SaslExchangeOutcome.Failed:
                 Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
-                return await FailLoginAsync(mechanism.Name).ConfigureAwait(false);
+                return await FailLoginAsync(mechanism.Name, login: users?.Login).ConfigureAwait(false);
             case SaslExchangeOutcome.Malformed:
                 Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 Error(Pop3RejectReason.AuthMalformed);
@@ -144,7 +164,7 @@ internal sealed partial class Pop3Session
                 // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
                 // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
                 Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, "cancelled");
-                return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled).ConfigureAwait(false);
+                return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled, users?.Login).ConfigureAwait(false);
             case SaslExchangeOutcome.InvalidBase64:
                 Error(Pop3RejectReason.InvalidBase64);
                 return true;
@@ -159,12 +179,26 @@ internal sealed partial class Pop3Session
 
     private static readonly byte[] s_challengePrefix = "+ "u8.ToArray();
 
-    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session.
-    private async ValueTask<bool> FailLoginAsync(string method, Pop3RejectReason reason = Pop3RejectReason.AuthFailed)
+    // A login refused by a lock-out (SessionRateLimits) without its credentials checked: -ERR [SYS/TEMP], after the same
+    // delay as a failure and charged to the session's budget, so that hammering a locked-out login is slow here too.
+    private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit)
+    {
+        Pop3Log.RateLimited(_logger, Connection.Id, limit);
+        _server.CoreMetrics.RateLimited("pop3", limit);
+        return FailLoginAsync("", Pop3RejectReason.AuthRateLimited);
+    }
+
+    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session. It
+    // counts against the client's address and the login (when known) in the rate limits shared across sessions.
+    private async ValueTask<bool> FailLoginAsync(string method, Pop3RejectReason reason = Pop3RejectReason.AuthFailed, string? login = null)
     {
         if (reason == Pop3RejectReason.AuthFailed)
         {
             Pop3Log.AuthenticationFailed(_logger, Connection.Id, method, "invalid credentials");
+        }
+        if (reason != Pop3RejectReason.AuthRateLimited)
+        {
+            LoginRateLimits.Failed(Options.RateLimits, _server.CoreMetrics, "pop3", Connection.RemoteEndPoint, login);
         }
         if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {

@@ -66,6 +66,20 @@ internal sealed partial class Pop3Session : CommandSession
 
     protected override void WriteShuttingDown() => IO.Write(Pop3Replies.ShuttingDown);
 
+    // Connections per client address (SessionRateLimits): -ERR [SYS/TEMP] instead of the greeting, then close.
+    protected override bool RefuseAtConnect()
+    {
+        if (Options.RateLimits is not { } limits || limits.TryConnect(Connection.RemoteEndPoint))
+        {
+            return false;
+        }
+        Pop3Log.RateLimited(_logger, Connection.Id, RateLimits.SessionRateLimit.ConnectionsPerAddress);
+        _server.CoreMetrics.RateLimited("pop3", RateLimits.SessionRateLimit.ConnectionsPerAddress);
+        _server.Metrics.Rejected(Pop3RejectReason.ConnectionRateLimited);
+        IO.Write(Pop3Replies.For(Pop3RejectReason.ConnectionRateLimited));
+        return true;
+    }
+
     protected override ValueTask<LineReadOutcome> ReadCommandAsync() => IO.ReadLineAsync(Options.MaxCommandLineLength, Options.IdleTimeout);
 
     protected override void OnLineTooLong() => Error(Pop3RejectReason.LineTooLong);

@@ -25,4 +25,7 @@ internal static partial class Pop3Log
 
     [LoggerMessage(2008, LogLevel.Information, "{ConnectionId}: connection lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(2040, LogLevel.Warning, "{ConnectionId}: refused by the rate limit {Limit}")]
+    public static partial void RateLimited(ILogger logger, string connectionId, Mail.Protocols.RateLimits.SessionRateLimit limit);
 }

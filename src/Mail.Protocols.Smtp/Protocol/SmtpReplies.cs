@@ -44,6 +44,9 @@ internal enum SmtpRejectReason
     EhloWithoutName,
     HeloWithoutName,
     UserUnknown,
+    ConnectionRateLimited,
+    AuthRateLimited,
+    MessageRateLimited,
 }
 
 internal static class SmtpReplies
@@ -103,6 +106,11 @@ internal static class SmtpReplies
         SmtpRejectReason.EhloWithoutName => "501 5.5.4 Syntax: EHLO hostname\r\n"u8,
         SmtpRejectReason.HeloWithoutName => "501 5.5.4 Syntax: HELO hostname\r\n"u8,
         SmtpRejectReason.UserUnknown => "550 5.1.1 User unknown\r\n"u8, // VRFY, for authenticated sessions only
+        // The rate limits of SessionRateLimits: temporary, so that a client retries later rather than gives up.
+        SmtpRejectReason.ConnectionRateLimited => "421 4.7.0 Too many connections from your address, try again later\r\n"u8,
+        // RFC 4954 §6: 454 4.7.0 is the temporary authentication failure; the credentials were not checked.
+        SmtpRejectReason.AuthRateLimited => "454 4.7.0 Too many failed authentications, try again later\r\n"u8,
+        SmtpRejectReason.MessageRateLimited => "451 4.7.1 Too many messages from this user, try again later\r\n"u8,
         _ => "554 5.7.1 Access denied\r\n"u8,
     };
 }

@@ -1,8 +1,10 @@
 using Mail.Protocols.Connections;
+using Mail.Protocols.RateLimits;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Telemetry;
+using Mail.Protocols.Users;
 
 namespace Mail.Protocols.Smtp.Session;
 
@@ -41,7 +43,11 @@ internal sealed partial class SmtpSession
         }
         var name = parts[0];
         var offered = Options.AuthMechanisms.Any(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
-        var mechanism = offered ? SaslMechanisms.Create(name, _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey) : null;
+        // With rate limits, the mechanism looks users up through a directory that notes the login and finds nobody for a
+        // login that is locked out (the secret is then never checked).
+        var limits = Options.RateLimits;
+        var users = limits is null ? null : new LockoutCheckingUserDirectory(_server.Users, limits);
+        var mechanism = offered ? SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey) : null;
         if (mechanism is null)
         {
             Reject(SmtpRejectReason.UnknownMechanism);
@@ -52,11 +58,23 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.AuthMalformed);
             return true;
         }
+        if (limits?.AuthLockedOut(Connection.RemoteEndPoint, null) is { } locked)
+        {
+            return await RateLimitedAuthAsync(locked).ConfigureAwait(false);
+        }
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
+        if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
+        {
+            return await RateLimitedAuthAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+        }
+        if (result.Outcome is SaslExchangeOutcome.Failed or SaslExchangeOutcome.Cancelled)
+        {
+            LoginRateLimits.Failed(limits, _server.CoreMetrics, "smtp", Connection.RemoteEndPoint, users?.Login);
+        }
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
@@ -106,6 +124,15 @@ internal sealed partial class SmtpSession
             return false;
         }
         return true;
+    }
+
+    // A login refused by a lock-out (SessionRateLimits) without its credentials checked: 454 4.7.0, after the same delay
+    // as a failure and charged to the session's budget, so that hammering a locked-out login is slow here too.
+    private async ValueTask<bool> RateLimitedAuthAsync(SessionRateLimit limit)
+    {
+        SmtpLog.RateLimited(_logger, Connection.Id, limit);
+        _server.CoreMetrics.RateLimited("smtp", limit);
+        return await FailAuthAsync(SmtpRejectReason.AuthRateLimited).ConfigureAwait(false);
     }
 
     private async ValueTask<bool> StartTlsAsync(bool noArguments)

@@ -261,6 +261,10 @@ internal sealed partial class SmtpSession
             }
             var size = spool.Length - transaction.HeaderOctets;
             _server.Metrics.MessageReceived(size);
+            if (_user is not null)
+            {
+                Options.RateLimits?.Sent(_user.Login);
+            }
             SmtpLog.MessageAccepted(_logger, Connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
             Write("250 2.0.0 "u8);
             WriteAscii(transaction.QueueId!);

@@ -30,6 +30,15 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.NestedMail);
             return true;
         }
+        // Messages per authenticated user (SessionRateLimits): refused here, before the body is sent, and counted only
+        // when a message is accepted at the end of its data, so that a refused or abandoned transaction costs nothing.
+        if (_user is not null && Options.RateLimits is { } limits && !limits.MaySend(_user.Login))
+        {
+            SmtpLog.RateLimited(_logger, Connection.Id, RateLimits.SessionRateLimit.MessagesPerUser);
+            _server.CoreMetrics.RateLimited("smtp", RateLimits.SessionRateLimit.MessagesPerUser);
+            Reject(SmtpRejectReason.MessageRateLimited);
+            return true;
+        }
 
         // Everything is parsed from the pooled line before the first await.
         var arguments = IO.Line[argumentsStart..];

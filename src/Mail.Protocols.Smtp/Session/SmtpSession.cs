@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Policy;
+using Mail.Protocols.RateLimits;
 using Mail.Protocols.Sasl;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
@@ -62,6 +63,19 @@ internal sealed partial class SmtpSession : CommandSession
     protected override void OnStarted() => _server.Metrics.SessionStarted();
 
     protected override void WriteGreeting() => Write(_server.Replies.Greeting);
+
+    // Connections per client address (SessionRateLimits): 421 4.7.0 instead of the greeting, then close.
+    protected override bool RefuseAtConnect()
+    {
+        if (Options.RateLimits is not { } limits || limits.TryConnect(Connection.RemoteEndPoint))
+        {
+            return false;
+        }
+        SmtpLog.RateLimited(_logger, Connection.Id, SessionRateLimit.ConnectionsPerAddress);
+        _server.CoreMetrics.RateLimited("smtp", SessionRateLimit.ConnectionsPerAddress);
+        Reject(SmtpRejectReason.ConnectionRateLimited, countsAsError: false);
+        return true;
+    }
 
     protected override void WriteShuttingDown() => Write(_server.Replies.ShuttingDown);
 

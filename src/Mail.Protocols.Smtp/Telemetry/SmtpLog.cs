@@ -50,4 +50,7 @@ internal static partial class SmtpLog
 
     [LoggerMessage(1012, LogLevel.Information, "{ConnectionId}: connection lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(1040, LogLevel.Warning, "{ConnectionId}: refused by the rate limit {Limit}")]
+    public static partial void RateLimited(ILogger logger, string connectionId, Mail.Protocols.RateLimits.SessionRateLimit limit);
 }

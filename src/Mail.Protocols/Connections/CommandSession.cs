@@ -54,6 +54,11 @@ internal abstract class CommandSession
                 await IO.FlushAsync().ConfigureAwait(false);
                 return;
             }
+            if (RefuseAtConnect())
+            {
+                await IO.FlushAsync().ConfigureAwait(false);
+                return;
+            }
             WriteGreeting();
             while (await ReadAndExecuteAsync().ConfigureAwait(false))
             {
@@ -120,6 +125,12 @@ internal abstract class CommandSession
 
     /// <summary>Executes the command just read and writes its reply; false ends the session (the farewell is written).</summary>
     protected abstract ValueTask<bool> ExecuteAsync();
+
+    /// <summary>
+    /// Instead of the greeting: when a limit refuses the connection (a rate limit), writes the protocol's refusal and
+    /// returns true, and the session ends. Refuses nothing by default.
+    /// </summary>
+    protected virtual bool RefuseAtConnect() => false;
 
     /// <summary>Writes the greeting.</summary>
     protected abstract void WriteGreeting();

@@ -18,6 +18,8 @@ public sealed class CoreMetrics
     private readonly Counter<long> _opened;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _discarded;
+    private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _lockouts;
 
     private CoreMetrics(Meter meter)
     {
@@ -25,6 +27,8 @@ public sealed class CoreMetrics
         _opened = meter.CreateCounter<long>("mail.connections.opened", "{connection}", "Accepted connections.");
         _rejected = meter.CreateCounter<long>("mail.connections.rejected", "{connection}", "Connections refused by a connection limit.");
         _discarded = meter.CreateCounter<long>("mail.tls.pipelined_discarded", "By", "Plaintext octets pipelined after STARTTLS/STLS and discarded.");
+        _rateLimited = meter.CreateCounter<long>("mail.rate_limit.refused", "{request}", "Connections, logins and messages refused by a rate limit, by mail.rate_limit.");
+        _lockouts = meter.CreateCounter<long>("mail.rate_limit.lockouts", "{lockout}", "Lock-outs started by failed logins, by mail.rate_limit.");
     }
 
     /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
@@ -44,4 +48,20 @@ public sealed class CoreMetrics
 
     /// <summary>Counts plaintext discarded at a TLS upgrade (engines call it).</summary>
     internal void PipelinedPlaintextDiscarded(string protocol, long octets) => _discarded.Add(octets, new TagList { { "network.protocol.name", protocol } });
+
+    /// <summary>Counts a connection, login or message refused by one of the <see cref="RateLimits.SessionRateLimits"/>.</summary>
+    internal void RateLimited(string protocol, RateLimits.SessionRateLimit limit) =>
+        _rateLimited.Add(1, new TagList { { "network.protocol.name", protocol }, { "mail.rate_limit", TagOf(limit) } });
+
+    /// <summary>Counts a lock-out that a failed login started.</summary>
+    internal void RateLimitLockout(string protocol, RateLimits.SessionRateLimit limit) =>
+        _lockouts.Add(1, new TagList { { "network.protocol.name", protocol }, { "mail.rate_limit", TagOf(limit) } });
+
+    private static string TagOf(RateLimits.SessionRateLimit limit) => limit switch
+    {
+        RateLimits.SessionRateLimit.ConnectionsPerAddress => "connections_per_address",
+        RateLimits.SessionRateLimit.AuthFailuresPerAddress => "auth_failures_per_address",
+        RateLimits.SessionRateLimit.AuthFailuresPerLogin => "auth_failures_per_login",
+        _ => "messages_per_user",
+    };
 }
