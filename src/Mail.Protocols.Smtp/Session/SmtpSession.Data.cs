@@ -131,9 +131,18 @@ internal sealed partial class SmtpSession
                 {
                     foreach (var segment in piece)
                     {
-                        spool.Append(segment.Span);
-                        if (transaction!.Body != Queue.MessageBodyType.BinaryMime)
+                        if (transaction!.Body == Queue.MessageBodyType.BinaryMime)
                         {
+                            spool.Append(segment.Span);
+                        }
+                        else if (Options.BareLineEndings == BareLineEndingPolicy.Normalize)
+                        {
+                            // As DATA does under this policy: a bare CR or LF is stored as CRLF.
+                            transaction.BareLineEndings.CopyNormalized(segment.Span, spool);
+                        }
+                        else
+                        {
+                            spool.Append(segment.Span);
                             transaction.BareLineEndings.Scan(segment.Span);
                         }
                     }
@@ -169,6 +178,10 @@ internal sealed partial class SmtpSession
             Write(" octets received\r\n"u8);
             Success();
             return true;
+        }
+        if (Options.BareLineEndings == BareLineEndingPolicy.Normalize && transaction!.Body != Queue.MessageBodyType.BinaryMime)
+        {
+            transaction.BareLineEndings.FinishNormalized(transaction.Spool!);
         }
         await FinishMessageAsync(transaction!, transaction!.BareLineEndings.Finish()).ConfigureAwait(false);
         return true;
