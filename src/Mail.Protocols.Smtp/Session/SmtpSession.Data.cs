@@ -315,6 +315,21 @@ internal sealed partial class SmtpSession
         return _receivedPrefix = $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ";
     }
 
-    // Client-supplied names go into a header: no line breaks, no parentheses that would unbalance the comment.
-    private static string HeaderText(string text) => text.Replace('\r', '?').Replace('\n', '?').Replace('(', '?').Replace(')', '?');
+    // Client-supplied names go into a header: no line breaks (nor controls, NEL, or the Unicode line and paragraph
+    // separators some readers break lines at; an SMTPUTF8 address may hold them), no parentheses that would unbalance the comment.
+    private static string HeaderText(string text) =>
+        text.AsSpan().ContainsAny(s_headerBreaking) ? string.Create(text.Length, text, static (chars, source) =>
+        {
+            source.AsSpan().CopyTo(chars);
+            for (var i = 0; i < chars.Length; i++)
+            {
+                if (s_headerBreaking.Contains(chars[i]))
+                {
+                    chars[i] = '?';
+                }
+            }
+        }) : text;
+
+    private static readonly System.Buffers.SearchValues<char> s_headerBreaking = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c), '(', ')', '\u2028', '\u2029']);
 }
