@@ -182,3 +182,44 @@ internal static class ImapAbuseHost
         return host;
     }
 }
+
+/// <summary>IMAPS negotiates what SMTP does (they share MailTlsOptions): TLS 1.2 or 1.3, never 1.0 or 1.1.</summary>
+public sealed class ImapTlsVersionTests
+{
+#pragma warning disable SYSLIB0039 // TLS 1.0 and 1.1 are obsolete: that is the point of the test
+    [Theory]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls, false)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls11, false)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls12, true)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls13, true)]
+    public async Task Imaps_handshake_succeeds_only_with_tls_1_2_or_1_3(System.Security.Authentication.SslProtocols offered, bool succeeds)
+#pragma warning restore SYSLIB0039
+    {
+        var options = new MailHostOptions
+        {
+            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = 0,
+            ServerName = "imap.example.test",
+        };
+        await using var host = new MailHost(options);
+        await host.StartAsync();
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(host.EndPoints["imaps"]);
+        await using var ssl = new System.Net.Security.SslStream(tcp.GetStream());
+        var handshake = ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = offered,
+            RemoteCertificateValidationCallback = PinnedCertificate.Callback(host.Certificate),
+        });
+        if (!succeeds)
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => handshake);
+            return;
+        }
+        await handshake;
+        Assert.Equal(offered, ssl.SslProtocol);
+        var greeting = new byte[512];
+        var n = await ssl.ReadAsync(greeting);
+        Assert.StartsWith("* OK", System.Text.Encoding.ASCII.GetString(greeting, 0, n));
+    }
+}

@@ -132,3 +132,44 @@ internal static class Pop3AbuseHost
         return host;
     }
 }
+
+/// <summary>POP3S negotiates what SMTP does (they share MailTlsOptions): TLS 1.2 or 1.3, never 1.0 or 1.1.</summary>
+public sealed class Pop3TlsVersionTests
+{
+#pragma warning disable SYSLIB0039 // TLS 1.0 and 1.1 are obsolete: that is the point of the test
+    [Theory]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls, false)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls11, false)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls12, true)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls13, true)]
+    public async Task Pop3s_handshake_succeeds_only_with_tls_1_2_or_1_3(System.Security.Authentication.SslProtocols offered, bool succeeds)
+#pragma warning restore SYSLIB0039
+    {
+        var options = new MailHostOptions
+        {
+            SmtpPort = null, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = 0, ImapPort = null, ImapsPort = null,
+            ServerName = "pop.example.test",
+        };
+        await using var host = new MailHost(options);
+        await host.StartAsync();
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(host.EndPoints["pop3s"]);
+        await using var ssl = new System.Net.Security.SslStream(tcp.GetStream());
+        var handshake = ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = offered,
+            RemoteCertificateValidationCallback = PinnedCertificate.Callback(host.Certificate),
+        });
+        if (!succeeds)
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => handshake);
+            return;
+        }
+        await handshake;
+        Assert.Equal(offered, ssl.SslProtocol);
+        var greeting = new byte[128];
+        var n = await ssl.ReadAsync(greeting);
+        Assert.StartsWith("+OK", Encoding.ASCII.GetString(greeting, 0, n));
+    }
+}
