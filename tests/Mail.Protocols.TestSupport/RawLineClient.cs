@@ -53,6 +53,12 @@ public sealed class RawLineClient : IAsyncDisposable, IDisposable
         return await ReadLineAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Sends <paramref name="octets"/> as they are, in one write (one packet on loopback when small).</summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> octets) => await _stream.WriteAsync(octets).ConfigureAwait(false);
+
+    /// <summary>Sends <paramref name="text"/> (UTF-8) as it is, line ends included, in one write.</summary>
+    public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
+
     /// <summary>Sends <paramref name="line"/> and CRLF, and returns the last line of the reply (SMTP continues with "250-").</summary>
     public async Task<string> SayAsync(string line)
     {

@@ -498,7 +498,8 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         {
             return start;
         }
-        var stuffer = new DotStuffer(null);
+        // Line endings made CRLF and dots stuffed, so the next hop sees no early end of data (SMTP smuggling).
+        var stuffer = new DataStuffer();
         await CopyAsync(content, (chunk, writer) => stuffer.Write(chunk, writer), cancellationToken).ConfigureAwait(false);
         stuffer.Finish(_output);
         await FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -131,9 +131,18 @@ internal sealed partial class SmtpSession
                 {
                     foreach (var segment in piece)
                     {
-                        spool.Append(segment.Span);
-                        if (transaction!.Body != Queue.MessageBodyType.BinaryMime)
+                        if (transaction!.Body == Queue.MessageBodyType.BinaryMime)
                         {
+                            spool.Append(segment.Span);
+                        }
+                        else if (Options.BareLineEndings == BareLineEndingPolicy.Normalize)
+                        {
+                            // As DATA does under this policy: a bare CR or LF is stored as CRLF.
+                            transaction.BareLineEndings.CopyNormalized(segment.Span, spool);
+                        }
+                        else
+                        {
+                            spool.Append(segment.Span);
                             transaction.BareLineEndings.Scan(segment.Span);
                         }
                     }
@@ -169,6 +178,10 @@ internal sealed partial class SmtpSession
             Write(" octets received\r\n"u8);
             Success();
             return true;
+        }
+        if (Options.BareLineEndings == BareLineEndingPolicy.Normalize && transaction!.Body != Queue.MessageBodyType.BinaryMime)
+        {
+            transaction.BareLineEndings.FinishNormalized(transaction.Spool!);
         }
         await FinishMessageAsync(transaction!, transaction!.BareLineEndings.Finish()).ConfigureAwait(false);
         return true;
@@ -306,6 +319,21 @@ internal sealed partial class SmtpSession
         return _receivedPrefix = $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ";
     }
 
-    // Client-supplied names go into a header: no line breaks, no parentheses that would unbalance the comment.
-    private static string HeaderText(string text) => text.Replace('\r', '?').Replace('\n', '?').Replace('(', '?').Replace(')', '?');
+    // Client-supplied names go into a header: no line breaks (nor controls, NEL, or the Unicode line and paragraph
+    // separators some readers break lines at; an SMTPUTF8 address may hold them), no parentheses that would unbalance the comment.
+    private static string HeaderText(string text) =>
+        text.AsSpan().ContainsAny(s_headerBreaking) ? string.Create(text.Length, text, static (chars, source) =>
+        {
+            source.AsSpan().CopyTo(chars);
+            for (var i = 0; i < chars.Length; i++)
+            {
+                if (s_headerBreaking.Contains(chars[i]))
+                {
+                    chars[i] = '?';
+                }
+            }
+        }) : text;
+
+    private static readonly System.Buffers.SearchValues<char> s_headerBreaking = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c), '(', ')', '\u2028', '\u2029']);
 }
