@@ -40,13 +40,19 @@ internal sealed class DovecotUidList
         {
             return null;
         }
-        if (lines.Length == 0 || !TryParseHeader(lines[0], out var version, out var uidValidity, out var nextUid))
+        return Parse(lines);
+    }
+
+    /// <summary>Reads the lines of a uidlist (<see cref="TryRead"/> without the file); null when its header is unusable.</summary>
+    internal static DovecotUidList? Parse(IReadOnlyList<string> lines)
+    {
+        if (lines.Count == 0 || !TryParseHeader(lines[0], out var version, out var uidValidity, out var nextUid))
         {
             return null;
         }
-        var uids = new Dictionary<string, uint>(lines.Length, StringComparer.Ordinal);
+        var uids = new Dictionary<string, uint>(lines.Count, StringComparer.Ordinal);
         var taken = new HashSet<uint>();
-        foreach (var line in lines.AsSpan(1))
+        foreach (var line in lines.Skip(1))
         {
             // A line that does not parse (a torn write) is skipped: its file gets a new UID like any unknown file.
             if (TryParseRecord(line, version, out var uid, out var baseName) && taken.Add(uid))
