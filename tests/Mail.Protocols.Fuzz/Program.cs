@@ -4,8 +4,7 @@ using SharpFuzz;
 // Mail.Protocols.Fuzz --list
 // Mail.Protocols.Fuzz <target>                              run under afl-fuzz (fuzz.sh starts it so)
 // Mail.Protocols.Fuzz <target> --replay <file-or-dir>...    run inputs in process; exit 1 if any fails
-// Mail.Protocols.Fuzz <target> --out-of-process             under afl-fuzz, each input in a child process
-const string Usage = "usage: Mail.Protocols.Fuzz --list | <target> [--replay <file-or-dir>... | --out-of-process]";
+const string Usage = "usage: Mail.Protocols.Fuzz --list | <target> [--replay <file-or-dir>...]";
 
 if (args is ["--list"])
 {
@@ -43,12 +42,23 @@ if (args.Length >= 2 && args[1] == "--replay")
     return failures.Count == 0 ? 0 : 1;
 }
 
-// Under afl-fuzz: the input arrives as a stream (afl writes it to the process's standard input). Any exception
-// escaping Run, FuzzPropertyException included, is reported to afl as a crash.
-const int MaxInput = 1 << 20;
-Action<Stream> run = stream =>
+if (args.Length != 1)
 {
-    var buffer = new byte[MaxInput];
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+// Under afl-fuzz: the input arrives as a stream (afl writes it to standard input). Any exception escaping Run,
+// FuzzPropertyException included, is reported to afl as a crash.
+//
+// Out of process: this process is afl's fork server and runs the inputs in a child dotnet process, which it restarts
+// when an input kills it. SharpFuzz's persistent mode (Fuzzer.Run) runs them in this very process, which afl kills
+// on a hang (or a stack overflow kills); with afl++ 4.04c the fuzzer then aborts with "Unable to communicate with
+// fork server" and, worse, its last statistics do not count the findings. Out of process survives both, at the same
+// speed for our targets (about 4,800 executions a second for ImapSequenceSet, either way).
+var buffer = new byte[1 << 20];
+Fuzzer.OutOfProcess.Run(stream =>
+{
     var length = 0;
     int read;
     while (length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0)
@@ -57,20 +67,5 @@ Action<Stream> run = stream =>
     }
 
     target.Run(buffer.AsSpan(0, length));
-};
-
-if (args is [_, "--out-of-process"])
-{
-    Fuzzer.OutOfProcess.Run(run);
-}
-else if (args.Length == 1)
-{
-    Fuzzer.Run(run);
-}
-else
-{
-    Console.Error.WriteLine(Usage);
-    return 2;
-}
-
+});
 return 0;
