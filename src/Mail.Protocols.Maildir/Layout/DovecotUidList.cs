@@ -28,7 +28,10 @@ internal sealed class DovecotUidList
 
     public IReadOnlyDictionary<string, uint> UidsByBaseName { get; }
 
-    /// <summary>Reads the folder's uidlist; null when there is none or its header is unusable (then nothing is adopted).</summary>
+    /// <summary>
+    /// Reads the folder's uidlist; null when there is none, its header is unusable, or its UIDs could not go on (a UID or
+    /// next UID of 4294967295): then nothing is adopted.
+    /// </summary>
     public static DovecotUidList? TryRead(string directory)
     {
         string[] lines;
@@ -65,7 +68,8 @@ internal sealed class DovecotUidList
                 nextUid = Math.Max(nextUid, uid + 1);
             }
         }
-        return new DovecotUidList(uidValidity, nextUid, uids);
+        // A next UID of 4294967295 leaves the folder one UID at most, like a UID of 4294967295 none: number it afresh.
+        return nextUid == uint.MaxValue ? null : new DovecotUidList(uidValidity, nextUid, uids);
     }
 
     private static bool TryParseHeader(string line, out int version, out uint uidValidity, out uint nextUid)

@@ -43,10 +43,22 @@ internal static class FolderNames
                 throw Invalid(folder, "Maildir++ folder names cannot contain '.'");
             }
         }
-        return "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
+        var directory = "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
+        // Modified UTF-7 is ASCII: one octet a character. A longer name is no file name (NAME_MAX), and would fail at creation.
+        if (directory.Length > MaxDirectoryName)
+        {
+            throw Invalid(folder, $"its directory name would be longer than {MaxDirectoryName} octets");
+        }
+        return directory;
     }
 
-    /// <summary>The folder name of a Maildir++ directory, or null if the directory is not a folder.</summary>
+    // The longest file name Linux file systems take (NAME_MAX).
+    private const int MaxDirectoryName = 255;
+
+    /// <summary>
+    /// The folder name of a Maildir++ directory, or null if the directory is not a folder: ".INBOX" (in any case) is none,
+    /// since INBOX is the Maildir itself and a second one would shadow it.
+    /// </summary>
     public static string? FromDirectoryName(string directoryName)
     {
         if (directoryName.Length < 2 || directoryName[0] != '.' || directoryName == "..")
@@ -63,7 +75,8 @@ internal static class FolderNames
             }
             decoded[i] = level;
         }
-        return string.Join(Separator, decoded);
+        var name = string.Join(Separator, decoded);
+        return IsInbox(name) ? null : name;
     }
 
     /// <summary>
