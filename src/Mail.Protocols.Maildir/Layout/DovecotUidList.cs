@@ -69,7 +69,7 @@ internal sealed class DovecotUidList
             }
         }
         // A next UID of 4294967295 leaves the folder one UID at most, like a UID of 4294967295 none: number it afresh.
-        return nextUid == uint.MaxValue ? null : new DovecotUidList(uidValidity, nextUid, uids);
+        return nextUid == uint.MaxValue ? null : new DovecotUidList(uidValidity, Math.Max(nextUid, 1), uids);
     }
 
     private static bool TryParseHeader(string line, out int version, out uint uidValidity, out uint nextUid)

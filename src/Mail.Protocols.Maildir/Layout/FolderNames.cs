@@ -57,7 +57,8 @@ internal static class FolderNames
 
     /// <summary>
     /// The folder name of a Maildir++ directory, or null if the directory is not a folder: ".INBOX" (in any case) is none,
-    /// since INBOX is the Maildir itself and a second one would shadow it.
+    /// since INBOX is the Maildir itself and a second one would shadow it, and neither is a name <see cref="ToDirectoryName"/>
+    /// refuses (a control character or a dot inside a level, encoded in modified UTF-7).
     /// </summary>
     public static string? FromDirectoryName(string directoryName)
     {
@@ -69,14 +70,17 @@ internal static class FolderNames
         var decoded = new string[levels.Length];
         for (var i = 0; i < levels.Length; i++)
         {
-            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level || level.Contains(Separator, StringComparison.Ordinal))
+            // A level must be one ToDirectoryName could have written: no separator, no dot, no control character
+            // (modified UTF-7 can encode any of them); else the folder could be listed but never selected or renamed.
+            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level
+                || level.AsSpan().ContainsAny(Separator, '.') || level.Any(char.IsControl))
             {
                 return null;
             }
             decoded[i] = level;
         }
         var name = string.Join(Separator, decoded);
-        return IsInbox(name) ? null : name;
+        return IsInbox(name) || name.Length > 255 ? null : name;
     }
 
     /// <summary>

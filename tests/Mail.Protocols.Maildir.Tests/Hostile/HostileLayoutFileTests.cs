@@ -46,6 +46,20 @@ public sealed class HostileLayoutFileTests : IDisposable
     [InlineData(".inbox")]
     public void A_directory_named_inbox_is_no_second_inbox(string directory) => Assert.Null(FolderNames.FromDirectoryName(directory));
 
+    [Theory]
+    [InlineData(".Gr&dPYAjw-e")]      // U+008F, a C1 control character
+    [InlineData(".Archiv&AB8-e")]     // U+001F
+    [InlineData(".A&AAA-")]           // NUL
+    [InlineData(".a&AC4-b")]          // "a.b": a dot inside a level, which Maildir++ cannot hold
+    public void A_directory_whose_name_no_folder_of_this_store_can_have_is_no_folder(string directory)
+    {
+        // The store could list it but neither select, rename nor delete it: its name fails ToDirectoryName.
+        Assert.Null(FolderNames.FromDirectoryName(directory));
+    }
+
+    [Fact]
+    public void A_uidlist_whose_next_uid_is_0_continues_from_1() => Assert.Equal(1u, DovecotUidList.Parse(["3 V5 N0"])!.NextUid);
+
     [Fact]
     public void A_folder_name_whose_directory_would_not_fit_a_file_name_is_refused()
     {

@@ -7,7 +7,7 @@ namespace Mail.Protocols.Fuzz.Targets.Storage;
 /// <summary>
 /// Folder names and their Maildir++ directories (<see cref="FolderNames"/>), the input taken as a folder name and as a directory
 /// name. Properties: <see cref="FolderNames.ToDirectoryName"/> throws only <see cref="MailboxStoreException"/> (InvalidName);
-/// a directory it gives is INBOX's "" or a "." name of printable ASCII (modified UTF-7) that fits a file name (255 octets)
+/// a directory it gives is INBOX's "" or a "." name of printable ASCII (modified UTF-7, space included) that fits a file name (255 octets)
 /// and decodes back to the folder; <see cref="FolderNames.FromDirectoryName"/> never throws, and a folder it finds is no
 /// INBOX (INBOX is the Maildir itself) and maps back to a directory that decodes to the same folder.
 /// </summary>
@@ -56,7 +56,7 @@ internal sealed class FolderNamesTarget : IFuzzTarget
     private static void CheckDirectory(string directory)
     {
         Fuzz.Check(directory.Length >= 2 && directory[0] == '.', $"\"{directory}\" is not a Maildir++ folder directory");
-        Fuzz.Check(directory.All(c => c is > ' ' and < '\u007f' and not '/'), $"\"{directory}\" is not printable ASCII without '/'");
+        Fuzz.Check(directory.All(c => c is >= ' ' and < '\u007f' and not '/'), $"\"{directory}\" is not printable ASCII without '/'");
         Fuzz.Check(Encoding.UTF8.GetByteCount(directory) <= MaxFileName, $"the directory name is {directory.Length} octets, more than a file name can have");
     }
 }
