@@ -79,7 +79,7 @@ internal sealed class SequenceSetTarget : IFuzzTarget
         }
     }
 
-    private static byte[] Write(SequenceSet set)
+    internal static byte[] Write(SequenceSet set)
     {
         var text = new StringBuilder();
         foreach (var range in set.Ranges)
