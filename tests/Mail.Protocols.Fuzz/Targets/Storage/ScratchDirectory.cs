@@ -4,7 +4,7 @@ namespace Mail.Protocols.Fuzz.Targets.Storage;
 
 /// <summary>
 /// A directory of this process per target, emptied before each run, for the readers that take a file (the index journal,
-/// the keyword file, ...): under /dev/shm when there is one, so that a run costs no disk. Removed when the process exits.
+/// the keyword file, ...): under /dev/shm when there is one, so that a run costs no disk. Removed when the process exits (or by a later one, once its process is gone).
 /// </summary>
 internal static class ScratchDirectory
 {
@@ -39,6 +39,21 @@ internal static class ScratchDirectory
     private static string CreateRoot()
     {
         var parent = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        // A process afl killed (a hang) or a crash left its directory behind: removed once its process is gone.
+        foreach (var stale in Directory.EnumerateDirectories(parent, "mp-fuzz-*"))
+        {
+            if (int.TryParse(Path.GetFileName(stale).AsSpan("mp-fuzz-".Length), out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(stale, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
         var root = Path.Combine(parent, $"mp-fuzz-{Environment.ProcessId}");
         Directory.CreateDirectory(root);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
