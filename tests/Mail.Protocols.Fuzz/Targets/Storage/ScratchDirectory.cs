@@ -4,7 +4,8 @@ namespace Mail.Protocols.Fuzz.Targets.Storage;
 
 /// <summary>
 /// A directory of this process per target, emptied before each run, for the readers that take a file (the index journal,
-/// the keyword file, ...): under /dev/shm when there is one, so that a run costs no disk. Removed when the process exits (or by a later one, once its process is gone).
+/// the keyword file, ...): under /dev/shm when there is one, so that a run costs no disk. Removed when the process exits
+/// (or by a later one, once its process is gone).
 /// </summary>
 internal static class ScratchDirectory
 {
