@@ -30,7 +30,8 @@ internal sealed class FolderIndexTarget : IFuzzTarget
         using (var index = Open(directory))
         {
             Check(index);
-            if (index.UidValidity == NewUidValidity && input.Length > 0)
+            // (A journal may name UIDVALIDITY 4242 itself; then it was not rebuilt.)
+            if (index.UidValidity == NewUidValidity && input.Length > 0 && !input.StartsWith("mailprotocols-index 1 4242 "u8))
             {
                 Fuzz.Check(index.ByUid.Count == 0 && index.NeedsCompaction, "a rebuilt index is not empty and to be compacted");
             }
