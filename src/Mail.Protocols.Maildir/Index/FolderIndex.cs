@@ -397,6 +397,13 @@ internal sealed class FolderIndex : IDisposable
             uid = adopted;
             _lastAdopted = adopted;
         }
+        if (uid == uint.MaxValue)
+        {
+            // No UID is left (4294967295 would leave UIDNEXT unwritable, and the index reads such a line as damage): the
+            // message is refused, and the next open of the folder, finding UIDNEXT 4294967295, numbers it afresh under a
+            // new UIDVALIDITY (RFC 9051 2.3.1.1). Only a UIDNEXT adopted from a dovecot-uidlist gets here in practice.
+            throw new MailboxStoreException(MailboxStoreError.Unavailable, "The folder has no UID left; it is numbered afresh when next opened.");
+        }
         UidNext = Math.Max(UidNext, uid + 1);
         var record = new MessageRecord(uid, baseName, internalDate, size)
         {

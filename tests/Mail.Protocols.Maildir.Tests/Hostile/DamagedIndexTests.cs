@@ -80,4 +80,24 @@ public sealed class DamagedIndexTests : IDisposable
         Assert.Equal(NewUidValidity, index.UidValidity);
         Assert.Empty(index.ByUid);
     }
+
+    [Fact]
+    public void Once_the_uids_run_out_a_new_message_is_refused_and_the_next_open_numbers_the_folder_afresh()
+    {
+        // A dovecot-uidlist may hand over next UID 4294967294: one UID is left. 4294967295 is never given (the reader
+        // takes an A line with it for damage), and a UID is never given twice.
+        using (var index = FolderIndex.Open(_directory.Path, SpecialUse.None, () => 7, sync: false, Mode, NullLogger.Instance))
+        {
+            index.Adopt(9, 4294967294);
+            Assert.Equal(4294967294u, index.Add("1.M1P1Q1.host", DateTimeOffset.UnixEpoch, 10, MessageFlags.None, false, []).Uid);
+            index.Commit();
+            var error = Assert.Throws<MailboxStoreException>(() => index.Add("2.M1P1Q2.host", DateTimeOffset.UnixEpoch, 10, MessageFlags.None, false, []));
+            Assert.Equal(MailboxStoreError.Unavailable, error.Error);
+            Assert.Single(index.ByUid);
+        }
+
+        using var reopened = FolderIndex.Open(_directory.Path, SpecialUse.None, () => NewUidValidity, sync: false, Mode, NullLogger.Instance);
+        Assert.Equal(NewUidValidity, reopened.UidValidity);
+        Assert.Equal(1u, reopened.UidNext);
+    }
 }
