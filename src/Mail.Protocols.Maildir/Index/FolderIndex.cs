@@ -116,7 +116,8 @@ internal sealed class FolderIndex : IDisposable
         return index;
     }
 
-    // Replays the journal. False when even the header is unusable: the UIDs cannot be trusted at all.
+    // Replays the journal. False when even the header is unusable, or the UIDs could not go on (UIDNEXT would pass
+    // 4294967294, MODSEQ IMAP's 63 bits): the UIDs cannot be trusted at all, and the folder is numbered afresh.
     // Line by line, so a large index costs small short-lived strings rather than one huge one.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for every message when a folder is opened, often before tiering kicks in
     private bool Replay(ILogger logger)
@@ -138,32 +139,51 @@ internal sealed class FolderIndex : IDisposable
             if (next is null && torn)
             {
                 // The torn line may have given out a UID that was never reported; skip past it.
-                UidNext++;
-                HighestModSeq++;
-                Expunged.ForgetThrough(HighestModSeq); // the lost line may have been an expunge
                 NeedsCompaction = true;
-                return true;
+                return SkipLost(1);
             }
             if (!Apply(line))
             {
                 // Every line from the damaged one on may have given out a UID: skip past all of them.
-                uint lost = 2;
+                ulong lost = 2;
                 while (reader.ReadLine() is not null)
                 {
                     lost++;
                 }
-                UidNext += lost;
-                HighestModSeq += lost;
-                Expunged.ForgetThrough(HighestModSeq);
                 NeedsCompaction = true;
                 MaildirLog.IndexDamaged(logger, _path, lineNumber);
-                return true;
+                return SkipLost(lost);
             }
             _records++;
             line = next;
         }
+        return UidNext < uint.MaxValue;
+    }
+
+    // Raises UIDNEXT and HIGHESTMODSEQ past what lost lines may have given out; false when they would leave their ranges
+    // (a UID above 4294967294, so none could follow; a MODSEQ past 63 bits, RFC 7162's mod-sequence-value), or when the
+    // snapshot's N line itself is lost: its UIDNEXT may be far above anything the lines left could tell.
+    private bool SkipLost(ulong lost)
+    {
+        if (!_sawHeaderModSeq || UidNext + lost >= uint.MaxValue || HighestModSeq + lost > MaxModSeq)
+        {
+            return false;
+        }
+        UidNext += (uint)lost;
+        HighestModSeq += lost;
+        Expunged.ForgetThrough(HighestModSeq); // a lost line may have been an expunge
         return true;
     }
+
+    // RFC 7162 §7: mod-sequence-value is a positive unsigned 63-bit integer.
+    private const ulong MaxModSeq = long.MaxValue;
+
+    // Every date a line can hold, in Unix milliseconds (DateTimeOffset.MinValue to MaxValue).
+    private const long MinDateMs = -62_135_596_800_000;
+    private const long MaxDateMs = 253_402_300_799_999;
+
+    // The five system flags' bits.
+    private const uint AllFlags = 0x1F;
 
     private static int LastByte(FileStream file)
     {
@@ -201,7 +221,7 @@ internal sealed class FolderIndex : IDisposable
         switch (kind)
         {
             case 'N' when count == 3:
-                if (!TryU32(line[f[1]], out var uidNext) || !TryU64(line[f[2]], out var nModSeq))
+                if (!TryU32(line[f[1]], out var uidNext) || !TryModSeq(line[f[2]], out var nModSeq))
                 {
                     return false;
                 }
@@ -215,10 +235,15 @@ internal sealed class FolderIndex : IDisposable
                 }
                 return true;
             case 'A' when count >= 8:
-                if (!TryU32(line[f[1]], out var uid) || uid is 0 or uint.MaxValue || ByUid.ContainsKey(uid) || !TryU64(line[f[2]], out var modSeq)
-                    || !long.TryParse(line[f[3]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var dateMs)
+                if (!TryU32(line[f[1]], out var uid) || uid is 0 or uint.MaxValue || ByUid.ContainsKey(uid) || !TryModSeq(line[f[2]], out var modSeq)
+                    || !long.TryParse(line[f[3]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var dateMs) || dateMs is < MinDateMs or > MaxDateMs
                     || !long.TryParse(line[f[4]], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
-                    || !TryU32(line[f[5]], out var flags) || line[f[7]].IsEmpty)
+                    || !TryFlags(line[f[5]], out var flags) || !IsBaseName(line[f[7]]))
+                {
+                    return false;
+                }
+                var keywords = count == 9 ? line[f[8]].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+                if (!keywords.All(MessageKeywords.IsValid))
                 {
                     return false;
                 }
@@ -227,7 +252,7 @@ internal sealed class FolderIndex : IDisposable
                     ModSeq = modSeq,
                     Flags = (MessageFlags)flags,
                     Passed = line[f[6]] is "1",
-                    Keywords = count == 9 ? line[f[8]].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [],
+                    Keywords = keywords,
                 };
                 if (ByBase.Remove(record.BaseName, out var stale))
                 {
@@ -239,7 +264,13 @@ internal sealed class FolderIndex : IDisposable
                 HighestModSeq = Math.Max(HighestModSeq, record.ModSeq);
                 return true;
             case 'F' when count >= 5:
-                if (!TryU32(line[f[1]], out var changedUid) || !TryU64(line[f[2]], out var changedModSeq) || !TryU32(line[f[3]], out var newFlags))
+                if (!TryU32(line[f[1]], out var changedUid) || !TryModSeq(line[f[2]], out var changedModSeq) || !TryFlags(line[f[3]], out var newFlags))
+                {
+                    return false;
+                }
+                // F lines have five fixed fields, so keywords start at the sixth range.
+                var newKeywords = count > 5 ? line[f[5].Start..].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+                if (!newKeywords.All(MessageKeywords.IsValid))
                 {
                     return false;
                 }
@@ -248,13 +279,12 @@ internal sealed class FolderIndex : IDisposable
                     changed.ModSeq = changedModSeq;
                     changed.Flags = (MessageFlags)newFlags;
                     changed.Passed = line[f[4]] is "1";
-                    // F lines have five fixed fields, so keywords start at the sixth range.
-                    changed.Keywords = count > 5 ? line[f[5].Start..].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+                    changed.Keywords = newKeywords;
                 }
                 HighestModSeq = Math.Max(HighestModSeq, changedModSeq);
                 return true;
             case 'X' when count == 3:
-                if (!TryU32(line[f[1]], out var removedUid) || !TryU64(line[f[2]], out var removedModSeq))
+                if (!TryU32(line[f[1]], out var removedUid) || !TryModSeq(line[f[2]], out var removedModSeq))
                 {
                     return false;
                 }
@@ -287,7 +317,28 @@ internal sealed class FolderIndex : IDisposable
     }
 
     private static bool TryU32(ReadOnlySpan<char> s, out uint value) => uint.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
-    private static bool TryU64(ReadOnlySpan<char> s, out ulong value) => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    private static bool TryModSeq(ReadOnlySpan<char> s, out ulong value) =>
+        ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value <= MaxModSeq;
+
+    private static bool TryFlags(ReadOnlySpan<char> s, out uint value) => TryU32(s, out value) && (value & ~AllFlags) == 0;
+
+    // The base of a Maildir file name as this store takes one from new/ or cur/ (MaildirFileName): not empty, no ':' (the
+    // info part), '/', white space or control character, not a dot file. A line naming another is damage, not a message.
+    private static bool IsBaseName(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty || name[0] == '.' || name.ContainsAny(':', '/'))
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (c <= ' ' || char.IsControl(c) || char.IsWhiteSpace(c))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private void Reset(uint uidValidity, SpecialUse specialUse)
     {
@@ -345,6 +396,13 @@ internal sealed class FolderIndex : IDisposable
             }
             uid = adopted;
             _lastAdopted = adopted;
+        }
+        if (uid == uint.MaxValue)
+        {
+            // No UID is left (4294967295 would leave UIDNEXT unwritable, and the index reads such a line as damage): the
+            // message is refused, and the next open of the folder, finding UIDNEXT 4294967295, numbers it afresh under a
+            // new UIDVALIDITY (RFC 9051 2.3.1.1). Only a UIDNEXT adopted from a dovecot-uidlist gets here in practice.
+            throw new MailboxStoreException(MailboxStoreError.Unavailable, "The folder has no UID left; it is numbered afresh when next opened.");
         }
         UidNext = Math.Max(UidNext, uid + 1);
         var record = new MessageRecord(uid, baseName, internalDate, size)

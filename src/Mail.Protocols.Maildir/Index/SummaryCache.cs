@@ -11,7 +11,8 @@ namespace Mail.Protocols.Maildir.Index;
 /// The MIME summaries (envelope, body structure, offsets) of a folder's messages, computed once and kept in
 /// "mailprotocols.summaries" beside the index so a restart does not parse every message again for IMAP.
 /// One line per message, <c>UID JSON</c>, after a header naming the format's version and the folder's UIDVALIDITY;
-/// a cache only, so it is not flushed to the disk, a damaged line is skipped and a file of another version or
+/// a cache only, so it is not flushed to the disk, a damaged line (torn, or JSON that is no sound summary of the message:
+/// see IsSound) is skipped and a file of another version or
 /// UIDVALIDITY is started afresh, except version 3, whose summaries lack only the header octets (see <see cref="Magic"/>).
 /// </summary>
 internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileMode permissions)
@@ -64,6 +65,43 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
         file.Write(Encoding.UTF8.GetBytes(Line(uid, summary)));
     }
 
+    // What the parser makes of a message of that size, and IMAP relies on: no null where the summary has none, every part's
+    // offsets ordered within the message (a part of a multipart within its parent's body, after its previous sibling, an
+    // embedded message within its part's body), at most MaxMimeDepth levels, a header within MaxHeaderLength. A line that
+    // parses as JSON but is none of that was damaged or written by another hand: skipped like a torn one.
+    private static bool IsSound(MessageSummary summary, long size) =>
+        summary is { Envelope: { } envelope, Body: { } body }
+        && summary.BodyOffset >= 0 && summary.BodyOffset <= size
+        && (summary.Header is not { } header || header.Length <= MessageSummaryParser.MaxHeaderLength)
+        && IsSound(envelope) && IsSound(body, 1, 0, size);
+
+    private static bool IsSound(MessageEnvelope envelope) =>
+        new[] { envelope.From, envelope.Sender, envelope.ReplyTo, envelope.To, envelope.Cc, envelope.Bcc }.All(list => list is not null && list.All(a => a is not null));
+
+    private static bool IsSound(BodyPartSummary part, int depth, long from, long to)
+    {
+        if (depth > MessageSummaryParser.MaxMimeDepth || part.MediaType is null || part.MediaSubtype is null
+            || part.Parameters is null || part.DispositionParameters is null || part.Languages is null || part.Children is null
+            || part.Parameters.Any(p => p.Key is null || p.Value is null) || part.DispositionParameters.Any(p => p.Key is null || p.Value is null)
+            || part.Languages.Any(l => l is null) || part.Lines < 0
+            || !(from <= part.HeaderOffset && part.HeaderOffset <= part.BodyOffset && part.BodyOffset <= part.EndOffset && part.EndOffset <= to)
+            || part.MessageBodyOffset is { } innerBody && (innerBody < part.BodyOffset || innerBody > part.EndOffset))
+        {
+            return false;
+        }
+        var previous = part.BodyOffset;
+        foreach (var child in part.Children)
+        {
+            if (child is null || !IsSound(child, depth + 1, previous, part.EndOffset))
+            {
+                return false;
+            }
+            previous = child.EndOffset;
+        }
+        return part.Message is not { } inner
+            || part.MessageEnvelope is { } innerEnvelope && IsSound(innerEnvelope) && IsSound(inner, depth + 1, part.BodyOffset, part.EndOffset);
+    }
+
     private static string Line(uint uid, MessageSummary summary) =>
         string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary, s_json)}\n");
 
@@ -92,14 +130,14 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
             {
                 continue;
             }
-            if (!live.ContainsKey(uid))
+            if (!live.TryGetValue(uid, out var record))
             {
                 dead++;
                 continue;
             }
             try
             {
-                if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1), s_json) is { Envelope: not null, Body: not null } summary)
+                if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1), s_json) is { } summary && IsSound(summary, record.Size))
                 {
                     // A later line replaces an earlier one (Replace), which is then dead weight in the file.
                     dead += _summaries.ContainsKey(uid) ? 1 : 0;

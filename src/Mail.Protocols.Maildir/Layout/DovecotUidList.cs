@@ -28,7 +28,10 @@ internal sealed class DovecotUidList
 
     public IReadOnlyDictionary<string, uint> UidsByBaseName { get; }
 
-    /// <summary>Reads the folder's uidlist; null when there is none or its header is unusable (then nothing is adopted).</summary>
+    /// <summary>
+    /// Reads the folder's uidlist; null when there is none, its header is unusable, or its UIDs could not go on (a UID or
+    /// next UID of 4294967295): then nothing is adopted.
+    /// </summary>
     public static DovecotUidList? TryRead(string directory)
     {
         string[] lines;
@@ -40,13 +43,19 @@ internal sealed class DovecotUidList
         {
             return null;
         }
-        if (lines.Length == 0 || !TryParseHeader(lines[0], out var version, out var uidValidity, out var nextUid))
+        return Parse(lines);
+    }
+
+    /// <summary>Reads the lines of a uidlist (<see cref="TryRead"/> without the file); null when its header is unusable.</summary>
+    internal static DovecotUidList? Parse(IReadOnlyList<string> lines)
+    {
+        if (lines.Count == 0 || !TryParseHeader(lines[0], out var version, out var uidValidity, out var nextUid))
         {
             return null;
         }
-        var uids = new Dictionary<string, uint>(lines.Length, StringComparer.Ordinal);
+        var uids = new Dictionary<string, uint>(lines.Count, StringComparer.Ordinal);
         var taken = new HashSet<uint>();
-        foreach (var line in lines.AsSpan(1))
+        foreach (var line in lines.Skip(1))
         {
             // A line that does not parse (a torn write) is skipped: its file gets a new UID like any unknown file.
             if (TryParseRecord(line, version, out var uid, out var baseName) && taken.Add(uid))
@@ -59,7 +68,8 @@ internal sealed class DovecotUidList
                 nextUid = Math.Max(nextUid, uid + 1);
             }
         }
-        return new DovecotUidList(uidValidity, nextUid, uids);
+        // A next UID of 4294967295 leaves the folder one UID at most, like a UID of 4294967295 none: number it afresh.
+        return nextUid == uint.MaxValue ? null : new DovecotUidList(uidValidity, Math.Max(nextUid, 1), uids);
     }
 
     private static bool TryParseHeader(string line, out int version, out uint uidValidity, out uint nextUid)

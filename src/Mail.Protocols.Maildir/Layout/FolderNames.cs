@@ -43,10 +43,23 @@ internal static class FolderNames
                 throw Invalid(folder, "Maildir++ folder names cannot contain '.'");
             }
         }
-        return "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
+        var directory = "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
+        // Modified UTF-7 is ASCII: one octet a character. A longer name is no file name (NAME_MAX), and would fail at creation.
+        if (directory.Length > MaxDirectoryName)
+        {
+            throw Invalid(folder, $"its directory name would be longer than {MaxDirectoryName} octets");
+        }
+        return directory;
     }
 
-    /// <summary>The folder name of a Maildir++ directory, or null if the directory is not a folder.</summary>
+    // The longest file name Linux file systems take (NAME_MAX).
+    private const int MaxDirectoryName = 255;
+
+    /// <summary>
+    /// The folder name of a Maildir++ directory, or null if the directory is not a folder: ".INBOX" (in any case) is none,
+    /// since INBOX is the Maildir itself and a second one would shadow it, and neither is a name <see cref="ToDirectoryName"/>
+    /// refuses (a control character or a dot inside a level, encoded in modified UTF-7).
+    /// </summary>
     public static string? FromDirectoryName(string directoryName)
     {
         if (directoryName.Length < 2 || directoryName[0] != '.' || directoryName == "..")
@@ -57,13 +70,17 @@ internal static class FolderNames
         var decoded = new string[levels.Length];
         for (var i = 0; i < levels.Length; i++)
         {
-            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level || level.Contains(Separator, StringComparison.Ordinal))
+            // A level must be one ToDirectoryName could have written: no separator, no dot, no control character
+            // (modified UTF-7 can encode any of them); else the folder could be listed but never selected or renamed.
+            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level
+                || level.AsSpan().ContainsAny(Separator, '.') || level.Any(char.IsControl))
             {
                 return null;
             }
             decoded[i] = level;
         }
-        return string.Join(Separator, decoded);
+        var name = string.Join(Separator, decoded);
+        return IsInbox(name) || name.Length > 255 ? null : name;
     }
 
     /// <summary>

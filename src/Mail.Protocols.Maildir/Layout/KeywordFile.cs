@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Mail.Protocols.Maildir.Durability;
+using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Maildir.Layout;
 
@@ -50,12 +51,16 @@ internal sealed class KeywordFile
         _loadedWriteTime = writeTime;
     }
 
-    /// <summary>The keywords named by the letters of a file name; unknown letters are skipped.</summary>
+    /// <summary>
+    /// The keywords named by the letters of a file name; unknown letters are skipped, and so are letters whose keyword is
+    /// no IMAP atom (<see cref="MessageKeywords.IsValid"/>: another program wrote "0 two words", say). Such a letter stays
+    /// taken, so that it is never given to another keyword while files still carry it, and its line is written back as it was.
+    /// </summary>
     public IEnumerable<string> KeywordsOf(string letters)
     {
         foreach (var letter in letters)
         {
-            if (_byLetter[letter - 'a'] is { } keyword)
+            if (_byLetter[letter - 'a'] is { } keyword && MessageKeywords.IsValid(keyword))
             {
                 yield return keyword;
             }

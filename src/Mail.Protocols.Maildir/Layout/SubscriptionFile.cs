@@ -94,8 +94,10 @@ internal static class SubscriptionFile
         var levels = version2 ? line.Split('\t') : line.Split('.');
         for (var i = 0; i < levels.Length; i++)
         {
-            // An escaped control character (0x01 and a letter) is no modified UTF-7: such a line is no name of this store.
-            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level || level.Contains(FolderNames.Separator, StringComparison.Ordinal))
+            // An escaped control character (0x01 and a letter) is no modified UTF-7, and one encoded in modified UTF-7
+            // ("&AAE-") is no character of a folder name either: such a line is no name of this store.
+            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level || level.Contains(FolderNames.Separator, StringComparison.Ordinal)
+                || level.Any(char.IsControl))
             {
                 return null;
             }

@@ -24,9 +24,22 @@ internal sealed record QueueEntryFile(
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_json);
 
-    /// <summary>Reads a state file; throws <see cref="JsonException"/> when it is not one.</summary>
+    /// <summary>
+    /// Reads a state file; throws <see cref="JsonException"/> when it is not one: also when JSON that parses leaves a null
+    /// where the entry has none (reverse path, a recipient, its address, a status), or a number no value of its enum has
+    /// (JSON may give an enum as a number), or a negative attempt count. The delivery agent uses an entry without checking.
+    /// </summary>
     public static QueueEntryFile Deserialize(byte[] json) =>
-        JsonSerializer.Deserialize<QueueEntryFile>(json, s_json) is { Envelope.Recipients: not null, Recipients: not null } entry
+        JsonSerializer.Deserialize<QueueEntryFile>(json, s_json) is { } entry && IsWhole(entry)
             ? entry
             : throw new JsonException("Incomplete queue entry.");
+
+    private static bool IsWhole(QueueEntryFile entry) =>
+        entry is { Envelope: { ReversePath: not null, Recipients: not null } envelope, Recipients: not null, Attempts: >= 0 }
+        && Enum.IsDefined(envelope.Return) && Enum.IsDefined(envelope.Body)
+        && envelope.Recipients.All(IsWhole)
+        && entry.Recipients.All(status => status is not null && IsWhole(status.Recipient) && Enum.IsDefined(status.State));
+
+    private static bool IsWhole(QueueRecipient? recipient) =>
+        recipient is { Address: not null } && (recipient.Notify & ~(DsnNotify.Never | DsnNotify.Success | DsnNotify.Failure | DsnNotify.Delay)) == 0;
 }

@@ -63,8 +63,6 @@ public sealed class SmtpClientException : Exception
 /// </summary>
 public sealed class SmtpClientConnection : IAsyncDisposable
 {
-    private const int MaxReplyLine = 4096;
-    private const int MaxReplyLines = 200;
     private readonly SmtpClientOptions _options;
     private readonly Stream _network;
     private readonly string _host;
@@ -72,7 +70,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private SslStream? _tls;
     private PipeReader _input;
     private PipeWriter _output;
-    private LineReader _lineReader;
+    private SmtpReplyReader _replyReader;
     private readonly HashSet<string> _extensions = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _authMechanisms = new(StringComparer.OrdinalIgnoreCase);
 
@@ -282,7 +280,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         }
         _tls = tls;
         (_input, _output) = Pipes(tls);
-        _lineReader = default;
+        _replyReader = default;
     }
 
     // A chain that did not reach a system root may reach one of the configured certificates; a wrong host name, or no
@@ -577,39 +575,20 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         await _output.FlushAsync(deadline.Token).ConfigureAwait(false);
     }
 
-    // Reads a possibly multi-line reply ("250-..." lines then "250 ..."), bounded in length and count.
+    // Reads a possibly multi-line reply ("250-..." lines then "250 ..."), bounded in length and count (SmtpReplyReader).
     private async Task<SmtpServerReply> ReadReplyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var lines = new List<string>();
         while (true)
         {
             var result = await _input.ReadAsync(deadline.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
             var reader = new SequenceReader<byte>(buffer);
-            while (true)
+            if (_replyReader.TryRead(ref reader, _host, out var reply))
             {
-                var status = _lineReader.TryReadLine(ref reader, MaxReplyLine, out var line);
-                if (status == LineReadStatus.NeedMoreData)
-                {
-                    break;
-                }
-                if (status == LineReadStatus.TooLong || line.Length < 3 || lines.Count >= MaxReplyLines)
-                {
-                    throw new SmtpClientException($"{_host} sent a malformed reply");
-                }
-                var text = Encoding.UTF8.GetString(line);
-                if (!int.TryParse(text.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) || code is < 200 or > 599)
-                {
-                    throw new SmtpClientException($"{_host} sent a malformed reply");
-                }
-                lines.Add(text.Length > 4 ? text[4..] : "");
-                if (text.Length == 3 || text[3] == ' ')
-                {
-                    _input.AdvanceTo(reader.Position);
-                    return new SmtpServerReply(code, lines);
-                }
+                _input.AdvanceTo(reader.Position);
+                return reply;
             }
             _input.AdvanceTo(reader.Position, buffer.End);
             if (result.IsCompleted)

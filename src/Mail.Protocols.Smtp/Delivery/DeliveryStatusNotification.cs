@@ -141,7 +141,7 @@ public static partial class DeliveryStatusNotification
     // The first RFC 3463 code in the reply ("550 5.1.1 ...") whose class agrees with the action (RFC 3464 §2.3.4:
     // failed is 5, delayed 4, delivered 2), or the class's generic one. A message given up after temporary failures
     // has "451 4.4.1 ...; 5.4.7 delivery time expired": its status is 5.4.7, the 4.4.1 stays in Diagnostic-Code.
-    private static string StatusCode(string? reply, DsnAction action)
+    internal static string StatusCode(string? reply, DsnAction action)
     {
         var wanted = action switch { DsnAction.Failed => '5', DsnAction.Delayed => '4', _ => '2' };
         if (reply is not null)
@@ -157,6 +157,7 @@ public static partial class DeliveryStatusNotification
         return wanted + ".0.0";
     }
 
-    [GeneratedRegex(@"\b[245]\.\d{1,3}\.\d{1,3}\b", RegexOptions.CultureInvariant)]
+    // ASCII digits: .NET's \d is any Unicode digit (RFC 3463's status code is DIGITs, and a Status field is ASCII).
+    [GeneratedRegex(@"\b[245]\.[0-9]{1,3}\.[0-9]{1,3}\b", RegexOptions.CultureInvariant)]
     private static partial Regex EnhancedCode();
 }

@@ -294,7 +294,8 @@ internal static class SmtpSyntax
             && inner.Count((byte)'.') == 3;
     }
 
-    /// <summary>Splits the next esmtp-param (keyword[=value]) off <paramref name="parameters"/>. Returns false on bad syntax.</summary>
+    /// <summary>Splits the next esmtp-param (keyword[=value]) off <paramref name="parameters"/>. Returns false on bad syntax
+    /// (a value's 8-bit octets must be UTF-8).</summary>
     public static bool TryReadParameter(ref ReadOnlySpan<byte> parameters, out ReadOnlySpan<byte> keyword, out ReadOnlySpan<byte> value)
     {
         keyword = default;
@@ -328,6 +329,11 @@ internal static class SmtpSyntax
                 {
                     return false;
                 }
+            }
+            // esmtp-value is %d33-60 / %d62-126 (RFC 5321 §4.1.2); RFC 6531 §3.3 adds UTF8-non-ascii, nothing else.
+            if (!System.Text.Unicode.Utf8.IsValid(value))
+            {
+                return false;
             }
         }
         return true;

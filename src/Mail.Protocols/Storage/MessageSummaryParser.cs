@@ -41,8 +41,10 @@ public static class MessageSummaryParser
     {
         ArgumentNullException.ThrowIfNull(content);
         var offsets = new Offsets();
-        // persistent: true keeps part contents as offsets into the stream instead of copying them.
-        var parser = new MimeParser(s_options, content, persistent: true);
+        // persistent: true keeps part contents as offsets into the stream instead of copying them. MimeKit's parser sees
+        // full reads only: given short ones (a pipe, a converting stream) it can read a part's header that runs into the
+        // next boundary differently, and the summary of one message would depend on how its stream happened to read.
+        var parser = new MimeParser(s_options, new FullReads(content), persistent: true);
         parser.MimeEntityBegin += (_, e) => offsets.Begins[e.Entity] = e.BeginOffset;
         parser.MimeEntityEnd += (_, e) => offsets.Ends[e.Entity] = e;
         parser.MimeMessageEnd += (_, e) => offsets.MessageHeaderEnds[e.Message] = e.HeadersEndOffset;
@@ -115,6 +117,41 @@ public static class MessageSummaryParser
         return new MessageSummary(envelope, body) { BodyOffset = 0, Header = ReadOnlyMemory<byte>.Empty };
     }
 
+    // A seekable stream as it is, except that a read returns as many octets as asked for unless the content ends first.
+    private sealed class FullReads(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => inner.CanSeek;
+        public override bool CanWrite => false;
+        public override long Length => inner.Length;
+
+        public override long Position
+        {
+            get => inner.Position;
+            set => inner.Position = value;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.ReadAtLeast(buffer.AsSpan(offset, count), count, throwOnEndOfStream: false);
+
+        public override int Read(Span<byte> buffer) => inner.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            inner.ReadAtLeastAsync(buffer.AsMemory(offset, count), count, throwOnEndOfStream: false, cancellationToken).AsTask();
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private sealed class Offsets
     {
         public Dictionary<MimeEntity, long> Begins { get; } = new(ReferenceEqualityComparer.Instance);
@@ -157,7 +194,7 @@ public static class MessageSummaryParser
             HeaderOffset = begin,
             BodyOffset = end?.HeadersEndOffset ?? begin,
             EndOffset = end?.EndOffset ?? begin,
-            Lines = end?.Lines ?? 0,
+            Lines = Math.Max(0, end?.Lines ?? 0), // MimeKit counts -1 for a part whose header runs into the boundary
         };
         return entity switch
         {
