@@ -14,7 +14,8 @@ internal static class Secrets
         foreach (var range in input.SplitAny(" \r\n\t"u8))
         {
             var token = input[range];
-            if (token.Length >= 4 && System.Buffers.Text.Base64.DecodeFromUtf8(token, buffer, out _, out var written) == System.Buffers.OperationStatus.Done
+            // Decoded as leniently as the servers decode (Convert accepts non-zero pad bits, "ZXR=" as "ZXQ=").
+            if (token.Length >= 4 && Convert.TryFromBase64Chars(System.Text.Encoding.Latin1.GetString(token), buffer, out var written)
                 && buffer.AsSpan(0, written).IndexOf(secret) >= 0)
             {
                 return true;

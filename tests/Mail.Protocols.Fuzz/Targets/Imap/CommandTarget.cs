@@ -11,7 +11,8 @@ namespace Mail.Protocols.Fuzz.Targets.Imap;
 /// RFC 7888's literal+), its arguments read by every argument grammar in turn (APPEND, LOGIN, AUTHENTICATE, COPY,
 /// ENABLE, ID, LIST, LSUB, DELETE/SUBSCRIBE, RENAME, CREATE, SELECT, STATUS, STORE, UID EXPUNGE, FETCH, SEARCH), with
 /// and without UTF8=ACCEPT. Properties: only <see cref="ImapParseException"/> is thrown, and its text (the BAD reply) is
-/// one short line of printable ASCII; a command that parses was read to its end (APPEND to its message literal's "}") with every nesting level closed; ID
+/// one short line of printable ASCII; a command that parses was read to its end (APPEND to its message literal's "}", SEARCH to an unsupported CHARSET)
+/// with every nesting level closed; ID
 /// stays within RFC 2971's limits; every mailbox name read, written back as a client would (modified UTF-7 or UTF-8,
 /// quoted or a literal), reads back as the same name; LOGIN's user name and password written back read back the same.
 /// </summary>
@@ -88,8 +89,10 @@ internal sealed class CommandTarget : IFuzzTarget
                     continue;
                 }
 
-                // APPEND stops after the message literal's "}": the session streams the octets from there.
-                Fuzz.Check(command == "APPEND" ? arguments[grammar.Position - 1] == (byte)'}' : grammar.IsAtEnd, $"{command}: parsed without reading to the end");
+                // APPEND stops after the message literal's "}": the session streams the octets from there. SEARCH stops at
+                // a CHARSET it does not support: the answer is NO [BADCHARSET] whatever follows (RFC 9051 §6.4.4).
+                Fuzz.Check(command == "APPEND" ? arguments[grammar.Position - 1] == (byte)'}'
+                    : grammar.IsAtEnd || parsed is SearchCommand { CharsetSupported: false }, $"{command}: parsed without reading to the end");
                 Fuzz.Equal(0, grammar.Depth, $"{command}: nesting depth after the command");
                 Check(parsed, utf8Accept);
             }
