@@ -65,7 +65,7 @@ var progress = Task.Run(async () =>
     {
         while (await timer.WaitForNextTickAsync(stopReading.Token))
         {
-            Progress("running");
+            Progress(stopSending.IsCancellationRequested ? "draining" : "running");
         }
     }
     catch (OperationCanceledException)

@@ -7,6 +7,9 @@
 #
 # Usage: benchmarks/e2e/soak.sh [--minutes N | --seconds N] [--quick] [--head] [--drain SECONDS]
 set -euo pipefail
+# The whole script is one compound command, read to its end before it starts: a run of an hour may go on while the
+# checkout changes under it.
+{
 
 usage() {
     cat <<'EOF'
@@ -97,6 +100,8 @@ remote_users=(r01 r02 r03)
 join_users() { local domain=$1 IFS=,; shift; printf '%s\n' "${*/%/@$domain}"; }
 
 begin_run
+started=$(date -u '+%Y-%m-%d %H:%M:%S')
+commit=$(commit_description)
 trap 'log "error: line $LINENO exited with status $?"' ERR
 
 build_ours
@@ -278,7 +283,7 @@ samples=$(($(wc -l <"$csv") - 1))
 {
     echo "# Soak: one MailHost on the Maildir store, $duration of mixed load"
     echo
-    report_when_line
+    echo "- When: $started to $(date -u '+%H:%M:%S') UTC; commit $commit"
     report_machine_line "gnuplot $(package_version gnuplot-nox)"
     echo "- Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg); 1-minute load average during the run (sampled):" \
         "$(awk -F, 'NR > 1 { v = $7 + 0; n++; s += v; if (n == 1 || v < a) a = v; if (n == 1 || v > b) b = v } END { if (n) printf "min %.2f, mean %.2f, max %.2f", a, s / n, b; else print "n/a" }' "$csv")" \
@@ -325,3 +330,5 @@ samples=$(($(wc -l <"$csv") - 1))
 } >"$report"
 
 show_report "$report"
+exit
+}
