@@ -205,6 +205,8 @@ internal sealed class ImapReader(Options options, Ledger ledger, Stats stats, st
     /// Returns false if it failed.</summary>
     public async Task<bool> SessionAsync(bool final, CancellationToken stop, CancellationToken hard)
     {
+        // Not an IDLE's aftermath: what this session reads says nothing about announcements.
+        _idleStart = 0;
         try
         {
             using var session = CancellationTokenSource.CreateLinkedTokenSource(hard);
