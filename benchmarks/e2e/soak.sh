@@ -138,7 +138,8 @@ pop3_port=$(free_port)
 imap_port=$(free_port)
 extra=()
 read -ra extra <<<"${OURS_EXTRA_ARGS:-}"
-start_process ours "$work/ours.log" dotnet "$work/ours/MailHost.dll" --smtp "${server_port[ours]}" --submission "$submission_port" \
+# env --default-signal=HUP: under nohup SIGHUP is ignored and the host would inherit that, and never answer the sampler.
+start_process ours "$work/ours.log" env --default-signal=HUP dotnet "$work/ours/MailHost.dll" --smtp "${server_port[ours]}" --submission "$submission_port" \
     --pop3 "$pop3_port" --imap "$imap_port" --smtps 0 --pop3s 0 --imaps 0 --domain "$local_domain" --users-file "$work/users" \
     --postmaster "postmaster@$local_domain" --allow-plaintext-auth --quiet --max-connections-per-address 1000 \
     --store "maildir:$work/mail" --queue "dir:$work/queue" --smart-host "127.0.0.1:${server_port[remote]}" --poll-seconds 2 \
@@ -180,7 +181,9 @@ EOF
 }
 
 # Samples the host every sample_seconds into the CSV until it exits or this subshell is stopped; draws every minute.
+# It must not die of one failed reading (set +e): a field it cannot read stays empty.
 sample_loop() {
+    set +e +o pipefail
     local n=0 now prev_ticks prev_time ticks rss threads fds managed count before i cpu
     local plot_every=$(((60 + sample_seconds - 1) / sample_seconds))
     prev_ticks=$(cpu_ticks "$pid")
@@ -196,13 +199,18 @@ sample_loop() {
                 ((count > before)) && break
                 sleep 0.1
             done
-            managed=$(grep '^memory managed=' "$work/ours.log" | tail -n 1 | sed 's/^memory managed=\([0-9]*\).*/\1/' |
-                awk '{ printf "%.1f", $1 / 1048576 }')
+            if ((count > before)); then
+                managed=$(grep '^memory managed=' "$work/ours.log" | tail -n 1 | sed 's/^memory managed=\([0-9]*\).*/\1/' |
+                    awk '{ printf "%.1f", $1 / 1048576 }')
+            elif ((n == 0)); then
+                log "warning: the host did not answer SIGHUP with its managed heap within 10 s"
+            fi
         fi
         now=$(date +%s.%N)
-        ticks=$(cpu_ticks "$pid" 2>/dev/null) || break
-        rss=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null) || break
-        threads=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || break
+        ticks=$(cpu_ticks "$pid" 2>/dev/null)
+        [[ -n $ticks ]] || break
+        rss=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null)
+        threads=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
         fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
         cpu=$(awk -v t="$ticks" -v p="$prev_ticks" -v a="$now" -v b="$prev_time" -v hz="$clk_tck" \
             'BEGIN { if (a - b > 0) printf "%.1f", (t - p) / hz / (a - b) * 100; else print 0 }')
