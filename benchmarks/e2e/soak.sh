@@ -223,9 +223,19 @@ sample_loop() {
     done
 }
 
+# Stops the sampler if it still runs, and only if the process of that pid is still this script's child: a sampler that
+# ended by itself (the host died) leaves a pid the system may have given to another process since.
+stop_sampler() {
+    [[ -n ${sampler_pid:-} ]] || return 0
+    if [[ $(sed 's/.*) //' "/proc/$sampler_pid/stat" 2>/dev/null | cut -d' ' -f2) == "$$" ]]; then
+        stop_pid "$sampler_pid"
+    fi
+    sampler_pid=""
+}
 run_start=$(date +%s)
 sample_loop &
-server_pid[sampler]=$!
+sampler_pid=$!
+trap 'stop_sampler; cleanup' EXIT
 
 # --- The load ---
 
@@ -247,7 +257,7 @@ log "driver: exit $driver_status, $(cat "$work/driver.out")"
 
 # --- After the run ---
 
-stop_server sampler
+stop_sampler
 plot
 failures=0
 notes=()
