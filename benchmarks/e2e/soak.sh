@@ -223,13 +223,10 @@ sample_loop() {
     done
 }
 
-# Stops the sampler if it still runs, and only if the process of that pid is still this script's child: a sampler that
-# ended by itself (the host died) leaves a pid the system may have given to another process since.
+# Stops the sampler if it still runs (lib.sh stop_pid sends nothing to a pid that is no longer this script's child).
 stop_sampler() {
     [[ -n ${sampler_pid:-} ]] || return 0
-    if [[ $(sed 's/.*) //' "/proc/$sampler_pid/stat" 2>/dev/null | cut -d' ' -f2) == "$$" ]]; then
-        stop_pid "$sampler_pid"
-    fi
+    stop_pid "$sampler_pid"
     sampler_pid=""
 }
 run_start=$(date +%s)
