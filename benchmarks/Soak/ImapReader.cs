@@ -371,6 +371,11 @@ internal sealed class ImapReader(Options options, Ledger ledger, Stats stats, st
         }
         if (_woken)
         {
+            // Only messages accepted while the session idled: one accepted before the IDLE began was announced at its start.
+            if (entry.AcceptedAt < _idleStart)
+            {
+                return;
+            }
             Latencies.Add(Math.Max(0, Stopwatch.GetElapsedTime(entry.AcceptedAt, _wokenAt).TotalMilliseconds));
         }
         else if (entry.AcceptedAt > _idleStart && Stopwatch.GetElapsedTime(entry.AcceptedAt, _idleEnd) > TimeSpan.FromSeconds(5))

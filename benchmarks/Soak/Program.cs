@@ -167,7 +167,7 @@ string Report()
     {
         var l = idle.Latencies.Order().ToArray();
         string P(double p) => l.Length == 0 ? "n/a" : l[Math.Min(l.Length - 1, (int)Math.Ceiling(p * l.Length) - 1)].ToString("F0", inv);
-        text.AppendLine(inv, $"| IMAP IDLE, 1 user | {N("idle.idles")} IDLEs, {N("idle.wakeups")} ended by an EXISTS, {N("idle.timeouts")} by the 30 s timeout; {N("idle.fetched")} messages fetched and expunged; from the 250 after DATA to the EXISTS: median {P(0.5)} ms, p99 {P(0.99)} ms, max {(l.Length == 0 ? "n/a" : l[^1].ToString("F0", inv))} ms |");
+        text.AppendLine(inv, $"| IMAP IDLE, 1 user | {N("idle.idles")} IDLEs, {N("idle.wakeups")} ended by an EXISTS, {N("idle.timeouts")} by the 30 s timeout; {N("idle.fetched")} messages fetched and expunged; for messages accepted while it idled, from the 250 after DATA to the EXISTS: median {P(0.5)} ms, p99 {P(0.99)} ms, max {(l.Length == 0 ? "n/a" : l[^1].ToString("F0", inv))} ms |");
     }
     text.AppendLine(inv, $"| POP3 at the remote domain, {options.RemoteUsers.Count} users | {N("remote.sessions")} sessions, {N("remote.retrieved")} messages retrieved ({MiB(stats.Get("remote.octets"))} MiB) and deleted |");
     text.AppendLine();
