@@ -159,6 +159,11 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # Draws the PNG from the CSV: memory above, descriptors and threads below.
 plot() {
     [[ $(wc -l <"$csv") -ge 3 ]] || return 0
+    # gnuplot refuses a series without a point: the managed heap is drawn once there is one.
+    local managed_series=""
+    if awk -F, 'NR > 1 && $3 != "" { found = 1; exit } END { exit !found }' "$csv"; then
+        managed_series=", \"$csv\" using (\$1/60):3 with linespoints pt 7 ps 0.4 title \"managed heap after a full GC\""
+    fi
     gnuplot 2>>"$work/gnuplot.log" <<EOF || log "warning: gnuplot failed (see $work/gnuplot.log)"
 set terminal pngcairo size 800,560 font ",9"
 set output "$png.tmp"
@@ -170,14 +175,13 @@ set key top left
 set xlabel "minutes"
 set ylabel "MiB"
 set yrange [0:*]
-plot "$csv" using (\$1/60):2 with lines lw 2 title "RSS", \
-     "$csv" using (\$1/60):3 with linespoints pt 7 ps 0.4 title "managed heap after a full GC"
+plot "$csv" using (\$1/60):2 with lines lw 2 title "RSS"$managed_series
 set ylabel "count"
 plot "$csv" using (\$1/60):4 with lines lw 2 title "open file descriptors", \
      "$csv" using (\$1/60):5 with lines lw 2 title "threads"
 unset multiplot
 EOF
-    [[ -s $png.tmp ]] && mv "$png.tmp" "$png"
+    if [[ -s $png.tmp ]]; then mv "$png.tmp" "$png"; fi
 }
 
 # Samples the host every sample_seconds into the CSV until it exits or this subshell is stopped; draws every minute.
