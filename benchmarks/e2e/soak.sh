@@ -175,8 +175,10 @@ set key top left
 set xlabel "minutes"
 set ylabel "MiB"
 set yrange [0:*]
+set key bottom right
 plot "$csv" using (\$1/60):2 with lines lw 2 title "RSS"$managed_series
 set ylabel "count"
+set key top left
 plot "$csv" using (\$1/60):4 with lines lw 2 title "open file descriptors", \
      "$csv" using (\$1/60):5 with lines lw 2 title "threads"
 unset multiplot
