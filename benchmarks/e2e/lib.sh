@@ -70,9 +70,11 @@ alive() {
     [[ -n $state && $state != Z ]]
 }
 
-# Stops one process this script started: SIGTERM, then SIGKILL after 10 s.
+# Stops one process this script started: SIGTERM, then SIGKILL after 10 s. Nothing is sent unless the process of that
+# pid is still this script's child: one that ended long ago leaves a pid the system may have given to another process.
 stop_pid() {
     local pid=$1 i
+    [[ $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f2) == "$$" ]] || { wait "$pid" 2>/dev/null || true; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
         alive "$pid" || break
