@@ -35,4 +35,9 @@ internal enum ImapRejectReason
     BadCharset,
     UnknownTransferEncoding,
     CannotEnable,
+    /// <summary>
+    /// A literal arrived below <see cref="MailServerOptions.MinimumDataRate"/>: answered with the untagged
+    /// <see cref="ImapReplies.DataRateTooLow"/> (not through <see cref="ImapReplies.For"/>), then the connection closes.
+    /// </summary>
+    DataRateTooLow,
 }

@@ -8,6 +8,7 @@ internal static class ImapReplies
 {
     public static ReadOnlySpan<byte> ShuttingDown => "* BYE [UNAVAILABLE] Server shutting down\r\n"u8;
     public static ReadOnlySpan<byte> Autologout => "* BYE Autologout; idle for too long\r\n"u8;
+    public static ReadOnlySpan<byte> DataRateTooLow => "* BYE Literal data arrived too slowly, closing\r\n"u8;
     public static ReadOnlySpan<byte> TooManyErrors => "* BYE Too many errors, closing\r\n"u8;
     public static ReadOnlySpan<byte> TooManyAuthFailures => "* BYE [AUTHENTICATIONFAILED] Too many failed logins, closing\r\n"u8;
     public static ReadOnlySpan<byte> LogoutBye => "* BYE Logging out\r\n"u8;

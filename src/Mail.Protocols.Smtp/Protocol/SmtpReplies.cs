@@ -44,6 +44,11 @@ internal enum SmtpRejectReason
     EhloWithoutName,
     HeloWithoutName,
     UserUnknown,
+    /// <summary>
+    /// DATA or a BDAT chunk arrived below <see cref="MailServerOptions.MinimumDataRate"/>: answered with
+    /// <see cref="ServerReplies.DataRateTooLow"/> (a 421 names the host), then the connection closes.
+    /// </summary>
+    DataRateTooLow,
 }
 
 internal static class SmtpReplies
