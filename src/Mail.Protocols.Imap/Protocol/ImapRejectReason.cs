@@ -36,8 +36,8 @@ internal enum ImapRejectReason
     UnknownTransferEncoding,
     CannotEnable,
     /// <summary>
-    /// A literal arrived below <see cref="MailServerOptions.MinimumDataRate"/>: answered with the untagged
-    /// <see cref="ImapReplies.DataRateTooLow"/> (not through <see cref="ImapReplies.For"/>), then the connection closes.
+    /// A literal arrived below <see cref="MailServerOptions.MinimumDataRate"/>: its reply (a BYE) is written untagged,
+    /// then the connection closes.
     /// </summary>
     DataRateTooLow,
 }

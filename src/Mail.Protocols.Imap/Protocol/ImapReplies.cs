@@ -8,7 +8,6 @@ internal static class ImapReplies
 {
     public static ReadOnlySpan<byte> ShuttingDown => "* BYE [UNAVAILABLE] Server shutting down\r\n"u8;
     public static ReadOnlySpan<byte> Autologout => "* BYE Autologout; idle for too long\r\n"u8;
-    public static ReadOnlySpan<byte> DataRateTooLow => "* BYE Literal data arrived too slowly, closing\r\n"u8;
     public static ReadOnlySpan<byte> TooManyErrors => "* BYE Too many errors, closing\r\n"u8;
     public static ReadOnlySpan<byte> TooManyAuthFailures => "* BYE [AUTHENTICATIONFAILED] Too many failed logins, closing\r\n"u8;
     public static ReadOnlySpan<byte> LogoutBye => "* BYE Logging out\r\n"u8;
@@ -50,6 +49,8 @@ internal static class ImapReplies
         ImapRejectReason.BadCharset => "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\r\n"u8,
         ImapRejectReason.UnknownTransferEncoding => "NO [UNKNOWN-CTE] Unknown content transfer encoding\r\n"u8,
         ImapRejectReason.CannotEnable => "BAD Cannot enable that here\r\n"u8,
+        // Written untagged ("* BYE ..."): the session closes (RFC 9051 §7.1.5).
+        ImapRejectReason.DataRateTooLow => "BYE Literal data arrived too slowly, closing\r\n"u8,
         _ => throw new ArgumentOutOfRangeException(nameof(reason)),
     };
 

@@ -107,7 +107,8 @@ internal sealed partial class ImapSession : CommandSession
         {
             // A literal (an APPEND's message or one inside a command) arrived below the minimum data rate.
             _server.Metrics.Rejected(ImapRejectReason.DataRateTooLow);
-            IO.Write(ImapReplies.DataRateTooLow);
+            IO.Write("* "u8);
+            IO.Write(ImapReplies.For(ImapRejectReason.DataRateTooLow));
             return;
         }
         // RFC 9051 §5.4: the autologout is announced with an untagged BYE.
