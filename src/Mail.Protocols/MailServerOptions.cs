@@ -14,6 +14,8 @@ public abstract class MailServerOptions
     private int _maxErrors = 10;
     private int _maxAuthFailures;
     private ReadOnlyMemory<byte> _scramUnknownUserKey;
+    private long _minimumDataRate = 240;
+    private TimeSpan _minimumDataRateGracePeriod = TimeSpan.FromSeconds(30);
 
     /// <summary>Creates the options with the protocol's default command timeout and failed-authentication cap.</summary>
     private protected MailServerOptions(TimeSpan idleTimeout, int maxAuthFailures)
@@ -86,8 +88,40 @@ public abstract class MailServerOptions
     /// </summary>
     public SessionRateLimits? RateLimits { get; set; } = new();
 
+    /// <summary>
+    /// The minimum average rate, in octets per second, at which message data must arrive once
+    /// <see cref="MinimumDataRateGracePeriod"/> has passed: SMTP DATA and BDAT chunks, IMAP literals (APPEND's message
+    /// and literals inside commands); POP3 receives none. It is counted from the start of each transfer (after
+    /// <c>n</c> octets the transfer may have lasted <c>grace + n / rate</c> seconds), on top of the per-read
+    /// inactivity limit, so a client that drips an octet just inside every limit cannot hold a session for hours.
+    /// A client cut by it gets the protocol's temporary error (SMTP <c>421 4.4.2</c>, IMAP <c>* BYE</c>) and the
+    /// connection is closed; nothing half-received is stored. Defaults to 240 (Kestrel's floor for request bodies:
+    /// a 10 MB message may take 12 hours); 0 turns it off.
+    /// </summary>
+    public long MinimumDataRate
+    {
+        get => _minimumDataRate;
+        set => _minimumDataRate = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must not be negative.");
+    }
+
+    /// <summary>
+    /// How long <see cref="MinimumDataRate"/> waits before it counts, from the start of each transfer. Defaults to
+    /// 30 seconds: longer than Kestrel's 5, because a mail client on a bad link may lose its first segments several
+    /// times (TCP's retransmission backoff doubles from 1 second), and the floor is there to bound a transfer's length,
+    /// not to detect a stall (the inactivity limit does that).
+    /// </summary>
+    public TimeSpan MinimumDataRateGracePeriod
+    {
+        get => _minimumDataRateGracePeriod;
+        set => _minimumDataRateGracePeriod = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must not be negative.");
+    }
+
     /// <summary>How long <see cref="ProtocolServer.StopAsync"/> lets sessions finish. Defaults to 10 seconds.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The deadline of a transfer of message data: <paramref name="timeout"/> per wait, and the minimum data rate.</summary>
+    internal LiteralReadOptions DataReadOptions(TimeSpan timeout) =>
+        new() { Timeout = timeout, MinimumDataRate = MinimumDataRate, GracePeriod = MinimumDataRateGracePeriod };
 
     /// <summary>Checks the shared settings a setter cannot check alone; the protocol's own checks follow.</summary>
     internal void ValidateShared()

@@ -198,7 +198,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
 
         var ex = await Assert.ThrowsAsync<LiteralReadException>(() => reading);
         Assert.Equal(LiteralReadFailure.TimedOut, ex.Failure);
-        Assert.Equal(TimeoutReason.Literal, _connection.TimedOut);
+        Assert.Equal(TimeoutReason.MinimumDataRate, _connection.TimedOut);
     }
 
     [Fact]

@@ -38,4 +38,9 @@ internal enum ImapRejectReason
     /// <summary>Connections per client address (SessionRateLimits): the one refusal written untagged, "* " then its BYE.</summary>
     ConnectionRateLimited,
     AuthRateLimited,
+    /// <summary>
+    /// A literal arrived below <see cref="MailServerOptions.MinimumDataRate"/>: its reply (a BYE) is written untagged,
+    /// then the connection closes.
+    /// </summary>
+    DataRateTooLow,
 }

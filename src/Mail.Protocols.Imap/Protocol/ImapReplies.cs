@@ -53,6 +53,8 @@ internal static class ImapReplies
         // by a lock-out had its credentials unchecked, so not AUTHENTICATIONFAILED (which would ask for a new password).
         ImapRejectReason.ConnectionRateLimited => "BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n"u8,
         ImapRejectReason.AuthRateLimited => "NO [UNAVAILABLE] Too many failed logins, try again later\r\n"u8,
+        // Written untagged ("* BYE ..."): the session closes (RFC 9051 §7.1.5).
+        ImapRejectReason.DataRateTooLow => "BYE Literal data arrived too slowly, closing\r\n"u8,
         _ => throw new ArgumentOutOfRangeException(nameof(reason)),
     };
 

@@ -175,8 +175,11 @@ internal sealed class ImapCommandReader
         _length = 0;
     }
 
-    /// <summary>The deadline of a literal's octets and of the lines within one command.</summary>
-    public LiteralReadOptions LiteralOptions => _literalOptions ??= new LiteralReadOptions { Timeout = TimeSpan.FromMinutes(3) };
+    /// <summary>
+    /// The deadline of a literal's octets (3 minutes per wait, and the minimum data rate over the literal) and of the
+    /// lines within one command.
+    /// </summary>
+    public LiteralReadOptions LiteralOptions => _literalOptions ??= _options.DataReadOptions(TimeSpan.FromMinutes(3));
 
     private async ValueTask ReadLiteralAsync(long length)
     {

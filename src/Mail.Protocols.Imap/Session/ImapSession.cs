@@ -118,6 +118,14 @@ internal sealed partial class ImapSession : CommandSession
     protected override void OnTimedOut()
     {
         ImapLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
+        if (Connection.TimedOut == TimeoutReason.MinimumDataRate)
+        {
+            // A literal (an APPEND's message or one inside a command) arrived below the minimum data rate.
+            _server.Metrics.Rejected(ImapRejectReason.DataRateTooLow);
+            IO.Write("* "u8);
+            IO.Write(ImapReplies.For(ImapRejectReason.DataRateTooLow));
+            return;
+        }
         // RFC 9051 §5.4: the autologout is announced with an untagged BYE.
         IO.Write(ImapReplies.Autologout);
     }

@@ -18,6 +18,7 @@ internal sealed class ServerReplies
         Helo = Line($"250 {host}");
         Closing = Line($"221 2.0.0 {host} closing connection");
         Timeout = Line($"421 4.4.2 {host} Error: timeout exceeded");
+        DataRateTooLow = Line($"421 4.4.2 {host} Error: message data arrived too slowly");
         ShuttingDown = Line($"421 4.3.2 {host} Service shutting down");
         TooManyErrors = Line($"421 4.7.0 {host} Error: too many errors");
         TooManyAuthFailures = Line($"421 4.7.0 {host} Error: too many authentication failures");
@@ -45,6 +46,7 @@ internal sealed class ServerReplies
     public byte[] Helo { get; }
     public byte[] Closing { get; }
     public byte[] Timeout { get; }
+    public byte[] DataRateTooLow { get; }
     public byte[] ShuttingDown { get; }
     public byte[] TooManyErrors { get; }
     public byte[] TooManyAuthFailures { get; }

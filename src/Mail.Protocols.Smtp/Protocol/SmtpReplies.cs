@@ -47,6 +47,11 @@ internal enum SmtpRejectReason
     ConnectionRateLimited,
     AuthRateLimited,
     MessageRateLimited,
+    /// <summary>
+    /// DATA or a BDAT chunk arrived below <see cref="MailServerOptions.MinimumDataRate"/>: answered with
+    /// <see cref="ServerReplies.DataRateTooLow"/> (a 421 names the host), then the connection closes.
+    /// </summary>
+    DataRateTooLow,
 }
 
 internal static class SmtpReplies

@@ -19,7 +19,10 @@ namespace Mail.Protocols.Smtp.Session;
 // spool, never into one big buffer; it is stored only once it is complete, then the reply is sent.
 internal sealed partial class SmtpSession
 {
-    private LiteralReadOptions? _bdatReadOptions;
+    private LiteralReadOptions? _dataReadOptions;
+
+    // DATA and BDAT: the data timeout per wait, and the minimum data rate over the message (DATA) or chunk (BDAT).
+    private LiteralReadOptions DataReadOptions => _dataReadOptions ??= Options.DataReadOptions(Options.DataTimeout);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DataAsync(bool noArguments)
@@ -54,9 +57,12 @@ internal sealed partial class SmtpSession
         var unstuffer = new DotUnstuffer(Options.BareLineEndings == BareLineEndingPolicy.Normalize);
         var done = false;
         _inMessageData = true;
+        // The same deadline as a BDAT chunk's, counted over the octets of the whole message as they came on the wire.
+        var deadline = new DataRateDeadline(Connection, DataReadOptions, TimeoutReason.MessageData);
+        long received = 0;
         while (!done)
         {
-            var result = await ReadDataAsync().ConfigureAwait(false);
+            var result = await ReadDataAsync(deadline, received).ConfigureAwait(false);
             if (result is not { } read)
             {
                 return false;
@@ -73,6 +79,7 @@ internal sealed partial class SmtpSession
                 }
             }
             CheckSize(transaction);
+            received += used;
             if (done)
             {
                 IO.Input.AdvanceTo(buffer.GetPosition(used));
@@ -119,8 +126,9 @@ internal sealed partial class SmtpSession
         var spool = refusal is null ? transaction!.Spool! : null;
 
         // The chunk is read in full even when it is refused, so the command stream stays in step. It is a
-        // length-delimited read of the core: exactly chunkSize octets, under the data timeout per wait.
-        var chunk = IO.BeginLiteral(chunkSize, _bdatReadOptions ??= new LiteralReadOptions { Timeout = Options.DataTimeout });
+        // length-delimited read of the core: exactly chunkSize octets, under the data timeout per wait and the minimum
+        // data rate over the chunk.
+        var chunk = IO.BeginLiteral(chunkSize, DataReadOptions);
         _inMessageData = true;
         try
         {
@@ -155,9 +163,8 @@ internal sealed partial class SmtpSession
         {
             if (ex.Failure == LiteralReadFailure.TimedOut)
             {
-                SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
                 ResetTransaction();
-                Write(_server.Replies.Timeout);
+                OnTimedOut();
                 return false;
             }
             SmtpLog.ClosedMidData(_logger, Connection.Id);
@@ -194,13 +201,13 @@ internal sealed partial class SmtpSession
         : null;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult?> ReadDataAsync()
+    private async ValueTask<ReadResult?> ReadDataAsync(DataRateDeadline deadline, long received)
     {
         while (true)
         {
             if (!IO.Input.TryRead(out var result))
             {
-                Connection.SetTimeout(Options.DataTimeout, TimeoutReason.MessageData);
+                deadline.Arm(received);
                 result = await IO.Input.ReadAsync(Connection.Aborted).ConfigureAwait(false);
                 Connection.ClearTimeout();
             }
@@ -210,9 +217,8 @@ internal sealed partial class SmtpSession
             }
             if (Connection.TimedOut != TimeoutReason.None)
             {
-                SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
                 ResetTransaction();
-                Write(_server.Replies.Timeout);
+                OnTimedOut();
                 return null;
             }
             // A shutdown request during DATA waits for the message to finish (graceful).

@@ -88,6 +88,12 @@ internal sealed partial class SmtpSession : CommandSession
     protected override void OnTimedOut()
     {
         SmtpLog.Timeout(_logger, Connection.Id, Connection.TimedOut);
+        if (Connection.TimedOut == TimeoutReason.MinimumDataRate)
+        {
+            _server.Metrics.Rejected(SmtpRejectReason.DataRateTooLow);
+            Write(_server.Replies.DataRateTooLow);
+            return;
+        }
         Write(_server.Replies.Timeout);
     }
 

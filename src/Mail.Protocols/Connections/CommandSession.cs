@@ -85,6 +85,22 @@ internal abstract class CommandSession
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadAndExecuteAsync()
     {
+        try
+        {
+            return await ReadAndExecuteCoreAsync().ConfigureAwait(false);
+        }
+        catch (LiteralReadException ex) when (ex.Failure == LiteralReadFailure.TimedOut && Connection.TimedOut != TimeoutReason.None)
+        {
+            // Message data or a literal that stalled or fell below the minimum data rate: the deadline is answered
+            // as any other (the protocol's timeout line, then close); what it was receiving was not stored.
+            OnTimedOut();
+            return false;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadAndExecuteCoreAsync()
+    {
         switch (await ReadCommandAsync().ConfigureAwait(false))
         {
             case LineReadOutcome.Line:
@@ -141,7 +157,10 @@ internal abstract class CommandSession
     /// <summary>Answers a command line longer than the limit (it was dropped; the session reads on).</summary>
     protected abstract void OnLineTooLong();
 
-    /// <summary>The command deadline passed: log it and write whatever the protocol says then (perhaps nothing).</summary>
+    /// <summary>
+    /// A deadline passed (<see cref="MailConnection.TimedOut"/> says which: the command's, or a literal's inactivity
+    /// limit or minimum data rate): log it and write whatever the protocol says then (perhaps nothing).
+    /// </summary>
     protected abstract void OnTimedOut();
 
     /// <summary>

@@ -19,8 +19,7 @@ public sealed class LiteralRead
 {
     private readonly MailConnection _connection;
     private readonly PipeReader _input;
-    private readonly LiteralReadOptions _options;
-    private readonly long _start;
+    private readonly DataRateDeadline _deadline;
     private ReadOnlySequence<byte> _piece;
     private bool _holding;
 
@@ -30,10 +29,9 @@ public sealed class LiteralRead
         ArgumentNullException.ThrowIfNull(options);
         _connection = connection;
         _input = input;
-        _options = options;
         Length = length;
         Remaining = length;
-        _start = connection.TimeProvider.GetTimestamp();
+        _deadline = new DataRateDeadline(connection, options, TimeoutReason.Literal);
     }
 
     /// <summary>The announced length.</summary>
@@ -62,7 +60,7 @@ public sealed class LiteralRead
         {
             if (!_input.TryRead(out var result))
             {
-                ArmDeadline();
+                _deadline.Arm(Length - Remaining);
                 try
                 {
                     result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -136,25 +134,4 @@ public sealed class LiteralRead
     /// ends after the last announced octet and throws <see cref="LiteralReadException"/> if the connection fails first.
     /// </summary>
     public Stream AsStream() => new LiteralStream(this);
-
-    // The inactivity limit, shortened to what the rate floor still allows for the octets received so far.
-    private void ArmDeadline()
-    {
-        var allowed = _options.Timeout;
-        if (_options.MinimumDataRate > 0)
-        {
-            var received = Length - Remaining;
-            var earned = _options.GracePeriod + TimeSpan.FromSeconds((double)received / _options.MinimumDataRate);
-            var left = earned - _connection.TimeProvider.GetElapsedTime(_start);
-            if (left < TimeSpan.Zero)
-            {
-                left = TimeSpan.Zero;
-            }
-            if (allowed == Timeout.InfiniteTimeSpan || left < allowed)
-            {
-                allowed = left;
-            }
-        }
-        _connection.SetTimeout(allowed, TimeoutReason.Literal);
-    }
 }

@@ -3,8 +3,10 @@ namespace Mail.Protocols.Connections;
 /// <summary>
 /// The deadline of a length-delimited read (<see cref="SessionIO.BeginLiteral"/>): how long each wait for
 /// more octets may last, and the minimum average rate the octets must arrive at. Both are enforced by the
-/// connection's <see cref="Heartbeat"/>; when either is missed the read ends with
-/// <see cref="TimeoutReason.Literal"/>.
+/// connection's <see cref="Heartbeat"/>; when the inactivity limit is missed the read ends with
+/// <see cref="TimeoutReason.Literal"/>, when the rate is, with <see cref="TimeoutReason.MinimumDataRate"/>. SMTP DATA
+/// uses the same settings for its dot-terminated data. The servers build them from
+/// <see cref="MailServerOptions.MinimumDataRate"/> and <see cref="MailServerOptions.MinimumDataRateGracePeriod"/>.
 /// </summary>
 public sealed class LiteralReadOptions
 {

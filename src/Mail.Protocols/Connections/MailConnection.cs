@@ -122,6 +122,9 @@ public sealed class MailConnection : IAsyncDisposable
     /// <summary>Whether a read deadline is armed: tests driving a fake clock wait for it before they move the clock.</summary>
     internal bool HasDeadline => Volatile.Read(ref _deadline) != long.MaxValue;
 
+    /// <summary>When the armed read deadline passes (a <see cref="TimeProvider"/> timestamp; long.MaxValue if none), for tests that must see it re-armed.</summary>
+    internal long Deadline => Volatile.Read(ref _deadline);
+
     /// <summary>What the armed read deadline waits for (<see cref="TimeoutReason.None"/> if none is armed), for tests.</summary>
     internal TimeoutReason ArmedDeadline => HasDeadline ? _deadlineReason : TimeoutReason.None;
 

@@ -70,6 +70,12 @@ public sealed partial class SessionIO
     /// <summary>The writer replies go into; see <see cref="FlushAsync"/>.</summary>
     public PipeWriter Output => _output;
 
+    /// <summary>
+    /// How many octets of replies may wait unsent while pipelined commands are read from the buffer (64 KiB, the
+    /// pause threshold of a default <see cref="Pipe"/>): past it they are flushed before the next command is read.
+    /// </summary>
+    internal const int PendingRepliesLimit = 64 * 1024;
+
     /// <summary>How long a flush may wait for a client that does not read. Defaults to 5 minutes.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -113,7 +119,7 @@ public sealed partial class SessionIO
 
     /// <summary>
     /// Reads one line of at most <paramref name="maxLength"/> octets. Pending replies are flushed first if no
-    /// complete line is already buffered. The whole line must arrive within <paramref name="timeout"/>; when it
+    /// complete line is already buffered, or if more than <see cref="PendingRepliesLimit"/> octets of them wait. The whole line must arrive within <paramref name="timeout"/>; when it
     /// does not, <see cref="MailConnection.TimedOut"/> says <paramref name="reason"/> (<see cref="TimeoutReason.Command"/> if null).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -128,6 +134,14 @@ public sealed partial class SessionIO
             while (true)
             {
                 ReadResult result;
+                if (_output.CanGetUnflushedBytes && _output.UnflushedBytes >= PendingRepliesLimit)
+                {
+                    // A client that pipelines commands without reading the replies: they are sent before another
+                    // command is read, so when the client's window is full the flush waits, reading stops, and TCP
+                    // stops the client in turn; memory stays bounded (and the write deadline ends a client that
+                    // never reads).
+                    await FlushAsync().ConfigureAwait(false);
+                }
                 if (_mustWaitForInput || !_input.TryRead(out result))
                 {
                     await FlushAsync().ConfigureAwait(false);

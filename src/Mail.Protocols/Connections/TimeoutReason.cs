@@ -22,4 +22,10 @@ public enum TimeoutReason
     Authentication,
     /// <summary>Writing to a client that does not read: the connection is aborted.</summary>
     Write,
+    /// <summary>
+    /// Message data (SMTP DATA or BDAT, an IMAP literal) arrived slower on average than the minimum data rate
+    /// (<see cref="MailServerOptions.MinimumDataRate"/>, <see cref="LiteralReadOptions.MinimumDataRate"/>), though
+    /// perhaps within every inactivity limit.
+    /// </summary>
+    MinimumDataRate,
 }

@@ -147,7 +147,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task An_appended_message_shorter_than_announced_stores_nothing_when_the_literal_deadline_passes()
     {
-        await using var h = Harness();
+        // The inactivity limit alone (the minimum data rate, which would cut it sooner, has tests of its own).
+        await using var h = Harness(o => o.MinimumDataRate = 0);
         var c = await h.LoginAsync();
         await c.SendAsync("a1 APPEND INBOX {100+}\r\nSubject: short\r\n\r\nonly fifty octets of the hundred an");
         await FakeTimeExtensions.WaitUntilAsync(() => c.Connection.ArmedDeadline == TimeoutReason.Literal);

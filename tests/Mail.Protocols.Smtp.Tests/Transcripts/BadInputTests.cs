@@ -156,7 +156,8 @@ public class BadInputTests
     [Fact]
     public async Task Bdat_chunk_that_stops_arriving_times_out_with_421_after_the_data_timeout_and_stores_nothing()
     {
-        await using var h = new SmtpTestHarness(o => o.DataTimeout = TimeSpan.FromMinutes(3));
+        // The minimum data rate would cut the stalled chunk first (after its 30 s grace); this is the inactivity limit.
+        await using var h = new SmtpTestHarness(o => { o.DataTimeout = TimeSpan.FromMinutes(3); o.MinimumDataRate = 0; });
         await h.StartAsync();
         await h.CommandAsync("MAIL FROM:<bob@example.org>");
         await h.CommandAsync("RCPT TO:<alice@example.test>");
