@@ -13,6 +13,12 @@ namespace Mail.Protocols.RateLimits;
 /// the clock is a <see cref="TimeProvider"/>, there is no timer (ended windows are dropped when the table fills and once
 /// per window, on the caller's thread), and the table holds at most <c>maxKeys</c> keys, new keys past it sharing one
 /// overflow budget. Nothing queues: a refused acquisition fails at once, with its retry-after as lease metadata.
+/// <para>
+/// A query (0 permits) never adds a key: a key with no events has nothing to refuse. And the overflow budget counts but
+/// never locks out, because every key past the table shares it: an attacker who filled the table with failed logins
+/// from many addresses or under many names would otherwise lock out everyone not yet in it. Past the table, a lock-out
+/// limit therefore holds only the keys it already tracks (docs/security.md).
+/// </para>
 /// </summary>
 internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : PartitionedRateLimiter<TResource> where TKey : notnull
 {
@@ -27,7 +33,7 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
     private readonly long _sweepInterval;
     private readonly int _maxKeys;
     private readonly ConcurrentDictionary<TKey, Counter> _counters;
-    private readonly Counter _overflow = new();
+    private readonly Counter _overflow = new(canLockOut: false);
     private int _count;
     private int _sweeping;
     private long _lastSweep;
@@ -86,9 +92,11 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
         {
             return WindowLease.Acquired;
         }
+        CheckPermitCount(permitCount);
         var now = _time.GetTimestamp();
-        var counter = CounterFor(key, now);
-        var lease = counter.Acquire(permitCount, now, this, out _);
+        var lease = CounterFor(key, now, add: permitCount > 0) is { } counter
+            ? counter.Acquire(permitCount, now, this, out _)
+            : WindowLease.Acquired;
         Interlocked.Increment(ref lease.IsAcquired ? ref _successful : ref _failed);
         return lease;
     }
@@ -101,8 +109,10 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
         {
             return true;
         }
+        CheckPermitCount(permitCount);
         var now = _time.GetTimestamp();
-        var acquired = CounterFor(key, now).Acquire(permitCount, now, this, out lockedOut).IsAcquired;
+        var acquired = CounterFor(key, now, add: permitCount > 0) is not { } counter
+            || counter.Acquire(permitCount, now, this, out lockedOut).IsAcquired;
         Interlocked.Increment(ref acquired ? ref _successful : ref _failed);
         return acquired;
     }
@@ -111,13 +121,28 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(TResource resource, int permitCount, CancellationToken cancellationToken) =>
         ValueTask.FromResult(AttemptAcquireCore(resource, permitCount));
 
-    private Counter CounterFor(TKey key, long now)
+    // As the PartitionedRateLimiter contract asks; it also keeps a count from overflowing the counter's int.
+    private void CheckPermitCount(int permitCount)
+    {
+        if (permitCount < 0 || permitCount > _limit!.PermitLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount, $"Must be from 0 to the permit limit, {_limit!.PermitLimit}.");
+        }
+    }
+
+    // The key's counter; for a key not in the table, a new one when add is true (the shared overflow counter once the
+    // table is full), else null.
+    private Counter? CounterFor(TKey key, long now, bool add)
     {
         while (true)
         {
             if (_counters.TryGetValue(key, out var counter))
             {
                 return counter;
+            }
+            if (!add)
+            {
+                return null;
             }
             // Ended windows go once per window, and whenever the table is full (at most once per second then, so that a
             // flood of new keys against a table of live ones does not walk it for each).
@@ -165,7 +190,7 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
     }
 
     // One key's window. A counter dropped by a sweep while another thread uses it loses at most that thread's event.
-    private sealed class Counter
+    private sealed class Counter(bool canLockOut = true)
     {
         private long _start;
         private int _used;
@@ -197,7 +222,7 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
                     _start = now;
                 }
                 _used += permitCount;
-                if (_used >= limit && owner._lockout > 0)
+                if (_used >= limit && owner._lockout > 0 && canLockOut)
                 {
                     _lockedUntil = now + owner._lockout;
                     lockedOut = true;

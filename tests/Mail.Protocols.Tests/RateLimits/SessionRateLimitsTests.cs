@@ -161,6 +161,50 @@ public class SessionRateLimitsTests
     }
 
     [Fact]
+    public void Failed_logins_past_a_full_table_lock_out_no_one_who_was_not_tracked()
+    {
+        var (limits, _) = Create(o =>
+        {
+            o.AuthFailuresPerAddress = new RateLimit(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
+            o.AuthFailuresPerLogin = new RateLimit(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
+            o.MaxTrackedKeys = 100;
+        });
+        var tracked = At("198.51.100.7");
+        limits.AuthFailed(tracked, "bob@example.test");
+        // An attacker fills both tables and goes on failing under new names from new addresses.
+        for (var i = 0; i < 10_000; i++)
+        {
+            limits.AuthFailed(At($"10.{(i >> 8) & 0xff}.{i & 0xff}.1"), $"guess{i}@example.test");
+        }
+        Assert.Equal(100, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerAddress));
+        Assert.Equal(100, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerLogin));
+        // Someone the tables never saw is not locked out by the shared overflow budget, and asking adds no key.
+        Assert.Null(limits.AuthLockedOut(At("203.0.113.50"), "alice@example.test"));
+        Assert.False(limits.LoginLockedOut("carol@example.test"));
+        Assert.Equal(100, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerLogin));
+        // Keys the tables hold are still counted and locked out at their limit.
+        limits.AuthFailed(tracked, "bob@example.test");
+        limits.AuthFailed(tracked, "bob@example.test");
+        Assert.Equal(SessionRateLimit.AuthFailuresPerAddress, limits.AuthLockedOut(tracked, null));
+        Assert.True(limits.LoginLockedOut("bob@example.test"));
+    }
+
+    [Fact]
+    public void Asking_about_a_key_never_seen_adds_nothing_to_the_table()
+    {
+        var (limits, _) = Create(o => o.MessagesPerUser = new RateLimit(2, TimeSpan.FromHours(1)));
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(limits.MaySend($"user{i}@example.test"));
+        }
+        Assert.Equal(0, limits.TrackedKeys(SessionRateLimit.MessagesPerUser));
+        limits.Sent("user1@example.test");
+        limits.Sent("user1@example.test");
+        Assert.False(limits.MaySend("user1@example.test"));
+        Assert.Equal(1, limits.TrackedKeys(SessionRateLimit.MessagesPerUser));
+    }
+
+    [Fact]
     public void Ended_windows_are_dropped_once_per_window_without_a_timer()
     {
         var (limits, time) = Create(o => o.AuthFailuresPerAddress = new RateLimit(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)));
