@@ -65,10 +65,11 @@ public sealed class SessionRateLimitOptions
     /// <summary>
     /// Keys each limit tracks at most (addresses, logins, users), which bounds its memory: about 100 bytes an address
     /// and 250 a login (logins longer than 64 characters are kept as a hash): at the default, at most some 10 MB for each
-    /// per-address limit and 25 MB for the per-login one (the per-user limit holds authenticated users only). Keys whose window has ended are dropped when the table
-    /// fills and once per window; when it is still full, new keys share one overflow budget of the same size until room
-    /// is made, so a flood from more addresses than this is limited as a whole while known keys keep their own count.
-    /// Defaults to 100,000.
+    /// per-address limit and 25 MB for the per-login one (the per-user limit holds authenticated users only). Keys whose
+    /// window has ended are dropped when the table fills and once per window; when it is still full, new keys share one
+    /// overflow budget of the same size until room is made, so a flood from more addresses than this is limited as a
+    /// whole while known keys keep their own count. That budget never locks out (it would lock out every key not yet
+    /// tracked), so past a full table a lock-out holds only the keys it tracks. Defaults to 100,000.
     /// </summary>
     public int MaxTrackedKeys
     {
