@@ -1,5 +1,6 @@
 using System.Globalization;
 using Mail.Protocols.InMemory;
+using Mail.Protocols.RateLimits;
 
 namespace MailHostSample;
 
@@ -38,6 +39,8 @@ internal sealed class CommandLine
                                    flushed, as Dovecot does; a power loss may undo the last flag changes)
           --lease-seconds N        how long the delivery agent holds a queue entry (default 900)
           --poll-seconds N         how often the delivery agent looks for due mail (default 30)
+          --messages-per-user-hour N
+                                   messages one authenticated user may submit per hour (default 1000; 0: no limit)
           --quiet                  log warnings only
           --help                   this text
         """;
@@ -57,6 +60,7 @@ internal sealed class CommandLine
     {
         var result = new CommandLine();
         result.Options.Delivery = new Mail.Protocols.Smtp.Delivery.DeliveryAgentOptions();
+        var rateLimits = new SessionRateLimitOptions();
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -109,6 +113,10 @@ internal sealed class CommandLine
                 case "--fsync-flags": result.FsyncFlags = true; break;
                 case "--lease-seconds": result.Options.Delivery!.LeaseDuration = TimeSpan.FromSeconds(Count(Value())); break;
                 case "--poll-seconds": result.Options.DeliveryPollInterval = TimeSpan.FromSeconds(Count(Value())); break;
+                case "--messages-per-user-hour":
+                    var perHour = Count(Value(), allowZero: true);
+                    rateLimits.MessagesPerUser = perHour == 0 ? null : new RateLimit(perHour, TimeSpan.FromHours(1));
+                    break;
                 case "--quiet": result.Quiet = true; break;
                 case "--help" or "-h": result.ShowHelp = true; break;
                 default: throw new FormatException($"unknown option {arg}");
@@ -122,6 +130,7 @@ internal sealed class CommandLine
         {
             result.Options.Users.Add(("alice@example.test", "alice"));
         }
+        result.Options.RateLimits = new SessionRateLimits(rateLimits);
         if (result.NoDelivery)
         {
             result.Options.Delivery = null;
@@ -157,8 +166,10 @@ internal sealed class CommandLine
             ? port == 0 ? null : port
             : throw new FormatException($"invalid port '{text}'");
 
-    private static int Count(string text) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new FormatException($"invalid count '{text}'");
+    private static int Count(string text, bool allowZero = false) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && (n > 0 || allowZero && n == 0)
+            ? n
+            : throw new FormatException($"invalid count '{text}'");
 
     private static (string, string) User(string text)
     {
