@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs fuzz targets of tests/Mail.Protocols.Fuzz under afl-fuzz (afl++), each for a given time.
 #
-#   fuzz.sh [--seconds N] [--timeout MS] [--results FILE] [--keep] [target...]
+#   fuzz.sh [--seconds N] [--execs N] [--timeout MS] [--results FILE] [--keep] [target...]
 #
-#   --seconds N     how long afl-fuzz runs each target (default 60)
+#   --seconds N     how long afl-fuzz runs each target at most (default 60)
+#   --execs N       stop a target sooner, after about N executions (afl-fuzz's -E; the long runs use 10000000)
 #   --timeout MS    afl-fuzz's -t: an input running longer is saved as a hang (default 2000)
 #   --results FILE  where the markdown summary goes (default results/fuzz-<UTC time>.md beside this script)
 #   --keep          keep the work folder (instrumented copy, afl's findings) and print its path
@@ -20,6 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 seconds=60
+execs=""
 timeout_ms=2000
 results=""
 keep=0
@@ -27,10 +29,11 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
+    --execs) execs=$2; shift 2 ;;
     --timeout) timeout_ms=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -80,7 +83,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "# Fuzz run $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "afl-fuzz $(afl-fuzz -h 2>&1 | grep -o '++[0-9.a-z]*' | head -n1), SharpFuzz $version, $seconds s per target, -t $timeout_ms ms, $(nproc) cores, load average before: $load"
+  echo "afl-fuzz $(afl-fuzz -h 2>&1 | grep -o '++[0-9.a-z]*' | head -n1), SharpFuzz $version, $seconds s per target${execs:+ or about $execs executions, whichever comes first}, -t $timeout_ms ms, $(nproc) cores, load average before: $load"
   echo
   echo "| Target | Executions | Execs/s | Corpus | Coverage (bitmap) | Edges | Crashes | Hangs |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -99,7 +102,7 @@ for target in "${targets[@]}"; do
   mkdir -p "$work/findings"
   out="$work/findings/$target"
   set +e
-  afl-fuzz -V "$seconds" -i "$corpus" -o "$out" -t "$timeout_ms" -m none \
+  afl-fuzz -V "$seconds" ${execs:+-E "$execs"} -i "$corpus" -o "$out" -t "$timeout_ms" -m none \
     -- dotnet "$work/app/Mail.Protocols.Fuzz.dll" "$target" >"$work/$target.log" 2>&1
   status=$?
   set -e
