@@ -242,11 +242,7 @@ internal sealed class FolderIndex : IDisposable
                 {
                     return false;
                 }
-                var keywords = count == 9 ? line[f[8]].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
-                if (!keywords.All(MessageKeywords.IsValid))
-                {
-                    return false;
-                }
+                var keywords = count == 9 ? ValidKeywords(line[f[8]]) : [];
                 var record = new MessageRecord(uid, line[f[7]].ToString(), DateTimeOffset.FromUnixTimeMilliseconds(dateMs), size)
                 {
                     ModSeq = modSeq,
@@ -269,11 +265,7 @@ internal sealed class FolderIndex : IDisposable
                     return false;
                 }
                 // F lines have five fixed fields, so keywords start at the sixth range.
-                var newKeywords = count > 5 ? line[f[5].Start..].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
-                if (!newKeywords.All(MessageKeywords.IsValid))
-                {
-                    return false;
-                }
+                var newKeywords = count > 5 ? ValidKeywords(line[f[5].Start..]) : [];
                 if (ByUid.TryGetValue(changedUid, out var changed))
                 {
                     changed.ModSeq = changedModSeq;
@@ -319,6 +311,14 @@ internal sealed class FolderIndex : IDisposable
     private static bool TryU32(ReadOnlySpan<char> s, out uint value) => uint.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     private static bool TryModSeq(ReadOnlySpan<char> s, out ulong value) =>
         ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value <= MaxModSeq;
+
+    // The keywords of a line, leaving out any that is no IMAP atom (IMAP could not send it): a journal from a version
+    // that let one in loses that keyword, not the line and every line after it, as damage would.
+    private static string[] ValidKeywords(ReadOnlySpan<char> s)
+    {
+        var keywords = s.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return keywords.All(MessageKeywords.IsValid) ? keywords : keywords.Where(MessageKeywords.IsValid).ToArray();
+    }
 
     private static bool TryFlags(ReadOnlySpan<char> s, out uint value) => TryU32(s, out value) && (value & ~AllFlags) == 0;
 
@@ -435,7 +435,7 @@ internal sealed class FolderIndex : IDisposable
     {
         record.ModSeq = NextModSeq();
         _messages = null;
-        _pending.Append(CultureInfo.InvariantCulture, $"F {record.Uid} {record.ModSeq} {(int)record.Flags} {(record.Passed ? 1 : 0)}");
+        _pending.Append(CultureInfo.InvariantCulture, $"F {record.Uid} {record.ModSeq} {FlagBits(record.Flags)} {(record.Passed ? 1 : 0)}");
         AppendKeywords(record.Keywords);
         _records++;
     }
@@ -456,10 +456,14 @@ internal sealed class FolderIndex : IDisposable
     private void AppendLine(MessageRecord r)
     {
         _pending.Append(CultureInfo.InvariantCulture,
-            $"A {r.Uid} {r.ModSeq} {r.InternalDate.ToUnixTimeMilliseconds()} {r.Size} {(int)r.Flags} {(r.Passed ? 1 : 0)} {r.BaseName}");
+            $"A {r.Uid} {r.ModSeq} {r.InternalDate.ToUnixTimeMilliseconds()} {r.Size} {FlagBits(r.Flags)} {(r.Passed ? 1 : 0)} {r.BaseName}");
         AppendKeywords(r.Keywords);
         _records++;
     }
+
+    // Only the five system flags are written: a bit beyond them (a caller's cast) would make the reader take the line
+    // for damage.
+    private static uint FlagBits(MessageFlags flags) => (uint)flags & AllFlags;
 
     private void AppendKeywords(string[] keywords)
     {

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Mail.Protocols.Maildir.Tests.Hostile;
 
 /// <summary>
-/// An index journal damaged or written by another hand (found by the FolderIndex fuzz target): a line out of range is damage,
+/// An index journal damaged or written by another hand (found by the FolderIndex fuzz target): a line out of range is damage
+/// (a keyword that is no IMAP atom is only left out),
 /// cut off with every line after it, never a crash of the folder's opening nor a record IMAP cannot send; a journal whose
 /// UIDs could not continue is rebuilt under a new UIDVALIDITY.
 /// </summary>
@@ -31,8 +32,6 @@ public sealed class DamagedIndexTests : IDisposable
     [InlineData("F 1 3 64 0")]
     [InlineData("A 2 3 1733479200000 10 0 0 ../../2.M1P1Q2.host")]          // a base name no file in cur/ has
     [InlineData("A 2 3 1733479200000 10 0 0 2.M1P1Q2.host:2,S")]
-    [InlineData("A 2 3 1733479200000 10 0 0 2.M1P1Q2.host (kw")]            // a keyword that is no IMAP atom
-    [InlineData("F 1 3 1 0 ok a]b")]
     [InlineData("A 2 9223372036854775808 1733479200000 10 0 0 2.M1P1Q2.host")] // a MODSEQ past IMAP's 63 bits
     public void A_line_out_of_range_is_damage_cut_off_with_what_follows(string line)
     {
@@ -42,6 +41,36 @@ public sealed class DamagedIndexTests : IDisposable
         Assert.Equal([1u], index.ByUid.Keys);
         Assert.True(index.NeedsCompaction);
         Assert.True(index.UidNext > 3, "UIDs the lost lines may have given are not given again");
+    }
+
+    [Fact]
+    public void A_keyword_that_is_no_imap_atom_is_left_out_and_its_line_and_the_lines_after_it_are_kept()
+    {
+        using var index = Open(Header + "A 2 3 1733479200000 10 0 0 2.M1P1Q2.host ok (kw $Seen\nF 1 4 1 0 fine a]b\nA 3 5 1733479200000 10 0 0 3.M1P1Q3.host\n");
+
+        Assert.Equal(5u, index.UidValidity);
+        Assert.Equal([1u, 2u, 3u], index.ByUid.Keys.Order());
+        Assert.Equal(["ok", "$Seen"], index.ByUid[2].Keywords);
+        Assert.Equal(["fine"], index.ByUid[1].Keywords);
+        Assert.Equal(4u, index.UidNext);
+    }
+
+    [Fact]
+    public void Flag_bits_beyond_the_five_system_flags_are_not_written_so_the_journal_reads_back_whole()
+    {
+        using (var index = Open(Header))
+        {
+            index.Add("2.M1P1Q2.host", DateTimeOffset.UnixEpoch, 10, (MessageFlags)0xFF, false, []);
+            index.ByUid[1].Flags = (MessageFlags)0x100 | MessageFlags.Seen;
+            index.FlagsChanged(index.ByUid[1]);
+            index.Commit();
+        }
+
+        using var reopened = FolderIndex.Open(_directory.Path, SpecialUse.None, () => NewUidValidity, sync: false, Mode, NullLogger.Instance);
+        Assert.Equal(5u, reopened.UidValidity);
+        Assert.False(reopened.NeedsCompaction);
+        Assert.Equal((MessageFlags)0x1F, reopened.ByUid[2].Flags);
+        Assert.Equal(MessageFlags.Seen, reopened.ByUid[1].Flags);
     }
 
     [Fact]
