@@ -322,7 +322,9 @@ internal sealed partial class SmtpSession
         var address = remote is null ? "unknown" : remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4().ToString() : remote.Address.ToString();
         var literal = remote?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "IPv6:" + address : address;
         _receivedPrefixHelo = _heloName;
-        return _receivedPrefix = $"Received: from {HeaderText(_heloName ?? "unknown")} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ";
+        // A ";" in the name would end the field's tokens (RFC 5322 §3.6.7) and make what follows the hop's date-time.
+        var helo = HeaderText(_heloName ?? "unknown").Replace(';', '?');
+        return _receivedPrefix = $"Received: from {helo} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ";
     }
 
     // Client-supplied names go into a header: no line breaks (nor controls, NEL, or the Unicode line and paragraph

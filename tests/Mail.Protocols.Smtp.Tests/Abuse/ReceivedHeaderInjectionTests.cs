@@ -93,7 +93,9 @@ public sealed class ReceivedHeaderInjectionTests
 
     [Theory]
     [InlineData("evil)(Bcc:victim@example.org", "evil??Bcc:victim@example.org")] // parentheses would unbalance the comment after it
-    [InlineData("a(b)c;d", "a?b?c;d")]
+    [InlineData("a(b)c;d", "a?b?c?d")]
+    // ";" ends a Received field's tokens (RFC 5322 §3.6.7): what follows would be read as the date-time of the hop.
+    [InlineData("evil;Mon,1-Jan-2001", "evil?Mon,1-Jan-2001")]
     [InlineData("[127.0.0.1]", "[127.0.0.1]")]
     public async Task Helo_name_with_header_syntax_is_written_as_one_word_in_one_received_field(string name, string written)
     {
