@@ -49,7 +49,16 @@ options.Store = maildir;
 options.Queue = queue;
 
 await using var host = new MailHost(options);
-await host.StartAsync();
+try
+{
+    await host.StartAsync();
+}
+catch (System.Net.Sockets.SocketException ex)
+{
+    // A port in use or an address this machine does not have: say which, not a stack trace.
+    Console.Error.WriteLine($"error: cannot listen on {options.BindAddress}: {ex.Message} ({ex.SocketErrorCode}); choose other ports with --smtp, --pop3, --imap and the rest, or 0 to turn one off");
+    return 1;
+}
 
 // Show each delivery as it lands in a mailbox, so a first run shows the whole path.
 var subscriptions = options.Users.Select(u => host.Store.Subscribe(u.Address)).ToList();
