@@ -5,6 +5,7 @@ using Mail.Protocols.Imap.Telemetry;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.RateLimits;
 using Mail.Protocols.Telemetry;
+using Mail.Protocols.Users;
 using MailKit.Net.Imap;
 using MailKit.Security;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -41,12 +42,14 @@ public class ImapRateLimitTests
         public TestMeterFactory Meters { get; }
         public IPEndPoint EndPoint => Server.BoundEndPoints[0];
 
-        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<ImapServerOptions>? configure = null)
+        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<ImapServerOptions>? configure = null,
+            Func<InMemoryUserDirectory, IUserDirectory>? wrapUsers = null)
         {
             var time = new WatchedTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
-            var users = new InMemoryUserDirectory();
-            users.AddUser("alice@example.test", "alice");
-            users.AddUser("bob@example.test", "bob");
+            var directory = new InMemoryUserDirectory();
+            directory.AddUser("alice@example.test", "alice");
+            directory.AddUser("bob@example.test", "bob");
+            var users = wrapUsers is null ? directory : wrapUsers(directory);
             var options = new ImapServerOptions
             {
                 ServerName = "imap.example.test",
@@ -158,6 +161,77 @@ public class ImapRateLimitTests
         // A new connection does not start the count again: the login is now locked out across connections.
         var right = second.CommandAsync("b2 LOGIN alice@example.test alice");
         Assert.Equal("b2 " + Locked, await host.Time.AdvanceUntilDoneAsync(right, delay));
+    }
+
+    // Holds every password check until the test opens the gate, and counts them.
+    private sealed class GatedUserDirectory(IUserDirectory inner) : IUserDirectory
+    {
+        private int _verifications;
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public SemaphoreSlim Entered { get; } = new(0);
+        public int Verifications => Volatile.Read(ref _verifications);
+
+        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) => inner.FindByLoginAsync(login, cancellationToken);
+        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
+        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
+
+        public async ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _verifications);
+            Entered.Release();
+            await Gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await inner.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [Theory]
+    [InlineData("LOGIN")]
+    [InlineData("AUTHENTICATE")]
+    public async Task Parallel_guesses_at_one_login_get_no_more_password_checks_than_the_limit(string command)
+    {
+        const int Connections = 6;
+        GatedUserDirectory? gated = null;
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(2, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            wrapUsers: inner => gated = new GatedUserDirectory(inner));
+        var clients = new List<RawLineClient>();
+        try
+        {
+            for (var i = 0; i < Connections; i++)
+            {
+                clients.Add(await host.ConnectAsync());
+            }
+            // Every connection guesses at the same moment; the checks that get through wait at the gate, so none has
+            // failed (and been counted) when the others ask.
+            var replies = clients.Select((c, i) => c.CommandAsync(command == "LOGIN"
+                ? $"a{i} LOGIN alice@example.test guess{i}"
+                : $"a{i} AUTHENTICATE PLAIN " + Plain("alice@example.test", "guess" + i))).ToArray();
+            var entered = gated!.Entered.WaitAsync();
+            while (gated.Verifications + replies.Count(r => r.IsCompleted) < Connections)
+            {
+                var next = await Task.WhenAny(replies.Where(r => !r.IsCompleted).Append(entered)).WaitAsync(TimeSpan.FromSeconds(60));
+                if (next == entered)
+                {
+                    entered = gated.Entered.WaitAsync();
+                }
+            }
+            gated.Gate.SetResult();
+            var answers = await Task.WhenAll(replies).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, gated.Verifications);
+            Assert.Equal(2, answers.Count(a => a.EndsWith(" NO [AUTHENTICATIONFAILED] Authentication failed", StringComparison.Ordinal)));
+            Assert.Equal(Connections - 2, answers.Count(a => a.EndsWith(" " + Locked, StringComparison.Ordinal)));
+            // The two failures reached the limit: the login is locked out now, even with the right password.
+            Assert.Equal("b1 " + Locked, await clients[0].CommandAsync("b1 LOGIN alice@example.test alice"));
+            Assert.Equal(2, gated.Verifications);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
     }
 
     [Fact]
