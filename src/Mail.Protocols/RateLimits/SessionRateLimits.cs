@@ -101,6 +101,33 @@ public sealed class SessionRateLimits
         return login is not null && !_authByLogin.TryAcquire(login, 0, out _) ? SessionRateLimit.AuthFailuresPerLogin : null;
     }
 
+    /// <summary>
+    /// Starts a login attempt: reserves a slot of its address's failure budget and (when known yet) its login's, before
+    /// the credentials are checked, so that attempts in flight together cannot all pass. <see cref="AuthAttempt.Refused"/>
+    /// says which limit refused it (nothing is then held). The caller disposes the attempt when it ends, after
+    /// <see cref="AuthAttempt.Failed"/> when it failed; otherwise disposing gives the slots back uncounted.
+    /// </summary>
+    internal AuthAttempt BeginAuth(EndPoint? remote, string? login)
+    {
+        var attempt = new AuthAttempt(this);
+        if (AddressOf(remote) is { } address)
+        {
+            if (!_authByAddress.TryReserve(address, out var reservation))
+            {
+                attempt.Refuse(SessionRateLimit.AuthFailuresPerAddress);
+                return attempt;
+            }
+            attempt.Address = reservation;
+        }
+        if (login is not null && !attempt.ReserveLogin(login))
+        {
+            attempt.Refuse(SessionRateLimit.AuthFailuresPerLogin);
+        }
+        return attempt;
+    }
+
+    internal WindowPartitionedRateLimiter<string, string> AuthByLogin => _authByLogin;
+
     /// <summary>Whether <paramref name="login"/> is locked out.</summary>
     internal bool LoginLockedOut(string login) => !_authByLogin.TryAcquire(login, 0, out _);
 
