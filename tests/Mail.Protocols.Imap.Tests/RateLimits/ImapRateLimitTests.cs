@@ -40,6 +40,7 @@ public class ImapRateLimitTests
         public ImapServer Server { get; }
         public WatchedTimeProvider Time { get; }
         public TestMeterFactory Meters { get; }
+        public SessionRateLimits? Limits { get; private init; }
         public IPEndPoint EndPoint => Server.BoundEndPoints[0];
 
         public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<ImapServerOptions>? configure = null,
@@ -65,7 +66,7 @@ public class ImapRateLimitTests
             var meters = new TestMeterFactory();
             var server = new ImapServer(options, new ImapServices(new InMemoryMailboxStore(time), users), [new ImapEndpoint(new IPEndPoint(IPAddress.Loopback, 0))], time, meterFactory: meters);
             await server.StartAsync();
-            return new Host(server, time, meters);
+            return new Host(server, time, meters) { Limits = options.RateLimits };
         }
 
         public async Task<RawLineClient> ConnectAsync()
@@ -232,6 +233,52 @@ public class ImapRateLimitTests
                 await client.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task An_exchange_in_flight_holds_its_logins_slot_and_a_connection_closed_mid_exchange_gives_it_back_uncounted()
+    {
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(1, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)));
+        using var active = new MetricCollector<long>(host.Meters, CoreMetrics.MeterName, "mail.connections.active");
+        var first = await host.ConnectAsync();
+        await using var second = await host.ConnectAsync();
+        // SCRAM looks the login up on the client's first message and answers with a challenge: the slot is held.
+        var clientFirst = Convert.ToBase64String(Encoding.UTF8.GetBytes("n,,n=alice@example.test,r=rOprNGfwEbeRWgbNEkqO"));
+        Assert.StartsWith("+ ", await first.CommandAsync("a1 AUTHENTICATE SCRAM-SHA-256 " + clientFirst));
+        Assert.Equal("b1 " + Locked, await second.CommandAsync("b1 LOGIN alice@example.test alice"));
+        // The first client goes away mid-exchange: nothing counted, the slot is free again.
+        await first.DisposeAsync();
+        await active.WaitForMeasurementsAsync(3).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.StartsWith("b2 OK [CAPABILITY ", await second.CommandAsync("b2 LOGIN alice@example.test alice"));
+    }
+
+    // Finds a user by a second spelling too (an alias), as a directory may.
+    private sealed class AliasingUserDirectory(IUserDirectory inner) : IUserDirectory
+    {
+        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) =>
+            inner.FindByLoginAsync(string.Equals(login, "al", StringComparison.OrdinalIgnoreCase) ? "alice@example.test" : login, cancellationToken);
+        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
+        public ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default) => inner.VerifyPasswordAsync(user, password, cancellationToken);
+        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
+    }
+
+    [Fact]
+    public async Task Failures_under_every_spelling_of_one_user_count_against_that_users_login()
+    {
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            wrapUsers: inner => new AliasingUserDirectory(inner));
+        await using var client = await host.ConnectAsync();
+        Assert.Equal("a1 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a1 LOGIN al guess1"));
+        Assert.Equal("a2 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a2 AUTHENTICATE PLAIN " + Plain("al", "guess2")));
+        Assert.Equal("a3 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a3 LOGIN alice@example.test guess3"));
+        // Three failures of alice's under two spellings: alice is locked out under both.
+        Assert.Equal("a4 " + Locked, await client.CommandAsync("a4 LOGIN alice@example.test alice"));
+        Assert.Equal("a5 " + Locked, await client.CommandAsync("a5 LOGIN al alice"));
+        Assert.Equal("a6 " + Locked, await client.CommandAsync("a6 AUTHENTICATE PLAIN " + Plain("al", "alice")));
+        // An unknown login is charged as typed.
+        Assert.Equal("a7 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a7 LOGIN nobody guess"));
+        Assert.Equal(2, host.Limits!.AuthFailuresPerLogin.GetStatistics("nobody")!.CurrentAvailablePermits);
     }
 
     [Fact]

@@ -390,6 +390,28 @@ public class SessionRateLimitsTests
     }
 
     [Fact]
+    public void A_key_with_an_attempt_in_flight_is_not_dropped_when_ended_windows_are()
+    {
+        var (limits, time) = Create(o => o.AuthFailuresPerLogin = new RateLimit(1, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)));
+        using var inFlight = limits.BeginAuth(null, "alice@example.test");
+        using (var other = limits.BeginAuth(null, "bob@example.test"))
+        {
+            other.Failed();
+        }
+        time.Advance(TimeSpan.FromMinutes(30));
+        // A new key after a whole window: the ended ones go, but alice's slot is still held.
+        using (var carol = limits.BeginAuth(null, "carol@example.test"))
+        {
+            Assert.Null(carol.Refused);
+        }
+        Assert.Equal(2, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerLogin));
+        Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, limits.BeginAuth(null, "alice@example.test").Refused);
+        inFlight.Dispose();
+        using var next = limits.BeginAuth(null, "alice@example.test");
+        Assert.Null(next.Refused);
+    }
+
+    [Fact]
     public void A_limit_set_to_null_allows_everything_and_tracks_nothing()
     {
         var (limits, _) = Create(o => o.ConnectionsPerAddress = null);
