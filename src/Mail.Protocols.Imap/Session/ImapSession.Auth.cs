@@ -107,19 +107,28 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> LoginAsync(string login, string password)
     {
-        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, login) is { } locked)
+        // The attempt holds a slot of the address's and the login's failure budgets until it ends (see AuthAttempt).
+        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, login);
+        if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         _authenticating = true;
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
+        if (user is not null && attempt?.ReserveUser(user.Login) == false)
+        {
+            _authenticating = false;
+            attempt.Dispose();
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+        }
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
             _authenticating = false;
             ImapLog.AuthenticationFailed(_logger, Connection.Id, "LOGIN", "invalid credentials");
-            return await FailLoginAsync(ImapRejectReason.AuthFailed, login).ConfigureAwait(false);
+            return await FailLoginAsync(ImapRejectReason.AuthFailed, attempt).ConfigureAwait(false);
         }
         _authenticating = false;
+        attempt?.Dispose();
         return await LoggedInAsync(user, "LOGIN").ConfigureAwait(false);
     }
 
@@ -143,13 +152,15 @@ internal sealed partial class ImapSession
 
     private async ValueTask<bool> AuthenticateAsync(string name, byte[]? initial)
     {
-        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, null) is { } locked)
+        // The attempt holds a slot of the address's failure budget until it ends, and of the login's once the mechanism
+        // looks it up: through a directory that reserves it, and finds nobody for a login with no slot free (the secret
+        // is then never checked).
+        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, null);
+        if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
-        // With rate limits, the mechanism looks users up through a directory that notes the login and finds nobody for a
-        // login that is locked out (the secret is then never checked).
-        var users = Options.RateLimits is { } limits ? new LockoutCheckingUserDirectory(_server.Users, limits) : null;
+        var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
         var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
@@ -157,19 +168,21 @@ internal sealed partial class ImapSession
         if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed
             or SaslExchangeOutcome.Cancelled or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong)
         {
+            attempt!.Dispose();
             return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
         }
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
+                attempt?.Dispose();
                 return await LoggedInAsync(result.Step.User!, mechanism.Name).ConfigureAwait(false);
             case SaslExchangeOutcome.Failed:
                 ImapLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
-                return await FailLoginAsync(ImapRejectReason.AuthFailed, users?.Login).ConfigureAwait(false);
+                return await FailLoginAsync(ImapRejectReason.AuthFailed, attempt).ConfigureAwait(false);
             case SaslExchangeOutcome.Cancelled:
                 // A cancelled exchange costs what a failed one does: "*" after the first challenge must not be a free probe.
                 ImapLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, "cancelled");
-                return await FailLoginAsync(ImapRejectReason.AuthCancelled, users?.Login).ConfigureAwait(false);
+                return await FailLoginAsync(ImapRejectReason.AuthCancelled, attempt).ConfigureAwait(false);
             case SaslExchangeOutcome.Malformed or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong:
                 ImapLog.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? result.Outcome.ToString());
                 Reject(ImapRejectReason.AuthMalformed);
@@ -189,14 +202,11 @@ internal sealed partial class ImapSession
         return FailLoginAsync(ImapRejectReason.AuthRateLimited);
     }
 
-    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session. It
-    // counts against the client's address and the login (when known) in the rate limits shared across sessions.
-    private async ValueTask<bool> FailLoginAsync(ImapRejectReason reason, string? login = null)
+    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session. The
+    // attempt counts against the client's address and the login (when known) in the rate limits shared across sessions.
+    private async ValueTask<bool> FailLoginAsync(ImapRejectReason reason, AuthAttempt? attempt = null)
     {
-        if (reason != ImapRejectReason.AuthRateLimited)
-        {
-            LoginRateLimits.Failed(Options.RateLimits, _server.CoreMetrics, "imap", Connection.RemoteEndPoint, login);
-        }
+        LoginRateLimits.Failed(attempt, _server.CoreMetrics, "imap");
         if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {
             Reject(reason);

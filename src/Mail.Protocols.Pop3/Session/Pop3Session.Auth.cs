@@ -44,15 +44,23 @@ internal sealed partial class Pop3Session
             return true;
         }
         _pendingUser = null;
-        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, login) is { } locked)
+        // The attempt holds a slot of the address's and the login's failure budgets until it ends (see AuthAttempt).
+        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, login);
+        if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
+        if (user is not null && attempt?.ReserveUser(user.Login) == false)
+        {
+            attempt.Dispose();
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+        }
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
-            return await FailLoginAsync("USER/PASS", login: login).ConfigureAwait(false);
+            return await FailLoginAsync("USER/PASS", attempt: attempt).ConfigureAwait(false);
         }
+        attempt?.Dispose();
         return await LoginAsync(user, "USER/PASS").ConfigureAwait(false);
     }
 
@@ -74,15 +82,21 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.ApopSyntax);
             return true;
         }
-        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, parts[0]) is { } locked)
+        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, parts[0]);
+        if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         var user = await _server.Users.FindByLoginAsync(parts[0], Connection.Aborted).ConfigureAwait(false);
+        if (user is not null && attempt?.ReserveUser(user.Login) == false)
+        {
+            attempt.Dispose();
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+        }
         var secret = user is null ? null : await _server.Users.GetSharedSecretAsync(user, Connection.Aborted).ConfigureAwait(false);
         if (user is null || secret is null)
         {
-            return await FailLoginAsync("APOP", login: parts[0]).ConfigureAwait(false);
+            return await FailLoginAsync("APOP", attempt: attempt).ConfigureAwait(false);
         }
 #pragma warning disable CA5351 // MD5 is what RFC 1939 §7 specifies for APOP.
         var expected = MD5.HashData(Encoding.UTF8.GetBytes(_apopTimestamp + secret));
@@ -94,11 +108,14 @@ internal sealed partial class Pop3Session
         }
         catch (FormatException)
         {
-            return await FailLoginAsync("APOP", login: parts[0]).ConfigureAwait(false);
+            return await FailLoginAsync("APOP", attempt: attempt).ConfigureAwait(false);
         }
-        return CryptographicOperations.FixedTimeEquals(expected, given)
-            ? await LoginAsync(user, "APOP").ConfigureAwait(false)
-            : await FailLoginAsync("APOP", login: parts[0]).ConfigureAwait(false);
+        if (!CryptographicOperations.FixedTimeEquals(expected, given))
+        {
+            return await FailLoginAsync("APOP", attempt: attempt).ConfigureAwait(false);
+        }
+        attempt?.Dispose();
+        return await LoginAsync(user, "APOP").ConfigureAwait(false);
     }
 
     private async ValueTask<bool> AuthAsync(string arguments)
@@ -130,32 +147,36 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.UnsupportedMechanism);
             return true;
         }
-        // With rate limits, the mechanism looks users up through a directory that notes the login and finds nobody for a
-        // login that is locked out (the secret is then never checked).
-        var users = Options.RateLimits is { } limits ? new LockoutCheckingUserDirectory(_server.Users, limits) : null;
-        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
         if (!SaslCommandExchange.TryParseInitialResponse(parts.Length == 2 ? parts[1] : null, out var initial))
         {
             Error(Pop3RejectReason.InvalidBase64);
             return true;
         }
-        if (Options.RateLimits?.AuthLockedOut(Connection.RemoteEndPoint, null) is { } locked)
+        // The attempt holds a slot of the address's failure budget until it ends, and of the login's once the mechanism
+        // looks it up: through a directory that reserves it, and finds nobody for a login with no slot free (the secret
+        // is then never checked).
+        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, null);
+        if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
+        var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
+        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
 
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
+            attempt!.Dispose();
             return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
         }
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
+                attempt?.Dispose();
                 return await LoginAsync(result.Step.User!, mechanism.Name).ConfigureAwait(false);
             case SaslExchangeOutcome.Failed:
                 Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
-                return await FailLoginAsync(mechanism.Name, login: users?.Login).ConfigureAwait(false);
+                return await FailLoginAsync(mechanism.Name, attempt: attempt).ConfigureAwait(false);
             case SaslExchangeOutcome.Malformed:
                 Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, result.Step.Error ?? "failed");
                 Error(Pop3RejectReason.AuthMalformed);
@@ -164,7 +185,7 @@ internal sealed partial class Pop3Session
                 // A cancelled exchange costs what a failed one does: otherwise "*" after the server's first challenge
                 // would be a free probe (SCRAM's salt for a login), repeatable without delay or limit.
                 Pop3Log.AuthenticationFailed(_logger, Connection.Id, mechanism.Name, "cancelled");
-                return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled, users?.Login).ConfigureAwait(false);
+                return await FailLoginAsync(mechanism.Name, Pop3RejectReason.AuthCancelled, attempt).ConfigureAwait(false);
             case SaslExchangeOutcome.InvalidBase64:
                 Error(Pop3RejectReason.InvalidBase64);
                 return true;
@@ -188,18 +209,15 @@ internal sealed partial class Pop3Session
         return FailLoginAsync("", Pop3RejectReason.AuthRateLimited);
     }
 
-    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session. It
-    // counts against the client's address and the login (when known) in the rate limits shared across sessions.
-    private async ValueTask<bool> FailLoginAsync(string method, Pop3RejectReason reason = Pop3RejectReason.AuthFailed, string? login = null)
+    // A failed or cancelled login: the reply waits FailedAuthDelay, and MaxAuthFailures of them end the session. The
+    // attempt counts against the client's address and the login (when known) in the rate limits shared across sessions.
+    private async ValueTask<bool> FailLoginAsync(string method, Pop3RejectReason reason = Pop3RejectReason.AuthFailed, AuthAttempt? attempt = null)
     {
         if (reason == Pop3RejectReason.AuthFailed)
         {
             Pop3Log.AuthenticationFailed(_logger, Connection.Id, method, "invalid credentials");
         }
-        if (reason != Pop3RejectReason.AuthRateLimited)
-        {
-            LoginRateLimits.Failed(Options.RateLimits, _server.CoreMetrics, "pop3", Connection.RemoteEndPoint, login);
-        }
+        LoginRateLimits.Failed(attempt, _server.CoreMetrics, "pop3");
         if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {
             // One reply per command: the last failure says it closes.

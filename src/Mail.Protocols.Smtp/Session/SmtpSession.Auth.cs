@@ -43,12 +43,7 @@ internal sealed partial class SmtpSession
         }
         var name = parts[0];
         var offered = Options.AuthMechanisms.Any(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
-        // With rate limits, the mechanism looks users up through a directory that notes the login and finds nobody for a
-        // login that is locked out (the secret is then never checked).
-        var limits = Options.RateLimits;
-        var users = limits is null ? null : new LockoutCheckingUserDirectory(_server.Users, limits);
-        var mechanism = offered ? SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey) : null;
-        if (mechanism is null)
+        if (!offered || !SaslMechanisms.All.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
             Reject(SmtpRejectReason.UnknownMechanism);
             return true;
@@ -58,10 +53,16 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.AuthMalformed);
             return true;
         }
-        if (limits?.AuthLockedOut(Connection.RemoteEndPoint, null) is { } locked)
+        // The attempt holds a slot of the address's failure budget until it ends, and of the login's once the mechanism
+        // looks it up: through a directory that reserves it, and finds nobody for a login with no slot free (the secret
+        // is then never checked).
+        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, null);
+        if (attempt?.Refused is { } locked)
         {
             return await RateLimitedAuthAsync(locked).ConfigureAwait(false);
         }
+        var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
+        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;
@@ -69,12 +70,15 @@ internal sealed partial class SmtpSession
         _authenticating = false;
         if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
+            attempt!.Dispose();
             return await RateLimitedAuthAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
         }
         if (result.Outcome is SaslExchangeOutcome.Failed or SaslExchangeOutcome.Cancelled)
         {
-            LoginRateLimits.Failed(limits, _server.CoreMetrics, "smtp", Connection.RemoteEndPoint, users?.Login);
+            LoginRateLimits.Failed(attempt, _server.CoreMetrics, "smtp");
         }
+        // Whatever was not counted is given back before the reply (and its delay).
+        attempt?.Dispose();
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:

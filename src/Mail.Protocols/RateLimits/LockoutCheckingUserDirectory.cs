@@ -5,27 +5,35 @@ namespace Mail.Protocols.RateLimits;
 
 /// <summary>
 /// The user directory as one SASL exchange sees it: it notes the login the mechanism looks up (the exchange gives it
-/// away only inside the mechanism), and for a login that is locked out it finds no user, so the mechanism fails without
-/// checking any secret and even the right password does not get in. The session then answers the lock-out's temporary
-/// error instead of the mechanism's outcome, and charges a failure to the login it noted.
+/// away only inside the mechanism) and reserves a slot of that login's failure budget for the attempt
+/// (<see cref="AuthAttempt.ReserveLogin"/>), then one of the login of the user found (<see cref="AuthAttempt.ReserveUser"/>).
+/// When either has no slot free (locked out, or its budget taken by failures and attempts in flight) it finds no user,
+/// so the mechanism fails without checking any secret and even the right password does not get in. The session then
+/// answers the lock-out's temporary error instead of the mechanism's outcome.
 /// </summary>
-internal sealed class LockoutCheckingUserDirectory(IUserDirectory inner, SessionRateLimits limits) : IUserDirectory
+internal sealed class LockoutCheckingUserDirectory(IUserDirectory inner, AuthAttempt attempt) : IUserDirectory
 {
     /// <summary>The login the mechanism looked up last, or null when it never got that far.</summary>
     public string? Login { get; private set; }
 
-    /// <summary>Whether the login was locked out (the exchange's outcome does not count then).</summary>
+    /// <summary>Whether the login was refused (the exchange's outcome does not count then).</summary>
     public bool LockedOut { get; private set; }
 
-    public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default)
+    public async ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default)
     {
         Login = login;
-        if (limits.LoginLockedOut(login))
+        if (!attempt.ReserveLogin(login))
         {
             LockedOut = true;
-            return ValueTask.FromResult<MailUser?>(null);
+            return null;
         }
-        return inner.FindByLoginAsync(login, cancellationToken);
+        var user = await inner.FindByLoginAsync(login, cancellationToken).ConfigureAwait(false);
+        if (user is not null && !attempt.ReserveUser(user.Login))
+        {
+            LockedOut = true;
+            return null;
+        }
+        return user;
     }
 
     public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) =>
@@ -45,16 +53,22 @@ internal sealed class LockoutCheckingUserDirectory(IUserDirectory inner, Session
 internal static class LoginRateLimits
 {
     /// <summary>
-    /// Counts a failed login against its address and login, and the lock-outs it starts in the metrics. Nothing when
-    /// the limits are off.
+    /// Starts a login attempt (<see cref="SessionRateLimits.BeginAuth"/>), or null when the limits are off. The session
+    /// disposes it when the attempt ends.
     /// </summary>
-    public static void Failed(SessionRateLimits? limits, Telemetry.CoreMetrics metrics, string protocol, EndPoint? remote, string? login)
+    public static AuthAttempt? Begin(SessionRateLimits? limits, EndPoint? remote, string? login) => limits?.BeginAuth(remote, login);
+
+    /// <summary>
+    /// Counts a failed login against its address and login (<see cref="AuthAttempt.Failed"/>), and the lock-outs it
+    /// starts in the metrics. Nothing when the limits are off.
+    /// </summary>
+    public static void Failed(AuthAttempt? attempt, Telemetry.CoreMetrics metrics, string protocol)
     {
-        if (limits is null)
+        if (attempt is null)
         {
             return;
         }
-        var (address, byLogin) = limits.AuthFailed(remote, login);
+        var (address, byLogin) = attempt.Failed();
         if (address)
         {
             metrics.RateLimitLockout(protocol, SessionRateLimit.AuthFailuresPerAddress);

@@ -25,7 +25,9 @@ public sealed class SessionRateLimitOptions
     /// Failed (or cancelled) authentications from one client address. Defaults to 100 in 15 minutes, then a
     /// 15-minute lock-out in which every login attempt from the address is refused with the protocol's temporary error
     /// without its credentials being checked. A person who mistypes a password, and a client retrying an old one every
-    /// few minutes, stay far below it; a guesser from one host gets at most 100 guesses a quarter hour.
+    /// few minutes, stay far below it; a guesser from one host gets at most 100 guesses a quarter hour. An attempt
+    /// holds a slot from before its credentials are checked until it ends (given back unless it fails), so guesses made
+    /// in parallel cannot pass the limit, and at most this many attempts from one address are in flight at once.
     /// </summary>
     public RateLimit? AuthFailuresPerAddress { get; set; } = new(100, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
 
@@ -35,7 +37,10 @@ public sealed class SessionRateLimitOptions
     /// then a 15-minute lock-out in which the login is refused with the protocol's temporary error even with the right
     /// password. Anyone can lock a login out this way for a quarter hour; that is the price of the defence, which is
     /// why the number is well above what a client with a stale password causes (MailKit's POP3 client, trying every
-    /// mechanism, makes six failures of one wrong password).
+    /// mechanism, makes six failures of one wrong password). As for <see cref="AuthFailuresPerAddress"/>, an attempt
+    /// holds a slot while its credentials are checked, so at most this many attempts at one login are in flight at
+    /// once. A failure counts against the login of the user the directory finds for the login given (so that the
+    /// spellings it resolves to one user share a budget), or against the login as given when it finds none.
     /// </summary>
     public RateLimit? AuthFailuresPerLogin { get; set; } = new(30, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
 

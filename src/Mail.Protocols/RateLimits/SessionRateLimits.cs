@@ -66,10 +66,16 @@ public sealed class SessionRateLimits
     /// <summary>New connections per client address (IPv6 grouped by prefix; exempt networks always allowed).</summary>
     public PartitionedRateLimiter<IPAddress> ConnectionsPerAddress => _connections;
 
-    /// <summary>Failed authentications per client address; a lease of 0 permits asks whether the address is locked out.</summary>
+    /// <summary>
+    /// Failed authentications per client address; a lease of 0 permits asks whether the address is locked out or has
+    /// its budget taken by failures and attempts in flight.
+    /// </summary>
     public PartitionedRateLimiter<IPAddress> AuthFailuresPerAddress => _authByAddress;
 
-    /// <summary>Failed authentications per login (by its normal form); a lease of 0 permits asks whether the login is locked out.</summary>
+    /// <summary>
+    /// Failed authentications per login (by its normal form); a lease of 0 permits asks whether the login is locked out
+    /// or has its budget taken by failures and attempts in flight.
+    /// </summary>
     public PartitionedRateLimiter<string> AuthFailuresPerLogin => _authByLogin;
 
     /// <summary>Messages per authenticated user (by login).</summary>
@@ -89,8 +95,9 @@ public sealed class SessionRateLimits
         AddressOf(remote) is not { } address || _connections.TryAcquire(address, 1, out _);
 
     /// <summary>
-    /// Whether a login attempt must be refused before its credentials are checked: its address or (when known yet) its
-    /// login is locked out. Returns the limit that refuses it, or null.
+    /// Whether a login attempt would be refused now: its address or (when known yet) its login is locked out or has no
+    /// slot free. Returns the limit that refuses it, or null. A question only: sessions use <see cref="BeginAuth"/>,
+    /// which also takes the slot.
     /// </summary>
     internal SessionRateLimit? AuthLockedOut(EndPoint? remote, string? login)
     {
@@ -100,6 +107,33 @@ public sealed class SessionRateLimits
         }
         return login is not null && !_authByLogin.TryAcquire(login, 0, out _) ? SessionRateLimit.AuthFailuresPerLogin : null;
     }
+
+    /// <summary>
+    /// Starts a login attempt: reserves a slot of its address's failure budget and (when known yet) its login's, before
+    /// the credentials are checked, so that attempts in flight together cannot all pass. <see cref="AuthAttempt.Refused"/>
+    /// says which limit refused it (nothing is then held). The caller disposes the attempt when it ends, after
+    /// <see cref="AuthAttempt.Failed"/> when it failed; otherwise disposing gives the slots back uncounted.
+    /// </summary>
+    internal AuthAttempt BeginAuth(EndPoint? remote, string? login)
+    {
+        var attempt = new AuthAttempt(this);
+        if (AddressOf(remote) is { } address)
+        {
+            if (!_authByAddress.TryReserve(address, out var reservation))
+            {
+                attempt.Refuse(SessionRateLimit.AuthFailuresPerAddress);
+                return attempt;
+            }
+            attempt.Address = reservation;
+        }
+        if (login is not null && !attempt.ReserveLogin(login))
+        {
+            attempt.Refuse(SessionRateLimit.AuthFailuresPerLogin);
+        }
+        return attempt;
+    }
+
+    internal WindowPartitionedRateLimiter<string, string> AuthByLogin => _authByLogin;
 
     /// <summary>Whether <paramref name="login"/> is locked out.</summary>
     internal bool LoginLockedOut(string login) => !_authByLogin.TryAcquire(login, 0, out _);

@@ -19,6 +19,15 @@ namespace Mail.Protocols.RateLimits;
 /// from many addresses or under many names would otherwise lock out everyone not yet in it. Past the table, a lock-out
 /// limit therefore holds only the keys it already tracks (docs/security.md).
 /// </para>
+/// <para>
+/// An event whose outcome is known only later (a login attempt: it counts only if it fails) can reserve its slot first
+/// (<see cref="TryReserve"/>): a key refuses when its events plus its reservations would pass the limit, so attempts in
+/// flight at the same moment cannot all pass a check that none of them has counted in yet. A reservation is then either
+/// counted (<see cref="Reservation.Count"/>) or given back (<see cref="Reservation.Release"/>). It belongs to the counter
+/// it was taken on and keeps its slot when the key's window or lock-out ends; its event counts once, in the window
+/// current when it is counted. A key with a reservation outstanding is never dropped from the table. Past a full table a
+/// reservation is never refused and holds nothing (the overflow budget never locks out); its event still counts there.
+/// </para>
 /// </summary>
 internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : PartitionedRateLimiter<TResource> where TKey : notnull
 {
@@ -94,9 +103,7 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
         }
         CheckPermitCount(permitCount);
         var now = _time.GetTimestamp();
-        var lease = CounterFor(key, now, add: permitCount > 0) is { } counter
-            ? counter.Acquire(permitCount, now, this, out _)
-            : WindowLease.Acquired;
+        var lease = Acquire(key, permitCount, now, out _);
         Interlocked.Increment(ref lease.IsAcquired ? ref _successful : ref _failed);
         return lease;
     }
@@ -111,10 +118,115 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
         }
         CheckPermitCount(permitCount);
         var now = _time.GetTimestamp();
-        var acquired = CounterFor(key, now, add: permitCount > 0) is not { } counter
-            || counter.Acquire(permitCount, now, this, out lockedOut).IsAcquired;
+        var acquired = Acquire(key, permitCount, now, out lockedOut).IsAcquired;
         Interlocked.Increment(ref acquired ? ref _successful : ref _failed);
         return acquired;
+    }
+
+    private RateLimitLease Acquire(TKey key, int permitCount, long now, out bool lockedOut)
+    {
+        while (true)
+        {
+            lockedOut = false;
+            if (CounterFor(key, now, add: permitCount > 0) is not { } counter)
+            {
+                return WindowLease.Acquired;
+            }
+            // Null when a sweep dropped the counter meanwhile: the key's next counter is asked instead.
+            if (counter.Acquire(permitCount, now, this, out lockedOut) is { } lease)
+            {
+                return lease;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reserves one event of the resource's key for an attempt whose outcome is not known yet: false (and no
+    /// reservation) when the key's events and reservations leave no room, or it is locked out. A resource that is not
+    /// limited gets a reservation that holds nothing. The caller must <see cref="Reservation.Count"/> or
+    /// <see cref="Reservation.Release"/> it.
+    /// </summary>
+    public bool TryReserve(TResource resource, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Reservation? reservation)
+    {
+        if (_limit is null || !_keyOf(resource, out var key))
+        {
+            reservation = new Reservation(this, null, default);
+            return true;
+        }
+        var now = _time.GetTimestamp();
+        while (true)
+        {
+            var counter = CounterFor(key, now, add: true)!;
+            if (counter == _overflow)
+            {
+                // Past a full table: never refused, nothing held; the event counts in the overflow budget.
+                reservation = new Reservation(this, _overflow, key, held: false);
+                Interlocked.Increment(ref _successful);
+                return true;
+            }
+            if (counter.Reserve(now, this) is { } reserved)
+            {
+                Interlocked.Increment(ref reserved ? ref _successful : ref _failed);
+                reservation = reserved ? new Reservation(this, counter, key, held: true) : null;
+                return reserved;
+            }
+        }
+    }
+
+    /// <summary>Whether two resources have the same key (both limited).</summary>
+    public bool SameKey(TResource a, TResource b) =>
+        _keyOf(a, out var first) && _keyOf(b, out var second) && _counters.Comparer.Equals(first, second);
+
+    /// <summary>
+    /// One event reserved by <see cref="TryReserve"/>, either counted or given back, once; later calls do nothing, so
+    /// giving it back when the attempt ends (<see cref="IDisposable.Dispose"/>) after counting it is safe.
+    /// </summary>
+    public sealed class Reservation : IDisposable
+    {
+        private readonly WindowPartitionedRateLimiter<TResource, TKey> _owner;
+        private readonly Counter? _counter;
+        private readonly bool _held;
+        private int _done;
+
+        internal Reservation(WindowPartitionedRateLimiter<TResource, TKey> owner, Counter? counter, TKey? key, bool held = false)
+        {
+            _owner = owner;
+            _counter = counter;
+            _held = held;
+            Key = key;
+        }
+
+        /// <summary>The key reserved; default when the resource is not limited.</summary>
+        public TKey? Key { get; }
+
+        /// <summary>Counts the event (the attempt failed); true when it started a lock-out.</summary>
+        public bool Count()
+        {
+            if (Interlocked.Exchange(ref _done, 1) != 0 || _counter is null)
+            {
+                return false;
+            }
+            var now = _owner._time.GetTimestamp();
+            if (!_held)
+            {
+                _counter.Acquire(1, now, _owner, out var lockedOut);
+                return lockedOut;
+            }
+            return _counter.Complete(counted: true, now, _owner);
+        }
+
+        /// <summary>Gives the slot back without counting (the attempt succeeded or was abandoned).</summary>
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _done, 1) != 0 || _counter is null || !_held)
+            {
+                return;
+            }
+            _counter.Complete(counted: false, _owner._time.GetTimestamp(), _owner);
+        }
+
+        /// <summary>As <see cref="Release"/>.</summary>
+        public void Dispose() => Release();
     }
 
     /// <inheritdoc />
@@ -177,7 +289,7 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
             Volatile.Write(ref _lastSweep, now);
             foreach (var entry in _counters)
             {
-                if (entry.Value.HasEnded(now, this) && _counters.TryRemove(entry))
+                if (entry.Value.TryRetire(now, this) && _counters.TryRemove(entry))
                 {
                     Interlocked.Decrement(ref _count);
                 }
@@ -189,46 +301,96 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
         }
     }
 
-    // One key's window. A counter dropped by a sweep while another thread uses it loses at most that thread's event.
-    private sealed class Counter(bool canLockOut = true)
+    // One key's window: the events counted in it and the reservations outstanding (which a window's end leaves alone).
+    // A sweep retires a counter (under its lock) before dropping it, and a counter once retired takes nothing more: its
+    // caller asks the table again, so no event or reservation is lost on a dropped counter.
+    internal sealed class Counter(bool canLockOut = true)
     {
         private long _start;
         private int _used;
+        private int _pending;
         private long _lockedUntil;
         private bool _started;
+        private bool _retired;
 
-        public RateLimitLease Acquire(int permitCount, long now, WindowPartitionedRateLimiter<TResource, TKey> owner, out bool lockedOut)
+        // Null when retired.
+        public RateLimitLease? Acquire(int permitCount, long now, WindowPartitionedRateLimiter<TResource, TKey> owner, out bool lockedOut)
         {
             lockedOut = false;
             var limit = owner._limit!.PermitLimit;
             lock (this)
             {
+                if (_retired)
+                {
+                    return null;
+                }
                 Refresh(now, owner);
                 if (_lockedUntil != 0)
                 {
                     return WindowLease.Failed(_lockedUntil - now, owner._time.TimestampFrequency);
                 }
-                if (_used + Math.Max(permitCount, 1) > limit)
+                if (_used + _pending + Math.Max(permitCount, 1) > limit)
                 {
-                    return WindowLease.Failed(_start + owner._window - now, owner._time.TimestampFrequency);
+                    return WindowLease.Failed(_started ? _start + owner._window - now : 0, owner._time.TimestampFrequency);
                 }
                 if (permitCount == 0)
                 {
                     return WindowLease.Acquired;
                 }
-                if (!_started)
-                {
-                    _started = true;
-                    _start = now;
-                }
-                _used += permitCount;
-                if (_used >= limit && owner._lockout > 0 && canLockOut)
-                {
-                    _lockedUntil = now + owner._lockout;
-                    lockedOut = true;
-                }
+                lockedOut = Add(permitCount, now, owner);
                 return WindowLease.Acquired;
             }
+        }
+
+        // Null when retired, else whether a slot was reserved.
+        public bool? Reserve(long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
+        {
+            lock (this)
+            {
+                if (_retired)
+                {
+                    return null;
+                }
+                Refresh(now, owner);
+                if (_lockedUntil != 0 || _used + _pending + 1 > owner._limit!.PermitLimit)
+                {
+                    return false;
+                }
+                _pending++;
+                return true;
+            }
+        }
+
+        // Ends a reservation: counted as an event of the window current now, or given back. Whether it started a lock-out.
+        public bool Complete(bool counted, long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
+        {
+            lock (this)
+            {
+                _pending--;
+                if (!counted)
+                {
+                    return false;
+                }
+                Refresh(now, owner);
+                return Add(1, now, owner);
+            }
+        }
+
+        // Counts events (under the lock); whether they started a lock-out. Already locked out, they only count.
+        private bool Add(int permitCount, long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
+        {
+            if (!_started)
+            {
+                _started = true;
+                _start = now;
+            }
+            _used += permitCount;
+            if (_used >= owner._limit!.PermitLimit && owner._lockout > 0 && canLockOut && _lockedUntil == 0)
+            {
+                _lockedUntil = now + owner._lockout;
+                return true;
+            }
+            return false;
         }
 
         public int Available(long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
@@ -236,20 +398,22 @@ internal sealed class WindowPartitionedRateLimiter<TResource, TKey> : Partitione
             lock (this)
             {
                 Refresh(now, owner);
-                return _lockedUntil != 0 ? 0 : owner._limit!.PermitLimit - _used;
+                return _lockedUntil != 0 ? 0 : Math.Max(owner._limit!.PermitLimit - _used - _pending, 0);
             }
         }
 
-        public bool HasEnded(long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
+        // Retires the counter when its window has ended and no reservation is outstanding.
+        public bool TryRetire(long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
         {
             lock (this)
             {
                 Refresh(now, owner);
-                return !_started;
+                _retired = !_started && _pending == 0;
+                return _retired;
             }
         }
 
-        // A lock-out that has passed, or a window that has ended, leaves the key as if new.
+        // A lock-out that has passed, or a window that has ended, leaves the key as if new (but for reservations outstanding).
         private void Refresh(long now, WindowPartitionedRateLimiter<TResource, TKey> owner)
         {
             if (_lockedUntil != 0 ? now >= _lockedUntil : _started && now - _start >= owner._window)

@@ -5,6 +5,7 @@ using Mail.Protocols.Imap.Telemetry;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.RateLimits;
 using Mail.Protocols.Telemetry;
+using Mail.Protocols.Users;
 using MailKit.Net.Imap;
 using MailKit.Security;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -39,14 +40,17 @@ public class ImapRateLimitTests
         public ImapServer Server { get; }
         public WatchedTimeProvider Time { get; }
         public TestMeterFactory Meters { get; }
+        public SessionRateLimits? Limits { get; private init; }
         public IPEndPoint EndPoint => Server.BoundEndPoints[0];
 
-        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<ImapServerOptions>? configure = null)
+        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<ImapServerOptions>? configure = null,
+            Func<InMemoryUserDirectory, IUserDirectory>? wrapUsers = null)
         {
             var time = new WatchedTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
-            var users = new InMemoryUserDirectory();
-            users.AddUser("alice@example.test", "alice");
-            users.AddUser("bob@example.test", "bob");
+            var directory = new InMemoryUserDirectory();
+            directory.AddUser("alice@example.test", "alice");
+            directory.AddUser("bob@example.test", "bob");
+            var users = wrapUsers is null ? directory : wrapUsers(directory);
             var options = new ImapServerOptions
             {
                 ServerName = "imap.example.test",
@@ -62,7 +66,7 @@ public class ImapRateLimitTests
             var meters = new TestMeterFactory();
             var server = new ImapServer(options, new ImapServices(new InMemoryMailboxStore(time), users), [new ImapEndpoint(new IPEndPoint(IPAddress.Loopback, 0))], time, meterFactory: meters);
             await server.StartAsync();
-            return new Host(server, time, meters);
+            return new Host(server, time, meters) { Limits = options.RateLimits };
         }
 
         public async Task<RawLineClient> ConnectAsync()
@@ -158,6 +162,123 @@ public class ImapRateLimitTests
         // A new connection does not start the count again: the login is now locked out across connections.
         var right = second.CommandAsync("b2 LOGIN alice@example.test alice");
         Assert.Equal("b2 " + Locked, await host.Time.AdvanceUntilDoneAsync(right, delay));
+    }
+
+    // Holds every password check until the test opens the gate, and counts them.
+    private sealed class GatedUserDirectory(IUserDirectory inner) : IUserDirectory
+    {
+        private int _verifications;
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public SemaphoreSlim Entered { get; } = new(0);
+        public int Verifications => Volatile.Read(ref _verifications);
+
+        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) => inner.FindByLoginAsync(login, cancellationToken);
+        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
+        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
+
+        public async ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _verifications);
+            Entered.Release();
+            await Gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await inner.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [Theory]
+    [InlineData("LOGIN")]
+    [InlineData("AUTHENTICATE")]
+    public async Task Parallel_guesses_at_one_login_get_no_more_password_checks_than_the_limit(string command)
+    {
+        const int Connections = 6;
+        GatedUserDirectory? gated = null;
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(2, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            wrapUsers: inner => gated = new GatedUserDirectory(inner));
+        var clients = new List<RawLineClient>();
+        try
+        {
+            for (var i = 0; i < Connections; i++)
+            {
+                clients.Add(await host.ConnectAsync());
+            }
+            // Every connection guesses at the same moment; the checks that get through wait at the gate, so none has
+            // failed (and been counted) when the others ask.
+            var replies = clients.Select((c, i) => c.CommandAsync(command == "LOGIN"
+                ? $"a{i} LOGIN alice@example.test guess{i}"
+                : $"a{i} AUTHENTICATE PLAIN " + Plain("alice@example.test", "guess" + i))).ToArray();
+            var entered = gated!.Entered.WaitAsync();
+            while (gated.Verifications + replies.Count(r => r.IsCompleted) < Connections)
+            {
+                var next = await Task.WhenAny(replies.Where(r => !r.IsCompleted).Append(entered)).WaitAsync(TimeSpan.FromSeconds(60));
+                if (next == entered)
+                {
+                    entered = gated.Entered.WaitAsync();
+                }
+            }
+            gated.Gate.SetResult();
+            var answers = await Task.WhenAll(replies).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, gated.Verifications);
+            Assert.Equal(2, answers.Count(a => a.EndsWith(" NO [AUTHENTICATIONFAILED] Authentication failed", StringComparison.Ordinal)));
+            Assert.Equal(Connections - 2, answers.Count(a => a.EndsWith(" " + Locked, StringComparison.Ordinal)));
+            // The two failures reached the limit: the login is locked out now, even with the right password.
+            Assert.Equal("b1 " + Locked, await clients[0].CommandAsync("b1 LOGIN alice@example.test alice"));
+            Assert.Equal(2, gated.Verifications);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task An_exchange_in_flight_holds_its_logins_slot_and_a_connection_closed_mid_exchange_gives_it_back_uncounted()
+    {
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(1, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)));
+        using var active = new MetricCollector<long>(host.Meters, CoreMetrics.MeterName, "mail.connections.active");
+        var first = await host.ConnectAsync();
+        await using var second = await host.ConnectAsync();
+        // SCRAM looks the login up on the client's first message and answers with a challenge: the slot is held.
+        var clientFirst = Convert.ToBase64String(Encoding.UTF8.GetBytes("n,,n=alice@example.test,r=rOprNGfwEbeRWgbNEkqO"));
+        Assert.StartsWith("+ ", await first.CommandAsync("a1 AUTHENTICATE SCRAM-SHA-256 " + clientFirst));
+        Assert.Equal("b1 " + Locked, await second.CommandAsync("b1 LOGIN alice@example.test alice"));
+        // The first client goes away mid-exchange: nothing counted, the slot is free again.
+        await first.DisposeAsync();
+        await active.WaitForMeasurementsAsync(3).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.StartsWith("b2 OK [CAPABILITY ", await second.CommandAsync("b2 LOGIN alice@example.test alice"));
+    }
+
+    // Finds a user by a second spelling too (an alias), as a directory may.
+    private sealed class AliasingUserDirectory(IUserDirectory inner) : IUserDirectory
+    {
+        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) =>
+            inner.FindByLoginAsync(string.Equals(login, "al", StringComparison.OrdinalIgnoreCase) ? "alice@example.test" : login, cancellationToken);
+        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
+        public ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default) => inner.VerifyPasswordAsync(user, password, cancellationToken);
+        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
+    }
+
+    [Fact]
+    public async Task Failures_under_every_spelling_of_one_user_count_against_that_users_login()
+    {
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerLogin = new RateLimit(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            wrapUsers: inner => new AliasingUserDirectory(inner));
+        await using var client = await host.ConnectAsync();
+        Assert.Equal("a1 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a1 LOGIN al guess1"));
+        Assert.Equal("a2 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a2 AUTHENTICATE PLAIN " + Plain("al", "guess2")));
+        Assert.Equal("a3 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a3 LOGIN alice@example.test guess3"));
+        // Three failures of alice's under two spellings: alice is locked out under both.
+        Assert.Equal("a4 " + Locked, await client.CommandAsync("a4 LOGIN alice@example.test alice"));
+        Assert.Equal("a5 " + Locked, await client.CommandAsync("a5 LOGIN al alice"));
+        Assert.Equal("a6 " + Locked, await client.CommandAsync("a6 AUTHENTICATE PLAIN " + Plain("al", "alice")));
+        // An unknown login is charged as typed.
+        Assert.Equal("a7 NO [AUTHENTICATIONFAILED] Authentication failed", await client.CommandAsync("a7 LOGIN nobody guess"));
+        Assert.Equal(2, host.Limits!.AuthFailuresPerLogin.GetStatistics("nobody")!.CurrentAvailablePermits);
     }
 
     [Fact]

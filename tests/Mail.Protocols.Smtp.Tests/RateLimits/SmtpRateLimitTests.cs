@@ -5,6 +5,7 @@ using Mail.Protocols.Policy;
 using Mail.Protocols.RateLimits;
 using Mail.Protocols.Smtp.Telemetry;
 using Mail.Protocols.Telemetry;
+using Mail.Protocols.Users;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -39,7 +40,8 @@ public class SmtpRateLimitTests
         public SessionRateLimits Limits { get; }
         public IPEndPoint EndPoint => Server.BoundEndPoints[0];
 
-        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<SmtpServerOptions>? configure = null)
+        public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<SmtpServerOptions>? configure = null,
+            Func<IUserDirectory, IUserDirectory>? wrapUsers = null)
         {
             var time = new WatchedTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
             var limitOptions = new SessionRateLimitOptions { ConnectionsPerAddress = null, AuthFailuresPerAddress = null, AuthFailuresPerLogin = null, MessagesPerUser = null };
@@ -49,6 +51,7 @@ public class SmtpRateLimitTests
             var users = new InMemoryUserDirectory();
             users.AddUser("alice@example.test", "alice");
             users.AddUser("bob@example.test", "bob");
+            var directory = wrapUsers is null ? users : wrapUsers(users);
             var policyOptions = new RecipientPolicyOptions();
             policyOptions.LocalDomains.Add("example.test");
             var options = new SmtpServerOptions
@@ -62,7 +65,7 @@ public class SmtpRateLimitTests
             };
             configure?.Invoke(options);
             var meters = new TestMeterFactory();
-            var server = new SmtpServer(options, new SmtpServices(new InMemoryMailboxStore(time), new InMemoryMessageQueue(time), users, new DefaultRecipientPolicy(policyOptions, users)),
+            var server = new SmtpServer(options, new SmtpServices(new InMemoryMailboxStore(time), new InMemoryMessageQueue(time), directory, new DefaultRecipientPolicy(policyOptions, users)),
                 [new SmtpEndpoint(new IPEndPoint(IPAddress.Loopback, 0), SmtpRole.Submission)], time, meterFactory: meters);
             await server.StartAsync();
             return new Host(server, time, meters, rateLimits);
@@ -85,6 +88,69 @@ public class SmtpRateLimitTests
     }
 
     private static MetricCollector<long> Refused(Host host) => new(host.Meters, CoreMetrics.MeterName, "mail.rate_limit.refused");
+
+    // Holds every password check until the test opens the gate, and counts them.
+    private sealed class GatedUserDirectory(IUserDirectory inner) : IUserDirectory
+    {
+        private int _verifications;
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public SemaphoreSlim Entered { get; } = new(0);
+        public int Verifications => Volatile.Read(ref _verifications);
+
+        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) => inner.FindByLoginAsync(login, cancellationToken);
+        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
+        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
+
+        public async ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _verifications);
+            Entered.Release();
+            await Gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await inner.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [Fact]
+    public async Task Parallel_guesses_from_one_address_get_no_more_password_checks_than_its_limit()
+    {
+        const int Connections = 5;
+        GatedUserDirectory? gated = null;
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerAddress = new RateLimit(2, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            wrapUsers: inner => gated = new GatedUserDirectory(inner));
+        var clients = new List<RawLineClient>();
+        try
+        {
+            for (var i = 0; i < Connections; i++)
+            {
+                clients.Add(await host.ConnectAsync());
+            }
+            var replies = clients.Select((c, i) => c.CommandAsync("AUTH PLAIN " + Plain(i % 2 == 0 ? "alice@example.test" : "bob@example.test", "guess" + i))).ToArray();
+            var entered = gated!.Entered.WaitAsync();
+            while (gated.Verifications + replies.Count(r => r.IsCompleted) < Connections)
+            {
+                var next = await Task.WhenAny(replies.Where(r => !r.IsCompleted).Append(entered)).WaitAsync(TimeSpan.FromSeconds(60));
+                if (next == entered)
+                {
+                    entered = gated.Entered.WaitAsync();
+                }
+            }
+            gated.Gate.SetResult();
+            var answers = await Task.WhenAll(replies).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, gated.Verifications);
+            Assert.Equal(2, answers.Count(a => a == "535 5.7.8 Authentication credentials invalid"));
+            Assert.Equal(Connections - 2, answers.Count(a => a == "454 4.7.0 Too many failed authentications, try again later"));
+            Assert.Equal("454 4.7.0 Too many failed authentications, try again later", await clients[0].CommandAsync("AUTH PLAIN " + Plain("alice@example.test", "alice")));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
 
     [Fact]
     public async Task Connections_over_the_rate_get_421_4_7_0_and_are_closed_until_the_window_ends()

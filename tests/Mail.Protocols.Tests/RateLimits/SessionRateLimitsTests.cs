@@ -219,6 +219,198 @@ public class SessionRateLimitsTests
         Assert.Equal(1, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerAddress));
     }
 
+    private static readonly RateLimit ThreeIn15Minutes = new(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
+
+    [Fact]
+    public void Attempts_in_flight_hold_a_slot_so_a_fourth_at_a_limit_of_3_is_refused_before_any_is_checked()
+    {
+        var (limits, _) = Create(o => o.AuthFailuresPerLogin = ThreeIn15Minutes);
+        var attempts = Enumerable.Range(0, 3).Select(_ => limits.BeginAuth(null, "alice@example.test")).ToArray();
+        Assert.All(attempts, a => Assert.Null(a.Refused));
+        using (var fourth = limits.BeginAuth(null, "Alice@Example.test"))
+        {
+            Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, fourth.Refused);
+        }
+        // One that succeeds gives its slot back: it never counts.
+        attempts[0].Dispose();
+        var fifth = limits.BeginAuth(null, "alice@example.test");
+        Assert.Null(fifth.Refused);
+        // Failed ones count, and the one that reaches the limit starts the lock-out.
+        Assert.Equal((false, false), attempts[1].Failed());
+        Assert.Equal((false, false), attempts[2].Failed());
+        Assert.Equal((false, true), fifth.Failed());
+        foreach (var attempt in attempts.Append(fifth))
+        {
+            attempt.Dispose(); // after Failed, nothing to give back
+        }
+        Assert.True(limits.LoginLockedOut("alice@example.test"));
+        Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, limits.BeginAuth(null, "alice@example.test").Refused);
+    }
+
+    [Fact]
+    public void Successful_attempts_never_count_however_many()
+    {
+        var (limits, _) = Create(o =>
+        {
+            o.AuthFailuresPerAddress = ThreeIn15Minutes;
+            o.AuthFailuresPerLogin = ThreeIn15Minutes;
+        });
+        for (var i = 0; i < 100; i++)
+        {
+            using var attempt = limits.BeginAuth(At("192.0.2.1"), "alice@example.test");
+            Assert.Null(attempt.Refused);
+        }
+        using (var failed = limits.BeginAuth(At("192.0.2.1"), "alice@example.test"))
+        {
+            Assert.Equal((false, false), failed.Failed());
+        }
+        Assert.Null(limits.AuthLockedOut(At("192.0.2.1"), "alice@example.test"));
+        Assert.Equal(2, limits.AuthFailuresPerLogin.GetStatistics("alice@example.test")!.CurrentAvailablePermits);
+    }
+
+    [Fact]
+    public void An_attempt_refused_for_its_login_gives_its_address_slot_back()
+    {
+        var (limits, _) = Create(o =>
+        {
+            o.AuthFailuresPerAddress = new RateLimit(1, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
+            o.AuthFailuresPerLogin = new RateLimit(1, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
+        });
+        using var first = limits.BeginAuth(At("192.0.2.1"), "alice@example.test");
+        Assert.Null(first.Refused);
+        using (var second = limits.BeginAuth(At("192.0.2.2"), "alice@example.test"))
+        {
+            Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, second.Refused);
+        }
+        using var third = limits.BeginAuth(At("192.0.2.2"), "bob@example.test");
+        Assert.Null(third.Refused);
+        using var fourth = limits.BeginAuth(At("192.0.2.1"), "carol@example.test");
+        Assert.Equal(SessionRateLimit.AuthFailuresPerAddress, fourth.Refused);
+    }
+
+    [Fact]
+    public void A_sasl_attempt_reserves_its_login_when_the_mechanism_looks_it_up()
+    {
+        var (limits, _) = Create(o => o.AuthFailuresPerLogin = new RateLimit(2, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)));
+        using var first = limits.BeginAuth(At("192.0.2.1"), null);
+        using var second = limits.BeginAuth(At("192.0.2.2"), null);
+        using var third = limits.BeginAuth(At("192.0.2.3"), null);
+        Assert.True(first.ReserveLogin("alice@example.test"));
+        Assert.True(second.ReserveLogin("alice@example.test"));
+        Assert.False(third.ReserveLogin("alice@example.test"));
+        Assert.True(third.ReserveLogin("bob@example.test"));
+        first.Failed();
+        second.Failed();
+        Assert.True(limits.LoginLockedOut("alice@example.test"));
+        Assert.False(limits.LoginLockedOut("bob@example.test"));
+    }
+
+    [Fact]
+    public void An_attempt_in_flight_across_the_end_of_a_window_counts_once_in_the_window_where_it_fails()
+    {
+        // The rule: a reservation is an attempt in flight. It keeps its slot when the window (or a lock-out) ends, and
+        // its failure counts once, in the window current when it fails; it never counts in the window it was taken in
+        // as well, and giving it back never frees a slot of the new window that it did not hold.
+        var (limits, time) = Create(o => o.AuthFailuresPerLogin = ThreeIn15Minutes);
+        using (var early = limits.BeginAuth(null, "alice@example.test"))
+        {
+            early.Failed();
+        }
+        var inFlight = new[] { limits.BeginAuth(null, "alice@example.test"), limits.BeginAuth(null, "alice@example.test") };
+        Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, limits.BeginAuth(null, "alice@example.test").Refused);
+        time.Advance(TimeSpan.FromMinutes(15));
+        // The early failure's window has ended; the two in flight still hold their slots.
+        var next = limits.BeginAuth(null, "alice@example.test");
+        Assert.Null(next.Refused);
+        Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, limits.BeginAuth(null, "alice@example.test").Refused);
+        // The two fail in the new window: two of its three, no lock-out yet.
+        Assert.Equal((false, false), inFlight[0].Failed());
+        Assert.Equal((false, false), inFlight[1].Failed());
+        // The third failure of the new window locks it out; one given back after the window ended frees nothing extra.
+        Assert.Equal((false, true), next.Failed());
+        Assert.Equal(0, limits.AuthFailuresPerLogin.GetStatistics("alice@example.test")!.CurrentAvailablePermits);
+        time.Advance(TimeSpan.FromMinutes(15));
+        var afterLockout = limits.BeginAuth(null, "alice@example.test");
+        Assert.Null(afterLockout.Refused);
+        afterLockout.Dispose();
+        afterLockout.Dispose();
+        Assert.Equal(3, limits.AuthFailuresPerLogin.GetStatistics("alice@example.test")!.CurrentAvailablePermits);
+    }
+
+    [Fact]
+    public void A_failure_counts_against_the_login_of_the_user_found_so_spellings_of_one_user_share_a_budget()
+    {
+        var (limits, _) = Create(o => o.AuthFailuresPerLogin = ThreeIn15Minutes);
+        foreach (var typed in new[] { "alice", "alice@example.test", "alias@example.test" })
+        {
+            using var attempt = limits.BeginAuth(null, typed);
+            Assert.Null(attempt.Refused);
+            Assert.True(attempt.ReserveUser("alice@example.test"));
+            attempt.Failed();
+        }
+        Assert.True(limits.LoginLockedOut("alice@example.test"));
+        // The typed spellings were not charged; a spelling not locked out itself is refused once it resolves to alice.
+        Assert.False(limits.LoginLockedOut("alice"));
+        using var again = limits.BeginAuth(null, "alice");
+        Assert.Null(again.Refused);
+        Assert.False(again.ReserveUser("alice@example.test"));
+        // An unknown login is charged as typed.
+        using (var unknown = limits.BeginAuth(null, "nobody"))
+        {
+            unknown.Failed();
+        }
+        Assert.Equal(2, limits.AuthFailuresPerLogin.GetStatistics("nobody")!.CurrentAvailablePermits);
+    }
+
+    [Fact]
+    public void Attempts_past_a_full_table_are_never_refused_by_the_shared_overflow_budget_and_queries_add_no_key()
+    {
+        var (limits, _) = Create(o =>
+        {
+            o.AuthFailuresPerLogin = ThreeIn15Minutes;
+            o.MaxTrackedKeys = 10;
+        });
+        var held = Enumerable.Range(0, 10).Select(i => limits.BeginAuth(null, $"user{i}@example.test")).ToArray();
+        Assert.Equal(10, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerLogin));
+        for (var i = 0; i < 100; i++)
+        {
+            using var attempt = limits.BeginAuth(null, $"new{i}@example.test");
+            Assert.Null(attempt.Refused);
+            attempt.Failed();
+        }
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.False(limits.LoginLockedOut($"other{i}@example.test"));
+        }
+        Assert.Equal(10, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerLogin));
+        foreach (var attempt in held)
+        {
+            attempt.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_key_with_an_attempt_in_flight_is_not_dropped_when_ended_windows_are()
+    {
+        var (limits, time) = Create(o => o.AuthFailuresPerLogin = new RateLimit(1, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)));
+        using var inFlight = limits.BeginAuth(null, "alice@example.test");
+        using (var other = limits.BeginAuth(null, "bob@example.test"))
+        {
+            other.Failed();
+        }
+        time.Advance(TimeSpan.FromMinutes(30));
+        // A new key after a whole window: the ended ones go, but alice's slot is still held.
+        using (var carol = limits.BeginAuth(null, "carol@example.test"))
+        {
+            Assert.Null(carol.Refused);
+        }
+        Assert.Equal(2, limits.TrackedKeys(SessionRateLimit.AuthFailuresPerLogin));
+        Assert.Equal(SessionRateLimit.AuthFailuresPerLogin, limits.BeginAuth(null, "alice@example.test").Refused);
+        inFlight.Dispose();
+        using var next = limits.BeginAuth(null, "alice@example.test");
+        Assert.Null(next.Refused);
+    }
+
     [Fact]
     public void A_limit_set_to_null_allows_everything_and_tracks_nothing()
     {
