@@ -204,21 +204,25 @@ public class ImapRateLimitTests
                 clients.Add(await host.ConnectAsync());
             }
             // Every connection guesses at the same moment; the checks that get through wait at the gate, so none has
-            // failed (and been counted) when the others ask.
-            var replies = clients.Select((c, i) => c.CommandAsync(command == "LOGIN"
+            // failed (and been counted) when the others ask. The replies are read only once every guess is either at the
+            // gate or refused (the server's own count), so no read waits on the gate under a deadline of its own.
+            using var refused = new MetricCollector<long>(host.Meters, CoreMetrics.MeterName, "mail.rate_limit.refused");
+            await Task.WhenAll(clients.Select((c, i) => c.SendAsync((command == "LOGIN"
                 ? $"a{i} LOGIN alice@example.test guess{i}"
-                : $"a{i} AUTHENTICATE PLAIN " + Plain("alice@example.test", "guess" + i))).ToArray();
+                : $"a{i} AUTHENTICATE PLAIN " + Plain("alice@example.test", "guess" + i)) + "\r\n")));
             var entered = gated!.Entered.WaitAsync();
-            while (gated.Verifications + replies.Count(r => r.IsCompleted) < Connections)
+            while (gated.Verifications + refused.GetMeasurementSnapshot().Count < Connections)
             {
-                var next = await Task.WhenAny(replies.Where(r => !r.IsCompleted).Append(entered)).WaitAsync(TimeSpan.FromSeconds(60));
+                // Either a check reaching the gate or a refusal being counted ends the wait.
+                var next = await Task.WhenAny(entered, refused.WaitForMeasurementsAsync(refused.GetMeasurementSnapshot().Count + 1))
+                    .WaitAsync(TimeSpan.FromSeconds(60));
                 if (next == entered)
                 {
                     entered = gated.Entered.WaitAsync();
                 }
             }
             gated.Gate.SetResult();
-            var answers = await Task.WhenAll(replies).WaitAsync(TimeSpan.FromSeconds(60));
+            var answers = await Task.WhenAll(clients.Select(c => c.ReadLineAsync())).WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(2, gated.Verifications);
             Assert.Equal(2, answers.Count(a => a.EndsWith(" NO [AUTHENTICATIONFAILED] Authentication failed", StringComparison.Ordinal)));
             Assert.Equal(Connections - 2, answers.Count(a => a.EndsWith(" " + Locked, StringComparison.Ordinal)));
