@@ -7,7 +7,7 @@ namespace Mail.Protocols.InMemory;
 /// <summary>
 /// An address book held in memory: aliases and catch-alls keyed by the normal form of the address
 /// (<see cref="UserName.Normalize"/>), so any spelling of an address finds its entry. Safe to use from several threads;
-/// entries are added with <see cref="AddAlias"/> and <see cref="SetCatchAll"/>.
+/// <see cref="VirtualAliasFile"/> fills one from a Postfix virtual alias table.
 /// </summary>
 public sealed class InMemoryAddressBook : IAddressBook
 {
