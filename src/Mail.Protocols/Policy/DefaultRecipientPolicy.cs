@@ -54,11 +54,7 @@ public sealed class DefaultRecipientPolicy : IRecipientPolicy
         var domain = address[(at + 1)..];
         if (IsLocalDomain(domain))
         {
-            // Until the SMTP session delivers to several destinations, only a single mailbox is used here.
-            var decision = await _resolver.ResolveAsync(address, cancellationToken).ConfigureAwait(false);
-            return decision.Route == RecipientRoute.Expanded
-                ? RecipientDecision.Reject(550, "5.1.1", "Recipient address rejected: user unknown")
-                : decision;
+            return await _resolver.ResolveAsync(address, cancellationToken).ConfigureAwait(false);
         }
 
         if (context.AuthenticatedUser is not null || IsTrusted(context.RemoteEndPoint))
@@ -118,5 +114,9 @@ public sealed class RecipientPolicyOptions
     public bool AllowAnySenderWhenAuthenticated { get; set; }
 
     /// <summary>Subaddresses and the bounds on alias expansion in the local domains (docs/addressing.md).</summary>
-    public AddressingOptions Addressing { get; } = new();
+    public AddressingOptions Addressing
+    {
+        get;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = new();
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Mail.Protocols.InMemory;
+using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Delivery;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -17,10 +18,10 @@ public sealed class MessageDeliveryTests
         var store = new InMemoryMailboxStore();
         var delivery = new MessageDelivery(store, new InMemoryMessageQueue(), NullLogger.Instance);
         var envelope = new QueueEnvelope("bob@example.org", [], DateTimeOffset.UnixEpoch);
-        (QueueRecipient, string?)[] recipients =
+        (QueueRecipient, IReadOnlyList<RecipientDestination>?)[] recipients =
         [
-            (new QueueRecipient("kate@example.test"), "kate@example.test"),
-            (new QueueRecipient("k@example.test"), "\u212Aate@example.test"), // the Kelvin sign, NFKC "K"
+            (new QueueRecipient("kate@example.test"), [RecipientDestination.Mailbox("kate@example.test")]),
+            (new QueueRecipient("k@example.test"), [RecipientDestination.Mailbox("\u212Aate@example.test")]), // the Kelvin sign, NFKC "K"
         ];
         using var content = new MemoryStream(Encoding.ASCII.GetBytes("Subject: hi\r\n\r\nhello\r\n"));
 
