@@ -2,6 +2,7 @@ using System.Text;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
+using Mail.Protocols.Storage;
 using Mail.Protocols.Smtp.Delivery;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -28,5 +29,53 @@ public sealed class MessageDeliveryTests
         Assert.Null(await delivery.DeliverAsync(envelope, recipients, content, "Q1", CancellationToken.None));
 
         Assert.Single(await store.ListMessagesAsync("kate@example.test", "INBOX"));
+    }
+
+    [Fact]
+    public async Task Forwards_are_queued_once_per_address_with_the_recipients_dsn_parameters_beside_plain_relays()
+    {
+        var store = new InMemoryMailboxStore();
+        var queue = new InMemoryMessageQueue();
+        var delivery = new MessageDelivery(store, queue, NullLogger.Instance);
+        var envelope = new QueueEnvelope("bob@example.org", [], DateTimeOffset.UnixEpoch);
+        var alias = new QueueRecipient("team@example.test", DsnNotify.Failure, "rfc822;team@example.test");
+        (QueueRecipient, IReadOnlyList<RecipientDestination>?)[] recipients =
+        [
+            (alias, [RecipientDestination.Mailbox("kate@example.test"), RecipientDestination.Forward("x@far.example")]),
+            (new QueueRecipient("other@example.test"), [RecipientDestination.Forward("X@FAR.example"), RecipientDestination.Mailbox("kate@example.test", "news")]),
+            (new QueueRecipient("plain@relay.example"), null),
+        ];
+        using var content = new MemoryStream(Encoding.ASCII.GetBytes("Subject: hi\r\n\r\nhello\r\n"));
+
+        Assert.Null(await delivery.DeliverAsync(envelope, recipients, content, "Q1", CancellationToken.None));
+
+        Assert.Single(await store.ListMessagesAsync("kate@example.test", "INBOX")); // one copy; the first path decided the folder
+        var lease = Assert.Single(await queue.LeaseAsync(10, TimeSpan.FromMinutes(1)));
+        Assert.Equal([alias with { Address = "x@far.example" }, new QueueRecipient("plain@relay.example")], lease.Envelope.Recipients);
+    }
+
+    [Theory]
+    [InlineData("news", "news")]       // the exact name wins over one in another case
+    [InlineData("NEWS", "News")]       // else the first that differs in case only
+    [InlineData("Lists/a", "Lists/a")] // a child folder by its full name
+    [InlineData("Sent", "INBOX")]      // never a special-use folder
+    [InlineData("Lists", "INBOX")]     // nor a name that holds no messages (\Noselect: deleted while it has a child)
+    [InlineData("other", "INBOX")]     // no such folder
+    public async Task A_subaddress_files_into_the_users_folder_of_that_name(string tag, string folder)
+    {
+        var store = new InMemoryMailboxStore();
+        await store.CreateFolderAsync("kate@example.test", "News");
+        await store.CreateFolderAsync("kate@example.test", "news");
+        await store.CreateFolderAsync("kate@example.test", "Sent", SpecialUse.Sent);
+        await store.CreateFolderAsync("kate@example.test", "Lists/a");
+        await store.DeleteFolderAsync("kate@example.test", "Lists");
+        var delivery = new MessageDelivery(store, new InMemoryMessageQueue(), NullLogger.Instance);
+        using var content = new MemoryStream(Encoding.ASCII.GetBytes("Subject: hi\r\n\r\nhello\r\n"));
+        (QueueRecipient, IReadOnlyList<RecipientDestination>?)[] recipients =
+            [(new QueueRecipient($"kate+{tag}@example.test"), [RecipientDestination.Mailbox("kate@example.test", tag)])];
+
+        Assert.Null(await delivery.DeliverAsync(new QueueEnvelope("bob@example.org", [], DateTimeOffset.UnixEpoch), recipients, content, "Q1", CancellationToken.None));
+
+        Assert.Single(await store.ListMessagesAsync("kate@example.test", folder));
     }
 }
