@@ -78,4 +78,28 @@ public sealed class MessageDeliveryTests
 
         Assert.Single(await store.ListMessagesAsync("kate@example.test", folder));
     }
+
+    [Fact]
+    public async Task The_servers_own_mail_to_an_alias_reaches_its_members_and_its_forwards()
+    {
+        // A notification to a sender that is a local alias (owners@) goes where mail from outside would go.
+        var users = new InMemoryUserDirectory();
+        users.AddUser("alice@example.test", "pw");
+        users.AddUser("bob@example.test", "pw");
+        var book = new InMemoryAddressBook();
+        book.AddAlias("owners@example.test", "alice@example.test", "bob@example.test", "far@remote.example");
+        var options = new RecipientPolicyOptions();
+        options.LocalDomains.Add("example.test");
+        var store = new InMemoryMailboxStore();
+        var queue = new InMemoryMessageQueue();
+        var submitter = new MailSubmitter(store, queue, new DefaultRecipientPolicy(options, users, book));
+        using var content = new MemoryStream(Encoding.ASCII.GetBytes("Subject: notice\r\n\r\nhello\r\n"));
+
+        await submitter.SubmitAsync(new QueueEnvelope("", [new QueueRecipient("owners@example.test")], DateTimeOffset.UnixEpoch), content);
+
+        Assert.Single(await store.ListMessagesAsync("alice@example.test", "INBOX"));
+        Assert.Single(await store.ListMessagesAsync("bob@example.test", "INBOX"));
+        var lease = Assert.Single(await queue.LeaseAsync(10, TimeSpan.FromMinutes(1)));
+        Assert.Equal("far@remote.example", Assert.Single(lease.Envelope.Recipients).Address);
+    }
 }
