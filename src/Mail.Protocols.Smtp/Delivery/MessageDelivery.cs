@@ -32,7 +32,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
             // One user per login normal form, as the stores key them; not needed for a single destination.
             HashSet<string>? delivered = recipients.Count > 1 || recipients is [{ Destinations.Count: > 1 }] ? new(UserName.Comparer) : null;
             List<QueueRecipient>? relay = null;
-            HashSet<string>? forwarded = null;
+            List<QueueRecipient>? forwards = null;
             foreach (var (recipient, destinations) in recipients)
             {
                 if (destinations is null)
@@ -44,11 +44,8 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 {
                     if (destination.ForwardTo is { } target)
                     {
-                        // An alias's target in another domain: queued with the recipient's NOTIFY and ORCPT, once per address.
-                        if ((forwarded ??= new(StringComparer.OrdinalIgnoreCase)).Add(target))
-                        {
-                            (relay ??= []).Add(recipient with { Address = target });
-                        }
+                        // An alias's target in another domain: queued with the recipient's NOTIFY and ORCPT.
+                        (forwards ??= []).Add(recipient with { Address = target });
                         continue;
                     }
                     var localUser = destination.LocalUser!;
@@ -58,6 +55,10 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                         await DeliverLocalAsync(localUser, destination.Subaddress, content, queueId, duplicateKey, cancellationToken).ConfigureAwait(false);
                     }
                 }
+            }
+            if (forwards is not null)
+            {
+                AddForwards(ref relay, forwards);
             }
             if (relay is not null)
             {
@@ -81,6 +82,31 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
             SmtpLog.StorageFailed(logger, queueId, ex);
             return SmtpRejectReason.StorageError;
         }
+    }
+
+    // Each forward once, and none to an address a client named itself: the relayed recipients are queued as they
+    // came (as before aliases existed), the forwards after them. Addresses are equal when the local parts are equal
+    // octet for octet (the remote host's to interpret, RFC 5321 §2.4) and the domains in any letter case.
+    private static void AddForwards(ref List<QueueRecipient>? relay, List<QueueRecipient> forwards)
+    {
+        var queued = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var recipient in relay ?? [])
+        {
+            queued.Add(AddressKey(recipient.Address));
+        }
+        foreach (var forward in forwards)
+        {
+            if (queued.Add(AddressKey(forward.Address)))
+            {
+                (relay ??= []).Add(forward);
+            }
+        }
+    }
+
+    private static string AddressKey(string address)
+    {
+        var at = address.LastIndexOf('@');
+        return at < 0 ? address : string.Concat(address.AsSpan(0, at + 1), address[(at + 1)..].ToLowerInvariant());
     }
 
     private async ValueTask DeliverLocalAsync(string localUser, string? subaddress, Stream content, string queueId, DuplicateFilter.Key? duplicateKey, CancellationToken cancellationToken)

@@ -32,7 +32,7 @@ public sealed class MessageDeliveryTests
     }
 
     [Fact]
-    public async Task Forwards_are_queued_once_per_address_with_the_recipients_dsn_parameters_beside_plain_relays()
+    public async Task Forwards_are_queued_once_per_address_with_the_recipients_dsn_parameters_after_plain_relays()
     {
         var store = new InMemoryMailboxStore();
         var queue = new InMemoryMessageQueue();
@@ -42,7 +42,8 @@ public sealed class MessageDeliveryTests
         (QueueRecipient, IReadOnlyList<RecipientDestination>?)[] recipients =
         [
             (alias, [RecipientDestination.Mailbox("kate@example.test"), RecipientDestination.Forward("x@far.example")]),
-            (new QueueRecipient("other@example.test"), [RecipientDestination.Forward("X@FAR.example"), RecipientDestination.Mailbox("kate@example.test", "news")]),
+            (new QueueRecipient("other@example.test"), [RecipientDestination.Forward("x@FAR.example"), RecipientDestination.Forward("X@far.example"),
+                RecipientDestination.Forward("plain@RELAY.example"), RecipientDestination.Mailbox("kate@example.test", "news")]),
             (new QueueRecipient("plain@relay.example"), null),
         ];
         using var content = new MemoryStream(Encoding.ASCII.GetBytes("Subject: hi\r\n\r\nhello\r\n"));
@@ -51,7 +52,9 @@ public sealed class MessageDeliveryTests
 
         Assert.Single(await store.ListMessagesAsync("kate@example.test", "INBOX")); // one copy; the first path decided the folder
         var lease = Assert.Single(await queue.LeaseAsync(10, TimeSpan.FromMinutes(1)));
-        Assert.Equal([alias with { Address = "x@far.example" }, new QueueRecipient("plain@relay.example")], lease.Envelope.Recipients);
+        // The client's own relay recipient first; forwards once per address (local parts differing in case are two addresses).
+        Assert.Equal([new QueueRecipient("plain@relay.example"), alias with { Address = "x@far.example" }, new QueueRecipient("X@far.example")],
+            lease.Envelope.Recipients);
     }
 
     [Theory]
