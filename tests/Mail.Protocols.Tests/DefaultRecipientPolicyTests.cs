@@ -92,5 +92,9 @@ public class DefaultRecipientPolicyTests
         Assert.Empty(RecipientDecision.Reject(550, "5.1.1", "no").Destinations);
         Assert.Throws<ArgumentException>(() => RecipientDecision.Expanded([]));
         Assert.Null(RecipientDestination.Mailbox("kate@example.test", "").Subaddress);
+        // Decisions compare by value, destinations included.
+        Assert.Equal(RecipientDecision.Local("kate@example.test"), new RecipientDecision(RecipientRoute.Local, "kate@example.test"));
+        Assert.Equal(RecipientDecision.Expanded([RecipientDestination.Forward("a@b.example")]), RecipientDecision.Expanded([RecipientDestination.Forward("a@b.example")]));
+        Assert.NotEqual(RecipientDecision.Expanded([RecipientDestination.Forward("a@b.example")]), RecipientDecision.Expanded([RecipientDestination.Forward("c@b.example")]));
     }
 }

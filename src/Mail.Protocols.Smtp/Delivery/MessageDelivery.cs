@@ -10,8 +10,9 @@ namespace Mail.Protocols.Smtp.Delivery;
 
 /// <summary>
 /// Stores an accepted message: one copy for each local user among the recipients' destinations (in INBOX, or in the
-/// folder a subaddress names), one queue entry for all recipients in other domains and every forward. Runs before the server answers 250, so "accepted" means "stored". With a
-/// <see cref="DuplicateFilter"/>, a user who already got the same relayed message recently gets no second copy.
+/// folder a subaddress names), one queue entry for all recipients in other domains and every forward. Runs before
+/// the server answers 250, so "accepted" means "stored". With a <see cref="DuplicateFilter"/>, a user who already
+/// got the same relayed message recently gets no second copy.
 /// </summary>
 internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null)
 {

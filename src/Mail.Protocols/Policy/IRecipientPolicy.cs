@@ -104,7 +104,16 @@ public sealed record RecipientDecision(RecipientRoute Route, string? LocalUser =
     }
 
     /// <summary>Deliver to the given local user.</summary>
-    public static RecipientDecision Local(string login) => new(RecipientRoute.Local, login);
+    public static RecipientDecision Local(string login) =>
+        string.IsNullOrEmpty(login) ? new(RecipientRoute.Local, login) : new(RecipientRoute.Local, login) { Destinations = [RecipientDestination.Mailbox(login)] };
+
+    /// <summary>Whether both decisions have the same route, user, refusal and destinations (in order).</summary>
+    public bool Equals(RecipientDecision? other) =>
+        other is not null && Route == other.Route && LocalUser == other.LocalUser && Equals(Rejection, other.Rejection)
+        && Destinations.SequenceEqual(other.Destinations);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Route, LocalUser, Rejection, Destinations.Count);
 
     /// <summary>Deliver to each of <paramref name="destinations"/> (at least one).</summary>
     /// <exception cref="ArgumentException">No destination.</exception>
