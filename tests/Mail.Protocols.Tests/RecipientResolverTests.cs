@@ -247,4 +247,36 @@ public sealed class RecipientResolverTests
         Assert.Throws<ArgumentException>(() => _book.SetCatchAll("x@example.test", "bob@example.test"));
         Assert.Equal(AddressEntryKind.Alias, AddressEntry.Alias("bob@example.test").Kind);
     }
+
+    [Fact]
+    public async Task A_user_address_costs_one_user_lookup_and_an_alias_no_repeated_one()
+    {
+        var users = new CountingUsers(_users);
+        _book.AddAlias("sales@example.test", "alice@example.test");
+        var resolver = new RecipientResolver(_options, users, _book);
+
+        Assert.Equal("bob@example.test", (await resolver.ResolveAsync("bob@example.test")).LocalUser);
+        Assert.Equal(1, users.AddressLookups);
+        Assert.Equal(["alice@example.test"], Describe(await resolver.ResolveAsync("sales@example.test")));
+        Assert.Equal(1 + 2, users.AddressLookups); // sales@ once (no user), then alice@
+    }
+
+    private sealed class CountingUsers(Users.IUserDirectory inner) : Users.IUserDirectory
+    {
+        public int AddressLookups { get; private set; }
+
+        public ValueTask<Users.MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default)
+        {
+            AddressLookups++;
+            return inner.FindByAddressAsync(address, cancellationToken);
+        }
+
+        public ValueTask<Users.MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) => inner.FindByLoginAsync(login, cancellationToken);
+
+        public ValueTask<bool> VerifyPasswordAsync(Users.MailUser user, string password, CancellationToken cancellationToken = default) => inner.VerifyPasswordAsync(user, password, cancellationToken);
+
+        public ValueTask<string?> GetSharedSecretAsync(Users.MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
+
+        public ValueTask<Users.ScramCredential?> GetScramCredentialAsync(Users.MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
+    }
 }

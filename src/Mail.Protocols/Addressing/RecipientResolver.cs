@@ -53,8 +53,13 @@ public sealed class RecipientResolver
     public async ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
+        // The common case, a user's own address, costs one lookup and nothing else.
+        if (await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false) is { } user)
+        {
+            return RecipientDecision.Local(user.Login);
+        }
         var walk = new Walk();
-        var step = await VisitAsync(walk, address, 0, cancellationToken).ConfigureAwait(false);
+        var step = await VisitAsync(walk, address, 0, cancellationToken, noSuchUser: true).ConfigureAwait(false);
         if (step == Step.Refused)
         {
             return new RecipientDecision(RecipientRoute.Rejected, Rejection: walk.Refusal);
@@ -86,7 +91,8 @@ public sealed class RecipientResolver
         public PolicyRejection? Refusal;
     }
 
-    private async ValueTask<Step> VisitAsync(Walk walk, string address, int depth, CancellationToken cancellationToken)
+    // noSuchUser: the caller has looked the address up in the user directory already and found nobody.
+    private async ValueTask<Step> VisitAsync(Walk walk, string address, int depth, CancellationToken cancellationToken, bool noSuchUser = false)
     {
         var at = address.LastIndexOf('@');
         var domain = address[(at + 1)..];
@@ -111,7 +117,7 @@ public sealed class RecipientResolver
             return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands too widely");
         }
 
-        var step = await ResolveLocalAsync(walk, address, at, domain, key, depth, cancellationToken).ConfigureAwait(false);
+        var step = await ResolveLocalAsync(walk, address, at, domain, key, depth, noSuchUser, cancellationToken).ConfigureAwait(false);
         if (step != Step.Refused)
         {
             walk.Done.Add(key);
@@ -119,9 +125,9 @@ public sealed class RecipientResolver
         return step;
     }
 
-    private async ValueTask<Step> ResolveLocalAsync(Walk walk, string address, int at, string domain, string key, int depth, CancellationToken cancellationToken)
+    private async ValueTask<Step> ResolveLocalAsync(Walk walk, string address, int at, string domain, string key, int depth, bool noSuchUser, CancellationToken cancellationToken)
     {
-        var found = await LookUpAsync(walk, address, key, subaddress: null, depth, cancellationToken).ConfigureAwait(false);
+        var found = await LookUpAsync(walk, address, key, subaddress: null, depth, cancellationToken, noSuchUser).ConfigureAwait(false);
         if (found != Step.Unknown)
         {
             return found;
@@ -173,9 +179,9 @@ public sealed class RecipientResolver
     }
 
     // The user who owns the address, else the alias stored under it.
-    private async ValueTask<Step> LookUpAsync(Walk walk, string address, string key, string? subaddress, int depth, CancellationToken cancellationToken)
+    private async ValueTask<Step> LookUpAsync(Walk walk, string address, string key, string? subaddress, int depth, CancellationToken cancellationToken, bool noSuchUser = false)
     {
-        if (await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false) is { } user)
+        if (!noSuchUser && await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false) is { } user)
         {
             return AddLocal(walk, user.Login, subaddress);
         }
