@@ -20,6 +20,16 @@ internal sealed class CommandLine
           --user ADDRESS:PASSWORD  a user, repeatable (default alice@example.test:alice)
           --users-file FILE        users, one ADDRESS:PASSWORD per line
           --postmaster ADDRESS     who receives postmaster@ mail (default: the first user)
+          --alias ADDR:TARGET[,TARGET...]
+                                   mail for ADDR goes to each TARGET (a user, another alias, or an address
+                                   in another domain, forwarded through the queue); repeatable
+          --catch-all DOMAIN:ADDR  mail for unknown addresses of DOMAIN goes to ADDR
+          --aliases-file FILE      aliases and catch-alls in Postfix's virtual alias table format
+                                   ("sales@example.test alice@example.test, bob@example.test", "@domain ADDR");
+                                   a later --alias, --catch-all or file replaces an entry of the same address
+          --subaddress-separator C|none
+                                   alice+news@ reaches alice, filed into her folder "news" if she has one
+                                   (default +; none: off)
           --allow-plaintext-auth   offer AUTH without TLS
           --tls-cert FILE.pfx      server certificate (default: a generated self-signed one)
           --tls-cert-password PW   password of the .pfx
@@ -65,61 +75,83 @@ internal sealed class CommandLine
         {
             var arg = args[i];
             string Value() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{arg} needs a value");
-            switch (arg)
+            try
             {
-                case "--smtp": result.Options.SmtpPort = Port(Value()); break;
-                case "--submission": result.Options.SubmissionPort = Port(Value()); break;
-                case "--smtps": result.Options.SmtpsPort = Port(Value()); break;
-                case "--pop3": result.Options.Pop3Port = Port(Value()); break;
-                case "--pop3s": result.Options.Pop3sPort = Port(Value()); break;
-                case "--imap": result.Options.ImapPort = Port(Value()); break;
-                case "--imaps": result.Options.ImapsPort = Port(Value()); break;
-                case "--domain": result.Options.Domains.Add(Value()); break;
-                case "--user": result.Options.Users.Add(User(Value())); break;
-                case "--users-file":
-                    foreach (var line in File.ReadLines(Value()))
-                    {
-                        if (!string.IsNullOrWhiteSpace(line) && !line.TrimStart().StartsWith('#'))
+                switch (arg)
+                {
+                    case "--smtp": result.Options.SmtpPort = Port(Value()); break;
+                    case "--submission": result.Options.SubmissionPort = Port(Value()); break;
+                    case "--smtps": result.Options.SmtpsPort = Port(Value()); break;
+                    case "--pop3": result.Options.Pop3Port = Port(Value()); break;
+                    case "--pop3s": result.Options.Pop3sPort = Port(Value()); break;
+                    case "--imap": result.Options.ImapPort = Port(Value()); break;
+                    case "--imaps": result.Options.ImapsPort = Port(Value()); break;
+                    case "--domain": result.Options.Domains.Add(Value()); break;
+                    case "--user": result.Options.Users.Add(User(Value())); break;
+                    case "--users-file":
+                        foreach (var line in File.ReadLines(Value()))
                         {
-                            result.Options.Users.Add(User(line.Trim()));
+                            if (!string.IsNullOrWhiteSpace(line) && !line.TrimStart().StartsWith('#'))
+                            {
+                                result.Options.Users.Add(User(line.Trim()));
+                            }
                         }
-                    }
-                    break;
-                case "--postmaster": result.Options.PostmasterLogin = Value(); break;
-                case "--allow-plaintext-auth": result.Options.AllowPlaintextAuth = true; break;
-                case "--tls-cert": result.CertificatePath = Value(); break;
-                case "--tls-cert-password": result.CertificatePassword = Value(); break;
-                case "--bind": result.Options.BindAddress = System.Net.IPAddress.Parse(Value()); break;
-                case "--max-connections":
-                    result.Options.Smtp.Limits.MaxConnections = result.Options.Pop3.Limits.MaxConnections = result.Options.Imap.Limits.MaxConnections = Count(Value());
-                    break;
-                case "--max-connections-per-address":
-                    result.Options.Smtp.Limits.MaxConnectionsPerAddress = result.Options.Pop3.Limits.MaxConnectionsPerAddress = result.Options.Imap.Limits.MaxConnectionsPerAddress = Count(Value());
-                    break;
-                case "--dns":
-                    var dns = new Mail.Protocols.Smtp.Dns.DnsResolverOptions();
-                    dns.NameServers.Add(EndPoint(Value(), 53));
-                    result.Options.DnsResolver = new Mail.Protocols.Smtp.Dns.DnsClientResolver(dns);
-                    break;
-                case "--smart-host":
-                    var (host, smartPort) = HostPort(Value(), 25);
-                    result.Options.Delivery!.SmartHost = new System.Net.DnsEndPoint(host, smartPort);
-                    break;
-                case "--relay-port": result.Options.Delivery!.Port = Port(Value()) ?? 25; break;
-                case "--no-delivery": result.NoDelivery = true; break;
-                case "--store": result.Store = Backend(Value(), "maildir:"); break;
-                case "--queue": result.Queue = Backend(Value(), "dir:"); break;
-                case "--no-fsync": result.Fsync = false; break;
-                case "--fsync-flags": result.FsyncFlags = true; break;
-                case "--lease-seconds": result.Options.Delivery!.LeaseDuration = TimeSpan.FromSeconds(Count(Value())); break;
-                case "--poll-seconds": result.Options.DeliveryPollInterval = TimeSpan.FromSeconds(Count(Value())); break;
-                case "--messages-per-user-hour":
-                    var perHour = Count(Value(), allowZero: true);
-                    rateLimits.MessagesPerUser = perHour == 0 ? null : new RateLimit(perHour, TimeSpan.FromHours(1));
-                    break;
-                case "--quiet": result.Quiet = true; break;
-                case "--help" or "-h": result.ShowHelp = true; break;
-                default: throw new FormatException($"unknown option {arg}");
+                        break;
+                    case "--postmaster": result.Options.PostmasterLogin = Value(); break;
+                    case "--alias":
+                        var (aliasAddress, targets) = Pair(Value(), "--alias ADDR:TARGET[,TARGET...]");
+                        Aliases(result).AddAlias(aliasAddress, targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                        break;
+                    case "--catch-all":
+                        var (catchAllDomain, catchAllTarget) = Pair(Value(), "--catch-all DOMAIN:ADDR");
+                        Aliases(result).SetCatchAll(catchAllDomain, catchAllTarget);
+                        break;
+                    case "--aliases-file": VirtualAliasFile.Load(Value(), Aliases(result)); break;
+                    case "--subaddress-separator":
+                        var separator = Value();
+                        result.Options.Addressing.SubaddressSeparator = separator == "none" ? null
+                            : separator.Length == 1 ? separator[0] : throw new FormatException($"a subaddress separator is one character or none, got '{separator}'");
+                        break;
+                    case "--allow-plaintext-auth": result.Options.AllowPlaintextAuth = true; break;
+                    case "--tls-cert": result.CertificatePath = Value(); break;
+                    case "--tls-cert-password": result.CertificatePassword = Value(); break;
+                    case "--bind": result.Options.BindAddress = System.Net.IPAddress.Parse(Value()); break;
+                    case "--max-connections":
+                        result.Options.Smtp.Limits.MaxConnections = result.Options.Pop3.Limits.MaxConnections = result.Options.Imap.Limits.MaxConnections = Count(Value());
+                        break;
+                    case "--max-connections-per-address":
+                        result.Options.Smtp.Limits.MaxConnectionsPerAddress = result.Options.Pop3.Limits.MaxConnectionsPerAddress = result.Options.Imap.Limits.MaxConnectionsPerAddress = Count(Value());
+                        break;
+                    case "--dns":
+                        var dns = new Mail.Protocols.Smtp.Dns.DnsResolverOptions();
+                        dns.NameServers.Add(EndPoint(Value(), 53));
+                        result.Options.DnsResolver = new Mail.Protocols.Smtp.Dns.DnsClientResolver(dns);
+                        break;
+                    case "--smart-host":
+                        var (host, smartPort) = HostPort(Value(), 25);
+                        result.Options.Delivery!.SmartHost = new System.Net.DnsEndPoint(host, smartPort);
+                        break;
+                    case "--relay-port": result.Options.Delivery!.Port = Port(Value()) ?? 25; break;
+                    case "--no-delivery": result.NoDelivery = true; break;
+                    case "--store": result.Store = Backend(Value(), "maildir:"); break;
+                    case "--queue": result.Queue = Backend(Value(), "dir:"); break;
+                    case "--no-fsync": result.Fsync = false; break;
+                    case "--fsync-flags": result.FsyncFlags = true; break;
+                    case "--lease-seconds": result.Options.Delivery!.LeaseDuration = TimeSpan.FromSeconds(Count(Value())); break;
+                    case "--poll-seconds": result.Options.DeliveryPollInterval = TimeSpan.FromSeconds(Count(Value())); break;
+                    case "--messages-per-user-hour":
+                        var perHour = Count(Value(), allowZero: true);
+                        rateLimits.MessagesPerUser = perHour == 0 ? null : new RateLimit(perHour, TimeSpan.FromHours(1));
+                        break;
+                    case "--quiet": result.Quiet = true; break;
+                    case "--help" or "-h": result.ShowHelp = true; break;
+                    default: throw new FormatException($"unknown option {arg}");
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                // A bad address in an alias, an unreadable file: one error line, like any other bad option.
+                throw new FormatException($"{arg}: {ex.Message}", ex);
             }
         }
         if (result.Options.Domains.Count == 0)
@@ -136,6 +168,16 @@ internal sealed class CommandLine
             result.Options.Delivery = null;
         }
         return result;
+    }
+
+    private static InMemoryAddressBook Aliases(CommandLine result) =>
+        (InMemoryAddressBook)(result.Options.AddressBook ??= new InMemoryAddressBook());
+
+    // LEFT:RIGHT, split at the first colon; an invalid address is reported by the address book as an ArgumentException.
+    private static (string, string) Pair(string text, string form)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && colon < text.Length - 1 ? (text[..colon], text[(colon + 1)..]) : throw new FormatException($"expected {form}, got '{text}'");
     }
 
     // "memory", or PREFIX followed by a path.

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Connections;
+using Mail.Protocols.Addressing;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Imap;
 using Mail.Protocols.Pop3;
@@ -51,6 +52,19 @@ public sealed class MailHostOptions
 
     /// <summary>The login receiving postmaster@ of every local domain. Defaults to the first user.</summary>
     public string? PostmasterLogin { get; set; }
+
+    /// <summary>
+    /// The aliases and catch-alls of the local domains (an <see cref="InMemoryAddressBook"/>, one read by
+    /// <see cref="VirtualAliasFile"/>, or an application's own); null (the default): none.
+    /// </summary>
+    public IAddressBook? AddressBook { get; set; }
+
+    /// <summary>Subaddresses (<c>+</c> by default) and the bounds on alias expansion (docs/addressing.md).</summary>
+    public AddressingOptions Addressing
+    {
+        get;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = new();
 
     /// <summary>Offer AUTH without TLS. Defaults to false.</summary>
     public bool AllowPlaintextAuth { get; set; }
@@ -151,12 +165,13 @@ public sealed class MailHost : IAsyncDisposable
         var policyOptions = new RecipientPolicyOptions
         {
             PostmasterLogin = options.PostmasterLogin ?? (options.Users.Count > 0 ? options.Users[0].Address : null),
+            Addressing = options.Addressing,
         };
         foreach (var domain in options.Domains.Count > 0 ? options.Domains : ["example.test"])
         {
             policyOptions.LocalDomains.Add(domain);
         }
-        Policy = new DefaultRecipientPolicy(policyOptions, Users);
+        Policy = new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook);
 
         Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
         var smtpOptions = options.Smtp;

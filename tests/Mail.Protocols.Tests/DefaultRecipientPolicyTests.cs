@@ -64,4 +64,37 @@ public class DefaultRecipientPolicyTests
         var (lenient, bob) = Create(o => o.AllowAnySenderWhenAuthenticated = true);
         Assert.Null((await lenient.EvaluateSenderAsync(s_anonymous with { AuthenticatedUser = bob }, "ceo@example.test")).Rejection);
     }
+
+    [Fact]
+    public async Task An_alias_that_forwards_to_another_domain_is_open_to_unauthenticated_clients_while_relay_stays_closed()
+    {
+        // The forward is the local operator's decision, so it is no open relay; the same remote address written by the client is.
+        var users = new InMemoryUserDirectory();
+        users.AddUser("alice@example.test", "pw");
+        var book = new InMemoryAddressBook();
+        book.AddAlias("desk@example.test", "alice@example.test", "desk@partner.example");
+        var options = new RecipientPolicyOptions();
+        options.LocalDomains.Add("example.test");
+        var policy = new DefaultRecipientPolicy(options, users, book);
+
+        var forwarded = await policy.EvaluateRecipientAsync(s_anonymous, "desk@example.test");
+        Assert.Equal(RecipientRoute.Expanded, forwarded.Route);
+        Assert.Equal([RecipientDestination.Mailbox("alice@example.test"), RecipientDestination.Forward("desk@partner.example")], forwarded.Destinations);
+        var relay = await policy.EvaluateRecipientAsync(s_anonymous, "desk@partner.example");
+        Assert.Equal((554, "5.7.1"), (relay.Rejection!.Code, relay.Rejection.EnhancedCode));
+    }
+
+    [Fact]
+    public void Local_decisions_name_their_one_mailbox_and_relays_and_refusals_none()
+    {
+        Assert.Equal([RecipientDestination.Mailbox("kate@example.test")], RecipientDecision.Local("kate@example.test").Destinations);
+        Assert.Empty(RecipientDecision.Relay.Destinations);
+        Assert.Empty(RecipientDecision.Reject(550, "5.1.1", "no").Destinations);
+        Assert.Throws<ArgumentException>(() => RecipientDecision.Expanded([]));
+        Assert.Null(RecipientDestination.Mailbox("kate@example.test", "").Subaddress);
+        // Decisions compare by value, destinations included.
+        Assert.Equal(RecipientDecision.Local("kate@example.test"), new RecipientDecision(RecipientRoute.Local, "kate@example.test"));
+        Assert.Equal(RecipientDecision.Expanded([RecipientDestination.Forward("a@b.example")]), RecipientDecision.Expanded([RecipientDestination.Forward("a@b.example")]));
+        Assert.NotEqual(RecipientDecision.Expanded([RecipientDestination.Forward("a@b.example")]), RecipientDecision.Expanded([RecipientDestination.Forward("c@b.example")]));
+    }
 }

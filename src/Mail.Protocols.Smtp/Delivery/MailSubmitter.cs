@@ -8,7 +8,8 @@ namespace Mail.Protocols.Smtp.Delivery;
 
 /// <summary>
 /// Puts a message the server itself creates (a delivery status notification) on the normal path: recipients
-/// in local domains get it in their INBOX, others go to the outbound queue, as the recipient policy routes them.
+/// in local domains get it in their mailboxes (aliases expanded), others go to the outbound queue, as the recipient
+/// policy routes them.
 /// </summary>
 public sealed class MailSubmitter
 {
@@ -32,13 +33,13 @@ public sealed class MailSubmitter
     {
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(content);
-        var routes = new List<(QueueRecipient, string?)>();
+        var routes = new List<(QueueRecipient, IReadOnlyList<RecipientDestination>?)>();
         foreach (var recipient in envelope.Recipients)
         {
             var decision = await _policy.EvaluateRecipientAsync(s_local, recipient.Address, cancellationToken).ConfigureAwait(false);
-            if (decision.Route == RecipientRoute.Local)
+            if (decision.Route is RecipientRoute.Local or RecipientRoute.Expanded && decision.Destinations.Count > 0)
             {
-                routes.Add((recipient, decision.LocalUser));
+                routes.Add((recipient, decision.Destinations));
             }
             else if (decision.Route == RecipientRoute.Relay)
             {

@@ -244,7 +244,14 @@ internal sealed partial class SmtpSession
             RejectWith(hookReply);
             return true;
         }
-        transaction.Recipients.Add((new QueueRecipient(address, notify, orcpt), decision.Route == RecipientRoute.Local ? decision.LocalUser : null));
+        // A local or expanded recipient goes to its destinations; a relayed one (or a decision that names none) to the queue as it is.
+        var destinations = decision.Route is RecipientRoute.Local or RecipientRoute.Expanded && decision.Destinations.Count > 0 ? decision.Destinations : null;
+        if (decision.Route == RecipientRoute.Expanded && _logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+        {
+            var forwards = decision.Destinations.Count(d => !d.IsLocal);
+            SmtpLog.RecipientExpanded(_logger, Connection.Id, decision.Destinations.Count - forwards, forwards);
+        }
+        transaction.Recipients.Add((new QueueRecipient(address, notify, orcpt), destinations));
         Write(SmtpReplies.RecipientOk);
         Success();
         return true;

@@ -1,3 +1,4 @@
+using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Data;
 
@@ -15,19 +16,25 @@ internal sealed class Transaction : IDisposable
     public string? EnvelopeId { get; set; }
     public DsnReturn Return { get; set; }
 
-    /// <summary>Accepted recipients with where each goes (a local login, or null to relay).</summary>
-    public List<(QueueRecipient Recipient, string? LocalUser)> Recipients { get; } = [];
+    /// <summary>Accepted recipients with where each goes (local mailboxes and forwards, or null to relay the recipient itself).</summary>
+    public List<(QueueRecipient Recipient, IReadOnlyList<RecipientDestination>? Destinations)> Recipients { get; } = [];
 
     /// <summary>Whether any recipient is delivered to a local mailbox.</summary>
     public bool HasLocalRecipient
     {
         get
         {
-            foreach (var (_, localUser) in Recipients)
+            foreach (var (_, destinations) in Recipients)
             {
-                if (localUser is not null)
+                if (destinations is not null)
                 {
-                    return true;
+                    foreach (var destination in destinations)
+                    {
+                        if (destination.IsLocal)
+                        {
+                            return true;
+                        }
+                    }
                 }
             }
             return false;

@@ -39,6 +39,9 @@ internal static partial class SmtpLog
     [LoggerMessage(1011, LogLevel.Debug, "{ConnectionId}: recipient refused with {Code}")]
     public static partial void RecipientRejected(ILogger logger, string connectionId, int code);
 
+    [LoggerMessage(1017, LogLevel.Debug, "{ConnectionId}: recipient resolved to {Mailboxes} mailbox(es) and {Forwards} forward(s)")]
+    public static partial void RecipientExpanded(ILogger logger, string connectionId, int mailboxes, int forwards);
+
     [LoggerMessage(1015, LogLevel.Information, "{QueueId}: {User} already got this message (same content, reverse path and client address); not stored again")]
     public static partial void DuplicateSuppressed(ILogger logger, string queueId, string user);
 

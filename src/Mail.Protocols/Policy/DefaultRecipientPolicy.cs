@@ -1,26 +1,35 @@
 using System.Net;
+using Mail.Protocols.Addressing;
 using Mail.Protocols.Users;
 
 namespace Mail.Protocols.Policy;
 
 /// <summary>
-/// The default policy: mail for local domains goes to the user who owns the address (postmaster@ of every
-/// local domain to <see cref="RecipientPolicyOptions.PostmasterLogin"/>); mail for other domains is relayed
-/// only for authenticated or trusted clients. Authenticated clients may use only their own addresses in
+/// The default policy: mail for local domains goes where <see cref="RecipientResolver"/> resolves the address (the
+/// user who owns it, an alias's targets, a subaddress's user, postmaster@ of every local domain to
+/// <see cref="RecipientPolicyOptions.PostmasterLogin"/>, the domain's catch-all); mail for other domains is relayed
+/// only for authenticated or trusted clients. An alias that forwards to another domain is open to every client:
+/// the forward is the local operator's decision, not the client's. Authenticated clients may use only their own addresses in
 /// MAIL FROM unless <see cref="RecipientPolicyOptions.AllowAnySenderWhenAuthenticated"/> is set.
 /// </summary>
 public sealed class DefaultRecipientPolicy : IRecipientPolicy
 {
     private readonly RecipientPolicyOptions _options;
-    private readonly IUserDirectory _users;
+    private readonly RecipientResolver _resolver;
 
-    /// <summary>Creates the policy.</summary>
+    /// <summary>Creates the policy over users only (no aliases or catch-alls).</summary>
     public DefaultRecipientPolicy(RecipientPolicyOptions options, IUserDirectory users)
+        : this(options, users, null)
+    {
+    }
+
+    /// <summary>Creates the policy over users and the aliases and catch-alls of <paramref name="addressBook"/> (null: none).</summary>
+    public DefaultRecipientPolicy(RecipientPolicyOptions options, IUserDirectory users, IAddressBook? addressBook)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(users);
         _options = options;
-        _users = users;
+        _resolver = new RecipientResolver(options, users, addressBook);
     }
 
     /// <inheritdoc />
@@ -45,16 +54,7 @@ public sealed class DefaultRecipientPolicy : IRecipientPolicy
         var domain = address[(at + 1)..];
         if (IsLocalDomain(domain))
         {
-            var user = await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false);
-            if (user is not null)
-            {
-                return RecipientDecision.Local(user.Login);
-            }
-            if (string.Equals(address[..at], "postmaster", StringComparison.OrdinalIgnoreCase) && _options.PostmasterLogin is { } postmaster)
-            {
-                return RecipientDecision.Local(postmaster);
-            }
-            return RecipientDecision.Reject(550, "5.1.1", "Recipient address rejected: user unknown");
+            return await _resolver.ResolveAsync(address, cancellationToken).ConfigureAwait(false);
         }
 
         if (context.AuthenticatedUser is not null || IsTrusted(context.RemoteEndPoint))
@@ -112,4 +112,11 @@ public sealed class RecipientPolicyOptions
 
     /// <summary>Let authenticated clients use any MAIL FROM address. Defaults to false: only their own addresses.</summary>
     public bool AllowAnySenderWhenAuthenticated { get; set; }
+
+    /// <summary>Subaddresses and the bounds on alias expansion in the local domains (docs/addressing.md).</summary>
+    public AddressingOptions Addressing
+    {
+        get;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = new();
 }

@@ -32,6 +32,51 @@ public enum RecipientRoute
     Relay,
     /// <summary>Refused with <see cref="RecipientDecision.Rejection"/>.</summary>
     Rejected,
+    /// <summary>
+    /// A local address that resolved to <see cref="RecipientDecision.Destinations"/>: several mailboxes, a mailbox with
+    /// a subaddress, or addresses in other domains that the message is forwarded to (an alias's targets).
+    /// </summary>
+    Expanded,
+}
+
+/// <summary>One place a recipient's copy of a message goes: a local user's mailbox, or a forward to another domain.</summary>
+public sealed record RecipientDestination
+{
+    private RecipientDestination(string? localUser, string? subaddress, string? forwardTo)
+    {
+        LocalUser = localUser;
+        Subaddress = subaddress;
+        ForwardTo = forwardTo;
+    }
+
+    /// <summary>The login of the user whose mailbox receives the copy; null for a forward.</summary>
+    public string? LocalUser { get; }
+
+    /// <summary>
+    /// The subaddress (the tag of <c>alice+news@</c>) the recipient was written with, if any. Delivery files the
+    /// message into the user's folder of that name when there is one (docs/addressing.md), else into INBOX.
+    /// </summary>
+    public string? Subaddress { get; }
+
+    /// <summary>The address in another domain the message is forwarded to through the outbound queue; null for a mailbox.</summary>
+    public string? ForwardTo { get; }
+
+    /// <summary>Whether the copy goes to a local mailbox.</summary>
+    public bool IsLocal => LocalUser is not null;
+
+    /// <summary>The mailbox of the user <paramref name="login"/>, with the recipient's subaddress if any.</summary>
+    public static RecipientDestination Mailbox(string login, string? subaddress = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(login);
+        return new(login, string.IsNullOrEmpty(subaddress) ? null : subaddress, null);
+    }
+
+    /// <summary>A forward to <paramref name="address"/> in another domain, queued for relay.</summary>
+    public static RecipientDestination Forward(string address)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        return new(null, null, address);
+    }
 }
 
 /// <summary>A refusal with the SMTP reply to send (other protocols map it).</summary>
@@ -46,8 +91,41 @@ public sealed record PolicyRejection(int Code, string EnhancedCode, string Text)
 /// <param name="Rejection">For <see cref="RecipientRoute.Rejected"/>, the reply.</param>
 public sealed record RecipientDecision(RecipientRoute Route, string? LocalUser = null, PolicyRejection? Rejection = null)
 {
+    private readonly IReadOnlyList<RecipientDestination>? _destinations;
+
+    /// <summary>
+    /// Where the copies go: for <see cref="RecipientRoute.Expanded"/> the resolved destinations (at least one), for
+    /// <see cref="RecipientRoute.Local"/> the mailbox of <see cref="LocalUser"/>; empty for a relay or a refusal.
+    /// </summary>
+    public IReadOnlyList<RecipientDestination> Destinations
+    {
+        get => _destinations ?? (Route == RecipientRoute.Local && LocalUser is { } login ? [RecipientDestination.Mailbox(login)] : []);
+        init => _destinations = value;
+    }
+
     /// <summary>Deliver to the given local user.</summary>
-    public static RecipientDecision Local(string login) => new(RecipientRoute.Local, login);
+    public static RecipientDecision Local(string login) =>
+        string.IsNullOrEmpty(login) ? new(RecipientRoute.Local, login) : new(RecipientRoute.Local, login) { Destinations = [RecipientDestination.Mailbox(login)] };
+
+    /// <summary>Whether both decisions have the same route, user, refusal and destinations (in order).</summary>
+    public bool Equals(RecipientDecision? other) =>
+        other is not null && Route == other.Route && LocalUser == other.LocalUser && Equals(Rejection, other.Rejection)
+        && Destinations.SequenceEqual(other.Destinations);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Route, LocalUser, Rejection, Destinations.Count);
+
+    /// <summary>Deliver to each of <paramref name="destinations"/> (at least one).</summary>
+    /// <exception cref="ArgumentException">No destination.</exception>
+    public static RecipientDecision Expanded(IReadOnlyList<RecipientDestination> destinations)
+    {
+        ArgumentNullException.ThrowIfNull(destinations);
+        if (destinations.Count == 0)
+        {
+            throw new ArgumentException("An expanded recipient needs at least one destination.", nameof(destinations));
+        }
+        return new(RecipientRoute.Expanded) { Destinations = [.. destinations] };
+    }
 
     /// <summary>Queue for relay.</summary>
     public static RecipientDecision Relay { get; } = new(RecipientRoute.Relay);

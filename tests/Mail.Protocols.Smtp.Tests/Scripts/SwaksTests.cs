@@ -47,6 +47,37 @@ public class SwaksTests
         await AssertStoredAsync(host, stored[1].Uid, " with ESMTPSA id ", "alice@example.test", "swaks over submission", "body over submission");
     }
 
+    [Fact]
+    public async Task Swaks_reaches_the_members_of_an_alias_from_a_virtual_table_and_sees_a_loop_refused_with_5_4_6()
+    {
+        var table = Path.Combine(Path.GetTempPath(), $"virtual-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(table, "# aliases\nteam@example.test alice@example.test,\n  bob@example.test\nping@example.test pong@example.test\npong@example.test ping@example.test\n");
+        try
+        {
+            var options = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
+            options.Domains.Add("example.test");
+            options.Users.Add(("alice@example.test", "alice"));
+            options.Users.Add(("bob@example.test", "bob"));
+            options.AddressBook = VirtualAliasFile.Load(table);
+            await using var host = new MailHost(options);
+            await host.StartAsync();
+            var server = $"127.0.0.1:{host.EndPoints["smtp"].Port}";
+
+            var team = await SwaksAsync("--server", server, "--to", "team@example.test", "--from", "carol@example.org", "--header", "Subject: to the team");
+            Assert.True(team.Exit == 0, team.Output);
+            var loop = await SwaksAsync("--server", server, "--to", "ping@example.test", "--from", "carol@example.org");
+            Assert.NotEqual(0, loop.Exit);
+            Assert.Contains("<** 550 5.4.6 Recipient address rejected: alias loop detected", loop.Output, StringComparison.Ordinal);
+
+            Assert.Single(await host.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+            Assert.Single(await host.Store.ListMessagesAsync("bob@example.test", "INBOX"));
+        }
+        finally
+        {
+            File.Delete(table);
+        }
+    }
+
     // What swaks sent is what is stored: our Received header (saying how it came), then swaks' header block and body.
     private static async Task AssertStoredAsync(MailHost host, uint uid, string with, string from, string subject, string body)
     {

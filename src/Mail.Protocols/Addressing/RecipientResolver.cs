@@ -1,0 +1,250 @@
+using Mail.Protocols.Policy;
+using Mail.Protocols.Users;
+
+namespace Mail.Protocols.Addressing;
+
+/// <summary>
+/// Resolves an address of a local domain to where its mail goes: a user's mailbox, the targets of an alias (each
+/// resolved again), or the domain's catch-all. The order for one address is: the user who owns the exact address,
+/// the alias under the exact address, then the same two for the address without its subaddress
+/// (<c>alice+news@</c> as <c>alice@</c>, the tag kept on the mailbox destination), then postmaster@ (to
+/// <see cref="RecipientPolicyOptions.PostmasterLogin"/>), then the catch-all entry <c>@domain</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A loop (an address that reappears inside its own expansion) refuses the recipient with <c>550 5.4.6</c>
+/// (RFC 3463 "routing loop detected"), as does nesting deeper than <see cref="AddressingOptions.MaxAliasDepth"/>:
+/// a loop is a mistake in the configuration, and delivering part of it would hide the mistake. An address reached
+/// twice by different paths (a → b, c; b → d; c → d) is no loop; it is delivered once.
+/// </para>
+/// <para>
+/// Copies collapse: each local user appears once among the destinations (the first path to reach the user decides
+/// the subaddress), each remote address once. A target that resolves to nothing (an unknown local address with no
+/// catch-all) is skipped, so one stale member does not refuse mail for the rest; a recipient whose expansion
+/// reaches nothing at all is unknown (<c>550 5.1.1</c>). More than <see cref="AddressingOptions.MaxDestinations"/>
+/// destinations or <see cref="AddressingOptions.MaxLookups"/> lookups refuse the recipient with <c>550 5.5.3</c>.
+/// </para>
+/// </remarks>
+public sealed class RecipientResolver
+{
+    private readonly RecipientPolicyOptions _options;
+    private readonly IUserDirectory _users;
+    private readonly IAddressBook? _addressBook;
+
+    /// <summary>Creates a resolver over the local domains and addressing options of <paramref name="options"/>.</summary>
+    /// <param name="options">The local domains, the postmaster and <see cref="RecipientPolicyOptions.Addressing"/>.</param>
+    /// <param name="users">The users, found by address.</param>
+    /// <param name="addressBook">The aliases and catch-alls; null when there are none.</param>
+    public RecipientResolver(RecipientPolicyOptions options, IUserDirectory users, IAddressBook? addressBook = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(users);
+        _options = options;
+        _users = users;
+        _addressBook = addressBook;
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="address"/> (local part, <c>@</c>, a local domain): <see cref="RecipientRoute.Local"/>
+    /// for exactly one mailbox without subaddress, <see cref="RecipientRoute.Expanded"/> for anything else that
+    /// reaches somewhere, or a refusal (<c>550 5.1.1</c> unknown, <c>550 5.4.6</c> loop or too deep,
+    /// <c>550 5.5.3</c> too wide).
+    /// </summary>
+    public async ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        // The common case, a user's own address, costs one lookup and nothing else.
+        if (await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false) is { } user)
+        {
+            return RecipientDecision.Local(user.Login);
+        }
+        var walk = new Walk();
+        var step = await VisitAsync(walk, address, 0, cancellationToken, noSuchUser: true).ConfigureAwait(false);
+        if (step == Step.Refused)
+        {
+            return new RecipientDecision(RecipientRoute.Rejected, Rejection: walk.Refusal);
+        }
+        if (walk.Destinations.Count == 0)
+        {
+            return RecipientDecision.Reject(550, "5.1.1", "Recipient address rejected: user unknown");
+        }
+        return walk.Destinations is [{ LocalUser: { } login, Subaddress: null }]
+            ? RecipientDecision.Local(login)
+            : RecipientDecision.Expanded(walk.Destinations);
+    }
+
+    private enum Step
+    {
+        Resolved,
+        Unknown,
+        Refused,
+    }
+
+    private sealed class Walk
+    {
+        public readonly List<RecipientDestination> Destinations = [];
+        public readonly HashSet<string> LocalUsers = new(UserName.Comparer);
+        public readonly HashSet<string> RemoteAddresses = new(StringComparer.Ordinal);
+        public readonly HashSet<string> Path = new(StringComparer.Ordinal);  // keys of the aliases being expanded
+        public readonly HashSet<string> Done = new(StringComparer.Ordinal);  // keys resolved completely: visiting again adds nothing
+        public int Lookups;
+        public PolicyRejection? Refusal;
+    }
+
+    // noSuchUser: the caller has looked the address up in the user directory already and found nobody.
+    private async ValueTask<Step> VisitAsync(Walk walk, string address, int depth, CancellationToken cancellationToken, bool noSuchUser = false)
+    {
+        var at = address.LastIndexOf('@');
+        var domain = address[(at + 1)..];
+        if (at <= 0 || !_options.LocalDomains.Contains(domain))
+        {
+            return AddRemote(walk, address, at);
+        }
+        if (!UserName.TryNormalize(address, out var key))
+        {
+            return Step.Unknown; // not valid Unicode: no user or entry can have it
+        }
+        if (walk.Path.Contains(key))
+        {
+            return Refuse(walk, 550, "5.4.6", "Recipient address rejected: alias loop detected");
+        }
+        if (walk.Done.Contains(key))
+        {
+            return Step.Resolved; // reached before by another path; its destinations are in already
+        }
+        if (++walk.Lookups > _options.Addressing.MaxLookups)
+        {
+            return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands too widely");
+        }
+
+        var step = await ResolveLocalAsync(walk, address, at, domain, key, depth, noSuchUser, cancellationToken).ConfigureAwait(false);
+        if (step != Step.Refused)
+        {
+            walk.Done.Add(key);
+        }
+        return step;
+    }
+
+    private async ValueTask<Step> ResolveLocalAsync(Walk walk, string address, int at, string domain, string key, int depth, bool noSuchUser, CancellationToken cancellationToken)
+    {
+        var found = await LookUpAsync(walk, address, key, subaddress: null, depth, cancellationToken, noSuchUser).ConfigureAwait(false);
+        if (found != Step.Unknown)
+        {
+            return found;
+        }
+
+        var localPart = address[..at];
+        if (_options.Addressing.UsesSubaddresses(domain) && !localPart.StartsWith('"')
+            && localPart.IndexOf(_options.Addressing.SubaddressSeparator!.Value) is > 0 and var separator)
+        {
+            var baseAddress = string.Concat(localPart.AsSpan(0, separator), "@", domain);
+            if (UserName.TryNormalize(baseAddress, out var baseKey))
+            {
+                if (walk.Path.Contains(baseKey))
+                {
+                    return Refuse(walk, 550, "5.4.6", "Recipient address rejected: alias loop detected");
+                }
+                found = await LookUpAsync(walk, baseAddress, baseKey, localPart[(separator + 1)..], depth, cancellationToken).ConfigureAwait(false);
+                if (found != Step.Unknown)
+                {
+                    return found;
+                }
+            }
+        }
+
+        if (string.Equals(localPart, "postmaster", StringComparison.OrdinalIgnoreCase) && _options.PostmasterLogin is { } postmaster)
+        {
+            return AddLocal(walk, postmaster, null);
+        }
+
+        if (_addressBook is not null)
+        {
+            var catchAllKey = "@" + domain.ToLowerInvariant();
+            if (walk.Path.Contains(catchAllKey))
+            {
+                // The catch-all's own expansion reached an unknown address of its domain: that is no loop, only
+                // a target that does not exist (the catch-all does not catch its own targets).
+                return Step.Unknown;
+            }
+            if (walk.Done.Contains(catchAllKey))
+            {
+                return Step.Resolved;
+            }
+            if (await _addressBook.FindAsync("@" + domain, cancellationToken).ConfigureAwait(false) is { } catchAll)
+            {
+                return await ExpandAsync(walk, catchAll, catchAllKey, depth, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return Step.Unknown;
+    }
+
+    // The user who owns the address, else the alias stored under it.
+    private async ValueTask<Step> LookUpAsync(Walk walk, string address, string key, string? subaddress, int depth, CancellationToken cancellationToken, bool noSuchUser = false)
+    {
+        if (!noSuchUser && await _users.FindByAddressAsync(address, cancellationToken).ConfigureAwait(false) is { } user)
+        {
+            return AddLocal(walk, user.Login, subaddress);
+        }
+        if (_addressBook is not null && await _addressBook.FindAsync(address, cancellationToken).ConfigureAwait(false) is { } entry)
+        {
+            return await ExpandAsync(walk, entry, key, depth, cancellationToken).ConfigureAwait(false);
+        }
+        return Step.Unknown;
+    }
+
+    private async ValueTask<Step> ExpandAsync(Walk walk, AddressEntry entry, string key, int depth, CancellationToken cancellationToken)
+    {
+        if (depth >= _options.Addressing.MaxAliasDepth)
+        {
+            return Refuse(walk, 550, "5.4.6", "Recipient address rejected: aliases nested too deeply");
+        }
+        walk.Path.Add(key);
+        foreach (var target in entry.Targets)
+        {
+            if (await VisitAsync(walk, target, depth + 1, cancellationToken).ConfigureAwait(false) == Step.Refused)
+            {
+                return Step.Refused;
+            }
+        }
+        walk.Path.Remove(key);
+        walk.Done.Add(key);
+        return Step.Resolved;
+    }
+
+    private Step AddLocal(Walk walk, string login, string? subaddress)
+    {
+        if (walk.LocalUsers.Add(login))
+        {
+            if (walk.Destinations.Count >= _options.Addressing.MaxDestinations)
+            {
+                return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands to too many destinations");
+            }
+            walk.Destinations.Add(RecipientDestination.Mailbox(login, subaddress));
+        }
+        return Step.Resolved;
+    }
+
+    private Step AddRemote(Walk walk, string address, int at)
+    {
+        if (at <= 0 || at == address.Length - 1)
+        {
+            return Step.Unknown; // not an address an alias could forward to (entries are checked when made)
+        }
+        // The local part is the remote host's to interpret (RFC 5321 §2.4), so only the domain's case is folded.
+        if (walk.RemoteAddresses.Add(string.Concat(address.AsSpan(0, at + 1), address[(at + 1)..].ToLowerInvariant())))
+        {
+            if (walk.Destinations.Count >= _options.Addressing.MaxDestinations)
+            {
+                return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands to too many destinations");
+            }
+            walk.Destinations.Add(RecipientDestination.Forward(address));
+        }
+        return Step.Resolved;
+    }
+
+    private static Step Refuse(Walk walk, int code, string enhancedCode, string text)
+    {
+        walk.Refusal = new PolicyRejection(code, enhancedCode, text);
+        return Step.Refused;
+    }
+}
