@@ -89,29 +89,6 @@ public class SmtpRateLimitTests
 
     private static MetricCollector<long> Refused(Host host) => new(host.Meters, CoreMetrics.MeterName, "mail.rate_limit.refused");
 
-    // Holds every password check until the test opens the gate, and counts them.
-    private sealed class GatedUserDirectory(IUserDirectory inner) : IUserDirectory
-    {
-        private int _verifications;
-
-        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public SemaphoreSlim Entered { get; } = new(0);
-        public int Verifications => Volatile.Read(ref _verifications);
-
-        public ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default) => inner.FindByLoginAsync(login, cancellationToken);
-        public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) => inner.FindByAddressAsync(address, cancellationToken);
-        public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
-        public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
-
-        public async ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _verifications);
-            Entered.Release();
-            await Gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return await inner.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     [Fact]
     public async Task Parallel_guesses_from_one_address_get_no_more_password_checks_than_its_limit()
     {
@@ -130,17 +107,7 @@ public class SmtpRateLimitTests
             // no read waits on the gate under a deadline of its own.
             using var refused = Refused(host);
             await Task.WhenAll(clients.Select((c, i) => c.SendAsync("AUTH PLAIN " + Plain(i % 2 == 0 ? "alice@example.test" : "bob@example.test", "guess" + i) + "\r\n")));
-            var entered = gated!.Entered.WaitAsync();
-            while (gated.Verifications + refused.GetMeasurementSnapshot().Count < Connections)
-            {
-                // Either a check reaching the gate or a refusal being counted ends the wait.
-                var next = await Task.WhenAny(entered, refused.WaitForMeasurementsAsync(refused.GetMeasurementSnapshot().Count + 1))
-                    .WaitAsync(TimeSpan.FromSeconds(60));
-                if (next == entered)
-                {
-                    entered = gated.Entered.WaitAsync();
-                }
-            }
+            await gated!.WaitUntilCheckedOrRefusedAsync(refused, Connections);
             gated.Gate.SetResult();
             var answers = await Task.WhenAll(clients.Select(c => c.ReadLineAsync())).WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(2, gated.Verifications);
