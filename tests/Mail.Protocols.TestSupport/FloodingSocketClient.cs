@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Mail.Protocols.Connections;
+using Xunit;
 
 namespace Mail.Protocols.TestSupport;
 
@@ -120,6 +121,23 @@ public sealed class FloodingSocketClient : IAsyncDisposable
 
     /// <summary>Closes the client's socket (the server's pending write fails and the session ends).</summary>
     public void Close() => _client.Dispose();
+
+    /// <summary>
+    /// What every flood test asserts: the flood stalls unfinished, the server read at most 4 MiB of it and never wrote
+    /// more than <paramref name="largestFlush"/> octets of replies at once; closed, the session ends.
+    /// </summary>
+    public async Task AssertReadOnlyAsFarAsRepliesAreTakenAsync(Task flood, long largestFlush)
+    {
+        ArgumentNullException.ThrowIfNull(flood);
+        await WaitUntilStalledAsync();
+        Assert.False(flood.IsCompleted);
+        Assert.InRange(ServerStream.TotalRead, 1, 4L * 1024 * 1024);
+        Assert.InRange(ServerStream.LargestFlush, 1, largestFlush);
+        Close();
+        Assert.True(await Task.WhenAny(Session, Task.Delay(TimeSpan.FromSeconds(30))) == Session);
+        await Session;
+        await flood;
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
