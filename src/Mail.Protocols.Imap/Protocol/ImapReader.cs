@@ -404,6 +404,9 @@ internal ref partial struct ImapReader
     /// <summary>Whether <paramref name="octet"/> is an RFC 9051 <c>ATOM-CHAR</c>.</summary>
     public static bool IsAtomChar(byte octet) => octet < 0x80 && (s_classes[octet] & AtomChar) != 0;
 
+    /// <summary>Whether <paramref name="octet"/> may be in an RFC 9051 <c>tag</c> (an <c>ASTRING-CHAR</c> other than "+").</summary>
+    public static bool IsTagChar(byte octet) => octet < 0x80 && (s_classes[octet] & TagChar) != 0;
+
     /// <summary>Whether <paramref name="octet"/> is an RFC 9051 <c>ASTRING-CHAR</c>.</summary>
     public static bool IsAStringChar(byte octet) => octet < 0x80 && (s_classes[octet] & AStringChar) != 0;
 

@@ -241,8 +241,20 @@ internal sealed class ImapCommandReader
         return true;
     }
 
-    /// <summary>The tag of a command line (its first word), for the reply to a command refused before it was parsed.</summary>
-    public static ReadOnlySpan<byte> TagOf(ReadOnlySpan<byte> command) => command[..TagLength(command)];
+    /// <summary>
+    /// The tag of a command line, for the reply to a command refused before it was parsed: its leading tag characters,
+    /// as the parser reads a tag, so no octet the grammar does not allow there (a CR, LF or NUL) goes back to the client
+    /// (empty when there are none: the reply is then untagged).
+    /// </summary>
+    public static ReadOnlySpan<byte> TagOf(ReadOnlySpan<byte> command)
+    {
+        var length = 0;
+        while (length < command.Length && ImapReader.IsTagChar(command[length]))
+        {
+            length++;
+        }
+        return command[..length];
+    }
 
     private static int TagLength(ReadOnlySpan<byte> line)
     {

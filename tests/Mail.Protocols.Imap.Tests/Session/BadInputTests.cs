@@ -144,6 +144,22 @@ public sealed class BadInputTests
         Assert.True(await c.EndedAsync());
     }
 
+    [Theory]
+    [InlineData("t3\0x {104857600}", "t3 BAD [TOOBIG] Literal too large")]   // found by the ImapSession fuzz target
+    [InlineData("\u0001t {104857600}", "* BAD [TOOBIG] Literal too large")]
+    [InlineData("a\rb {104857600}", "a BAD [TOOBIG] Literal too large")]
+    public async Task A_command_refused_before_it_is_parsed_gets_only_tag_characters_back(string line, string reply)
+    {
+        // The tag of a refused command is echoed as the parser reads a tag: never a NUL, CR or other octet the grammar
+        // does not allow there, which would put a control character (or a line break) inside our response.
+        await using var h = Harness();
+        var c = h.Connect();
+        await c.ReadLineAsync();
+        await c.SendAsync(line + "\r\na2 NOOP\r\n");
+        Assert.Equal(reply, await c.ReadLineAsync());
+        Assert.Equal("a2 OK NOOP completed", await c.ReadLineAsync());
+    }
+
     [Fact]
     public async Task An_appended_message_shorter_than_announced_stores_nothing_when_the_literal_deadline_passes()
     {
