@@ -167,7 +167,12 @@ internal sealed partial class SmtpSession
         }
 
         var destinations = decision.Destinations;
-        if (expand)
+        if (destinations.Count == 0)
+        {
+            // A custom policy's local route that names no mailbox: the address is accepted here, and that is all we know.
+            WritePrefixed(SmtpReplies.AddressFoundPrefix, address);
+        }
+        else if (expand)
         {
             for (var i = 0; i < destinations.Count; i++)
             {

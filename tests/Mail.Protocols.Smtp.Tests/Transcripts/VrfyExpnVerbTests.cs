@@ -264,4 +264,28 @@ public class VrfyExpnVerbTests
                 await LinesAsync(h, "HELP"));
         }
     }
+
+    // A policy of an application's own: every address is "local" without naming a mailbox.
+    private sealed class AcceptEverythingPolicy : Mail.Protocols.Policy.IRecipientPolicy
+    {
+        public ValueTask<Mail.Protocols.Policy.RecipientDecision> EvaluateRecipientAsync(Mail.Protocols.Policy.PolicyContext context, string address, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new Mail.Protocols.Policy.RecipientDecision(Mail.Protocols.Policy.RecipientRoute.Local));
+
+        public ValueTask<Mail.Protocols.Policy.PolicyDecision> EvaluateSenderAsync(Mail.Protocols.Policy.PolicyContext context, string reversePath, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Mail.Protocols.Policy.PolicyDecision.Accept);
+    }
+
+    [Fact]
+    public async Task A_custom_policy_that_names_no_mailbox_gets_250_with_the_address_and_a_bare_local_part_is_unknown()
+    {
+        await using var h = new SmtpTestHarness(o =>
+        {
+            o.Vrfy = AddressQueryMode.On;
+            o.Expn = AddressQueryMode.On;
+        }, policy: new AcceptEverythingPolicy());
+        await h.StartAsync();
+        Assert.Equal(["250 2.1.5 <anyone@example.test>"], await LinesAsync(h, "VRFY anyone@example.test"));
+        Assert.Equal(["250 2.1.5 <anyone@example.test>"], await LinesAsync(h, "EXPN anyone@example.test"));
+        Assert.Equal(["550 5.1.1 User unknown"], await LinesAsync(h, "VRFY anyone"));
+    }
 }
