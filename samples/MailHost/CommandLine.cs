@@ -30,6 +30,10 @@ internal sealed class CommandLine
           --subaddress-separator C|none
                                    alice+news@ reaches alice, filed into her folder "news" if she has one
                                    (default +; none: off)
+          --vrfy off|authenticated|on
+                                   who VRFY answers truthfully (default off: 252 for everyone)
+          --expn off|authenticated|on
+                                   who EXPN lists an alias's addresses (default off: 502 for everyone)
           --allow-plaintext-auth   offer AUTH without TLS
           --tls-cert FILE.pfx      server certificate (default: a generated self-signed one)
           --tls-cert-password PW   password of the .pfx
@@ -112,6 +116,8 @@ internal sealed class CommandLine
                         result.Options.Addressing.SubaddressSeparator = separator == "none" ? null
                             : separator.Length == 1 ? separator[0] : throw new FormatException($"a subaddress separator is one character or none, got '{separator}'");
                         break;
+                    case "--vrfy": result.Options.Smtp.Vrfy = QueryMode(Value()); break;
+                    case "--expn": result.Options.Smtp.Expn = QueryMode(Value()); break;
                     case "--allow-plaintext-auth": result.Options.AllowPlaintextAuth = true; break;
                     case "--tls-cert": result.CertificatePath = Value(); break;
                     case "--tls-cert-password": result.CertificatePassword = Value(); break;
@@ -172,6 +178,14 @@ internal sealed class CommandLine
 
     private static InMemoryAddressBook Aliases(CommandLine result) =>
         (InMemoryAddressBook)(result.Options.AddressBook ??= new InMemoryAddressBook());
+
+    private static Mail.Protocols.Smtp.AddressQueryMode QueryMode(string text) => text switch
+    {
+        "off" => Mail.Protocols.Smtp.AddressQueryMode.Off,
+        "authenticated" => Mail.Protocols.Smtp.AddressQueryMode.Authenticated,
+        "on" => Mail.Protocols.Smtp.AddressQueryMode.On,
+        _ => throw new FormatException($"expected off, authenticated or on, got '{text}'"),
+    };
 
     // LEFT:RIGHT, split at the first colon; an invalid address is reported by the address book as an ArgumentException.
     private static (string, string) Pair(string text, string form)

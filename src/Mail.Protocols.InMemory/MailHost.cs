@@ -79,7 +79,7 @@ public sealed class MailHostOptions
     /// </summary>
     public string ServerName { get; set; } = Environment.MachineName;
 
-    /// <summary>Further SMTP settings (limits, timeouts, hooks); the host fills in TLS and plaintext AUTH.</summary>
+    /// <summary>Further SMTP settings (limits, timeouts, hooks, who VRFY and EXPN answer); the host fills in TLS and plaintext AUTH.</summary>
     public SmtpServerOptions Smtp { get; set; } = new();
 
     /// <summary>Further POP3 settings; the host fills in TLS and plaintext AUTH, and enables APOP.</summary>

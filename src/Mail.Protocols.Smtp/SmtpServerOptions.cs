@@ -12,15 +12,19 @@ public enum BareLineEndingPolicy
     Normalize,
 }
 
-/// <summary>How VRFY and EXPN are answered. None of the modes lets an unauthenticated client enumerate users.</summary>
-public enum VerifyPolicy
+/// <summary>
+/// Who gets a truthful answer to VRFY or EXPN (RFC 5321 §3.5, §7.3); each command has its own setting
+/// (<see cref="SmtpServerOptions.Vrfy"/>, <see cref="SmtpServerOptions.Expn"/>). Answers that say "unknown" are
+/// counted against the client's address by <see cref="MailServerOptions.RateLimits"/> (docs/addressing.md).
+/// </summary>
+public enum AddressQueryMode
 {
-    /// <summary>VRFY answers <c>252 2.5.2</c> ("cannot verify, will attempt delivery") for everyone; EXPN answers 502 (the default).</summary>
-    Ambiguous,
-    /// <summary>VRFY and EXPN answer <c>502 5.5.1</c>.</summary>
-    Disabled,
-    /// <summary>VRFY tells authenticated clients whether a local address exists (250/550); others get 252.</summary>
-    AuthenticatedOnly,
+    /// <summary>Nobody: VRFY answers <c>252 2.5.2</c> ("cannot verify, will attempt delivery") and EXPN <c>502 5.5.1</c> (the default).</summary>
+    Off,
+    /// <summary>Authenticated sessions only; before AUTH, VRFY answers 252 and EXPN <c>530 5.7.0</c>.</summary>
+    Authenticated,
+    /// <summary>Every session, authenticated or not.</summary>
+    On,
 }
 
 /// <summary>The role of an SMTP endpoint.</summary>
@@ -75,8 +79,19 @@ public sealed class SmtpServerOptions : MailServerOptions
     /// <summary>What to do with bare CR or LF in DATA. Defaults to <see cref="BareLineEndingPolicy.Reject"/>.</summary>
     public BareLineEndingPolicy BareLineEndings { get; set; } = BareLineEndingPolicy.Reject;
 
-    /// <summary>How VRFY and EXPN are answered. Defaults to <see cref="VerifyPolicy.Ambiguous"/>.</summary>
-    public VerifyPolicy Verify { get; set; } = VerifyPolicy.Ambiguous;
+    /// <summary>
+    /// Who VRFY answers truthfully: 250 with the full address of a local user or alias, 251 for an alias that only
+    /// forwards, 551 or 252 for another domain, 550 for an unknown address, 553 for a bare local part that several
+    /// local domains have. Defaults to <see cref="AddressQueryMode.Off"/> (252 for everyone, so nobody can enumerate users).
+    /// </summary>
+    public AddressQueryMode Vrfy { get; set; } = AddressQueryMode.Off;
+
+    /// <summary>
+    /// Who EXPN answers truthfully: one <c>250</c> line per address an alias reaches (local mailboxes by their full
+    /// address, forwards by their remote address), 550 for an unknown address. Defaults to
+    /// <see cref="AddressQueryMode.Off"/> (502 for everyone).
+    /// </summary>
+    public AddressQueryMode Expn { get; set; } = AddressQueryMode.Off;
 
     /// <summary>
     /// How long a relayed message delivered to a local user is remembered, so that the same message sent again by

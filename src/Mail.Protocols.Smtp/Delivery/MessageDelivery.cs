@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Protocol;
@@ -23,10 +24,12 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
 
     /// <summary>
     /// Delivers; returns null on success or the reason to refuse the message (temporarily). Each recipient has the
-    /// destinations its policy decision resolved to, or null to be queued for relay as it is.
+    /// destinations its policy decision resolved to, or null to be queued for relay as it is. When
+    /// <paramref name="report"/> is given, one line per thing done for a recipient is added to it (VERB's report:
+    /// stored for which user in which folder, forwarded or queued for which domain, expanded to how many destinations).
     /// </summary>
     public async ValueTask<SmtpRejectReason?> DeliverAsync(QueueEnvelope envelope, IReadOnlyList<(QueueRecipient Recipient, IReadOnlyList<RecipientDestination>? Destinations)> recipients,
-        Stream content, string queueId, CancellationToken cancellationToken, DuplicateFilter.Key? duplicateKey = null)
+        Stream content, string queueId, CancellationToken cancellationToken, DuplicateFilter.Key? duplicateKey = null, List<string>? report = null)
     {
         try
         {
@@ -39,7 +42,12 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 if (destinations is null)
                 {
                     (relay ??= []).Add(recipient);
+                    report?.Add($"<{recipient.Address}> queued for relay to {DomainOf(recipient.Address)}");
                     continue;
+                }
+                if (report is not null && destinations.Count > 1)
+                {
+                    report.Add(string.Create(CultureInfo.InvariantCulture, $"<{recipient.Address}> expanded to {destinations.Count} destinations"));
                 }
                 foreach (var destination in destinations)
                 {
@@ -47,13 +55,21 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                     {
                         // An alias's target in another domain: queued with the recipient's NOTIFY and ORCPT.
                         (forwards ??= []).Add(recipient with { Address = target });
+                        report?.Add($"<{recipient.Address}> forwarded to <{target}>, queued for {DomainOf(target)}");
                         continue;
                     }
                     var localUser = destination.LocalUser!;
                     // Two addresses of one user, or two paths to one user, get one copy.
                     if (delivered?.Add(localUser) ?? true)
                     {
-                        await DeliverLocalAsync(localUser, destination.Subaddress, content, queueId, duplicateKey, cancellationToken).ConfigureAwait(false);
+                        var folder = await DeliverLocalAsync(localUser, destination.Subaddress, content, queueId, duplicateKey, cancellationToken).ConfigureAwait(false);
+                        report?.Add(folder is null
+                            ? $"<{recipient.Address}> already stored for {localUser} from an earlier copy of this message"
+                            : $"<{recipient.Address}> stored for {localUser} in {folder}");
+                    }
+                    else
+                    {
+                        report?.Add($"<{recipient.Address}> already stored for {localUser} in this message");
                     }
                 }
             }
@@ -110,12 +126,15 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
         return at < 0 ? address : string.Concat(address.AsSpan(0, at + 1), address[(at + 1)..].ToLowerInvariant());
     }
 
-    private async ValueTask DeliverLocalAsync(string localUser, string? subaddress, Stream content, string queueId, DuplicateFilter.Key? duplicateKey, CancellationToken cancellationToken)
+    private static string DomainOf(string address) => address[(address.LastIndexOf('@') + 1)..];
+
+    // Returns the folder the copy went into, or null when it was a duplicate and not stored again.
+    private async ValueTask<string?> DeliverLocalAsync(string localUser, string? subaddress, Stream content, string queueId, DuplicateFilter.Key? duplicateKey, CancellationToken cancellationToken)
     {
         if (duplicateKey is { } key && !await duplicates!.ClaimAsync(localUser, key, logger, queueId, cancellationToken).ConfigureAwait(false))
         {
             SmtpLog.DuplicateSuppressed(logger, queueId, localUser);
-            return;
+            return null;
         }
         var stored = false;
         try
@@ -124,6 +143,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
             content.Position = 0;
             await store.AppendAsync(localUser, folder, content, cancellationToken: cancellationToken).ConfigureAwait(false);
             stored = true;
+            return folder;
         }
         finally
         {

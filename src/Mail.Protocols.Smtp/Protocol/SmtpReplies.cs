@@ -52,6 +52,11 @@ internal enum SmtpRejectReason
     /// <see cref="ServerReplies.DataRateTooLow"/> (a 421 names the host), then the connection closes.
     /// </summary>
     DataRateTooLow,
+    /// <summary>
+    /// VRFY or EXPN from an address whose budget of failed authentications (<see cref="RateLimits.SessionRateLimits"/>)
+    /// is spent, by failed logins or by earlier "unknown" answers: <c>450 4.7.1</c>, nothing looked up.
+    /// </summary>
+    QueryRateLimited,
 }
 
 internal static class SmtpReplies
@@ -63,9 +68,18 @@ internal static class SmtpReplies
     public static ReadOnlySpan<byte> ReadyToStartTls => "220 2.0.0 Ready to start TLS\r\n"u8;
     public static ReadOnlySpan<byte> AuthSucceeded => "235 2.7.0 Authentication successful\r\n"u8;
     public static ReadOnlySpan<byte> VrfyAmbiguous => "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"u8;
-    public static ReadOnlySpan<byte> Help => "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH; see RFC 5321\r\n"u8;
-    public static ReadOnlySpan<byte> VrfyFoundPrefix => "250 2.1.5 <"u8;
-    public static ReadOnlySpan<byte> VrfyFoundSuffix => ">\r\n"u8;
+    public static ReadOnlySpan<byte> HelpPrefix => "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY"u8;
+    public static ReadOnlySpan<byte> HelpEnd => "\r\n214 2.0.0 End of HELP info\r\n"u8;
+    public static ReadOnlySpan<byte> VerboseOn => "250 2.0.0 Verbose mode on\r\n"u8;
+    public static ReadOnlySpan<byte> VerboseLinePrefix => "250-2.0.0 "u8;
+    public static ReadOnlySpan<byte> AddressFoundPrefix => "250 2.1.5 <"u8;
+    public static ReadOnlySpan<byte> AddressFoundMorePrefix => "250-2.1.5 <"u8;
+    public static ReadOnlySpan<byte> WillForwardPrefix => "251 2.1.5 User not local; will forward to <"u8;
+    public static ReadOnlySpan<byte> NotLocalPrefix => "551 5.1.6 User not local; please try <"u8;
+    public static ReadOnlySpan<byte> Ambiguous => "553-5.1.4 Ambiguous; possibilities are\r\n"u8;
+    public static ReadOnlySpan<byte> AmbiguousMorePrefix => "553-5.1.4 <"u8;
+    public static ReadOnlySpan<byte> AmbiguousLastPrefix => "553 5.1.4 <"u8;
+    public static ReadOnlySpan<byte> AddressSuffix => ">\r\n"u8;
     public static ReadOnlySpan<byte> MessageAcceptedSuffix => " Message accepted for delivery\r\n"u8;
 
     public static ReadOnlySpan<byte> For(SmtpRejectReason reason) => reason switch
@@ -110,12 +124,13 @@ internal static class SmtpReplies
         SmtpRejectReason.NullSenderAuthenticated => "553 5.7.1 Null sender not allowed for authenticated users\r\n"u8,
         SmtpRejectReason.EhloWithoutName => "501 5.5.4 Syntax: EHLO hostname\r\n"u8,
         SmtpRejectReason.HeloWithoutName => "501 5.5.4 Syntax: HELO hostname\r\n"u8,
-        SmtpRejectReason.UserUnknown => "550 5.1.1 User unknown\r\n"u8, // VRFY, for authenticated sessions only
+        SmtpRejectReason.UserUnknown => "550 5.1.1 User unknown\r\n"u8, // VRFY and EXPN, where allowed
         // The rate limits of SessionRateLimits: temporary, so that a client retries later rather than gives up.
         SmtpRejectReason.ConnectionRateLimited => "421 4.7.0 Too many connections from your address, try again later\r\n"u8,
         // RFC 4954 §6: 454 4.7.0 is the temporary authentication failure; the credentials were not checked.
         SmtpRejectReason.AuthRateLimited => "454 4.7.0 Too many failed authentications, try again later\r\n"u8,
         SmtpRejectReason.MessageRateLimited => "451 4.7.1 Too many messages from this user, try again later\r\n"u8,
+        SmtpRejectReason.QueryRateLimited => "450 4.7.1 Too many unknown addresses, try again later\r\n"u8,
         _ => "554 5.7.1 Access denied\r\n"u8,
     };
 }

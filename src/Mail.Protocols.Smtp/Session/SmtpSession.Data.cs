@@ -272,7 +272,8 @@ internal sealed partial class SmtpSession
             var duplicateKey = _server.Delivery.SuppressesDuplicates && transaction.HasLocalRecipient
                 ? await DuplicateFilter.KeyOfAsync(spool, transaction.HeaderOctets, envelope.ReversePath, (Connection.RemoteEndPoint as IPEndPoint)?.Address, Connection.Aborted).ConfigureAwait(false)
                 : null;
-            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, Connection.Aborted, duplicateKey).ConfigureAwait(false);
+            var report = _verbose ? new List<string>() : null;
+            var outcome = await _server.Delivery.DeliverAsync(envelope, transaction.Recipients, spool, transaction.QueueId!, Connection.Aborted, duplicateKey, report).ConfigureAwait(false);
             if (outcome is { } failure)
             {
                 Reject(failure);
@@ -285,6 +286,10 @@ internal sealed partial class SmtpSession
                 Options.RateLimits?.Sent(_user.Login);
             }
             SmtpLog.MessageAccepted(_logger, Connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
+            if (report is not null)
+            {
+                WriteVerboseReport(report);
+            }
             Write("250 2.0.0 "u8);
             WriteAscii(transaction.QueueId!);
             Write(SmtpReplies.MessageAcceptedSuffix);

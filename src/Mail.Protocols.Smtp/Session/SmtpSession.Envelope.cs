@@ -9,7 +9,7 @@ using Mail.Protocols.Smtp.Telemetry;
 
 namespace Mail.Protocols.Smtp.Session;
 
-// MAIL FROM, RCPT TO and VRFY: the envelope half of a transaction.
+// MAIL FROM and RCPT TO: the envelope half of a transaction.
 internal sealed partial class SmtpSession
 {
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -286,36 +286,5 @@ internal sealed partial class SmtpSession
         }
         // RFC 3461 §4.1: NEVER cannot be combined with the others.
         return notify != DsnNotify.Unspecified && (notify == DsnNotify.Never || (notify & DsnNotify.Never) == 0);
-    }
-
-    private async ValueTask<bool> VrfyAsync(int argumentsStart)
-    {
-        if (IO.Line.Length <= argumentsStart)
-        {
-            Reject(SmtpRejectReason.SyntaxError);
-            return true;
-        }
-        switch (Options.Verify)
-        {
-            case VerifyPolicy.Disabled:
-                Reject(SmtpRejectReason.NotImplemented);
-                return true;
-            case VerifyPolicy.AuthenticatedOnly when _user is not null:
-                var text = Encoding.UTF8.GetString(IO.Line[argumentsStart..]).Trim().Trim('<', '>');
-                var found = await _server.Users.FindByAddressAsync(text, Connection.Aborted).ConfigureAwait(false);
-                if (found is null)
-                {
-                    Reject(SmtpRejectReason.UserUnknown, countsAsError: false); // an answer to the question, not a client error
-                    return true;
-                }
-                Write(SmtpReplies.VrfyFoundPrefix);
-                WriteAscii(Sanitize(text));
-                Write(SmtpReplies.VrfyFoundSuffix);
-                return true;
-            default:
-                Write(SmtpReplies.VrfyAmbiguous);
-                Success();
-                return true;
-        }
     }
 }

@@ -177,14 +177,14 @@ internal sealed partial class SmtpSession : CommandSession
                 Write(_server.Replies.Closing);
                 return ValueTask.FromResult(false);
             case SmtpVerb.Help:
-                Write(SmtpReplies.Help);
-                Success();
+                Help();
                 break;
             case SmtpVerb.Vrfy:
-                return VrfyAsync(line.Length - arguments.Length);
+                return QueryAsync(line.Length - arguments.Length, expand: false);
             case SmtpVerb.Expn:
+                return QueryAsync(line.Length - arguments.Length, expand: true);
             case SmtpVerb.Verb:
-                Reject(SmtpRejectReason.NotImplemented);
+                Verb(arguments.IsEmpty);
                 break;
             case SmtpVerb.Auth:
                 return AuthAsync(Encoding.ASCII.GetString(arguments));

@@ -77,6 +77,9 @@ public sealed class DefaultRecipientPolicy : IRecipientPolicy
         return ValueTask.FromResult(PolicyDecision.Accept);
     }
 
+    /// <summary>The local domains (VRFY looks a bare local part up in each of them).</summary>
+    public IEnumerable<string> LocalDomains => _options.LocalDomains;
+
     /// <summary>Whether <paramref name="domain"/> is one of the local domains (case-insensitive).</summary>
     public bool IsLocalDomain(string domain) => _options.LocalDomains.Contains(domain);
 

@@ -98,7 +98,7 @@ public class HookAndMetricTests
         await using (var h = new SmtpTestHarness(o =>
         {
             o.AllowPlaintextAuth = true;
-            o.Verify = VerifyPolicy.AuthenticatedOnly;
+            o.Vrfy = AddressQueryMode.Authenticated;
         }, SmtpRole.Submission, meterFactory: meters))
         {
             await h.StartAsync();

@@ -20,7 +20,9 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
     private readonly StreamReader _replies;
     private readonly ObservedPipeReader _input;
 
-    public SmtpTestHarness(Action<SmtpServerOptions>? configure = null, SmtpRole role = SmtpRole.Mx, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
+    public SmtpTestHarness(Action<SmtpServerOptions>? configure = null, SmtpRole role = SmtpRole.Mx, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null,
+        Addressing.IAddressBook? addressBook = null, Action<RecipientPolicyOptions>? configurePolicy = null,
+        IRecipientPolicy? policy = null)
     {
         Time = new WatchedTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Store = new InMemoryMailboxStore(Time);
@@ -30,9 +32,10 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         Users.AddUser("bob@example.test", "bob");
         var policyOptions = new RecipientPolicyOptions { PostmasterLogin = "alice@example.test" };
         policyOptions.LocalDomains.Add("example.test");
+        configurePolicy?.Invoke(policyOptions);
         Options = new SmtpServerOptions { ServerName = "mx.example.test" };
         configure?.Invoke(Options);
-        Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, new DefaultRecipientPolicy(policyOptions, Users)), [], Time, meterFactory: meterFactory);
+        Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, policy ?? new DefaultRecipientPolicy(policyOptions, Users, addressBook)), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
         _input = new ObservedPipeReader(_toServer.Reader);
         _connection = new MailConnection(new TestDuplexPipe(_input, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
