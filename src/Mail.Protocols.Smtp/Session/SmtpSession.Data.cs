@@ -262,6 +262,12 @@ internal sealed partial class SmtpSession
                 return;
             }
             var spool = transaction.Spool!;
+            if (StartsWithWhiteSpace(spool, transaction.HeaderOctets))
+            {
+                // A header section cannot start with white space: its first line would continue our Received field.
+                Reject(SmtpRejectReason.HeaderStartsWithWhiteSpace);
+                return;
+            }
             var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow());
             spool.Position = 0;
             if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
@@ -295,6 +301,18 @@ internal sealed partial class SmtpSession
             Write(SmtpReplies.MessageAcceptedSuffix);
             Success();
         }
+    }
+
+    // Whether the client's content (after our Received header) starts with a space or a TAB.
+    private static bool StartsWithWhiteSpace(MessageSpool spool, long contentStart)
+    {
+        if (spool.Length <= contentStart)
+        {
+            return false;
+        }
+        Span<byte> first = stackalloc byte[1];
+        spool.Position = contentStart;
+        return spool.Read(first) == 1 && first[0] is (byte)' ' or (byte)'\t';
     }
 
     // RFC 5321 §4.4 trace header; "with" keywords from RFC 3848 and RFC 6531. Returns the octets written.

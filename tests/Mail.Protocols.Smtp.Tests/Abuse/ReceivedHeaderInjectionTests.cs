@@ -92,6 +92,40 @@ public sealed class ReceivedHeaderInjectionTests
     }
 
     [Theory]
+    [InlineData("DATA")]
+    [InlineData("BDAT")]
+    [InlineData("BINARYMIME")]
+    public async Task A_message_whose_first_line_starts_with_white_space_is_refused_with_550_5_6_0_and_nothing_is_stored(string how)
+    {
+        // Its first line would continue our Received field (RFC 5322 §2.2.3): found by the SmtpSession fuzz target.
+        var ct = Wire.Timeout();
+        await using var host = await InteropHost.StartAsync();
+        await using var c = await ConnectAsync(host, ct);
+        await c.WriteAsync("EHLO client.example.org\r\n", ct);
+        Assert.StartsWith("250 ", (await c.ReadReplyAsync(ct))[^1], StringComparison.Ordinal);
+        const string Content = "\tX-Injected: yes\r\nSubject: folded\r\n\r\nhello\r\n";
+        await c.WriteAsync($"MAIL FROM:<a@example.org>{(how == "BINARYMIME" ? " BODY=BINARYMIME" : "")}\r\n", ct);
+        Assert.Equal("250 2.1.0 Sender ok", await c.ReadSingleLineReplyAsync(ct));
+        await c.WriteAsync("RCPT TO:<alice@example.test>\r\n", ct);
+        Assert.Equal("250 2.1.5 Recipient ok", await c.ReadSingleLineReplyAsync(ct));
+        if (how == "DATA")
+        {
+            await c.WriteAsync("DATA\r\n", ct);
+            Assert.StartsWith("354 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+            await c.WriteAsync(Content + ".\r\n", ct);
+        }
+        else
+        {
+            await c.WriteAsync($"BDAT {Content.Length} LAST\r\n{Content}", ct);
+        }
+        Assert.Equal("550 5.6.0 Message header starts with white space (RFC 5322 section 2.2.3)", await c.ReadSingleLineReplyAsync(ct));
+        Assert.Empty(await host.InboxAsync("alice@example.test"));
+        // The session goes on: the next message is stored, with one Received field.
+        await SendMessageAsync(c, "<a@example.org>", "<alice@example.test>", ct);
+        await AssertOneReceivedFieldAsync(host, "alice@example.test");
+    }
+
+    [Theory]
     [InlineData("evil)(Bcc:victim@example.org", "evil??Bcc:victim@example.org")] // parentheses would unbalance the comment after it
     [InlineData("a(b)c;d", "a?b?c?d")]
     // ";" ends a Received field's tokens (RFC 5322 §3.6.7): what follows would be read as the date-time of the hop.
