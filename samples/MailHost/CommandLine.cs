@@ -23,10 +23,13 @@ internal sealed class CommandLine
           --alias ADDR:TARGET[,TARGET...]
                                    mail for ADDR goes to each TARGET (a user, another alias, or an address
                                    in another domain, forwarded through the queue); repeatable
+          --list ADDR:MEMBER[,MEMBER...][:OWNER]
+                                   a mailing list: each MEMBER gets a copy sent from OWNER (default
+                                   postmaster@ the list's domain), who hears of members that cannot be reached
           --catch-all DOMAIN:ADDR  mail for unknown addresses of DOMAIN goes to ADDR
           --aliases-file FILE      aliases and catch-alls in Postfix's virtual alias table format
                                    ("sales@example.test alice@example.test, bob@example.test", "@domain ADDR");
-                                   a later --alias, --catch-all or file replaces an entry of the same address
+                                   a later --alias, --list, --catch-all or file replaces an entry of the same address
           --subaddress-separator C|none
                                    alice+news@ reaches alice, filed into her folder "news" if she has one
                                    (default +; none: off)
@@ -105,6 +108,15 @@ internal sealed class CommandLine
                     case "--alias":
                         var (aliasAddress, targets) = Pair(Value(), "--alias ADDR:TARGET[,TARGET...]");
                         Aliases(result).AddAlias(aliasAddress, targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                        break;
+                    case "--list":
+                        var (listAddress, rest) = Pair(Value(), "--list ADDR:MEMBER[,MEMBER...][:OWNER]");
+                        var ownerAt = rest.LastIndexOf(':');
+                        var listAt = listAddress.LastIndexOf('@');
+                        var owner = ownerAt >= 0 ? rest[(ownerAt + 1)..].Trim()
+                            : listAt > 0 ? "postmaster" + listAddress[listAt..] : throw new FormatException($"a list is local@domain, got '{listAddress}'");
+                        Aliases(result).AddList(listAddress, owner,
+                            (ownerAt >= 0 ? rest[..ownerAt] : rest).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                         break;
                     case "--catch-all":
                         var (catchAllDomain, catchAllTarget) = Pair(Value(), "--catch-all DOMAIN:ADDR");

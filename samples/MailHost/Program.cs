@@ -73,7 +73,7 @@ Console.WriteLine($"  domains     {string.Join(", ", options.Domains)}");
 Console.WriteLine($"  users       {options.Users.Count} ({string.Join(", ", options.Users.Take(5).Select(u => u.Address))}{(options.Users.Count > 5 ? ", ..." : "")})");
 if (options.AddressBook is InMemoryAddressBook aliases)
 {
-    Console.WriteLine($"  aliases     {aliases.Count} (aliases and catch-alls)");
+    Console.WriteLine($"  aliases     {aliases.Count} (aliases, lists and catch-alls)");
 }
 Console.WriteLine($"  subaddress  {(options.Addressing.SubaddressSeparator is { } separator ? $"user{separator}tag@" : "off")}");
 Console.WriteLine($"  plaintext AUTH {(options.AllowPlaintextAuth ? "allowed" : "only after STARTTLS")}; certificate {host.Certificate.Subject}");

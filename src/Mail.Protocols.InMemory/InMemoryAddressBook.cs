@@ -29,6 +29,22 @@ public sealed class InMemoryAddressBook : IAddressBook
         Add(address, AddressEntry.Alias(targets));
     }
 
+    /// <summary>
+    /// Makes <paramref name="address"/> a mailing list of <paramref name="members"/> whose copies go out from
+    /// <paramref name="owner"/> (where members' bounces go), replacing what was stored under the address.
+    /// </summary>
+    /// <exception cref="ArgumentException">The address is no <c>local@domain</c>, or the owner or a member is not a full address.</exception>
+    public void AddList(string address, string owner, params IEnumerable<string> members)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var at = address.LastIndexOf('@');
+        if (at <= 0 || at == address.Length - 1)
+        {
+            throw new ArgumentException($"A list is local@domain, got '{address}'.", nameof(address));
+        }
+        Add(address, AddressEntry.List(owner, members));
+    }
+
     /// <summary>Sends mail for every address of <paramref name="domain"/> that is no user or alias to <paramref name="targets"/>.</summary>
     /// <exception cref="ArgumentException">The domain is empty or holds <c>@</c>, or a target is not a full address.</exception>
     public void SetCatchAll(string domain, params IEnumerable<string> targets)

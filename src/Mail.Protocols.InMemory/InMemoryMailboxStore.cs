@@ -13,6 +13,7 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
 {
     private const string InboxName = "INBOX";
     private readonly ConcurrentDictionary<string, UserMailbox> _users = new(UserName.Comparer); // one user per login normal form
+    private readonly ConcurrentDictionary<string, long> _quotas = new(UserName.Comparer);
     private readonly TimeProvider _timeProvider;
     private uint _nextUidValidity;
 
@@ -25,6 +26,35 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
 
     /// <inheritdoc />
     public char HierarchySeparator => '/';
+
+    /// <summary>
+    /// Limits the octets of all messages in <paramref name="user"/>'s folders to <paramref name="maxBytes"/> (null:
+    /// no limit, the default). An append that would pass it fails with <see cref="MailboxStoreError.MailboxFull"/>;
+    /// what is stored already stays.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative limit.</exception>
+    public void SetQuota(string user, long? maxBytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(user);
+        if (maxBytes is { } max)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(max, nameof(maxBytes));
+            _quotas[user] = max;
+        }
+        else
+        {
+            _quotas.TryRemove(user, out _);
+        }
+    }
+
+    // Under the mailbox's lock.
+    private void CheckQuota(UserMailbox mailbox, string user, long adding)
+    {
+        if (_quotas.TryGetValue(user, out var quota) && mailbox.Folders.Values.Sum(f => f.Messages.Values.Sum(m => (long)m.Content.Length)) + adding > quota)
+        {
+            throw new MailboxStoreException(MailboxStoreError.MailboxFull, $"The mailbox is over its quota of {quota} octets.");
+        }
+    }
 
     private UserMailbox Get(string user)
     {
@@ -270,6 +300,7 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         lock (mailbox)
         {
             var f = Find(mailbox, folder);
+            CheckQuota(mailbox, user, bytes.Length);
             var message = f.Add(bytes, options?.Flags ?? MessageFlags.None, keywords, options?.InternalDate ?? _timeProvider.GetUtcNow());
             mailbox.Changes.Publish([f.Added(message)], session);
             return new AppendResult(f.UidValidity, message.Uid, bytes.Length);

@@ -109,7 +109,9 @@ internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices 
     public ServerReplies Replies { get; } = new(options);
     public IRecipientPolicy Policy { get; } = services.Policy;
     public IUserDirectory Users { get; } = services.Users;
-    public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger, duplicates);
+    // A list owner's notices take the path the delivery agent's DSNs take.
+    public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger, duplicates,
+        new ListDelivery(services.Policy, options.ServerName, new MailSubmitter(services.Store, services.Queue, services.Policy, logger).SubmitAsync));
     public ILogger Logger { get; } = logger;
     public SpoolDirectory Spool { get; } = new(options.SpoolDirectory);
 

@@ -23,7 +23,8 @@ public sealed class RecipientResolverTests
     private ValueTask<RecipientDecision> ResolveAsync(string address) => new RecipientResolver(_options, _users, _book).ResolveAsync(address);
 
     private static string[] Describe(RecipientDecision decision) =>
-        [.. decision.Destinations.Select(d => d.IsLocal ? d.Subaddress is { } tag ? $"{d.LocalUser} [{tag}]" : d.LocalUser! : "-> " + d.ForwardTo)];
+        [.. decision.Destinations.Select(d => d.IsLocal ? d.Subaddress is { } tag ? $"{d.LocalUser} [{tag}]" : d.LocalUser!
+            : d.List is { } list ? $"list {list.Address} from {list.Owner}: {string.Join(", ", list.Members)}" : "-> " + d.ForwardTo)];
 
     private static void AssertRefused(RecipientDecision decision, int code, string enhancedCode)
     {
@@ -246,6 +247,34 @@ public sealed class RecipientResolverTests
         Assert.Throws<ArgumentException>(() => _book.AddAlias("@example.test", "bob@example.test"));
         Assert.Throws<ArgumentException>(() => _book.SetCatchAll("x@example.test", "bob@example.test"));
         Assert.Equal(AddressEntryKind.Alias, AddressEntry.Alias("bob@example.test").Kind);
+    }
+
+    [Fact]
+    public async Task A_list_is_one_destination_whose_members_are_left_for_delivery_to_resolve()
+    {
+        // Members are not looked up at RCPT: an unknown or looping member is the owner's to hear about at delivery.
+        _book.AddList("crew@example.test", "bob@example.test", "alice@example.test", "nobody@example.test", "crew@example.test", "far@remote.example");
+        _book.AddAlias("everyone@example.test", "crew@example.test", "bob@example.test", "crew+x@example.test");
+        var decision = await ResolveAsync("Crew@Example.test");
+        Assert.Equal(RecipientRoute.Expanded, decision.Route);
+        Assert.Equal(["list Crew@Example.test from bob@example.test: alice@example.test, nobody@example.test, crew@example.test, far@remote.example"], Describe(decision));
+        // Reached through an alias (and again through its subaddress), it is still one destination.
+        Assert.Equal(["list crew@example.test from bob@example.test: alice@example.test, nobody@example.test, crew@example.test, far@remote.example", "bob@example.test"],
+            Describe(await ResolveAsync("everyone@example.test")));
+        Assert.Equal(["list crew@example.test from bob@example.test: alice@example.test, nobody@example.test, crew@example.test, far@remote.example"],
+            Describe(await ResolveAsync("crew+news@example.test")));
+    }
+
+    [Fact]
+    public void List_entries_need_a_full_owner_and_full_member_addresses()
+    {
+        Assert.Throws<ArgumentException>(() => AddressEntry.List("bob@example.test"));
+        Assert.Throws<ArgumentException>(() => AddressEntry.List("bob", "alice@example.test"));
+        Assert.Throws<ArgumentException>(() => AddressEntry.List("bob@example.test", "alice"));
+        Assert.Throws<ArgumentException>(() => _book.AddList("crew", "bob@example.test", "alice@example.test"));
+        var entry = AddressEntry.List("bob@example.test", "alice@example.test");
+        Assert.Equal((AddressEntryKind.List, "bob@example.test"), (entry.Kind, entry.Owner));
+        Assert.Null(AddressEntry.Alias("bob@example.test").Owner);
     }
 
     [Fact]

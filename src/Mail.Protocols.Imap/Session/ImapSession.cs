@@ -152,7 +152,7 @@ internal sealed partial class ImapSession : CommandSession
         MailboxStoreError.MessageNotFound => ImapRejectReason.ExpungeIssued,
         MailboxStoreError.NotAllowed => ImapRejectReason.NotAllowed,
         MailboxStoreError.InvalidName => ImapRejectReason.InvalidName,
-        MailboxStoreError.InsufficientStorage => ImapRejectReason.StorageFull,
+        MailboxStoreError.InsufficientStorage or MailboxStoreError.MailboxFull => ImapRejectReason.StorageFull,
         MailboxStoreError.InvalidKeyword => ImapRejectReason.InvalidKeyword,
         _ => ImapRejectReason.StoreUnavailable,
     };

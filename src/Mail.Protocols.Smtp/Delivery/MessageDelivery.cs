@@ -11,11 +11,17 @@ namespace Mail.Protocols.Smtp.Delivery;
 
 /// <summary>
 /// Stores an accepted message: one copy for each local user among the recipients' destinations (in INBOX, or in the
-/// folder a subaddress names), one queue entry for all recipients in other domains and every forward. Runs before
-/// the server answers 250, so "accepted" means "stored". With a <see cref="DuplicateFilter"/>, a user who already
-/// got the same relayed message recently gets no second copy.
+/// folder a subaddress names), one queue entry for all recipients in other domains and every forward, and for each
+/// mailing list its members' copies, sent from the list's owner. Runs before the server answers 250, so "accepted"
+/// means "stored". With a <see cref="DuplicateFilter"/>, a user who already got the same relayed message recently
+/// gets no second copy.
 /// </summary>
-internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null)
+/// <param name="store">Where local copies go.</param>
+/// <param name="queue">Where copies for other domains go.</param>
+/// <param name="logger">Where to log.</param>
+/// <param name="duplicates">The duplicate filter, if any.</param>
+/// <param name="lists">How mailing lists are sent on; null where lists are not expanded (the notices this class sends itself).</param>
+internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null, ListDelivery? lists = null)
 {
     public const string Inbox = "INBOX";
 
@@ -33,8 +39,9 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
     {
         try
         {
-            // One user per login normal form, as the stores key them; not needed for a single destination.
-            HashSet<string>? delivered = recipients.Count > 1 || recipients is [{ Destinations.Count: > 1 }] ? new(UserName.Comparer) : null;
+            // One user per login normal form, as the stores key them; not needed for a single mailbox.
+            var run = new Run(queueId, duplicateKey, report,
+                recipients.Count > 1 || recipients is [{ Destinations: { Count: > 1 } or [{ List: not null }] }] ? new(UserName.Comparer) : null);
             List<QueueRecipient>? relay = null;
             List<QueueRecipient>? forwards = null;
             foreach (var (recipient, destinations) in recipients)
@@ -56,20 +63,14 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                         // An alias's target in another domain: queued with the recipient's NOTIFY and ORCPT.
                         (forwards ??= []).Add(recipient with { Address = target });
                         report?.Add($"<{recipient.Address}> forwarded to <{target}>, queued for {DomainOf(target)}");
-                        continue;
                     }
-                    var localUser = destination.LocalUser!;
-                    // Two addresses of one user, or two paths to one user, get one copy.
-                    if (delivered?.Add(localUser) ?? true)
+                    else if (destination.List is { } list)
                     {
-                        var folder = await DeliverLocalAsync(localUser, destination.Subaddress, content, queueId, duplicateKey, cancellationToken).ConfigureAwait(false);
-                        report?.Add(folder is null
-                            ? $"<{recipient.Address}> already stored for {localUser} from an earlier copy of this message"
-                            : $"<{recipient.Address}> stored for {localUser} in {folder}");
+                        await SendToListAsync(run, envelope, list, content, cancellationToken).ConfigureAwait(false);
                     }
-                    else
+                    else if (await StoreOnceAsync(run, recipient.Address, destination, content, cancellationToken).ConfigureAwait(false) is { } full)
                     {
-                        report?.Add($"<{recipient.Address}> already stored for {localUser} in this message");
+                        throw full; // a recipient of the client's own: the client hears of it (452 4.2.2) and tries again later
                     }
                 }
             }
@@ -82,7 +83,17 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 content.Position = 0;
                 await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
             }
+            foreach (var entry in run.ListEntries)
+            {
+                content.Position = 0;
+                await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
+            }
             return null;
+        }
+        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.MailboxFull)
+        {
+            SmtpLog.StorageFailed(logger, queueId, ex);
+            return SmtpRejectReason.MailboxFull;
         }
         catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.InsufficientStorage)
         {
@@ -98,6 +109,142 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
         {
             SmtpLog.StorageFailed(logger, queueId, ex);
             return SmtpRejectReason.StorageError;
+        }
+    }
+
+    // What one delivery has done so far, across the client's recipients and every list they reach.
+    private sealed class Run(string queueId, DuplicateFilter.Key? duplicateKey, List<string>? report, HashSet<string>? delivered)
+    {
+        public string QueueId { get; } = queueId;
+        public DuplicateFilter.Key? DuplicateKey { get; } = duplicateKey;
+        public List<string>? Report { get; } = report;
+        public HashSet<string>? Delivered { get; } = delivered;                       // logins that have their copy
+        public List<QueueEnvelope> ListEntries { get; } = [];                          // each list's remote members, from its owner
+        public HashSet<string> ListPath { get; } = new(StringComparer.Ordinal);        // the lists being sent on now
+        public HashSet<string> ListsDone { get; } = new(StringComparer.Ordinal);       // the lists sent on already: once per message
+    }
+
+    // Stores the copy for one mailbox unless the user has it already; returns the store's refusal when the user's
+    // mailbox is full (the caller decides who hears of it), throws on any other failure.
+    private async ValueTask<MailboxStoreException?> StoreOnceAsync(Run run, string recipient, RecipientDestination destination, Stream content, CancellationToken cancellationToken)
+    {
+        var localUser = destination.LocalUser!;
+        // Two addresses of one user, or two paths to one user, get one copy.
+        if (!(run.Delivered?.Add(localUser) ?? true))
+        {
+            run.Report?.Add($"<{recipient}> already stored for {localUser} in this message");
+            return null;
+        }
+        string? folder;
+        try
+        {
+            folder = await DeliverLocalAsync(localUser, destination.Subaddress, content, run.QueueId, run.DuplicateKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.MailboxFull)
+        {
+            run.Delivered?.Remove(localUser);
+            run.Report?.Add($"<{recipient}> not stored for {localUser}: mailbox full");
+            return ex;
+        }
+        run.Report?.Add(folder is null
+            ? $"<{recipient}> already stored for {localUser} from an earlier copy of this message"
+            : $"<{recipient}> stored for {localUser} in {folder}");
+        return null;
+    }
+
+    /// <summary>
+    /// Sends the message on to a list's members: each member is resolved through the recipient policy; local
+    /// mailboxes get their copy now, remote members one queue entry whose reverse path is the list's owner, so their
+    /// bounces go there. Members that cannot be reached now (unknown, mailbox full, a list loop) are reported to the
+    /// owner in one failure notice; the message stays accepted for the list and for its other members.
+    /// </summary>
+    private async ValueTask SendToListAsync(Run run, QueueEnvelope envelope, MailingList list, Stream content, CancellationToken cancellationToken)
+    {
+        if (lists is null)
+        {
+            SmtpLog.ListNotExpanded(logger, run.QueueId, list.Address);
+            run.Report?.Add($"<{list.Address}> is a list, not expanded here");
+            return;
+        }
+        var key = UserName.TryNormalize(list.Address, out var normal) ? normal : list.Address;
+        if (!run.ListsDone.Add(key))
+        {
+            run.Report?.Add($"<{list.Address}> list already sent on for this message");
+            return;
+        }
+        run.ListPath.Add(key);
+        // A new envelope: the list is the sender now. The writer's DSN requests were answered when the list took the
+        // message; the owner gets the members' failures and delays (the default NOTIFY).
+        var listEnvelope = envelope with { ReversePath = list.Owner, Recipients = [], EnvelopeId = null, Return = DsnReturn.Unspecified };
+        run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: sent on to {list.Members.Count} member(s) from <{list.Owner}>"));
+        var remote = new List<QueueRecipient>();
+        var remoteKeys = new HashSet<string>(StringComparer.Ordinal);
+        var failed = new List<RecipientStatus>();
+        foreach (var member in list.Members)
+        {
+            var recipient = new QueueRecipient(member);
+            var decision = await lists.ResolveMemberAsync(member, cancellationToken).ConfigureAwait(false);
+            switch (decision.Route)
+            {
+                case RecipientRoute.Rejected:
+                    var refusal = decision.Rejection!;
+                    failed.Add(new RecipientStatus(recipient, RecipientState.Failed, string.Create(CultureInfo.InvariantCulture, $"{refusal.Code} {refusal.EnhancedCode} {refusal.Text}")));
+                    continue;
+                case RecipientRoute.Relay:
+                    AddRemote(recipient);
+                    continue;
+            }
+            if (run.Report is not null && decision.Destinations.Count > 1)
+            {
+                run.Report.Add(string.Create(CultureInfo.InvariantCulture, $"<{member}> expanded to {decision.Destinations.Count} destinations"));
+            }
+            foreach (var destination in decision.Destinations)
+            {
+                if (destination.ForwardTo is { } target)
+                {
+                    AddRemote(recipient with { Address = target });
+                }
+                else if (destination.List is { } inner)
+                {
+                    var innerKey = UserName.TryNormalize(inner.Address, out var innerNormal) ? innerNormal : inner.Address;
+                    if (run.ListPath.Contains(innerKey))
+                    {
+                        failed.Add(new RecipientStatus(recipient, RecipientState.Failed, $"550 5.4.6 <{member}> is a list that contains {list.Address}: list loop"));
+                    }
+                    else if (run.ListPath.Count >= ListDelivery.MaxNesting)
+                    {
+                        failed.Add(new RecipientStatus(recipient, RecipientState.Failed, $"550 5.4.6 <{member}> is a list nested too deeply"));
+                    }
+                    else
+                    {
+                        await SendToListAsync(run, listEnvelope, inner, content, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else if (await StoreOnceAsync(run, member, destination, content, cancellationToken).ConfigureAwait(false) is { } full)
+                {
+                    failed.Add(new RecipientStatus(recipient, RecipientState.Failed, $"552 5.2.2 <{member}>: mailbox full ({full.Message})"));
+                }
+            }
+        }
+        if (remote.Count > 0)
+        {
+            run.ListEntries.Add(listEnvelope with { Recipients = remote });
+            run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: {remote.Count} remote member(s) queued from <{list.Owner}>"));
+        }
+        if (failed.Count > 0)
+        {
+            await lists.NotifyOwnerAsync(listEnvelope, failed, content, cancellationToken).ConfigureAwait(false);
+            run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: {failed.Count} member(s) not reached, reported to <{list.Owner}>"));
+        }
+        SmtpLog.ListDelivered(logger, run.QueueId, list.Address, list.Members.Count, failed.Count, list.Owner);
+        run.ListPath.Remove(key);
+
+        void AddRemote(QueueRecipient member)
+        {
+            if (remoteKeys.Add(AddressKey(member.Address)))
+            {
+                remote.Add(member);
+            }
         }
     }
 

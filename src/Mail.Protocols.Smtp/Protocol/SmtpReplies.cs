@@ -34,6 +34,8 @@ internal enum SmtpRejectReason
     /// <summary>The message's first line starts with white space, which would continue our Received field (RFC 5322 §2.2.3).</summary>
     HeaderStartsWithWhiteSpace,
     StorageFull,
+    /// <summary>A local recipient's mailbox is over its quota (RFC 3463 X.2.2); the client tries again later.</summary>
+    MailboxFull,
     StorageError,
     NotImplemented,
     BdatAfterData,
@@ -116,6 +118,7 @@ internal static class SmtpReplies
         SmtpRejectReason.BareLineEnding => "550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)\r\n"u8,
         SmtpRejectReason.HeaderStartsWithWhiteSpace => "550 5.6.0 Message header starts with white space (RFC 5322 section 2.2.3)\r\n"u8,
         SmtpRejectReason.StorageFull => "452 4.3.1 Insufficient system storage\r\n"u8,
+        SmtpRejectReason.MailboxFull => "452 4.2.2 Mailbox full, try again later\r\n"u8,
         SmtpRejectReason.StorageError => "451 4.3.0 Local error in processing, try again later\r\n"u8,
         SmtpRejectReason.NotImplemented => "502 5.5.1 Command not implemented\r\n"u8,
         SmtpRejectReason.BdatAfterData => "503 5.5.1 Error: mixing DATA and BDAT\r\n"u8,

@@ -248,7 +248,7 @@ internal sealed partial class SmtpSession
         var destinations = decision.Route is RecipientRoute.Local or RecipientRoute.Expanded && decision.Destinations.Count > 0 ? decision.Destinations : null;
         if (decision.Route == RecipientRoute.Expanded && _logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
         {
-            var forwards = decision.Destinations.Count(d => !d.IsLocal);
+            var forwards = decision.Destinations.Count(d => d.ForwardTo is not null);
             SmtpLog.RecipientExpanded(_logger, Connection.Id, decision.Destinations.Count - forwards, forwards);
         }
         transaction.Recipients.Add((new QueueRecipient(address, notify, orcpt), destinations));

@@ -174,10 +174,22 @@ internal sealed partial class SmtpSession
         }
         else if (expand)
         {
-            for (var i = 0; i < destinations.Count; i++)
+            // A mailing list shows its members as they are listed (RFC 5321 §3.5.2), without resolving them further.
+            var shown = new List<string>(destinations.Count);
+            foreach (var destination in destinations)
             {
-                var shown = destinations[i].ForwardTo ?? await AddressOfAsync(destinations[i].LocalUser!, null).ConfigureAwait(false);
-                WritePrefixed(i < destinations.Count - 1 ? SmtpReplies.AddressFoundMorePrefix : SmtpReplies.AddressFoundPrefix, shown);
+                if (destination.List is { } list)
+                {
+                    shown.AddRange(list.Members);
+                }
+                else
+                {
+                    shown.Add(destination.ForwardTo ?? await AddressOfAsync(destination.LocalUser!, null).ConfigureAwait(false));
+                }
+            }
+            for (var i = 0; i < shown.Count; i++)
+            {
+                WritePrefixed(i < shown.Count - 1 ? SmtpReplies.AddressFoundMorePrefix : SmtpReplies.AddressFoundPrefix, shown[i]);
             }
         }
         else if (destinations is [{ ForwardTo: { } target }])

@@ -112,6 +112,7 @@ internal sealed partial class SmtpSession : CommandSession
         SmtpLog.CommandFailed(_logger, Connection.Id, exception);
         Reject(_authenticating ? SmtpRejectReason.AuthTemporaryFailure
             : exception is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.InsufficientStorage } ? SmtpRejectReason.StorageFull
+            : exception is Storage.MailboxStoreException { Error: Storage.MailboxStoreError.MailboxFull } ? SmtpRejectReason.MailboxFull
             : SmtpRejectReason.StorageError);
         _authenticating = false;
         if (_inMessageData)

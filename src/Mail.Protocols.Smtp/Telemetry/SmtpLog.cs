@@ -42,6 +42,12 @@ internal static partial class SmtpLog
     [LoggerMessage(1017, LogLevel.Debug, "{ConnectionId}: recipient resolved to {Mailboxes} mailbox(es) and {Forwards} forward(s)")]
     public static partial void RecipientExpanded(ILogger logger, string connectionId, int mailboxes, int forwards);
 
+    [LoggerMessage(1018, LogLevel.Information, "{QueueId}: list {List} sent on to {Members} member(s); {Failed} could not be reached and are reported to {Owner}")]
+    public static partial void ListDelivered(ILogger logger, string queueId, string list, int members, int failed, string owner);
+
+    [LoggerMessage(1019, LogLevel.Warning, "{QueueId}: list {List} reached where lists are not expanded (a notification); not sent on")]
+    public static partial void ListNotExpanded(ILogger logger, string queueId, string list);
+
     [LoggerMessage(1015, LogLevel.Information, "{QueueId}: {User} already got this message (same content, reverse path and client address); not stored again")]
     public static partial void DuplicateSuppressed(ILogger logger, string queueId, string user);
 

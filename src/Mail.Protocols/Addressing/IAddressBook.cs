@@ -22,15 +22,23 @@ public enum AddressEntryKind
 {
     /// <summary>An alias: mail for the address goes to each of <see cref="AddressEntry.Targets"/>, which are resolved in turn.</summary>
     Alias,
+
+    /// <summary>
+    /// A mailing list: mail for the address is accepted for the list, then sent on to each of
+    /// <see cref="AddressEntry.Targets"/> (its members) with <see cref="AddressEntry.Owner"/> as the envelope sender,
+    /// so that a member who cannot be reached is reported to the owner and not to whoever wrote to the list.
+    /// </summary>
+    List,
 }
 
 /// <summary>One entry of an <see cref="IAddressBook"/>.</summary>
 public sealed class AddressEntry
 {
-    private AddressEntry(AddressEntryKind kind, IReadOnlyList<string> targets)
+    private AddressEntry(AddressEntryKind kind, IReadOnlyList<string> targets, string? owner = null)
     {
         Kind = kind;
         Targets = targets;
+        Owner = owner;
     }
 
     /// <summary>What the entry is.</summary>
@@ -38,28 +46,58 @@ public sealed class AddressEntry
 
     /// <summary>
     /// For an alias, the addresses it reaches, in order: each an address of a local domain (a user, another alias)
-    /// or of another domain (forwarded through the outbound queue). Never empty.
+    /// or of another domain (forwarded through the outbound queue). Never empty. For a list, its members, each
+    /// resolved in the same way when a message is sent on to them.
     /// </summary>
     public IReadOnlyList<string> Targets { get; }
 
+    /// <summary>
+    /// For a list, the address its copies are sent from (their reverse path): delivery failures of members are
+    /// reported there. Null for an alias.
+    /// </summary>
+    public string? Owner { get; }
+
     /// <summary>An alias reaching <paramref name="targets"/> (at least one; each a non-empty address with a domain).</summary>
     /// <exception cref="ArgumentException">No target, or a target that is empty or has no <c>@</c>.</exception>
-    public static AddressEntry Alias(params IEnumerable<string> targets)
+    public static AddressEntry Alias(params IEnumerable<string> targets) =>
+        new(AddressEntryKind.Alias, FullAddresses(targets, nameof(targets), "An alias target"));
+
+    /// <summary>
+    /// A mailing list whose copies go out from <paramref name="owner"/> to <paramref name="members"/> (at least one;
+    /// each a full address, local or remote, without white space).
+    /// </summary>
+    /// <exception cref="ArgumentException">The owner or a member is not a full address, or there is no member.</exception>
+    public static AddressEntry List(string owner, params IEnumerable<string> members)
     {
-        ArgumentNullException.ThrowIfNull(targets);
-        var list = targets.ToArray();
+        ArgumentNullException.ThrowIfNull(owner);
+        if (!IsFullAddress(owner))
+        {
+            throw new ArgumentException($"A list owner must be a full address without white space, got '{owner}'.", nameof(owner));
+        }
+        return new(AddressEntryKind.List, FullAddresses(members, nameof(members), "A list member"), owner);
+    }
+
+    private static string[] FullAddresses(IEnumerable<string> addresses, string parameter, string what)
+    {
+        ArgumentNullException.ThrowIfNull(addresses, parameter);
+        var list = addresses.ToArray();
         if (list.Length == 0)
         {
-            throw new ArgumentException("An alias needs at least one target.", nameof(targets));
+            throw new ArgumentException($"{what} is needed: there is none.", parameter);
         }
-        foreach (var target in list)
+        foreach (var address in list)
         {
-            var at = target?.LastIndexOf('@') ?? -1;
-            if (target is null || at <= 0 || at == target.Length - 1 || target.Any(char.IsWhiteSpace))
+            if (!IsFullAddress(address))
             {
-                throw new ArgumentException($"An alias target must be a full address without white space, got '{target}'.", nameof(targets));
+                throw new ArgumentException($"{what} must be a full address without white space, got '{address}'.", parameter);
             }
         }
-        return new AddressEntry(AddressEntryKind.Alias, list);
+        return list;
+    }
+
+    private static bool IsFullAddress(string? address)
+    {
+        var at = address?.LastIndexOf('@') ?? -1;
+        return address is not null && at > 0 && at < address.Length - 1 && !address.Any(char.IsWhiteSpace);
     }
 }

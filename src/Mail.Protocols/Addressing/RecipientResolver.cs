@@ -172,7 +172,7 @@ public sealed class RecipientResolver
             }
             if (await _addressBook.FindAsync("@" + domain, cancellationToken).ConfigureAwait(false) is { } catchAll)
             {
-                return await ExpandAsync(walk, catchAll, catchAllKey, depth, cancellationToken).ConfigureAwait(false);
+                return await ExpandAsync(walk, catchAll, "@" + domain, catchAllKey, depth, cancellationToken).ConfigureAwait(false);
             }
         }
         return Step.Unknown;
@@ -187,13 +187,20 @@ public sealed class RecipientResolver
         }
         if (_addressBook is not null && await _addressBook.FindAsync(address, cancellationToken).ConfigureAwait(false) is { } entry)
         {
-            return await ExpandAsync(walk, entry, key, depth, cancellationToken).ConfigureAwait(false);
+            return await ExpandAsync(walk, entry, address, key, depth, cancellationToken).ConfigureAwait(false);
         }
         return Step.Unknown;
     }
 
-    private async ValueTask<Step> ExpandAsync(Walk walk, AddressEntry entry, string key, int depth, CancellationToken cancellationToken)
+    private async ValueTask<Step> ExpandAsync(Walk walk, AddressEntry entry, string address, string key, int depth, CancellationToken cancellationToken)
     {
+        if (entry.Kind == AddressEntryKind.List)
+        {
+            // A list is one destination: its members are resolved when the message is sent on to them, each with
+            // the list's owner as sender, so that a member's failure is the owner's to hear about.
+            // Reached again (through an alias, or as a subaddress of itself), it is still one destination.
+            return walk.Done.Add(key) ? AddDestination(walk, RecipientDestination.ToList(new MailingList(address, entry.Owner!, entry.Targets))) : Step.Resolved;
+        }
         if (depth >= _options.Addressing.MaxAliasDepth)
         {
             return Refuse(walk, 550, "5.4.6", "Recipient address rejected: aliases nested too deeply");
@@ -211,16 +218,16 @@ public sealed class RecipientResolver
         return Step.Resolved;
     }
 
-    private Step AddLocal(Walk walk, string login, string? subaddress)
+    private Step AddLocal(Walk walk, string login, string? subaddress) =>
+        walk.LocalUsers.Add(login) ? AddDestination(walk, RecipientDestination.Mailbox(login, subaddress)) : Step.Resolved;
+
+    private Step AddDestination(Walk walk, RecipientDestination destination)
     {
-        if (walk.LocalUsers.Add(login))
+        if (walk.Destinations.Count >= _options.Addressing.MaxDestinations)
         {
-            if (walk.Destinations.Count >= _options.Addressing.MaxDestinations)
-            {
-                return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands to too many destinations");
-            }
-            walk.Destinations.Add(RecipientDestination.Mailbox(login, subaddress));
+            return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands to too many destinations");
         }
+        walk.Destinations.Add(destination);
         return Step.Resolved;
     }
 
@@ -231,15 +238,9 @@ public sealed class RecipientResolver
             return Step.Unknown; // not an address an alias could forward to (entries are checked when made)
         }
         // The local part is the remote host's to interpret (RFC 5321 §2.4), so only the domain's case is folded.
-        if (walk.RemoteAddresses.Add(string.Concat(address.AsSpan(0, at + 1), address[(at + 1)..].ToLowerInvariant())))
-        {
-            if (walk.Destinations.Count >= _options.Addressing.MaxDestinations)
-            {
-                return Refuse(walk, 550, "5.5.3", "Recipient address rejected: alias expands to too many destinations");
-            }
-            walk.Destinations.Add(RecipientDestination.Forward(address));
-        }
-        return Step.Resolved;
+        return walk.RemoteAddresses.Add(string.Concat(address.AsSpan(0, at + 1), address[(at + 1)..].ToLowerInvariant()))
+            ? AddDestination(walk, RecipientDestination.Forward(address))
+            : Step.Resolved;
     }
 
     private static Step Refuse(Walk walk, int code, string enhancedCode, string text)

@@ -39,14 +39,18 @@ public enum RecipientRoute
     Expanded,
 }
 
-/// <summary>One place a recipient's copy of a message goes: a local user's mailbox, or a forward to another domain.</summary>
+/// <summary>
+/// One place a recipient's copy of a message goes: a local user's mailbox, a forward to another domain, or a mailing
+/// list (sent on to its members from the list's owner).
+/// </summary>
 public sealed record RecipientDestination
 {
-    private RecipientDestination(string? localUser, string? subaddress, string? forwardTo)
+    private RecipientDestination(string? localUser, string? subaddress, string? forwardTo, MailingList? list = null)
     {
         LocalUser = localUser;
         Subaddress = subaddress;
         ForwardTo = forwardTo;
+        List = list;
     }
 
     /// <summary>The login of the user whose mailbox receives the copy; null for a forward.</summary>
@@ -60,6 +64,9 @@ public sealed record RecipientDestination
 
     /// <summary>The address in another domain the message is forwarded to through the outbound queue; null for a mailbox.</summary>
     public string? ForwardTo { get; }
+
+    /// <summary>The mailing list that takes the copy and sends it on to its members; null for a mailbox or a forward.</summary>
+    public MailingList? List { get; }
 
     /// <summary>Whether the copy goes to a local mailbox.</summary>
     public bool IsLocal => LocalUser is not null;
@@ -77,6 +84,30 @@ public sealed record RecipientDestination
         ArgumentException.ThrowIfNullOrEmpty(address);
         return new(null, null, address);
     }
+
+    /// <summary>The mailing list <paramref name="list"/>: delivery sends the copy on to its members.</summary>
+    public static RecipientDestination ToList(MailingList list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        return new(null, null, null, list);
+    }
+}
+
+/// <summary>
+/// A mailing list as a destination: the message is accepted for <see cref="Address"/>, then each member gets a copy
+/// whose envelope sender is <see cref="Owner"/> (docs/addressing.md, "Mailing lists").
+/// </summary>
+/// <param name="Address">The list's address, as the recipient resolver reached it.</param>
+/// <param name="Owner">The reverse path of the copies to the members: where their bounces go.</param>
+/// <param name="Members">The members' addresses, resolved one by one (users, aliases, other lists, remote addresses) at delivery.</param>
+public sealed record MailingList(string Address, string Owner, IReadOnlyList<string> Members)
+{
+    /// <summary>Whether both name the same address, owner and members (in order).</summary>
+    public bool Equals(MailingList? other) =>
+        other is not null && Address == other.Address && Owner == other.Owner && Members.SequenceEqual(other.Members);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Address, Owner, Members.Count);
 }
 
 /// <summary>A refusal with the SMTP reply to send (other protocols map it).</summary>

@@ -94,10 +94,15 @@ public enum MailboxStoreError
     NotAllowed,
     /// <summary>The folder name is not valid for this store.</summary>
     InvalidName,
-    /// <summary>The user is over quota or the storage is full; a temporary condition (SMTP 452 4.3.1).</summary>
+    /// <summary>The storage is full; a temporary condition (SMTP 452 4.3.1, IMAP [OVERQUOTA]).</summary>
     InsufficientStorage,
     /// <summary>The backend failed; retry later.</summary>
     Unavailable,
+    /// <summary>
+    /// This user's mailbox is over its quota (RFC 3463 X.2.2): SMTP answers <c>452 4.2.2</c> for the user's own
+    /// recipient and tells a list's owner about a member, IMAP answers <c>[OVERQUOTA]</c>.
+    /// </summary>
+    MailboxFull,
     /// <summary>A keyword is not an IMAP atom (see <see cref="MessageKeywords.IsValid"/>); nothing was changed.</summary>
     InvalidKeyword,
 }
