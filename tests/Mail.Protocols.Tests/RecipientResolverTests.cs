@@ -177,7 +177,25 @@ public sealed class RecipientResolverTests
         _book.AddAlias("alice+list@example.test", "bob@example.test");
         _book.AddAlias("sales@example.test", "alice@example.test", "bob@example.test");
         Assert.Equal(["bob@example.test"], Describe(await ResolveAsync("alice+list@example.test")));
-        Assert.Equal(["alice@example.test", "bob@example.test"], Describe(await ResolveAsync("sales+q3@example.test")));
+        Assert.Equal(["alice@example.test [q3]", "bob@example.test [q3]"], Describe(await ResolveAsync("sales+q3@example.test")));
+    }
+
+    [Fact]
+    public async Task An_alias_passes_its_tag_on_to_local_targets_without_a_tag_of_their_own_and_never_to_remote_ones_or_lists()
+    {
+        _book.AddAlias("sales@example.test", "team@example.test", "bob+desk@example.test", "Far@Remote.example", "crew@example.test", "carol@other.test");
+        _book.AddAlias("team@example.test", "alice@example.test");
+        _book.AddList("crew@example.test", "bob@example.test", "alice@example.test");
+        _options.Addressing.DomainsWithoutSubaddresses.Add("other.test");
+        Assert.Equal(
+            ["alice@example.test [q3]", "bob@example.test [desk]", "-> Far@Remote.example", "list crew@example.test from bob@example.test: alice@example.test", "carol@other.test"],
+            Describe(await ResolveAsync("sales+q3@example.test")));
+        // Without the tag, or with propagation off, nobody gets one.
+        Assert.Equal(["alice@example.test", "bob@example.test [desk]", "-> Far@Remote.example", "list crew@example.test from bob@example.test: alice@example.test", "carol@other.test"],
+            Describe(await ResolveAsync("sales@example.test")));
+        _options.Addressing.PropagateSubaddress = false;
+        Assert.Equal(["alice@example.test", "bob@example.test [desk]", "-> Far@Remote.example", "list crew@example.test from bob@example.test: alice@example.test", "carol@other.test"],
+            Describe(await ResolveAsync("sales+q3@example.test")));
     }
 
     [Fact]

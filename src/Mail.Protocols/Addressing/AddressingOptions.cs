@@ -31,6 +31,15 @@ public sealed class AddressingOptions
         }
     }
 
+    /// <summary>
+    /// Whether an alias reached through a subaddress passes the tag on to its targets in local domains that read
+    /// subaddresses and that have no tag of their own: with <c>sales@</c> an alias of <c>bob@</c>, mail for
+    /// <c>sales+q3@</c> reaches bob with the tag <c>q3</c> (filed into his folder q3 if he has one). Remote targets
+    /// and lists never get the tag. Defaults to true, as Postfix's <c>propagate_unmatched_extensions</c> does for
+    /// virtual aliases.
+    /// </summary>
+    public bool PropagateSubaddress { get; set; } = true;
+
     /// <summary>Local domains in which the separator is an ordinary character of the local part (no subaddresses). Compared case-insensitively; empty by default.</summary>
     public ISet<string> DomainsWithoutSubaddresses { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 

@@ -187,12 +187,14 @@ public sealed class RecipientResolver
         }
         if (_addressBook is not null && await _addressBook.FindAsync(address, cancellationToken).ConfigureAwait(false) is { } entry)
         {
-            return await ExpandAsync(walk, entry, address, key, depth, cancellationToken).ConfigureAwait(false);
+            // An alias reached through a subaddress passes the tag on to its local targets (sales+q3@ → bob+q3@).
+            var tag = _options.Addressing.PropagateSubaddress ? subaddress : null;
+            return await ExpandAsync(walk, entry, address, key, depth, cancellationToken, tag).ConfigureAwait(false);
         }
         return Step.Unknown;
     }
 
-    private async ValueTask<Step> ExpandAsync(Walk walk, AddressEntry entry, string address, string key, int depth, CancellationToken cancellationToken)
+    private async ValueTask<Step> ExpandAsync(Walk walk, AddressEntry entry, string address, string key, int depth, CancellationToken cancellationToken, string? tag = null)
     {
         if (entry.Kind == AddressEntryKind.List)
         {
@@ -208,7 +210,8 @@ public sealed class RecipientResolver
         walk.Path.Add(key);
         foreach (var target in entry.Targets)
         {
-            if (await VisitAsync(walk, target, depth + 1, cancellationToken).ConfigureAwait(false) == Step.Refused)
+            var tagged = tag is null ? target : WithSubaddress(target, tag);
+            if (await VisitAsync(walk, tagged, depth + 1, cancellationToken).ConfigureAwait(false) == Step.Refused)
             {
                 return Step.Refused;
             }
@@ -216,6 +219,21 @@ public sealed class RecipientResolver
         walk.Path.Remove(key);
         walk.Done.Add(key);
         return Step.Resolved;
+    }
+
+    // The target with the tag appended, when the target is in a local domain that reads subaddresses and has no tag
+    // of its own; else the target as it is (a remote domain's separator is not ours to guess).
+    private string WithSubaddress(string target, string tag)
+    {
+        var at = target.LastIndexOf('@');
+        var domain = target[(at + 1)..];
+        var separator = _options.Addressing.SubaddressSeparator;
+        if (at <= 0 || separator is not { } c || !_options.LocalDomains.Contains(domain) || !_options.Addressing.UsesSubaddresses(domain)
+            || target[0] == '"' || target.AsSpan(0, at).Contains(c))
+        {
+            return target;
+        }
+        return string.Concat(target.AsSpan(0, at), c.ToString(), tag, target.AsSpan(at));
     }
 
     private Step AddLocal(Walk walk, string login, string? subaddress) =>

@@ -85,6 +85,20 @@ public sealed class AddressingInteropTests
     }
 
     [Fact]
+    public async Task A_tag_written_on_an_alias_is_passed_on_and_files_the_copy_into_the_targets_folder_of_that_name()
+    {
+        var ct = Wire.Timeout();
+        await using var host = await StartAsync(book => book.AddAlias("sales@example.test", "alice@example.test", "bob@example.test"));
+        await host.Host.Store.CreateFolderAsync("alice@example.test", "Q3", cancellationToken: ct);
+
+        await SendAsync(host, "sales+q3@example.test", "quarterly", ct);
+
+        Assert.Equal(["quarterly"], await SubjectsAsync(host, "alice@example.test", "Q3"));
+        Assert.Empty(await SubjectsAsync(host, "alice@example.test"));
+        Assert.Equal(["quarterly"], await SubjectsAsync(host, "bob@example.test")); // no folder q3: INBOX
+    }
+
+    [Fact]
     public async Task A_subaddress_is_an_unknown_user_when_subaddresses_are_off()
     {
         var ct = Wire.Timeout();
