@@ -23,6 +23,7 @@ internal sealed class ServerReplies
         TooManyErrors = Line($"421 4.7.0 {host} Error: too many errors");
         TooManyAuthFailures = Line($"421 4.7.0 {host} Error: too many authentication failures");
         EhloPrefix = Encoding.ASCII.GetBytes($"250-{host} greets ");
+        HelpAuthMechanisms = Line("214-2.0.0 Mechanisms: " + string.Join(' ', options.AuthMechanisms));
         for (var i = 0; i < 4; i++)
         {
             var builder = new StringBuilder(256)
@@ -50,6 +51,9 @@ internal sealed class ServerReplies
     public byte[] ShuttingDown { get; }
     public byte[] TooManyErrors { get; }
     public byte[] TooManyAuthFailures { get; }
+
+    /// <summary>HELP AUTH's availability line: the mechanisms this server offers.</summary>
+    public byte[] HelpAuthMechanisms { get; }
 
     /// <summary>"250-host greets " — the client's name and address follow.</summary>
     public byte[] EhloPrefix { get; }

@@ -61,6 +61,8 @@ internal enum SmtpRejectReason
     /// is spent, by failed logins or by earlier "unknown" answers: <c>450 4.7.1</c>, nothing looked up.
     /// </summary>
     QueryRateLimited,
+    /// <summary>HELP with an argument that names no command this session answers: 504, as RFC 5321 §4.3.2 lists for HELP.</summary>
+    HelpTopicUnknown,
 }
 
 internal static class SmtpReplies
@@ -137,6 +139,7 @@ internal static class SmtpReplies
         SmtpRejectReason.AuthRateLimited => "454 4.7.0 Too many failed authentications, try again later\r\n"u8,
         SmtpRejectReason.MessageRateLimited => "451 4.7.1 Too many messages from this user, try again later\r\n"u8,
         SmtpRejectReason.QueryRateLimited => "450 4.7.1 Too many unknown addresses, try again later\r\n"u8,
+        SmtpRejectReason.HelpTopicUnknown => SmtpHelpTopics.Unknown,
         _ => "554 5.7.1 Access denied\r\n"u8,
     };
 }

@@ -26,10 +26,22 @@ internal sealed partial class SmtpSession
         Success();
     }
 
-    // The commands this session answers: EXPN only when it may be answered truthfully to someone, STARTTLS and
-    // AUTH only when EHLO would offer them now.
-    private void Help()
+    // Without an argument, the commands this session answers: EXPN only when it may be answered truthfully to someone,
+    // STARTTLS and AUTH only when EHLO would offer them now. With a command name, that command (RFC 5321 §4.1.1.8).
+    private void Help(ReadOnlySpan<byte> argument)
     {
+        switch (SmtpHelpTopics.Parse(argument, out var topic))
+        {
+            case SmtpHelpTopics.Request.Topic:
+                HelpTopic(topic);
+                return;
+            case SmtpHelpTopics.Request.Unknown:
+                Reject(SmtpRejectReason.HelpTopicUnknown);
+                return;
+            case SmtpHelpTopics.Request.Invalid:
+                Reject(SmtpRejectReason.SyntaxError);
+                return;
+        }
         Write(SmtpReplies.HelpPrefix);
         if (Options.Expn != AddressQueryMode.Off)
         {
@@ -45,6 +57,36 @@ internal sealed partial class SmtpSession
             Write(" AUTH"u8);
         }
         Write(SmtpReplies.HelpEnd);
+        Success();
+    }
+
+    // The command's syntax and description, then whether this client may use it now where that varies.
+    private void HelpTopic(SmtpVerb topic)
+    {
+        Write(SmtpHelpTopics.Describe(topic));
+        switch (topic)
+        {
+            case SmtpVerb.Vrfy:
+                Write(MayAnswer(Options.Vrfy) ? SmtpHelpTopics.VrfyAnswered
+                    : Options.Vrfy == AddressQueryMode.Authenticated ? SmtpHelpTopics.VrfyAfterAuth
+                    : SmtpHelpTopics.VrfyOff);
+                break;
+            case SmtpVerb.Expn:
+                Write(MayAnswer(Options.Expn) ? SmtpHelpTopics.ExpnAnswered
+                    : Options.Expn == AddressQueryMode.Authenticated ? SmtpHelpTopics.ExpnAfterAuth
+                    : SmtpHelpTopics.ExpnOff);
+                break;
+            case SmtpVerb.StartTls:
+                Write(Connection.IsSecure ? SmtpHelpTopics.TlsActive : Connection.CanStartTls ? SmtpHelpTopics.TlsOffered : SmtpHelpTopics.TlsNotOffered);
+                break;
+            case SmtpVerb.Auth:
+                Write(_user is not null ? SmtpHelpTopics.AuthDone
+                    : Options.AuthMechanisms.Count == 0 ? SmtpHelpTopics.AuthNotOffered
+                    : !AuthAllowed ? SmtpHelpTopics.AuthNeedsTls
+                    : _server.Replies.HelpAuthMechanisms);
+                break;
+        }
+        Write(SmtpHelpTopics.End);
         Success();
     }
 

@@ -178,7 +178,7 @@ internal sealed partial class SmtpSession : CommandSession
                 Write(_server.Replies.Closing);
                 return ValueTask.FromResult(false);
             case SmtpVerb.Help:
-                Help();
+                Help(arguments);
                 break;
             case SmtpVerb.Vrfy:
                 return QueryAsync(line.Length - arguments.Length, expand: false);

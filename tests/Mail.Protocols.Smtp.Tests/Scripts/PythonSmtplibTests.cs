@@ -61,6 +61,7 @@ public class PythonSmtplibTests
         Assert.True(exitCode == 0, $"python failed:\n{stdout}\n{stderr}");
         Assert.Contains("OK verify", stdout);
         Assert.Contains("OK expn", stdout);
+        Assert.Contains("OK help", stdout);
         Assert.Contains("OK verb", stdout);
         Assert.Single(await host.Store.ListMessagesAsync("alice@example.test", "INBOX"));
         Assert.Equal(1, await host.Queue.CountAsync());

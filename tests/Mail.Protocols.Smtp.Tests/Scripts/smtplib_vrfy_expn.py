@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""VRFY, EXPN, VERB and HELP through Python's smtplib (verify(), expn(), docmd(), data(), help()).
+"""VRFY, EXPN, VERB and HELP (with and without a topic) through Python's smtplib (verify(), expn(), docmd(), data(), help()).
 
 usage: smtplib_vrfy_expn.py MX_PORT
 The host has alice@ in example.test and other.test, bob@example.test, sales@ (alice, far@remote.test) and
@@ -34,6 +34,11 @@ with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
     print("OK expn")
 
     assert b"EXPN" in smtp.help() and b"VERB" in smtp.help()
+    lines = smtp.help("MAIL").split(b"\n")
+    assert lines[0].startswith(b"2.0.0 MAIL FROM:<reverse-path> [SIZE=<octets>]"), lines
+    assert lines[-1] == b"2.0.0 End of HELP info", lines
+    assert smtp.docmd("HELP", "NOSUCH") == (504, b"5.5.4 HELP topic not recognized")
+    print("OK help")
     assert smtp.docmd("VERB") == (250, b"2.0.0 Verbose mode on")
     assert smtp.mail("py@example.org")[0] == 250
     assert smtp.rcpt("sales@example.test")[0] == 250
