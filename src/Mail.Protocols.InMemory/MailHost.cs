@@ -66,6 +66,14 @@ public sealed class MailHostOptions
         set => field = value ?? throw new ArgumentNullException(nameof(value));
     } = new();
 
+    /// <summary>
+    /// Sender Rewriting (SRS): when set, copies that aliases forward to other domains are sent from an SRS address of
+    /// <see cref="SenderRewritingOptions.Domain"/> (which should be one of <see cref="Domains"/>), and bounces sent
+    /// back to such an address reach the original sender (docs/addressing.md). Null (the default): forwards keep the
+    /// writer's address as their sender.
+    /// </summary>
+    public SenderRewritingOptions? SenderRewriting { get; set; }
+
     /// <summary>Offer AUTH without TLS. Defaults to false.</summary>
     public bool AllowPlaintextAuth { get; set; }
 
@@ -171,7 +179,8 @@ public sealed class MailHost : IAsyncDisposable
         {
             policyOptions.LocalDomains.Add(domain);
         }
-        Policy = new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook);
+        var senderRewriter = options.SenderRewriting is { } srs ? new SenderRewriter(srs, options.TimeProvider) : null;
+        Policy = new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook, senderRewriter);
 
         Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
         var smtpOptions = options.Smtp;
@@ -183,7 +192,7 @@ public sealed class MailHost : IAsyncDisposable
         Add("smtp", options.SmtpPort, SmtpRole.Mx, implicitTls: false);
         Add("submission", options.SubmissionPort, SmtpRole.Submission, implicitTls: false);
         Add("smtps", options.SmtpsPort, SmtpRole.Submission, implicitTls: true);
-        _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
+        _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy, senderRewriter), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
 
         var pop3Options = options.Pop3;
         pop3Options.ServerName = options.ServerName;

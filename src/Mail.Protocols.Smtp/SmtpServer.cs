@@ -27,7 +27,12 @@ public sealed record SmtpEndpoint(IPEndPoint EndPoint, SmtpRole Role = SmtpRole.
 /// <param name="Queue">The outbound queue for recipients in other domains.</param>
 /// <param name="Users">Users and credentials for AUTH.</param>
 /// <param name="Policy">Routes recipients and checks senders; see <see cref="DefaultRecipientPolicy"/>.</param>
-public sealed record SmtpServices(IMailboxStore Store, IMessageQueue Queue, IUserDirectory Users, IRecipientPolicy Policy);
+/// <param name="SenderRewriter">
+/// When set, the copies an alias forwards to other domains are sent from an SRS address of its domain, so that SPF at
+/// the destination passes; give the same rewriter to the policy so the bounces that come back are routed (null: off).
+/// </param>
+public sealed record SmtpServices(IMailboxStore Store, IMessageQueue Queue, IUserDirectory Users, IRecipientPolicy Policy,
+    Addressing.SenderRewriter? SenderRewriter = null);
 
 /// <summary>
 /// The SMTP server: listens on its endpoints and runs one session per connection, delivering accepted
@@ -111,7 +116,8 @@ internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices 
     public IUserDirectory Users { get; } = services.Users;
     // A list owner's notices take the path the delivery agent's DSNs take.
     public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger, duplicates,
-        new ListDelivery(services.Policy, options.ServerName, new MailSubmitter(services.Store, services.Queue, services.Policy, logger).SubmitAsync));
+        new ListDelivery(services.Policy, options.ServerName, new MailSubmitter(services.Store, services.Queue, services.Policy, logger).SubmitAsync),
+        services.SenderRewriter);
     public ILogger Logger { get; } = logger;
     public SpoolDirectory Spool { get; } = new(options.SpoolDirectory);
 

@@ -284,6 +284,26 @@ public sealed class RecipientResolverTests
     }
 
     [Fact]
+    public async Task An_srs_address_of_the_rewriters_domain_resolves_to_the_sender_it_encodes_and_a_forged_one_is_refused()
+    {
+        var rewriter = new SenderRewriter(new SenderRewritingOptions { Secret = "sixteen octets at least!"u8.ToArray(), Domain = "example.test" });
+        _book.SetCatchAll("example.test", "bob@example.test"); // never catches an SRS address
+        var resolver = new RecipientResolver(_options, _users, _book, rewriter);
+
+        var remote = rewriter.Forward("writer@far.example");
+        Assert.StartsWith("SRS0=", remote, StringComparison.Ordinal);
+        Assert.Equal(["-> writer@far.example"], Describe(await resolver.ResolveAsync(remote)));
+        // A local writer whose mail was forwarded gets the bounce in the mailbox.
+        Assert.Equal(["carol@other.test"], Describe(await resolver.ResolveAsync(rewriter.Forward("carol@other.test"))));
+
+        var forged = remote[..5] + (char.ToUpperInvariant(remote[5]) == 'B' ? 'C' : 'B') + remote[6..];
+        AssertRefused(await resolver.ResolveAsync(forged), 550, "5.1.1");
+        AssertRefused(await resolver.ResolveAsync("SRS0=xxxx=AA=far.example=writer@example.test"), 550, "5.1.1");
+        // Without a rewriter such an address is only a local part like any other: here, the catch-all's.
+        Assert.Equal(["bob@example.test"], Describe(await ResolveAsync(remote)));
+    }
+
+    [Fact]
     public void List_entries_need_a_full_owner_and_full_member_addresses()
     {
         Assert.Throws<ArgumentException>(() => AddressEntry.List("bob@example.test"));

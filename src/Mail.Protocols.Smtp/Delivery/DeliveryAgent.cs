@@ -460,7 +460,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             dsn = DeliveryStatusNotification.Build(_options.ServerName, envelope, recipients, action, original, retryUntil);
         }
         using var content = new MemoryStream();
-        await dsn.WriteToAsync(FormatOptions.Default, content, cancellationToken).ConfigureAwait(false);
+        await dsn.WriteToAsync(DeliveryStatusNotification.WireFormat, content, cancellationToken).ConfigureAwait(false);
         content.Position = 0;
         var dsnEnvelope = new QueueEnvelope("", [new QueueRecipient(envelope.ReversePath, DsnNotify.Never)], _time.GetUtcNow(),
             SmtpUtf8: !System.Text.Ascii.IsValid(envelope.ReversePath));

@@ -20,6 +20,19 @@ public enum DsnAction
 public static partial class DeliveryStatusNotification
 {
     /// <summary>
+    /// How a notice is written out: with CRLF line ends whatever the platform (MimeKit's default is the platform's,
+    /// LF on Linux), since mail on the wire and in the stores is CRLF (RFC 5321 §2.3.8) and a server refuses bare LF.
+    /// </summary>
+    internal static FormatOptions WireFormat { get; } = CreateWireFormat();
+
+    private static FormatOptions CreateWireFormat()
+    {
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        return format;
+    }
+
+    /// <summary>
     /// Builds the notification for <paramref name="recipients"/> of a queued message. The original comes back
     /// whole unless the sender asked for headers only (RET=HDRS) or the notice is only a delay.
     /// </summary>

@@ -34,7 +34,7 @@ internal sealed class ListDelivery(IRecipientPolicy policy, string reportingMta,
     {
         var notice = DeliveryStatusNotification.Build(reportingMta, listEnvelope, failed, DsnAction.Failed, content);
         using var stream = new MemoryStream();
-        await notice.WriteToAsync(FormatOptions.Default, stream, cancellationToken).ConfigureAwait(false);
+        await notice.WriteToAsync(DeliveryStatusNotification.WireFormat, stream, cancellationToken).ConfigureAwait(false);
         stream.Position = 0;
         var owner = listEnvelope.ReversePath;
         var envelope = new QueueEnvelope("", [new QueueRecipient(owner, DsnNotify.Never)], listEnvelope.ReceivedAt, SmtpUtf8: !Ascii.IsValid(owner));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mail.Protocols.Addressing;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Protocol;
@@ -21,7 +22,9 @@ namespace Mail.Protocols.Smtp.Delivery;
 /// <param name="logger">Where to log.</param>
 /// <param name="duplicates">The duplicate filter, if any.</param>
 /// <param name="lists">How mailing lists are sent on; null where lists are not expanded (the notices this class sends itself).</param>
-internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null, ListDelivery? lists = null)
+/// <param name="senderRewriter">When set, forwards and lists' remote copies are queued from the SRS form of their sender.</param>
+internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null, ListDelivery? lists = null,
+    SenderRewriter? senderRewriter = null)
 {
     public const string Inbox = "INBOX";
 
@@ -74,16 +77,25 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                     }
                 }
             }
-            if (forwards is not null)
+            if (forwards is not null && NewForwards(relay, forwards) is { Count: > 0 } fresh)
             {
-                AddForwards(ref relay, forwards);
+                if (senderRewriter is null)
+                {
+                    (relay ??= []).AddRange(fresh);
+                }
+                else
+                {
+                    // A forward leaves with our SRS address as its sender (SPF at the destination checks us, not the
+                    // writer's domain); the client's own relayed recipients keep the writer's.
+                    run.OtherSenderEntries.Add(envelope with { ReversePath = Rewritten(envelope.ReversePath), Recipients = fresh });
+                }
             }
             if (relay is not null)
             {
                 content.Position = 0;
                 await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
             }
-            foreach (var entry in run.ListEntries)
+            foreach (var entry in run.OtherSenderEntries)
             {
                 content.Position = 0;
                 await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
@@ -119,7 +131,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
         public DuplicateFilter.Key? DuplicateKey { get; } = duplicateKey;
         public List<string>? Report { get; } = report;
         public HashSet<string>? Delivered { get; } = delivered;                       // logins that have their copy
-        public List<QueueEnvelope> ListEntries { get; } = [];                          // each list's remote members, from its owner
+        public List<QueueEnvelope> OtherSenderEntries { get; } = [];                          // forwards and lists' remote members, each from its own sender
         public HashSet<string> ListPath { get; } = new(StringComparer.Ordinal);        // the lists being sent on now
         public HashSet<string> ListsDone { get; } = new(StringComparer.Ordinal);       // the lists sent on already: once per message
     }
@@ -228,7 +240,7 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
         }
         if (remote.Count > 0)
         {
-            run.ListEntries.Add(listEnvelope with { Recipients = remote });
+            run.OtherSenderEntries.Add(listEnvelope with { ReversePath = Rewritten(list.Owner), Recipients = remote });
             run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: {remote.Count} remote member(s) queued from <{list.Owner}>"));
         }
         if (failed.Count > 0)
@@ -251,21 +263,28 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
     // Each forward once, and none to an address a client named itself: the relayed recipients are queued as they
     // came (as before aliases existed), the forwards after them. Addresses are equal when the local parts are equal
     // octet for octet (the remote host's to interpret, RFC 5321 §2.4) and the domains in any letter case.
-    private static void AddForwards(ref List<QueueRecipient>? relay, List<QueueRecipient> forwards)
+    private static List<QueueRecipient> NewForwards(List<QueueRecipient>? relay, List<QueueRecipient> forwards)
     {
         var queued = new HashSet<string>(StringComparer.Ordinal);
         foreach (var recipient in relay ?? [])
         {
             queued.Add(AddressKey(recipient.Address));
         }
+        var fresh = new List<QueueRecipient>(forwards.Count);
         foreach (var forward in forwards)
         {
             if (queued.Add(AddressKey(forward.Address)))
             {
-                (relay ??= []).Add(forward);
+                fresh.Add(forward);
             }
         }
+        return fresh;
     }
+
+    // The sender a copy sent on to another domain leaves with: its SRS form when rewriting is on (a sender that cannot
+    // be rewritten, one too long for a path, keeps its own), else itself; the null path stays null.
+    private string Rewritten(string reversePath) =>
+        senderRewriter is not null && senderRewriter.TryForward(reversePath, out var rewritten, out _) ? rewritten : reversePath;
 
     private static string AddressKey(string address)
     {

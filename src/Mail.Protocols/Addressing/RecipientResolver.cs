@@ -30,18 +30,24 @@ public sealed class RecipientResolver
     private readonly RecipientPolicyOptions _options;
     private readonly IUserDirectory _users;
     private readonly IAddressBook? _addressBook;
+    private readonly SenderRewriter? _senderRewriter;
 
     /// <summary>Creates a resolver over the local domains and addressing options of <paramref name="options"/>.</summary>
     /// <param name="options">The local domains, the postmaster and <see cref="RecipientPolicyOptions.Addressing"/>.</param>
     /// <param name="users">The users, found by address.</param>
     /// <param name="addressBook">The aliases and catch-alls; null when there are none.</param>
-    public RecipientResolver(RecipientPolicyOptions options, IUserDirectory users, IAddressBook? addressBook = null)
+    /// <param name="senderRewriter">
+    /// When forwards are sent with rewritten senders (SRS), the rewriter: an SRS address of its domain (a bounce
+    /// coming back for a forwarded copy) resolves to the sender it encodes; null: no such addresses.
+    /// </param>
+    public RecipientResolver(RecipientPolicyOptions options, IUserDirectory users, IAddressBook? addressBook = null, SenderRewriter? senderRewriter = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(users);
         _options = options;
         _users = users;
         _addressBook = addressBook;
+        _senderRewriter = senderRewriter;
     }
 
     /// <summary>
@@ -134,6 +140,14 @@ public sealed class RecipientResolver
         }
 
         var localPart = address[..at];
+        if (_senderRewriter is { } srs && SenderRewriter.LooksRewritten(localPart) && string.Equals(domain, srs.Domain, StringComparison.OrdinalIgnoreCase))
+        {
+            // A bounce for a copy we forwarded: it goes to the sender the address encodes. A forged, altered or
+            // expired one is refused, never caught by a catch-all, so the address cannot be used to relay.
+            return srs.TryReverse(address, out var original, out _)
+                ? await VisitAsync(walk, original, depth + 1, cancellationToken).ConfigureAwait(false)
+                : Refuse(walk, 550, "5.1.1", "Recipient address rejected: invalid or expired forwarding address");
+        }
         if (_options.Addressing.UsesSubaddresses(domain) && !localPart.StartsWith('"')
             && localPart.IndexOf(_options.Addressing.SubaddressSeparator!.Value) is > 0 and var separator)
         {

@@ -46,6 +46,9 @@ public sealed class SenderRewriter
     private readonly char _separator;
     private readonly TimeProvider _time;
 
+    /// <summary>The forwarder's domain (lower case): rewritten addresses end in it, and only its addresses reverse.</summary>
+    public string Domain => _domain;
+
     /// <summary>Creates a rewriter from a copy of <paramref name="options"/>.</summary>
     /// <param name="options">The secret, the forwarder's domain, the hash length and the validity window.</param>
     /// <param name="timeProvider">The clock for timestamps; <see cref="TimeProvider.System"/> when null.</param>

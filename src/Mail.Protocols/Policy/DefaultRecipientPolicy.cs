@@ -25,11 +25,21 @@ public sealed class DefaultRecipientPolicy : IRecipientPolicy
 
     /// <summary>Creates the policy over users and the aliases and catch-alls of <paramref name="addressBook"/> (null: none).</summary>
     public DefaultRecipientPolicy(RecipientPolicyOptions options, IUserDirectory users, IAddressBook? addressBook)
+        : this(options, users, addressBook, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the policy over users, the entries of <paramref name="addressBook"/> (null: none) and, when
+    /// <paramref name="senderRewriter"/> is given, the SRS addresses of its domain that bounces for forwarded copies
+    /// come back to (docs/addressing.md, "Sender Rewriting").
+    /// </summary>
+    public DefaultRecipientPolicy(RecipientPolicyOptions options, IUserDirectory users, IAddressBook? addressBook, SenderRewriter? senderRewriter)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(users);
         _options = options;
-        _resolver = new RecipientResolver(options, users, addressBook);
+        _resolver = new RecipientResolver(options, users, addressBook, senderRewriter);
     }
 
     /// <inheritdoc />

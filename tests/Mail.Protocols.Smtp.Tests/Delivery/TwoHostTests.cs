@@ -3,6 +3,7 @@ using System.Text;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Mail.Protocols.Addressing;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Dns;
@@ -86,5 +87,130 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
         var sentBody = sentText[(sentText.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
         Assert.EndsWith(sentBody, received);
         Assert.Equal("Across organisations", MimeMessage.Load(new MemoryStream(raw.ToArray())).Subject);
+    }
+
+    [Fact]
+    public async Task A_forward_leaves_with_an_srs_sender_and_the_bounce_of_the_next_host_comes_back_through_it_to_the_writer()
+    {
+        // Host A (srs.test, 127.0.0.5) forwards fwd@ to gone@mx.test with SRS; host B (mx.test, 127.0.0.2) forwards
+        // gone@ on to a domain that does not exist, gives up and bounces to the sender it was given: A's SRS
+        // address. A turns that back into writer@mx.test and relays the bounce to B, where the writer reads it.
+        var resolver = new DnsResolverOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 0 };
+        resolver.NameServers.Add(dns.Server.EndPoint);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        MailHost MakeHost(string address, string domain, int port, Action<MailHostOptions, InMemoryAddressBook> configure)
+        {
+            var book = new InMemoryAddressBook();
+            var options = new MailHostOptions
+            {
+                BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
+                ImapPort = null, ImapsPort = null, ServerName = "mail." + domain, AddressBook = book,
+                Delivery = new DeliveryAgentOptions { Port = port }, DnsResolver = new DnsClientResolver(resolver),
+                DeliveryPollInterval = TimeSpan.FromMilliseconds(100), LoggerFactory = new LineLogger(domain, log),
+            };
+            options.Domains.Add(domain);
+            configure(options, book);
+            return new MailHost(options);
+        }
+
+        // Both hosts listen on one port number (each on its own address), since a delivery agent has one port for all.
+        MailHost? a = null, b = null;
+        for (var attempt = 0; b is null; attempt++)
+        {
+            var port = FreeTcpPort(IPAddress.Parse("127.0.0.5"));
+            a = MakeHost("127.0.0.5", "srs.test", port, (o, book) =>
+            {
+                book.AddAlias("fwd@srs.test", "gone@mx.test");
+                o.SenderRewriting = new SenderRewritingOptions { Secret = "a secret of thirty-two octets ok"u8.ToArray(), Domain = "srs.test" };
+            });
+            var bCandidate = MakeHost("127.0.0.2", "mx.test", port, (o, book) =>
+            {
+                o.Users.Add(("writer@mx.test", "writer"));
+                book.AddAlias("gone@mx.test", "lost@nowhere.test");
+            });
+            try
+            {
+                await a.StartAsync();
+                await bCandidate.StartAsync();
+                b = bCandidate;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 5)
+            {
+                await a.DisposeAsync();
+                await bCandidate.DisposeAsync();
+            }
+        }
+        await using var hostA = a!;
+        await using var hostB = b;
+
+        using (var smtp = new SmtpClient())
+        {
+            await smtp.ConnectAsync("127.0.0.5", hostA.EndPoints["smtp"].Port, SecureSocketOptions.None);
+            var message = new MimeMessage();
+            message.From.Add(MailboxAddress.Parse("writer@mx.test"));
+            message.To.Add(MailboxAddress.Parse("fwd@srs.test"));
+            message.Subject = "Through the forwarder";
+            message.Body = new TextPart("plain") { Text = "hello" };
+            await smtp.SendAsync(message);
+            await smtp.DisconnectAsync(true);
+        }
+
+        for (var i = 0; i < 300 && ((await hostB.Store.ListMessagesAsync("writer@mx.test", "INBOX")).Count == 0
+            || await hostA.Queue.CountAsync() != 0 || await hostB.Queue.CountAsync() != 0); i++)
+        {
+            await Task.Delay(100);
+        }
+        var inbox = await hostB.Store.ListMessagesAsync("writer@mx.test", "INBOX");
+        if (inbox.Count == 0)
+        {
+            var stuck = new List<string>();
+            foreach (var (name, host) in new[] { ("A", hostA), ("B", hostB) })
+            {
+                foreach (var lease in await host.Queue.LeaseAsync(10, TimeSpan.FromSeconds(1)))
+                {
+                    stuck.Add($"{name}: <{lease.Envelope.ReversePath}> " + string.Join("; ", lease.Recipients.Select(r => $"{r.Recipient.Address} {r.State} {r.LastReply}")));
+                }
+            }
+            Assert.Fail("The bounce did not arrive; queued: " + string.Join(" | ", stuck) + "\nlog:\n" + string.Join("\n", log));
+        }
+        var info = Assert.Single(inbox);
+        await using var content = await hostB.Store.OpenContentAsync("writer@mx.test", "INBOX", info.Uid);
+        var bounce = await MimeMessage.LoadAsync(content);
+        // B's notice, addressed to the sender B was given: A's SRS form of the writer.
+        Assert.Equal("Undelivered Mail Returned to Sender", bounce.Subject);
+        Assert.Equal("MAILER-DAEMON@mail.mx.test", bounce.From.Mailboxes.Single().Address);
+        var to = bounce.To.Mailboxes.Single().Address;
+        Assert.StartsWith("SRS0=", to, StringComparison.Ordinal);
+        Assert.EndsWith("=mx.test=writer@srs.test", to, StringComparison.Ordinal);
+        var status = Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]);
+        var group = Assert.Single(status.StatusGroups, g => g.Contains("Final-Recipient"));
+        Assert.Equal("rfc822; lost@nowhere.test", group["Final-Recipient"]);
+        Assert.Equal("5.1.2", group["Status"]);
+        Assert.Equal(0, await hostA.Queue.CountAsync());
+        Assert.Equal(0, await hostB.Queue.CountAsync());
+    }
+
+    private static int FreeTcpPort(IPAddress address)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(address, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    // Both hosts' log lines, for the message of a failed assertion.
+    private sealed class LineLogger(string name, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) { }
+
+        public void Dispose() { }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Information;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{name}: {formatter(state, exception)} {exception?.Message}");
     }
 }

@@ -52,6 +52,8 @@ public sealed class DnsmasqServer : IDisposable
             "--dns-rr=nullmx.test,15,000000",
             // A domain with an address but no MX: the implicit MX case.
             "--host-record=nomx.test,127.0.0.4,::1",
+            // The forwarding host of the SRS bounce test (an implicit MX on its own loopback address).
+            "--host-record=srs.test,127.0.0.5",
             // An upstream that never answers: the query times out.
             $"--server=/slow.test/127.0.0.1#{silentUpstreamPort}",
         })

@@ -173,6 +173,40 @@ public sealed class AddressingInteropTests
         Assert.Equal("a@example.org", lease.Envelope.ReversePath);
     }
 
+    [Fact]
+    public async Task With_sender_rewriting_a_forward_is_queued_from_the_srs_address_and_senders_of_our_domain_and_relayed_recipients_keep_theirs()
+    {
+        var ct = Wire.Timeout();
+        var book = new InMemoryAddressBook();
+        book.AddAlias("partners@example.test", "alice@example.test", "desk@partner.example");
+        await using var host = await InteropHost.StartAsync(o =>
+        {
+            o.AddressBook = book;
+            o.SenderRewriting = new Addressing.SenderRewritingOptions { Secret = "sixteen octets at least!"u8.ToArray(), Domain = "example.test" };
+        });
+
+        // A stranger's message to the alias: the forward leaves from our SRS form of the stranger's address.
+        await SendAsync(host, "partners@example.test", "from outside", ct);
+        var lease = Assert.Single(await host.Host.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1), ct));
+        Assert.Equal("desk@partner.example", Assert.Single(lease.Envelope.Recipients).Address);
+        Assert.Matches("^SRS0=[^=]{4}=[A-Z2-7]{2}=example.org=sender@example.test$", lease.Envelope.ReversePath);
+        await host.Host.Queue.CompleteAsync(lease, ct);
+
+        // A user of our own domain needs no rewriting (our SPF covers us), and a recipient the client relays itself
+        // keeps the client's sender.
+        using (var client = new SmtpClient())
+        {
+            await host.ConnectAsync(client, host.Submission, SecureSocketOptions.StartTls, ct);
+            await client.AuthenticateAsync("alice@example.test", "alice", ct);
+            await client.SendAsync(Build.TextMessage("alice@example.test", ["partners@example.test", "someone@elsewhere.example"], "from inside", "hi"), ct);
+            await client.DisconnectAsync(true, ct);
+        }
+        var leases = await host.Host.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1), ct);
+        Assert.Equal(["desk@partner.example", "someone@elsewhere.example"], leases.SelectMany(l => l.Envelope.Recipients.Select(r => r.Address)).Order());
+        Assert.All(leases, l => Assert.Equal("alice@example.test", l.Envelope.ReversePath));
+        Assert.Equal(2, (await host.InboxAsync("alice@example.test", ct)).Count);
+    }
+
     private static async Task<RawSmtpConnection> GreetedAsync(InteropHost host, CancellationToken ct)
     {
         var connection = await RawSmtpConnection.ConnectAsync(host.Mx, ct);

@@ -64,6 +64,8 @@ public sealed class MailingListInteropTests
         Assert.Empty(await MessagesAsync(host, "carol@example.test"));
 
         // The owner hears of carol, in an RFC 3464 report with the message attached; nobody else is named in it.
+        var raw = Assert.Single(await host.InboxAsync(Owner));
+        Assert.DoesNotMatch("(?<!\r)\n", System.Text.Encoding.ASCII.GetString(raw)); // CRLF only, as mail is on the wire
         var notice = Assert.Single(await MessagesAsync(host, Owner));
         Assert.Equal("Undelivered Mail Returned to Sender", notice.Subject);
         var report = Assert.IsType<MultipartReport>(notice.Body);
