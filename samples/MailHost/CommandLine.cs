@@ -27,6 +27,9 @@ internal sealed class CommandLine
                                    a mailing list: each MEMBER gets a copy sent from OWNER (default
                                    postmaster@ the list's domain), who hears of members that cannot be reached
           --catch-all DOMAIN:ADDR  mail for unknown addresses of DOMAIN goes to ADDR
+          --srs DOMAIN:SECRET-FILE copies forwarded to other domains leave from an SRS address of DOMAIN
+                                   (signed with the file's octets, at least 16), and bounces to such
+                                   addresses reach the original sender
           --aliases-file FILE      aliases and catch-alls in Postfix's virtual alias table format
                                    ("sales@example.test alice@example.test, bob@example.test", "@domain ADDR");
                                    a later --alias, --list, --catch-all or file replaces an entry of the same address
@@ -117,6 +120,10 @@ internal sealed class CommandLine
                             : listAt > 0 ? "postmaster" + listAddress[listAt..] : throw new FormatException($"a list is local@domain, got '{listAddress}'");
                         Aliases(result).AddList(listAddress, owner,
                             (ownerAt >= 0 ? rest[..ownerAt] : rest).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                        break;
+                    case "--srs":
+                        var (srsDomain, secretFile) = Pair(Value(), "--srs DOMAIN:SECRET-FILE");
+                        result.Options.SenderRewriting = new Mail.Protocols.Addressing.SenderRewritingOptions { Domain = srsDomain, Secret = File.ReadAllBytes(secretFile) };
                         break;
                     case "--catch-all":
                         var (catchAllDomain, catchAllTarget) = Pair(Value(), "--catch-all DOMAIN:ADDR");

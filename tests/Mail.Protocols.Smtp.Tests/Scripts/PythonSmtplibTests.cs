@@ -51,6 +51,7 @@ public class PythonSmtplibTests
         var book = new InMemoryAddressBook();
         book.AddAlias("sales@example.test", "alice@example.test", "far@remote.test");
         book.AddAlias("away@example.test", "bob@remote.test");
+        book.AddList("crew@example.test", "bob@example.test", "alice@example.test", "sales@example.test", "far@remote.test");
         options.AddressBook = book;
         options.Smtp.Vrfy = AddressQueryMode.On;
         options.Smtp.Expn = AddressQueryMode.On;

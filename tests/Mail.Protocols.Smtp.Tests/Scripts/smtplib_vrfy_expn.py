@@ -3,7 +3,8 @@
 
 usage: smtplib_vrfy_expn.py MX_PORT
 The host has alice@ in example.test and other.test, bob@example.test, sales@ (alice, far@remote.test) and
-away@ (bob@remote.test) as aliases, and VRFY and EXPN on. Prints OK lines.
+away@ (bob@remote.test) as aliases, the mailing list crew@ (alice, sales@, far@remote.test), and VRFY and EXPN on.
+Prints OK lines.
 """
 import smtplib
 import sys
@@ -31,6 +32,9 @@ with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
     assert text.split(b"\n") == [b"2.1.5 <alice@example.test>", b"2.1.5 <far@remote.test>"], text
     code, text = smtp.expn("nobody@example.test")
     assert code == 550, (code, text)
+    code, text = smtp.expn("crew@example.test")  # a list: its members as listed
+    assert code == 250, (code, text)
+    assert text.split(b"\n") == [b"2.1.5 <alice@example.test>", b"2.1.5 <sales@example.test>", b"2.1.5 <far@remote.test>"], text
     print("OK expn")
 
     assert b"EXPN" in smtp.help() and b"VERB" in smtp.help()
