@@ -123,7 +123,7 @@ internal sealed class CommandLine
                         break;
                     case "--srs":
                         var (srsDomain, secretFile) = Pair(Value(), "--srs DOMAIN:SECRET-FILE");
-                        result.Options.SenderRewriting = new Mail.Protocols.Addressing.SenderRewritingOptions { Domain = srsDomain, Secret = File.ReadAllBytes(secretFile) };
+                        result.Options.SenderRewriting = new Mail.Protocols.Addressing.SenderRewritingOptions { Domain = srsDomain, Secret = SecretOf(File.ReadAllBytes(secretFile)) };
                         break;
                     case "--catch-all":
                         var (catchAllDomain, catchAllTarget) = Pair(Value(), "--catch-all DOMAIN:ADDR");
@@ -194,6 +194,9 @@ internal sealed class CommandLine
         }
         return result;
     }
+
+    // A secret file's octets, less a final line end (files written by an editor or echo have one).
+    private static byte[] SecretOf(byte[] octets) => octets.AsSpan().TrimEnd("\r\n"u8).ToArray();
 
     private static InMemoryAddressBook Aliases(CommandLine result) =>
         (InMemoryAddressBook)(result.Options.AddressBook ??= new InMemoryAddressBook());

@@ -33,7 +33,7 @@ public sealed class InMemoryAddressBook : IAddressBook
     /// Makes <paramref name="address"/> a mailing list of <paramref name="members"/> whose copies go out from
     /// <paramref name="owner"/> (where members' bounces go), replacing what was stored under the address.
     /// </summary>
-    /// <exception cref="ArgumentException">The address is no <c>local@domain</c>, or the owner or a member is not a full address.</exception>
+    /// <exception cref="ArgumentException">The address is no <c>local@domain</c>, the owner is the list itself, or the owner or a member is not a full address.</exception>
     public void AddList(string address, string owner, params IEnumerable<string> members)
     {
         ArgumentNullException.ThrowIfNull(address);
@@ -42,7 +42,12 @@ public sealed class InMemoryAddressBook : IAddressBook
         {
             throw new ArgumentException($"A list is local@domain, got '{address}'.", nameof(address));
         }
-        Add(address, AddressEntry.List(owner, members));
+        if (owner is not null && UserName.Comparer.Equals(owner, address))
+        {
+            // Members' bounces would go to every member, whose failures would bounce again.
+            throw new ArgumentException($"A list cannot be its own owner: '{address}'.", nameof(owner));
+        }
+        Add(address, AddressEntry.List(owner!, members));
     }
 
     /// <summary>Sends mail for every address of <paramref name="domain"/> that is no user or alias to <paramref name="targets"/>.</summary>

@@ -29,7 +29,7 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
 
     /// <summary>
     /// Limits the octets of all messages in <paramref name="user"/>'s folders to <paramref name="maxBytes"/> (null:
-    /// no limit, the default). An append that would pass it fails with <see cref="MailboxStoreError.MailboxFull"/>;
+    /// no limit, the default). An append or a copy that would pass it fails with <see cref="MailboxStoreError.MailboxFull"/>;
     /// what is stored already stays.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative limit.</exception>
@@ -389,6 +389,10 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         {
             var source = Find(mailbox, folder);
             var target = Find(mailbox, targetFolder);
+            if (!move)
+            {
+                CheckQuota(mailbox, user, uids.Distinct().Sum(uid => source.Messages.TryGetValue(uid, out var m) ? (long)m.Content.Length : 0));
+            }
             var from = new List<uint>();
             var to = new List<uint>();
             var (added, expunged) = (new List<MailboxChange>(), new List<MailboxChange>());

@@ -180,6 +180,11 @@ public sealed class MailHost : IAsyncDisposable
             policyOptions.LocalDomains.Add(domain);
         }
         var senderRewriter = options.SenderRewriting is { } srs ? new SenderRewriter(srs, options.TimeProvider) : null;
+        if (senderRewriter is not null && !policyOptions.LocalDomains.Contains(senderRewriter.Domain))
+        {
+            // Bounces to the SRS addresses would be refused as relaying instead of routed to the original senders.
+            throw new InvalidOperationException($"SenderRewriting.Domain '{senderRewriter.Domain}' must be one of the local domains.");
+        }
         Policy = new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook, senderRewriter);
 
         Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());

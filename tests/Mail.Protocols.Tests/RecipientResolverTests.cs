@@ -304,12 +304,26 @@ public sealed class RecipientResolverTests
     }
 
     [Fact]
+    public async Task A_tag_is_not_passed_on_to_postmaster_which_is_matched_whole_and_a_list_past_its_member_limit_is_refused()
+    {
+        _book.AddAlias("abuse@example.test", "postmaster@example.test");
+        Assert.Equal(["alice@example.test"], Describe(await ResolveAsync("abuse+spam@example.test")));
+
+        _book.AddList("crew@example.test", "bob@example.test", "alice@example.test", "bob@example.test", "far@remote.example");
+        _options.Addressing.MaxListMembers = 3;
+        Assert.Equal(RecipientRoute.Expanded, (await ResolveAsync("crew@example.test")).Route);
+        _options.Addressing.MaxListMembers = 2;
+        AssertRefused(await ResolveAsync("crew@example.test"), 550, "5.5.3");
+    }
+
+    [Fact]
     public void List_entries_need_a_full_owner_and_full_member_addresses()
     {
         Assert.Throws<ArgumentException>(() => AddressEntry.List("bob@example.test"));
         Assert.Throws<ArgumentException>(() => AddressEntry.List("bob", "alice@example.test"));
         Assert.Throws<ArgumentException>(() => AddressEntry.List("bob@example.test", "alice"));
         Assert.Throws<ArgumentException>(() => _book.AddList("crew", "bob@example.test", "alice@example.test"));
+        Assert.Throws<ArgumentException>(() => _book.AddList("crew@example.test", "Crew@Example.test", "alice@example.test"));
         var entry = AddressEntry.List("bob@example.test", "alice@example.test");
         Assert.Equal((AddressEntryKind.List, "bob@example.test"), (entry.Kind, entry.Owner));
         Assert.Null(AddressEntry.Alias("bob@example.test").Owner);

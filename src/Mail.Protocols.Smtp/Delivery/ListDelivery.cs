@@ -7,14 +7,14 @@ using MimeKit;
 namespace Mail.Protocols.Smtp.Delivery;
 
 /// <summary>
-/// What <see cref="MessageDelivery"/> needs to send a message on to a mailing list's members: the recipient policy
-/// that resolves each member (as the server's own mail, which may relay), and the path by which a notice about
-/// members who could not be reached goes to the list's owner.
+/// What <see cref="MessageDelivery"/> needs beyond the store and the queue: the recipient policy that resolves a
+/// mailing list's members (as the server's own mail, which may relay), and the path by which a failure notice goes to
+/// a list's owner about members who could not be reached, or to the writer about a mailbox that was full.
 /// </summary>
 /// <param name="policy">Resolves each member address, as it resolves RCPT TO.</param>
 /// <param name="reportingMta">This host's name, in the notices.</param>
-/// <param name="notifyOwner">Accepts a notice (envelope and content) into the normal mail path, as the delivery agent's DSNs go.</param>
-internal sealed class ListDelivery(IRecipientPolicy policy, string reportingMta, Func<QueueEnvelope, Stream, CancellationToken, ValueTask> notifyOwner)
+/// <param name="sendNotice">Accepts a notice (envelope and content) into the normal mail path, as the delivery agent's DSNs go.</param>
+internal sealed class ListDelivery(IRecipientPolicy policy, string reportingMta, Func<QueueEnvelope, Stream, CancellationToken, ValueTask> sendNotice)
 {
     /// <summary>How many lists may be nested one inside another (a member that is itself a list is two).</summary>
     public const int MaxNesting = 5;
@@ -26,18 +26,18 @@ internal sealed class ListDelivery(IRecipientPolicy policy, string reportingMta,
         policy.EvaluateRecipientAsync(s_list, member, cancellationToken);
 
     /// <summary>
-    /// Sends the owner (the reverse path of <paramref name="listEnvelope"/>) a failure notice (RFC 3464) about
-    /// <paramref name="failed"/>, with the message attached as RET asks. The notice has the null reverse path, so it
-    /// can never cause another.
+    /// Sends the reverse path of <paramref name="envelope"/> (a list's owner, or the writer) a failure notice
+    /// (RFC 3464) about <paramref name="failed"/>, with the message attached as the envelope's RET asks. The notice
+    /// has the null reverse path, so it can never cause another.
     /// </summary>
-    public async ValueTask NotifyOwnerAsync(QueueEnvelope listEnvelope, IReadOnlyList<RecipientStatus> failed, Stream content, CancellationToken cancellationToken)
+    public async ValueTask NotifyAsync(QueueEnvelope envelope, IReadOnlyList<RecipientStatus> failed, Stream content, CancellationToken cancellationToken)
     {
-        var notice = DeliveryStatusNotification.Build(reportingMta, listEnvelope, failed, DsnAction.Failed, content);
+        var notice = DeliveryStatusNotification.Build(reportingMta, envelope, failed, DsnAction.Failed, content);
         using var stream = new MemoryStream();
         await notice.WriteToAsync(DeliveryStatusNotification.WireFormat, stream, cancellationToken).ConfigureAwait(false);
         stream.Position = 0;
-        var owner = listEnvelope.ReversePath;
-        var envelope = new QueueEnvelope("", [new QueueRecipient(owner, DsnNotify.Never)], listEnvelope.ReceivedAt, SmtpUtf8: !Ascii.IsValid(owner));
-        await notifyOwner(envelope, stream, cancellationToken).ConfigureAwait(false);
+        var to = envelope.ReversePath;
+        var noticeEnvelope = new QueueEnvelope("", [new QueueRecipient(to, DsnNotify.Never)], envelope.ReceivedAt, SmtpUtf8: !Ascii.IsValid(to));
+        await sendNotice(noticeEnvelope, stream, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -23,7 +23,7 @@ namespace Mail.Protocols.Smtp.Delivery;
 /// <param name="duplicates">The duplicate filter, if any.</param>
 /// <param name="lists">How mailing lists are sent on; null where lists are not expanded (the notices this class sends itself).</param>
 /// <param name="senderRewriter">When set, forwards and lists' remote copies are queued from the SRS form of their sender.</param>
-internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null, ListDelivery? lists = null,
+internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue queue, ILogger logger, DuplicateFilter? duplicates = null, ListDelivery? lists = null,
     SenderRewriter? senderRewriter = null)
 {
     public const string Inbox = "INBOX";
@@ -37,6 +37,13 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
     /// <paramref name="report"/> is given, one line per thing done for a recipient is added to it (VERB's report:
     /// stored for which user in which folder, forwarded or queued for which domain, expanded to how many destinations).
     /// </summary>
+    /// <remarks>
+    /// A mailbox over its quota refuses the message (<c>452 4.2.2</c>, the client tries again later) only while
+    /// nothing else of it has been stored or queued; once another copy is in, refusing would have the client send
+    /// that copy twice, so the full mailbox's recipient is reported to the writer in a failure notice instead (and a
+    /// list's member to the list's owner). Notices go out after every copy is stored and queued, and a notice that
+    /// cannot be sent is logged, never a reason to refuse the message.
+    /// </remarks>
     public async ValueTask<SmtpRejectReason?> DeliverAsync(QueueEnvelope envelope, IReadOnlyList<(QueueRecipient Recipient, IReadOnlyList<RecipientDestination>? Destinations)> recipients,
         Stream content, string queueId, CancellationToken cancellationToken, DuplicateFilter.Key? duplicateKey = null, List<string>? report = null)
     {
@@ -45,13 +52,22 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
             // One user per login normal form, as the stores key them; not needed for a single mailbox.
             var run = new Run(queueId, duplicateKey, report,
                 recipients.Count > 1 || recipients is [{ Destinations: { Count: > 1 } or [{ List: not null }] }] ? new(UserName.Comparer) : null);
+            // The client's own relayed recipients first: a forward or a list member at the same address is that copy.
             List<QueueRecipient>? relay = null;
-            List<QueueRecipient>? forwards = null;
             foreach (var (recipient, destinations) in recipients)
             {
                 if (destinations is null)
                 {
                     (relay ??= []).Add(recipient);
+                    run.RemoteQueued.Add(AddressKey(recipient.Address));
+                }
+            }
+            List<QueueRecipient>? forwards = null;
+            List<RecipientStatus>? full = null;
+            foreach (var (recipient, destinations) in recipients)
+            {
+                if (destinations is null)
+                {
                     report?.Add($"<{recipient.Address}> queued for relay to {DomainOf(recipient.Address)}");
                     continue;
                 }
@@ -63,31 +79,38 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 {
                     if (destination.ForwardTo is { } target)
                     {
-                        // An alias's target in another domain: queued with the recipient's NOTIFY and ORCPT.
-                        (forwards ??= []).Add(recipient with { Address = target });
-                        report?.Add($"<{recipient.Address}> forwarded to <{target}>, queued for {DomainOf(target)}");
+                        // An alias's target in another domain: queued once, with the recipient's NOTIFY and ORCPT.
+                        if (run.RemoteQueued.Add(AddressKey(target)))
+                        {
+                            (forwards ??= []).Add(recipient with { Address = target });
+                            report?.Add($"<{recipient.Address}> forwarded to <{target}>, queued for {DomainOf(target)}");
+                        }
                     }
                     else if (destination.List is { } list)
                     {
                         await SendToListAsync(run, envelope, list, content, cancellationToken).ConfigureAwait(false);
                     }
-                    else if (await StoreOnceAsync(run, recipient.Address, destination, content, cancellationToken).ConfigureAwait(false) is { } full)
+                    else if (await StoreOnceAsync(run, recipient.Address, destination, content, cancellationToken).ConfigureAwait(false) is { } refusal)
                     {
-                        throw full; // a recipient of the client's own: the client hears of it (452 4.2.2) and tries again later
+                        (full ??= []).Add(new RecipientStatus(recipient, RecipientState.Failed, MailboxFullReply(destination.LocalUser!, refusal)));
                     }
                 }
             }
-            if (forwards is not null && NewForwards(relay, forwards) is { Count: > 0 } fresh)
+            if (full is not null && run.CopiesStored == 0 && relay is null && forwards is null && run.EntriesWithOwnSender.Count == 0)
+            {
+                return SmtpRejectReason.MailboxFull; // nothing is in yet: the client tries the whole message again later
+            }
+            if (forwards is not null)
             {
                 if (senderRewriter is null)
                 {
-                    (relay ??= []).AddRange(fresh);
+                    (relay ??= []).AddRange(forwards);
                 }
                 else
                 {
                     // A forward leaves with our SRS address as its sender (SPF at the destination checks us, not the
                     // writer's domain); the client's own relayed recipients keep the writer's.
-                    run.OtherSenderEntries.Add(envelope with { ReversePath = Rewritten(envelope.ReversePath), Recipients = fresh });
+                    run.EntriesWithOwnSender.Add(envelope with { ReversePath = SenderForForward(envelope.ReversePath), Recipients = forwards });
                 }
             }
             if (relay is not null)
@@ -95,17 +118,17 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
                 content.Position = 0;
                 await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
             }
-            foreach (var entry in run.OtherSenderEntries)
+            foreach (var entry in run.EntriesWithOwnSender)
             {
                 content.Position = 0;
                 await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
             }
+            if (full is not null)
+            {
+                run.Notices.Add((envelope, full.Where(f => WantsFailureNotice(f.Recipient)).ToList()));
+            }
+            await SendNoticesAsync(run, content, cancellationToken).ConfigureAwait(false);
             return null;
-        }
-        catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.MailboxFull)
-        {
-            SmtpLog.StorageFailed(logger, queueId, ex);
-            return SmtpRejectReason.MailboxFull;
         }
         catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.InsufficientStorage)
         {
@@ -124,16 +147,53 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
         }
     }
 
+    private static string MailboxFullReply(string login, MailboxStoreException refusal) => $"552 5.2.2 <{login}>: mailbox full ({refusal.Message})";
+
+    // RFC 3461 §4.1: a failure notice unless the recipient asked for none or only for others.
+    private static bool WantsFailureNotice(QueueRecipient recipient) =>
+        recipient.Notify == DsnNotify.Unspecified || (recipient.Notify.HasFlag(DsnNotify.Failure) && !recipient.Notify.HasFlag(DsnNotify.Never));
+
+    // The failure notices this delivery owes (to the writer, to lists' owners), once everything is stored and queued.
+    // A notice that cannot be built or sent costs only itself: the copies it reports on are accepted already.
+    private async ValueTask SendNoticesAsync(Run run, Stream content, CancellationToken cancellationToken)
+    {
+        foreach (var (envelope, failed) in run.Notices)
+        {
+            if (failed.Count == 0 || envelope.ReversePath.Length == 0 || lists is null)
+            {
+                continue; // nobody asked, or the null reverse path: a notice about a notice is never sent
+            }
+            try
+            {
+                await lists.NotifyAsync(envelope, failed, content, cancellationToken).ConfigureAwait(false);
+                run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"{failed.Count} recipient(s) not reached, reported to <{envelope.ReversePath}>"));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                SmtpLog.NoticeFailed(logger, run.QueueId, envelope.ReversePath, ex);
+            }
+        }
+    }
+
     // What one delivery has done so far, across the client's recipients and every list they reach.
     private sealed class Run(string queueId, DuplicateFilter.Key? duplicateKey, List<string>? report, HashSet<string>? delivered)
     {
         public string QueueId { get; } = queueId;
         public DuplicateFilter.Key? DuplicateKey { get; } = duplicateKey;
         public List<string>? Report { get; } = report;
-        public HashSet<string>? Delivered { get; } = delivered;                       // logins that have their copy
-        public List<QueueEnvelope> OtherSenderEntries { get; } = [];                          // forwards and lists' remote members, each from its own sender
-        public HashSet<string> ListPath { get; } = new(StringComparer.Ordinal);        // the lists being sent on now
-        public HashSet<string> ListsDone { get; } = new(StringComparer.Ordinal);       // the lists sent on already: once per message
+        // Logins that have their copy (null when the message has a single mailbox destination).
+        public HashSet<string>? Delivered { get; } = delivered;
+        // Copies stored (or found stored by an earlier delivery of this message).
+        public int CopiesStored { get; set; }
+        // Remote addresses with a copy queued, by AddressKey: each gets one, whichever path reached it first.
+        public HashSet<string> RemoteQueued { get; } = new(StringComparer.Ordinal);
+        // Queue entries whose sender is not the writer's: SRS forwards, and lists' remote members from their owners.
+        public List<QueueEnvelope> EntriesWithOwnSender { get; } = [];
+        // Failure notices owed: to the reverse path of the envelope, about these recipients.
+        public List<(QueueEnvelope Envelope, List<RecipientStatus> Failed)> Notices { get; } = [];
+        // The lists being sent on now (for loops), and those sent on already (each once per message).
+        public HashSet<string> ListPath { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> ListsDone { get; } = new(StringComparer.Ordinal);
     }
 
     // Stores the copy for one mailbox unless the user has it already; returns the store's refusal when the user's
@@ -158,134 +218,20 @@ internal sealed class MessageDelivery(IMailboxStore store, IMessageQueue queue, 
             run.Report?.Add($"<{recipient}> not stored for {localUser}: mailbox full");
             return ex;
         }
+        run.CopiesStored++;
         run.Report?.Add(folder is null
             ? $"<{recipient}> already stored for {localUser} from an earlier copy of this message"
             : $"<{recipient}> stored for {localUser} in {folder}");
         return null;
     }
 
-    /// <summary>
-    /// Sends the message on to a list's members: each member is resolved through the recipient policy; local
-    /// mailboxes get their copy now, remote members one queue entry whose reverse path is the list's owner, so their
-    /// bounces go there. Members that cannot be reached now (unknown, mailbox full, a list loop) are reported to the
-    /// owner in one failure notice; the message stays accepted for the list and for its other members.
-    /// </summary>
-    private async ValueTask SendToListAsync(Run run, QueueEnvelope envelope, MailingList list, Stream content, CancellationToken cancellationToken)
-    {
-        if (lists is null)
-        {
-            SmtpLog.ListNotExpanded(logger, run.QueueId, list.Address);
-            run.Report?.Add($"<{list.Address}> is a list, not expanded here");
-            return;
-        }
-        var key = UserName.TryNormalize(list.Address, out var normal) ? normal : list.Address;
-        if (!run.ListsDone.Add(key))
-        {
-            run.Report?.Add($"<{list.Address}> list already sent on for this message");
-            return;
-        }
-        run.ListPath.Add(key);
-        // A new envelope: the list is the sender now. The writer's DSN requests were answered when the list took the
-        // message; the owner gets the members' failures and delays (the default NOTIFY).
-        var listEnvelope = envelope with { ReversePath = list.Owner, Recipients = [], EnvelopeId = null, Return = DsnReturn.Unspecified };
-        run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: sent on to {list.Members.Count} member(s) from <{list.Owner}>"));
-        var remote = new List<QueueRecipient>();
-        var remoteKeys = new HashSet<string>(StringComparer.Ordinal);
-        var failed = new List<RecipientStatus>();
-        foreach (var member in list.Members)
-        {
-            var recipient = new QueueRecipient(member);
-            var decision = await lists.ResolveMemberAsync(member, cancellationToken).ConfigureAwait(false);
-            switch (decision.Route)
-            {
-                case RecipientRoute.Rejected:
-                    var refusal = decision.Rejection!;
-                    failed.Add(new RecipientStatus(recipient, RecipientState.Failed, string.Create(CultureInfo.InvariantCulture, $"{refusal.Code} {refusal.EnhancedCode} {refusal.Text}")));
-                    continue;
-                case RecipientRoute.Relay:
-                    AddRemote(recipient);
-                    continue;
-            }
-            if (run.Report is not null && decision.Destinations.Count > 1)
-            {
-                run.Report.Add(string.Create(CultureInfo.InvariantCulture, $"<{member}> expanded to {decision.Destinations.Count} destinations"));
-            }
-            foreach (var destination in decision.Destinations)
-            {
-                if (destination.ForwardTo is { } target)
-                {
-                    AddRemote(recipient with { Address = target });
-                }
-                else if (destination.List is { } inner)
-                {
-                    var innerKey = UserName.TryNormalize(inner.Address, out var innerNormal) ? innerNormal : inner.Address;
-                    if (run.ListPath.Contains(innerKey))
-                    {
-                        failed.Add(new RecipientStatus(recipient, RecipientState.Failed, $"550 5.4.6 <{member}> is a list that contains {list.Address}: list loop"));
-                    }
-                    else if (run.ListPath.Count >= ListDelivery.MaxNesting)
-                    {
-                        failed.Add(new RecipientStatus(recipient, RecipientState.Failed, $"550 5.4.6 <{member}> is a list nested too deeply"));
-                    }
-                    else
-                    {
-                        await SendToListAsync(run, listEnvelope, inner, content, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-                else if (await StoreOnceAsync(run, member, destination, content, cancellationToken).ConfigureAwait(false) is { } full)
-                {
-                    failed.Add(new RecipientStatus(recipient, RecipientState.Failed, $"552 5.2.2 <{member}>: mailbox full ({full.Message})"));
-                }
-            }
-        }
-        if (remote.Count > 0)
-        {
-            run.OtherSenderEntries.Add(listEnvelope with { ReversePath = Rewritten(list.Owner), Recipients = remote });
-            run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: {remote.Count} remote member(s) queued from <{list.Owner}>"));
-        }
-        if (failed.Count > 0)
-        {
-            await lists.NotifyOwnerAsync(listEnvelope, failed, content, cancellationToken).ConfigureAwait(false);
-            run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: {failed.Count} member(s) not reached, reported to <{list.Owner}>"));
-        }
-        SmtpLog.ListDelivered(logger, run.QueueId, list.Address, list.Members.Count, failed.Count, list.Owner);
-        run.ListPath.Remove(key);
-
-        void AddRemote(QueueRecipient member)
-        {
-            if (remoteKeys.Add(AddressKey(member.Address)))
-            {
-                remote.Add(member);
-            }
-        }
-    }
-
-    // Each forward once, and none to an address a client named itself: the relayed recipients are queued as they
-    // came (as before aliases existed), the forwards after them. Addresses are equal when the local parts are equal
-    // octet for octet (the remote host's to interpret, RFC 5321 §2.4) and the domains in any letter case.
-    private static List<QueueRecipient> NewForwards(List<QueueRecipient>? relay, List<QueueRecipient> forwards)
-    {
-        var queued = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var recipient in relay ?? [])
-        {
-            queued.Add(AddressKey(recipient.Address));
-        }
-        var fresh = new List<QueueRecipient>(forwards.Count);
-        foreach (var forward in forwards)
-        {
-            if (queued.Add(AddressKey(forward.Address)))
-            {
-                fresh.Add(forward);
-            }
-        }
-        return fresh;
-    }
-
     // The sender a copy sent on to another domain leaves with: its SRS form when rewriting is on (a sender that cannot
     // be rewritten, one too long for a path, keeps its own), else itself; the null path stays null.
-    private string Rewritten(string reversePath) =>
+    private string SenderForForward(string reversePath) =>
         senderRewriter is not null && senderRewriter.TryForward(reversePath, out var rewritten, out _) ? rewritten : reversePath;
 
+    // Addresses are equal when the local parts are equal octet for octet (the remote host's to interpret,
+    // RFC 5321 §2.4) and the domains in any letter case.
     private static string AddressKey(string address)
     {
         var at = address.LastIndexOf('@');

@@ -19,7 +19,7 @@ internal sealed class Transaction : IDisposable
     /// <summary>Accepted recipients with where each goes (local mailboxes and forwards, or null to relay the recipient itself).</summary>
     public List<(QueueRecipient Recipient, IReadOnlyList<RecipientDestination>? Destinations)> Recipients { get; } = [];
 
-    /// <summary>Whether any recipient is delivered to a local mailbox.</summary>
+    /// <summary>Whether any recipient is delivered to a local mailbox (a mailing list counts: its members' may be).</summary>
     public bool HasLocalRecipient
     {
         get
@@ -30,7 +30,7 @@ internal sealed class Transaction : IDisposable
                 {
                     foreach (var destination in destinations)
                     {
-                        if (destination.IsLocal)
+                        if (destination.IsLocal || destination.List is not null)
                         {
                             return true;
                         }

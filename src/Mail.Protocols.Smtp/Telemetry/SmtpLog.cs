@@ -45,6 +45,9 @@ internal static partial class SmtpLog
     [LoggerMessage(1018, LogLevel.Information, "{QueueId}: list {List} sent on to {Members} member(s); {Failed} could not be reached and are reported to {Owner}")]
     public static partial void ListDelivered(ILogger logger, string queueId, string list, int members, int failed, string owner);
 
+    [LoggerMessage(1020, LogLevel.Error, "{QueueId}: a failure notice to {To} could not be sent; the copies it reports on stay accepted")]
+    public static partial void NoticeFailed(ILogger logger, string queueId, string to, Exception exception);
+
     [LoggerMessage(1019, LogLevel.Warning, "{QueueId}: list {List} reached where lists are not expanded (a notification); not sent on")]
     public static partial void ListNotExpanded(ILogger logger, string queueId, string list);
 

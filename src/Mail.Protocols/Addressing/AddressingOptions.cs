@@ -10,6 +10,7 @@ public sealed class AddressingOptions
     private int _maxAliasDepth = 10;
     private int _maxDestinations = 100;
     private int _maxLookups = 1000;
+    private int _maxListMembers = 1000;
 
     /// <summary>
     /// The character that separates a subaddress from the user part (<c>alice+news@example.test</c> reaches
@@ -76,6 +77,18 @@ public sealed class AddressingOptions
     {
         get => _maxLookups;
         set => _maxLookups = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least 1.");
+    }
+
+    /// <summary>
+    /// How many members a mailing list may have. Each message to a list is sent on to every member before the server
+    /// answers 250, so this bounds the work one message costs (and the length of an EXPN answer). Defaults to 1,000;
+    /// mail to a larger list is refused with <c>550 5.5.3</c> (a list manager above this library serves bigger ones).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MaxListMembers
+    {
+        get => _maxListMembers;
+        set => _maxListMembers = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least 1.");
     }
 
     /// <summary>Whether subaddresses are read in <paramref name="domain"/>.</summary>

@@ -214,6 +214,10 @@ public sealed class RecipientResolver
         {
             // A list is one destination: its members are resolved when the message is sent on to them, each with
             // the list's owner as sender, so that a member's failure is the owner's to hear about.
+            if (entry.Targets.Count > _options.Addressing.MaxListMembers)
+            {
+                return Refuse(walk, 550, "5.5.3", "Recipient address rejected: list has too many members");
+            }
             // Reached again (through an alias, or as a subaddress of itself), it is still one destination.
             return walk.Done.Add(key) ? AddDestination(walk, RecipientDestination.ToList(new MailingList(address, entry.Owner!, entry.Targets))) : Step.Resolved;
         }
@@ -236,14 +240,15 @@ public sealed class RecipientResolver
     }
 
     // The target with the tag appended, when the target is in a local domain that reads subaddresses and has no tag
-    // of its own; else the target as it is (a remote domain's separator is not ours to guess).
+    // of its own; else the target as it is (a remote domain's separator is not ours to guess, and postmaster@ is
+    // matched whole, RFC 5321 §4.5.1).
     private string WithSubaddress(string target, string tag)
     {
         var at = target.LastIndexOf('@');
         var domain = target[(at + 1)..];
         var separator = _options.Addressing.SubaddressSeparator;
         if (at <= 0 || separator is not { } c || !_options.LocalDomains.Contains(domain) || !_options.Addressing.UsesSubaddresses(domain)
-            || target[0] == '"' || target.AsSpan(0, at).Contains(c))
+            || target[0] == '"' || target.AsSpan(0, at).Contains(c) || target.AsSpan(0, at).Equals("postmaster", StringComparison.OrdinalIgnoreCase))
         {
             return target;
         }

@@ -98,13 +98,13 @@ public enum MailboxStoreError
     InsufficientStorage,
     /// <summary>The backend failed; retry later.</summary>
     Unavailable,
-    /// <summary>
-    /// This user's mailbox is over its quota (RFC 3463 X.2.2): SMTP answers <c>452 4.2.2</c> for the user's own
-    /// recipient and tells a list's owner about a member, IMAP answers <c>[OVERQUOTA]</c>.
-    /// </summary>
-    MailboxFull,
     /// <summary>A keyword is not an IMAP atom (see <see cref="MessageKeywords.IsValid"/>); nothing was changed.</summary>
     InvalidKeyword,
+    /// <summary>
+    /// This user's mailbox is over its quota (RFC 3463 X.2.2): SMTP answers <c>452 4.2.2</c> while nothing of the
+    /// message is stored yet, else reports the recipient to the writer (a list's member to its owner), IMAP answers <c>[OVERQUOTA]</c>.
+    /// </summary>
+    MailboxFull,
 }
 
 /// <summary>A store operation failed for a reason the protocols report to the client.</summary>

@@ -47,6 +47,19 @@ public sealed class DuplicateSuppressionTests
         Assert.Equal(1, await InboxCountAsync(h));
     }
 
+    [Fact]
+    public async Task The_same_relayed_message_sent_again_to_a_mailing_list_is_stored_once_for_each_member()
+    {
+        var book = new Mail.Protocols.InMemory.InMemoryAddressBook();
+        book.AddList("crew@example.test", Bob, Alice, Bob);
+        await using var h = new SmtpTestHarness(addressBook: book);
+        await h.StartAsync();
+        await SendAsync(h, Relayed(), "crew@example.test");
+        await SendAsync(h, Relayed(), "crew@example.test");
+        Assert.Equal(1, await InboxCountAsync(h));
+        Assert.Equal(1, await InboxCountAsync(h, Bob));
+    }
+
     // Sends one message over its own connection to the MX port, unauthenticated, and expects it accepted.
     private static async Task SendOverSocketAsync(InteropHost host, string sender, string content, CancellationToken ct, System.Net.IPAddress? from = null)
     {

@@ -86,7 +86,7 @@ public sealed class MailingListInteropTests
     }
 
     [Fact]
-    public async Task A_recipient_of_the_clients_own_whose_mailbox_is_full_is_refused_with_452_4_2_2_and_nothing_is_stored()
+    public async Task A_full_mailbox_is_452_4_2_2_while_nothing_is_stored_and_otherwise_reported_to_the_writer()
     {
         var ct = Wire.Timeout();
         var (host, store) = await StartAsync(_ => { });
@@ -95,16 +95,61 @@ public sealed class MailingListInteropTests
 
         using var client = new SmtpClient();
         await host.ConnectAsync(client, host.Mx, SecureSocketOptions.None, ct);
+        // Only carol: refused, so that the writer's server tries again later; nothing is stored.
         var refused = await Assert.ThrowsAsync<SmtpCommandException>(() =>
-            client.SendAsync(Build.TextMessage("writer@example.org", ["alice@example.test", "carol@example.test"], "too big", "hello"), ct));
+            client.SendAsync(Build.TextMessage("writer@example.org", ["carol@example.test"], "too big", "hello"), ct));
         Assert.Equal(452, (int)refused.StatusCode);
         Assert.Contains("4.2.2", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await host.Host.Queue.CountAsync(ct));
 
-        // The client may go on: the next message fits everybody's mailbox once carol has room.
-        store.SetQuota("carol@example.test", null);
-        await client.SendAsync(Build.TextMessage("writer@example.org", ["carol@example.test"], "fits", "hello"), ct);
+        // alice and carol: alice's copy is in, so refusing would have it sent twice; carol is reported to the writer.
+        await client.SendAsync(Build.TextMessage("writer@example.org", ["alice@example.test", "carol@example.test"], "half in", "hello"), ct);
         await client.DisconnectAsync(true, ct);
+        Assert.Equal(["half in"], (await MessagesAsync(host, "alice@example.test")).Select(m => m.Subject));
+        Assert.Empty(await MessagesAsync(host, "carol@example.test"));
+        var lease = Assert.Single(await host.Host.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1), ct));
+        Assert.Equal("", lease.Envelope.ReversePath);
+        Assert.Equal("writer@example.org", Assert.Single(lease.Envelope.Recipients).Address);
+        await using var notice = await host.Host.Queue.OpenContentAsync(lease.QueueId, ct);
+        var report = Assert.IsType<MultipartReport>((await MimeMessage.LoadAsync(notice)).Body);
+        var group = Assert.Single(Assert.IsType<MessageDeliveryStatus>(report[1]).StatusGroups, g => g.Contains("Final-Recipient"));
+        Assert.Equal("rfc822; carol@example.test", group["Final-Recipient"]);
+        Assert.Equal("5.2.2", group["Status"]);
+
+        // Once carol has room, mail reaches her again.
+        store.SetQuota("carol@example.test", null);
+        await SendAsync(host, "writer@example.org", "carol@example.test", "fits", ct);
         Assert.Equal(["fits"], (await MessagesAsync(host, "carol@example.test")).Select(m => m.Subject));
+    }
+
+    [Fact]
+    public async Task A_bounce_written_to_a_list_is_sent_on_with_the_null_sender_and_causes_no_notice()
+    {
+        var ct = Wire.Timeout();
+        var (host, store) = await StartAsync(book =>
+            book.AddList("team@example.test", Owner, "alice@example.test", "carol@example.test", "far@partner.example"));
+        await using var _ = host;
+        store.SetQuota("carol@example.test", 64);
+
+        await using (var c = await RawSmtpConnection.ConnectAsync(host.Mx, ct))
+        {
+            Assert.StartsWith("220 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+            await c.WriteAsync("EHLO client.example.org\r\n", ct);
+            Assert.StartsWith("250 ", (await c.ReadReplyAsync(ct))[^1], StringComparison.Ordinal);
+            await c.WriteAsync("MAIL FROM:<>\r\n", ct);
+            Assert.StartsWith("250 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+            await c.WriteAsync("RCPT TO:<team@example.test>\r\n", ct);
+            Assert.StartsWith("250 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+            await c.WriteAsync("DATA\r\n", ct);
+            Assert.StartsWith("354 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+            await c.WriteAsync("Subject: a bounce\r\n\r\nreturned\r\n.\r\n", ct);
+            Assert.StartsWith("250 2.0.0 ", await c.ReadSingleLineReplyAsync(ct), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["a bounce"], (await MessagesAsync(host, "alice@example.test")).Select(m => m.Subject));
+        Assert.Empty(await MessagesAsync(host, Owner)); // carol's full mailbox is nobody's to hear about
+        var lease = Assert.Single(await host.Host.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1), ct));
+        Assert.Equal(("", "far@partner.example"), (lease.Envelope.ReversePath, Assert.Single(lease.Envelope.Recipients).Address));
     }
 
     [Fact]
