@@ -66,6 +66,17 @@ public sealed class SmtpServerOptions : MailServerOptions
         set => _maxMessageSize = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
     }
 
+    /// <summary>
+    /// How many <c>Received:</c> fields a message may carry, counting the one this server adds: one with more has
+    /// passed through more hosts than any real route and is taken to be looping between forwarders (RFC 5321 §6.3,
+    /// which asks for a threshold of at least 100), and is refused with <c>554 5.4.6</c>. Defaults to 100.
+    /// </summary>
+    public int MaxReceivedFields
+    {
+        get;
+        set => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), "Must be positive.");
+    } = 100;
+
     /// <summary>Recipients per message; more get <c>452 4.5.3</c>. Defaults to 100, the minimum RFC 5321 §4.5.3.1.8 requires a server to accept.</summary>
     public int MaxRecipients
     {

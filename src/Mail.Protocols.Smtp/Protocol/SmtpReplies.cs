@@ -33,6 +33,8 @@ internal enum SmtpRejectReason
     BareLineEnding,
     /// <summary>The message's first line starts with white space, which would continue our Received field (RFC 5322 §2.2.3).</summary>
     HeaderStartsWithWhiteSpace,
+    /// <summary>More Received fields than <c>MaxReceivedFields</c>: a mail loop (RFC 5321 §6.3).</summary>
+    TooManyHops,
     StorageFull,
     /// <summary>A local recipient's mailbox is over its quota (RFC 3463 X.2.2); the client tries again later.</summary>
     MailboxFull,
@@ -119,6 +121,7 @@ internal static class SmtpReplies
         SmtpRejectReason.TlsAlreadyActive => "503 5.5.1 TLS already active\r\n"u8,
         SmtpRejectReason.BareLineEnding => "550 5.6.0 Message contains bare CR or LF (RFC 5321 section 2.3.8)\r\n"u8,
         SmtpRejectReason.HeaderStartsWithWhiteSpace => "550 5.6.0 Message header starts with white space (RFC 5322 section 2.2.3)\r\n"u8,
+        SmtpRejectReason.TooManyHops => "554 5.4.6 Too many hops: the message is looping (RFC 5321 section 6.3)\r\n"u8,
         SmtpRejectReason.StorageFull => "452 4.3.1 Insufficient system storage\r\n"u8,
         SmtpRejectReason.MailboxFull => "452 4.2.2 Mailbox full, try again later\r\n"u8,
         SmtpRejectReason.StorageError => "451 4.3.0 Local error in processing, try again later\r\n"u8,

@@ -268,6 +268,12 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.HeaderStartsWithWhiteSpace);
                 return;
             }
+            if (ReceivedFieldCounter.Count(spool, Options.MaxReceivedFields) > Options.MaxReceivedFields)
+            {
+                SmtpLog.TooManyHops(_logger, Connection.Id, Options.MaxReceivedFields);
+                Reject(SmtpRejectReason.TooManyHops);
+                return;
+            }
             var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow());
             spool.Position = 0;
             if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, Connection.Aborted).ConfigureAwait(false) is { } hookReply)

@@ -48,6 +48,9 @@ internal static partial class SmtpLog
     [LoggerMessage(1020, LogLevel.Error, "{QueueId}: a failure notice to {To} could not be sent; the copies it reports on stay accepted")]
     public static partial void NoticeFailed(ILogger logger, string queueId, string to, Exception exception);
 
+    [LoggerMessage(1021, LogLevel.Warning, "{ConnectionId}: message refused: more than {Limit} Received fields, a mail loop")]
+    public static partial void TooManyHops(ILogger logger, string connectionId, int limit);
+
     [LoggerMessage(1019, LogLevel.Warning, "{QueueId}: list {List} reached where lists are not expanded (a notification); not sent on")]
     public static partial void ListNotExpanded(ILogger logger, string queueId, string list);
 

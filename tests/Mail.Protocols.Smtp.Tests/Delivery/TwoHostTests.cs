@@ -190,6 +190,80 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
         Assert.Equal(0, await hostB.Queue.CountAsync());
     }
 
+    [Fact]
+    public async Task Aliases_on_two_hosts_that_forward_to_each_other_stop_at_the_hop_limit_and_the_writer_hears_of_it()
+    {
+        // A forwards loop@srs.test to loop@mx.test, B forwards it back: each pass adds a Received field until one host
+        // refuses it (554 5.4.6), and the host that tried gives up and bounces to the writer.
+        var resolver = new DnsResolverOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 0 };
+        resolver.NameServers.Add(dns.Server.EndPoint);
+        MailHost MakeHost(string address, string domain, int port, string alias, string target)
+        {
+            var book = new InMemoryAddressBook();
+            book.AddAlias(alias, target);
+            var options = new MailHostOptions
+            {
+                BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
+                ImapPort = null, ImapsPort = null, ServerName = "mail." + domain, AddressBook = book,
+                Delivery = new DeliveryAgentOptions { Port = port }, DnsResolver = new DnsClientResolver(resolver),
+                DeliveryPollInterval = TimeSpan.FromMilliseconds(50),
+            };
+            options.Smtp.MaxReceivedFields = 12; // the RFC's 100 in tests would take 100 deliveries
+            options.Domains.Add(domain);
+            options.Users.Add(("writer@" + domain, "writer"));
+            return new MailHost(options);
+        }
+
+        MailHost? a = null, b = null;
+        for (var attempt = 0; b is null; attempt++)
+        {
+            var port = FreeTcpPort(IPAddress.Parse("127.0.0.5"));
+            a = MakeHost("127.0.0.5", "srs.test", port, "loop@srs.test", "loop@mx.test");
+            var bCandidate = MakeHost("127.0.0.2", "mx.test", port, "loop@mx.test", "loop@srs.test");
+            try
+            {
+                await a.StartAsync();
+                await bCandidate.StartAsync();
+                b = bCandidate;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 5)
+            {
+                await a.DisposeAsync();
+                await bCandidate.DisposeAsync();
+            }
+        }
+        await using var hostA = a!;
+        await using var hostB = b;
+
+        using (var smtp = new SmtpClient())
+        {
+            await smtp.ConnectAsync("127.0.0.2", hostB.EndPoints["smtp"].Port, SecureSocketOptions.None);
+            var message = new MimeMessage();
+            message.From.Add(MailboxAddress.Parse("writer@mx.test"));
+            message.To.Add(MailboxAddress.Parse("loop@mx.test"));
+            message.Subject = "Round and round";
+            message.Body = new TextPart("plain") { Text = "hello" };
+            await smtp.SendAsync(message);
+            await smtp.DisconnectAsync(true);
+        }
+
+        for (var i = 0; i < 400 && ((await hostB.Store.ListMessagesAsync("writer@mx.test", "INBOX")).Count == 0
+            || await hostA.Queue.CountAsync() != 0 || await hostB.Queue.CountAsync() != 0); i++)
+        {
+            await Task.Delay(100);
+        }
+        var info = Assert.Single(await hostB.Store.ListMessagesAsync("writer@mx.test", "INBOX"));
+        await using var content = await hostB.Store.OpenContentAsync("writer@mx.test", "INBOX", info.Uid);
+        var bounce = await MimeMessage.LoadAsync(content);
+        Assert.Equal("Undelivered Mail Returned to Sender", bounce.Subject);
+        var group = Assert.Single(Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]).StatusGroups, g => g.Contains("Final-Recipient"));
+        Assert.Equal("5.4.6", group["Status"]);
+        Assert.Contains("Too many hops", group["Diagnostic-Code"] ?? "", StringComparison.Ordinal);
+        Assert.Equal(0, await hostA.Queue.CountAsync());
+        Assert.Equal(0, await hostB.Queue.CountAsync());
+        Assert.Empty(await hostA.Store.ListMessagesAsync("writer@srs.test", "INBOX"));
+    }
+
     private static int FreeTcpPort(IPAddress address)
     {
         using var listener = new System.Net.Sockets.TcpListener(address, 0);
