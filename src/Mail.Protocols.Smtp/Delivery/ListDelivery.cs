@@ -1,7 +1,6 @@
 using System.Text;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
-using Mail.Protocols.Users;
 using MimeKit;
 
 namespace Mail.Protocols.Smtp.Delivery;
@@ -20,10 +19,8 @@ internal sealed class ListDelivery(IRecipientPolicy policy, string reportingMta,
     public const int MaxNesting = 5;
 
     // Members are resolved as the server's own mail: a remote member is relayed whoever wrote to the list.
-    private static readonly PolicyContext s_list = new(null, new MailUser("MAILER-DAEMON", []), IsSubmission: true, IsSecure: true);
-
     public ValueTask<RecipientDecision> ResolveMemberAsync(string member, CancellationToken cancellationToken) =>
-        policy.EvaluateRecipientAsync(s_list, member, cancellationToken);
+        policy.EvaluateRecipientAsync(PolicyContext.System, member, cancellationToken);
 
     /// <summary>
     /// Sends the reverse path of <paramref name="envelope"/> (a list's owner, or the writer) a failure notice

@@ -13,8 +13,6 @@ namespace Mail.Protocols.Smtp.Delivery;
 /// </summary>
 public sealed class MailSubmitter
 {
-    // The server's own mail may relay: it goes through the policy as an authenticated system sender.
-    private static readonly PolicyContext s_local = new(null, new Users.MailUser("MAILER-DAEMON", []), IsSubmission: true, IsSecure: true);
     private readonly IRecipientPolicy _policy;
     private readonly MessageDelivery _delivery;
 
@@ -36,7 +34,7 @@ public sealed class MailSubmitter
         var routes = new List<(QueueRecipient, IReadOnlyList<RecipientDestination>?)>();
         foreach (var recipient in envelope.Recipients)
         {
-            var decision = await _policy.EvaluateRecipientAsync(s_local, recipient.Address, cancellationToken).ConfigureAwait(false);
+            var decision = await _policy.EvaluateRecipientAsync(PolicyContext.System, recipient.Address, cancellationToken).ConfigureAwait(false);
             if (decision.Route is RecipientRoute.Local or RecipientRoute.Expanded && decision.Destinations.Count > 0)
             {
                 routes.Add((recipient, decision.Destinations));

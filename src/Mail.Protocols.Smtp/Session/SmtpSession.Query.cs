@@ -135,15 +135,34 @@ internal sealed partial class SmtpSession
             Reject(SmtpRejectReason.SyntaxError);
             return true;
         }
-        // Enumeration: an address whose failed-authentication budget is spent gets nothing looked up.
-        if (Options.RateLimits is { } limits && limits.AuthLockedOut(Connection.RemoteEndPoint, null) is { } limit)
+        var text = Encoding.ASCII.GetString(argument);
+        // Enumeration: each question holds a slot of the address's failed-authentication budget while it is looked up,
+        // as a login attempt does, so questions asked at once from many connections cannot pass the budget; an unknown
+        // answer counts it. An address whose budget is spent gets nothing looked up.
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
+        if (attempt?.Refused is { } limit)
         {
             SmtpLog.RateLimited(_logger, Connection.Id, limit);
             _server.CoreMetrics.RateLimited("smtp", limit);
             Reject(SmtpRejectReason.QueryRateLimited);
             return true;
         }
-        var text = Encoding.ASCII.GetString(argument);
+        _queryAttempt = attempt;
+        try
+        {
+            return await AnswerQueryAsync(text, expand).ConfigureAwait(false);
+        }
+        finally
+        {
+            _queryAttempt = null;
+        }
+    }
+
+    // The budget slot of the VRFY or EXPN being answered (null without rate limits).
+    private AuthAttempt? _queryAttempt;
+
+    private async ValueTask<bool> AnswerQueryAsync(string text, bool expand)
+    {
 
         string address;
         RecipientDecision decision;
@@ -255,7 +274,7 @@ internal sealed partial class SmtpSession
     // "550 5.1.1 User unknown", counted as a failed authentication of the client's address (and as an error).
     private void Unknown()
     {
-        if (Options.RateLimits is { } limits && limits.AuthFailed(Connection.RemoteEndPoint, null).Address)
+        if (_queryAttempt?.Failed().Address == true)
         {
             _server.CoreMetrics.RateLimitLockout("smtp", SessionRateLimit.AuthFailuresPerAddress);
         }

@@ -21,7 +21,18 @@ public interface IRecipientPolicy
 /// <param name="AuthenticatedUser">The user the client authenticated as, if any.</param>
 /// <param name="IsSubmission">Whether the client connected to a submission endpoint (587/465 style).</param>
 /// <param name="IsSecure">Whether the connection is encrypted.</param>
-public sealed record PolicyContext(IPEndPoint? RemoteEndPoint, MailUser? AuthenticatedUser, bool IsSubmission, bool IsSecure);
+public sealed record PolicyContext(IPEndPoint? RemoteEndPoint, MailUser? AuthenticatedUser, bool IsSubmission, bool IsSecure)
+{
+    /// <summary>
+    /// The server's own mail: delivery status notices, and the copies a mailing list sends on to its members. No
+    /// client; authenticated as the mail system, so a remote recipient is relayed. <see cref="IsSystem"/> tells it
+    /// apart from a client that logged in under the same name.
+    /// </summary>
+    public static PolicyContext System { get; } = new(null, new MailUser("MAILER-DAEMON", []), IsSubmission: true, IsSecure: true);
+
+    /// <summary>Whether this is <see cref="System"/>, the server's own mail.</summary>
+    public bool IsSystem => ReferenceEquals(this, System);
+}
 
 /// <summary>Where a recipient goes.</summary>
 public enum RecipientRoute

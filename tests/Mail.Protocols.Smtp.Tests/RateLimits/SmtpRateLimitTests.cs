@@ -41,7 +41,7 @@ public class SmtpRateLimitTests
         public IPEndPoint EndPoint => Server.BoundEndPoints[0];
 
         public static async Task<Host> StartAsync(Action<SessionRateLimitOptions> limits, Action<SmtpServerOptions>? configure = null,
-            Func<IUserDirectory, IUserDirectory>? wrapUsers = null)
+            Func<IUserDirectory, IUserDirectory>? wrapUsers = null, Func<IRecipientPolicy, IRecipientPolicy>? wrapPolicy = null)
         {
             var time = new WatchedTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
             var limitOptions = new SessionRateLimitOptions { ConnectionsPerAddress = null, AuthFailuresPerAddress = null, AuthFailuresPerLogin = null, MessagesPerUser = null };
@@ -65,7 +65,9 @@ public class SmtpRateLimitTests
             };
             configure?.Invoke(options);
             var meters = new TestMeterFactory();
-            var server = new SmtpServer(options, new SmtpServices(new InMemoryMailboxStore(time), new InMemoryMessageQueue(time), directory, new DefaultRecipientPolicy(policyOptions, users)),
+            IRecipientPolicy policy = new DefaultRecipientPolicy(policyOptions, users);
+            policy = wrapPolicy is null ? policy : wrapPolicy(policy);
+            var server = new SmtpServer(options, new SmtpServices(new InMemoryMailboxStore(time), new InMemoryMessageQueue(time), directory, policy),
                 [new SmtpEndpoint(new IPEndPoint(IPAddress.Loopback, 0), SmtpRole.Submission)], time, meterFactory: meters);
             await server.StartAsync();
             return new Host(server, time, meters, rateLimits);
@@ -122,6 +124,63 @@ public class SmtpRateLimitTests
                 await client.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task Parallel_vrfy_of_unknown_addresses_from_one_address_gets_no_more_lookups_than_its_limit()
+    {
+        const int Connections = 5;
+        GatedPolicy? gated = null;
+        await using var host = await Host.StartAsync(o => o.AuthFailuresPerAddress = new RateLimit(2, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+            o => o.Vrfy = AddressQueryMode.On, wrapPolicy: inner => gated = new GatedPolicy(inner));
+        var clients = new List<RawLineClient>();
+        try
+        {
+            for (var i = 0; i < Connections; i++)
+            {
+                clients.Add(await host.ConnectAsync());
+            }
+            using var refused = Refused(host);
+            await Task.WhenAll(clients.Select((c, i) => c.SendAsync($"VRFY nobody{i}@example.test\r\n")));
+            // Each question is either a lookup waiting at the gate or a refusal the server counted.
+            for (var waited = 0; gated!.Lookups + refused.GetMeasurementSnapshot().Count < Connections; waited++)
+            {
+                Assert.True(waited < 6000, "the questions were neither looked up nor refused within a minute");
+                await Task.Delay(10);
+            }
+            gated.Gate.SetResult();
+            var answers = await Task.WhenAll(clients.Select(c => c.ReadLineAsync())).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, gated.Lookups);
+            Assert.Equal(2, answers.Count(a => a == "550 5.1.1 User unknown"));
+            Assert.Equal(Connections - 2, answers.Count(a => a == "450 4.7.1 Too many unknown addresses, try again later"));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    // A policy whose every decision waits for the test's gate, counting the lookups begun.
+    private sealed class GatedPolicy(IRecipientPolicy inner) : IRecipientPolicy
+    {
+        private int _lookups;
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Lookups => Volatile.Read(ref _lookups);
+
+        public async ValueTask<RecipientDecision> EvaluateRecipientAsync(PolicyContext context, string address, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _lookups);
+            await Gate.Task.WaitAsync(cancellationToken);
+            return await inner.EvaluateRecipientAsync(context, address, cancellationToken);
+        }
+
+        public ValueTask<PolicyDecision> EvaluateSenderAsync(PolicyContext context, string reversePath, CancellationToken cancellationToken = default) =>
+            inner.EvaluateSenderAsync(context, reversePath, cancellationToken);
     }
 
     [Fact]
