@@ -95,52 +95,19 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
         // Host A (srs.test, 127.0.0.5) forwards fwd@ to gone@mx.test with SRS; host B (mx.test, 127.0.0.2) forwards
         // gone@ on to a domain that does not exist, gives up and bounces to the sender it was given: A's SRS
         // address. A turns that back into writer@mx.test and relays the bounce to B, where the writer reads it.
-        var resolver = new DnsResolverOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 0 };
-        resolver.NameServers.Add(dns.Server.EndPoint);
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        MailHost MakeHost(string address, string domain, int port, Action<MailHostOptions, InMemoryAddressBook> configure)
-        {
-            var book = new InMemoryAddressBook();
-            var options = new MailHostOptions
-            {
-                BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
-                ImapPort = null, ImapsPort = null, ServerName = "mail." + domain, AddressBook = book,
-                Delivery = new DeliveryAgentOptions { Port = port }, DnsResolver = new DnsClientResolver(resolver),
-                DeliveryPollInterval = TimeSpan.FromMilliseconds(100), LoggerFactory = new LineLogger(domain, log),
-            };
-            options.Domains.Add(domain);
-            configure(options, book);
-            return new MailHost(options);
-        }
-
-        // Both hosts listen on one port number (each on its own address), since a delivery agent has one port for all.
-        MailHost? a = null, b = null;
-        for (var attempt = 0; b is null; attempt++)
-        {
-            var port = FreeTcpPort(IPAddress.Parse("127.0.0.5"));
-            a = MakeHost("127.0.0.5", "srs.test", port, (o, book) =>
+        var (a, b) = await StartPairAsync(log,
+            (o, book) =>
             {
                 book.AddAlias("fwd@srs.test", "gone@mx.test");
                 o.SenderRewriting = new SenderRewritingOptions { Secret = "a secret of thirty-two octets ok"u8.ToArray(), Domain = "srs.test" };
-            });
-            var bCandidate = MakeHost("127.0.0.2", "mx.test", port, (o, book) =>
+            },
+            (o, book) =>
             {
                 o.Users.Add(("writer@mx.test", "writer"));
                 book.AddAlias("gone@mx.test", "lost@nowhere.test");
             });
-            try
-            {
-                await a.StartAsync();
-                await bCandidate.StartAsync();
-                b = bCandidate;
-            }
-            catch (System.Net.Sockets.SocketException) when (attempt < 5)
-            {
-                await a.DisposeAsync();
-                await bCandidate.DisposeAsync();
-            }
-        }
-        await using var hostA = a!;
+        await using var hostA = a;
         await using var hostB = b;
 
         using (var smtp = new SmtpClient())
@@ -195,44 +162,15 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
     {
         // A forwards loop@srs.test to loop@mx.test, B forwards it back: each pass adds a Received field until one host
         // refuses it (554 5.4.6), and the host that tried gives up and bounces to the writer.
-        var resolver = new DnsResolverOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 0 };
-        resolver.NameServers.Add(dns.Server.EndPoint);
-        MailHost MakeHost(string address, string domain, int port, string alias, string target)
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Looping(MailHostOptions o, InMemoryAddressBook book, string domain, string target)
         {
-            var book = new InMemoryAddressBook();
-            book.AddAlias(alias, target);
-            var options = new MailHostOptions
-            {
-                BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
-                ImapPort = null, ImapsPort = null, ServerName = "mail." + domain, AddressBook = book,
-                Delivery = new DeliveryAgentOptions { Port = port }, DnsResolver = new DnsClientResolver(resolver),
-                DeliveryPollInterval = TimeSpan.FromMilliseconds(50),
-            };
-            options.Smtp.MaxReceivedFields = 12; // the RFC's 100 in tests would take 100 deliveries
-            options.Domains.Add(domain);
-            options.Users.Add(("writer@" + domain, "writer"));
-            return new MailHost(options);
+            book.AddAlias("loop@" + domain, target);
+            o.Smtp.MaxReceivedFields = 12; // the RFC's 100 in tests would take 100 deliveries
+            o.Users.Add(("writer@" + domain, "writer"));
         }
-
-        MailHost? a = null, b = null;
-        for (var attempt = 0; b is null; attempt++)
-        {
-            var port = FreeTcpPort(IPAddress.Parse("127.0.0.5"));
-            a = MakeHost("127.0.0.5", "srs.test", port, "loop@srs.test", "loop@mx.test");
-            var bCandidate = MakeHost("127.0.0.2", "mx.test", port, "loop@mx.test", "loop@srs.test");
-            try
-            {
-                await a.StartAsync();
-                await bCandidate.StartAsync();
-                b = bCandidate;
-            }
-            catch (System.Net.Sockets.SocketException) when (attempt < 5)
-            {
-                await a.DisposeAsync();
-                await bCandidate.DisposeAsync();
-            }
-        }
-        await using var hostA = a!;
+        var (a, b) = await StartPairAsync(log, (o, book) => Looping(o, book, "srs.test", "loop@mx.test"), (o, book) => Looping(o, book, "mx.test", "loop@srs.test"));
+        await using var hostA = a;
         await using var hostB = b;
 
         using (var smtp = new SmtpClient())
@@ -262,6 +200,46 @@ public sealed class TwoHostTests(DnsmasqFixture dns) : IClassFixture<DnsmasqFixt
         Assert.Equal(0, await hostA.Queue.CountAsync());
         Assert.Equal(0, await hostB.Queue.CountAsync());
         Assert.Empty(await hostA.Store.ListMessagesAsync("writer@srs.test", "INBOX"));
+    }
+
+    // Host A (srs.test on 127.0.0.5) and host B (mx.test on 127.0.0.2, dnsmasq's mail.mx.test), started on one port
+    // number, since a delivery agent has one port for every destination; each relays to the other through dnsmasq.
+    private async Task<(MailHost A, MailHost B)> StartPairAsync(System.Collections.Concurrent.ConcurrentQueue<string> log,
+        Action<MailHostOptions, InMemoryAddressBook> configureA, Action<MailHostOptions, InMemoryAddressBook> configureB)
+    {
+        var resolver = new DnsResolverOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 0 };
+        resolver.NameServers.Add(dns.Server.EndPoint);
+        MailHost Make(string address, string domain, int port, Action<MailHostOptions, InMemoryAddressBook> configure)
+        {
+            var book = new InMemoryAddressBook();
+            var options = new MailHostOptions
+            {
+                BindAddress = IPAddress.Parse(address), SmtpPort = port, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null,
+                ImapPort = null, ImapsPort = null, ServerName = "mail." + domain, AddressBook = book,
+                Delivery = new DeliveryAgentOptions { Port = port }, DnsResolver = new DnsClientResolver(resolver),
+                DeliveryPollInterval = TimeSpan.FromMilliseconds(50), LoggerFactory = new LineLogger(domain, log),
+            };
+            options.Domains.Add(domain);
+            configure(options, book);
+            return new MailHost(options);
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = FreeTcpPort(IPAddress.Parse("127.0.0.5"));
+            var a = Make("127.0.0.5", "srs.test", port, configureA);
+            var b = Make("127.0.0.2", "mx.test", port, configureB);
+            try
+            {
+                await a.StartAsync();
+                await b.StartAsync();
+                return (a, b);
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 5)
+            {
+                await a.DisposeAsync();
+                await b.DisposeAsync(); // the port was taken on one of the addresses meanwhile: another
+            }
+        }
     }
 
     private static int FreeTcpPort(IPAddress address)

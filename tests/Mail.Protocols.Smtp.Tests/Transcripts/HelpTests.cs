@@ -19,26 +19,7 @@ public class HelpTests
 
     private static string Plain(string login, string password) => Convert.ToBase64String(Encoding.UTF8.GetBytes("\0" + login + "\0" + password));
 
-    /// <summary>Sends a command and returns every line of its reply.</summary>
-    private static async Task<List<string>> LinesAsync(SmtpTestHarness h, string command)
-    {
-        await h.SendAsync(command + "\r\n");
-        return await ReadLinesAsync(h);
-    }
 
-    private static async Task<List<string>> ReadLinesAsync(SmtpTestHarness h)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await h.ReadLineAsync() ?? throw new InvalidOperationException("closed");
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return lines;
-            }
-        }
-    }
 
     [Theory]
     [InlineData("HELO", "HELO <domain>")]
@@ -60,7 +41,7 @@ public class HelpTests
     {
         await using var h = Harness();
         await h.StartAsync();
-        var lines = await LinesAsync(h, "HELP " + topic);
+        var lines = await h.CommandLinesAsync("HELP " + topic);
         Assert.Equal("214-2.0.0 " + syntax, lines[0]);
         Assert.InRange(lines.Count, 3, 4); // syntax, description, perhaps availability, end
         Assert.All(lines[..^1], line => Assert.StartsWith("214-2.0.0 ", line, StringComparison.Ordinal));
@@ -79,7 +60,7 @@ public class HelpTests
                 "214-2.0.0 Starts a mail transaction from that sender; <> is the null sender of a bounce.",
                 End,
             ],
-            await LinesAsync(h, "HELP MAIL"));
+            await h.CommandLinesAsync("HELP MAIL"));
     }
 
     [Theory]
@@ -92,7 +73,7 @@ public class HelpTests
     {
         await using var h = Harness();
         await h.StartAsync();
-        var lines = await LinesAsync(h, command);
+        var lines = await h.CommandLinesAsync(command);
         Assert.StartsWith("214-2.0.0 MAIL FROM:<reverse-path>", lines[0], StringComparison.Ordinal);
         Assert.Equal(End, lines[^1]);
     }
@@ -109,7 +90,7 @@ public class HelpTests
     {
         await using var h = Harness();
         await h.StartAsync();
-        Assert.Equal(["504 5.5.4 HELP topic not recognized"], await LinesAsync(h, command));
+        Assert.Equal(["504 5.5.4 HELP topic not recognized"], await h.CommandLinesAsync(command));
         Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<sender@example.org>"));
         Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<alice@example.test>"));
         Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
@@ -127,7 +108,7 @@ public class HelpTests
         await using var h = Harness();
         await h.StartAsync();
         await h.SendAsync([.. "HELP "u8, .. topic, .. "\r\n"u8]);
-        Assert.Equal(["501 5.5.4 Syntax error in parameters or arguments"], await ReadLinesAsync(h));
+        Assert.Equal(["501 5.5.4 Syntax error in parameters or arguments"], await h.ReadReplyLinesAsync());
         Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP"));
     }
 
@@ -136,8 +117,8 @@ public class HelpTests
     {
         await using var h = Harness(o => o.AllowPlaintextAuth = true);
         await h.StartAsync();
-        Assert.Equal(["214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY VERB AUTH", End], await LinesAsync(h, "HELP"));
-        Assert.Equal(["214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY VERB AUTH", End], await LinesAsync(h, "HELP   "));
+        Assert.Equal(["214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY VERB AUTH", End], await h.CommandLinesAsync("HELP"));
+        Assert.Equal(["214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY VERB AUTH", End], await h.CommandLinesAsync("HELP   "));
     }
 
     [Theory]
@@ -153,13 +134,13 @@ public class HelpTests
             o.AllowPlaintextAuth = true;
         });
         await h.StartAsync();
-        Assert.Equal(vrfy, (await LinesAsync(h, "HELP VRFY"))[^2]);
-        Assert.Equal(expn, (await LinesAsync(h, "HELP EXPN"))[^2]);
+        Assert.Equal(vrfy, (await h.CommandLinesAsync("HELP VRFY"))[^2]);
+        Assert.Equal(expn, (await h.CommandLinesAsync("HELP EXPN"))[^2]);
         if (mode == AddressQueryMode.Authenticated)
         {
             Assert.StartsWith("235 ", await h.CommandAsync("AUTH PLAIN " + Plain("alice@example.test", "alice")));
-            Assert.Equal("214-2.0.0 Answered in this session.", (await LinesAsync(h, "HELP VRFY"))[^2]);
-            Assert.Equal("214-2.0.0 Answered in this session.", (await LinesAsync(h, "HELP EXPN"))[^2]);
+            Assert.Equal("214-2.0.0 Answered in this session.", (await h.CommandLinesAsync("HELP VRFY"))[^2]);
+            Assert.Equal("214-2.0.0 Answered in this session.", (await h.CommandLinesAsync("HELP EXPN"))[^2]);
         }
     }
 
@@ -168,9 +149,9 @@ public class HelpTests
     {
         await using var h = Harness(o => o.AllowPlaintextAuth = true);
         await h.StartAsync();
-        Assert.Equal("214-2.0.0 Mechanisms: " + string.Join(' ', h.Options.AuthMechanisms), (await LinesAsync(h, "HELP AUTH"))[^2]);
+        Assert.Equal("214-2.0.0 Mechanisms: " + string.Join(' ', h.Options.AuthMechanisms), (await h.CommandLinesAsync("HELP AUTH"))[^2]);
         Assert.StartsWith("235 ", await h.CommandAsync("AUTH PLAIN " + Plain("alice@example.test", "alice")));
-        Assert.Equal("214-2.0.0 This session has already authenticated.", (await LinesAsync(h, "HELP AUTH"))[^2]);
+        Assert.Equal("214-2.0.0 This session has already authenticated.", (await h.CommandLinesAsync("HELP AUTH"))[^2]);
     }
 
     [Fact]
@@ -178,8 +159,8 @@ public class HelpTests
     {
         await using var h = Harness();
         await h.StartAsync();
-        Assert.Equal("214-2.0.0 Offered only on a TLS connection.", (await LinesAsync(h, "HELP AUTH"))[^2]);
-        Assert.Equal("214-2.0.0 Not offered on this connection.", (await LinesAsync(h, "HELP STARTTLS"))[^2]);
+        Assert.Equal("214-2.0.0 Offered only on a TLS connection.", (await h.CommandLinesAsync("HELP AUTH"))[^2]);
+        Assert.Equal("214-2.0.0 Not offered on this connection.", (await h.CommandLinesAsync("HELP STARTTLS"))[^2]);
     }
 
     [Fact]
@@ -191,7 +172,7 @@ public class HelpTests
             o.AuthMechanisms.Clear();
         });
         await h.StartAsync();
-        Assert.Equal("214-2.0.0 Not offered on this server.", (await LinesAsync(h, "HELP AUTH"))[^2]);
+        Assert.Equal("214-2.0.0 Not offered on this server.", (await h.CommandLinesAsync("HELP AUTH"))[^2]);
     }
 
     [Fact]
@@ -199,12 +180,12 @@ public class HelpTests
     {
         await using var h = Harness();
         Assert.StartsWith("220 ", await h.ReadReplyAsync());
-        Assert.Equal(End, (await LinesAsync(h, "HELP EHLO"))[^1]);
+        Assert.Equal(End, (await h.CommandLinesAsync("HELP EHLO"))[^1]);
         Assert.StartsWith("250 ", await h.CommandAsync("EHLO client.example.org"));
         Assert.Equal("250 2.1.0 Sender ok", await h.CommandAsync("MAIL FROM:<sender@example.org>"));
-        Assert.Equal(End, (await LinesAsync(h, "HELP RCPT"))[^1]);
+        Assert.Equal(End, (await h.CommandLinesAsync("HELP RCPT"))[^1]);
         Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<bob@example.test>"));
-        Assert.Equal(["504 5.5.4 HELP topic not recognized"], await LinesAsync(h, "HELP ME"));
+        Assert.Equal(["504 5.5.4 HELP topic not recognized"], await h.CommandLinesAsync("HELP ME"));
         Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
         Assert.EndsWith("Message accepted for delivery", await h.CommandAsync("Subject: help inside\r\n\r\nhi\r\n."), StringComparison.Ordinal);
         Assert.Single(await h.Store.ListMessagesAsync("bob@example.test", "INBOX"));

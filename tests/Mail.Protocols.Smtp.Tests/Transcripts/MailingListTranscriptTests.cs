@@ -21,20 +21,6 @@ public class MailingListTranscriptTests
         }, addressBook: book);
     }
 
-    private static async Task<List<string>> LinesAsync(SmtpTestHarness h, string command)
-    {
-        await h.SendAsync(command + "\r\n");
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await h.ReadLineAsync() ?? throw new InvalidOperationException("closed");
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return lines;
-            }
-        }
-    }
 
     [Fact]
     public async Task Expn_of_a_list_names_each_member_as_listed_and_vrfy_answers_with_the_list()
@@ -43,8 +29,8 @@ public class MailingListTranscriptTests
         await h.StartAsync();
         Assert.Equal(
             ["250-2.1.5 <alice@example.test>", "250-2.1.5 <sales@example.test>", "250 2.1.5 <far@remote.test>"],
-            await LinesAsync(h, "EXPN <Crew@example.test>"));
-        Assert.Equal(["250 2.1.5 <crew@example.test>"], await LinesAsync(h, "VRFY crew@example.test"));
+            await h.CommandLinesAsync("EXPN <Crew@example.test>"));
+        Assert.Equal(["250 2.1.5 <crew@example.test>"], await h.CommandLinesAsync("VRFY crew@example.test"));
     }
 
     [Fact]
@@ -56,7 +42,7 @@ public class MailingListTranscriptTests
         await h.CommandAsync("MAIL FROM:<writer@example.org>");
         Assert.Equal("250 2.1.5 Recipient ok", await h.CommandAsync("RCPT TO:<crew@example.test>"));
         Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
-        var lines = await LinesAsync(h, "Subject: to the crew\r\n\r\nhi\r\n.");
+        var lines = await h.CommandLinesAsync("Subject: to the crew\r\n\r\nhi\r\n.");
         Assert.Equal(
             [
                 "250-2.0.0 <crew@example.test> list: sent on to 3 member(s) from <bob@example.test>",

@@ -95,6 +95,28 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads a whole (possibly multi-line) reply and returns every line of it.</summary>
+    public async Task<List<string>> ReadReplyLinesAsync()
+    {
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = await ReadLineAsync() ?? throw new InvalidOperationException("server closed the connection");
+            lines.Add(line);
+            if (line.Length < 4 || line[3] != '-')
+            {
+                return lines;
+            }
+        }
+    }
+
+    /// <summary>Sends a command and returns every line of its reply.</summary>
+    public async Task<List<string>> CommandLinesAsync(string command)
+    {
+        await SendAsync(command + "\r\n");
+        return await ReadReplyLinesAsync();
+    }
+
     /// <summary>Sends a command and returns the last line of its reply.</summary>
     public async Task<string> CommandAsync(string command)
     {

@@ -36,21 +36,6 @@ public class VrfyExpnVerbTests
         return h;
     }
 
-    /// <summary>Sends a command and returns every line of its reply.</summary>
-    private static async Task<List<string>> LinesAsync(SmtpTestHarness h, string command)
-    {
-        await h.SendAsync(command + "\r\n");
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await h.ReadLineAsync() ?? throw new InvalidOperationException("closed");
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return lines;
-            }
-        }
-    }
 
     [Fact]
     public async Task Vrfy_off_answers_252_and_expn_off_answers_502_as_before()
@@ -113,8 +98,8 @@ public class VrfyExpnVerbTests
         await h.StartAsync();
         Assert.Equal(
             ["553-5.1.4 Ambiguous; possibilities are", "553-5.1.4 <alice@example.test>", "553 5.1.4 <alice@other.test>"],
-            await LinesAsync(h, "VRFY alice"));
-        Assert.Equal(["250 2.1.5 <bob@example.test>"], await LinesAsync(h, "VRFY bob"));
+            await h.CommandLinesAsync("VRFY alice"));
+        Assert.Equal(["250 2.1.5 <bob@example.test>"], await h.CommandLinesAsync("VRFY bob"));
     }
 
     [Fact]
@@ -122,11 +107,11 @@ public class VrfyExpnVerbTests
     {
         await using var h = Harness(AddressQueryMode.Off, AddressQueryMode.On);
         await h.StartAsync();
-        Assert.Equal(["250-2.1.5 <alice@example.test>", "250 2.1.5 <far@remote.test>"], await LinesAsync(h, "EXPN team@example.test"));
-        Assert.Equal(["250-2.1.5 <alice@example.test>", "250 2.1.5 <bob@example.test>"], await LinesAsync(h, "EXPN <sales@example.test>"));
-        Assert.Equal(["250 2.1.5 <bob@example.test>"], await LinesAsync(h, "EXPN bob@example.test"));
-        Assert.Equal(["550 5.1.1 User unknown"], await LinesAsync(h, "EXPN nobody@example.test"));
-        Assert.Equal(["551 5.1.6 User not local; please try <x@remote.test>"], await LinesAsync(h, "EXPN x@remote.test"));
+        Assert.Equal(["250-2.1.5 <alice@example.test>", "250 2.1.5 <far@remote.test>"], await h.CommandLinesAsync("EXPN team@example.test"));
+        Assert.Equal(["250-2.1.5 <alice@example.test>", "250 2.1.5 <bob@example.test>"], await h.CommandLinesAsync("EXPN <sales@example.test>"));
+        Assert.Equal(["250 2.1.5 <bob@example.test>"], await h.CommandLinesAsync("EXPN bob@example.test"));
+        Assert.Equal(["550 5.1.1 User unknown"], await h.CommandLinesAsync("EXPN nobody@example.test"));
+        Assert.Equal(["551 5.1.6 User not local; please try <x@remote.test>"], await h.CommandLinesAsync("EXPN x@remote.test"));
     }
 
     [Fact]
@@ -139,7 +124,7 @@ public class VrfyExpnVerbTests
         Assert.Equal("235 2.7.0 Authentication successful", await h.CommandAsync("AUTH PLAIN " + Plain("alice@example.test", "alice")));
         Assert.Equal("550 5.1.1 User unknown", await h.CommandAsync("VRFY nobody@example.test"));
         Assert.Equal("250 2.1.5 <bob@example.test>", await h.CommandAsync("VRFY bob@example.test"));
-        Assert.Equal(["250-2.1.5 <alice@example.test>", "250 2.1.5 <bob@example.test>"], await LinesAsync(h, "EXPN sales@example.test"));
+        Assert.Equal(["250-2.1.5 <alice@example.test>", "250 2.1.5 <bob@example.test>"], await h.CommandLinesAsync("EXPN sales@example.test"));
     }
 
     [Fact]
@@ -194,7 +179,7 @@ public class VrfyExpnVerbTests
         await h.CommandAsync("RCPT TO:<bob+news@example.test>");
         await h.CommandAsync("RCPT TO:<team@example.test>");
         Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
-        var lines = await LinesAsync(h, "Subject: verbose\r\n\r\nhi\r\n.");
+        var lines = await h.CommandLinesAsync("Subject: verbose\r\n\r\nhi\r\n.");
         Assert.Equal(
             [
                 "250-2.0.0 <bob+news@example.test> stored for bob@example.test in INBOX",
@@ -220,7 +205,7 @@ public class VrfyExpnVerbTests
         await h.CommandAsync("RCPT TO:<bob@example.test>");
         await h.CommandAsync("RCPT TO:<carol@elsewhere.test>");
         var body = "Subject: chunk\r\n\r\nhi\r\n";
-        var lines = await LinesAsync(h, $"BDAT {body.Length} LAST\r\n{body}"[..^2]);
+        var lines = await h.CommandLinesAsync($"BDAT {body.Length} LAST\r\n{body}"[..^2]);
         Assert.Equal(
             [
                 "250-2.0.0 <sales@example.test> expanded to 2 destinations",
@@ -241,7 +226,7 @@ public class VrfyExpnVerbTests
         await h.CommandAsync("MAIL FROM:<sender@example.org>");
         await h.CommandAsync("RCPT TO:<team@example.test>");
         await h.CommandAsync("DATA");
-        var lines = await LinesAsync(h, "Subject: quiet\r\n\r\nhi\r\n.");
+        var lines = await h.CommandLinesAsync("Subject: quiet\r\n\r\nhi\r\n.");
         Assert.Single(lines);
         Assert.Matches("^250 2.0.0 [0-9A-Za-z]+ Message accepted for delivery$", lines[0]);
     }
@@ -254,14 +239,14 @@ public class VrfyExpnVerbTests
             await h.StartAsync();
             Assert.Equal(
                 ["214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY VERB AUTH", "214 2.0.0 End of HELP info"],
-                await LinesAsync(h, "HELP"));
+                await h.CommandLinesAsync("HELP"));
         }
         await using (var h = Harness(AddressQueryMode.Off, AddressQueryMode.Authenticated, o => o.AllowPlaintextAuth = false))
         {
             await h.StartAsync();
             Assert.Equal(
                 ["214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY EXPN VERB", "214 2.0.0 End of HELP info"],
-                await LinesAsync(h, "HELP"));
+                await h.CommandLinesAsync("HELP"));
         }
     }
 
@@ -284,8 +269,8 @@ public class VrfyExpnVerbTests
             o.Expn = AddressQueryMode.On;
         }, policy: new AcceptEverythingPolicy());
         await h.StartAsync();
-        Assert.Equal(["250 2.1.5 <anyone@example.test>"], await LinesAsync(h, "VRFY anyone@example.test"));
-        Assert.Equal(["250 2.1.5 <anyone@example.test>"], await LinesAsync(h, "EXPN anyone@example.test"));
-        Assert.Equal(["550 5.1.1 User unknown"], await LinesAsync(h, "VRFY anyone"));
+        Assert.Equal(["250 2.1.5 <anyone@example.test>"], await h.CommandLinesAsync("VRFY anyone@example.test"));
+        Assert.Equal(["250 2.1.5 <anyone@example.test>"], await h.CommandLinesAsync("EXPN anyone@example.test"));
+        Assert.Equal(["550 5.1.1 User unknown"], await h.CommandLinesAsync("VRFY anyone"));
     }
 }
