@@ -76,6 +76,7 @@ if (options.AddressBook is InMemoryAddressBook aliases)
     Console.WriteLine($"  aliases     {aliases.Count} (aliases, lists and catch-alls)");
 }
 Console.WriteLine($"  subaddress  {(options.Addressing.SubaddressSeparator is { } separator ? $"user{separator}tag@" : "off")}");
+Console.WriteLine($"  forwards    {(options.SenderRewriting is { } srs ? $"sent from SRS addresses of {srs.Domain}" : "keep the writer's sender (no SRS)")}");
 Console.WriteLine($"  plaintext AUTH {(options.AllowPlaintextAuth ? "allowed" : "only after STARTTLS")}; certificate {host.Certificate.Subject}");
 Console.WriteLine(options.Delivery is null ? "  outbound    kept in the queue (--no-delivery)"
     : options.Delivery.SmartHost is { } smart ? $"  outbound    through {smart.Host}:{smart.Port}"

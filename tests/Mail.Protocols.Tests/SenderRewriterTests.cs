@@ -225,6 +225,27 @@ public sealed class SenderRewriterTests
         Assert.Equal("SRS0=opaque+string@otherdomain.com", Reverse(rewriter, rewritten));
     }
 
+    [Theory]
+    // Found by the fuzz target: SRS1 forms whose last field is not the first forwarder's SRS0 part (which starts with a
+    // separator) reversed to an address that was no SRS0 any more. They are ordinary local parts now, rewritten as SRS0.
+    [InlineData("SRS1+x=y=z@other.example")]
+    [InlineData("SRS1+m=y==@other.example")]
+    public void An_srs1_form_without_an_srs0_part_is_an_ordinary_local_part(string sender)
+    {
+        var rewriter = Rewriter();
+        var rewritten = rewriter.Forward(sender);
+        Assert.StartsWith("SRS0=", rewritten, StringComparison.Ordinal);
+        Assert.Equal(sender, Reverse(rewriter, rewritten));
+    }
+
+    [Fact]
+    public void An_address_literal_and_an_internationalised_domain_round_trip()
+    {
+        var rewriter = Rewriter();
+        Assert.Equal("alice@[192.0.2.1]", Reverse(rewriter, rewriter.Forward("alice@[192.0.2.1]")));
+        Assert.Equal("alice@bücher.example", Reverse(rewriter, rewriter.Forward("alice@bücher.example")));
+    }
+
     [Fact]
     public void Forwarding_an_srs1_keeps_the_first_forwarder_and_signs_again()
     {
@@ -305,6 +326,13 @@ public sealed class SenderRewriterTests
     [InlineData("\"ends in backslash\\\"@otherdomain.com")]
     [InlineData("line\r\nbreak@otherdomain.com")]
     [InlineData("user@other domain.com")]
+    // Found by the SenderRewriting fuzz target: a domain with '=' (the field separator) or other characters no domain
+    // has was written into an SRS address that could not be read back, so its bounce was lost.
+    [InlineData("alice@fwdAB=0=a")]
+    [InlineData("alice@other.example=")]
+    [InlineData("alice@oth*r.example")]
+    [InlineData("alice@other..example")]
+    [InlineData("alice@[192.0.2.1=]")]
     public void Malformed_reverse_paths_are_not_rewritten(string sender)
     {
         var rewriter = Rewriter();

@@ -246,11 +246,12 @@ public sealed class SenderRewriter
         return false;
     }
 
-    // An SRS1 rest "=HHHH=host=user": all three present; the user part keeps its leading separator.
+    // An SRS1 rest "=HHHH=host=user": all three present; the user part is the first forwarder's SRS0 part after its
+    // tag, so it is a separator (which it keeps) and more, else the local part is no SRS1 we could route back.
     private static bool TrySplitSrs1(string rest, out string hash, out string host, out string user)
     {
         var fields = rest.AsSpan(1);
-        if (TakeField(ref fields, out var h) && TakeField(ref fields, out var d) && !fields.IsEmpty)
+        if (TakeField(ref fields, out var h) && TakeField(ref fields, out var d) && fields.Length > 1 && IsSeparator(fields[0]))
         {
             (hash, host, user) = (h.ToString(), d.ToString(), fields.ToString());
             return true;
@@ -271,7 +272,7 @@ public sealed class SenderRewriter
         }
         if (tag == '1')
         {
-            if (!TrySplitSrs1(rest, out _, out host, out user))
+            if (!TrySplitSrs1(rest, out _, out host, out user) || !IsDomain(host))
             {
                 return false;
             }
@@ -354,7 +355,7 @@ public sealed class SenderRewriter
             }
         }
         var host = address.AsSpan(at + 1);
-        if (host.ContainsAny(" \"\\<>"))
+        if (!IsDomain(host))
         {
             return false;
         }
@@ -369,6 +370,45 @@ public sealed class SenderRewriter
         local = text;
         domain = LowerAscii(host.ToString());
         return true;
+    }
+
+    // A domain the fields of an SRS address can carry and give back: dot-separated labels of letters, digits, hyphens
+    // and (for internationalised domains) non-ASCII characters, or an address literal in brackets. Never '=', the
+    // field separator, so a domain cannot be read back differently from how it was written.
+    private static bool IsDomain(ReadOnlySpan<char> host)
+    {
+        if (host.Length >= 2 && host[0] == '[' && host[^1] == ']')
+        {
+            foreach (var c in host[1..^1])
+            {
+                if (c is < '!' or > '~' or '[' or ']' or '\\' or '=')
+                {
+                    return false;
+                }
+            }
+            return host.Length > 2;
+        }
+        var labelLength = 0;
+        foreach (var c in host)
+        {
+            if (c == '.')
+            {
+                if (labelLength == 0)
+                {
+                    return false;
+                }
+                labelLength = 0;
+            }
+            else if (char.IsAsciiLetterOrDigit(c) || c == '-' || (c > '\u007f' && !char.IsControl(c) && !char.IsWhiteSpace(c) && c != '\ufffd'))
+            {
+                labelLength++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return labelLength > 0;
     }
 
     private static bool TryUnquote(string quoted, out string text)
