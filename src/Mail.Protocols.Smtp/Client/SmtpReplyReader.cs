@@ -11,7 +11,9 @@ namespace Mail.Protocols.Smtp.Client;
 /// three-digit code from 200 to 599 (§4.2.1: "the reply code on each of the lines MUST be the same"); a hyphen after it
 /// means more lines follow, anything else (a space, nothing, or what a sloppy server sends) ends the reply, as Postfix
 /// reads it. Anything else is a malformed reply (<see cref="SmtpClientException"/>), after which the connection is of no
-/// further use. Text is decoded as UTF-8, an invalid octet becoming U+FFFD.
+/// further use. Text is decoded as UTF-8, an invalid sequence becoming <c>?</c>, so that the text is never longer in
+/// UTF-8 than the octets received (U+FFFD, three octets, would let a line of invalid octets triple past the limit: found
+/// by the SmtpClientReply fuzz target).
 /// </summary>
 internal struct SmtpReplyReader
 {
@@ -20,6 +22,8 @@ internal struct SmtpReplyReader
 
     /// <summary>The most lines a reply may have (an EHLO reply has one per extension: some twenty).</summary>
     public const int MaxLines = 200;
+
+    private static readonly Encoding s_text = Encoding.GetEncoding("utf-8", EncoderFallback.ReplacementFallback, new DecoderReplacementFallback("?"));
 
     private LineReader _lineReader;
     private List<string>? _lines;
@@ -46,7 +50,7 @@ internal struct SmtpReplyReader
                 throw new SmtpClientException($"{host} sent a malformed reply");
             }
             _code = code;
-            var text = Encoding.UTF8.GetString(line);
+            var text = s_text.GetString(line);
             _lines.Add(text.Length > 4 ? text[4..] : "");
             if (text.Length == 3 || text[3] != '-')
             {

@@ -90,6 +90,23 @@ public sealed class SmtpReplyReaderTests
         Assert.Equal("5.0.0", DeliveryStatusNotification.StatusCode("550 5.\u0661.\u0661 unknown", DsnAction.Failed));
     }
 
+    [Fact]
+    public void Invalid_utf8_becomes_one_question_mark_per_sequence_so_the_text_never_outgrows_the_octets_received()
+    {
+        // Found by the SmtpClientReply fuzz target: U+FFFD (three octets in UTF-8) for each invalid octet let a line at
+        // the length limit triple past it.
+        var wire = new byte[4 + 4090 + 2];
+        "250 "u8.CopyTo(wire);
+        wire.AsSpan(4, 4090).Fill(0xEC);
+        "\r\n"u8.CopyTo(wire.AsSpan(4094));
+        var reader = new SmtpReplyReader();
+        var reply = Next(ref reader, ref wire) ?? throw new InvalidOperationException("no complete reply");
+        var text = Assert.Single(reply.Lines);
+        Assert.True(Encoding.UTF8.GetByteCount(text) <= 4090, $"{Encoding.UTF8.GetByteCount(text)} octets");
+        Assert.All(text, c => Assert.Equal('?', c));
+        Assert.Equal(["caf\u00e9 ok"], ReadOne("250 caf\u00e9 ok\r\n").Lines); // valid UTF-8 stays as it is
+    }
+
     private static SmtpServerReply ReadOne(string wire)
     {
         var reader = new SmtpReplyReader();
