@@ -459,12 +459,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         {
             dsn = DeliveryStatusNotification.Build(_options.ServerName, envelope, recipients, action, original, retryUntil);
         }
-        using var content = new MemoryStream();
-        await dsn.WriteToAsync(DeliveryStatusNotification.WireFormat, content, cancellationToken).ConfigureAwait(false);
-        content.Position = 0;
-        var dsnEnvelope = new QueueEnvelope("", [new QueueRecipient(envelope.ReversePath, DsnNotify.Never)], _time.GetUtcNow(),
-            SmtpUtf8: !System.Text.Ascii.IsValid(envelope.ReversePath));
-        await submitNotification(dsnEnvelope, content, cancellationToken).ConfigureAwait(false);
+        await DeliveryStatusNotification.SubmitAsync(dsn, envelope.ReversePath, _time.GetUtcNow(), submitNotification, cancellationToken).ConfigureAwait(false);
         DeliveryLog.Notified(_logger, lease.QueueId, action.ToString(), envelope.ReversePath);
     }
 }

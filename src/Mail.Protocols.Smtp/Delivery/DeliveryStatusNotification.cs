@@ -23,7 +23,21 @@ public static partial class DeliveryStatusNotification
     /// How a notice is written out: with CRLF line ends whatever the platform (MimeKit's default is the platform's,
     /// LF on Linux), since mail on the wire and in the stores is CRLF (RFC 5321 §2.3.8) and a server refuses bare LF.
     /// </summary>
-    internal static FormatOptions WireFormat { get; } = CreateWireFormat();
+    private static FormatOptions WireFormat { get; } = CreateWireFormat();
+
+    /// <summary>
+    /// Writes <paramref name="notice"/> out (CRLF) and hands it to <paramref name="submit"/> for <paramref name="to"/>,
+    /// with the null reverse path and NOTIFY=NEVER, so that a notice can never cause another.
+    /// </summary>
+    internal static async ValueTask SubmitAsync(MimeMessage notice, string to, DateTimeOffset at,
+        Func<QueueEnvelope, Stream, CancellationToken, ValueTask> submit, CancellationToken cancellationToken)
+    {
+        using var content = new MemoryStream();
+        await notice.WriteToAsync(WireFormat, content, cancellationToken).ConfigureAwait(false);
+        content.Position = 0;
+        var envelope = new QueueEnvelope("", [new QueueRecipient(to, DsnNotify.Never)], at, SmtpUtf8: !System.Text.Ascii.IsValid(to));
+        await submit(envelope, content, cancellationToken).ConfigureAwait(false);
+    }
 
     private static FormatOptions CreateWireFormat()
     {

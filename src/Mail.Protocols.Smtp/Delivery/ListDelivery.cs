@@ -1,7 +1,5 @@
-using System.Text;
 using Mail.Protocols.Policy;
 using Mail.Protocols.Queue;
-using MimeKit;
 
 namespace Mail.Protocols.Smtp.Delivery;
 
@@ -30,11 +28,6 @@ internal sealed class ListDelivery(IRecipientPolicy policy, string reportingMta,
     public async ValueTask NotifyAsync(QueueEnvelope envelope, IReadOnlyList<RecipientStatus> failed, Stream content, CancellationToken cancellationToken)
     {
         var notice = DeliveryStatusNotification.Build(reportingMta, envelope, failed, DsnAction.Failed, content);
-        using var stream = new MemoryStream();
-        await notice.WriteToAsync(DeliveryStatusNotification.WireFormat, stream, cancellationToken).ConfigureAwait(false);
-        stream.Position = 0;
-        var to = envelope.ReversePath;
-        var noticeEnvelope = new QueueEnvelope("", [new QueueRecipient(to, DsnNotify.Never)], envelope.ReceivedAt, SmtpUtf8: !Ascii.IsValid(to));
-        await sendNotice(noticeEnvelope, stream, cancellationToken).ConfigureAwait(false);
+        await DeliveryStatusNotification.SubmitAsync(notice, envelope.ReversePath, envelope.ReceivedAt, sendNotice, cancellationToken).ConfigureAwait(false);
     }
 }
