@@ -22,47 +22,63 @@ internal static class FolderNames
     public static string ToDirectoryName(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        return TryGetDirectoryName(folder, out var directory, out var why) ? directory : throw Invalid(folder, why);
+    }
+
+    private static bool TryGetDirectoryName(string folder, out string directory, out string why)
+    {
+        directory = "";
+        why = "";
         if (IsInbox(folder))
         {
-            return "";
+            return true;
         }
         if (folder.Length is 0 or > 255 || folder.Any(char.IsControl))
         {
-            throw Invalid(folder, "it is empty, too long or has control characters");
+            why = "it is empty, too long or has control characters";
+            return false;
         }
         var levels = folder.Split(Separator);
         foreach (var level in levels)
         {
             if (level.Length == 0)
             {
-                throw Invalid(folder, "it has an empty level");
+                why = "it has an empty level";
+                return false;
             }
             // Maildir++ separates levels with '.', so a dot inside a level cannot be stored unambiguously.
             if (level.Contains('.', StringComparison.Ordinal))
             {
-                throw Invalid(folder, "Maildir++ folder names cannot contain '.'");
+                why = "Maildir++ folder names cannot contain '.'";
+                return false;
             }
         }
-        var directory = "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
+        var encoded = "." + string.Join('.', levels.Select(ModifiedUtf7.Encode));
         // Modified UTF-7 is ASCII: one octet a character. A longer name is no file name (NAME_MAX), and would fail at creation.
-        if (directory.Length > MaxDirectoryName)
+        if (encoded.Length > MaxDirectoryName)
         {
-            throw Invalid(folder, $"its directory name would be longer than {MaxDirectoryName} octets");
+            why = $"its directory name would be longer than {MaxDirectoryName} octets";
+            return false;
         }
-        return directory;
+        directory = encoded;
+        return true;
     }
 
     // The longest file name Linux file systems take (NAME_MAX).
     private const int MaxDirectoryName = 255;
 
     /// <summary>
-    /// The folder name of a Maildir++ directory, or null if the directory is not a folder: ".INBOX" (in any case) is none,
-    /// since INBOX is the Maildir itself and a second one would shadow it, and neither is a name <see cref="ToDirectoryName"/>
-    /// refuses (a control character or a dot inside a level, encoded in modified UTF-7).
+    /// The folder name of a Maildir++ directory, or null if the directory is not a folder. A directory is a folder only
+    /// if it is exactly the one <see cref="ToDirectoryName"/> writes for that folder: ".INBOX" (in any case) is none,
+    /// since INBOX is the Maildir itself and a second one would shadow it; nor is a name ToDirectoryName refuses (a control
+    /// character or a dot inside a level, encoded in modified UTF-7; more than 255 octets), nor another spelling of a
+    /// folder's name (modified UTF-7 split into two runs), since the store could list such a folder but neither select,
+    /// rename nor delete it: each of those looks for the folder's own directory.
     /// </summary>
     public static string? FromDirectoryName(string directoryName)
     {
-        if (directoryName.Length < 2 || directoryName[0] != '.' || directoryName == "..")
+        ArgumentNullException.ThrowIfNull(directoryName);
+        if (directoryName.Length is < 2 or > MaxDirectoryName || directoryName[0] != '.' || directoryName == "..")
         {
             return null;
         }
@@ -70,17 +86,15 @@ internal static class FolderNames
         var decoded = new string[levels.Length];
         for (var i = 0; i < levels.Length; i++)
         {
-            // A level must be one ToDirectoryName could have written: no separator, no dot, no control character
-            // (modified UTF-7 can encode any of them); else the folder could be listed but never selected or renamed.
-            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level
-                || level.AsSpan().ContainsAny(Separator, '.') || level.Any(char.IsControl))
+            if (levels[i].Length == 0 || ModifiedUtf7.Decode(levels[i]) is not { } level)
             {
                 return null;
             }
             decoded[i] = level;
         }
         var name = string.Join(Separator, decoded);
-        return IsInbox(name) || name.Length > 255 ? null : name;
+        return !IsInbox(name) && TryGetDirectoryName(name, out var canonical, out _)
+            && string.Equals(canonical, directoryName, StringComparison.Ordinal) ? name : null;
     }
 
     /// <summary>

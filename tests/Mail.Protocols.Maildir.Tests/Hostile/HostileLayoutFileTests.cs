@@ -51,10 +51,20 @@ public sealed class HostileLayoutFileTests : IDisposable
     [InlineData(".Archiv&AB8-e")]     // U+001F
     [InlineData(".A&AAA-")]           // NUL
     [InlineData(".a&AC4-b")]          // "a.b": a dot inside a level, which Maildir++ cannot hold
+    [InlineData(".&AKM-&AKM-")]       // "££" split into two runs: the folder's own directory is ".&AKMAow-"
+    [InlineData(".&AGE-")]            // "a" in base64: printable ASCII stands for itself
     public void A_directory_whose_name_no_folder_of_this_store_can_have_is_no_folder(string directory)
     {
         // The store could list it but neither select, rename nor delete it: its name fails ToDirectoryName.
         Assert.Null(FolderNames.FromDirectoryName(directory));
+    }
+
+    [Fact]
+    public void A_directory_name_longer_than_a_file_name_is_no_folder()
+    {
+        // Found by fuzzing: ".aaa…" of 256 octets decoded to a folder of 255 characters whose directory cannot exist.
+        Assert.Null(FolderNames.FromDirectoryName("." + new string('a', 255)));
+        Assert.Equal(new string('a', 254), FolderNames.FromDirectoryName("." + new string('a', 254)));
     }
 
     [Fact]
