@@ -121,6 +121,6 @@ internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices 
     public ILogger Logger { get; } = logger;
     public SpoolDirectory Spool { get; } = new(options.SpoolDirectory);
 
-    /// <summary>The spool directory, for <see cref="MessageSpool"/> when a message spills to disk.</summary>
-    public string SpoolPath() => Spool.Path;
+    /// <summary>The spool directory, for <see cref="MessageSpool"/> when a message spills to disk (one delegate for all messages).</summary>
+    public Func<string> SpoolPath => field ??= () => Spool.Path;
 }

@@ -86,19 +86,19 @@ internal sealed partial class MessageDelivery
         }
         if (remote.Count > 0)
         {
-            run.EntriesWithOwnSender.Add(listEnvelope with { ReversePath = SenderForForward(sender), Recipients = remote });
+            run.AddEntryWithOwnSender(listEnvelope with { ReversePath = SenderForForward(sender), Recipients = remote });
             run.Report?.Add(string.Create(CultureInfo.InvariantCulture, $"<{list.Address}> list: {remote.Count} remote member(s) queued from <{sender}>"));
         }
         if (failed.Count > 0)
         {
-            run.Notices.Add((listEnvelope, failed));
+            run.AddNotice(listEnvelope, failed);
         }
         SmtpLog.ListDelivered(logger, run.QueueId, list.Address, list.Members.Count, failed.Count, list.Owner);
         run.ListPath.Remove(key);
 
         void AddRemote(QueueRecipient member)
         {
-            if (run.RemoteQueued.Add(AddressKey(member.Address)))
+            if (run.FirstRemoteCopy(member.Address))
             {
                 remote.Add(member);
             }

@@ -28,6 +28,8 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
 {
     public const string Inbox = "INBOX";
 
+    private static readonly List<QueueEnvelope> s_noEntries = [];
+
     /// <summary>Whether this delivery suppresses duplicates (then callers pass the message's <see cref="DuplicateFilter.Key"/>).</summary>
     public bool SuppressesDuplicates => duplicates is not null;
 
@@ -54,18 +56,20 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
                 recipients.Count > 1 || recipients is [{ Destinations: { Count: > 1 } or [{ List: not null }] }] ? new(UserName.Comparer) : null);
             // The client's own relayed recipients first: a forward or a list member at the same address is that copy.
             List<QueueRecipient>? relay = null;
-            foreach (var (recipient, destinations) in recipients)
+            // Indexed loops here: a foreach over the interfaces would box an enumerator for each message and recipient.
+            for (var r = 0; r < recipients.Count; r++)
             {
-                if (destinations is null)
+                if (recipients[r] is (var recipient, null))
                 {
                     (relay ??= []).Add(recipient);
-                    run.RemoteQueued.Add(AddressKey(recipient.Address));
+                    run.FirstRemoteCopy(recipient.Address);
                 }
             }
             List<QueueRecipient>? forwards = null;
             List<RecipientStatus>? full = null;
-            foreach (var (recipient, destinations) in recipients)
+            for (var r = 0; r < recipients.Count; r++)
             {
+                var (recipient, destinations) = recipients[r];
                 if (destinations is null)
                 {
                     report?.Add($"<{recipient.Address}> queued for relay to {DomainOf(recipient.Address)}");
@@ -75,12 +79,13 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
                 {
                     report.Add(string.Create(CultureInfo.InvariantCulture, $"<{recipient.Address}> expanded to {destinations.Count} destinations"));
                 }
-                foreach (var destination in destinations)
+                for (var d = 0; d < destinations.Count; d++)
                 {
+                    var destination = destinations[d];
                     if (destination.ForwardTo is { } target)
                     {
                         // An alias's target in another domain: queued once, with the recipient's NOTIFY and ORCPT.
-                        if (run.RemoteQueued.Add(AddressKey(target)))
+                        if (run.FirstRemoteCopy(target))
                         {
                             (forwards ??= []).Add(recipient with { Address = target });
                             report?.Add($"<{recipient.Address}> forwarded to <{target}>, queued for {DomainOf(target)}");
@@ -96,7 +101,7 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
                     }
                 }
             }
-            if (full is not null && run.CopiesStored == 0 && relay is null && forwards is null && run.EntriesWithOwnSender.Count == 0)
+            if (full is not null && run.CopiesStored == 0 && relay is null && forwards is null && run.EntriesWithOwnSender is null)
             {
                 return SmtpRejectReason.MailboxFull; // nothing is in yet: the client tries the whole message again later
             }
@@ -110,7 +115,7 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
                 {
                     // A forward leaves with our SRS address as its sender (SPF at the destination checks us, not the
                     // writer's domain); the client's own relayed recipients keep the writer's.
-                    run.EntriesWithOwnSender.Add(envelope with { ReversePath = SenderForForward(envelope.ReversePath), Recipients = forwards });
+                    run.AddEntryWithOwnSender(envelope with { ReversePath = SenderForForward(envelope.ReversePath), Recipients = forwards });
                 }
             }
             if (relay is not null)
@@ -118,16 +123,19 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
                 content.Position = 0;
                 await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
             }
-            foreach (var entry in run.EntriesWithOwnSender)
+            foreach (var entry in run.EntriesWithOwnSender ?? s_noEntries)
             {
                 content.Position = 0;
                 await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
             }
             if (full is not null)
             {
-                run.Notices.Add((envelope, full.Where(f => WantsFailureNotice(f.Recipient)).ToList()));
+                run.AddNotice(envelope, full.Where(f => WantsFailureNotice(f.Recipient)).ToList());
             }
-            await SendNoticesAsync(run, content, cancellationToken).ConfigureAwait(false);
+            if (run.Notices is not null)
+            {
+                await SendNoticesAsync(run.Notices, run, content, cancellationToken).ConfigureAwait(false);
+            }
             return null;
         }
         catch (MailboxStoreException ex) when (ex.Error == MailboxStoreError.InsufficientStorage)
@@ -155,9 +163,9 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
 
     // The failure notices this delivery owes (to the writer, to lists' owners), once everything is stored and queued.
     // A notice that cannot be built or sent costs only itself: the copies it reports on are accepted already.
-    private async ValueTask SendNoticesAsync(Run run, Stream content, CancellationToken cancellationToken)
+    private async ValueTask SendNoticesAsync(List<(QueueEnvelope Envelope, List<RecipientStatus> Failed)> notices, Run run, Stream content, CancellationToken cancellationToken)
     {
-        foreach (var (envelope, failed) in run.Notices)
+        foreach (var (envelope, failed) in notices)
         {
             if (failed.Count == 0 || envelope.ReversePath.Length == 0 || lists is null)
             {
@@ -185,15 +193,23 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
         public HashSet<string>? Delivered { get; } = delivered;
         // Copies stored (or found stored by an earlier delivery of this message).
         public int CopiesStored { get; set; }
+        // The collections below are made on first use: a message for local mailboxes only needs none of them.
         // Remote addresses with a copy queued, by AddressKey: each gets one, whichever path reached it first.
-        public HashSet<string> RemoteQueued { get; } = new(StringComparer.Ordinal);
+        private HashSet<string>? _remoteQueued;
         // Queue entries whose sender is not the writer's: SRS forwards, and lists' remote members from their owners.
-        public List<QueueEnvelope> EntriesWithOwnSender { get; } = [];
+        public List<QueueEnvelope>? EntriesWithOwnSender { get; private set; }
         // Failure notices owed: to the reverse path of the envelope, about these recipients.
-        public List<(QueueEnvelope Envelope, List<RecipientStatus> Failed)> Notices { get; } = [];
+        public List<(QueueEnvelope Envelope, List<RecipientStatus> Failed)>? Notices { get; private set; }
         // The lists being sent on now (for loops), and those sent on already (each once per message).
-        public HashSet<string> ListPath { get; } = new(StringComparer.Ordinal);
-        public HashSet<string> ListsDone { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> ListPath => field ??= new(StringComparer.Ordinal);
+        public HashSet<string> ListsDone => field ??= new(StringComparer.Ordinal);
+
+        /// <summary>Whether this is the first copy queued for the remote address (each gets one).</summary>
+        public bool FirstRemoteCopy(string address) => (_remoteQueued ??= new(StringComparer.Ordinal)).Add(AddressKey(address));
+
+        public void AddEntryWithOwnSender(QueueEnvelope entry) => (EntriesWithOwnSender ??= []).Add(entry);
+
+        public void AddNotice(QueueEnvelope envelope, List<RecipientStatus> failed) => (Notices ??= []).Add((envelope, failed));
     }
 
     // Stores the copy for one mailbox unless the user has it already; returns the store's refusal when the user's

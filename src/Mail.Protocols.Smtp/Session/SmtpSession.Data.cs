@@ -1,8 +1,6 @@
-using Mail.Protocols.Text;
 using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
-using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
@@ -11,7 +9,7 @@ using Mail.Protocols.Smtp.Data;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Protocol;
 using Mail.Protocols.Smtp.Telemetry;
-using MimeKit.Utils;
+using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Smtp.Session;
 
@@ -321,27 +319,48 @@ internal sealed partial class SmtpSession
         return spool.Read(first) == 1 && first[0] is (byte)' ' or (byte)'\t';
     }
 
-    // RFC 5321 §4.4 trace header; "with" keywords from RFC 3848 and RFC 6531. Returns the octets written.
+    // RFC 5321 §4.4 trace header; "with" keywords from RFC 3848 and RFC 6531. Written as octets straight into the spool
+    // (no string per message: the session's part is cached, the date formatted in place). Returns the octets written.
     private int WriteReceivedHeader(Transaction transaction, MessageSpool spool)
     {
         // HELO sessions are plain "SMTP"; the S and A suffixes exist only for the ESMTP forms.
         var protocol = !transaction.SmtpUtf8 && !_esmtp
-            ? "SMTP"
+            ? "SMTP"u8
             : s_withKeywords[(transaction.SmtpUtf8 ? 4 : 0) | (Connection.IsSecure ? 2 : 0) | (_user is not null ? 1 : 0)];
-        var forClause = transaction.Recipients.Count == 1 ? "\r\n\tfor <" + HeaderText(transaction.Recipients[0].Recipient.Address) + ">" : "";
-        var header = string.Concat([ReceivedPrefix(), protocol, " id ", transaction.QueueId, forClause, ";\r\n\t",
-            DateUtils.FormatDate(Connection.TimeProvider.GetLocalNow()), "\r\n"]);
-        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(header.Length));
-        var length = Encoding.UTF8.GetBytes(header, buffer);
-        spool.Append(buffer.AsSpan(0, length));
+        var prefix = ReceivedPrefix();
+        var forAddress = transaction.Recipients.Count == 1 ? HeaderText(transaction.Recipients[0].Recipient.Address) : null;
+        var buffer = ArrayPool<byte>.Shared.Rent(prefix.Length + 64 + MessageDate.Length
+            + (forAddress is null ? 0 : Encoding.UTF8.GetMaxByteCount(forAddress.Length)));
+        var header = buffer.AsSpan();
+        var length = Put(header, 0, prefix);
+        length = Put(header, length, protocol);
+        length = Put(header, length, " id "u8);
+        length += Encoding.ASCII.GetBytes(transaction.QueueId, header[length..]);
+        if (forAddress is not null)
+        {
+            length = Put(header, length, "\r\n\tfor <"u8);
+            length += Encoding.UTF8.GetBytes(forAddress, header[length..]);
+            length = Put(header, length, ">"u8);
+        }
+        length = Put(header, length, ";\r\n\t"u8);
+        MessageDate.Write(Connection.TimeProvider.GetLocalNow(), header[length..]);
+        length = Put(header, length + MessageDate.Length, "\r\n"u8);
+        spool.Append(header[..length]);
         ArrayPool<byte>.Shared.Return(buffer);
         return length;
     }
 
-    private static readonly string[] s_withKeywords = ["ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA", "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA"];
+    private static int Put(Span<byte> destination, int at, ReadOnlySpan<byte> octets)
+    {
+        octets.CopyTo(destination[at..]);
+        return at + octets.Length;
+    }
 
-    // "Received: from <helo> ([<ip>])\r\n\tby <host> (Mail.Protocols) with ": fixed for a session until the next HELO/EHLO.
-    private string ReceivedPrefix()
+    private static readonly byte[][] s_withKeywords = [.. new[] { "ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA", "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA" }
+        .Select(Encoding.ASCII.GetBytes)];
+
+    // "Received: from <helo> ([<ip>])\r\n\tby <host> (Mail.Protocols) with ", in UTF-8: fixed for a session until the next HELO/EHLO.
+    private byte[] ReceivedPrefix()
     {
         if (_receivedPrefix is { } cached && ReferenceEquals(_receivedPrefixHelo, _heloName))
         {
@@ -353,7 +372,7 @@ internal sealed partial class SmtpSession
         _receivedPrefixHelo = _heloName;
         // A ";" in the name would end the field's tokens (RFC 5322 §3.6.7) and make what follows the hop's date-time.
         var helo = HeaderText(_heloName ?? "unknown").Replace(';', '?');
-        return _receivedPrefix = $"Received: from {helo} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ";
+        return _receivedPrefix = Encoding.UTF8.GetBytes($"Received: from {helo} ([{literal}])\r\n\tby {Options.ServerName} (Mail.Protocols) with ");
     }
 
     // Client-supplied names go into a header: no line breaks (nor controls, NEL, or the Unicode line and paragraph

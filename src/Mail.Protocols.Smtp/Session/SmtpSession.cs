@@ -32,7 +32,7 @@ internal sealed partial class SmtpSession : CommandSession
     private Transaction? _transaction;
     private PolicyContext? _policyContext;
     private SmtpSessionInfo? _sessionInfo;
-    private string? _receivedPrefix;
+    private byte[]? _receivedPrefix;
     private string? _receivedPrefixHelo;
 
     public SmtpSession(SmtpServerContext server, MailConnection connection, SmtpRole role)

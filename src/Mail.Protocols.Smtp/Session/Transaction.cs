@@ -26,14 +26,12 @@ internal sealed class Transaction : IDisposable
         {
             foreach (var (_, destinations) in Recipients)
             {
-                if (destinations is not null)
+                // Indexed: a foreach over the interface would box its enumerator, once per message.
+                for (var i = 0; i < (destinations?.Count ?? 0); i++)
                 {
-                    foreach (var destination in destinations)
+                    if (destinations![i] is { IsLocal: true } or { List: not null })
                     {
-                        if (destination.IsLocal || destination.List is not null)
-                        {
-                            return true;
-                        }
+                        return true;
                     }
                 }
             }
