@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests, the fuzz smoke and the e2e scripts drive (swaks, python3, curl, mbsync, mutt,
-# openssl, dnsmasq as the tests' DNS server, Dovecot for the interop tests and benchmarks, afl++, gnuplot), when missing.
+# openssl, dnsmasq as the tests' DNS server, Dovecot for the interop tests and benchmarks, afl++, gnuplot, Postfix's
+# smtp-source), when missing.
 # Needs root (apt-get). Server packages never start as services: policy-rc.d refuses, and dnsmasq-base ships the binary
 # without a service; each test starts what it needs by hand on 127.0.0.1. tests/run-tests.sh and .ci/run call it.
 set -euo pipefail
@@ -21,6 +22,9 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 # The fuzzer the fuzz smoke runs (tests/Mail.Protocols.Fuzz/fuzz.sh).
 command -v afl-fuzz >/dev/null || missing+=(afl++)
+# Postfix's smtp-source drives benchmarks/e2e/smtp-load.sh (its --quick smoke runs in .ci/run); only the tool is wanted,
+# so Postfix is preseeded with "No configuration" and, like every server here, never started as a service.
+[ -x /usr/sbin/smtp-source ] || missing+=(postfix)
 # benchmarks/e2e/soak.sh draws its graph of memory, descriptors and threads over time with gnuplot.
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +33,7 @@ if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

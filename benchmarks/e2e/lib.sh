@@ -376,11 +376,11 @@ run_smtp_source() {
 # The value of NAME=VALUE in a file of such words: field NAME FILE.
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2"; }
 
-# Sets order to the servers for the next run, the first two swapped every other time (turn counts
-# the runs), so which one goes first alternates.
+# Sets order to the servers for the next run, rotated by one more each time (turn counts the runs), so
+# each goes first in turn; with two servers the order alternates.
 next_order() {
-    order=("${servers[@]}")
-    if ((turn % 2 == 1 && ${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
+    local first=$((turn % ${#servers[@]}))
+    order=("${servers[@]:first}" "${servers[@]:0:first}")
     turn=$((turn + 1))
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end SMTP load benchmark: our server (samples/MailHost) against the SmtpServer NuGet package
-# (benchmarks/Peers/SmtpServerPeer), side by side in one run, with the same load from Postfix's
+# (benchmarks/Peers/SmtpServerPeer) and the floor, a sink that answers with fixed replies
+# (benchmarks/Peers/PipelinesSink), side by side in one run, with the same load from Postfix's
 # smtp-source. See benchmarks/e2e/README.md.
 #
 # Usage: benchmarks/e2e/smtp-load.sh [--quick] [--keepalive] [--runs N]
@@ -39,6 +40,7 @@ parse_options "$@"
 
 smtp_source=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 peer_project=$repo/benchmarks/Peers/SmtpServerPeer
+sink_project=$repo/benchmarks/Peers/PipelinesSink
 ours_project=$repo/samples/MailHost
 
 if ((quick)); then
@@ -68,6 +70,13 @@ start_peer() {
     wait_listening peer 220 "an SMTP client"
 }
 
+# The Pipelines sink, on a new port each time.
+start_sink() {
+    server_port[sink]=$(free_port)
+    start_process sink "$work/sink.log" dotnet "$work/sink/PipelinesSink.dll" --port "${server_port[sink]}"
+    wait_listening sink 220 "an SMTP client"
+}
+
 # Our server: SMTP only, the user alice, the in-memory store.
 start_ours() {
     local -a extra=()
@@ -89,19 +98,19 @@ rss_mib() {
     awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
 }
 
-# The peer's count of stored messages (it prints a stats line on SIGHUP).
-peer_messages() {
-    local pid=${server_pid[peer]} before i
-    before=$(grep -c '^stats ' "${server_log[peer]}" || true)
+# The count of messages taken by server NAME, the peer or the sink (each prints a stats line on SIGHUP).
+server_messages() {
+    local name=$1 pid=${server_pid[$1]} before i
+    before=$(grep -c '^stats ' "${server_log[$name]}" || true)
     kill -HUP "$pid"
     for ((i = 0; i < 50; i++)); do
-        if (($(grep -c '^stats ' "${server_log[peer]}" || true) > before)); then
-            grep '^stats ' "${server_log[peer]}" | tail -n 1 | sed 's/.*messages=\([0-9]*\).*/\1/'
+        if (($(grep -c '^stats ' "${server_log[$name]}" || true) > before)); then
+            grep '^stats ' "${server_log[$name]}" | tail -n 1 | sed 's/.*messages=\([0-9]*\).*/\1/'
             return 0
         fi
         sleep 0.1
     done
-    die "the peer did not answer SIGHUP with a stats line"
+    die "the $name did not answer SIGHUP with a stats line"
 }
 
 # Runs smtp-source against a server. Prints "wall_seconds completed_messages"; returns its exit status.
@@ -115,16 +124,17 @@ run_load() {
 
 # Builds.
 build_release "the SmtpServer peer" "$peer_project" peer
+build_release "the Pipelines sink" "$sink_project" sink
 servers=()
 if [[ -f $ours_project/MailHost.csproj ]]; then
     build_ours
     servers+=(ours)
     ours_note=""
 else
-    log "samples/MailHost/MailHost.csproj is absent: skipping our server, measuring the peer alone"
+    log "samples/MailHost/MailHost.csproj is absent: skipping our server, measuring the peer and the sink"
     ours_note="samples/MailHost/MailHost.csproj was absent: our server was not measured."
 fi
-servers+=(peer)
+servers+=(peer sink)
 
 # result[server,conc,size] = "msgs/s cpu_ms_per_msg" (medians over the runs) or "FAILED"
 declare -A result=()
@@ -136,7 +146,7 @@ turn=0
 for conc in "${concurrencies[@]}"; do
     for size in "${sizes[@]}"; do
         if ((size <= 1024)); then count=$count_1k; else count=$count_100k; fi
-        # A warm-up as long as the run: both runtimes reach tier-1 code before anything is measured.
+        # A warm-up as long as the run: every server reaches tier-1 code before anything is measured.
         warmup=$count
         label=$(size_label "$size")
         log "case: $conc connection(s), $label, $count messages x $runs run(s) (warm-up $warmup)"
@@ -146,7 +156,7 @@ for conc in "${concurrencies[@]}"; do
             next_order
             for name in "${order[@]}"; do
                 # One server at a time, in a fresh process: every run starts from the same state and
-                # the other server's background work (JIT, GC) does not share the CPU with it.
+                # the other servers' background work (JIT, GC) does not share the CPU with it.
                 "start_$name"
                 pid=${server_pid[$name]}
                 port=${server_port[$name]}
@@ -156,7 +166,7 @@ for conc in "${concurrencies[@]}"; do
                 fi
                 if [[ -z $problem ]]; then
                     stored_before=0
-                    if [[ $name == peer ]]; then stored_before=$(peer_messages); fi
+                    if [[ $name != ours ]]; then stored_before=$(server_messages "$name"); fi
                     cpu_before=$(cpu_ticks "$pid")
                     status=0
                     run_load "$port" "$conc" "$count" "$size" "$work/load.out" >"$work/load.res" || status=$?
@@ -165,9 +175,9 @@ for conc in "${concurrencies[@]}"; do
                     read -r wall completed <"$work/load.res"
                     if ((status != 0 || completed != count)) || [[ -s $work/load.out.err ]]; then
                         problem="smtp-source exited $status after $completed of $count messages: $(tr '\n' ' ' <"$work/load.out.err")"
-                    elif [[ $name == peer ]]; then
-                        stored=$(($(peer_messages) - stored_before))
-                        ((stored == count)) || problem="the peer stored $stored of $count messages"
+                    elif [[ $name != ours ]]; then
+                        stored=$(($(server_messages "$name") - stored_before))
+                        ((stored == count)) || problem="the $name took $stored of $count messages"
                     fi
                 fi
                 stop_server "$name"
@@ -197,36 +207,44 @@ postfix_version=$(package_version postfix)
 if ((keepalive)); then mode="connections reused for many messages (smtp-source -d)"; else mode="a new connection per message (smtp-source default)"; fi
 
 {
-    echo "# SMTP end-to-end load: Mail.Protocols vs SmtpServer 11.1.0"
+    echo "# SMTP end-to-end load: Mail.Protocols vs SmtpServer 11.1.0 and the Pipelines sink"
     echo
     report_when_line
     report_machine_line "smtp-source from postfix $postfix_version"
     echo "- Load: smtp-source on the same machine, HELO + MAIL + RCPT + DATA, $mode;"
     echo "  payload -l bytes plus smtp-source's headers; $runs run(s) per case (medians shown), each on a fresh"
-    echo "  server process after a warm-up of $count_1k/$count_100k messages, one server at a time, order alternating$( ((quick)) && echo "; --quick: too short to quote")"
+    echo "  server process after a warm-up of $count_1k/$count_100k messages, one server at a time, order rotating$( ((quick)) && echo "; --quick: too short to quote")"
     report_load_line "msg/s more than CPU/msg"
     echo "- CPU = the server process's utime+stime from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- msg/s ratio > 1 means ours is faster; CPU/msg ratio < 1 means ours spends less CPU per message."
+    echo "- Sink: benchmarks/Peers/PipelinesSink, fixed replies and the data dropped, the floor; CPU/msg ours/sink is how far"
+    echo "  above it we are (issue 15's goal: at most 1.15)."
     [[ -n $ours_note ]] && echo "- $ours_note"
     echo
-    echo "| Connections | Size | Messages | Ours msg/s | Peer msg/s | msg/s ours/peer | Ours CPU ms/msg | Peer CPU ms/msg | CPU/msg ours/peer |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| Connections | Size | Messages | Ours msg/s | Peer msg/s | msg/s ours/peer | Ours CPU ms/msg | Peer CPU ms/msg | CPU/msg ours/peer | Sink msg/s | Sink CPU ms/msg | CPU/msg ours/sink |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for conc in "${concurrencies[@]}"; do
         for size in "${sizes[@]}"; do
             if ((size <= 1024)); then count=$count_1k; else count=$count_100k; fi
             peer=${result[peer,$conc,$size]:-}
+            sink=${result[sink,$conc,$size]:-}
             ours=${result[ours,$conc,$size]:-}
             if [[ -z $ours ]]; then ours="n/a n/a"; fi
             [[ $ours == FAILED ]] && ours="FAILED FAILED"
             [[ $peer == FAILED ]] && peer="FAILED FAILED"
+            [[ $sink == FAILED ]] && sink="FAILED FAILED"
             read -r our_rate our_cpu <<<"$ours"
             read -r peer_rate peer_cpu <<<"$peer"
-            rate_ratio=n/a cpu_ratio=n/a
+            read -r sink_rate sink_cpu <<<"$sink"
+            rate_ratio=n/a cpu_ratio=n/a sink_cpu_ratio=n/a
             if [[ $our_rate =~ ^[0-9.]+$ && $peer_rate =~ ^[0-9.]+$ ]]; then
                 rate_ratio=$(fmt_ratio "$our_rate" "$peer_rate")
                 cpu_ratio=$(fmt_ratio "$our_cpu" "$peer_cpu")
             fi
-            echo "| $conc | $(size_label "$size") | $count | $our_rate | $peer_rate | $rate_ratio | $our_cpu | $peer_cpu | $cpu_ratio |"
+            if [[ $our_cpu =~ ^[0-9.]+$ && $sink_cpu =~ ^[0-9.]+$ ]]; then
+                sink_cpu_ratio=$(fmt_ratio "$our_cpu" "$sink_cpu")
+            fi
+            echo "| $conc | $(size_label "$size") | $count | $our_rate | $peer_rate | $rate_ratio | $our_cpu | $peer_cpu | $cpu_ratio | $sink_rate | $sink_cpu | $sink_cpu_ratio |"
         done
     done
     echo
