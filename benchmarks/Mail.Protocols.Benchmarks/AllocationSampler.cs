@@ -1,4 +1,5 @@
 using System.Diagnostics.Tracing;
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
@@ -110,6 +111,11 @@ internal static class AllocationSampler
                 return;
             }
             var name = eventData.Payload![eventData.PayloadNames.IndexOf("TypeName")]?.ToString() ?? "?";
+            // AllocationKind 1: the object went to the large object heap (85,000 octets and up).
+            if (eventData.PayloadNames.IndexOf("AllocationKind") is >= 0 and var kind && Convert.ToInt32(eventData.Payload[kind], CultureInfo.InvariantCulture) == 1)
+            {
+                name += " (large object heap)";
+            }
             lock (Samples)
             {
                 Samples[name] = Samples.GetValueOrDefault(name) + 1;

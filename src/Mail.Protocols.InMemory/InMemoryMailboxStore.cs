@@ -285,18 +285,7 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         var mailbox = Get(user);
         mailbox.Changes.Check(session);
         // Read everything first: a failed or cancelled read stores nothing.
-        byte[] bytes;
-        if (content.CanSeek)
-        {
-            bytes = new byte[content.Length - content.Position];
-            await content.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            using var copy = new MemoryStream();
-            await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
-            bytes = copy.ToArray();
-        }
+        var bytes = await MessageContent.ReadAsync(content, cancellationToken).ConfigureAwait(false);
         lock (mailbox)
         {
             var f = Find(mailbox, folder);
@@ -317,7 +306,7 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         lock (mailbox)
         {
             var m = FindMessage(Find(mailbox, folder), uid);
-            return ValueTask.FromResult<Stream>(new MemoryStream(m.Content, writable: false));
+            return ValueTask.FromResult(m.Content.OpenRead());
         }
     }
 
@@ -470,7 +459,7 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
 
         public MailboxChange Added(Message message) => new(MailboxChangeKind.MessageAdded, Name, UidValidity, message.Uid, message.ModSeq, message.Info);
 
-        public Message Add(byte[] content, MessageFlags flags, string[] keywords, DateTimeOffset internalDate, Lazy<MessageSummary>? summary = null)
+        public Message Add(MessageContent content, MessageFlags flags, string[] keywords, DateTimeOffset internalDate, Lazy<MessageSummary>? summary = null)
         {
             var message = new Message(UidNext++, content, internalDate, summary)
             {
@@ -483,10 +472,10 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         }
     }
 
-    private sealed class Message(uint uid, byte[] content, DateTimeOffset internalDate, Lazy<MessageSummary>? summary)
+    private sealed class Message(uint uid, MessageContent content, DateTimeOffset internalDate, Lazy<MessageSummary>? summary)
     {
         public uint Uid { get; } = uid;
-        public byte[] Content { get; } = content;
+        public MessageContent Content { get; } = content;
         public DateTimeOffset InternalDate { get; } = internalDate;
         public MessageFlags Flags { get; set; }
         public string[] Keywords { get; set; } = [];
@@ -494,11 +483,14 @@ public sealed partial class InMemoryMailboxStore : IMailboxStore
         public Lazy<MessageSummary> Summary { get; } = summary ?? new(() => Summarise(content));
         public MessageInfo Info => new(Uid, Flags, Keywords, InternalDate, Content.Length, ModSeq);
 
-        // The summary's header (MessageSummary.Header) is a slice of the content this store holds anyway, not a copy.
-        private static MessageSummary Summarise(byte[] content)
+        // The summary's header (MessageSummary.Header) is a slice of the content this store holds anyway, not a copy: a
+        // header kept is at most MessageSummaryParser.MaxHeaderLength octets, so it lies in the first segment.
+        private static MessageSummary Summarise(MessageContent content)
         {
-            var summary = MessageSummaryParser.Parse(new MemoryStream(content, writable: false));
-            return summary.HasHeader ? summary with { Header = content.AsMemory(0, (int)summary.BodyOffset) } : summary;
+            var summary = MessageSummaryParser.Parse(content.OpenRead());
+            return summary.HasHeader && summary.BodyOffset <= content.FirstSegment.Length
+                ? summary with { Header = content.FirstSegment[..(int)summary.BodyOffset] }
+                : summary;
         }
     }
 }

@@ -21,12 +21,11 @@ public sealed class InMemoryMessageQueue : IMessageQueue
     {
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(content);
-        using var copy = new MemoryStream();
-        await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+        var copy = await MessageContent.ReadAsync(content, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             var id = "Q" + (++_nextId).ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
-            _entries[id] = new Entry(id, envelope, copy.ToArray(), [.. envelope.Recipients.Select(r => new RecipientStatus(r, RecipientState.Pending))], _timeProvider.GetUtcNow());
+            _entries[id] = new Entry(id, envelope, copy, [.. envelope.Recipients.Select(r => new RecipientStatus(r, RecipientState.Pending))], _timeProvider.GetUtcNow());
             return id;
         }
     }
@@ -55,7 +54,7 @@ public sealed class InMemoryMessageQueue : IMessageQueue
         lock (_lock)
         {
             return _entries.TryGetValue(queueId, out var e)
-                ? ValueTask.FromResult<Stream>(new MemoryStream(e.Content, writable: false))
+                ? ValueTask.FromResult(e.Content.OpenRead())
                 : throw new MessageQueueException($"No queue entry {queueId}.");
         }
     }
@@ -110,11 +109,11 @@ public sealed class InMemoryMessageQueue : IMessageQueue
         return entry;
     }
 
-    private sealed class Entry(string id, QueueEnvelope envelope, byte[] content, IReadOnlyList<RecipientStatus> recipients, DateTimeOffset nextAttempt)
+    private sealed class Entry(string id, QueueEnvelope envelope, MessageContent content, IReadOnlyList<RecipientStatus> recipients, DateTimeOffset nextAttempt)
     {
         public string Id { get; } = id;
         public QueueEnvelope Envelope { get; } = envelope;
-        public byte[] Content { get; } = content;
+        public MessageContent Content { get; } = content;
         public IReadOnlyList<RecipientStatus> Recipients { get; set; } = recipients;
         public DateTimeOffset NextAttempt { get; set; } = nextAttempt;
         public DateTimeOffset LeaseExpires { get; set; } = DateTimeOffset.MinValue;

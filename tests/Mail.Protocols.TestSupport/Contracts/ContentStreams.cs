@@ -44,3 +44,43 @@ public sealed class FailingStream : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
+
+/// <summary>
+/// A content stream that is not seekable and gives at most <paramref name="chunk"/> octets a read, as a socket does: a
+/// store must not assume one read fills its buffer or that the length is known.
+/// </summary>
+public sealed class TricklingStream(byte[] content, int chunk) : Stream
+{
+    private int _position;
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(Span<byte> buffer)
+    {
+        var n = Math.Min(Math.Min(chunk, buffer.Length), content.Length - _position);
+        content.AsSpan(_position, n).CopyTo(buffer);
+        _position += n;
+        return n;
+    }
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>A message of <paramref name="size"/> octets whose every octet depends on its offset, so a misplaced piece shows.</summary>
+    public static byte[] Message(int size)
+    {
+        var message = new byte[size];
+        "Subject: big\r\n\r\n"u8.CopyTo(message);
+        for (var i = 16; i < size; i++)
+        {
+            message[i] = (byte)('a' + (i * 7 % 26));
+        }
+        return message;
+    }
+}

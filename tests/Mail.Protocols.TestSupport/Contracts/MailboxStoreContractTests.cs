@@ -58,6 +58,32 @@ public abstract partial class MailboxStoreContractTests
         Assert.Equal((byte)'B', (byte)stream.ReadByte());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65_535)]
+    [InlineData(65_536)]
+    [InlineData(65_537)]
+    [InlineData(300_000)]
+    public async Task Content_of_any_size_from_a_stream_that_is_not_seekable_reads_back_byte_for_byte_from_any_offset(int size)
+    {
+        var store = CreateStore();
+        var message = size == 0 ? [] : TricklingStream.Message(size);
+
+        var appended = await store.AppendAsync(User, "INBOX", new TricklingStream(message, chunk: 1_000));
+
+        Assert.Equal(size, appended.Size);
+        await using var stream = await store.OpenContentAsync(User, "INBOX", appended.Uid);
+        Assert.Equal(size, stream.Length);
+        var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        Assert.Equal(message, copy.ToArray());
+        foreach (var offset in new[] { size / 2, size - 1, 65_535, 65_536 }.Where(o => o >= 0 && o < size))
+        {
+            stream.Position = offset;
+            Assert.Equal(message[offset], (byte)stream.ReadByte());
+        }
+    }
+
     [Fact]
     public async Task Flags_update_with_unchangedsince_and_notifications_reach_observers()
     {

@@ -43,6 +43,23 @@ public abstract class MessageQueueContractTests
         Assert.Equal(s_content, copy.ToArray());
     }
 
+    [Theory]
+    [InlineData(65_536)]
+    [InlineData(300_000)]
+    public async Task A_large_message_from_a_stream_that_is_not_seekable_keeps_its_content(int size)
+    {
+        var time = Clock();
+        var queue = CreateQueue(time);
+        var message = TricklingStream.Message(size);
+
+        var id = await queue.EnqueueAsync(Envelope(time.GetUtcNow()), new TricklingStream(message, chunk: 1_000));
+
+        await using var content = await queue.OpenContentAsync(id);
+        var copy = new MemoryStream();
+        await content.CopyToAsync(copy);
+        Assert.Equal(message, copy.ToArray());
+    }
+
     [Fact]
     public async Task A_leased_entry_is_hidden_until_its_lease_expires_then_offered_again()
     {
