@@ -32,7 +32,8 @@ internal sealed class MessageContent
         ArgumentNullException.ThrowIfNull(content);
         if (content.CanSeek)
         {
-            var length = content.Length - content.Position;
+            // A position past the end (which a MemoryStream allows) leaves nothing to read, not a negative size.
+            var length = Math.Max(0, content.Length - content.Position);
             var segments = new byte[(int)((length + SegmentSize - 1) / SegmentSize)][];
             for (var i = 0; i < segments.Length; i++)
             {
@@ -101,6 +102,13 @@ internal sealed class MessageContent
         }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        // The base class would allocate a one-octet array for each call.
+        public override int ReadByte()
+        {
+            Span<byte> octet = stackalloc byte[1];
+            return Read(octet) == 1 ? octet[0] : -1;
+        }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<int>(cancellationToken) : new(Read(buffer.Span));

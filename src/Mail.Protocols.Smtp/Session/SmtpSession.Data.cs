@@ -329,7 +329,7 @@ internal sealed partial class SmtpSession
             : s_withKeywords[(transaction.SmtpUtf8 ? 4 : 0) | (Connection.IsSecure ? 2 : 0) | (_user is not null ? 1 : 0)];
         var prefix = ReceivedPrefix();
         var forAddress = transaction.Recipients.Count == 1 ? HeaderText(transaction.Recipients[0].Recipient.Address) : null;
-        var buffer = ArrayPool<byte>.Shared.Rent(prefix.Length + 64 + MessageDate.Length
+        var buffer = ArrayPool<byte>.Shared.Rent(prefix.Length + 32 + transaction.QueueId!.Length + MessageDate.Length
             + (forAddress is null ? 0 : Encoding.UTF8.GetMaxByteCount(forAddress.Length)));
         var header = buffer.AsSpan();
         var length = Put(header, 0, prefix);

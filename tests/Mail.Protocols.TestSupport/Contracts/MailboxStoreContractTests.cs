@@ -85,6 +85,17 @@ public abstract partial class MailboxStoreContractTests
     }
 
     [Fact]
+    public async Task Content_whose_stream_is_positioned_past_its_end_is_stored_empty()
+    {
+        var store = CreateStore();
+
+        var appended = await store.AppendAsync(User, "INBOX", new MemoryStream(new byte[10]) { Position = 20 });
+
+        Assert.Equal(0, appended.Size);
+        Assert.Equal(0, Assert.Single(await store.ListMessagesAsync(User, "INBOX")).Size);
+    }
+
+    [Fact]
     public async Task Flags_update_with_unchangedsince_and_notifications_reach_observers()
     {
         var store = CreateStore();
