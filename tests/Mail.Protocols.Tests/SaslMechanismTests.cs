@@ -108,6 +108,17 @@ public class SaslMechanismTests
         Assert.True(step.IsMalformed);
     }
 
+    [Fact]
+    public async Task Scram_refuses_a_client_nonce_longer_than_256_characters_instead_of_echoing_it()
+    {
+        // Found by fuzzing POP3: an 8 KB nonce made a 10 KB challenge line.
+        var longest = await SaslMechanisms.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync(Encoding.ASCII.GetBytes("n,,n=user,r=" + new string('R', 256)));
+        var tooLong = await SaslMechanisms.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync(Encoding.ASCII.GetBytes("n,,n=user,r=" + new string('R', 257)));
+
+        Assert.Equal(SaslStepKind.Challenge, longest.Kind);
+        Assert.True(tooLong.IsMalformed);
+    }
+
     private sealed class RecordingDirectory : Mail.Protocols.Users.IUserDirectory
     {
         private static readonly Mail.Protocols.Users.MailUser s_user = new("user", ["user@example.test"]);

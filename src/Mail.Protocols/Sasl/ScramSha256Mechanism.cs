@@ -12,6 +12,11 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users, ReadOnlyMemory<
     // The default key of made-up salts: one per process, so SMTP and POP3 in one process show the same salt for a login.
     private static readonly byte[] s_processKey = RandomNumberGenerator.GetBytes(32);
 
+    // The server-first message echoes the client's nonce, and is sent in base64 (a third larger): a nonce of kilobytes
+    // would be an answer too long for a protocol line (POP3's 512 octets, RFC 2449 §4) made by the client. Clients send
+    // a few dozen characters (RFC 5802's examples: 24); RFC 5802 sets no limit, so this is ours.
+    internal const int MaxClientNonceLength = 256;
+
     private MailUser? _user;
     private ScramCredential? _credential;
     private string? _clientFirstBare;
@@ -61,7 +66,7 @@ internal sealed class ScramSha256Mechanism(IUserDirectory users, ReadOnlyMemory<
         _clientFirstBare = message[(secondComma + 1)..];
         var attributes = ParseAttributes(_clientFirstBare);
         if (attributes is null || !attributes.TryGetValue('n', out var saslName) || !attributes.TryGetValue('r', out var clientNonce)
-            || clientNonce.Length == 0 || attributes.ContainsKey('m'))
+            || clientNonce.Length is 0 or > MaxClientNonceLength || attributes.ContainsKey('m'))
         {
             return SaslStep.Malformed("SCRAM client-first-message is malformed");
         }
