@@ -61,7 +61,7 @@ public class Pop3SessionBenchmarks : ISmokeChecked
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> SessionAsync(byte[] commands)
     {
-        var connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer));
+        var connection = new MailConnection(new PipeDuplex(_toServer.Reader, _toClient.Writer));
         await _toServer.Writer.WriteAsync(commands);
         await _server.RunSessionAsync(connection);
         await connection.DisposeAsync();
@@ -98,11 +98,5 @@ public class Pop3SessionBenchmarks : ISmokeChecked
         {
             throw new InvalidOperationException($"{benchmark}: the server sent {received} octets, expected {least} to {most}");
         }
-    }
-
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
     }
 }

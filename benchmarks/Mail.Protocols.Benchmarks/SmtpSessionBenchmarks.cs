@@ -46,7 +46,7 @@ public class SmtpSessionBenchmarks : ISmokeChecked
             new SmtpServices(_store = new CountingStore(), new InMemoryMessageQueue(), users, new DefaultRecipientPolicy(policyOptions, users)), []);
         _toServer = new Pipe();
         _toClient = new Pipe();
-        _connection = new MailConnection(new Duplex(_toServer.Reader, _toClient.Writer));
+        _connection = new MailConnection(new PipeDuplex(_toServer.Reader, _toClient.Writer));
         _session = server.RunSessionAsync(_connection);
         _body = Message(1024);
         _largeBody = Message(100 * 1024);
@@ -181,11 +181,6 @@ public class SmtpSessionBenchmarks : ISmokeChecked
         }
     }
 
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
 
     // Reads each message to the end and drops it, so the benchmark measures the engine, not a growing store.
     private sealed class CountingStore : IMailboxStore
