@@ -115,7 +115,8 @@ for target in "${targets[@]}"; do
     failed=1
     continue
   fi
-  execs=$(stat execs_done "$stats"); rate=$(stat execs_per_sec "$stats"); corpus_count=$(stat corpus_count "$stats")
+  # Not "execs": that is --execs, the cap every later target of this run is given.
+  done_execs=$(stat execs_done "$stats"); rate=$(stat execs_per_sec "$stats"); corpus_count=$(stat corpus_count "$stats")
   coverage=$(stat bitmap_cvg "$stats"); edges=$(stat edges_found "$stats")
   # The findings are counted from afl's folders: fuzzer_stats is stale when afl stopped early.
   crashes=$(find "$out/default/crashes" -name 'id:*' 2>/dev/null | wc -l)
@@ -127,8 +128,8 @@ for target in "${targets[@]}"; do
     failed=1
   fi
   printf '%-28s %12s execs %9s/s  corpus %6s  coverage %7s  edges %6s  crashes %s  hangs %s\n' \
-    "$target" "$execs" "$rate" "$corpus_count" "$coverage" "$edges" "$crashes" "$hangs"
-  echo "| $target | $execs | $rate | $corpus_count | $coverage | $edges | $crashes | $hangs |" >>"$results"
+    "$target" "$done_execs" "$rate" "$corpus_count" "$coverage" "$edges" "$crashes" "$hangs"
+  echo "| $target | $done_execs | $rate | $corpus_count | $coverage | $edges | $crashes | $hangs |" >>"$results"
   if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then
     failed=1
     mkdir -p "$here/Regressions/$target"
