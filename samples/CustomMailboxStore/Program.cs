@@ -3,7 +3,7 @@
 //   dotnet run --project samples/CustomMailboxStore -- ./mail-data
 using System.Runtime.InteropServices;
 using CustomMailboxStore;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 if (args is ["--help" or "-h"] or { Length: > 1 })
 {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.RateLimits;
 

@@ -2,6 +2,7 @@
 // `dotnet run --project samples/MailHost -- --help` lists the options.
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Maildir;
 using Mail.Protocols.Maildir.Queue;

@@ -6,7 +6,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Mail.Protocols.Connections;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Client;
 using Mail.Protocols.Smtp.Delivery;

@@ -1,6 +1,6 @@
 using System.Net;
 using CustomMailboxStore;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Storage;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;

@@ -2,7 +2,8 @@
 // and reads it back from the store, as a user's first program would, with mailboxes in a Maildir.
 using System.Net.Sockets;
 using System.Text;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Maildir;
 
 var root = Path.Combine(Path.GetTempPath(), "package-consumer-" + Guid.NewGuid().ToString("N"));

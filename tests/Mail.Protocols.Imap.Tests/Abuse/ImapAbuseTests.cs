@@ -1,5 +1,5 @@
 using System.Net;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 namespace Mail.Protocols.Imap.Tests.Abuse;
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using Mail.Protocols.Imap.Tests.Interop;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Imap.Tests.Differential;

@@ -1,5 +1,5 @@
 using System.Net;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Maildir;
 using MailKit;
 using MailKit.Net.Imap;

@@ -2,7 +2,7 @@ using System.Net;
 using MailKit.Net.Imap;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 namespace Mail.Protocols.Imap.Tests.Interop;
 

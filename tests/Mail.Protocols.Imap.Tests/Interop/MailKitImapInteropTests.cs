@@ -4,7 +4,7 @@ using MimeKit;
 
 namespace Mail.Protocols.Imap.Tests.Interop;
 
-/// <summary>MailKit's ImapClient against the IMAP server of a <see cref="Mail.Protocols.InMemory.MailHost"/>, over loopback sockets.</summary>
+/// <summary>MailKit's ImapClient against the IMAP server of a <see cref="Mail.Protocols.Hosting.MailHost"/>, over loopback sockets.</summary>
 public sealed class MailKitImapInteropTests
 {
     private static MimeMessage Message(string subject, string body = "Hello\r\n")

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Mail.Protocols.Imap.Telemetry;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.RateLimits;
 using Mail.Protocols.Telemetry;

@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 namespace Mail.Protocols.Imap.Tests.Tls;
 

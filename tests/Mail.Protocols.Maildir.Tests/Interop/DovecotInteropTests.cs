@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Storage;
 using MailKit;
 using MailKit.Net.Imap;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using MailKit;
 using MailKit.Net.Pop3;
 using MailKit.Security;

@@ -1,4 +1,4 @@
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Maildir.Tests.Store;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Maildir.Queue;
 using Mail.Protocols.Queue;
 using MailKit.Net.Smtp;

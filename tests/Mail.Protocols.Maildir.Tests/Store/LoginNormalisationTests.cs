@@ -1,4 +1,5 @@
 using System.Text;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;

@@ -1,4 +1,4 @@
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.TestSupport;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;

@@ -1,5 +1,5 @@
 using System.Text;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 namespace Mail.Protocols.Pop3.Tests.Abuse;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
 using Mail.Protocols.TestSupport.Faults;

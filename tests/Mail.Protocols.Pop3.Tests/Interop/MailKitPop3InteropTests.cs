@@ -7,7 +7,7 @@ using MimeKit;
 namespace Mail.Protocols.Pop3.Tests.Interop;
 
 /// <summary>
-/// MailKit's Pop3Client (and SmtpClient for delivery) against the real servers of <see cref="InMemory.MailHost"/>
+/// MailKit's Pop3Client (and SmtpClient for delivery) against the real servers of <see cref="Hosting.MailHost"/>
 /// over loopback sockets: what the store holds must come out of RETR byte for byte, with every way of logging in.
 /// </summary>
 public sealed class MailKitPop3InteropTests

@@ -9,7 +9,7 @@ namespace Mail.Protocols.Pop3.Tests.Interop;
 /// </summary>
 public sealed class MaildropInteropTests
 {
-    private static async Task<Pop3InteropHost> HostWithMessagesAsync(int count, CancellationToken ct, Action<InMemory.MailHostOptions>? configure = null)
+    private static async Task<Pop3InteropHost> HostWithMessagesAsync(int count, CancellationToken ct, Action<Hosting.MailHostOptions>? configure = null)
     {
         var host = await Pop3InteropHost.StartAsync(configure);
         for (var i = 1; i <= count; i++)

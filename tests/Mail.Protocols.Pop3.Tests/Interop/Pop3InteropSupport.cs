@@ -4,7 +4,7 @@ using MailKit;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using MimeKit;
 
 namespace Mail.Protocols.Pop3.Tests.Interop;

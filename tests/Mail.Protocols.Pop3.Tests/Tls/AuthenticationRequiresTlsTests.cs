@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 namespace Mail.Protocols.Pop3.Tests.Tls;
 

@@ -1,4 +1,4 @@
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 
 namespace Mail.Protocols.Pop3.Tests.Tls;
 

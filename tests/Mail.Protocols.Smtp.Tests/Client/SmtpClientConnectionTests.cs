@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
 using Mail.Protocols.Connections;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Client;
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Dns;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Smtp.Client;

@@ -4,6 +4,7 @@ using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Mail.Protocols.Addressing;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Dns;

@@ -7,7 +7,7 @@ using System.Text;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Mail.Protocols.InMemory;
+using Mail.Protocols.Hosting;
 using MimeKit;
 
 namespace Mail.Protocols.Smtp.Tests.Interop;

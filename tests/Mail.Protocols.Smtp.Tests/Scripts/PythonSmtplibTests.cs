@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Mail.Protocols.Hosting;
 using Mail.Protocols.InMemory;
 
 namespace Mail.Protocols.Smtp.Tests.Scripts;

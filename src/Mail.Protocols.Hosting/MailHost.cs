@@ -13,9 +13,10 @@ using Mail.Protocols.Smtp;
 using Mail.Protocols.Smtp.Client;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Dns;
+using Mail.Protocols.InMemory;
 using Microsoft.Extensions.Logging;
 
-namespace Mail.Protocols.InMemory;
+namespace Mail.Protocols.Hosting;
 
 /// <summary>Settings of <see cref="MailHost"/>. A port of null disables that endpoint; 0 picks a free port.</summary>
 public sealed class MailHostOptions
