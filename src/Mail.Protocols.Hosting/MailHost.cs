@@ -220,9 +220,9 @@ public sealed class MailHost : IAsyncDisposable
         imapOptions.Tls ??= smtpOptions.Tls;
         if (imapOptions.FoldersAtLogin.Count == 0)
         {
-            foreach (var (name, use) in s_standardFolders)
+            foreach (var folder in StandardFolders.AtLogin)
             {
-                imapOptions.FoldersAtLogin.Add(new ImapFolderAtLogin(name, use));
+                imapOptions.FoldersAtLogin.Add(folder);
             }
         }
         if (options.ImapPort is { } imap)
@@ -235,9 +235,6 @@ public sealed class MailHost : IAsyncDisposable
         }
         _imap = new ImapServer(imapOptions, new ImapServices(Store, Users), _imapEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
     }
-
-    private static readonly (string Name, SpecialUse Use)[] s_standardFolders =
-        [("Sent", SpecialUse.Sent), ("Drafts", SpecialUse.Drafts), ("Trash", SpecialUse.Trash), ("Junk", SpecialUse.Junk), ("Archive", SpecialUse.Archive)];
 
     private void Add(string name, int? port, SmtpRole role, bool implicitTls)
     {

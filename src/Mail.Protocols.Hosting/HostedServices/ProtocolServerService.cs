@@ -1,0 +1,105 @@
+using System.Net;
+using Mail.Protocols.Connections;
+using Microsoft.Extensions.Hosting;
+
+namespace Mail.Protocols.Hosting.HostedServices;
+
+/// <summary>
+/// Runs one protocol server as a hosted service: the server is built at start (after the options were validated) from
+/// the options and the services in the container, and stopped gracefully within the host's shutdown token.
+/// </summary>
+/// <typeparam name="TServer">The engine's server type.</typeparam>
+public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDisposable where TServer : ProtocolServer
+{
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    /// <summary>The running server, or null before <see cref="StartAsync"/>.</summary>
+    public TServer? Server { get; private set; }
+
+    /// <summary>The bound endpoints by listener name, after <see cref="StartAsync"/> (a port configured as 0 shows the one chosen).</summary>
+    public IReadOnlyDictionary<string, IPEndPoint> EndPoints { get; private set; } = new Dictionary<string, IPEndPoint>();
+
+    /// <summary>Builds the server and the names of its endpoints, in the order of the endpoints.</summary>
+    protected abstract (TServer Server, IReadOnlyList<string> EndpointNames) CreateServer();
+
+    /// <summary>Binds every endpoint and starts accepting connections.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var (server, names) = CreateServer();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Server is not null)
+            {
+                throw new InvalidOperationException("The server was already started.");
+            }
+            Server = server;
+        }
+        await server.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
+        for (var i = 0; i < names.Count; i++)
+        {
+            bound[names[i]] = server.BoundEndPoints[i];
+        }
+        EndPoints = bound;
+    }
+
+    /// <summary>
+    /// Stops accepting and lets sessions finish at their next command boundary within the server's
+    /// <c>ShutdownGracePeriod</c>; when the host's token fires first, the sessions left are aborted.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Server is not { } server)
+        {
+            return;
+        }
+        try
+        {
+            await server.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Aborts whatever is still open.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        TServer? server;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            server = Server;
+        }
+        if (server is not null)
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The names of the endpoints: each its configured name, else its usual one ("smtp", "submission", "pop3s" and so
+    /// on), with its index added when another endpoint has that name already.
+    /// </summary>
+    protected static IReadOnlyList<string> NamesOf(IEnumerable<(string? Configured, string Usual)> endpoints)
+    {
+        var list = endpoints.ToList();
+        var taken = new HashSet<string>(list.Where(e => e.Configured is not null).Select(e => e.Configured!), StringComparer.Ordinal);
+        var names = new List<string>(list.Count);
+        for (var i = 0; i < list.Count; i++)
+        {
+            var (configured, usual) = list[i];
+            var name = configured ?? (taken.Add(usual) ? usual : usual + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            names.Add(name);
+        }
+        return names;
+    }
+}

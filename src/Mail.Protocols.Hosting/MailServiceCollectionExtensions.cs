@@ -1,0 +1,324 @@
+using Mail.Protocols.Addressing;
+using Mail.Protocols.Connections;
+using Mail.Protocols.Dns;
+using Mail.Protocols.Hosting.Configuration;
+using Mail.Protocols.Hosting.HostedServices;
+using Mail.Protocols.Imap;
+using Mail.Protocols.InMemory;
+using Mail.Protocols.Policy;
+using Mail.Protocols.Pop3;
+using Mail.Protocols.Queue;
+using Mail.Protocols.RateLimits;
+using Mail.Protocols.Smtp;
+using Mail.Protocols.Smtp.Client;
+using Mail.Protocols.Smtp.Delivery;
+using Mail.Protocols.Smtp.Dns;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Mail.Protocols.Hosting;
+
+/// <summary>
+/// Registers the mail servers and the delivery agent as hosted services of the .NET Generic Host, their settings bound
+/// from configuration (appsettings.json, the environment, the command line) and checked at start, every error naming its
+/// setting. The backends come from the container: <see cref="IMailboxStore"/>, <see cref="IMessageQueue"/>,
+/// <see cref="IUserDirectory"/>, <see cref="IRecipientPolicy"/> (<see cref="AddRecipientPolicy"/> registers the default
+/// one), and optionally <see cref="MailTlsOptions"/> (<see cref="AddMailTls"/>), <see cref="SmtpHooks"/>,
+/// <see cref="SenderRewriter"/>, <see cref="IAddressBook"/>, <see cref="IDnsResolver"/>, <see cref="SessionRateLimits"/>,
+/// <see cref="TimeProvider"/>. docs/hosting.md shows the configuration.
+/// </summary>
+public static class MailServiceCollectionExtensions
+{
+    private const string ListenersKey = "Listeners";
+
+    /// <summary>
+    /// Adds the SMTP server (<see cref="SmtpServerService"/>) with the <see cref="SmtpServerOptions"/> and the
+    /// <c>Listeners</c> under <paramref name="section"/> (say <c>Mail:Smtp</c>).
+    /// </summary>
+    public static IServiceCollection AddSmtpServer(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = Once<SmtpServerService>(services, section, nameof(AddSmtpServer));
+        AddServerSettings<SmtpServerOptions>(services, section, (options, provider) =>
+        {
+            if (options.Hooks == SmtpHooks.None && provider.GetService<SmtpHooks>() is { } hooks)
+            {
+                options.Hooks = hooks;
+            }
+        }, options => CheckServerName(options.ServerName, path));
+        AddListeners<SmtpListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
+            (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<SmtpServerOptions>>().Value)));
+        services.TryAddSingleton<SmtpServerService>();
+        services.AddHostedService(provider => provider.GetRequiredService<SmtpServerService>());
+        return services;
+    }
+
+    /// <summary>Adds the POP3 server (<see cref="Pop3ServerService"/>) with the <see cref="Pop3ServerOptions"/> and the <c>Listeners</c> under <paramref name="section"/>.</summary>
+    public static IServiceCollection AddPop3Server(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = Once<Pop3ServerService>(services, section, nameof(AddPop3Server));
+        AddServerSettings<Pop3ServerOptions>(services, section, (_, _) => { }, _ => []);
+        AddListeners<Pop3ListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
+            (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<Pop3ServerOptions>>().Value)));
+        services.TryAddSingleton<Pop3ServerService>();
+        services.AddHostedService(provider => provider.GetRequiredService<Pop3ServerService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the IMAP server (<see cref="ImapServerService"/>) with the <see cref="ImapServerOptions"/> and the
+    /// <c>Listeners</c> under <paramref name="section"/>. Unless configuration names <c>FoldersAtLogin</c>, every user
+    /// gets Sent, Drafts, Trash, Junk and Archive with their special-use roles at first login.
+    /// </summary>
+    public static IServiceCollection AddImapServer(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = Once<ImapServerService>(services, section, nameof(AddImapServer));
+        AddServerSettings<ImapServerOptions>(services, section, (options, _) =>
+        {
+            if (options.FoldersAtLogin.Count == 0)
+            {
+                foreach (var folder in StandardFolders.AtLogin)
+                {
+                    options.FoldersAtLogin.Add(folder);
+                }
+            }
+        }, _ => []);
+        AddListeners<ImapListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
+            (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<ImapServerOptions>>().Value)));
+        services.TryAddSingleton<ImapServerService>();
+        services.AddHostedService(provider => provider.GetRequiredService<ImapServerService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the delivery agent (<see cref="MailDeliveryService"/>) with the <see cref="DeliveryAgentOptions"/>,
+    /// <c>PollInterval</c> and <c>SmartHost</c> (<c>host:port</c>) under <paramref name="section"/> (say <c>Mail:Delivery</c>).
+    /// Without an <see cref="IDnsResolver"/> in the container, the system's DNS servers are asked.
+    /// </summary>
+    public static IServiceCollection AddMailDelivery(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = Once<MailDeliveryService>(services, section, nameof(AddMailDelivery));
+        static bool OwnKey(string key) => key.Equals(nameof(DeliverySettings.PollInterval), StringComparison.OrdinalIgnoreCase)
+            || key.Equals(nameof(DeliverySettings.SmartHost), StringComparison.OrdinalIgnoreCase);
+        services.AddOptions<DeliverySettings>().Configure(settings => SettingsBinder.Bind(section, settings, OwnKey)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DeliverySettings>>(new SettingsValidation<DeliverySettings>(settings => settings.Check(path)));
+        services.AddOptions<DeliveryAgentOptions>()
+            .Configure(options =>
+            {
+                SettingsBinder.Bind(section, options, key => !OwnKey(key));
+                // Text that is not host:port is reported by the DeliverySettings check, once.
+                if (section[nameof(DeliverySettings.SmartHost)] is { } smartHost && DeliverySettings.ParseSmartHost(smartHost) is { } endPoint)
+                {
+                    options.SmartHost = endPoint;
+                }
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DeliveryAgentOptions>>(new SettingsValidation<DeliveryAgentOptions>(options => CheckServerName(options.ServerName, path)));
+        services.TryAddSingleton<IDnsResolver>(_ => new DnsClientResolver());
+        services.AddSingleton<MailDeliveryService>();
+        services.AddHostedService(provider => provider.GetRequiredService<MailDeliveryService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds <see cref="DefaultRecipientPolicy"/> as the <see cref="IRecipientPolicy"/>, with the
+    /// <see cref="RecipientPolicyOptions"/> under <paramref name="section"/> (say <c>Mail:Policy</c>: <c>LocalDomains</c>,
+    /// <c>PostmasterLogin</c>, <c>TrustedNetworks</c> as CIDR text, <c>Addressing</c>). It uses the container's
+    /// <see cref="IUserDirectory"/> and, when registered, <see cref="IAddressBook"/> and <see cref="SenderRewriter"/>.
+    /// </summary>
+    public static IServiceCollection AddRecipientPolicy(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = SettingsBinder.PathOf(section, null);
+        const string networksKey = nameof(RecipientPolicyOptions.TrustedNetworks);
+        services.AddOptions<RecipientPolicyOptions>()
+            .Configure(options =>
+            {
+                SettingsBinder.Bind(section, options, key => !key.Equals(networksKey, StringComparison.OrdinalIgnoreCase));
+                var networks = section.GetSection(networksKey).GetChildren().ToList();
+                if (networks.Count > 0)
+                {
+                    options.TrustedNetworks.Clear();
+                }
+                foreach (var network in networks)
+                {
+                    if (!System.Net.IPNetwork.TryParse(network.Value, out var parsed))
+                    {
+                        throw SettingsBinder.Refusal<RecipientPolicyOptions>(network.Path, $"'{network.Value}' is not a network in CIDR form (192.0.2.0/24, 2001:db8::/32).");
+                    }
+                    options.TrustedNetworks.Add(parsed);
+                }
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RecipientPolicyOptions>>(new SettingsValidation<RecipientPolicyOptions>(options =>
+            options.LocalDomains.Where(domain => !SmtpHelloName.IsValid(domain) || domain.StartsWith('['))
+                .Select(domain => $"{path}:LocalDomains: '{domain}' is not a domain.")));
+        services.TryAddSingleton<IRecipientPolicy>(provider => new DefaultRecipientPolicy(provider.GetRequiredService<IOptions<RecipientPolicyOptions>>().Value,
+            provider.GetRequiredService<IUserDirectory>(), provider.GetService<IAddressBook>(), provider.GetService<SenderRewriter>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the servers' certificate (<see cref="MailTlsOptions"/>) from the <see cref="TlsSettings"/> under
+    /// <paramref name="section"/> (say <c>Mail:Tls</c>): a PKCS#12 or PEM file, or a generated one for development.
+    /// </summary>
+    public static IServiceCollection AddMailTls(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = SettingsBinder.PathOf(section, null);
+        services.AddOptions<TlsSettings>().Configure(settings => SettingsBinder.Bind(section, settings, _ => true)).ValidateOnStart();
+        // The certificate is loaded while the settings are checked, so that a file that holds no usable certificate fails
+        // the start like any other mistake; the servers then get that one load.
+        var loaded = new LoadedCertificate();
+        services.AddSingleton<IValidateOptions<TlsSettings>>(new SettingsValidation<TlsSettings>(settings => loaded.Load(settings, path)));
+        services.TryAddSingleton(provider =>
+        {
+            _ = provider.GetRequiredService<IOptions<TlsSettings>>().Value;
+            return loaded.Options!;
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the in-memory backends where none is registered: <see cref="InMemoryMailboxStore"/>,
+    /// <see cref="InMemoryMessageQueue"/> and <see cref="InMemoryUserDirectory"/> (each also under its own type, so that
+    /// users can be added to it).
+    /// </summary>
+    public static IServiceCollection AddInMemoryMailBackends(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(provider => new InMemoryMailboxStore(provider.GetService<TimeProvider>()));
+        services.TryAddSingleton<IMailboxStore>(provider => provider.GetRequiredService<InMemoryMailboxStore>());
+        services.TryAddSingleton(provider => new InMemoryMessageQueue(provider.GetService<TimeProvider>()));
+        services.TryAddSingleton<IMessageQueue>(provider => provider.GetRequiredService<InMemoryMessageQueue>());
+        services.TryAddSingleton<InMemoryUserDirectory>();
+        services.TryAddSingleton<IUserDirectory>(provider => provider.GetRequiredService<InMemoryUserDirectory>());
+        return services;
+    }
+
+    // A second call would bind the settings twice and run one server twice.
+    private static string Once<TService>(IServiceCollection services, IConfiguration section, string method)
+    {
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(TService)))
+        {
+            throw new InvalidOperationException($"{method} was called already: one container runs one {typeof(TService).Name}.");
+        }
+        return SettingsBinder.PathOf(section, null);
+    }
+
+    // The server's settings from configuration (all keys but Listeners), completed from the container: the certificate,
+    // the rate limits every server shares (so failed logins over POP3 and IMAP count together), what the caller adds.
+    private static void AddServerSettings<TOptions>(IServiceCollection services, IConfiguration section,
+        Action<TOptions, IServiceProvider> complete, Func<TOptions, IEnumerable<string>> check) where TOptions : MailServerOptions, new()
+    {
+        services.TryAddSingleton(provider => new SessionRateLimits(timeProvider: provider.GetService<TimeProvider>()));
+        services.AddOptions<TOptions>()
+            .Configure(options => SettingsBinder.Bind(section, options, key => !key.Equals(ListenersKey, StringComparison.OrdinalIgnoreCase)))
+            .PostConfigure<IServiceProvider>((options, provider) =>
+            {
+                options.Tls ??= CertificateOrNull(provider);
+                options.RateLimits = provider.GetRequiredService<SessionRateLimits>();
+                complete(options, provider);
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidation<TOptions>(check));
+    }
+
+    // The endpoints from the Listeners key. Their own check runs on them alone; the check that needs the server's settings
+    // too (implicit TLS needs a certificate) runs only once both were bound, so that no mistake is reported twice.
+    private static void AddListeners<TListeners>(IServiceCollection services, IConfiguration section, Func<TListeners, IEnumerable<string>> check,
+        Func<TListeners, IServiceProvider, IEnumerable<string>> checkWithServer) where TListeners : class, new()
+    {
+        services.AddOptions<TListeners>()
+            .Configure(options => SettingsBinder.Bind(section, options, key => key.Equals(ListenersKey, StringComparison.OrdinalIgnoreCase)))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TListeners>>(provider => new SettingsValidation<TListeners>(options =>
+        {
+            var failures = check(options).ToList();
+            if (failures.Count > 0)
+            {
+                return failures;
+            }
+            try
+            {
+                return checkWithServer(options, provider);
+            }
+            catch (OptionsValidationException)
+            {
+                return []; // the server's settings are wrong: their own check says how
+            }
+        }));
+    }
+
+    // Whether the server will have a certificate: its own, or one registered in the container (even if loading it fails:
+    // that failure is reported by the certificate's settings, not here too).
+    private static bool HasCertificate(IServiceProvider provider, MailServerOptions options) =>
+        options.Tls is not null || provider.GetService<IServiceProviderIsService>()?.IsService(typeof(MailTlsOptions)) == true;
+
+    private sealed class LoadedCertificate
+    {
+        public MailTlsOptions? Options { get; private set; }
+
+        public List<string> Load(TlsSettings settings, string path)
+        {
+            var failures = settings.Check(path).ToList();
+            if (failures.Count == 0 && Options is null)
+            {
+                try
+                {
+                    Options = settings.CreateTlsOptions(path);
+                }
+                catch (OptionsValidationException refusal)
+                {
+                    failures.AddRange(refusal.Failures);
+                }
+            }
+            return failures;
+        }
+    }
+
+    // The container's certificate; null when its settings are wrong, which their own check reports (once).
+    private static MailTlsOptions? CertificateOrNull(IServiceProvider provider)
+    {
+        try
+        {
+            return provider.GetService<MailTlsOptions>();
+        }
+        catch (OptionsValidationException)
+        {
+            return null;
+        }
+    }
+
+    // A configured name must be a domain or an address literal; the machine's own name is taken as it is (EHLO then
+    // gives the connection's address literal), as MailHost does.
+    private static IEnumerable<string> CheckServerName(string serverName, string path)
+    {
+        string? reason = null;
+        try
+        {
+            SmtpHelloName.Choose(serverName, "ServerName");
+        }
+        catch (ArgumentException e)
+        {
+            reason = SettingsBinder.Reason(e, serverName);
+        }
+        if (reason is not null)
+        {
+            yield return $"{path}:ServerName: {reason}";
+        }
+    }
+}
