@@ -1,10 +1,17 @@
-// Built only from the packages in tests/LocalFeed: embeds the host, sends one message over a socket,
-// and reads it back from the store, as a user's first program would, with mailboxes in a Maildir.
+// Built only from the packages in tests/LocalFeed, as a user's first programs would be: (1) MailHost embedded with
+// mailboxes in a Maildir, (2) the servers registered on a .NET Generic Host from configuration. Each receives one message
+// over a socket, and the message is read back from the store.
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Mail.Protocols.Hosting;
-using Mail.Protocols.Hosting;
+using Mail.Protocols.Hosting.HostedServices;
+using Mail.Protocols.InMemory;
 using Mail.Protocols.Maildir;
+using Mail.Protocols.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 var root = Path.Combine(Path.GetTempPath(), "package-consumer-" + Guid.NewGuid().ToString("N"));
 using var store = new MaildirMailboxStore(root);
@@ -13,32 +20,59 @@ options.Domains.Add("example.test");
 options.Users.Add(("alice@example.test", "alice"));
 await using var host = new MailHost(options);
 await host.StartAsync();
-
-using var client = new TcpClient();
-await client.ConnectAsync(host.EndPoints["smtp"]);
-var stream = client.GetStream();
-var reader = new StreamReader(stream, Encoding.ASCII);
-async Task<string> Say(string line)
-{
-    await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
-    string reply;
-    do
-    {
-        reply = await reader.ReadLineAsync() ?? throw new IOException("closed");
-    }
-    while (reply[3] == '-');
-    return reply;
-}
-await reader.ReadLineAsync();
-await Say("EHLO consumer");
-await Say("MAIL FROM:<consumer@example.org>");
-await Say("RCPT TO:<alice@example.test>");
-await Say("DATA");
-var accepted = await Say("Subject: from the package consumer\r\n\r\nhello\r\n.");
-await Say("QUIT");
-
+var accepted = await SendOneAsync(host.EndPoints["smtp"], "from the package consumer");
 var inbox = await host.Store.ListMessagesAsync("alice@example.test", "INBOX");
 var files = Directory.GetFiles(Path.Combine(store.GetUserDirectory("alice@example.test"), "new")).Length;
-Console.WriteLine($"package consumer: {accepted}; alice has {inbox.Count} message(s), {files} file(s) in her Maildir's new/");
+Console.WriteLine($"package consumer, MailHost: {accepted}; alice has {inbox.Count} message(s), {files} file(s) in her Maildir's new/");
+await host.StopAsync();
 Directory.Delete(root, recursive: true);
-return accepted.StartsWith("250 ", StringComparison.Ordinal) && inbox.Count == 1 && files == 1 ? 0 : 1;
+var hostWorked = accepted.StartsWith("250 ", StringComparison.Ordinal) && inbox.Count == 1 && files == 1;
+
+// The same through the Generic Host: settings from configuration, backends from the container.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["Mail:Policy:LocalDomains:0"] = "example.test",
+    ["Mail:Smtp:ServerName"] = "mx.example.test",
+    ["Mail:Smtp:Listeners:0:Port"] = "0",
+});
+builder.Services.AddInMemoryMailBackends()
+    .AddRecipientPolicy(builder.Configuration.GetSection("Mail:Policy"))
+    .AddSmtpServer(builder.Configuration.GetSection("Mail:Smtp"));
+using var app = builder.Build();
+app.Services.GetRequiredService<InMemoryUserDirectory>().AddUser("alice@example.test", "alice");
+await app.StartAsync();
+var smtp = app.Services.GetRequiredService<SmtpServerService>();
+var acceptedByApp = await SendOneAsync(smtp.EndPoints["smtp"], "from the Generic Host consumer");
+var appInbox = await app.Services.GetRequiredService<IMailboxStore>().ListMessagesAsync("alice@example.test", "INBOX");
+Console.WriteLine($"package consumer, Generic Host: {acceptedByApp}; alice has {appInbox.Count} message(s)");
+await app.StopAsync();
+var appWorked = acceptedByApp.StartsWith("250 ", StringComparison.Ordinal) && appInbox.Count == 1;
+return hostWorked && appWorked ? 0 : 1;
+
+static async Task<string> SendOneAsync(IPEndPoint endPoint, string subject)
+{
+    using var client = new TcpClient();
+    await client.ConnectAsync(endPoint);
+    var stream = client.GetStream();
+    var reader = new StreamReader(stream, Encoding.ASCII);
+    async Task<string> Say(string line)
+    {
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+        string reply;
+        do
+        {
+            reply = await reader.ReadLineAsync() ?? throw new IOException("closed");
+        }
+        while (reply[3] == '-');
+        return reply;
+    }
+    await reader.ReadLineAsync();
+    await Say("EHLO consumer");
+    await Say("MAIL FROM:<consumer@example.org>");
+    await Say("RCPT TO:<alice@example.test>");
+    await Say("DATA");
+    var accepted = await Say($"Subject: {subject}\r\n\r\nhello\r\n.");
+    await Say("QUIT");
+    return accepted;
+}
