@@ -50,7 +50,7 @@ public static class MailServiceCollectionExtensions
             {
                 options.Hooks = hooks;
             }
-        }, options => CheckServerName(options.ServerName, path));
+        }, options => options.FindProblems().Any(problem => problem.Setting == nameof(options.ServerName)) ? [] : CheckServerName(options.ServerName, path), path);
         AddListeners<SmtpListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
             (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<SmtpServerOptions>>().Value)));
         services.TryAddSingleton<SmtpServerService>();
@@ -64,7 +64,7 @@ public static class MailServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
         var path = Once<Pop3ServerService>(services, section, nameof(AddPop3Server));
-        AddServerSettings<Pop3ServerOptions>(services, section, (_, _) => { }, _ => []);
+        AddServerSettings<Pop3ServerOptions>(services, section, (_, _) => { }, _ => [], path);
         AddListeners<Pop3ListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
             (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<Pop3ServerOptions>>().Value)));
         services.TryAddSingleton<Pop3ServerService>();
@@ -84,14 +84,15 @@ public static class MailServiceCollectionExtensions
         var path = Once<ImapServerService>(services, section, nameof(AddImapServer));
         AddServerSettings<ImapServerOptions>(services, section, (options, _) =>
         {
-            if (options.FoldersAtLogin.Count == 0)
+            // An empty FoldersAtLogin in configuration means none; not mentioned, the standard ones.
+            if (options.FoldersAtLogin.Count == 0 && !SettingsBinder.Mentions(section, nameof(options.FoldersAtLogin)))
             {
                 foreach (var folder in StandardFolders.AtLogin)
                 {
                     options.FoldersAtLogin.Add(folder);
                 }
             }
-        }, _ => []);
+        }, _ => [], path);
         AddListeners<ImapListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
             (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<ImapServerOptions>>().Value)));
         services.TryAddSingleton<ImapServerService>();
@@ -124,7 +125,8 @@ public static class MailServiceCollectionExtensions
                 }
             })
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DeliveryAgentOptions>>(new SettingsValidation<DeliveryAgentOptions>(options => CheckServerName(options.ServerName, path)));
+        services.AddSingleton<IValidateOptions<DeliveryAgentOptions>>(new SettingsValidation<DeliveryAgentOptions>(options =>
+            options.FindProblems().Select(problem => $"{path}:{problem}")));
         services.TryAddSingleton<IDnsResolver>(_ => new DnsClientResolver());
         services.AddSingleton<MailDeliveryService>();
         services.AddHostedService(provider => provider.GetRequiredService<MailDeliveryService>());
@@ -141,7 +143,7 @@ public static class MailServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
-        var path = SettingsBinder.PathOf(section, null);
+        var path = Once<IValidateOptions<RecipientPolicyOptions>>(services, section, nameof(AddRecipientPolicy));
         const string networksKey = nameof(RecipientPolicyOptions.TrustedNetworks);
         services.AddOptions<RecipientPolicyOptions>()
             .Configure(options =>
@@ -178,7 +180,7 @@ public static class MailServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
-        var path = SettingsBinder.PathOf(section, null);
+        var path = Once<IValidateOptions<TlsSettings>>(services, section, nameof(AddMailTls));
         services.AddOptions<TlsSettings>().Configure(settings => SettingsBinder.Bind(section, settings, _ => true)).ValidateOnStart();
         // The certificate is loaded while the settings are checked, so that a file that holds no usable certificate fails
         // the start like any other mistake; the servers then get that one load.
@@ -209,12 +211,12 @@ public static class MailServiceCollectionExtensions
         return services;
     }
 
-    // A second call would bind the settings twice and run one server twice.
+    // A second call would bind the settings twice (and run a server twice).
     private static string Once<TService>(IServiceCollection services, IConfiguration section, string method)
     {
         if (services.Any(descriptor => descriptor.ServiceType == typeof(TService)))
         {
-            throw new InvalidOperationException($"{method} was called already: one container runs one {typeof(TService).Name}.");
+            throw new InvalidOperationException($"{method} was called already: a second call would bind its settings twice.");
         }
         return SettingsBinder.PathOf(section, null);
     }
@@ -222,7 +224,7 @@ public static class MailServiceCollectionExtensions
     // The server's settings from configuration (all keys but Listeners), completed from the container: the certificate,
     // the rate limits every server shares (so failed logins over POP3 and IMAP count together), what the caller adds.
     private static void AddServerSettings<TOptions>(IServiceCollection services, IConfiguration section,
-        Action<TOptions, IServiceProvider> complete, Func<TOptions, IEnumerable<string>> check) where TOptions : MailServerOptions, new()
+        Action<TOptions, IServiceProvider> complete, Func<TOptions, IEnumerable<string>> check, string path) where TOptions : MailServerOptions, new()
     {
         services.TryAddSingleton(provider => new SessionRateLimits(timeProvider: provider.GetService<TimeProvider>()));
         services.AddOptions<TOptions>()
@@ -230,11 +232,14 @@ public static class MailServiceCollectionExtensions
             .PostConfigure<IServiceProvider>((options, provider) =>
             {
                 options.Tls ??= CertificateOrNull(provider);
-                options.RateLimits = provider.GetRequiredService<SessionRateLimits>();
+                // Null means switched off (by the application's own Configure): left so.
+                options.RateLimits = options.RateLimits is null ? null : provider.GetRequiredService<SessionRateLimits>();
                 complete(options, provider);
             })
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidation<TOptions>(check));
+        // The engine's own checks (the ones its constructor would throw, one at a time, without a path) and the host's.
+        services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidation<TOptions>(options =>
+            options.FindProblems().Select(problem => $"{path}:{problem}").Concat(check(options))));
     }
 
     // The endpoints from the Listeners key. Their own check runs on them alone; the check that needs the server's settings

@@ -73,5 +73,4 @@ public sealed class ImapServerOptions : MailServerOptions
     /// </summary>
     public IList<ImapFolderAtLogin> FoldersAtLogin { get; } = [];
 
-    internal void Validate() => ValidateShared();
 }

@@ -38,5 +38,4 @@ public sealed class Pop3ServerOptions : MailServerOptions
     /// that time after a successful one gets <c>-ERR [LOGIN-DELAY]</c>. Null (the default): no delay.</summary>
     public int? LoginDelaySeconds { get; set; }
 
-    internal void Validate() => ValidateShared();
 }

@@ -128,12 +128,13 @@ public sealed class SmtpServerOptions : MailServerOptions
     /// <summary>Accept/reject hooks for MAIL, RCPT and end of data.</summary>
     public SmtpHooks Hooks { get; set; } = SmtpHooks.None;
 
-    internal void Validate()
+    /// <inheritdoc />
+    protected override void AddProblems(ICollection<SettingProblem> problems)
     {
-        ValidateShared();
+        ArgumentNullException.ThrowIfNull(problems);
         if (DataTimeout <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException("DataTimeout must be positive.");
+            problems.Add(new(nameof(DataTimeout), "must be positive."));
         }
     }
 }

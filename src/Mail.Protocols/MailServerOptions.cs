@@ -123,23 +123,66 @@ public abstract class MailServerOptions
     internal LiteralReadOptions DataReadOptions(TimeSpan timeout) =>
         new() { Timeout = timeout, MinimumDataRate = MinimumDataRate, GracePeriod = MinimumDataRateGracePeriod };
 
-    /// <summary>Checks the shared settings a setter cannot check alone; the protocol's own checks follow.</summary>
+    /// <summary>
+    /// The settings a server cannot start with, beyond what each setter refuses on its own (a hosting layer reports them
+    /// all at once, each under its configuration path). Empty when the options are usable.
+    /// </summary>
+    public IReadOnlyList<SettingProblem> FindProblems()
+    {
+        var problems = new List<SettingProblem>();
+        AddSharedProblems(problems);
+        AddProblems(problems);
+        return problems;
+    }
+
+    /// <summary>Adds the protocol's own problems to <paramref name="problems"/>; the shared settings are checked already.</summary>
+    protected virtual void AddProblems(ICollection<SettingProblem> problems)
+    {
+    }
+
+    /// <summary>Throws the first of <see cref="FindProblems"/>, as the server's constructor does.</summary>
+    internal void Validate() => ThrowFirst(FindProblems());
+
+    /// <summary>Throws the first problem of the settings every protocol shares.</summary>
     internal void ValidateShared()
+    {
+        var problems = new List<SettingProblem>();
+        AddSharedProblems(problems);
+        ThrowFirst(problems);
+    }
+
+    private void AddSharedProblems(List<SettingProblem> problems)
     {
         if (string.IsNullOrWhiteSpace(ServerName) || ServerName.Any(c => c <= ' ' || c > '~'))
         {
-            throw new InvalidOperationException("ServerName must be a non-empty ASCII host name.");
+            problems.Add(new(nameof(ServerName), "must be a non-empty ASCII host name."));
         }
         if (IdleTimeout <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException("IdleTimeout must be positive.");
+            problems.Add(new(nameof(IdleTimeout), "must be positive."));
         }
-        foreach (var mechanism in AuthMechanisms)
+        if (FailedAuthDelay < TimeSpan.Zero)
         {
-            if (!SaslMechanisms.All.Contains(mechanism, StringComparer.OrdinalIgnoreCase))
+            problems.Add(new(nameof(FailedAuthDelay), "must not be negative."));
+        }
+        if (ShutdownGracePeriod < TimeSpan.Zero)
+        {
+            problems.Add(new(nameof(ShutdownGracePeriod), "must not be negative."));
+        }
+        for (var i = 0; i < AuthMechanisms.Count; i++)
+        {
+            if (!SaslMechanisms.All.Contains(AuthMechanisms[i], StringComparer.OrdinalIgnoreCase))
             {
-                throw new InvalidOperationException($"Unknown SASL mechanism '{mechanism}'.");
+                problems.Add(new($"{nameof(AuthMechanisms)}:{i}", $"unknown SASL mechanism '{AuthMechanisms[i]}' (known: {string.Join(", ", SaslMechanisms.All)})."));
             }
+        }
+    }
+
+    private static void ThrowFirst(IReadOnlyList<SettingProblem> problems)
+    {
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException(problems[0].ToString());
         }
     }
 }

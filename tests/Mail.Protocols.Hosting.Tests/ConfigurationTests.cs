@@ -33,6 +33,21 @@ public sealed class ConfigurationTests
         { "Mail:Delivery:PollInterval", "00:00:00", "Mail:Delivery:PollInterval" },
         { "Mail:Policy:TrustedNetworks:0", "10.0.0.0/33", "Mail:Policy:TrustedNetworks:0" },
         { "Mail:Policy:LocalDomains:1", "exa mple.test", "Mail:Policy:LocalDomains" },
+        // Keys the configuration binder alone would skip without a word.
+        { "Mail:Pop3:MaxCommandLineLength", "1000", "Mail:Pop3:MaxCommandLineLength: is fixed" },
+        { "Mail:Smtp:Hooks", "MyHooks", "Mail:Smtp:Hooks: cannot be given as text" },
+        { "Mail:Smtp:AuthMechanisms", "PLAIN", "Mail:Smtp:AuthMechanisms: is a list" },
+        { "Mail:Smtp:ScramUnknownUserKey", "not base64!", "Mail:Smtp:ScramUnknownUserKey: is not base64" },
+        { "Mail:Smtp:ScramUnknownUserKey", "c2hvcnQ=", "Mail:Smtp:ScramUnknownUserKey: Must be at least 16 bytes" },
+        // What the engines check beyond each setter.
+        { "Mail:Imap:IdleTimeout", "00:00:00", "Mail:Imap:IdleTimeout: must be positive." },
+        { "Mail:Pop3:AuthMechanisms:0", "GSSAPI", "Mail:Pop3:AuthMechanisms:0: unknown SASL mechanism 'GSSAPI'" },
+        { "Mail:Smtp:ShutdownGracePeriod", "-00:00:01", "Mail:Smtp:ShutdownGracePeriod: must not be negative." },
+        { "Mail:Delivery:BatchSize", "0", "Mail:Delivery:BatchSize: must be positive." },
+        { "Mail:Delivery:Port", "0", "Mail:Delivery:Port: 0 is not a TCP port" },
+        // A typo must not open a listener to the network: "0" parses as 0.0.0.0.
+        { "Mail:Smtp:Listeners:0:Address", "0", "Mail:Smtp:Listeners:0:Address" },
+        { "Mail:Tls:KeyPath", "/etc/ssl/server.key", "Mail:Tls:KeyPath" },
         // The certificate.
         { "Mail:Tls:CertificatePath", "/nonexistent/server.pem", "Mail:Tls: CertificatePath and SelfSigned both given" },
         { "Mail:Tls:SelfSigned", "false", "Mail:Tls:CertificatePath: no certificate named" },
@@ -123,6 +138,46 @@ public sealed class ConfigurationTests
         Assert.Equal("relay-user", delivery.SmartHostCredentials?.UserName);
         var listeners = host.Services.GetRequiredService<IOptions<SmtpListenersOptions>>().Value.Listeners;
         Assert.Equal([SmtpRole.Mx, SmtpRole.Submission, SmtpRole.Submission], listeners.Select(listener => listener.Role));
+    }
+
+    [Fact]
+    public async Task A_refused_value_beside_a_list_of_records_is_named_not_the_records()
+    {
+        var settings = TestHost.Settings();
+        settings["Mail:Imap:FoldersAtLogin:0:Name"] = "Sent";
+        settings["Mail:Imap:FoldersAtLogin:0:SpecialUse"] = "Sent";
+        settings["Mail:Imap:MaxErrors"] = "0";
+        using var host = TestHost.Build(settings);
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestHost.Timeout()));
+        Assert.Equal(["Mail:Imap:MaxErrors: Must be positive."], Messages(failure));
+    }
+
+    [Fact]
+    public void Json_settings_bind_octets_and_empty_lists()
+    {
+        var json = """
+            { "Mail": { "Imap": { "FoldersAtLogin": [], "ScramUnknownUserKey": "AAECAwQFBgcICQoLDA0ODxAREhM=" },
+                        "Smtp": { "AuthMechanisms": [ "SCRAM-SHA-256" ] } } }
+            """;
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(TestHost.Settings());
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+        var mail = builder.Configuration.GetSection("Mail");
+        builder.Services.AddSmtpServer(mail.GetSection("Smtp")).AddImapServer(mail.GetSection("Imap"));
+        using var host = builder.Build();
+        var imap = host.Services.GetRequiredService<IOptions<Imap.ImapServerOptions>>().Value;
+        // An empty list in configuration is no folders at all, not the standard ones.
+        Assert.Empty(imap.FoldersAtLogin);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (byte)i), imap.ScramUnknownUserKey.ToArray());
+        Assert.Equal(["SCRAM-SHA-256"], host.Services.GetRequiredService<IOptions<SmtpServerOptions>>().Value.AuthMechanisms);
+    }
+
+    [Fact]
+    public void Rate_limits_switched_off_in_code_stay_off()
+    {
+        using var host = TestHost.Build(TestHost.Settings(), services: services => services.Configure<SmtpServerOptions>(options => options.RateLimits = null));
+        Assert.Null(host.Services.GetRequiredService<IOptions<SmtpServerOptions>>().Value.RateLimits);
+        Assert.NotNull(host.Services.GetRequiredService<IOptions<Pop3.Pop3ServerOptions>>().Value.RateLimits);
     }
 
     [Fact]

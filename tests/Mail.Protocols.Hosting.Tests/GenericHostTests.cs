@@ -150,7 +150,13 @@ public sealed class GenericHostTests
     public async Task Stop_token_that_fires_first_aborts_the_sessions_left()
     {
         var ct = TestHost.Timeout();
-        using var host = TestHost.Build(TestHost.Settings(), delivery: false);
+        var settings = TestHost.Settings();
+        // A grace period far longer than the test's safety timeout: only the abort can end the session in time.
+        // And no other deadline of the session's own comes first (the minimum data rate would cut it after 30 s).
+        settings["Mail:Smtp:ShutdownGracePeriod"] = "00:10:00";
+        settings["Mail:Smtp:MinimumDataRate"] = "0";
+        settings["Mail:Smtp:DataTimeout"] = "00:10:00";
+        using var host = TestHost.Build(settings, delivery: false);
         await host.StartAsync(ct);
         var smtp = host.Services.GetRequiredService<SmtpServerService>();
         using var socket = new TcpClient();
@@ -168,7 +174,7 @@ public sealed class GenericHostTests
 
         using var stopToken = new CancellationTokenSource();
         await stopToken.CancelAsync();
-        await host.StopAsync(stopToken.Token);
+        await host.StopAsync(stopToken.Token).WaitAsync(ct);
         var rest = await reader.ReadToEndAsync(ct); // the connection is closed, not left hanging
         Assert.DoesNotContain("250 ", rest);
         var store = host.Services.GetRequiredService<IMailboxStore>();

@@ -39,12 +39,13 @@ internal static class TestHost
         ["Mail:Delivery:PollInterval"] = "00:00:00.200",
     };
 
-    /// <summary>Builds (not starts) the host from <paramref name="settings"/>.</summary>
-    public static IHost Build(Dictionary<string, string?> settings, bool delivery = true)
+    /// <summary>Builds (not starts) the host from <paramref name="settings"/>; <paramref name="services"/> registers services before the mail ones.</summary>
+    public static IHost Build(Dictionary<string, string?> settings, bool delivery = true, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
         var mail = builder.Configuration.GetSection("Mail");
+        services?.Invoke(builder.Services);
         builder.Services
             .AddInMemoryMailBackends()
             .AddRecipientPolicy(mail.GetSection("Policy"))

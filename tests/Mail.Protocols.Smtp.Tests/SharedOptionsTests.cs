@@ -37,19 +37,37 @@ public class SharedOptionsTests
     public void Validation_of_the_shared_settings_is_the_same_for_both()
     {
         var smtp = new SmtpServerOptions { ServerName = "mx example" };
-        Assert.Equal("ServerName must be a non-empty ASCII host name.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
+        Assert.Equal("ServerName: must be a non-empty ASCII host name.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
         smtp = new SmtpServerOptions { ServerName = "mx.example", IdleTimeout = TimeSpan.Zero };
-        Assert.Equal("IdleTimeout must be positive.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
+        Assert.Equal("IdleTimeout: must be positive.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
         smtp = new SmtpServerOptions { ServerName = "mx.example", DataTimeout = TimeSpan.Zero };
-        Assert.Equal("DataTimeout must be positive.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
+        Assert.Equal("DataTimeout: must be positive.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
         smtp = new SmtpServerOptions { ServerName = "mx.example" };
         smtp.AuthMechanisms.Add("GSSAPI");
-        Assert.Equal("Unknown SASL mechanism 'GSSAPI'.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
-        // POP3's Validate is internal to its own assembly: the same checks reached through the shared base.
+        Assert.Equal("AuthMechanisms:4: unknown SASL mechanism 'GSSAPI' (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN).", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
+        // The same checks reached through the shared base.
         var pop3 = new Pop3ServerOptions { ServerName = "pop example" };
-        Assert.Equal("ServerName must be a non-empty ASCII host name.", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
+        Assert.Equal("ServerName: must be a non-empty ASCII host name.", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
         pop3 = new Pop3ServerOptions { ServerName = "pop.example" };
         pop3.AuthMechanisms.Add("GSSAPI");
-        Assert.Equal("Unknown SASL mechanism 'GSSAPI'.", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
+        Assert.Equal("AuthMechanisms:4: unknown SASL mechanism 'GSSAPI' (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN).", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
+    }
+
+    [Fact]
+    public void Every_problem_is_found_at_once_each_under_its_setting()
+    {
+        var smtp = new SmtpServerOptions
+        {
+            ServerName = "mx.example",
+            IdleTimeout = TimeSpan.Zero,
+            DataTimeout = TimeSpan.FromSeconds(-1),
+            FailedAuthDelay = TimeSpan.FromSeconds(-1),
+            ShutdownGracePeriod = TimeSpan.FromSeconds(-1),
+        };
+        smtp.AuthMechanisms.Clear();
+        smtp.AuthMechanisms.Add("PLAIN");
+        smtp.AuthMechanisms.Add("NTLM");
+        Assert.Equal(["IdleTimeout", "FailedAuthDelay", "ShutdownGracePeriod", "AuthMechanisms:1", "DataTimeout"], smtp.FindProblems().Select(p => p.Setting));
+        Assert.Empty(new Pop3ServerOptions { ServerName = "pop.example" }.FindProblems());
     }
 }

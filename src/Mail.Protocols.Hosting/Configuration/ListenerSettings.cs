@@ -65,9 +65,9 @@ internal static class ListenerValidation
         for (var i = 0; i < listeners.Count; i++)
         {
             var listener = listeners[i];
-            if (!IPAddress.TryParse(listener.Address, out _))
+            if (!IsAddressText(listener.Address))
             {
-                yield return $"{path}:{i}:Address: '{listener.Address}' is not an IP address.";
+                yield return $"{path}:{i}:Address: '{listener.Address}' is not an IP address (dotted IPv4 such as 127.0.0.1, or IPv6).";
             }
             if (listener.Port is not { } port)
             {
@@ -83,6 +83,12 @@ internal static class ListenerValidation
             }
         }
     }
+
+    // IPAddress.Parse takes "0" for 0.0.0.0 (every interface) and "10" for 0.0.0.10: a typo must not open the server to
+    // the network, so IPv4 is taken only in its four-part dotted form.
+    private static bool IsAddressText(string? text) =>
+        IPAddress.TryParse(text, out var address)
+        && (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 || text.Count(c => c == '.') == 3);
 
     public static IEnumerable<string> CheckCertificate<TListener>(string sectionPath, IList<TListener> listeners, bool hasCertificate) where TListener : ListenerSettings
     {

@@ -7,45 +7,50 @@ namespace Mail.Protocols.Hosting.Configuration;
 
 /// <summary>
 /// Binds a configuration section onto a settings object so that every mistake fails at start with the path of the
-/// setting that caused it ("Mail:Smtp:MaxRecipients: ..."), including a key that names no setting (a typo) and a value
-/// a setter refuses, which the configuration binder alone reports without saying where.
+/// setting that caused it ("Mail:Smtp:MaxRecipients: ..."): a key that names no setting (a typo), a value a setter
+/// refuses, and a key the configuration binder would skip without a word (a fixed setting, one that cannot be text).
 /// </summary>
 internal static class SettingsBinder
 {
     /// <summary>
     /// Binds the values under <paramref name="section"/> whose first key segment <paramref name="takes"/> accepts onto
-    /// <paramref name="target"/>. A list named in the configuration replaces the list the settings start with.
+    /// <paramref name="target"/>. A list named in the configuration, an empty one included, replaces the list the
+    /// settings start with; a setting of octets (the SCRAM key) is given in base64.
     /// </summary>
     /// <exception cref="OptionsValidationException">A key or value is not a valid setting; the message names its path.</exception>
     public static void Bind<T>(IConfiguration section, T target, Func<string, bool> takes) where T : class, new()
     {
-        var leaves = Leaves(section, takes);
-        if (leaves.Count == 0)
+        var (leaves, emptied) = Read(section, takes);
+        // JSON gives an empty array as its key with an empty value.
+        foreach (var leaf in leaves.Where(leaf => leaf.Value?.Length == 0 && SettingTargets.IsList(typeof(T), leaf.Key)).ToList())
         {
-            return;
+            leaves.Remove(leaf);
+            emptied.Add(leaf.Key);
         }
-        try
+        foreach (var (key, _) in leaves)
         {
-            ClearListsNamedIn(leaves, target);
-            BindLeaves(leaves, target);
-        }
-        catch (Exception failure) when (failure is not OutOfMemoryException)
-        {
-            // Find the first setting that fails on its own, against fresh settings, and name it.
-            foreach (var leaf in leaves)
+            if (SettingTargets.Refusal(typeof(T), key) is { } reason)
             {
-                try
-                {
-                    var probe = new T();
-                    ClearListsNamedIn([leaf], probe);
-                    BindLeaves([leaf], probe);
-                }
-                catch (Exception culprit) when (culprit is not OutOfMemoryException)
-                {
-                    throw Refusal<T>(PathOf(section, leaf.Key), Reason(culprit, leaf.Value), culprit);
-                }
+                throw Refusal<T>(PathOf(section, key), reason);
             }
-            throw Refusal<T>(PathOf(section, null), Reason(failure, null), failure);
+        }
+        var octets = leaves.Where(leaf => SettingTargets.OctetsProperty(typeof(T), leaf.Key) is not null).ToList();
+        leaves.RemoveAll(octets.Contains);
+        ClearLists([.. leaves.Select(leaf => leaf.Key), .. emptied], target);
+        if (leaves.Count > 0)
+        {
+            try
+            {
+                BindLeaves(leaves, target);
+            }
+            catch (Exception failure) when (failure is not OutOfMemoryException)
+            {
+                throw Culprit<T>(section, leaves) ?? Refusal<T>(PathOf(section, null), Reason(failure, null), failure);
+            }
+        }
+        foreach (var (key, value) in octets)
+        {
+            SetOctets(section, target, key, value);
         }
     }
 
@@ -65,45 +70,88 @@ internal static class SettingsBinder
         return string.IsNullOrEmpty(root) ? relativeKey ?? "(configuration root)" : relativeKey is null ? root : root + ":" + relativeKey;
     }
 
-    private static List<KeyValuePair<string, string?>> Leaves(IConfiguration section, Func<string, bool> takes)
+    /// <summary>Whether configuration mentions <paramref name="key"/> under <paramref name="section"/> at all, as an empty list included.</summary>
+    public static bool Mentions(IConfiguration section, string key) =>
+        section.AsEnumerable(makePathsRelative: true).Any(pair =>
+            pair.Key.Equals(key, StringComparison.OrdinalIgnoreCase) || pair.Key.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase));
+
+    // The keys with values, sorted, and the keys given as empty lists or objects (a null value and nothing below).
+    private static (List<KeyValuePair<string, string?>> Leaves, List<string> Emptied) Read(IConfiguration section, Func<string, bool> takes)
     {
-        var leaves = new List<KeyValuePair<string, string?>>();
-        foreach (var (key, value) in section.AsEnumerable(makePathsRelative: true))
+        var all = section.AsEnumerable(makePathsRelative: true).Where(pair => takes(FirstSegment(pair.Key))).ToList();
+        var leaves = all.Where(pair => pair.Value is not null).ToList();
+        leaves.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var emptied = all.Where(pair => pair.Value is null && !all.Any(other => other.Key.StartsWith(pair.Key + ":", StringComparison.OrdinalIgnoreCase)))
+            .Select(pair => pair.Key).ToList();
+        return (leaves, emptied);
+    }
+
+    // Which setting made the binding fail: each top-level setting is bound alone on fresh settings, its keys added one at
+    // a time (a record's constructor needs all of its keys together), and the key at which it first fails is named.
+    private static OptionsValidationException? Culprit<T>(IConfiguration section, List<KeyValuePair<string, string?>> leaves) where T : class, new()
+    {
+        foreach (var group in leaves.GroupBy(leaf => FirstSegment(leaf.Key), StringComparer.OrdinalIgnoreCase))
         {
-            if (value is null)
+            var keys = group.ToList();
+            for (var count = 1; count <= keys.Count; count++)
             {
-                continue;
-            }
-            var separator = key.IndexOf(':', StringComparison.Ordinal);
-            if (takes(separator < 0 ? key : key[..separator]))
-            {
-                leaves.Add(new(key, value));
+                try
+                {
+                    var probe = new T();
+                    var some = keys.GetRange(0, count);
+                    ClearLists([.. some.Select(leaf => leaf.Key)], probe);
+                    BindLeaves(some, probe);
+                }
+                catch (Exception failure) when (failure is not OutOfMemoryException)
+                {
+                    if (count == keys.Count || !IsIncompleteRecord(failure))
+                    {
+                        return Refusal<T>(PathOf(section, keys[count - 1].Key), Reason(failure, keys[count - 1].Value), failure);
+                    }
+                }
             }
         }
-        leaves.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return leaves;
+        return null;
     }
+
+    // A record bound from only some of its constructor's keys fails until the rest arrive.
+    private static bool IsIncompleteRecord(Exception failure) =>
+        failure is InvalidOperationException && failure.Message.Contains("constructor", StringComparison.OrdinalIgnoreCase);
 
     private static void BindLeaves<T>(List<KeyValuePair<string, string?>> leaves, T target) where T : class =>
         new ConfigurationBuilder().AddInMemoryCollection(leaves).Build().Bind(target, options => options.ErrorOnUnknownConfiguration = true);
 
     // The binder adds a configured list's items to the items a get-only list starts with (AuthMechanisms would keep every
     // default mechanism and repeat the configured ones): a list given in configuration means exactly that list.
-    private static void ClearListsNamedIn<T>(List<KeyValuePair<string, string?>> leaves, T target) where T : class
+    private static void ClearLists<T>(List<string> keys, T target) where T : class
     {
-        foreach (var (key, _) in leaves)
+        foreach (var name in keys.Select(FirstSegment).Distinct(StringComparer.OrdinalIgnoreCase))
         {
-            var separator = key.IndexOf(':', StringComparison.Ordinal);
-            if (separator < 0)
-            {
-                continue;
-            }
-            var property = typeof(T).GetProperty(key[..separator], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            var property = typeof(T).GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
             if (property is { CanRead: true } && property.PropertyType != typeof(string) && property.GetValue(target) is IEnumerable list and not string)
             {
                 list.GetType().GetMethod("Clear", Type.EmptyTypes)?.Invoke(list, null);
             }
         }
+    }
+
+    private static void SetOctets<T>(IConfiguration section, T target, string key, string? value) where T : class
+    {
+        var property = SettingTargets.OctetsProperty(typeof(T), key)!;
+        try
+        {
+            property.SetValue(target, new ReadOnlyMemory<byte>(Convert.FromBase64String(value ?? "")));
+        }
+        catch (Exception failure) when (failure is FormatException or TargetInvocationException)
+        {
+            throw Refusal<T>(PathOf(section, key), failure is FormatException ? "is not base64 text." : Reason(failure, null), failure);
+        }
+    }
+
+    private static string FirstSegment(string key)
+    {
+        var separator = key.IndexOf(':', StringComparison.Ordinal);
+        return separator < 0 ? key : key[..separator];
     }
 
     /// <summary>What the binder or a setter said, without the parts that mean nothing to whoever edits the configuration.</summary>

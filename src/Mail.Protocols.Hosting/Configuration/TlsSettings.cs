@@ -40,7 +40,11 @@ public sealed class TlsSettings
         {
             yield return $"{path}:CertificatePath: no file '{certificate}'.";
         }
-        if (KeyPath is { } key && !File.Exists(key))
+        if (KeyPath is not null && CertificatePath is { } pkcs12 && IsPkcs12(pkcs12))
+        {
+            yield return $"{path}:KeyPath: a PKCS#12 file holds its own key; KeyPath is for PEM.";
+        }
+        else if (KeyPath is { } key && !File.Exists(key))
         {
             yield return $"{path}:KeyPath: no file '{key}'.";
         }
@@ -58,8 +62,8 @@ public sealed class TlsSettings
         {
             certificate = CertificatePath is not { } file ? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName())
                 : IsPkcs12(file) ? X509CertificateLoader.LoadPkcs12FromFile(file, Password)
-                : Password is not null ? X509Certificate2.CreateFromEncryptedPemFile(file, Password, KeyPath)
-                : X509Certificate2.CreateFromPemFile(file, KeyPath);
+                : WithPersistableKey(Password is not null ? X509Certificate2.CreateFromEncryptedPemFile(file, Password, KeyPath)
+                    : X509Certificate2.CreateFromPemFile(file, KeyPath));
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -71,6 +75,16 @@ public sealed class TlsSettings
             throw SettingsBinder.Refusal<TlsSettings>($"{path}:KeyPath", $"'{CertificatePath}' holds no private key; name the key file.");
         }
         return new MailTlsOptions(certificate) { HandshakeTimeout = HandshakeTimeout };
+    }
+
+    // A PEM key is attached as an ephemeral key, which SslStream cannot use on Windows; a round trip through PKCS#12
+    // gives it the form every platform takes.
+    private static X509Certificate2 WithPersistableKey(X509Certificate2 certificate)
+    {
+        using (certificate)
+        {
+            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+        }
     }
 
     private static bool IsPkcs12(string file) =>

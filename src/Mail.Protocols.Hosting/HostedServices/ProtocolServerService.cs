@@ -9,13 +9,18 @@ namespace Mail.Protocols.Hosting.HostedServices;
 /// the options and the services in the container, and stopped gracefully within the host's shutdown token.
 /// </summary>
 /// <typeparam name="TServer">The engine's server type.</typeparam>
-public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDisposable where TServer : ProtocolServer
+public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDisposable, IDisposable where TServer : ProtocolServer
 {
     private readonly Lock _gate = new();
     private bool _disposed;
 
     /// <summary>The running server, or null before <see cref="StartAsync"/>.</summary>
     public TServer? Server { get; private set; }
+
+    /// <summary>Whether the server is accepting connections: started, and not yet stopping.</summary>
+    public bool IsRunning => Volatile.Read(ref _running);
+
+    private bool _running;
 
     /// <summary>The bound endpoints by listener name, after <see cref="StartAsync"/> (a port configured as 0 shows the one chosen).</summary>
     public IReadOnlyDictionary<string, IPEndPoint> EndPoints { get; private set; } = new Dictionary<string, IPEndPoint>();
@@ -43,6 +48,7 @@ public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDis
             bound[names[i]] = server.BoundEndPoints[i];
         }
         EndPoints = bound;
+        Volatile.Write(ref _running, true);
     }
 
     /// <summary>
@@ -55,6 +61,7 @@ public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDis
         {
             return;
         }
+        Volatile.Write(ref _running, false);
         try
         {
             await server.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -63,6 +70,13 @@ public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDis
         {
             await DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Aborts whatever is still open (for a container disposed synchronously).</summary>
+    public void Dispose()
+    {
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>Aborts whatever is still open.</summary>
@@ -76,6 +90,7 @@ public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDis
                 return;
             }
             _disposed = true;
+            _running = false;
             server = Server;
         }
         if (server is not null)
@@ -97,7 +112,12 @@ public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDis
         for (var i = 0; i < list.Count; i++)
         {
             var (configured, usual) = list[i];
-            var name = configured ?? (taken.Add(usual) ? usual : usual + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var name = configured ?? usual;
+            // A usual name another endpoint has: the index after it, and further suffixes while even that is taken.
+            for (var suffix = 0; configured is null && !taken.Add(name); suffix++)
+            {
+                name = usual + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + (suffix == 0 ? "" : "-" + suffix.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             names.Add(name);
         }
         return names;

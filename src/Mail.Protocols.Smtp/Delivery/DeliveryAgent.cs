@@ -54,6 +54,38 @@ public sealed class DeliveryAgentOptions
 
     /// <summary>SMTP client settings (STARTTLS policy, certificate trust, timeouts). Their <c>LocalName</c> is replaced by <see cref="ServerName"/>.</summary>
     public SmtpClientOptions Client { get; set; } = new();
+
+    /// <summary>
+    /// The settings the agent cannot work with (a batch of no entries would lease nothing, round after round, while
+    /// looking healthy): each with its name and what is wrong. Empty when the options are usable.
+    /// </summary>
+    public IReadOnlyList<SettingProblem> FindProblems()
+    {
+        var problems = new List<SettingProblem>();
+        if (!SmtpHelloName.IsValid(ServerName) && !string.Equals(ServerName, SmtpHelloName.MachineName, StringComparison.Ordinal))
+        {
+            problems.Add(new(nameof(ServerName), $"'{ServerName}' is neither a domain nor an address literal (RFC 5321 §4.1.1.1, §4.1.3)."));
+        }
+        foreach (var (name, value) in new[] { (nameof(RetryInterval), RetryInterval), (nameof(DelayNoticeAfter), DelayNoticeAfter), (nameof(GiveUpAfter), GiveUpAfter), (nameof(LeaseDuration), LeaseDuration) })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                problems.Add(new(name, "must be positive."));
+            }
+        }
+        foreach (var (name, value) in new[] { (nameof(BatchSize), BatchSize), (nameof(MaxConcurrency), MaxConcurrency), (nameof(MaxConcurrencyPerDomain), MaxConcurrencyPerDomain) })
+        {
+            if (value <= 0)
+            {
+                problems.Add(new(name, "must be positive."));
+            }
+        }
+        if (Port is < 1 or > IPEndPoint.MaxPort)
+        {
+            problems.Add(new(nameof(Port), $"{Port} is not a TCP port (1 to 65535)."));
+        }
+        return problems;
+    }
 }
 
 /// <summary>

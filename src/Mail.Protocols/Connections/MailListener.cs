@@ -229,7 +229,17 @@ public sealed class MailListener : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _state, 2) == 2)
         {
-            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+            // A stop is under way: this call's grace period bounds the wait as well, so that disposing during a graceful
+            // stop (a host whose shutdown deadline came first) aborts the sessions left instead of waiting out the first grace.
+            var pending = Task.WhenAll(_connections.Values);
+            if (await Task.WhenAny(pending, Task.Delay(gracePeriod, _heartbeat.TimeProvider)).ConfigureAwait(false) != pending)
+            {
+                foreach (var connection in _connections.Keys)
+                {
+                    connection.Abort();
+                }
+            }
+            await pending.ConfigureAwait(false);
             return;
         }
         foreach (var socket in _sockets)
