@@ -184,7 +184,7 @@ public static class MailServiceCollectionExtensions
         services.AddOptions<TlsSettings>().Configure(settings => SettingsBinder.Bind(section, settings, _ => true)).ValidateOnStart();
         // The certificate is loaded while the settings are checked, so that a file that holds no usable certificate fails
         // the start like any other mistake; the servers then get that one load.
-        var loaded = new LoadedCertificate();
+        var loaded = new CertificateLoad();
         services.AddSingleton<IValidateOptions<TlsSettings>>(new SettingsValidation<TlsSettings>(settings => loaded.Load(settings, path)));
         services.TryAddSingleton(provider =>
         {
@@ -273,7 +273,7 @@ public static class MailServiceCollectionExtensions
     private static bool HasCertificate(IServiceProvider provider, MailServerOptions options) =>
         options.Tls is not null || provider.GetService<IServiceProviderIsService>()?.IsService(typeof(MailTlsOptions)) == true;
 
-    private sealed class LoadedCertificate
+    private sealed class CertificateLoad
     {
         public MailTlsOptions? Options { get; private set; }
 

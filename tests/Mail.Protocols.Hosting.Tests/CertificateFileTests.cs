@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mail.Protocols.Hosting.HostedServices;
@@ -57,6 +58,110 @@ public sealed class CertificateFileTests : IDisposable
         Assert.Contains(messages, message => message.StartsWith("Mail:Tls:CertificatePath: ", StringComparison.Ordinal) && message.Contains(path, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Certificate_is_chosen_by_the_name_the_client_asks_for()
+    {
+        var ct = TestHost.Timeout();
+        using var fallback = CreateCertificate("mx.example.test");
+        using var exact = CreateCertificate("mail.other.test");
+        using var wildcard = CreateCertificate("*.third.test");
+        var settings = TestHost.Settings();
+        settings.Remove("Mail:Tls:SelfSigned");
+        settings["Mail:Tls:CertificatePath"] = WritePem(fallback, "fallback.pem");
+        settings["Mail:Tls:ServerNames:mail.other.test:CertificatePath"] = WritePem(exact, "exact.pem");
+        settings["Mail:Tls:ServerNames:*.third.test:CertificatePath"] = WritePem(wildcard, "wildcard.pem");
+        using var host = TestHost.Build(settings, delivery: false);
+        await host.StartAsync(ct);
+        var port = host.Services.GetRequiredService<SmtpServerService>().EndPoints["smtps"].Port;
+
+        // MailKit sends the host name it is given as SNI; the socket goes to loopback whatever the name.
+        await ConnectPinnedAsync(port, "mail.other.test", exact, ct);
+        await ConnectPinnedAsync(port, "MAIL.Other.Test", exact, ct);
+        await ConnectPinnedAsync(port, "mx.third.test", wildcard, ct);
+        await ConnectPinnedAsync(port, "deeper.mx.third.test", fallback, ct); // a wildcard covers one label only
+        await ConnectPinnedAsync(port, "unknown.test", fallback, ct);
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task A_renewed_certificate_file_is_presented_without_a_restart()
+    {
+        var ct = TestHost.Timeout();
+        using var old = CreateCertificate("mx.example.test");
+        using var renewed = CreateCertificate("mx.example.test");
+        var settings = TestHost.Settings();
+        settings.Remove("Mail:Tls:SelfSigned");
+        var path = WritePem(old, "server.pem");
+        settings["Mail:Tls:CertificatePath"] = path;
+        using var host = TestHost.Build(settings, delivery: false);
+        await host.StartAsync(ct);
+        var port = host.Services.GetRequiredService<SmtpServerService>().EndPoints["smtps"].Port;
+        await ConnectPinnedAsync(port, "mx.example.test", old, ct);
+
+        WritePem(renewed, "server.pem");
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1)); // a new time even on a coarse file system clock
+        await Task.Delay(TimeSpan.FromSeconds(1.2), ct); // the file is looked at no more than once a second
+        await ConnectPinnedAsync(port, "mx.example.test", renewed, ct);
+
+        // A file rewritten with garbage keeps the certificate in use.
+        await File.WriteAllTextAsync(path, "not a certificate", ct);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(2));
+        await Task.Delay(TimeSpan.FromSeconds(1.2), ct);
+        await ConnectPinnedAsync(port, "mx.example.test", renewed, ct);
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task Certificate_from_the_store_by_thumbprint()
+    {
+        var ct = TestHost.Timeout();
+        using var created = CreateCertificate("mx.example.test");
+        using var stored = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.PersistKeySet | X509KeyStorageFlags.Exportable);
+        using var store = new X509Store(StoreName.My, StoreLocation.CurrentUser);
+        store.Open(OpenFlags.ReadWrite);
+        store.Add(stored);
+        try
+        {
+            var settings = TestHost.Settings();
+            settings.Remove("Mail:Tls:SelfSigned");
+            settings["Mail:Tls:StoreThumbprint"] = stored.Thumbprint;
+            using var host = TestHost.Build(settings, delivery: false);
+            await host.StartAsync(ct);
+            var port = host.Services.GetRequiredService<SmtpServerService>().EndPoints["smtps"].Port;
+            await ConnectPinnedAsync(port, "mx.example.test", created, ct);
+            await host.StopAsync(ct);
+
+            settings["Mail:Tls:StoreThumbprint"] = new string('0', 40);
+            using var missing = TestHost.Build(settings, delivery: false);
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => missing.StartAsync(ct));
+            var messages = failure is AggregateException aggregate ? aggregate.InnerExceptions.SelectMany(Failures).ToList() : Failures(failure).ToList();
+            Assert.Contains(messages, message => message.StartsWith("Mail:Tls:StoreThumbprint: no certificate", StringComparison.Ordinal));
+        }
+        finally
+        {
+            store.Remove(stored);
+        }
+    }
+
+    private static async Task ConnectPinnedAsync(int port, string serverName, X509Certificate2 expected, CancellationToken ct)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, ct);
+        using var client = new SmtpClient();
+        client.ServerCertificateValidationCallback = PinnedCertificate.Callback(expected);
+        await client.ConnectAsync(socket, serverName, port, SecureSocketOptions.SslOnConnect, ct);
+        Assert.True(client.IsSecure);
+        await client.DisconnectAsync(true, ct);
+    }
+
+    private string WritePem(X509Certificate2 certificate, string name)
+    {
+        using var key = certificate.GetRSAPrivateKey()!;
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, certificate.ExportCertificatePem() + "\n" + key.ExportPkcs8PrivateKeyPem());
+        return path;
+    }
+
     private static IEnumerable<string> Failures(Exception e) => e is OptionsValidationException validation ? validation.Failures : [e.Message];
 
     private Dictionary<string, string> Write(X509Certificate2 certificate, string form)
@@ -84,12 +189,12 @@ public sealed class CertificateFileTests : IDisposable
         }
     }
 
-    private static X509Certificate2 CreateCertificate()
+    private static X509Certificate2 CreateCertificate(string name = "mx.example.test")
     {
         using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=mx.example.test", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var request = new CertificateRequest("CN=" + name, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("mx.example.test");
+        names.AddDnsName(name);
         request.CertificateExtensions.Add(names.Build());
         var now = DateTimeOffset.UtcNow;
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));

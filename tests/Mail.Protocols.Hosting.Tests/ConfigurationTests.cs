@@ -49,7 +49,7 @@ public sealed class ConfigurationTests
         { "Mail:Smtp:Listeners:0:Address", "0", "Mail:Smtp:Listeners:0:Address" },
         { "Mail:Tls:KeyPath", "/etc/ssl/server.key", "Mail:Tls:KeyPath" },
         // The certificate.
-        { "Mail:Tls:CertificatePath", "/nonexistent/server.pem", "Mail:Tls: CertificatePath and SelfSigned both given" },
+        { "Mail:Tls:CertificatePath", "/nonexistent/server.pem", "Mail:Tls: a certificate and SelfSigned both given" },
         { "Mail:Tls:SelfSigned", "false", "Mail:Tls:CertificatePath: no certificate named" },
     };
 

@@ -18,8 +18,21 @@ public sealed class MailTlsOptions
         Certificate = certificate;
     }
 
-    /// <summary>The server certificate.</summary>
+    /// <summary>
+    /// Creates options whose certificate <paramref name="selector"/> chooses for each handshake (by SNI name, or the one
+    /// renewed most recently); <see cref="Certificate"/> is its choice for a client that names no host, taken now.
+    /// </summary>
+    public MailTlsOptions(IServerCertificateSelector selector)
+        : this(selector?.SelectCertificate(null) ?? throw new ArgumentNullException(nameof(selector)))
+    {
+        CertificateSelector = selector;
+    }
+
+    /// <summary>The server certificate (with a selector: the one chosen for a client that names no host, when the options were made).</summary>
     public X509Certificate2 Certificate { get; }
+
+    /// <summary>Chooses the certificate of each handshake; null: <see cref="Certificate"/> always.</summary>
+    public IServerCertificateSelector? CertificateSelector { get; }
 
     /// <summary>
     /// Allowed protocol versions. Defaults to <see cref="SslProtocols.None"/>: the operating system's choice (TLS 1.2 and
@@ -32,7 +45,10 @@ public sealed class MailTlsOptions
 
     internal SslServerAuthenticationOptions CreateServerOptions() => new()
     {
-        ServerCertificate = Certificate,
+        ServerCertificate = CertificateSelector is null ? Certificate : null,
+        ServerCertificateSelectionCallback = CertificateSelector is { } selector
+            ? (_, serverName) => selector.SelectCertificate(string.IsNullOrEmpty(serverName) ? null : serverName)
+            : null,
         EnabledSslProtocols = EnabledProtocols,
         ClientCertificateRequired = false,
         // Said outright rather than left to the default: a client-initiated renegotiation costs the server a

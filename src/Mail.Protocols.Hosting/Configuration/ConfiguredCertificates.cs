@@ -1,0 +1,91 @@
+using System.Security.Cryptography.X509Certificates;
+using Mail.Protocols.Connections;
+
+namespace Mail.Protocols.Hosting.Configuration;
+
+/// <summary>
+/// The certificates <see cref="TlsSettings"/> names, chosen per handshake by SNI name (exact, then <c>*.</c> one label
+/// up, then the default), each loaded again when its file changes (looked at no more than once a second).
+/// </summary>
+internal sealed class ConfiguredCertificates : IServerCertificateSelector
+{
+    private readonly LoadedCertificate _default;
+    private readonly Dictionary<string, LoadedCertificate> _byName = new(StringComparer.OrdinalIgnoreCase);
+
+    public ConfiguredCertificates(TlsSettings settings, string path)
+    {
+        _default = settings.SelfSigned
+            ? new LoadedCertificate(null, path, SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName()))
+            : new LoadedCertificate(settings, path, settings.Load(path));
+        foreach (var (name, certificate) in settings.ServerNames)
+        {
+            var namePath = $"{path}:ServerNames:{name}";
+            _byName[name] = new LoadedCertificate(certificate, namePath, certificate.Load(namePath));
+        }
+    }
+
+    public X509Certificate2 SelectCertificate(string? serverName)
+    {
+        if (serverName is not null && _byName.Count > 0)
+        {
+            if (_byName.TryGetValue(serverName, out var exact))
+            {
+                return exact.Current();
+            }
+            var dot = serverName.IndexOf('.', StringComparison.Ordinal);
+            if (dot > 0 && _byName.TryGetValue(string.Concat("*", serverName.AsSpan(dot)), out var wildcard))
+            {
+                return wildcard.Current();
+            }
+        }
+        return _default.Current();
+    }
+
+    /// <summary>One certificate and the file it came from, loaded again when the file's time changes.</summary>
+    private sealed class LoadedCertificate(CertificateSettings? settings, string path, X509Certificate2 certificate)
+    {
+        private static readonly long s_lookInterval = TimeSpan.FromSeconds(1).Ticks;
+        private readonly Lock _gate = new();
+        private X509Certificate2 _certificate = certificate;
+        private DateTime? _stamp = settings?.Stamp();
+        private long _lookedAt = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+
+        public X509Certificate2 Current()
+        {
+            var now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+            if (settings?.CertificatePath is null || now - Volatile.Read(ref _lookedAt) < s_lookInterval)
+            {
+                return Volatile.Read(ref _certificate);
+            }
+            lock (_gate)
+            {
+                if (now - _lookedAt >= s_lookInterval)
+                {
+                    _lookedAt = now;
+                    Reload();
+                }
+                return _certificate;
+            }
+        }
+
+        // A file being rewritten may be read half-written: that attempt fails and the certificate in use stays until the
+        // next look finds the file complete. A deleted file keeps the certificate in use too.
+        private void Reload()
+        {
+            try
+            {
+                var stamp = settings!.Stamp();
+                if (stamp == _stamp)
+                {
+                    return;
+                }
+                var fresh = settings.Load(path);
+                _stamp = stamp;
+                Volatile.Write(ref _certificate, fresh);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Extensions.Options.OptionsValidationException)
+            {
+            }
+        }
+    }
+}
