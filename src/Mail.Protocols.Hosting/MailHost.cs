@@ -60,6 +60,13 @@ public sealed class MailHostOptions
     /// </summary>
     public IAddressBook? AddressBook { get; set; }
 
+    /// <summary>
+    /// The recipient and relay policy. Null (the default): a <see cref="DefaultRecipientPolicy"/> over <see cref="Domains"/>,
+    /// <see cref="Users"/>, <see cref="AddressBook"/> and <see cref="Addressing"/>; set, it decides instead of them (a test
+    /// server that takes every recipient, say).
+    /// </summary>
+    public IRecipientPolicy? Policy { get; set; }
+
     /// <summary>Subaddresses (<c>+</c> by default) and the bounds on alias expansion (docs/addressing.md).</summary>
     public AddressingOptions Addressing
     {
@@ -186,7 +193,7 @@ public sealed class MailHost : IAsyncDisposable
             // Bounces to the SRS addresses would be refused as relaying instead of routed to the original senders.
             throw new InvalidOperationException($"SenderRewriting.Domain '{senderRewriter.Domain}' must be one of the local domains.");
         }
-        Policy = new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook, senderRewriter);
+        Policy = options.Policy ?? new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook, senderRewriter);
 
         Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
         var smtpOptions = options.Smtp;
@@ -253,8 +260,8 @@ public sealed class MailHost : IAsyncDisposable
     /// <summary>The users.</summary>
     public InMemoryUserDirectory Users { get; }
 
-    /// <summary>The recipient and relay policy.</summary>
-    public DefaultRecipientPolicy Policy { get; }
+    /// <summary>The recipient and relay policy: <see cref="MailHostOptions.Policy"/>, or the default one over the domains, users and address book.</summary>
+    public IRecipientPolicy Policy { get; }
 
     /// <summary>The TLS certificate in use.</summary>
     public X509Certificate2 Certificate { get; }

@@ -33,7 +33,9 @@ public sealed record SmtpReply(int Code, string EnhancedCode, string Text)
 /// <param name="HeloName">The name the client gave in HELO/EHLO.</param>
 /// <param name="IsSecure">Whether TLS is active.</param>
 /// <param name="AuthenticatedUser">The authenticated user, if any.</param>
-public sealed record SmtpSessionInfo(string ConnectionId, EndPoint? RemoteEndPoint, SmtpRole Role, string? HeloName, bool IsSecure, MailUser? AuthenticatedUser);
+/// <param name="LocalEndPoint">The server's endpoint the client connected to (which listener, which port).</param>
+public sealed record SmtpSessionInfo(string ConnectionId, EndPoint? RemoteEndPoint, SmtpRole Role, string? HeloName, bool IsSecure, MailUser? AuthenticatedUser,
+    EndPoint? LocalEndPoint = null);
 
 /// <summary>
 /// Accept/reject points an application can use: at MAIL FROM, at each RCPT TO (after the recipient
@@ -53,4 +55,12 @@ public class SmtpHooks
 
     /// <summary>Called once the whole message is received and before it is stored. <paramref name="content"/> is seekable and positioned at the start.</summary>
     public virtual ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken) => default;
+
+    /// <summary>
+    /// Called once a message was accepted (stored in the local mailboxes and queued for other domains), before the client
+    /// is told <c>250</c>: an application learns of each message it received, a test server records it. Nothing can be
+    /// refused any more; an exception is logged and the client still gets its <c>250</c>. <paramref name="content"/>
+    /// (with this server's Received header) is seekable and positioned at the start.
+    /// </summary>
+    public virtual ValueTask OnMessageAcceptedAsync(SmtpSessionInfo session, QueueEnvelope envelope, string queueId, Stream content, CancellationToken cancellationToken) => default;
 }

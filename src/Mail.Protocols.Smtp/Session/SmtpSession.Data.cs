@@ -296,6 +296,10 @@ internal sealed partial class SmtpSession
                 Options.RateLimits?.Sent(_user.Login);
             }
             SmtpLog.MessageAccepted(_logger, Connection.Id, transaction.QueueId!, size, transaction.Recipients.Count);
+            if (Hooks is { } acceptedHooks)
+            {
+                await TellAcceptedAsync(acceptedHooks, envelope, transaction.QueueId!, spool).ConfigureAwait(false);
+            }
             if (report is not null)
             {
                 WriteVerboseReport(report);
@@ -304,6 +308,20 @@ internal sealed partial class SmtpSession
             WriteAscii(transaction.QueueId!);
             Write(SmtpReplies.MessageAcceptedSuffix);
             Success();
+        }
+    }
+
+    // The message is the server's now: a failing hook cannot take that back, so its exception is logged, not thrown.
+    private async ValueTask TellAcceptedAsync(SmtpHooks hooks, Queue.QueueEnvelope envelope, string queueId, MessageSpool spool)
+    {
+        try
+        {
+            spool.Position = 0;
+            await hooks.OnMessageAcceptedAsync(SessionInfo, envelope, queueId, spool, Connection.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !Connection.Aborted.IsCancellationRequested)
+        {
+            SmtpLog.AcceptedHookFailed(_logger, Connection.Id, queueId, e);
         }
     }
 

@@ -55,7 +55,7 @@ internal sealed partial class SmtpSession : CommandSession
     private SmtpSessionInfo SessionInfo =>
         _sessionInfo is { } i && i.AuthenticatedUser == _user && i.IsSecure == Connection.IsSecure && ReferenceEquals(i.HeloName, _heloName)
             ? i
-            : _sessionInfo = new(Connection.Id, Connection.RemoteEndPoint, _role, _heloName, Connection.IsSecure, _user);
+            : _sessionInfo = new(Connection.Id, Connection.RemoteEndPoint, _role, _heloName, Connection.IsSecure, _user, Connection.LocalEndPoint);
 
     // The application's hooks, or null when none are set (the calls are skipped).
     private SmtpHooks? Hooks => ReferenceEquals(Options.Hooks, SmtpHooks.None) ? null : Options.Hooks;

@@ -68,4 +68,7 @@ internal static partial class SmtpLog
 
     [LoggerMessage(1040, LogLevel.Warning, "{ConnectionId}: refused by the rate limit {Limit}")]
     public static partial void RateLimited(ILogger logger, string connectionId, Mail.Protocols.RateLimits.SessionRateLimit limit);
+
+    [LoggerMessage(1022, LogLevel.Error, "{ConnectionId}: the OnMessageAcceptedAsync hook failed for message {QueueId}; the message stays accepted")]
+    public static partial void AcceptedHookFailed(ILogger logger, string connectionId, string queueId, Exception exception);
 }

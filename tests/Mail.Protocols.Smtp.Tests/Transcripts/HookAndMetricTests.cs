@@ -21,6 +21,64 @@ public class HookAndMetricTests
         }
     }
 
+    private sealed class AcceptedHooks(bool fail) : SmtpHooks
+    {
+        public List<(string QueueId, string Sender, string Content, bool Stored)> Accepted { get; } = [];
+
+        public Func<ValueTask<bool>>? IsStored { get; set; }
+
+        public override async ValueTask OnMessageAcceptedAsync(SmtpSessionInfo session, QueueEnvelope envelope, string queueId, Stream content, CancellationToken cancellationToken)
+        {
+            var text = await new StreamReader(content).ReadToEndAsync(cancellationToken);
+            Accepted.Add((queueId, envelope.ReversePath, text, IsStored is { } stored && await stored()));
+            if (fail)
+            {
+                throw new InvalidOperationException("the application's hook failed");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Accepted_hook_hears_of_each_stored_message_before_its_250_and_not_of_refused_ones()
+    {
+        var hooks = new AcceptedHooks(fail: false);
+        await using var h = new SmtpTestHarness(o => o.Hooks = hooks);
+        hooks.IsStored = async () => (await h.Store.ListMessagesAsync("alice@example.test", "INBOX")).Count > hooks.Accepted.Count;
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<writer@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        var reply = await h.CommandAsync("Subject: heard\r\n\r\nbody\r\n.");
+        Assert.StartsWith("250 2.0.0 ", reply);
+        var accepted = Assert.Single(hooks.Accepted);
+        Assert.Equal(reply.Split(' ')[2], accepted.QueueId);
+        Assert.Equal("writer@example.org", accepted.Sender);
+        Assert.StartsWith("Received: ", accepted.Content, StringComparison.Ordinal); // from the start, our trace header first
+        Assert.Contains("Subject: heard", accepted.Content, StringComparison.Ordinal);
+        Assert.True(accepted.Stored, "the hook ran before the message was stored");
+
+        // A refused message (a bare LF, refused by default) is not reported.
+        await h.CommandAsync("MAIL FROM:<writer@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        Assert.StartsWith("5", await h.CommandAsync("Subject: bare\nline\r\n."));
+        Assert.Single(hooks.Accepted);
+    }
+
+    [Fact]
+    public async Task Accepted_hook_that_throws_leaves_the_message_accepted()
+    {
+        var hooks = new AcceptedHooks(fail: true);
+        await using var h = new SmtpTestHarness(o => o.Hooks = hooks);
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<writer@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        Assert.StartsWith("250 2.0.0 ", await h.CommandAsync("Subject: kept\r\n\r\nbody\r\n."));
+        Assert.Single(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+        Assert.Equal("250 2.0.0 OK", await h.CommandAsync("NOOP")); // the session goes on
+    }
+
     [Fact]
     public async Task Hooks_refuse_at_mail_rcpt_and_end_of_data_with_their_own_replies()
     {
