@@ -1,6 +1,6 @@
 // Built only from the packages in tests/LocalFeed, as a user's first programs would be: (1) MailHost embedded with
-// mailboxes in a Maildir, (2) the servers registered on a .NET Generic Host from configuration. Each receives one message
-// over a socket, and the message is read back from the store.
+// mailboxes in a Maildir, (2) the servers registered on a .NET Generic Host from configuration, (3) MailTestServer as an
+// application's test would use it. Each receives one message over a socket, read back from the store or the record.
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -9,6 +9,7 @@ using Mail.Protocols.Hosting.HostedServices;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Maildir;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -48,7 +49,14 @@ var appInbox = await app.Services.GetRequiredService<IMailboxStore>().ListMessag
 Console.WriteLine($"package consumer, Generic Host: {acceptedByApp}; alice has {appInbox.Count} message(s)");
 await app.StopAsync();
 var appWorked = acceptedByApp.StartsWith("250 ", StringComparison.Ordinal) && appInbox.Count == 1;
-return hostWorked && appWorked ? 0 : 1;
+
+// The test server: the message is recorded with its envelope before the 250.
+await using var testServer = await MailTestServer.StartAsync();
+var acceptedByTestServer = await SendOneAsync(new IPEndPoint(IPAddress.Loopback, testServer.SmtpPort), "from the test server consumer");
+var recorded = await testServer.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30));
+Console.WriteLine($"package consumer, MailTestServer: {acceptedByTestServer}; recorded \"{recorded[0].Message.Subject}\" for {string.Join(", ", recorded[0].Recipients)}");
+var testServerWorked = recorded.Count == 1 && recorded[0].Recipients.SequenceEqual(["alice@example.test"]);
+return hostWorked && appWorked && testServerWorked ? 0 : 1;
 
 static async Task<string> SendOneAsync(IPEndPoint endPoint, string subject)
 {
