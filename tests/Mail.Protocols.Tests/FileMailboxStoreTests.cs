@@ -1,7 +1,7 @@
 using System.Text;
 using CustomMailboxStore;
 using Mail.Protocols.Storage;
-using Mail.Protocols.TestSupport.Contracts;
+using Mail.Protocols.Testing.Contracts;
 
 namespace Mail.Protocols.Tests;
 

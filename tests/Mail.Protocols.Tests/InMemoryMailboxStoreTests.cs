@@ -1,6 +1,6 @@
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
-using Mail.Protocols.TestSupport.Contracts;
+using Mail.Protocols.Testing.Contracts;
 
 namespace Mail.Protocols.Tests;
 

@@ -1,6 +1,6 @@
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Queue;
-using Mail.Protocols.TestSupport.Contracts;
+using Mail.Protocols.Testing.Contracts;
 
 namespace Mail.Protocols.Tests;
 

@@ -33,7 +33,7 @@ namespace Mail.Protocols.Storage;
 /// A durable store keeps across a restart (a new instance on the same storage) everything a client may have
 /// cached: folders with their special use, UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, and each message's UID,
 /// flags, keywords, internal date, size and MODSEQ, and the user's subscriptions. The contract suites in
-/// <c>tests/Mail.Protocols.TestSupport/Contracts</c> test all of this (see docs/implementing-a-mailbox-store.md).
+/// <c>tests/Mail.Protocols.Testing.Contracts</c> test all of this (see docs/implementing-a-mailbox-store.md).
 /// </para>
 /// <para>
 /// Errors are reported with <see cref="MailboxStoreException"/> and its <see cref="MailboxStoreError"/>: every

@@ -1,7 +1,7 @@
 using Mail.Protocols.Maildir.Queue;
 using Mail.Protocols.Queue;
 using Mail.Protocols.Storage;
-using Mail.Protocols.TestSupport.Contracts;
+using Mail.Protocols.Testing.Contracts;
 
 namespace Mail.Protocols.Maildir.Tests.Contracts;
 

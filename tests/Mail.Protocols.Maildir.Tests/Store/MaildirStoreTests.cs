@@ -1,5 +1,6 @@
 using System.Text;
 using Mail.Protocols.Storage;
+using Mail.Protocols.Testing.Contracts;
 using Mail.Protocols.TestSupport;
 
 namespace Mail.Protocols.Maildir.Tests.Store;

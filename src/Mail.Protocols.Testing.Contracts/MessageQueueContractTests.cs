@@ -3,7 +3,7 @@ using Mail.Protocols.Queue;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 /// <summary>
 /// The <see cref="IMessageQueue"/> contract as tests: derive from this class, return a new, empty queue on the

@@ -2,7 +2,7 @@ using System.Text;
 using Mail.Protocols.Storage;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 /// <summary>
 /// The <see cref="IMailboxStore"/> contract for a durable store: everything in <see cref="MailboxStoreContractTests"/>,

@@ -1,4 +1,4 @@
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 /// <summary>A content stream whose second read finds its token cancelled (the client went away mid-message).</summary>
 public sealed class CancellingStream(CancellationTokenSource cancellation) : Stream

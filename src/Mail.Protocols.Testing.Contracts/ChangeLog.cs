@@ -1,7 +1,7 @@
 using System.Collections;
 using Mail.Protocols.Storage;
 
-namespace Mail.Protocols.TestSupport;
+namespace Mail.Protocols.Testing.Contracts;
 
 /// <summary>
 /// Reads a <see cref="MailboxSubscription"/> the way a session does, for assertions: every access first takes what is

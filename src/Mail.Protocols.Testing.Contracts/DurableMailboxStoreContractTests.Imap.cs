@@ -1,7 +1,7 @@
 using Mail.Protocols.Storage;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // What a durable store keeps across a restart of the IMAP additions: subscriptions, special use set later, and
 // names that exist only as parents.

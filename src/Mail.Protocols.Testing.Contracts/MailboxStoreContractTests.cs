@@ -1,9 +1,8 @@
 using System.Text;
 using Mail.Protocols.Storage;
-using Mail.Protocols.TestSupport;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 /// <summary>
 /// The <see cref="IMailboxStore"/> contract as tests: derive from this class in a test project, return a new,

@@ -1,8 +1,7 @@
 using Mail.Protocols.Storage;
-using Mail.Protocols.TestSupport;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // What the IMAP engine needs of a store beyond SMTP and POP3: subscriptions, name attributes, special use set
 // later, the same folder changes from every store, STATUS DELETED and keywords that are IMAP atoms.

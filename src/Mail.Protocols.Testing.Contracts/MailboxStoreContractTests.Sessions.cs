@@ -1,7 +1,7 @@
 using Mail.Protocols.Storage;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // The session model IMAP works from: a folder opened at one instant, changes through a bounded queue in batches,
 // UIDVALIDITY and MODSEQ on each change, a session's own changes answered by its call, and expunges remembered for QRESYNC.

@@ -3,7 +3,7 @@ using Mail.Protocols.Storage;
 using Mail.Protocols.Text;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // The MIME summary IMAP's ENVELOPE, BODYSTRUCTURE and BODY[section] are answered from: header values as they are in
 // the message, and offsets that slice the stored content into exactly each section.

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Mail.Protocols.Storage;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // Many messages' summaries and flags in one call (IMAP FETCH over a range), and the POP3 maildrop lease.
 public abstract partial class MailboxStoreContractTests

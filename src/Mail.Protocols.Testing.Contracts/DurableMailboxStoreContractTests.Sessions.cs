@@ -1,7 +1,7 @@
 using Mail.Protocols.Storage;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // What a durable store keeps of the session model across a restart: the expunges QRESYNC asks for.
 public abstract partial class DurableMailboxStoreContractTests

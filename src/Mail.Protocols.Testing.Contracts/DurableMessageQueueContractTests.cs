@@ -1,7 +1,7 @@
 using Mail.Protocols.Queue;
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 /// <summary>
 /// The <see cref="IMessageQueue"/> contract for a durable queue: everything in <see cref="MessageQueueContractTests"/>,

@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace Mail.Protocols.TestSupport.Contracts;
+namespace Mail.Protocols.Testing.Contracts;
 
 // The maildrop lease of a durable store holds across instances (and so processes) sharing its storage.
 public abstract partial class DurableMailboxStoreContractTests
