@@ -63,7 +63,10 @@ public sealed class MailHostOptions
     /// <summary>
     /// The recipient and relay policy. Null (the default): a <see cref="DefaultRecipientPolicy"/> over <see cref="Domains"/>,
     /// <see cref="Users"/>, <see cref="AddressBook"/> and <see cref="Addressing"/>; set, it decides instead of them (a test
-    /// server that takes every recipient, say).
+    /// server that takes every recipient, say). <b>The relay check is then the policy's job</b>: the SMTP server queues
+    /// every recipient the policy routes to another domain, so a policy that does so for clients that did not log in,
+    /// with <see cref="Delivery"/> set, makes an open relay. Cannot be combined with <see cref="AddressBook"/>,
+    /// <see cref="PostmasterLogin"/> or <see cref="SenderRewriting"/>, which only the default policy reads.
     /// </summary>
     public IRecipientPolicy? Policy { get; set; }
 
@@ -178,6 +181,11 @@ public sealed class MailHost : IAsyncDisposable
             Users.AddUser(address, password);
         }
 
+        if (options.Policy is not null && (options.AddressBook is not null || options.PostmasterLogin is not null || options.SenderRewriting is not null))
+        {
+            // Those settings are read only by the default policy: silently dropping them would surprise.
+            throw new ArgumentException("Policy replaces the default recipient policy; AddressBook, PostmasterLogin and SenderRewriting cannot be set with it.", nameof(options));
+        }
         var policyOptions = new RecipientPolicyOptions
         {
             PostmasterLogin = options.PostmasterLogin ?? (options.Users.Count > 0 ? options.Users[0].Address : null),

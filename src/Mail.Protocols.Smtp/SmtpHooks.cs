@@ -60,7 +60,10 @@ public class SmtpHooks
     /// Called once a message was accepted (stored in the local mailboxes and queued for other domains), before the client
     /// is told <c>250</c>: an application learns of each message it received, a test server records it. Nothing can be
     /// refused any more; an exception is logged and the client still gets its <c>250</c>. <paramref name="content"/>
-    /// (with this server's Received header) is seekable and positioned at the start.
+    /// (with this server's Received header) is seekable and positioned at the start. The envelope has every recipient
+    /// the client gave, also those whose copy was not stored: a duplicate the server suppressed
+    /// (<see cref="SmtpServerOptions.DuplicateSuppressionWindow"/>), or a mailbox that refused it, of which the sender is
+    /// told by a delivery status notification.
     /// </summary>
     public virtual ValueTask OnMessageAcceptedAsync(SmtpSessionInfo session, QueueEnvelope envelope, string queueId, Stream content, CancellationToken cancellationToken) => default;
 }

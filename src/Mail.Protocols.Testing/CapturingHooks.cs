@@ -5,7 +5,7 @@ using MimeKit;
 namespace Mail.Protocols.Testing;
 
 /// <summary>The test server's SMTP hooks: the faults a test switched on, and each accepted message recorded before its 250.</summary>
-internal sealed class CapturingHooks(MailTestFaults faults, Action<ReceivedMessage> record) : SmtpHooks
+internal sealed class CapturingHooks(MailTestFaults faults, Action<ReceivedMessage> record, Action<string, Exception> failed) : SmtpHooks
 {
     public override async ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionInfo session, string reversePath, CancellationToken cancellationToken)
     {
@@ -27,12 +27,20 @@ internal sealed class CapturingHooks(MailTestFaults faults, Action<ReceivedMessa
 
     public override async ValueTask OnMessageAcceptedAsync(SmtpSessionInfo session, QueueEnvelope envelope, string queueId, Stream content, CancellationToken cancellationToken)
     {
-        var octets = new MemoryStream();
-        await content.CopyToAsync(octets, cancellationToken).ConfigureAwait(false);
-        var bytes = octets.ToArray();
-        octets.Position = 0;
-        var message = await MimeMessage.LoadAsync(octets, cancellationToken).ConfigureAwait(false);
-        record(new ReceivedMessage(queueId, envelope.ReversePath, [.. envelope.Recipients.Select(r => r.Address)], session, bytes, message));
+        try
+        {
+            var octets = new MemoryStream();
+            await content.CopyToAsync(octets, cancellationToken).ConfigureAwait(false);
+            var bytes = octets.ToArray();
+            octets.Position = 0;
+            var message = await MimeMessage.LoadAsync(octets, cancellationToken).ConfigureAwait(false);
+            record(new ReceivedMessage(queueId, envelope.ReversePath, [.. envelope.Recipients.Select(r => r.Address)], session, bytes, message));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The client has its 250 whatever happens here: the test must hear of a message it will not find.
+            failed(queueId, e);
+        }
     }
 
     private Task DelayAsync(CancellationToken cancellationToken) =>

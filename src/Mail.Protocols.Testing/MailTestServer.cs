@@ -24,6 +24,8 @@ public sealed class MailTestServer : IAsyncDisposable
     private readonly List<ReceivedMessage> _received = [];
     private readonly List<(int Count, TaskCompletionSource<IReadOnlyList<ReceivedMessage>> Done)> _waiters = [];
     private readonly string _certificateHash;
+    private readonly List<string> _notRecorded = [];
+    private bool _disposed;
 
     private MailTestServer(MailTestServerOptions options)
     {
@@ -47,7 +49,7 @@ public sealed class MailTestServer : IAsyncDisposable
         }
         var policy = new AcceptingPolicy(_localDomains, options.AcceptAnyRecipient);
         hostOptions.Policy = policy;
-        hostOptions.Smtp.Hooks = new CapturingHooks(Faults, Record);
+        hostOptions.Smtp.Hooks = new CapturingHooks(Faults, Record, NotRecorded);
         hostOptions.Smtp.DuplicateSuppressionWindow = TimeSpan.Zero;
         hostOptions.Smtp.MaxMessageSize = options.MaxMessageSize;
         _host = new MailHost(hostOptions);
@@ -143,6 +145,7 @@ public sealed class MailTestServer : IAsyncDisposable
         var done = new TaskCompletionSource<IReadOnlyList<ReceivedMessage>>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_received.Count >= count)
             {
                 return [.. _received];
@@ -155,9 +158,20 @@ public sealed class MailTestServer : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            var arrived = Messages;
+            List<ReceivedMessage> arrived;
+            List<string> lost;
+            lock (_gate)
+            {
+                arrived = [.. _received];
+                lost = [.. _notRecorded];
+            }
+            if (arrived.Count >= count)
+            {
+                return arrived; // it came just as the time ran out
+            }
             throw new TimeoutException($"{arrived.Count} of {count} message(s) arrived within {timeout}"
-                + (arrived.Count == 0 ? "." : ":" + string.Concat(arrived.Select(message => "\n  " + message))));
+                + (arrived.Count == 0 ? "." : ":" + string.Concat(arrived.Select(message => "\n  " + message)))
+                + string.Concat(lost.Select(failure => "\n  accepted but not recorded: " + failure)));
         }
         finally
         {
@@ -178,8 +192,25 @@ public sealed class MailTestServer : IAsyncDisposable
         Faults.Clear();
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync() => await _host.DisposeAsync().ConfigureAwait(false);
+    /// <summary>Stops the server; a wait still pending fails with <see cref="ObjectDisposedException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        List<TaskCompletionSource<IReadOnlyList<ReceivedMessage>>> waiting;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            waiting = [.. _waiters.Select(waiter => waiter.Done)];
+        }
+        foreach (var done in waiting)
+        {
+            done.TrySetException(new ObjectDisposedException(nameof(MailTestServer)));
+        }
+        await _host.DisposeAsync().ConfigureAwait(false);
+    }
 
     private void Record(ReceivedMessage message)
     {
@@ -190,6 +221,14 @@ public sealed class MailTestServer : IAsyncDisposable
             {
                 done.TrySetResult([.. _received]);
             }
+        }
+    }
+
+    private void NotRecorded(string queueId, Exception failure)
+    {
+        lock (_gate)
+        {
+            _notRecorded.Add($"{queueId}: {failure.GetType().Name}: {failure.Message}");
         }
     }
 

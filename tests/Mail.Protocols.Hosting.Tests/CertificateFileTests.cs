@@ -70,6 +70,8 @@ public sealed class CertificateFileTests : IDisposable
         settings["Mail:Tls:CertificatePath"] = WritePem(fallback, "fallback.pem");
         settings["Mail:Tls:ServerNames:mail.other.test:CertificatePath"] = WritePem(exact, "exact.pem");
         settings["Mail:Tls:ServerNames:*.third.test:CertificatePath"] = WritePem(wildcard, "wildcard.pem");
+        using var international = CreateCertificate("xn--bcher-kva.test");
+        settings["Mail:Tls:ServerNames:bücher.test:CertificatePath"] = WritePem(international, "international.pem");
         using var host = TestHost.Build(settings, delivery: false);
         await host.StartAsync(ct);
         var port = host.Services.GetRequiredService<SmtpServerService>().EndPoints["smtps"].Port;
@@ -80,6 +82,8 @@ public sealed class CertificateFileTests : IDisposable
         await ConnectPinnedAsync(port, "mx.third.test", wildcard, ct);
         await ConnectPinnedAsync(port, "deeper.mx.third.test", fallback, ct); // a wildcard covers one label only
         await ConnectPinnedAsync(port, "unknown.test", fallback, ct);
+        // An international name, configured in Unicode, asked for in its ASCII form, with the root's dot.
+        await ConnectPinnedAsync(port, "xn--bcher-kva.test.", international, ct);
         await host.StopAsync(ct);
     }
 

@@ -118,12 +118,25 @@ public sealed class MailTestServerTests
     {
         await using var server = await MailTestServer.StartAsync();
         var letter = Letter("app@example.org", "Again", "bob@example.test");
+        // A trace header makes it look relayed: the kind of message a real server keeps only once if sent again.
+        letter.Headers.Add("Received", "from relay.example.org by mx.example.org; Mon, 7 Dec 2026 01:00:00 +0000");
         using var client = new SmtpClient();
         await client.ConnectAsync(server.Host, server.SmtpPort, SecureSocketOptions.None);
         await client.SendAsync(letter);
         await client.SendAsync(letter);
         await client.DisconnectAsync(true);
         Assert.Equal(2, (await server.WaitForMessagesAsync(2, s_wait)).Count);
+        // Stored twice too: a real server would suppress the second copy of a relayed message, a test server must not.
+        Assert.Equal(2, (await server.Store.ListMessagesAsync("bob@example.test", "INBOX")).Count);
+    }
+
+    [Fact]
+    public async Task A_wait_pending_when_the_server_stops_fails_at_once()
+    {
+        var server = await MailTestServer.StartAsync();
+        var waiting = server.WaitForMessagesAsync(1, s_wait);
+        await server.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting);
     }
 
     [Fact]

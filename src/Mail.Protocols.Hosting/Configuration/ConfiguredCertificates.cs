@@ -17,10 +17,22 @@ internal sealed class ConfiguredCertificates : IServerCertificateSelector
         _default = settings.SelfSigned
             ? new LoadedCertificate(null, path, SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName()))
             : new LoadedCertificate(settings, path, settings.Load(path));
-        foreach (var (name, certificate) in settings.ServerNames)
+        try
         {
-            var namePath = $"{path}:ServerNames:{name}";
-            _byName[name] = new LoadedCertificate(certificate, namePath, certificate.Load(namePath));
+            foreach (var (name, certificate) in settings.ServerNames)
+            {
+                var namePath = $"{path}:ServerNames:{name}";
+                _byName[AsciiName(name)] = new LoadedCertificate(certificate, namePath, certificate.Load(namePath));
+            }
+        }
+        catch
+        {
+            _default.Dispose();
+            foreach (var loaded in _byName.Values)
+            {
+                loaded.Dispose();
+            }
+            throw;
         }
     }
 
@@ -28,6 +40,7 @@ internal sealed class ConfiguredCertificates : IServerCertificateSelector
     {
         if (serverName is not null && _byName.Count > 0)
         {
+            serverName = AsciiName(serverName);
             if (_byName.TryGetValue(serverName, out var exact))
             {
                 return exact.Current();
@@ -41,8 +54,25 @@ internal sealed class ConfiguredCertificates : IServerCertificateSelector
         return _default.Current();
     }
 
+    // SslStream hands over the SNI name in Unicode (an IDN decoded); the names configured are in their ASCII form, and a
+    // name may end in the root's dot.
+    private static string AsciiName(string name)
+    {
+        name = name.TrimEnd('.');
+        try
+        {
+            return s_idn.GetAscii(name);
+        }
+        catch (ArgumentException)
+        {
+            return name;
+        }
+    }
+
+    private static readonly System.Globalization.IdnMapping s_idn = new();
+
     /// <summary>One certificate and the file it came from, loaded again when the file's time changes.</summary>
-    private sealed class LoadedCertificate(CertificateSettings? settings, string path, X509Certificate2 certificate)
+    private sealed class LoadedCertificate(CertificateSettings? settings, string path, X509Certificate2 certificate) : IDisposable
     {
         private static readonly long s_lookInterval = TimeSpan.FromSeconds(1).Ticks;
         private readonly Lock _gate = new();
@@ -61,12 +91,15 @@ internal sealed class ConfiguredCertificates : IServerCertificateSelector
             {
                 if (now - _lookedAt >= s_lookInterval)
                 {
-                    _lookedAt = now;
+                    Volatile.Write(ref _lookedAt, now);
                     Reload();
                 }
                 return _certificate;
             }
         }
+
+        /// <summary>Disposes the certificate in use (only when the selector is not built after all: a running server may be using it).</summary>
+        public void Dispose() => _certificate.Dispose();
 
         // A file being rewritten may be read half-written: that attempt fails and the certificate in use stays until the
         // next look finds the file complete. A deleted file keeps the certificate in use too.

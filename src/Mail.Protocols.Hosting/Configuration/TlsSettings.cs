@@ -91,8 +91,15 @@ public class CertificateSettings
     {
         using var store = new X509Store(StoreName, StoreLocation);
         store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
-        var found = store.Certificates.Find(X509FindType.FindByThumbprint, StoreThumbprint!.Replace(" ", "", StringComparison.Ordinal), validOnly: false);
-        return found.Count > 0 ? found[0] : null;
+        var all = store.Certificates;
+        var found = all.Find(X509FindType.FindByThumbprint, StoreThumbprint!.Replace(" ", "", StringComparison.Ordinal), validOnly: false);
+        var chosen = found.Count > 0 ? found[0] : null;
+        // Each collection holds its own copies: every one but the one kept is disposed.
+        foreach (var certificate in all.Concat(found).Where(certificate => !ReferenceEquals(certificate, chosen)))
+        {
+            certificate.Dispose();
+        }
+        return chosen;
     }
 
     // A PEM key is attached as an ephemeral key, which SslStream cannot use on Windows; a round trip through PKCS#12
@@ -156,6 +163,13 @@ public sealed class TlsSettings : CertificateSettings
         {
             var namePath = $"{path}:ServerNames:{name}";
             var host = name.StartsWith("*.", StringComparison.Ordinal) ? name[2..] : name;
+            try
+            {
+                host = new System.Globalization.IdnMapping().GetAscii(host.TrimEnd('.')); // an international name in either form
+            }
+            catch (ArgumentException)
+            {
+            }
             if (!Smtp.Client.SmtpHelloName.IsValid(host) || host.StartsWith('['))
             {
                 yield return $"{namePath}: '{name}' is not a host name (or *. and a domain).";

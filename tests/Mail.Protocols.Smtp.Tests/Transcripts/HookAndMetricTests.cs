@@ -65,6 +65,36 @@ public class HookAndMetricTests
         Assert.Single(hooks.Accepted);
     }
 
+    private sealed class GatedAcceptedHooks : SmtpHooks
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask OnMessageAcceptedAsync(SmtpSessionInfo session, QueueEnvelope envelope, string queueId, Stream content, CancellationToken cancellationToken)
+        {
+            Entered.SetResult();
+            await Release.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Accepted_hook_runs_before_the_client_is_told_250()
+    {
+        var hooks = new GatedAcceptedHooks();
+        await using var h = new SmtpTestHarness(o => o.Hooks = hooks);
+        await h.StartAsync();
+        await h.CommandAsync("MAIL FROM:<writer@example.org>");
+        await h.CommandAsync("RCPT TO:<alice@example.test>");
+        await h.CommandAsync("DATA");
+        var reply = h.CommandAsync("Subject: held\r\n\r\nbody\r\n.");
+        await hooks.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(50); // room for a reply that should not come
+        Assert.False(reply.IsCompleted, "the 250 was sent before the hook finished");
+        hooks.Release.SetResult();
+        Assert.StartsWith("250 2.0.0 ", await reply);
+    }
+
     [Fact]
     public async Task Accepted_hook_that_throws_leaves_the_message_accepted()
     {
