@@ -18,6 +18,7 @@ using Mail.Protocols.Users;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Mail.Protocols.Hosting;
@@ -39,66 +40,43 @@ public static class MailServiceCollectionExtensions
     /// Adds the SMTP server (<see cref="SmtpServerService"/>) with the <see cref="SmtpServerOptions"/> and the
     /// <c>Listeners</c> under <paramref name="section"/> (say <c>Mail:Smtp</c>).
     /// </summary>
-    public static IServiceCollection AddSmtpServer(this IServiceCollection services, IConfiguration section)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(section);
-        var path = Once<SmtpServerService>(services, section, nameof(AddSmtpServer));
-        AddServerSettings<SmtpServerOptions>(services, section, (options, provider) =>
-        {
-            if (options.Hooks == SmtpHooks.None && provider.GetService<SmtpHooks>() is { } hooks)
+    public static IServiceCollection AddSmtpServer(this IServiceCollection services, IConfiguration section) =>
+        AddServer<SmtpServerOptions, SmtpListenersOptions, SmtpListenerSettings, SmtpServerService>(services, section, nameof(AddSmtpServer),
+            listeners => listeners.Listeners,
+            (options, provider) =>
             {
-                options.Hooks = hooks;
-            }
-        }, options => options.FindProblems().Any(problem => problem.Setting == nameof(options.ServerName)) ? [] : CheckServerName(options.ServerName, path), path);
-        AddListeners<SmtpListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
-            (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<SmtpServerOptions>>().Value)));
-        services.TryAddSingleton<SmtpServerService>();
-        services.AddHostedService(provider => provider.GetRequiredService<SmtpServerService>());
-        return services;
-    }
+                if (options.Hooks == SmtpHooks.None && provider.GetService<SmtpHooks>() is { } hooks)
+                {
+                    options.Hooks = hooks;
+                }
+            },
+            (options, path) => options.FindProblems().Any(problem => problem.Setting == nameof(options.ServerName)) ? [] : CheckServerName(options.ServerName, path));
 
     /// <summary>Adds the POP3 server (<see cref="Pop3ServerService"/>) with the <see cref="Pop3ServerOptions"/> and the <c>Listeners</c> under <paramref name="section"/>.</summary>
-    public static IServiceCollection AddPop3Server(this IServiceCollection services, IConfiguration section)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(section);
-        var path = Once<Pop3ServerService>(services, section, nameof(AddPop3Server));
-        AddServerSettings<Pop3ServerOptions>(services, section, (_, _) => { }, _ => [], path);
-        AddListeners<Pop3ListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
-            (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<Pop3ServerOptions>>().Value)));
-        services.TryAddSingleton<Pop3ServerService>();
-        services.AddHostedService(provider => provider.GetRequiredService<Pop3ServerService>());
-        return services;
-    }
+    public static IServiceCollection AddPop3Server(this IServiceCollection services, IConfiguration section) =>
+        AddServer<Pop3ServerOptions, Pop3ListenersOptions, ListenerSettings, Pop3ServerService>(services, section, nameof(AddPop3Server),
+            listeners => listeners.Listeners, (_, _) => { }, (_, _) => []);
 
     /// <summary>
     /// Adds the IMAP server (<see cref="ImapServerService"/>) with the <see cref="ImapServerOptions"/> and the
     /// <c>Listeners</c> under <paramref name="section"/>. Unless configuration names <c>FoldersAtLogin</c>, every user
     /// gets Sent, Drafts, Trash, Junk and Archive with their special-use roles at first login.
     /// </summary>
-    public static IServiceCollection AddImapServer(this IServiceCollection services, IConfiguration section)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(section);
-        var path = Once<ImapServerService>(services, section, nameof(AddImapServer));
-        AddServerSettings<ImapServerOptions>(services, section, (options, _) =>
-        {
-            // An empty FoldersAtLogin in configuration means none; not mentioned, the standard ones.
-            if (options.FoldersAtLogin.Count == 0 && !SettingsBinder.Mentions(section, nameof(options.FoldersAtLogin)))
+    public static IServiceCollection AddImapServer(this IServiceCollection services, IConfiguration section) =>
+        AddServer<ImapServerOptions, ImapListenersOptions, ListenerSettings, ImapServerService>(services, section, nameof(AddImapServer),
+            listeners => listeners.Listeners,
+            (options, _) =>
             {
-                foreach (var folder in StandardFolders.AtLogin)
+                // An empty FoldersAtLogin in configuration means none; not mentioned, the standard ones.
+                if (options.FoldersAtLogin.Count == 0 && !SettingsBinder.Mentions(section, nameof(options.FoldersAtLogin)))
                 {
-                    options.FoldersAtLogin.Add(folder);
+                    foreach (var folder in StandardFolders.AtLogin)
+                    {
+                        options.FoldersAtLogin.Add(folder);
+                    }
                 }
-            }
-        }, _ => [], path);
-        AddListeners<ImapListenersOptions>(services, section, options => ListenerValidation.Check(path, options.Listeners),
-            (options, provider) => ListenerValidation.CheckCertificate(path, options.Listeners, HasCertificate(provider, provider.GetRequiredService<IOptions<ImapServerOptions>>().Value)));
-        services.TryAddSingleton<ImapServerService>();
-        services.AddHostedService(provider => provider.GetRequiredService<ImapServerService>());
-        return services;
-    }
+            },
+            (_, _) => []);
 
     /// <summary>
     /// Adds the delivery agent (<see cref="MailDeliveryService"/>) with the <see cref="DeliveryAgentOptions"/>,
@@ -208,6 +186,25 @@ public static class MailServiceCollectionExtensions
         services.TryAddSingleton<IMessageQueue>(provider => provider.GetRequiredService<InMemoryMessageQueue>());
         services.TryAddSingleton<InMemoryUserDirectory>();
         services.TryAddSingleton<IUserDirectory>(provider => provider.GetRequiredService<InMemoryUserDirectory>());
+        return services;
+    }
+
+    // One server: its settings and endpoints from the section, checked at start, and the hosted service.
+    private static IServiceCollection AddServer<TOptions, TListeners, TListener, TService>(IServiceCollection services, IConfiguration section, string method,
+        Func<TListeners, IList<TListener>> listenersOf, Action<TOptions, IServiceProvider> complete, Func<TOptions, string, IEnumerable<string>> check)
+        where TOptions : MailServerOptions, new()
+        where TListeners : class, new()
+        where TListener : ListenerSettings
+        where TService : class, IHostedService
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = Once<TService>(services, section, method);
+        AddServerSettings<TOptions>(services, section, complete, options => check(options, path), path);
+        AddListeners<TListeners>(services, section, options => ListenerValidation.Check(path, listenersOf(options)),
+            (options, provider) => ListenerValidation.CheckCertificate(path, listenersOf(options), HasCertificate(provider, provider.GetRequiredService<IOptions<TOptions>>().Value)));
+        services.TryAddSingleton<TService>();
+        services.AddHostedService(provider => provider.GetRequiredService<TService>());
         return services;
     }
 

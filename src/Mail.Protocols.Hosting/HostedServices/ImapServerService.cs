@@ -1,10 +1,7 @@
-using System.Diagnostics.Metrics;
 using Mail.Protocols.Hosting.Configuration;
 using Mail.Protocols.Imap;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mail.Protocols.Hosting.HostedServices;
@@ -14,17 +11,13 @@ namespace Mail.Protocols.Hosting.HostedServices;
 /// folder of the container's <see cref="IMailboxStore"/> to the users of its <see cref="IUserDirectory"/>.
 /// </summary>
 public sealed class ImapServerService(IOptions<ImapServerOptions> options, IOptions<ImapListenersOptions> listeners, IServiceProvider services)
-    : ProtocolServerService<ImapServer>
+    : ProtocolServerService<ImapServer>(services)
 {
     /// <inheritdoc />
     protected override (ImapServer Server, IReadOnlyList<string> EndpointNames) CreateServer()
     {
-        var settings = listeners.Value.Listeners;
-        var endpoints = settings.Select(l => new ImapEndpoint(l.ToEndPoint(), l.ImplicitTls)).ToList();
-        var names = NamesOf(settings.Select(l => (l.Name, l.ImplicitTls ? "imaps" : "imap")));
-        var backends = new ImapServices(services.GetRequiredService<IMailboxStore>(), services.GetRequiredService<IUserDirectory>());
-        var server = new ImapServer(options.Value, backends, endpoints, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>(),
-            services.GetService<IMeterFactory>());
-        return (server, names);
+        var (endpoints, names) = EndpointsOf(listeners.Value.Listeners, (listener, endPoint) => new ImapEndpoint(endPoint, listener.ImplicitTls),
+            listener => listener.ImplicitTls ? "imaps" : "imap");
+        return (new ImapServer(options.Value, new ImapServices(Store, Users), endpoints, TimeProvider, LoggerFactory, MeterFactory), names);
     }
 }

@@ -1,10 +1,7 @@
-using System.Diagnostics.Metrics;
 using Mail.Protocols.Hosting.Configuration;
 using Mail.Protocols.Pop3;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mail.Protocols.Hosting.HostedServices;
@@ -14,17 +11,13 @@ namespace Mail.Protocols.Hosting.HostedServices;
 /// of the container's <see cref="IMailboxStore"/> to the users of its <see cref="IUserDirectory"/>.
 /// </summary>
 public sealed class Pop3ServerService(IOptions<Pop3ServerOptions> options, IOptions<Pop3ListenersOptions> listeners, IServiceProvider services)
-    : ProtocolServerService<Pop3Server>
+    : ProtocolServerService<Pop3Server>(services)
 {
     /// <inheritdoc />
     protected override (Pop3Server Server, IReadOnlyList<string> EndpointNames) CreateServer()
     {
-        var settings = listeners.Value.Listeners;
-        var endpoints = settings.Select(l => new Pop3Endpoint(l.ToEndPoint(), l.ImplicitTls)).ToList();
-        var names = NamesOf(settings.Select(l => (l.Name, l.ImplicitTls ? "pop3s" : "pop3")));
-        var backends = new Pop3Services(services.GetRequiredService<IMailboxStore>(), services.GetRequiredService<IUserDirectory>());
-        var server = new Pop3Server(options.Value, backends, endpoints, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>(),
-            services.GetService<IMeterFactory>());
-        return (server, names);
+        var (endpoints, names) = EndpointsOf(listeners.Value.Listeners, (listener, endPoint) => new Pop3Endpoint(endPoint, listener.ImplicitTls),
+            listener => listener.ImplicitTls ? "pop3s" : "pop3");
+        return (new Pop3Server(options.Value, new Pop3Services(Store, Users), endpoints, TimeProvider, LoggerFactory, MeterFactory), names);
     }
 }

@@ -1,6 +1,12 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Mail.Protocols.Connections;
+using Mail.Protocols.Hosting.Configuration;
+using Mail.Protocols.Storage;
+using Mail.Protocols.Users;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Hosting.HostedServices;
 
@@ -9,7 +15,8 @@ namespace Mail.Protocols.Hosting.HostedServices;
 /// the options and the services in the container, and stopped gracefully within the host's shutdown token.
 /// </summary>
 /// <typeparam name="TServer">The engine's server type.</typeparam>
-public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDisposable, IDisposable where TServer : ProtocolServer
+/// <param name="services">The container the server's backends and options come from.</param>
+public abstract class ProtocolServerService<TServer>(IServiceProvider services) : IHostedService, IAsyncDisposable, IDisposable where TServer : ProtocolServer
 {
     private readonly Lock _gate = new();
     private bool _disposed;
@@ -27,6 +34,29 @@ public abstract class ProtocolServerService<TServer> : IHostedService, IAsyncDis
 
     /// <summary>Builds the server and the names of its endpoints, in the order of the endpoints.</summary>
     protected abstract (TServer Server, IReadOnlyList<string> EndpointNames) CreateServer();
+
+    /// <summary>The container.</summary>
+    protected IServiceProvider Services => services;
+
+    /// <summary>The mailboxes (required).</summary>
+    protected IMailboxStore Store => services.GetRequiredService<IMailboxStore>();
+
+    /// <summary>The users (required).</summary>
+    protected IUserDirectory Users => services.GetRequiredService<IUserDirectory>();
+
+    /// <summary>The clock, when the container has one.</summary>
+    protected TimeProvider? TimeProvider => services.GetService<TimeProvider>();
+
+    /// <summary>Where logs go, when the container says.</summary>
+    protected ILoggerFactory? LoggerFactory => services.GetService<ILoggerFactory>();
+
+    /// <summary>Where instruments are made, when the container has a factory.</summary>
+    protected IMeterFactory? MeterFactory => services.GetService<IMeterFactory>();
+
+    /// <summary>The engine's endpoints from the configured listeners, and their names (see <see cref="NamesOf"/>).</summary>
+    protected static (List<TEndpoint> Endpoints, IReadOnlyList<string> Names) EndpointsOf<TListener, TEndpoint>(IList<TListener> listeners,
+        Func<TListener, IPEndPoint, TEndpoint> endpoint, Func<TListener, string> usualName) where TListener : ListenerSettings =>
+        ([.. listeners.Select(listener => endpoint(listener, listener.ToEndPoint()))], NamesOf(listeners.Select(listener => (listener.Name, usualName(listener)))));
 
     /// <summary>Binds every endpoint and starts accepting connections.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)

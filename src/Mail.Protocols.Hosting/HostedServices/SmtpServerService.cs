@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Mail.Protocols.Addressing;
 using Mail.Protocols.Hosting.Configuration;
 using Mail.Protocols.Policy;
@@ -7,7 +6,6 @@ using Mail.Protocols.Smtp;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mail.Protocols.Hosting.HostedServices;
@@ -18,18 +16,15 @@ namespace Mail.Protocols.Hosting.HostedServices;
 /// <see cref="IUserDirectory"/> and routes with its <see cref="IRecipientPolicy"/> (and <see cref="SenderRewriter"/>, when one is registered).
 /// </summary>
 public sealed class SmtpServerService(IOptions<SmtpServerOptions> options, IOptions<SmtpListenersOptions> listeners, IServiceProvider services)
-    : ProtocolServerService<SmtpServer>
+    : ProtocolServerService<SmtpServer>(services)
 {
     /// <inheritdoc />
     protected override (SmtpServer Server, IReadOnlyList<string> EndpointNames) CreateServer()
     {
-        var settings = listeners.Value.Listeners;
-        var endpoints = settings.Select(l => new SmtpEndpoint(l.ToEndPoint(), l.Role, l.ImplicitTls)).ToList();
-        var names = NamesOf(settings.Select(l => (l.Name, l.ImplicitTls ? "smtps" : l.Role == SmtpRole.Submission ? "submission" : "smtp")));
-        var backends = new SmtpServices(services.GetRequiredService<IMailboxStore>(), services.GetRequiredService<IMessageQueue>(),
-            services.GetRequiredService<IUserDirectory>(), services.GetRequiredService<IRecipientPolicy>(), services.GetService<SenderRewriter>());
-        var server = new SmtpServer(options.Value, backends, endpoints, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>(),
-            services.GetService<IMeterFactory>());
-        return (server, names);
+        var (endpoints, names) = EndpointsOf(listeners.Value.Listeners, (listener, endPoint) => new SmtpEndpoint(endPoint, listener.Role, listener.ImplicitTls),
+            listener => listener.ImplicitTls ? "smtps" : listener.Role == SmtpRole.Submission ? "submission" : "smtp");
+        var backends = new SmtpServices(Store, Services.GetRequiredService<IMessageQueue>(), Users, Services.GetRequiredService<IRecipientPolicy>(),
+            Services.GetService<SenderRewriter>());
+        return (new SmtpServer(options.Value, backends, endpoints, TimeProvider, LoggerFactory, MeterFactory), names);
     }
 }
