@@ -40,7 +40,29 @@ internal sealed class MessageContent
                 segments[i] = new byte[(int)Math.Min(SegmentSize, length - ((long)i * SegmentSize))];
                 await content.ReadExactlyAsync(segments[i], cancellationToken).ConfigureAwait(false);
             }
-            return new MessageContent(segments, length);
+            var probe = ArrayPool<byte>.Shared.Rent(1);
+            try
+            {
+                if (await content.ReadAsync(probe.AsMemory(0, 1), cancellationToken).ConfigureAwait(false) == 0)
+                {
+                    return new MessageContent(segments, length);
+                }
+                // The stream held more than its Length said (a file still growing, a wrapper that miscounts): keeping the
+                // first Length octets would store a truncated message as if whole. All of it is read, length unknown.
+                var whole = new MemoryStream();
+                foreach (var segment in segments)
+                {
+                    whole.Write(segment);
+                }
+                whole.Write(probe.AsSpan(0, 1));
+                await content.CopyToAsync(whole, cancellationToken).ConfigureAwait(false);
+                whole.Position = 0;
+                return await ReadAsync(whole, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(probe);
+            }
         }
         var read = new List<byte[]>();
         var buffer = ArrayPool<byte>.Shared.Rent(SegmentSize);

@@ -177,6 +177,25 @@ public abstract partial class MailboxStoreContractTests
     }
 
     [Fact]
+    public async Task Content_longer_than_its_stream_says_is_kept_whole_or_refused()
+    {
+        var store = CreateStore();
+        var message = TricklingStream.Message(70_000);
+        try
+        {
+            var appended = await store.AppendAsync(User, "INBOX", new UnderstatedLengthStream(message, statedLength: 1_000));
+            await using var content = await store.OpenContentAsync(User, "INBOX", appended.Uid);
+            var copy = new MemoryStream();
+            await content.CopyToAsync(copy);
+            Assert.Equal(message, copy.ToArray());
+        }
+        catch (InvalidDataException)
+        {
+            Assert.Empty(await store.ListMessagesAsync(User, "INBOX")); // refused: nothing, and certainly not the first 1,000 octets
+        }
+    }
+
+    [Fact]
     public async Task Summary_has_envelope_and_body_structure_with_offsets()
     {
         var store = CreateStore();

@@ -61,6 +61,26 @@ public abstract class MessageQueueContractTests
     }
 
     [Fact]
+    public async Task Content_longer_than_its_stream_says_is_kept_whole_or_refused()
+    {
+        var time = Clock();
+        var queue = CreateQueue(time);
+        var message = TricklingStream.Message(70_000);
+        try
+        {
+            var id = await queue.EnqueueAsync(Envelope(time.GetUtcNow()), new UnderstatedLengthStream(message, statedLength: 1_000));
+            await using var content = await queue.OpenContentAsync(id);
+            var copy = new MemoryStream();
+            await content.CopyToAsync(copy);
+            Assert.Equal(message, copy.ToArray());
+        }
+        catch (InvalidDataException)
+        {
+            Assert.Equal(0, await queue.CountAsync()); // refused: nothing, and certainly not the first 1,000 octets
+        }
+    }
+
+    [Fact]
     public async Task A_leased_entry_is_hidden_until_its_lease_expires_then_offered_again()
     {
         var time = Clock();

@@ -28,8 +28,6 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
 {
     public const string Inbox = "INBOX";
 
-    private static readonly List<QueueEnvelope> s_noEntries = [];
-
     /// <summary>Whether this delivery suppresses duplicates (then callers pass the message's <see cref="DuplicateFilter.Key"/>).</summary>
     public bool SuppressesDuplicates => duplicates is not null;
 
@@ -123,10 +121,13 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
                 content.Position = 0;
                 await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
             }
-            foreach (var entry in run.EntriesWithOwnSender ?? s_noEntries)
+            if (run.EntriesWithOwnSender is { } entries)
             {
-                content.Position = 0;
-                await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
+                foreach (var entry in entries)
+                {
+                    content.Position = 0;
+                    await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
+                }
             }
             if (full is not null)
             {
