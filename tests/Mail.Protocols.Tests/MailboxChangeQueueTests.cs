@@ -67,4 +67,36 @@ public class MailboxChangeQueueTests
         Assert.Equal((false, true), (log.Since(19).Remembered, log.Since(20).Remembered));
         Assert.Equal([20u], log.Since(20).Uids);
     }
+
+    [Fact]
+    public void Forgetting_past_the_capacity_forgets_every_expunge_of_the_last_modseq_forgotten()
+    {
+        // Seventeen messages expunged at one MODSEQ overflow a log of 16: keeping some of MODSEQ 7's and saying
+        // "remembered after 7" would be a lie either way, so all of them go (found by fuzzing FolderIndex).
+        var log = new ExpungedUidLog(rememberedAfter: 1, capacity: 16);
+        log.Add(1, 5);
+        for (uint uid = 2; uid <= 18; uid++)
+        {
+            log.Add(uid, 7);
+        }
+        Assert.Equal(7ul, log.RememberedAfter);
+        Assert.Empty(log.Entries);
+        Assert.False(log.Since(6).Remembered);
+        Assert.True(log.Since(7).Remembered);
+
+        log.Add(30, 8);
+        Assert.Equal([30u], log.Since(7).Uids);
+        Assert.All(log.Entries, entry => Assert.True(entry.ModSeq > log.RememberedAfter));
+    }
+
+    [Fact]
+    public void The_same_expunge_told_twice_is_remembered_once()
+    {
+        var log = new ExpungedUidLog(rememberedAfter: 1, capacity: 16);
+        log.Add(8, 35);
+        log.Add(9, 35);
+        log.Add(8, 35); // a journal line repeated
+        log.Add(9, 35);
+        Assert.Equal([(8u, 35ul), (9u, 35ul)], log.Entries);
+    }
 }

@@ -406,13 +406,29 @@ public sealed class ExpungedUidLog
         {
             throw new ArgumentOutOfRangeException(nameof(modSeq), modSeq, "Expunges must be recorded in MODSEQ order.");
         }
+        if (modSeq <= RememberedAfter)
+        {
+            return; // already forgotten, with everything at that MODSEQ
+        }
+        // The same expunge told twice (a journal line repeated) is one expunge.
+        for (var i = _entries.Count - 1; i >= 0 && _entries[i].ModSeq == modSeq; i--)
+        {
+            if (_entries[i].Uid == uid)
+            {
+                return;
+            }
+        }
         _entries.Add((uid, modSeq));
         if (_entries.Count > Capacity)
         {
-            // Forget an eighth at once, so that a long run of expunges does not move the whole list each time.
-            var drop = Math.Max(1, Capacity / 8);
-            drop = Math.Min(drop, _entries.Count - 1);
+            // Forget an eighth at once, so that a long run of expunges does not move the whole list each time, and with
+            // the last one forgotten every other expunge of its MODSEQ: "remembered after M" cannot keep half of M's.
+            var drop = Math.Min(Math.Max(1, Capacity / 8), _entries.Count);
             RememberedAfter = Math.Max(RememberedAfter, _entries[drop - 1].ModSeq);
+            while (drop < _entries.Count && _entries[drop].ModSeq <= RememberedAfter)
+            {
+                drop++;
+            }
             _entries.RemoveRange(0, drop);
         }
     }
