@@ -32,7 +32,7 @@ namespace Mail.Protocols.Hosting;
 /// <see cref="SenderRewriter"/>, <see cref="IAddressBook"/>, <see cref="IDnsResolver"/>, <see cref="SessionRateLimits"/>,
 /// <see cref="TimeProvider"/>. docs/hosting.md shows the configuration.
 /// </summary>
-public static class MailServiceCollectionExtensions
+public static partial class MailServiceCollectionExtensions
 {
     private const string ListenersKey = "Listeners";
 
@@ -81,7 +81,7 @@ public static class MailServiceCollectionExtensions
     /// <summary>
     /// Adds the delivery agent (<see cref="MailDeliveryService"/>) with the <see cref="DeliveryAgentOptions"/>,
     /// <c>PollInterval</c> and <c>SmartHost</c> (<c>host:port</c>) under <paramref name="section"/> (say <c>Mail:Delivery</c>).
-    /// Without an <see cref="IDnsResolver"/> in the container, the system's DNS servers are asked.
+    /// Without an <see cref="IDnsResolver"/> in the container, the <c>NameServers</c> of the section are asked, or the system's.
     /// </summary>
     public static IServiceCollection AddMailDelivery(this IServiceCollection services, IConfiguration section)
     {
@@ -89,7 +89,8 @@ public static class MailServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(section);
         var path = Once<MailDeliveryService>(services, section, nameof(AddMailDelivery));
         static bool OwnKey(string key) => key.Equals(nameof(DeliverySettings.PollInterval), StringComparison.OrdinalIgnoreCase)
-            || key.Equals(nameof(DeliverySettings.SmartHost), StringComparison.OrdinalIgnoreCase);
+            || key.Equals(nameof(DeliverySettings.SmartHost), StringComparison.OrdinalIgnoreCase)
+            || key.Equals(nameof(DeliverySettings.NameServers), StringComparison.OrdinalIgnoreCase);
         services.AddOptions<DeliverySettings>().Configure(settings => SettingsBinder.Bind(section, settings, OwnKey)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DeliverySettings>>(new SettingsValidation<DeliverySettings>(settings => settings.Check(path)));
         services.AddOptions<DeliveryAgentOptions>()
@@ -105,7 +106,15 @@ public static class MailServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<DeliveryAgentOptions>>(new SettingsValidation<DeliveryAgentOptions>(options =>
             options.FindProblems().Select(problem => $"{path}:{problem}")));
-        services.TryAddSingleton<IDnsResolver>(_ => new DnsClientResolver());
+        services.TryAddSingleton<IDnsResolver>(provider =>
+        {
+            var resolver = new DnsResolverOptions();
+            foreach (var nameServer in provider.GetRequiredService<IOptions<DeliverySettings>>().Value.NameServers)
+            {
+                resolver.NameServers.Add(DeliverySettings.ParseNameServer(nameServer)!);
+            }
+            return new DnsClientResolver(resolver);
+        });
         services.AddSingleton<MailDeliveryService>();
         services.AddHostedService(provider => provider.GetRequiredService<MailDeliveryService>());
         return services;
@@ -169,23 +178,6 @@ public static class MailServiceCollectionExtensions
             _ = provider.GetRequiredService<IOptions<TlsSettings>>().Value;
             return loaded.Options!;
         });
-        return services;
-    }
-
-    /// <summary>
-    /// Adds the in-memory backends where none is registered: <see cref="InMemoryMailboxStore"/>,
-    /// <see cref="InMemoryMessageQueue"/> and <see cref="InMemoryUserDirectory"/> (each also under its own type, so that
-    /// users can be added to it).
-    /// </summary>
-    public static IServiceCollection AddInMemoryMailBackends(this IServiceCollection services)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(provider => new InMemoryMailboxStore(provider.GetService<TimeProvider>()));
-        services.TryAddSingleton<IMailboxStore>(provider => provider.GetRequiredService<InMemoryMailboxStore>());
-        services.TryAddSingleton(provider => new InMemoryMessageQueue(provider.GetService<TimeProvider>()));
-        services.TryAddSingleton<IMessageQueue>(provider => provider.GetRequiredService<InMemoryMessageQueue>());
-        services.TryAddSingleton<InMemoryUserDirectory>();
-        services.TryAddSingleton<IUserDirectory>(provider => provider.GetRequiredService<InMemoryUserDirectory>());
         return services;
     }
 

@@ -52,6 +52,27 @@ internal static class TestHost
             .AddSmtpServer(mail.GetSection("Smtp"))
             .AddPop3Server(mail.GetSection("Pop3"))
             .AddImapServer(mail.GetSection("Imap"));
+        // The backends from configuration, as samples/MailHost registers them, when their sections are there.
+        if (mail.GetSection("Users").Exists())
+        {
+            builder.Services.AddInMemoryUsers(mail.GetSection("Users"));
+        }
+        if (mail.GetSection("AddressBook").Exists())
+        {
+            builder.Services.AddMailAddressBook(mail.GetSection("AddressBook"));
+        }
+        if (mail.GetSection("SenderRewriting").Exists())
+        {
+            builder.Services.AddSenderRewriting(mail.GetSection("SenderRewriting"));
+        }
+        if (mail.GetSection("Maildir").Exists())
+        {
+            builder.Services.AddMaildirStore(mail.GetSection("Maildir"));
+        }
+        if (mail.GetSection("QueueDirectory").Exists())
+        {
+            builder.Services.AddFileMessageQueue(mail.GetSection("QueueDirectory"));
+        }
         if (mail.GetSection("Tls").Exists())
         {
             builder.Services.AddMailTls(mail.GetSection("Tls"));
@@ -61,7 +82,10 @@ internal static class TestHost
             builder.Services.AddMailDelivery(mail.GetSection("Delivery"));
         }
         var host = builder.Build();
-        host.Services.GetRequiredService<InMemoryUserDirectory>().AddUser(Alice, AlicePassword);
+        if (!mail.GetSection("Users").Exists())
+        {
+            host.Services.GetRequiredService<InMemoryUserDirectory>().AddUser(Alice, AlicePassword);
+        }
         return host;
     }
 

@@ -5,7 +5,7 @@ namespace Mail.Protocols.Hosting.Configuration;
 
 /// <summary>
 /// The settings of the delivery agent that configuration gives beside <c>DeliveryAgentOptions</c> (<c>Mail:Delivery</c>):
-/// how often it looks for due messages, and the smart host as text.
+/// how often it looks for due messages, the smart host as text, and the name servers.
 /// </summary>
 public sealed class DeliverySettings
 {
@@ -14,6 +14,12 @@ public sealed class DeliverySettings
 
     /// <summary>Relay every message through this host instead of looking up MX records: <c>host:port</c>, or <c>host</c> for port 25.</summary>
     public string? SmartHost { get; set; }
+
+    /// <summary>
+    /// The name servers to ask for MX and address records, each <c>address</c> or <c>address:port</c> (<c>[IPv6]:port</c>);
+    /// empty (the default): the system's. Used only when the application registers no <c>IDnsResolver</c> of its own.
+    /// </summary>
+    public IList<string> NameServers { get; } = [];
 
     /// <summary>What is wrong with the settings, each message naming its setting under <paramref name="path"/>.</summary>
     internal IEnumerable<string> Check(string path)
@@ -26,7 +32,21 @@ public sealed class DeliverySettings
         {
             yield return $"{path}:SmartHost: '{smartHost}' is not host:port (a host name or address, then a port from 1 to 65535).";
         }
+        for (var i = 0; i < NameServers.Count; i++)
+        {
+            if (ParseNameServer(NameServers[i]) is null)
+            {
+                yield return $"{path}:NameServers:{i}: '{NameServers[i]}' is not an IP address with an optional port (192.0.2.53, 127.0.0.1:5353, [2001:db8::53]:53).";
+            }
+        }
     }
+
+    /// <summary>A name server as an endpoint (port 53 unless given), or null when the text is not an IP address and an optional port.</summary>
+    internal static IPEndPoint? ParseNameServer(string text) =>
+        IPAddress.TryParse(text, out var bare) && !text.Contains(']', StringComparison.Ordinal) ? new IPEndPoint(bare, 53)
+        : ParseSmartHost(text) is { } endPoint && IPAddress.TryParse(endPoint.Host, out var address)
+            ? new IPEndPoint(address, text.EndsWith(":" + endPoint.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal) ? endPoint.Port : 53)
+            : null;
 
     /// <summary>The smart host as an endpoint, or null when the text is not <c>host[:port]</c>.</summary>
     internal static DnsEndPoint? ParseSmartHost(string text)

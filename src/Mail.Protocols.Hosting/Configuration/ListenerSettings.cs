@@ -18,6 +18,12 @@ public class ListenerSettings
     /// <summary>TLS from the first byte (ports 465, 993, 995 style, RFC 8314) instead of STARTTLS. Needs a certificate.</summary>
     public bool ImplicitTls { get; set; }
 
+    /// <summary>
+    /// False leaves the listener out (one line in the environment or on the command line turns off a listener that
+    /// appsettings.json lists). A server whose every listener is off does not start. Defaults to true.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>The socket address, once <see cref="ListenerValidation"/> has accepted the settings.</summary>
     internal IPEndPoint ToEndPoint() => new(IPAddress.Parse(Address), Port ?? 0);
 }
@@ -65,6 +71,10 @@ internal static class ListenerValidation
         for (var i = 0; i < listeners.Count; i++)
         {
             var listener = listeners[i];
+            if (!listener.Enabled)
+            {
+                continue; // what a listener that is off says does not matter
+            }
             if (!IsAddressText(listener.Address))
             {
                 yield return $"{path}:{i}:Address: '{listener.Address}' is not an IP address (dotted IPv4 such as 127.0.0.1, or IPv6).";
@@ -94,7 +104,7 @@ internal static class ListenerValidation
     {
         for (var i = 0; i < listeners.Count; i++)
         {
-            if (listeners[i].ImplicitTls && !hasCertificate)
+            if (listeners[i] is { Enabled: true, ImplicitTls: true } && !hasCertificate)
             {
                 yield return $"{sectionPath}:Listeners:{i}:ImplicitTls: implicit TLS needs a certificate (the Tls settings, or MailTlsOptions in the container).";
             }

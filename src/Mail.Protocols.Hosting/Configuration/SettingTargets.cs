@@ -74,9 +74,10 @@ internal static class SettingTargets
             || TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
     }
 
+    // Octets (a key, a secret) are one value, not a list of numbers.
     private static Type? ElementType(Type type)
     {
-        if (type == typeof(string))
+        if (type == typeof(string) || type == typeof(byte[]))
         {
             return null;
         }

@@ -53,7 +53,7 @@ public static class MailHealthCheckExtensions
         private static void Look<TServer>(ProtocolServerService<TServer>? service, string protocol, Dictionary<string, object> data, List<string> stopped)
             where TServer : Connections.ProtocolServer
         {
-            if (service is null)
+            if (service is null || service.IsSwitchedOff)
             {
                 return;
             }

@@ -14,10 +14,14 @@ public sealed class ImapServerService(IOptions<ImapServerOptions> options, IOpti
     : ProtocolServerService<ImapServer>(services)
 {
     /// <inheritdoc />
-    protected override (ImapServer Server, IReadOnlyList<string> EndpointNames) CreateServer()
+    protected override (ImapServer Server, IReadOnlyList<string> EndpointNames)? CreateServer()
     {
         var (endpoints, names) = EndpointsOf(listeners.Value.Listeners, (listener, endPoint) => new ImapEndpoint(endPoint, listener.ImplicitTls),
             listener => listener.ImplicitTls ? "imaps" : "imap");
+        if (endpoints.Count == 0)
+        {
+            return null;
+        }
         return (new ImapServer(options.Value, new ImapServices(Store, Users), endpoints, TimeProvider, LoggerFactory, MeterFactory), names);
     }
 }

@@ -14,10 +14,14 @@ public sealed class Pop3ServerService(IOptions<Pop3ServerOptions> options, IOpti
     : ProtocolServerService<Pop3Server>(services)
 {
     /// <inheritdoc />
-    protected override (Pop3Server Server, IReadOnlyList<string> EndpointNames) CreateServer()
+    protected override (Pop3Server Server, IReadOnlyList<string> EndpointNames)? CreateServer()
     {
         var (endpoints, names) = EndpointsOf(listeners.Value.Listeners, (listener, endPoint) => new Pop3Endpoint(endPoint, listener.ImplicitTls),
             listener => listener.ImplicitTls ? "pop3s" : "pop3");
+        if (endpoints.Count == 0)
+        {
+            return null;
+        }
         return (new Pop3Server(options.Value, new Pop3Services(Store, Users), endpoints, TimeProvider, LoggerFactory, MeterFactory), names);
     }
 }

@@ -32,8 +32,11 @@ public abstract class ProtocolServerService<TServer>(IServiceProvider services) 
     /// <summary>The bound endpoints by listener name, after <see cref="StartAsync"/> (a port configured as 0 shows the one chosen).</summary>
     public IReadOnlyDictionary<string, IPEndPoint> EndPoints { get; private set; } = new Dictionary<string, IPEndPoint>();
 
-    /// <summary>Builds the server and the names of its endpoints, in the order of the endpoints.</summary>
-    protected abstract (TServer Server, IReadOnlyList<string> EndpointNames) CreateServer();
+    /// <summary>Whether every listener of the server is configured off (<see cref="ListenerSettings.Enabled"/>): then it does not start.</summary>
+    public bool IsSwitchedOff { get; private set; }
+
+    /// <summary>Builds the server and the names of its endpoints, in the order of the endpoints; null when every listener is off.</summary>
+    protected abstract (TServer Server, IReadOnlyList<string> EndpointNames)? CreateServer();
 
     /// <summary>The container.</summary>
     protected IServiceProvider Services => services;
@@ -54,14 +57,22 @@ public abstract class ProtocolServerService<TServer>(IServiceProvider services) 
     protected IMeterFactory? MeterFactory => services.GetService<IMeterFactory>();
 
     /// <summary>The engine's endpoints from the configured listeners, and their names (see <see cref="NamesOf"/>).</summary>
+    /// <remarks>Listeners that are off are left out; a name is the usual one with the listener's index among those on.</remarks>
     protected static (List<TEndpoint> Endpoints, IReadOnlyList<string> Names) EndpointsOf<TListener, TEndpoint>(IList<TListener> listeners,
-        Func<TListener, IPEndPoint, TEndpoint> endpoint, Func<TListener, string> usualName) where TListener : ListenerSettings =>
-        ([.. listeners.Select(listener => endpoint(listener, listener.ToEndPoint()))], NamesOf(listeners.Select(listener => (listener.Name, usualName(listener)))));
+        Func<TListener, IPEndPoint, TEndpoint> endpoint, Func<TListener, string> usualName) where TListener : ListenerSettings
+    {
+        var on = listeners.Where(listener => listener.Enabled).ToList();
+        return ([.. on.Select(listener => endpoint(listener, listener.ToEndPoint()))], NamesOf(on.Select(listener => (listener.Name, usualName(listener)))));
+    }
 
     /// <summary>Binds every endpoint and starts accepting connections.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var (server, names) = CreateServer();
+        if (CreateServer() is not var (server, names))
+        {
+            IsSwitchedOff = true;
+            return;
+        }
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

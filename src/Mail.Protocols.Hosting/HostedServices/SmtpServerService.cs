@@ -19,10 +19,14 @@ public sealed class SmtpServerService(IOptions<SmtpServerOptions> options, IOpti
     : ProtocolServerService<SmtpServer>(services)
 {
     /// <inheritdoc />
-    protected override (SmtpServer Server, IReadOnlyList<string> EndpointNames) CreateServer()
+    protected override (SmtpServer Server, IReadOnlyList<string> EndpointNames)? CreateServer()
     {
         var (endpoints, names) = EndpointsOf(listeners.Value.Listeners, (listener, endPoint) => new SmtpEndpoint(endPoint, listener.Role, listener.ImplicitTls),
             listener => listener.ImplicitTls ? "smtps" : listener.Role == SmtpRole.Submission ? "submission" : "smtp");
+        if (endpoints.Count == 0)
+        {
+            return null;
+        }
         var backends = new SmtpServices(Store, Services.GetRequiredService<IMessageQueue>(), Users, Services.GetRequiredService<IRecipientPolicy>(),
             Services.GetService<SenderRewriter>());
         return (new SmtpServer(options.Value, backends, endpoints, TimeProvider, LoggerFactory, MeterFactory), names);
