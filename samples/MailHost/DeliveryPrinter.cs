@@ -1,20 +1,38 @@
+using Mail.Protocols.InMemory;
 using Mail.Protocols.Storage;
+using Microsoft.Extensions.Hosting;
 
 namespace MailHostSample;
 
-/// <summary>Prints one line for every message that lands in a mailbox, reading the user's change queue as a session would.</summary>
-internal static class DeliveryPrinter
+/// <summary>Prints one line for every message that lands in a user's mailbox, reading the change queues as a session would.</summary>
+internal sealed class DeliveryPrinter(IMailboxStore store, InMemoryUserDirectory users) : BackgroundService
 {
-    /// <summary>Runs until the subscription is disposed.</summary>
-    public static async Task PrintAsync(MailboxSubscription subscription, bool quiet)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (await subscription.WaitToReadAsync().ConfigureAwait(false))
+        var subscriptions = users.Users.Select(user => store.Subscribe(user.Login)).ToList();
+        try
+        {
+            await Task.WhenAll(subscriptions.Select(subscription => PrintAsync(subscription, stoppingToken))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        finally
+        {
+            subscriptions.ForEach(subscription => subscription.Dispose());
+        }
+    }
+
+    private static async Task PrintAsync(MailboxSubscription subscription, CancellationToken cancellationToken)
+    {
+        while (await subscription.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             while (subscription.TryRead(out var batch))
             {
                 foreach (var change in batch.Changes)
                 {
-                    if (!quiet && change.Kind == MailboxChangeKind.MessageAdded && change.Message is { } message)
+                    if (change.Kind == MailboxChangeKind.MessageAdded && change.Message is { } message)
                     {
                         Console.WriteLine($"delivered: {batch.User} {change.Folder} uid {message.Uid} ({message.Size} octets)");
                     }

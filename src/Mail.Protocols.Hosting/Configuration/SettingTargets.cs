@@ -58,11 +58,25 @@ internal static class SettingTargets
         : root.GetProperty(key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is { SetMethod.IsPublic: true } property && IsOctets(property.PropertyType) ? property
         : null;
 
-    /// <summary>Whether <paramref name="key"/> names a top-level list of <paramref name="root"/>.</summary>
-    public static bool IsList(Type root, string key) =>
-        !key.Contains(':', StringComparison.Ordinal)
-        && root.GetProperty(key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is { } property
-        && ElementType(property.PropertyType) is not null;
+    /// <summary>Whether <paramref name="key"/> names a list of <paramref name="root"/> (at any depth: <c>Addressing:DomainsWithoutSubaddresses</c>, <c>Accounts:0:Aliases</c>).</summary>
+    public static bool IsList(Type root, string key)
+    {
+        var type = root;
+        foreach (var segment in key.Split(':'))
+        {
+            if (ElementType(type) is { } element && int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                type = element; // an item of a list: Accounts:0:Aliases
+                continue;
+            }
+            if (type.GetProperty(segment, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not { } property)
+            {
+                return false;
+            }
+            type = property.PropertyType;
+        }
+        return ElementType(type) is not null && !IsDictionary(type);
+    }
 
     private static bool IsOctets(Type type) => type == typeof(ReadOnlyMemory<byte>);
 

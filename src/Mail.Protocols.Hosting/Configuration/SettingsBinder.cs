@@ -122,15 +122,30 @@ internal static class SettingsBinder
         new ConfigurationBuilder().AddInMemoryCollection(leaves).Build().Bind(target, options => options.ErrorOnUnknownConfiguration = true);
 
     // The binder adds a configured list's items to the items a get-only list starts with (AuthMechanisms would keep every
-    // default mechanism and repeat the configured ones): a list given in configuration means exactly that list.
+    // default mechanism and repeat the configured ones): a list given in configuration means exactly that list, at any
+    // depth (Addressing:DomainsWithoutSubaddresses as well).
     private static void ClearLists<T>(List<string> keys, T target) where T : class
     {
-        foreach (var name in keys.Select(FirstSegment).Distinct(StringComparer.OrdinalIgnoreCase))
+        var cleared = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (var key in keys)
         {
-            var property = typeof(T).GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
-            if (property is { CanRead: true } && property.PropertyType != typeof(string) && property.GetValue(target) is IEnumerable list and not string)
+            object? node = target;
+            foreach (var segment in key.Split(':'))
             {
-                list.GetType().GetMethod("Clear", Type.EmptyTypes)?.Invoke(list, null);
+                var property = node?.GetType().GetProperty(segment, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+                if (property is not { CanRead: true } || property.GetIndexParameters().Length > 0)
+                {
+                    break;
+                }
+                node = property.GetValue(node);
+                if (node is IEnumerable list and not string and not byte[])
+                {
+                    if (cleared.Add(list))
+                    {
+                        list.GetType().GetMethod("Clear", Type.EmptyTypes)?.Invoke(list, null);
+                    }
+                    break;
+                }
             }
         }
     }
