@@ -18,6 +18,14 @@ public sealed record SmtpReply(int Code, string EnhancedCode, string Text)
     public string EnhancedCode { get; init; } = IsEnhancedCode(EnhancedCode, Code) ? EnhancedCode
         : throw new ArgumentException("The enhanced status code must look like 5.7.1 and agree with the reply code.", nameof(EnhancedCode));
 
+    /// <summary>
+    /// A hook that returns this instance (compared by reference, not by value) ends the session at once, without any
+    /// reply: the client sees the connection drop, as on a network failure. For test servers that check a sender's
+    /// retries (<c>Mail.Protocols.Testing</c>), or to shed a client without a word. Any other reply with code 421 is
+    /// sent and then ends the session, as RFC 5321 §3.8 says a 421 does.
+    /// </summary>
+    public static SmtpReply DropConnection { get; } = new(421, "4.4.2", "Connection dropped");
+
     private static bool IsEnhancedCode(string? code, int reply)
     {
         var parts = code?.Split('.');
@@ -40,7 +48,8 @@ public sealed record SmtpSessionInfo(string ConnectionId, EndPoint? RemoteEndPoi
 /// <summary>
 /// Accept/reject points an application can use: at MAIL FROM, at each RCPT TO (after the recipient
 /// policy accepted it), and at the end of the data (before anything is stored). Return null to accept,
-/// or a reply to refuse. Override what you need; the defaults accept.
+/// or a reply to refuse (a 421 also ends the session; <see cref="SmtpReply.DropConnection"/> ends it without a reply).
+/// Override what you need; the defaults accept.
 /// </summary>
 public class SmtpHooks
 {

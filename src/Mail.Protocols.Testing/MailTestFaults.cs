@@ -19,7 +19,10 @@ public sealed class MailTestFaults
     /// <summary>The reply to a RCPT TO for the given address, or null to accept it (say 550 5.1.1 for an unknown user).</summary>
     public Func<string, SmtpReply?>? Recipient { get => _recipient; set => _recipient = value; }
 
-    /// <summary>The reply at the end of the message data instead of accepting it (say 552 5.2.2 for a full mailbox).</summary>
+    /// <summary>
+    /// The reply at the end of the message data instead of accepting it (say 552 5.2.2 for a full mailbox, or
+    /// <see cref="DropConnection"/> for a connection lost before the reply came).
+    /// </summary>
     public SmtpReply? EndOfData { get => _endOfData; set => _endOfData = value; }
 
     /// <summary>How long the server waits before each reply to MAIL FROM, RCPT TO and the end of data (a slow server).</summary>
@@ -31,6 +34,13 @@ public sealed class MailTestFaults
 
     /// <summary>Shorthand for a full mailbox at the end of data: 552 5.2.2 (RFC 3463).</summary>
     public static SmtpReply MailboxFull { get; } = new(552, "5.2.2", "Mailbox full");
+
+    /// <summary>
+    /// Not a reply: the connection is closed at once, without any, as when the network fails or the server crashes.
+    /// Set as <see cref="MailFrom"/>, a <see cref="Recipient"/> answer or <see cref="EndOfData"/> (at the end of data the
+    /// message is not kept: the sender cannot know, and must send it again). It is <see cref="SmtpReply.DropConnection"/>.
+    /// </summary>
+    public static SmtpReply DropConnection => SmtpReply.DropConnection;
 
     /// <summary>Shorthand for a temporary failure: 451 4.3.0, which a sender must retry.</summary>
     public static SmtpReply TryAgainLater { get; } = new(451, "4.3.0", "Temporary failure, try again later");

@@ -167,6 +167,39 @@ public sealed class MailTestServerTests
         Assert.Equal("After the faults", Assert.Single(await server.WaitForMessagesAsync(1, s_wait)).Message.Subject);
     }
 
+    [Theory]
+    [InlineData("MAIL")]
+    [InlineData("RCPT")]
+    [InlineData("DATA")]
+    public async Task Dropped_connection_fault_closes_without_a_reply_and_a_retry_gets_through(string stage)
+    {
+        await using var server = await MailTestServer.StartAsync();
+        switch (stage)
+        {
+            case "MAIL": server.Faults.MailFrom = MailTestFaults.DropConnection; break;
+            case "RCPT": server.Faults.Recipient = _ => MailTestFaults.DropConnection; break;
+            default: server.Faults.EndOfData = MailTestFaults.DropConnection; break;
+        }
+        using (var client = new SmtpClient())
+        {
+            await client.ConnectAsync(server.Host, server.SmtpPort, SecureSocketOptions.None);
+            // What an application's retry logic sees: the server went away mid-transaction, no SMTP reply.
+            var dropped = await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Letter("app@example.org", "Lost", "bob@example.test")));
+            Assert.IsNotType<SmtpCommandException>(dropped);
+            Assert.False(client.IsConnected);
+        }
+        Assert.Empty(server.Messages);
+
+        server.Faults.Clear();
+        using (var client = new SmtpClient())
+        {
+            await client.ConnectAsync(server.Host, server.SmtpPort, SecureSocketOptions.None);
+            await client.SendAsync(Letter("app@example.org", "Sent again", "bob@example.test"));
+            await client.DisconnectAsync(true);
+        }
+        Assert.Equal("Sent again", Assert.Single(await server.WaitForMessagesAsync(1, s_wait)).Message.Subject);
+    }
+
     [Fact]
     public async Task Only_users_are_taken_when_any_recipient_is_not()
     {

@@ -96,7 +96,7 @@ internal sealed partial class SmtpSession
 
         _inMessageData = false;
         await FinishMessageAsync(transaction, unstuffer.SawBareLineEnding).ConfigureAwait(false);
-        return true;
+        return !_hookEndedSession;
     }
 
     private async ValueTask<bool> BdatAsync(byte[] arguments)
@@ -189,7 +189,7 @@ internal sealed partial class SmtpSession
             transaction.BareLineEndings.FinishNormalized(transaction.Spool!);
         }
         await FinishMessageAsync(transaction!, transaction!.BareLineEndings.Finish()).ConfigureAwait(false);
-        return true;
+        return !_hookEndedSession;
     }
 
     private SmtpRejectReason? CheckReadyForData() =>
@@ -276,7 +276,7 @@ internal sealed partial class SmtpSession
             spool.Position = 0;
             if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
-                RejectWith(hookReply);
+                ReplyFromHook(hookReply);
                 return;
             }
             var duplicateKey = _server.Delivery.SuppressesDuplicates && transaction.HasLocalRecipient

@@ -79,8 +79,7 @@ internal sealed partial class SmtpSession
             }
             if (Hooks is { } hooks && await hooks.OnMailFromAsync(SessionInfo, reversePath, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
-                RejectWith(hookReply);
-                return true;
+                return ReplyFromHook(hookReply);
             }
             _transaction = transaction;
             Write(SmtpReplies.SenderOk);
@@ -241,8 +240,7 @@ internal sealed partial class SmtpSession
         }
         if (Hooks is { } hooks && await hooks.OnRecipientAsync(SessionInfo, address, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
         {
-            RejectWith(hookReply);
-            return true;
+            return ReplyFromHook(hookReply);
         }
         // A local or expanded recipient goes to its destinations; a relayed one (or a decision that names none) to the queue as it is.
         var destinations = decision.Route is RecipientRoute.Local or RecipientRoute.Expanded && decision.Destinations.Count > 0 ? decision.Destinations : null;

@@ -24,6 +24,7 @@ internal sealed partial class SmtpSession : CommandSession
     private readonly SmtpRole _role;
     private readonly ILogger _logger;
     private bool _inMessageData;
+    private bool _hookEndedSession;
     private readonly AuthFailureBudget _authFailures;
 
     private string? _heloName;
@@ -269,6 +270,28 @@ internal sealed partial class SmtpSession : CommandSession
     }
 
     private void RejectWith(SmtpReply reply) => RejectWith(new PolicyRejection(reply.Code, reply.EnhancedCode, reply.Text));
+
+    // A hook's refusal; false when it ends the session: a 421 closes the channel after the reply (RFC 5321 §3.8), and
+    // SmtpReply.DropConnection closes it without one (what a test server does to look like a network failure).
+    private bool ReplyFromHook(SmtpReply reply)
+    {
+        if (ReferenceEquals(reply, SmtpReply.DropConnection))
+        {
+            SmtpLog.HookEndedSession(_logger, Connection.Id, "connection dropped without a reply");
+            ResetTransaction();
+            Connection.Abort();
+            _hookEndedSession = true;
+            return false;
+        }
+        RejectWith(reply);
+        if (reply.Code == 421)
+        {
+            SmtpLog.HookEndedSession(_logger, Connection.Id, "421");
+            ResetTransaction();
+            _hookEndedSession = true;
+        }
+        return !_hookEndedSession;
+    }
 
     private void Write(ReadOnlySpan<byte> reply) => IO.Write(reply);
 

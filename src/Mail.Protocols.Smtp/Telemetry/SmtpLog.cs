@@ -71,4 +71,7 @@ internal static partial class SmtpLog
 
     [LoggerMessage(1022, LogLevel.Error, "{ConnectionId}: the OnMessageAcceptedAsync hook failed for message {QueueId}; the message stays accepted")]
     public static partial void AcceptedHookFailed(ILogger logger, string connectionId, string queueId, Exception exception);
+
+    [LoggerMessage(1023, LogLevel.Information, "{ConnectionId}: a hook ended the session ({How})")]
+    public static partial void HookEndedSession(ILogger logger, string connectionId, string how);
 }

@@ -203,4 +203,66 @@ public class HookAndMetricTests
 
         Assert.Equal(["EhloWithoutName", "HeloWithoutName", "UserUnknown"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
     }
+
+    private sealed class EndingHooks(string stage, SmtpReply reply) : SmtpHooks
+    {
+        public override ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionInfo session, string reversePath, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(stage == "MAIL" ? reply : null);
+
+        public override ValueTask<SmtpReply?> OnRecipientAsync(SmtpSessionInfo session, string address, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(stage == "RCPT" ? reply : null);
+
+        public override ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(stage == "DATA" ? reply : null);
+    }
+
+    // The commands up to the stage whose hook ends the session; the last one's reply is the hook's.
+    private static async Task<string?> RunUntilAsync(SmtpTestHarness h, string stage)
+    {
+        await h.SendAsync("MAIL FROM:<writer@example.org>\r\n");
+        if (stage == "MAIL")
+        {
+            return await h.ReadLineAsync();
+        }
+        Assert.StartsWith("250", await h.ReadLineAsync());
+        await h.SendAsync("RCPT TO:<alice@example.test>\r\n");
+        if (stage == "RCPT")
+        {
+            return await h.ReadLineAsync();
+        }
+        Assert.StartsWith("250", await h.ReadLineAsync());
+        Assert.StartsWith("354", await h.CommandAsync("DATA"));
+        await h.SendAsync("Subject: cut off\r\n\r\nbody\r\n.\r\n");
+        return await h.ReadLineAsync();
+    }
+
+    [Theory]
+    [InlineData("MAIL")]
+    [InlineData("RCPT")]
+    [InlineData("DATA")]
+    public async Task Hook_reply_421_is_sent_and_ends_the_session(string stage)
+    {
+        await using var h = new SmtpTestHarness(o => o.Hooks = new EndingHooks(stage, new SmtpReply(421, "4.3.2", "Going away")));
+        await h.StartAsync();
+        Assert.Equal("421 4.3.2 Going away", await RunUntilAsync(h, stage));
+        // RFC 5321 §3.8: after a 421 the server closes the channel.
+        Assert.Null(await h.ReadLineAsync());
+        Assert.True(await h.EndedAsync());
+        Assert.Empty(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+    }
+
+    [Theory]
+    [InlineData("MAIL")]
+    [InlineData("RCPT")]
+    [InlineData("DATA")]
+    public async Task Hook_drop_connection_ends_the_session_without_a_reply_and_stores_nothing(string stage)
+    {
+        await using var h = new SmtpTestHarness(o => o.Hooks = new EndingHooks(stage, SmtpReply.DropConnection));
+        await h.StartAsync();
+        Assert.Null(await RunUntilAsync(h, stage));
+        Assert.True(await h.EndedAsync());
+        Assert.Empty(await h.Store.ListMessagesAsync("alice@example.test", "INBOX"));
+        // Only that instance drops: an equal reply built by the application is sent like any 421.
+        Assert.NotSame(SmtpReply.DropConnection, new SmtpReply(421, "4.4.2", "Connection dropped"));
+    }
 }
