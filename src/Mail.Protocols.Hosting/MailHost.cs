@@ -98,10 +98,13 @@ public sealed class MailHostOptions
     /// </summary>
     public string ServerName { get; set; } = Environment.MachineName;
 
-    /// <summary>Further SMTP settings (limits, timeouts, hooks, who VRFY and EXPN answer); the host fills in TLS and plaintext AUTH.</summary>
+    /// <summary>
+    /// Further SMTP settings (limits, timeouts, hooks, who VRFY and EXPN answer); the host fills in TLS and plaintext AUTH
+    /// in a copy (this object and the ones below are not changed, so one options object can set up several hosts).
+    /// </summary>
     public SmtpServerOptions Smtp { get; set; } = new();
 
-    /// <summary>Further POP3 settings; the host fills in TLS and plaintext AUTH, and enables APOP.</summary>
+    /// <summary>Further POP3 settings; the host fills in TLS and plaintext AUTH in a copy. Enables APOP.</summary>
     public Pop3ServerOptions Pop3 { get; set; } = new() { EnableApop = true };
 
     /// <summary>
@@ -163,7 +166,8 @@ public sealed class MailHost : IAsyncDisposable
     private readonly List<(string Name, Pop3Endpoint Endpoint)> _pop3Endpoints = [];
     private readonly List<(string Name, ImapEndpoint Endpoint)> _imapEndpoints = [];
     private readonly CancellationTokenSource _stopping = new();
-    private Task _delivery = Task.CompletedTask;
+    private readonly DeliveryAgentOptions? _delivery;
+    private Task _deliveryRun = Task.CompletedTask;
 
     /// <summary>Creates the host and its backends; call <see cref="StartAsync"/> to listen.</summary>
     public MailHost(MailHostOptions options)
@@ -204,8 +208,12 @@ public sealed class MailHost : IAsyncDisposable
         Policy = options.Policy ?? new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook, senderRewriter);
 
         Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
-        var smtpOptions = options.Smtp;
-        smtpOptions.RateLimits = options.Pop3.RateLimits = options.Imap.RateLimits = options.RateLimits;
+        // Copies: the host completes them (name, certificate, folders) without changing what the caller passed in.
+        var smtpOptions = OptionsCopy.Of(options.Smtp);
+        var pop3Options = OptionsCopy.Of(options.Pop3);
+        var imapOptions = OptionsCopy.Of(options.Imap);
+        _delivery = options.Delivery is { } delivery ? OptionsCopy.Of(delivery) : null;
+        smtpOptions.RateLimits = pop3Options.RateLimits = imapOptions.RateLimits = options.RateLimits;
         smtpOptions.ServerName = options.ServerName;
         smtpOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
         smtpOptions.Tls ??= new MailTlsOptions(Certificate);
@@ -215,7 +223,6 @@ public sealed class MailHost : IAsyncDisposable
         Add("smtps", options.SmtpsPort, SmtpRole.Submission, implicitTls: true);
         _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy, senderRewriter), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
 
-        var pop3Options = options.Pop3;
         pop3Options.ServerName = options.ServerName;
         pop3Options.AllowPlaintextAuth = options.AllowPlaintextAuth;
         pop3Options.Tls ??= smtpOptions.Tls;
@@ -229,7 +236,6 @@ public sealed class MailHost : IAsyncDisposable
         }
         _pop3 = new Pop3Server(pop3Options, new Pop3Services(Store, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
 
-        var imapOptions = options.Imap;
         imapOptions.ServerName = options.ServerName;
         imapOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
         imapOptions.Tls ??= smtpOptions.Tls;
@@ -248,6 +254,7 @@ public sealed class MailHost : IAsyncDisposable
         {
             _imapEndpoints.Add(("imaps", new ImapEndpoint(new IPEndPoint(options.BindAddress, imaps), ImplicitTls: true)));
         }
+        ServerOptions = (smtpOptions, pop3Options, imapOptions, _delivery);
         _imap = new ImapServer(imapOptions, new ImapServices(Store, Users), _imapEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
     }
 
@@ -258,6 +265,9 @@ public sealed class MailHost : IAsyncDisposable
             _smtpEndpoints.Add((name, new SmtpEndpoint(new IPEndPoint(_options.BindAddress, p), role, implicitTls)));
         }
     }
+
+    /// <summary>The settings the servers and the agent run with: copies of the caller's, completed by the host.</summary>
+    internal (SmtpServerOptions Smtp, Pop3ServerOptions Pop3, ImapServerOptions Imap, DeliveryAgentOptions? Delivery) ServerOptions { get; }
 
     /// <summary>The mailboxes.</summary>
     public IMailboxStore Store { get; }
@@ -292,13 +302,13 @@ public sealed class MailHost : IAsyncDisposable
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         await _pop3.StartAsync(cancellationToken).ConfigureAwait(false);
         await _imap.StartAsync(cancellationToken).ConfigureAwait(false);
-        if (_options.Delivery is { } delivery)
+        if (_delivery is { } delivery)
         {
             delivery.ServerName = _options.ServerName;
             var submitter = new MailSubmitter(Store, Queue, Policy);
             var agent = new DeliveryAgent(Queue, _options.DnsResolver ?? new DnsClientResolver(), submitter.SubmitAsync, delivery, _options.TimeProvider,
                 _options.LoggerFactory?.CreateLogger("Mail.Protocols.Delivery"));
-            _delivery = Task.Run(() => agent.RunAsync(_options.DeliveryPollInterval, _stopping.Token), CancellationToken.None);
+            _deliveryRun = Task.Run(() => agent.RunAsync(_options.DeliveryPollInterval, _stopping.Token), CancellationToken.None);
         }
         var bound = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
         for (var i = 0; i < _smtpEndpoints.Count; i++)
@@ -320,14 +330,14 @@ public sealed class MailHost : IAsyncDisposable
     public async Task StopAsync(TimeSpan? gracePeriod = null)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod), _imap.StopAsync(gracePeriod), _delivery).ConfigureAwait(false);
+        await Task.WhenAll(_smtp.StopAsync(gracePeriod), _pop3.StopAsync(gracePeriod), _imap.StopAsync(gracePeriod), _deliveryRun).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _delivery.ConfigureAwait(false);
+        await _deliveryRun.ConfigureAwait(false);
         await _smtp.DisposeAsync().ConfigureAwait(false);
         await _pop3.DisposeAsync().ConfigureAwait(false);
         await _imap.DisposeAsync().ConfigureAwait(false);

@@ -1,0 +1,53 @@
+using System.Collections;
+using System.Reflection;
+
+namespace Mail.Protocols.Hosting;
+
+/// <summary>
+/// A copy of a settings object, so that the host can complete its own (server name, certificate, folders at login)
+/// without changing the object the caller passed in, which the caller may reuse for another host.
+/// </summary>
+internal static class OptionsCopy
+{
+    /// <summary>
+    /// A new <typeparamref name="T"/> with the settings of <paramref name="source"/>: each settable property set to the
+    /// same value (services such as the certificate or the hooks are shared, not copied), each list given the same items,
+    /// and each group of settings that cannot be replaced (<c>Limits</c>, <c>Client</c>) copied the same way.
+    /// </summary>
+    public static T Of<T>(T source) where T : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var copy = new T();
+        Into(source, copy);
+        return copy;
+    }
+
+    private static void Into(object source, object target)
+    {
+        foreach (var property in source.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetIndexParameters().Length > 0 || !property.CanRead)
+            {
+                continue;
+            }
+            var value = property.GetValue(source);
+            if (property.SetMethod is { IsPublic: true })
+            {
+                property.SetValue(target, value);
+            }
+            else if (value is IList items && property.GetValue(target) is IList list && !list.IsReadOnly)
+            {
+                list.Clear();
+                foreach (var item in items)
+                {
+                    list.Add(item);
+                }
+            }
+            else if (value is not null && property.PropertyType.Namespace?.StartsWith("Mail.Protocols", StringComparison.Ordinal) == true
+                && property.PropertyType.IsClass && property.GetValue(target) is { } group)
+            {
+                Into(value, group);
+            }
+        }
+    }
+}
