@@ -113,48 +113,49 @@ public static partial class MailServiceCollectionExtensions
     /// <c>RootPath</c>), replacing the in-memory one, with the <see cref="MaildirStoreOptions"/> under
     /// <paramref name="section"/> (say <c>Mail:Maildir</c>); its logs and clock come from the container.
     /// </summary>
-    public static IServiceCollection AddMaildirStore(this IServiceCollection services, IConfiguration section)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(section);
-        var path = Once<IValidateOptions<MaildirStoreOptions>>(services, section, nameof(AddMaildirStore));
-        services.AddOptions<MaildirStoreOptions>()
-            .Configure(options => SettingsBinder.Bind(section, options, _ => true))
-            .PostConfigure<IServiceProvider>((options, provider) =>
+    public static IServiceCollection AddMaildirStore(this IServiceCollection services, IConfiguration section) =>
+        AddDirectoryBackend<MaildirStoreOptions, MaildirMailboxStore, IMailboxStore>(services, section, nameof(AddMaildirStore),
+            options => (nameof(options.RootPath), options.RootPath, "the directory the mailboxes live under is needed."),
+            (options, loggers, clock) =>
             {
-                options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
-                options.TimeProvider = provider.GetService<TimeProvider>() ?? options.TimeProvider;
-            })
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MaildirStoreOptions>>(new SettingsValidation<MaildirStoreOptions>(options =>
-            string.IsNullOrWhiteSpace(options.RootPath) ? [$"{path}:RootPath: the directory the mailboxes live under is needed."] : []));
-        services.Replace(ServiceDescriptor.Singleton(provider => new MaildirMailboxStore(provider.GetRequiredService<IOptions<MaildirStoreOptions>>().Value)));
-        services.Replace(ServiceDescriptor.Singleton<IMailboxStore>(provider => provider.GetRequiredService<MaildirMailboxStore>()));
-        return services;
-    }
+                options.LoggerFactory ??= loggers;
+                options.TimeProvider = clock ?? options.TimeProvider;
+            },
+            options => new MaildirMailboxStore(options));
 
     /// <summary>
     /// Adds a <see cref="FileMessageQueue"/> as the <see cref="IMessageQueue"/> (a crash-safe queue directory at
     /// <c>Path</c>), replacing the in-memory one, with the <see cref="FileMessageQueueOptions"/> under
     /// <paramref name="section"/> (say <c>Mail:QueueDirectory</c>); its logs and clock come from the container.
     /// </summary>
-    public static IServiceCollection AddFileMessageQueue(this IServiceCollection services, IConfiguration section)
+    public static IServiceCollection AddFileMessageQueue(this IServiceCollection services, IConfiguration section) =>
+        AddDirectoryBackend<FileMessageQueueOptions, FileMessageQueue, IMessageQueue>(services, section, nameof(AddFileMessageQueue),
+            options => (nameof(options.Path), options.Path, "the queue directory is needed."),
+            (options, loggers, clock) =>
+            {
+                options.LoggerFactory ??= loggers;
+                options.TimeProvider = clock ?? options.TimeProvider;
+            },
+            options => new FileMessageQueue(options));
+
+    // A backend that lives in a directory: its options from the section (the directory required), its logs and clock
+    // from the container, registered under its own type and in place of the in-memory one.
+    private static IServiceCollection AddDirectoryBackend<TOptions, TBackend, TService>(IServiceCollection services, IConfiguration section, string method,
+        Func<TOptions, (string Setting, string Value, string Missing)> directory, Action<TOptions, ILoggerFactory?, TimeProvider?> complete,
+        Func<TOptions, TBackend> create)
+        where TOptions : class, new() where TBackend : class, TService where TService : class
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
-        var path = Once<IValidateOptions<FileMessageQueueOptions>>(services, section, nameof(AddFileMessageQueue));
-        services.AddOptions<FileMessageQueueOptions>()
+        var path = Once<IValidateOptions<TOptions>>(services, section, method);
+        services.AddOptions<TOptions>()
             .Configure(options => SettingsBinder.Bind(section, options, _ => true))
-            .PostConfigure<IServiceProvider>((options, provider) =>
-            {
-                options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
-                options.TimeProvider = provider.GetService<TimeProvider>() ?? options.TimeProvider;
-            })
+            .PostConfigure<IServiceProvider>((options, provider) => complete(options, provider.GetService<ILoggerFactory>(), provider.GetService<TimeProvider>()))
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<FileMessageQueueOptions>>(new SettingsValidation<FileMessageQueueOptions>(options =>
-            string.IsNullOrWhiteSpace(options.Path) ? [$"{path}:Path: the queue directory is needed."] : []));
-        services.Replace(ServiceDescriptor.Singleton(provider => new FileMessageQueue(provider.GetRequiredService<IOptions<FileMessageQueueOptions>>().Value)));
-        services.Replace(ServiceDescriptor.Singleton<IMessageQueue>(provider => provider.GetRequiredService<FileMessageQueue>()));
+        services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidation<TOptions>(options =>
+            directory(options) is var (setting, value, missing) && string.IsNullOrWhiteSpace(value) ? [$"{path}:{setting}: {missing}"] : []));
+        services.Replace(ServiceDescriptor.Singleton(provider => create(provider.GetRequiredService<IOptions<TOptions>>().Value)));
+        services.Replace(ServiceDescriptor.Singleton<TService>(provider => provider.GetRequiredService<TBackend>()));
         return services;
     }
 

@@ -150,7 +150,7 @@ public sealed class BackendConfigurationTests : IDisposable
             using var host = TestHost.Build(settings);
             await host.StartAsync(TestHost.Timeout());
         });
-        Assert.Contains(Messages(failure), message => message.StartsWith(named, StringComparison.Ordinal));
+        Assert.Contains(TestHost.Messages(failure), message => message.StartsWith(named, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -190,11 +190,4 @@ public sealed class BackendConfigurationTests : IDisposable
         subjects.Sort(StringComparer.Ordinal);
         return subjects;
     }
-
-    private static List<string> Messages(Exception failure) => failure switch
-    {
-        AggregateException aggregate => [.. aggregate.InnerExceptions.SelectMany(Messages)],
-        OptionsValidationException validation => [.. validation.Failures],
-        _ => [failure.Message],
-    };
 }

@@ -65,7 +65,7 @@ public sealed class ConfigurationTests
         }
         using var host = TestHost.Build(settings);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestHost.Timeout()));
-        var messages = Messages(failure);
+        var messages = TestHost.Messages(failure);
         Assert.Contains(messages, message => message.StartsWith(named, StringComparison.Ordinal));
         Assert.Equal(messages.Distinct(), messages); // each mistake said once
         // Nothing was started: no server listens.
@@ -82,7 +82,7 @@ public sealed class ConfigurationTests
         }
         using var host = TestHost.Build(settings);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestHost.Timeout()));
-        Assert.Contains(Messages(failure), message => message.StartsWith("Mail:Pop3:Listeners: at least one listener", StringComparison.Ordinal));
+        Assert.Contains(TestHost.Messages(failure), message => message.StartsWith("Mail:Pop3:Listeners: at least one listener", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class ConfigurationTests
         settings["Mail:Pop3:Listeners:1:Name"] = "mailbox";
         using var host = TestHost.Build(settings);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestHost.Timeout()));
-        Assert.Contains(Messages(failure), message => message.StartsWith("Mail:Pop3:Listeners:1:Name", StringComparison.Ordinal));
+        Assert.Contains(TestHost.Messages(failure), message => message.StartsWith("Mail:Pop3:Listeners:1:Name", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class ConfigurationTests
         settings.Remove("Mail:Tls:SelfSigned");
         using var host = TestHost.Build(settings);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestHost.Timeout()));
-        Assert.Contains(Messages(failure), message => message.StartsWith("Mail:Smtp:Listeners:2:ImplicitTls", StringComparison.Ordinal));
+        Assert.Contains(TestHost.Messages(failure), message => message.StartsWith("Mail:Smtp:Listeners:2:ImplicitTls", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -149,7 +149,7 @@ public sealed class ConfigurationTests
         settings["Mail:Imap:MaxErrors"] = "0";
         using var host = TestHost.Build(settings);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestHost.Timeout()));
-        Assert.Equal(["Mail:Imap:MaxErrors: Must be positive."], Messages(failure));
+        Assert.Equal(["Mail:Imap:MaxErrors: Must be positive."], TestHost.Messages(failure));
     }
 
     [Fact]
@@ -212,11 +212,4 @@ public sealed class ConfigurationTests
     {
         Assert.Null(DeliverySettings.ParseSmartHost(text));
     }
-
-    private static List<string> Messages(Exception failure) => failure switch
-    {
-        AggregateException aggregate => [.. aggregate.InnerExceptions.SelectMany(Messages)],
-        OptionsValidationException validation => [.. validation.Failures],
-        _ => [failure.Message],
-    };
 }

@@ -89,6 +89,14 @@ internal static class TestHost
         return host;
     }
 
+    /// <summary>Every message of a failed start: the options' validation failures, or the exception's own.</summary>
+    public static List<string> Messages(Exception failure) => failure switch
+    {
+        AggregateException aggregate => [.. aggregate.InnerExceptions.SelectMany(Messages)],
+        Microsoft.Extensions.Options.OptionsValidationException validation => [.. validation.Failures],
+        _ => [failure.Message],
+    };
+
     /// <summary>A safety net for a test that would otherwise hang; never a measurement.</summary>
     public static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 }
