@@ -15,16 +15,17 @@ internal sealed class CommandLineFlags
     private const string Smtp = "Mail:Smtp", Pop3 = "Mail:Pop3", Imap = "Mail:Imap";
     private static readonly string[] Servers = [Smtp, Pop3, Imap];
 
-    // Ports: each stands for the listener of that name in appsettings.json; 0 switches it off.
-    private readonly (Option<int?> Option, string Server, string Listener)[] _ports =
+    // Ports: each stands for the listener of that name in appsettings.json (0 switches it off), or makes one with the
+    // flag's role and TLS when the file has none of that name.
+    private readonly (Option<int?> Option, string Server, string Listener, string? Role, bool ImplicitTls)[] _ports =
     [
-        (Port("--smtp", "SMTP, MX role (appsettings.json: 2525)"), Smtp, "smtp"),
-        (Port("--submission", "submission with STARTTLS, AUTH required (2587)"), Smtp, "submission"),
-        (Port("--smtps", "submission over implicit TLS (2465)"), Smtp, "smtps"),
-        (Port("--pop3", "POP3 with STLS (1110)"), Pop3, "pop3"),
-        (Port("--pop3s", "POP3 over implicit TLS (1995)"), Pop3, "pop3s"),
-        (Port("--imap", "IMAP with STARTTLS (1143)"), Imap, "imap"),
-        (Port("--imaps", "IMAP over implicit TLS (1993)"), Imap, "imaps"),
+        (Port("--smtp", "SMTP, MX role (appsettings.json: 2525)"), Smtp, "smtp", "Mx", false),
+        (Port("--submission", "submission with STARTTLS, AUTH required (2587)"), Smtp, "submission", "Submission", false),
+        (Port("--smtps", "submission over implicit TLS (2465)"), Smtp, "smtps", "Submission", true),
+        (Port("--pop3", "POP3 with STLS (1110)"), Pop3, "pop3", null, false),
+        (Port("--pop3s", "POP3 over implicit TLS (1995)"), Pop3, "pop3s", null, true),
+        (Port("--imap", "IMAP with STARTTLS (1143)"), Imap, "imap", null, false),
+        (Port("--imaps", "IMAP over implicit TLS (1993)"), Imap, "imaps", null, true),
     ];
 
     private readonly Option<string[]> _domain = Many("--domain", "NAME", "a local domain, repeatable (appsettings.json: example.test)");
@@ -66,7 +67,7 @@ internal sealed class CommandLineFlags
     public CommandLineFlags()
     {
         Command = new RootCommand("samples/MailHost: the SMTP, POP3 and IMAP servers and the delivery agent on the .NET Generic Host, set up by appsettings.json, the environment and these flags.");
-        foreach (var (option, _, _) in _ports)
+        foreach (var (option, _, _, _, _) in _ports)
         {
             Command.Options.Add(option);
         }
@@ -104,27 +105,36 @@ internal sealed class CommandLineFlags
             }
         }
 
-        foreach (var (option, server, name) in _ports)
+        var added = new List<string>();
+        foreach (var (option, server, name, role, implicitTls) in _ports)
         {
-            if (parsed.GetValue(option) is { } port)
+            if (parsed.GetValue(option) is not { } port)
             {
-                var at = ListenerIndex(below, server, name);
+                continue;
+            }
+            var at = NamedListener(below, server, name);
+            if (at is null)
+            {
+                // Not in appsettings.json: a listener of the flag's kind, after those there and those added before.
+                var listeners = below.GetSection(server + ":Listeners").GetChildren().Select(listener => listener.Path)
+                    .Concat(added.Where(path => path.StartsWith(server + ":", StringComparison.Ordinal)));
+                at = $"{server}:Listeners:{listeners.Count()}";
+                added.Add(at);
                 settings[$"{at}:Name"] = name;
-                settings[$"{at}:Enabled"] = port == 0 ? "false" : "true";
-                if (port != 0)
-                {
-                    settings[$"{at}:Port"] = port.ToString(CultureInfo.InvariantCulture);
-                }
+                settings[$"{at}:ImplicitTls"] = implicitTls ? "true" : "false";
+                Set(settings, $"{at}:Role", role);
+            }
+            settings[$"{at}:Enabled"] = port == 0 ? "false" : "true";
+            if (port != 0)
+            {
+                settings[$"{at}:Port"] = port.ToString(CultureInfo.InvariantCulture);
             }
         }
         if (parsed.GetValue(_bind) is { } bind)
         {
-            foreach (var server in Servers)
+            foreach (var listener in Servers.SelectMany(server => below.GetSection(server + ":Listeners").GetChildren()).Select(listener => listener.Path).Concat(added))
             {
-                foreach (var listener in below.GetSection(server + ":Listeners").GetChildren())
-                {
-                    settings[listener.Path + ":Address"] = bind;
-                }
+                settings[listener + ":Address"] = bind;
             }
         }
 
@@ -146,8 +156,6 @@ internal sealed class CommandLineFlags
                 settings[$"Mail:Users:Accounts:{i}:Address"] = users[i].Left;
                 settings[$"Mail:Users:Accounts:{i}:Password"] = users[i].Right;
             }
-            // As before flags became settings: the postmaster is the first user unless named.
-            settings["Mail:Policy:PostmasterLogin"] = users.Count > 0 ? users[0].Left : FirstUserOf(usersFile!);
         }
         if (parsed.GetValue(_postmaster) is { } postmaster)
         {
@@ -264,14 +272,9 @@ internal sealed class CommandLineFlags
         return (settings, replaced);
     }
 
-    // The configuration path of the listener called NAME under SERVER, or the next free position when there is none.
-    private static string ListenerIndex(IConfiguration below, string server, string name)
-    {
-        var listeners = below.GetSection(server + ":Listeners").GetChildren().ToList();
-        var named = listeners.FirstOrDefault(listener => string.Equals(listener["Name"], name, StringComparison.Ordinal));
-        var key = named?.Key ?? listeners.Select(listener => int.TryParse(listener.Key, out var i) ? i + 1 : 0).DefaultIfEmpty(0).Max().ToString(CultureInfo.InvariantCulture);
-        return $"{server}:Listeners:{key}";
-    }
+    // The configuration path of the listener called NAME under SERVER, or null when appsettings.json has none.
+    private static string? NamedListener(IConfiguration below, string server, string name) =>
+        below.GetSection(server + ":Listeners").GetChildren().FirstOrDefault(listener => string.Equals(listener["Name"], name, StringComparison.Ordinal))?.Path;
 
     // "maildir:PATH" gives PATH; "memory" gives "" (in memory).
     private static string? Backend(string? text, string flag, string prefix) =>
@@ -279,20 +282,6 @@ internal sealed class CommandLineFlags
         : text == "memory" ? ""
         : text.StartsWith(prefix, StringComparison.Ordinal) && text.Length > prefix.Length ? text[prefix.Length..]
         : throw new FormatException($"{flag}: expected memory or {prefix}PATH, got '{text}'");
-
-    private static string FirstUserOf(string file)
-    {
-        try
-        {
-            var line = File.ReadLines(file).Select(line => line.Trim()).FirstOrDefault(line => line.Length > 0 && !line.StartsWith('#'));
-            var colon = line?.IndexOf(':', StringComparison.Ordinal) ?? -1;
-            return colon > 0 ? line![..colon] : throw new FormatException($"--users-file: '{file}' has no ADDRESS:PASSWORD line");
-        }
-        catch (Exception unreadable) when (unreadable is IOException or UnauthorizedAccessException)
-        {
-            throw new FormatException($"--users-file: {unreadable.Message}", unreadable);
-        }
-    }
 
     private static void Items(Dictionary<string, string?> settings, string key, string commaSeparated)
     {

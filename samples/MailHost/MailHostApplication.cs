@@ -37,7 +37,12 @@ internal static class MailHostApplication
         {
             var (settings, replacedLists) = flags.ToSettings(parsed, builder.Configuration);
             AddOnTop(builder.Configuration, settings, replacedLists);
+            AddPostmasterDefault(builder.Configuration);
             sample = builder.Configuration.GetSection("MailHost").Get<SampleSettings>(binder => binder.ErrorOnUnknownConfiguration = true) ?? new();
+            if (sample.MessagesPerUserPerHour < 0)
+            {
+                throw new FormatException("MailHost:MessagesPerUserPerHour: must be 0 (no limit) or more.");
+            }
         }
         catch (Exception mistake) when (mistake is FormatException or InvalidOperationException)
         {
@@ -109,19 +114,42 @@ internal static class MailHostApplication
     // The flags' settings on top of appsettings.json and the environment. A list a flag gives replaces the list below it
     // (configuration layers merge lists item by item, so --user bob would otherwise keep alice as a second user): the
     // layers below are read once, without those lists, into one layer.
-    private static void AddOnTop(IConfigurationManager configuration, Dictionary<string, string?> settings, List<string> replacedLists)
+    internal static void AddOnTop(IConfigurationManager configuration, Dictionary<string, string?> settings, List<string> replacedLists)
     {
         if (replacedLists.Count > 0)
         {
             static bool Under(string key, string list) =>
                 key.Equals(list, StringComparison.OrdinalIgnoreCase) || key.StartsWith(list + ":", StringComparison.OrdinalIgnoreCase);
+            // Keys without a value stay: they are the empty lists ("FoldersAtLogin": [] means none).
             var below = ((IConfiguration)configuration).AsEnumerable()
-                .Where(pair => pair.Value is not null && !replacedLists.Any(list => Under(pair.Key, list)))
+                .Where(pair => !replacedLists.Any(list => Under(pair.Key, list)))
                 .ToList();
             configuration.Sources.Clear();
             configuration.Sources.Add(new MemoryConfigurationSource { InitialData = below });
         }
         configuration.Sources.Add(new MemoryConfigurationSource { InitialData = settings });
+    }
+
+    // The postmaster is the first user unless configuration names one, as the sample has always done: the first account,
+    // else the first of the users file (a file that cannot be read is reported by the users' own check).
+    private static void AddPostmasterDefault(IConfigurationManager configuration)
+    {
+        var config = (IConfiguration)configuration;
+        if (!string.IsNullOrEmpty(config["Mail:Policy:PostmasterLogin"]))
+        {
+            return;
+        }
+        var first = config["Mail:Users:Accounts:0:Address"];
+        if (string.IsNullOrEmpty(first) && config["Mail:Users:File"] is { Length: > 0 } file && File.Exists(file))
+        {
+            var line = File.ReadLines(file).Select(line => line.Trim()).FirstOrDefault(line => line.Length > 0 && !line.StartsWith('#'));
+            var colon = line?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            first = colon > 0 ? line![..colon] : null;
+        }
+        if (!string.IsNullOrEmpty(first))
+        {
+            configuration.Sources.Add(new MemoryConfigurationSource { InitialData = [new("Mail:Policy:PostmasterLogin", first)] });
+        }
     }
 
     private static List<string> Failures(Exception failure) => failure switch

@@ -85,25 +85,22 @@ public static partial class MailServiceCollectionExtensions
             || key.Equals(nameof(SenderRewritingSecrets.RetiredSecretFiles), StringComparison.OrdinalIgnoreCase);
         services.AddOptions<SenderRewritingSecrets>().Configure(secrets => SettingsBinder.Bind(section, secrets, SecretKey)).ValidateOnStart();
         services.AddOptions<SenderRewritingOptions>().Configure(options => SettingsBinder.Bind(section, options, key => !SecretKey(key))).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SenderRewritingSecrets>>(provider => new SettingsValidation<SenderRewritingSecrets>(secrets =>
-        {
-            SenderRewritingOptions options;
-            try
-            {
-                options = provider.GetRequiredService<IOptions<SenderRewritingOptions>>().Value;
-            }
-            catch (OptionsValidationException)
-            {
-                return []; // the other settings are wrong: their own check says how
-            }
-            return ReadSecrets(secrets, options, path, provider);
-        }));
-        services.AddSingleton<IValidateOptions<SenderRewritingOptions>>(new SettingsValidation<SenderRewritingOptions>(options =>
-            options.Domain is null ? [$"{path}:Domain: the domain of the SRS addresses is needed (one of the local domains)."] : []));
+        services.AddSingleton<IValidateOptions<SenderRewritingOptions>>(provider => new SettingsValidation<SenderRewritingOptions>(options =>
+            CheckSenderRewritingDomain(options, path, provider)));
+        // The secrets are read while their settings are checked at start; the rewriter gets them from there.
+        var load = new LoadedAtStart<SenderRewritingSecrets, SecretOctets>(path, ReadSecrets);
+        services.AddSingleton<IValidateOptions<SenderRewritingSecrets>>(new SettingsValidation<SenderRewritingSecrets>(load.Check));
         services.TryAddSingleton(provider =>
         {
-            _ = provider.GetRequiredService<IOptions<SenderRewritingSecrets>>().Value;
-            return new SenderRewriter(provider.GetRequiredService<IOptions<SenderRewritingOptions>>().Value, provider.GetService<TimeProvider>());
+            var secrets = load.From(provider);
+            var options = provider.GetRequiredService<IOptions<SenderRewritingOptions>>().Value;
+            options.Secret = secrets.Current;
+            options.RetiredSecrets.Clear();
+            foreach (var retired in secrets.Retired)
+            {
+                options.RetiredSecrets.Add(retired);
+            }
+            return new SenderRewriter(options, provider.GetService<TimeProvider>());
         });
         return services;
     }
@@ -203,7 +200,7 @@ public static partial class MailServiceCollectionExtensions
             var account = settings.Accounts[i];
             Add($"{path}:Accounts:{i}", account.Address, account.Password, account.Aliases);
         }
-        if (settings.File is { } file)
+        if (settings.File is { } file && !string.IsNullOrWhiteSpace(file))
         {
             try
             {
@@ -217,10 +214,16 @@ public static partial class MailServiceCollectionExtensions
                         continue;
                     }
                     var colon = text.IndexOf(':', StringComparison.Ordinal);
-                    Add($"{path}:File: {file} line {number}", colon > 0 ? text[..colon] : text, colon > 0 ? text[(colon + 1)..] : null, []);
+                    if (colon <= 0 || colon == text.Length - 1)
+                    {
+                        // Not echoed: the line may hold a password.
+                        failures.Add($"{path}:File: {file} line {number} is not address:password.");
+                        continue;
+                    }
+                    Add($"{path}:File: {file} line {number}", text[..colon], text[(colon + 1)..], []);
                 }
             }
-            catch (Exception unreadable) when (unreadable is IOException or UnauthorizedAccessException)
+            catch (Exception unreadable) when (unreadable is IOException or UnauthorizedAccessException or ArgumentException)
             {
                 failures.Add($"{path}:File: cannot read '{file}': {unreadable.Message}");
             }
@@ -231,13 +234,13 @@ public static partial class MailServiceCollectionExtensions
     private static InMemoryAddressBook LoadAddressBook(AddressBookSettings settings, string path, List<string> failures)
     {
         var book = new InMemoryAddressBook();
-        if (settings.VirtualAliasFile is { } file)
+        if (settings.VirtualAliasFile is { } file && !string.IsNullOrWhiteSpace(file))
         {
             try
             {
                 VirtualAliasFile.Load(file, book);
             }
-            catch (Exception refused) when (refused is FormatException or IOException or UnauthorizedAccessException)
+            catch (Exception refused) when (refused is FormatException or IOException or UnauthorizedAccessException or ArgumentException)
             {
                 failures.Add($"{path}:VirtualAliasFile: {refused.Message}");
             }
@@ -282,64 +285,69 @@ public static partial class MailServiceCollectionExtensions
     private static IList<string> NotEmpty(IList<string> values, string name) =>
         values.Count == 0 ? throw new ArgumentException($"{name} needs at least one address.") : values;
 
-    // The SRS secrets from their files into the options (the current one less a final line end; read here, while the
-    // settings are checked, so that a missing file fails the start with the others), and the domain checked
-    // against the recipient policy's local domains when that policy is registered from configuration too.
-    private static List<string> ReadSecrets(SenderRewritingSecrets secrets, SenderRewritingOptions options, string path, IServiceProvider provider)
+    /// <summary>The SRS secrets read from their files.</summary>
+    private sealed record SecretOctets(byte[] Current, List<byte[]> Retired);
+
+    // The SRS secrets from their files, each less a final line end and at least 16 octets.
+    private static SecretOctets? ReadSecrets(SenderRewritingSecrets secrets, string path, List<string> failures)
     {
-        var failures = new List<string>();
-        byte[]? Read(string file, string at)
+        byte[]? Read(string? file, string at)
         {
+            if (string.IsNullOrWhiteSpace(file))
+            {
+                failures.Add($"{at}: the file holding the secret is needed.");
+                return null;
+            }
             try
             {
-                return File.ReadAllBytes(file).AsSpan().TrimEnd("\r\n"u8).ToArray();
+                var octets = File.ReadAllBytes(file).AsSpan().TrimEnd("\r\n"u8).ToArray();
+                if (octets.Length < SenderRewritingOptions.MinSecretLength)
+                {
+                    failures.Add($"{at}: '{file}' holds {octets.Length} octets; a secret has at least {SenderRewritingOptions.MinSecretLength}.");
+                    return null;
+                }
+                return octets;
             }
-            catch (Exception unreadable) when (unreadable is IOException or UnauthorizedAccessException)
+            catch (Exception unreadable) when (unreadable is IOException or UnauthorizedAccessException or ArgumentException)
             {
                 failures.Add($"{at}: cannot read '{file}': {unreadable.Message}");
                 return null;
             }
         }
-        if (secrets.SecretFile is not { } secretFile)
-        {
-            failures.Add($"{path}:SecretFile: the file holding the secret is needed.");
-        }
-        else if (Read(secretFile, $"{path}:SecretFile") is { } secret)
-        {
-            if (secret.Length < SenderRewritingOptions.MinSecretLength)
-            {
-                failures.Add($"{path}:SecretFile: '{secretFile}' holds {secret.Length} octets; a secret has at least {SenderRewritingOptions.MinSecretLength}.");
-            }
-            else
-            {
-                options.Secret = secret;
-            }
-        }
-        options.RetiredSecrets.Clear();
+        var current = Read(secrets.SecretFile, $"{path}:SecretFile");
+        var retired = new List<byte[]>();
         for (var i = 0; i < secrets.RetiredSecretFiles.Count; i++)
         {
-            if (Read(secrets.RetiredSecretFiles[i], $"{path}:RetiredSecretFiles:{i}") is { } retired)
+            if (Read(secrets.RetiredSecretFiles[i], $"{path}:RetiredSecretFiles:{i}") is { } octets)
             {
-                options.RetiredSecrets.Add(retired);
+                retired.Add(octets);
             }
         }
-        if (options.Domain is { } domain && provider.GetService<IServiceProviderIsService>()?.IsService(typeof(IValidateOptions<Policy.RecipientPolicyOptions>)) == true)
+        return current is null ? null : new SecretOctets(current, retired);
+    }
+
+    // The SRS domain is needed, and must be one of the recipient policy's local domains when that policy comes from
+    // configuration too: bounces to the SRS addresses would otherwise be refused as relaying.
+    private static List<string> CheckSenderRewritingDomain(SenderRewritingOptions options, string path, IServiceProvider provider)
+    {
+        if (options.Domain is not { } domain)
         {
-            try
-            {
-                var local = provider.GetRequiredService<IOptions<Policy.RecipientPolicyOptions>>().Value.LocalDomains;
-                if (!local.Contains(domain, StringComparer.OrdinalIgnoreCase))
-                {
-                    // Bounces to the SRS addresses would be refused as relaying instead of reaching the original senders.
-                    failures.Add($"{path}:Domain: '{domain}' must be one of the local domains ({string.Join(", ", local)}).");
-                }
-            }
-            catch (OptionsValidationException)
-            {
-                // The policy's own settings are wrong: their check says how.
-            }
+            return [$"{path}:Domain: the domain of the SRS addresses is needed (one of the local domains)."];
         }
-        return failures;
+        if (provider.GetService<IServiceProviderIsService>()?.IsService(typeof(IValidateOptions<Policy.RecipientPolicyOptions>)) != true)
+        {
+            return [];
+        }
+        try
+        {
+            var local = provider.GetRequiredService<IOptions<Policy.RecipientPolicyOptions>>().Value.LocalDomains;
+            return local.Contains(domain, StringComparer.OrdinalIgnoreCase) ? []
+                : [$"{path}:Domain: '{domain}' must be one of the local domains ({string.Join(", ", local)})."];
+        }
+        catch (OptionsValidationException)
+        {
+            return []; // the policy's own settings are wrong: their check says how
+        }
     }
 
     /// <summary>What settings load into at start: the check fills it, the service's factory hands it out.</summary>

@@ -213,6 +213,11 @@ public sealed class MailHost : IAsyncDisposable
         var pop3Options = OptionsCopy.Of(options.Pop3);
         var imapOptions = OptionsCopy.Of(options.Imap);
         _delivery = options.Delivery is { } delivery ? OptionsCopy.Of(delivery) : null;
+        if (_delivery is not null)
+        {
+            // A group of settings with a setter: copied too, or a change for another host would reach this one.
+            _delivery.Client = OptionsCopy.Of(options.Delivery!.Client);
+        }
         smtpOptions.RateLimits = pop3Options.RateLimits = imapOptions.RateLimits = options.RateLimits;
         smtpOptions.ServerName = options.ServerName;
         smtpOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;

@@ -11,8 +11,9 @@ internal static class OptionsCopy
 {
     /// <summary>
     /// A new <typeparamref name="T"/> with the settings of <paramref name="source"/>: each settable property set to the
-    /// same value (services such as the certificate or the hooks are shared, not copied), each list given the same items,
-    /// and each group of settings that cannot be replaced (<c>Limits</c>, <c>Client</c>) copied the same way.
+    /// same value (services such as the certificate or the hooks are shared, not copied, and so is a group of settings
+    /// that has a setter: copy it too where it matters), each list given the same items, and each group of settings that
+    /// cannot be replaced (<c>Limits</c>) copied the same way.
     /// </summary>
     public static T Of<T>(T source) where T : class, new()
     {
@@ -35,7 +36,7 @@ internal static class OptionsCopy
             {
                 property.SetValue(target, value);
             }
-            else if (value is IList items && property.GetValue(target) is IList list && !list.IsReadOnly)
+            else if (value is IList items && property.GetValue(target) is IList list && !list.IsReadOnly && !ReferenceEquals(items, list))
             {
                 list.Clear();
                 foreach (var item in items)

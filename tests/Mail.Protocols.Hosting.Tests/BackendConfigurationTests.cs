@@ -133,6 +133,9 @@ public sealed class BackendConfigurationTests : IDisposable
         { "Mail:Maildir:LoggerFactory", "console", "Mail:Maildir:LoggerFactory: cannot be given as text" },
         { "Mail:QueueDirectory:Fsync", "sometimes", "Mail:QueueDirectory:Fsync" },
         { "Mail:Delivery:NameServers:0", "dns.example", "Mail:Delivery:NameServers:0: 'dns.example' is not an IP address" },
+        { "Mail:Delivery:NameServers:1", "8.8", "Mail:Delivery:NameServers:1: '8.8' is not an IP address" },
+        { "Mail:SenderRewriting:RetiredSecretFiles:0", "/nonexistent/old.key", "Mail:SenderRewriting:RetiredSecretFiles:0: cannot read" },
+        { "Mail:SenderRewriting:SecretFile", "", "Mail:SenderRewriting:SecretFile: the file holding the secret is needed" },
     };
 
     [Theory]
@@ -151,6 +154,33 @@ public sealed class BackendConfigurationTests : IDisposable
             await host.StartAsync(TestHost.Timeout());
         });
         Assert.Contains(TestHost.Messages(failure), message => message.StartsWith(named, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Users_file_line_that_is_not_address_and_password_is_named_by_its_number_not_echoed()
+    {
+        var settings = Settings();
+        File.WriteAllText(settings["Mail:Users:File"]!, "bob@example.test:bob-secret\ncarol@example.test hunter2\n");
+        var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            using var host = TestHost.Build(settings);
+            await host.StartAsync(TestHost.Timeout());
+        });
+        var message = Assert.Single(TestHost.Messages(failure), message => message.StartsWith("Mail:Users:File:", StringComparison.Ordinal));
+        Assert.EndsWith("line 2 is not address:password.", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Blank_file_settings_mean_no_file()
+    {
+        var settings = Settings();
+        settings["Mail:Users:File"] = "";
+        settings["Mail:AddressBook:VirtualAliasFile"] = " ";
+        using var host = TestHost.Build(settings, delivery: false);
+        await host.StartAsync(TestHost.Timeout());
+        Assert.Equal([TestHost.Alice], host.Services.GetRequiredService<InMemory.InMemoryUserDirectory>().Users.Select(user => user.Login));
+        await host.StopAsync(TestHost.Timeout());
     }
 
     [Fact]

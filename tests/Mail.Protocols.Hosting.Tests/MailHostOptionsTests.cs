@@ -45,6 +45,9 @@ public sealed class MailHostOptionsTests
         Assert.Empty(options.Imap.FoldersAtLogin);
         Assert.Equal(Environment.MachineName, options.Delivery!.ServerName);
         Assert.Equal("mx.example.test", host.ServerOptions.Delivery!.ServerName);
+        // A group of settings with a setter is copied too: a change for another host does not reach this one.
+        options.Delivery.Client.GreetingTimeout = TimeSpan.FromSeconds(1);
+        Assert.NotEqual(TimeSpan.FromSeconds(1), host.ServerOptions.Delivery.Client.GreetingTimeout);
         await host.StopAsync();
     }
 

@@ -75,6 +75,7 @@ public sealed partial class SampleMailHostTests
     [InlineData("--user", "alice", "error: --user: expected ADDRESS:PASSWORD, got 'alice'")]
     [InlineData("--store", "disk:/tmp", "error: --store: expected memory or maildir:PATH")]
     [InlineData("--set", "MailHost:DeliverOutbond=false", "error: ")]
+    [InlineData("--set", "MailHost:MessagesPerUserPerHour=-1", "error: MailHost:MessagesPerUserPerHour: must be 0 (no limit) or more.")]
     public async Task Bad_flag_or_setting_stops_the_start_with_one_line_naming_it(string flag, string value, string said)
     {
         var ct = TestHost.Timeout();
@@ -100,7 +101,7 @@ public sealed partial class SampleMailHostTests
         Assert.Equal("2993", settings[$"Mail:Imap:Listeners:{Index(below, "Mail:Imap:Listeners", "imaps")}:Port"]);
         Assert.All(below.GetSection("Mail:Pop3:Listeners").GetChildren(), listener => Assert.Equal("::1", settings[listener.Path + ":Address"]));
         Assert.Equal("bob@example.test", settings["Mail:Users:Accounts:0:Address"]);
-        Assert.Equal("bob@example.test", settings["Mail:Policy:PostmasterLogin"]);
+        Assert.False(settings.ContainsKey("Mail:Policy:PostmasterLogin")); // the first user, by the application's default
         Assert.Contains("Mail:Users:Accounts", replaced);
         Assert.Contains("Mail:Policy:LocalDomains", replaced);
         Assert.Equal("authenticated", settings["Mail:Smtp:Vrfy"]);
@@ -109,6 +110,43 @@ public sealed partial class SampleMailHostTests
         Assert.Equal("", settings["Mail:Policy:Addressing:SubaddressSeparator"]);
         Assert.Equal("00:01:30", settings["Mail:Delivery:LeaseDuration"]);
         Assert.Equal("Warning", settings["Logging:LogLevel:Default"]);
+    }
+
+    [Fact]
+    public void Port_flags_for_listeners_appsettings_json_lacks_make_them_with_the_flags_role_and_tls()
+    {
+        var below = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Mail:Smtp:Listeners:0:Name"] = "smtp",
+            ["Mail:Smtp:Listeners:0:Port"] = "25",
+        }).Build();
+        var flags = new CommandLineFlags();
+        var (settings, _) = flags.ToSettings(flags.Command.Parse(["--submission", "2587", "--smtps", "2465", "--pop3s", "995", "--bind", "192.0.2.1"]), below);
+        Assert.Equal("submission", settings["Mail:Smtp:Listeners:1:Name"]);
+        Assert.Equal("Submission", settings["Mail:Smtp:Listeners:1:Role"]);
+        Assert.Equal("false", settings["Mail:Smtp:Listeners:1:ImplicitTls"]);
+        Assert.Equal("smtps", settings["Mail:Smtp:Listeners:2:Name"]);
+        Assert.Equal("Submission", settings["Mail:Smtp:Listeners:2:Role"]);
+        Assert.Equal("true", settings["Mail:Smtp:Listeners:2:ImplicitTls"]);
+        Assert.Equal("true", settings["Mail:Pop3:Listeners:0:ImplicitTls"]);
+        // --bind reaches the listeners the flags made as well as those configured.
+        Assert.All(new[] { "Mail:Smtp:Listeners:0", "Mail:Smtp:Listeners:1", "Mail:Smtp:Listeners:2", "Mail:Pop3:Listeners:0" },
+            listener => Assert.Equal("192.0.2.1", settings[listener + ":Address"]));
+    }
+
+    [Fact]
+    public void List_given_by_a_flag_replaces_the_one_below_and_empty_lists_below_stay()
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddJsonStream(new MemoryStream("""
+            { "Mail": { "Users": { "Accounts": [ { "Address": "alice@example.test", "Password": "a" }, { "Address": "carol@example.test", "Password": "c" } ] },
+                        "Imap": { "FoldersAtLogin": [] } } }
+            """u8.ToArray()));
+        MailHostApplication.AddOnTop(configuration, new() { ["Mail:Users:Accounts:0:Address"] = "bob@example.test", ["Mail:Users:Accounts:0:Password"] = "b" },
+            ["Mail:Users:Accounts"]);
+        Assert.Equal(["bob@example.test"], configuration.GetSection("Mail:Users:Accounts").GetChildren().Select(account => account["Address"]));
+        // "FoldersAtLogin": [] (no folders) is still said: without it the standard folders would be made.
+        Assert.Contains(((IConfiguration)configuration).AsEnumerable(), pair => pair.Key == "Mail:Imap:FoldersAtLogin");
     }
 
     public static TheoryData<string, Type> SettingsTypes => new()

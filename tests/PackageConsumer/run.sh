@@ -23,6 +23,7 @@ dotnet run --project tests/PackageConsumer/PackageConsumer.csproj -c Release -p:
 # A backend author's test project: the contract suites from the Mail.Protocols.Testing.Contracts package, run on
 # backends from the packages. Every test must pass and none may be skipped.
 log=$(mktemp)
+trap 'rm -rf "$cache" "$log"' EXIT
 dotnet test tests/ContractsConsumer/ContractsConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo \
   | tee "$log"
 grep -qE 'Passed!.*Skipped: +0,' "$log" || { echo "the contract suites did not all pass from the packages" >&2; exit 1; }

@@ -42,9 +42,10 @@ public sealed class DeliverySettings
     }
 
     /// <summary>A name server as an endpoint (port 53 unless given), or null when the text is not an IP address and an optional port.</summary>
+    /// <remarks>IPv4 only in its four-part dotted form: "8.8" would otherwise be 8.0.0.8.</remarks>
     internal static IPEndPoint? ParseNameServer(string text) =>
-        IPAddress.TryParse(text, out var bare) && !text.Contains(']', StringComparison.Ordinal) ? new IPEndPoint(bare, 53)
-        : ParseSmartHost(text) is { } endPoint && IPAddress.TryParse(endPoint.Host, out var address)
+        ListenerValidation.IsAddressText(text) && IPAddress.TryParse(text, out var bare) ? new IPEndPoint(bare, 53)
+        : ParseSmartHost(text) is { } endPoint && ListenerValidation.IsAddressText(endPoint.Host) && IPAddress.TryParse(endPoint.Host, out var address)
             ? new IPEndPoint(address, text.EndsWith(":" + endPoint.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal) ? endPoint.Port : 53)
             : null;
 

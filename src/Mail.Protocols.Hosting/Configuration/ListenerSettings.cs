@@ -96,7 +96,7 @@ internal static class ListenerValidation
 
     // IPAddress.Parse takes "0" for 0.0.0.0 (every interface) and "10" for 0.0.0.10: a typo must not open the server to
     // the network, so IPv4 is taken only in its four-part dotted form.
-    private static bool IsAddressText(string? text) =>
+    internal static bool IsAddressText(string? text) =>
         IPAddress.TryParse(text, out var address)
         && (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 || text.Count(c => c == '.') == 3);
 

@@ -213,7 +213,7 @@ public class HookAndMetricTests
             ValueTask.FromResult(stage == "RCPT" ? reply : null);
 
         public override ValueTask<SmtpReply?> OnMessageAsync(SmtpSessionInfo session, QueueEnvelope envelope, Stream content, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(stage == "DATA" ? reply : null);
+            ValueTask.FromResult(stage is "DATA" or "BDAT" ? reply : null);
     }
 
     // The commands up to the stage whose hook ends the session; the last one's reply is the hook's.
@@ -231,6 +231,15 @@ public class HookAndMetricTests
             return await h.ReadLineAsync();
         }
         Assert.StartsWith("250", await h.ReadLineAsync());
+        if (stage == "BDAT")
+        {
+            // The hook runs at BDAT LAST, after a first chunk was taken.
+            const string first = "Subject: cut off\r\n\r\n";
+            await h.SendAsync($"BDAT {first.Length}\r\n{first}");
+            Assert.StartsWith("250", await h.ReadLineAsync());
+            await h.SendAsync("BDAT 6 LAST\r\nbody\r\n");
+            return await h.ReadLineAsync();
+        }
         Assert.StartsWith("354", await h.CommandAsync("DATA"));
         await h.SendAsync("Subject: cut off\r\n\r\nbody\r\n.\r\n");
         return await h.ReadLineAsync();
@@ -240,6 +249,7 @@ public class HookAndMetricTests
     [InlineData("MAIL")]
     [InlineData("RCPT")]
     [InlineData("DATA")]
+    [InlineData("BDAT")]
     public async Task Hook_reply_421_is_sent_and_ends_the_session(string stage)
     {
         await using var h = new SmtpTestHarness(o => o.Hooks = new EndingHooks(stage, new SmtpReply(421, "4.3.2", "Going away")));
@@ -255,6 +265,7 @@ public class HookAndMetricTests
     [InlineData("MAIL")]
     [InlineData("RCPT")]
     [InlineData("DATA")]
+    [InlineData("BDAT")]
     public async Task Hook_drop_connection_ends_the_session_without_a_reply_and_stores_nothing(string stage)
     {
         await using var h = new SmtpTestHarness(o => o.Hooks = new EndingHooks(stage, SmtpReply.DropConnection));
