@@ -37,7 +37,7 @@ internal sealed class MessageContent
             var segments = new byte[(int)((length + SegmentSize - 1) / SegmentSize)][];
             for (var i = 0; i < segments.Length; i++)
             {
-                segments[i] = new byte[(int)Math.Min(SegmentSize, length - ((long)i * SegmentSize))];
+                segments[i] = NewSegment((int)Math.Min(SegmentSize, length - ((long)i * SegmentSize)));
                 await content.ReadExactlyAsync(segments[i], cancellationToken).ConfigureAwait(false);
             }
             var probe = ArrayPool<byte>.Shared.Rent(1);
@@ -75,7 +75,9 @@ internal sealed class MessageContent
                 var filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, SegmentSize), SegmentSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
                 if (filled > 0)
                 {
-                    read.Add(buffer.AsSpan(0, filled).ToArray());
+                    var segment = NewSegment(filled);
+                    buffer.AsSpan(0, filled).CopyTo(segment);
+                    read.Add(segment);
                     total += filled;
                 }
                 if (filled < SegmentSize)
@@ -89,6 +91,14 @@ internal sealed class MessageContent
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    // A segment is filled at once and kept as long as the message: not zeroed first (the read overwrites it), and from
+    // 16 KiB up on the pinned object heap, where the collector never moves it. On the ordinary heap every collection
+    // that promotes it copies it into fresh memory, gen0 to gen1 to gen2: for a 100 KiB message three times the page
+    // faults and copying of keeping it once (docs/performance.md, issue 15). Like the large object heap, the pinned one is
+    // freed by full collections only; unlike it, it takes segments of any size, so none is an 85,000-octet array.
+    private static byte[] NewSegment(int size) =>
+        size >= 16 * 1024 ? GC.AllocateUninitializedArray<byte>(size, pinned: true) : GC.AllocateUninitializedArray<byte>(size);
 
     /// <summary>A read-only, seekable stream over the octets; each caller gets its own position.</summary>
     public Stream OpenRead() => new Reader(this);
