@@ -50,9 +50,12 @@ internal struct SmtpReplyReader
                 throw new SmtpClientException($"{host} sent a malformed reply");
             }
             _code = code;
-            var text = s_text.GetString(line);
-            _lines.Add(text.Length > 4 ? text[4..] : "");
-            if (text.Length == 3 || text[3] != '-')
+            // The separator and the text by octets, not by decoded characters: a fourth octet that starts a multi-octet
+            // character (it should be SP or '-') would otherwise be cut in two, leaving half a surrogate pair in the text
+            // (found by fuzzing).
+            var separator = line.Length > 3 ? line.Slice(3, 1).FirstSpan[0] : (byte)' ';
+            _lines.Add(line.Length > 4 ? s_text.GetString(line.Slice(4)) : "");
+            if (separator != (byte)'-')
             {
                 reply = new SmtpServerReply(code, _lines);
                 _lines = null;
