@@ -351,6 +351,32 @@ tree_cpu_ticks() {
         }'
 }
 
+# Memory of a process and all its descendants, in MiB: the sum of their proportional set sizes (Pss in
+# /proc/PID/smaps_rollup). A page shared by k processes counts 1/k in each, so the sum is what the tree
+# really holds; summing VmRSS instead counts every shared library once per process (Dovecot's many
+# processes look bigger than they are).
+tree_pss_mib() {
+    local root=$1 pid kib sum=0
+    for pid in $(tree_pids "$root"); do
+        kib=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
+        sum=$((sum + ${kib:-0}))
+    done
+    echo $(((sum + 512) / 1024))
+}
+
+# The pids of a process and all its descendants.
+tree_pids() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
+        { pid = $1; line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " "); ppid[pid] = f[2] }
+        END {
+            for (p in ppid) {
+                q = p
+                for (depth = 0; depth < 20 && q != root && q in ppid && q > 1; depth++) q = ppid[q]
+                if (q == root) print p
+            }
+        }'
+}
+
 # Rate and CPU of a batch: rate_and_cpu COUNT SECONDS TICKS_BEFORE TICKS_AFTER prints "COUNT per
 # second, CPU seconds, CPU ms per item".
 rate_and_cpu() {

@@ -124,10 +124,10 @@ EOF
 }
 
 # Memory of a process tree: the sum of VmRSS (for Dovecot's many processes this counts shared
-# pages more than once, so it is an upper bound).
+# pages more than once, so it is an upper bound; tree_pss_mib in lib.sh is the fair figure).
 tree_rss_mib() {
     local root=$1 pid sum=0 rss
-    for pid in $root $(pgrep -P "$root" 2>/dev/null || true); do
+    for pid in $(tree_pids "$root"); do
         rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
         sum=$((sum + ${rss:-0}))
     done
@@ -190,7 +190,7 @@ for clients in "${concurrencies[@]}"; do
     warm_per_client=$((per_client / 5 > 2 ? per_client / 5 : 2))
     log "case: $clients client(s), $total sessions ($per_client each) x $runs run(s), warm-up $((warm_per_client * clients))"
 
-    declare -A rates=() mbs=() cpus=() failed=()
+    declare -A rates=() mbs=() cpus=() psss=() failed=()
     for ((run = 1; run <= runs; run++)); do
         next_order
         for name in "${order[@]}"; do
@@ -213,6 +213,7 @@ for clients in "${concurrencies[@]}"; do
                 run_load "$port" "$clients" "$per_client" "$work/load.out" || status=$?
                 cpu_after=$(tree_cpu_ticks "$pid")
                 rss=$(tree_rss_mib "$pid")
+                pss=$(tree_pss_mib "$pid")
                 done_sessions=$(field sessions "$work/load.out")
                 errors=$(field errors "$work/load.out")
                 if ((status != 0)) || [[ $done_sessions != "$total" || $errors != 0 ]]; then
@@ -227,7 +228,7 @@ for clients in "${concurrencies[@]}"; do
                 log "$name FAILED ($clients clients, run $run): $problem"
                 failed[$name]=1
                 failures=$((failures + 1))
-                details+=("| $name | $clients | $total | FAILED | | | | | | | |")
+                details+=("| $name | $clients | $total | FAILED | | | | | | | | |")
                 notes+=("$name, $clients client(s), run $run: $problem")
                 continue
             fi
@@ -239,12 +240,13 @@ for clients in "${concurrencies[@]}"; do
             rates[$name]+="$rate "
             mbs[$name]+="$mb "
             cpus[$name]+="$cpu_ms "
-            details+=("| $name | $clients | $total | $seconds | $rate | $mb | $cpu_s | $cpu_ms | $p50 | $p99 | $rss |")
-            log "$name: $rate sessions/s, $mb MB/s, $cpu_ms CPU ms/session, ${seconds}s, p50 $p50 ms, p99 $p99 ms"
+            psss[$name]+="$pss "
+            details+=("| $name | $clients | $total | $seconds | $rate | $mb | $cpu_s | $cpu_ms | $p50 | $p99 | $rss | $pss |")
+            log "$name: $rate sessions/s, $mb MB/s, $cpu_ms CPU ms/session, ${seconds}s, p50 $p50 ms, p99 $p99 ms, PSS $pss MiB"
         done
     done
-    record_medians "$clients" rates mbs cpus
-    unset rates mbs cpus failed
+    record_medians "$clients" rates mbs cpus psss
+    unset rates mbs cpus psss failed
 done
 
 # Anything either server logged.
@@ -274,30 +276,33 @@ shape=$(dovecot_shape_text pop3)
     echo "- CPU = utime+stime+cutime+cstime of the server's whole process tree from /proc/PID/stat over the run (tick ${clk_tck} Hz)."
     echo "- MB = 10^6 octets of message content (after undoing dot-stuffing). Ratios are ours/Dovecot: above 1 for"
     echo "  sessions/s and MB/s means we are faster, below 1 for CPU/session means we spend less."
+    echo "- PSS = the proportional set size summed over the server's processes when the run ends (a page shared by k"
+    echo "  processes counts 1/k), from /proc/PID/smaps_rollup: the memory the server really holds under the load."
     echo
-    echo "| Clients | Sessions | Ours sessions/s | Dovecot sessions/s | sessions/s ours/Dovecot | Ours MB/s | Dovecot MB/s | MB/s ours/Dovecot | Ours CPU ms/session | Dovecot CPU ms/session | CPU/session ours/Dovecot |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| Clients | Sessions | Ours sessions/s | Dovecot sessions/s | sessions/s ours/Dovecot | Ours MB/s | Dovecot MB/s | MB/s ours/Dovecot | Ours CPU ms/session | Dovecot CPU ms/session | CPU/session ours/Dovecot | Ours PSS MiB | Dovecot PSS MiB | PSS ours/Dovecot |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for clients in "${concurrencies[@]}"; do
         per_client=$(((${sessions_for[$clients]} + clients - 1) / clients))
         ours=${result[ours,$clients]:-}
         peer=${result[dovecot,$clients]:-}
-        [[ $ours == FAILED || -z $ours ]] && ours="FAILED FAILED FAILED"
-        [[ $peer == FAILED || -z $peer ]] && peer="FAILED FAILED FAILED"
-        read -r our_rate our_mb our_cpu <<<"$ours"
-        read -r peer_rate peer_mb peer_cpu <<<"$peer"
-        rate_ratio=n/a mb_ratio=n/a cpu_ratio=n/a
+        [[ $ours == FAILED || -z $ours ]] && ours="FAILED FAILED FAILED FAILED"
+        [[ $peer == FAILED || -z $peer ]] && peer="FAILED FAILED FAILED FAILED"
+        read -r our_rate our_mb our_cpu our_pss <<<"$ours"
+        read -r peer_rate peer_mb peer_cpu peer_pss <<<"$peer"
+        rate_ratio=n/a mb_ratio=n/a cpu_ratio=n/a pss_ratio=n/a
         if [[ $our_rate =~ ^[0-9.]+$ && $peer_rate =~ ^[0-9.]+$ ]]; then
             rate_ratio=$(fmt_ratio "$our_rate" "$peer_rate")
             mb_ratio=$(fmt_ratio "$our_mb" "$peer_mb")
             cpu_ratio=$(fmt_ratio "$our_cpu" "$peer_cpu")
+            pss_ratio=$(fmt_ratio "$our_pss" "$peer_pss")
         fi
-        echo "| $clients | $((per_client * clients)) | $our_rate | $peer_rate | $rate_ratio | $our_mb | $peer_mb | $mb_ratio | $our_cpu | $peer_cpu | $cpu_ratio |"
+        echo "| $clients | $((per_client * clients)) | $our_rate | $peer_rate | $rate_ratio | $our_mb | $peer_mb | $mb_ratio | $our_cpu | $peer_cpu | $cpu_ratio | $our_pss | $peer_pss | $pss_ratio |"
     done
     echo
-    echo "Every run (p50/p99: session duration seen by the client; RSS: sum over the server's processes at the end):"
+    echo "Every run (p50/p99: session duration seen by the client; RSS and PSS: sums over the server's processes at the end):"
     echo
-    print_runs "| Server | Clients | Sessions | Wall s | sessions/s | MB/s | CPU s | CPU ms/session | p50 ms | p99 ms | RSS MiB |" \
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print_runs "| Server | Clients | Sessions | Wall s | sessions/s | MB/s | CPU s | CPU ms/session | p50 ms | p99 ms | RSS MiB | PSS MiB |" \
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$report"
 
 show_report "$report"

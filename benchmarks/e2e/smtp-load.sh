@@ -95,8 +95,10 @@ cpu_ticks() {
     sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
-rss_mib() {
-    awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
+# "RSS peak PSS" of a process, in MiB: its resident set now, its peak (VmHWM), and its proportional set size.
+memory_mib() {
+    printf '%s %s %s\n' "$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status")" \
+        "$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status")" "$(tree_pss_mib "$1")"
 }
 
 # The count of messages taken by server NAME, the peer or the sink (each prints a stats line on SIGHUP).
@@ -172,7 +174,7 @@ for conc in "${concurrencies[@]}"; do
                     status=0
                     run_load "$port" "$conc" "$count" "$size" "$work/load.out" >"$work/load.res" || status=$?
                     cpu_after=$(cpu_ticks "$pid")
-                    rss=$(rss_mib "$pid")
+                    read -r rss peak pss < <(memory_mib "$pid")
                     read -r wall completed <"$work/load.res"
                     if ((status != 0 || completed != count)) || [[ -s $work/load.out.err ]]; then
                         problem="smtp-source exited $status after $completed of $count messages: $(tr '\n' ' ' <"$work/load.out.err")"
@@ -186,14 +188,14 @@ for conc in "${concurrencies[@]}"; do
                     log "$name FAILED ($conc conn, $label, run $run): $problem"
                     failed[$name]=1
                     failures=$((failures + 1))
-                    details+=("| $name | $conc | $label | $count | FAILED | | | | |")
+                    details+=("| $name | $conc | $label | $count | FAILED | | | | | | |")
                     continue
                 fi
                 read -r rate cpu_s cpu_ms < <(rate_and_cpu "$count" "$wall" "$cpu_before" "$cpu_after")
                 rates[$name]+="$rate "
                 cpus[$name]+="$cpu_ms "
-                details+=("| $name | $conc | $label | $count | $wall | $rate | $cpu_s | $cpu_ms | $rss |")
-                log "$name: $rate msg/s, $cpu_ms CPU ms/msg, ${wall}s, RSS ${rss} MiB"
+                details+=("| $name | $conc | $label | $count | $wall | $rate | $cpu_s | $cpu_ms | $rss | $peak | $pss |")
+                log "$name: $rate msg/s, $cpu_ms CPU ms/msg, ${wall}s, RSS ${rss} MiB (peak $peak), PSS ${pss} MiB"
             done
         done
         record_medians "$conc,$size" rates cpus
@@ -251,8 +253,8 @@ if ((keepalive)); then mode="connections reused for many messages (smtp-source -
     echo
     echo "Every run:"
     echo
-    print_runs "| Server | Connections | Size | Messages | Wall s | msg/s | CPU s | CPU ms/msg | RSS MiB after |" \
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print_runs "| Server | Connections | Size | Messages | Wall s | msg/s | CPU s | CPU ms/msg | RSS MiB after | peak RSS MiB | PSS MiB after |" \
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$report"
 
 show_report "$report"
