@@ -1,29 +1,61 @@
 #!/usr/bin/env bash
-# Proves "reference it from NuGet": packs every src/ project into tests/LocalFeed with a fresh version,
-# then restores and runs this consumer from those packages only (an empty package cache, so nothing
+# Proves "reference it from NuGet": packs every src/ project into tests/LocalFeed with a fresh version, checks
+# that each package carries what NuGet users and tools expect (README, licence, icon, XML docs, tags, repository and
+# commit, symbols) and that packing again from clean gives the same packages, then restores and runs this consumer from those packages only (an empty package cache, so nothing
 # built earlier can leak in). The consumer sends a message to an embedded host and reads it back; a second
 # project, a backend author's tests, runs the contract suites from the Contracts package.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 version="0.1.0-ci.$(date +%Y%m%d%H%M%S)"
 rm -f tests/LocalFeed/*.nupkg tests/LocalFeed/*.snupkg
-for project in src/*/*.csproj; do
-  dotnet pack "$project" -c Release -p:Version="$version" -o tests/LocalFeed --nologo -v quiet
-done
+
+# Packs every src/ project into $1, each built from clean: as a release would be (ContinuousIntegrationBuild maps
+# the source paths, so where the tree lies does not show in the binaries).
+pack_all() {
+  rm -rf src/*/bin/Release src/*/obj/Release
+  for project in src/*/*.csproj; do
+    dotnet pack "$project" -c Release -p:Version="$version" -p:ContinuousIntegrationBuild=true -o "$1" --nologo -v quiet
+  done
+}
+pack_all tests/LocalFeed
+
 for package in tests/LocalFeed/*.nupkg; do
   # Listed into a variable first: `unzip | grep -q` can fail with SIGPIPE under pipefail.
   listing=$(unzip -l "$package")
-  grep -q 'README.md' <<<"$listing" || { echo "$package has no README" >&2; exit 1; }
+  for file in README.md icon.png LICENSE; do
+    grep -qE " $file\$" <<<"$listing" || { echo "$package has no $file" >&2; exit 1; }
+  done
   grep -qE 'lib/net10.0/.*\.xml' <<<"$listing" || { echo "$package has no XML docs" >&2; exit 1; }
+  nuspec=$(unzip -p "$package" '*.nuspec')
+  for element in '<license type="expression">MIT</license>' '<icon>icon.png</icon>' '<readme>README.md</readme>' '<tags>' '<repository type="git"'; do
+    grep -qF "$element" <<<"$nuspec" || { echo "$package: the nuspec has no $element" >&2; exit 1; }
+  done
 done
 ls tests/LocalFeed/*.snupkg >/dev/null
+
+# Reproducible: everything packed again from clean must be the same, file for file. NuGet names one metadata file
+# (the .psmdcp core properties, and the relationship file pointing to it) at random, so those two are left out.
+again=$(mktemp -d)
+trap 'rm -rf "$again"' EXIT
+pack_all "$again"
+for package in tests/LocalFeed/*.nupkg tests/LocalFeed/*.snupkg; do
+  name=$(basename "$package")
+  [[ -f $again/$name ]] || { echo "the second pack made no $name" >&2; exit 1; }
+  rm -rf "$again/first" "$again/second"
+  unzip -q "$package" -d "$again/first"
+  unzip -q "$again/$name" -d "$again/second"
+  rm -rf "$again"/first/package "$again"/second/package "$again"/first/_rels "$again"/second/_rels
+  diff -r "$again/first" "$again/second" >/dev/null || { echo "$name differs between two packs of the same source:" >&2; diff -rq "$again/first" "$again/second" >&2; exit 1; }
+done
+echo "packages: metadata present; two packs from clean are identical ($(ls tests/LocalFeed/*.nupkg | wc -l) packages)"
+
 cache=$(mktemp -d)
-trap 'rm -rf "$cache"' EXIT
+trap 'rm -rf "$cache" "$again"' EXIT
 dotnet run --project tests/PackageConsumer/PackageConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo
 # A backend author's test project: the contract suites from the Mail.Protocols.Testing.Contracts package, run on
 # backends from the packages. Every test must pass and none may be skipped.
 log=$(mktemp)
-trap 'rm -rf "$cache" "$log"' EXIT
+trap 'rm -rf "$cache" "$log" "$again"' EXIT
 dotnet test tests/ContractsConsumer/ContractsConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo \
   | tee "$log"
 grep -qE 'Passed!.*Skipped: +0,' "$log" || { echo "the contract suites did not all pass from the packages" >&2; exit 1; }
