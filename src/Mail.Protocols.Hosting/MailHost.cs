@@ -88,8 +88,25 @@ public sealed class MailHostOptions
     /// <summary>Offer AUTH without TLS. Defaults to false.</summary>
     public bool AllowPlaintextAuth { get; set; }
 
-    /// <summary>The server certificate; when null a self-signed one for localhost and the machine name is generated.</summary>
+    /// <summary>
+    /// The server certificate; when null (and no <see cref="CertificateSelector"/> is set) a self-signed one for localhost
+    /// and the machine name is generated.
+    /// </summary>
     public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>
+    /// Chooses the certificate at each TLS handshake, by the name the client asked for (SNI), and can hand out a renewed
+    /// one without a restart; used instead of <see cref="Certificate"/>, which must then be null. Null (the default): the
+    /// one certificate.
+    /// </summary>
+    public IServerCertificateSelector? CertificateSelector { get; set; }
+
+    /// <summary>
+    /// Networks whose clients may relay to other domains without logging in (a web server or an application host that
+    /// submits on port 25). Empty (the default): only clients that authenticated relay. Read by the default policy, so it
+    /// cannot be combined with <see cref="Policy"/>.
+    /// </summary>
+    public IList<IPNetwork> TrustedNetworks { get; } = [];
 
     /// <summary>
     /// Host name for greetings, Received headers and the delivery agent's EHLO: a domain or an address literal, checked
@@ -185,10 +202,14 @@ public sealed class MailHost : IAsyncDisposable
             Users.AddUser(address, password);
         }
 
-        if (options.Policy is not null && (options.AddressBook is not null || options.PostmasterLogin is not null || options.SenderRewriting is not null))
+        if (options.Policy is not null && (options.AddressBook is not null || options.PostmasterLogin is not null || options.SenderRewriting is not null || options.TrustedNetworks.Count > 0))
         {
             // Those settings are read only by the default policy: silently dropping them would surprise.
-            throw new ArgumentException("Policy replaces the default recipient policy; AddressBook, PostmasterLogin and SenderRewriting cannot be set with it.", nameof(options));
+            throw new ArgumentException("Policy replaces the default recipient policy; AddressBook, PostmasterLogin, SenderRewriting and TrustedNetworks cannot be set with it.", nameof(options));
+        }
+        if (options.Certificate is not null && options.CertificateSelector is not null)
+        {
+            throw new ArgumentException("Certificate and CertificateSelector cannot both be set: the selector chooses the certificate.", nameof(options));
         }
         var policyOptions = new RecipientPolicyOptions
         {
@@ -199,6 +220,10 @@ public sealed class MailHost : IAsyncDisposable
         {
             policyOptions.LocalDomains.Add(domain);
         }
+        foreach (var network in options.TrustedNetworks)
+        {
+            policyOptions.TrustedNetworks.Add(network);
+        }
         var senderRewriter = options.SenderRewriting is { } srs ? new SenderRewriter(srs, options.TimeProvider) : null;
         if (senderRewriter is not null && !policyOptions.LocalDomains.Contains(senderRewriter.Domain))
         {
@@ -207,7 +232,8 @@ public sealed class MailHost : IAsyncDisposable
         }
         Policy = options.Policy ?? new DefaultRecipientPolicy(policyOptions, Users, options.AddressBook, senderRewriter);
 
-        Certificate = options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
+        var tls = options.CertificateSelector is { } selector ? new MailTlsOptions(selector) : null;
+        Certificate = tls?.Certificate ?? options.Certificate ?? SelfSignedCertificate.Create("localhost", System.Net.Dns.GetHostName());
         // Copies: the host completes them (name, certificate, folders) without changing what the caller passed in.
         var smtpOptions = OptionsCopy.Of(options.Smtp);
         var pop3Options = OptionsCopy.Of(options.Pop3);
@@ -221,7 +247,7 @@ public sealed class MailHost : IAsyncDisposable
         smtpOptions.RateLimits = pop3Options.RateLimits = imapOptions.RateLimits = options.RateLimits;
         smtpOptions.ServerName = options.ServerName;
         smtpOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
-        smtpOptions.Tls ??= new MailTlsOptions(Certificate);
+        smtpOptions.Tls ??= tls ?? new MailTlsOptions(Certificate);
 
         Add("smtp", options.SmtpPort, SmtpRole.Mx, implicitTls: false);
         Add("submission", options.SubmissionPort, SmtpRole.Submission, implicitTls: false);
@@ -347,9 +373,9 @@ public sealed class MailHost : IAsyncDisposable
         await _pop3.DisposeAsync().ConfigureAwait(false);
         await _imap.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
-        if (_options.Certificate is null)
+        if (_options.Certificate is null && _options.CertificateSelector is null)
         {
-            Certificate.Dispose();
+            Certificate.Dispose(); // the self-signed one the host made; the caller's and the selector's are theirs
         }
     }
 }
