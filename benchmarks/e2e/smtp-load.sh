@@ -57,6 +57,9 @@ fi
 # Issue 15's goals name 1, 10 and 50 connections; the smoke keeps two.
 if ((quick)); then concurrencies=(1 50); else concurrencies=(1 10 50); fi
 read -ra sizes <<<"${SIZES:-1024 102400}"
+for value in "$warmup_factor" "${sizes[@]}"; do
+    [[ $value =~ ^[1-9][0-9]*$ ]] || die "WARMUP_FACTOR and SIZES take whole numbers of at least 1 (got '$value')"
+done
 
 if [[ ! -x $smtp_source ]]; then
     die "$smtp_source not found. It comes with Debian's postfix package; install it without starting
@@ -105,6 +108,7 @@ cpu_ticks() {
 
 # "RSS peak PSS" of a process, in MiB: its resident set now, its peak (VmHWM), and its proportional set size.
 memory_mib() {
+    [[ -r /proc/$1/status ]] || return 1
     printf '%s %s %s\n' "$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status")" \
         "$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status")" "$(tree_pss_mib "$1")"
 }
@@ -185,7 +189,8 @@ for conc in "${concurrencies[@]}"; do
                     status=0
                     run_load "$port" "$conc" "$count" "$size" "$work/load.out" >"$work/load.res" || status=$?
                     cpu_after=$(cpu_ticks "$pid")
-                    read -r rss peak pss < <(memory_mib "$pid")
+                    memory=$(memory_mib "$pid") # fails, and stops the script, if the server is gone
+                    read -r rss peak pss <<<"$memory"
                     read -r wall completed <"$work/load.res"
                     if ((status != 0 || completed != count)) || [[ -s $work/load.out.err ]]; then
                         problem="smtp-source exited $status after $completed of $count messages: $(tr '\n' ' ' <"$work/load.out.err")"

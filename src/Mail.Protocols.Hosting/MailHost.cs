@@ -312,7 +312,12 @@ public sealed class MailHost : IAsyncDisposable
     /// <summary>The recipient and relay policy: <see cref="MailHostOptions.Policy"/>, or the default one over the domains, users and address book.</summary>
     public IRecipientPolicy Policy { get; }
 
-    /// <summary>The TLS certificate in use.</summary>
+    /// <summary>
+    /// The TLS certificate: <see cref="MailHostOptions.Certificate"/>, the self-signed one the host made, or, with a
+    /// <see cref="MailHostOptions.CertificateSelector"/>, the selector's choice for a client that names no host, taken
+    /// when the host was built (later handshakes ask the selector again, and may get a renewed one).
+    /// <see cref="MailHostOptions.Smtp"/>'s <c>Tls</c>, when the caller set it, is used instead of any of them.
+    /// </summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>The SMTP server.</summary>

@@ -111,13 +111,36 @@ public sealed class MailHostRelayAndTlsTests
     }
 
     [Fact]
+    public async Task The_host_disposes_only_the_certificate_it_made()
+    {
+        using var mine = SelfSignedCertificate.Create("mail.example.test");
+        var options = Options();
+        options.CertificateSelector = new ByName([], mine);
+        var withSelector = new MailHost(options);
+        await withSelector.DisposeAsync();
+        Assert.NotEqual(IntPtr.Zero, mine.Handle); // the selector's certificate is the application's
+
+        options = Options();
+        options.Certificate = mine;
+        var withCertificate = new MailHost(options);
+        await withCertificate.DisposeAsync();
+        Assert.NotEqual(IntPtr.Zero, mine.Handle);
+
+        var selfSigned = new MailHost(Options());
+        var made = selfSigned.Certificate;
+        await selfSigned.DisposeAsync();
+        Assert.Equal(IntPtr.Zero, made.Handle); // the one it generated goes with it
+    }
+
+    [Fact]
     public void A_certificate_and_a_selector_cannot_both_be_set()
     {
         using var certificate = SelfSignedCertificate.Create("mail.example.test");
         var options = Options();
         options.Certificate = certificate;
         options.CertificateSelector = new ByName([], certificate);
-        Assert.Throws<ArgumentException>(() => new MailHost(options));
+        var refused = Assert.Throws<ArgumentException>(() => new MailHost(options));
+        Assert.Contains("CertificateSelector", refused.Message, StringComparison.Ordinal);
     }
 
     private sealed class ByName(Dictionary<string, X509Certificate2> certificates, X509Certificate2 fallback) : IServerCertificateSelector

@@ -27,17 +27,22 @@ for package in tests/LocalFeed/*.nupkg; do
   done
   grep -qE 'lib/net10.0/.*\.xml' <<<"$listing" || { echo "$package has no XML docs" >&2; exit 1; }
   nuspec=$(unzip -p "$package" '*.nuspec')
-  for element in '<license type="expression">MIT</license>' '<icon>icon.png</icon>' '<readme>README.md</readme>' '<tags>' '<repository type="git"'; do
+  for element in '<license type="expression">MIT</license>' '<icon>icon.png</icon>' '<readme>README.md</readme>' '<tags>'; do
     grep -qF "$element" <<<"$nuspec" || { echo "$package: the nuspec has no $element" >&2; exit 1; }
   done
+  # The commit it was built from, which SourceLink read from git (RepositoryType alone is a fixed setting).
+  grep -qE '<repository type="git"[^>]* commit="[0-9a-f]{40}"' <<<"$nuspec" || { echo "$package: the nuspec names no commit" >&2; exit 1; }
+  [[ -f ${package%.nupkg}.snupkg ]] || { echo "$package has no symbols package beside it" >&2; exit 1; }
 done
-ls tests/LocalFeed/*.snupkg >/dev/null
 
 # Reproducible: everything packed again from clean must be the same, file for file. NuGet names one metadata file
-# (the .psmdcp core properties, and the relationship file pointing to it) at random, so those two are left out.
+# (the .psmdcp core properties, and the relationship file pointing to it) at random in some versions, so those two are
+# left out.
 again=$(mktemp -d)
 trap 'rm -rf "$again"' EXIT
 pack_all "$again"
+[[ $(cd tests/LocalFeed && ls ./*.nupkg ./*.snupkg) == "$(cd "$again" && ls ./*.nupkg ./*.snupkg)" ]] ||
+  { echo "the second pack made other packages than the first" >&2; exit 1; }
 for package in tests/LocalFeed/*.nupkg tests/LocalFeed/*.snupkg; do
   name=$(basename "$package")
   [[ -f $again/$name ]] || { echo "the second pack made no $name" >&2; exit 1; }
