@@ -334,37 +334,33 @@ build_ours() {
 # sessions in child processes; once the master reaps one, its time moves into the master's
 # cutime/cstime, so the sum only grows. Our server is one process with no children.
 tree_cpu_ticks() {
-    # Processes come and go while this reads them (the machine is shared): cat skips the ones gone.
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
-        {
-            pid = $1
-            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-            ppid[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
-        }
-        END {
-            for (p in ticks) {
-                q = p
-                for (depth = 0; depth < 20 && q != root && q in ppid && q > 1; depth++) q = ppid[q]
-                if (q == root) sum += ticks[p]
-            }
-            print sum + 0
-        }'
+    local pid ticks sum=0
+    for pid in $(tree_pids "$1"); do
+        # A process can end between the listing and this read: it then counts nothing here (its parent's cutime has it).
+        ticks=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }' || true)
+        sum=$((sum + ${ticks:-0}))
+    done
+    echo "$sum"
 }
 
 # Memory of a process and all its descendants, in MiB: the sum of their proportional set sizes (Pss in
 # /proc/PID/smaps_rollup). A page shared by k processes counts 1/k in each, so the sum is what the tree
 # really holds; summing VmRSS instead counts every shared library once per process (Dovecot's many
 # processes look bigger than they are).
-tree_pss_mib() {
-    local root=$1 pid kib sum=0
+tree_pss_mib() { echo $((($(tree_sum_kib "$1" smaps_rollup Pss) + 512) / 1024)); }
+
+# The sum of one field counted in kB (Pss in smaps_rollup, VmRSS in status) over a process and its descendants, in
+# KiB; a process gone before it is read counts nothing.
+tree_sum_kib() {
+    local root=$1 file=$2 field=$3 pid kib sum=0
     for pid in $(tree_pids "$root"); do
-        kib=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
+        kib=$(awk -v name="$field:" '$1 == name { print $2 }' "/proc/$pid/$file" 2>/dev/null || true)
         sum=$((sum + ${kib:-0}))
     done
-    echo $(((sum + 512) / 1024))
+    echo "$sum"
 }
 
-# The pids of a process and all its descendants.
+# The pids of a process and all its descendants (processes come and go while this reads them: cat skips the ones gone).
 tree_pids() {
     { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
         { pid = $1; line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " "); ppid[pid] = f[2] }

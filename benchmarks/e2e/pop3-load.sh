@@ -125,14 +125,7 @@ EOF
 
 # Memory of a process tree: the sum of VmRSS (for Dovecot's many processes this counts shared
 # pages more than once, so it is an upper bound; tree_pss_mib in lib.sh is the fair figure).
-tree_rss_mib() {
-    local root=$1 pid sum=0 rss
-    for pid in $(tree_pids "$root"); do
-        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
-        sum=$((sum + ${rss:-0}))
-    done
-    echo $((sum / 1024))
-}
+tree_rss_mib() { echo $(($(tree_sum_kib "$1" status VmRSS) / 1024)); }
 
 # Runs the load generator. Prints its summary line; returns its exit status.
 run_load() {
