@@ -1,3 +1,4 @@
+using Mail.Protocols.Sasl;
 using System.Diagnostics.Metrics;
 using System.Net;
 using Mail.Protocols.Connections;
@@ -79,5 +80,9 @@ internal sealed class ImapServerContext(ImapServerOptions options, ImapServices 
     public ImapServerOptions Options { get; } = options;
     public IMailboxStore Store { get; } = services.Store;
     public IUserDirectory Users { get; } = services.Users;
+    public SaslMechanismRegistry Sasl { get; } = options.SaslRegistry;
+
+    // The mechanisms offered: those of the options the registry can run with this directory (CRAM-MD5 needs clear-text secrets).
+    public IReadOnlyList<string> AuthMechanisms { get; } = options.SaslRegistry.SelectAvailable(options.AuthMechanisms, services.Users);
     public ILogger Logger { get; } = logger;
 }

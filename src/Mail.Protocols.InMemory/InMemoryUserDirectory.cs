@@ -99,6 +99,9 @@ public sealed class InMemoryUserDirectory : IUserDirectory
         return ValueTask.FromResult(_byLogin.TryGetValue(Key(user), out var e) ? e.Password : null);
     }
 
+    /// <summary>True: this directory keeps each password as given, so CRAM-MD5 and APOP can be offered.</summary>
+    public bool HasSharedSecrets => true;
+
     /// <inheritdoc />
     public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default)
     {

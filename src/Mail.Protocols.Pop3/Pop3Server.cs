@@ -1,3 +1,4 @@
+using Mail.Protocols.Sasl;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
@@ -81,6 +82,10 @@ internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services 
     public Pop3ServerOptions Options { get; } = options;
     public IMailboxStore Store { get; } = services.Store;
     public IUserDirectory Users { get; } = services.Users;
+    public SaslMechanismRegistry Sasl { get; } = options.SaslRegistry;
+
+    // The mechanisms offered: those of the options the registry can run with this directory (CRAM-MD5 needs clear-text secrets).
+    public IReadOnlyList<string> AuthMechanisms { get; } = options.SaslRegistry.SelectAvailable(options.AuthMechanisms, services.Users);
     public ILogger Logger { get; } = logger;
 
     // When each user last logged in, for LOGIN-DELAY (RFC 2449 §6.5).

@@ -31,7 +31,10 @@ public sealed class Pop3ServerOptions : MailServerOptions
     /// </summary>
     public bool MarkRetrievedAsSeen { get; set; } = true;
 
-    /// <summary>Offer APOP (a timestamp in the greeting; needs the directory's shared secret). Defaults to false.</summary>
+    /// <summary>
+    /// Offer APOP (a timestamp in the greeting; needs the directory's shared secret, so it is offered only when the user
+    /// directory has clear-text secrets: <see cref="Users.IUserDirectory.HasSharedSecrets"/>). Defaults to false.
+    /// </summary>
     public bool EnableApop { get; set; }
 
     /// <summary>LOGIN-DELAY (RFC 2449 §6.5) in seconds: advertised in CAPA and enforced, a user's next login within

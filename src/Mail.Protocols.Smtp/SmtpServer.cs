@@ -1,3 +1,4 @@
+using Mail.Protocols.Sasl;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
@@ -111,9 +112,12 @@ internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices 
     public SmtpMetrics Metrics { get; } = metrics;
     public CoreMetrics CoreMetrics { get; } = coreMetrics;
     public SmtpServerOptions Options { get; } = options;
-    public ServerReplies Replies { get; } = new(options);
+    // The mechanisms offered: those of the options the registry can run with this directory (CRAM-MD5 needs clear-text secrets).
+    public ServerReplies Replies { get; } = new(options, options.SaslRegistry.SelectAvailable(options.AuthMechanisms, services.Users));
+    public IReadOnlyList<string> AuthMechanisms => Replies.AuthMechanisms;
     public IRecipientPolicy Policy { get; } = services.Policy;
     public IUserDirectory Users { get; } = services.Users;
+    public SaslMechanismRegistry Sasl { get; } = options.SaslRegistry;
     // A list owner's notices take the path the delivery agent's DSNs take.
     public MessageDelivery Delivery { get; } = new(services.Store, services.Queue, logger, duplicates,
         new ListDelivery(services.Policy, options.ServerName, new MailSubmitter(services.Store, services.Queue, services.Policy, logger).SubmitAsync),

@@ -71,8 +71,18 @@ public abstract class MailServerOptions
             : value.Length >= 16 ? value.ToArray() : throw new ArgumentOutOfRangeException(nameof(value), "Must be at least 16 bytes (or empty).");
     }
 
-    /// <summary>The SASL mechanisms offered, in order. Defaults to every mechanism of <see cref="SaslMechanisms.All"/>.</summary>
-    public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.All];
+    /// <summary>
+    /// The SASL mechanisms offered, in order; each must be in <see cref="SaslRegistry"/>. Defaults to the built-in ones
+    /// (<see cref="SaslMechanisms.BuiltIn"/>). A mechanism that needs clear-text secrets (CRAM-MD5) is left out of the offer
+    /// when the user directory does not have them (<see cref="Users.IUserDirectory.HasSharedSecrets"/>).
+    /// </summary>
+    public IList<string> AuthMechanisms { get; } = [.. SaslMechanisms.BuiltIn];
+
+    /// <summary>
+    /// The mechanisms the server can run, by name: the built-in ones, and those the application adds (OAUTHBEARER and
+    /// XOAUTH2 with <see cref="OAuthMechanismsExtensions"/>, or its own). May be shared by several servers.
+    /// </summary>
+    public SaslMechanismRegistry SaslRegistry { get; set; } = new();
 
     /// <summary>TLS settings for STARTTLS/STLS and implicit-TLS endpoints; null disables both.</summary>
     public MailTlsOptions? Tls { get; set; }
@@ -169,11 +179,15 @@ public abstract class MailServerOptions
         {
             problems.Add(new(nameof(ShutdownGracePeriod), "must not be negative."));
         }
-        for (var i = 0; i < AuthMechanisms.Count; i++)
+        if (SaslRegistry is null)
         {
-            if (!SaslMechanisms.All.Contains(AuthMechanisms[i], StringComparer.OrdinalIgnoreCase))
+            problems.Add(new(nameof(SaslRegistry), "must be set."));
+        }
+        for (var i = 0; i < AuthMechanisms.Count && SaslRegistry is not null; i++)
+        {
+            if (!SaslRegistry.Contains(AuthMechanisms[i]))
             {
-                problems.Add(new($"{nameof(AuthMechanisms)}:{i}", $"unknown SASL mechanism '{AuthMechanisms[i]}' (known: {string.Join(", ", SaslMechanisms.All)})."));
+                problems.Add(new($"{nameof(AuthMechanisms)}:{i}", $"unknown SASL mechanism '{AuthMechanisms[i]}' (registered: {string.Join(", ", SaslRegistry.Names)})."));
             }
         }
     }

@@ -47,6 +47,8 @@ public sealed class GatedUserDirectory(IUserDirectory inner) : IUserDirectory
     /// <inheritdoc />
     public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
 
+    public bool HasSharedSecrets => inner.HasSharedSecrets;
+
     /// <inheritdoc />
     public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
 

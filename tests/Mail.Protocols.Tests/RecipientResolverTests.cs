@@ -358,6 +358,8 @@ public sealed class RecipientResolverTests
 
         public ValueTask<string?> GetSharedSecretAsync(Users.MailUser user, CancellationToken cancellationToken = default) => inner.GetSharedSecretAsync(user, cancellationToken);
 
+        public bool HasSharedSecrets => inner.HasSharedSecrets;
+
         public ValueTask<Users.ScramCredential?> GetScramCredentialAsync(Users.MailUser user, CancellationToken cancellationToken = default) => inner.GetScramCredentialAsync(user, cancellationToken);
     }
 }

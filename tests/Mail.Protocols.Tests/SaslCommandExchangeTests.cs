@@ -40,7 +40,7 @@ public sealed class SaslCommandExchangeTests : IAsyncDisposable
         {
             await _fromClient.Writer.WriteAsync(Encoding.ASCII.GetBytes(answers));
         }
-        var result = await SaslCommandExchange.RunAsync(_io, SaslMechanisms.Create(mechanism, _users, "mx")!, initial,
+        var result = await SaslCommandExchange.RunAsync(_io, TestSasl.Create(mechanism, _users, "mx")!, initial,
             Encoding.ASCII.GetBytes(prefix), TimeSpan.FromMinutes(1));
         await _io.FlushAsync();
         var read = await _toClient.Reader.ReadAsync();

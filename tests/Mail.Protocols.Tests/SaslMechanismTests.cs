@@ -18,27 +18,27 @@ public class SaslMechanismTests
     public async Task Plain_accepts_the_right_password_and_refuses_a_wrong_one()
     {
         var users = Directory();
-        var ok = await SaslMechanisms.Create("PLAIN", users, "mx")!.StartAsync("\0user\0pencil"u8.ToArray());
+        var ok = await TestSasl.Create("PLAIN", users, "mx")!.StartAsync("\0user\0pencil"u8.ToArray());
         Assert.Equal(SaslStepKind.Success, ok.Kind);
         Assert.Equal("user", ok.User!.Login);
-        var bad = await SaslMechanisms.Create("PLAIN", users, "mx")!.StartAsync("\0user\0pen"u8.ToArray());
+        var bad = await TestSasl.Create("PLAIN", users, "mx")!.StartAsync("\0user\0pen"u8.ToArray());
         Assert.Equal(SaslStepKind.Failure, bad.Kind);
         Assert.False(bad.IsMalformed);
-        var malformed = await SaslMechanisms.Create("PLAIN", users, "mx")!.StartAsync("user pencil"u8.ToArray());
+        var malformed = await TestSasl.Create("PLAIN", users, "mx")!.StartAsync("user pencil"u8.ToArray());
         Assert.True(malformed.IsMalformed);
     }
 
     [Fact]
     public async Task Plain_refuses_acting_for_another_identity()
     {
-        var step = await SaslMechanisms.Create("PLAIN", Directory(), "mx")!.StartAsync("admin\0user\0pencil"u8.ToArray());
+        var step = await TestSasl.Create("PLAIN", Directory(), "mx")!.StartAsync("admin\0user\0pencil"u8.ToArray());
         Assert.Equal(SaslStepKind.Failure, step.Kind);
     }
 
     [Fact]
     public async Task Login_asks_for_user_then_password()
     {
-        var login = SaslMechanisms.Create("LOGIN", Directory(), "mx")!;
+        var login = TestSasl.Create("LOGIN", Directory(), "mx")!;
         var first = await login.StartAsync(null);
         Assert.Equal("Username:", Encoding.ASCII.GetString(first.Data!));
         var second = await login.StepAsync("user"u8.ToArray());
@@ -49,7 +49,7 @@ public class SaslMechanismTests
     [Fact]
     public async Task Cram_md5_verifies_the_hmac_of_its_own_challenge()
     {
-        var cram = SaslMechanisms.Create("CRAM-MD5", Directory(), "mx.example.test")!;
+        var cram = TestSasl.Create("CRAM-MD5", Directory(), "mx.example.test")!;
         var challenge = (await cram.StartAsync(null)).Data!;
         Assert.Matches(@"^<\d+\.\d+@mx\.example\.test>$", Encoding.ASCII.GetString(challenge));
 #pragma warning disable CA5351
@@ -57,7 +57,7 @@ public class SaslMechanismTests
 #pragma warning restore CA5351
         Assert.Equal(SaslStepKind.Success, (await cram.StepAsync(Encoding.ASCII.GetBytes("user " + digest))).Kind);
 
-        var again = SaslMechanisms.Create("CRAM-MD5", Directory(), "mx.example.test")!;
+        var again = TestSasl.Create("CRAM-MD5", Directory(), "mx.example.test")!;
         await again.StartAsync(null);
         Assert.Equal(SaslStepKind.Failure, (await again.StepAsync(Encoding.ASCII.GetBytes("user " + digest))).Kind);
     }
@@ -68,7 +68,7 @@ public class SaslMechanismTests
     public async Task Scram_sha_256_matches_the_rfc_7677_exchange()
     {
         var users = new RecordingDirectory();
-        var scram = SaslMechanisms.Create("SCRAM-SHA-256", users, "mx")!;
+        var scram = TestSasl.Create("SCRAM-SHA-256", users, "mx")!;
         var serverFirst = await scram.StartAsync("n,,n=user,r=rOprNGfwEbeRWgbNEkqO"u8.ToArray());
         Assert.Equal(SaslStepKind.Challenge, serverFirst.Kind);
         var text = Encoding.ASCII.GetString(serverFirst.Data!);
@@ -92,7 +92,7 @@ public class SaslMechanismTests
     [Fact]
     public async Task Scram_with_a_wrong_proof_or_unknown_user_fails_the_same_way()
     {
-        var scram = SaslMechanisms.Create("SCRAM-SHA-256", Directory(), "mx")!;
+        var scram = TestSasl.Create("SCRAM-SHA-256", Directory(), "mx")!;
         var first = Encoding.ASCII.GetString((await scram.StartAsync("n,,n=nobody,r=abc"u8.ToArray())).Data!);
         Assert.Contains(",i=4096", first);
         var nonce = first.Split(',')[0][2..];
@@ -104,7 +104,7 @@ public class SaslMechanismTests
     [Fact]
     public async Task Scram_refuses_channel_binding_requests()
     {
-        var step = await SaslMechanisms.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync("p=tls-unique,,n=user,r=abc"u8.ToArray());
+        var step = await TestSasl.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync("p=tls-unique,,n=user,r=abc"u8.ToArray());
         Assert.True(step.IsMalformed);
     }
 
@@ -112,8 +112,8 @@ public class SaslMechanismTests
     public async Task Scram_refuses_a_client_nonce_longer_than_256_characters_instead_of_echoing_it()
     {
         // Found by fuzzing POP3: an 8 KB nonce made a 10 KB challenge line.
-        var longest = await SaslMechanisms.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync(Encoding.ASCII.GetBytes("n,,n=user,r=" + new string('R', 256)));
-        var tooLong = await SaslMechanisms.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync(Encoding.ASCII.GetBytes("n,,n=user,r=" + new string('R', 257)));
+        var longest = await TestSasl.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync(Encoding.ASCII.GetBytes("n,,n=user,r=" + new string('R', 256)));
+        var tooLong = await TestSasl.Create("SCRAM-SHA-256", Directory(), "mx")!.StartAsync(Encoding.ASCII.GetBytes("n,,n=user,r=" + new string('R', 257)));
 
         Assert.Equal(SaslStepKind.Challenge, longest.Kind);
         Assert.True(tooLong.IsMalformed);
@@ -131,6 +131,8 @@ public class SaslMechanismTests
         public ValueTask<bool> VerifyPasswordAsync(Mail.Protocols.Users.MailUser user, string password, CancellationToken cancellationToken = default) => ValueTask.FromResult(password == "pencil");
 
         public ValueTask<string?> GetSharedSecretAsync(Mail.Protocols.Users.MailUser user, CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>("pencil");
+
+        public bool HasSharedSecrets => true;
 
         public ValueTask<Mail.Protocols.Users.ScramCredential?> GetScramCredentialAsync(Mail.Protocols.Users.MailUser user, CancellationToken cancellationToken = default)
         {

@@ -33,7 +33,7 @@ internal sealed partial class ImapSession
             }
             if (AuthAllowed)
             {
-                foreach (var mechanism in Options.AuthMechanisms)
+                foreach (var mechanism in _server.AuthMechanisms)
                 {
                     output.Write(" AUTH="u8);
                     output.WriteAscii(mechanism);
@@ -142,7 +142,7 @@ internal sealed partial class ImapSession
             Reject(ImapRejectReason.LoginDisabled);
             return ValueTask.FromResult(true);
         }
-        if (!Options.AuthMechanisms.Contains(arguments.Mechanism, StringComparer.OrdinalIgnoreCase))
+        if (!_server.AuthMechanisms.Contains(arguments.Mechanism, StringComparer.OrdinalIgnoreCase))
         {
             Reject(ImapRejectReason.UnsupportedMechanism);
             return ValueTask.FromResult(true);
@@ -161,7 +161,7 @@ internal sealed partial class ImapSession
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
-        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        var mechanism = _server.Sasl.Create(name, new SaslContext((IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "imap"))!;
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;

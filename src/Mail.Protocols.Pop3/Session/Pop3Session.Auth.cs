@@ -142,7 +142,7 @@ internal sealed partial class Pop3Session
             return true;
         }
         var name = parts[0];
-        if (!Options.AuthMechanisms.Contains(name, StringComparer.OrdinalIgnoreCase))
+        if (!_server.AuthMechanisms.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
             Error(Pop3RejectReason.UnsupportedMechanism);
             return true;
@@ -161,7 +161,7 @@ internal sealed partial class Pop3Session
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
-        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        var mechanism = _server.Sasl.Create(name, new SaslContext((IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "pop3"))!;
 
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)

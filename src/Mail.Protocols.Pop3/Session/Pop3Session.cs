@@ -47,7 +47,7 @@ internal sealed partial class Pop3Session : CommandSession
         _logger = server.Logger;
         // APOP's timestamp only where APOP can be accepted in this session: at once, or after STLS. A greeting that
         // offered it where the login will be refused would draw the digest out in plaintext for nothing.
-        if (server.Options.EnableApop && (connection.IsSecure || connection.CanStartTls || server.Options.AllowPlaintextAuth))
+        if (server.Options.EnableApop && server.Users.HasSharedSecrets && (connection.IsSecure || connection.CanStartTls || server.Options.AllowPlaintextAuth))
         {
             // RFC 1939 §7: a unique msg-id style timestamp per greeting.
             _apopTimestamp = string.Create(CultureInfo.InvariantCulture,
@@ -215,7 +215,7 @@ internal sealed partial class Pop3Session : CommandSession
     // Every login (USER/PASS, APOP, each SASL mechanism) needs TLS unless plaintext authentication is allowed.
     private bool AuthAllowed => Connection.IsSecure || Options.AllowPlaintextAuth;
 
-    private IEnumerable<string> OfferedMechanisms() => AuthAllowed ? Options.AuthMechanisms : [];
+    private IEnumerable<string> OfferedMechanisms() => AuthAllowed ? _server.AuthMechanisms : [];
 
     // A store or user directory that fails in any way (its own exception types, a timeout of its own, a bug)
     // costs the command, not the session; what the connection itself throws ends the session.

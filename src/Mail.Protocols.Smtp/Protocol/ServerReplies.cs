@@ -11,9 +11,10 @@ internal sealed class ServerReplies
 {
     private readonly byte[][] _extensions = new byte[4][];
 
-    public ServerReplies(SmtpServerOptions options)
+    public ServerReplies(SmtpServerOptions options, IReadOnlyList<string> authMechanisms)
     {
         var host = options.ServerName;
+        AuthMechanisms = authMechanisms;
         Greeting = Line($"220 {host} ESMTP");
         Helo = Line($"250 {host}");
         Closing = Line($"221 2.0.0 {host} closing connection");
@@ -23,7 +24,7 @@ internal sealed class ServerReplies
         TooManyErrors = Line($"421 4.7.0 {host} Error: too many errors");
         TooManyAuthFailures = Line($"421 4.7.0 {host} Error: too many authentication failures");
         EhloPrefix = Encoding.ASCII.GetBytes($"250-{host} greets ");
-        HelpAuthMechanisms = Line("214-2.0.0 Mechanisms: " + string.Join(' ', options.AuthMechanisms));
+        HelpAuthMechanisms = Line("214-2.0.0 Mechanisms: " + string.Join(' ', authMechanisms));
         for (var i = 0; i < 4; i++)
         {
             var builder = new StringBuilder(256)
@@ -34,14 +35,17 @@ internal sealed class ServerReplies
             {
                 builder.Append("250-STARTTLS\r\n");
             }
-            if ((i & 2) != 0 && options.AuthMechanisms.Count > 0)
+            if ((i & 2) != 0 && authMechanisms.Count > 0)
             {
-                builder.Append("250-AUTH ").AppendJoin(' ', options.AuthMechanisms).Append("\r\n");
+                builder.Append("250-AUTH ").AppendJoin(' ', authMechanisms).Append("\r\n");
             }
             builder.Append("250 HELP\r\n");
             _extensions[i] = Encoding.ASCII.GetBytes(builder.ToString());
         }
     }
+
+    /// <summary>The SASL mechanisms offered, in order.</summary>
+    public IReadOnlyList<string> AuthMechanisms { get; }
 
     public byte[] Greeting { get; }
     public byte[] Helo { get; }

@@ -42,8 +42,7 @@ internal sealed partial class SmtpSession
             return true;
         }
         var name = parts[0];
-        var offered = Options.AuthMechanisms.Any(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
-        if (!offered || !SaslMechanisms.All.Contains(name, StringComparer.OrdinalIgnoreCase))
+        if (!_server.AuthMechanisms.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
             Reject(SmtpRejectReason.UnknownMechanism);
             return true;
@@ -62,7 +61,7 @@ internal sealed partial class SmtpSession
             return await RateLimitedAuthAsync(locked).ConfigureAwait(false);
         }
         var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
-        var mechanism = SaslMechanisms.Create(name, (IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey)!;
+        var mechanism = _server.Sasl.Create(name, new SaslContext((IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "smtp"))!;
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;

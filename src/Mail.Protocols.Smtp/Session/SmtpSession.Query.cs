@@ -52,7 +52,7 @@ internal sealed partial class SmtpSession
         {
             Write(" STARTTLS"u8);
         }
-        if (AuthAllowed && _user is null && Options.AuthMechanisms.Count > 0)
+        if (AuthAllowed && _user is null && _server.AuthMechanisms.Count > 0)
         {
             Write(" AUTH"u8);
         }
@@ -81,7 +81,7 @@ internal sealed partial class SmtpSession
                 break;
             case SmtpVerb.Auth:
                 Write(_user is not null ? SmtpHelpTopics.AuthDone
-                    : Options.AuthMechanisms.Count == 0 ? SmtpHelpTopics.AuthNotOffered
+                    : _server.AuthMechanisms.Count == 0 ? SmtpHelpTopics.AuthNotOffered
                     : !AuthAllowed ? SmtpHelpTopics.AuthNeedsTls
                     : _server.Replies.HelpAuthMechanisms);
                 break;

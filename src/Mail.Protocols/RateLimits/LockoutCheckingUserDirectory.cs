@@ -45,6 +45,8 @@ internal sealed class LockoutCheckingUserDirectory(IUserDirectory inner, AuthAtt
     public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) =>
         inner.GetSharedSecretAsync(user, cancellationToken);
 
+    public bool HasSharedSecrets => inner.HasSharedSecrets;
+
     public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) =>
         inner.GetScramCredentialAsync(user, cancellationToken);
 }

@@ -24,6 +24,14 @@ public interface IUserDirectory
     /// <summary>Returns the shared secret (the clear-text password) for challenge-response mechanisms (CRAM-MD5, APOP), or null if not stored.</summary>
     ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether <see cref="GetSharedSecretAsync"/> returns users' clear-text secrets. The servers offer CRAM-MD5 and
+    /// POP3 APOP only when it does: a directory that keeps only password hashes would fail every such login. False
+    /// unless a directory says otherwise; keeping passwords in the clear (or reversibly encrypted) is a choice a
+    /// directory makes knowingly.
+    /// </summary>
+    bool HasSharedSecrets => false;
+
     /// <summary>Returns the SCRAM-SHA-256 credential of a user, or null if not stored.</summary>
     ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default);
 }

@@ -22,6 +22,8 @@ public sealed class FaultyUserDirectory(IUserDirectory inner) : IUserDirectory
     public ValueTask<string?> GetSharedSecretAsync(MailUser user, CancellationToken cancellationToken = default) =>
         Fault is { } fault ? throw fault : inner.GetSharedSecretAsync(user, cancellationToken);
 
+    public bool HasSharedSecrets => inner.HasSharedSecrets;
+
     public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) =>
         Fault is { } fault ? throw fault : inner.GetScramCredentialAsync(user, cancellationToken);
 }

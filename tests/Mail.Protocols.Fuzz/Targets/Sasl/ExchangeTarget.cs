@@ -28,6 +28,8 @@ internal sealed class ExchangeTarget : IFuzzTarget
     private static readonly byte[] s_unknownUserKey = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
     private static readonly ConcurrentDictionary<(string Password, string Salt, int Iterations), byte[]> s_salted = new();
 
+    private static readonly SaslMechanismRegistry s_registry = new();
+
     public string Name => "SaslExchange";
 
     public void Run(ReadOnlySpan<byte> input)
@@ -38,7 +40,7 @@ internal sealed class ExchangeTarget : IFuzzTarget
             lines.Add(input[range].ToArray());
         }
 
-        foreach (var mechanism in SaslMechanisms.All)
+        foreach (var mechanism in SaslMechanisms.BuiltIn)
         {
             Exchange(mechanism, lines);
         }
@@ -54,7 +56,7 @@ internal sealed class ExchangeTarget : IFuzzTarget
 
     private static void Exchange(string name, List<byte[]> lines)
     {
-        var mechanism = SaslMechanisms.Create(name, s_users, "mx.example.test", s_time, s_unknownUserKey)!;
+        var mechanism = s_registry.Create(name, new SaslContext(s_users, "mx.example.test", s_time, s_unknownUserKey, "smtp"))!;
         var initial = lines[0] is [(byte)'*'] ? null : lines[0];
         var sent = new List<byte[]>();
         if (initial is not null)

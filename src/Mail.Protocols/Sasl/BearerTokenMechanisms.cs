@@ -1,0 +1,208 @@
+using System.Text;
+using System.Text.Json;
+using Mail.Protocols.Users;
+
+namespace Mail.Protocols.Sasl;
+
+// What the two bearer-token mechanisms share: the token checked by the application, its login looked up in the
+// directory (which counts failed logins like any other), the claimed identity compared, and on failure one error
+// challenge (JSON) whose answer ends the exchange as failed (SMTP and IMAP; POP3 fails at once).
+internal abstract class BearerTokenMechanism(IOAuthTokenValidator validator, SaslContext context, byte[] errorJson) : SaslMechanism
+{
+    // RFC 7628 §3.1: key = 1*(ALPHA).
+    private static readonly System.Buffers.SearchValues<char> s_keyLetters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    private bool _errorSent;
+
+    public override bool IsPlaintext => true;
+
+    public override ValueTask<SaslStep> StartAsync(byte[]? initialResponse, CancellationToken cancellationToken = default) =>
+        initialResponse is null ? ValueTask.FromResult(SaslStep.Challenge([])) : StepAsync(initialResponse, cancellationToken);
+
+    public override async ValueTask<SaslStep> StepAsync(byte[] response, CancellationToken cancellationToken = default)
+    {
+        if (_errorSent)
+        {
+            // The client's answer to the error (RFC 7628 §3.2.3: a lone %x01; XOAUTH2 clients send nothing) ends the exchange.
+            return SaslStep.Failed("invalid bearer token");
+        }
+        string text;
+        try
+        {
+            text = SaslText.Utf8.GetString(response);
+        }
+        catch (DecoderFallbackException)
+        {
+            return SaslStep.Malformed($"{Name} message is not UTF-8");
+        }
+        if (!TryParse(text, out var token, out var claimed, out var problem))
+        {
+            return SaslStep.Malformed($"{Name} message: {problem}");
+        }
+        var login = await validator.ValidateAsync(new OAuthToken(Name, token, claimed, context.Protocol), cancellationToken).ConfigureAwait(false);
+        var user = login is null ? null : await context.Users.FindByLoginAsync(login, cancellationToken).ConfigureAwait(false);
+        if (user is not null && (claimed is null || UserName.Comparer.Equals(claimed, user.Login) || user.OwnsAddress(claimed)))
+        {
+            return SaslStep.Success(user);
+        }
+        // RFC 7628 §3.2.2's error challenge, except over POP3: MailKit's POP3 client takes a challenge after its last
+        // message for a protocol error and drops the connection, where a plain -ERR lets it try again.
+        if (context.Protocol == "pop3")
+        {
+            return SaslStep.Failed("invalid bearer token");
+        }
+        _errorSent = true;
+        return SaslStep.Challenge(errorJson);
+    }
+
+    // The token and the identity the client claims, from the client's message.
+    protected abstract bool TryParse(string message, out string token, out string? user, out string problem);
+
+    // The pairs of a message made of key=value fields each ended by ^A, with one more ^A at the end; the first field
+    // (OAUTHBEARER's GS2 header) is returned apart when the mechanism has one.
+    protected static bool TrySplit(string message, bool hasHeader, out string header, out Dictionary<string, string> pairs, out string problem)
+    {
+        header = "";
+        pairs = new(StringComparer.Ordinal);
+        problem = "";
+        if (!message.EndsWith("\u0001\u0001", StringComparison.Ordinal))
+        {
+            problem = "does not end with two ^A";
+            return false;
+        }
+        var fields = message[..^2].Split('\u0001');
+        for (var i = 0; i < fields.Length; i++)
+        {
+            if (hasHeader && i == 0)
+            {
+                header = fields[0];
+                continue;
+            }
+            var equals = fields[i].IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || fields[i].AsSpan(0, equals).ContainsAnyExcept(s_keyLetters) || !pairs.TryAdd(fields[i][..equals], fields[i][(equals + 1)..]))
+            {
+                problem = "a field is not key=value, or a key is repeated";
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // RFC 6750 §2.1: "Bearer" (any case), one or more spaces, the token.
+    protected static bool TryBearer(Dictionary<string, string> pairs, out string token)
+    {
+        token = "";
+        if (!pairs.TryGetValue("auth", out var auth) || !auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        token = auth[7..].TrimStart(' ');
+        return token.Length > 0;
+    }
+}
+
+// RFC 7628: gs2-header ^A [host=...^A] [port=...^A] auth=Bearer <token> ^A ^A, where the GS2 header is "n,a=<authzid>,"
+// (or "y,"); channel binding ("p=") is not defined for this mechanism.
+internal sealed class OAuthBearerMechanism(IOAuthTokenValidator validator, SaslContext context, byte[] errorJson)
+    : BearerTokenMechanism(validator, context, errorJson)
+{
+    public override string Name => SaslMechanisms.OAuthBearer;
+
+    protected override bool TryParse(string message, out string token, out string? user, out string problem)
+    {
+        token = "";
+        user = null;
+        if (!TrySplit(message, hasHeader: true, out var header, out var pairs, out problem))
+        {
+            return false;
+        }
+        var parts = header.Split(',');
+        if (parts.Length != 3 || parts[0] is not ("n" or "y") || parts[2].Length != 0)
+        {
+            problem = "the GS2 header is not \"n,[a=user],\"";
+            return false;
+        }
+        if (parts[1].Length > 0)
+        {
+            if (!parts[1].StartsWith("a=", StringComparison.Ordinal) || parts[1].Length == 2)
+            {
+                problem = "the authorization identity is not a=user";
+                return false;
+            }
+            // RFC 5801 saslname: ',' and '=' are sent as =2C and =3D.
+            user = parts[1][2..].Replace("=2C", ",", StringComparison.Ordinal).Replace("=3D", "=", StringComparison.Ordinal);
+        }
+        if (!TryBearer(pairs, out token))
+        {
+            problem = "no auth=Bearer field";
+            return false;
+        }
+        return true;
+    }
+
+    public static byte[] ErrorJson(string? scope, Uri? openIdConfiguration)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", "invalid_token");
+            if (scope is not null)
+            {
+                json.WriteString("scope", scope);
+            }
+            if (openIdConfiguration is not null)
+            {
+                json.WriteString("openid-configuration", openIdConfiguration.AbsoluteUri);
+            }
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+}
+
+// XOAUTH2: user=<user> ^A auth=Bearer <token> ^A ^A; on failure the server sends a JSON error and the client answers
+// with an empty line.
+internal sealed class XOAuth2Mechanism(IOAuthTokenValidator validator, SaslContext context, byte[] errorJson)
+    : BearerTokenMechanism(validator, context, errorJson)
+{
+    public override string Name => SaslMechanisms.XOAuth2;
+
+    protected override bool TryParse(string message, out string token, out string? user, out string problem)
+    {
+        token = "";
+        user = null;
+        if (!TrySplit(message, hasHeader: false, out _, out var pairs, out problem))
+        {
+            return false;
+        }
+        if (!pairs.TryGetValue("user", out user) || user.Length == 0)
+        {
+            problem = "no user field";
+            return false;
+        }
+        if (!TryBearer(pairs, out token))
+        {
+            problem = "no auth=Bearer field";
+            return false;
+        }
+        return true;
+    }
+
+    public static byte[] ErrorJson(string? scope)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", "401");
+            json.WriteString("schemes", "bearer");
+            if (scope is not null)
+            {
+                json.WriteString("scope", scope);
+            }
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+}
