@@ -38,8 +38,8 @@ public sealed class Pop3Server : ProtocolServer
     /// <param name="timeProvider">The clock; the system's when null.</param>
     /// <param name="loggerFactory">Where logs go; nowhere when null.</param>
     /// <param name="meterFactory">
-    /// Where the server's instruments are created (meters <see cref="Pop3Metrics.MeterName"/> and
-    /// <see cref="CoreMetrics.MeterName"/> of its own); the process-wide meters of those names when null.
+    /// Where the server's instruments are created (meters <see cref="MailMeters.Pop3"/> and
+    /// <see cref="MailMeters.Connections"/> of its own); the process-wide meters of those names when null.
     /// </param>
     public Pop3Server(Pop3ServerOptions options, Pop3Services services, IEnumerable<Pop3Endpoint> endpoints, TimeProvider? timeProvider = null,
         ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)

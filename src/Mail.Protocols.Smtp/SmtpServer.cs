@@ -50,8 +50,8 @@ public sealed class SmtpServer : ProtocolServer
     /// <param name="timeProvider">The clock; the system's when null.</param>
     /// <param name="loggerFactory">Where logs go; nowhere when null.</param>
     /// <param name="meterFactory">
-    /// Where the server's instruments are created (meters <see cref="SmtpMetrics.MeterName"/> and
-    /// <see cref="CoreMetrics.MeterName"/> of its own); the process-wide meters of those names when null.
+    /// Where the server's instruments are created (meters <see cref="MailMeters.Smtp"/> and
+    /// <see cref="MailMeters.Connections"/> of its own); the process-wide meters of those names when null.
     /// </param>
     public SmtpServer(SmtpServerOptions options, SmtpServices services, IEnumerable<SmtpEndpoint> endpoints, TimeProvider? timeProvider = null,
         ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)

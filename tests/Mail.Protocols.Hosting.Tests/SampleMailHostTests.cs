@@ -225,7 +225,7 @@ public sealed partial class SampleMailHostTests
 
     private static bool IsService(Type type) =>
         type == typeof(TimeProvider) || typeof(Delegate).IsAssignableFrom(type) || type.IsInterface && !typeof(System.Collections.IEnumerable).IsAssignableFrom(type)
-        || type == typeof(Connections.MailTlsOptions) || type == typeof(RateLimits.SessionRateLimits) || type == typeof(Smtp.SmtpHooks)
+        || type == typeof(Connections.MailTlsOptions) || type == typeof(RateLimits.SessionRateLimits) || type == typeof(Smtp.SmtpHooks) || type == typeof(Sasl.SaslMechanismRegistry)
         || type == typeof(System.Net.Security.RemoteCertificateValidationCallback) || type == typeof(byte[]) || type == typeof(IList<byte[]>)
         || type == typeof(ReadOnlyMemory<byte>) || type == typeof(System.Net.DnsEndPoint) || type == typeof(System.Net.NetworkCredential);
 

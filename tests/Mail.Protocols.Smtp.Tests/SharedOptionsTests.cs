@@ -44,13 +44,13 @@ public class SharedOptionsTests
         Assert.Equal("DataTimeout: must be positive.", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
         smtp = new SmtpServerOptions { ServerName = "mx.example" };
         smtp.AuthMechanisms.Add("GSSAPI");
-        Assert.Equal("AuthMechanisms:4: unknown SASL mechanism 'GSSAPI' (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN).", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
+        Assert.Equal("AuthMechanisms:4: unknown SASL mechanism 'GSSAPI' (registered: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN).", Assert.Throws<InvalidOperationException>(smtp.Validate).Message);
         // The same checks reached through the shared base.
         var pop3 = new Pop3ServerOptions { ServerName = "pop example" };
         Assert.Equal("ServerName: must be a non-empty ASCII host name.", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
         pop3 = new Pop3ServerOptions { ServerName = "pop.example" };
         pop3.AuthMechanisms.Add("GSSAPI");
-        Assert.Equal("AuthMechanisms:4: unknown SASL mechanism 'GSSAPI' (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN).", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
+        Assert.Equal("AuthMechanisms:4: unknown SASL mechanism 'GSSAPI' (registered: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN).", Assert.Throws<InvalidOperationException>(pop3.ValidateShared).Message);
     }
 
     [Fact]

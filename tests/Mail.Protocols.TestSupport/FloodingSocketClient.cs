@@ -47,7 +47,7 @@ public sealed class FloodingSocketClient : IAsyncDisposable
     public long Sent => Interlocked.Read(ref _sent);
 
     /// <summary>Connects a client to a session started with <paramref name="runSession"/>; both ends get socket buffers of <paramref name="bufferSize"/>.</summary>
-    public static async Task<FloodingSocketClient> StartAsync(Func<MailConnection, Task> runSession, Heartbeat heartbeat, int bufferSize = 64 * 1024)
+    public static async Task<FloodingSocketClient> StartAsync(Func<MailConnection, Task> runSession, TimeProvider time, int bufferSize = 64 * 1024)
     {
         ArgumentNullException.ThrowIfNull(runSession);
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -63,7 +63,7 @@ public sealed class FloodingSocketClient : IAsyncDisposable
         server.ReceiveBufferSize = bufferSize;
         server.SendBufferSize = bufferSize;
         var stream = new MeteredStream(new NetworkStream(server, ownsSocket: true));
-        var connection = new MailConnection(stream, server.RemoteEndPoint, server.LocalEndPoint, null, heartbeat, server);
+        var connection = new MailConnection(stream, server.RemoteEndPoint, server.LocalEndPoint, tls: null, timeProvider: time, socket: server);
         return new FloodingSocketClient(client, stream, connection, runSession);
     }
 

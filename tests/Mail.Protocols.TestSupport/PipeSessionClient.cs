@@ -14,11 +14,11 @@ public class PipeSessionClient : IAsyncDisposable
     private readonly Pipe _toClient = new();
     private readonly StreamReader _replies;
 
-    /// <summary>Starts <paramref name="runSession"/> over a new connection (with <paramref name="heartbeat"/> for its deadlines).</summary>
-    public PipeSessionClient(Func<MailConnection, Task> runSession, Heartbeat? heartbeat)
+    /// <summary>Starts <paramref name="runSession"/> over a new connection whose deadlines are checked on <paramref name="time"/>'s clock.</summary>
+    public PipeSessionClient(Func<MailConnection, Task> runSession, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(runSession);
-        Connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), null, null, heartbeat);
+        Connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), timeProvider: time);
         _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
         Session = Task.Run(async () =>
         {

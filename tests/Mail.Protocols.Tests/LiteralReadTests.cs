@@ -24,7 +24,7 @@ public sealed class LiteralReadTests : IAsyncDisposable
     {
         _heartbeat = new Heartbeat(_time);
         _fromClient = new Pipe(options);
-        _connection = new MailConnection(new TestDuplexPipe(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
+        _connection = new MailConnection(new TestDuplexPipe(_fromClient.Reader, _toClient.Writer), null, null, _heartbeat, isSecure: false);
         _io = new SessionIO(_connection);
     }
 

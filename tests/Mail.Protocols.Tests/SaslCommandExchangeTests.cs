@@ -21,7 +21,7 @@ public sealed class SaslCommandExchangeTests : IAsyncDisposable
     public SaslCommandExchangeTests()
     {
         _heartbeat = new Heartbeat(_time);
-        _connection = new MailConnection(new TestDuplexPipe(_fromClient.Reader, _toClient.Writer), heartbeat: _heartbeat);
+        _connection = new MailConnection(new TestDuplexPipe(_fromClient.Reader, _toClient.Writer), null, null, _heartbeat, isSecure: false);
         _io = new SessionIO(_connection);
         _users.AddUser("user", "pencil");
     }

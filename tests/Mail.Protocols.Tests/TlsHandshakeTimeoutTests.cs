@@ -21,7 +21,7 @@ public class TlsHandshakeTimeoutTests
             await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
             using var accepted = await listener.AcceptSocketAsync();
             await using var connection = new MailConnection(new NetworkStream(accepted, ownsSocket: false), accepted.RemoteEndPoint, accepted.LocalEndPoint,
-                new MailTlsOptions(certificate) { HandshakeTimeout = TimeSpan.FromSeconds(30) }, heartbeat);
+                new MailTlsOptions(certificate) { HandshakeTimeout = TimeSpan.FromSeconds(30) }, heartbeat, socket: null);
 
             var handshake = connection.StartTlsAsync().AsTask();
             var succeeded = await time.AdvanceUntilDoneAsync(handshake, TimeSpan.FromSeconds(5));

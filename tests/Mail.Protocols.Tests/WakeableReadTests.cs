@@ -77,7 +77,7 @@ public sealed class WakeableReadTests
         using var heartbeat = new Heartbeat(time);
         var signal = new SessionSignal();
 
-        await using (var connection = new MailConnection(new TestDuplexPipe(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
+        await using (var connection = new MailConnection(new TestDuplexPipe(new Pipe().Reader, new Pipe().Writer), null, null, heartbeat, isSecure: false))
         {
             var io = new SessionIO(connection);
             var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();
@@ -89,7 +89,7 @@ public sealed class WakeableReadTests
             Assert.Equal(TimeoutReason.ImapIdle, connection.TimedOut);
         }
 
-        await using (var connection = new MailConnection(new TestDuplexPipe(new Pipe().Reader, new Pipe().Writer), heartbeat: heartbeat))
+        await using (var connection = new MailConnection(new TestDuplexPipe(new Pipe().Reader, new Pipe().Writer), null, null, heartbeat, isSecure: false))
         {
             var io = new SessionIO(connection);
             var waiting = io.WaitForInputAsync(signal, TimeSpan.FromMinutes(29), TimeoutReason.ImapIdle).AsTask();

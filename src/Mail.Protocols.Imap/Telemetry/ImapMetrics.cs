@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Mail.Protocols.Telemetry;
 using Mail.Protocols.Imap.Protocol;
 
 namespace Mail.Protocols.Imap.Telemetry;
@@ -9,10 +10,10 @@ namespace Mail.Protocols.Imap.Telemetry;
 /// <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the process-wide
 /// meter of the same name.
 /// </summary>
-public sealed class ImapMetrics
+internal sealed class ImapMetrics
 {
     /// <summary>The meter's name.</summary>
-    public const string MeterName = "Mail.Protocols.Imap";
+    public const string MeterName = MailMeters.Imap;
 
     private static readonly ImapMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
     private readonly UpDownCounter<long> _active;

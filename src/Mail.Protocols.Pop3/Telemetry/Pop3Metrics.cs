@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Mail.Protocols.Telemetry;
 using Mail.Protocols.Pop3.Protocol;
 
 namespace Mail.Protocols.Pop3.Telemetry;
@@ -9,10 +10,10 @@ namespace Mail.Protocols.Pop3.Telemetry;
 /// <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the process-wide
 /// meter of the same name.
 /// </summary>
-public sealed class Pop3Metrics
+internal sealed class Pop3Metrics
 {
     /// <summary>The meter's name.</summary>
-    public const string MeterName = "Mail.Protocols.Pop3";
+    public const string MeterName = MailMeters.Pop3;
 
     private static readonly Pop3Metrics s_shared = new(new Meter(MeterName, "0.1.0"));
     private readonly UpDownCounter<long> _active;

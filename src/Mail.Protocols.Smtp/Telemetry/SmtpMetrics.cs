@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Mail.Protocols.Telemetry;
 using Mail.Protocols.Smtp.Protocol;
 
 namespace Mail.Protocols.Smtp.Telemetry;
@@ -9,10 +10,10 @@ namespace Mail.Protocols.Smtp.Telemetry;
 /// <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the process-wide
 /// meter of the same name.
 /// </summary>
-public sealed class SmtpMetrics
+internal sealed class SmtpMetrics
 {
     /// <summary>The meter's name.</summary>
-    public const string MeterName = "Mail.Protocols.Smtp";
+    public const string MeterName = MailMeters.Smtp;
 
     private static readonly SmtpMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
     private readonly UpDownCounter<long> _active;

@@ -7,7 +7,7 @@ namespace Mail.Protocols.Connections;
 /// times out the expired ones. Reads need no per-read CancellationTokenSource, and tests drive time with a
 /// fake <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class Heartbeat : IDisposable
+internal sealed class Heartbeat : IDisposable
 {
     private readonly ConcurrentDictionary<MailConnection, byte> _connections = new();
     private readonly ITimer _timer;
@@ -23,6 +23,14 @@ public sealed class Heartbeat : IDisposable
 
     /// <summary>The clock the deadlines are read from.</summary>
     public TimeProvider TimeProvider { get; }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TimeProvider, Heartbeat> s_shared = new();
+
+    /// <summary>
+    /// The heartbeat shared by connections made outside a listener on <paramref name="timeProvider"/>'s clock; it lives
+    /// as long as the clock does.
+    /// </summary>
+    public static Heartbeat Shared(TimeProvider timeProvider) => s_shared.GetValue(timeProvider, static t => new Heartbeat(t));
 
     internal void Register(MailConnection connection) => _connections.TryAdd(connection, 0);
 

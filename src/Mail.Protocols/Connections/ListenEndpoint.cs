@@ -34,7 +34,7 @@ public sealed class ConnectionLimits
 }
 
 /// <summary>What a protocol engine gives the listener: a session per connection and the reply for refused connections.</summary>
-public interface IConnectionHandler
+internal interface IConnectionHandler
 {
     /// <summary>The protocol's name for logs and metrics ("smtp", "pop3", "imap").</summary>
     string Protocol { get; }

@@ -7,7 +7,7 @@ namespace Mail.Protocols.Connections;
 
 /// <summary>
 /// One client connection as a protocol engine sees it: a duplex pipe that can be upgraded to TLS, the
-/// peer's address, a deadline checked by the <see cref="Heartbeat"/>, and shutdown and abort signals.
+/// peer's address, deadlines checked once a second, and shutdown and abort signals.
 /// </summary>
 /// <remarks>
 /// The engine's session is the only reader and writer of <see cref="Transport"/>. When a deadline expires
@@ -36,8 +36,27 @@ public sealed class MailConnection : IAsyncDisposable
     private volatile bool _shutdownRequested;
     private int _disposed;
 
-    /// <summary>Creates a connection over a stream (a socket's NetworkStream, typically); TLS can be started on it.</summary>
-    public MailConnection(Stream stream, EndPoint? remoteEndPoint, EndPoint? localEndPoint, MailTlsOptions? tls = null, Heartbeat? heartbeat = null, Socket? socket = null)
+    /// <summary>
+    /// Creates a connection over a stream (a socket's NetworkStream, typically) that a server's
+    /// <c>RunSessionAsync</c> can serve; TLS can be started on it. Its deadlines (the session's timeouts) are checked
+    /// once a second on <paramref name="timeProvider"/>'s clock (the system's when null).
+    /// </summary>
+    public MailConnection(Stream stream, EndPoint? remoteEndPoint, EndPoint? localEndPoint, MailTlsOptions? tls = null, TimeProvider? timeProvider = null, Socket? socket = null)
+        : this(stream, remoteEndPoint, localEndPoint, tls, Heartbeat.Shared(timeProvider ?? TimeProvider.System), socket)
+    {
+    }
+
+    /// <summary>
+    /// Creates a connection over a pipe (in-process hosting and tests); TLS cannot be started on it. Its deadlines are
+    /// checked once a second on <paramref name="timeProvider"/>'s clock (the system's when null).
+    /// </summary>
+    public MailConnection(IDuplexPipe transport, EndPoint? remoteEndPoint = null, EndPoint? localEndPoint = null, TimeProvider? timeProvider = null, bool isSecure = false)
+        : this(transport, remoteEndPoint, localEndPoint, Heartbeat.Shared(timeProvider ?? TimeProvider.System), isSecure)
+    {
+    }
+
+    // A listener's connections share its heartbeat; without one (tests only) no deadline is ever checked.
+    internal MailConnection(Stream stream, EndPoint? remoteEndPoint, EndPoint? localEndPoint, MailTlsOptions? tls, Heartbeat? heartbeat, Socket? socket)
     {
         ArgumentNullException.ThrowIfNull(stream);
         _stream = stream;
@@ -50,8 +69,7 @@ public sealed class MailConnection : IAsyncDisposable
         heartbeat?.Register(this);
     }
 
-    /// <summary>Creates a connection over a pipe (in-process hosting and tests); TLS cannot be started on it.</summary>
-    public MailConnection(IDuplexPipe transport, EndPoint? remoteEndPoint = null, EndPoint? localEndPoint = null, Heartbeat? heartbeat = null, bool isSecure = false)
+    internal MailConnection(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, Heartbeat? heartbeat, bool isSecure)
     {
         ArgumentNullException.ThrowIfNull(transport);
         Transport = transport;

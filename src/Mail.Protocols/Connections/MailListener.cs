@@ -12,7 +12,7 @@ namespace Mail.Protocols.Connections;
 /// Accepts connections on any number of endpoints and runs one engine session per connection, within
 /// connection limits, with graceful shutdown.
 /// </summary>
-public sealed class MailListener : IAsyncDisposable
+internal sealed class MailListener : IAsyncDisposable
 {
     private readonly IReadOnlyList<ListenEndpoint> _endpoints;
     private readonly IConnectionHandler _handler;
@@ -29,6 +29,13 @@ public sealed class MailListener : IAsyncDisposable
     private int _count;
     private int _state; // 0 new, 1 started, 2 stopping
 
+    // For a listener of its own (tests): instruments on a meter from the factory, or the process-wide ones.
+    public MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits = null, MailTlsOptions? tls = null,
+        TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(endpoints, handler, limits, tls, timeProvider, loggerFactory, CoreMetrics.For(meterFactory))
+    {
+    }
+
     /// <summary>Creates a listener; call <see cref="StartAsync"/> to bind.</summary>
     /// <param name="endpoints">Where to listen.</param>
     /// <param name="handler">Runs the session of each accepted connection.</param>
@@ -36,18 +43,8 @@ public sealed class MailListener : IAsyncDisposable
     /// <param name="tls">TLS for implicit-TLS endpoints and upgrades, or null.</param>
     /// <param name="timeProvider">The clock; the system's when null.</param>
     /// <param name="loggerFactory">Where logs go; nowhere when null.</param>
-    /// <param name="meterFactory">
-    /// Where the connection instruments (meter <see cref="CoreMetrics.MeterName"/>) are created; the process-wide
-    /// meter of that name when null.
-    /// </param>
-    public MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits = null, MailTlsOptions? tls = null,
-        TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
-        : this(endpoints, handler, limits, tls, timeProvider, loggerFactory, CoreMetrics.For(meterFactory))
-    {
-    }
-
-    // A server passes the instruments it shares with its sessions.
-    internal MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits, MailTlsOptions? tls,
+    /// <param name="metrics">The connection instruments, which the server shares with its sessions.</param>
+    public MailListener(IEnumerable<ListenEndpoint> endpoints, IConnectionHandler handler, ConnectionLimits? limits, MailTlsOptions? tls,
         TimeProvider? timeProvider, ILoggerFactory? loggerFactory, CoreMetrics metrics)
     {
         _metrics = metrics;

@@ -8,10 +8,10 @@ namespace Mail.Protocols.Telemetry;
 /// given an <see cref="IMeterFactory"/> records on a meter of its own from that factory; without one, on the
 /// process-wide meter of the same name.
 /// </summary>
-public sealed class CoreMetrics
+internal sealed class CoreMetrics
 {
     /// <summary>The meter's name.</summary>
-    public const string MeterName = "Mail.Protocols";
+    public const string MeterName = MailMeters.Connections;
 
     private static readonly CoreMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
     private readonly UpDownCounter<long> _active;

@@ -11,7 +11,6 @@ internal sealed class ImapTestHarness : IAsyncDisposable
 {
     public const string Alice = "alice@example.test";
     private readonly List<Client> _clients = [];
-    private readonly Heartbeat _heartbeat;
 
     public ImapTestHarness(Action<ImapServerOptions>? configure = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null,
         Func<IMailboxStore, IMailboxStore>? wrapStore = null, Func<Users.IUserDirectory, Users.IUserDirectory>? wrapUsers = null)
@@ -23,7 +22,6 @@ internal sealed class ImapTestHarness : IAsyncDisposable
         Options = new ImapServerOptions { ServerName = "imap.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.Zero };
         configure?.Invoke(Options);
         Server = new ImapServer(Options, new ImapServices(wrapStore?.Invoke(Store) ?? Store, wrapUsers?.Invoke(Users) ?? Users), [], Time, meterFactory: meterFactory);
-        _heartbeat = new Heartbeat(Time);
     }
 
     public WatchedTimeProvider Time { get; }
@@ -58,11 +56,10 @@ internal sealed class ImapTestHarness : IAsyncDisposable
         {
             await client.DisposeAsync();
         }
-        _heartbeat.Dispose();
     }
 
     internal sealed class Client(ImapTestHarness harness)
-        : PipeSessionClient(harness.Server.RunSessionAsync, harness._heartbeat)
+        : PipeSessionClient(harness.Server.RunSessionAsync, harness.Time)
     {
         /// <summary>Sends one command line and reads every line up to the tagged reply (included).</summary>
         public async Task<List<string>> CommandAsync(string tag, string command)

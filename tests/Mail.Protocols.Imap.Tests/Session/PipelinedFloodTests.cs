@@ -25,8 +25,7 @@ public sealed class PipelinedFloodTests
         {
             await h.DeliverAsync(body);
         }
-        using var heartbeat = new Heartbeat(h.Time);
-        await using var client = await FloodingSocketClient.StartAsync(h.Server.RunSessionAsync, heartbeat);
+        await using var client = await FloodingSocketClient.StartAsync(h.Server.RunSessionAsync, h.Time);
         var flood = client.FloodAsync(Encoding.ASCII.GetBytes("l LOGIN alice@example.test alice\r\ns SELECT INBOX\r\n"), Encoding.ASCII.GetBytes(command), Flood);
 
         await client.AssertReadOnlyAsFarAsRepliesAreTakenAsync(flood, SessionIO.PendingRepliesLimit + 64 * 1024);

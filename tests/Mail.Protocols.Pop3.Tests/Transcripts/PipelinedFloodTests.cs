@@ -25,8 +25,7 @@ public class PipelinedFloodTests
         {
             await h.DeliverAsync(body);
         }
-        using var heartbeat = new Heartbeat(h.Time);
-        await using var client = await FloodingSocketClient.StartAsync(h.Server.RunSessionAsync, heartbeat);
+        await using var client = await FloodingSocketClient.StartAsync(h.Server.RunSessionAsync, h.Time);
         var flood = client.FloodAsync(Encoding.ASCII.GetBytes("USER alice@example.test\r\nPASS alice\r\n"), Encoding.ASCII.GetBytes(commands), Flood);
 
         // One command's reply may go past the limit before the flush that follows it (a LIST of 2,000 is ~25 KB; RETR

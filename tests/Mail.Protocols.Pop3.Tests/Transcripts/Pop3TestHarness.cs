@@ -11,7 +11,6 @@ namespace Mail.Protocols.Pop3.Tests.Transcripts;
 internal sealed class Pop3TestHarness : IAsyncDisposable
 {
     private readonly List<Client> _clients = [];
-    private readonly Heartbeat _heartbeat;
 
     public Pop3TestHarness(Action<Pop3ServerOptions>? configure = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
@@ -22,7 +21,6 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
         Options = new Pop3ServerOptions { ServerName = "pop.example.test", AllowPlaintextAuth = true, FailedAuthDelay = TimeSpan.FromSeconds(2) };
         configure?.Invoke(Options);
         Server = new Pop3Server(Options, new Pop3Services(Store, Users), [], Time, meterFactory: meterFactory);
-        _heartbeat = new Heartbeat(Time);
     }
 
     public WatchedTimeProvider Time { get; }
@@ -47,11 +45,10 @@ internal sealed class Pop3TestHarness : IAsyncDisposable
         {
             await client.DisposeAsync();
         }
-        _heartbeat.Dispose();
     }
 
     internal sealed class Client(Pop3TestHarness harness)
-        : PipeSessionClient(harness.Server.RunSessionAsync, harness._heartbeat)
+        : PipeSessionClient(harness.Server.RunSessionAsync, harness.Time)
     {
         public async Task<string> CommandAsync(string command)
         {

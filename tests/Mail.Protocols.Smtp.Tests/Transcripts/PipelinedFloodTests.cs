@@ -18,8 +18,7 @@ public class PipelinedFloodTests
     public async Task A_client_that_pipelines_50_MB_without_reading_is_read_only_as_far_as_its_replies_are_taken(string commands)
     {
         await using var h = new SmtpTestHarness();
-        using var heartbeat = new Heartbeat(h.Time);
-        await using var client = await FloodingSocketClient.StartAsync(c => h.Server.RunSessionAsync(c), heartbeat);
+        await using var client = await FloodingSocketClient.StartAsync(c => h.Server.RunSessionAsync(c), h.Time);
         var flood = client.FloodAsync(Encoding.ASCII.GetBytes("EHLO client.example.org\r\n"), Encoding.ASCII.GetBytes(commands), Flood);
 
         await client.AssertReadOnlyAsFarAsRepliesAreTakenAsync(flood, SessionIO.PendingRepliesLimit + 4096);

@@ -38,7 +38,7 @@ internal sealed class SmtpTestHarness : IAsyncDisposable
         Server = new SmtpServer(Options, new SmtpServices(Store, Queue, Users, policy ?? new DefaultRecipientPolicy(policyOptions, Users, addressBook)), [], Time, meterFactory: meterFactory);
         _heartbeat = new Heartbeat(Time);
         _input = new ObservedPipeReader(_toServer.Reader);
-        _connection = new MailConnection(new TestDuplexPipe(_input, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat);
+        _connection = new MailConnection(new TestDuplexPipe(_input, _toClient.Writer), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.10"), 40000), null, _heartbeat, isSecure: false);
         _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.UTF8);
         // As the listener does: the connection is disposed (and the client sees the end) when the session ends.
         Session = Task.Run(async () =>

@@ -54,7 +54,7 @@ internal sealed class SessionTarget : IFuzzTarget
         var pipe = new SessionPipe(input);
         var server = new ImapServer(options, new ImapServices(store, users), [], time);
         using var heartbeat = new Heartbeat(time);
-        var connection = new MailConnection(pipe, new IPEndPoint(IPAddress.Parse("192.0.2.10"), 40000), null, heartbeat);
+        var connection = new MailConnection(pipe, new IPEndPoint(IPAddress.Parse("192.0.2.10"), 40000), null, heartbeat, isSecure: false);
         try
         {
             server.RunSessionAsync(connection).GetAwaiter().GetResult();
