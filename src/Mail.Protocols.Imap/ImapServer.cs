@@ -45,7 +45,7 @@ public sealed class ImapServer : ProtocolServer
             "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"u8.ToArray(), timeProvider, loggerFactory, meterFactory)
     {
         ArgumentNullException.ThrowIfNull(services);
-        _context = new ImapServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Imap"), ImapMetrics.For(meterFactory), CoreMetrics);
+        _context = new ImapServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Imap"), ImapMetrics.For(meterFactory), this);
     }
 
     private static ImapServerOptions Validated(ImapServerOptions options)
@@ -73,10 +73,11 @@ public sealed class ImapServer : ProtocolServer
 }
 
 /// <summary>What every session of one server shares.</summary>
-internal sealed class ImapServerContext(ImapServerOptions options, ImapServices services, ILogger logger, ImapMetrics metrics, CoreMetrics coreMetrics)
+internal sealed class ImapServerContext(ImapServerOptions options, ImapServices services, ILogger logger, ImapMetrics metrics, ProtocolServer server)
 {
     public ImapMetrics Metrics { get; } = metrics;
-    public CoreMetrics CoreMetrics { get; } = coreMetrics;
+    // The server the sessions belong to (their protocol name and connection instruments).
+    public ProtocolServer Server { get; } = server;
     public ImapServerOptions Options { get; } = options;
     public IMailboxStore Store { get; } = services.Store;
     public IUserDirectory Users { get; } = services.Users;

@@ -47,7 +47,7 @@ public sealed class Pop3Server : ProtocolServer
             "-ERR [SYS/TEMP] Too many connections, try again later\r\n"u8.ToArray(), timeProvider, loggerFactory, meterFactory)
     {
         ArgumentNullException.ThrowIfNull(services);
-        _context = new Pop3ServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Pop3"), Pop3Metrics.For(meterFactory), CoreMetrics);
+        _context = new Pop3ServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Pop3"), Pop3Metrics.For(meterFactory), this);
     }
 
     private static Pop3ServerOptions Validated(Pop3ServerOptions options)
@@ -75,10 +75,11 @@ public sealed class Pop3Server : ProtocolServer
 }
 
 /// <summary>What every session of one server shares.</summary>
-internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services services, ILogger logger, Pop3Metrics metrics, CoreMetrics coreMetrics)
+internal sealed class Pop3ServerContext(Pop3ServerOptions options, Pop3Services services, ILogger logger, Pop3Metrics metrics, ProtocolServer server)
 {
     public Pop3Metrics Metrics { get; } = metrics;
-    public CoreMetrics CoreMetrics { get; } = coreMetrics;
+    // The server the sessions belong to (their protocol name and connection instruments).
+    public ProtocolServer Server { get; } = server;
     public Pop3ServerOptions Options { get; } = options;
     public IMailboxStore Store { get; } = services.Store;
     public IUserDirectory Users { get; } = services.Users;

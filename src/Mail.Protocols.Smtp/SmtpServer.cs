@@ -60,7 +60,7 @@ public sealed class SmtpServer : ProtocolServer
     {
         ArgumentNullException.ThrowIfNull(services);
         _context = new SmtpServerContext(options, services, LoggerFactory.CreateLogger("Mail.Protocols.Smtp"), DuplicateFilter.Create(options, TimeProvider),
-            SmtpMetrics.For(meterFactory), CoreMetrics);
+            SmtpMetrics.For(meterFactory), this);
     }
 
     /// <summary>
@@ -107,10 +107,11 @@ public sealed class SmtpServer : ProtocolServer
 
 /// <summary>What every session of one server shares.</summary>
 internal sealed class SmtpServerContext(SmtpServerOptions options, SmtpServices services, ILogger logger, DuplicateFilter? duplicates,
-    SmtpMetrics metrics, CoreMetrics coreMetrics)
+    SmtpMetrics metrics, ProtocolServer server)
 {
     public SmtpMetrics Metrics { get; } = metrics;
-    public CoreMetrics CoreMetrics { get; } = coreMetrics;
+    // The server the sessions belong to (their protocol name and connection instruments).
+    public ProtocolServer Server { get; } = server;
     public SmtpServerOptions Options { get; } = options;
     // The mechanisms offered: those of the options the registry can run with this directory (CRAM-MD5 needs clear-text secrets).
     public ServerReplies Replies { get; } = new(options, options.SaslRegistry.SelectAvailable(options.AuthMechanisms, services.Users));

@@ -18,7 +18,7 @@ public abstract class MailServerOptions
     private TimeSpan _minimumDataRateGracePeriod = TimeSpan.FromSeconds(30);
 
     /// <summary>Creates the options with the protocol's default command timeout and failed-authentication cap.</summary>
-    private protected MailServerOptions(TimeSpan idleTimeout, int maxAuthFailures)
+    protected MailServerOptions(TimeSpan idleTimeout, int maxAuthFailures)
     {
         IdleTimeout = idleTimeout;
         _maxAuthFailures = maxAuthFailures;
@@ -130,7 +130,7 @@ public abstract class MailServerOptions
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The deadline of a transfer of message data: <paramref name="timeout"/> per wait, and the minimum data rate.</summary>
-    internal LiteralReadOptions DataReadOptions(TimeSpan timeout) =>
+    public LiteralReadOptions DataReadOptions(TimeSpan timeout) =>
         new() { Timeout = timeout, MinimumDataRate = MinimumDataRate, GracePeriod = MinimumDataRateGracePeriod };
 
     /// <summary>
@@ -150,8 +150,8 @@ public abstract class MailServerOptions
     {
     }
 
-    /// <summary>Throws the first of <see cref="FindProblems"/>, as the server's constructor does.</summary>
-    internal void Validate() => ThrowFirst(FindProblems());
+    /// <summary>Throws the first of <see cref="FindProblems"/> (an <see cref="InvalidOperationException"/>), as the server's constructor does.</summary>
+    public void Validate() => ThrowFirst(FindProblems());
 
     /// <summary>Throws the first problem of the settings every protocol shares.</summary>
     internal void ValidateShared()

@@ -7,9 +7,14 @@ namespace Mail.Protocols.Tests;
 /// <summary>The session loop SMTP, POP3 and IMAP share, driven with a toy protocol over in-memory pipes.</summary>
 public sealed class CommandSessionTests
 {
+    // The server a toy session belongs to: it never listens.
+    private sealed class ToyServer() : ProtocolServer("toy", [], new ConnectionLimits(), null, TimeSpan.Zero, "busy\r\n"u8.ToArray(), null, null)
+    {
+        protected override Task RunSessionAsync(MailConnection connection, ListenEndpoint endpoint) => Task.CompletedTask;
+    }
 
     // OK succeeds, BAD is the client's error, FAIL is a backend that throws, QUIT ends the session.
-    private sealed class ToySession(MailConnection connection, int maxErrors) : CommandSession(connection, maxErrors, TimeSpan.FromMinutes(1))
+    private sealed class ToySession(MailConnection connection, int maxErrors) : CommandSession(new ToyServer(), connection, maxErrors, TimeSpan.FromMinutes(1))
     {
         public List<string> Events { get; } = [];
 

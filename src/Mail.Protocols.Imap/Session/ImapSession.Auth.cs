@@ -91,7 +91,7 @@ internal sealed partial class ImapSession
     private async ValueTask<bool> StartTlsAsync()
     {
         // Plaintext pipelined after STARTTLS is never executed (RFC 9051 §6.2.1; the CVE-2011-0411 class).
-        return await IO.StartTlsAsync(_server.CoreMetrics, "imap", _logger).ConfigureAwait(false);
+        return await StartTlsAsync(_logger).ConfigureAwait(false);
     }
 
     private ValueTask<bool> LoginAsync(ref ImapReader reader)
@@ -108,7 +108,7 @@ internal sealed partial class ImapSession
     private async ValueTask<bool> LoginAsync(string login, string password)
     {
         // The attempt holds a slot of the address's and the login's failure budgets until it ends (see AuthAttempt).
-        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, login);
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, login);
         if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
@@ -155,17 +155,17 @@ internal sealed partial class ImapSession
         // The attempt holds a slot of the address's failure budget until it ends, and of the login's once the mechanism
         // looks it up: through a directory that reserves it, and finds nobody for a login with no slot free (the secret
         // is then never checked).
-        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, null);
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
         if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
-        var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
-        var mechanism = _server.Sasl.Create(name, new SaslContext((IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "imap"))!;
+        var users = attempt?.Guard(_server.Users);
+        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "imap"))!;
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
-        if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed
+        if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed
             or SaslExchangeOutcome.Cancelled or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong)
         {
             attempt!.Dispose();
@@ -198,7 +198,7 @@ internal sealed partial class ImapSession
     private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit)
     {
         ImapLog.RateLimited(_logger, Connection.Id, limit);
-        _server.CoreMetrics.RateLimited("imap", limit);
+        CountRateLimited(limit);
         return FailLoginAsync(ImapRejectReason.AuthRateLimited);
     }
 
@@ -206,7 +206,7 @@ internal sealed partial class ImapSession
     // attempt counts against the client's address and the login (when known) in the rate limits shared across sessions.
     private async ValueTask<bool> FailLoginAsync(ImapRejectReason reason, AuthAttempt? attempt = null)
     {
-        LoginRateLimits.Failed(attempt, _server.CoreMetrics, "imap");
+        CountFailedLogin(attempt);
         if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {
             Reject(reason);

@@ -50,7 +50,7 @@ internal sealed partial class ImapSession : CommandSession
     private bool Utf8MailboxNames => _utf8Accept || _imap4rev2;
 
     public ImapSession(ImapServerContext server, MailConnection connection)
-        : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
+        : base(server.Server, connection, server.Options.MaxErrors, server.Options.IdleTimeout)
     {
         _server = server;
         _logger = server.Logger;
@@ -82,12 +82,11 @@ internal sealed partial class ImapSession : CommandSession
     // Connections per client address (SessionRateLimits): * BYE [UNAVAILABLE] instead of the greeting, then close.
     protected override bool RefuseAtConnect()
     {
-        if (Options.RateLimits is not { } limits || limits.TryConnect(Connection.RemoteEndPoint))
+        if (AcceptConnection(Options.RateLimits))
         {
             return false;
         }
         ImapLog.RateLimited(_logger, Connection.Id, RateLimits.SessionRateLimit.ConnectionsPerAddress);
-        _server.CoreMetrics.RateLimited("imap", RateLimits.SessionRateLimit.ConnectionsPerAddress);
         _server.Metrics.Rejected(ImapRejectReason.ConnectionRateLimited);
         IO.Write("* "u8);
         IO.Write(ImapReplies.For(ImapRejectReason.ConnectionRateLimited));

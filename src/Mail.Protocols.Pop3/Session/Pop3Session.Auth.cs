@@ -45,7 +45,7 @@ internal sealed partial class Pop3Session
         }
         _pendingUser = null;
         // The attempt holds a slot of the address's and the login's failure budgets until it ends (see AuthAttempt).
-        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, login);
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, login);
         if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
@@ -82,7 +82,7 @@ internal sealed partial class Pop3Session
             Error(Pop3RejectReason.ApopSyntax);
             return true;
         }
-        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, parts[0]);
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, parts[0]);
         if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
@@ -155,16 +155,16 @@ internal sealed partial class Pop3Session
         // The attempt holds a slot of the address's failure budget until it ends, and of the login's once the mechanism
         // looks it up: through a directory that reserves it, and finds nobody for a login with no slot free (the secret
         // is then never checked).
-        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, null);
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
         if (attempt?.Refused is { } locked)
         {
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
-        var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
-        var mechanism = _server.Sasl.Create(name, new SaslContext((IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "pop3"))!;
+        var users = attempt?.Guard(_server.Users);
+        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "pop3"))!;
 
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
-        if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
+        if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
             attempt!.Dispose();
             return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
@@ -205,7 +205,7 @@ internal sealed partial class Pop3Session
     private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit)
     {
         Pop3Log.RateLimited(_logger, Connection.Id, limit);
-        _server.CoreMetrics.RateLimited("pop3", limit);
+        CountRateLimited(limit);
         return FailLoginAsync("", Pop3RejectReason.AuthRateLimited);
     }
 
@@ -217,7 +217,7 @@ internal sealed partial class Pop3Session
         {
             Pop3Log.AuthenticationFailed(_logger, Connection.Id, method, "invalid credentials");
         }
-        LoginRateLimits.Failed(attempt, _server.CoreMetrics, "pop3");
+        CountFailedLogin(attempt);
         if (await _authFailures.FailAsync(IO, Connection.Aborted).ConfigureAwait(false))
         {
             // One reply per command: the last failure says it closes.
@@ -298,7 +298,7 @@ internal sealed partial class Pop3Session
         }
         IO.Write("+OK Begin TLS negotiation\r\n"u8);
         // Plaintext pipelined after STLS is never executed (RFC 2595 §4; the CVE-2011-0411 class).
-        if (!await IO.StartTlsAsync(_server.CoreMetrics, "pop3", _logger).ConfigureAwait(false))
+        if (!await StartTlsAsync(_logger).ConfigureAwait(false))
         {
             return false;
         }

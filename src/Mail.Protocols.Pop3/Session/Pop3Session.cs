@@ -40,7 +40,7 @@ internal sealed partial class Pop3Session : CommandSession
     private bool _sendingMessage;
 
     public Pop3Session(Pop3ServerContext server, MailConnection connection)
-        : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
+        : base(server.Server, connection, server.Options.MaxErrors, server.Options.IdleTimeout)
     {
         _server = server;
         _authFailures = new AuthFailureBudget(server.Options.FailedAuthDelay, server.Options.MaxAuthFailures, connection.TimeProvider);
@@ -69,12 +69,11 @@ internal sealed partial class Pop3Session : CommandSession
     // Connections per client address (SessionRateLimits): -ERR [SYS/TEMP] instead of the greeting, then close.
     protected override bool RefuseAtConnect()
     {
-        if (Options.RateLimits is not { } limits || limits.TryConnect(Connection.RemoteEndPoint))
+        if (AcceptConnection(Options.RateLimits))
         {
             return false;
         }
         Pop3Log.RateLimited(_logger, Connection.Id, RateLimits.SessionRateLimit.ConnectionsPerAddress);
-        _server.CoreMetrics.RateLimited("pop3", RateLimits.SessionRateLimit.ConnectionsPerAddress);
         _server.Metrics.Rejected(Pop3RejectReason.ConnectionRateLimited);
         IO.Write(Pop3Replies.For(Pop3RejectReason.ConnectionRateLimited));
         return true;

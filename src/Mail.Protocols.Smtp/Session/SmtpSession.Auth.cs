@@ -55,26 +55,26 @@ internal sealed partial class SmtpSession
         // The attempt holds a slot of the address's failure budget until it ends, and of the login's once the mechanism
         // looks it up: through a directory that reserves it, and finds nobody for a login with no slot free (the secret
         // is then never checked).
-        using var attempt = LoginRateLimits.Begin(Options.RateLimits, Connection.RemoteEndPoint, null);
+        using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
         if (attempt?.Refused is { } locked)
         {
             return await RateLimitedAuthAsync(locked).ConfigureAwait(false);
         }
-        var users = attempt is null ? null : new LockoutCheckingUserDirectory(_server.Users, attempt);
-        var mechanism = _server.Sasl.Create(name, new SaslContext((IUserDirectory?)users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "smtp"))!;
+        var users = attempt?.Guard(_server.Users);
+        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "smtp"))!;
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
-        if (users is { LockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
+        if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
             attempt!.Dispose();
             return await RateLimitedAuthAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
         }
         if (result.Outcome is SaslExchangeOutcome.Failed or SaslExchangeOutcome.Cancelled)
         {
-            LoginRateLimits.Failed(attempt, _server.CoreMetrics, "smtp");
+            CountFailedLogin(attempt);
         }
         // Whatever was not counted is given back before the reply (and its delay).
         attempt?.Dispose();
@@ -134,7 +134,7 @@ internal sealed partial class SmtpSession
     private async ValueTask<bool> RateLimitedAuthAsync(SessionRateLimit limit)
     {
         SmtpLog.RateLimited(_logger, Connection.Id, limit);
-        _server.CoreMetrics.RateLimited("smtp", limit);
+        CountRateLimited(limit);
         return await FailAuthAsync(SmtpRejectReason.AuthRateLimited).ConfigureAwait(false);
     }
 
@@ -155,7 +155,7 @@ internal sealed partial class SmtpSession
         Write(SmtpReplies.ReadyToStartTls);
         // Anything the client sent after STARTTLS arrived in plaintext and must not be executed after the
         // handshake (the CVE-2011-0411 command-injection class): the session I/O drops it.
-        if (!await IO.StartTlsAsync(_server.CoreMetrics, "smtp", _logger).ConfigureAwait(false))
+        if (!await StartTlsAsync(_logger).ConfigureAwait(false))
         {
             return false;
         }

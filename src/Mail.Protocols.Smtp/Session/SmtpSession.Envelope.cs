@@ -35,7 +35,7 @@ internal sealed partial class SmtpSession
         if (_user is not null && Options.RateLimits is { } limits && !limits.MaySend(_user.Login))
         {
             SmtpLog.RateLimited(_logger, Connection.Id, RateLimits.SessionRateLimit.MessagesPerUser);
-            _server.CoreMetrics.RateLimited("smtp", RateLimits.SessionRateLimit.MessagesPerUser);
+            CountRateLimited(RateLimits.SessionRateLimit.MessagesPerUser);
             Reject(SmtpRejectReason.MessageRateLimited);
             return true;
         }

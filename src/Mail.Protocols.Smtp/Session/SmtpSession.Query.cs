@@ -143,7 +143,7 @@ internal sealed partial class SmtpSession
         if (attempt?.Refused is { } limit)
         {
             SmtpLog.RateLimited(_logger, Connection.Id, limit);
-            _server.CoreMetrics.RateLimited("smtp", limit);
+            CountRateLimited(limit);
             Reject(SmtpRejectReason.QueryRateLimited);
             return true;
         }
@@ -276,7 +276,7 @@ internal sealed partial class SmtpSession
     {
         if (_queryAttempt?.Failed().Address == true)
         {
-            _server.CoreMetrics.RateLimitLockout("smtp", SessionRateLimit.AuthFailuresPerAddress);
+            CountLockout(SessionRateLimit.AuthFailuresPerAddress);
         }
         Reject(SmtpRejectReason.UserUnknown);
     }

@@ -37,7 +37,7 @@ internal sealed partial class SmtpSession : CommandSession
     private string? _receivedPrefixHelo;
 
     public SmtpSession(SmtpServerContext server, MailConnection connection, SmtpRole role)
-        : base(connection, server.Options.MaxErrors, server.Options.IdleTimeout)
+        : base(server.Server, connection, server.Options.MaxErrors, server.Options.IdleTimeout)
     {
         _server = server;
         _role = role;
@@ -68,12 +68,11 @@ internal sealed partial class SmtpSession : CommandSession
     // Connections per client address (SessionRateLimits): 421 4.7.0 instead of the greeting, then close.
     protected override bool RefuseAtConnect()
     {
-        if (Options.RateLimits is not { } limits || limits.TryConnect(Connection.RemoteEndPoint))
+        if (AcceptConnection(Options.RateLimits))
         {
             return false;
         }
         SmtpLog.RateLimited(_logger, Connection.Id, SessionRateLimit.ConnectionsPerAddress);
-        _server.CoreMetrics.RateLimited("smtp", SessionRateLimit.ConnectionsPerAddress);
         Reject(SmtpRejectReason.ConnectionRateLimited, countsAsError: false);
         return true;
     }

@@ -1,4 +1,7 @@
 using System.Runtime.CompilerServices;
+using Mail.Protocols.RateLimits;
+using Mail.Protocols.Telemetry;
+using Microsoft.Extensions.Logging;
 
 namespace Mail.Protocols.Connections;
 
@@ -10,20 +13,31 @@ namespace Mail.Protocols.Connections;
 /// failures end the session quietly. What differs between protocols (the replies, what a timeout says, how
 /// the last error is answered) are the overrides.
 /// </summary>
-internal abstract class CommandSession
+/// <remarks>
+/// Part of the surface for protocol engines (docs/public-surface.md): the SMTP, POP3 and IMAP sessions derive from it,
+/// and so may an engine of another protocol built on this library. Applications do not use it.
+/// </remarks>
+public abstract class CommandSession
 {
     private readonly int _maxErrors;
+    private readonly CoreMetrics _metrics;
+    private readonly string _protocol;
     private int _errors;
 
     /// <summary>Sets up the loop over a connection.</summary>
+    /// <param name="server">The server the session belongs to (its protocol name and connection instruments).</param>
     /// <param name="connection">The connection.</param>
     /// <param name="maxErrors">How many failed commands in a row end the session.</param>
     /// <param name="writeTimeout">How long a flush may wait for a client that does not read.</param>
-    protected CommandSession(MailConnection connection, int maxErrors, TimeSpan writeTimeout)
+    protected CommandSession(ProtocolServer server, MailConnection connection, int maxErrors, TimeSpan writeTimeout)
     {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(connection);
         Connection = connection;
         IO = new SessionIO(connection) { WriteTimeout = writeTimeout };
         _maxErrors = maxErrors;
+        _metrics = server.CoreMetrics;
+        _protocol = server.Protocol;
     }
 
     /// <summary>The connection.</summary>
@@ -40,6 +54,55 @@ internal abstract class CommandSession
 
     /// <summary>Counts a failed command; true when this one spends the budget (the session ends after its reply).</summary>
     protected bool CountError() => ++_errors >= _maxErrors;
+
+    /// <summary>
+    /// Counts the connection against its address's connection rate (<see cref="SessionRateLimits.TryConnect"/>); false,
+    /// counted in the metrics, when the address is over it and the session must refuse the client. True when
+    /// <paramref name="limits"/> is null.
+    /// </summary>
+    protected bool AcceptConnection(SessionRateLimits? limits)
+    {
+        if (limits is null || limits.TryConnect(Connection.RemoteEndPoint))
+        {
+            return true;
+        }
+        CountRateLimited(SessionRateLimit.ConnectionsPerAddress);
+        return false;
+    }
+
+    /// <summary>Counts a request refused by a rate limit in the metrics (<c>mail.rate_limit.refused</c>).</summary>
+    protected void CountRateLimited(SessionRateLimit limit) => _metrics.RateLimited(_protocol, limit);
+
+    /// <summary>Counts a lock-out started by failed logins in the metrics (<c>mail.rate_limit.lockouts</c>).</summary>
+    protected void CountLockout(SessionRateLimit limit) => _metrics.RateLimitLockout(_protocol, limit);
+
+    /// <summary>
+    /// Counts a failed login against its address and login (<see cref="AuthAttempt.Failed"/>), and the lock-outs it
+    /// starts in the metrics. Nothing when <paramref name="attempt"/> is null (the limits are off).
+    /// </summary>
+    protected void CountFailedLogin(AuthAttempt? attempt)
+    {
+        if (attempt is null)
+        {
+            return;
+        }
+        var (address, login) = attempt.Failed();
+        if (address)
+        {
+            CountLockout(SessionRateLimit.AuthFailuresPerAddress);
+        }
+        if (login)
+        {
+            CountLockout(SessionRateLimit.AuthFailuresPerLogin);
+        }
+    }
+
+    /// <summary>
+    /// Upgrades the connection to TLS once the protocol's go-ahead reply (STARTTLS, STLS) is written: flushes it, discards
+    /// what the client pipelined in plaintext (never executed; counted in the metrics and logged to
+    /// <paramref name="logger"/>), then runs the handshake. False when the handshake failed: end the session without a reply.
+    /// </summary>
+    protected ValueTask<bool> StartTlsAsync(ILogger logger) => IO.StartTlsAsync(_metrics, _protocol, logger);
 
     /// <summary>Runs the session to its end; never throws for anything the peer or the backend does.</summary>
     public async Task RunAsync()

@@ -13,7 +13,7 @@ namespace Mail.Protocols.Connections;
 /// dot-terminated data. The deadline expires with the transfer's own <see cref="TimeoutReason"/> when the inactivity
 /// limit was the shorter one, and with <see cref="TimeoutReason.MinimumDataRate"/> when the floor was.
 /// </remarks>
-internal readonly struct DataRateDeadline
+public readonly struct DataRateDeadline
 {
     private readonly MailConnection _connection;
     private readonly LiteralReadOptions _options;

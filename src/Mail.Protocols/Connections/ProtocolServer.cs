@@ -55,7 +55,7 @@ public abstract class ProtocolServer : IAsyncDisposable
     }
 
     /// <summary>The protocol's name ("smtp", "pop3", "imap").</summary>
-    protected string Protocol { get; }
+    public string Protocol { get; }
 
     /// <summary>The line sent to clients refused by a connection limit.</summary>
     protected ReadOnlyMemory<byte> TooManyConnectionsReply { get; }

@@ -1,4 +1,5 @@
 using System.Net;
+using Mail.Protocols.Users;
 
 namespace Mail.Protocols.RateLimits;
 
@@ -15,16 +16,34 @@ namespace Mail.Protocols.RateLimits;
 /// against the user's login when a user was found, else against the login as typed. Not thread-safe: one session's.
 /// </para>
 /// </summary>
-internal sealed class AuthAttempt(SessionRateLimits limits) : IDisposable
+public sealed class AuthAttempt : IDisposable
 {
     private WindowPartitionedRateLimiter<string, string>.Reservation? _typed;
     private WindowPartitionedRateLimiter<string, string>.Reservation? _user;
+    private readonly SessionRateLimits _limits;
     private string? _typedLogin;
+    private LockoutCheckingUserDirectory? _guard;
+
+    internal AuthAttempt(SessionRateLimits limits) => _limits = limits;
 
     /// <summary>The limit that refused the attempt before its credentials were checked, or null.</summary>
     public SessionRateLimit? Refused { get; private set; }
 
     internal WindowPartitionedRateLimiter<IPAddress, UInt128>.Reservation? Address { get; set; }
+
+    /// <summary>
+    /// The user directory a SASL mechanism of this attempt looks users up in: each login it looks up takes a slot of
+    /// that login's budget first (<see cref="ReserveLogin"/>, <see cref="ReserveUser"/>), and a login with none free is
+    /// found to be nobody, so its secret is never checked; <see cref="LoginLockedOut"/> then says so.
+    /// </summary>
+    public IUserDirectory Guard(IUserDirectory users)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        return _guard = new LockoutCheckingUserDirectory(users, this);
+    }
+
+    /// <summary>Whether the directory of <see cref="Guard"/> refused a login that is locked out (the exchange's outcome does not count then).</summary>
+    public bool LoginLockedOut => _guard?.LockedOut == true;
 
     internal void Refuse(SessionRateLimit limit)
     {
@@ -38,7 +57,7 @@ internal sealed class AuthAttempt(SessionRateLimits limits) : IDisposable
     /// </summary>
     public bool ReserveLogin(string login)
     {
-        if (_typed is not null && _typedLogin is not null && limits.AuthByLogin.SameKey(_typedLogin, login))
+        if (_typed is not null && _typedLogin is not null && _limits.AuthByLogin.SameKey(_typedLogin, login))
         {
             return true;
         }
@@ -47,7 +66,7 @@ internal sealed class AuthAttempt(SessionRateLimits limits) : IDisposable
         _user?.Release();
         _user = null;
         _typedLogin = login;
-        if (!limits.AuthByLogin.TryReserve(login, out var reservation))
+        if (!_limits.AuthByLogin.TryReserve(login, out var reservation))
         {
             return false;
         }
@@ -61,13 +80,13 @@ internal sealed class AuthAttempt(SessionRateLimits limits) : IDisposable
     /// </summary>
     public bool ReserveUser(string userLogin)
     {
-        if (_typedLogin is not null && limits.AuthByLogin.SameKey(_typedLogin, userLogin))
+        if (_typedLogin is not null && _limits.AuthByLogin.SameKey(_typedLogin, userLogin))
         {
             return true;
         }
         _user?.Release();
         _user = null;
-        if (!limits.AuthByLogin.TryReserve(userLogin, out var reservation))
+        if (!_limits.AuthByLogin.TryReserve(userLogin, out var reservation))
         {
             return false;
         }

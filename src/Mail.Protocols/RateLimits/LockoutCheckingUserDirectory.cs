@@ -50,34 +50,3 @@ internal sealed class LockoutCheckingUserDirectory(IUserDirectory inner, AuthAtt
     public ValueTask<ScramCredential?> GetScramCredentialAsync(MailUser user, CancellationToken cancellationToken = default) =>
         inner.GetScramCredentialAsync(user, cancellationToken);
 }
-
-/// <summary>What the sessions of every protocol do with the rate limits around a login, so the three say it once.</summary>
-internal static class LoginRateLimits
-{
-    /// <summary>
-    /// Starts a login attempt (<see cref="SessionRateLimits.BeginAuth"/>), or null when the limits are off. The session
-    /// disposes it when the attempt ends.
-    /// </summary>
-    public static AuthAttempt? Begin(SessionRateLimits? limits, EndPoint? remote, string? login) => limits?.BeginAuth(remote, login);
-
-    /// <summary>
-    /// Counts a failed login against its address and login (<see cref="AuthAttempt.Failed"/>), and the lock-outs it
-    /// starts in the metrics. Nothing when the limits are off.
-    /// </summary>
-    public static void Failed(AuthAttempt? attempt, Telemetry.CoreMetrics metrics, string protocol)
-    {
-        if (attempt is null)
-        {
-            return;
-        }
-        var (address, byLogin) = attempt.Failed();
-        if (address)
-        {
-            metrics.RateLimitLockout(protocol, SessionRateLimit.AuthFailuresPerAddress);
-        }
-        if (byLogin)
-        {
-            metrics.RateLimitLockout(protocol, SessionRateLimit.AuthFailuresPerLogin);
-        }
-    }
-}

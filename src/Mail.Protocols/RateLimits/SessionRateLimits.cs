@@ -91,7 +91,7 @@ public sealed class SessionRateLimits
     };
 
     /// <summary>Counts a new connection; false when its address is over the limit (the session refuses it).</summary>
-    internal bool TryConnect(EndPoint? remote) =>
+    public bool TryConnect(EndPoint? remote) =>
         AddressOf(remote) is not { } address || _connections.TryAcquire(address, 1, out _);
 
     /// <summary>
@@ -114,7 +114,7 @@ public sealed class SessionRateLimits
     /// says which limit refused it (nothing is then held). The caller disposes the attempt when it ends, after
     /// <see cref="AuthAttempt.Failed"/> when it failed; otherwise disposing gives the slots back uncounted.
     /// </summary>
-    internal AuthAttempt BeginAuth(EndPoint? remote, string? login)
+    public AuthAttempt BeginAuth(EndPoint? remote, string? login)
     {
         var attempt = new AuthAttempt(this);
         if (AddressOf(remote) is { } address)
@@ -155,10 +155,10 @@ public sealed class SessionRateLimits
     }
 
     /// <summary>Whether <paramref name="login"/> may send one more message (nothing is counted).</summary>
-    internal bool MaySend(string login) => _messagesByUser.TryAcquire(login, 0, out _);
+    public bool MaySend(string login) => _messagesByUser.TryAcquire(login, 0, out _);
 
     /// <summary>Counts a message accepted from <paramref name="login"/> (one already in flight is counted even over the limit).</summary>
-    internal void Sent(string login) => _messagesByUser.TryAcquire(login, 1, out _);
+    public void Sent(string login) => _messagesByUser.TryAcquire(login, 1, out _);
 
     private static IPAddress? AddressOf(EndPoint? remote) => (remote as IPEndPoint)?.Address;
 

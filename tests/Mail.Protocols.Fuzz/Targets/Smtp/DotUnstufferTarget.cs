@@ -1,5 +1,6 @@
 using System.Buffers;
 using Mail.Protocols.Smtp.Data;
+using Mail.Protocols.Pop3.Protocol;
 using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Fuzz.Targets.Smtp;

@@ -1,10 +1,10 @@
-namespace Mail.Protocols.Text;
+namespace Mail.Protocols.Smtp.Protocol;
 
 /// <summary>
 /// RFC 5322 §3.3 date-time written as UTF-8 octets ("Sun, 06 Dec 2026 22:14:00 +0100"), for trace fields written straight
 /// into a message: no string per message.
 /// </summary>
-public static class MessageDate
+internal static class MessageDate
 {
     /// <summary>The length of every date-time this writes (two-digit day, four-digit year, "+hhmm").</summary>
     public const int Length = 31;

@@ -1,7 +1,7 @@
-namespace Mail.Protocols.Connections;
+namespace Mail.Protocols.Imap.Protocol;
 
 /// <summary>What <see cref="CommandBudget"/> says about the next piece of a command.</summary>
-public enum CommandBudgetCheck
+internal enum CommandBudgetCheck
 {
     /// <summary>Within the budget; the piece was charged.</summary>
     Allowed,
@@ -17,9 +17,9 @@ public enum CommandBudgetCheck
 /// The session calls <see cref="Reset"/> when a command starts, charges each line it reads and each literal
 /// <em>before</em> it accepts it (before the go-ahead of a synchronising literal), and answers a refusal
 /// with its protocol's error. A refused literal that the client sends anyway (IMAP's <c>{n+}</c>) is dropped
-/// with <see cref="SessionIO.SkipLiteralAsync"/> or the connection is closed.
+/// with <see cref="Connections.SessionIO.SkipLiteralAsync"/> or the connection is closed.
 /// </summary>
-public sealed class CommandBudget
+internal sealed class CommandBudget
 {
     /// <summary>Creates a budget of <paramref name="maxOctets"/> octets (line endings included) and <paramref name="maxLiterals"/> literals per command.</summary>
     public CommandBudget(long maxOctets, int maxLiterals)

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
-using Mail.Protocols.Text;
+using Mail.Protocols.Smtp.Protocol;
 using MimeKit.Utils;
 
-namespace Mail.Protocols.Tests;
+namespace Mail.Protocols.Smtp.Tests;
 
 public sealed class MessageDateTests
 {

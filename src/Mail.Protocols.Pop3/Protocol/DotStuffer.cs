@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Mail.Protocols.Text;
+namespace Mail.Protocols.Pop3.Protocol;
 
 /// <summary>
 /// Writes message content in the dot-stuffed form SMTP DATA (RFC 5321 §4.5.2) and POP3 multi-line responses
@@ -8,7 +8,7 @@ namespace Mail.Protocols.Text;
 /// the headers, the blank line and that many body lines (POP3 TOP). Fed chunk by chunk from a stream, so no
 /// message is ever buffered whole.
 /// </summary>
-public struct DotStuffer
+internal struct DotStuffer
 {
     private bool _midLine;
     private bool _lineHasContent;
