@@ -16,18 +16,16 @@ namespace Mail.Protocols.InMemory;
 /// </summary>
 public static class VirtualAliasFile
 {
-    /// <summary>Reads the table at <paramref name="path"/> (UTF-8) into a new address book.</summary>
-    /// <exception cref="FormatException">A bad line or a limit passed, with its line number.</exception>
-    public static InMemoryAddressBook Load(string path, VirtualAliasFileLimits? limits = null) => Load(path, new InMemoryAddressBook(), limits);
-
     /// <summary>
-    /// Reads the table at <paramref name="path"/> (UTF-8) into <paramref name="book"/>, whose entries under the same
-    /// addresses it replaces; returns <paramref name="book"/>. On an error, the entries before the bad line are in.
+    /// Reads the table at <paramref name="path"/> (UTF-8) into <paramref name="book"/> (a new address book when null),
+    /// whose entries under the same addresses it replaces; returns the book. On an error, the entries before the bad
+    /// line are in.
     /// </summary>
     /// <exception cref="FormatException">A bad line or a limit passed, with its line number.</exception>
-    public static InMemoryAddressBook Load(string path, InMemoryAddressBook book, VirtualAliasFileLimits? limits = null)
+    public static InMemoryAddressBook Load(string path, InMemoryAddressBook? book = null, VirtualAliasFileLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        book ??= new InMemoryAddressBook();
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         return Read(reader, book, Path.GetFileName(path), limits);
     }

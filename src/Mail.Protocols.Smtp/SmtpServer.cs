@@ -91,10 +91,16 @@ public sealed class SmtpServer : ProtocolServer
     }
 
     /// <summary>
-    /// Runs one session over a connection the caller accepted (for hosting in another server, or in-process
-    /// tests over pipes). Completes when the session ends; the caller disposes the connection.
+    /// Runs one port-25 (<see cref="SmtpRole.Mx"/>) session over a connection the caller accepted (for hosting in another
+    /// server, or in-process tests over pipes). Completes when the session ends; the caller disposes the connection.
     /// </summary>
-    public Task RunSessionAsync(MailConnection connection, SmtpRole role = SmtpRole.Mx)
+    public Task RunSessionAsync(MailConnection connection) => RunSessionAsync(connection, SmtpRole.Mx);
+
+    /// <summary>
+    /// Runs one session in <paramref name="role"/> over a connection the caller accepted. Completes when the session
+    /// ends; the caller disposes the connection.
+    /// </summary>
+    public Task RunSessionAsync(MailConnection connection, SmtpRole role)
     {
         ArgumentNullException.ThrowIfNull(connection);
         return new SmtpSession(_context, connection, role).RunAsync();

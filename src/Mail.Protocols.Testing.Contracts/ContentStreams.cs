@@ -14,7 +14,9 @@ public abstract class ReadOnlyTestStream : Stream
     public override void Flush() { }
     public abstract override int Read(Span<byte> buffer);
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+#pragma warning disable RS0027 // Stream's own overloads, overridden as Stream declares them.
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+#pragma warning restore RS0027
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
@@ -100,7 +102,9 @@ public sealed class UnderstatedLengthStream(byte[] content, long statedLength) :
         _position += n;
         return n;
     }
+#pragma warning disable RS0027 // Stream's own overloads, overridden as Stream declares them.
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+#pragma warning restore RS0027
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
     public override long Seek(long offset, SeekOrigin origin) => _position = origin switch
     {

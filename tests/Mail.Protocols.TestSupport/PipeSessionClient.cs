@@ -18,7 +18,7 @@ public class PipeSessionClient : IAsyncDisposable
     public PipeSessionClient(Func<MailConnection, Task> runSession, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(runSession);
-        Connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), timeProvider: time);
+        Connection = new MailConnection(new TestDuplexPipe(_toServer.Reader, _toClient.Writer), null, null, time, isSecure: false);
         _replies = new StreamReader(_toClient.Reader.AsStream(), Encoding.Latin1);
         Session = Task.Run(async () =>
         {

@@ -95,7 +95,7 @@ public sealed class VirtualAliasFileTests
             Assert.Equal(["bob@example.test"], await TargetsAsync(book, "sales@example.test"));
             Assert.Equal(["alice@example.test"], await TargetsAsync(book, "info@example.test"));
             Assert.Equal(1, VirtualAliasFile.Load(path).Count);
-            var error = Assert.Throws<FormatException>(() => VirtualAliasFile.Load(path, new VirtualAliasFileLimits { MaxLineLength = 10 }));
+            var error = Assert.Throws<FormatException>(() => VirtualAliasFile.Load(path, limits: new VirtualAliasFileLimits { MaxLineLength = 10 }));
             Assert.StartsWith(Path.GetFileName(path) + " line 1: ", error.Message, StringComparison.Ordinal);
         }
         finally

@@ -110,7 +110,7 @@ public sealed class WakeableReadTests
             await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
             using var accepted = await listener.AcceptSocketAsync();
             var serverStream = new NetworkStream(accepted, ownsSocket: false);
-            await using var connection = new MailConnection(serverStream, accepted.RemoteEndPoint, accepted.LocalEndPoint, new MailTlsOptions(certificate));
+            await using var connection = new MailConnection(serverStream, accepted.RemoteEndPoint, accepted.LocalEndPoint, new MailTlsOptions(certificate), timeProvider: null, socket: null);
             await using var clientTls = new SslStream(client.GetStream(), false, (_, _, _, _) => true);
             var handshake = connection.StartTlsAsync().AsTask();
             await clientTls.AuthenticateAsClientAsync("localhost");

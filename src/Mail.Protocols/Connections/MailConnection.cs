@@ -41,16 +41,26 @@ public sealed class MailConnection : IAsyncDisposable
     /// <c>RunSessionAsync</c> can serve; TLS can be started on it. Its deadlines (the session's timeouts) are checked
     /// once a second on <paramref name="timeProvider"/>'s clock (the system's when null).
     /// </summary>
-    public MailConnection(Stream stream, EndPoint? remoteEndPoint, EndPoint? localEndPoint, MailTlsOptions? tls = null, TimeProvider? timeProvider = null, Socket? socket = null)
+    public MailConnection(Stream stream, EndPoint? remoteEndPoint, EndPoint? localEndPoint, MailTlsOptions? tls, TimeProvider? timeProvider, Socket? socket)
         : this(stream, remoteEndPoint, localEndPoint, tls, Heartbeat.Shared(timeProvider ?? TimeProvider.System), socket)
     {
     }
 
     /// <summary>
-    /// Creates a connection over a pipe (in-process hosting and tests); TLS cannot be started on it. Its deadlines are
-    /// checked once a second on <paramref name="timeProvider"/>'s clock (the system's when null).
+    /// Creates a connection over a pipe (in-process hosting and tests) with no addresses, on the system clock; TLS cannot
+    /// be started on it.
     /// </summary>
-    public MailConnection(IDuplexPipe transport, EndPoint? remoteEndPoint = null, EndPoint? localEndPoint = null, TimeProvider? timeProvider = null, bool isSecure = false)
+    public MailConnection(IDuplexPipe transport)
+        : this(transport, null, null, Heartbeat.Shared(TimeProvider.System), isSecure: false)
+    {
+    }
+
+    /// <summary>
+    /// Creates a connection over a pipe (in-process hosting and tests); TLS cannot be started on it. Its deadlines are
+    /// checked once a second on <paramref name="timeProvider"/>'s clock (the system's when null). <paramref name="isSecure"/>
+    /// says whether the transport is already encrypted (a TLS proxy in front), which the protocols' login rules read.
+    /// </summary>
+    public MailConnection(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, TimeProvider? timeProvider, bool isSecure)
         : this(transport, remoteEndPoint, localEndPoint, Heartbeat.Shared(timeProvider ?? TimeProvider.System), isSecure)
     {
     }
