@@ -341,7 +341,7 @@ public static partial class MailServiceCollectionExtensions
         try
         {
             var local = provider.GetRequiredService<IOptions<Policy.RecipientPolicyOptions>>().Value.LocalDomains;
-            return local.Contains(domain, StringComparer.OrdinalIgnoreCase) ? []
+            return local.Contains(domain, Addressing.DomainName.Comparer) ? []
                 : [$"{path}:Domain: '{domain}' must be one of the local domains ({string.Join(", ", local)})."];
         }
         catch (OptionsValidationException)

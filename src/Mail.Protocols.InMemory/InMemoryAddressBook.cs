@@ -63,18 +63,23 @@ public sealed class InMemoryAddressBook : IAddressBook
     }
 
     /// <summary>Removes the entry stored under <paramref name="address"/> (an address, or <c>@domain</c>); false when there was none.</summary>
-    public bool Remove(string address) => UserName.TryNormalize(address, out var key) && _entries.TryRemove(key, out _);
+    public bool Remove(string address) => TryKey(address, out var key) && _entries.TryRemove(key, out _);
 
     /// <inheritdoc />
     public ValueTask<AddressEntry?> FindAsync(string address, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(UserName.TryNormalize(address, out var key) && _entries.TryGetValue(key, out var entry) ? entry : null);
+        ValueTask.FromResult(TryKey(address, out var key) && _entries.TryGetValue(key, out var entry) ? entry : null);
 
     private void Add(string address, AddressEntry entry)
     {
-        if (!UserName.TryNormalize(address, out var key))
+        if (!TryKey(address, out var key))
         {
             throw new ArgumentException($"The address '{address}' is not valid Unicode.", nameof(address));
         }
         _entries[key] = entry;
     }
+
+    // An entry's key: the address's normal form with its domain in ASCII form (an internationalised domain written
+    // either way is one domain).
+    private static bool TryKey(string address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key) =>
+        UserName.TryNormalize(Addressing.DomainName.ToAsciiAddress(address), out key);
 }

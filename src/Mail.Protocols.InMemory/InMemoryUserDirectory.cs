@@ -36,7 +36,7 @@ public sealed class InMemoryUserDirectory : IUserDirectory
         var addressKeys = new List<string>(user.Addresses.Count);
         foreach (var a in user.Addresses)
         {
-            if (!UserName.TryNormalize(a, out var addressKey))
+            if (!TryAddressKey(a, out var addressKey))
             {
                 throw new ArgumentException($"The address '{a}' is not valid Unicode.", nameof(aliases));
             }
@@ -75,7 +75,7 @@ public sealed class InMemoryUserDirectory : IUserDirectory
 
     /// <inheritdoc />
     public ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(UserName.TryNormalize(address, out var key) && _byAddress.TryGetValue(key, out var e) ? e.User : null);
+        ValueTask.FromResult(TryAddressKey(address, out var key) && _byAddress.TryGetValue(key, out var e) ? e.User : null);
 
     /// <inheritdoc />
     public ValueTask<bool> VerifyPasswordAsync(MailUser user, string password, CancellationToken cancellationToken = default)
@@ -108,6 +108,11 @@ public sealed class InMemoryUserDirectory : IUserDirectory
         ArgumentNullException.ThrowIfNull(user);
         return ValueTask.FromResult(_byLogin.TryGetValue(Key(user), out var e) ? e.Scram.Value : null);
     }
+
+    // An address's key: its normal form with the domain in ASCII form, so that an internationalised domain written
+    // either way finds the same user.
+    private static bool TryAddressKey(string address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key) =>
+        UserName.TryNormalize(Addressing.DomainName.ToAsciiAddress(address), out key);
 
     private static string Key(MailUser user) => UserName.TryNormalize(user.Login, out var key) ? key : user.Login;
 

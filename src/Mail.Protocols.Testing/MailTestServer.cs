@@ -30,7 +30,7 @@ public sealed class MailTestServer : IAsyncDisposable
     private MailTestServer(MailTestServerOptions options)
     {
         var domains = options.Domains.Count > 0 ? options.Domains : ["example.test"];
-        _localDomains = new HashSet<string>(domains, StringComparer.OrdinalIgnoreCase);
+        _localDomains = new HashSet<string>(domains, Addressing.DomainName.Comparer);
         var hostOptions = new MailHostOptions
         {
             SmtpPort = 0, SubmissionPort = 0, SmtpsPort = 0, Pop3Port = 0, Pop3sPort = 0, ImapPort = 0, ImapsPort = 0,

@@ -202,7 +202,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         var pendingByDomain = statuses
             .Select((status, index) => (status, index))
             .Where(p => IsPending(p.status) && IsDue(p.status, now))
-            .GroupBy(p => Domain(p.status.Recipient.Address), StringComparer.OrdinalIgnoreCase)
+            .GroupBy(p => Domain(p.status.Recipient.Address), Addressing.DomainName.Comparer)
             .ToList();
         var newlyOwed = false;
         foreach (var group in pendingByDomain)
@@ -375,7 +375,8 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         }
         else
         {
-            var mx = await dns.LookupMxAsync(domain, cancellationToken).ConfigureAwait(false);
+            // The DNS knows an internationalised domain by its A-labels.
+            var mx = await dns.LookupMxAsync(Addressing.DomainName.ToAscii(domain), cancellationToken).ConfigureAwait(false);
             switch (mx.Status)
             {
                 case DnsLookupStatus.NullMx:

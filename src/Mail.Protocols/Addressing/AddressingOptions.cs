@@ -42,7 +42,7 @@ public sealed class AddressingOptions
     public bool PropagateSubaddress { get; set; } = true;
 
     /// <summary>Local domains in which the separator is an ordinary character of the local part (no subaddresses). Compared case-insensitively; empty by default.</summary>
-    public ISet<string> DomainsWithoutSubaddresses { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+    public ISet<string> DomainsWithoutSubaddresses { get; } = new HashSet<string>(DomainName.Comparer);
 
     /// <summary>
     /// How many aliases may be expanded one inside another on the way from a recipient to a destination (an alias

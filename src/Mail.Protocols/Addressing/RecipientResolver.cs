@@ -140,7 +140,7 @@ public sealed class RecipientResolver
         }
 
         var localPart = address[..at];
-        if (_senderRewriter is { } srs && SenderRewriter.LooksRewritten(localPart) && string.Equals(domain, srs.Domain, StringComparison.OrdinalIgnoreCase))
+        if (_senderRewriter is { } srs && SenderRewriter.LooksRewritten(localPart) && DomainName.Comparer.Equals(domain, srs.Domain))
         {
             // A bounce for a copy we forwarded: it goes to the sender the address encodes. A forged, altered or
             // expired one is refused, never caught by a catch-all, so the address cannot be used to relay.

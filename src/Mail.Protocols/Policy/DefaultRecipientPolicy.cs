@@ -115,7 +115,7 @@ public sealed class DefaultRecipientPolicy : IRecipientPolicy
 public sealed class RecipientPolicyOptions
 {
     /// <summary>The domains whose mail is delivered locally. Compared case-insensitively.</summary>
-    public ISet<string> LocalDomains { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+    public ISet<string> LocalDomains { get; } = new HashSet<string>(Mail.Protocols.Addressing.DomainName.Comparer);
 
     /// <summary>Networks whose clients may relay without authenticating. Empty by default: nobody relays unauthenticated.</summary>
     public IList<IPNetwork> TrustedNetworks { get; } = [];

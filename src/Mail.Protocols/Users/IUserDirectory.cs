@@ -15,7 +15,11 @@ public interface IUserDirectory
     /// </summary>
     ValueTask<MailUser?> FindByLoginAsync(string login, CancellationToken cancellationToken = default);
 
-    /// <summary>Finds the user that receives mail for <paramref name="address"/> (local part and domain, case-insensitive).</summary>
+    /// <summary>
+    /// Finds the user that receives mail for <paramref name="address"/> (local part and domain, case-insensitive; an
+    /// internationalised domain in its Unicode or its ASCII form finds the same user: compare
+    /// <see cref="Addressing.DomainName.ToAsciiAddress"/> forms).
+    /// </summary>
     ValueTask<MailUser?> FindByAddressAsync(string address, CancellationToken cancellationToken = default);
 
     /// <summary>Checks a password (PLAIN, LOGIN, POP3 USER/PASS). Implementations compare in constant time.</summary>
@@ -41,12 +45,15 @@ public interface IUserDirectory
 /// <param name="Addresses">The addresses the user receives mail for and may send from.</param>
 public sealed record MailUser(string Login, IReadOnlyList<string> Addresses)
 {
-    /// <summary>Whether <paramref name="address"/> is one of the user's addresses (case-insensitive).</summary>
+    /// <summary>
+    /// Whether <paramref name="address"/> is one of the user's addresses (case-insensitive; an internationalised domain
+    /// in either form, <see cref="Addressing.DomainName.AddressComparer"/>).
+    /// </summary>
     public bool OwnsAddress(string address)
     {
         foreach (var a in Addresses)
         {
-            if (string.Equals(a, address, StringComparison.OrdinalIgnoreCase))
+            if (Addressing.DomainName.AddressComparer.Equals(a, address))
             {
                 return true;
             }

@@ -299,6 +299,33 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
             ValueTask.FromResult(new AddressLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
     }
 
+    private sealed class RecordingResolver : IDnsResolver
+    {
+        public List<string> Asked { get; } = [];
+
+        public ValueTask<MxLookupResult> LookupMxAsync(string domain, CancellationToken cancellationToken = default)
+        {
+            Asked.Add(domain);
+            return ValueTask.FromResult(new MxLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
+        }
+
+        public ValueTask<AddressLookupResult> LookupAddressesAsync(string host, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new AddressLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
+    }
+
+    [Fact]
+    public async Task An_internationalised_domain_is_looked_up_by_its_a_labels_once_for_both_spellings()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow(), "alice@example.test", "anna@bücher.example", "bert@XN--BCHER-KVA.example");
+        var resolver = new RecordingResolver();
+        var agent = new DeliveryAgent(queue, resolver, new Notifications().SubmitAsync, new DeliveryAgentOptions { ServerName = "a.example.test" }, time);
+
+        await agent.RunOnceAsync();
+        Assert.Equal(["xn--bcher-kva.example"], resolver.Asked.Select(d => d.ToLowerInvariant()));
+    }
+
     [Fact]
     public async Task Dns_failure_retries_every_15_minutes_warns_after_4_hours_and_bounces_after_5_days()
     {
