@@ -152,7 +152,7 @@ public static partial class MailServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RecipientPolicyOptions>>(new SettingsValidation<RecipientPolicyOptions>(options =>
-            options.LocalDomains.Where(domain => !SmtpHelloName.IsValid(domain) || domain.StartsWith('['))
+            options.LocalDomains.Where(domain => !SmtpHelloName.IsValid(Addressing.DomainName.ToAscii(domain)) || domain.StartsWith('['))
                 .Select(domain => $"{path}:LocalDomains: '{domain}' is not a domain.")));
         services.TryAddSingleton<IRecipientPolicy>(provider => new DefaultRecipientPolicy(provider.GetRequiredService<IOptions<RecipientPolicyOptions>>().Value,
             provider.GetRequiredService<IUserDirectory>(), provider.GetService<IAddressBook>(), provider.GetService<SenderRewriter>()));

@@ -134,7 +134,8 @@ public abstract class MessageQueueContractTests
                 new QueueRecipient("x@one.test", DsnNotify.Failure, "rfc822;x+2Bsub@one.test"),
                 new QueueRecipient("y@two.test"),
             ],
-            new DateTimeOffset(2026, 11, 30, 1, 2, 3, TimeSpan.FromMinutes(330)), "ENV+2B1", DsnReturn.Full, MessageBodyType.BinaryMime, SmtpUtf8: true);
+            new DateTimeOffset(2026, 11, 30, 1, 2, 3, TimeSpan.FromMinutes(330)), "ENV+2B1", DsnReturn.Full, MessageBodyType.BinaryMime, SmtpUtf8: true,
+            TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
         var ids = new[] { await queue.EnqueueAsync(bounce, new MemoryStream(s_content)), await queue.EnqueueAsync(international, new MemoryStream(s_content)) };
         Assert.Equal(2, ids.Distinct().Count());
 
@@ -156,6 +157,7 @@ public abstract class MessageQueueContractTests
         Assert.Equal(expected.Return, actual.Return);
         Assert.Equal(expected.Body, actual.Body);
         Assert.Equal(expected.SmtpUtf8, actual.SmtpUtf8);
+        Assert.Equal(expected.TraceParent, actual.TraceParent);
     }
 
     [Fact]

@@ -51,8 +51,11 @@ public sealed class ReceivedMessage
     /// <summary>The message, parsed.</summary>
     public MimeMessage Message { get; }
 
-    /// <summary>Whether <paramref name="address"/> is among the envelope recipients (compared without regard to case).</summary>
-    public bool IsFor(string address) => Recipients.Any(recipient => string.Equals(recipient, address, StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// Whether <paramref name="address"/> is among the envelope recipients (compared without regard to case, an
+    /// internationalised domain in either form).
+    /// </summary>
+    public bool IsFor(string address) => Recipients.Any(recipient => Addressing.DomainName.AddressComparer.Equals(recipient, address));
 
     /// <inheritdoc />
     public override string ToString() => $"{QueueId} from <{Sender}> to {string.Join(", ", Recipients.Select(r => $"<{r}>"))}: {Message.Subject}";

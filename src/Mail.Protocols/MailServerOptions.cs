@@ -185,7 +185,7 @@ public abstract class MailServerOptions
         }
         for (var i = 0; i < AuthMechanisms.Count && SaslRegistry is not null; i++)
         {
-            if (!SaslRegistry.Contains(AuthMechanisms[i]))
+            if (AuthMechanisms[i] is null || !SaslRegistry.Contains(AuthMechanisms[i]))
             {
                 problems.Add(new($"{nameof(AuthMechanisms)}:{i}", $"unknown SASL mechanism '{AuthMechanisms[i]}' (registered: {string.Join(", ", SaslRegistry.Names)})."));
             }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Net;
 using System.Security.Cryptography;
 using Mail.Protocols.Imap;
@@ -95,7 +96,7 @@ public sealed class SaslRegistryTests
             await smtp.DisconnectAsync(quit: true);
         }
 
-        using (var pop3 = Pinned(new Pop3Client(new ProtocolLogger("/tmp/pop3.log")), host))
+        using (var pop3 = Pinned(new Pop3Client(), host))
         {
             var endPoint = host.EndPoints["pop3s"];
             await pop3.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, SecureSocketOptions.SslOnConnect);
@@ -140,6 +141,66 @@ public sealed class SaslRegistryTests
         Assert.False(imap.IsAuthenticated);
         await imap.AuthenticateAsync(Bearer(mechanism, "alice@example.test", AliceToken));
         await imap.DisconnectAsync(quit: true);
+    }
+
+    [Fact]
+    public async Task A_refused_token_counts_against_the_login_even_when_the_client_breaks_off_after_the_error()
+    {
+        var validator = new OneTokenValidator();
+        var options = Options(new SaslMechanismRegistry().AddOAuthBearer(validator).AddXOAuth2(validator));
+        options.SubmissionPort = 0;
+        options.AllowPlaintextAuth = true;
+        options.Smtp.FailedAuthDelay = TimeSpan.Zero;
+        options.RateLimits = new RateLimits.SessionRateLimits(new RateLimits.SessionRateLimitOptions
+        {
+            AuthFailuresPerLogin = new RateLimits.RateLimit(2, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)),
+        });
+        await using var host = new MailHost(options);
+        await host.StartAsync();
+        var submission = host.EndPoints["submission"];
+        var badToken = Convert.ToBase64String(Encoding.ASCII.GetBytes("user=alice@example.test\u0001auth=Bearer stolen\u0001\u0001"));
+        for (var i = 0; i < 2; i++)
+        {
+            using var socket = new System.Net.Sockets.TcpClient();
+            await socket.ConnectAsync(submission);
+            using var reader = new StreamReader(socket.GetStream(), Encoding.ASCII);
+            await using var writer = new StreamWriter(socket.GetStream(), Encoding.ASCII) { NewLine = "\r\n", AutoFlush = true };
+            Assert.StartsWith("220 ", await reader.ReadLineAsync());
+            await writer.WriteLineAsync("EHLO client.example.test");
+            while ((await reader.ReadLineAsync())!.StartsWith("250-", StringComparison.Ordinal))
+            {
+            }
+            await writer.WriteLineAsync($"AUTH XOAUTH2 {badToken}");
+            Assert.StartsWith("334 ", await reader.ReadLineAsync()); // the JSON error
+            await writer.WriteLineAsync("not base64!");              // a break-off instead of the empty answer
+            Assert.StartsWith("535 ", await reader.ReadLineAsync()); // failed, and counted
+        }
+
+        // Two failures lock the login out: even the right token is refused now.
+        using var client = new SmtpClient();
+        await client.ConnectAsync(submission.Address.ToString(), submission.Port, SecureSocketOptions.None);
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => client.AuthenticateAsync(new SaslMechanismOAuth2("alice@example.test", AliceToken)));
+        Assert.Contains("4.7.0", refused.Message, StringComparison.Ordinal);
+        Assert.False(client.IsAuthenticated);
+    }
+
+    [Fact]
+    public async Task A_mechanism_removed_from_the_registry_while_the_server_runs_is_refused_as_unknown()
+    {
+        var validator = new OneTokenValidator();
+        var registry = new SaslMechanismRegistry().AddOAuthBearer(validator).AddXOAuth2(validator);
+        await using var host = new MailHost(Options(registry));
+        await host.StartAsync();
+        Assert.True(registry.Remove(SaslMechanisms.XOAuth2));
+
+        using var smtp = Pinned(new SmtpClient(), host);
+        var endPoint = host.EndPoints["smtps"];
+        await smtp.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, SecureSocketOptions.SslOnConnect);
+        Assert.Contains(SaslMechanisms.XOAuth2, smtp.AuthenticationMechanisms); // offered as the server was built
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => smtp.AuthenticateAsync(new SaslMechanismOAuth2("alice@example.test", AliceToken)));
+        Assert.Contains("5.5.4", refused.Message, StringComparison.Ordinal);
+        await smtp.AuthenticateAsync(new SaslMechanismOAuthBearer("alice@example.test", AliceToken)); // the session goes on
+        await smtp.DisconnectAsync(quit: true);
     }
 
     [Fact]

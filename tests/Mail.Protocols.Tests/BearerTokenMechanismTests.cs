@@ -70,12 +70,23 @@ public class BearerTokenMechanismTests
     {
         var mechanism = Create(SaslMechanisms.OAuthBearer);
         var step = await mechanism.StartAsync(Bytes($"n,a={claimed},^Aauth=Bearer {token}^A^A"));
-        Assert.Equal(SaslStepKind.Challenge, step.Kind);
+        Assert.Equal(SaslStepKind.Failure, step.Kind);
+        Assert.False(step.IsMalformed);
         Assert.Equal("""{"status":"invalid_token","scope":"mail","openid-configuration":"https://id.example.test/.well-known/openid-configuration"}""",
             Encoding.UTF8.GetString(step.Data!));
-        var end = await mechanism.StepAsync([0x01]);
-        Assert.Equal(SaslStepKind.Failure, end.Kind);
-        Assert.False(end.IsMalformed);
+
+        // The exchange sends the error as a challenge and fails, whether the client answers with %x01 or breaks off.
+        foreach (byte[]? answer in new[] { new byte[] { 0x01 }, null })
+        {
+            var challenges = new List<string>();
+            var end = await SaslExchange.RunAsync(Create(SaslMechanisms.OAuthBearer), Bytes($"n,a={claimed},^Aauth=Bearer {token}^A^A"), c =>
+            {
+                challenges.Add(Encoding.UTF8.GetString(c));
+                return ValueTask.FromResult(answer);
+            });
+            Assert.Equal(SaslStepKind.Failure, end!.Value.Kind);
+            Assert.StartsWith("{\"status\":\"invalid_token\"", Assert.Single(challenges), StringComparison.Ordinal);
+        }
     }
 
     [Theory]
@@ -86,6 +97,7 @@ public class BearerTokenMechanismTests
         var step = await Create(name, "pop3").StartAsync(Bytes(message));
         Assert.Equal(SaslStepKind.Failure, step.Kind);
         Assert.False(step.IsMalformed);
+        Assert.Null(step.Data);
     }
 
     [Theory]
@@ -124,11 +136,14 @@ public class BearerTokenMechanismTests
     [Fact]
     public async Task XOAuth2_answers_a_refused_token_with_its_error_then_fails_on_the_empty_answer()
     {
-        var mechanism = Create(SaslMechanisms.XOAuth2);
-        var step = await mechanism.StartAsync(Bytes("user=user@example.test^Aauth=Bearer bad^A^A"));
-        Assert.Equal(SaslStepKind.Challenge, step.Kind);
-        Assert.Equal("""{"status":"401","schemes":"bearer"}""", Encoding.UTF8.GetString(step.Data!));
-        Assert.Equal(SaslStepKind.Failure, (await mechanism.StepAsync([])).Kind);
+        var challenges = new List<string>();
+        var end = await SaslExchange.RunAsync(Create(SaslMechanisms.XOAuth2), Bytes("user=user@example.test^Aauth=Bearer bad^A^A"), c =>
+        {
+            challenges.Add(Encoding.UTF8.GetString(c));
+            return ValueTask.FromResult<byte[]?>([]);
+        });
+        Assert.Equal(SaslStepKind.Failure, end!.Value.Kind);
+        Assert.Equal(["""{"status":"401","schemes":"bearer"}"""], challenges);
     }
 
     [Theory]

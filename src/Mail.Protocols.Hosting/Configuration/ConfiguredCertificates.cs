@@ -56,20 +56,7 @@ internal sealed class ConfiguredCertificates : IServerCertificateSelector
 
     // SslStream hands over the SNI name in Unicode (an IDN decoded); the names configured are in their ASCII form, and a
     // name may end in the root's dot.
-    private static string AsciiName(string name)
-    {
-        name = name.TrimEnd('.');
-        try
-        {
-            return s_idn.GetAscii(name);
-        }
-        catch (ArgumentException)
-        {
-            return name;
-        }
-    }
-
-    private static readonly System.Globalization.IdnMapping s_idn = new();
+    private static string AsciiName(string name) => Addressing.DomainName.ToAscii(name.TrimEnd('.'));
 
     /// <summary>One certificate and the file it came from, loaded again when the file's time changes.</summary>
     private sealed class LoadedCertificate(CertificateSettings? settings, string path, X509Certificate2 certificate) : IDisposable

@@ -163,13 +163,7 @@ public sealed class TlsSettings : CertificateSettings
         {
             var namePath = $"{path}:ServerNames:{name}";
             var host = name.StartsWith("*.", StringComparison.Ordinal) ? name[2..] : name;
-            try
-            {
-                host = new System.Globalization.IdnMapping().GetAscii(host.TrimEnd('.')); // an international name in either form
-            }
-            catch (ArgumentException)
-            {
-            }
+            host = Addressing.DomainName.ToAscii(host.TrimEnd('.')); // an international name in either form
             if (!Smtp.Client.SmtpHelloName.IsValid(host) || host.StartsWith('['))
             {
                 yield return $"{namePath}: '{name}' is not a host name (or *. and a domain).";

@@ -161,7 +161,13 @@ internal sealed partial class ImapSession
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         var users = attempt?.Guard(_server.Users);
-        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "imap"))!;
+        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "imap"));
+        if (mechanism is null)
+        {
+            // Removed from the registry since the server was built.
+            Reject(ImapRejectReason.UnsupportedMechanism);
+            return true;
+        }
         _authenticating = true;
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;

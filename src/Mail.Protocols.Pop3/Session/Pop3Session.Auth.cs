@@ -161,7 +161,13 @@ internal sealed partial class Pop3Session
             return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
         }
         var users = attempt?.Guard(_server.Users);
-        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "pop3"))!;
+        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "pop3"));
+        if (mechanism is null)
+        {
+            // Removed from the registry since the server was built.
+            Error(Pop3RejectReason.UnsupportedMechanism);
+            return true;
+        }
 
         var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
         if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)

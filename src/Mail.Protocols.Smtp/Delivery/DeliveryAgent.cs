@@ -1,3 +1,6 @@
+using Mail.Protocols.Smtp.Telemetry;
+using System.Globalization;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Mail.Protocols.Dns;
@@ -110,7 +113,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     private readonly string? _helloName = SmtpHelloName.Choose((options ?? new DeliveryAgentOptions()).ServerName, nameof(options));
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _domainGates = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _domainGates = new(Addressing.DomainName.Comparer);
 
     /// <summary>Runs <see cref="RunOnceAsync"/> every <paramref name="pollInterval"/> until cancelled; a failing round is logged and retried.</summary>
     public async Task RunAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
@@ -361,8 +364,38 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
 
     private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..];
 
-    // Tries the domain's exchangers in order and returns a reply (real or synthesized) per recipient.
+    // One attempt at a domain, in a span while something listens: a child of the span that accepted the message (its
+    // traceparent travels in the envelope), however long after, and on whichever host, the attempt runs.
     private async Task<Dictionary<QueueRecipient, (SmtpServerReply Reply, string? Host)>> DeliverToDomainAsync(
+        QueueLease lease, string domain, List<QueueRecipient> recipients, ConnectionPool pool, CancellationToken cancellationToken)
+    {
+        ActivityContext.TryParse(lease.Envelope.TraceParent, null, isRemote: true, out var parent);
+        using var activity = SmtpTracing.Delivery.StartActivity("delivery.attempt", ActivityKind.Client, parent);
+        if (activity is null)
+        {
+            return await TryExchangersAsync(lease, domain, recipients, pool, cancellationToken).ConfigureAwait(false);
+        }
+        activity.SetTag("mail.queue.id", lease.QueueId);
+        activity.SetTag("mail.delivery.domain", domain);
+        activity.SetTag("mail.delivery.recipients", recipients.Count);
+        var results = await TryExchangersAsync(lease, domain, recipients, pool, cancellationToken).ConfigureAwait(false);
+        var accepted = results.Values.Count(r => r.Reply.IsSuccess);
+        activity.SetTag("mail.delivery.accepted", accepted);
+        if (results.Values.Select(r => r.Host).FirstOrDefault(h => h is not null) is { } host)
+        {
+            activity.SetTag("server.address", host);
+        }
+        if (accepted < results.Count)
+        {
+            var refused = results.Values.First(r => !r.Reply.IsSuccess).Reply;
+            activity.SetTag("error.type", refused.Code.ToString(CultureInfo.InvariantCulture));
+            activity.SetStatus(ActivityStatusCode.Error, refused.ToString());
+        }
+        return results;
+    }
+
+    // Tries the domain's exchangers in order and returns a reply (real or synthesized) per recipient.
+    private async Task<Dictionary<QueueRecipient, (SmtpServerReply Reply, string? Host)>> TryExchangersAsync(
         QueueLease lease, string domain, List<QueueRecipient> recipients, ConnectionPool pool, CancellationToken cancellationToken)
     {
         Dictionary<QueueRecipient, (SmtpServerReply, string?)> All(SmtpServerReply reply, string? host) =>
@@ -386,7 +419,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                 case DnsLookupStatus.TemporaryFailure:
                     return All(new SmtpServerReply(451, [$"4.4.3 DNS lookup for {domain} failed: {mx.Error}"]), null);
                 case DnsLookupStatus.NoRecords:
-                    exchangers = [(domain, _options.Port)]; // RFC 5321 §5.1: the implicit MX
+                    exchangers = [(Addressing.DomainName.ToAscii(domain), _options.Port)]; // RFC 5321 §5.1: the implicit MX
                     break;
                 default:
                     exchangers = [.. mx.Hosts.Select(h => (h.Host, _options.Port))];

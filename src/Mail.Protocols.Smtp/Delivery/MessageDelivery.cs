@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Mail.Protocols.Addressing;
 using Mail.Protocols.Policy;
@@ -30,6 +31,15 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
 
     /// <summary>Whether this delivery suppresses duplicates (then callers pass the message's <see cref="DuplicateFilter.Key"/>).</summary>
     public bool SuppressesDuplicates => duplicates is not null;
+
+    // A queue entry, in a span of its own while something listens; the envelope carries the transaction's trace.
+    private async ValueTask EnqueueAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+    {
+        using var span = SmtpTracing.Smtp.StartActivity("mail.queue.enqueue", ActivityKind.Producer);
+        span?.SetTag("mail.queue.recipients", envelope.Recipients.Count);
+        var id = await queue.EnqueueAsync(envelope, content, cancellationToken).ConfigureAwait(false);
+        span?.SetTag("mail.queue.id", id);
+    }
 
     /// <summary>
     /// Delivers; returns null on success or the reason to refuse the message (temporarily). Each recipient has the
@@ -119,14 +129,14 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
             if (relay is not null)
             {
                 content.Position = 0;
-                await queue.EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
+                await EnqueueAsync(envelope with { Recipients = relay }, content, cancellationToken).ConfigureAwait(false);
             }
             if (run.EntriesWithOwnSender is { } entries)
             {
                 foreach (var entry in entries)
                 {
                     content.Position = 0;
-                    await queue.EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
+                    await EnqueueAsync(entry, content, cancellationToken).ConfigureAwait(false);
                 }
             }
             if (full is not null)
@@ -252,7 +262,8 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
     private static string AddressKey(string address)
     {
         var at = address.LastIndexOf('@');
-        return at < 0 ? address : string.Concat(address.AsSpan(0, at + 1), address[(at + 1)..].ToLowerInvariant());
+        // An internationalised domain written either way is one domain.
+        return at < 0 ? address : string.Concat(address.AsSpan(0, at + 1), DomainName.ToAscii(address[(at + 1)..]).ToLowerInvariant());
     }
 
     private static string DomainOf(string address) => address[(address.LastIndexOf('@') + 1)..];
@@ -270,7 +281,11 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
         {
             var folder = subaddress is null ? Inbox : await FolderForSubaddressAsync(localUser, subaddress, cancellationToken).ConfigureAwait(false);
             content.Position = 0;
-            await store.AppendAsync(localUser, folder, content, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using (var span = SmtpTracing.Smtp.StartActivity("mail.store.append", ActivityKind.Client))
+            {
+                span?.SetTag("mail.store.folder", folder);
+                await store.AppendAsync(localUser, folder, content, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
             stored = true;
             return folder;
         }

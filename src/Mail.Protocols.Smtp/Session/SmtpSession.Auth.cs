@@ -61,7 +61,13 @@ internal sealed partial class SmtpSession
             return await RateLimitedAuthAsync(locked).ConfigureAwait(false);
         }
         var users = attempt?.Guard(_server.Users);
-        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "smtp"))!;
+        var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "smtp"));
+        if (mechanism is null)
+        {
+            // Removed from the registry since the server was built.
+            Reject(SmtpRejectReason.UnknownMechanism);
+            return true;
+        }
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;

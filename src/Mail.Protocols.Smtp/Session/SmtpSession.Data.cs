@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
@@ -240,11 +241,50 @@ internal sealed partial class SmtpSession
         }
     }
 
-    // The end of the data (DATA's terminator or BDAT LAST): refuse, or store and answer 250.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask FinishMessageAsync(Transaction transaction, bool sawBareLineEnding)
+    // The end of the data (DATA's terminator or BDAT LAST): refuse, or store and answer 250. While something listens to
+    // the SMTP activity source, inside the transaction's span, whose id goes with the envelope into the queue, where the
+    // delivery agent's attempts continue the trace.
+    private ValueTask FinishMessageAsync(Transaction transaction, bool sawBareLineEnding)
     {
         _transaction = null;
+        var activity = SmtpTracing.Smtp.StartActivity("smtp.message", ActivityKind.Server);
+        return activity is null ? FinishMessageCoreAsync(transaction, sawBareLineEnding, null) : FinishTracedMessageAsync(transaction, sawBareLineEnding, activity);
+    }
+
+    private async ValueTask FinishTracedMessageAsync(Transaction transaction, bool sawBareLineEnding, Activity activity)
+    {
+        using (activity)
+        {
+            _rejectedWith = null;
+            _messageStored = false;
+            activity.SetTag("mail.smtp.queue_id", transaction.QueueId);
+            activity.SetTag("mail.smtp.recipients", transaction.Recipients.Count);
+            string? failure = null;
+            try
+            {
+                await FinishMessageCoreAsync(transaction, sawBareLineEnding, activity).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failure = ex.GetType().Name;
+                throw;
+            }
+            finally
+            {
+                activity.SetTag("mail.smtp.outcome", _messageStored ? "accepted" : "refused");
+                if (!_messageStored)
+                {
+                    // The refusal's name, or the failure's type, or a hook's own reply.
+                    activity.SetTag("error.type", _rejectedWith?.ToString() ?? failure ?? "HookReply");
+                    activity.SetStatus(ActivityStatusCode.Error);
+                }
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FinishMessageCoreAsync(Transaction transaction, bool sawBareLineEnding, Activity? activity)
+    {
         using (transaction)
         {
             if (transaction.TooLarge)
@@ -272,7 +312,7 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.TooManyHops);
                 return;
             }
-            var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow());
+            var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow(), activity?.Id);
             spool.Position = 0;
             if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
@@ -291,6 +331,7 @@ internal sealed partial class SmtpSession
             }
             var size = spool.Length - transaction.HeaderOctets;
             _server.Metrics.MessageReceived(size);
+            activity?.SetTag("mail.message.size", size);
             if (_user is not null)
             {
                 Options.RateLimits?.Sent(_user.Login);
@@ -304,6 +345,7 @@ internal sealed partial class SmtpSession
             {
                 WriteVerboseReport(report);
             }
+            _messageStored = true;
             Write("250 2.0.0 "u8);
             WriteAscii(transaction.QueueId!);
             Write(SmtpReplies.MessageAcceptedSuffix);

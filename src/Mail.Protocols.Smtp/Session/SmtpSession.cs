@@ -31,6 +31,9 @@ internal sealed partial class SmtpSession : CommandSession
     private bool _esmtp;
     private MailUser? _user;
     private Transaction? _transaction;
+    // For the transaction's span: the last refusal, and whether the message of the transaction ending now was stored.
+    private SmtpRejectReason? _rejectedWith;
+    private bool _messageStored;
     private PolicyContext? _policyContext;
     private SmtpSessionInfo? _sessionInfo;
     private byte[]? _receivedPrefix;
@@ -254,6 +257,7 @@ internal sealed partial class SmtpSession : CommandSession
 
     private void Reject(SmtpRejectReason reason, bool countsAsError = true)
     {
+        _rejectedWith = reason;
         if (countsAsError)
         {
             CountError();

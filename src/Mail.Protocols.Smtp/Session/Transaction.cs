@@ -50,14 +50,14 @@ internal sealed class Transaction : IDisposable
     /// <summary>Bare CR/LF detection across BDAT chunks (DATA has its own in the unstuffer).</summary>
     public BareLineEndingScanner BareLineEndings;
 
-    public QueueEnvelope ToEnvelope(DateTimeOffset receivedAt)
+    public QueueEnvelope ToEnvelope(DateTimeOffset receivedAt, string? traceParent)
     {
         var recipients = new QueueRecipient[Recipients.Count];
         for (var i = 0; i < recipients.Length; i++)
         {
             recipients[i] = Recipients[i].Recipient;
         }
-        return new(ReversePath, recipients, receivedAt, EnvelopeId, Return, Body, SmtpUtf8);
+        return new(ReversePath, recipients, receivedAt, EnvelopeId, Return, Body, SmtpUtf8, traceParent);
     }
 
     public void Dispose()

@@ -15,7 +15,8 @@ public static class DomainName
 {
     /// <summary>
     /// The ASCII form of <paramref name="domain"/>: the same string when it is ASCII already (no allocation) or an
-    /// address literal, each Unicode label as its A-label otherwise (lower case); a name IDNA refuses is returned as written.
+    /// address literal, each U-label as its A-label otherwise (lower case); a name IDNA refuses, or one that is not
+    /// written in U-labels (full-width look-alikes, say), is returned as written.
     /// </summary>
     public static string ToAscii(string domain)
     {
@@ -27,8 +28,13 @@ public static class DomainName
         try
         {
             // A new mapping per call: IdnMapping does not say it may be shared between threads, and this path is taken
-            // only for a domain that is not ASCII.
-            return new IdnMapping().GetAscii(domain);
+            // only for a domain that is not ASCII. Only a name written in U-labels (in any letter case) is another
+            // spelling of its A-labels: one that needs UTS #46's mapping first (full-width letters, ideographic full
+            // stops, compatibility characters, decomposed accents) is not a U-label, not what RFC 6531 lets a client
+            // send, and a look-alike of a domain must not become that domain.
+            var idn = new IdnMapping();
+            var ascii = idn.GetAscii(domain);
+            return string.Equals(idn.GetUnicode(ascii), domain, StringComparison.OrdinalIgnoreCase) ? ascii : domain;
         }
         catch (ArgumentException)
         {

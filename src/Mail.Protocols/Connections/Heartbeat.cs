@@ -21,14 +21,32 @@ internal sealed class Heartbeat : IDisposable
         _timer = timeProvider.CreateTimer(static s => ((Heartbeat)s!).Tick(), this, period, period);
     }
 
+    // A shared heartbeat: its timer holds it weakly, so that it (and its clock) can be collected once no connection
+    // holds it, and the finalizer then stops the timer.
+    private Heartbeat(TimeProvider timeProvider)
+    {
+        TimeProvider = timeProvider;
+        var period = TimeSpan.FromSeconds(1);
+        _timer = timeProvider.CreateTimer(static s =>
+        {
+            if (((WeakReference<Heartbeat>)s!).TryGetTarget(out var heartbeat))
+            {
+                heartbeat.Tick();
+            }
+        }, new WeakReference<Heartbeat>(this), period, period);
+    }
+
+    /// <summary>Stops the timer of a shared heartbeat that nothing holds any more.</summary>
+    ~Heartbeat() => _timer.Dispose();
+
     /// <summary>The clock the deadlines are read from.</summary>
     public TimeProvider TimeProvider { get; }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TimeProvider, Heartbeat> s_shared = new();
 
     /// <summary>
-    /// The heartbeat shared by connections made outside a listener on <paramref name="timeProvider"/>'s clock; it lives
-    /// as long as the clock does.
+    /// The heartbeat shared by connections made outside a listener on <paramref name="timeProvider"/>'s clock: one per
+    /// clock while the clock or a connection holds it (a second one made by a race is collected, its timer stopped).
     /// </summary>
     public static Heartbeat Shared(TimeProvider timeProvider) => s_shared.GetValue(timeProvider, static t => new Heartbeat(t));
 
@@ -49,5 +67,9 @@ internal sealed class Heartbeat : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -59,6 +59,10 @@ public interface IMessageQueue
 /// <param name="Return">DSN RET.</param>
 /// <param name="Body">The BODY parameter of MAIL FROM.</param>
 /// <param name="SmtpUtf8">Whether the message needs SMTPUTF8 (RFC 6531).</param>
+/// <param name="TraceParent">
+/// The W3C <c>traceparent</c> of the span that accepted the message, or null when nothing was tracing: the delivery
+/// agent's attempts continue that trace. A queue keeps it with the envelope.
+/// </param>
 public sealed record QueueEnvelope(
     string ReversePath,
     IReadOnlyList<QueueRecipient> Recipients,
@@ -66,7 +70,8 @@ public sealed record QueueEnvelope(
     string? EnvelopeId = null,
     DsnReturn Return = DsnReturn.Unspecified,
     MessageBodyType Body = MessageBodyType.SevenBit,
-    bool SmtpUtf8 = false);
+    bool SmtpUtf8 = false,
+    string? TraceParent = null);
 
 /// <summary>One recipient of a queued message.</summary>
 /// <param name="Address">The forward path.</param>

@@ -5,14 +5,13 @@ using Mail.Protocols.Users;
 namespace Mail.Protocols.Sasl;
 
 // What the two bearer-token mechanisms share: the token checked by the application, its login looked up in the
-// directory (which counts failed logins like any other), the claimed identity compared, and on failure one error
-// challenge (JSON) whose answer ends the exchange as failed (SMTP and IMAP; POP3 fails at once).
+// directory (which counts failed logins like any other), the claimed identity compared, and on failure the JSON error
+// sent as one last challenge (SMTP and IMAP; POP3 fails at once).
 internal abstract class BearerTokenMechanism(IOAuthTokenValidator validator, SaslContext context, byte[] errorJson) : SaslMechanism
 {
     // RFC 7628 §3.1: key = 1*(ALPHA).
     private static readonly System.Buffers.SearchValues<char> s_keyLetters =
         System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
-    private bool _errorSent;
 
     public override bool IsPlaintext => true;
 
@@ -21,11 +20,6 @@ internal abstract class BearerTokenMechanism(IOAuthTokenValidator validator, Sas
 
     public override async ValueTask<SaslStep> StepAsync(byte[] response, CancellationToken cancellationToken = default)
     {
-        if (_errorSent)
-        {
-            // The client's answer to the error (RFC 7628 §3.2.3: a lone %x01; XOAUTH2 clients send nothing) ends the exchange.
-            return SaslStep.Failed("invalid bearer token");
-        }
         string text;
         try
         {
@@ -39,20 +33,23 @@ internal abstract class BearerTokenMechanism(IOAuthTokenValidator validator, Sas
         {
             return SaslStep.Malformed($"{Name} message: {problem}");
         }
+        // The identity claimed is looked up first, as a password mechanism looks up its login: through the session's
+        // directory that takes a slot of that login's failure budget (a refused token counts against it) and finds nobody
+        // for a login that is locked out.
+        if (claimed is not null)
+        {
+            await context.Users.FindByLoginAsync(claimed, cancellationToken).ConfigureAwait(false);
+        }
         var login = await validator.ValidateAsync(new OAuthToken(Name, token, claimed, context.Protocol), cancellationToken).ConfigureAwait(false);
         var user = login is null ? null : await context.Users.FindByLoginAsync(login, cancellationToken).ConfigureAwait(false);
         if (user is not null && (claimed is null || UserName.Comparer.Equals(claimed, user.Login) || user.OwnsAddress(claimed)))
         {
             return SaslStep.Success(user);
         }
-        // RFC 7628 §3.2.2's error challenge, except over POP3: MailKit's POP3 client takes a challenge after its last
-        // message for a protocol error and drops the connection, where a plain -ERR lets it try again.
-        if (context.Protocol == "pop3")
-        {
-            return SaslStep.Failed("invalid bearer token");
-        }
-        _errorSent = true;
-        return SaslStep.Challenge(errorJson);
+        // RFC 7628 §3.2.2's error goes out as one more challenge (the exchange has failed already, whatever the client
+        // answers), except over POP3: MailKit's POP3 client takes a challenge after its last message for a protocol
+        // error and drops the connection, where a plain -ERR lets it try again.
+        return context.Protocol == "pop3" ? SaslStep.Failed("invalid bearer token") : SaslStep.Failed("invalid bearer token", errorJson);
     }
 
     // The token and the identity the client claims, from the client's message.

@@ -31,6 +31,13 @@ public static class SaslExchange
             }
             step = await mechanism.StepAsync(response, cancellationToken).ConfigureAwait(false);
         }
+        if (step.Kind == SaslStepKind.Failure && step.Data is { } error)
+        {
+            // The mechanism's error goes out as a challenge; the answer (RFC 7628 asks for a lone %x01) is read and
+            // ignored, and the exchange failed whatever it is: a client that breaks off here has still failed.
+            await challenge(error).ConfigureAwait(false);
+            return step;
+        }
         if (step.Kind == SaslStepKind.Success && step.Data is { } serverFinal)
         {
             var response = await challenge(serverFinal).ConfigureAwait(false);

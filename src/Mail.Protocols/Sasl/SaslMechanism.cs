@@ -10,7 +10,12 @@ public enum SaslStepKind
     /// <summary>Authenticated as <see cref="SaslStep.User"/>. If <see cref="SaslStep.Data"/> is not null it is the
     /// server's final data (SCRAM): the engine sends it as a challenge, expects an empty answer, then reports success.</summary>
     Success,
-    /// <summary>Authentication failed (bad credentials or a malformed exchange); see <see cref="SaslStep.Error"/>.</summary>
+    /// <summary>
+    /// Authentication failed (bad credentials or a malformed exchange); see <see cref="SaslStep.Error"/>. If
+    /// <see cref="SaslStep.Data"/> is not null it is the mechanism's error for the client (RFC 7628 §3.2.2): the engine
+    /// sends it as a challenge and reads one answer, whatever it is, then reports the failure; the failure stands even
+    /// when the client breaks off instead of answering.
+    /// </summary>
     Failure,
 }
 
@@ -30,6 +35,9 @@ public readonly record struct SaslStep(SaslStepKind Kind, byte[]? Data = null, M
 
     /// <summary>Wrong credentials or unknown user.</summary>
     public static SaslStep Failed(string error) => new(SaslStepKind.Failure, Error: error);
+
+    /// <summary>Wrong credentials, with an error the client is sent as one last challenge before the failure (RFC 7628 §3.2.2).</summary>
+    public static SaslStep Failed(string error, byte[] errorData) => new(SaslStepKind.Failure, errorData, Error: error);
 
     /// <summary>Malformed client data.</summary>
     public static SaslStep Malformed(string error) => new(SaslStepKind.Failure, Error: error, IsMalformed: true);

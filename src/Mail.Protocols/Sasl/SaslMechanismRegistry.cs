@@ -17,11 +17,15 @@ public sealed record SaslContext(IUserDirectory Users, string ServerName, TimePr
 /// The SASL mechanisms a server can run, by name: the four built in (<see cref="SaslMechanisms.BuiltIn"/>) and any an
 /// application adds, such as <see cref="SaslMechanisms.OAuthBearer"/> (<see cref="OAuthMechanismsExtensions.AddOAuthBearer"/>).
 /// Which of them a server offers, and in which order, is <see cref="MailServerOptions.AuthMechanisms"/>; a name offered
-/// there must be registered here. Configure a registry before the servers that use it start; it may be shared by them.
+/// there must be registered here. A registry may be shared by several servers and changed while they run (each change
+/// replaces the table whole, so a session sees one table or the next); a server fixes what it offers when it is built,
+/// and a mechanism removed since is refused as unknown.
 /// </summary>
 public sealed class SaslMechanismRegistry
 {
-    private readonly Dictionary<string, Registration> _mechanisms = new(StringComparer.OrdinalIgnoreCase);
+    // Copy-on-write: readers (sessions) take the current table without a lock; writers replace it under the lock.
+    private readonly Lock _writing = new();
+    private Dictionary<string, Registration> _mechanisms = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>A registry with the built-in mechanisms: SCRAM-SHA-256, CRAM-MD5, PLAIN and LOGIN.</summary>
     public SaslMechanismRegistry()
@@ -33,7 +37,7 @@ public sealed class SaslMechanismRegistry
     }
 
     /// <summary>The registered names.</summary>
-    public IReadOnlyCollection<string> Names => _mechanisms.Keys;
+    public IReadOnlyCollection<string> Names => Volatile.Read(ref _mechanisms).Keys;
 
     /// <summary>
     /// Registers a mechanism, or replaces the one of the same name (a built-in one too).
@@ -53,14 +57,30 @@ public sealed class SaslMechanismRegistry
         {
             throw new ArgumentException($"'{name}' is not a SASL mechanism name (1 to 20 of A-Z, 0-9, '-', '_').", nameof(name));
         }
-        _mechanisms[name] = new(factory, requiresSharedSecrets);
+        lock (_writing)
+        {
+            Volatile.Write(ref _mechanisms, new Dictionary<string, Registration>(_mechanisms, StringComparer.OrdinalIgnoreCase) { [name] = new(factory, requiresSharedSecrets) });
+        }
     }
 
     /// <summary>Removes a mechanism; false if it was not registered.</summary>
-    public bool Remove(string name) => _mechanisms.Remove(name);
+    public bool Remove(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        lock (_writing)
+        {
+            var next = new Dictionary<string, Registration>(_mechanisms, StringComparer.OrdinalIgnoreCase);
+            if (!next.Remove(name))
+            {
+                return false;
+            }
+            Volatile.Write(ref _mechanisms, next);
+            return true;
+        }
+    }
 
     /// <summary>Whether a mechanism of that name (case-insensitive) is registered.</summary>
-    public bool Contains(string name) => _mechanisms.ContainsKey(name);
+    public bool Contains(string name) => name is not null && Volatile.Read(ref _mechanisms).ContainsKey(name);
 
     /// <summary>
     /// Whether a server whose users are in <paramref name="users"/> can offer the mechanism: it is registered, and if it
@@ -69,7 +89,7 @@ public sealed class SaslMechanismRegistry
     public bool IsAvailable(string name, IUserDirectory users)
     {
         ArgumentNullException.ThrowIfNull(users);
-        return _mechanisms.TryGetValue(name, out var registration) && (!registration.RequiresSharedSecrets || users.HasSharedSecrets);
+        return name is not null && Volatile.Read(ref _mechanisms).TryGetValue(name, out var registration) && (!registration.RequiresSharedSecrets || users.HasSharedSecrets);
     }
 
     /// <summary>The names of <paramref name="offered"/> that <see cref="IsAvailable"/> allows, in their order: what a server offers.</summary>
@@ -83,7 +103,7 @@ public sealed class SaslMechanismRegistry
     public SaslMechanism? Create(string name, SaslContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return _mechanisms.TryGetValue(name, out var registration) ? registration.Factory(context) : null;
+        return name is not null && Volatile.Read(ref _mechanisms).TryGetValue(name, out var registration) ? registration.Factory(context) : null;
     }
 
     private static bool IsMechanismName(string name)

@@ -8,13 +8,14 @@ using Microsoft.Extensions.Time.Testing;
 namespace Mail.Protocols.Fuzz.Targets.Sasl;
 
 /// <summary>
-/// One SASL exchange of every mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256), server side, against a fixed user
+/// One SASL exchange of every mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER, XOAUTH2), server side, against a fixed user
 /// directory. The input is the client's messages, one per line (raw octets, the base64 layer being the protocols'):
 /// the first line is the initial response ("*" for none), each next line answers a challenge. A line "@right" is
 /// replaced by the answer a client that knows alice's password computes for the challenge just sent (CRAM-MD5's digest,
 /// SCRAM's client-final with its proof), "@wrong" by the same computed with a wrong password, so the exchanges reach
 /// success and the failure after a full exchange. Properties: no mechanism throws; a success names alice or bob and
-/// comes only when the client showed that user's password (in PLAIN's or LOGIN's fields, or through "@right"), never
+/// comes only when the client showed that user's password (in PLAIN's or LOGIN's fields, or through "@right") or, for
+/// the bearer-token mechanisms, alice's token (the only one the validator knows), never
 /// from "@wrong" or made-up data; SCRAM's success carries the server signature; SCRAM's first challenge has the same
 /// shape and iteration count for an unknown login as for a known one (no user enumeration); no exchange asks for more
 /// than three answers.
@@ -28,7 +29,15 @@ internal sealed class ExchangeTarget : IFuzzTarget
     private static readonly byte[] s_unknownUserKey = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
     private static readonly ConcurrentDictionary<(string Password, string Salt, int Iterations), byte[]> s_salted = new();
 
-    private static readonly SaslMechanismRegistry s_registry = new();
+    private const string AliceToken = "alice-token";
+    private static readonly SaslMechanismRegistry s_registry = new SaslMechanismRegistry().AddOAuthBearer(new OneToken()).AddXOAuth2(new OneToken());
+
+    // The application's token check: one token, alice's.
+    private sealed class OneToken : IOAuthTokenValidator
+    {
+        public ValueTask<string?> ValidateAsync(OAuthToken token, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(token.Token == AliceToken ? Alice : null);
+    }
 
     public string Name => "SaslExchange";
 
@@ -40,7 +49,7 @@ internal sealed class ExchangeTarget : IFuzzTarget
             lines.Add(input[range].ToArray());
         }
 
-        foreach (var mechanism in SaslMechanisms.BuiltIn)
+        foreach (var mechanism in SaslMechanisms.BuiltIn.Append(SaslMechanisms.OAuthBearer).Append(SaslMechanisms.XOAuth2))
         {
             Exchange(mechanism, lines);
         }
@@ -94,9 +103,12 @@ internal sealed class ExchangeTarget : IFuzzTarget
         var user = step.User!.Login;
         Fuzz.Check(user is Alice or Bob, $"{name}: authenticated as {user}");
         var password = Encoding.UTF8.GetBytes(user == Alice ? AlicePassword : BobPassword);
-        var shown = name is SaslMechanisms.Plain or SaslMechanisms.Login
-            ? sent.Any(message => message.AsSpan().IndexOf(password) >= 0)
-            : rightUsed && user == Alice;
+        var shown = name switch
+        {
+            SaslMechanisms.Plain or SaslMechanisms.Login => sent.Any(message => message.AsSpan().IndexOf(password) >= 0),
+            SaslMechanisms.OAuthBearer or SaslMechanisms.XOAuth2 => user == Alice && sent.Any(message => message.AsSpan().IndexOf("alice-token"u8) >= 0),
+            _ => rightUsed && user == Alice,
+        };
         Fuzz.Check(shown, $"{name}: authenticated as {user} without that user's password");
         if (name == SaslMechanisms.ScramSha256)
         {

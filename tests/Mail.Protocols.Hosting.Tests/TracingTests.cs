@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Mail.Protocols.Dns;
+using Mail.Protocols.Smtp.Delivery;
+using Mail.Protocols.Telemetry;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace Mail.Protocols.Hosting.Tests;
+
+/// <summary>
+/// The spans of docs/telemetry.md, seen by an ActivityListener: the SMTP transaction, the queue entry it makes, and the
+/// delivery attempt that continues its trace from the traceparent kept in the queue.
+/// </summary>
+public sealed class TracingTests : IDisposable
+{
+    private readonly ConcurrentQueue<Activity> _spans = new();
+    private readonly ActivityListener _listener;
+
+    public TracingTests()
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => MailActivitySources.All.Contains(source.Name),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = _spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private static MailHostOptions Options()
+    {
+        var options = new MailHostOptions
+        {
+            SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null,
+            ServerName = "mx.example.test",
+        };
+        options.Domains.Add("example.test");
+        options.Users.Add(("alice@example.test", "alice"));
+        options.TrustedNetworks.Add(IPNetwork.Parse("127.0.0.0/8"));
+        options.Smtp.MaxReceivedFields = 3;
+        return options;
+    }
+
+    private static MimeMessage Message(string to, int bodyLength)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("app@example.test"));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Subject = "traced";
+        message.Body = new TextPart("plain") { Text = new string('x', bodyLength) };
+        return message;
+    }
+
+    private sealed class FailingDns : IDnsResolver
+    {
+        public ValueTask<MxLookupResult> LookupMxAsync(string domain, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new MxLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
+
+        public ValueTask<AddressLookupResult> LookupAddressesAsync(string host, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new AddressLookupResult(DnsLookupStatus.TemporaryFailure, [], "SERVFAIL"));
+    }
+
+    [Fact]
+    public async Task An_smtp_transaction_its_queue_entry_and_the_delivery_attempt_are_one_trace()
+    {
+        await using var host = new MailHost(Options());
+        await host.StartAsync();
+        string queueId;
+        using (var client = new SmtpClient())
+        {
+            var smtp = host.EndPoints["smtp"];
+            await client.ConnectAsync(smtp.Address.ToString(), smtp.Port, SecureSocketOptions.None);
+            var response = await client.SendAsync(Message("bob@remote.example", 100));
+            queueId = response.Split(' ')[1]; // "2.0.0 ID Message accepted for delivery"
+            await client.DisconnectAsync(quit: true);
+        }
+
+        var transaction = Assert.Single(_spans, s => s.OperationName == "smtp.message" && (string?)s.GetTagItem("mail.smtp.queue_id") == queueId);
+        Assert.Equal(MailActivitySources.Smtp, transaction.Source.Name);
+        Assert.Equal(ActivityKind.Server, transaction.Kind);
+        Assert.Equal("accepted", transaction.GetTagItem("mail.smtp.outcome"));
+        Assert.Equal(1, transaction.GetTagItem("mail.smtp.recipients"));
+        Assert.True((long)transaction.GetTagItem("mail.message.size")! > 100);
+        var enqueue = Assert.Single(_spans, s => s.OperationName == "mail.queue.enqueue" && s.ParentSpanId == transaction.SpanId);
+        Assert.Equal(transaction.TraceId, enqueue.TraceId);
+
+        // The delivery agent, later and on its own: its attempt is a child of the transaction's span.
+        var agent = new DeliveryAgent(host.Queue, new FailingDns(), (_, _, _) => ValueTask.CompletedTask, new DeliveryAgentOptions { ServerName = "mx.example.test" });
+        Assert.Equal(1, await agent.RunOnceAsync());
+        var attempt = Assert.Single(_spans, s => s.OperationName == "delivery.attempt" && s.TraceId == transaction.TraceId);
+        Assert.Equal(MailActivitySources.Delivery, attempt.Source.Name);
+        Assert.Equal(transaction.SpanId, attempt.ParentSpanId);
+        Assert.Equal("remote.example", attempt.GetTagItem("mail.delivery.domain"));
+        Assert.Equal(0, attempt.GetTagItem("mail.delivery.accepted"));
+        Assert.Equal("451", attempt.GetTagItem("error.type"));
+        Assert.Equal(ActivityStatusCode.Error, attempt.Status);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_local_delivery_has_a_store_append_span_and_a_refused_message_says_why()
+    {
+        await using var host = new MailHost(Options());
+        await host.StartAsync();
+        using var client = new SmtpClient();
+        var smtp = host.EndPoints["smtp"];
+        await client.ConnectAsync(smtp.Address.ToString(), smtp.Port, SecureSocketOptions.None);
+        var queueId = (await client.SendAsync(Message("alice@example.test", 100))).Split(' ')[1];
+        var looping = Message("alice@example.test", 100);
+        for (var i = 0; i < 4; i++)
+        {
+            looping.Headers.Add("Received", $"from hop{i}.example by hop{i + 1}.example; Mon, 7 Dec 2026 10:00:0{i} +0000");
+        }
+        await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(looping)); // refused at the end of the data
+        await client.DisconnectAsync(quit: true);
+
+        var stored = Assert.Single(_spans, s => s.OperationName == "smtp.message" && (string?)s.GetTagItem("mail.smtp.queue_id") == queueId);
+        var append = Assert.Single(_spans, s => s.OperationName == "mail.store.append" && s.ParentSpanId == stored.SpanId);
+        Assert.Equal("INBOX", append.GetTagItem("mail.store.folder"));
+        Assert.Equal(ActivityKind.Client, append.Kind);
+
+        var refused = Assert.Single(_spans, s => s.OperationName == "smtp.message" && s.TraceId != stored.TraceId
+            && (string?)s.GetTagItem("error.type") == "TooManyHops" && s.Tags.Any(t => t.Key == "mail.smtp.queue_id"));
+        Assert.Equal("refused", refused.GetTagItem("mail.smtp.outcome"));
+        Assert.Equal(ActivityStatusCode.Error, refused.Status);
+        await host.StopAsync();
+    }
+}
