@@ -62,6 +62,7 @@ internal sealed class CommandLineFlags
     private readonly Option<int?> _pollSeconds = Count("--poll-seconds", "N", "how often the delivery agent looks for due mail (default 30)");
     private readonly Option<int?> _perUserHour = Count("--messages-per-user-hour", "N", "messages one authenticated user may submit per hour (default 1000; 0: no limit)", allowZero: true);
     private readonly Option<bool> _quiet = Flag("--quiet", "log warnings only, print no deliveries");
+    private readonly Option<bool> _redact = Flag("--redact-personal-data", "log logins, addresses and client IPs as redacted tokens (docs/telemetry.md)");
     private readonly Option<string[]> _set = Many("--set", "KEY=VALUE", "any setting of appsettings.json, by its path (--set Mail:Smtp:MaxMessageSize=1048576); repeatable");
 
     public CommandLineFlags()
@@ -73,7 +74,7 @@ internal sealed class CommandLineFlags
         }
         Option[] rest = [_domain, _user, _usersFile, _postmaster, _alias, _list, _catchAll, _srs, _aliasesFile, _subaddress, _vrfy, _expn, _plaintextAuth,
             _certificate, _certificatePassword, _bind, _dns, _smartHost, _relayPort, _noDelivery, _maxConnections, _maxPerAddress, _store, _queue,
-            _noFsync, _fsyncFlags, _leaseSeconds, _pollSeconds, _perUserHour, _quiet, _set];
+            _noFsync, _fsyncFlags, _leaseSeconds, _pollSeconds, _perUserHour, _quiet, _redact, _set];
         foreach (var option in rest)
         {
             Command.Options.Add(option);
@@ -85,6 +86,9 @@ internal sealed class CommandLineFlags
 
     /// <summary>Whether --quiet was given.</summary>
     public bool IsQuiet(ParseResult parsed) => parsed.GetValue(_quiet);
+
+    /// <summary>Whether --redact-personal-data was given.</summary>
+    public bool IsRedacting(ParseResult parsed) => parsed.GetValue(_redact);
 
     /// <summary>
     /// The settings the flags give, as configuration keys, and the lists they replace, read against

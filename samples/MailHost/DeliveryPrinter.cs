@@ -34,7 +34,7 @@ internal sealed class DeliveryPrinter(IMailboxStore store, InMemoryUserDirectory
                 {
                     if (change.Kind == MailboxChangeKind.MessageAdded && change.Message is { } message)
                     {
-                        Console.WriteLine($"delivered: {batch.User} {change.Folder} uid {message.Uid} ({message.Size} octets)");
+                        Console.WriteLine($"delivered: {Mail.Protocols.Telemetry.PersonalData.ForLog(batch.User)} {change.Folder} uid {message.Uid} ({message.Size} octets)");
                     }
                 }
             }

@@ -30,6 +30,11 @@ internal static class MailHostApplication
 {
     public static async Task<int> RunAsync(CommandLineFlags flags, ParseResult parsed)
     {
+        if (flags.IsRedacting(parsed))
+        {
+            // Before anything logs: the switch is read once.
+            AppContext.SetSwitch(Mail.Protocols.Telemetry.PersonalData.RedactSwitch, true);
+        }
         // appsettings.json beside the program, wherever it is started from.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, ApplicationName = "MailHost" });
         SampleSettings sample;

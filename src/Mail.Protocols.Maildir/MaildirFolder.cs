@@ -279,7 +279,7 @@ internal sealed class MaildirFolder : IDisposable
         Index.Commit();
         if ((added.Count > 0 || removed > 0) && notify)
         {
-            MaildirLog.ExternalChanges(_logger, User, Name, added.Count, removed);
+            MaildirLog.ExternalChanges(_logger, Mail.Protocols.Telemetry.PersonalData.ForLog(User), Name, added.Count, removed);
         }
     }
 

@@ -69,6 +69,42 @@ public sealed partial class SampleMailHostTests
         Assert.Contains("users       2 (bob@example.test, carol@example.test); postmaster bob@example.test", run.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task With_redact_personal_data_no_login_or_client_address_reaches_the_log()
+    {
+        var ct = TestHost.Timeout();
+        using var run = SampleRun.Start([.. TwoListeners, "--user", "bob@example.test:bob-secret", "--allow-plaintext-auth", "--redact-personal-data",
+            "--set", "Logging:LogLevel:Mail.Protocols.Connections=Debug"], []);
+        var ports = await run.WaitForEndpointsAsync(ct);
+        using (var client = new SmtpClient())
+        {
+            await client.ConnectAsync("127.0.0.1", ports["smtp"], SecureSocketOptions.None, ct);
+            var message = new MimeMessage();
+            message.From.Add(MailboxAddress.Parse("writer@example.org"));
+            message.To.Add(MailboxAddress.Parse("bob@example.test"));
+            message.Subject = "private";
+            message.Body = new TextPart("plain") { Text = "Who reads the log?" };
+            await client.SendAsync(message, ct);
+            await client.DisconnectAsync(true, ct);
+        }
+        using (var client = new Pop3Client())
+        {
+            await client.ConnectAsync("127.0.0.1", ports["pop3"], SecureSocketOptions.None, ct);
+            await client.AuthenticateAsync("bob@example.test", "bob-secret", ct);
+            await client.DisconnectAsync(true, ct);
+        }
+        Assert.Equal(0, await run.TerminateAsync(ct));
+
+        var lines = run.Output.Split('\n');
+        Assert.Contains(lines, l => Regex.IsMatch(l, "redacted:[0-9a-f]{8} logged in with"));            // POP3's login event
+        Assert.Contains(lines, l => Regex.IsMatch(l, "Connection \\S+ from redacted:[0-9a-f]{8} on"));  // the connection event, at Debug
+        Assert.Contains(lines, l => Regex.IsMatch(l, "^delivered: redacted:[0-9a-f]{8} INBOX"));
+        Assert.DoesNotContain(lines, l => l.Contains("logged in", StringComparison.Ordinal) && l.Contains("bob@", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("Connection ", StringComparison.Ordinal) && l.Contains("127.0.0.1", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("delivered:", StringComparison.Ordinal) && l.Contains("bob@", StringComparison.Ordinal));
+        Assert.DoesNotContain("Who reads the log?", run.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--set", "Mail:Smtp:MaxMesageSize=5", "error: Mail:Smtp:MaxMesageSize: there is no such setting")]
     [InlineData("--set", "Mail:Policy:LocalDomains:0=exa mple.test", "error: Mail:Policy:LocalDomains: 'exa mple.test' is not a domain")]

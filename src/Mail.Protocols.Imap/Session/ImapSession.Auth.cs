@@ -232,7 +232,7 @@ internal sealed partial class ImapSession
         _user = user;
         _state = ImapState.Authenticated;
         _subscription = Store.Subscribe(user.Login);
-        ImapLog.LoggedIn(_logger, Connection.Id, user.Login, method);
+        ImapLog.LoggedIn(_logger, Connection.Id, Mail.Protocols.Telemetry.PersonalData.ForLog(user.Login), method);
         // RFC 9051 §6.2.2: the capabilities change at login, so the OK carries them.
         WriteTagged("OK ["u8);
         WriteCapabilities();

@@ -255,7 +255,7 @@ internal sealed partial class Pop3Session
         }
         if (maildropLock is null)
         {
-            Pop3Log.MaildropInUse(_logger, Connection.Id, user.Login);
+            Pop3Log.MaildropInUse(_logger, Connection.Id, Mail.Protocols.Telemetry.PersonalData.ForLog(user.Login));
             Error(Pop3RejectReason.MaildropInUse);
             return true;
         }
@@ -279,7 +279,7 @@ internal sealed partial class Pop3Session
         _retrieved = new bool[_messages.Count];
         _lock = maildropLock;
         _user = user;
-        Pop3Log.LoggedIn(_logger, Connection.Id, user.Login, method, _messages.Count);
+        Pop3Log.LoggedIn(_logger, Connection.Id, Mail.Protocols.Telemetry.PersonalData.ForLog(user.Login), method, _messages.Count);
         IO.WriteAscii($"+OK {user.Login} has {_messages.Count} message(s)\r\n");
         Success();
         return true;

@@ -526,7 +526,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             dsn = DeliveryStatusNotification.Build(_options.ServerName, envelope, recipients, action, original, retryUntil);
         }
         await DeliveryStatusNotification.SubmitAsync(dsn, envelope.ReversePath, _time.GetUtcNow(), submitNotification, cancellationToken).ConfigureAwait(false);
-        DeliveryLog.Notified(_logger, lease.QueueId, action.ToString(), envelope.ReversePath);
+        DeliveryLog.Notified(_logger, lease.QueueId, action.ToString(), Mail.Protocols.Telemetry.PersonalData.ForLog(envelope.ReversePath));
     }
 }
 

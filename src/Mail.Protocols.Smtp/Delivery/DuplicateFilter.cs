@@ -172,7 +172,7 @@ internal sealed class DuplicateFilter(TimeSpan window, int capacity, TimeProvide
                 }
                 inProgress = other.Task;
             }
-            SmtpLog.DuplicateInProgress(logger, queueId, user);
+            SmtpLog.DuplicateInProgress(logger, queueId, Mail.Protocols.Telemetry.PersonalData.ForLog(user));
             await inProgress.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -93,7 +93,7 @@ internal sealed partial class MessageDelivery
         {
             run.AddNotice(listEnvelope, failed);
         }
-        SmtpLog.ListDelivered(logger, run.QueueId, list.Address, list.Members.Count, failed.Count, list.Owner);
+        SmtpLog.ListDelivered(logger, run.QueueId, Mail.Protocols.Telemetry.PersonalData.ForLog(list.Address), list.Members.Count, failed.Count, Mail.Protocols.Telemetry.PersonalData.ForLog(list.Owner));
         run.ListPath.Remove(key);
 
         void AddRemote(QueueRecipient member)

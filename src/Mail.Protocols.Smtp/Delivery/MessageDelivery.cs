@@ -189,7 +189,7 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                SmtpLog.NoticeFailed(logger, run.QueueId, envelope.ReversePath, ex);
+                SmtpLog.NoticeFailed(logger, run.QueueId, Mail.Protocols.Telemetry.PersonalData.ForLog(envelope.ReversePath), ex);
             }
         }
     }
@@ -273,7 +273,7 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
     {
         if (duplicateKey is { } key && !await duplicates!.ClaimAsync(localUser, key, logger, queueId, cancellationToken).ConfigureAwait(false))
         {
-            SmtpLog.DuplicateSuppressed(logger, queueId, localUser);
+            SmtpLog.DuplicateSuppressed(logger, queueId, Mail.Protocols.Telemetry.PersonalData.ForLog(localUser));
             return null;
         }
         var stored = false;

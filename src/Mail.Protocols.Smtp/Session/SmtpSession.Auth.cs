@@ -88,7 +88,7 @@ internal sealed partial class SmtpSession
         {
             case SaslExchangeOutcome.Succeeded:
                 _user = result.Step.User;
-                SmtpLog.Authenticated(_logger, Connection.Id, _user!.Login, mechanism.Name);
+                SmtpLog.Authenticated(_logger, Connection.Id, Mail.Protocols.Telemetry.PersonalData.ForLog(_user!.Login), mechanism.Name);
                 Write(SmtpReplies.AuthSucceeded);
                 Success();
                 return true;

@@ -135,7 +135,7 @@ internal sealed class MailListener : IAsyncDisposable
             if (!TryReserve(address))
             {
                 _metrics.ConnectionRejected(_handler.Protocol);
-                CoreLog.ConnectionRefused(_logger, remote);
+                CoreLog.ConnectionRefused(_logger, ClientForLog(remote));
                 _ = RefuseAsync(socket);
                 continue;
             }
@@ -194,7 +194,10 @@ internal sealed class MailListener : IAsyncDisposable
         await started.ConfigureAwait(false);
         using var scope = _logger.BeginScope(new ConnectionScope(connection.Id, _handler.Protocol));
         _metrics.ConnectionOpened(_handler.Protocol);
-        CoreLog.ConnectionAccepted(_logger, connection.Id, connection.RemoteEndPoint, endpoint.Name ?? _handler.Protocol);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            CoreLog.ConnectionAccepted(_logger, connection.Id, ClientForLog(connection.RemoteEndPoint as IPEndPoint), endpoint.Name ?? _handler.Protocol);
+        }
         try
         {
             if (endpoint.ImplicitTls && !await connection.StartTlsAsync().ConfigureAwait(false))
@@ -268,4 +271,8 @@ internal sealed class MailListener : IAsyncDisposable
     {
         public override string ToString() => $"{Protocol} {ConnectionId}";
     }
+
+    // A client's address and port as a log event carries them, or its address redacted (PersonalData).
+    private static string ClientForLog(IPEndPoint? remote) =>
+        remote is null ? "" : PersonalData.IsRedacted ? PersonalData.ForLog(remote.Address.ToString()) : remote.ToString();
 }

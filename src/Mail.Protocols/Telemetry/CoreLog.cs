@@ -10,13 +10,13 @@ internal static partial class CoreLog
     public static partial void Listening(ILogger logger, string protocol, IPEndPoint endPoint, bool implicitTls);
 
     [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId} from {RemoteEndPoint} on {Endpoint}")]
-    public static partial void ConnectionAccepted(ILogger logger, string connectionId, EndPoint? remoteEndPoint, string endpoint);
+    public static partial void ConnectionAccepted(ILogger logger, string connectionId, string remoteEndPoint, string endpoint);
 
     [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} closed")]
     public static partial void ConnectionClosed(ILogger logger, string connectionId);
 
     [LoggerMessage(4, LogLevel.Warning, "Connection from {RemoteEndPoint} refused: connection limit reached")]
-    public static partial void ConnectionRefused(ILogger logger, IPEndPoint? remoteEndPoint);
+    public static partial void ConnectionRefused(ILogger logger, string remoteEndPoint);
 
     [LoggerMessage(5, LogLevel.Warning, "Accept failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
