@@ -4,6 +4,9 @@ using System.Net;
 using Mail.Protocols.Dns;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Telemetry;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -129,5 +132,62 @@ public sealed class TracingTests : IDisposable
         Assert.Equal("refused", refused.GetTagItem("mail.smtp.outcome"));
         Assert.Equal(ActivityStatusCode.Error, refused.Status);
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Logins_and_the_commands_that_touch_the_store_have_spans_in_every_protocol()
+    {
+        var options = Options();
+        options.Pop3Port = 0;
+        options.ImapPort = 0;
+        options.SubmissionPort = 0;
+        options.AllowPlaintextAuth = true;
+        await using var host = new MailHost(options);
+        await host.StartAsync();
+        using (var smtp = new SmtpClient())
+        {
+            var submission = host.EndPoints["submission"];
+            await smtp.ConnectAsync(submission.Address.ToString(), submission.Port, SecureSocketOptions.None);
+            await Assert.ThrowsAsync<AuthenticationException>(() => smtp.AuthenticateAsync(new SaslMechanismPlain("alice@example.test", "wrong")));
+            await smtp.AuthenticateAsync(new SaslMechanismPlain("alice@example.test", "alice"));
+            var own = Message("alice@example.test", 10);
+            own.From.Clear();
+            own.From.Add(MailboxAddress.Parse("alice@example.test"));
+            await smtp.SendAsync(own);
+            await smtp.DisconnectAsync(quit: true);
+        }
+        using (var pop3 = new Pop3Client())
+        {
+            var endPoint = host.EndPoints["pop3"];
+            await pop3.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, SecureSocketOptions.None);
+            await pop3.AuthenticateAsync(new SaslMechanismPlain("alice@example.test", "alice"));
+            await pop3.GetMessageAsync(0);
+            await pop3.DisconnectAsync(quit: true);
+        }
+        using (var imap = new ImapClient())
+        {
+            var endPoint = host.EndPoints["imap"];
+            await imap.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, SecureSocketOptions.None);
+            await imap.AuthenticateAsync(new SaslMechanismPlain("alice@example.test", "alice"));
+            await imap.Inbox.OpenAsync(FolderAccess.ReadWrite);
+            await imap.Inbox.GetMessageAsync(0);
+            var scratch = (await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync("Scratch", true))!;
+            await scratch.DeleteAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => scratch.DeleteAsync()); // NO
+            await imap.DisconnectAsync(quit: true);
+        }
+        await host.StopAsync();
+
+        var auths = _spans.Where(s => s.OperationName == "SMTP AUTH").ToList();
+        Assert.Contains(auths, s => (string?)s.GetTagItem("mail.auth.outcome") == "failed" && (string?)s.GetTagItem("error.type") == "AuthFailed" && s.Status == ActivityStatusCode.Error);
+        Assert.Contains(auths, s => (string?)s.GetTagItem("mail.auth.outcome") == "succeeded" && (string?)s.GetTagItem("mail.auth.mechanism") == "PLAIN");
+        Assert.Contains(_spans, s => s.OperationName == "POP3 AUTH" && s.Source.Name == MailActivitySources.Pop3 && s.Status != ActivityStatusCode.Error);
+        Assert.Contains(_spans, s => s.OperationName == "POP3 RETR" && (string?)s.GetTagItem("mail.pop3.command") == "RETR");
+        Assert.Contains(_spans, s => s.OperationName == "IMAP AUTHENTICATE" && s.Source.Name == MailActivitySources.Imap);
+        Assert.Contains(_spans, s => s.OperationName == "IMAP SELECT");
+        Assert.Contains(_spans, s => s.OperationName == "IMAP FETCH" && (string?)s.GetTagItem("mail.imap.command") == "FETCH");
+        // The store refused to delete a folder that is gone: the session answered NO, the span says why.
+        Assert.Contains(_spans, s => s.OperationName == "IMAP DELETE" && s.Status == ActivityStatusCode.Error && s.GetTagItem("error.type") is "MailboxStoreException");
+        Assert.DoesNotContain(_spans, s => s.OperationName is "IMAP CAPABILITY" or "IMAP LOGOUT");
     }
 }

@@ -204,9 +204,25 @@ internal sealed partial class ImapSession : CommandSession
                 reader.ReadSpace("Missing command after UID");
                 verb = ImapVerbs.ParseUid(reader.ReadCommandName());
             }
-            _server.Metrics.Command(ImapVerbs.Name(verb));
-            // Each command's arguments are parsed here, synchronously; what a command does with them runs after.
-            return Dispatch(verb, ref reader);
+            var name = ImapVerbs.Name(verb);
+            _server.Metrics.Command(name);
+            if (verb is ImapVerb.Capability or ImapVerb.Id or ImapVerb.Logout or ImapVerb.StartTls || StartCommandSpan(ImapTracing.Source, "IMAP " + name) is not { } span)
+            {
+                // Each command's arguments are parsed here, synchronously; what a command does with them runs after.
+                return Dispatch(verb, ref reader);
+            }
+            span.SetTag("mail.imap.command", name);
+            ValueTask<bool> running;
+            try
+            {
+                running = Dispatch(verb, ref reader);
+            }
+            catch (Exception ex)
+            {
+                FailCommandSpan(ex);
+                throw;
+            }
+            return EndCommandSpan(running);
         }
         catch (ImapParseException ex)
         {
@@ -246,6 +262,10 @@ internal sealed partial class ImapSession : CommandSession
     /// <summary>The tagged refusal of the command, from the one table of replies.</summary>
     private void Reject(ImapRejectReason reason)
     {
+        if (IsCommandTraced)
+        {
+            MarkCommandRefused(reason.ToString());
+        }
         _server.Metrics.Rejected(reason);
         CountError();
         WriteTagged(ImapReplies.For(reason));

@@ -112,7 +112,36 @@ internal sealed partial class Pop3Session : CommandSession
         _server.Metrics.SessionEnded();
     }
 
+    // The logins and the commands that read or change the maildrop run in a span while something listens.
     protected override ValueTask<bool> ExecuteAsync()
+    {
+        if (!Pop3Tracing.Source.HasListeners())
+        {
+            return Execute();
+        }
+        var verb = Pop3Verbs.Parse(IO.Line, out _);
+        if (verb is not (Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth or Pop3Verb.Retr or Pop3Verb.Top or Pop3Verb.Quit)
+            || StartCommandSpan(Pop3Tracing.Source, SpanNames[(int)verb]) is not { } span)
+        {
+            return Execute();
+        }
+        span.SetTag("mail.pop3.command", verb.ToString().ToUpperInvariant());
+        ValueTask<bool> command;
+        try
+        {
+            command = Execute();
+        }
+        catch (Exception ex)
+        {
+            FailCommandSpan(ex);
+            throw;
+        }
+        return EndCommandSpan(command);
+    }
+
+    private static readonly string[] SpanNames = [.. Enum.GetValues<Pop3Verb>().Select(v => "POP3 " + v.ToString().ToUpperInvariant())];
+
+    private ValueTask<bool> Execute()
     {
         var line = IO.Line;
         var verb = Pop3Verbs.Parse(line, out var arguments);
@@ -233,6 +262,10 @@ internal sealed partial class Pop3Session : CommandSession
     // errors is the client's doing, not a system error, so no SYS code.
     private void Error(Pop3RejectReason reason)
     {
+        if (IsCommandTraced)
+        {
+            MarkCommandRefused(reason.ToString());
+        }
         _server.Metrics.Rejected(reason);
         var reply = Pop3Replies.For(reason);
         if (!CountError())

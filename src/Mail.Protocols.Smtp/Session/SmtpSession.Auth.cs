@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Mail.Protocols.Connections;
 using Mail.Protocols.RateLimits;
 using Mail.Protocols.Sasl;
@@ -13,7 +14,39 @@ internal sealed partial class SmtpSession
 {
     private bool _authenticating;
 
+    // AUTH, in a span while something listens: the mechanism, and how the attempt ended.
     private async ValueTask<bool> AuthAsync(string arguments)
+    {
+        using var span = SmtpTracing.Smtp.StartActivity("SMTP AUTH", ActivityKind.Server);
+        if (span is null)
+        {
+            return await AuthCoreAsync(arguments).ConfigureAwait(false);
+        }
+        _rejectedWith = null;
+        var mechanism = arguments.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var name, ..] ? name.ToUpperInvariant() : "";
+        span.SetTag("mail.auth.mechanism", mechanism);
+        string? failure = null;
+        try
+        {
+            return await AuthCoreAsync(arguments).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            failure = ex.GetType().Name;
+            throw;
+        }
+        finally
+        {
+            span.SetTag("mail.auth.outcome", _user is not null ? "succeeded" : "failed");
+            if (_user is null)
+            {
+                span.SetTag("error.type", _rejectedWith?.ToString() ?? failure ?? "Failed");
+                span.SetStatus(ActivityStatusCode.Error);
+            }
+        }
+    }
+
+    private async ValueTask<bool> AuthCoreAsync(string arguments)
     {
         if (_heloName is null || !_esmtp)
         {

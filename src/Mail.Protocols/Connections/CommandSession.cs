@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Mail.Protocols.RateLimits;
 using Mail.Protocols.Telemetry;
@@ -23,6 +24,8 @@ public abstract class CommandSession
     private readonly CoreMetrics _metrics;
     private readonly string _protocol;
     private int _errors;
+    private Activity? _commandSpan;
+    private Activity? _spanParent;
 
     /// <summary>Sets up the loop over a connection.</summary>
     /// <param name="server">The server the session belongs to (its protocol name and connection instruments).</param>
@@ -95,6 +98,95 @@ public abstract class CommandSession
         {
             CountLockout(SessionRateLimit.AuthFailuresPerLogin);
         }
+    }
+
+    /// <summary>
+    /// Starts the span of the command about to run, while something listens to <paramref name="source"/> (null
+    /// otherwise, at the cost of one check). It is the current activity while the command runs; pass what the command
+    /// returns to <see cref="EndCommandSpan"/>, which stops the span when the command ends.
+    /// </summary>
+    protected Activity? StartCommandSpan(ActivitySource source, string name)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.HasListeners())
+        {
+            return null;
+        }
+        _spanParent = Activity.Current;
+        return _commandSpan = source.StartActivity(name, ActivityKind.Server);
+    }
+
+    /// <summary>
+    /// Stops the command span (if any) once <paramref name="command"/> completes, marked an error if it throws; the
+    /// session goes on outside the span.
+    /// </summary>
+    protected ValueTask<bool> EndCommandSpan(ValueTask<bool> command)
+    {
+        if (_commandSpan is not { } span)
+        {
+            return command;
+        }
+        Activity.Current = _spanParent;
+        if (command.IsCompletedSuccessfully)
+        {
+            _commandSpan = null;
+            span.Dispose();
+            return command;
+        }
+        return EndCommandSpanAsync(command, span);
+    }
+
+    /// <summary>Whether the command running now has a span (so that a refusal's name is made only when it is needed).</summary>
+    protected bool IsCommandTraced => _commandSpan is not null;
+
+    /// <summary>Marks the command span (if any) refused, with the refusal's name as <c>error.type</c>.</summary>
+    protected void MarkCommandRefused(string reason)
+    {
+        if (_commandSpan is { } span)
+        {
+            span.SetTag("error.type", reason);
+            span.SetStatus(ActivityStatusCode.Error);
+        }
+    }
+
+    /// <summary>Ends the command span (if any) of a command that threw before it returned.</summary>
+    protected void FailCommandSpan(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (_commandSpan is { } span)
+        {
+            _commandSpan = null;
+            Activity.Current = _spanParent;
+            MarkFailed(span, exception);
+            span.Dispose();
+        }
+    }
+
+    private async ValueTask<bool> EndCommandSpanAsync(ValueTask<bool> command, Activity span)
+    {
+        try
+        {
+            return await command.ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            MarkFailed(span, exception);
+            throw;
+        }
+        finally
+        {
+            if (ReferenceEquals(_commandSpan, span))
+            {
+                _commandSpan = null;
+            }
+            span.Dispose();
+        }
+    }
+
+    private static void MarkFailed(Activity span, Exception exception)
+    {
+        span.SetTag("error.type", exception.GetType().Name);
+        span.SetStatus(ActivityStatusCode.Error);
     }
 
     /// <summary>
