@@ -31,9 +31,9 @@ internal static class StartupBanner
             }
         }
         var policy = services.GetRequiredService<IOptions<RecipientPolicyOptions>>().Value;
-        var users = services.GetRequiredService<InMemoryUserDirectory>().Users.Select(user => user.Login).Order(StringComparer.Ordinal).ToList();
+        var users = services.GetRequiredService<InMemoryUserDirectory>().Users.Select(user => Mail.Protocols.Telemetry.PersonalData.ForLog(user.Login)).Order(StringComparer.Ordinal).ToList();
         Console.WriteLine($"  domains     {string.Join(", ", policy.LocalDomains)}");
-        Console.WriteLine($"  users       {users.Count} ({string.Join(", ", users.Take(5))}{(users.Count > 5 ? ", ..." : "")}); postmaster {policy.PostmasterLogin}");
+        Console.WriteLine($"  users       {users.Count} ({string.Join(", ", users.Take(5))}{(users.Count > 5 ? ", ..." : "")}); postmaster {Mail.Protocols.Telemetry.PersonalData.ForLog(policy.PostmasterLogin)}");
         if (services.GetService<IAddressBook>() is InMemoryAddressBook aliases && aliases.Count > 0)
         {
             Console.WriteLine($"  aliases     {aliases.Count} (aliases, lists and catch-alls)");

@@ -103,6 +103,8 @@ public sealed partial class SampleMailHostTests
         Assert.DoesNotContain(lines, l => l.Contains("Connection ", StringComparison.Ordinal) && l.Contains("127.0.0.1", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.StartsWith("delivered:", StringComparison.Ordinal) && l.Contains("bob@", StringComparison.Ordinal));
         Assert.DoesNotContain("Who reads the log?", run.Output, StringComparison.Ordinal);
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"users\s+1 \(redacted:[0-9a-f]{8}\)")); // the banner's list of users
+        Assert.DoesNotContain("bob@example.test", run.Output, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -206,7 +206,9 @@ internal sealed partial class ImapSession : CommandSession
             }
             var name = ImapVerbs.Name(verb);
             _server.Metrics.Command(name);
-            if (verb is ImapVerb.Capability or ImapVerb.Id or ImapVerb.Logout or ImapVerb.StartTls || StartCommandSpan(ImapTracing.Source, "IMAP " + name) is not { } span)
+            // IDLE is left out too: its span would last as long as the client waits.
+            if (!ImapTracing.Source.HasListeners() || verb is ImapVerb.Capability or ImapVerb.Id or ImapVerb.Logout or ImapVerb.StartTls or ImapVerb.Idle
+                || StartCommandSpan(ImapTracing.Source, "IMAP " + name) is not { } span)
             {
                 // Each command's arguments are parsed here, synchronously; what a command does with them runs after.
                 return Dispatch(verb, ref reader);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using Mail.Protocols.Telemetry;
 using Mail.Protocols.Imap.Protocol;
 
@@ -15,7 +16,9 @@ internal sealed class ImapMetrics
     /// <summary>The meter's name.</summary>
     public const string MeterName = MailMeters.Imap;
 
-    private static readonly ImapMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    // The instrumentation's version: the assembly's (without SourceLink's "+commit").
+    private static readonly string? s_version = typeof(ImapMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
+    private static readonly ImapMetrics s_shared = new(new Meter(MeterName, s_version));
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _commands;
     private readonly Counter<long> _errors;
@@ -31,7 +34,7 @@ internal sealed class ImapMetrics
 
     /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
     internal static ImapMetrics For(IMeterFactory? meterFactory) =>
-        meterFactory is null ? s_shared : new ImapMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
+        meterFactory is null ? s_shared : new ImapMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = s_version }));
 
     internal void SessionStarted() => _active.Add(1);
 

@@ -9,5 +9,5 @@ internal static class ImapTracing
 {
     /// <summary>The server's spans: one per traced command, named "IMAP " and the command.</summary>
     public static ActivitySource Source { get; } = new(MailActivitySources.Imap,
-        typeof(ImapTracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion);
+        typeof(ImapTracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]);
 }

@@ -9,5 +9,5 @@ internal static class Pop3Tracing
 {
     /// <summary>The server's spans: one per traced command, named "POP3 " and the command.</summary>
     public static ActivitySource Source { get; } = new(MailActivitySources.Pop3,
-        typeof(Pop3Tracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion);
+        typeof(Pop3Tracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]);
 }

@@ -118,6 +118,8 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     /// <summary>Runs <see cref="RunOnceAsync"/> every <paramref name="pollInterval"/> until cancelled; a failing round is logged and retried.</summary>
     public async Task RunAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
     {
+        // Whatever activity started the agent is not the parent of its attempts (each continues its message's trace).
+        Activity.Current = null;
         using var timer = new PeriodicTimer(pollInterval, _time);
         try
         {
@@ -389,7 +391,7 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
         {
             var refused = results.Values.First(r => !r.Reply.IsSuccess).Reply;
             activity.SetTag("error.type", refused.Code.ToString(CultureInfo.InvariantCulture));
-            activity.SetStatus(ActivityStatusCode.Error, refused.ToString());
+            activity.SetStatus(ActivityStatusCode.Error); // the reply's text often repeats the recipient's address
         }
         return results;
     }

@@ -20,7 +20,7 @@ internal sealed partial class MessageDelivery
     {
         if (lists is null)
         {
-            SmtpLog.ListNotExpanded(logger, run.QueueId, list.Address);
+            SmtpLog.ListNotExpanded(logger, run.QueueId, Mail.Protocols.Telemetry.PersonalData.ForLog(list.Address));
             run.Report?.Add($"<{list.Address}> is a list, not expanded here");
             return;
         }

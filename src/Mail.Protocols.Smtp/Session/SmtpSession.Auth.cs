@@ -23,7 +23,10 @@ internal sealed partial class SmtpSession
             return await AuthCoreAsync(arguments).ConfigureAwait(false);
         }
         _rejectedWith = null;
-        var mechanism = arguments.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var name, ..] ? name.ToUpperInvariant() : "";
+        var wasUser = _user;
+        // The mechanism as offered, or "other" for what a client made up (a span attribute is no place for its text).
+        var mechanism = arguments.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var name, ..]
+            && _server.AuthMechanisms.FirstOrDefault(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase)) is { } known ? known : "other";
         span.SetTag("mail.auth.mechanism", mechanism);
         string? failure = null;
         try
@@ -37,8 +40,10 @@ internal sealed partial class SmtpSession
         }
         finally
         {
-            span.SetTag("mail.auth.outcome", _user is not null ? "succeeded" : "failed");
-            if (_user is null)
+            // A success is a user where there was none: AUTH from a client logged in already is refused, not a success.
+            var succeeded = wasUser is null && _user is not null;
+            span.SetTag("mail.auth.outcome", succeeded ? "succeeded" : "failed");
+            if (!succeeded)
             {
                 span.SetTag("error.type", _rejectedWith?.ToString() ?? failure ?? "Failed");
                 span.SetStatus(ActivityStatusCode.Error);

@@ -312,7 +312,8 @@ internal sealed partial class SmtpSession
                 Reject(SmtpRejectReason.TooManyHops);
                 return;
             }
-            var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow(), activity?.Id);
+            // The W3C traceparent, the only form a queue entry carries (an application may make hierarchical ids the default).
+            var envelope = transaction.ToEnvelope(Connection.TimeProvider.GetUtcNow(), activity?.IdFormat == ActivityIdFormat.W3C ? activity.Id : null);
             spool.Position = 0;
             if (Hooks is { } hooks && await hooks.OnMessageAsync(SessionInfo, envelope, spool, Connection.Aborted).ConfigureAwait(false) is { } hookReply)
             {
@@ -329,6 +330,7 @@ internal sealed partial class SmtpSession
                 Reject(failure);
                 return;
             }
+            _messageStored = true; // stored and queued: the message is the server's now, whatever happens to the connection
             var size = spool.Length - transaction.HeaderOctets;
             _server.Metrics.MessageReceived(size);
             activity?.SetTag("mail.message.size", size);
@@ -345,7 +347,6 @@ internal sealed partial class SmtpSession
             {
                 WriteVerboseReport(report);
             }
-            _messageStored = true;
             Write("250 2.0.0 "u8);
             WriteAscii(transaction.QueueId!);
             Write(SmtpReplies.MessageAcceptedSuffix);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using Mail.Protocols.Telemetry;
 using Mail.Protocols.Smtp.Protocol;
 
@@ -15,12 +16,15 @@ internal sealed class SmtpMetrics
     /// <summary>The meter's name.</summary>
     public const string MeterName = MailMeters.Smtp;
 
-    private static readonly SmtpMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    // The instrumentation's version: the assembly's (without SourceLink's "+commit").
+    private static readonly string? s_version = typeof(SmtpMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
+    private static readonly SmtpMetrics s_shared = new(new Meter(MeterName, s_version));
     private readonly UpDownCounter<long> _active;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _commands;
     private readonly Counter<long> _messages;
     private readonly Counter<long> _bytes;
+    private readonly Histogram<long> _sizes;
     private readonly Counter<long> _errors;
 
     private SmtpMetrics(Meter meter)
@@ -30,12 +34,15 @@ internal sealed class SmtpMetrics
         _commands = meter.CreateCounter<long>("mail.smtp.commands", "{command}", "SMTP commands received, by verb.");
         _messages = meter.CreateCounter<long>("mail.smtp.messages.received", "{message}", "Messages accepted and stored.");
         _bytes = meter.CreateCounter<long>("mail.smtp.received.bytes", "By", "Octets of accepted messages.");
+        // Buckets from 1 KiB to 64 MiB by powers of four: mail sizes span five orders of magnitude.
+        _sizes = meter.CreateHistogram<long>("mail.smtp.message.size", "By", "Size of each accepted message.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
         _errors = meter.CreateCounter<long>("mail.smtp.errors", "{error}", "Refused commands, by error.type.");
     }
 
     /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
     internal static SmtpMetrics For(IMeterFactory? meterFactory) =>
-        meterFactory is null ? s_shared : new SmtpMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
+        meterFactory is null ? s_shared : new SmtpMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = s_version }));
 
     internal void SessionStarted() => _active.Add(1);
 
@@ -60,6 +67,10 @@ internal sealed class SmtpMetrics
     {
         _messages.Add(1);
         _bytes.Add(size);
+        if (_sizes.Enabled)
+        {
+            _sizes.Record(size);
+        }
     }
 
     internal void Rejected(SmtpRejectReason reason)

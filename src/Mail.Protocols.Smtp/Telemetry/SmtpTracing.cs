@@ -11,7 +11,7 @@ namespace Mail.Protocols.Smtp.Telemetry;
 /// </summary>
 internal static class SmtpTracing
 {
-    private static readonly string? s_version = typeof(SmtpTracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+    private static readonly string? s_version = typeof(SmtpTracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
 
     /// <summary>The server's spans: <c>smtp.message</c>, <c>mail.store.append</c>, <c>mail.queue.enqueue</c>.</summary>
     public static ActivitySource Smtp { get; } = new(MailActivitySources.Smtp, s_version);

@@ -113,6 +113,8 @@ internal sealed class MailListener : IAsyncDisposable
 
     private async Task AcceptLoopAsync(Socket listenSocket, ListenEndpoint endpoint)
     {
+        // Whatever activity was current when the server started is not the parent of every session's spans.
+        System.Diagnostics.Activity.Current = null;
         while (true)
         {
             Socket socket;
@@ -135,7 +137,10 @@ internal sealed class MailListener : IAsyncDisposable
             if (!TryReserve(address))
             {
                 _metrics.ConnectionRejected(_handler.Protocol);
-                CoreLog.ConnectionRefused(_logger, ClientForLog(remote));
+                if (_logger.IsEnabled(LogLevel.Warning))
+                {
+                    CoreLog.ConnectionRefused(_logger, ClientForLog(remote));
+                }
                 _ = RefuseAsync(socket);
                 continue;
             }

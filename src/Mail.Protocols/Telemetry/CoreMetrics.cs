@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 
 namespace Mail.Protocols.Telemetry;
 
@@ -13,7 +14,9 @@ internal sealed class CoreMetrics
     /// <summary>The meter's name.</summary>
     public const string MeterName = MailMeters.Connections;
 
-    private static readonly CoreMetrics s_shared = new(new Meter(MeterName, "0.1.0"));
+    // The instrumentation's version: the assembly's (without SourceLink's "+commit").
+    private static readonly string? s_version = typeof(CoreMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
+    private static readonly CoreMetrics s_shared = new(new Meter(MeterName, s_version));
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _opened;
     private readonly Counter<long> _rejected;
@@ -33,7 +36,7 @@ internal sealed class CoreMetrics
 
     /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
     internal static CoreMetrics For(IMeterFactory? meterFactory) =>
-        meterFactory is null ? s_shared : new CoreMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = "0.1.0" }));
+        meterFactory is null ? s_shared : new CoreMetrics(meterFactory.Create(new MeterOptions(MeterName) { Version = s_version }));
 
     internal void ConnectionOpened(string protocol)
     {

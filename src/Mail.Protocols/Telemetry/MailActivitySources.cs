@@ -6,7 +6,7 @@ namespace Mail.Protocols.Telemetry;
 /// </summary>
 public static class MailActivitySources
 {
-    /// <summary>The SMTP server: a span per message transaction, with the store appends and queue entries it makes.</summary>
+    /// <summary>The SMTP server: a span per AUTH and per message transaction, with the store appends and queue entries it makes.</summary>
     public const string Smtp = "Mail.Protocols.Smtp";
 
     /// <summary>The delivery agent: a span per delivery attempt to a domain, in the trace of the session that accepted the message.</summary>

@@ -154,6 +154,7 @@ public class HookAndMetricTests
         using var meters = new TestMeterFactory();
         using var messages = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.messages.received");
         using var bytes = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.received.bytes");
+        using var sizes = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.message.size");
         using var errors = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.errors");
         using var commands = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.commands");
         using var sessions = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.active_sessions");
@@ -172,6 +173,9 @@ public class HookAndMetricTests
 
         Assert.Equal([1L], messages.GetMeasurementSnapshot().Select(m => m.Value));
         Assert.Equal([(long)"Subject: counted\r\n\r\nhi\r\n".Length], bytes.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal([(long)"Subject: counted\r\n\r\nhi\r\n".Length], sizes.GetMeasurementSnapshot().Select(m => m.Value));
+        // The meter carries the assembly's version (without SourceLink's "+commit").
+        Assert.Equal(typeof(SmtpServer).Assembly.GetName().Version!.ToString(3), sizes.Instrument!.Meter.Version);
         Assert.Equal(["UnknownCommand", "NeedMail"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
         Assert.All(errors.GetMeasurementSnapshot(), m => Assert.Equal(1, m.Value));
         Assert.Equal(["EHLO", "MAIL", "RCPT", "DATA", "UNKNOWN", "RCPT", "QUIT"], commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.smtp.command"]));
