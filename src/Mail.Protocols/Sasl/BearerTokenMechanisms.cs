@@ -85,6 +85,25 @@ internal abstract class BearerTokenMechanism(IOAuthTokenValidator validator, Sas
         return true;
     }
 
+    // An error's JSON object: the fields that have a value, in order.
+    protected static byte[] Json(params (string Name, string? Value)[] fields)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (name, value) in fields)
+            {
+                if (value is not null)
+                {
+                    json.WriteString(name, value);
+                }
+            }
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
     // RFC 6750 §2.1: "Bearer" (any case), one or more spaces, the token.
     protected static bool TryBearer(Dictionary<string, string> pairs, out string token)
     {
@@ -137,25 +156,8 @@ internal sealed class OAuthBearerMechanism(IOAuthTokenValidator validator, SaslC
         return true;
     }
 
-    public static byte[] ErrorJson(string? scope, Uri? openIdConfiguration)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("status", "invalid_token");
-            if (scope is not null)
-            {
-                json.WriteString("scope", scope);
-            }
-            if (openIdConfiguration is not null)
-            {
-                json.WriteString("openid-configuration", openIdConfiguration.AbsoluteUri);
-            }
-            json.WriteEndObject();
-        }
-        return buffer.ToArray();
-    }
+    public static byte[] ErrorJson(string? scope, Uri? openIdConfiguration) =>
+        Json(("status", "invalid_token"), ("scope", scope), ("openid-configuration", openIdConfiguration?.AbsoluteUri));
 }
 
 // XOAUTH2: user=<user> ^A auth=Bearer <token> ^A ^A; on failure the server sends a JSON error and the client answers
@@ -186,20 +188,5 @@ internal sealed class XOAuth2Mechanism(IOAuthTokenValidator validator, SaslConte
         return true;
     }
 
-    public static byte[] ErrorJson(string? scope)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("status", "401");
-            json.WriteString("schemes", "bearer");
-            if (scope is not null)
-            {
-                json.WriteString("scope", scope);
-            }
-            json.WriteEndObject();
-        }
-        return buffer.ToArray();
-    }
+    public static byte[] ErrorJson(string? scope) => Json(("status", "401"), ("schemes", "bearer"), ("scope", scope));
 }
