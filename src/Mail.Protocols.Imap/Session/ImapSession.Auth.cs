@@ -111,7 +111,7 @@ internal sealed partial class ImapSession
         using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, login);
         if (attempt?.Refused is { } locked)
         {
-            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(locked, "LOGIN").ConfigureAwait(false);
         }
         _authenticating = true;
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
@@ -119,16 +119,18 @@ internal sealed partial class ImapSession
         {
             _authenticating = false;
             attempt.Dispose();
-            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin, "LOGIN").ConfigureAwait(false);
         }
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
             _authenticating = false;
             ImapLog.AuthenticationFailed(_logger, Connection.Id, "LOGIN", "invalid credentials");
+            CountLoginAttempt("LOGIN", "failed");
             return await FailLoginAsync(ImapRejectReason.AuthFailed, attempt).ConfigureAwait(false);
         }
         _authenticating = false;
         attempt?.Dispose();
+        CountLoginAttempt("LOGIN", "succeeded");
         return await LoggedInAsync(user, "LOGIN").ConfigureAwait(false);
     }
 
@@ -158,7 +160,7 @@ internal sealed partial class ImapSession
         using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
         if (attempt?.Refused is { } locked)
         {
-            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(locked, name.ToUpperInvariant()).ConfigureAwait(false);
         }
         var users = attempt?.Guard(_server.Users);
         var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "imap"));
@@ -175,8 +177,9 @@ internal sealed partial class ImapSession
             or SaslExchangeOutcome.Cancelled or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong)
         {
             attempt!.Dispose();
-            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin, mechanism.Name).ConfigureAwait(false);
         }
+        CountLoginAttempt(mechanism.Name, result.Outcome);
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
@@ -201,8 +204,9 @@ internal sealed partial class ImapSession
 
     // A login refused by a lock-out (SessionRateLimits) without its credentials checked: NO [UNAVAILABLE], after the same
     // delay as a failure and charged to the session's budget, so that hammering a locked-out login is slow here too.
-    private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit)
+    private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit, string method)
     {
+        CountLoginAttempt(method, "rate_limited");
         ImapLog.RateLimited(_logger, Connection.Id, limit);
         CountRateLimited(limit);
         return FailLoginAsync(ImapRejectReason.AuthRateLimited);

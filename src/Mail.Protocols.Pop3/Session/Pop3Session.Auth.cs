@@ -48,19 +48,21 @@ internal sealed partial class Pop3Session
         using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, login);
         if (attempt?.Refused is { } locked)
         {
-            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(locked, "USER").ConfigureAwait(false);
         }
         var user = await _server.Users.FindByLoginAsync(login, Connection.Aborted).ConfigureAwait(false);
         if (user is not null && attempt?.ReserveUser(user.Login) == false)
         {
             attempt.Dispose();
-            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin, "USER").ConfigureAwait(false);
         }
         if (user is null || !await _server.Users.VerifyPasswordAsync(user, password, Connection.Aborted).ConfigureAwait(false))
         {
+            CountLoginAttempt("USER", "failed");
             return await FailLoginAsync("USER/PASS", attempt: attempt).ConfigureAwait(false);
         }
         attempt?.Dispose();
+        CountLoginAttempt("USER", "succeeded");
         return await LoginAsync(user, "USER/PASS").ConfigureAwait(false);
     }
 
@@ -85,17 +87,18 @@ internal sealed partial class Pop3Session
         using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, parts[0]);
         if (attempt?.Refused is { } locked)
         {
-            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(locked, "APOP").ConfigureAwait(false);
         }
         var user = await _server.Users.FindByLoginAsync(parts[0], Connection.Aborted).ConfigureAwait(false);
         if (user is not null && attempt?.ReserveUser(user.Login) == false)
         {
             attempt.Dispose();
-            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin, "APOP").ConfigureAwait(false);
         }
         var secret = user is null ? null : await _server.Users.GetSharedSecretAsync(user, Connection.Aborted).ConfigureAwait(false);
         if (user is null || secret is null)
         {
+            CountLoginAttempt("APOP", "failed");
             return await FailLoginAsync("APOP", attempt: attempt).ConfigureAwait(false);
         }
 #pragma warning disable CA5351 // MD5 is what RFC 1939 §7 specifies for APOP.
@@ -108,13 +111,16 @@ internal sealed partial class Pop3Session
         }
         catch (FormatException)
         {
+            CountLoginAttempt("APOP", "failed");
             return await FailLoginAsync("APOP", attempt: attempt).ConfigureAwait(false);
         }
         if (!CryptographicOperations.FixedTimeEquals(expected, given))
         {
+            CountLoginAttempt("APOP", "failed");
             return await FailLoginAsync("APOP", attempt: attempt).ConfigureAwait(false);
         }
         attempt?.Dispose();
+        CountLoginAttempt("APOP", "succeeded");
         return await LoginAsync(user, "APOP").ConfigureAwait(false);
     }
 
@@ -158,7 +164,7 @@ internal sealed partial class Pop3Session
         using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
         if (attempt?.Refused is { } locked)
         {
-            return await RateLimitedLoginAsync(locked).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(locked, name.ToUpperInvariant()).ConfigureAwait(false);
         }
         var users = attempt?.Guard(_server.Users);
         var mechanism = _server.Sasl.Create(name, new SaslContext(users ?? _server.Users, Options.ServerName, Connection.TimeProvider, Options.ScramUnknownUserKey, "pop3"));
@@ -173,8 +179,9 @@ internal sealed partial class Pop3Session
         if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
             attempt!.Dispose();
-            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
+            return await RateLimitedLoginAsync(SessionRateLimit.AuthFailuresPerLogin, mechanism.Name).ConfigureAwait(false);
         }
+        CountLoginAttempt(mechanism.Name, result.Outcome);
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:
@@ -208,8 +215,9 @@ internal sealed partial class Pop3Session
 
     // A login refused by a lock-out (SessionRateLimits) without its credentials checked: -ERR [SYS/TEMP], after the same
     // delay as a failure and charged to the session's budget, so that hammering a locked-out login is slow here too.
-    private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit)
+    private ValueTask<bool> RateLimitedLoginAsync(SessionRateLimit limit, string method)
     {
+        CountLoginAttempt(method, "rate_limited");
         Pop3Log.RateLimited(_logger, Connection.Id, limit);
         CountRateLimited(limit);
         return FailLoginAsync("", Pop3RejectReason.AuthRateLimited);

@@ -96,6 +96,7 @@ internal sealed partial class SmtpSession
         using var attempt = Options.RateLimits?.BeginAuth(Connection.RemoteEndPoint, null);
         if (attempt?.Refused is { } locked)
         {
+            CountLoginAttempt(name.ToUpperInvariant(), "rate_limited");
             return await RateLimitedAuthAsync(locked).ConfigureAwait(false);
         }
         var users = attempt?.Guard(_server.Users);
@@ -114,6 +115,7 @@ internal sealed partial class SmtpSession
         if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
             attempt!.Dispose();
+            CountLoginAttempt(mechanism.Name, "rate_limited");
             return await RateLimitedAuthAsync(SessionRateLimit.AuthFailuresPerLogin).ConfigureAwait(false);
         }
         if (result.Outcome is SaslExchangeOutcome.Failed or SaslExchangeOutcome.Cancelled)
@@ -122,6 +124,7 @@ internal sealed partial class SmtpSession
         }
         // Whatever was not counted is given back before the reply (and its delay).
         attempt?.Dispose();
+        CountLoginAttempt(mechanism.Name, result.Outcome);
         switch (result.Outcome)
         {
             case SaslExchangeOutcome.Succeeded:

@@ -80,6 +80,28 @@ public abstract class CommandSession
     protected void CountLockout(SessionRateLimit limit) => _metrics.RateLimitLockout(_protocol, limit);
 
     /// <summary>
+    /// Counts a login attempt in the metrics (<c>mail.auth.attempts</c>): its method (a SASL mechanism's name, or the
+    /// protocol's own: <c>USER</c>, <c>APOP</c>, <c>LOGIN</c>) and its outcome (<c>succeeded</c>, <c>failed</c>,
+    /// <c>cancelled</c>, <c>malformed</c>, <c>rate_limited</c>, <c>abandoned</c>).
+    /// </summary>
+    protected void CountLoginAttempt(string method, string outcome)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(outcome);
+        _metrics.LoginAttempted(_protocol, method, outcome);
+    }
+
+    /// <summary>Counts a SASL exchange's login attempt by its outcome (<see cref="CountLoginAttempt(string, string)"/>).</summary>
+    protected void CountLoginAttempt(string mechanism, Sasl.SaslExchangeOutcome outcome) => CountLoginAttempt(mechanism, outcome switch
+    {
+        Sasl.SaslExchangeOutcome.Succeeded => "succeeded",
+        Sasl.SaslExchangeOutcome.Failed => "failed",
+        Sasl.SaslExchangeOutcome.Cancelled => "cancelled",
+        Sasl.SaslExchangeOutcome.Malformed or Sasl.SaslExchangeOutcome.InvalidBase64 or Sasl.SaslExchangeOutcome.AnswerTooLong => "malformed",
+        _ => "abandoned", // timed out or closed mid-exchange
+    });
+
+    /// <summary>
     /// Counts a failed login against its address and login (<see cref="AuthAttempt.Failed"/>), and the lock-outs it
     /// starts in the metrics. Nothing when <paramref name="attempt"/> is null (the limits are off).
     /// </summary>

@@ -23,6 +23,7 @@ internal sealed class CoreMetrics
     private readonly Counter<long> _discarded;
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _lockouts;
+    private readonly Counter<long> _logins;
 
     private CoreMetrics(Meter meter)
     {
@@ -31,6 +32,7 @@ internal sealed class CoreMetrics
         _rejected = meter.CreateCounter<long>("mail.connections.rejected", "{connection}", "Connections refused by a connection limit.");
         _discarded = meter.CreateCounter<long>("mail.tls.pipelined_discarded", "By", "Plaintext octets pipelined after STARTTLS/STLS and discarded.");
         _rateLimited = meter.CreateCounter<long>("mail.rate_limit.refused", "{request}", "Connections, logins and messages refused by a rate limit, by mail.rate_limit.");
+        _logins = meter.CreateCounter<long>("mail.auth.attempts", "{attempt}", "Logins attempted, by protocol, mechanism and outcome.");
         _lockouts = meter.CreateCounter<long>("mail.rate_limit.lockouts", "{lockout}", "Lock-outs started by failed logins, by mail.rate_limit.");
     }
 
@@ -59,6 +61,15 @@ internal sealed class CoreMetrics
     /// <summary>Counts a lock-out that a failed login started.</summary>
     internal void RateLimitLockout(string protocol, RateLimits.SessionRateLimit limit) =>
         _lockouts.Add(1, new TagList { { "network.protocol.name", protocol }, { "mail.rate_limit", TagOf(limit) } });
+
+    /// <summary>Counts a login attempt: its method (a SASL mechanism, or USER, APOP, LOGIN) and how it ended.</summary>
+    internal void LoginAttempted(string protocol, string method, string outcome)
+    {
+        if (_logins.Enabled)
+        {
+            _logins.Add(1, new TagList { { "network.protocol.name", protocol }, { "mail.auth.mechanism", method }, { "mail.auth.outcome", outcome } });
+        }
+    }
 
     private static string TagOf(RateLimits.SessionRateLimit limit) => limit switch
     {
