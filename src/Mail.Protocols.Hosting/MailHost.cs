@@ -343,7 +343,7 @@ public sealed class MailHost : IAsyncDisposable
             delivery.ServerName = _options.ServerName;
             var submitter = new MailSubmitter(Store, Queue, Policy);
             var agent = new DeliveryAgent(Queue, _options.DnsResolver ?? new DnsClientResolver(), submitter.SubmitAsync, delivery, _options.TimeProvider,
-                _options.LoggerFactory?.CreateLogger("Mail.Protocols.Delivery"));
+                _options.LoggerFactory?.CreateLogger("Mail.Protocols.Delivery"), _options.MeterFactory);
             _deliveryRun = Task.Run(() => agent.RunAsync(_options.DeliveryPollInterval, _stopping.Token), CancellationToken.None);
         }
         var bound = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);

@@ -10,33 +10,10 @@ namespace Mail.Protocols.Hosting.Tests;
 /// <summary><c>mail.auth.attempts</c>: every login, by protocol, method and outcome, on the host's own meters.</summary>
 public sealed class LoginMetricTests
 {
-    // The host's meters, and only those: other tests' servers record on meters of their own.
-    private sealed class Meters : IMeterFactory
-    {
-        private readonly ConcurrentBag<Meter> _made = [];
-
-        public IReadOnlyCollection<Meter> Made => _made;
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            _made.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (var meter in _made)
-            {
-                meter.Dispose();
-            }
-        }
-    }
-
     [Fact]
     public async Task Logins_are_counted_by_protocol_method_and_outcome()
     {
-        using var meters = new Meters();
+        using var meters = new OwnMeters();
         var attempts = new ConcurrentQueue<(string Protocol, string Method, string Outcome)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>

@@ -92,9 +92,28 @@ public sealed class TracingTests : IDisposable
         var enqueue = Assert.Single(_spans, s => s.OperationName == "mail.queue.enqueue" && s.ParentSpanId == transaction.SpanId);
         Assert.Equal(transaction.TraceId, enqueue.TraceId);
 
-        // The delivery agent, later and on its own: its attempt is a child of the transaction's span.
-        var agent = new DeliveryAgent(host.Queue, new FailingDns(), (_, _, _) => ValueTask.CompletedTask, new DeliveryAgentOptions { ServerName = "mx.example.test" });
+        // The delivery agent, later and on its own: its attempt is a child of the transaction's span, and is counted.
+        using var meters = new OwnMeters();
+        var measured = new ConcurrentQueue<(string Instrument, long Value, string? Outcome, string? Route)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (meters.Made.Contains(instrument.Meter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var all = tags.ToArray();
+            measured.Enqueue((instrument.Name, value, (string?)all.FirstOrDefault(t => t.Key == "mail.delivery.outcome").Value,
+                (string?)all.FirstOrDefault(t => t.Key == "mail.delivery.route").Value));
+        });
+        listener.Start();
+        var agent = new DeliveryAgent(host.Queue, new FailingDns(), (_, _, _) => ValueTask.CompletedTask, new DeliveryAgentOptions { ServerName = "mx.example.test" },
+            meterFactory: meters);
         Assert.Equal(1, await agent.RunOnceAsync());
+        Assert.Equal([("mail.delivery.attempts", 1L, "deferred", "mx"), ("mail.delivery.recipients", 1L, "deferred", null)], measured.ToArray());
         var attempt = Assert.Single(_spans, s => s.OperationName == "delivery.attempt" && s.TraceId == transaction.TraceId);
         Assert.Equal(MailActivitySources.Delivery, attempt.Source.Name);
         Assert.Equal(transaction.SpanId, attempt.ParentSpanId);

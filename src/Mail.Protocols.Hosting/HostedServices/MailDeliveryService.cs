@@ -27,7 +27,7 @@ public sealed class MailDeliveryService(IOptions<DeliveryAgentOptions> options, 
         var loggers = services.GetService<ILoggerFactory>();
         var submitter = new MailSubmitter(store, queue, services.GetRequiredService<IRecipientPolicy>(), loggers?.CreateLogger("Mail.Protocols.Delivery"));
         var agent = new DeliveryAgent(queue, services.GetRequiredService<IDnsResolver>(), submitter.SubmitAsync, options.Value,
-            services.GetService<TimeProvider>(), loggers?.CreateLogger("Mail.Protocols.Delivery"));
+            services.GetService<TimeProvider>(), loggers?.CreateLogger("Mail.Protocols.Delivery"), services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         return agent.RunAsync(settings.Value.PollInterval, stoppingToken);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Mail.Protocols.Smtp.Telemetry;
 using System.Globalization;
 using System.Diagnostics;
@@ -105,9 +106,11 @@ public sealed class DeliveryAgentOptions
 /// <param name="options">Settings.</param>
 /// <param name="timeProvider">The clock the schedule follows.</param>
 /// <param name="logger">Where to log.</param>
+/// <param name="meterFactory">Where the agent's instruments (meter <c>Mail.Protocols.Delivery</c>) are created; the process-wide meter when null.</param>
 public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<QueueEnvelope, Stream, CancellationToken, ValueTask> submitNotification,
-    DeliveryAgentOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+    DeliveryAgentOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null, IMeterFactory? meterFactory = null)
 {
+    private readonly DeliveryMetrics _metrics = DeliveryMetrics.For(meterFactory);
     private readonly DeliveryAgentOptions _options = options ?? new DeliveryAgentOptions();
     // Null: the default machine name is not a domain, so each connection says its own address literal.
     private readonly string? _helloName = SmtpHelloName.Choose((options ?? new DeliveryAgentOptions()).ServerName, nameof(options));
@@ -373,15 +376,24 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
     {
         ActivityContext.TryParse(lease.Envelope.TraceParent, null, isRemote: true, out var parent);
         using var activity = SmtpTracing.Delivery.StartActivity("delivery.attempt", ActivityKind.Client, parent);
+        var started = _time.GetTimestamp();
+        var results = await TryExchangersAsync(lease, domain, recipients, pool, cancellationToken).ConfigureAwait(false);
+        var delivered = 0;
+        var bounced = 0;
+        foreach (var (reply, _) in results.Values)
+        {
+            delivered += reply.IsSuccess ? 1 : 0;
+            bounced += reply.IsPermanentFailure ? 1 : 0;
+        }
+        _metrics.Attempted(_options.SmartHost is null ? "mx" : "smart_host", delivered, results.Count - delivered - bounced, bounced, _time.GetElapsedTime(started));
         if (activity is null)
         {
-            return await TryExchangersAsync(lease, domain, recipients, pool, cancellationToken).ConfigureAwait(false);
+            return results;
         }
         activity.SetTag("mail.queue.id", lease.QueueId);
         activity.SetTag("mail.delivery.domain", domain);
         activity.SetTag("mail.delivery.recipients", recipients.Count);
-        var results = await TryExchangersAsync(lease, domain, recipients, pool, cancellationToken).ConfigureAwait(false);
-        var accepted = results.Values.Count(r => r.Reply.IsSuccess);
+        var accepted = delivered;
         activity.SetTag("mail.delivery.accepted", accepted);
         if (results.Values.Select(r => r.Host).FirstOrDefault(h => h is not null) is { } host)
         {

@@ -18,6 +18,9 @@ public static class MailMeters
     /// <summary>The IMAP server.</summary>
     public const string Imap = "Mail.Protocols.Imap";
 
+    /// <summary>The delivery agent.</summary>
+    public const string Delivery = "Mail.Protocols.Delivery";
+
     /// <summary>Every meter above.</summary>
-    public static IReadOnlyList<string> All { get; } = [Connections, Smtp, Pop3, Imap];
+    public static IReadOnlyList<string> All { get; } = [Connections, Smtp, Pop3, Imap, Delivery];
 }
