@@ -113,7 +113,9 @@ public sealed class TracingTests : IDisposable
         var agent = new DeliveryAgent(host.Queue, new FailingDns(), (_, _, _) => ValueTask.CompletedTask, new DeliveryAgentOptions { ServerName = "mx.example.test" },
             meterFactory: meters);
         Assert.Equal(1, await agent.RunOnceAsync());
-        Assert.Equal([("mail.delivery.attempts", 1L, "deferred", "mx"), ("mail.delivery.recipients", 1L, "deferred", null)], measured.ToArray());
+        listener.RecordObservableInstruments();
+        Assert.Equal([("mail.delivery.attempts", 1L, "deferred", "mx"), ("mail.delivery.recipients", 1L, "deferred", null), ("mail.queue.depth", 1L, null, null)],
+            measured.ToArray());
         var attempt = Assert.Single(_spans, s => s.OperationName == "delivery.attempt" && s.TraceId == transaction.TraceId);
         Assert.Equal(MailActivitySources.Delivery, attempt.Source.Name);
         Assert.Equal(transaction.SpanId, attempt.ParentSpanId);

@@ -177,6 +177,8 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                 }
             })).ConfigureAwait(false);
         }
+        // The queue's depth after the round, for the mail.queue.depth gauge (read between rounds).
+        _metrics.SetQueueDepth(await queue.CountAsync(cancellationToken).ConfigureAwait(false));
         return leases.Count;
     }
 

@@ -16,9 +16,11 @@ internal sealed class DeliveryMetrics
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _recipients;
     private readonly Histogram<double> _duration;
+    private long _queueDepth = -1;
 
     private DeliveryMetrics(Meter meter)
     {
+        meter.CreateObservableGauge<long>("mail.queue.depth", ObserveQueueDepth, "{entry}", "Entries in the outbound queue (leased or not) after the delivery agent's last round.");
         _attempts = meter.CreateCounter<long>("mail.delivery.attempts", "{attempt}", "Delivery attempts to a destination domain, by route and outcome.");
         _recipients = meter.CreateCounter<long>("mail.delivery.recipients", "{recipient}", "Recipients of delivery attempts, by outcome.");
         _duration = meter.CreateHistogram<double>("mail.delivery.duration", "s", "Duration of a delivery attempt to a destination domain, by route and outcome.");
@@ -27,6 +29,12 @@ internal sealed class DeliveryMetrics
     /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
     public static DeliveryMetrics For(IMeterFactory? meterFactory) =>
         meterFactory is null ? s_shared : new DeliveryMetrics(meterFactory.Create(new MeterOptions(MailMeters.Delivery) { Version = s_version }));
+
+    /// <summary>Sets the queue's depth after a round; none is reported before the first.</summary>
+    public void SetQueueDepth(long depth) => Volatile.Write(ref _queueDepth, depth);
+
+    private IEnumerable<Measurement<long>> ObserveQueueDepth() =>
+        Volatile.Read(ref _queueDepth) is >= 0 and var depth ? [new Measurement<long>(depth)] : [];
 
     /// <summary>
     /// Records one attempt: <paramref name="route"/> is <c>smart_host</c> or <c>mx</c>; the outcome is <c>delivered</c>
