@@ -9,6 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace MailHostSample;
 
@@ -23,6 +26,12 @@ internal sealed class SampleSettings
 
     /// <summary>Print a line for every message that lands in a mailbox.</summary>
     public bool PrintDeliveries { get; set; } = true;
+
+    /// <summary>
+    /// Export the servers' metrics and spans with OpenTelemetry: <c>none</c>, <c>console</c> (printed to standard output), or
+    /// <c>otlp</c> (to the collector that <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> names, by default http://localhost:4317).
+    /// </summary>
+    public string OpenTelemetry { get; set; } = "none";
 }
 
 /// <summary>Builds the host from the configuration and the flags, starts it, and waits for the signal to stop.</summary>
@@ -48,6 +57,10 @@ internal static class MailHostApplication
             {
                 throw new FormatException("MailHost:MessagesPerUserPerHour: must be 0 (no limit) or more.");
             }
+            if (sample.OpenTelemetry is not ("none" or "console" or "otlp"))
+            {
+                throw new FormatException($"MailHost:OpenTelemetry: expected none, console or otlp, got '{sample.OpenTelemetry}'.");
+            }
         }
         catch (Exception mistake) when (mistake is FormatException or InvalidOperationException)
         {
@@ -60,6 +73,7 @@ internal static class MailHostApplication
         var started = false;
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Warning && Volatile.Read(ref started));
         AddMailServices(builder.Services, builder.Configuration, sample);
+        AddOpenTelemetry(builder.Services, sample.OpenTelemetry);
 
         using var host = builder.Build();
         try
@@ -176,5 +190,41 @@ internal static class MailHostApplication
         var info = GC.GetGCMemoryInfo();
         Console.WriteLine(FormattableString.Invariant(
             $"memory managed={GC.GetTotalMemory(forceFullCollection: false)} committed={info.TotalCommittedBytes}"));
+    }
+
+    // The library's meters and activity sources, by the names it publishes (MailMeters, MailActivitySources), to the
+    // exporter chosen; the servers' instruments come from the host's IMeterFactory, which OpenTelemetry listens to by name.
+    private static void AddOpenTelemetry(IServiceCollection services, string exporter)
+    {
+        if (exporter == "none")
+        {
+            return;
+        }
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("MailHost"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter([.. Mail.Protocols.Telemetry.MailMeters.All]);
+                if (exporter == "console")
+                {
+                    metrics.AddConsoleExporter();
+                }
+                else
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource([.. Mail.Protocols.Telemetry.MailActivitySources.All]);
+                if (exporter == "console")
+                {
+                    tracing.AddConsoleExporter();
+                }
+                else
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
     }
 }

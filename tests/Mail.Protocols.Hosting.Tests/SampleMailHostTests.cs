@@ -70,6 +70,31 @@ public sealed partial class SampleMailHostTests
     }
 
     [Fact]
+    public async Task With_the_console_exporter_the_servers_spans_and_metrics_are_printed()
+    {
+        var ct = TestHost.Timeout();
+        using var run = SampleRun.Start([.. TwoListeners, "--user", "bob@example.test:bob-secret", "--set", "MailHost:OpenTelemetry=console"], []);
+        var ports = await run.WaitForEndpointsAsync(ct);
+        using (var client = new SmtpClient())
+        {
+            await client.ConnectAsync("127.0.0.1", ports["smtp"], SecureSocketOptions.None, ct);
+            var message = new MimeMessage();
+            message.From.Add(MailboxAddress.Parse("writer@example.org"));
+            message.To.Add(MailboxAddress.Parse("bob@example.test"));
+            message.Subject = "exported";
+            message.Body = new TextPart("plain") { Text = "Seen by the exporter." };
+            await client.SendAsync(message, ct);
+            await client.DisconnectAsync(true, ct);
+        }
+        Assert.Equal(0, await run.TerminateAsync(ct)); // stopping flushes the exporters
+
+        Assert.Contains("Activity.DisplayName:        smtp.message", run.Output, StringComparison.Ordinal);
+        Assert.Contains("Activity.DisplayName:        mail.store.append", run.Output, StringComparison.Ordinal);
+        Assert.Contains("mail.smtp.messages.received", run.Output, StringComparison.Ordinal);
+        Assert.Contains("mail.connections.opened", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task With_redact_personal_data_no_login_or_client_address_reaches_the_log()
     {
         var ct = TestHost.Timeout();
@@ -111,6 +136,7 @@ public sealed partial class SampleMailHostTests
     [InlineData("--set", "Mail:Smtp:MaxMesageSize=5", "error: Mail:Smtp:MaxMesageSize: there is no such setting")]
     [InlineData("--set", "Mail:Policy:LocalDomains:0=exa mple.test", "error: Mail:Policy:LocalDomains: 'exa mple.test' is not a domain")]
     [InlineData("--user", "alice", "error: --user: expected ADDRESS:PASSWORD, got 'alice'")]
+    [InlineData("--set", "MailHost:OpenTelemetry=jaeger", "error: MailHost:OpenTelemetry: expected none, console or otlp, got 'jaeger'.")]
     [InlineData("--store", "disk:/tmp", "error: --store: expected memory or maildir:PATH")]
     [InlineData("--set", "MailHost:DeliverOutbond=false", "error: ")]
     [InlineData("--set", "MailHost:MessagesPerUserPerHour=-1", "error: MailHost:MessagesPerUserPerHour: must be 0 (no limit) or more.")]
