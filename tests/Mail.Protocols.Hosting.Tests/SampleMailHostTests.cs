@@ -69,23 +69,27 @@ public sealed partial class SampleMailHostTests
         Assert.Contains("users       2 (bob@example.test, carol@example.test); postmaster bob@example.test", run.Output, StringComparison.Ordinal);
     }
 
+    // One message from writer@example.org to bob over the sample's port 25.
+    private static async Task SendToBobAsync(int port, string subject, string text, CancellationToken ct)
+    {
+        using var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.None, ct);
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("writer@example.org"));
+        message.To.Add(MailboxAddress.Parse("bob@example.test"));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = text };
+        await client.SendAsync(message, ct);
+        await client.DisconnectAsync(true, ct);
+    }
+
     [Fact]
     public async Task With_the_console_exporter_the_servers_spans_and_metrics_are_printed()
     {
         var ct = TestHost.Timeout();
         using var run = SampleRun.Start([.. TwoListeners, "--user", "bob@example.test:bob-secret", "--set", "MailHost:OpenTelemetry=console"], []);
         var ports = await run.WaitForEndpointsAsync(ct);
-        using (var client = new SmtpClient())
-        {
-            await client.ConnectAsync("127.0.0.1", ports["smtp"], SecureSocketOptions.None, ct);
-            var message = new MimeMessage();
-            message.From.Add(MailboxAddress.Parse("writer@example.org"));
-            message.To.Add(MailboxAddress.Parse("bob@example.test"));
-            message.Subject = "exported";
-            message.Body = new TextPart("plain") { Text = "Seen by the exporter." };
-            await client.SendAsync(message, ct);
-            await client.DisconnectAsync(true, ct);
-        }
+        await SendToBobAsync(ports["smtp"], "exported", "Seen by the exporter.", ct);
         Assert.Equal(0, await run.TerminateAsync(ct)); // stopping flushes the exporters
 
         Assert.Contains("Activity.DisplayName:        smtp.message", run.Output, StringComparison.Ordinal);
@@ -101,17 +105,7 @@ public sealed partial class SampleMailHostTests
         using var run = SampleRun.Start([.. TwoListeners, "--user", "bob@example.test:bob-secret", "--allow-plaintext-auth", "--redact-personal-data",
             "--set", "Logging:LogLevel:Mail.Protocols.Connections=Debug"], []);
         var ports = await run.WaitForEndpointsAsync(ct);
-        using (var client = new SmtpClient())
-        {
-            await client.ConnectAsync("127.0.0.1", ports["smtp"], SecureSocketOptions.None, ct);
-            var message = new MimeMessage();
-            message.From.Add(MailboxAddress.Parse("writer@example.org"));
-            message.To.Add(MailboxAddress.Parse("bob@example.test"));
-            message.Subject = "private";
-            message.Body = new TextPart("plain") { Text = "Who reads the log?" };
-            await client.SendAsync(message, ct);
-            await client.DisconnectAsync(true, ct);
-        }
+        await SendToBobAsync(ports["smtp"], "private", "Who reads the log?", ct);
         using (var client = new Pop3Client())
         {
             await client.ConnectAsync("127.0.0.1", ports["pop3"], SecureSocketOptions.None, ct);
