@@ -27,13 +27,6 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
     // octets when it is first asked for (Replace), without parsing the message again.
     internal const string Magic = "mailprotocols-summaries 4";
     private const string UpgradableMagic = "mailprotocols-summaries 3";
-    // Each MIME level costs two JSON levels (a part's object and its Children array; an embedded message only
-    // one), and the deepest part adds its own lists (Parameters: an array of objects) below the summary's root.
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2),
-        Converters = { new EscapedOctetsConverter() },
-    };
     private readonly string _path = Path.Combine(directory, FileName);
     private Dictionary<uint, MessageSummary>? _summaries;
 
@@ -102,8 +95,21 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
             || part.MessageEnvelope is { } innerEnvelope && IsSound(innerEnvelope) && IsSound(inner, depth + 1, part.BodyOffset, part.EndOffset);
     }
 
+    // The generated reader gives every init-only property of a part a value when it makes one, so a list a line leaves out
+    // (the writer always writes them; an older or hand-made line may not) is null instead of the type's empty default:
+    // read as empty, as the reflection reader did. A list written as null reads as empty too; a null inside one stays
+    // and fails IsSound.
+    private static BodyPartSummary WithListsRead(BodyPartSummary part) => part with
+    {
+        Parameters = part.Parameters ?? [],
+        DispositionParameters = part.DispositionParameters ?? [],
+        Languages = part.Languages ?? [],
+        Children = part.Children is { } children ? [.. children.Select(child => child is null ? null! : WithListsRead(child))] : [],
+        Message = part.Message is { } inner ? WithListsRead(inner) : null,
+    };
+
     private static string Line(uint uid, MessageSummary summary) =>
-        string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary, s_json)}\n");
+        string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary, SummaryJson.Default.MessageSummary)}\n");
 
     // Reads the file once; drops summaries of expunged messages by rewriting it when they are the majority.
     private void Load(IReadOnlyDictionary<uint, MessageRecord> live)
@@ -137,7 +143,8 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
             }
             try
             {
-                if (JsonSerializer.Deserialize<MessageSummary>(line.AsSpan(space + 1), s_json) is { } summary && IsSound(summary, record.Size))
+                if (JsonSerializer.Deserialize(line.AsSpan(space + 1), SummaryJson.Default.MessageSummary) is { Body: { } body } read
+                    && read with { Body = WithListsRead(body) } is var summary && IsSound(summary, record.Size))
                 {
                     // A later line replaces an earlier one (Replace), which is then dead weight in the file.
                     dead += _summaries.ContainsKey(uid) ? 1 : 0;
@@ -222,3 +229,12 @@ internal sealed class EscapedOctetsConverter : JsonConverter<string>
         writer.WriteEndObject();
     }
 }
+
+/// <summary>
+/// The cache's JSON, generated at build time (no reflection, so the store runs trimmed and under Native AOT). Each MIME
+/// level costs two JSON levels (a part's object and its Children array; an embedded message only one), and the deepest
+/// part adds its own lists (Parameters: an array of objects) below the summary's root.
+/// </summary>
+[JsonSourceGenerationOptions(MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2), Converters = [typeof(EscapedOctetsConverter)])]
+[JsonSerializable(typeof(MessageSummary))]
+internal sealed partial class SummaryJson : JsonSerializerContext;

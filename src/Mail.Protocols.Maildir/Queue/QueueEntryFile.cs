@@ -16,13 +16,7 @@ internal sealed record QueueEntryFile(
     string? LeaseToken,
     DateTimeOffset LeaseExpires)
 {
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_json);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, QueueEntryJson.Default.QueueEntryFile);
 
     /// <summary>
     /// Reads a state file; throws <see cref="JsonException"/> when it is not one: also when JSON that parses leaves a null
@@ -30,7 +24,7 @@ internal sealed record QueueEntryFile(
     /// (JSON may give an enum as a number), or a negative attempt count. The delivery agent uses an entry without checking.
     /// </summary>
     public static QueueEntryFile Deserialize(byte[] json) =>
-        JsonSerializer.Deserialize<QueueEntryFile>(json, s_json) is { } entry && IsWhole(entry)
+        JsonSerializer.Deserialize(json, QueueEntryJson.Default.QueueEntryFile) is { } entry && IsWhole(entry)
             ? entry
             : throw new JsonException("Incomplete queue entry.");
 
@@ -43,3 +37,12 @@ internal sealed record QueueEntryFile(
     private static bool IsWhole(QueueRecipient? recipient) =>
         recipient is { Address: not null } && (recipient.Notify & ~(DsnNotify.Never | DsnNotify.Success | DsnNotify.Failure | DsnNotify.Delay)) == 0;
 }
+
+/// <summary>
+/// The queue entry's JSON, generated at build time (no reflection, so the store runs trimmed and under Native AOT): enums
+/// by name (a flags value as "Success, Failure"), nulls left out. The format is the one the reflection-based serializer
+/// wrote, so entries queued by an earlier version read the same.
+/// </summary>
+[JsonSourceGenerationOptions(UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(QueueEntryFile))]
+internal sealed partial class QueueEntryJson : JsonSerializerContext;

@@ -26,7 +26,8 @@ public sealed class DamagedSummaryCacheTests : IDisposable
     [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","HeaderOffset":0,"BodyOffset":10,"EndOffset":50}""" + ",\"BodyOffset\":10}", true)]
     [InlineData("""{"Envelope":{"From":null},"Body":{"MediaType":"text","MediaSubtype":"plain"}}""", false)]
     [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":null,"MediaSubtype":"plain"}""" + "}", false)]
-    [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","Children":null}""" + "}", false)]
+    [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","Children":null}""" + "}", true)]
+    [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","Children":[null]}""" + "}", false)]
     [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","Parameters":[null]}""" + "}", false)]
     [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","EndOffset":101}""" + "}", false)]
     [InlineData("{\"Envelope\":" + Envelope + ",\"Body\":" + """{"MediaType":"text","MediaSubtype":"plain","HeaderOffset":20,"BodyOffset":10,"EndOffset":50}""" + "}", false)]
@@ -37,6 +38,24 @@ public sealed class DamagedSummaryCacheTests : IDisposable
         File.WriteAllText(Path.Combine(_directory.Path, SummaryCache.FileName), $"{SummaryCache.Magic} 7\n1 {json}\n");
 
         Assert.Equal(kept, new SummaryCache(_directory.Path, 7, Mode).TryGet(1, _live, out _));
+    }
+
+    [Fact]
+    public void Lists_a_line_leaves_out_read_as_empty_at_every_level()
+    {
+        var inner = "{\"MediaType\":\"message\",\"MediaSubtype\":\"rfc822\",\"BodyOffset\":10,\"EndOffset\":50,\"MessageEnvelope\":" + Envelope + ",\"Message\":" + Part(",\"HeaderOffset\":10,\"BodyOffset\":20,\"EndOffset\":50") + "}";
+        var body = "{\"MediaType\":\"multipart\",\"MediaSubtype\":\"mixed\",\"EndOffset\":50,\"Children\":[" + inner + "]}";
+        File.WriteAllText(Path.Combine(_directory.Path, SummaryCache.FileName), $"{SummaryCache.Magic} 7\n1 {{\"Envelope\":{Envelope},\"Body\":{body}}}\n");
+
+        Assert.True(new SummaryCache(_directory.Path, 7, Mode).TryGet(1, _live, out var summary));
+        foreach (var part in new[] { summary.Body, summary.Body.Children[0], summary.Body.Children[0].Message! })
+        {
+            Assert.NotNull(part.Parameters);
+            Assert.NotNull(part.DispositionParameters);
+            Assert.NotNull(part.Languages);
+            Assert.NotNull(part.Children);
+        }
+        Assert.Empty(summary.Body.Children[0].Message!.Children);
     }
 
     [Fact]

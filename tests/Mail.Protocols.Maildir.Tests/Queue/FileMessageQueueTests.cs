@@ -21,6 +21,25 @@ public sealed class FileMessageQueueTests : IDisposable
 
     private static MemoryStream Content(int i) => new(Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
 
+    // An entry as the first (reflection-based) writer left it: enums by name, a flags value as a list, nulls left out.
+    // The generated serializer must read it and write the same text back, or an upgrade would strand queued mail.
+    private const string EarlierEntry =
+        """{"Envelope":{"ReversePath":"alice@example.test","Recipients":[{"Address":"r1@remote.test","Notify":"Success, Failure","OriginalRecipient":"rfc822;r1@remote.test"}],"ReceivedAt":"2026-11-29T12:00:00+00:00","EnvelopeId":"env1","Return":"Headers","Body":"BinaryMime","SmtpUtf8":true},"Recipients":[{"Recipient":{"Address":"r1@remote.test","Notify":"Success, Failure","OriginalRecipient":"rfc822;r1@remote.test"},"State":"Pending","LastReply":"421 4.4.2 try later","LastAttempt":"2026-11-29T12:00:00+00:00","DsnPending":false}],"Attempts":1,"NextAttempt":"2026-11-29T12:15:00+00:00","LeaseExpires":"0001-01-01T00:00:00+00:00"}""";
+
+    [Fact]
+    public void An_entry_in_the_earlier_writer_s_format_reads_and_writes_back_the_same()
+    {
+        var entry = QueueEntryFile.Deserialize(Encoding.UTF8.GetBytes(EarlierEntry));
+
+        Assert.Equal(DsnNotify.Success | DsnNotify.Failure, entry.Envelope.Recipients[0].Notify);
+        Assert.Equal(DsnReturn.Headers, entry.Envelope.Return);
+        Assert.Equal(MessageBodyType.BinaryMime, entry.Envelope.Body);
+        Assert.Null(entry.Envelope.TraceParent);
+        Assert.Null(entry.LeaseToken);
+        Assert.Equal("421 4.4.2 try later", entry.Recipients[0].LastReply);
+        Assert.Equal(EarlierEntry, Encoding.UTF8.GetString(entry.Serialize()));
+    }
+
     [Fact]
     public async Task A_restart_keeps_entries_their_schedule_attempts_and_envelope()
     {
