@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Mail.Protocols.Addressing;
 using Mail.Protocols.Hosting.Configuration;
 using Mail.Protocols.InMemory;
@@ -41,6 +42,7 @@ public static partial class MailServiceCollectionExtensions
     /// <see cref="AddInMemoryMailBackends"/> registered. For samples, tests and small setups: the passwords are in the
     /// configuration or its file as they are.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddInMemoryUsers(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -58,6 +60,7 @@ public static partial class MailServiceCollectionExtensions
     /// with, from the <see cref="AddressBookSettings"/> under <paramref name="section"/> (say <c>Mail:AddressBook</c>):
     /// aliases, mailing lists, catch-alls and a virtual alias table.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddMailAddressBook(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -76,6 +79,7 @@ public static partial class MailServiceCollectionExtensions
     /// (<c>Domain</c>, <c>HashLength</c>, <c>MaxAge</c>, <c>Separator</c>) with the secrets read from files
     /// (<see cref="SenderRewritingSecrets"/>). The domain must be one of the recipient policy's local domains.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddSenderRewriting(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -110,6 +114,7 @@ public static partial class MailServiceCollectionExtensions
     /// <c>RootPath</c>), replacing the in-memory one, with the <see cref="MaildirStoreOptions"/> under
     /// <paramref name="section"/> (say <c>Mail:Maildir</c>); its logs and clock come from the container.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddMaildirStore(this IServiceCollection services, IConfiguration section) =>
         AddDirectoryBackend<MaildirStoreOptions, MaildirMailboxStore, IMailboxStore>(services, section, nameof(AddMaildirStore),
             options => (nameof(options.RootPath), options.RootPath, "the directory the mailboxes live under is needed."),
@@ -125,6 +130,7 @@ public static partial class MailServiceCollectionExtensions
     /// <c>Path</c>), replacing the in-memory one, with the <see cref="FileMessageQueueOptions"/> under
     /// <paramref name="section"/> (say <c>Mail:QueueDirectory</c>); its logs and clock come from the container.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddFileMessageQueue(this IServiceCollection services, IConfiguration section) =>
         AddDirectoryBackend<FileMessageQueueOptions, FileMessageQueue, IMessageQueue>(services, section, nameof(AddFileMessageQueue),
             options => (nameof(options.Path), options.Path, "the queue directory is needed."),
@@ -137,6 +143,7 @@ public static partial class MailServiceCollectionExtensions
 
     // A backend that lives in a directory: its options from the section (the directory required), its logs and clock
     // from the container, registered under its own type and in place of the in-memory one.
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     private static IServiceCollection AddDirectoryBackend<TOptions, TBackend, TService>(IServiceCollection services, IConfiguration section, string method,
         Func<TOptions, (string Setting, string Value, string Missing)> directory, Action<TOptions, ILoggerFactory?, TimeProvider?> complete,
         Func<TOptions, TBackend> create)
@@ -158,7 +165,8 @@ public static partial class MailServiceCollectionExtensions
 
     // Settings bound from the section and loaded into their service while they are checked at start, so that a file that
     // cannot be read or a bad entry fails the start with the others.
-    private static void AddLoaded<TSettings, TResult>(IServiceCollection services, IConfiguration section, LoadedAtStart<TSettings, TResult> load)
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
+    private static void AddLoaded<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TSettings, TResult>(IServiceCollection services, IConfiguration section, LoadedAtStart<TSettings, TResult> load)
         where TSettings : class, new() where TResult : class
     {
         services.AddOptions<TSettings>().Configure(settings => SettingsBinder.Bind(section, settings, _ => true)).ValidateOnStart();
@@ -351,7 +359,7 @@ public static partial class MailServiceCollectionExtensions
     }
 
     /// <summary>What settings load into at start: the check fills it, the service's factory hands it out.</summary>
-    private sealed class LoadedAtStart<TSettings, TResult>(string path, Func<TSettings, string, List<string>, TResult?> load)
+    private sealed class LoadedAtStart<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TSettings, TResult>(string path, Func<TSettings, string, List<string>, TResult?> load)
         where TSettings : class where TResult : class
     {
         private TResult? _result;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Mail.Protocols.Addressing;
 using Mail.Protocols.Connections;
 using Mail.Protocols.Dns;
@@ -40,6 +41,7 @@ public static partial class MailServiceCollectionExtensions
     /// Adds the SMTP server (<see cref="SmtpServerService"/>) with the <see cref="SmtpServerOptions"/> and the
     /// <c>Listeners</c> under <paramref name="section"/> (say <c>Mail:Smtp</c>).
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddSmtpServer(this IServiceCollection services, IConfiguration section) =>
         AddServer<SmtpServerOptions, SmtpListenersOptions, SmtpListenerSettings, SmtpServerService>(services, section, nameof(AddSmtpServer),
             listeners => listeners.Listeners,
@@ -53,6 +55,7 @@ public static partial class MailServiceCollectionExtensions
             (options, path) => options.FindProblems().Any(problem => problem.Setting == nameof(options.ServerName)) ? [] : CheckServerName(options.ServerName, path));
 
     /// <summary>Adds the POP3 server (<see cref="Pop3ServerService"/>) with the <see cref="Pop3ServerOptions"/> and the <c>Listeners</c> under <paramref name="section"/>.</summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddPop3Server(this IServiceCollection services, IConfiguration section) =>
         AddServer<Pop3ServerOptions, Pop3ListenersOptions, ListenerSettings, Pop3ServerService>(services, section, nameof(AddPop3Server),
             listeners => listeners.Listeners, (_, _) => { }, (_, _) => []);
@@ -62,6 +65,7 @@ public static partial class MailServiceCollectionExtensions
     /// <c>Listeners</c> under <paramref name="section"/>. Unless configuration names <c>FoldersAtLogin</c>, every user
     /// gets Sent, Drafts, Trash, Junk and Archive with their special-use roles at first login.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddImapServer(this IServiceCollection services, IConfiguration section) =>
         AddServer<ImapServerOptions, ImapListenersOptions, ListenerSettings, ImapServerService>(services, section, nameof(AddImapServer),
             listeners => listeners.Listeners,
@@ -83,6 +87,7 @@ public static partial class MailServiceCollectionExtensions
     /// <c>PollInterval</c> and <c>SmartHost</c> (<c>host:port</c>) under <paramref name="section"/> (say <c>Mail:Delivery</c>).
     /// Without an <see cref="IDnsResolver"/> in the container, the <c>NameServers</c> of the section are asked, or the system's.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddMailDelivery(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -126,6 +131,7 @@ public static partial class MailServiceCollectionExtensions
     /// <c>PostmasterLogin</c>, <c>TrustedNetworks</c> as CIDR text, <c>Addressing</c>). It uses the container's
     /// <see cref="IUserDirectory"/> and, when registered, <see cref="IAddressBook"/> and <see cref="SenderRewriter"/>.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddRecipientPolicy(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -163,6 +169,7 @@ public static partial class MailServiceCollectionExtensions
     /// Adds the servers' certificate (<see cref="MailTlsOptions"/>) from the <see cref="TlsSettings"/> under
     /// <paramref name="section"/> (say <c>Mail:Tls</c>): a PKCS#12 or PEM file, or a generated one for development.
     /// </summary>
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     public static IServiceCollection AddMailTls(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -182,6 +189,7 @@ public static partial class MailServiceCollectionExtensions
     }
 
     // One server: its settings and endpoints from the section, checked at start, and the hosted service.
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     private static IServiceCollection AddServer<TOptions, TListeners, TListener, TService>(IServiceCollection services, IConfiguration section, string method,
         Func<TListeners, IList<TListener>> listenersOf, Action<TOptions, IServiceProvider> complete, Func<TOptions, string, IEnumerable<string>> check)
         where TOptions : MailServerOptions, new()
@@ -212,6 +220,7 @@ public static partial class MailServiceCollectionExtensions
 
     // The server's settings from configuration (all keys but Listeners), completed from the container: the certificate,
     // the rate limits every server shares (so failed logins over POP3 and IMAP count together), what the caller adds.
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     private static void AddServerSettings<TOptions>(IServiceCollection services, IConfiguration section,
         Action<TOptions, IServiceProvider> complete, Func<TOptions, IEnumerable<string>> check, string path) where TOptions : MailServerOptions, new()
     {
@@ -233,6 +242,7 @@ public static partial class MailServiceCollectionExtensions
 
     // The endpoints from the Listeners key. Their own check runs on them alone; the check that needs the server's settings
     // too (implicit TLS needs a certificate) runs only once both were bound, so that no mistake is reported twice.
+    [RequiresUnreferencedCode(SettingsBinder.ReflectionReason), RequiresDynamicCode(SettingsBinder.ReflectionReason)]
     private static void AddListeners<TListeners>(IServiceCollection services, IConfiguration section, Func<TListeners, IEnumerable<string>> check,
         Func<TListeners, IServiceProvider, IEnumerable<string>> checkWithServer) where TListeners : class, new()
     {

@@ -1,5 +1,7 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using Mail.Protocols.Connections;
 
 namespace Mail.Protocols.Hosting;
 
@@ -15,17 +17,19 @@ internal static class OptionsCopy
     /// that has a setter: copy it too where it matters), each list given the same items, and each group of settings that
     /// cannot be replaced (<c>Limits</c>) copied the same way.
     /// </summary>
-    public static T Of<T>(T source) where T : class, new()
+    public static T Of<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] T>(T source) where T : class, new()
     {
         ArgumentNullException.ThrowIfNull(source);
         var copy = new T();
-        Into(source, copy);
+        Into(typeof(T), source, copy);
         return copy;
     }
 
-    private static void Into(object source, object target)
+    // The properties are those of T, known when the application is trimmed (the annotation keeps them), not of whatever
+    // subclass the source is: the copy is a T.
+    private static void Into([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type, object source, object target)
     {
-        foreach (var property in source.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (property.GetIndexParameters().Length > 0 || !property.CanRead)
             {
@@ -47,7 +51,13 @@ internal static class OptionsCopy
             else if (value is not null && property.PropertyType.Namespace?.StartsWith("Mail.Protocols", StringComparison.Ordinal) == true
                 && property.PropertyType.IsClass && property.GetValue(target) is { } group)
             {
-                Into(value, group);
+                // A fixed group of settings, named here so that trimming keeps its properties; a new one fails the copy
+                // (and OptionsCopyTests) until it is added.
+                if (group is not ConnectionLimits)
+                {
+                    throw new NotSupportedException($"{type.Name}.{property.Name}: a group of settings OptionsCopy does not know.");
+                }
+                Into(typeof(ConnectionLimits), value, group);
             }
         }
     }

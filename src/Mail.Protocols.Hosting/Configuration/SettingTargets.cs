@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 
@@ -8,6 +9,7 @@ namespace Mail.Protocols.Hosting.Configuration;
 /// What a configuration key points at in a settings type, found by walking its properties: so that a key the binder
 /// would skip without a word (a setting that is fixed, or one that cannot be written as text) is refused instead.
 /// </summary>
+[RequiresUnreferencedCode(SettingsBinder.ReflectionReason)]
 internal static class SettingTargets
 {
     /// <summary>Why <paramref name="key"/> (relative, with values) cannot set anything in <paramref name="root"/>; null when it can, or when the binder judges it.</summary>

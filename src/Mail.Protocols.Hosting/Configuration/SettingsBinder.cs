@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -13,11 +14,19 @@ namespace Mail.Protocols.Hosting.Configuration;
 internal static class SettingsBinder
 {
     /// <summary>
+    /// Why the registrations that read configuration are not for trimmed or Native AOT applications: settings are bound,
+    /// and their keys checked, by reflection over the settings types. Such an application configures in code (MailHost).
+    /// </summary>
+    public const string ReflectionReason =
+        "Settings are bound from configuration by reflection over the settings types; in a trimmed or Native AOT application configure the servers in code (MailHost, MailHostOptions).";
+
+    /// <summary>
     /// Binds the values under <paramref name="section"/> whose first key segment <paramref name="takes"/> accepts onto
     /// <paramref name="target"/>. A list named in the configuration, an empty one included, replaces the list the
     /// settings start with; a setting of octets (the SCRAM key) is given in base64.
     /// </summary>
     /// <exception cref="OptionsValidationException">A key or value is not a valid setting; the message names its path.</exception>
+    [RequiresUnreferencedCode(ReflectionReason), RequiresDynamicCode(ReflectionReason)]
     public static void Bind<T>(IConfiguration section, T target, Func<string, bool> takes) where T : class, new()
     {
         var (leaves, emptied) = Read(section, takes);
@@ -88,6 +97,7 @@ internal static class SettingsBinder
 
     // Which setting made the binding fail: each top-level setting is bound alone on fresh settings, its keys added one at
     // a time (a record's constructor needs all of its keys together), and the key at which it first fails is named.
+    [RequiresUnreferencedCode(ReflectionReason), RequiresDynamicCode(ReflectionReason)]
     private static OptionsValidationException? Culprit<T>(IConfiguration section, List<KeyValuePair<string, string?>> leaves) where T : class, new()
     {
         foreach (var group in leaves.GroupBy(leaf => FirstSegment(leaf.Key), StringComparer.OrdinalIgnoreCase))
@@ -118,12 +128,14 @@ internal static class SettingsBinder
     private static bool IsIncompleteRecord(Exception failure) =>
         failure is InvalidOperationException && failure.Message.Contains("constructor", StringComparison.OrdinalIgnoreCase);
 
+    [RequiresUnreferencedCode(ReflectionReason), RequiresDynamicCode(ReflectionReason)]
     private static void BindLeaves<T>(List<KeyValuePair<string, string?>> leaves, T target) where T : class =>
         new ConfigurationBuilder().AddInMemoryCollection(leaves).Build().Bind(target, options => options.ErrorOnUnknownConfiguration = true);
 
     // The binder adds a configured list's items to the items a get-only list starts with (AuthMechanisms would keep every
     // default mechanism and repeat the configured ones): a list given in configuration means exactly that list, at any
     // depth (Addressing:DomainsWithoutSubaddresses as well).
+    [RequiresUnreferencedCode(ReflectionReason), RequiresDynamicCode(ReflectionReason)]
     private static void ClearLists<T>(List<string> keys, T target) where T : class
     {
         var cleared = new HashSet<object>(ReferenceEqualityComparer.Instance);
@@ -150,6 +162,7 @@ internal static class SettingsBinder
         }
     }
 
+    [RequiresUnreferencedCode(ReflectionReason), RequiresDynamicCode(ReflectionReason)]
     private static void SetOctets<T>(IConfiguration section, T target, string key, string? value) where T : class
     {
         var property = SettingTargets.OctetsProperty(typeof(T), key)!;
