@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests, the fuzz smoke and the e2e scripts drive (swaks, python3, curl, mbsync, mutt,
 # openssl, dnsmasq as the tests' DNS server, Dovecot for the interop tests and benchmarks, afl++, gnuplot, Postfix's
-# smtp-source), when missing.
+# smtp-source, clang and zlib for the Native AOT publish), when missing.
 # Needs root (apt-get). Server packages never start as services: policy-rc.d refuses, and dnsmasq-base ships the binary
 # without a service; each test starts what it needs by hand on 127.0.0.1. tests/run-tests.sh and .ci/run call it.
 set -euo pipefail
@@ -27,6 +27,9 @@ command -v afl-fuzz >/dev/null || missing+=(afl++)
 [ -x /usr/sbin/smtp-source ] || missing+=(postfix)
 # benchmarks/e2e/soak.sh draws its graph of memory, descriptors and threads over time with gnuplot.
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+# Native AOT publishing (tests/AotHost) links with clang against zlib.
+command -v clang >/dev/null || missing+=(clang)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${missing[*]}; run this script as root once (sudo bash tests/install-packages.sh)" >&2
   exit 1

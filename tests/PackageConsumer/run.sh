@@ -2,8 +2,9 @@
 # Proves "reference it from NuGet": packs every src/ project into tests/LocalFeed with a fresh version, checks
 # that each package carries what NuGet users and tools expect (README, licence, icon, XML docs, tags, repository and
 # commit, symbols) and that packing again from clean gives the same packages, then restores and runs this consumer from those packages only (an empty package cache, so nothing
-# built earlier can leak in). The consumer sends a message to an embedded host and reads it back; a second
-# project, a backend author's tests, runs the contract suites from the Contracts package.
+# built earlier can leak in). The consumer sends a message to an embedded host and reads it back; tests/AotHost publishes
+# a small host with Native AOT and drives it with curl; a third project, a backend author's tests, runs the contract
+# suites from the Contracts package.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 version="0.1.0-ci.$(date +%Y%m%d%H%M%S)"
@@ -57,6 +58,8 @@ echo "packages: metadata present; two packs from clean are identical ($(ls tests
 cache=$(mktemp -d)
 trap 'rm -rf "$cache" "$again"' EXIT
 dotnet run --project tests/PackageConsumer/PackageConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo
+# A small host published with Native AOT from the same packages, driven with curl.
+bash tests/AotHost/run.sh "$version" "$cache"
 # A backend author's test project: the contract suites from the Mail.Protocols.Testing.Contracts package, run on
 # backends from the packages. Every test must pass and none may be skipped.
 log=$(mktemp)
