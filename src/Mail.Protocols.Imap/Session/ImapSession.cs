@@ -31,6 +31,8 @@ internal sealed partial class ImapSession : CommandSession
     private readonly ImapCommandReader _reader;
     private readonly AuthFailureBudget _authFailures;
     private CommandReadOutcome _read;
+    // The command running now, counted when it has been answered (OnCommandEnded).
+    private string? _commandName;
     private byte[] _tag = new byte[16];
     private int _tagLength;
 
@@ -174,7 +176,7 @@ internal sealed partial class ImapSession : CommandSession
     protected override void OnEnded(TimeSpan duration)
     {
         _subscription?.Dispose();
-        _server.Metrics.SessionEnded();
+        _server.Metrics.SessionEnded(duration);
     }
 
 
@@ -205,7 +207,7 @@ internal sealed partial class ImapSession : CommandSession
                 verb = ImapVerbs.ParseUid(reader.ReadCommandName());
             }
             var name = ImapVerbs.Name(verb);
-            _server.Metrics.Command(name);
+            _commandName = name;
             // IDLE is left out too: its span would last as long as the client waits.
             if (!ImapTracing.Source.HasListeners() || verb is ImapVerb.Capability or ImapVerb.Id or ImapVerb.Logout or ImapVerb.StartTls or ImapVerb.Idle
                 || StartCommandSpan(ImapTracing.Source, "IMAP " + name) is not { } span)
@@ -230,6 +232,15 @@ internal sealed partial class ImapSession : CommandSession
         {
             RejectSyntax(ex.Message);
             return _read == CommandReadOutcome.AppendMessage ? SkipAppendMessageAsync() : ValueTask.FromResult(true);
+        }
+    }
+
+    protected override void OnCommandEnded(string? refusal)
+    {
+        if (_commandName is { } name)
+        {
+            _server.Metrics.Command(name, refusal);
+            _commandName = null;
         }
     }
 
@@ -264,10 +275,7 @@ internal sealed partial class ImapSession : CommandSession
     /// <summary>The tagged refusal of the command, from the one table of replies.</summary>
     private void Reject(ImapRejectReason reason)
     {
-        if (IsCommandTraced)
-        {
-            MarkCommandRefused(reason.ToString());
-        }
+        MarkCommandRefused(reason.ToString());
         _server.Metrics.Rejected(reason);
         CountError();
         WriteTagged(ImapReplies.For(reason));

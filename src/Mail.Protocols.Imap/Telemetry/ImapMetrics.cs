@@ -20,6 +20,7 @@ internal sealed class ImapMetrics
     private static readonly string? s_version = typeof(ImapMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
     private static readonly ImapMetrics s_shared = new(new Meter(MeterName, s_version));
     private readonly UpDownCounter<long> _active;
+    private readonly Histogram<double> _duration;
     private readonly Counter<long> _commands;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _appended;
@@ -27,9 +28,10 @@ internal sealed class ImapMetrics
     private ImapMetrics(Meter meter)
     {
         _active = meter.CreateUpDownCounter<long>("mail.imap.active_sessions", "{session}", "IMAP sessions in progress.");
-        _commands = meter.CreateCounter<long>("mail.imap.commands", "{command}", "IMAP commands received, by name.");
+        _duration = meter.CreateHistogram<double>("mail.imap.session.duration", "s", "Duration of IMAP sessions.");
+        _commands = meter.CreateCounter<long>("mail.imap.commands", "{command}", "IMAP commands answered, by name, with error.type when refused.");
         _errors = meter.CreateCounter<long>("mail.imap.errors", "{error}", "Refused commands, by error.type.");
-        _appended = meter.CreateCounter<long>("mail.imap.appended.bytes", "By", "Octets of messages stored by APPEND.");
+        _appended = meter.CreateCounter<long>("mail.imap.appended.size", "By", "Octets of messages stored by APPEND.");
     }
 
     /// <summary>The instruments on a meter from <paramref name="meterFactory"/>, or the process-wide ones when it is null.</summary>
@@ -38,13 +40,26 @@ internal sealed class ImapMetrics
 
     internal void SessionStarted() => _active.Add(1);
 
-    internal void SessionEnded() => _active.Add(-1);
+    internal void SessionEnded(TimeSpan duration)
+    {
+        _active.Add(-1);
+        if (_duration.Enabled)
+        {
+            _duration.Record(duration.TotalSeconds);
+        }
+    }
 
-    internal void Command(string name)
+    /// <summary>Counts a command that was answered, with <c>error.type</c> when it was refused.</summary>
+    internal void Command(string name, string? refusal)
     {
         if (_commands.Enabled)
         {
-            _commands.Add(1, new TagList { { "mail.imap.command", name } });
+            var tags = new TagList { { "mail.imap.command", name } };
+            if (refusal is not null)
+            {
+                tags.Add("error.type", refusal);
+            }
+            _commands.Add(1, tags);
         }
     }
 

@@ -25,6 +25,8 @@ internal sealed partial class Pop3Session : CommandSession
     private readonly string? _apopTimestamp;
     private readonly AuthFailureBudget _authFailures;
     private bool _utf8;
+    // The command running now, counted when it has been answered (OnCommandEnded).
+    private Pop3Verb? _commandVerb;
     private string? _pendingUser;
 
     // TRANSACTION state: the maildrop as listed at login.
@@ -109,7 +111,7 @@ internal sealed partial class Pop3Session : CommandSession
     protected override void OnEnded(TimeSpan duration)
     {
         _lock?.Dispose();
-        _server.Metrics.SessionEnded();
+        _server.Metrics.SessionEnded(duration);
     }
 
     // The logins and the commands that read or change the maildrop run in a span while something listens.
@@ -139,13 +141,22 @@ internal sealed partial class Pop3Session : CommandSession
         return EndCommandSpan(command);
     }
 
+    protected override void OnCommandEnded(string? refusal)
+    {
+        if (_commandVerb is { } verb)
+        {
+            _server.Metrics.Command(verb, refusal);
+            _commandVerb = null;
+        }
+    }
+
     private static readonly string[] SpanNames = [.. Enum.GetValues<Pop3Verb>().Select(v => "POP3 " + v.ToString().ToUpperInvariant())];
 
     private ValueTask<bool> Execute()
     {
         var line = IO.Line;
         var verb = Pop3Verbs.Parse(line, out var arguments);
-        _server.Metrics.Command(verb);
+        _commandVerb = verb;
         // RFC 1939, 2449, 2595 and 6856 give these "Arguments: none".
         if (!arguments.IsEmpty && verb is Pop3Verb.Capa or Pop3Verb.Stat or Pop3Verb.Rset or Pop3Verb.Noop or Pop3Verb.Quit or Pop3Verb.Stls or Pop3Verb.Utf8)
         {
@@ -262,10 +273,7 @@ internal sealed partial class Pop3Session : CommandSession
     // errors is the client's doing, not a system error, so no SYS code.
     private void Error(Pop3RejectReason reason)
     {
-        if (IsCommandTraced)
-        {
-            MarkCommandRefused(reason.ToString());
-        }
+        MarkCommandRefused(reason.ToString());
         _server.Metrics.Rejected(reason);
         var reply = Pop3Replies.For(reason);
         if (!CountError())

@@ -20,6 +20,7 @@ internal sealed class Pop3Metrics
     private static readonly string? s_version = typeof(Pop3Metrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
     private static readonly Pop3Metrics s_shared = new(new Meter(MeterName, s_version));
     private readonly UpDownCounter<long> _active;
+    private readonly Histogram<double> _duration;
     private readonly Counter<long> _commands;
     private readonly Counter<long> _messages;
     private readonly Counter<long> _bytes;
@@ -28,9 +29,10 @@ internal sealed class Pop3Metrics
     private Pop3Metrics(Meter meter)
     {
         _active = meter.CreateUpDownCounter<long>("mail.pop3.active_sessions", "{session}", "POP3 sessions in progress.");
-        _commands = meter.CreateCounter<long>("mail.pop3.commands", "{command}", "POP3 commands received, by keyword.");
+        _duration = meter.CreateHistogram<double>("mail.pop3.session.duration", "s", "Duration of POP3 sessions.");
+        _commands = meter.CreateCounter<long>("mail.pop3.commands", "{command}", "POP3 commands answered, by keyword, with error.type when refused.");
         _messages = meter.CreateCounter<long>("mail.pop3.messages.sent", "{message}", "Messages sent by RETR and TOP.");
-        _bytes = meter.CreateCounter<long>("mail.pop3.sent.bytes", "By", "Octets of messages sent (before dot-stuffing).");
+        _bytes = meter.CreateCounter<long>("mail.pop3.sent.size", "By", "Octets of messages sent (before dot-stuffing).");
         _errors = meter.CreateCounter<long>("mail.pop3.errors", "{error}", "Refused commands, by error.type.");
     }
 
@@ -40,13 +42,29 @@ internal sealed class Pop3Metrics
 
     internal void SessionStarted() => _active.Add(1);
 
-    internal void SessionEnded() => _active.Add(-1);
+    internal void SessionEnded(TimeSpan duration)
+    {
+        _active.Add(-1);
+        if (_duration.Enabled)
+        {
+            _duration.Record(duration.TotalSeconds);
+        }
+    }
 
-    internal void Command(Pop3Verb verb)
+    // The verbs' names as they go on the wire, made once: a command is counted without allocating.
+    private static readonly string[] s_commandNames = [.. Enum.GetValues<Pop3Verb>().Select(verb => verb.ToString().ToUpperInvariant())];
+
+    /// <summary>Counts a command that was answered, with <c>error.type</c> when it was refused.</summary>
+    internal void Command(Pop3Verb verb, string? refusal)
     {
         if (_commands.Enabled)
         {
-            _commands.Add(1, new TagList { { "mail.pop3.command", verb.ToString().ToUpperInvariant() } });
+            var tags = new TagList { { "mail.pop3.command", s_commandNames[(int)verb] } };
+            if (refusal is not null)
+            {
+                tags.Add("error.type", refusal);
+            }
+            _commands.Add(1, tags);
         }
     }
 

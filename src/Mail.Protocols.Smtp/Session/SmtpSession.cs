@@ -25,6 +25,8 @@ internal sealed partial class SmtpSession : CommandSession
     private readonly ILogger _logger;
     private bool _inMessageData;
     private bool _hookEndedSession;
+    // The command running now, counted when it has been answered (OnCommandEnded).
+    private SmtpVerb? _commandVerb;
     private readonly AuthFailureBudget _authFailures;
 
     private string? _heloName;
@@ -141,12 +143,25 @@ internal sealed partial class SmtpSession : CommandSession
         _server.Metrics.SessionEnded(duration);
     }
 
+    // The error.type of a command refused by the recipient policy, a hook or the store's reply rather than one of the
+    // engine's own refusals (SmtpRejectReason).
+    private const string PolicyRefusal = "Policy";
+
+    protected override void OnCommandEnded(string? refusal)
+    {
+        if (_commandVerb is { } verb)
+        {
+            _server.Metrics.Command(verb, refusal);
+            _commandVerb = null;
+        }
+    }
+
     /// <summary>Executes one command. Returns false to end the session.</summary>
     protected override ValueTask<bool> ExecuteAsync()
     {
         var line = IO.Line;
         var verb = SmtpVerbs.Parse(line, out var arguments);
-        _server.Metrics.Command(verb);
+        _commandVerb = verb;
         switch (verb)
         {
             case SmtpVerb.Ehlo:
@@ -258,6 +273,7 @@ internal sealed partial class SmtpSession : CommandSession
     private void Reject(SmtpRejectReason reason, bool countsAsError = true)
     {
         _rejectedWith = reason;
+        MarkCommandRefused(reason.ToString());
         if (countsAsError)
         {
             CountError();
@@ -268,6 +284,7 @@ internal sealed partial class SmtpSession : CommandSession
 
     private void RejectWith(PolicyRejection rejection)
     {
+        MarkCommandRefused(PolicyRefusal);
         CountError();
         WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rejection.Code} {rejection.EnhancedCode} {Sanitize(rejection.Text)}"));
     }

@@ -31,9 +31,9 @@ internal sealed class SmtpMetrics
     {
         _active = meter.CreateUpDownCounter<long>("mail.smtp.active_sessions", "{session}", "SMTP sessions in progress.");
         _duration = meter.CreateHistogram<double>("mail.smtp.session.duration", "s", "Duration of SMTP sessions.");
-        _commands = meter.CreateCounter<long>("mail.smtp.commands", "{command}", "SMTP commands received, by verb.");
+        _commands = meter.CreateCounter<long>("mail.smtp.commands", "{command}", "SMTP commands answered, by verb, with error.type when refused.");
         _messages = meter.CreateCounter<long>("mail.smtp.messages.received", "{message}", "Messages accepted and stored.");
-        _bytes = meter.CreateCounter<long>("mail.smtp.received.bytes", "By", "Octets of accepted messages.");
+        _bytes = meter.CreateCounter<long>("mail.smtp.received.size", "By", "Octets of accepted messages.");
         // Buckets from 1 KiB to 64 MiB by powers of four: mail sizes span five orders of magnitude.
         _sizes = meter.CreateHistogram<long>("mail.smtp.message.size", "By", "Size of each accepted message.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
@@ -55,11 +55,20 @@ internal sealed class SmtpMetrics
         }
     }
 
-    internal void Command(SmtpVerb verb)
+    // The verbs' names as they go on the wire, made once: a command is counted without allocating.
+    private static readonly string[] s_commandNames = [.. Enum.GetValues<SmtpVerb>().Select(verb => verb.ToString().ToUpperInvariant())];
+
+    /// <summary>Counts a command that was answered, with <c>error.type</c> when it was refused.</summary>
+    internal void Command(SmtpVerb verb, string? refusal)
     {
         if (_commands.Enabled)
         {
-            _commands.Add(1, new TagList { { "mail.smtp.command", verb.ToString().ToUpperInvariant() } });
+            var tags = new TagList { { "mail.smtp.command", s_commandNames[(int)verb] } };
+            if (refusal is not null)
+            {
+                tags.Add("error.type", refusal);
+            }
+            _commands.Add(1, tags);
         }
     }
 

@@ -161,9 +161,19 @@ public abstract class CommandSession
     /// <summary>Whether the command running now has a span (so that a refusal's name is made only when it is needed).</summary>
     protected bool IsCommandTraced => _commandSpan is not null;
 
-    /// <summary>Marks the command span (if any) refused, with the refusal's name as <c>error.type</c>.</summary>
+    /// <summary>
+    /// Why the command running now was refused (its refusal's name, as given to <see cref="MarkCommandRefused"/>), or null
+    /// while it has not been; <see cref="OnCommandEnded"/> receives it.
+    /// </summary>
+    protected string? CommandRefusal { get; private set; }
+
+    /// <summary>
+    /// Marks the command running now refused: <paramref name="reason"/> (a refusal's name, a small fixed set) becomes its
+    /// <see cref="CommandRefusal"/> and, when it has a span, the span's <c>error.type</c>.
+    /// </summary>
     protected void MarkCommandRefused(string reason)
     {
+        CommandRefusal = reason;
         if (_commandSpan is { } span)
         {
             span.SetTag("error.type", reason);
@@ -295,16 +305,29 @@ public abstract class CommandSession
                 OnClosedByClient();
                 return false;
         }
+        CommandRefusal = null;
+        bool goOn;
         try
         {
-            return await ExecuteAsync().ConfigureAwait(false);
+            goOn = await ExecuteAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (!IsConnectionFailure(ex))
         {
             // A backend's own exception types, its own timeouts surfacing as cancellations, a bug in a hook: the
             // command failed, the connection did not.
-            return OnCommandFailed(ex);
+            goOn = OnCommandFailed(ex);
         }
+        OnCommandEnded(CommandRefusal);
+        return goOn;
+    }
+
+    /// <summary>
+    /// A command was read and answered (its reply written, not necessarily flushed): the engine counts it here, by name
+    /// and, when <paramref name="refusal"/> is not null, as refused for that reason. Not called for a command the
+    /// connection was lost in. Does nothing by default.
+    /// </summary>
+    protected virtual void OnCommandEnded(string? refusal)
+    {
     }
 
     /// <summary>

@@ -12,8 +12,9 @@ public sealed class ImapMetricTests
         using var meters = new TestMeterFactory();
         using var commands = new MetricCollector<long>(meters, ImapMetrics.MeterName, "mail.imap.commands");
         using var sessions = new MetricCollector<long>(meters, ImapMetrics.MeterName, "mail.imap.active_sessions");
+        using var durations = new MetricCollector<double>(meters, ImapMetrics.MeterName, "mail.imap.session.duration");
         using var errors = new MetricCollector<long>(meters, ImapMetrics.MeterName, "mail.imap.errors");
-        using var appended = new MetricCollector<long>(meters, ImapMetrics.MeterName, "mail.imap.appended.bytes");
+        using var appended = new MetricCollector<long>(meters, ImapMetrics.MeterName, "mail.imap.appended.size");
         await using (var h = new ImapTestHarness(meterFactory: meters))
         {
             var c = await h.LoginAsync();
@@ -29,6 +30,9 @@ public sealed class ImapMetricTests
 
         Assert.Equal(["LOGIN", "APPEND", "SELECT", "UNKNOWN", "SELECT", "UID FETCH", "LOGOUT"],
             commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.imap.command"]));
+        Assert.Equal([null, null, "MailboxNotFound", "UnknownCommand", null, null, null],
+            commands.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("error.type", out var type) ? (string?)type : null));
+        Assert.True(Assert.Single(durations.GetMeasurementSnapshot()).Value >= 0);
         Assert.Equal([1L, -1L], sessions.GetMeasurementSnapshot().Select(m => m.Value));
         Assert.Equal(["MailboxNotFound", "UnknownCommand"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
         Assert.Equal([6L], appended.GetMeasurementSnapshot().Select(m => m.Value));

@@ -16,8 +16,9 @@ public class Pop3MetricTests
         using var meters = new TestMeterFactory();
         using var commands = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.commands");
         using var sessions = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.active_sessions");
+        using var durations = new MetricCollector<double>(meters, Pop3Metrics.MeterName, "mail.pop3.session.duration");
         using var messages = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.messages.sent");
-        using var bytes = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.sent.bytes");
+        using var bytes = new MetricCollector<long>(meters, Pop3Metrics.MeterName, "mail.pop3.sent.size");
         await using (var h = new Pop3TestHarness(meterFactory: meters))
         {
             await h.DeliverAsync(First);
@@ -34,6 +35,9 @@ public class Pop3MetricTests
         }
 
         Assert.Equal(["USER", "PASS", "RETR", "TOP", "RETR", "QUIT"], commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.pop3.command"]));
+        Assert.Equal([null, null, null, null, "NoSuchMessage", null],
+            commands.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("error.type", out var type) ? (string?)type : null));
+        Assert.True(Assert.Single(durations.GetMeasurementSnapshot()).Value >= 0);
         Assert.Equal([1L, -1L], sessions.GetMeasurementSnapshot().Select(m => m.Value));
         // RETR 3 sent nothing; TOP counts the message it was taken from.
         Assert.Equal([1L, 1L], messages.GetMeasurementSnapshot().Select(m => m.Value));

@@ -153,7 +153,7 @@ public class HookAndMetricTests
         // The server's own meters: other tests' servers, running in parallel, record elsewhere.
         using var meters = new TestMeterFactory();
         using var messages = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.messages.received");
-        using var bytes = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.received.bytes");
+        using var bytes = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.received.size");
         using var sizes = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.message.size");
         using var errors = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.errors");
         using var commands = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.commands");
@@ -179,6 +179,9 @@ public class HookAndMetricTests
         Assert.Equal(["UnknownCommand", "NeedMail"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
         Assert.All(errors.GetMeasurementSnapshot(), m => Assert.Equal(1, m.Value));
         Assert.Equal(["EHLO", "MAIL", "RCPT", "DATA", "UNKNOWN", "RCPT", "QUIT"], commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.smtp.command"]));
+        // Counted as answered: error.type only on the refused ones.
+        Assert.Equal([null, null, null, null, "UnknownCommand", "NeedMail", null],
+            commands.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("error.type", out var type) ? (string?)type : null));
         Assert.Equal([1L, -1L], sessions.GetMeasurementSnapshot().Select(m => m.Value));
     }
 
