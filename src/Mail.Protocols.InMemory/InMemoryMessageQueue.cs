@@ -98,6 +98,15 @@ public sealed class InMemoryMessageQueue : IMessageQueue
         }
     }
 
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetOldestReceivedAtAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_entries.Count == 0 ? null : (DateTimeOffset?)_entries.Values.Min(entry => entry.Envelope.ReceivedAt));
+        }
+    }
+
     // The entry a lease holds, refusing stale or expired leases.
     private Entry Held(QueueLease lease)
     {

@@ -43,6 +43,25 @@ public abstract class MessageQueueContractTests
         Assert.Equal(s_content, copy.ToArray());
     }
 
+    [Fact]
+    public async Task The_oldest_entry_is_the_one_received_first_leased_or_not()
+    {
+        var time = Clock();
+        var queue = CreateQueue(time);
+        Assert.Null(await queue.GetOldestReceivedAtAsync());
+        var first = time.GetUtcNow();
+        await queue.EnqueueAsync(Envelope(first.AddHours(1)), new MemoryStream(s_content));
+        await queue.EnqueueAsync(Envelope(first), new MemoryStream(s_content));
+        Assert.Equal(first, await queue.GetOldestReceivedAtAsync());
+
+        var leases = await queue.LeaseAsync(10, TimeSpan.FromMinutes(5));
+        Assert.Equal(first, await queue.GetOldestReceivedAtAsync());
+        await queue.CompleteAsync(leases.Single(lease => lease.Envelope.ReceivedAt == first));
+        Assert.Equal(first.AddHours(1), await queue.GetOldestReceivedAtAsync());
+        await queue.CompleteAsync(leases.Single(lease => lease.Envelope.ReceivedAt != first));
+        Assert.Null(await queue.GetOldestReceivedAtAsync());
+    }
+
     [Theory]
     [InlineData(65_536)]
     [InlineData(300_000)]

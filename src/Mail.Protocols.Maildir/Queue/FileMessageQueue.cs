@@ -247,6 +247,14 @@ public sealed class FileMessageQueue : IMessageQueue, IDisposable
     public ValueTask<int> CountAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Directory.EnumerateFiles(_env, "*.json").Count());
 
+    /// <inheritdoc />
+    /// <remarks>Reads what changed since the last scan (as <see cref="LeaseAsync"/> does), under the queue's lock.</remarks>
+    public async ValueTask<DateTimeOffset?> GetOldestReceivedAtAsync(CancellationToken cancellationToken = default)
+    {
+        using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        return Scan() is { Count: > 0 } entries ? entries.Min(e => e.Entry.Envelope.ReceivedAt) : null;
+    }
+
     // The entry a lease holds, read from the disk (another process may have taken it over), refusing stale or expired leases.
     private QueueEntryFile Held(QueueLease lease)
     {

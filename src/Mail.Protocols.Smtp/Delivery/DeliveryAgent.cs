@@ -177,8 +177,10 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
                 }
             })).ConfigureAwait(false);
         }
-        // The queue's depth after the round, for the mail.queue.depth gauge (read between rounds).
+        // The queue's depth and oldest entry after the round, for the mail.queue.depth and mail.queue.oldest.age gauges
+        // (read between rounds).
         _metrics.SetQueueDepth(await queue.CountAsync(cancellationToken).ConfigureAwait(false));
+        _metrics.SetOldestEntry(await queue.GetOldestReceivedAtAsync(cancellationToken).ConfigureAwait(false), _time);
         return leases.Count;
     }
 

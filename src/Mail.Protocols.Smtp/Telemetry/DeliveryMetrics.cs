@@ -17,10 +17,15 @@ internal sealed class DeliveryMetrics
     private readonly Counter<long> _recipients;
     private readonly Histogram<double> _duration;
     private long _queueDepth = -1;
+    // The oldest entry's reception time (UTC ticks) and the clock its age is read on; 0: none known (empty, or no round yet).
+    private long _oldestTicks;
+    private TimeProvider _time = TimeProvider.System;
 
     private DeliveryMetrics(Meter meter)
     {
         meter.CreateObservableGauge<long>("mail.queue.depth", ObserveQueueDepth, "{entry}", "Entries in the outbound queue (leased or not) after the delivery agent's last round.");
+        meter.CreateObservableGauge<double>("mail.queue.oldest.age", ObserveOldestAge, "s",
+            "Age of the oldest entry in the outbound queue (leased or not), as of the delivery agent's last round; none while the queue is empty.");
         _attempts = meter.CreateCounter<long>("mail.delivery.attempts", "{attempt}", "Delivery attempts to a destination domain, by route and outcome.");
         _recipients = meter.CreateCounter<long>("mail.delivery.recipients", "{recipient}", "Recipients of delivery attempts, by outcome.");
         _duration = meter.CreateHistogram<double>("mail.delivery.duration", "s", "Duration of a delivery attempt to a destination domain, by route and outcome.");
@@ -32,6 +37,18 @@ internal sealed class DeliveryMetrics
 
     /// <summary>Sets the queue's depth after a round; none is reported before the first.</summary>
     public void SetQueueDepth(long depth) => Volatile.Write(ref _queueDepth, depth);
+
+    /// <summary>Sets the oldest entry's reception time after a round (null: the queue is empty); its age is read on <paramref name="time"/>.</summary>
+    public void SetOldestEntry(DateTimeOffset? receivedAt, TimeProvider time)
+    {
+        _time = time;
+        Volatile.Write(ref _oldestTicks, receivedAt?.UtcTicks ?? 0);
+    }
+
+    private IEnumerable<Measurement<double>> ObserveOldestAge() =>
+        Volatile.Read(ref _oldestTicks) is > 0 and var ticks
+            ? [new Measurement<double>(Math.Max(0, (_time.GetUtcNow() - new DateTimeOffset(ticks, TimeSpan.Zero)).TotalSeconds))]
+            : [];
 
     private IEnumerable<Measurement<long>> ObserveQueueDepth() =>
         Volatile.Read(ref _queueDepth) is >= 0 and var depth ? [new Measurement<long>(depth)] : [];

@@ -49,6 +49,12 @@ public interface IMessageQueue
 
     /// <summary>The number of entries in the queue, leased or not.</summary>
     ValueTask<int> CountAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The <see cref="QueueEnvelope.ReceivedAt"/> of the oldest entry in the queue, leased or not, or null when it is
+    /// empty: how long mail has waited (the delivery agent's <c>mail.queue.oldest.age</c> gauge).
+    /// </summary>
+    ValueTask<DateTimeOffset?> GetOldestReceivedAtAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>The SMTP envelope of a queued message, with the DSN parameters of RFC 3461.</summary>

@@ -14,6 +14,8 @@ using Mail.Protocols.Smtp.Tests.Client;
 using Mail.Protocols.Smtp.Delivery;
 using Mail.Protocols.Smtp.Dns;
 using Mail.Protocols.Smtp.Tests.Dns;
+using Mail.Protocols.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Mail.Protocols.Smtp.Tests.Delivery;
@@ -327,6 +329,30 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
     }
 
     [Fact]
+    public async Task The_queue_gauges_give_its_depth_and_the_age_of_its_oldest_entry_after_each_round()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        var queue = new InMemoryMessageQueue(time);
+        await EnqueueAsync(queue, time.GetUtcNow().AddMinutes(-30));
+        await EnqueueAsync(queue, time.GetUtcNow().AddMinutes(-90));
+        using var meters = new TestMeterFactory();
+        using var depth = new MetricCollector<long>(meters, MailMeters.Delivery, "mail.queue.depth", time);
+        using var age = new MetricCollector<double>(meters, MailMeters.Delivery, "mail.queue.oldest.age", time);
+        var agent = new DeliveryAgent(queue, new FailingResolver(), new Notifications().SubmitAsync, new DeliveryAgentOptions { ServerName = "a.example.test" },
+            time, meterFactory: meters);
+
+        age.RecordObservableInstruments();
+        Assert.Empty(age.GetMeasurementSnapshot()); // no round yet
+        Assert.Equal(2, await agent.RunOnceAsync()); // both deferred: DNS fails
+        time.Advance(TimeSpan.FromMinutes(10)); // the age is read when observed, not frozen at the round
+        depth.RecordObservableInstruments();
+        age.RecordObservableInstruments();
+
+        Assert.Equal(2, depth.LastMeasurement!.Value);
+        Assert.Equal(100 * 60, age.LastMeasurement!.Value);
+    }
+
+    [Fact]
     public async Task Dns_failure_retries_every_15_minutes_warns_after_4_hours_and_bounces_after_5_days()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
@@ -590,6 +616,7 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
         public ValueTask<IReadOnlyList<QueueLease>> LeaseAsync(int maxEntries, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => inner.LeaseAsync(maxEntries, leaseDuration, cancellationToken);
         public ValueTask<Stream> OpenContentAsync(string queueId, CancellationToken cancellationToken = default) => inner.OpenContentAsync(queueId, cancellationToken);
         public ValueTask<int> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
+        public ValueTask<DateTimeOffset?> GetOldestReceivedAtAsync(CancellationToken cancellationToken = default) => inner.GetOldestReceivedAtAsync(cancellationToken);
     }
 
     [Fact]
@@ -791,6 +818,7 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
             inner.RescheduleAsync(lease, recipients, nextAttempt, cancellationToken);
         public ValueTask GiveUpAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, CancellationToken cancellationToken = default) => inner.GiveUpAsync(lease, recipients, cancellationToken);
         public ValueTask<int> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
+        public ValueTask<DateTimeOffset?> GetOldestReceivedAtAsync(CancellationToken cancellationToken = default) => inner.GetOldestReceivedAtAsync(cancellationToken);
     }
 
     // Records, at each message the exchanger accepts, how many accepted messages the sender has not yet recorded.
@@ -961,6 +989,7 @@ public sealed class DeliveryAgentTests(DnsmasqFixture dns) : IClassFixture<Dnsma
             inner.RescheduleAsync(lease, recipients, nextAttempt, cancellationToken);
         public ValueTask GiveUpAsync(QueueLease lease, IReadOnlyList<RecipientStatus> recipients, CancellationToken cancellationToken = default) => inner.GiveUpAsync(lease, recipients, cancellationToken);
         public ValueTask<int> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
+        public ValueTask<DateTimeOffset?> GetOldestReceivedAtAsync(CancellationToken cancellationToken = default) => inner.GetOldestReceivedAtAsync(cancellationToken);
     }
 
     [Fact]
