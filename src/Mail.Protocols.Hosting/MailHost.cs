@@ -184,6 +184,7 @@ public sealed class MailHost : IAsyncDisposable
     private readonly List<(string Name, ImapEndpoint Endpoint)> _imapEndpoints = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly DeliveryAgentOptions? _delivery;
+    private readonly IMailboxStore _measuredStore;
     private Task _deliveryRun = Task.CompletedTask;
 
     /// <summary>Creates the host and its backends; call <see cref="StartAsync"/> to listen.</summary>
@@ -252,7 +253,9 @@ public sealed class MailHost : IAsyncDisposable
         Add("smtp", options.SmtpPort, SmtpRole.Mx, implicitTls: false);
         Add("submission", options.SubmissionPort, SmtpRole.Submission, implicitTls: false);
         Add("smtps", options.SmtpsPort, SmtpRole.Submission, implicitTls: true);
-        _smtp = new SmtpServer(smtpOptions, new SmtpServices(Store, Queue, Users, Policy, senderRewriter), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
+        // The servers and the delivery agent use the store through its latency metrics; Store stays the store itself.
+        _measuredStore = Store.WithMetrics(options.MeterFactory);
+        _smtp = new SmtpServer(smtpOptions, new SmtpServices(_measuredStore, Queue, Users, Policy, senderRewriter), _smtpEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
 
         pop3Options.ServerName = options.ServerName;
         pop3Options.AllowPlaintextAuth = options.AllowPlaintextAuth;
@@ -265,7 +268,7 @@ public sealed class MailHost : IAsyncDisposable
         {
             _pop3Endpoints.Add(("pop3s", new Pop3Endpoint(new IPEndPoint(options.BindAddress, pop3s), ImplicitTls: true)));
         }
-        _pop3 = new Pop3Server(pop3Options, new Pop3Services(Store, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
+        _pop3 = new Pop3Server(pop3Options, new Pop3Services(_measuredStore, Users), _pop3Endpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
 
         imapOptions.ServerName = options.ServerName;
         imapOptions.AllowPlaintextAuth = options.AllowPlaintextAuth;
@@ -286,7 +289,7 @@ public sealed class MailHost : IAsyncDisposable
             _imapEndpoints.Add(("imaps", new ImapEndpoint(new IPEndPoint(options.BindAddress, imaps), ImplicitTls: true)));
         }
         ServerOptions = (smtpOptions, pop3Options, imapOptions, _delivery);
-        _imap = new ImapServer(imapOptions, new ImapServices(Store, Users), _imapEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
+        _imap = new ImapServer(imapOptions, new ImapServices(_measuredStore, Users), _imapEndpoints.Select(e => e.Endpoint), options.TimeProvider, options.LoggerFactory, options.MeterFactory);
     }
 
     private void Add(string name, int? port, SmtpRole role, bool implicitTls)
@@ -341,7 +344,7 @@ public sealed class MailHost : IAsyncDisposable
         if (_delivery is { } delivery)
         {
             delivery.ServerName = _options.ServerName;
-            var submitter = new MailSubmitter(Store, Queue, Policy);
+            var submitter = new MailSubmitter(_measuredStore, Queue, Policy);
             var agent = new DeliveryAgent(Queue, _options.DnsResolver ?? new DnsClientResolver(), submitter.SubmitAsync, delivery, _options.TimeProvider,
                 _options.LoggerFactory?.CreateLogger("Mail.Protocols.Delivery"), _options.MeterFactory);
             _deliveryRun = Task.Run(() => agent.RunAsync(_options.DeliveryPollInterval, _stopping.Token), CancellationToken.None);

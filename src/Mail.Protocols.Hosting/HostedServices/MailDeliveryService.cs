@@ -22,7 +22,7 @@ public sealed class MailDeliveryService(IOptions<DeliveryAgentOptions> options, 
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var store = services.GetRequiredService<IMailboxStore>();
+        var store = services.GetRequiredService<IMailboxStore>().WithMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         var queue = services.GetRequiredService<IMessageQueue>();
         var loggers = services.GetService<ILoggerFactory>();
         var submitter = new MailSubmitter(store, queue, services.GetRequiredService<IRecipientPolicy>(), loggers?.CreateLogger("Mail.Protocols.Delivery"));

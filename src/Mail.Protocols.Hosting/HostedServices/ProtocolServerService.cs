@@ -41,8 +41,8 @@ public abstract class ProtocolServerService<TServer>(IServiceProvider services) 
     /// <summary>The container.</summary>
     protected IServiceProvider Services => services;
 
-    /// <summary>The mailboxes (required).</summary>
-    protected IMailboxStore Store => services.GetRequiredService<IMailboxStore>();
+    /// <summary>The mailboxes (required), measured on the container's meter factory (<see cref="MailboxStoreMetrics.WithMetrics"/>).</summary>
+    protected IMailboxStore Store => services.GetRequiredService<IMailboxStore>().WithMetrics(MeterFactory);
 
     /// <summary>The users (required).</summary>
     protected IUserDirectory Users => services.GetRequiredService<IUserDirectory>();

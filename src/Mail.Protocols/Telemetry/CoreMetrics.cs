@@ -15,7 +15,7 @@ internal sealed class CoreMetrics
     public const string MeterName = MailMeters.Connections;
 
     // The instrumentation's version: the assembly's (without SourceLink's "+commit").
-    private static readonly string? s_version = typeof(CoreMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0];
+    private static readonly string? s_version = InstrumentationVersion.Of(typeof(CoreMetrics));
     private static readonly CoreMetrics s_shared = new(new Meter(MeterName, s_version));
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _opened;

@@ -21,6 +21,9 @@ public static class MailMeters
     /// <summary>The delivery agent.</summary>
     public const string Delivery = "Mail.Protocols.Delivery";
 
+    /// <summary>The mailbox store's operations, measured by <see cref="Storage.MailboxStoreMetrics.WithMetrics"/>.</summary>
+    public const string Store = "Mail.Protocols.Store";
+
     /// <summary>Every meter above.</summary>
-    public static IReadOnlyList<string> All { get; } = [Connections, Smtp, Pop3, Imap, Delivery];
+    public static IReadOnlyList<string> All { get; } = [Connections, Smtp, Pop3, Imap, Delivery, Store];
 }

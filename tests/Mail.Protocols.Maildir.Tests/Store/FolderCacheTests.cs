@@ -1,4 +1,6 @@
 using Mail.Protocols.Storage;
+using Mail.Protocols.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Mail.Protocols.Maildir.Tests.Store;
 
@@ -31,6 +33,19 @@ public sealed class FolderCacheTests : IDisposable
         // Other names are other files; the messages are untouched.
         Assert.Null(await store.ReadFolderCacheAsync(StoreFixture.User, "INBOX", "other", 1 << 20));
         Assert.Empty(await _fixture.Store.ListMessagesAsync(StoreFixture.User, "INBOX"));
+    }
+
+    [Fact]
+    public async Task Measured_for_latency_the_store_keeps_its_caches_and_times_them()
+    {
+        using var meters = new TestMeterFactory();
+        using var durations = new MetricCollector<double>(meters, MailMeters.Store, "mail.store.operation.duration");
+        var store = Assert.IsAssignableFrom<IFolderCacheStore>(_fixture.Store.WithMetrics(meters));
+
+        await store.WriteFolderCacheAsync(StoreFixture.User, "INBOX", "words", new byte[] { 5 });
+
+        Assert.Equal(new byte[] { 5 }, await store.ReadFolderCacheAsync(StoreFixture.User, "INBOX", "words", 10));
+        Assert.Equal(["write_folder_cache", "read_folder_cache"], durations.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.store.operation"]));
     }
 
     [Fact]
