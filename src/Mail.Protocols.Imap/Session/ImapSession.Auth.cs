@@ -171,7 +171,7 @@ internal sealed partial class ImapSession
             return true;
         }
         _authenticating = true;
-        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, Connection.Aborted).ConfigureAwait(false);
+        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.LoginTimeout, cancellationToken: Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
         if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed
             or SaslExchangeOutcome.Cancelled or SaslExchangeOutcome.InvalidBase64 or SaslExchangeOutcome.AnswerTooLong)

@@ -175,7 +175,10 @@ internal sealed partial class Pop3Session
             return true;
         }
 
-        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
+        // No failure data (RFC 7628's error challenge) over POP3: MailKit's POP3 client takes a challenge after its last
+        // message for a protocol error and drops the connection, where a plain -ERR lets it try again.
+        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, sendFailureData: false,
+            cancellationToken: Connection.Aborted).ConfigureAwait(false);
         if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {
             attempt!.Dispose();

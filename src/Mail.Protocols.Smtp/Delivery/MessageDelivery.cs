@@ -32,8 +32,24 @@ internal sealed partial class MessageDelivery(IMailboxStore store, IMessageQueue
     /// <summary>Whether this delivery suppresses duplicates (then callers pass the message's <see cref="DuplicateFilter.Key"/>).</summary>
     public bool SuppressesDuplicates => duplicates is not null;
 
-    // A queue entry, in a span of its own while something listens; the envelope carries the transaction's trace.
-    private async ValueTask EnqueueAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+    // A queue entry, in a span of its own while something listens (the envelope carries the transaction's trace); without
+    // a listener, the queue's own call and nothing more.
+    private ValueTask EnqueueAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
+    {
+        if (!SmtpTracing.Smtp.HasListeners())
+        {
+            var queued = queue.EnqueueAsync(envelope, content, cancellationToken);
+            if (queued.IsCompletedSuccessfully)
+            {
+                _ = queued.Result; // consumed, as a pooled ValueTask source needs
+                return ValueTask.CompletedTask;
+            }
+            return new ValueTask(queued.AsTask());
+        }
+        return EnqueueTracedAsync(envelope, content, cancellationToken);
+    }
+
+    private async ValueTask EnqueueTracedAsync(QueueEnvelope envelope, Stream content, CancellationToken cancellationToken)
     {
         using var span = SmtpTracing.Smtp.StartActivity("mail.queue.enqueue", ActivityKind.Producer);
         span?.SetTag("mail.queue.recipients", envelope.Recipients.Count);

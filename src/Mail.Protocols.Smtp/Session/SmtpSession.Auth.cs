@@ -110,7 +110,7 @@ internal sealed partial class SmtpSession
 
         // While set, a failing user directory is answered 454 (the session's catch reads and clears it).
         _authenticating = true;
-        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, Connection.Aborted).ConfigureAwait(false);
+        var result = await SaslCommandExchange.RunAsync(IO, mechanism, initial, s_challengePrefix, Options.IdleTimeout, cancellationToken: Connection.Aborted).ConfigureAwait(false);
         _authenticating = false;
         if (attempt is { LoginLockedOut: true } && result.Outcome is SaslExchangeOutcome.Succeeded or SaslExchangeOutcome.Failed or SaslExchangeOutcome.Malformed or SaslExchangeOutcome.Cancelled)
         {

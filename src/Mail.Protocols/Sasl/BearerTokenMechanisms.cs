@@ -47,9 +47,8 @@ internal abstract class BearerTokenMechanism(IOAuthTokenValidator validator, Sas
             return SaslStep.Success(user);
         }
         // RFC 7628 §3.2.2's error goes out as one more challenge (the exchange has failed already, whatever the client
-        // answers), except over POP3: MailKit's POP3 client takes a challenge after its last message for a protocol
-        // error and drops the connection, where a plain -ERR lets it try again.
-        return context.Protocol == "pop3" ? SaslStep.Failed("invalid bearer token") : SaslStep.Failed("invalid bearer token", errorJson);
+        // answers) where the protocol's engine sends failure data; POP3's does not (SaslExchange.RunAsync).
+        return SaslStep.Failed("invalid bearer token", errorJson);
     }
 
     // The token and the identity the client claims, from the client's message.

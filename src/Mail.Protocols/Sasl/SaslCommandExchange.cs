@@ -67,14 +67,15 @@ public static class SaslCommandExchange
     /// <summary>
     /// Runs the exchange over <paramref name="io"/>: challenges are written after <paramref name="challengePrefix"/>,
     /// and answers are read with <paramref name="answerTimeout"/> (a shutdown request does not interrupt an exchange).
+    /// <paramref name="sendFailureData"/> is as for <see cref="SaslExchange.RunAsync"/>.
     /// </summary>
     public static async ValueTask<SaslExchangeResult> RunAsync(SessionIO io, SaslMechanism mechanism, byte[]? initialResponse,
-        byte[] challengePrefix, TimeSpan answerTimeout, CancellationToken cancellationToken = default)
+        byte[] challengePrefix, TimeSpan answerTimeout, bool sendFailureData = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(io);
         ArgumentNullException.ThrowIfNull(challengePrefix);
         var ended = SaslExchangeOutcome.Closed;
-        var result = await SaslExchange.RunAsync(mechanism, initialResponse, ChallengeAsync, cancellationToken).ConfigureAwait(false);
+        var result = await SaslExchange.RunAsync(mechanism, initialResponse, ChallengeAsync, sendFailureData, cancellationToken).ConfigureAwait(false);
         if (result is not { } step)
         {
             return new SaslExchangeResult(ended, default);

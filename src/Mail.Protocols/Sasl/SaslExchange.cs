@@ -17,7 +17,17 @@ public static class SaslExchange
     /// Runs the exchange. Returns the final step (success or failure), or null when <paramref name="challenge"/>
     /// returned null (cancelled, malformed line or connection gone).
     /// </summary>
-    public static async ValueTask<SaslStep?> RunAsync(SaslMechanism mechanism, byte[]? initialResponse, ChallengeHandler challenge, CancellationToken cancellationToken = default)
+    /// <param name="mechanism">The mechanism's server side.</param>
+    /// <param name="initialResponse">The client's initial response, if it sent one.</param>
+    /// <param name="challenge">How a challenge is sent and its answer read.</param>
+    /// <param name="sendFailureData">
+    /// Whether a failure's error data (<see cref="SaslStep.Failed(string, byte[])"/>) is sent as a last challenge. False for
+    /// a protocol whose clients take a challenge after their last message for a protocol error (POP3's, in MailKit): the
+    /// exchange then fails at once, for every mechanism alike.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the mechanism's work.</param>
+    public static async ValueTask<SaslStep?> RunAsync(SaslMechanism mechanism, byte[]? initialResponse, ChallengeHandler challenge, bool sendFailureData = true,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(mechanism);
         ArgumentNullException.ThrowIfNull(challenge);
@@ -31,7 +41,7 @@ public static class SaslExchange
             }
             step = await mechanism.StepAsync(response, cancellationToken).ConfigureAwait(false);
         }
-        if (step.Kind == SaslStepKind.Failure && step.Data is { } error)
+        if (step.Kind == SaslStepKind.Failure && step.Data is { } error && sendFailureData)
         {
             // The mechanism's error goes out as a challenge; the answer (RFC 7628 asks for a lone %x01) is read and
             // ignored, and the exchange failed whatever it is: a client that breaks off here has still failed.
