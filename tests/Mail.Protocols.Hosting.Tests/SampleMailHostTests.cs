@@ -115,14 +115,14 @@ public sealed partial class SampleMailHostTests
         Assert.Equal(0, await run.TerminateAsync(ct));
 
         var lines = run.Output.Split('\n');
-        Assert.Contains(lines, l => Regex.IsMatch(l, "redacted:[0-9a-f]{8} logged in with"));            // POP3's login event
-        Assert.Contains(lines, l => Regex.IsMatch(l, "Connection \\S+ from redacted:[0-9a-f]{8} on"));  // the connection event, at Debug
-        Assert.Contains(lines, l => Regex.IsMatch(l, "^delivered: redacted:[0-9a-f]{8} INBOX"));
+        Assert.Contains(lines, l => Regex.IsMatch(l, "redacted:[0-9a-f]{16} logged in with"));            // POP3's login event
+        Assert.Contains(lines, l => Regex.IsMatch(l, "Connection \\S+ from redacted:[0-9a-f]{16} on"));  // the connection event, at Debug
+        Assert.Contains(lines, l => Regex.IsMatch(l, "^delivered: redacted:[0-9a-f]{16} INBOX"));
         Assert.DoesNotContain(lines, l => l.Contains("logged in", StringComparison.Ordinal) && l.Contains("bob@", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("Connection ", StringComparison.Ordinal) && l.Contains("127.0.0.1", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.StartsWith("delivered:", StringComparison.Ordinal) && l.Contains("bob@", StringComparison.Ordinal));
         Assert.DoesNotContain("Who reads the log?", run.Output, StringComparison.Ordinal);
-        Assert.Contains(lines, l => Regex.IsMatch(l, @"users\s+1 \(redacted:[0-9a-f]{8}\)")); // the banner's list of users
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"users\s+1 \(redacted:[0-9a-f]{16}\)")); // the banner's list of users
         Assert.DoesNotContain("bob@example.test", run.Output, StringComparison.Ordinal);
     }
 

@@ -6,7 +6,7 @@ namespace Mail.Protocols.Telemetry;
 /// <summary>
 /// Logins and addresses in log events (docs/telemetry.md lists the events that carry them). They are logged as they
 /// are by default, as Postfix and Dovecot log them, because an operator answering "where did my mail go" needs them.
-/// With the <see cref="RedactSwitch"/> on, each is replaced by <c>redacted:</c> and 8 hex digits of an HMAC-SHA-256
+/// With the <see cref="RedactSwitch"/> on, each is replaced by <c>redacted:</c> and 16 hex digits of an HMAC-SHA-256
 /// keyed with a random key made at start: lines about one user still go together within a run, and nothing in the
 /// log tells who it was. Message content, credentials and SASL payloads are never logged either way.
 /// </summary>
@@ -32,6 +32,7 @@ public static class PersonalData
     {
         Span<byte> hash = stackalloc byte[32];
         HMACSHA256.HashData(s_key, Encoding.UTF8.GetBytes(value.ToUpperInvariant()), hash);
-        return "redacted:" + Convert.ToHexStringLower(hash[..4]);
+        // 64 bits: two users of one run sharing a token would take some four billion of them.
+        return "redacted:" + Convert.ToHexStringLower(hash[..8]);
     }
 }
