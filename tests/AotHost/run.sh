@@ -36,7 +36,7 @@ curl -sS --max-time 30 "smtp://127.0.0.1:${port[submission]}" --ssl-reqd -k -u a
 
 imap() { curl -sS --max-time 30 --ssl-reqd -k -u alice@example.test:alice "imap://127.0.0.1:${port[imap]}/INBOX" -X "$1"; }
 for _ in $(seq 300); do
-  fetched=$(imap 'UID FETCH 1:* (BODYSTRUCTURE ENVELOPE)')
+  fetched=$(imap 'UID FETCH 1:* (BODYSTRUCTURE ENVELOPE)') || fetched=
   grep -q 'Undelivered Mail Returned to Sender' <<<"$fetched" && break
   sleep 0.1
 done
@@ -47,6 +47,8 @@ retrieved=$(curl -sS --max-time 30 --ssl-reqd -k -u alice@example.test:alice "po
 grep -q '^Subject: to the AOT host' <<<"$retrieved" || { echo "POP3 RETR did not give the message:" >&2; echo "$retrieved" >&2; exit 1; }
 
 exec 7>&-
+for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && { echo "the AOT host did not stop within 30 s of its input closing" >&2; cat "$work/out" >&2; exit 1; }
 status=0
 wait "$pid" || status=$?
 pid=

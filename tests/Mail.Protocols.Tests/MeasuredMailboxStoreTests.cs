@@ -52,7 +52,7 @@ public sealed class MailboxStoreMetricsTests
     }
 
     [Fact]
-    public void A_store_is_measured_once_per_meter_and_keeps_only_the_capabilities_it_has()
+    public void A_store_measured_already_is_not_measured_again_and_keeps_only_the_capabilities_it_has()
     {
         using var meters = new TestMeterFactory();
         var store = new InMemoryMailboxStore();

@@ -20,6 +20,7 @@ public abstract class ProtocolServerService<TServer>(IServiceProvider services) 
 {
     private readonly Lock _gate = new();
     private bool _disposed;
+    private IMailboxStore? _store;
 
     /// <summary>The running server, or null before <see cref="StartAsync"/>.</summary>
     public TServer? Server { get; private set; }
@@ -41,8 +42,11 @@ public abstract class ProtocolServerService<TServer>(IServiceProvider services) 
     /// <summary>The container.</summary>
     protected IServiceProvider Services => services;
 
-    /// <summary>The mailboxes (required), measured on the container's meter factory (<see cref="MailboxStoreMetrics.WithMetrics"/>).</summary>
-    protected IMailboxStore Store => services.GetRequiredService<IMailboxStore>().WithMetrics(MeterFactory);
+    /// <summary>
+    /// The mailboxes (required), measured on the container's meter factory: the container's store wrapped once by
+    /// <see cref="MailboxStoreMetrics.WithMetrics"/> (so not of the store's own type; ask the container for that).
+    /// </summary>
+    protected IMailboxStore Store => _store ??= services.GetRequiredService<IMailboxStore>().WithMetrics(MeterFactory);
 
     /// <summary>The users (required).</summary>
     protected IUserDirectory Users => services.GetRequiredService<IUserDirectory>();

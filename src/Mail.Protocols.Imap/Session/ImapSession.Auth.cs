@@ -198,6 +198,7 @@ internal sealed partial class ImapSession
                 return true;
             default:
                 // Timed out, closed or aborted: the session ends without a further reply.
+                AbandonCommand();
                 return false;
         }
     }

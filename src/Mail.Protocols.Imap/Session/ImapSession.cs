@@ -284,6 +284,7 @@ internal sealed partial class ImapSession : CommandSession
     /// <summary>The tagged BAD of a command the grammar refused, with the parser's text.</summary>
     private void RejectSyntax(string text)
     {
+        MarkCommandRefused(nameof(ImapRejectReason.SyntaxError));
         _server.Metrics.Rejected(ImapRejectReason.SyntaxError);
         CountError();
         WriteTagged(ImapReplies.For(ImapRejectReason.SyntaxError));

@@ -210,6 +210,7 @@ internal sealed partial class Pop3Session
                 return true;
             default:
                 // Timed out, closed or aborted: the session ends without a further reply.
+                AbandonCommand();
                 return false;
         }
     }

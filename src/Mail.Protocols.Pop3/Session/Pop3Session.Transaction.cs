@@ -334,6 +334,7 @@ internal sealed partial class Pop3Session
                 Pop3Log.StoreFailed(_logger, Connection.Id, ex);
                 // The session ends either way, so the reply is this one, never the too-many-errors line.
                 _server.Metrics.Rejected(Pop3RejectReason.DeletionFailed);
+                MarkCommandRefused(nameof(Pop3RejectReason.DeletionFailed));
                 IO.Write(Pop3Replies.For(Pop3RejectReason.DeletionFailed));
                 return false;
             }

@@ -95,6 +95,7 @@ internal sealed partial class Pop3Session : CommandSession
         // connection closes instead (and commits no deletion).
         if (_sendingMessage)
         {
+            MarkCommandRefused(nameof(Pop3RejectReason.MailboxUnavailable)); // cut off: counted as the failure it was
             return false;
         }
         Error(Pop3RejectReason.MailboxUnavailable);

@@ -178,9 +178,16 @@ public sealed class DeliveryAgent(IMessageQueue queue, IDnsResolver dns, Func<Qu
             })).ConfigureAwait(false);
         }
         // The queue's depth and oldest entry after the round, for the mail.queue.depth and mail.queue.oldest.age gauges
-        // (read between rounds).
-        _metrics.SetQueueDepth(await queue.CountAsync(cancellationToken).ConfigureAwait(false));
-        _metrics.SetOldestEntry(await queue.GetOldestReceivedAtAsync(cancellationToken).ConfigureAwait(false), _time);
+        // (read between rounds). A queue that cannot say now leaves them as they were: the round itself went well.
+        try
+        {
+            _metrics.SetQueueDepth(await queue.CountAsync(cancellationToken).ConfigureAwait(false));
+            _metrics.SetOldestEntry(await queue.GetOldestReceivedAtAsync(cancellationToken).ConfigureAwait(false), _time);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            DeliveryLog.QueueGaugesFailed(_logger, ex);
+        }
         return leases.Count;
     }
 
@@ -581,6 +588,9 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(4002, LogLevel.Information, "{QueueId}: {Host} unreachable: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string queueId, string host, string reason);
+
+    [LoggerMessage(4008, LogLevel.Debug, "The queue's depth and oldest entry could not be read after a round")]
+    public static partial void QueueGaugesFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(4004, LogLevel.Error, "A delivery round failed")]
     public static partial void RoundFailed(ILogger logger, Exception exception);

@@ -156,6 +156,7 @@ internal sealed partial class SmtpSession
                 Write(_server.Replies.Timeout);
                 return false;
             default:
+                AbandonCommand(); // closed mid-exchange
                 return false;
         }
     }

@@ -89,6 +89,7 @@ internal sealed partial class SmtpSession
                 if (read.IsCompleted)
                 {
                     SmtpLog.ClosedMidData(_logger, Connection.Id);
+                    AbandonCommand();
                     ResetTransaction();
                     return false;
                 }
@@ -167,6 +168,7 @@ internal sealed partial class SmtpSession
                 return false;
             }
             SmtpLog.ClosedMidData(_logger, Connection.Id);
+            AbandonCommand();
             ResetTransaction();
             return false;
         }

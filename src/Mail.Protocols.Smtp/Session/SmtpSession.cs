@@ -143,8 +143,8 @@ internal sealed partial class SmtpSession : CommandSession
         _server.Metrics.SessionEnded(duration);
     }
 
-    // The error.type of a command refused by the recipient policy, a hook or the store's reply rather than one of the
-    // engine's own refusals (SmtpRejectReason).
+    // The error.type of a command refused by the recipient policy (VRFY and EXPN included) or a hook's reply rather than
+    // one of the engine's own refusals (SmtpRejectReason).
     private const string PolicyRefusal = "Policy";
 
     protected override void OnCommandEnded(string? refusal)

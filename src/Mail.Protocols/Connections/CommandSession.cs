@@ -167,6 +167,15 @@ public abstract class CommandSession
     /// </summary>
     protected string? CommandRefusal { get; private set; }
 
+    // The connection was lost in the command running now (AbandonCommand): it is not counted.
+    private bool _commandAbandoned;
+
+    /// <summary>
+    /// Says the connection was lost in the command running now (closed by the client, or a reply cut off): it gets no
+    /// <see cref="OnCommandEnded"/>, since it was never answered.
+    /// </summary>
+    protected void AbandonCommand() => _commandAbandoned = true;
+
     /// <summary>
     /// Marks the command running now refused: <paramref name="reason"/> (a refusal's name, a small fixed set) becomes its
     /// <see cref="CommandRefusal"/> and, when it has a span, the span's <c>error.type</c>.
@@ -281,6 +290,7 @@ public abstract class CommandSession
             // Message data or a literal that stalled or fell below the minimum data rate: the deadline is answered
             // as any other (the protocol's timeout line, then close); what it was receiving was not stored.
             OnTimedOut();
+            OnCommandEnded(TimedOutRefusal);
             return false;
         }
     }
@@ -306,6 +316,7 @@ public abstract class CommandSession
                 return false;
         }
         CommandRefusal = null;
+        _commandAbandoned = false;
         bool goOn;
         try
         {
@@ -317,14 +328,22 @@ public abstract class CommandSession
             // command failed, the connection did not.
             goOn = OnCommandFailed(ex);
         }
-        OnCommandEnded(CommandRefusal);
+        if (!_commandAbandoned)
+        {
+            // A command the connection's deadline ended was answered with the protocol's timeout line.
+            OnCommandEnded(CommandRefusal ?? (Connection.TimedOut != TimeoutReason.None ? TimedOutRefusal : null));
+        }
         return goOn;
     }
 
+    /// <summary>The refusal <see cref="OnCommandEnded"/> receives for a command that ended in the connection's timeout.</summary>
+    protected const string TimedOutRefusal = "Timeout";
+
     /// <summary>
     /// A command was read and answered (its reply written, not necessarily flushed): the engine counts it here, by name
-    /// and, when <paramref name="refusal"/> is not null, as refused for that reason. Not called for a command the
-    /// connection was lost in. Does nothing by default.
+    /// and, when <paramref name="refusal"/> is not null, as refused for that reason (<see cref="TimedOutRefusal"/> when
+    /// the connection's deadline ended it). Not called for a command the connection was lost in
+    /// (<see cref="AbandonCommand"/>). Does nothing by default.
     /// </summary>
     protected virtual void OnCommandEnded(string? refusal)
     {

@@ -108,7 +108,7 @@ internal class MeasuredMailboxStore(IMailboxStore inner, Histogram<double> durat
         Timed("expunge", static (s, a) => s.ExpungeAsync(a.user, a.folder, a.uids, a.session, a.cancellationToken), (user, folder, uids, session, cancellationToken));
 
     public ValueTask<IDisposable?> TryAcquireMaildropLeaseAsync(string user, CancellationToken cancellationToken = default) =>
-        Timed("acquire_maildrop_lease", static (s, a) => s.TryAcquireMaildropLeaseAsync(a.user, a.cancellationToken), (user, cancellationToken));
+        Timed("try_acquire_maildrop_lease", static (s, a) => s.TryAcquireMaildropLeaseAsync(a.user, a.cancellationToken), (user, cancellationToken));
 
     public ValueTask<FolderSnapshot> OpenFolderAsync(string user, string folder, MailboxSubscription? subscription = null, CancellationToken cancellationToken = default) =>
         Timed("open_folder", static (s, a) => s.OpenFolderAsync(a.user, a.folder, a.subscription, a.cancellationToken), (user, folder, subscription, cancellationToken));

@@ -24,17 +24,18 @@ public sealed class ImapMetricTests
             Assert.Equal(["a3 BAD Unknown command"], await c.CommandAsync("a3", "XYZZY"));
             await c.CommandAsync("a4", "SELECT INBOX");
             await c.CommandAsync("a5", "UID FETCH 1 FLAGS");
-            await c.CommandAsync("a6", "LOGOUT");
+            Assert.StartsWith("a6 BAD ", Assert.Single(await c.CommandAsync("a6", "FETCH x FLAGS")));
+            await c.CommandAsync("a7", "LOGOUT");
             Assert.True(await c.EndedAsync());
         }
 
-        Assert.Equal(["LOGIN", "APPEND", "SELECT", "UNKNOWN", "SELECT", "UID FETCH", "LOGOUT"],
+        Assert.Equal(["LOGIN", "APPEND", "SELECT", "UNKNOWN", "SELECT", "UID FETCH", "FETCH", "LOGOUT"],
             commands.GetMeasurementSnapshot().Select(m => (string?)m.Tags["mail.imap.command"]));
-        Assert.Equal([null, null, "MailboxNotFound", "UnknownCommand", null, null, null],
+        Assert.Equal([null, null, "MailboxNotFound", "UnknownCommand", null, null, "SyntaxError", null],
             commands.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("error.type", out var type) ? (string?)type : null));
         Assert.True(Assert.Single(durations.GetMeasurementSnapshot()).Value >= 0);
         Assert.Equal([1L, -1L], sessions.GetMeasurementSnapshot().Select(m => m.Value));
-        Assert.Equal(["MailboxNotFound", "UnknownCommand"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
+        Assert.Equal(["MailboxNotFound", "UnknownCommand", "SyntaxError"], errors.GetMeasurementSnapshot().Select(m => (string?)m.Tags["error.type"]));
         Assert.Equal([6L], appended.GetMeasurementSnapshot().Select(m => m.Value));
     }
 }

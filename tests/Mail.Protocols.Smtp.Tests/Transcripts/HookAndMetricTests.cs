@@ -186,6 +186,42 @@ public class HookAndMetricTests
     }
 
     [Fact]
+    public async Task A_command_the_client_left_in_is_not_counted_and_one_the_deadline_ended_is_counted_as_timed_out()
+    {
+        using var meters = new TestMeterFactory();
+        using var commands = new MetricCollector<long>(meters, SmtpMetrics.MeterName, "mail.smtp.commands");
+        await using (var h = new SmtpTestHarness(meterFactory: meters))
+        {
+            await h.StartAsync();
+            await h.CommandAsync("MAIL FROM:<x@example.org>");
+            await h.CommandAsync("RCPT TO:<alice@example.test>");
+            Assert.StartsWith("354 ", await h.CommandAsync("DATA"));
+            await h.SendAsync("Subject: cut off\r\n\r\nhalf");
+            await h.CloseClientAsync();
+            Assert.True(await h.EndedAsync());
+        }
+        using var timedMeters = new TestMeterFactory();
+        using var timedCommands = new MetricCollector<long>(timedMeters, SmtpMetrics.MeterName, "mail.smtp.commands");
+        await using (var h = new SmtpTestHarness(o => { o.DataTimeout = TimeSpan.FromMinutes(3); o.MinimumDataRate = 0; }, meterFactory: timedMeters))
+        {
+            await h.StartAsync();
+            await h.CommandAsync("MAIL FROM:<x@example.org>");
+            await h.CommandAsync("RCPT TO:<alice@example.test>");
+            await h.SendAsync("BDAT 100 LAST\r\nSubject: half\r\n");
+            await FakeTimeExtensions.WaitUntilAsync(() => h.Connection.ArmedDeadline == Mail.Protocols.Connections.TimeoutReason.Literal);
+            h.Time.Advance(TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(2));
+            Assert.StartsWith("421 ", await h.ReadLineAsync());
+            Assert.True(await h.EndedAsync());
+        }
+
+        Assert.Equal([("EHLO", null), ("MAIL", null), ("RCPT", null)], Counted(commands));
+        Assert.Equal([("EHLO", null), ("MAIL", null), ("RCPT", null), ("BDAT", "Timeout")], Counted(timedCommands));
+
+        static IEnumerable<(string?, string?)> Counted(MetricCollector<long> collector) =>
+            collector.GetMeasurementSnapshot().Select(m => ((string?)m.Tags["mail.smtp.command"], m.Tags.TryGetValue("error.type", out var type) ? (string?)type : null));
+    }
+
+    [Fact]
     public async Task Hello_without_a_name_and_vrfy_of_an_unknown_user_are_refusals_counted_by_reason()
     {
         using var meters = new TestMeterFactory();
