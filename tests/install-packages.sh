@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests, the fuzz smoke and the e2e scripts drive (swaks, python3, curl, mbsync, mutt,
 # openssl, dnsmasq as the tests' DNS server, Dovecot for the interop tests and benchmarks, afl++, gnuplot, Postfix's
-# smtp-source, clang and zlib for the Native AOT publish), when missing.
+# smtp-source, clang and zlib for the Native AOT publish, PostgreSQL), when missing.
 # Needs root (apt-get). Server packages never start as services: policy-rc.d refuses, and dnsmasq-base ships the binary
 # without a service; each test starts what it needs by hand on 127.0.0.1. tests/run-tests.sh and .ci/run call it.
 set -euo pipefail
@@ -27,6 +27,9 @@ command -v afl-fuzz >/dev/null || missing+=(afl++)
 [ -x /usr/sbin/smtp-source ] || missing+=(postfix)
 # benchmarks/e2e/soak.sh draws its graph of memory, descriptors and threads over time with gnuplot.
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+# PostgreSQL for tests/Mail.Protocols.PostgreSql.Tests, which make throw-away clusters of their own with initdb (the
+# package's own cluster and service are never started: policy-rc.d refuses).
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
 # Native AOT publishing (tests/AotHost) links with clang against zlib.
 command -v clang >/dev/null || missing+=(clang)
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)

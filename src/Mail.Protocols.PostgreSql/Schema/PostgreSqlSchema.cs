@@ -1,0 +1,123 @@
+using System.Text;
+using Npgsql;
+
+namespace Mail.Protocols.PostgreSql.Schema;
+
+/// <summary>
+/// The tables the PostgreSQL backends use, as numbered migrations: <see cref="ApplyAsync"/> brings a database to
+/// <see cref="LatestVersion"/> (each migration once, in order, recorded in <c>mail_schema_version</c>), and
+/// <see cref="Script"/> gives the same SQL for an operator who applies schema changes by hand. The tables live in the
+/// connection's search path (by default <c>public</c>; a schema of their own with <c>Search Path=mail</c> in the
+/// connection string, once that schema exists).
+/// </summary>
+public static class PostgreSqlSchema
+{
+    // Hosts that start together each try to migrate: the first takes this transaction-scoped advisory lock, the others
+    // wait for it and then find the work done. The number is the backends' own (ASCII "MailProt").
+    private const long MigrationLock = 0x4D61696C50726F74;
+
+    private const string VersionTable = """
+        CREATE TABLE IF NOT EXISTS mail_schema_version (
+            version integer PRIMARY KEY,
+            description text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        );
+        """;
+
+    // Append only: a released migration is never edited, a change is a new one.
+    private static readonly Migration[] s_migrations =
+    [
+        new(1, "outbound queue", """
+            CREATE TABLE mail_queue (
+                id text PRIMARY KEY,
+                envelope jsonb NOT NULL,
+                recipients jsonb NOT NULL,
+                attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                next_attempt timestamptz NOT NULL,
+                lease_token text,
+                lease_expires timestamptz NOT NULL DEFAULT '-infinity',
+                received_at timestamptz NOT NULL,
+                content_length bigint NOT NULL CHECK (content_length >= 0)
+            );
+            -- What LeaseAsync scans: the due entries in the order they are handed out.
+            CREATE INDEX mail_queue_due ON mail_queue (next_attempt, id);
+            CREATE INDEX mail_queue_received ON mail_queue (received_at);
+            -- Content in chunks, written and read one chunk at a time; checked against its entry at commit.
+            CREATE TABLE mail_queue_content (
+                id text NOT NULL REFERENCES mail_queue (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+                chunk integer NOT NULL CHECK (chunk >= 0),
+                data bytea NOT NULL,
+                PRIMARY KEY (id, chunk)
+            );
+            """),
+    ];
+
+    /// <summary>The version <see cref="ApplyAsync"/> brings a database to.</summary>
+    public static int LatestVersion => s_migrations[^1].Version;
+
+    /// <summary>
+    /// Applies the migrations the database lacks, in one transaction (PostgreSQL's DDL is transactional: a failure leaves
+    /// the database as it was), under an advisory lock so that hosts starting together do not race. Returns the version
+    /// the database was at before.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The database is at a version newer than this package knows (a newer host migrated it).</exception>
+    public static async Task<int> ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        using (var locking = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
+        {
+            locking.Parameters.Add(new NpgsqlParameter<long> { TypedValue = MigrationLock });
+            await locking.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        using (var create = new NpgsqlCommand(VersionTable, connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        int current;
+        using (var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM mail_schema_version", connection, transaction))
+        {
+            current = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database's mail schema is at version {current}, newer than this package's {LatestVersion}: use a package at least as new as the host that migrated it.");
+        }
+        foreach (var migration in s_migrations.Where(m => m.Version > current))
+        {
+            using var apply = new NpgsqlCommand(migration.Sql, connection, transaction);
+            await apply.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            using var record = new NpgsqlCommand("INSERT INTO mail_schema_version (version, description) VALUES ($1, $2)", connection, transaction);
+            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = migration.Version });
+            record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = migration.Description });
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    /// <summary>
+    /// The SQL that brings a database from <paramref name="fromVersion"/> (0: an empty one) to <see cref="LatestVersion"/>,
+    /// in one transaction, recording each version as <see cref="ApplyAsync"/> does: for operators who apply schema changes
+    /// themselves (<c>psql -v ON_ERROR_STOP=1 -f</c>).
+    /// </summary>
+    public static string Script(int fromVersion = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromVersion);
+        var script = new StringBuilder("BEGIN;\n").Append(VersionTable).Append('\n');
+        foreach (var migration in s_migrations.Where(m => m.Version > fromVersion))
+        {
+            script.Append("-- ").Append(migration.Version).Append(": ").Append(migration.Description).Append('\n')
+                .Append(migration.Sql).Append('\n')
+                .Append("INSERT INTO mail_schema_version (version, description) VALUES (")
+                .Append(migration.Version).Append(", '").Append(migration.Description.Replace("'", "''", StringComparison.Ordinal)).Append("');\n");
+        }
+        return script.Append("COMMIT;\n").ToString();
+    }
+
+    private sealed record Migration(int Version, string Description, string Sql);
+}
