@@ -50,6 +50,26 @@ public static class PostgreSqlSchema
                 PRIMARY KEY (id, chunk)
             );
             """),
+        new(2, "users", """
+            -- Keyed by the login's normal form (UserName.Normalize), so look-alike spellings are one user; the spelling
+            -- given is kept. No password is stored: the SCRAM-SHA-256 credential (RFC 5802: PBKDF2 with a salt of the
+            -- user's own) verifies PLAIN and LOGIN as well.
+            CREATE TABLE mail_users (
+                login text PRIMARY KEY,
+                display_login text NOT NULL,
+                scram_salt bytea NOT NULL,
+                scram_iterations integer NOT NULL CHECK (scram_iterations >= 4096),
+                scram_stored_key bytea NOT NULL,
+                scram_server_key bytea NOT NULL
+            );
+            -- Keyed by the normal form of the address with its domain in A-labels: an address is one user's.
+            CREATE TABLE mail_user_addresses (
+                address text PRIMARY KEY,
+                login text NOT NULL REFERENCES mail_users (login) ON DELETE CASCADE,
+                display_address text NOT NULL
+            );
+            CREATE INDEX mail_user_addresses_login ON mail_user_addresses (login);
+            """),
     ];
 
     /// <summary>The version <see cref="ApplyAsync"/> brings a database to.</summary>
