@@ -29,7 +29,7 @@ command -v afl-fuzz >/dev/null || missing+=(afl++)
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
 # PostgreSQL for tests/Mail.Protocols.PostgreSql.Tests, which make throw-away clusters of their own with initdb (the
 # package's own cluster and service are never started: policy-rc.d refuses).
-ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 # Native AOT publishing (tests/AotHost) links with clang against zlib.
 command -v clang >/dev/null || missing+=(clang)
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)

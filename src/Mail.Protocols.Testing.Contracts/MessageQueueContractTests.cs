@@ -165,6 +165,24 @@ public abstract class MessageQueueContractTests
         Assert.All(leases.Values, l => Assert.Equal(0, l.Attempts));
     }
 
+    [Fact]
+    public async Task A_remote_reply_with_any_characters_is_kept_as_it_came()
+    {
+        // A reply is the remote server's text: a NUL, a lone control character or a character beyond the BMP must not make
+        // the entry impossible to reschedule (it would then be retried for ever and never bounce).
+        var time = Clock();
+        var queue = CreateQueue(time);
+        await queue.EnqueueAsync(Envelope(time.GetUtcNow()), new MemoryStream(s_content));
+        var lease = Assert.Single(await queue.LeaseAsync(1, TimeSpan.FromMinutes(5)));
+        const string Reply = "451 4.3.0 odd\0reply\u0001 \U0001F4E8 \u00E9";
+
+        await queue.RescheduleAsync(lease, [.. lease.Recipients.Select(r => r with { LastReply = Reply, RemoteHost = "mx\0.one.test" })], time.GetUtcNow());
+
+        var again = Assert.Single(await queue.LeaseAsync(1, TimeSpan.FromMinutes(5)));
+        Assert.All(again.Recipients, r => Assert.Equal(Reply, r.LastReply));
+        Assert.All(again.Recipients, r => Assert.Equal("mx\0.one.test", r.RemoteHost));
+    }
+
     /// <summary>Field by field: the lists in a record compare by reference.</summary>
     protected static void AssertSame(QueueEnvelope expected, QueueEnvelope actual)
     {

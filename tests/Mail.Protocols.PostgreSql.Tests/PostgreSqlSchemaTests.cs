@@ -50,6 +50,35 @@ public sealed class PostgreSqlSchemaTests(PostgresServer server) : IClassFixture
         Assert.Contains("newer than this package", refused.Message);
     }
 
+    [Fact]
+    public async Task A_database_that_is_not_UTF8_is_refused()
+    {
+        var name = "t_" + Guid.NewGuid().ToString("N");
+        await using (var admin = NpgsqlDataSource.Create(server.ConnectionString("postgres")))
+        await using (var create = admin.CreateCommand($"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        await using var source = NpgsqlDataSource.Create(server.ConnectionString(name));
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => PostgreSqlSchema.ApplyAsync(source));
+        Assert.Contains("UTF8", refused.Message);
+    }
+
+    [Fact]
+    public async Task A_script_run_on_a_database_at_another_version_changes_nothing()
+    {
+        await using var source = NpgsqlDataSource.Create(await server.CreateDatabaseAsync());
+
+        await using (var run = source.CreateCommand(PostgreSqlSchema.Script(fromVersion: 1))) // the database is at 0
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => run.ExecuteNonQueryAsync());
+            Assert.Contains("not at version 1", refused.MessageText);
+        }
+
+        Assert.Equal(0, await PostgreSqlSchema.ApplyAsync(source)); // still empty: the whole script was rolled back
+    }
+
     private static async Task<List<string>> ColumnsAsync(NpgsqlDataSource source)
     {
         await using var columns = source.CreateCommand("""

@@ -22,7 +22,8 @@ public sealed class PostgresServer : IAsyncLifetime
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
     private readonly StringBuilder _log = new();
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "mp-postgres-" + Guid.NewGuid().ToString("N")[..12]);
+    // Under root in /tmp itself, whatever TMPDIR says: the postgres user must be able to reach it.
+    private readonly string _directory = Path.Combine(IsRoot ? "/tmp" : Path.GetTempPath(), "mp-postgres-" + Guid.NewGuid().ToString("N")[..12]);
     private Process? _server;
 
     /// <summary>The port on 127.0.0.1, once started.</summary>
@@ -32,7 +33,8 @@ public sealed class PostgresServer : IAsyncLifetime
     public static string BinDirectory =>
         Environment.GetEnvironmentVariable("MAIL_PROTOCOLS_POSTGRES_BIN") is { Length: > 0 } configured ? configured
         : Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(Directory.Exists)
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin"))
+                .Where(bin => File.Exists(Path.Combine(bin, "initdb")) && File.Exists(Path.Combine(bin, "postgres"))) // a server, not only a client
                 .OrderByDescending(d => int.TryParse(Path.GetFileName(Path.GetDirectoryName(d)), out var major) ? major : 0).FirstOrDefault()
                 ?? throw new InvalidOperationException("No PostgreSQL under /usr/lib/postgresql: run tests/install-packages.sh as root.")
             : throw new InvalidOperationException("PostgreSQL is not installed (/usr/lib/postgresql): run tests/install-packages.sh as root.");
@@ -153,7 +155,15 @@ public sealed class PostgresServer : IAsyncLifetime
     private async Task RunAsync(string program, IReadOnlyList<string> arguments, bool asPostgres)
     {
         using var process = Start(program, arguments, asPostgres);
-        await process.WaitForExitAsync().WaitAsync(s_startTimeout);
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(s_startTimeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{program} did not finish within {s_startTimeout.TotalSeconds} s:\n{Log}");
+        }
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"{program} failed (exit {process.ExitCode}):\n{Log}");

@@ -57,8 +57,9 @@ internal static class ContentChunks
 
 /// <summary>
 /// The content of one entry, read from its rows as the reader moves through it: readable and seekable, holding one chunk
-/// at a time. Each chunk is fetched on a connection of its own from the pool. A row that is gone (the entry was removed
-/// meanwhile) is an <see cref="IOException"/>.
+/// at a time. Each chunk is fetched on a connection of its own from the pool (synchronously for a synchronous read, as
+/// MimeKit's parser makes: so not with Npgsql's multiplexing, which has no synchronous I/O). A row that is gone (the entry
+/// was removed meanwhile), or not of the size it was written with, is an <see cref="IOException"/>.
 /// </summary>
 internal sealed class ChunkedContentStream(NpgsqlDataSource dataSource, string table, string id, long length) : Stream
 {
@@ -149,7 +150,15 @@ internal sealed class ChunkedContentStream(NpgsqlDataSource dataSource, string t
 
     private void Loaded(int index, object? data)
     {
-        _chunk = data as byte[] ?? throw new IOException($"The content of {id} is gone (the entry was removed).");
+        var chunk = data as byte[] ?? throw new IOException($"The content of {id} is gone (the entry was removed).");
+        // Every row but the last is exactly ChunkSize, the last ends at the recorded length: anything else was written
+        // another way, and reading it by offset would give wrong octets.
+        var expected = Math.Min(ContentChunks.ChunkSize, length - ((long)index * ContentChunks.ChunkSize));
+        if (chunk.Length != expected)
+        {
+            throw new IOException($"The content of {id} has a chunk {index} of {chunk.Length} octets where {expected} were written.");
+        }
+        _chunk = chunk;
         _chunkIndex = index;
     }
 

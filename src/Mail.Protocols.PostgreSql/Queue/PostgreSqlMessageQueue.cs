@@ -37,13 +37,18 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
         // Content and entry commit together or not at all: a stream that fails or is cancelled leaves nothing.
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var transactionScope = transaction.ConfigureAwait(false);
+        // Committed means on disk before the SMTP server says 250, whatever the database's or role's default is.
+        using (var durable = new NpgsqlCommand("SET LOCAL synchronous_commit = on", connection, transaction))
+        {
+            await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
         var length = await ContentChunks.WriteAsync(connection, transaction, ContentTable, id, content, cancellationToken).ConfigureAwait(false);
         using (var insert = new NpgsqlCommand("""
             INSERT INTO mail_queue (id, envelope, recipients, next_attempt, received_at, content_length)
             VALUES ($1, $2, $3, $4, $5, $6)
             """, connection, transaction))
         {
-            var now = _time.GetUtcNow();
+            var now = _time.GetUtcNow().ToUniversalTime();
             insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
             insert.Parameters.Add(Json(JsonSerializer.Serialize(envelope, QueueJson.Default.QueueEnvelope)));
             insert.Parameters.Add(Json(Serialize([.. envelope.Recipients.Select(r => new RecipientStatus(r, RecipientState.Pending))])));
@@ -60,11 +65,14 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
     public async ValueTask<IReadOnlyList<QueueLease>> LeaseAsync(int maxEntries, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEntries);
-        var now = _time.GetUtcNow();
+        var now = _time.GetUtcNow().ToUniversalTime();
         var token = Guid.NewGuid().ToString("N");
         var expires = now + leaseDuration;
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
+        // In a transaction: an error or a cancellation while the rows are read leaves the entries unleased, not hidden.
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         // The due entries are locked as they are chosen; an entry another host is leasing right now is skipped, not waited for.
         using var lease = new NpgsqlCommand("""
             UPDATE mail_queue q SET lease_token = $1, lease_expires = $2
@@ -72,27 +80,58 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
                   ORDER BY next_attempt, id LIMIT $4 FOR UPDATE SKIP LOCKED) due
             WHERE q.id = due.id
             RETURNING q.id, q.envelope::text, q.recipients::text, q.attempts, q.next_attempt
-            """, connection);
+            """, connection, transaction);
         lease.Parameters.Add(new NpgsqlParameter<string> { TypedValue = token });
         lease.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expires });
         lease.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
         lease.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxEntries });
         var leased = new List<(DateTimeOffset Due, QueueLease Lease)>();
+        var unreadable = new List<string>();
         var reader = await lease.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var id = reader.GetString(0);
-                var envelope = JsonSerializer.Deserialize(reader.GetString(1), QueueJson.Default.QueueEnvelope)
-                    ?? throw new MessageQueueException($"Entry {id} has no envelope.");
-                var recipients = JsonSerializer.Deserialize(reader.GetString(2), QueueJson.Default.RecipientStatusArray)
-                    ?? throw new MessageQueueException($"Entry {id} has no recipients.");
-                leased.Add((reader.GetFieldValue<DateTimeOffset>(4), new QueueLease(id, token, envelope, recipients, reader.GetInt32(3), expires)));
+                if (Read(reader.GetString(1), reader.GetString(2)) is { } entry)
+                {
+                    leased.Add((reader.GetFieldValue<DateTimeOffset>(4), new QueueLease(id, token, entry.Envelope, entry.Recipients, reader.GetInt32(3), expires)));
+                }
+                else
+                {
+                    unreadable.Add(id);
+                }
             }
         }
+        if (unreadable.Count > 0)
+        {
+            // Not this host's to deliver (written by a newer version, or damaged by hand): parked, never due, for a person
+            // to look at (next_attempt = 'infinity'), rather than spoiling every batch it falls into.
+            using var park = new NpgsqlCommand(
+                "UPDATE mail_queue SET next_attempt = 'infinity', lease_token = NULL, lease_expires = '-infinity' WHERE id = ANY($1)", connection, transaction);
+            park.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unreadable] });
+            await park.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         // RETURNING gives no order: the leases go out as they were chosen.
         return [.. leased.OrderBy(l => l.Due).ThenBy(l => l.Lease.QueueId, StringComparer.Ordinal).Select(l => l.Lease)];
+    }
+
+    // An entry's envelope and recipients, or null when the JSON is not one this version reads.
+    private static (QueueEnvelope Envelope, RecipientStatus[] Recipients)? Read(string envelopeJson, string recipientsJson)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(envelopeJson, QueueJson.Default.QueueEnvelope) is { ReversePath: not null, Recipients: not null } envelope
+                && JsonSerializer.Deserialize(recipientsJson, QueueJson.Default.RecipientStatusArray) is { } recipients
+                && recipients.All(r => r is { Recipient.Address: not null })
+                ? (envelope, recipients)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <inheritdoc />
@@ -150,11 +189,12 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
     {
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        using var oldest = new NpgsqlCommand("SELECT min(received_at) FROM mail_queue", connection);
-        var reader = await oldest.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0);
+        // The column finds it; the envelope gives its exact value (the column keeps microseconds and no offset).
+        using var oldest = new NpgsqlCommand("SELECT envelope::text FROM mail_queue ORDER BY received_at LIMIT 1", connection);
+        return await oldest.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
+            && JsonSerializer.Deserialize(json, QueueJson.Default.QueueEnvelope) is { } envelope
+            ? envelope.ReceivedAt
+            : null;
     }
 
     private async ValueTask RemoveAsync(QueueLease lease, CancellationToken cancellationToken)
@@ -172,7 +212,7 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
     {
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = lease.QueueId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = lease.LeaseToken });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow() });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow().ToUniversalTime() });
     }
 
     private static async Task HeldAsync(NpgsqlCommand command, QueueLease lease, CancellationToken cancellationToken)
@@ -185,10 +225,11 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
 
     private static string Serialize(RecipientStatus[] recipients) => JsonSerializer.Serialize(recipients, QueueJson.Default.RecipientStatusArray);
 
-    private static NpgsqlParameter Json(string json) => new() { Value = json, NpgsqlDbType = NpgsqlDbType.Jsonb };
+    // json, not jsonb: jsonb refuses U+0000, which a remote server's reply (LastReply) may carry.
+    private static NpgsqlParameter Json(string json) => new() { Value = json, NpgsqlDbType = NpgsqlDbType.Json };
 }
 
-/// <summary>The JSON of envelopes and recipient states in the queue's jsonb columns (enums by name, nulls left out).</summary>
+/// <summary>The JSON of envelopes and recipient states in the queue's json columns (enums by name, nulls left out).</summary>
 [JsonSourceGenerationOptions(UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(QueueEnvelope))]
 [JsonSerializable(typeof(RecipientStatus[]))]

@@ -30,8 +30,9 @@ public static class PostgreSqlSchema
         new(1, "outbound queue", """
             CREATE TABLE mail_queue (
                 id text PRIMARY KEY,
-                envelope jsonb NOT NULL,
-                recipients jsonb NOT NULL,
+                -- json, not jsonb: jsonb refuses U+0000, which a remote server's reply may carry.
+                envelope json NOT NULL,
+                recipients json NOT NULL,
                 attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
                 next_attempt timestamptz NOT NULL,
                 lease_token text,
@@ -93,6 +94,14 @@ public static class PostgreSqlSchema
             locking.Parameters.Add(new NpgsqlParameter<long> { TypedValue = MigrationLock });
             await locking.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+        using (var encoding = new NpgsqlCommand("SHOW server_encoding", connection, transaction))
+        {
+            // The envelopes' JSON and the users' names hold any Unicode; a SQL_ASCII or LATIN1 database would refuse or garble them.
+            if (await encoding.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not "UTF8")
+            {
+                throw new InvalidOperationException("The mail database must be UTF8 (CREATE DATABASE ... ENCODING 'UTF8').");
+            }
+        }
         using (var create = new NpgsqlCommand(VersionTable, connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -128,7 +137,12 @@ public static class PostgreSqlSchema
     public static string Script(int fromVersion = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromVersion);
-        var script = new StringBuilder("BEGIN;\n").Append(VersionTable).Append('\n');
+        // The same lock as ApplyAsync, and a check that the database is where the script starts from.
+        var script = new StringBuilder("BEGIN;\n")
+            .Append("SELECT pg_advisory_xact_lock(").Append(MigrationLock).Append(");\n")
+            .Append(VersionTable).Append('\n')
+            .Append("DO $$ BEGIN IF (SELECT coalesce(max(version), 0) FROM mail_schema_version) <> ").Append(fromVersion)
+            .Append(" THEN RAISE EXCEPTION 'the mail schema is not at version ").Append(fromVersion).Append("'; END IF; END $$;\n");
         foreach (var migration in s_migrations.Where(m => m.Version > fromVersion))
         {
             script.Append("-- ").Append(migration.Version).Append(": ").Append(migration.Description).Append('\n')
