@@ -55,7 +55,8 @@ internal sealed class CommandLineFlags
     private readonly Option<int?> _maxConnections = Count("--max-connections", "N", "concurrent connections per listener, SMTP, POP3 and IMAP (default 10000)");
     private readonly Option<int?> _maxPerAddress = Count("--max-connections-per-address", "N", "concurrent connections from one IP address (default 50)");
     private readonly Option<string?> _store = One("--store", "memory|maildir:PATH", "where mailboxes live (default memory; maildir: one Maildir++ per user under PATH)");
-    private readonly Option<string?> _queue = One("--queue", "memory|dir:PATH", "where outbound mail waits (default memory; dir: a crash-safe queue directory)");
+    private readonly Option<string?> _queue = One("--queue", "memory|dir:PATH|postgres:CONNSTRING",
+        "where outbound mail waits (default memory; dir: a crash-safe queue directory; postgres: a queue several hosts drain together)");
     private readonly Option<bool> _noFsync = Flag("--no-fsync", "with maildir/dir: skip flushing to the disk (faster, loses mail on power loss)");
     private readonly Option<bool> _fsyncFlags = Flag("--fsync-flags", "with maildir: flush flag changes and expunges too");
     private readonly Option<int?> _leaseSeconds = Count("--lease-seconds", "N", "how long the delivery agent holds a queue entry (default 900)");
@@ -250,7 +251,15 @@ internal sealed class CommandLineFlags
         Set(settings, "MailHost:MessagesPerUserPerHour", Text(parsed.GetValue(_perUserHour)));
 
         Set(settings, "Mail:Maildir:RootPath", Backend(parsed.GetValue(_store), "--store", "maildir:"));
-        Set(settings, "Mail:QueueDirectory:Path", Backend(parsed.GetValue(_queue), "--queue", "dir:"));
+        var queue = parsed.GetValue(_queue);
+        if (queue?.StartsWith(PostgresPrefix, StringComparison.Ordinal) == true && queue.Length > PostgresPrefix.Length)
+        {
+            settings["Mail:PostgreSql:ConnectionString"] = queue[PostgresPrefix.Length..];
+        }
+        else
+        {
+            Set(settings, "Mail:QueueDirectory:Path", Backend(queue, "--queue", "dir:"));
+        }
         if (parsed.GetValue(_noFsync))
         {
             settings["Mail:Maildir:Fsync"] = settings["Mail:QueueDirectory:Fsync"] = "false";
@@ -281,6 +290,8 @@ internal sealed class CommandLineFlags
         below.GetSection(server + ":Listeners").GetChildren().FirstOrDefault(listener => string.Equals(listener["Name"], name, StringComparison.Ordinal))?.Path;
 
     // "maildir:PATH" gives PATH; "memory" gives "" (in memory).
+    private const string PostgresPrefix = "postgres:";
+
     private static string? Backend(string? text, string flag, string prefix) =>
         text is null ? null
         : text == "memory" ? ""

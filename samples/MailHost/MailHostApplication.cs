@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Mail.Protocols.Hosting;
+using Mail.Protocols.PostgreSql.Queue;
+using Mail.Protocols.Queue;
 using Mail.Protocols.RateLimits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
@@ -9,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -105,6 +108,15 @@ internal static class MailHostApplication
         if (!string.IsNullOrEmpty(mail["QueueDirectory:Path"]))
         {
             services.AddFileMessageQueue(mail.GetSection("QueueDirectory"));
+        }
+        // The outbound queue in PostgreSQL (--queue postgres:CONNSTRING): several hosts on one database drain it together.
+        // The schema is brought up to date before the servers start (hosted services start in the order they are added).
+        if (mail["PostgreSql:ConnectionString"] is { Length: > 0 } connectionString)
+        {
+            services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+            services.AddHostedService<PostgreSqlSchemaService>();
+            services.AddSingleton<IMessageQueue>(provider =>
+                new PostgreSqlMessageQueue(provider.GetRequiredService<NpgsqlDataSource>(), provider.GetService<TimeProvider>()));
         }
         services.AddInMemoryUsers(mail.GetSection("Users")).AddInMemoryMailBackends().AddMailAddressBook(mail.GetSection("AddressBook"));
         if (!string.IsNullOrEmpty(mail["SenderRewriting:Domain"]))

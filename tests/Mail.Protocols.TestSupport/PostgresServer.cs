@@ -4,8 +4,9 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Npgsql;
+using Xunit;
 
-namespace Mail.Protocols.PostgreSql.Tests;
+namespace Mail.Protocols.TestSupport;
 
 /// <summary>
 /// A throw-away PostgreSQL cluster for a test class: <c>initdb</c> into a temporary directory, the server started by hand
