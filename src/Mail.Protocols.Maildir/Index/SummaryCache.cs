@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Mail.Protocols.Storage;
-using Mail.Protocols.Text;
 
 namespace Mail.Protocols.Maildir.Index;
 
@@ -58,58 +55,8 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
         file.Write(Encoding.UTF8.GetBytes(Line(uid, summary)));
     }
 
-    // What the parser makes of a message of that size, and IMAP relies on: no null where the summary has none, every part's
-    // offsets ordered within the message (a part of a multipart within its parent's body, after its previous sibling, an
-    // embedded message within its part's body), at most MaxMimeDepth levels, a header within MaxHeaderLength. A line that
-    // parses as JSON but is none of that was damaged or written by another hand: skipped like a torn one.
-    private static bool IsSound(MessageSummary summary, long size) =>
-        summary is { Envelope: { } envelope, Body: { } body }
-        && summary.BodyOffset >= 0 && summary.BodyOffset <= size
-        && (summary.Header is not { } header || header.Length <= MessageSummaryParser.MaxHeaderLength)
-        && IsSound(envelope) && IsSound(body, 1, 0, size);
-
-    private static bool IsSound(MessageEnvelope envelope) =>
-        new[] { envelope.From, envelope.Sender, envelope.ReplyTo, envelope.To, envelope.Cc, envelope.Bcc }.All(list => list is not null && list.All(a => a is not null));
-
-    private static bool IsSound(BodyPartSummary part, int depth, long from, long to)
-    {
-        if (depth > MessageSummaryParser.MaxMimeDepth || part.MediaType is null || part.MediaSubtype is null
-            || part.Parameters is null || part.DispositionParameters is null || part.Languages is null || part.Children is null
-            || part.Parameters.Any(p => p.Key is null || p.Value is null) || part.DispositionParameters.Any(p => p.Key is null || p.Value is null)
-            || part.Languages.Any(l => l is null) || part.Lines < 0
-            || !(from <= part.HeaderOffset && part.HeaderOffset <= part.BodyOffset && part.BodyOffset <= part.EndOffset && part.EndOffset <= to)
-            || part.MessageBodyOffset is { } innerBody && (innerBody < part.BodyOffset || innerBody > part.EndOffset))
-        {
-            return false;
-        }
-        var previous = part.BodyOffset;
-        foreach (var child in part.Children)
-        {
-            if (child is null || !IsSound(child, depth + 1, previous, part.EndOffset))
-            {
-                return false;
-            }
-            previous = child.EndOffset;
-        }
-        return part.Message is not { } inner
-            || part.MessageEnvelope is { } innerEnvelope && IsSound(innerEnvelope) && IsSound(inner, depth + 1, part.BodyOffset, part.EndOffset);
-    }
-
-    // The generated reader gives every init-only property of a part a value when it makes one, so a list a line leaves out
-    // (the writer always writes them; an older or hand-made line may not) is null instead of the type's empty default:
-    // read as empty, as the reflection reader did. A list written as null reads as empty too; a null inside one stays
-    // and fails IsSound.
-    private static BodyPartSummary WithListsRead(BodyPartSummary part) => part with
-    {
-        Parameters = part.Parameters ?? [],
-        DispositionParameters = part.DispositionParameters ?? [],
-        Languages = part.Languages ?? [],
-        Children = part.Children is { } children ? [.. children.Select(child => child is null ? null! : WithListsRead(child))] : [],
-        Message = part.Message is { } inner ? WithListsRead(inner) : null,
-    };
-
     private static string Line(uint uid, MessageSummary summary) =>
-        string.Create(CultureInfo.InvariantCulture, $"{uid} {JsonSerializer.Serialize(summary, SummaryJson.Default.MessageSummary)}\n");
+        string.Create(CultureInfo.InvariantCulture, $"{uid} {MessageSummaryJson.Serialize(summary)}\n");
 
     // Reads the file once; drops summaries of expunged messages by rewriting it when they are the majority.
     private void Load(IReadOnlyDictionary<uint, MessageRecord> live)
@@ -141,19 +88,12 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
                 dead++;
                 continue;
             }
-            try
+            // A torn or damaged line is skipped: that message is parsed again when asked for.
+            if (MessageSummaryJson.TryDeserialize(line.AsSpan(space + 1), record.Size, out var summary))
             {
-                if (JsonSerializer.Deserialize(line.AsSpan(space + 1), SummaryJson.Default.MessageSummary) is { Body: { } body } read
-                    && read with { Body = WithListsRead(body) } is var summary && IsSound(summary, record.Size))
-                {
-                    // A later line replaces an earlier one (Replace), which is then dead weight in the file.
-                    dead += _summaries.ContainsKey(uid) ? 1 : 0;
-                    _summaries[uid] = summary;
-                }
-            }
-            catch (JsonException)
-            {
-                // A torn or damaged line: that message is parsed again when asked for.
+                // A later line replaces an earlier one (Replace), which is then dead weight in the file.
+                dead += _summaries.ContainsKey(uid) ? 1 : 0;
+                _summaries[uid] = summary;
             }
         }
         if (upgrade || (dead > 64 && dead > _summaries.Count))
@@ -167,74 +107,3 @@ internal sealed class SummaryCache(string directory, uint uidValidity, UnixFileM
         }
     }
 }
-
-/// <summary>
-/// Strings of a summary in the cache: as JSON strings, except one holding escaped octets (<see cref="EscapedOctets"/>,
-/// lone surrogates that JSON cannot carry: System.Text.Json would write U+FFFD), which is written as
-/// <c>{"octets": "base64"}</c> and decoded back to the same string.
-/// </summary>
-internal sealed class EscapedOctetsConverter : JsonConverter<string>
-{
-    private const string OctetsProperty = "octets";
-
-    public override bool HandleNull => false;
-
-    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            return reader.GetString();
-        }
-        string? octets = null;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
-        {
-            if (reader.TokenType != JsonTokenType.PropertyName)
-            {
-                throw new JsonException("Expected a property name.");
-            }
-            var isOctets = reader.ValueTextEquals(OctetsProperty);
-            reader.Read();
-            if (isOctets && reader.TokenType == JsonTokenType.String)
-            {
-                octets = reader.GetString();
-            }
-            else
-            {
-                reader.Skip();
-            }
-        }
-        if (octets is null)
-        {
-            throw new JsonException("An escaped string without its octets.");
-        }
-        try
-        {
-            return EscapedOctets.Decode(Convert.FromBase64String(octets));
-        }
-        catch (FormatException ex)
-        {
-            throw new JsonException("Escaped octets that are not base64.", ex);
-        }
-    }
-
-    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
-    {
-        if (!EscapedOctets.HasEscapes(value))
-        {
-            writer.WriteStringValue(value);
-            return;
-        }
-        writer.WriteStartObject();
-        writer.WriteBase64String(OctetsProperty, EscapedOctets.GetBytes(value));
-        writer.WriteEndObject();
-    }
-}
-
-/// <summary>
-/// The cache's JSON, generated at build time (no reflection, so the store runs trimmed and under Native AOT). Each MIME
-/// level costs two JSON levels (a part's object and its Children array; an embedded message only one), and the deepest
-/// part adds its own lists (Parameters: an array of objects) below the summary's root.
-/// </summary>
-[JsonSourceGenerationOptions(MaxDepth = 2 * (MessageSummaryParser.MaxMimeDepth + 2), Converters = [typeof(EscapedOctetsConverter)])]
-[JsonSerializable(typeof(MessageSummary))]
-internal sealed partial class SummaryJson : JsonSerializerContext;

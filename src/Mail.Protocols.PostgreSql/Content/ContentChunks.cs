@@ -15,16 +15,17 @@ internal static class ContentChunks
 
     /// <summary>
     /// Reads <paramref name="content"/> to its end (whatever its Length says) into rows of <paramref name="table"/> for
-    /// <paramref name="id"/>, inside the caller's transaction; returns the number of octets.
+    /// <paramref name="id"/>, inside the caller's transaction; returns the number of octets. Content that fits in one row
+    /// is also handed to <paramref name="whole"/> (to parse it without reading it back), valid only during that call.
     /// </summary>
-    public static async Task<long> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, string id, Stream content,
-        CancellationToken cancellationToken)
+    public static async Task<long> WriteAsync<TId>(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, TId id, Stream content,
+        CancellationToken cancellationToken, Action<ReadOnlyMemory<byte>>? whole = null)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
             using var insert = new NpgsqlCommand($"INSERT INTO {table} (id, chunk, data) VALUES ($1, $2, $3)", connection, transaction);
-            var idParameter = new NpgsqlParameter<string> { TypedValue = id };
+            var idParameter = new NpgsqlParameter<TId> { TypedValue = id };
             var chunkParameter = new NpgsqlParameter<int>();
             var dataParameter = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea };
             insert.Parameters.Add(idParameter);
@@ -44,6 +45,10 @@ internal static class ContentChunks
                 total += filled;
                 if (filled < ChunkSize)
                 {
+                    if (chunk == 0)
+                    {
+                        whole?.Invoke(buffer.AsMemory(0, filled));
+                    }
                     return total;
                 }
             }
@@ -61,7 +66,7 @@ internal static class ContentChunks
 /// MimeKit's parser makes: so not with Npgsql's multiplexing, which has no synchronous I/O). A row that is gone (the entry
 /// was removed meanwhile), or not of the size it was written with, is an <see cref="IOException"/>.
 /// </summary>
-internal sealed class ChunkedContentStream(NpgsqlDataSource dataSource, string table, string id, long length) : Stream
+internal sealed class ChunkedContentStream<TId>(NpgsqlDataSource dataSource, string table, TId id, long length) : Stream
 {
     private byte[] _chunk = [];
     private int _chunkIndex = -1;
@@ -143,7 +148,7 @@ internal sealed class ChunkedContentStream(NpgsqlDataSource dataSource, string t
     private NpgsqlCommand Select(NpgsqlConnection connection, int index)
     {
         var select = new NpgsqlCommand($"SELECT data FROM {table} WHERE id = $1 AND chunk = $2", connection);
-        select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+        select.Parameters.Add(new NpgsqlParameter<TId> { TypedValue = id });
         select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index });
         return select;
     }

@@ -143,7 +143,7 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
         using var select = new NpgsqlCommand("SELECT content_length FROM mail_queue WHERE id = $1", connection);
         select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = queueId });
         return await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long length
-            ? new ChunkedContentStream(_dataSource, ContentTable, queueId, length)
+            ? new ChunkedContentStream<string>(_dataSource, ContentTable, queueId, length)
             : throw new MessageQueueException($"No queue entry {queueId}.");
     }
 

@@ -71,6 +71,70 @@ public static class PostgreSqlSchema
             );
             CREATE INDEX mail_user_addresses_login ON mail_user_addresses (login);
             """),
+        new(3, "mailboxes", """
+            -- One row per user of the store, keyed by the login's normal form; locked by every change to the user's
+            -- folder tree, and the source of UIDVALIDITY values, which only rise (RFC 9051 §2.3.1.1).
+            CREATE TABLE mail_mailboxes (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                login text NOT NULL UNIQUE,
+                last_uid_validity bigint NOT NULL CHECK (last_uid_validity BETWEEN 0 AND 4294967295)
+            );
+            -- A folder's row is locked by every change to its messages: UIDs and MODSEQs are handed out and committed
+            -- in one order. Expunges above expunges_remembered_after are in mail_expunges (expunges_kept of them).
+            CREATE TABLE mail_folders (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                mailbox_id bigint NOT NULL REFERENCES mail_mailboxes (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                special_use integer NOT NULL DEFAULT 0,
+                uid_validity bigint NOT NULL CHECK (uid_validity BETWEEN 1 AND 4294967295),
+                uid_next bigint NOT NULL DEFAULT 1 CHECK (uid_next BETWEEN 1 AND 4294967296),
+                highest_modseq bigint NOT NULL DEFAULT 1,
+                expunges_remembered_after bigint NOT NULL DEFAULT 1,
+                expunges_kept integer NOT NULL DEFAULT 0,
+                UNIQUE (mailbox_id, name)
+            );
+            -- A message's content and MIME summary, shared by its copies (COPY writes no octets again); removed with
+            -- its last message. The summary is MessageSummaryJson's UTF-8, filled in when first asked for if absent.
+            CREATE TABLE mail_contents (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                size bigint NOT NULL CHECK (size >= 0),
+                summary bytea
+            );
+            CREATE TABLE mail_content_chunks (
+                id bigint NOT NULL REFERENCES mail_contents (id) ON DELETE CASCADE,
+                chunk integer NOT NULL CHECK (chunk >= 0),
+                data bytea NOT NULL,
+                PRIMARY KEY (id, chunk)
+            );
+            CREATE TABLE mail_messages (
+                folder_id bigint NOT NULL REFERENCES mail_folders (id) ON DELETE CASCADE,
+                uid bigint NOT NULL CHECK (uid BETWEEN 1 AND 4294967295),
+                modseq bigint NOT NULL,
+                flags integer NOT NULL,
+                keywords text[] NOT NULL DEFAULT '{}',
+                internal_date timestamptz NOT NULL,
+                -- The internal date's offset from UTC in minutes, as given (timestamptz keeps only the instant).
+                internal_date_offset smallint NOT NULL DEFAULT 0,
+                size bigint NOT NULL CHECK (size >= 0),
+                content_id bigint NOT NULL REFERENCES mail_contents (id),
+                PRIMARY KEY (folder_id, uid)
+            );
+            -- What a session on another host reads after a notification: the messages changed since a MODSEQ.
+            CREATE INDEX mail_messages_modseq ON mail_messages (folder_id, modseq);
+            CREATE INDEX mail_messages_content ON mail_messages (content_id);
+            -- Expunged UIDs with the MODSEQ of their expunge (RFC 7162 VANISHED), a bounded number per folder.
+            CREATE TABLE mail_expunges (
+                folder_id bigint NOT NULL REFERENCES mail_folders (id) ON DELETE CASCADE,
+                modseq bigint NOT NULL,
+                uid bigint NOT NULL,
+                PRIMARY KEY (folder_id, modseq, uid)
+            );
+            CREATE TABLE mail_subscriptions (
+                mailbox_id bigint NOT NULL REFERENCES mail_mailboxes (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                PRIMARY KEY (mailbox_id, name)
+            );
+            """),
     ];
 
     /// <summary>The version <see cref="ApplyAsync"/> brings a database to.</summary>

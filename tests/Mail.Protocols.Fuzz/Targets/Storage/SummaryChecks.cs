@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Mail.Protocols.Imap.Fetch;
-using Mail.Protocols.Maildir.Index;
 using Mail.Protocols.Storage;
 
 namespace Mail.Protocols.Fuzz.Targets.Storage;
