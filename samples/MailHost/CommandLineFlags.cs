@@ -54,7 +54,8 @@ internal sealed class CommandLineFlags
     private readonly Option<bool> _noDelivery = Flag("--no-delivery", "keep outbound mail in the queue instead of delivering it");
     private readonly Option<int?> _maxConnections = Count("--max-connections", "N", "concurrent connections per listener, SMTP, POP3 and IMAP (default 10000)");
     private readonly Option<int?> _maxPerAddress = Count("--max-connections-per-address", "N", "concurrent connections from one IP address (default 50)");
-    private readonly Option<string?> _store = One("--store", "memory|maildir:PATH", "where mailboxes live (default memory; maildir: one Maildir++ per user under PATH)");
+    private readonly Option<string?> _store = One("--store", "memory|maildir:PATH|postgres:CONNSTRING",
+        "where mailboxes live (default memory; maildir: one Maildir++ per user under PATH; postgres: mailboxes several hosts serve together)");
     private readonly Option<string?> _queue = One("--queue", "memory|dir:PATH|postgres:CONNSTRING",
         "where outbound mail waits (default memory; dir: a crash-safe queue directory; postgres: a queue several hosts drain together)");
     private readonly Option<bool> _noFsync = Flag("--no-fsync", "with maildir/dir: skip flushing to the disk (faster, loses mail on power loss)");
@@ -250,11 +251,30 @@ internal sealed class CommandLineFlags
         }
         Set(settings, "MailHost:MessagesPerUserPerHour", Text(parsed.GetValue(_perUserHour)));
 
-        Set(settings, "Mail:Maildir:RootPath", Backend(parsed.GetValue(_store), "--store", "maildir:"));
-        var queue = parsed.GetValue(_queue);
-        if (queue?.StartsWith(PostgresPrefix, StringComparison.Ordinal) == true && queue.Length > PostgresPrefix.Length)
+        // postgres:CONNSTRING puts the mailboxes, the queue or both in one database (two different ones are refused).
+        void Postgres(string flag, string text, string backend)
         {
-            settings["Mail:PostgreSql:ConnectionString"] = queue[PostgresPrefix.Length..];
+            var connectionString = text[PostgresPrefix.Length..];
+            if (settings.TryGetValue("Mail:PostgreSql:ConnectionString", out var other) && other != connectionString)
+            {
+                throw new FormatException($"{flag}: --store and --queue name two PostgreSQL databases; one serves both.");
+            }
+            settings["Mail:PostgreSql:ConnectionString"] = connectionString;
+            settings["Mail:PostgreSql:" + backend] = "true";
+        }
+        var store = parsed.GetValue(_store);
+        if (IsPostgres(store))
+        {
+            Postgres("--store", store!, "MailboxStore");
+        }
+        else
+        {
+            Set(settings, "Mail:Maildir:RootPath", Backend(store, "--store", "maildir:"));
+        }
+        var queue = parsed.GetValue(_queue);
+        if (IsPostgres(queue))
+        {
+            Postgres("--queue", queue!, "MessageQueue");
         }
         else
         {
@@ -291,6 +311,8 @@ internal sealed class CommandLineFlags
 
     // "maildir:PATH" gives PATH; "memory" gives "" (in memory).
     private const string PostgresPrefix = "postgres:";
+
+    private static bool IsPostgres(string? text) => text?.StartsWith(PostgresPrefix, StringComparison.Ordinal) == true && text.Length > PostgresPrefix.Length;
 
     private static string? Backend(string? text, string flag, string prefix) =>
         text is null ? null

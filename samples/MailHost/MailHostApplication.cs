@@ -2,8 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Mail.Protocols.Hosting;
-using Mail.Protocols.PostgreSql.Queue;
-using Mail.Protocols.Queue;
+using Mail.Protocols.PostgreSql.Hosting;
 using Mail.Protocols.RateLimits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
@@ -11,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -109,14 +107,13 @@ internal static class MailHostApplication
         {
             services.AddFileMessageQueue(mail.GetSection("QueueDirectory"));
         }
-        // The outbound queue in PostgreSQL (--queue postgres:CONNSTRING): several hosts on one database drain it together.
-        // The schema is brought up to date before the servers start (hosted services start in the order they are added).
+        // Mailboxes, the outbound queue or both in PostgreSQL (--store/--queue postgres:CONNSTRING): several hosts on one
+        // database serve the same mailboxes and drain one queue. The schema is brought up to date before the servers start.
         if (mail["PostgreSql:ConnectionString"] is { Length: > 0 } connectionString)
         {
-            services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-            services.AddHostedService<PostgreSqlSchemaService>();
-            services.AddSingleton<IMessageQueue>(provider =>
-                new PostgreSqlMessageQueue(provider.GetRequiredService<NpgsqlDataSource>(), provider.GetService<TimeProvider>()));
+            var backends = (mail.GetValue<bool>("PostgreSql:MailboxStore") ? PostgreSqlMailBackends.MailboxStore : PostgreSqlMailBackends.None)
+                | (mail.GetValue<bool>("PostgreSql:MessageQueue") ? PostgreSqlMailBackends.MessageQueue : PostgreSqlMailBackends.None);
+            services.AddPostgreSqlMailBackends(connectionString, backends);
         }
         services.AddInMemoryUsers(mail.GetSection("Users")).AddInMemoryMailBackends().AddMailAddressBook(mail.GetSection("AddressBook"));
         if (!string.IsNullOrEmpty(mail["SenderRewriting:Domain"]))

@@ -15,8 +15,13 @@ internal static class StartupBanner
     public static void Print(IServiceProvider services, IConfiguration configuration, SampleSettings sample)
     {
         var mail = configuration.GetSection("Mail");
-        var store = string.IsNullOrEmpty(mail["Maildir:RootPath"]) ? "memory" : "maildir:" + mail["Maildir:RootPath"];
-        var queue = string.IsNullOrEmpty(mail["QueueDirectory:Path"]) ? "memory" : "dir:" + mail["QueueDirectory:Path"];
+        // The database by host and name only: its connection string may hold a password.
+        var database = mail["PostgreSql:ConnectionString"] is { Length: > 0 } connectionString
+            && new Npgsql.NpgsqlConnectionStringBuilder(connectionString) is var parts ? $"postgres:{parts.Host}/{parts.Database}" : "";
+        var store = mail.GetValue<bool>("PostgreSql:MailboxStore") ? database
+            : string.IsNullOrEmpty(mail["Maildir:RootPath"]) ? "memory" : "maildir:" + mail["Maildir:RootPath"];
+        var queue = mail.GetValue<bool>("PostgreSql:MessageQueue") ? database
+            : string.IsNullOrEmpty(mail["QueueDirectory:Path"]) ? "memory" : "dir:" + mail["QueueDirectory:Path"];
         Console.WriteLine($"Mail.Protocols MailHost is running (store {store}, queue {queue}):");
         foreach (var endPoints in new[]
         {
