@@ -1,6 +1,7 @@
 // Built only from the packages in tests/LocalFeed, as a user's first programs would be: (1) MailHost embedded with
 // mailboxes in a Maildir, (2) the servers registered on a .NET Generic Host from configuration, (3) MailTestServer as an
-// application's test would use it. Each receives one message over a socket, read back from the store or the record.
+// application's test would use it, (4) a Generic Host with its mailboxes and queue in PostgreSQL (the database run.sh
+// starts). Each receives one message over a socket, read back from the store or the record.
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -8,6 +9,8 @@ using Mail.Protocols.Hosting;
 using Mail.Protocols.Hosting.HostedServices;
 using Mail.Protocols.InMemory;
 using Mail.Protocols.Maildir;
+using Mail.Protocols.PostgreSql.Hosting;
+using Mail.Protocols.PostgreSql.Mailboxes;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Testing;
 using Microsoft.Extensions.Configuration;
@@ -56,7 +59,31 @@ var acceptedByTestServer = await SendOneAsync(new IPEndPoint(IPAddress.Loopback,
 var recorded = await testServer.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30));
 Console.WriteLine($"package consumer, MailTestServer: {acceptedByTestServer}; recorded \"{recorded[0].Message.Subject}\" for {string.Join(", ", recorded[0].Recipients)}");
 var testServerWorked = recorded.Count == 1 && recorded[0].Recipients.SequenceEqual(["alice@example.test"]);
-return hostWorked && appWorked && testServerWorked ? 0 : 1;
+// The mailboxes and the queue in PostgreSQL: the schema applied at start, the message in the database.
+var connectionString = Environment.GetEnvironmentVariable("MAIL_PROTOCOLS_CONSUMER_POSTGRES")
+    ?? throw new InvalidOperationException("MAIL_PROTOCOLS_CONSUMER_POSTGRES names no database: run tests/PackageConsumer/run.sh.");
+var onDatabase = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+onDatabase.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["Mail:Policy:LocalDomains:0"] = "example.test",
+    ["Mail:Smtp:ServerName"] = "mx.example.test",
+    ["Mail:Smtp:Listeners:0:Port"] = "0",
+});
+onDatabase.Services.AddPostgreSqlMailBackends(connectionString)
+    .AddInMemoryMailBackends()
+    .AddRecipientPolicy(onDatabase.Configuration.GetSection("Mail:Policy"))
+    .AddSmtpServer(onDatabase.Configuration.GetSection("Mail:Smtp"));
+using var databaseApp = onDatabase.Build();
+databaseApp.Services.GetRequiredService<InMemoryUserDirectory>().AddUser("alice@example.test", "alice");
+await databaseApp.StartAsync();
+var acceptedOnDatabase = await SendOneAsync(databaseApp.Services.GetRequiredService<SmtpServerService>().EndPoints["smtp"], "from the PostgreSQL consumer");
+var databaseStore = databaseApp.Services.GetRequiredService<IMailboxStore>();
+var databaseInbox = await databaseStore.ListMessagesAsync("alice@example.test", "INBOX");
+Console.WriteLine($"package consumer, PostgreSQL: {acceptedOnDatabase}; alice has {databaseInbox.Count} message(s) in a {databaseStore.GetType().Name}");
+await databaseApp.StopAsync();
+var databaseWorked = acceptedOnDatabase.StartsWith("250 ", StringComparison.Ordinal) && databaseInbox.Count == 1 && databaseStore is PostgreSqlMailboxStore;
+
+return hostWorked && appWorked && testServerWorked && databaseWorked ? 0 : 1;
 
 static async Task<string> SendOneAsync(IPEndPoint endPoint, string subject)
 {

@@ -2,7 +2,8 @@
 # Proves "reference it from NuGet": packs every src/ project into tests/LocalFeed with a fresh version, checks
 # that each package carries what NuGet users and tools expect (README, licence, icon, XML docs, tags, repository and
 # commit, symbols) and that packing again from clean gives the same packages, then restores and runs this consumer from those packages only (an empty package cache, so nothing
-# built earlier can leak in). The consumer sends a message to an embedded host and reads it back; tests/AotHost publishes
+# built earlier can leak in). The consumer sends a message to an embedded host and reads it back (also with the
+# mailboxes and the queue in a throw-away PostgreSQL cluster this script starts); tests/AotHost publishes
 # a small host with Native AOT and drives it with curl; a third project, a backend author's tests, runs the contract
 # suites from the Contracts package.
 set -euo pipefail
@@ -56,14 +57,41 @@ done
 echo "packages: metadata present; two packs from clean are identical ($(ls tests/LocalFeed/*.nupkg | wc -l) packages)"
 
 cache=$(mktemp -d)
-trap 'rm -rf "$cache" "$again"' EXIT
-dotnet run --project tests/PackageConsumer/PackageConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo
+pgdir=$(mktemp -d)
+pgpid=
+cleanup() {
+  if [[ -n $pgpid ]]; then kill -INT "$pgpid" 2>/dev/null || true; wait "$pgpid" 2>/dev/null || true; fi
+  rm -rf "$cache" "$again" "$pgdir" "${log:-}"
+}
+trap cleanup EXIT
+
+# A throw-away PostgreSQL cluster for the consumer's PostgreSQL part: initdb in a directory of its own (given to the
+# postgres user when this runs as root), the server on 127.0.0.1 at a free port, stopped by its PID at the end.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -x $pgbin/initdb && -x $pgbin/postgres ]] || { echo "no PostgreSQL server: run tests/install-packages.sh as root" >&2; exit 1; }
+as_postgres=()
+if [[ $(id -u) == 0 ]]; then
+  chown postgres:postgres "$pgdir"
+  as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+fi
+"${as_postgres[@]}" "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"${as_postgres[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$pgport" -k "$pgdir" -c listen_addresses=127.0.0.1 -c fsync=off >"$pgdir/server.log" 2>&1 &
+pgpid=$!
+for _ in $(seq 1 300); do
+  "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break
+  sleep 0.1
+done
+"$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres -c 'CREATE DATABASE consumer' ||
+  { echo "PostgreSQL did not start:" >&2; cat "$pgdir/server.log" >&2; exit 1; }
+
+MAIL_PROTOCOLS_CONSUMER_POSTGRES="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=consumer" \
+  dotnet run --project tests/PackageConsumer/PackageConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo
 # A small host published with Native AOT from the same packages, driven with curl.
 bash tests/AotHost/run.sh "$version" "$cache"
 # A backend author's test project: the contract suites from the Mail.Protocols.Testing.Contracts package, run on
 # backends from the packages. Every test must pass and none may be skipped.
 log=$(mktemp)
-trap 'rm -rf "$cache" "$log" "$again"' EXIT
 dotnet test tests/ContractsConsumer/ContractsConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo \
   | tee "$log"
 grep -qE 'Passed!.*Skipped: +0,' "$log" || { echo "the contract suites did not all pass from the packages" >&2; exit 1; }
