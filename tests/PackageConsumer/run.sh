@@ -58,34 +58,18 @@ echo "packages: metadata present; two packs from clean are identical ($(ls tests
 
 cache=$(mktemp -d)
 pgdir=$(mktemp -d)
-pgpid=
+# shellcheck source=../postgres-cluster.sh
+source tests/postgres-cluster.sh
 cleanup() {
-  if [[ -n $pgpid ]]; then kill -INT "$pgpid" 2>/dev/null || true; wait "$pgpid" 2>/dev/null || true; fi
+  postgres_cluster_stop
   rm -rf "$cache" "$again" "$pgdir" "${log:-}"
 }
 trap cleanup EXIT
 
-# A throw-away PostgreSQL cluster for the consumer's PostgreSQL part: initdb in a directory of its own (given to the
-# postgres user when this runs as root), the server on 127.0.0.1 at a free port, stopped by its PID at the end.
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[[ -x $pgbin/initdb && -x $pgbin/postgres ]] || { echo "no PostgreSQL server: run tests/install-packages.sh as root" >&2; exit 1; }
-as_postgres=()
-if [[ $(id -u) == 0 ]]; then
-  chown postgres:postgres "$pgdir"
-  as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-fi
-"${as_postgres[@]}" "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${as_postgres[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$pgport" -k "$pgdir" -c listen_addresses=127.0.0.1 -c fsync=off >"$pgdir/server.log" 2>&1 &
-pgpid=$!
-for _ in $(seq 1 300); do
-  "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break
-  sleep 0.1
-done
-"$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres -c 'CREATE DATABASE consumer' ||
-  { echo "PostgreSQL did not start:" >&2; cat "$pgdir/server.log" >&2; exit 1; }
-
-MAIL_PROTOCOLS_CONSUMER_POSTGRES="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=consumer" \
+# A throw-away PostgreSQL cluster for the consumer's PostgreSQL part (stopped by its PID at the end).
+postgres_cluster_start "$pgdir"
+consumer_database=$(postgres_cluster_database consumer)
+MAIL_PROTOCOLS_CONSUMER_POSTGRES=$consumer_database \
   dotnet run --project tests/PackageConsumer/PackageConsumer.csproj -c Release -p:MailProtocolsVersion="$version" -p:RestorePackagesPath="$cache" --nologo
 # A small host published with Native AOT from the same packages, driven with curl.
 bash tests/AotHost/run.sh "$version" "$cache"
