@@ -15,11 +15,11 @@ internal static class ContentChunks
 
     /// <summary>
     /// Reads <paramref name="content"/> to its end (whatever its Length says) into rows of <paramref name="table"/> for
-    /// <paramref name="id"/>, inside the caller's transaction; returns the number of octets. Content that fits in one row
-    /// is also handed to <paramref name="whole"/> (to parse it without reading it back), valid only during that call.
+    /// <paramref name="id"/>, inside the caller's transaction; returns the number of octets. With <paramref name="firstChunk"/> above 0 the caller wrote the rows before it, each of <see cref="ChunkSize"/> octets,
+    /// and the octets returned are those from it on.
     /// </summary>
     public static async Task<long> WriteAsync<TId>(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, TId id, Stream content,
-        CancellationToken cancellationToken, Action<ReadOnlyMemory<byte>>? whole = null)
+        CancellationToken cancellationToken, int firstChunk = 0)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
@@ -32,7 +32,7 @@ internal static class ContentChunks
             insert.Parameters.Add(chunkParameter);
             insert.Parameters.Add(dataParameter);
             long total = 0;
-            for (var chunk = 0; ; chunk++)
+            for (var chunk = firstChunk; ; chunk++)
             {
                 var filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
                 if (filled == 0 && chunk > 0)
@@ -45,10 +45,6 @@ internal static class ContentChunks
                 total += filled;
                 if (filled < ChunkSize)
                 {
-                    if (chunk == 0)
-                    {
-                        whole?.Invoke(buffer.AsMemory(0, filled));
-                    }
                     return total;
                 }
             }

@@ -138,8 +138,10 @@ public sealed partial class PostgreSqlMailboxStore
                     try
                     {
                         var t = transaction ?? ownTransaction!;
-                        using (var durable = Command(c, t, "SET LOCAL synchronous_commit = on"))
+                        if (ownTransaction is not null)
                         {
+                            // A caller's transaction has it set already (see WriteContentAsync).
+                            using var durable = Command(c, t, "SET LOCAL synchronous_commit = on");
                             await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                         }
                         var (result, changes) = await change(c, t).ConfigureAwait(false);

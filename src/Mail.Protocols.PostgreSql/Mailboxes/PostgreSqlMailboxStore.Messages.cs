@@ -1,4 +1,5 @@
-using System.Runtime.InteropServices;
+using System.Buffers;
+using System.Globalization;
 using Mail.Protocols.PostgreSql.Content;
 using Mail.Protocols.Storage;
 using Npgsql;
@@ -97,57 +98,107 @@ public sealed partial class PostgreSqlMailboxStore
             await using (transaction.ConfigureAwait(false))
             {
                 var (contentId, size) = await WriteContentAsync(connection, transaction, content, cancellationToken).ConfigureAwait(false);
+                var flags = options?.Flags ?? MessageFlags.None;
                 return await Changing(mailbox, async (c, t) =>
                 {
-                    var f = await LockFolderAsync(c, t, mailbox, name, cancellationToken).ConfigureAwait(false);
-                    var uid = f.UidNext;
-                    var modSeq = f.HighestModSeq + 1;
-                    using (var insert = Command(c, t, """
-                        INSERT INTO mail_messages (folder_id, uid, modseq, flags, keywords, internal_date, internal_date_offset, size, content_id)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                        """, f.Id, (long)uid, (long)modSeq, (int)(options?.Flags ?? MessageFlags.None), keywords, date.UtcDateTime, MessageRows.Offset(date), size, contentId))
+                    // One statement while the folder's row is locked (to the commit): the UID and MODSEQ taken, the message
+                    // stored, the other hosts notified.
+                    using var append = Command(c, t, $"""
+                        WITH f AS (
+                            UPDATE mail_folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+                            WHERE mailbox_id = $1 AND name = $2
+                            RETURNING id, name, uid_validity, uid_next - 1 AS uid, highest_modseq AS modseq),
+                        m AS (
+                            INSERT INTO mail_messages (folder_id, uid, modseq, flags, keywords, internal_date, internal_date_offset, size, content_id)
+                            SELECT id, uid, modseq, $3, $4, $5, $6, $7, $8 FROM f)
+                        SELECT id, name, uid_validity, uid, modseq,
+                            pg_notify('{ChangeListener.Channel}', concat_ws(E'\t', 'M', $9::text, $10::text, id, uid_validity, modseq - 1, modseq, uid, name, ''))
+                        FROM f
+                        """, mailbox.Id, name, (int)flags, keywords, date.UtcDateTime, MessageRows.Offset(date), size, contentId, _instance, mailbox.Id.ToString(CultureInfo.InvariantCulture));
+                    var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
                     {
-                        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            throw NotFound(folder);
+                        }
+                        var (folderName, uidValidity, uid, modSeq) = (reader.GetString(1), (uint)reader.GetInt64(2), (uint)reader.GetInt64(3), (ulong)reader.GetInt64(4));
+                        var info = new MessageInfo(uid, flags, keywords, date, size, modSeq);
+                        return (new AppendResult(uidValidity, uid, size), new List<MailboxChange> { new(MailboxChangeKind.MessageAdded, folderName, uidValidity, uid, modSeq, info) });
                     }
-                    await AdvanceFolderAsync(c, t, f, uid + 1L, modSeq, 0, cancellationToken).ConfigureAwait(false);
-                    await NotifyAsync(c, t, MessageNotification(mailbox.Id, f, f.HighestModSeq, modSeq), cancellationToken).ConfigureAwait(false);
-                    var info = new MessageInfo(uid, options?.Flags ?? MessageFlags.None, keywords, date, size, modSeq);
-                    return (new AppendResult(f.UidValidity, uid, size), new List<MailboxChange> { new(MailboxChangeKind.MessageAdded, f.Name, f.UidValidity, uid, modSeq, info) });
                 }, cancellationToken, session, connection, transaction).ConfigureAwait(false);
             }
         }
     }
 
-    // The content's rows, and its summary when it fits in one row (parsed from the octets in hand; a longer message is
-    // parsed when its summary is first asked for).
+    // The content's rows, made durable on commit, and its summary when it fits in one row (parsed from the octets in hand; a
+    // longer message is parsed when its summary is first asked for). Content of one row, most mail, costs one round trip.
     private static async Task<(long Id, long Size)> WriteContentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Stream content, CancellationToken cancellationToken)
     {
-        var id = await Run(async () =>
-        {
-            using var insert = Command(connection, transaction, "INSERT INTO mail_contents (size) VALUES (0) RETURNING id");
-            return (long)(await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }).ConfigureAwait(false);
-        byte[]? summary = null;
-        long size;
+        var buffer = ArrayPool<byte>.Shared.Rent(ContentChunks.ChunkSize);
         try
         {
-            size = await ContentChunks.WriteAsync(connection, transaction, ChunkTable, id, content, cancellationToken,
-                whole: octets => summary = MessageSummaryJson.SerializeToUtf8Bytes(MessageSummaryParser.Parse(AsStream(octets)))).ConfigureAwait(false);
+            var filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, ContentChunks.ChunkSize), ContentChunks.ChunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            var first = new ArraySegment<byte>(buffer, 0, filled);
+            if (filled < ContentChunks.ChunkSize)
+            {
+                var summary = MessageSummaryJson.SerializeToUtf8Bytes(MessageSummaryParser.Parse(new MemoryStream(buffer, 0, filled, writable: false), cancellationToken));
+                return await Run(async () =>
+                {
+                    using var batch = new NpgsqlBatch(connection, transaction)
+                    {
+                        BatchCommands =
+                        {
+                            // Committed means on disk before the reply, whatever the server's or role's default is.
+                            new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"),
+                            BatchCommand("""
+                                WITH c AS (INSERT INTO mail_contents (size, summary) VALUES ($1, $2) RETURNING id),
+                                k AS (INSERT INTO mail_content_chunks (id, chunk, data) SELECT id, 0, $3 FROM c)
+                                SELECT id FROM c
+                                """, (long)filled, summary, first),
+                        },
+                    };
+                    return ((long)(await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, (long)filled);
+                }).ConfigureAwait(false);
+            }
+            var id = await Run(async () =>
+            {
+                using var batch = new NpgsqlBatch(connection, transaction)
+                {
+                    BatchCommands =
+                    {
+                        new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"),
+                        BatchCommand("""
+                            WITH c AS (INSERT INTO mail_contents (size) VALUES (0) RETURNING id),
+                            k AS (INSERT INTO mail_content_chunks (id, chunk, data) SELECT id, 0, $1 FROM c)
+                            SELECT id FROM c
+                            """, first),
+                    },
+                };
+                return (long)(await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }).ConfigureAwait(false);
+            long rest;
+            try
+            {
+                rest = await ContentChunks.WriteAsync(connection, transaction, ChunkTable, id, content, cancellationToken, firstChunk: 1).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                throw new MailboxStoreException(MailboxStoreError.Unavailable, "The mail database could not be written.", ex);
+            }
+            var size = ContentChunks.ChunkSize + rest;
+            await Run(async () =>
+            {
+                using var update = Command(connection, transaction, "UPDATE mail_contents SET size = $2 WHERE id = $1", id, size);
+                return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            return (id, size);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        finally
         {
-            throw new MailboxStoreException(MailboxStoreError.Unavailable, "The mail database could not be written.", ex);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-        await Run(async () =>
-        {
-            using var update = Command(connection, transaction, "UPDATE mail_contents SET size = $2, summary = $3 WHERE id = $1", id, size, (object?)summary ?? DBNull.Value);
-            return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }).ConfigureAwait(false);
-        return (id, size);
     }
-
-    private static MemoryStream AsStream(ReadOnlyMemory<byte> octets) =>
-        MemoryMarshal.TryGetArray(octets, out var segment) ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false) : new MemoryStream(octets.ToArray(), writable: false);
 
     private static async Task AdvanceFolderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FolderRow folder, long uidNext, ulong highestModSeq, int expunged,
         CancellationToken cancellationToken)
