@@ -366,6 +366,13 @@ public sealed partial class SampleMailHostTests
             return await WaitForExitAsync(ct).ConfigureAwait(false);
         }
 
+        // SIGKILL: the process ends where it is, with nothing flushed or released by it.
+        public async Task KillAsync(CancellationToken ct)
+        {
+            _process.Kill();
+            await WaitForExitAsync(ct).ConfigureAwait(false);
+        }
+
         public async Task<int> WaitForExitAsync(CancellationToken ct)
         {
             await _process.WaitForExitAsync(ct).ConfigureAwait(false);
