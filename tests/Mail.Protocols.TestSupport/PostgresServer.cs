@@ -56,9 +56,27 @@ public sealed class PostgresServer : IAsyncLifetime
             // The directory is the test process's (root's) and private; the cluster's user must own it.
             await RunAsync("chown", ["postgres:postgres", _directory], asPostgres: false);
         }
-        var data = Path.Combine(_directory, "data");
-        await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], asPostgres: IsRoot);
+        await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], asPostgres: IsRoot);
         Port = FreePort();
+        await StartServerAsync();
+    }
+
+    private string DataDirectory => Path.Combine(_directory, "data");
+
+    /// <summary>
+    /// Stops the server (a fast shutdown: every session is ended, as a restart of the database ends them), waits
+    /// <paramref name="down"/>, and starts it again on the same port and data.
+    /// </summary>
+    public async Task RestartAsync(TimeSpan down)
+    {
+        await StopServerAsync();
+        await Task.Delay(down);
+        await StartServerAsync();
+    }
+
+    private async Task StartServerAsync()
+    {
+        var data = DataDirectory;
         _server = Start(Path.Combine(BinDirectory, "postgres"),
             ["-D", data, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", _directory, "-c", "listen_addresses=127.0.0.1",
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"], asPostgres: IsRoot);
@@ -96,6 +114,18 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
+        await StopServerAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task StopServerAsync()
+    {
         if (_server is { HasExited: false } server)
         {
             // SIGINT: PostgreSQL's fast shutdown (sessions ended, no wait for clients).
@@ -107,13 +137,7 @@ public sealed class PostgresServer : IAsyncLifetime
             }
         }
         _server?.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _server = null;
     }
 
     private string Log
