@@ -117,6 +117,53 @@ public sealed class PostgreSqlMailboxStoreHostsTests(PostgresServer server) : IC
     }
 
     [Fact]
+    public async Task A_message_another_host_added_and_changed_before_this_host_heard_of_it_is_told_as_added()
+    {
+        var (a, b, _) = await TwoHostsAsync();
+        using var onA = a.Subscribe(User);
+        using var log = new ChangeLog(onA);
+        await a.OpenFolderAsync(User, "INBOX", onA);
+        var expected = new List<uint>();
+        for (var i = 0; i < 10; i++)
+        {
+            // B adds a message and flags it; A appends at once, before (likely) B's notifications reached it.
+            var theirs = await b.AppendAsync(User, "INBOX", Message($"theirs {i}"));
+            await b.UpdateFlagsAsync(User, "INBOX", [theirs.Uid], new FlagChange(FlagChangeMode.Add, StoreFlags.Flagged));
+            var ours = await a.AppendAsync(User, "INBOX", Message($"ours {i}"));
+            expected.AddRange([theirs.Uid, ours.Uid]);
+        }
+        using var timeout = new CancellationTokenSource(s_wait);
+        while (log.Where(c => c.Kind == MailboxChangeKind.MessageAdded).Select(c => c.Uid).Distinct().Count() < expected.Count)
+        {
+            await onA.WaitToReadAsync(timeout.Token);
+        }
+        // Every message is added before anything else is said of it, and added once.
+        var added = log.Where(c => c.Kind == MailboxChangeKind.MessageAdded).Select(c => c.Uid).ToList();
+        Assert.Equal(expected.Order(), added.Order());
+        foreach (var change in log.Where(c => c.Kind != MailboxChangeKind.MessageAdded))
+        {
+            Assert.True(log.TakeWhile(c => !ReferenceEquals(c, change)).Any(c => c.Kind == MailboxChangeKind.MessageAdded && c.Uid == change.Uid),
+                $"{change.Kind} of UID {change.Uid} before it was added");
+        }
+    }
+
+    [Fact]
+    public async Task The_last_two_copies_of_a_message_expunged_on_two_hosts_at_once_take_its_content_with_them()
+    {
+        var (a, b, connectionString) = await TwoHostsAsync();
+        await a.CreateFolderAsync(User, "Copies");
+        for (var i = 0; i < 20; i++)
+        {
+            var original = await a.AppendAsync(User, "INBOX", Message($"shared {i}"));
+            var copy = await a.CopyAsync(User, "INBOX", [original.Uid], "Copies");
+            await Task.WhenAll(a.ExpungeAsync(User, "INBOX", [original.Uid]).AsTask(), b.ExpungeAsync(User, "Copies", [copy.TargetUids[0]]).AsTask());
+        }
+        await using var admin = NpgsqlDataSource.Create(connectionString);
+        await using var contents = admin.CreateCommand("SELECT count(*) FROM mail_contents");
+        Assert.Equal(0L, await contents.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task A_lost_notification_connection_is_made_again_and_what_was_missed_meanwhile_is_read()
     {
         var (a, b, connectionString) = await TwoHostsAsync();

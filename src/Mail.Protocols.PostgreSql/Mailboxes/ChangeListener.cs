@@ -40,12 +40,12 @@ internal sealed class ChangeListener(NpgsqlDataSource dataSource, Func<string, C
 
     private async Task ListenAsync(CancellationToken cancellationToken)
     {
-        var listenedBefore = false;
         while (!cancellationToken.IsCancellationRequested)
         {
+            NpgsqlConnection? connection = null;
             try
             {
-                var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
                     connection.Notification += (_, e) => _received.Writer.TryWrite(e.Payload);
@@ -54,12 +54,9 @@ internal sealed class ChangeListener(NpgsqlDataSource dataSource, Func<string, C
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                     IsListening = true;
-                    if (listenedBefore)
-                    {
-                        // Listening already: a change made from now on is notified, one made before is found by reading.
-                        _received.Writer.TryWrite(ListeningAgain);
-                    }
-                    listenedBefore = true;
+                    // Listening now: a change made from here on is notified, one made before (while a session was already
+                    // following a folder, before the first LISTEN or while the connection was down) is found by reading.
+                    _received.Writer.TryWrite(ListeningAgain);
                     while (true)
                     {
                         if (!await connection.WaitAsync(s_keepAlive, cancellationToken).ConfigureAwait(false))
@@ -74,9 +71,18 @@ internal sealed class ChangeListener(NpgsqlDataSource dataSource, Func<string, C
             {
                 break;
             }
+            catch (ObjectDisposedException)
+            {
+                break; // the data source is gone: so is the store
+            }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException or OperationCanceledException)
             {
                 IsListening = false;
+                if (connection is not null)
+                {
+                    // Not back to the pool still listening (its unread notifications would hold up the server's queue).
+                    NpgsqlConnection.ClearPool(connection);
+                }
                 // The database is away (restarting, unreachable): try again shortly; the store catches up once back.
                 try
                 {

@@ -31,6 +31,9 @@ internal sealed class MaildropLease : IDisposable
         }
         catch
         {
+            // The server may have taken the lock before the failure (a cancellation): the connection must not go back to the
+            // pool holding it.
+            NpgsqlConnection.ClearPool(connection);
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -53,7 +56,8 @@ internal sealed class MaildropLease : IDisposable
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
         {
-            // The connection is broken, and its session, with the lock, is gone with it.
+            // Broken, or not answering: it must not go back to the pool holding the lock (its session ends with it).
+            NpgsqlConnection.ClearPool(_connection);
         }
         finally
         {

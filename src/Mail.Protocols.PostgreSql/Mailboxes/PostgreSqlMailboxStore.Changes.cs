@@ -75,19 +75,20 @@ public sealed partial class PostgreSqlMailboxStore
 
     // Under the gate, in one database snapshot: the folder's status and messages (and its expunges since a MODSEQ), and what
     // other hosts changed in it that this instance had not published yet; then the subscription follows it from there.
+    // Like every path here, the connection is taken before the gate: none waits for a connection while holding the gate.
     private async Task<FolderResync> OpenAsync(string user, string folder, ulong? modSeq, MailboxSubscription? subscription, CancellationToken cancellationToken)
     {
         var mailbox = await MailboxAsync(user, cancellationToken).ConfigureAwait(false);
         mailbox.Changes.Check(subscription);
         var name = Normalize(folder);
-        await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var connection = await Run(async () => await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
         {
-            DropStaleFollowed(mailbox);
-            var (resync, caughtUp, followed) = await Run(async () =>
+            await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                await using (connection.ConfigureAwait(false))
+                DropStaleFollowed(mailbox);
+                var (resync, caughtUp, followed) = await Run(async () =>
                 {
                     var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
                     await using (transaction.ConfigureAwait(false))
@@ -99,41 +100,42 @@ public sealed partial class PostgreSqlMailboxStore
                         var followed = mailbox.Followed.GetValueOrDefault(f.UidValidity);
                         if (followed is not null)
                         {
-                            caughtUp = await CatchUpAsync(connection, transaction, followed, null, cancellationToken).ConfigureAwait(false);
+                            caughtUp = await CatchUpAsync(connection, transaction, followed, null, uint.MaxValue + 1L, announceFolder: false, cancellationToken).ConfigureAwait(false);
                         }
                         followed ??= new FollowedFolder(f.Id, f.UidValidity, f.Name, f.HighestModSeq, f.UidNext);
                         return (new FolderResync(new FolderSnapshot(StatusOf(f, messages), messages), expunged), caughtUp, followed);
                     }
-                }
-            }).ConfigureAwait(false);
-            mailbox.Followed[followed.UidValidity] = followed;
-            // Other sessions hear what the snapshot holds first; the one opening drops it again (the snapshot has it).
-            mailbox.Changes.Publish(caughtUp);
-            mailbox.Changes.Opened(subscription, name, resync.Snapshot.Status.UidValidity);
-            return resync;
-        }
-        finally
-        {
-            mailbox.Gate.Release();
+                }).ConfigureAwait(false);
+                mailbox.Followed[followed.UidValidity] = followed;
+                // Other sessions hear what the snapshot holds first; the one opening drops it again (the snapshot has it).
+                mailbox.Changes.Publish(caughtUp);
+                mailbox.Changes.Opened(subscription, name, resync.Snapshot.Status.UidValidity);
+                return resync;
+            }
+            finally
+            {
+                mailbox.Gate.Release();
+            }
         }
     }
 
     // Runs a change in a transaction that commits durably, under the user's gate, and publishes what it changed when it has
-    // committed: its own changes as the session's, others' it found it had not published yet first, for everyone.
+    // committed: its own changes as the session's, others' it found it had not published yet first, for everyone. The
+    // connection is taken (or was, by the caller) before the gate.
     private async ValueTask<T> Changing<T>(UserMailbox mailbox, Func<NpgsqlConnection, NpgsqlTransaction, Task<(T Result, List<MailboxChange> Changes)>> change,
         CancellationToken cancellationToken, MailboxSubscription? session = null, NpgsqlConnection? connection = null, NpgsqlTransaction? transaction = null)
     {
         mailbox.Changes.Check(session);
-        await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var ownConnection = connection is null ? await Run(async () => await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false) : null;
         try
         {
-            DropStaleFollowed(mailbox);
-            var (result, published) = await Run(async () =>
+            var c = connection ?? ownConnection!;
+            await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                var ownConnection = connection is null ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
-                try
+                DropStaleFollowed(mailbox);
+                var (result, changes) = await Run(async () =>
                 {
-                    var c = connection ?? ownConnection!;
                     var ownTransaction = transaction is null ? await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
                     try
                     {
@@ -144,19 +146,11 @@ public sealed partial class PostgreSqlMailboxStore
                             using var durable = Command(c, t, "SET LOCAL synchronous_commit = on");
                             await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                         }
-                        var (result, changes) = await change(c, t).ConfigureAwait(false);
-                        await t.CommitAsync(cancellationToken).ConfigureAwait(false);
-                        // Committed: what follows must not fail the call. Catching up is a read, and worth a retry at the next change.
-                        List<MailboxChange> before = [];
-                        try
-                        {
-                            before = await CatchUpBeforeAsync(c, mailbox, changes, CancellationToken.None).ConfigureAwait(false);
-                        }
-                        catch (NpgsqlException)
-                        {
-                            mailbox.FollowedStale = true;
-                        }
-                        return (result, (Before: before, Own: Adjusted(mailbox, changes)));
+                        var done = await change(c, t).ConfigureAwait(false);
+                        // Not cancelled once asked for: a commit the server made must not be reported as failed (the client
+                        // would send the message again).
+                        await t.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                        return done;
                     }
                     finally
                     {
@@ -165,27 +159,38 @@ public sealed partial class PostgreSqlMailboxStore
                             await ownTransaction.DisposeAsync().ConfigureAwait(false);
                         }
                     }
-                }
-                finally
+                }).ConfigureAwait(false);
+                // Committed: nothing from here on fails the call. Catching up is a read, made again at the next change.
+                List<MailboxChange> before = [];
+                try
                 {
-                    if (ownConnection is not null)
-                    {
-                        await ownConnection.DisposeAsync().ConfigureAwait(false);
-                    }
+                    before = await CatchUpBeforeAsync(c, mailbox, changes, CancellationToken.None).ConfigureAwait(false);
                 }
-            }).ConfigureAwait(false);
-            mailbox.Changes.Publish(published.Before);
-            mailbox.Changes.Publish(published.Own, session);
-            return result;
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    mailbox.FollowedStale = true;
+                }
+                mailbox.Changes.Publish(before);
+                mailbox.Changes.Publish(Adjusted(mailbox, changes), session);
+                return result;
+            }
+            finally
+            {
+                mailbox.Gate.Release();
+            }
         }
         finally
         {
-            mailbox.Gate.Release();
+            if (ownConnection is not null)
+            {
+                await ownConnection.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
     // Before a change of a followed folder is published, the other hosts' changes committed before it (their notifications
-    // may still be on the way) are published: read up to the MODSEQ just below this change's first.
+    // may still be on the way) are published: read up to the MODSEQ just below this change's first, and every message not yet
+    // heard of below the first UID this change gave out (whatever its MODSEQ now: changed again since, it is still new here).
     private async Task<List<MailboxChange>> CatchUpBeforeAsync(NpgsqlConnection connection, UserMailbox mailbox, List<MailboxChange> changes, CancellationToken cancellationToken)
     {
         List<MailboxChange> before = [];
@@ -193,7 +198,8 @@ public sealed partial class PostgreSqlMailboxStore
         {
             if (mailbox.Followed.TryGetValue(run.Key, out var followed) && run.Min(c => c.ModSeq) - 1 is var upTo && followed.PublishedThrough < upTo)
             {
-                before.AddRange(await CatchUpAsync(connection, null, followed, upTo, cancellationToken).ConfigureAwait(false));
+                var ownFirstUid = run.Where(c => c.Kind == MailboxChangeKind.MessageAdded).Select(c => (long)c.Uid).DefaultIfEmpty(uint.MaxValue + 1L).Min();
+                before.AddRange(await CatchUpAsync(connection, null, followed, upTo, ownFirstUid, announceFolder: false, cancellationToken).ConfigureAwait(false));
             }
         }
         return before;
@@ -254,76 +260,99 @@ public sealed partial class PostgreSqlMailboxStore
         }
     }
 
-    // Reads what changed in a followed folder since it was last published (up to a MODSEQ, or all), as the changes to publish:
-    // the folder's deletion or rename if either happened, then its messages changed and expunged in MODSEQ order.
+    // Reads what changed in a followed folder since it was last published, as the changes to publish: its messages changed
+    // (up to upTo, or all) or not heard of yet (below uidLimit, whatever their MODSEQ), and expunged, in MODSEQ order. With
+    // no transaction of the caller's the reads share one snapshot of their own. A folder deleted or renamed is told only
+    // with announceFolder (after a lost notification connection; otherwise its own notification tells it); deleted, it is
+    // marked Gone.
     private async Task<List<MailboxChange>> CatchUpAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, FollowedFolder followed, ulong? upTo,
-        CancellationToken cancellationToken)
+        long uidLimit, bool announceFolder, CancellationToken cancellationToken)
     {
-        var changes = new List<MailboxChange>();
-        using var batch = new NpgsqlBatch(connection, transaction)
+        NpgsqlTransaction? own = null;
+        try
         {
-            BatchCommands =
+            own = transaction is null ? await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false) : null;
+            var changes = new List<MailboxChange>();
+            using var batch = new NpgsqlBatch(connection, transaction ?? own)
             {
-                BatchCommand($"SELECT {FolderRow.Columns} FROM mail_folders WHERE id = $1", followed.Id),
-                BatchCommand($"SELECT {MessageRows.Columns} FROM mail_messages WHERE folder_id = $1 AND modseq > $2 AND modseq <= $3 ORDER BY modseq",
-                    followed.Id, (long)followed.PublishedThrough, (long)(upTo ?? long.MaxValue)),
-                BatchCommand("SELECT uid, modseq FROM mail_expunges WHERE folder_id = $1 AND modseq > $2 AND modseq <= $3 ORDER BY modseq",
-                    followed.Id, (long)followed.PublishedThrough, (long)(upTo ?? long.MaxValue)),
-            },
-        };
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            var folder = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? FolderRow.Read(reader) : null;
-            if (folder is null)
+                BatchCommands =
+                {
+                    BatchCommand($"SELECT {FolderRow.Columns} FROM mail_folders WHERE id = $1", followed.Id),
+                    BatchCommand($"""
+                        SELECT {MessageRows.Columns} FROM mail_messages
+                        WHERE folder_id = $1 AND ((modseq > $2 AND modseq <= $3) OR (uid >= $4 AND uid < $5)) ORDER BY modseq
+                        """, followed.Id, (long)followed.PublishedThrough, (long)(upTo ?? long.MaxValue), (long)followed.KnownUidNext, uidLimit),
+                    BatchCommand("SELECT uid, modseq FROM mail_expunges WHERE folder_id = $1 AND modseq > $2 AND modseq <= $3 ORDER BY modseq",
+                        followed.Id, (long)followed.PublishedThrough, (long)(upTo ?? long.MaxValue)),
+                },
+            };
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
-                changes.Add(new MailboxChange(MailboxChangeKind.FolderDeleted, followed.Name, followed.UidValidity, 0, 0));
-                followed.Gone = true;
+                var folder = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? FolderRow.Read(reader) : null;
+                if (folder is null)
+                {
+                    if (announceFolder)
+                    {
+                        changes.Add(new MailboxChange(MailboxChangeKind.FolderDeleted, followed.Name, followed.UidValidity, 0, 0));
+                    }
+                    followed.Gone = true;
+                    return changes;
+                }
+                if (folder.Name != followed.Name)
+                {
+                    if (announceFolder)
+                    {
+                        changes.Add(new MailboxChange(MailboxChangeKind.FolderRenamed, followed.Name, followed.UidValidity, 0, 0, null, folder.Name));
+                    }
+                    followed.Name = folder.Name;
+                }
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                var messages = new List<MailboxChange>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var info = MessageRows.Read(reader);
+                    var kind = info.Uid >= followed.KnownUidNext ? MailboxChangeKind.MessageAdded : MailboxChangeKind.FlagsChanged;
+                    messages.Add(new MailboxChange(kind, folder.Name, folder.UidValidity, info.Uid, info.ModSeq, info));
+                }
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var uid = (uint)reader.GetInt64(0);
+                    if (uid < followed.KnownUidNext)
+                    {
+                        messages.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, folder.Name, folder.UidValidity, uid, (ulong)reader.GetInt64(1)));
+                    }
+                }
+                messages.Sort((a, b) => a.ModSeq.CompareTo(b.ModSeq));
+                foreach (var change in messages)
+                {
+                    followed.Heard(change.Uid, Math.Min(change.ModSeq, upTo ?? ulong.MaxValue));
+                }
+                if (upTo is null)
+                {
+                    // Everything committed is read: a UID below UIDNEXT not heard of was expunged before it could be.
+                    followed.Heard(folder.UidNext - 1, folder.HighestModSeq);
+                }
+                else
+                {
+                    followed.Heard(0, upTo.Value);
+                }
+                changes.AddRange(messages);
                 return changes;
             }
-            if (folder.Name != followed.Name)
+        }
+        finally
+        {
+            if (own is not null)
             {
-                changes.Add(new MailboxChange(MailboxChangeKind.FolderRenamed, followed.Name, followed.UidValidity, 0, 0, null, folder.Name));
-                followed.Name = folder.Name;
+                await own.DisposeAsync().ConfigureAwait(false);
             }
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            var messages = new List<MailboxChange>();
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var info = MessageRows.Read(reader);
-                var kind = info.Uid >= followed.KnownUidNext ? MailboxChangeKind.MessageAdded : MailboxChangeKind.FlagsChanged;
-                messages.Add(new MailboxChange(kind, folder.Name, folder.UidValidity, info.Uid, info.ModSeq, info));
-            }
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var uid = (uint)reader.GetInt64(0);
-                if (uid < followed.KnownUidNext)
-                {
-                    messages.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, folder.Name, folder.UidValidity, uid, (ulong)reader.GetInt64(1)));
-                }
-            }
-            messages.Sort((a, b) => a.ModSeq.CompareTo(b.ModSeq));
-            foreach (var change in messages)
-            {
-                followed.Heard(change.Uid, change.ModSeq);
-            }
-            if (upTo is null)
-            {
-                // Everything committed is read: a UID below UIDNEXT not heard of was expunged before it could be.
-                followed.Heard(folder.UidNext - 1, folder.HighestModSeq);
-            }
-            else
-            {
-                followed.Heard(0, upTo.Value);
-            }
-            changes.AddRange(messages);
-            return changes;
         }
     }
 
     // A notification from another instance (see ChangeNotice): the changes it names are read and published to this
-    // instance's sessions of that user, if it has any.
+    // instance's sessions of that user, if it has any. Folder changes are published as the notification tells them.
     private async Task OnNotificationAsync(string payload, CancellationToken cancellationToken)
     {
         if (ChangeNotice.TryParse(payload, out var notice) is false || notice.Instance == _instance
@@ -331,63 +360,61 @@ public sealed partial class PostgreSqlMailboxStore
         {
             return;
         }
-        await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var connection = notice.Kind == ChangeNotice.Messages ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
         try
         {
-            DropStaleFollowed(mailbox);
-            List<MailboxChange> changes;
-            var followed = mailbox.Followed.GetValueOrDefault(notice.UidValidity);
-            switch (notice.Kind)
+            await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                case ChangeNotice.Messages when followed is null:
-                    changes = await ReadNoticeAsync(notice, cancellationToken).ConfigureAwait(false);
-                    break;
-                case ChangeNotice.Messages:
-                    changes = followed.PublishedThrough >= notice.ToModSeq ? [] : await CatchUpOwnConnectionAsync(followed, cancellationToken).ConfigureAwait(false);
-                    break;
-                case ChangeNotice.Created:
-                    changes = [new MailboxChange(MailboxChangeKind.FolderCreated, notice.Name, notice.UidValidity, 0, 0)];
-                    break;
-                case ChangeNotice.Deleted:
-                    changes = [new MailboxChange(MailboxChangeKind.FolderDeleted, notice.Name, notice.UidValidity, 0, 0)];
-                    mailbox.Followed.Remove(notice.UidValidity);
-                    break;
-                default:
-                    RenameFollowed(mailbox, notice.Name, notice.NewName!);
-                    changes = [new MailboxChange(MailboxChangeKind.FolderRenamed, notice.Name, notice.UidValidity, 0, 0, null, notice.NewName)];
-                    break;
+                DropStaleFollowed(mailbox);
+                List<MailboxChange> changes;
+                var followed = mailbox.Followed.GetValueOrDefault(notice.UidValidity);
+                switch (notice.Kind)
+                {
+                    case ChangeNotice.Messages when followed is null:
+                        // A folder nobody here has open (for sessions hearing every folder): what is still at the MODSEQs the
+                        // change gave out (a message changed again since is told at its later MODSEQ, by that change).
+                        var once = new FollowedFolder(notice.FolderId, notice.UidValidity, notice.Name, notice.FromModSeq, notice.UidNextBefore);
+                        changes = await CatchUpAsync(connection!, null, once, notice.ToModSeq, notice.UidNextBefore, announceFolder: false, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case ChangeNotice.Messages:
+                        changes = followed.PublishedThrough >= notice.ToModSeq ? []
+                            : await CatchUpAsync(connection!, null, followed, null, uint.MaxValue + 1L, announceFolder: false, cancellationToken).ConfigureAwait(false);
+                        if (followed.Gone)
+                        {
+                            mailbox.Followed.Remove(followed.UidValidity); // its deletion's own notification tells it
+                        }
+                        break;
+                    case ChangeNotice.Created:
+                        changes = [new MailboxChange(MailboxChangeKind.FolderCreated, notice.Name, notice.UidValidity, 0, 0)];
+                        break;
+                    case ChangeNotice.Deleted:
+                        changes = [new MailboxChange(MailboxChangeKind.FolderDeleted, notice.Name, notice.UidValidity, 0, 0)];
+                        mailbox.Followed.Remove(notice.UidValidity);
+                        break;
+                    default:
+                        RenameFollowed(mailbox, notice.Name, notice.NewName!);
+                        changes = [new MailboxChange(MailboxChangeKind.FolderRenamed, notice.Name, notice.UidValidity, 0, 0, null, notice.NewName)];
+                        break;
+                }
+                mailbox.Changes.Publish(changes);
             }
-            mailbox.Changes.Publish(changes);
+            finally
+            {
+                mailbox.Gate.Release();
+            }
         }
         finally
         {
-            mailbox.Gate.Release();
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    // The message changes one notification names, of a folder nobody here has open (for sessions hearing every folder):
-    // what is still at the MODSEQs the change gave out.
-    private async Task<List<MailboxChange>> ReadNoticeAsync(ChangeNotice notice, CancellationToken cancellationToken)
-    {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var followed = new FollowedFolder(notice.FolderId, notice.UidValidity, notice.Name, notice.FromModSeq, notice.UidNextBefore);
-            var changes = await CatchUpAsync(connection, null, followed, notice.ToModSeq, cancellationToken).ConfigureAwait(false);
-            return followed.Gone ? [] : changes;
-        }
-    }
-
-    private async Task<List<MailboxChange>> CatchUpOwnConnectionAsync(FollowedFolder followed, CancellationToken cancellationToken)
-    {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            return await CatchUpAsync(connection, null, followed, null, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    // The notification connection was lost and is back: whatever was missed meanwhile is read for every followed folder.
+    // The notification connection listens (again): whatever was missed before is read for every followed folder, folder
+    // deletions and renames included.
     private async Task OnListeningAgainAsync(CancellationToken cancellationToken)
     {
         foreach (var mailbox in _users.Values)
@@ -396,23 +423,27 @@ public sealed partial class PostgreSqlMailboxStore
             {
                 continue;
             }
-            await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
             {
-                DropStaleFollowed(mailbox);
-                foreach (var followed in mailbox.Followed.Values.ToList())
+                await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
                 {
-                    var changes = await CatchUpOwnConnectionAsync(followed, cancellationToken).ConfigureAwait(false);
-                    if (followed.Gone)
+                    DropStaleFollowed(mailbox);
+                    foreach (var followed in mailbox.Followed.Values.ToList())
                     {
-                        mailbox.Followed.Remove(followed.UidValidity);
+                        var changes = await CatchUpAsync(connection, null, followed, null, uint.MaxValue + 1L, announceFolder: true, cancellationToken).ConfigureAwait(false);
+                        if (followed.Gone)
+                        {
+                            mailbox.Followed.Remove(followed.UidValidity);
+                        }
+                        mailbox.Changes.Publish(changes);
                     }
-                    mailbox.Changes.Publish(changes);
                 }
-            }
-            finally
-            {
-                mailbox.Gate.Release();
+                finally
+                {
+                    mailbox.Gate.Release();
+                }
             }
         }
     }

@@ -182,8 +182,9 @@ public sealed partial class PostgreSqlMailboxStore
             {
                 rest = await ContentChunks.WriteAsync(connection, transaction, ChunkTable, id, content, cancellationToken, firstChunk: 1).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (NpgsqlException ex)
             {
+                // Only the database's: a failing client stream's own exception reaches the caller as it is.
                 throw new MailboxStoreException(MailboxStoreError.Unavailable, "The mail database could not be written.", ex);
             }
             var size = ContentChunks.ChunkSize + rest;
@@ -257,11 +258,23 @@ public sealed partial class PostgreSqlMailboxStore
         {
             return stored;
         }
-        var summary = await Task.Run(() =>
+        MessageSummary summary;
+        try
         {
-            using var content = new ChunkedContentStream<long>(_dataSource, ChunkTable, contentId, size);
-            return MessageSummaryParser.Parse(content, cancellationToken);
-        }, cancellationToken).ConfigureAwait(false);
+            summary = await Task.Run(() =>
+            {
+                using var content = new ChunkedContentStream<long>(_dataSource, ChunkTable, contentId, size);
+                return MessageSummaryParser.Parse(content, cancellationToken);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new MailboxStoreException(MailboxStoreError.MessageNotFound, "The message was expunged while it was read.", ex);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new MailboxStoreException(MailboxStoreError.Unavailable, "The mail database could not be read.", ex);
+        }
         await Run(async () =>
         {
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -398,10 +411,10 @@ public sealed partial class PostgreSqlMailboxStore
             // Both rows locked, in one order for every transfer (a move each way at once must not deadlock).
             var source = await FindFolderAsync(connection, transaction, mailbox, from, cancellationToken).ConfigureAwait(false);
             var target = await FindFolderAsync(connection, transaction, mailbox, to, cancellationToken).ConfigureAwait(false);
-            var order = source.Id <= target.Id ? new[] { source.Name, target.Name } : [target.Name, source.Name];
-            foreach (var name in order.Distinct())
+            var order = source.Id <= target.Id ? new[] { source, target } : [target, source];
+            foreach (var found in order.DistinctBy(f => f.Id))
             {
-                var locked = await LockFolderAsync(connection, transaction, mailbox, name, cancellationToken).ConfigureAwait(false);
+                var locked = await LockFolderAsync(connection, transaction, found, cancellationToken).ConfigureAwait(false);
                 (source, target) = (locked.Id == source.Id ? locked : source, locked.Id == target.Id ? locked : target);
             }
             var messages = await SelectMessagesAsync(connection, transaction, source.Id, uids, cancellationToken).ConfigureAwait(false);

@@ -145,8 +145,8 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                using var update = Command(connection, null, "UPDATE mail_folders SET special_use = $3 WHERE mailbox_id = $1 AND name = $2", mailbox.Id, Normalize(folder), (int)specialUse);
-                if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+                if (await DurablyAsync(connection, "UPDATE mail_folders SET special_use = $3 WHERE mailbox_id = $1 AND name = $2", cancellationToken,
+                    mailbox.Id, Normalize(folder), (int)specialUse).ConfigureAwait(false) == 0)
                 {
                     throw NotFound(folder);
                 }
@@ -177,12 +177,26 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
                 return (true, await RenameInboxAsync(connection, transaction, mailbox, source, to, cancellationToken).ConfigureAwait(false));
             }
             // The folder and everything below it (missing parents of the new name are listed as \Noselect names).
+            // The rows in id order first, as a transfer locks them: a transfer between two children must not deadlock with this.
+            using (var lockRows = Command(connection, transaction, """
+                SELECT id FROM mail_folders WHERE mailbox_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/') ORDER BY id FOR UPDATE
+                """, mailbox.Id, from))
+            {
+                await lockRows.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
             using (var rename = Command(connection, transaction, """
                 UPDATE mail_folders SET name = $3 || substr(name, length($2) + 1)
                 WHERE mailbox_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')
                 """, mailbox.Id, from, to))
             {
-                await rename.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await rename.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+                {
+                    throw new MailboxStoreException(MailboxStoreError.FolderExists, $"A folder below '{newName}' already exists.", ex);
+                }
             }
             await NotifyAsync(connection, transaction, FolderNotification(ChangeNotice.Renamed, mailbox.Id, source.Id, source.UidValidity, from, to), cancellationToken).ConfigureAwait(false);
             return (true, new List<MailboxChange> { new(MailboxChangeKind.FolderRenamed, from, source.UidValidity, 0, 0, null, to) });
@@ -264,8 +278,7 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                using var change = Command(connection, null, sql, mailbox.Id, name);
-                return await change.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return await DurablyAsync(connection, sql, cancellationToken, mailbox.Id, name).ConfigureAwait(false);
             }
         }).ConfigureAwait(false);
     }
@@ -311,6 +324,10 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
+                using (var durable = Command(connection, transaction, "SET LOCAL synchronous_commit = on"))
+                {
+                    await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
                 var uidValidity = _time.GetUtcNow().ToUnixTimeSeconds();
                 using var insert = Command(connection, transaction, """
                     WITH made AS (
@@ -344,15 +361,29 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
         return await FolderRow.ReadOneAsync(select, cancellationToken).ConfigureAwait(false) ?? throw NotFound(name);
     }
 
+    // Locks a folder's row found before without a lock: by its id, and it must still have its name (another host may have
+    // renamed it, and made another folder under the name, meanwhile).
+    private static async Task<FolderRow> LockFolderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FolderRow found, CancellationToken cancellationToken)
+    {
+        using var select = Command(connection, transaction, $"SELECT {FolderRow.Columns} FROM mail_folders WHERE id = $1 FOR UPDATE", found.Id);
+        return await FolderRow.ReadOneAsync(select, cancellationToken).ConfigureAwait(false) is { } locked && locked.Name == found.Name ? locked : throw NotFound(found.Name);
+    }
+
     private static async Task<FolderRow> FindFolderAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, UserMailbox mailbox, string name, CancellationToken cancellationToken)
     {
         using var select = Command(connection, transaction, $"SELECT {FolderRow.Columns} FROM mail_folders WHERE mailbox_id = $1 AND name = $2", mailbox.Id, name);
         return await FolderRow.ReadOneAsync(select, cancellationToken).ConfigureAwait(false) ?? throw NotFound(name);
     }
 
-    // Contents no message refers to any more go (COPY shares them between messages of one user).
+    // Contents no message refers to any more go (COPY shares them between messages of one user). The rows are locked first
+    // (in id order), and the DELETE, a statement of its own, then sees what a transaction that held them committed: two
+    // hosts expunging the last two copies from two folders at once cannot each leave the content to the other.
     private static async Task DeleteUnusedContentsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long[] contents, CancellationToken cancellationToken)
     {
+        using (var lockRows = Command(connection, transaction, "SELECT id FROM mail_contents WHERE id = ANY($1) ORDER BY id FOR UPDATE", contents))
+        {
+            await lockRows.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
         using var delete = Command(connection, transaction, """
             DELETE FROM mail_contents c WHERE c.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM mail_messages m WHERE m.content_id = c.id)
             """, contents);
@@ -404,6 +435,24 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException { Source: "Npgsql" })
         {
             throw new MailboxStoreException(MailboxStoreError.Unavailable, "The mail database could not be read or written.", ex);
+        }
+    }
+
+    // One statement committed durably (synchronous_commit = on for its transaction, whatever the server's default); returns
+    // the rows it changed.
+    private static async Task<int> DurablyAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            using (var durable = Command(connection, transaction, "SET LOCAL synchronous_commit = on"))
+            {
+                await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            using var statement = Command(connection, transaction, sql, parameters);
+            var changed = await statement.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return changed;
         }
     }
 
