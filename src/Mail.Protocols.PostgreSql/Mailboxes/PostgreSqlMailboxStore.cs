@@ -106,7 +106,8 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    // Inserts a folder under a new UIDVALIDITY and queues its notification; null when ifMissing and the name exists.
+    // Inserts a folder under a new UIDVALIDITY (and, unless it is a missing parent, ifMissing, queues its notification);
+    // null when ifMissing and the name exists.
     private async Task<MailboxChange?> InsertFolderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UserMailbox mailbox, string name,
         SpecialUse specialUse, bool ifMissing, CancellationToken cancellationToken)
     {
@@ -119,7 +120,11 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
         {
             return null;
         }
-        await NotifyAsync(connection, transaction, FolderNotification(ChangeNotice.Created, mailbox.Id, id, uidValidity, name), cancellationToken).ConfigureAwait(false);
+        if (!ifMissing)
+        {
+            // The folder asked for, not the parents made for it: as this host's sessions hear it.
+            await NotifyAsync(connection, transaction, FolderNotification(ChangeNotice.Created, mailbox.Id, id, uidValidity, name), cancellationToken).ConfigureAwait(false);
+        }
         return new MailboxChange(MailboxChangeKind.FolderCreated, name, uidValidity, 0, 0);
     }
 
