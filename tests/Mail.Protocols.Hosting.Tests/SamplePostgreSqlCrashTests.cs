@@ -15,11 +15,8 @@ public sealed partial class SampleMailHostTests
     public async Task A_host_killed_during_an_smtp_burst_leaves_every_accepted_message_stored_once_and_nothing_half_received()
     {
         var ct = TestHost.Timeout();
-        var postgres = new PostgresServer();
-        await postgres.InitializeAsync();
-        try
+        await WithDatabaseAsync(async (_, connectionString) =>
         {
-            var connectionString = await postgres.CreateDatabaseAsync();
             using var host = SampleRun.Start([.. TwoListeners, "--user", "alice@example.test:alice-secret",
                 "--store", "postgres:" + connectionString, "--queue", "postgres:" + connectionString], []);
             var port = (await host.WaitForEndpointsAsync(ct))["smtp"];
@@ -86,19 +83,13 @@ public sealed partial class SampleMailHostTests
             Assert.Equal(stored.Count, stored.Distinct().Count());
             Assert.All(stored, subject => Assert.Contains(subject, attempted)); // the rest were in flight when it died
             Assert.InRange(stored.Count, accepted.Count, accepted.Count + 4);
-        }
-        finally
-        {
-            await postgres.DisposeAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task Entries_a_killed_host_had_leased_are_delivered_once_by_the_other_host_when_the_leases_run_out()
     {
         var ct = TestHost.Timeout();
-        var postgres = new PostgresServer();
-        await postgres.InitializeAsync();
         // A relay that takes the connection and never greets: the first host's deliveries hang there, holding their leases.
         using var stuck = new TcpListener(IPAddress.Loopback, 0);
         stuck.Start();
@@ -108,72 +99,80 @@ public sealed partial class SampleMailHostTests
         {
             while (!ct.IsCancellationRequested)
             {
-                held.Add(await stuck.AcceptTcpClientAsync(ct));
+                var client = await stuck.AcceptTcpClientAsync(ct);
+                lock (held)
+                {
+                    held.Add(client);
+                }
                 heldOne.TrySetResult();
             }
         }, ct);
         try
         {
-            var connectionString = await postgres.CreateDatabaseAsync();
-            var sinkOptions = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
-            sinkOptions.Domains.Add("remote.test");
-            sinkOptions.Users.Add(("someone@remote.test", "x"));
-            await using var sink = new MailHost(sinkOptions);
-            await sink.StartAsync(ct);
-            string[] Host(int relayPort) =>
-            [
-                "--set", "Mail:Smtp:Listeners:0:Port=0", "--set", "Mail:Pop3:Listeners:0:Port=0",
-                "--submission", "0", "--smtps", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0",
-                "--alias", "team@example.test:someone@remote.test", "--queue", "postgres:" + connectionString, "--store", "postgres:" + connectionString,
-                "--smart-host", $"127.0.0.1:{relayPort}", "--poll-seconds", "1", "--lease-seconds", "4",
-            ];
+            await WithDatabaseAsync(async (_, connectionString) =>
+            {
+                var sinkOptions = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
+                sinkOptions.Domains.Add("remote.test");
+                sinkOptions.Users.Add(("someone@remote.test", "x"));
+                await using var sink = new MailHost(sinkOptions);
+                await sink.StartAsync(ct);
+                string[] Host(int relayPort) =>
+                [
+                    "--set", "Mail:Smtp:Listeners:0:Port=0", "--set", "Mail:Pop3:Listeners:0:Port=0",
+                    "--submission", "0", "--smtps", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0",
+                    "--alias", "team@example.test:someone@remote.test", "--queue", "postgres:" + connectionString, "--store", "postgres:" + connectionString,
+                    "--smart-host", $"127.0.0.1:{relayPort}", "--poll-seconds", "1", "--lease-seconds", "4",
+                ];
 
-            using var first = SampleRun.Start(Host(((IPEndPoint)stuck.LocalEndpoint).Port), []);
-            var port = (await first.WaitForEndpointsAsync(ct))["smtp"];
-            const int Count = 6;
-            for (var i = 0; i < Count; i++)
-            {
-                using var client = new SmtpClient();
-                await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.None, ct);
-                var message = new MimeMessage { Subject = $"leased {i}", Body = new TextPart("plain") { Text = "Held by a host that dies." } };
-                message.From.Add(MailboxAddress.Parse("writer@example.org"));
-                message.To.Add(MailboxAddress.Parse("team@example.test"));
-                await client.SendAsync(message, ct);
-                await client.DisconnectAsync(true, ct);
-            }
-            await heldOne.Task.WaitAsync(ct);
-            await using var source = NpgsqlDataSource.Create(connectionString);
-            await using (var leased = source.CreateCommand("SELECT count(*) FROM mail_queue WHERE lease_token IS NOT NULL AND lease_expires > now()"))
-            {
-                Assert.True((long)(await leased.ExecuteScalarAsync(ct))! > 0, "the first host holds no lease");
-            }
-            await first.KillAsync(ct);
+                using var first = SampleRun.Start(Host(((IPEndPoint)stuck.LocalEndpoint).Port), []);
+                var port = (await first.WaitForEndpointsAsync(ct))["smtp"];
+                const int Count = 6;
+                for (var i = 0; i < Count; i++)
+                {
+                    using var client = new SmtpClient();
+                    await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.None, ct);
+                    var message = new MimeMessage { Subject = $"leased {i}", Body = new TextPart("plain") { Text = "Held by a host that dies." } };
+                    message.From.Add(MailboxAddress.Parse("writer@example.org"));
+                    message.To.Add(MailboxAddress.Parse("team@example.test"));
+                    await client.SendAsync(message, ct);
+                    await client.DisconnectAsync(true, ct);
+                }
+                await heldOne.Task.WaitAsync(ct);
+                await using var source = NpgsqlDataSource.Create(connectionString);
+                await using (var leased = source.CreateCommand("SELECT count(*) FROM mail_queue WHERE lease_token IS NOT NULL AND lease_expires > now()"))
+                {
+                    Assert.True((long)(await leased.ExecuteScalarAsync(ct))! > 0, "the first host holds no lease");
+                }
+                await first.KillAsync(ct);
 
-            using var second = SampleRun.Start(Host(sink.EndPoints["smtp"].Port), []);
-            await second.WaitForEndpointsAsync(ct);
-            IReadOnlyList<Storage.MessageInfo> arrived = [];
-            while (arrived.Count < Count && !ct.IsCancellationRequested)
-            {
-                await Task.Delay(200, ct);
-                arrived = await sink.Store.ListMessagesAsync("someone@remote.test", "INBOX", ct);
-            }
-            await Task.Delay(TimeSpan.FromSeconds(2), ct); // a second delivery of any would arrive by now
-            var subjects = new List<string>();
-            foreach (var info in await sink.Store.ListMessagesAsync("someone@remote.test", "INBOX", ct))
-            {
-                subjects.Add((await sink.Store.GetSummaryAsync("someone@remote.test", "INBOX", info.Uid, ct)).Envelope.Subject ?? "");
-            }
-            Assert.Equal(Enumerable.Range(0, Count).Select(i => $"leased {i}").Order(), subjects.Order());
-            await using (var left = source.CreateCommand("SELECT count(*) FROM mail_queue"))
-            {
-                Assert.Equal(0L, await left.ExecuteScalarAsync(ct));
-            }
-            Assert.Equal(0, await second.TerminateAsync(ct));
+                using var second = SampleRun.Start(Host(sink.EndPoints["smtp"].Port), []);
+                await second.WaitForEndpointsAsync(ct);
+                IReadOnlyList<Storage.MessageInfo> arrived = [];
+                while (arrived.Count < Count && !ct.IsCancellationRequested)
+                {
+                    await Task.Delay(200, ct);
+                    arrived = await sink.Store.ListMessagesAsync("someone@remote.test", "INBOX", ct);
+                }
+                await Task.Delay(TimeSpan.FromSeconds(2), ct); // a second delivery of any would arrive by now
+                var subjects = new List<string>();
+                foreach (var info in await sink.Store.ListMessagesAsync("someone@remote.test", "INBOX", ct))
+                {
+                    subjects.Add((await sink.Store.GetSummaryAsync("someone@remote.test", "INBOX", info.Uid, ct)).Envelope.Subject ?? "");
+                }
+                Assert.Equal(Enumerable.Range(0, Count).Select(i => $"leased {i}").Order(), subjects.Order());
+                await using (var left = source.CreateCommand("SELECT count(*) FROM mail_queue"))
+                {
+                    Assert.Equal(0L, await left.ExecuteScalarAsync(ct));
+                }
+                Assert.Equal(0, await second.TerminateAsync(ct));
+            });
         }
         finally
         {
-            held.ForEach(c => c.Dispose());
-            await postgres.DisposeAsync();
+            lock (held)
+            {
+                held.ForEach(c => c.Dispose());
+            }
         }
     }
 }

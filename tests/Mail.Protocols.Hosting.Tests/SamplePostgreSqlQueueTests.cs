@@ -9,15 +9,27 @@ namespace Mail.Protocols.Hosting.Tests;
 /// <summary>samples/MailHost with <c>--queue postgres:CONNSTRING</c>: outbound mail waits in PostgreSQL, beyond the process.</summary>
 public sealed partial class SampleMailHostTests
 {
-    [Fact]
-    public async Task With_the_queue_in_PostgreSQL_forwarded_mail_waits_there_after_the_host_stops()
+    // A throw-away cluster for one test, with a database made in it, stopped (by its PID) when the test is done.
+    private static async Task WithDatabaseAsync(Func<PostgresServer, string, Task> test)
     {
-        var ct = TestHost.Timeout();
         var postgres = new PostgresServer();
         await postgres.InitializeAsync();
         try
         {
-            var connectionString = await postgres.CreateDatabaseAsync();
+            await test(postgres, await postgres.CreateDatabaseAsync());
+        }
+        finally
+        {
+            await postgres.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task With_the_queue_in_PostgreSQL_forwarded_mail_waits_there_after_the_host_stops()
+    {
+        var ct = TestHost.Timeout();
+        await WithDatabaseAsync(async (_, connectionString) =>
+        {
             // An alias that forwards to another domain: the copy for it goes through the queue (no delivery: it stays).
             using (var run = SampleRun.Start([.. TwoListeners, "--alias", "team@example.test:someone@remote.test", "--queue", "postgres:" + connectionString], []))
             {
@@ -39,22 +51,15 @@ public sealed partial class SampleMailHostTests
             Assert.Equal(["someone@remote.test"], lease.Envelope.Recipients.Select(r => r.Address));
             await using var content = await queue.OpenContentAsync(lease.QueueId, ct);
             Assert.Equal("to the queue", (await MimeMessage.LoadAsync(content, ct)).Subject);
-        }
-        finally
-        {
-            await postgres.DisposeAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task Two_hosts_on_one_database_drain_one_queue_and_deliver_each_message_once()
     {
         var ct = TestHost.Timeout();
-        var postgres = new PostgresServer();
-        await postgres.InitializeAsync();
-        try
+        await WithDatabaseAsync(async (_, connectionString) =>
         {
-            var connectionString = await postgres.CreateDatabaseAsync();
             // The smart host both relay through: a host of its own for remote.test, counting what arrives.
             var sinkOptions = new MailHostOptions { SmtpPort = 0, SubmissionPort = null, SmtpsPort = null, Pop3Port = null, Pop3sPort = null, ImapPort = null, ImapsPort = null };
             sinkOptions.Domains.Add("remote.test");
@@ -103,10 +108,6 @@ public sealed partial class SampleMailHostTests
             Assert.Equal(0, await new PostgreSqlMessageQueue(source).CountAsync(ct));
             Assert.Equal(0, await a.TerminateAsync(ct));
             Assert.Equal(0, await b.TerminateAsync(ct));
-        }
-        finally
-        {
-            await postgres.DisposeAsync();
-        }
+        });
     }
 }

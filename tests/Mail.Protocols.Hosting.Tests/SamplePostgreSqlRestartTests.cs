@@ -14,11 +14,8 @@ public sealed partial class SampleMailHostTests
     public async Task While_the_database_restarts_under_load_clients_get_only_temporary_errors_and_every_accepted_message_is_kept()
     {
         var ct = TestHost.Timeout();
-        var postgres = new PostgresServer();
-        await postgres.InitializeAsync();
-        try
+        await WithDatabaseAsync(async (postgres, connectionString) =>
         {
-            var connectionString = await postgres.CreateDatabaseAsync();
             using var host = SampleRun.Start([.. TwoListeners, "--user", "alice@example.test:alice-secret",
                 "--store", "postgres:" + connectionString, "--queue", "postgres:" + connectionString], []);
             var port = (await host.WaitForEndpointsAsync(ct))["smtp"];
@@ -115,10 +112,6 @@ public sealed partial class SampleMailHostTests
             // Every 250 is kept; a message whose reply the restart cut off may be there as well, and was sent again (as SMTP allows).
             Assert.All(accepted, subject => Assert.Contains(subject, stored));
             Assert.Equal(0, await host.TerminateAsync(ct));
-        }
-        finally
-        {
-            await postgres.DisposeAsync();
-        }
+        });
     }
 }

@@ -14,11 +14,8 @@ public sealed partial class SampleMailHostTests
     public async Task Two_hosts_on_one_database_serve_one_mailbox_mail_taken_on_one_is_read_and_flagged_on_the_other()
     {
         var ct = TestHost.Timeout();
-        var postgres = new PostgresServer();
-        await postgres.InitializeAsync();
-        try
+        await WithDatabaseAsync(async (_, connectionString) =>
         {
-            var connectionString = await postgres.CreateDatabaseAsync();
             string[] Host() =>
             [
                 "--set", "Mail:Smtp:Listeners:0:Port=0", "--set", "Mail:Pop3:Listeners:0:Port=0", "--set", "Mail:Imap:Listeners:0:Port=0",
@@ -69,11 +66,7 @@ public sealed partial class SampleMailHostTests
             Assert.Equal(0, await a.TerminateAsync(ct));
             Assert.Equal(0, await b.TerminateAsync(ct));
             Assert.Contains("store postgres:127.0.0.1/", a.Output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            await postgres.DisposeAsync();
-        }
+        });
     }
 
     private static async Task<ImapClient> ImapAsync(int port, CancellationToken ct)

@@ -41,7 +41,7 @@ public sealed partial class PostgreSqlMailboxStore
         }).ConfigureAwait(false);
     }
 
-    private static FolderStatus StatusOf(FolderRow f, IReadOnlyList<MessageInfo> messages) => new(
+    private static FolderStatus StatusOf(FolderRow f, List<MessageInfo> messages) => new(
         f.Name, f.UidValidity, f.UidNext, f.HighestModSeq, messages.Count,
         messages.Count(m => (m.Flags & MessageFlags.Seen) == 0), messages.Sum(m => m.Size), messages.Count(m => (m.Flags & MessageFlags.Deleted) != 0));
 
@@ -65,19 +65,10 @@ public sealed partial class PostgreSqlMailboxStore
         }).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<MessageInfo>> ListAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long folderId, CancellationToken cancellationToken)
+    private static async Task<List<MessageInfo>> ListAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long folderId, CancellationToken cancellationToken)
     {
         using var select = Command(connection, transaction, $"SELECT {MessageRows.Columns} FROM mail_messages WHERE folder_id = $1 ORDER BY uid", folderId);
-        var messages = new List<MessageInfo>();
-        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                messages.Add(MessageRows.Read(reader));
-            }
-        }
-        return messages;
+        return await MessageRows.ReadAllAsync(select, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -133,7 +124,7 @@ public sealed partial class PostgreSqlMailboxStore
 
     // The content's rows, made durable on commit, and its summary when it fits in one row (parsed from the octets in hand; a
     // longer message is parsed when its summary is first asked for). Content of one row, most mail, costs one round trip.
-    private static async Task<(long Id, long Size)> WriteContentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Stream content, CancellationToken cancellationToken)
+    private async Task<(long Id, long Size)> WriteContentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Stream content, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ContentChunks.ChunkSize);
         try
@@ -142,8 +133,9 @@ public sealed partial class PostgreSqlMailboxStore
             var first = new ArraySegment<byte>(buffer, 0, filled);
             if (filled < ContentChunks.ChunkSize)
             {
-                var summary = MessageSummaryJson.SerializeToUtf8Bytes(MessageSummaryParser.Parse(new MemoryStream(buffer, 0, filled, writable: false), cancellationToken));
-                return await Run(async () =>
+                var parsed = MessageSummaryParser.Parse(new MemoryStream(buffer, 0, filled, writable: false), cancellationToken);
+                var summary = MessageSummaryJson.SerializeToUtf8Bytes(parsed);
+                var (contentId, length) = await Run(async () =>
                 {
                     using var batch = new NpgsqlBatch(connection, transaction)
                     {
@@ -160,6 +152,10 @@ public sealed partial class PostgreSqlMailboxStore
                     };
                     return ((long)(await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, (long)filled);
                 }).ConfigureAwait(false);
+                // A session reading the new message (the IMAP client told of it) finds its summary here. An id the transaction
+                // does not commit is never given again, so its entry is only dead weight.
+                _summaryCache.Add(contentId, parsed);
+                return (contentId, length);
             }
             var id = await Run(async () =>
             {
@@ -254,8 +250,13 @@ public sealed partial class PostgreSqlMailboxStore
     // The stored summary if it is sound; otherwise the message is parsed (read a chunk at a time) and its summary stored.
     private async Task<MessageSummary> SummaryAsync(long contentId, long size, byte[]? json, CancellationToken cancellationToken)
     {
+        if (_summaryCache.TryGet(contentId, out var cached))
+        {
+            return cached;
+        }
         if (json is not null && MessageSummaryJson.TryDeserialize(json, size, out var stored))
         {
+            _summaryCache.Add(contentId, stored);
             return stored;
         }
         MessageSummary summary;
@@ -284,6 +285,7 @@ public sealed partial class PostgreSqlMailboxStore
                 return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
         }).ConfigureAwait(false);
+        _summaryCache.Add(contentId, summary);
         return summary;
     }
 
@@ -293,32 +295,48 @@ public sealed partial class PostgreSqlMailboxStore
         ArgumentNullException.ThrowIfNull(uids);
         var mailbox = await MailboxAsync(user, cancellationToken).ConfigureAwait(false);
         var name = Normalize(folder);
-        var rows = await Run(async () =>
+        var (rows, stored) = await Run(async () =>
         {
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
                 var f = await FindFolderAsync(connection, null, mailbox, name, cancellationToken).ConfigureAwait(false);
-                using var select = Command(connection, null, $"""
-                    SELECT {MessageRows.ColumnsOfM}, c.id, c.summary FROM mail_messages m JOIN mail_contents c ON c.id = m.content_id
-                    WHERE m.folder_id = $1 AND m.uid = ANY($2) ORDER BY m.uid
-                    """, f.Id, uids.Select(u => (long)u).ToArray());
-                var list = new List<(MessageInfo Info, long ContentId, byte[]? Summary)>();
-                var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                var list = new List<(MessageInfo Info, long ContentId)>();
+                using (var select = Command(connection, null, $"""
+                    SELECT {MessageRows.Columns}, content_id FROM mail_messages WHERE folder_id = $1 AND uid = ANY($2) ORDER BY uid
+                    """, f.Id, uids.Select(u => (long)u).ToArray()))
                 {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
                     {
-                        list.Add((MessageRows.Read(reader), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<byte[]>(8)));
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            list.Add((MessageRows.Read(reader), reader.GetInt64(7)));
+                        }
                     }
                 }
-                return list;
+                // Only the summaries this instance does not hold already come from the database.
+                var missing = list.Select(r => r.ContentId).Where(id => !_summaryCache.TryGet(id, out _)).ToArray();
+                var json = new Dictionary<long, byte[]?>();
+                if (missing.Length > 0)
+                {
+                    using var summaries = Command(connection, null, "SELECT id, summary FROM mail_contents WHERE id = ANY($1)", missing);
+                    var reader = await summaries.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            json[reader.GetInt64(0)] = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+                        }
+                    }
+                }
+                return (list, json);
             }
         }).ConfigureAwait(false);
         var entries = new List<MessageSummaryEntry>(rows.Count);
-        foreach (var (info, contentId, json) in rows)
+        foreach (var (info, contentId) in rows)
         {
-            entries.Add(new MessageSummaryEntry(info, await SummaryAsync(contentId, info.Size, json, cancellationToken).ConfigureAwait(false)));
+            entries.Add(new MessageSummaryEntry(info, await SummaryAsync(contentId, info.Size, stored.GetValueOrDefault(contentId), cancellationToken).ConfigureAwait(false)));
         }
         return entries;
     }
@@ -380,16 +398,7 @@ public sealed partial class PostgreSqlMailboxStore
     {
         using var select = Command(connection, transaction, $"SELECT {MessageRows.Columns} FROM mail_messages WHERE folder_id = $1 AND uid = ANY($2) ORDER BY uid",
             folderId, uids.Select(u => (long)u).ToArray());
-        var messages = new List<MessageInfo>();
-        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                messages.Add(MessageRows.Read(reader));
-            }
-        }
-        return messages;
+        return await MessageRows.ReadAllAsync(select, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -530,7 +539,7 @@ public sealed partial class PostgreSqlMailboxStore
     {
         var created = (await InsertFolderAsync(connection, transaction, mailbox, newName, SpecialUse.None, ifMissing: false, cancellationToken).ConfigureAwait(false))!;
         var target = await LockFolderAsync(connection, transaction, mailbox, newName, cancellationToken).ConfigureAwait(false);
-        var messages = (List<MessageInfo>)await ListAsync(connection, transaction, inbox.Id, cancellationToken).ConfigureAwait(false);
+        var messages = await ListAsync(connection, transaction, inbox.Id, cancellationToken).ConfigureAwait(false);
         var (_, changes) = await MoveMessagesAsync(connection, transaction, mailbox, inbox, target, messages, move: true, cancellationToken).ConfigureAwait(false);
         // The new folder's additions are not announced: it did not exist for anyone; INBOX's expunges, then the new folder are.
         return [.. changes.Where(c => c.Kind == MailboxChangeKind.MessageExpunged), created];

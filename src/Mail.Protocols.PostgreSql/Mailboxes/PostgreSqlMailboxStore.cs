@@ -34,6 +34,7 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
     private readonly int _expungesKept;
     private readonly ConcurrentDictionary<string, UserMailbox> _users = new(StringComparer.Ordinal); // by login normal form
     private readonly ConcurrentDictionary<long, UserMailbox> _byMailboxId = new();
+    private readonly SummaryCache _summaryCache = new(capacity: 10_000);
 
     /// <summary>Creates a store on the tables of <paramref name="dataSource"/>'s database.</summary>
     /// <param name="dataSource">Where connections come from (pooling, TLS and credentials are its business).</param>

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Mail.Protocols.Storage;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Mail.Protocols.PostgreSql.Mailboxes;
 
@@ -24,13 +23,11 @@ internal sealed record FolderRow(long Id, string Name, uint UidValidity, uint Ui
     }
 }
 
-/// <summary>The columns of <c>mail_messages</c> that make a <see cref="MessageInfo"/>, and the parameters that write one.</summary>
+/// <summary>The columns of <c>mail_messages</c> that make a <see cref="MessageInfo"/>, and how they are read and written.</summary>
 internal static class MessageRows
 {
     public const string Columns = "uid, flags, keywords, internal_date, internal_date_offset, size, modseq";
 
-    /// <summary><see cref="Columns"/> of <c>mail_messages m</c> in a join.</summary>
-    public const string ColumnsOfM = "m.uid, m.flags, m.keywords, m.internal_date, m.internal_date_offset, m.size, m.modseq";
 
     public static MessageInfo Read(DbDataReader reader)
     {
@@ -39,7 +36,20 @@ internal static class MessageRows
         return new MessageInfo((uint)reader.GetInt64(0), (MessageFlags)reader.GetInt32(1), reader.GetFieldValue<string[]>(2), date, reader.GetInt64(5), (ulong)reader.GetInt64(6));
     }
 
-    public static NpgsqlParameter Date(DateTimeOffset date) => new NpgsqlParameter<DateTime> { TypedValue = date.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz };
+    /// <summary>Every row <paramref name="select"/> (selecting <see cref="Columns"/>) returns, in its order.</summary>
+    public static async Task<List<MessageInfo>> ReadAllAsync(NpgsqlCommand select, CancellationToken cancellationToken)
+    {
+        var messages = new List<MessageInfo>();
+        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                messages.Add(Read(reader));
+            }
+        }
+        return messages;
+    }
 
     // The offset in whole minutes (every real zone's is), within smallint.
     public static short Offset(DateTimeOffset date) => (short)Math.Clamp(date.Offset.TotalMinutes, short.MinValue, short.MaxValue);
