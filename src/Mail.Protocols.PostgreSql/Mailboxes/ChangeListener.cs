@@ -42,10 +42,9 @@ internal sealed class ChangeListener(NpgsqlDataSource dataSource, Func<string, C
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            NpgsqlConnection? connection = null;
             try
             {
-                connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
                     connection.Notification += (_, e) => _received.Writer.TryWrite(e.Payload);
@@ -57,13 +56,30 @@ internal sealed class ChangeListener(NpgsqlDataSource dataSource, Func<string, C
                     // Listening now: a change made from here on is notified, one made before (while a session was already
                     // following a folder, before the first LISTEN or while the connection was down) is found by reading.
                     _received.Writer.TryWrite(ListeningAgain);
-                    while (true)
+                    try
                     {
-                        if (!await connection.WaitAsync(s_keepAlive, cancellationToken).ConfigureAwait(false))
+                        while (true)
                         {
-                            using var ping = new NpgsqlCommand("SELECT 1", connection);
-                            await ping.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                            if (!await connection.WaitAsync(s_keepAlive, cancellationToken).ConfigureAwait(false))
+                            {
+                                using var ping = new NpgsqlCommand("SELECT 1", connection);
+                                await ping.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                            }
                         }
+                    }
+                    catch when (connection.State == System.Data.ConnectionState.Open)
+                    {
+                        // Still answering (a stop, a timeout): not back to the pool listening, where unread notifications
+                        // would pile up and hold up the server's queue. A broken connection is not put back at all.
+                        try
+                        {
+                            using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+                            await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+                        {
+                        }
+                        throw;
                     }
                 }
             }
@@ -78,11 +94,7 @@ internal sealed class ChangeListener(NpgsqlDataSource dataSource, Func<string, C
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or InvalidOperationException or OperationCanceledException)
             {
                 IsListening = false;
-                if (connection is not null)
-                {
-                    // Not back to the pool still listening (its unread notifications would hold up the server's queue).
-                    NpgsqlConnection.ClearPool(connection);
-                }
+
                 // The database is away (restarting, unreachable): try again shortly; the store catches up once back.
                 try
                 {

@@ -31,14 +31,28 @@ internal sealed class MaildropLease : IDisposable
         }
         catch
         {
-            // The server may have taken the lock before the failure (a cancellation): the connection must not go back to the
-            // pool holding it.
-            NpgsqlConnection.ClearPool(connection);
+            // The server may have taken the lock before the failure (a cancellation): let go of it, if the connection still
+            // answers, before it goes back to the pool (a broken one is not put back).
+            ReleaseAll(connection);
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         await connection.DisposeAsync().ConfigureAwait(false);
         return null;
+    }
+
+    // Best effort: the connection goes back to the pool next, where Npgsql's reset (DISCARD ALL) would let go of the lock
+    // only when the connection is used again.
+    private static void ReleaseAll(NpgsqlConnection connection)
+    {
+        try
+        {
+            using var release = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+            release.ExecuteNonQuery();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+        }
     }
 
     public void Dispose()
@@ -56,8 +70,9 @@ internal sealed class MaildropLease : IDisposable
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
         {
-            // Broken, or not answering: it must not go back to the pool holding the lock (its session ends with it).
-            NpgsqlConnection.ClearPool(_connection);
+            // A broken connection is not put back in the pool, and its session, with the lock, ends with it; one that only
+            // did not answer in time is asked once more, for every lock it holds.
+            ReleaseAll(_connection);
         }
         finally
         {

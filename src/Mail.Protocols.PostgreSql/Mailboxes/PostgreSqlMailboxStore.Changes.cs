@@ -324,7 +324,11 @@ public sealed partial class PostgreSqlMailboxStore
                         messages.Add(new MailboxChange(MailboxChangeKind.MessageExpunged, folder.Name, folder.UidValidity, uid, (ulong)reader.GetInt64(1)));
                     }
                 }
-                messages.Sort((a, b) => a.ModSeq.CompareTo(b.ModSeq));
+                // The new messages first, in UID order (a session takes an added UID only above the last it holds, and a
+                // message changed since it was added carries its later MODSEQ), then the rest in MODSEQ order: those
+                // concern UIDs the sessions hold already.
+                messages = [.. messages.Where(c => c.Kind == MailboxChangeKind.MessageAdded).OrderBy(c => c.Uid),
+                    .. messages.Where(c => c.Kind != MailboxChangeKind.MessageAdded).OrderBy(c => c.ModSeq)];
                 foreach (var change in messages)
                 {
                     followed.Heard(change.Uid, Math.Min(change.ModSeq, upTo ?? ulong.MaxValue));
@@ -423,27 +427,34 @@ public sealed partial class PostgreSqlMailboxStore
             {
                 continue;
             }
-            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            try
             {
-                await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
+                var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
                 {
-                    DropStaleFollowed(mailbox);
-                    foreach (var followed in mailbox.Followed.Values.ToList())
+                    await mailbox.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
                     {
-                        var changes = await CatchUpAsync(connection, null, followed, null, uint.MaxValue + 1L, announceFolder: true, cancellationToken).ConfigureAwait(false);
-                        if (followed.Gone)
+                        DropStaleFollowed(mailbox);
+                        foreach (var followed in mailbox.Followed.Values.ToList())
                         {
-                            mailbox.Followed.Remove(followed.UidValidity);
+                            var changes = await CatchUpAsync(connection, null, followed, null, uint.MaxValue + 1L, announceFolder: true, cancellationToken).ConfigureAwait(false);
+                            if (followed.Gone)
+                            {
+                                mailbox.Followed.Remove(followed.UidValidity);
+                            }
+                            mailbox.Changes.Publish(changes);
                         }
-                        mailbox.Changes.Publish(changes);
+                    }
+                    finally
+                    {
+                        mailbox.Gate.Release();
                     }
                 }
-                finally
-                {
-                    mailbox.Gate.Release();
-                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // This user's sessions catch up at their folder's next notification or open; the others go on now.
             }
         }
     }

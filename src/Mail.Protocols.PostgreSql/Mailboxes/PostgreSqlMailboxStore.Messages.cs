@@ -88,9 +88,9 @@ public sealed partial class PostgreSqlMailboxStore
             var transaction = await Run(async () => await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                var (contentId, size) = await WriteContentAsync(connection, transaction, content, cancellationToken).ConfigureAwait(false);
+                var (contentId, size, parsed) = await WriteContentAsync(connection, transaction, content, cancellationToken).ConfigureAwait(false);
                 var flags = options?.Flags ?? MessageFlags.None;
-                return await Changing(mailbox, async (c, t) =>
+                var appended = await Changing(mailbox, async (c, t) =>
                 {
                     // One statement while the folder's row is locked (to the commit): the UID and MODSEQ taken, the message
                     // stored, the other hosts notified.
@@ -118,13 +118,20 @@ public sealed partial class PostgreSqlMailboxStore
                         return (new AppendResult(uidValidity, uid, size), new List<MailboxChange> { new(MailboxChangeKind.MessageAdded, folderName, uidValidity, uid, modSeq, info) });
                     }
                 }, cancellationToken, session, connection, transaction).ConfigureAwait(false);
+                if (parsed is not null)
+                {
+                    // Committed: a session reading the new message (the IMAP client told of it) finds its summary here.
+                    _summaryCache.Add(contentId, parsed);
+                }
+                return appended;
             }
         }
     }
 
     // The content's rows, made durable on commit, and its summary when it fits in one row (parsed from the octets in hand; a
     // longer message is parsed when its summary is first asked for). Content of one row, most mail, costs one round trip.
-    private async Task<(long Id, long Size)> WriteContentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Stream content, CancellationToken cancellationToken)
+    private static async Task<(long Id, long Size, MessageSummary? Summary)> WriteContentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Stream content,
+        CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ContentChunks.ChunkSize);
         try
@@ -152,10 +159,7 @@ public sealed partial class PostgreSqlMailboxStore
                     };
                     return ((long)(await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, (long)filled);
                 }).ConfigureAwait(false);
-                // A session reading the new message (the IMAP client told of it) finds its summary here. An id the transaction
-                // does not commit is never given again, so its entry is only dead weight.
-                _summaryCache.Add(contentId, parsed);
-                return (contentId, length);
+                return (contentId, length, parsed);
             }
             var id = await Run(async () =>
             {
@@ -189,7 +193,7 @@ public sealed partial class PostgreSqlMailboxStore
                 using var update = Command(connection, transaction, "UPDATE mail_contents SET size = $2 WHERE id = $1", id, size);
                 return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
-            return (id, size);
+            return (id, size, null);
         }
         finally
         {
@@ -300,9 +304,12 @@ public sealed partial class PostgreSqlMailboxStore
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                var f = await FindFolderAsync(connection, null, mailbox, name, cancellationToken).ConfigureAwait(false);
+                // One snapshot: a message listed has its content row in the second read, whoever expunges it meanwhile.
+                var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+                await using var transactionScope = transaction.ConfigureAwait(false);
+                var f = await FindFolderAsync(connection, transaction, mailbox, name, cancellationToken).ConfigureAwait(false);
                 var list = new List<(MessageInfo Info, long ContentId)>();
-                using (var select = Command(connection, null, $"""
+                using (var select = Command(connection, transaction, $"""
                     SELECT {MessageRows.Columns}, content_id FROM mail_messages WHERE folder_id = $1 AND uid = ANY($2) ORDER BY uid
                     """, f.Id, uids.Select(u => (long)u).ToArray()))
                 {
@@ -315,12 +322,21 @@ public sealed partial class PostgreSqlMailboxStore
                         }
                     }
                 }
-                // Only the summaries this instance does not hold already come from the database.
-                var missing = list.Select(r => r.ContentId).Where(id => !_summaryCache.TryGet(id, out _)).ToArray();
+                // Only the summaries this instance does not hold already come from the database (those it holds are taken now:
+                // the cache may be emptied meanwhile).
+                var cached = new Dictionary<long, MessageSummary>();
+                foreach (var (_, id) in list)
+                {
+                    if (_summaryCache.TryGet(id, out var summary))
+                    {
+                        cached[id] = summary;
+                    }
+                }
+                var missing = list.Select(r => r.ContentId).Where(id => !cached.ContainsKey(id)).Distinct().ToArray();
                 var json = new Dictionary<long, byte[]?>();
                 if (missing.Length > 0)
                 {
-                    using var summaries = Command(connection, null, "SELECT id, summary FROM mail_contents WHERE id = ANY($1)", missing);
+                    using var summaries = Command(connection, transaction, "SELECT id, summary FROM mail_contents WHERE id = ANY($1)", missing);
                     var reader = await summaries.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     await using (reader.ConfigureAwait(false))
                     {
@@ -330,13 +346,15 @@ public sealed partial class PostgreSqlMailboxStore
                         }
                     }
                 }
-                return (list, json);
+                return (list, (Cached: cached, Json: json));
             }
         }).ConfigureAwait(false);
         var entries = new List<MessageSummaryEntry>(rows.Count);
         foreach (var (info, contentId) in rows)
         {
-            entries.Add(new MessageSummaryEntry(info, await SummaryAsync(contentId, info.Size, stored.GetValueOrDefault(contentId), cancellationToken).ConfigureAwait(false)));
+            var summary = stored.Cached.TryGetValue(contentId, out var held) ? held
+                : await SummaryAsync(contentId, info.Size, stored.Json.GetValueOrDefault(contentId), cancellationToken).ConfigureAwait(false);
+            entries.Add(new MessageSummaryEntry(info, summary));
         }
         return entries;
     }
@@ -444,6 +462,16 @@ public sealed partial class PostgreSqlMailboxStore
         if (messages.Count == 0)
         {
             return (new CopyResult(target.UidValidity, [], []), []);
+        }
+        if (!move)
+        {
+            // The contents the copies will share, locked in id order as an expunge locks them: not row by row in UID order
+            // by the foreign-key checks, which could deadlock with an expunge on another host.
+            using var share = Command(connection, transaction, """
+                SELECT c.id FROM mail_contents c WHERE c.id IN (SELECT content_id FROM mail_messages WHERE folder_id = $1 AND uid = ANY($2))
+                ORDER BY c.id FOR KEY SHARE
+                """, source.Id, oldUids);
+            await share.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         using (var write = Command(connection, transaction, move
             ? """

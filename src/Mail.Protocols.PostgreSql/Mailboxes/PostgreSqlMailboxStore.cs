@@ -170,6 +170,14 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
         await Changing(mailbox, async (connection, transaction) =>
         {
             await LockMailboxAsync(connection, transaction, mailbox, cancellationToken).ConfigureAwait(false);
+            // The folder and everything below it, in id order, as a transfer locks them (a transfer between two of them on
+            // another host must not deadlock with this); then the folder's row is read.
+            using (var lockRows = Command(connection, transaction, """
+                SELECT id FROM mail_folders WHERE mailbox_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/') ORDER BY id FOR UPDATE
+                """, mailbox.Id, from))
+            {
+                await lockRows.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
             var source = await LockFolderAsync(connection, transaction, mailbox, from, cancellationToken).ConfigureAwait(false);
             using (var exists = Command(connection, transaction, "SELECT 1 FROM mail_folders WHERE mailbox_id = $1 AND name = $2", mailbox.Id, to))
             {
@@ -183,13 +191,6 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
                 return (true, await RenameInboxAsync(connection, transaction, mailbox, source, to, cancellationToken).ConfigureAwait(false));
             }
             // The folder and everything below it (missing parents of the new name are listed as \Noselect names).
-            // The rows in id order first, as a transfer locks them: a transfer between two children must not deadlock with this.
-            using (var lockRows = Command(connection, transaction, """
-                SELECT id FROM mail_folders WHERE mailbox_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/') ORDER BY id FOR UPDATE
-                """, mailbox.Id, from))
-            {
-                await lockRows.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
             using (var rename = Command(connection, transaction, """
                 UPDATE mail_folders SET name = $3 || substr(name, length($2) + 1)
                 WHERE mailbox_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')

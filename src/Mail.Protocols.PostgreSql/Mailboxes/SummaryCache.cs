@@ -11,13 +11,15 @@ namespace Mail.Protocols.PostgreSql.Mailboxes;
 internal sealed class SummaryCache(int capacity)
 {
     private readonly ConcurrentDictionary<long, MessageSummary> _entries = new();
+    private int _added; // counted apart: ConcurrentDictionary.Count takes every lock
 
     public bool TryGet(long contentId, out MessageSummary summary) => _entries.TryGetValue(contentId, out summary!);
 
     public void Add(long contentId, MessageSummary summary)
     {
-        if (_entries.Count >= capacity)
+        if (Interlocked.Increment(ref _added) > capacity)
         {
+            Interlocked.Exchange(ref _added, 1);
             _entries.Clear();
         }
         _entries[contentId] = summary;
