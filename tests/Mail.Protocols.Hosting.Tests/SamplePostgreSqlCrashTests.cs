@@ -17,8 +17,7 @@ public sealed partial class SampleMailHostTests
         var ct = TestHost.Timeout();
         await WithDatabaseAsync(async (_, connectionString) =>
         {
-            using var host = SampleRun.Start([.. TwoListeners, "--user", "alice@example.test:alice-secret",
-                "--store", "postgres:" + connectionString, "--queue", "postgres:" + connectionString], []);
+            using var host = StartOnDatabase(connectionString);
             var port = (await host.WaitForEndpointsAsync(ct))["smtp"];
 
             // Four clients send one message after another, each 40 KiB (a DATA in flight takes a while), until the host dies.

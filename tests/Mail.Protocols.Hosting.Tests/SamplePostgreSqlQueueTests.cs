@@ -9,6 +9,11 @@ namespace Mail.Protocols.Hosting.Tests;
 /// <summary>samples/MailHost with <c>--queue postgres:CONNSTRING</c>: outbound mail waits in PostgreSQL, beyond the process.</summary>
 public sealed partial class SampleMailHostTests
 {
+    // The sample with SMTP and POP3 on free ports, alice as its user, and mailboxes and queue in the database.
+    private static SampleRun StartOnDatabase(string connectionString) =>
+        SampleRun.Start([.. TwoListeners, "--user", "alice@example.test:alice-secret",
+            "--store", "postgres:" + connectionString, "--queue", "postgres:" + connectionString], []);
+
     // A throw-away cluster for one test, with a database made in it, stopped (by its PID) when the test is done.
     private static async Task WithDatabaseAsync(Func<PostgresServer, string, Task> test)
     {

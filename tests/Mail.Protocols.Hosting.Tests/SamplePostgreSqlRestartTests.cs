@@ -16,8 +16,7 @@ public sealed partial class SampleMailHostTests
         var ct = TestHost.Timeout();
         await WithDatabaseAsync(async (postgres, connectionString) =>
         {
-            using var host = SampleRun.Start([.. TwoListeners, "--user", "alice@example.test:alice-secret",
-                "--store", "postgres:" + connectionString, "--queue", "postgres:" + connectionString], []);
+            using var host = StartOnDatabase(connectionString);
             var port = (await host.WaitForEndpointsAsync(ct))["smtp"];
 
             // Clients send one message after another, as a sending MTA would: a 4xx is tried again later, a lost connection is

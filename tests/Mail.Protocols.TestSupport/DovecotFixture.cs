@@ -169,10 +169,10 @@ public sealed class DovecotFixture : IAsyncLifetime
             // program can take it in between, so a start that fails on the bind is tried again on a new port.
             for (var attempt = 1; ; attempt++)
             {
-                Port = FreePort();
+                Port = LoopbackPort.Free();
                 do
                 {
-                    Pop3Port = FreePort();
+                    Pop3Port = LoopbackPort.Free();
                 }
                 while (Pop3Port == Port);
                 WriteConfig();
@@ -447,12 +447,6 @@ public sealed class DovecotFixture : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static class Native
     {

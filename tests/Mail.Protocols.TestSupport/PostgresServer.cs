@@ -57,7 +57,7 @@ public sealed class PostgresServer : IAsyncLifetime
             await RunAsync("chown", ["postgres:postgres", _directory], asPostgres: false);
         }
         await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], asPostgres: IsRoot);
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         await StartServerAsync();
     }
 
@@ -206,12 +206,6 @@ public sealed class PostgresServer : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private const int SigInt = 2;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mail.Protocols.PostgreSql.Content;
 using Mail.Protocols.Storage;
 using Npgsql;
 
@@ -143,8 +144,7 @@ public sealed partial class PostgreSqlMailboxStore
                         if (ownTransaction is not null)
                         {
                             // A caller's transaction has it set already (see WriteContentAsync).
-                            using var durable = Command(c, t, "SET LOCAL synchronous_commit = on");
-                            await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                            await DurableCommit.ApplyAsync(c, t, cancellationToken).ConfigureAwait(false);
                         }
                         var done = await change(c, t).ConfigureAwait(false);
                         // Not cancelled once asked for: a commit the server made must not be reported as failed (the client

@@ -148,8 +148,7 @@ public sealed partial class PostgreSqlMailboxStore
                     {
                         BatchCommands =
                         {
-                            // Committed means on disk before the reply, whatever the server's or role's default is.
-                            new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"),
+                            DurableCommit.BatchCommand(),
                             BatchCommand("""
                                 WITH c AS (INSERT INTO mail_contents (size, summary) VALUES ($1, $2) RETURNING id),
                                 k AS (INSERT INTO mail_content_chunks (id, chunk, data) SELECT id, 0, $3 FROM c)
@@ -167,7 +166,7 @@ public sealed partial class PostgreSqlMailboxStore
                 {
                     BatchCommands =
                     {
-                        new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"),
+                        DurableCommit.BatchCommand(),
                         BatchCommand("""
                             WITH c AS (INSERT INTO mail_contents (size) VALUES (0) RETURNING id),
                             k AS (INSERT INTO mail_content_chunks (id, chunk, data) SELECT id, 0, $1 FROM c)

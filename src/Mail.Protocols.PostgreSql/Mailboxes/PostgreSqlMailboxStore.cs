@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Mail.Protocols.PostgreSql.Content;
 using Mail.Protocols.Storage;
 using Mail.Protocols.Users;
 using Npgsql;
@@ -331,10 +332,7 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                using (var durable = Command(connection, transaction, "SET LOCAL synchronous_commit = on"))
-                {
-                    await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
+                await DurableCommit.ApplyAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 var uidValidity = _time.GetUtcNow().ToUnixTimeSeconds();
                 using var insert = Command(connection, transaction, """
                     WITH made AS (
@@ -452,10 +450,7 @@ public sealed partial class PostgreSqlMailboxStore : IMailboxStore, IAsyncDispos
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            using (var durable = Command(connection, transaction, "SET LOCAL synchronous_commit = on"))
-            {
-                await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await DurableCommit.ApplyAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
             using var statement = Command(connection, transaction, sql, parameters);
             var changed = await statement.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -38,10 +38,7 @@ public sealed class PostgreSqlMessageQueue(NpgsqlDataSource dataSource, TimeProv
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var transactionScope = transaction.ConfigureAwait(false);
         // Committed means on disk before the SMTP server says 250, whatever the database's or role's default is.
-        using (var durable = new NpgsqlCommand("SET LOCAL synchronous_commit = on", connection, transaction))
-        {
-            await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await DurableCommit.ApplyAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         var length = await ContentChunks.WriteAsync(connection, transaction, ContentTable, id, content, cancellationToken).ConfigureAwait(false);
         using (var insert = new NpgsqlCommand("""
             INSERT INTO mail_queue (id, envelope, recipients, next_attempt, received_at, content_length)
